@@ -1,0 +1,55 @@
+/**
+ * The shape of a CLI command and the streams it talks to. Commands are plain objects so the
+ * tests can run them in-process with captured streams, without spawning a process.
+ */
+
+import type { Readable, Writable } from 'node:stream';
+
+export interface CliIo {
+  stdin: Readable;
+  stdout: Writable;
+  stderr: Writable;
+  /** Environment variables, for commands that read `BASTION_*` settings. */
+  env: Record<string, string | undefined>;
+  /** The working directory relative paths are resolved against. */
+  cwd: string;
+}
+
+export interface Command {
+  /** The word after `bastion`, e.g. `check` or `audit`. */
+  name: string;
+  /** One line for `bastion --help`. */
+  summary: string;
+  /** The full help text printed by `bastion <name> --help`. */
+  help: string;
+  /** Runs the command; resolves to the process exit code. */
+  run(args: string[], io: CliIo): Promise<number>;
+}
+
+/** Exit codes shared by every command. */
+export const EXIT = { OK: 0, FAILED: 1, BAD_INPUT: 2 } as const;
+
+/** Writes a one-line error to stderr as `bastion <command>: <message>` and returns exit 2. */
+export function badInput(io: CliIo, command: string, message: string): number {
+  io.stderr.write(`bastion ${command}: ${message.replace(/\n/g, ' ')}\n`);
+  return EXIT.BAD_INPUT;
+}
+
+/** Reads all of stdin (or a file) as UTF-8 text. */
+export async function readAll(stream: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Reads stdin line by line, calling `onLine` for each non-empty line in order. */
+export async function forEachLine(stream: Readable, onLine: (line: string, lineNo: number) => Promise<void> | void): Promise<void> {
+  const { createInterface } = await import('node:readline');
+  const rl = createInterface({ input: stream, crlfDelay: Infinity });
+  let n = 0;
+  for await (const line of rl) {
+    n++;
+    if (line.trim() === '') continue;
+    await onLine(line, n);
+  }
+}

@@ -1,0 +1,7 @@
+/**
+ * The registry of CLI commands. Adding a command is one import and one entry here.
+ */
+
+import type { Command } from '../command.js';
+
+export const COMMANDS: Command[] = [];

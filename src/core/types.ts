@@ -1,0 +1,93 @@
+/**
+ * The vocabulary of Bastion (see DESIGN.md): principal, action request, analysis,
+ * decision. Every stage of the pipeline speaks in these types.
+ */
+
+import type { Category } from './categories.js';
+import type { Risk } from './risk.js';
+
+/** Who asks, from a verified identity. */
+export interface Principal {
+  id: string;
+  groups: string[];
+  deviceCompliant?: boolean;
+  attributes?: Record<string, unknown>;
+}
+
+/** One proposed tool call. */
+export interface ActionRequest {
+  principal: Principal;
+  /** The tool or capability name, e.g. `sys:execute`, `shell.execute`, `jira_add_comment`. */
+  action: string;
+  resource?: string;
+  environment?: string;
+  args?: Record<string, unknown>;
+  context?: Record<string, unknown>;
+  /** Declared risk; the effective risk is the maximum of this and the analyzed risk. */
+  risk?: Risk;
+  /** Set when the agent retries an action that a human approved. */
+  approvalId?: string;
+  traceId?: string;
+}
+
+/** One fact an analyzer established, with the text that shows it. */
+export interface AnalysisFinding {
+  category: Category;
+  risk: Risk;
+  evidence: string;
+  /** Which analyzer found it and on which argument, e.g. `shell:args.command`. */
+  source?: string;
+}
+
+/** What analyzers derived from a request; the policy engine reads it as `analysis.*`. */
+export interface Analysis {
+  /** False when some analyzer could not parse its input (risk is then at least `high`). */
+  parsed: boolean;
+  risk: Risk;
+  categories: Category[];
+  findings: AnalysisFinding[];
+  /** Analyzer-specific details (shell commands, SQL statements, paths, hosts, secrets …). */
+  [detail: string]: unknown;
+}
+
+export const EFFECTS = ['allow', 'deny', 'require_approval'] as const;
+export type Effect = (typeof EFFECTS)[number];
+
+export interface MatchedRule {
+  policy: string;
+  rule: string;
+  effect: Effect;
+}
+
+/** What an allow carries: redact output, sandbox, timeout, rate limit, output validation. */
+export interface Obligation {
+  type: string;
+  [param: string]: unknown;
+}
+
+/** What a human approval must satisfy before a `require_approval` decision turns into allow. */
+export interface ApprovalRequirement {
+  policy: string;
+  rule: string;
+  approverGroups: string[];
+  quorum: number;
+  expiresInSeconds?: number;
+  changeTicketRequired: boolean;
+  rollbackPlanRequired: boolean;
+}
+
+export interface Decision {
+  decision: Effect;
+  reason: string;
+  matched: MatchedRule[];
+  risk: Risk;
+  categories: Category[];
+  obligations: Obligation[];
+  errors: string[];
+  policyVersion: string;
+  traceId: string;
+  /** Present on `require_approval`: what the approval must satisfy. */
+  approvalRequirements?: ApprovalRequirement[];
+  analysis?: Analysis;
+  approval?: { id: string; status: string; [field: string]: unknown };
+}

@@ -1,0 +1,66 @@
+/**
+ * The one error module: every error Bastion reports has a string code and the HTTP status it
+ * maps to. `docs/errors.md` lists them all; a test checks the list both ways.
+ *
+ * Messages follow Cedar's grammar: lowercase, no final period, user input in backticks,
+ * context chained with colons.
+ */
+
+export const ERROR_CODES = {
+  POLICY_PARSE: { status: 400, summary: 'a policy file is not valid YAML or JSON' },
+  POLICY_INVALID: { status: 400, summary: 'a policy document does not follow its format' },
+  POLICY_FORMAT_UNKNOWN: { status: 400, summary: 'a policy document matches no known format' },
+  POLICY_NOT_FOUND: { status: 400, summary: 'a policy path does not exist or cannot be read' },
+  POLICY_EMPTY: { status: 400, summary: 'the policy set has no rules' },
+  POLICY_DUPLICATE_RULE: { status: 400, summary: 'two rules share one id within a policy' },
+  POLICY_BAD_GLOB: { status: 400, summary: 'a glob pattern is malformed' },
+  POLICY_BAD_REGEX: { status: 400, summary: 'a regular expression is invalid or can backtrack catastrophically' },
+  POLICY_BAD_CEL: { status: 400, summary: 'a CEL expression does not compile' },
+  REQUEST_INVALID: { status: 400, summary: 'an action request is malformed' },
+  INPUT_INVALID: { status: 400, summary: 'command-line input is malformed' },
+  CONFIG_INVALID: { status: 400, summary: 'the configuration file is invalid' },
+  INTERNAL: { status: 500, summary: 'an unexpected internal error' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** An error with a stable code, an HTTP status and, where known, the place it points at. */
+export interface BastionError {
+  code: ErrorCode;
+  message: string;
+  file?: string;
+  line?: number;
+  column?: number;
+  /** Dotted path of the offending field, e.g. `rules[2].effect`. */
+  field?: string;
+}
+
+export function httpStatus(code: ErrorCode): number {
+  return ERROR_CODES[code].status;
+}
+
+/** Builds an error value; `message` should already follow the grammar above. */
+export function bastionError(code: ErrorCode, message: string, where: Omit<BastionError, 'code' | 'message'> = {}): BastionError {
+  return { code, message, ...where };
+}
+
+/** Thrown only for programmer misuse or to carry an error value through an async boundary. */
+export class BastionException extends Error {
+  readonly code: ErrorCode;
+  readonly details: BastionError[];
+
+  constructor(errors: BastionError[] | BastionError) {
+    const list = Array.isArray(errors) ? errors : [errors];
+    super(list.map((e) => e.message).join('\n'));
+    this.name = 'BastionException';
+    this.code = list[0]?.code ?? 'INTERNAL';
+    this.details = list;
+  }
+}
+
+/** Quotes user input for a message: backticks, control characters escaped, long input cut. */
+export function quote(value: unknown): string {
+  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  const clean = text.replace(/[\u0000-\u001f\u007f`]/g, (c) => (c === '`' ? "'" : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+  return '`' + (clean.length > 120 ? clean.slice(0, 117) + '...' : clean) + '`';
+}

@@ -1,0 +1,25 @@
+/**
+ * The public API of `agent-bastion`. Any export added here becomes public API: named exports
+ * only, no wildcards; `test/exports.test.ts` pins the list.
+ */
+
+export type { Result } from './core/result.js';
+export { RISKS, isRisk, maxRisk, compareRisk } from './core/risk.js';
+export type { Risk } from './core/risk.js';
+export { CATEGORIES, isCategory } from './core/categories.js';
+export type { Category } from './core/categories.js';
+export type {
+  ActionRequest,
+  Analysis,
+  AnalysisFinding,
+  ApprovalRequirement,
+  Decision,
+  Effect,
+  MatchedRule,
+  Obligation,
+  Principal,
+} from './core/types.js';
+export { ERROR_CODES, BastionException } from './errors/index.js';
+export type { BastionError, ErrorCode } from './errors/index.js';
+export { classifyHost, hostMatches, hostInList, normalizeHost, parseUrl } from './net/index.js';
+export type { HostClass, ParsedUrl } from './net/index.js';
