@@ -19,6 +19,12 @@ export const ERROR_CODES = {
   REQUEST_INVALID: { status: 400, summary: 'an action request is malformed' },
   INPUT_INVALID: { status: 400, summary: 'command-line input is malformed' },
   CONFIG_INVALID: { status: 400, summary: 'the configuration file is invalid' },
+  AUDIT_STORAGE: { status: 500, summary: 'the audit log cannot be opened, read or written' },
+  AUDIT_KEY: { status: 500, summary: 'the audit signing key is missing, unreadable, exposed or does not match the log' },
+  AUDIT_EVENT_INVALID: { status: 400, summary: 'an audit event does not follow the event schema' },
+  AUDIT_NOT_FOUND: { status: 404, summary: 'an audit event or checkpoint does not exist' },
+  AUDIT_CLOSED: { status: 503, summary: 'the audit log was closed' },
+  AUDIT_SINK: { status: 502, summary: 'the SIEM endpoint rejected or did not answer a batch' },
   INTERNAL: { status: 500, summary: 'an unexpected internal error' },
 } as const;
 

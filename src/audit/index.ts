@@ -1,0 +1,29 @@
+/**
+ * The tamper-evident audit trail: its whole public face. The pure core (canonical JSON,
+ * hashes, Merkle proofs, checkpoint signatures, verification over rows) is separate from the
+ * SQLite store so a PostgreSQL store can reuse it.
+ */
+
+export { canonicalJson } from './canonical-json.js';
+export type { CanonicalJsonError } from './canonical-json.js';
+export { chainHash, leafHash, nodeHash, GENESIS_CHAIN_HASH, EMPTY_ROOT } from './hash.js';
+export { CompactRange, TreeHasher, merkleRoot, verifyConsistency, verifyInclusion } from './merkle.js';
+export { CHECKPOINT_VERSION, checkCheckpointSignature, logIdOf, parsePublicKey, signCheckpoint } from './checkpoint.js';
+export type { Checkpoint, UnsignedCheckpoint } from './checkpoint.js';
+export { verifyRows, GENESIS_ANCHOR } from './verify.js';
+export type { Anchor, StoredRow, VerifyFailure, VerifyInput, VerifyReport } from './verify.js';
+export { AUDIT_EVENT_TYPES, AUDIT_SCHEMA_VERSION, decisionEvent, validateEventInput } from './schema.js';
+export type { AuditEvent, AuditEventInput, AuditEventType, AuditPrincipal } from './schema.js';
+export { openAuditLog, openAuditReader, verifyInclusionProof } from './log.js';
+export type {
+  AuditLog,
+  AuditLogOptions,
+  AuditReader,
+  AuditReaderOptions,
+  AuditReceipt,
+  InclusionProof,
+  OpenedReader,
+  PruneReport,
+  VerifyOptions,
+} from './log.js';
+export type { AuditFilter } from '../store/audit-store.js';

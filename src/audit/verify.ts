@@ -1,0 +1,185 @@
+/**
+ * Verification over a list of stored rows, independent of where they are stored: recomputes
+ * every leaf hash, the hash chain and the Merkle root at every signed checkpoint, checks the
+ * signatures, and names the first sequence number that does not hold. The SQLite store and a
+ * later PostgreSQL store feed it the same rows.
+ */
+
+import type { KeyObject } from 'node:crypto';
+import type { Checkpoint } from './checkpoint.js';
+import { checkCheckpointSignature } from './checkpoint.js';
+import { chainHash, GENESIS_CHAIN_HASH, leafHash } from './hash.js';
+import { CompactRange } from './merkle.js';
+
+/** One stored event as the verifier sees it. */
+export interface StoredRow {
+  seq: number;
+  /** The event's RFC 8785 canonical JSON, exactly the bytes that were hashed. */
+  body: string;
+  leafHash: Buffer;
+  chainHash: Buffer;
+}
+
+/** Where a pruned log starts: the chain hash and compact range after event `size`. */
+export interface Anchor {
+  size: number;
+  chainHash: Buffer;
+  range: CompactRange;
+}
+
+export const GENESIS_ANCHOR: Anchor = { size: 0, chainHash: GENESIS_CHAIN_HASH, range: new CompactRange() };
+
+export interface VerifyFailure {
+  /** The first sequence number that does not verify, when the fault is in the events. */
+  seq?: number;
+  /** The size of the checkpoint at fault, when a checkpoint is forged or contradicted. */
+  checkpointSize?: number;
+  reason: string;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  /** Events checked. */
+  events: number;
+  /** First and last seq present (after pruning the first is above 1). */
+  firstSeq: number;
+  lastSeq: number;
+  /** Signed checkpoints whose signature, root and chain hash were all checked. */
+  checkpointsVerified: number;
+  latestCheckpoint?: { size: number; root: string; time: string };
+  /** Merkle root and chain hash over everything verified, hex. */
+  root: string;
+  chainHash: string;
+  failure?: VerifyFailure;
+}
+
+export interface VerifyInput {
+  rows: Iterable<StoredRow>;
+  /** Rows expected, for progress only. */
+  total?: number;
+  checkpoints: readonly Checkpoint[];
+  publicKey: KeyObject;
+  anchor?: Anchor;
+  onProgress?: (done: number, total: number) => void;
+}
+
+const PROGRESS_EVERY = 16_384;
+
+/**
+ * Verifies rows in seq order against the hash chain and the signed checkpoints.
+ *
+ * @example
+ * const report = verifyRows({ rows, checkpoints, publicKey });
+ * if (!report.ok) console.log(report.failure?.seq, report.failure?.reason);
+ */
+export function verifyRows(input: VerifyInput): VerifyReport {
+  const anchor = input.anchor ?? GENESIS_ANCHOR;
+  const range = anchor.range.clone();
+  let previous = anchor.chainHash;
+  let lastSeq = anchor.size;
+  let events = 0;
+  const total = input.total ?? 0;
+  const checkpoints = [...input.checkpoints].sort((a, b) => a.size - b.size);
+  let verified = 0;
+  let latest: Checkpoint | undefined;
+
+  const report = (failure?: VerifyFailure): VerifyReport => {
+    const out: VerifyReport = {
+      ok: failure === undefined,
+      events,
+      firstSeq: anchor.size + 1,
+      lastSeq,
+      checkpointsVerified: verified,
+      root: range.root().toString('hex'),
+      chainHash: previous.toString('hex'),
+    };
+    if (latest) out.latestCheckpoint = { size: latest.size, root: latest.root, time: latest.time };
+    if (failure) out.failure = failure;
+    return out;
+  };
+
+  for (const cp of checkpoints) {
+    const problem = checkCheckpointSignature(cp, input.publicKey);
+    if (problem) return report({ checkpointSize: cp.size, reason: `checkpoint at size ${cp.size}: ${problem}` });
+  }
+
+  // Checkpoints below the anchor cover pruned events: their signatures were checked above;
+  // the one at the anchor must vouch for the anchor itself.
+  let next = checkpoints.findIndex((cp) => cp.size >= anchor.size);
+  if (next === -1) next = checkpoints.length;
+  if (anchor.size > 0) {
+    const atAnchor = checkpoints.filter((cp) => cp.size === anchor.size);
+    if (atAnchor.length === 0) {
+      return report({ seq: anchor.size + 1, reason: `pruned prefix of ${anchor.size} events is not covered by a signed checkpoint` });
+    }
+    const rootHex = anchor.range.root().toString('hex');
+    for (const cp of atAnchor) {
+      if (cp.root !== rootHex || cp.chainHash !== anchor.chainHash.toString('hex')) {
+        return report({ seq: anchor.size + 1, checkpointSize: cp.size, reason: `pruned prefix does not match the signed checkpoint at size ${cp.size}` });
+      }
+      verified++;
+      latest = cp;
+      next++;
+    }
+  }
+  let lastGood = anchor.size;
+
+  for (const row of input.rows) {
+    const expected = lastSeq + 1;
+    if (row.seq !== expected) {
+      return report({
+        seq: expected,
+        reason: row.seq > expected ? `event ${expected} is missing (deleted)` : `event ${row.seq} appears out of order or twice`,
+      });
+    }
+    const leaf = leafHash(row.body);
+    if (!leaf.equals(row.leafHash)) return report({ seq: row.seq, reason: `event ${row.seq} was modified (leaf hash does not match its content)` });
+    const chained = chainHash(previous, leaf);
+    if (!chained.equals(row.chainHash)) {
+      return report({ seq: row.seq, reason: `event ${row.seq} breaks the hash chain (an event was inserted, removed or reordered)` });
+    }
+    // The body names its own seq: a row moved to another seq with rehashed chain would
+    // otherwise only show at the next checkpoint.
+    if (!bodyNamesSeq(row.body, row.seq)) return report({ seq: row.seq, reason: `event ${row.seq} carries another sequence number in its content` });
+    range.append(leaf);
+    previous = chained;
+    lastSeq = row.seq;
+    events++;
+    while (next < checkpoints.length && (checkpoints[next] as Checkpoint).size === lastSeq) {
+      const cp = checkpoints[next] as Checkpoint;
+      if (cp.root !== range.root().toString('hex') || cp.chainHash !== previous.toString('hex')) {
+        return report({
+          seq: lastGood + 1,
+          checkpointSize: cp.size,
+          reason: `events ${lastGood + 1}..${cp.size} do not match the signed checkpoint at size ${cp.size} (rewritten)`,
+        });
+      }
+      verified++;
+      latest = cp;
+      lastGood = cp.size;
+      next++;
+    }
+    if (input.onProgress && events % PROGRESS_EVERY === 0) input.onProgress(events, total);
+  }
+  input.onProgress?.(events, total);
+
+  const last = checkpoints[checkpoints.length - 1];
+  if (last && last.size > lastSeq) {
+    return report({
+      seq: lastSeq + 1,
+      checkpointSize: last.size,
+      reason: `log ends at event ${lastSeq} but a signed checkpoint covers ${last.size} events (truncated)`,
+    });
+  }
+  return report();
+}
+
+/** True when the event's JSON holds `seq` as its own top-level member. */
+function bodyNamesSeq(body: string, seq: number): boolean {
+  try {
+    const parsed = JSON.parse(body) as { seq?: unknown };
+    return parsed.seq === seq;
+  } catch {
+    return false;
+  }
+}

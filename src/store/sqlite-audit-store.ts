@@ -1,0 +1,253 @@
+/**
+ * The embedded audit store: one SQLite file in WAL mode with `synchronous=FULL`, so a
+ * committed batch survives a crash of the process or the machine. Tables are prefixed
+ * `audit_` because other stores share the file. Query filters read the event JSON itself
+ * (expression indexes), so no separate column can drift from what was hashed.
+ */
+
+import Database from 'better-sqlite3';
+import type { Checkpoint } from '../audit/checkpoint.js';
+import { GENESIS_CHAIN_HASH } from '../audit/hash.js';
+import { CompactRange } from '../audit/merkle.js';
+import type { Anchor, StoredRow } from '../audit/verify.js';
+import { RISKS, riskRank } from '../core/risk.js';
+import type { AuditFilter, AuditStore, ChainHead } from './audit-store.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS audit_events (
+  seq INTEGER PRIMARY KEY,
+  body TEXT NOT NULL,
+  leaf_hash BLOB NOT NULL,
+  chain_hash BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_events_trace ON audit_events (json_extract(body, '$.traceId'))
+  WHERE json_extract(body, '$.traceId') IS NOT NULL;
+CREATE INDEX IF NOT EXISTS audit_events_time ON audit_events (json_extract(body, '$.time'));
+CREATE TABLE IF NOT EXISTS audit_head (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  size INTEGER NOT NULL,
+  chain_hash BLOB NOT NULL,
+  range TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit_anchor (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  size INTEGER NOT NULL,
+  chain_hash BLOB NOT NULL,
+  range TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit_checkpoints (
+  id INTEGER PRIMARY KEY,
+  size INTEGER NOT NULL,
+  body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_checkpoints_size ON audit_checkpoints (size);
+CREATE TABLE IF NOT EXISTS audit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_cursors (name TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+`;
+
+export interface SqliteAuditStoreOptions {
+  /** Open an existing file without writing to it (verify, query, export). */
+  readOnly?: boolean;
+  /** `FULL` (default) makes each commit durable; `NORMAL` survives process crashes only. */
+  synchronous?: 'FULL' | 'NORMAL';
+}
+
+type RawRow = [number, string, Buffer, Buffer];
+
+function toRow(raw: RawRow): StoredRow {
+  return { seq: raw[0], body: raw[1], leafHash: raw[2], chainHash: raw[3] };
+}
+
+function rangeFrom(json: string): CompactRange {
+  return CompactRange.fromJSON(JSON.parse(json) as { size: number; nodes: string[] });
+}
+
+function isoTime(value: string | Date): string {
+  return value instanceof Date ? value.toISOString() : value;
+}
+
+/**
+ * Opens (creating when needed) the audit tables in a SQLite file.
+ *
+ * @example
+ * const store = new SqliteAuditStore('.bastion/bastion.db');
+ */
+export class SqliteAuditStore implements AuditStore {
+  readonly db: Database.Database;
+  private readonly stmts;
+
+  constructor(path: string, options: SqliteAuditStoreOptions = {}) {
+    this.db = new Database(path, options.readOnly ? { readonly: true, fileMustExist: true } : {});
+    if (!options.readOnly) {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
+      this.db.exec(SCHEMA);
+    } else {
+      const table = this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'audit_events'").get();
+      if (!table) {
+        this.db.close();
+        throw new Error('the file holds no audit log');
+      }
+    }
+    this.db.pragma('busy_timeout = 5000');
+    const db = this.db;
+    this.stmts = {
+      head: db.prepare('SELECT size, chain_hash, range FROM audit_head WHERE id = 1'),
+      anchor: db.prepare('SELECT size, chain_hash, range FROM audit_anchor WHERE id = 1'),
+      insert: options.readOnly ? undefined : db.prepare('INSERT INTO audit_events (seq, body, leaf_hash, chain_hash) VALUES (?, ?, ?, ?)'),
+      setHead: options.readOnly ? undefined : db.prepare('INSERT OR REPLACE INTO audit_head (id, size, chain_hash, range) VALUES (1, ?, ?, ?)'),
+      rows: db.prepare('SELECT seq, body, leaf_hash, chain_hash FROM audit_events WHERE seq >= ? AND seq <= ? ORDER BY seq').raw(true),
+      row: db.prepare('SELECT seq, body, leaf_hash, chain_hash FROM audit_events WHERE seq = ?').raw(true),
+      leaves: db.prepare('SELECT leaf_hash FROM audit_events WHERE seq >= ? AND seq <= ? ORDER BY seq').pluck(true),
+      count: db.prepare('SELECT count(*) FROM audit_events').pluck(true),
+      checkpoints: db.prepare('SELECT body FROM audit_checkpoints WHERE size > ? ORDER BY size, id').pluck(true),
+      latest: db.prepare('SELECT body FROM audit_checkpoints ORDER BY size DESC, id DESC LIMIT 1').pluck(true),
+      maxTime: db.prepare("SELECT max(json_extract(body, '$.time')) FROM audit_events WHERE seq <= ?").pluck(true),
+      getMeta: db.prepare('SELECT value FROM audit_meta WHERE key = ?').pluck(true),
+      getCursor: db.prepare('SELECT seq FROM audit_cursors WHERE name = ?').pluck(true),
+    };
+  }
+
+  appendBatch<T>(build: (head: ChainHead) => { rows: StoredRow[]; head: ChainHead; result: T }): T {
+    const insert = this.stmts.insert;
+    const setHead = this.stmts.setHead;
+    if (!insert || !setHead) throw new Error('audit store is read-only');
+    const run = this.db.transaction(() => {
+      const built = build(this.head());
+      for (const r of built.rows) insert.run(r.seq, r.body, r.leafHash, r.chainHash);
+      setHead.run(built.head.size, built.head.chainHash, JSON.stringify(built.head.range.toJSON()));
+      return built.result;
+    });
+    // IMMEDIATE takes the write lock before reading the head: the head cannot move under us.
+    return run.immediate();
+  }
+
+  head(): ChainHead {
+    const row = this.stmts.head.get() as { size: number; chain_hash: Buffer; range: string } | undefined;
+    if (row) return { size: row.size, chainHash: row.chain_hash, range: rangeFrom(row.range) };
+    const anchor = this.anchor();
+    return { size: anchor.size, chainHash: anchor.chainHash, range: anchor.range.clone() };
+  }
+
+  *rows(from = 1, to = Number.MAX_SAFE_INTEGER): Iterable<StoredRow> {
+    for (const raw of this.stmts.rows.iterate(from, to) as Iterable<RawRow>) yield toRow(raw);
+  }
+
+  row(seq: number): StoredRow | undefined {
+    const raw = this.stmts.row.get(seq) as RawRow | undefined;
+    return raw ? toRow(raw) : undefined;
+  }
+
+  leafHashes(from: number, to: number): Buffer[] {
+    return this.stmts.leaves.all(from, to) as Buffer[];
+  }
+
+  query(filter: AuditFilter): string[] {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const field = (path: string, value: unknown): void => {
+      where.push(`json_extract(body, '${path}') = ?`);
+      params.push(value);
+    };
+    if (filter.decision !== undefined) field('$.decision', filter.decision);
+    if (filter.principal !== undefined) field('$.principal.id', filter.principal);
+    if (filter.traceId !== undefined) {
+      // Same expression as the partial index so SQLite uses it.
+      where.push("json_extract(body, '$.traceId') IS NOT NULL AND json_extract(body, '$.traceId') = ?");
+      params.push(filter.traceId);
+    }
+    if (filter.type !== undefined) field('$.type', filter.type);
+    if (filter.action !== undefined) {
+      if (filter.action.includes('*')) {
+        where.push("json_extract(body, '$.action') GLOB ?");
+        params.push(filter.action.replace(/[[\]?]/g, (c) => `[${c}]`));
+      } else {
+        field('$.action', filter.action);
+      }
+    }
+    if (filter.group !== undefined) {
+      where.push("EXISTS (SELECT 1 FROM json_each(body, '$.principal.groups') WHERE value = ?)");
+      params.push(filter.group);
+    }
+    if (filter.risk !== undefined) {
+      const atLeast = RISKS.filter((r) => riskRank(r) >= riskRank(filter.risk as never));
+      where.push(`json_extract(body, '$.risk') IN (${atLeast.map(() => '?').join(', ')})`);
+      params.push(...atLeast);
+    }
+    if (filter.since !== undefined) {
+      where.push("json_extract(body, '$.time') >= ?");
+      params.push(isoTime(filter.since));
+    }
+    if (filter.until !== undefined) {
+      where.push("json_extract(body, '$.time') <= ?");
+      params.push(isoTime(filter.until));
+    }
+    if (filter.afterSeq !== undefined) {
+      where.push('seq > ?');
+      params.push(filter.afterSeq);
+    }
+    const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+    if (filter.limit !== undefined) {
+      const bodies = this.db.prepare(`SELECT body FROM audit_events ${clause} ORDER BY seq DESC LIMIT ?`).pluck(true).all(...params, filter.limit) as string[];
+      return bodies.reverse();
+    }
+    return this.db.prepare(`SELECT body FROM audit_events ${clause} ORDER BY seq`).pluck(true).all(...params) as string[];
+  }
+
+  eventCount(): number {
+    return this.stmts.count.get() as number;
+  }
+
+  addCheckpoint(checkpoint: Checkpoint): void {
+    this.db.prepare('INSERT INTO audit_checkpoints (size, body) VALUES (?, ?)').run(checkpoint.size, JSON.stringify(checkpoint));
+  }
+
+  checkpoints(sinceSize = -1): Checkpoint[] {
+    return (this.stmts.checkpoints.all(sinceSize) as string[]).map((b) => JSON.parse(b) as Checkpoint);
+  }
+
+  latestCheckpoint(): Checkpoint | undefined {
+    const body = this.stmts.latest.get() as string | undefined;
+    return body === undefined ? undefined : (JSON.parse(body) as Checkpoint);
+  }
+
+  anchor(): Anchor {
+    const row = this.stmts.anchor.get() as { size: number; chain_hash: Buffer; range: string } | undefined;
+    if (!row) return { size: 0, chainHash: GENESIS_CHAIN_HASH, range: new CompactRange() };
+    return { size: row.size, chainHash: row.chain_hash, range: rangeFrom(row.range) };
+  }
+
+  prune(anchor: Anchor): number {
+    const run = this.db.transaction(() => {
+      const { changes } = this.db.prepare('DELETE FROM audit_events WHERE seq <= ?').run(anchor.size);
+      this.db.prepare('INSERT OR REPLACE INTO audit_anchor (id, size, chain_hash, range) VALUES (1, ?, ?, ?)')
+        .run(anchor.size, anchor.chainHash, JSON.stringify(anchor.range.toJSON()));
+      return changes;
+    });
+    return run.immediate();
+  }
+
+  maxTimeThrough(size: number): string | undefined {
+    return (this.stmts.maxTime.get(size) as string | null) ?? undefined;
+  }
+
+  getMeta(key: string): string | undefined {
+    return this.stmts.getMeta.get(key) as string | undefined;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.db.prepare('INSERT OR REPLACE INTO audit_meta (key, value) VALUES (?, ?)').run(key, value);
+  }
+
+  getCursor(name: string): number {
+    return (this.stmts.getCursor.get(name) as number | undefined) ?? 0;
+  }
+
+  setCursor(name: string, seq: number): void {
+    this.db.prepare('INSERT OR REPLACE INTO audit_cursors (name, seq) VALUES (?, ?)').run(name, seq);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
