@@ -1,0 +1,192 @@
+/**
+ * Compiles validated native policies into an indexed, immutable `PolicySet`: rules ordered by
+ * policy priority, principals split into sets, globs and conditions compiled, and an action
+ * index so the cost of a decision does not grow with rules that cannot apply.
+ */
+
+import { createHash } from 'node:crypto';
+import type { Effect } from '../core/types.js';
+import { compileCondition, type ConditionProblem, type Predicate } from './conditions.js';
+import { compileGlob } from './glob.js';
+import type { BaselineOptions, CompiledPolicy, CompiledRule, KillSwitchState, NativePolicy, NativeRule, PolicySet } from './model.js';
+import type { Problem } from './native.js';
+
+export const DEFAULT_REASON = 'no rule allows this action';
+
+/** Bounded cache of candidate lists per action name: agents use few distinct actions. */
+const CANDIDATE_CACHE_LIMIT = 10_000;
+
+function defaultReason(policy: string, rule: NativeRule): string {
+  const verb: Record<Effect, string> = { allow: 'allowed by', deny: 'denied by', require_approval: 'approval required by' };
+  return `${verb[rule.effect]} ${policy}/${rule.id}`;
+}
+
+function compileTargets(
+  patterns: string[] | undefined,
+  path: (string | number)[],
+  problems: Problem[],
+  label: string,
+): ((v: string | undefined) => boolean) | undefined {
+  if (patterns === undefined || patterns.includes('*')) return undefined;
+  const tests: ((v: string) => boolean)[] = [];
+  patterns.forEach((p, i) => {
+    const g = compileGlob(p);
+    if (g.ok) tests.push(g.test);
+    else problems.push({ path: [...path, i], message: `${label}invalid glob \`${p}\`: ${g.message}`, code: 'POLICY_BAD_GLOB' });
+  });
+  // An absent resource or environment matches only a rule that does not constrain it.
+  return (v) => v !== undefined && tests.some((t) => t(v));
+}
+
+/** Compiles one policy's rules; `rankBase` keeps ranks global across the set. */
+function compileRules(policy: NativePolicy, rankBase: number, problems: Problem[]): CompiledRule[] {
+  return policy.rules.map((rule, i) => {
+    const at: (string | number)[] = ['rules', i];
+    const label = `rule \`${rule.id}\`: `;
+    const principals = rule.principals ?? ['*'];
+    const users = new Set<string>();
+    const groups = new Set<string>();
+    let anyPrincipal = false;
+    for (const p of principals) {
+      if (p === '*') anyPrincipal = true;
+      else if (p.startsWith('group:')) groups.add(p.slice(6));
+      else if (p.startsWith('user:')) users.add(p.slice(5));
+      else users.add(p);
+    }
+    const actionTests: ((a: string) => boolean)[] = [];
+    const actionLiterals: string[] = [];
+    const actionPrefixes: string[] = [];
+    rule.actions.forEach((pattern, k) => {
+      const g = compileGlob(pattern);
+      if (!g.ok) {
+        problems.push({ path: [...at, 'actions', k], message: `${label}invalid glob \`${pattern}\`: ${g.message}`, code: 'POLICY_BAD_GLOB' });
+        return;
+      }
+      actionTests.push(g.test);
+      if (g.literal !== undefined) actionLiterals.push(g.literal);
+      else actionPrefixes.push(g.prefix);
+    });
+    let condition: Predicate | undefined;
+    if (rule.when !== undefined) {
+      const list = Array.isArray(rule.when) ? rule.when : [rule.when];
+      const condProblems: ConditionProblem[] = [];
+      const parts = list.map((c, k) => compileCondition(c, [...at, 'when', ...(Array.isArray(rule.when) ? [k] : [])], condProblems));
+      for (const p of condProblems) problems.push({ path: p.path, message: label + p.message, code: p.code });
+      condition = parts.length === 1 ? parts[0] : (ctx) => parts.every((p) => p(ctx));
+    }
+    return {
+      policy: policy.name,
+      id: rule.id,
+      effect: rule.effect,
+      reason: rule.reason ?? defaultReason(policy.name, rule),
+      rank: rankBase + i,
+      anyPrincipal,
+      users,
+      groups,
+      actionTests,
+      actionLiterals,
+      actionPrefixes,
+      resourceTest: compileTargets(rule.resources, [...at, 'resources'], problems, label),
+      environmentTest: compileTargets(rule.environments, [...at, 'environments'], problems, label),
+      condition,
+      approval: rule.approval,
+      obligations: rule.obligations ?? [],
+    };
+  });
+}
+
+/** Canonical JSON: keys sorted, no whitespace. Used for the content hash of the set. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return '[' + value.map(canonicalJson).join(',') + ']';
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return '{' + entries.map(([k, v]) => JSON.stringify(k) + ':' + canonicalJson(v)).join(',') + '}';
+}
+
+export interface CompileInput {
+  policy: NativePolicy;
+  source: string;
+  format: CompiledPolicy['format'];
+  killSwitch?: KillSwitchState;
+}
+
+/**
+ * Compiles policies into a set. Problems are reported per input (index into `inputs`) so
+ * the loader can attach file and position.
+ */
+export function compilePolicySet(
+  inputs: CompileInput[],
+  options: { baseline?: BaselineOptions } = {},
+): { set: PolicySet; problems: { input: number; problem: Problem }[] } {
+  const problems: { input: number; problem: Problem }[] = [];
+  // INVARIANT: evaluation order is priority (high first), then load order; ties never
+  // depend on object iteration or hashing.
+  const order = inputs.map((input, index) => ({ input, index })).sort((a, b) => (b.input.policy.priority ?? 0) - (a.input.policy.priority ?? 0) || a.index - b.index);
+  const rules: CompiledRule[] = [];
+  const policies: CompiledPolicy[] = [];
+  for (const { input, index } of order) {
+    const local: Problem[] = [];
+    rules.push(...compileRules(input.policy, rules.length, local));
+    for (const problem of local) problems.push({ input: index, problem });
+    policies.push({ name: input.policy.name, priority: input.policy.priority ?? 0, source: input.source, format: input.format, native: input.policy });
+  }
+
+  const actionMeta: PolicySet['actionMeta'] = [];
+  for (const p of policies) {
+    for (const [pattern, meta] of Object.entries(p.native.actions ?? {})) {
+      const g = compileGlob(pattern);
+      if (g.ok) actionMeta.push({ pattern, test: g.test, meta });
+    }
+  }
+  const killSwitch = order.map((o) => o.input.killSwitch).find((k) => k !== undefined);
+  const baselineEnabled = options.baseline?.enabled ?? true;
+  const version =
+    'sha256:' +
+    createHash('sha256')
+      .update(canonicalJson({ baseline: baselineEnabled, killSwitch, policies: policies.map((p) => p.native) }))
+      .digest('hex');
+
+  // The index: literal action names map straight to their rules; wildcard rules are kept
+  // per literal prefix and tested only against actions that start with that prefix.
+  const byLiteral = new Map<string, CompiledRule[]>();
+  const wildcard: CompiledRule[] = [];
+  for (const rule of rules) {
+    for (const literal of new Set(rule.actionLiterals)) {
+      const list = byLiteral.get(literal);
+      if (list) list.push(rule);
+      else byLiteral.set(literal, [rule]);
+    }
+    if (rule.actionPrefixes.length > 0) wildcard.push(rule);
+  }
+  const cache = new Map<string, readonly CompiledRule[]>();
+  const candidates = (action: string): readonly CompiledRule[] => {
+    const hit = cache.get(action);
+    if (hit) return hit;
+    const found = new Set<CompiledRule>(byLiteral.get(action) ?? []);
+    for (const rule of wildcard) {
+      if (!found.has(rule) && rule.actionPrefixes.some((p) => action.startsWith(p)) && rule.actionTests.some((t) => t(action))) found.add(rule);
+    }
+    const list = [...found].sort((a, b) => a.rank - b.rank);
+    if (cache.size >= CANDIDATE_CACHE_LIMIT) cache.clear();
+    cache.set(action, list);
+    return list;
+  };
+
+  const top = policies.find((p) => p.native.defaultReason !== undefined);
+  return {
+    set: {
+      policies,
+      rules,
+      version,
+      baseline: { enabled: baselineEnabled },
+      defaultReason: top?.native.defaultReason ?? DEFAULT_REASON,
+      actionMeta,
+      killSwitch,
+      analyzers: policies.map((p) => p.native.analyzers).filter((a) => a !== undefined),
+      candidates,
+    },
+    problems,
+  };
+}

@@ -1,0 +1,216 @@
+/**
+ * The decision core: pure and synchronous. Given a policy set, an action request, the
+ * analysis of that request and the kill-switch state, it returns an explained decision.
+ * It reads no clock, no network and no global state, so the same input always gives the
+ * same decision.
+ *
+ * Order: kill switch → rules (deny > require_approval > allow, default deny) → baseline.
+ */
+
+import type { Category } from '../core/categories.js';
+import { maxRisk, riskRank, isRisk, type Risk } from '../core/risk.js';
+import type { ActionRequest, Analysis, ApprovalRequirement, Decision, MatchedRule, Obligation } from '../core/types.js';
+import { ConditionError, type EvalContext } from './conditions.js';
+import type { CompiledRule, KillSwitchState, PolicySet } from './model.js';
+import { parseDuration } from './native.js';
+
+export const KILL_SWITCH_POLICY = 'bastion/kill-switch';
+export const BASELINE_POLICY = 'bastion/baseline';
+
+/** Stable reasons (the kill-switch ones are the ZYX seed's, verbatim). */
+export const REASONS = {
+  userDisabled: 'user disabled by kill switch',
+  connectorDisabled: 'connector disabled by kill switch',
+  workflowDisabled: 'workflow disabled by kill switch',
+  allWritesDisabled: 'all write tools disabled by kill switch',
+  readOnly: 'agent is in read-only mode',
+  baselineCritical: 'critical risk: denied by the baseline policy',
+  baselineHigh: 'high risk: approval required by the baseline policy',
+} as const;
+
+/**
+ * Categories that change something. In read-only mode, or with all write tools off, an
+ * action showing any of them is a write whatever its declared metadata says.
+ */
+const WRITE_CATEGORIES: ReadonlySet<Category> = new Set<Category>([
+  'fs.write',
+  'fs.delete',
+  'fs.write_sensitive',
+  'disk.wipe',
+  'vcs.destructive',
+  'net.egress',
+  'net.listen',
+  'exec.remote_code',
+  'exec.obfuscated',
+  'exec.interpreter',
+  'priv.escalate',
+  'proc.kill',
+  'pkg.install',
+  'service.control',
+  'db.destructive',
+  'cloud.mutate',
+]);
+
+const EMPTY_ANALYSIS: Analysis = { parsed: true, risk: 'low', categories: [], findings: [] };
+
+export interface EvaluateOptions {
+  /** Operator state; defaults to the state a policy file declared, else all off. */
+  killSwitch?: KillSwitchState;
+  /** Used when the request carries no trace id. */
+  traceId?: string;
+}
+
+/** The declared risk: `request.risk`, else Control Zero's `context.danger_level`, else `context.risk`. */
+export function declaredRisk(request: ActionRequest): Risk | undefined {
+  if (request.risk !== undefined) return request.risk;
+  const ctx = request.context ?? {};
+  const level = ctx['danger_level'] ?? ctx['risk'];
+  return isRisk(level) ? level : undefined;
+}
+
+/** The connector an action belongs to: declared metadata, else the part before the first `_`, `.` or `:`. */
+export function connectorOf(set: PolicySet, action: string): string {
+  for (const m of set.actionMeta) if (m.meta.connector !== undefined && m.test(action)) return m.meta.connector;
+  const cut = action.search(/[_.:]/);
+  return cut > 0 ? action.slice(0, cut) : action;
+}
+
+function isWriteAction(set: PolicySet, action: string, analysis: Analysis): boolean {
+  if (!analysis.parsed) return true; // what we cannot read, we treat as a write: fail closed
+  if (analysis.categories.some((c) => WRITE_CATEGORIES.has(c))) return true;
+  return set.actionMeta.some((m) => m.meta.write === true && m.test(action));
+}
+
+function killSwitchBlocks(set: PolicySet, state: KillSwitchState, request: ActionRequest, analysis: Analysis): { reason: string; rule: string } | undefined {
+  if (state.disabled_users.includes(request.principal.id)) return { reason: REASONS.userDisabled, rule: 'disabled_users' };
+  if (state.disabled_connectors.length > 0) {
+    const connector = connectorOf(set, request.action);
+    if (state.disabled_connectors.some((c) => c === request.action || c === connector)) return { reason: REASONS.connectorDisabled, rule: 'disabled_connectors' };
+  }
+  const workflow = request.context?.['workflow'];
+  if (typeof workflow === 'string' && state.disabled_workflows.includes(workflow)) return { reason: REASONS.workflowDisabled, rule: 'disabled_workflows' };
+  if (state.all_write_tools_disabled || state.read_only_mode) {
+    if (isWriteAction(set, request.action, analysis)) {
+      return state.all_write_tools_disabled ? { reason: REASONS.allWritesDisabled, rule: 'all_write_tools_disabled' } : { reason: REASONS.readOnly, rule: 'read_only_mode' };
+    }
+  }
+  return undefined;
+}
+
+function targets(rule: CompiledRule, request: ActionRequest, groups: readonly string[]): boolean {
+  if (!rule.anyPrincipal && !rule.users.has(request.principal.id) && !groups.some((g) => rule.groups.has(g))) return false;
+  if (rule.resourceTest && !rule.resourceTest(request.resource)) return false;
+  if (rule.environmentTest && !rule.environmentTest(request.environment)) return false;
+  return true;
+}
+
+function requirementOf(rule: CompiledRule): ApprovalRequirement {
+  const a = rule.approval ?? {};
+  const req: ApprovalRequirement = {
+    policy: rule.policy,
+    rule: rule.id,
+    approverGroups: a.groups ?? [],
+    quorum: a.quorum ?? 1,
+    changeTicketRequired: a.changeTicket ?? false,
+    rollbackPlanRequired: a.rollbackPlan ?? false,
+  };
+  const expires = a.expiresIn === undefined ? undefined : parseDuration(a.expiresIn);
+  if (expires !== undefined) req.expiresInSeconds = expires;
+  return req;
+}
+
+/**
+ * Evaluates one request against the set.
+ *
+ * @example
+ * const d = evaluate(set, { principal: { id: 'a', groups: ['sre'] }, action: 'sys:execute' });
+ * d.decision // 'allow' | 'deny' | 'require_approval'
+ */
+export function evaluate(set: PolicySet, request: ActionRequest, analysis: Analysis = EMPTY_ANALYSIS, options: EvaluateOptions = {}): Decision {
+  const declared = declaredRisk(request);
+  let risk = maxRisk(analysis.risk, declared);
+  for (const m of set.actionMeta) if (m.meta.risk !== undefined && m.test(request.action)) risk = maxRisk(risk, m.meta.risk);
+  const traceId = request.traceId ?? options.traceId ?? '';
+  const base = { risk, categories: analysis.categories, policyVersion: set.version, traceId };
+
+  const state = options.killSwitch ?? set.killSwitch;
+  if (state) {
+    const blocked = killSwitchBlocks(set, state, request, analysis);
+    if (blocked) {
+      return { decision: 'deny', reason: blocked.reason, matched: [{ policy: KILL_SWITCH_POLICY, rule: blocked.rule, effect: 'deny' }], obligations: [], errors: [], ...base };
+    }
+  }
+
+  const groups = request.principal.groups ?? [];
+  const ctx: EvalContext = {
+    principal: request.principal,
+    action: request.action,
+    resource: request.resource,
+    environment: request.environment,
+    args: request.args ?? {},
+    context: request.context ?? {},
+    analysis,
+    risk,
+    declaredRisk: declared,
+  };
+  const matched: CompiledRule[] = [];
+  const errors: string[] = [];
+  for (const rule of set.candidates(request.action)) {
+    if (!targets(rule, request, groups)) continue;
+    if (rule.condition) {
+      try {
+        if (!rule.condition(ctx)) continue;
+      } catch (err) {
+        // Fail closed: an erroring condition makes a deny rule match and any other not.
+        const message = err instanceof ConditionError ? err.message : `condition failed: ${(err as Error).message}`;
+        errors.push(`${rule.policy}/${rule.id}: ${message}`);
+        if (rule.effect !== 'deny') continue;
+      }
+    }
+    matched.push(rule);
+  }
+
+  const explain: MatchedRule[] = matched.map((r) => ({ policy: r.policy, rule: r.id, effect: r.effect }));
+  const firstDeny = matched.find((r) => r.effect === 'deny');
+  if (firstDeny) return { decision: 'deny', reason: firstDeny.reason, matched: explain, obligations: [], errors, ...base };
+
+  const approvals = matched.filter((r) => r.effect === 'require_approval');
+  const allows = matched.filter((r) => r.effect === 'allow');
+  if (approvals.length === 0 && allows.length === 0) {
+    return { decision: 'deny', reason: set.defaultReason, matched: explain, obligations: [], errors, ...base };
+  }
+
+  if (set.baseline.enabled && risk === 'critical') {
+    explain.push({ policy: BASELINE_POLICY, rule: 'deny-critical-risk', effect: 'deny' });
+    return { decision: 'deny', reason: REASONS.baselineCritical, matched: explain, obligations: [], errors, ...base };
+  }
+
+  const obligations: Obligation[] = [];
+  for (const r of [...approvals, ...allows]) obligations.push(...r.obligations);
+
+  if (approvals.length > 0) {
+    return {
+      decision: 'require_approval',
+      reason: (approvals[0] as CompiledRule).reason,
+      matched: explain,
+      obligations,
+      errors,
+      approvalRequirements: approvals.map(requirementOf),
+      ...base,
+    };
+  }
+
+  if (set.baseline.enabled && riskRank(risk) >= riskRank('high')) {
+    explain.push({ policy: BASELINE_POLICY, rule: 'approve-high-risk', effect: 'require_approval' });
+    return {
+      decision: 'require_approval',
+      reason: REASONS.baselineHigh,
+      matched: explain,
+      obligations,
+      errors,
+      approvalRequirements: [{ policy: BASELINE_POLICY, rule: 'approve-high-risk', approverGroups: [], quorum: 1, changeTicketRequired: false, rollbackPlanRequired: false }],
+      ...base,
+    };
+  }
+  return { decision: 'allow', reason: (allows[0] as CompiledRule).reason, matched: explain, obligations, errors, ...base };
+}

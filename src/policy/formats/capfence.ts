@@ -1,0 +1,55 @@
+/**
+ * CapFence YAML (seed 001): top-level `deny`, `require_approval` and `allow` lists of
+ * `{capability, contains}`. A capability is `<resource>.<action>` (`shell.execute`), and
+ * may be a glob. `contains` keeps its literal meaning, a case-sensitive substring of the
+ * command payload (`args.command`, `args.cmd` or `args.script`); Bastion's analyzers and
+ * baseline add what substring matching misses.
+ */
+
+import { API_VERSION, type NativeRule } from '../model.js';
+import { Checker, isObject, type TranslateResult } from './common.js';
+
+const POLICY_FIELDS = ['policy_name', 'name', 'version', 'description', 'deny', 'require_approval', 'allow'];
+const LISTS = ['deny', 'require_approval', 'allow'] as const;
+const PAYLOAD_FIELDS = ['args.command', 'args.cmd', 'args.script'];
+
+export function isCapFence(doc: unknown): boolean {
+  return isObject(doc) && doc['apiVersion'] === undefined && LISTS.some((k) => Array.isArray(doc[k]) && (doc[k] as unknown[]).some((e) => isObject(e) && 'capability' in e));
+}
+
+export function translateCapFence(doc: Record<string, unknown>, fallbackName: string): TranslateResult {
+  const c = new Checker();
+  c.fields(doc, POLICY_FIELDS, [], 'a CapFence policy');
+  const rules: NativeRule[] = [];
+  for (const effect of LISTS) {
+    const list = doc[effect];
+    if (list === undefined || list === null) continue;
+    if (!Array.isArray(list)) {
+      c.fail([effect], `\`${effect}\` must be a list of {capability, contains}`);
+      continue;
+    }
+    list.forEach((entry, i) => {
+      const at = [effect, i];
+      if (!isObject(entry)) return c.fail(at, 'an entry must be a mapping with `capability`');
+      c.fields(entry, ['capability', 'contains'], at, 'a CapFence entry');
+      const capability = entry['capability'];
+      const contains = entry['contains'];
+      if (typeof capability !== 'string' || capability === '') return c.fail([...at, 'capability'], '`capability` must be a non-empty string such as `shell.execute`');
+      if (contains !== undefined && (typeof contains !== 'string' || contains === '')) return c.fail([...at, 'contains'], '`contains` must be a non-empty string');
+      const what = contains === undefined ? capability : `${capability} contains "${contains}"`;
+      const verb = effect === 'deny' ? 'denied' : effect === 'allow' ? 'allowed' : 'approval required';
+      const rule: NativeRule = {
+        id: `${effect}-${i + 1}`,
+        effect,
+        description: `CapFence ${effect}: ${what}`,
+        reason: `${verb}: ${what}`,
+        actions: [capability],
+      };
+      if (contains !== undefined) rule.when = [{ any: PAYLOAD_FIELDS.map((field) => ({ field, contains })) }];
+      rules.push(rule);
+    });
+  }
+  const name = typeof doc['policy_name'] === 'string' ? doc['policy_name'] : typeof doc['name'] === 'string' ? doc['name'] : fallbackName;
+  const policy = { apiVersion: API_VERSION, name, ...(typeof doc['description'] === 'string' ? { description: doc['description'] } : {}), rules };
+  return c.result(policy);
+}
