@@ -23,3 +23,5 @@ export { ERROR_CODES, BastionException } from './errors/index.js';
 export type { BastionError, ErrorCode } from './errors/index.js';
 export { classifyHost, hostMatches, hostInList, normalizeHost, parseUrl } from './net/index.js';
 export type { HostClass, ParsedUrl } from './net/index.js';
+export { scanText, redact, redactValue, createStreamRedactor } from './scan/index.js';
+export type { ScanFinding, ScanKind, ScanOptions, PiiOptions, StreamRedactor } from './scan/index.js';

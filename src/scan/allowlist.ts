@@ -1,0 +1,59 @@
+/**
+ * What looks like a secret but is not one: the example keys providers print in their
+ * documentation, and the placeholders people write where a secret will go (`${VAR}`,
+ * `<YOUR_KEY>`, `xxxx…`, `changeme`). A candidate matching any of these is not reported.
+ */
+
+/** Example credentials published in providers' documentation (verbatim). */
+const DOCUMENTED_EXAMPLES: ReadonlySet<string> = new Set([
+  'AKIAIOSFODNN7EXAMPLE',
+  'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+  'je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY',
+  'sk_test_4eC39HqLyjWDarjtT1zdp7dc',
+  'sk_test_BQokikJOvBiI2HlWgH4olfQ2',
+  'pk_test_TYooMQauvdEDq54NiTphI7jx',
+  'gho_16C7e42F292c6912E7710c838347Ae178B4a',
+  'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c',
+]);
+
+/** Words that mark a value as a stand-in for a real secret. */
+const PLACEHOLDER_WORDS =
+  /example|placeholder|changeme|change_me|change-me|changeit|redacted|dummy|sample|your[_-]?(?:api|key|token|secret|pass)|insert[_-]?|replace[_-]?me|xxxx|\*\*\*|\.\.\.|…|1234567890|abcdefgh|<[^>]*>|\$\{|\{\{|%\(|\$\(|%[A-Z_]+%|^\$[A-Za-z_]/i;
+
+/** Values that are exactly a common default rather than a chosen secret. */
+const TRIVIAL_VALUES: ReadonlySet<string> = new Set([
+  'password', 'passw0rd', 'p@ssw0rd', 'secret', 'changeme', 'changeit', 'admin', 'root', 'test',
+  'letmein', 'none', 'null', 'undefined', 'true', 'false', 'required', 'optional', 'string',
+  'hunter2', 'mypassword', 'yourpassword', 'mysecret', 'topsecret', 'supersecret', 'default',
+]);
+
+/** Five or more of the same character in a row: `xxxxx`, `00000`, `*****`. */
+const REPEAT_RUN = /(.)\1{4,}/;
+
+/**
+ * True when a candidate value is a documented example or a placeholder, not a secret.
+ *
+ * @example isAllowlistedSecret('AKIAIOSFODNN7EXAMPLE') // true
+ * @example isAllowlistedSecret('${GITHUB_TOKEN}') // true
+ */
+export function isAllowlistedSecret(value: string): boolean {
+  if (DOCUMENTED_EXAMPLES.has(value)) return true;
+  if (TRIVIAL_VALUES.has(value.toLowerCase())) return true;
+  if (PLACEHOLDER_WORDS.test(value)) return true;
+  return REPEAT_RUN.test(value);
+}
+
+/**
+ * True when a value is a reference to a secret rather than the secret: an environment
+ * variable, a template expression, a function call or a property path.
+ *
+ * @example isReference('process.env.DB_PASSWORD') // true
+ */
+export function isReference(value: string): boolean {
+  if (/^[$%@&]|^\{|\$\{|\{\{|\(|\)$/.test(value)) return true;
+  if (/^(?:process\.env|os\.environ|env\.|secrets\.|vars\.|config\.|settings\.|this\.|self\.)/i.test(value)) return true;
+  // A dotted identifier path (`user.password`, `cfg.db.pass`) names a value, it is not one.
+  if (/^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+$/.test(value)) return true;
+  // Paths and file names.
+  return /^(?:\/|~\/|\.\.?\/|[A-Za-z]:\\)/.test(value) || /\.(?:pem|key|txt|json|ya?ml|env|p12|pfx|crt)$/i.test(value);
+}

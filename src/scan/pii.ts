@@ -1,0 +1,158 @@
+/**
+ * The personal-data scanner: e-mail addresses, phone numbers, payment card numbers (Luhn and
+ * issuer prefix), IBANs (mod 97) and national ids where the format carries a check digit
+ * (Spain, Italy, Netherlands, Brazil, China, India, Poland, Finland, Sweden) plus US social
+ * security numbers next to a label. Ids that are bare digits are only reported next to their
+ * label (`BSN`, `CPF`, `PESEL` …), since a checksum alone passes one random number in ten.
+ */
+
+import {
+  bsnValid, chineseIdValid, codiceFiscaleValid, cpfValid, hetuValid, ibanValid, luhnValid,
+  peselValid, personnummerValid, spanishIdValid, ssnPlausible, verhoeffValid,
+} from './checksums.js';
+import { maskValue } from './mask.js';
+import type { PiiOptions, ScanFinding } from './types.js';
+
+const EMAIL_LOCAL = /[A-Za-z0-9._%+-]/;
+const EMAIL_DOMAIN = /[A-Za-z0-9.-]/;
+/** Domains reserved for documentation (RFC 2606) and file-name look-alikes (`icon@2x.png`). */
+const NOT_A_MAILBOX_DOMAIN = /(?:^|\.)(?:example\.(?:com|org|net)|example|test|invalid|localhost)$|\.(?:png|jpe?g|gif|svg|webp|js|ts|css|json|ya?ml|md|lock)$/i;
+
+function finding(rule: string, text: string, start: number, end: number, confidence: number): ScanFinding {
+  return { type: 'pii', rule, start, end, confidence, evidence: maskValue(text.slice(start, end)) };
+}
+
+function findEmails(text: string, out: ScanFinding[]): void {
+  let at = text.indexOf('@');
+  while (at >= 0) {
+    let s = at;
+    while (s > 0 && s > at - 64 && EMAIL_LOCAL.test(text[s - 1] as string)) s--;
+    let e = at + 1;
+    while (e < text.length && e < at + 254 && EMAIL_DOMAIN.test(text[e] as string)) e++;
+    while (e > at + 1 && (text[e - 1] === '.' || text[e - 1] === '-')) e--;
+    while (s < at && text[s] === '.') s++;
+    const local = text.slice(s, at);
+    const domain = text.slice(at + 1, e);
+    if (local !== '' && local !== 'git' && /^[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}$/.test(domain) && !NOT_A_MAILBOX_DOMAIN.test(domain)) {
+      out.push(finding('email', text, s, e, 0.95));
+    }
+    at = text.indexOf('@', Math.max(e, at + 1));
+  }
+}
+
+const CARD = /(?<![0-9A-Za-z-])[0-9](?:[0-9]|[ -](?=[0-9])){12,22}(?![0-9A-Za-z])/g;
+const CARD_PREFIX = /^(?:4|5[1-5]|2(?:2[2-9]|[3-6][0-9]|7[01])|3[47]|6(?:011|5|4[4-9]|2)|3(?:5|0[0-5]|6|8))/;
+
+function findCards(text: string, out: ScanFinding[]): void {
+  for (const m of text.matchAll(CARD)) {
+    const digits = m[0].replace(/[ -]/g, '');
+    if (digits.length < 13 || digits.length > 19 || !CARD_PREFIX.test(digits) || /^(\d)\1+$/.test(digits)) continue;
+    if (!luhnValid(digits)) continue;
+    out.push(finding('card-number', text, m.index, m.index + m[0].length, 0.9));
+  }
+}
+
+const IBAN = /(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}(?:[A-Z0-9]|[ ](?=[A-Z0-9])){11,40}(?![A-Za-z0-9])/g;
+
+function findIbans(text: string, out: ScanFinding[]): void {
+  for (const m of text.matchAll(IBAN)) {
+    // Spaces group by four; a longer match may have swallowed a following word.
+    let value = m[0];
+    let compact = value.replace(/ /g, '');
+    while (compact.length > 15 && !ibanValid(compact) && value.includes(' ')) {
+      value = value.slice(0, value.lastIndexOf(' '));
+      compact = value.replace(/ /g, '');
+    }
+    if (ibanValid(compact)) out.push(finding('iban', text, m.index, m.index + value.length, 0.97));
+  }
+}
+
+const PHONE_E164 = /(?<![\w+])\+[1-9][0-9 ().-]{6,20}[0-9](?![0-9])/g;
+const PHONE_NANP = /(?<![\w(])(?:\([2-9][0-9]{2}\) ?[0-9]{3}[ .-][0-9]{4}|[2-9][0-9]{2}([.-])[0-9]{3}\1[0-9]{4})(?![\w])/g;
+const PHONE_LABELLED = /(?:phone|mobile|cell|tel|telefon|téléphone|teléfono|telefono|handy)[a-zé]{0,6}\.?[ \t]{0,3}(?:no\.?|nr\.?|number|:)?[ \t:]{0,3}([0-9(][0-9 ()/.-]{5,18}[0-9])/gi;
+
+function phoneDigitsOk(value: string): boolean {
+  const digits = value.replace(/[^0-9]/g, '');
+  return digits.length >= 7 && digits.length <= 15 && !/[ .-]{2}/.test(value) && !/^(\d)\1+$/.test(digits);
+}
+
+function findPhones(text: string, out: ScanFinding[]): void {
+  for (const m of text.matchAll(PHONE_E164)) {
+    if (phoneDigitsOk(m[0]) && m[0].replace(/[^0-9]/g, '').length >= 8) out.push(finding('phone', text, m.index, m.index + m[0].length, 0.85));
+  }
+  for (const m of text.matchAll(PHONE_NANP)) out.push(finding('phone', text, m.index, m.index + m[0].length, 0.7));
+  for (const m of text.matchAll(PHONE_LABELLED)) {
+    const value = m[1] as string;
+    if (!phoneDigitsOk(value)) continue;
+    const start = m.index + m[0].length - value.length;
+    out.push(finding('phone', text, start, start + value.length, 0.8));
+  }
+}
+
+interface IdRule {
+  rule: string;
+  /** Global pattern; group 1 (when present) is the id. */
+  pattern: RegExp;
+  valid: (value: string) => boolean;
+  confidence: number;
+}
+
+const plausibleDate = (yyyymmdd: string): boolean => {
+  const m = Number(yyyymmdd.slice(4, 6));
+  const d = Number(yyyymmdd.slice(6, 8));
+  return m >= 1 && m <= 12 && d >= 1 && d <= 31;
+};
+
+const ID_RULES: readonly IdRule[] = [
+  { rule: 'es-dni', pattern: /(?<![A-Za-z0-9])[XYZ]?[0-9]{7,8}-?[A-Z](?![A-Za-z0-9])/g, valid: (v) => spanishIdValid(v.replace('-', '')), confidence: 0.8 },
+  { rule: 'it-codice-fiscale', pattern: /(?<![A-Za-z0-9])[A-Z]{6}[0-9LMNPQRSTUV]{2}[A-EHLMPRST][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z](?![A-Za-z0-9])/g, valid: codiceFiscaleValid, confidence: 0.95 },
+  { rule: 'nl-bsn', pattern: /\b(?:bsn|burgerservicenummer)\b[^0-9\n]{0,20}([0-9]{9})(?![0-9])/gi, valid: bsnValid, confidence: 0.9 },
+  { rule: 'br-cpf', pattern: /(?<![0-9.])([0-9]{3}\.[0-9]{3}\.[0-9]{3}-[0-9]{2})(?![0-9])|\bcpf\b[^0-9\n]{0,20}([0-9]{11})(?![0-9])/gi, valid: cpfValid, confidence: 0.9 },
+  { rule: 'cn-resident-id', pattern: /(?<![0-9])[1-9][0-9]{5}(?:19|20)[0-9]{9}[0-9X](?![0-9A-Za-z])/g, valid: (v) => chineseIdValid(v) && plausibleDate(v.slice(6, 14)), confidence: 0.9 },
+  { rule: 'in-aadhaar', pattern: /(?<![0-9])([2-9][0-9]{3} [0-9]{4} [0-9]{4})(?![0-9])|\baadhaar\b[^0-9\n]{0,20}([2-9][0-9]{11})(?![0-9])/gi, valid: (v) => verhoeffValid(v.replace(/ /g, '')), confidence: 0.85 },
+  { rule: 'pl-pesel', pattern: /\bpesel\b[^0-9\n]{0,20}([0-9]{11})(?![0-9])/gi, valid: peselValid, confidence: 0.9 },
+  { rule: 'fi-hetu', pattern: /(?<![0-9A-Za-z])[0-3][0-9][01][0-9]{3}[-+A-FU-Y][0-9]{3}[0-9A-Y](?![0-9A-Za-z])/g, valid: hetuValid, confidence: 0.9 },
+  { rule: 'se-personnummer', pattern: /(?<![0-9])(?:19|20)?[0-9]{2}[01][0-9][0-3][0-9][-+][0-9]{4}(?![0-9])/g, valid: (v) => personnummerValid(v) && plausibleDate('20' + v.replace(/[-+]/g, '').slice(-10, -4)), confidence: 0.75 },
+  { rule: 'us-ssn', pattern: /\b(?:ssn|social security(?: number| no\.?)?)\b[^0-9\n]{0,20}([0-9]{3}-[0-9]{2}-[0-9]{4})(?![0-9])/gi, valid: ssnPlausible, confidence: 0.85 },
+];
+
+function findNationalIds(text: string, out: ScanFinding[]): void {
+  for (const r of ID_RULES) {
+    for (const m of text.matchAll(r.pattern)) {
+      const value = m[1] ?? m[2] ?? m[0];
+      if (!r.valid(value)) continue;
+      const start = m.index + m[0].lastIndexOf(value);
+      out.push(finding(r.rule, text, start, start + value.length, r.confidence));
+    }
+  }
+}
+
+/** Rule ids of the personal-data scanner. */
+export const PII_RULE_IDS: readonly string[] = ['email', 'phone', 'card-number', 'iban', ...ID_RULES.map((r) => r.rule)];
+
+/**
+ * Finds personal data; each detector is on unless switched off in `options`.
+ *
+ * @example findPii('mail jane.doe@acme.io')[0]?.rule // 'email'
+ */
+export function findPii(text: string, options: PiiOptions = {}): ScanFinding[] {
+  const out: ScanFinding[] = [];
+  if (options.email !== false && text.includes('@')) findEmails(text, out);
+  if (!/[0-9]/.test(text)) return out;
+  if (options.card !== false) findCards(text, out);
+  if (options.iban !== false) findIbans(text, out);
+  if (options.nationalId !== false) findNationalIds(text, out);
+  if (options.phone !== false) findPhones(text, out);
+  // A card or id number also looks like a phone number: keep the first, most specific finding.
+  out.sort((a, b) => a.start - b.start || b.confidence - a.confidence);
+  const kept: ScanFinding[] = [];
+  for (const f of out) {
+    const last = kept[kept.length - 1];
+    if (last !== undefined && f.start < last.end) {
+      if (f.confidence > last.confidence) kept[kept.length - 1] = f;
+      continue;
+    }
+    kept.push(f);
+  }
+  return kept;
+}

@@ -1,0 +1,117 @@
+/**
+ * The secret scanner: one keyword pass over the text (see keyword-automaton.ts), then each
+ * rule whose keyword occurs is tried where it occurs, its candidate gated by the allowlist,
+ * entropy and checksum, and overlapping candidates resolved in favour of the most specific
+ * rule.
+ */
+
+import { isAllowlistedSecret } from './allowlist.js';
+import { shannonEntropy } from './entropy.js';
+import { KeywordAutomaton } from './keyword-automaton.js';
+import { maskValue } from './mask.js';
+import { SECRET_RULES } from './secret-rules.js';
+import type { SecretRule } from './secret-rules.js';
+import type { ScanFinding } from './types.js';
+
+interface CompiledRule {
+  rule: SecretRule;
+  regex: RegExp;
+  back: number;
+}
+
+const COMPILED: readonly CompiledRule[] = SECRET_RULES.map((rule) => ({
+  rule,
+  regex: new RegExp(rule.pattern, `yd${rule.flags ?? ''}`),
+  back: rule.back ?? 0,
+}));
+
+const KEYWORDS: string[] = [];
+/** For each keyword index, the rules it triggers. */
+const KEYWORD_RULES: number[][] = [];
+{
+  const byKeyword = new Map<string, number[]>();
+  COMPILED.forEach((c, ruleIndex) => {
+    for (const keyword of c.rule.keywords) {
+      const list = byKeyword.get(keyword) ?? [];
+      list.push(ruleIndex);
+      byKeyword.set(keyword, list);
+    }
+  });
+  for (const [keyword, rules] of byKeyword) {
+    KEYWORDS.push(keyword);
+    KEYWORD_RULES.push(rules);
+  }
+}
+
+const AUTOMATON = new KeywordAutomaton(KEYWORDS);
+
+/** The ids of every secret rule, for documentation and tests. */
+export const SECRET_RULE_IDS: readonly string[] = SECRET_RULES.map((r) => r.id);
+
+/** The span of the secret in a match: the first capturing group that took part, or all of it. */
+function secretSpan(m: RegExpExecArray): [number, number] {
+  const indices = m.indices;
+  if (indices !== undefined) {
+    for (let g = 1; g < indices.length; g++) {
+      const span = indices[g];
+      if (span !== undefined) return [span[0], span[1]];
+    }
+  }
+  return [m.index, m.index + m[0].length];
+}
+
+function tryRule(text: string, compiled: CompiledRule, position: number): ScanFinding | undefined {
+  const { rule, regex } = compiled;
+  regex.lastIndex = position;
+  const m = regex.exec(text);
+  if (m === null) return undefined;
+  const [start, end] = secretSpan(m);
+  const value = text.slice(start, end);
+  if (!rule.keyMaterial && isAllowlistedSecret(value)) return undefined;
+  if (rule.minEntropy !== undefined && shannonEntropy(value) < rule.minEntropy) return undefined;
+  if (rule.check !== undefined && !rule.check(value, m)) return undefined;
+  return { type: 'secret', rule: rule.id, start, end, confidence: rule.confidence, evidence: maskValue(value) };
+}
+
+/** Better candidate for the same span: specific over generic, then confidence, then length. */
+function better(a: ScanFinding, aGeneric: boolean, b: ScanFinding, bGeneric: boolean): boolean {
+  if (aGeneric !== bGeneric) return !aGeneric;
+  if (a.confidence !== b.confidence) return a.confidence > b.confidence;
+  return a.end - a.start > b.end - b.start;
+}
+
+/**
+ * Finds credentials in text. Offsets index the original text; evidence is masked.
+ *
+ * @example findSecrets('key AKIAZ7VQ3XKPL2M4N5TR')[0]?.rule // 'aws-access-key'
+ */
+export function findSecrets(text: string): ScanFinding[] {
+  const hits = AUTOMATON.scan(text);
+  if (hits.length === 0) return [];
+  const tried = new Set<number>();
+  const candidates: { finding: ScanFinding; generic: boolean }[] = [];
+  const ruleCount = COMPILED.length;
+  for (const hit of hits) {
+    for (const ruleIndex of KEYWORD_RULES[hit.keyword] as number[]) {
+      const compiled = COMPILED[ruleIndex] as CompiledRule;
+      const position = hit.start - compiled.back;
+      if (position < 0) continue;
+      const key = position * ruleCount + ruleIndex;
+      if (tried.has(key)) continue;
+      tried.add(key);
+      const finding = tryRule(text, compiled, position);
+      if (finding !== undefined) candidates.push({ finding, generic: compiled.rule.generic === true });
+    }
+  }
+  candidates.sort((a, b) => a.finding.start - b.finding.start || b.finding.end - a.finding.end);
+  const kept: { finding: ScanFinding; generic: boolean }[] = [];
+  for (const c of candidates) {
+    const last = kept[kept.length - 1];
+    if (last !== undefined && c.finding.start < last.finding.end) {
+      if (better(c.finding, c.generic, last.finding, last.generic)) kept[kept.length - 1] = c;
+      continue;
+    }
+    kept.push(c);
+  }
+  return kept.map((c) => c.finding);
+}
