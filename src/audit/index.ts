@@ -27,3 +27,5 @@ export type {
   VerifyOptions,
 } from './log.js';
 export type { AuditFilter } from '../store/audit-store.js';
+export { EXPORT_FORMATS, OCSF_VERSION, exportLine, toOcsf, toZyx } from './export.js';
+export type { ExportFormat } from './export.js';

@@ -82,7 +82,7 @@ export interface VerifyOptions {
 export interface AuditReader {
   query(filter: AuditFilter): AuditEvent[];
   getTrace(traceId: string): AuditEvent[];
-  /** Events with seq > afterSeq in seq order, at most `limit`. */
+  /** Events with seq > afterSeq in seq order, at most `limit` (for paging exports and sinks). */
   eventsAfter(afterSeq: number, limit: number): AuditEvent[];
   verify(options?: VerifyOptions): VerifyReport;
   inclusionProof(seq: number): InclusionProof;
@@ -136,9 +136,7 @@ class Reader implements AuditReader {
   }
 
   eventsAfter(afterSeq: number, limit: number): AuditEvent[] {
-    const out: AuditEvent[] = [];
-    for (const row of this.store.rows(afterSeq + 1, afterSeq + limit)) out.push(parseEvent(row.body));
-    return out;
+    return this.store.bodiesAfter(afterSeq, limit).map(parseEvent);
   }
 
   verify(options: VerifyOptions = {}): VerifyReport {

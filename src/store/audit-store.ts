@@ -51,6 +51,8 @@ export interface AuditStore {
   rows(from?: number, to?: number): Iterable<StoredRow>;
   row(seq: number): StoredRow | undefined;
   leafHashes(from: number, to: number): Buffer[];
+  /** JSON bodies of the events with seq > afterSeq, in seq order, at most `limit` (skips gaps). */
+  bodiesAfter(afterSeq: number, limit: number): string[];
   /** Events' JSON bodies matching a filter, in seq order. */
   query(filter: AuditFilter): string[];
   eventCount(): number;

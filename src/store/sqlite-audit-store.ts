@@ -99,6 +99,7 @@ export class SqliteAuditStore implements AuditStore {
       rows: db.prepare('SELECT seq, body, leaf_hash, chain_hash FROM audit_events WHERE seq >= ? AND seq <= ? ORDER BY seq').raw(true),
       row: db.prepare('SELECT seq, body, leaf_hash, chain_hash FROM audit_events WHERE seq = ?').raw(true),
       leaves: db.prepare('SELECT leaf_hash FROM audit_events WHERE seq >= ? AND seq <= ? ORDER BY seq').pluck(true),
+      after: db.prepare('SELECT body FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?').pluck(true),
       count: db.prepare('SELECT count(*) FROM audit_events').pluck(true),
       checkpoints: db.prepare('SELECT body FROM audit_checkpoints WHERE size > ? ORDER BY size, id').pluck(true),
       latest: db.prepare('SELECT body FROM audit_checkpoints ORDER BY size DESC, id DESC LIMIT 1').pluck(true),
@@ -140,6 +141,10 @@ export class SqliteAuditStore implements AuditStore {
 
   leafHashes(from: number, to: number): Buffer[] {
     return this.stmts.leaves.all(from, to) as Buffer[];
+  }
+
+  bodiesAfter(afterSeq: number, limit: number): string[] {
+    return this.stmts.after.all(afterSeq, limit) as string[];
   }
 
   query(filter: AuditFilter): string[] {

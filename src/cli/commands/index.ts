@@ -3,5 +3,6 @@
  */
 
 import type { Command } from '../command.js';
+import { auditCommand } from './audit.js';
 
-export const COMMANDS: Command[] = [];
+export const COMMANDS: Command[] = [auditCommand];

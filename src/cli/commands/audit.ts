@@ -1,0 +1,310 @@
+/**
+ * `bastion audit verify|query|export|proof|public-key`: the operator's view of the audit
+ * trail. Everything here opens the log read-only; nothing here can change it.
+ */
+
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Checkpoint } from '../../audit/checkpoint.js';
+import type { ExportFormat } from '../../audit/export.js';
+import { EXPORT_FORMATS, exportLine } from '../../audit/export.js';
+import type { OpenedReader } from '../../audit/log.js';
+import { openAuditReader, verifyInclusionProof } from '../../audit/log.js';
+import type { AuditEvent } from '../../audit/schema.js';
+import type { AuditFilter } from '../../store/audit-store.js';
+import { isRisk } from '../../core/risk.js';
+import { BastionException, quote } from '../../errors/index.js';
+import type { CliIo, Command } from '../command.js';
+import { badInput, EXIT } from '../command.js';
+
+const HELP = `Usage: bastion audit <subcommand> [options]
+
+Subcommands:
+  verify                 recompute the hash chain, Merkle roots and checkpoint signatures
+  query [filters]        list events (table, or --json)
+  export --format F      write events as JSON lines: ocsf (OCSF 6003), jsonl (as stored), zyx
+  proof <seq>            print an inclusion proof of one event against a signed checkpoint
+  public-key             print the Ed25519 public key that signs the checkpoints
+
+Where the log is (every subcommand):
+  --db <path>            the SQLite file (default DIR/bastion.db)
+  --data-dir <dir>       the data directory (default .bastion)
+  --public-key <file>    verify against this public key instead of the one next to the log
+
+verify:
+  --checkpoint <file>    also check against checkpoints kept elsewhere (JSON or JSON lines)
+  --json                 print the report as JSON
+  Exit 0 when intact, 1 naming the first bad sequence number when not, 2 on bad input.
+
+query filters:
+  --decision allow|deny|require_approval   --principal ID   --group G   --action NAME (* glob)
+  --risk LEVEL (this level or above)   --trace ID   --type TYPE   --since TIME   --until TIME
+  --limit N (most recent N, default 100; 0 for all)   --json
+
+export:
+  --format ocsf|jsonl|zyx   --since TIME   --until TIME   --after-seq N
+`;
+
+const LOCATION = {
+  db: { type: 'string' },
+  'data-dir': { type: 'string' },
+  'public-key': { type: 'string' },
+} as const;
+
+function openReader(values: { db?: string | undefined; 'data-dir'?: string | undefined; 'public-key'?: string | undefined }, io: CliIo): OpenedReader | string {
+  const path = values.db !== undefined ? resolve(io.cwd, values.db) : resolve(io.cwd, values['data-dir'] ?? '.bastion', 'bastion.db');
+  let publicKeyPem: string | undefined;
+  if (values['public-key'] !== undefined) {
+    try {
+      publicKeyPem = readFileSync(resolve(io.cwd, values['public-key']), 'utf8');
+    } catch {
+      return `cannot read public key ${quote(values['public-key'])}`;
+    }
+  }
+  const opened = openAuditReader(publicKeyPem === undefined ? { path } : { path, publicKeyPem });
+  return opened.ok ? opened.value : opened.errors.map((e) => e.message).join('; ');
+}
+
+function isTty(stream: unknown): boolean {
+  return (stream as { isTTY?: boolean }).isTTY === true;
+}
+
+function progressBar(io: CliIo): ((done: number, total: number) => void) | undefined {
+  if (!isTty(io.stderr)) return undefined;
+  return (done, total) => {
+    const width = 30;
+    const fraction = total > 0 ? Math.min(1, done / total) : 1;
+    const filled = Math.round(fraction * width);
+    io.stderr.write(`\rverifying [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`);
+    if (done >= total) io.stderr.write('\n');
+  };
+}
+
+function readCheckpoints(file: string): Checkpoint[] | string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return `cannot read checkpoint file ${quote(file)}`;
+  }
+  try {
+    const trimmed = text.trim();
+    const parsed: unknown = trimmed.startsWith('[') ? JSON.parse(trimmed) : trimmed.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as unknown);
+    const list = Array.isArray(parsed) ? parsed : [parsed];
+    // SIEM batches carry `{checkpoint: …}` envelopes; accept those as well as bare checkpoints.
+    return list.map((item) => ((item as { checkpoint?: unknown }).checkpoint ?? item) as Checkpoint)
+      .filter((cp) => typeof cp === 'object' && cp !== null && typeof cp.size === 'number');
+  } catch {
+    return `checkpoint file ${quote(file)} is not JSON or JSON lines`;
+  }
+}
+
+async function verifyCommand(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({ args, options: { ...LOCATION, checkpoint: { type: 'string', multiple: true }, json: { type: 'boolean' } }, strict: true });
+  const trusted: Checkpoint[] = [];
+  for (const file of values.checkpoint ?? []) {
+    const cps = readCheckpoints(resolve(io.cwd, file));
+    if (typeof cps === 'string') return badInput(io, 'audit verify', cps);
+    trusted.push(...cps);
+  }
+  const reader = openReader(values, io);
+  if (typeof reader === 'string') return badInput(io, 'audit verify', reader);
+  try {
+    const onProgress = progressBar(io);
+    const report = reader.verify(onProgress ? { trusted, onProgress } : { trusted });
+    if (reader.keySource === 'database' && !values.json) {
+      io.stderr.write('note: the public key was read from the log itself; pass --public-key <file> to check against a key kept elsewhere\n');
+    }
+    if (values.json) {
+      io.stdout.write(JSON.stringify({ ...report, keySource: reader.keySource }) + '\n');
+    } else if (report.ok) {
+      const latest = report.latestCheckpoint;
+      io.stdout.write(
+        `audit log intact: ${report.events} events (seq ${report.firstSeq}..${report.lastSeq}), ` +
+          `${report.checkpointsVerified} signed checkpoints verified` +
+          (latest ? `, latest at size ${latest.size} (${latest.time})` : '') +
+          `\nroot ${report.root}\n`,
+      );
+      if (latest && latest.size < report.lastSeq) {
+        io.stdout.write(`note: events ${latest.size + 1}..${report.lastSeq} are not covered by a signed checkpoint yet\n`);
+      }
+    } else {
+      const f = report.failure;
+      const where = f?.seq !== undefined ? `first bad sequence number ${f.seq}` : `checkpoint at size ${f?.checkpointSize ?? '?'}`;
+      io.stdout.write(`audit log NOT intact: ${where}: ${f?.reason ?? 'unknown failure'}\n`);
+    }
+    return report.ok ? EXIT.OK : EXIT.FAILED;
+  } finally {
+    reader.close();
+  }
+}
+
+function parseTime(value: string | undefined, flag: string): string | undefined | Error {
+  if (value === undefined) return undefined;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? new Error(`option --${flag}: ${quote(value)} is not a date or time`) : new Date(ms).toISOString();
+}
+
+function cell(value: unknown, width: number): string {
+  const text = value === undefined || value === null ? '-' : String(value);
+  return text.length > width ? text.slice(0, width - 1) + '~' : text.padEnd(width);
+}
+
+function table(events: AuditEvent[]): string {
+  const head = `${cell('SEQ', 7)} ${cell('TIME', 24)} ${cell('TYPE', 19)} ${cell('PRINCIPAL', 22)} ${cell('ACTION', 22)} ${cell('DECISION', 16)} ${cell('RISK', 8)} TRACE`;
+  const lines = events.map((e) =>
+    `${cell(e.seq, 7)} ${cell(e.time, 24)} ${cell(e.type, 19)} ${cell(e.principal?.id, 22)} ${cell(e.action, 22)} ${cell(e.decision, 16)} ${cell(e.risk, 8)} ${e.traceId ?? '-'}`);
+  return [head, ...lines].join('\n') + '\n';
+}
+
+async function queryCommand(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      ...LOCATION,
+      decision: { type: 'string' }, principal: { type: 'string' }, group: { type: 'string' }, action: { type: 'string' },
+      risk: { type: 'string' }, trace: { type: 'string' }, type: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' },
+      limit: { type: 'string' }, json: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  const filter: AuditFilter = {};
+  if (values.decision !== undefined) {
+    if (!['allow', 'deny', 'require_approval'].includes(values.decision)) return badInput(io, 'audit query', `option --decision: unknown decision ${quote(values.decision)}`);
+    filter.decision = values.decision;
+  }
+  if (values.risk !== undefined) {
+    if (!isRisk(values.risk)) return badInput(io, 'audit query', `option --risk: unknown risk ${quote(values.risk)}`);
+    filter.risk = values.risk;
+  }
+  if (values.principal !== undefined) filter.principal = values.principal;
+  if (values.group !== undefined) filter.group = values.group;
+  if (values.action !== undefined) filter.action = values.action;
+  if (values.trace !== undefined) filter.traceId = values.trace;
+  if (values.type !== undefined) filter.type = values.type;
+  for (const flag of ['since', 'until'] as const) {
+    const t = parseTime(values[flag], flag);
+    if (t instanceof Error) return badInput(io, 'audit query', t.message);
+    if (t !== undefined) filter[flag] = t;
+  }
+  const limit = values.limit === undefined ? 100 : Number(values.limit);
+  if (!Number.isSafeInteger(limit) || limit < 0) return badInput(io, 'audit query', `option --limit: ${quote(values.limit)} is not a whole number`);
+  if (limit > 0) filter.limit = limit;
+  const reader = openReader(values, io);
+  if (typeof reader === 'string') return badInput(io, 'audit query', reader);
+  try {
+    const events = reader.query(filter);
+    io.stdout.write(values.json ? JSON.stringify(events, null, 2) + '\n' : table(events));
+    return EXIT.OK;
+  } finally {
+    reader.close();
+  }
+}
+
+const EXPORT_PAGE = 2048;
+
+async function exportCommand(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { ...LOCATION, format: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, 'after-seq': { type: 'string' } },
+    strict: true,
+  });
+  const format = values.format;
+  if (format === undefined || !(EXPORT_FORMATS as readonly string[]).includes(format)) {
+    return badInput(io, 'audit export', `option --format: expected one of ${EXPORT_FORMATS.join(', ')}${format === undefined ? '' : `, got ${quote(format)}`}`);
+  }
+  const since = parseTime(values.since, 'since');
+  const until = parseTime(values.until, 'until');
+  if (since instanceof Error) return badInput(io, 'audit export', since.message);
+  if (until instanceof Error) return badInput(io, 'audit export', until.message);
+  let after = values['after-seq'] === undefined ? 0 : Number(values['after-seq']);
+  if (!Number.isSafeInteger(after) || after < 0) return badInput(io, 'audit export', `option --after-seq: ${quote(values['after-seq'])} is not a whole number`);
+  const reader = openReader(values, io);
+  if (typeof reader === 'string') return badInput(io, 'audit export', reader);
+  try {
+    const logId = reader.latestCheckpoint()?.logId;
+    const meta = logId === undefined ? {} : { logId };
+    for (;;) {
+      const page = reader.eventsAfter(after, EXPORT_PAGE);
+      const last = page[page.length - 1];
+      if (!last) break;
+      const lines: string[] = [];
+      for (const event of page) {
+        if (since !== undefined && event.time < since) continue;
+        if (until !== undefined && event.time > until) continue;
+        lines.push(exportLine(event, format as ExportFormat, meta));
+      }
+      if (lines.length > 0 && !io.stdout.write(lines.join('\n') + '\n')) await new Promise((r) => io.stdout.once('drain', r));
+      after = last.seq;
+    }
+    return EXIT.OK;
+  } finally {
+    reader.close();
+  }
+}
+
+async function proofCommand(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: { ...LOCATION }, allowPositionals: true, strict: true });
+  const seq = Number(positionals[0]);
+  if (positionals.length !== 1 || !Number.isSafeInteger(seq) || seq < 1) {
+    return badInput(io, 'audit proof', `expected one sequence number, got ${quote(positionals.join(' '))}`);
+  }
+  const reader = openReader(values, io);
+  if (typeof reader === 'string') return badInput(io, 'audit proof', reader);
+  try {
+    const proof = reader.inclusionProof(seq);
+    const problem = verifyInclusionProof(proof, reader.publicKeyPem());
+    io.stdout.write(JSON.stringify({ ...proof, verified: problem === undefined, ...(problem ? { problem } : {}) }, null, 2) + '\n');
+    return problem === undefined ? EXIT.OK : EXIT.FAILED;
+  } catch (err) {
+    if (err instanceof BastionException) return badInput(io, 'audit proof', err.message);
+    throw err;
+  } finally {
+    reader.close();
+  }
+}
+
+async function publicKeyCommand(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({ args, options: { ...LOCATION }, strict: true });
+  const reader = openReader(values, io);
+  if (typeof reader === 'string') return badInput(io, 'audit public-key', reader);
+  try {
+    io.stdout.write(reader.publicKeyPem().trimEnd() + '\n');
+    return EXIT.OK;
+  } finally {
+    reader.close();
+  }
+}
+
+const SUBCOMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> = {
+  verify: verifyCommand,
+  query: queryCommand,
+  export: exportCommand,
+  proof: proofCommand,
+  'public-key': publicKeyCommand,
+};
+
+export const auditCommand: Command = {
+  name: 'audit',
+  summary: 'verify, query and export the tamper-evident audit trail',
+  help: HELP,
+  async run(args, io) {
+    const [sub, ...rest] = args;
+    const run = sub === undefined ? undefined : SUBCOMMANDS[sub];
+    if (!run) return badInput(io, 'audit', `unknown subcommand ${quote(sub ?? '')}; expected verify, query, export, proof or public-key`);
+    if (rest.includes('--help') || rest.includes('-h')) {
+      io.stdout.write(HELP);
+      return EXIT.OK;
+    }
+    try {
+      return await run(rest, io);
+    } catch (err) {
+      // parseArgs reports unknown or malformed options by throwing: that is bad input.
+      if (err instanceof TypeError && 'code' in err && String((err as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
+        return badInput(io, `audit ${sub ?? ''}`, err.message.toLowerCase().replace(/\.$/, ''));
+      }
+      throw err;
+    }
+  },
+};
