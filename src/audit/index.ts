@@ -29,3 +29,5 @@ export type {
 export type { AuditFilter } from '../store/audit-store.js';
 export { EXPORT_FORMATS, OCSF_VERSION, exportLine, toOcsf, toZyx } from './export.js';
 export type { ExportFormat } from './export.js';
+export { createSiemSink } from './siem.js';
+export type { SiemFlushReport, SiemSink, SiemSinkOptions } from './siem.js';
