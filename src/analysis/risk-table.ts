@@ -1,0 +1,76 @@
+/**
+ * The documented risk table (docs/analysis.md): what each category costs, depending on its
+ * target. Classifiers never invent risk levels inline; they ask this table, so the document
+ * and the code cannot drift apart.
+ */
+
+import type { Category } from '../core/categories.js';
+import type { Risk } from '../core/risk.js';
+
+/**
+ * Where a path points, from the point of view of an agent working in a project directory.
+ * - `workspace`: inside the working directory (or relative, without `..`, when it is unknown)
+ * - `workspace-root`: the working directory itself, or all of it (`*`, `.`)
+ * - `temp`: `/tmp`, `/var/tmp`, `/dev/shm`
+ * - `outside`: an absolute path elsewhere (`/app/data`, `../other`)
+ * - `home`: the home directory itself or one of its direct children (`~`, `~/Documents`)
+ * - `system`: `/` and the system trees (`/etc`, `/usr`, `/var`, `/boot`, …)
+ * - `unknown`: not a literal (a variable, a substitution, xargs input)
+ */
+export type PathZone = 'workspace' | 'workspace-root' | 'temp' | 'outside' | 'home' | 'system' | 'unknown';
+
+/** Risk of a delete by where it points and whether it is recursive (or a glob). */
+export function deleteRisk(zone: PathZone, recursive: boolean): Risk {
+  switch (zone) {
+    case 'workspace':
+    case 'temp':
+      return 'medium';
+    case 'workspace-root':
+      return recursive ? 'high' : 'medium';
+    case 'unknown':
+      return 'high';
+    case 'outside':
+      return recursive ? 'critical' : 'high';
+    case 'home':
+    case 'system':
+      return recursive ? 'critical' : 'high';
+  }
+}
+
+/** Risk of a write by zone: in the project it is routine. */
+export function writeRisk(zone: PathZone): Risk {
+  switch (zone) {
+    case 'workspace':
+    case 'workspace-root':
+    case 'temp':
+      return 'low';
+    case 'outside':
+    case 'home':
+    case 'unknown':
+      return 'medium';
+    case 'system':
+      return 'high';
+  }
+}
+
+/** Base risk of each category when a classifier has nothing more specific to say. */
+export const BASE_RISK: Readonly<Record<Category, Risk>> = {
+  'fs.read': 'low',
+  'fs.write': 'low',
+  'fs.delete': 'medium',
+  'fs.write_sensitive': 'high',
+  'disk.wipe': 'critical',
+  'vcs.destructive': 'high',
+  'net.egress': 'medium',
+  'net.listen': 'medium',
+  'exec.remote_code': 'critical',
+  'exec.obfuscated': 'high',
+  'exec.interpreter': 'medium',
+  'priv.escalate': 'high',
+  'secret.read': 'high',
+  'proc.kill': 'medium',
+  'pkg.install': 'medium',
+  'service.control': 'high',
+  'db.destructive': 'high',
+  'cloud.mutate': 'high',
+};

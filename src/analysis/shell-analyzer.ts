@@ -1,0 +1,605 @@
+/**
+ * The shell analyzer: parses a command line with the tree-sitter bash grammar and walks it
+ * the way bash would run it — lists, pipelines, redirections, substitutions, functions,
+ * aliases, variables assigned earlier on the line, `cd` — handing every simple command to
+ * the program rules (shell-programs.ts). Anything it cannot model makes the result
+ * `parsed: false` with risk at least `high`: it fails closed, never open.
+ */
+
+import { posix } from 'node:path';
+import type { Node, Parser } from 'web-tree-sitter';
+import type { Category } from '../core/categories.js';
+import { maxRisk, riskRank, type Risk } from '../core/risk.js';
+import { classifyHost, type HostClass } from '../net/index.js';
+import { pathZone, resolvePath } from './path-classes.js';
+import type { PathZone } from './risk-table.js';
+import { classifyWrite, readRedirect, ruleFor, unknownProgram } from './shell-programs.js';
+import type { Arg, Invocation, Site } from './shell-types.js';
+import { joinContinuations, resolveWord, type SubOutput, type Word, type WordScope } from './shell-words.js';
+
+export interface ShellOptions {
+  /** Absolute working directory the command runs in. */
+  cwd?: string;
+  /** Environment the command runs with (only used to resolve variables). */
+  env?: Record<string, string>;
+  /** Home directory; defaults to `env.HOME`, then `/home/user`. */
+  home?: string;
+}
+
+export interface ShellFinding {
+  category: Category;
+  risk: Risk;
+  evidence: string;
+}
+
+export interface ShellAnalysis {
+  command: string;
+  parsed: boolean;
+  risk: Risk;
+  categories: Category[];
+  commands: { program: string; argv: string[] }[];
+  findings: ShellFinding[];
+  /** Paths the command touches, resolved against the working directory when known. */
+  paths?: { path: string; access: 'read' | 'write' | 'delete' }[];
+  /** Network destinations. */
+  hosts?: { host: string; hostClass: HostClass }[];
+}
+
+const MAX_DEPTH = 8;
+const MAX_COMMANDS = 500;
+const MAX_SOURCE = 100_000;
+
+const STATEMENTS = new Set([
+  'program', 'list', 'compound_statement', 'subshell', 'do_group', 'if_statement', 'elif_clause', 'else_clause',
+  'while_statement', 'case_statement', 'case_item', 'negated_command',
+]);
+const WORDISH = new Set([
+  'word', 'string', 'raw_string', 'ansi_c_string', 'concatenation', 'simple_expansion', 'expansion', 'number',
+  'command_substitution', 'process_substitution', 'arithmetic_expansion', 'translated_string', 'brace_expression',
+]);
+const IGNORED = new Set(['comment', ';', '&', '&&', '||', '|', '|&', ';;', ';&', ';;&', '(', ')', '{', '}', 'do', 'done', 'then', 'fi', 'else', 'elif', 'if', 'while', 'until', 'case', 'esac', 'in', '!', '\n']);
+
+interface Frame {
+  vars: Map<string, string>;
+  cwd: string | undefined;
+  /** The working directory was changed to something not literal. */
+  cwdLost: boolean;
+  functions: Map<string, Node>;
+  aliases: Map<string, string>;
+  depth: number;
+  remote: string | undefined;
+}
+
+/** Collects what one analysis found; shared by every recursion level. */
+class Collector {
+  parsed = true;
+  readonly findings: ShellFinding[] = [];
+  readonly commands: { program: string; argv: string[] }[] = [];
+  readonly paths: { path: string; access: 'read' | 'write' | 'delete' }[] = [];
+  readonly hosts: { host: string; hostClass: HostClass }[] = [];
+  private readonly seen = new Set<string>();
+  readonly downloaded = new Set<string>();
+
+  add(category: Category, risk: Risk, evidence: string): void {
+    const key = category + '\0' + risk + '\0' + evidence;
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    this.findings.push({ category, risk, evidence: evidence.length > 200 ? evidence.slice(0, 197) + '...' : evidence });
+  }
+
+  failClosed(evidence: string): void {
+    this.parsed = false;
+    this.add('exec.obfuscated', 'high', evidence);
+  }
+}
+
+/**
+ * Analyzes one command line. Synchronous; never throws on bad input.
+ *
+ * @example analyzeShell(parser, 'rm -r -f /var/log').risk // 'critical'
+ */
+export function analyzeShell(parser: Parser, command: string, options: ShellOptions = {}): ShellAnalysis {
+  const out = new Collector();
+  const env = options.env ?? {};
+  const home = trimSlash(options.home ?? env['HOME'] ?? '/home/user');
+  const cwd = options.cwd !== undefined && options.cwd.startsWith('/') ? trimSlash(posix.normalize(options.cwd)) : undefined;
+  const walker = new Walker(parser, out, home, env);
+  try {
+    walker.source(command, { vars: new Map(), cwd, cwdLost: false, functions: new Map(), aliases: new Map(), depth: 0, remote: undefined });
+  } catch (error) {
+    // A bug in a rule must not turn into an allow.
+    out.failClosed(`analyzer error: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  let risk: Risk = 'low';
+  for (const f of out.findings) risk = maxRisk(risk, f.risk);
+  if (!out.parsed) risk = maxRisk(risk, 'high');
+  const categories = [...new Set(out.findings.map((f) => f.category))].sort();
+  const result: ShellAnalysis = { command, parsed: out.parsed, risk, categories, commands: out.commands, findings: out.findings };
+  if (out.paths.length > 0) result.paths = out.paths;
+  if (out.hosts.length > 0) result.hosts = out.hosts;
+  return result;
+}
+
+function trimSlash(p: string): string {
+  return p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p;
+}
+
+class Walker {
+  private frame!: Frame;
+  private readonly calling = new Set<string>();
+
+  constructor(
+    private readonly parser: Parser,
+    private readonly out: Collector,
+    private readonly home: string,
+    private readonly env: Record<string, string>,
+  ) {}
+
+  /** Parses and walks shell source at a given frame (top level or recursion). */
+  source(text: string, frame: Frame, stdin?: SubOutput): SubOutput {
+    if (frame.depth > MAX_DEPTH) {
+      this.out.failClosed(`nesting deeper than ${MAX_DEPTH} levels`);
+      return {};
+    }
+    if (text.length > MAX_SOURCE) {
+      this.out.failClosed(`command longer than ${MAX_SOURCE} characters`);
+      return {};
+    }
+    const tree = this.parser.parse(joinContinuations(text));
+    if (tree === null) {
+      this.out.failClosed('the bash parser returned no tree');
+      return {};
+    }
+    const saved = this.frame;
+    this.frame = frame;
+    try {
+      const root = tree.rootNode;
+      if (root.hasError) this.out.failClosed(`shell syntax error in ${clip(text)}`);
+      return this.walk(root, stdin);
+    } finally {
+      this.frame = saved ?? frame;
+      tree.delete();
+    }
+  }
+
+  private walk(node: Node, stdin?: SubOutput): SubOutput {
+    switch (node.type) {
+      case 'command':
+        return this.simpleCommand(node, stdin, false);
+      case 'pipeline':
+        return this.pipeline(node.children, stdin);
+      case 'redirected_statement':
+        return this.redirected(node, stdin);
+      case 'variable_assignment':
+        this.assign(node, this.frame.vars);
+        return {};
+      case 'variable_assignments':
+        for (const c of node.namedChildren) if (c) this.assign(c, this.frame.vars);
+        return {};
+      case 'declaration_command':
+        return this.declaration(node);
+      case 'unset_command':
+        for (const c of node.namedChildren) if (c) this.frame.vars.delete(c.text);
+        return {};
+      case 'function_definition':
+        return this.defineFunction(node);
+      case 'for_statement':
+      case 'c_style_for_statement':
+      case 'select_statement':
+        return this.loop(node);
+      case 'test_command':
+      case 'binary_expression':
+      case 'unary_expression':
+      case 'parenthesized_expression':
+      case 'ternary_expression':
+      case 'postfix_expression':
+        for (const c of node.descendantsOfType(['command_substitution', 'process_substitution'])) if (c) this.substitute(c);
+        return {};
+      case 'ERROR':
+        this.out.failClosed(`shell syntax error near ${clip(node.text)}`);
+        return this.sequence(node, stdin);
+      case 'comment':
+        return {};
+      default:
+        if (STATEMENTS.has(node.type)) {
+          if (node.type === 'subshell' || node.type === 'compound_statement') {
+            const saved = { ...this.frame, vars: new Map(this.frame.vars) };
+            const result = this.sequence(node, stdin);
+            if (node.type === 'subshell') this.frame = saved;
+            return result;
+          }
+          return this.sequence(node, stdin);
+        }
+        if (WORDISH.has(node.type)) {
+          this.word(node);
+          return {};
+        }
+        if (IGNORED.has(node.type) || !node.isNamed) return {};
+        this.out.failClosed(`unsupported shell construct \`${node.type}\``);
+        return this.sequence(node, stdin);
+    }
+  }
+
+  private sequence(node: Node, stdin?: SubOutput): SubOutput {
+    let last: SubOutput = {};
+    let first = true;
+    for (const child of node.namedChildren) {
+      if (child === null) continue;
+      last = this.walk(child, first ? stdin : undefined);
+      first = false;
+    }
+    return last;
+  }
+
+  private pipeline(children: (Node | null)[], stdin: SubOutput | undefined): SubOutput {
+    const stages = children.filter((c): c is Node => c !== null && c.isNamed && c.type !== 'comment');
+    let flow = stdin;
+    stages.forEach((stage, i) => {
+      const piped = i < stages.length - 1;
+      flow = stage.type === 'command' ? this.simpleCommand(stage, flow, piped) : this.walk(stage, flow);
+    });
+    return flow ?? {};
+  }
+
+  private redirected(node: Node, stdin: SubOutput | undefined): SubOutput {
+    let input = stdin;
+    let after: Node[] = [];
+    const body = node.childForFieldName('body');
+    for (const r of node.children) {
+      if (r === null || r === body || !r.isNamed) continue;
+      const res = this.redirect(r);
+      if (res.stdin !== undefined) input = res.stdin;
+      after = after.concat(res.after);
+    }
+    let output = body === null ? {} : body.type === 'command' ? this.simpleCommand(body, input, after.length > 0) : this.walk(body, input);
+    // tree-sitter nests `cat <<EOF | sh` as a pipeline inside the heredoc redirect.
+    for (const next of after) {
+      output = next.type === 'pipeline' ? this.pipeline([null, ...next.children], output) : next.type === 'command' ? this.simpleCommand(next, output, false) : this.walk(next, output);
+    }
+    return output;
+  }
+
+  /** Handles one redirect; returns what it feeds to stdin and any statements nested in it. */
+  private redirect(r: Node): { stdin?: SubOutput; after: Node[] } {
+    const text = r.text;
+    if (r.type === 'herestring_redirect') {
+      const w = r.namedChildren.find((c) => c !== null && WORDISH.has(c.type));
+      if (w === undefined || w === null) return { after: [] };
+      const word = this.word(w);
+      return { stdin: word.literal ? { text: word.values.join(' ') } : mergeSubs(word.subs), after: [] };
+    }
+    if (r.type === 'heredoc_redirect') {
+      let body = '';
+      const after: Node[] = [];
+      for (const c of r.namedChildren) {
+        if (c === null) continue;
+        if (c.type === 'heredoc_body') {
+          body = c.text;
+          for (const s of c.descendantsOfType(['command_substitution'])) if (s) this.substitute(s);
+        } else if (c.type !== 'heredoc_start' && c.type !== 'heredoc_end') after.push(c);
+      }
+      return { stdin: { text: body }, after };
+    }
+    if (r.type !== 'file_redirect') {
+      this.out.failClosed(`unsupported redirect \`${r.type}\``);
+      return { after: [] };
+    }
+    const op = r.children.find((c) => c !== null && !c.isNamed)?.type ?? '>';
+    const dest = r.childForFieldName('destination') ?? r.namedChildren.filter((c) => c !== null && c.type !== 'file_descriptor').at(-1) ?? null;
+    if (dest === null) return { after: [] };
+    const word = this.word(dest);
+    const target = word.values[0] ?? '';
+    if (op === '>&' || op === '<&' || op === '>&-' || op === '<&-') {
+      if (/^\d+$|^-$/.test(target)) return { after: [] };
+    }
+    const site = this.site(undefined);
+    if (/^\/dev\/(tcp|udp)\//.test(target)) {
+      const host = target.split('/')[3] ?? '';
+      const cls = site.host(host);
+      this.out.add('net.egress', cls === 'loopback' || cls === 'private' ? 'medium' : 'high', `raw socket redirect to ${host}: ${clip(text)}`);
+      return op.includes('<') ? { stdin: { download: true }, after: [] } : { after: [] };
+    }
+    if (op === '<' || op === '<<' || op === '<&') {
+      return { stdin: readRedirect(word, site, text), after: [] };
+    }
+    const arg: Arg = { value: target, literal: word.literal, glob: word.glob, raw: word.raw, subs: word.subs, unknownVars: word.unknownVars };
+    classifyWrite(arg, site, text, op === '>' || op === '>|' || op === '&>');
+    return { after: [] };
+  }
+
+  private assign(node: Node, into: Map<string, string>): void {
+    const name = node.childForFieldName('name')?.text ?? node.namedChildren[0]?.text;
+    const valueNode = node.childForFieldName('value');
+    if (name === undefined) return;
+    if (valueNode === null) {
+      into.set(name, '');
+      return;
+    }
+    const w = this.word(valueNode);
+    if (w.literal) into.set(name, w.values.join(' '));
+    else {
+      const known = w.subs.length === 1 && w.subs[0]?.text !== undefined && /^\$\(.*\)$|^`.*`$/s.test(w.raw) ? w.subs[0].text.trim() : undefined;
+      if (known !== undefined) into.set(name, known);
+      else into.delete(name);
+    }
+    if (name === 'IFS') this.out.add('exec.obfuscated', 'high', `IFS reassigned: ${clip(node.text)}`);
+    if (name === 'PATH' || name === 'LD_PRELOAD' || name === 'LD_LIBRARY_PATH' || name === 'BASH_ENV' || name === 'PROMPT_COMMAND') {
+      this.out.add('exec.obfuscated', name === 'LD_PRELOAD' ? 'high' : 'medium', `${name} changed: ${clip(node.text)}`);
+    }
+  }
+
+  private declaration(node: Node): SubOutput {
+    let assignments = 0;
+    for (const c of node.namedChildren) {
+      if (c === null) continue;
+      if (c.type === 'variable_assignment') {
+        assignments++;
+        this.assign(c, this.frame.vars);
+      } else if (c.type !== 'variable_name') this.word(c);
+    }
+    if (assignments === 0 && node.namedChildren.every((c) => c === null || c.type === 'word')) {
+      // `export -p`, `declare -x`: dumps the environment.
+      this.out.add('secret.read', 'medium', `environment dump: ${clip(node.text)}`);
+      return { secret: true };
+    }
+    return {};
+  }
+
+  private defineFunction(node: Node): SubOutput {
+    const name = node.childForFieldName('name')?.text;
+    const body = node.childForFieldName('body');
+    if (name === undefined || body === null) return {};
+    // A function that pipes into or backgrounds itself is a fork bomb.
+    const calls = body.descendantsOfType('command_name').filter((c) => c !== null && c.text === name);
+    if (calls.length >= 2 || (calls.length >= 1 && /&/.test(body.text))) {
+      this.out.add('proc.kill', 'critical', `fork bomb: ${clip(node.text)}`);
+    }
+    this.frame.functions.set(name, body);
+    return {};
+  }
+
+  private loop(node: Node): SubOutput {
+    const variable = node.childForFieldName('variable')?.text;
+    if (variable !== undefined) this.frame.vars.delete(variable);
+    let last: SubOutput = {};
+    for (const c of node.namedChildren) {
+      if (c === null || c.type === 'variable_name') continue;
+      if (WORDISH.has(c.type)) this.word(c);
+      else last = this.walk(c);
+    }
+    return last;
+  }
+
+  private simpleCommand(node: Node, stdin: SubOutput | undefined, piped: boolean): SubOutput {
+    const env: Record<string, string> = {};
+    const argv: Arg[] = [];
+    let input = stdin;
+    let hasName = false;
+    const after: Node[] = [];
+    for (const c of node.children) {
+      if (c === null || !c.isNamed) continue;
+      if (c.type === 'variable_assignment') {
+        const m = new Map<string, string>();
+        this.assign(c, m);
+        for (const [k, v] of m) env[k] = v;
+      } else if (c.type === 'command_name') {
+        hasName = true;
+        const inner = c.namedChildren[0] ?? c;
+        pushWord(argv, this.word(inner));
+      } else if (c.type === 'file_redirect' || c.type === 'herestring_redirect' || c.type === 'heredoc_redirect') {
+        const res = this.redirect(c);
+        if (res.stdin !== undefined) input = res.stdin;
+        after.push(...res.after);
+      } else if (c.type === 'comment') continue;
+      else pushWord(argv, this.word(c));
+    }
+    if (!hasName) {
+      for (const [k, v] of Object.entries(env)) this.frame.vars.set(k, v);
+      return {};
+    }
+    let output = this.run(argv, { env, stdin: input, piped: piped || after.length > 0, text: node.text });
+    for (const next of after) {
+      output = next.type === 'pipeline' ? this.pipeline([null, ...next.children], output) : this.walk(next, output);
+    }
+    return output;
+  }
+
+  /** Runs one argv: obfuscation checks, aliases, functions, then the program rule. */
+  run(argv: Arg[], how: { env: Record<string, string>; stdin: SubOutput | undefined; piped: boolean; text: string; remote?: string }): SubOutput {
+    const first = argv[0];
+    if (first === undefined) return {};
+    if (this.out.commands.length >= MAX_COMMANDS) {
+      this.out.failClosed(`more than ${MAX_COMMANDS} commands`);
+      return {};
+    }
+    let program = first;
+    if (!first.literal) {
+      const sub = first.subs.length === 1 ? first.subs[0] : undefined;
+      const subs = mergeSubs(first.subs);
+      if (subs.download) this.out.add('exec.remote_code', 'critical', `command name downloaded: ${clip(how.text)}`);
+      if (subs.decoded) this.out.add('exec.obfuscated', 'critical', `command name decoded at run time: ${clip(how.text)}`);
+      this.out.add('exec.obfuscated', 'high', `command name is not a literal (${clip(first.raw)}): ${clip(how.text)}`);
+      if (sub?.text !== undefined && /^(\$\(|`)/.test(first.raw) && sub.text.trim() !== '') {
+        program = { ...first, value: sub.text.trim().split(/\s+/)[0] ?? '', literal: true };
+      } else {
+        this.out.commands.push({ program: first.raw, argv: argv.map((a) => a.value) });
+        // Still look at the arguments: `$x -rf /` deletes whatever $x is.
+        unknownProgram({ argv, name: first.raw, text: how.text, stdin: how.stdin, piped: how.piped, env: how.env }, this.site(how.remote));
+        return {};
+      }
+    } else if (first.raw.includes('$') || first.raw.includes('`')) {
+      this.out.add('exec.obfuscated', 'medium', `command name built from variables (${clip(first.raw)}): ${clip(how.text)}`);
+    }
+    const name = posix.basename(program.value);
+    const alias = this.frame.aliases.get(name);
+    if (alias !== undefined && !this.calling.has('alias:' + name)) {
+      this.calling.add('alias:' + name);
+      try {
+        const rest = argv.slice(1).map((a) => shellQuote(a.value)).join(' ');
+        return this.source(alias + ' ' + rest, { ...this.frame, depth: this.frame.depth + 1 }, how.stdin);
+      } finally {
+        this.calling.delete('alias:' + name);
+      }
+    }
+    const fn = this.frame.functions.get(name);
+    if (fn !== undefined && !program.value.includes('/')) {
+      if (this.calling.has(name)) return {};
+      this.calling.add(name);
+      try {
+        return this.walk(fn, how.stdin);
+      } finally {
+        this.calling.delete(name);
+      }
+    }
+    const full = program === first ? argv : [program, ...argv.slice(1)];
+    this.out.commands.push({ program: name, argv: full.map((a) => a.value) });
+    const inv: Invocation = { argv: full, name, text: how.text, stdin: how.stdin, piped: how.piped, env: how.env };
+    if (how.remote !== undefined) inv.remote = how.remote;
+    if (name === 'alias') return this.defineAlias(full);
+    const rule = ruleFor(name);
+    return rule(inv, this.site(how.remote));
+  }
+
+  private defineAlias(argv: Arg[]): SubOutput {
+    for (const a of argv.slice(1)) {
+      const eq = a.value.indexOf('=');
+      if (eq > 0) this.frame.aliases.set(a.value.slice(0, eq), a.value.slice(eq + 1));
+    }
+    return {};
+  }
+
+  private site(remote: string | undefined): Site {
+    const walker = this;
+    const frame = this.frame;
+    const out = this.out;
+    const ctx = () => ({ cwd: frame.cwdLost ? undefined : frame.cwd, home: walker.home });
+    return {
+      home: this.home,
+      get cwd() {
+        return frame.cwdLost ? undefined : frame.cwd;
+      },
+      add: (category, risk, evidence) => out.add(category, risk, evidence),
+      touch: (path, access) => {
+        const resolved = remote === undefined ? resolvePath(path, ctx()) : `${remote}:${path}`;
+        if (out.paths.length < 200 && !out.paths.some((p) => p.path === resolved && p.access === access)) out.paths.push({ path: resolved, access });
+        return resolved;
+      },
+      zone: (arg): PathZone => {
+        if (typeof arg !== 'string' && !arg.literal) return 'unknown';
+        const value = typeof arg === 'string' ? arg : arg.value;
+        if (frame.cwdLost && !value.startsWith('/')) return 'unknown';
+        return pathZone(value, ctx());
+      },
+      host: (host) => {
+        const cls = classifyHost(host);
+        if (!out.hosts.some((h) => h.host === host)) out.hosts.push({ host, hostClass: cls });
+        return cls;
+      },
+      shell: (source, inv) => {
+        const child: Frame = { ...frame, vars: new Map(frame.vars), depth: frame.depth + 1, remote: inv.remote ?? frame.remote };
+        for (const [k, v] of Object.entries(inv.env)) child.vars.set(k, v);
+        return walker.source(source, child, inv.stdin);
+      },
+      run: (argv, inv, stdin) => {
+        if (frame.depth > MAX_DEPTH) {
+          out.failClosed(`nesting deeper than ${MAX_DEPTH} levels`);
+          return {};
+        }
+        const how: { env: Record<string, string>; stdin: SubOutput | undefined; piped: boolean; text: string; remote?: string } = {
+          env: inv.env, stdin: stdin ?? inv.stdin, piped: inv.piped, text: inv.text,
+        };
+        const r = inv.remote ?? remote;
+        if (r !== undefined) how.remote = r;
+        return walker.run(argv, how);
+      },
+      markDownloaded: (path) => {
+        out.downloaded.add(resolvePath(path, ctx()));
+      },
+      wasDownloaded: (path) => out.downloaded.has(resolvePath(path, ctx())),
+      chdir: (arg) => {
+        if (arg === undefined) {
+          frame.cwd = walker.home;
+          frame.cwdLost = false;
+        } else if (!arg.literal) frame.cwdLost = true;
+        else if (arg.value === '-') frame.cwdLost = true;
+        else {
+          const next = resolvePath(arg.value, { cwd: frame.cwd, home: walker.home });
+          if (next.startsWith('/')) {
+            frame.cwd = next;
+            frame.cwdLost = false;
+          } else if (frame.cwd === undefined) {
+            // Still relative to an unknown project directory: stays in the workspace unless it climbs out.
+            if (next === '..' || next.startsWith('../')) frame.cwdLost = true;
+          }
+        }
+      },
+    };
+  }
+
+  private word(node: Node): Word {
+    const walker = this;
+    const scope: WordScope = {
+      home: this.home,
+      cwd: this.frame.cwd,
+      lookup: (name) => walker.lookup(name),
+      substitute: (n) => walker.substitute(n),
+      unknownNode: (n) => walker.out.failClosed(`unsupported word part \`${n.type}\`: ${clip(n.text)}`),
+    };
+    return resolveWord(node, scope);
+  }
+
+  private lookup(name: string): string | undefined {
+    const v = this.frame.vars.get(name);
+    if (v !== undefined) return v;
+    if (name === 'HOME') return this.home;
+    if (name === 'PWD' && this.frame.cwd !== undefined && !this.frame.cwdLost) return this.frame.cwd;
+    if (name === 'USER' || name === 'LOGNAME') return this.env[name] ?? posix.basename(this.home);
+    return this.env[name];
+  }
+
+  /** Walks the commands of `$(…)`, `` `…` `` or `<(…)` and says what they output. */
+  substitute(node: Node): SubOutput {
+    const inner = node.namedChildren.filter((c): c is Node => c !== null);
+    const saved = this.frame;
+    this.frame = { ...saved, vars: new Map(saved.vars), depth: saved.depth + 1 };
+    if (this.frame.depth > MAX_DEPTH) {
+      this.frame = saved;
+      this.out.failClosed(`nesting deeper than ${MAX_DEPTH} levels`);
+      return {};
+    }
+    try {
+      let last: SubOutput = {};
+      for (const c of inner) last = this.walk(c);
+      if (node.type === 'process_substitution' && node.text.startsWith('>(')) return {};
+      return last;
+    } finally {
+      this.frame = saved;
+    }
+  }
+}
+
+function pushWord(argv: Arg[], w: Word): void {
+  for (const value of w.values) argv.push({ value, literal: w.literal, glob: w.glob, raw: w.raw, subs: w.subs, unknownVars: w.unknownVars });
+}
+
+/** Combines the outputs of several substitutions. */
+export function mergeSubs(subs: SubOutput[]): SubOutput {
+  const out: SubOutput = {};
+  for (const s of subs) {
+    if (s.download) out.download = true;
+    if (s.decoded) out.decoded = true;
+    if (s.secret) out.secret = true;
+  }
+  return out;
+}
+
+function shellQuote(s: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+export function clip(text: string): string {
+  const one = text.replace(/\s+/g, ' ').trim();
+  return one.length > 120 ? one.slice(0, 117) + '...' : one;
+}
+
+export { riskRank };

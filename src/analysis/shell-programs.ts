@@ -1,0 +1,1859 @@
+/**
+ * What each program does, in the canonical categories: one rule per program (or family),
+ * reading its options the way the program does. Wrappers (`sudo`, `env`, `timeout`, `xargs`
+ * …) hand their inner command back to the walker; shells, `eval`, `ssh host '…'` and
+ * `find -exec` recurse. Risk levels come from risk-table.ts.
+ */
+
+import { posix } from 'node:path';
+import type { Risk } from '../core/risk.js';
+import { maxRisk } from '../core/risk.js';
+import { parseUrl, type HostClass } from '../net/index.js';
+import { embeddedShell, scanCode } from './inline-code.js';
+import { isBlockDevice, isSecretPath, sensitiveWriteTarget } from './path-classes.js';
+import { deleteRisk, writeRisk } from './risk-table.js';
+import { analyzeSqlText } from './sql-analyzer.js';
+import { lit, type Arg, type Invocation, type ProgramRule, type Site } from './shell-types.js';
+import { decodeAnsiC, type SubOutput, type Word } from './shell-words.js';
+
+// ---------------------------------------------------------------------------------------
+// helpers
+
+function clip(text: string): string {
+  const one = text.replace(/\s+/g, ' ').trim();
+  return one.length > 120 ? one.slice(0, 117) + '...' : one;
+}
+
+function ev(inv: Invocation, what: string): string {
+  return `${what}: ${clip(inv.text)}`;
+}
+
+interface Opts {
+  flags: Map<string, Arg | true>;
+  operands: Arg[];
+  /** Index in argv (after argv[0]) where operands began when stopAtOperand is set. */
+  rest: Arg[];
+}
+
+/**
+ * Parses getopt-style options. `valued` lists short letters taking a value; `longValued`
+ * long names (without `--`) taking one. With `stopAtOperand`, parsing ends at the first
+ * operand and everything from there is `rest` (for wrappers).
+ */
+function opts(args: Arg[], valued = '', longValued: readonly string[] = [], stopAtOperand = false): Opts {
+  const flags = new Map<string, Arg | true>();
+  const operands: Arg[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as Arg;
+    const v = a.value;
+    if (v === '--') {
+      const rest = args.slice(i + 1);
+      return { flags, operands: operands.concat(rest), rest };
+    }
+    if (v.startsWith('--') && v.length > 2) {
+      const eq = v.indexOf('=');
+      const name = eq > 0 ? v.slice(2, eq) : v.slice(2);
+      if (eq > 0) flags.set(name, { ...a, value: v.slice(eq + 1) });
+      else if (longValued.includes(name) && i + 1 < args.length) flags.set(name, args[++i] as Arg);
+      else flags.set(name, true);
+      continue;
+    }
+    if (v.startsWith('-') && v.length > 1 && !/^-\d+$/.test(v)) {
+      for (let j = 1; j < v.length; j++) {
+        const c = v[j] as string;
+        if (valued.includes(c)) {
+          const inline = v.slice(j + 1);
+          if (inline !== '') flags.set(c, { ...a, value: inline });
+          else if (i + 1 < args.length) flags.set(c, args[++i] as Arg);
+          break;
+        }
+        flags.set(c, true);
+      }
+      continue;
+    }
+    if (stopAtOperand) {
+      const rest = args.slice(i);
+      return { flags, operands: rest, rest };
+    }
+    operands.push(a);
+  }
+  return { flags, operands, rest: [] };
+}
+
+function has(o: Opts, ...names: string[]): boolean {
+  return names.some((n) => o.flags.has(n));
+}
+
+function val(o: Opts, ...names: string[]): Arg | undefined {
+  for (const n of names) {
+    const v = o.flags.get(n);
+    if (v !== undefined && v !== true) return v;
+  }
+  return undefined;
+}
+
+function mergeOut(...outs: SubOutput[]): SubOutput {
+  const r: SubOutput = {};
+  for (const o of outs) {
+    if (o.download) r.download = true;
+    if (o.decoded) r.decoded = true;
+    if (o.secret) r.secret = true;
+  }
+  return r;
+}
+
+function subsOf(args: Arg[]): SubOutput {
+  return mergeOut(...args.flatMap((a) => a.subs));
+}
+
+const SECRET_VAR = /(SECRET|TOKEN|PASSW|PASSWD|API_?KEY|PRIVATE|CREDENTIAL|ACCESS_KEY|SESSION|AUTH)/i;
+
+// ---------------------------------------------------------------------------------------
+// file effects
+
+/** Classifies a write to `arg` (a redirect target or a program's output file). */
+export function classifyWrite(arg: Arg, site: Site, text: string, truncate = false): void {
+  if (!arg.literal) {
+    site.add('fs.write', 'medium', `write to a computed path ${clip(arg.raw)}: ${clip(text)}`);
+    return;
+  }
+  const path = site.touch(arg.value, 'write');
+  if (path === '/dev/null' || path === '/dev/stdout' || path === '/dev/stderr' || path === '/dev/tty') return;
+  if (isBlockDevice(path)) {
+    site.add('disk.wipe', 'critical', `write to block device ${path}: ${clip(text)}`);
+    return;
+  }
+  const sensitive = sensitiveWriteTarget(path, site.home);
+  if (sensitive !== undefined) {
+    if (sensitive.privilege) site.add('priv.escalate', 'critical', `write to ${sensitive.what} ${path}: ${clip(text)}`);
+    site.add('fs.write_sensitive', sensitive.critical || sensitive.privilege ? 'critical' : 'high', `write to ${sensitive.what} ${path}: ${clip(text)}`);
+    return;
+  }
+  const zone = site.zone(arg);
+  let risk = writeRisk(zone);
+  if (truncate && (zone === 'system' || zone === 'home')) risk = maxRisk(risk, 'high');
+  site.add('fs.write', risk, `write to ${path}: ${clip(text)}`);
+}
+
+/** A `< file` redirect: a read, and the output is secret when the file is. */
+export function readRedirect(word: Word, site: Site, text: string): SubOutput {
+  const value = word.values[0] ?? '';
+  if (!word.literal) return {};
+  const path = site.touch(value, 'read');
+  if (isBlockDevice(path)) site.add('secret.read', 'high', `raw read of block device ${path}: ${clip(text)}`);
+  if (isSecretPath(path)) {
+    site.add('secret.read', 'high', `reads secret file ${path}: ${clip(text)}`);
+    return { secret: true };
+  }
+  return {};
+}
+
+/** Reads files given as operands; secret files make the output secret. */
+function readFiles(files: Arg[], inv: Invocation, site: Site, risk: Risk = 'high'): SubOutput {
+  let secret = false;
+  for (const f of files) {
+    if (!f.literal) continue;
+    const path = site.touch(f.value, 'read');
+    if (isSecretPath(path) || isSecretPath(f.value)) {
+      secret = true;
+      site.add('secret.read', risk, ev(inv, `reads secret file ${path}`));
+    } else if (isBlockDevice(path)) {
+      secret = true;
+      site.add('secret.read', 'high', ev(inv, `raw read of block device ${path}`));
+    }
+  }
+  return secret ? { secret: true } : {};
+}
+
+function deleteTargets(targets: Arg[], recursive: boolean, inv: Invocation, site: Site, how: string): void {
+  for (const t of targets) {
+    const zone = site.zone(t);
+    const allGlob = t.glob && /(^|\/)\*$/.test(t.value);
+    const risk = deleteRisk(zone, recursive || allGlob);
+    const path = t.literal ? site.touch(t.value, 'delete') : t.raw;
+    site.add('fs.delete', risk, ev(inv, `${how} ${path} (${zone})`));
+    if (t.literal && /(^|\/)\.git\/?$/.test(t.value)) site.add('vcs.destructive', 'high', ev(inv, 'deletes a git repository'));
+    if (t.literal && isBlockDevice(path)) site.add('disk.wipe', 'critical', ev(inv, `deletes device ${path}`));
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// code fed to shells and interpreters
+
+const SHELLS = new Set(['sh', 'bash', 'zsh', 'dash', 'ksh', 'mksh', 'ash', 'fish', 'tcsh', 'csh', 'rbash', 'yash', 'elvish', 'nu', 'xonsh']);
+
+/** A shell or interpreter running what arrives on stdin. */
+function stdinCode(inv: Invocation, site: Site, kind: 'shell' | 'interpreter'): SubOutput {
+  const input = inv.stdin;
+  if (input === undefined) return {};
+  if (input.download) site.add('exec.remote_code', 'critical', ev(inv, 'runs code downloaded from the network'));
+  if (input.decoded) site.add('exec.obfuscated', 'critical', ev(inv, 'runs decoded code'));
+  if (input.text !== undefined) {
+    if (!input.decoded && kind === 'shell') site.add('exec.obfuscated', 'medium', ev(inv, 'command text piped into a shell'));
+    if (kind === 'shell') return site.shell(input.text, { ...inv, stdin: undefined });
+    inlineCode(input.text, inv, site);
+    return {};
+  }
+  if (!input.download && !input.decoded) site.add('exec.interpreter', 'medium', ev(inv, `${kind} reads its program from stdin`));
+  return {};
+}
+
+/** Inline code given to an interpreter. */
+function inlineCode(code: string, inv: Invocation, site: Site, arg?: Arg): void {
+  if (arg !== undefined && !arg.literal) {
+    const s = subsOf([arg]);
+    if (s.download) site.add('exec.remote_code', 'critical', ev(inv, 'runs downloaded code'));
+    if (s.decoded) site.add('exec.obfuscated', 'critical', ev(inv, 'runs decoded code'));
+  }
+  let risk: Risk = 'medium';
+  for (const f of scanCode(code)) {
+    site.add(f.category, f.risk, ev(inv, `inline code ${f.what}`));
+    if (f.category === 'exec.interpreter') risk = 'high';
+  }
+  site.add('exec.interpreter', risk, ev(inv, 'inline interpreter code'));
+  for (const cmd of embeddedShell(code)) site.shell(cmd, { ...inv, stdin: undefined });
+}
+
+/** A shell script named as a program argument: process substitutions and downloads matter. */
+function scriptOperand(script: Arg, inv: Invocation, site: Site, kind: 'shell' | 'interpreter'): SubOutput {
+  const s = subsOf([script]);
+  if (s.download) site.add('exec.remote_code', 'critical', ev(inv, 'runs a downloaded script'));
+  if (s.decoded) site.add('exec.obfuscated', 'critical', ev(inv, 'runs a decoded script'));
+  if (script.value === '/dev/stdin' || script.value === '-') return stdinCode(inv, site, kind);
+  if (!script.literal) {
+    const text = script.subs.length === 1 ? script.subs[0]?.text : undefined;
+    if (text !== undefined && kind === 'shell') return site.shell(text, { ...inv, stdin: undefined });
+    if (!s.download && !s.decoded) site.add('exec.obfuscated', 'high', ev(inv, `runs a computed script ${clip(script.raw)}`));
+    return {};
+  }
+  if (site.wasDownloaded(script.value)) site.add('exec.remote_code', 'critical', ev(inv, `runs ${script.value}, downloaded earlier`));
+  if (/^https?:\/\//.test(script.value)) site.add('exec.remote_code', 'critical', ev(inv, 'runs a script from a URL'));
+  return {};
+}
+
+const shellRule: ProgramRule = (inv, site) => {
+  const args = inv.argv.slice(1);
+  let command: Arg | undefined;
+  let readStdin = false;
+  let i = 0;
+  for (; i < args.length; i++) {
+    const v = (args[i] as Arg).value;
+    if (v === '--' || v === '-') {
+      i++;
+      break;
+    }
+    if (/^[-+]o$/.test(v) || v === '--rcfile' || v === '--init-file') {
+      i++;
+      continue;
+    }
+    if (v.startsWith('-') || v.startsWith('+')) {
+      if (!v.startsWith('--') && v.includes('c')) command = args[++i];
+      if (!v.startsWith('--') && v.includes('s')) readStdin = true;
+      if (command !== undefined) break;
+      continue;
+    }
+    break;
+  }
+  if (command !== undefined) {
+    if (command.literal) return site.shell(command.value, inv);
+    const s = subsOf([command]);
+    if (s.download) site.add('exec.remote_code', 'critical', ev(inv, 'runs downloaded commands'));
+    if (s.decoded) site.add('exec.obfuscated', 'critical', ev(inv, 'runs decoded commands'));
+    const text = command.subs.length === 1 ? command.subs[0]?.text : undefined;
+    if (text !== undefined) return site.shell(text, inv);
+    if (!s.download && !s.decoded) site.add('exec.obfuscated', 'high', ev(inv, `shell runs a computed command ${clip(command.raw)}`));
+    return {};
+  }
+  const script = readStdin ? undefined : args[i];
+  if (script === undefined) return stdinCode(inv, site, 'shell');
+  return scriptOperand(script, inv, site, 'shell');
+};
+
+const evalRule: ProgramRule = (inv, site) => {
+  const args = inv.argv.slice(1);
+  if (args.every((a) => a.literal)) {
+    site.add('exec.obfuscated', 'medium', ev(inv, 'eval'));
+    return site.shell(args.map((a) => a.value).join(' '), inv);
+  }
+  const s = subsOf(args);
+  if (s.download) site.add('exec.remote_code', 'critical', ev(inv, 'evaluates downloaded commands'));
+  if (s.decoded) site.add('exec.obfuscated', 'critical', ev(inv, 'evaluates decoded commands'));
+  const texts = args.map((a) => (a.literal ? a.value : a.subs.length === 1 ? a.subs[0]?.text : undefined));
+  if (texts.every((t) => t !== undefined)) return site.shell(texts.join(' '), inv);
+  site.add('exec.obfuscated', 'high', ev(inv, 'eval of a computed string'));
+  return {};
+};
+
+const sourceRule: ProgramRule = (inv, site) => {
+  const script = inv.argv[1];
+  if (script === undefined) return {};
+  return scriptOperand(script, inv, site, 'shell');
+};
+
+interface InterpreterSpec {
+  /** Options whose value is inline code. */
+  code: readonly string[];
+  /** Options that take a (non-code) value. */
+  valued: readonly string[];
+}
+
+const INTERPRETERS: Record<string, InterpreterSpec> = {
+  python: { code: ['-c'], valued: ['-m', '-W', '-X', '-Q'] },
+  node: { code: ['-e', '--eval', '-p', '--print'], valued: ['-r', '--require', '--import', '--input-type', '--loader', '-C', '--conditions'] },
+  perl: { code: ['-e', '-E'], valued: ['-I', '-M', '-m', '-x'] },
+  ruby: { code: ['-e'], valued: ['-I', '-r', '-C', '-E'] },
+  php: { code: ['-r', '-B', '-R', '-E'], valued: ['-d', '-c', '-z', '-S', '-t'] },
+  lua: { code: ['-e'], valued: ['-l'] },
+  rscript: { code: ['-e'], valued: [] },
+  osascript: { code: ['-e'], valued: ['-l'] },
+  pwsh: { code: ['-c', '-command', '-Command', '-C'], valued: ['-File', '-f', '-ExecutionPolicy'] },
+  bun: { code: ['-e', '--eval', '-p', '--print'], valued: [] },
+  deno: { code: [], valued: [] },
+  tclsh: { code: [], valued: [] },
+  julia: { code: ['-e', '-E'], valued: [] },
+};
+
+function interpreterFamily(name: string): string | undefined {
+  if (/^python[0-9.]*$|^pypy[0-9.]*$/.test(name)) return 'python';
+  if (name === 'node' || name === 'nodejs') return 'node';
+  if (/^perl[0-9.]*$/.test(name)) return 'perl';
+  if (/^ruby[0-9.]*$/.test(name)) return 'ruby';
+  if (/^php[0-9.]*$/.test(name)) return 'php';
+  if (/^lua(jit|[0-9.]*)$/.test(name)) return 'lua';
+  if (name === 'Rscript') return 'rscript';
+  if (name === 'powershell' || name === 'pwsh' || name === 'powershell.exe') return 'pwsh';
+  if (['osascript', 'bun', 'deno', 'tclsh', 'julia'].includes(name)) return name;
+  return undefined;
+}
+
+const interpreterRule: ProgramRule = (inv, site) => {
+  const family = interpreterFamily(inv.name) ?? 'python';
+  const spec = INTERPRETERS[family] as InterpreterSpec;
+  const args = inv.argv.slice(1);
+  if (family === 'deno' || (family === 'bun' && ['run', 'x', 'eval'].includes(args[0]?.value ?? ''))) {
+    const sub = args[0]?.value;
+    if (sub === 'eval') {
+      const code = args[1];
+      if (code !== undefined) inlineCode(code.value, inv, site, code);
+      return {};
+    }
+    const target = args.find((a, k) => k > 0 && !a.value.startsWith('-'));
+    if (target !== undefined && /^(https?|npm|jsr):/.test(target.value)) {
+      site.add(/^https?:/.test(target.value) ? 'exec.remote_code' : 'pkg.install', /^https?:/.test(target.value) ? 'critical' : 'medium', ev(inv, `runs remote module ${target.value}`));
+      const u = parseUrl(target.value);
+      if (u !== undefined) site.host(u.host);
+    }
+    if (sub === 'x') site.add('pkg.install', 'medium', ev(inv, 'runs a package from the registry'));
+    return {};
+  }
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as Arg;
+    const v = a.value;
+    if (v === '--') break;
+    if (family === 'pwsh' && /^-(e|ec|enc|encodedcommand)$/i.test(v)) {
+      site.add('exec.obfuscated', 'critical', ev(inv, 'runs a base64-encoded PowerShell command'));
+      return {};
+    }
+    const eq = v.indexOf('=');
+    const key = v.startsWith('--') && eq > 0 ? v.slice(0, eq) : v;
+    if (spec.code.includes(key) || (family === 'perl' && /^-[a-zA-Z]*[eE]$/.test(v)) || (family === 'python' && /^-[a-zA-Z]*c$/.test(v))) {
+      const code = key !== v ? { ...a, value: v.slice(eq + 1) } : args[i + 1];
+      if (code !== undefined) inlineCode(code.value, inv, site, code);
+      return {};
+    }
+    if (family === 'python' && v === '-m') {
+      const mod = args[i + 1]?.value ?? '';
+      const rest = args.slice(i + 2);
+      if (mod === 'http.server' || mod === 'SimpleHTTPServer') site.add('net.listen', 'medium', ev(inv, 'serves files over HTTP'));
+      else if (mod === 'pip') return pkgRule({ ...inv, name: 'pip', argv: [lit('pip'), ...rest] }, site);
+      else if (mod === 'base64' && rest.some((r) => r.value === '-d')) return { decoded: true };
+      return {};
+    }
+    if (family === 'php' && v === '-S') site.add('net.listen', 'medium', ev(inv, 'serves files over HTTP'));
+    if (spec.valued.includes(key) && key === v) {
+      i++;
+      continue;
+    }
+    if (v.startsWith('-') && v !== '-') continue;
+    return scriptOperand(a, inv, site, 'interpreter');
+  }
+  return stdinCode(inv, site, 'interpreter');
+};
+
+const awkRule: ProgramRule = (inv, site) => {
+  const o = opts(inv.argv.slice(1), 'fvF', [], true);
+  if (has(o, 'f')) return readFiles(o.operands, inv, site);
+  const program = o.operands[0];
+  if (program === undefined) return {};
+  const findings = scanCode(program.value);
+  const shells = embeddedShell(program.value);
+  if (/\bsystem\s*\(|\|\s*getline|\|\s*"/.test(program.value) || findings.length > 0) {
+    site.add('exec.interpreter', 'high', ev(inv, 'awk program runs commands'));
+  }
+  for (const cmd of shells) site.shell(cmd, { ...inv, stdin: undefined });
+  return mergeOut(readFiles(o.operands.slice(1), inv, site), inv.stdin ?? {});
+};
+
+// ---------------------------------------------------------------------------------------
+// wrappers
+
+function wrapper(valued: string, longValued: readonly string[] = [], skipOperands = 0): ProgramRule {
+  return (inv, site) => {
+    const o = opts(inv.argv.slice(1), valued, longValued, true);
+    const rest = o.rest.slice(skipOperands);
+    if (rest.length === 0) return {};
+    return site.run(rest, inv);
+  };
+}
+
+const sudoRule: ProgramRule = (inv, site) => {
+  const o = opts(inv.argv.slice(1), 'ugCDhpPrtTU', ['user', 'group', 'chdir', 'host', 'prompt', 'role', 'type', 'close-from', 'other-user', 'command-timeout'], true);
+  const user = val(o, 'u', 'user')?.value;
+  const asWho = user === undefined || user === 'root' || user === '0' || user === '#0' ? 'root' : user;
+  if (inv.name === 'sudoedit' || has(o, 'e', 'edit')) {
+    site.add('priv.escalate', 'high', ev(inv, 'edits files as root'));
+    for (const f of o.rest) classifyWrite(f, site, inv.text);
+    return {};
+  }
+  if (has(o, 'l', 'list', 'v', 'validate', 'k', 'K', 'V', 'version', 'reset-timestamp', 'remove-timestamp', 'h', 'help') && o.rest.length === 0) return {};
+  if (o.rest.length === 0 && (has(o, 's', 'shell', 'i', 'login') || inv.name === 'su')) {
+    site.add('priv.escalate', 'critical', ev(inv, `interactive shell as ${asWho}`));
+    return {};
+  }
+  site.add('priv.escalate', 'high', ev(inv, `runs as ${asWho}`));
+  if (o.rest.length === 0) return {};
+  const inner = o.rest[0]?.value ?? '';
+  if (SHELLS.has(posix.basename(inner)) && o.rest.length === 1) site.add('priv.escalate', 'critical', ev(inv, `root shell`));
+  if (inner === 'su' && o.rest.length <= 2) site.add('priv.escalate', 'critical', ev(inv, 'root shell'));
+  return site.run(o.rest, inv);
+};
+
+const suRule: ProgramRule = (inv, site) => {
+  const o = opts(inv.argv.slice(1), 'cgGsw', ['command', 'group', 'shell', 'whitelist-environment', 'session-command']);
+  const cmd = val(o, 'c', 'command', 'session-command');
+  const user = o.operands.find((a) => a.value !== '-')?.value ?? 'root';
+  if (cmd === undefined) {
+    site.add('priv.escalate', 'critical', ev(inv, `interactive shell as ${user}`));
+    return {};
+  }
+  site.add('priv.escalate', 'high', ev(inv, `runs as ${user}`));
+  if (!cmd.literal) {
+    site.add('exec.obfuscated', 'high', ev(inv, 'computed command'));
+    return {};
+  }
+  return site.shell(cmd.value, inv);
+};
+
+const envRule: ProgramRule = (inv, site) => {
+  const args = inv.argv.slice(1);
+  const env = { ...inv.env };
+  let i = 0;
+  for (; i < args.length; i++) {
+    const v = (args[i] as Arg).value;
+    if (v === '--') {
+      i++;
+      break;
+    }
+    if (v === '-S' || v === '--split-string' || v.startsWith('-S') || v.startsWith('--split-string=')) {
+      const s = v === '-S' || v === '--split-string' ? args[++i]?.value ?? '' : v.replace(/^-S|^--split-string=/, '');
+      const rest = args.slice(i + 1).map((a) => a.value).join(' ');
+      return site.shell(s + (rest === '' ? '' : ' ' + rest), { ...inv, env });
+    }
+    if (v === '-u' || v === '--unset' || v === '-C' || v === '--chdir' || v === '-P') {
+      if (v === '-C' || v === '--chdir') site.chdir(args[i + 1]);
+      i++;
+      continue;
+    }
+    if (v.startsWith('-')) continue;
+    const eq = v.indexOf('=');
+    if (eq > 0) {
+      env[v.slice(0, eq)] = v.slice(eq + 1);
+      continue;
+    }
+    break;
+  }
+  const rest = args.slice(i);
+  if (rest.length === 0) {
+    site.add('secret.read', inv.piped ? 'high' : 'medium', ev(inv, 'dumps the environment'));
+    return { secret: true };
+  }
+  for (const k of Object.keys(env)) {
+    if (k === 'LD_PRELOAD' || k === 'BASH_ENV' || k === 'ENV' || k === 'PROMPT_COMMAND') site.add('exec.obfuscated', 'high', ev(inv, `sets ${k}`));
+  }
+  return site.run(rest, { ...inv, env });
+};
+
+const printenvRule: ProgramRule = (inv, site) => {
+  const names = inv.argv.slice(1).filter((a) => !a.value.startsWith('-'));
+  if (names.length === 0) {
+    site.add('secret.read', inv.piped ? 'high' : 'medium', ev(inv, 'dumps the environment'));
+    return { secret: true };
+  }
+  if (names.some((n) => SECRET_VAR.test(n.value))) {
+    site.add('secret.read', 'medium', ev(inv, 'prints a secret variable'));
+    return { secret: true };
+  }
+  return {};
+};
+
+const xargsRule: ProgramRule = (inv, site) => {
+  const o = opts(inv.argv.slice(1), 'IiEeLlnPsda', ['replace', 'eof', 'max-lines', 'max-args', 'max-procs', 'max-chars', 'delimiter', 'arg-file', 'process-slot-var'], true);
+  const from = inv.stdin?.pathsUnder;
+  const input: Arg = from !== undefined ? { ...lit(from === '.' ? '*' : from.replace(/\/$/, '') + '/*'), glob: true } : { value: '<stdin>', literal: false, glob: false, raw: '<stdin>', subs: [], unknownVars: [] };
+  const inner = o.rest.length === 0 ? [lit('echo')] : o.rest;
+  const repl = val(o, 'I', 'i', 'replace')?.value ?? (has(o, 'i', 'replace') ? '{}' : undefined);
+  const argv = repl !== undefined ? inner.map((a) => (a.value.includes(repl) ? { ...input, value: a.value.split(repl).join(input.value) } : a)) : [...inner, input];
+  return site.run(argv, { ...inv, stdin: undefined });
+};
+
+const watchRule: ProgramRule = (inv, site) => {
+  const o = opts(inv.argv.slice(1), 'nqs', ['interval', 'differences', 'equexit'], true);
+  if (o.rest.length === 0) return {};
+  if (has(o, 'x', 'exec')) return site.run(o.rest, inv);
+  return site.shell(o.rest.map((a) => a.value).join(' '), inv);
+};
+
+const timeoutRule: ProgramRule = (inv, site) => {
+  const o = opts(inv.argv.slice(1), 'sk', ['signal', 'kill-after'], true);
+  return o.rest.length > 1 ? site.run(o.rest.slice(1), inv) : {};
+};
+
+const findRule: ProgramRule = (inv, site) => {
+  const args = inv.argv.slice(1);
+  const roots: Arg[] = [];
+  let i = 0;
+  while (i < args.length && /^-[HLP]$|^-D$|^-O\d$/.test((args[i] as Arg).value)) i += (args[i] as Arg).value === '-D' ? 2 : 1;
+  for (; i < args.length; i++) {
+    const v = (args[i] as Arg).value;
+    if (v.startsWith('-') || v === '(' || v === '!' || v === ')') break;
+    roots.push(args[i] as Arg);
+  }
+  if (roots.length === 0) roots.push(lit('.'));
+  for (; i < args.length; i++) {
+    const v = (args[i] as Arg).value;
+    if (v === '-delete') deleteTargets(roots.map((r) => ({ ...r, value: r.value.replace(/\/$/, '') + '/*', glob: true })), true, inv, site, 'find -delete under');
+    else if (v === '-exec' || v === '-execdir' || v === '-ok' || v === '-okdir') {
+      const inner: Arg[] = [];
+      for (i++; i < args.length; i++) {
+        const w = args[i] as Arg;
+        if (w.value === ';' || w.value === '+') break;
+        inner.push(w);
+      }
+      const root = roots[0] as Arg;
+      const expanded = inner.map((a) => (a.value.includes('{}') ? { ...root, value: a.value.split('{}').join(root.value.replace(/\/$/, '') + '/*'), glob: true } : a));
+      site.run(expanded, { ...inv, stdin: undefined });
+    } else if (v === '-fprint' || v === '-fprint0' || v === '-fprintf' || v === '-fls') {
+      const f = args[++i];
+      if (f !== undefined) classifyWrite(f, site, inv.text);
+    }
+  }
+  const first = roots[0] as Arg;
+  return first.literal ? { pathsUnder: first.value } : {};
+};
+
+// ---------------------------------------------------------------------------------------
+// deletion, disks, permissions
+
+const rmRule: ProgramRule = (inv, site) => {
+  const o = opts(inv.argv.slice(1));
+  const recursive = has(o, 'r', 'R', 'recursive');
+  if (has(o, 'no-preserve-root')) site.add('fs.delete', 'critical', ev(inv, 'rm --no-preserve-root'));
+  const how = recursive ? (has(o, 'f', 'force') ? 'recursive forced delete of' : 'recursive delete of') : 'delete of';
+  deleteTargets(o.operands, recursive, inv, site, how);
+  return {};
+};
+
+const rmdirRule: ProgramRule = (inv, site) => {
+  const o = opts(inv.argv.slice(1));
+  for (const t of o.operands) {
+    const zone = site.zone(t);
+    site.add('fs.delete', zone === 'workspace' || zone === 'temp' ? 'low' : 'medium', ev(inv, `removes empty directory ${t.value}`));
+  }
+  return {};
+};
+
+const shredRule: ProgramRule = (inv, site) => {
+  const o = opts(inv.argv.slice(1), 'nsx', ['iterations', 'size', 'random-source']);
+  for (const t of o.operands) {
+    const path = t.literal ? site.touch(t.value, 'delete') : t.raw;
+    if (t.literal && isBlockDevice(path)) site.add('disk.wipe', 'critical', ev(inv, `shreds device ${path}`));
+    else site.add('fs.delete', maxRisk('high', deleteRisk(site.zone(t), false)), ev(inv, `shreds ${path}`));
+  }
+  return {};
+};
+
+const ddRule: ProgramRule = (inv, site) => {
+  let out: SubOutput = inv.stdin ?? {};
+  for (const a of inv.argv.slice(1)) {
+    const m = /^(if|of)=(.*)$/.exec(a.value);
+    if (m === null) continue;
+    const file = { ...a, value: m[2] as string };
+    if (m[1] === 'of') classifyWrite(file, site, inv.text);
+    else out = readFiles([file], inv, site);
+  }
+  return out;
+};
+
+const diskRule: ProgramRule = (inv, site) => {
+  const args = inv.argv.slice(1).map((a) => a.value);
+  if ((inv.name === 'fdisk' || inv.name === 'sfdisk' || inv.name === 'parted' || inv.name === 'sgdisk') && args.some((a) => /^(-l|--list|-s|--print|print|-p)$/.test(a))) return {};
+  const dev = args.find((a) => a.startsWith('/dev/')) ?? args.at(-1) ?? '';
+  site.add('disk.wipe', 'critical', ev(inv, `formats or repartitions ${dev}`));
+  return {};
+};
+
+const chmodRule: ProgramRule = (inv, site) => {
+  const o = opts(inv.argv.slice(1));
+  const recursive = has(o, 'R', 'recursive');
+  const [mode, ...files] = o.operands;
+  if (mode === undefined) return {};
+  const m = mode.value;
+  if (/^[0-7]*[4-7][0-7]{3}$/.test(m) && m.length === 4 && /^[2467]/.test(m) || /[ug]?\+[rwx]*s|^[ug]*=.*s/.test(m)) {
+    site.add('priv.escalate', 'critical', ev(inv, `sets the setuid/setgid bit (${m})`));
+  }
+  const worldWritable = /^0?[0-7]?[0-7][0-7][2367]$/.test(m) || /(^|,)[oa]*[+=][rx]*w/.test(m) && /[oa]/.test(m.split(/[+=]/)[0] ?? '') || m === '+w';
+  for (const f of files) {
+    const zone = site.zone(f);
+    const path = f.literal ? site.touch(f.value, 'write') : f.raw;
+    const sensitive = f.literal ? sensitiveWriteTarget(path, site.home) : undefined;
+    let risk: Risk = 'low';
+    if (worldWritable) risk = 'medium';
+    if (recursive && (zone === 'system' || zone === 'home' || zone === 'outside')) risk = 'critical';
+    else if (zone === 'system' || zone === 'home') risk = maxRisk(risk, worldWritable ? 'high' : 'medium');
+    if (sensitive !== undefined) {
+      site.add('fs.write_sensitive', worldWritable || recursive ? 'critical' : 'high', ev(inv, `changes permissions of ${sensitive.what} ${path}`));
+      continue;
+    }
+    site.add('fs.write', risk, ev(inv, `chmod ${m} ${path}`));
+  }
+  return {};
+};
+
+const chownRule: ProgramRule = (inv, site) => {
+  const o = opts(inv.argv.slice(1), '', ['reference', 'from']);
+  const recursive = has(o, 'R', 'recursive');
+  const files = o.operands.slice(1);
+  for (const f of files) {
+    const zone = site.zone(f);
+    const path = f.literal ? site.touch(f.value, 'write') : f.raw;
+    const risk: Risk = recursive && (zone === 'system' || zone === 'home') ? 'critical' : zone === 'system' ? 'high' : 'low';
+    site.add(zone === 'system' ? 'fs.write_sensitive' : 'fs.write', risk, ev(inv, `changes owner of ${path}`));
+  }
+  return {};
+};
+
+const copyRule: ProgramRule = (inv, site) => {
+  const o = opts(inv.argv.slice(1), 'tSm', ['target-directory', 'suffix', 'mode', 'backup']);
+  const target = val(o, 't', 'target-directory');
+  const sources = target !== undefined ? o.operands : o.operands.slice(0, -1);
+  const dest = target ?? o.operands.at(-1);
+  if (inv.name === 'ln') {
+    const linkTo = o.operands[0];
+    if (linkTo !== undefined && linkTo.literal && (isSecretPath(linkTo.value) || sensitiveWriteTarget(linkTo.value, site.home) !== undefined)) {
+      site.add('secret.read', 'medium', ev(inv, `links to sensitive path ${linkTo.value}`));
+    }
+    if (dest !== undefined && o.operands.length > 1) classifyWrite(dest, site, inv.text);
+    return {};
+  }
+  const read = readFiles(sources, inv, site);
+  if (inv.name === 'mv') {
+    for (const s of sources) {
+      const zone = site.zone(s);
+      if (zone === 'system' || zone === 'home') site.add('fs.delete', 'high', ev(inv, `moves away ${s.value}`));
+    }
+  }
+  if (inv.name === 'install') {
+    const mode = val(o, 'm', 'mode')?.value ?? '';
+    if (/^[2467][0-7]{3}$/.test(mode) || /s/.test(mode)) site.add('priv.escalate', 'critical', ev(inv, `installs a setuid file (${mode})`));
+  }
+  if (dest !== undefined) {
+    if (dest.value === '/dev/null' && inv.name === 'mv') deleteTargets(sources, true, inv, site, 'moves to /dev/null');
+    else classifyWrite(dest, site, inv.text);
+  }
+  return read;
+};
+
+const teeRule: ProgramRule = (inv, site) => {
+  const o = opts(inv.argv.slice(1));
+  for (const f of o.operands) classifyWrite(f, site, inv.text, !has(o, 'a', 'append'));
+  return inv.stdin ?? {};
+};
+
+const truncateRule: ProgramRule = (inv, site) => {
+  const o = opts(inv.argv.slice(1), 'sr', ['size', 'reference']);
+  for (const f of o.operands) classifyWrite(f, site, inv.text, true);
+  return {};
+};
+
+// ---------------------------------------------------------------------------------------
+// reading and transforming data
+
+const READ_VALUED: Record<string, string> = { head: 'nc', tail: 'ncs', sort: 'kotTS', cut: 'dfbc', grep: 'efmABCD', egrep: 'efmABCD', fgrep: 'efmABCD', jq: '', diff: 'CUWxX', wc: '', nl: 'bvwis', od: 'AjNtw', hexdump: 'ensC', strings: 'ntoe' };
+
+/** cat, head, less, grep …: reading files; secrets make the output secret. */
+const readerRule: ProgramRule = (inv, site) => {
+  const name = inv.name;
+  const o = opts(inv.argv.slice(1), READ_VALUED[name] ?? '', ['regexp', 'file', 'max-count', 'context', 'after-context', 'before-context', 'include', 'exclude', 'exclude-dir', 'color', 'type', 'glob', 'pre', 'pre-glob', 'sort', 'arg']);
+  let files = o.operands;
+  if (/^(e|f)?grep$|^rg$|^ag$|^ack$/.test(name) && !has(o, 'e', 'f', 'regexp', 'file')) files = files.slice(1);
+  if (name === 'jq' || name === 'yq') files = files.slice(1);
+  if (name === 'rg') {
+    const pre = val(o, 'pre');
+    if (pre !== undefined) {
+      site.add('exec.obfuscated', 'high', ev(inv, `rg --pre runs ${pre.value} on every file`));
+      site.run([pre], { ...inv, stdin: undefined });
+    }
+  }
+  if ((name === 'less' || name === 'more') && (inv.env['LESSOPEN'] !== undefined || inv.env['LESSCLOSE'] !== undefined)) {
+    site.add('exec.obfuscated', 'high', ev(inv, 'LESSOPEN runs a program'));
+  }
+  if (name === 'man' && (has(o, 'P', 'pager', 'H', 'html') || inv.env['MANPAGER'] !== undefined || inv.env['PAGER'] !== undefined)) {
+    site.add('exec.obfuscated', 'high', ev(inv, 'man runs a custom pager'));
+  }
+  if (name === 'man' || name === 'info' || name === 'whatis' || name === 'apropos' || name === 'which' || name === 'type' || name === 'ls' || name === 'stat' || name === 'file' || name === 'du' || name === 'wc' && files.length === 0) {
+    return name === 'ls' ? { pathsUnder: files[0]?.value ?? '.' } : {};
+  }
+  const read = readFiles(files, inv, site);
+  if (files.length === 0 && inv.stdin !== undefined) {
+    const passthrough: SubOutput = { ...inv.stdin };
+    if (name !== 'cat' && name !== 'tac') delete passthrough.text;
+    delete passthrough.pathsUnder;
+    return passthrough;
+  }
+  return read;
+};
+
+const sedRule: ProgramRule = (inv, site) => {
+  const o = opts(inv.argv.slice(1), 'efl', ['expression', 'file', 'line-length']);
+  const inPlace = has(o, 'i', 'in-place');
+  const scripts = [val(o, 'e', 'expression')].filter((a): a is Arg => a !== undefined);
+  let files = o.operands;
+  if (scripts.length === 0 && !has(o, 'f', 'file')) {
+    if (files[0] !== undefined) scripts.push(files[0]);
+    files = files.slice(1);
+  }
+  for (const s of scripts) {
+    if (/(^|[;\n}])\s*e\b|\/[gpI0-9]*e[gpI0-9]*\s*($|;)/.test(s.value)) site.add('exec.obfuscated', 'high', ev(inv, 'sed script executes commands'));
+    const w = /(?:^|[;\n])\s*w\s+(\S+)|\/w\s+(\S+)/.exec(s.value);
+    if (w !== null) classifyWrite(lit(w[1] ?? w[2] ?? ''), site, inv.text);
+  }
+  if (inPlace) for (const f of files) classifyWrite(f, site, inv.text);
+  return mergeOut(readFiles(files, inv, site), files.length === 0 ? inv.stdin ?? {} : {});
+};
+
+const echoRule: ProgramRule = (inv, site) => {
+  let args = inv.argv.slice(1);
+  let escapes = inv.name === 'printf';
+  if (inv.name === 'echo') {
+    while (args[0] !== undefined && /^-[neE]+$/.test(args[0].value)) {
+      if (args[0].value.includes('e')) escapes = true;
+      args = args.slice(1);
+    }
+  }
+  for (const a of args) {
+    if (a.unknownVars.some((v) => SECRET_VAR.test(v))) {
+      site.add('secret.read', inv.piped ? 'high' : 'medium', ev(inv, `prints secret variable $${a.unknownVars.find((v) => SECRET_VAR.test(v)) ?? ''}`));
+      return { secret: true, ...mergeOut(subsOf(args)) };
+    }
+  }
+  const subs = subsOf(args);
+  if (!args.every((a) => a.literal)) return subs;
+  let text: string;
+  if (inv.name === 'printf') {
+    const [fmt, ...rest] = args.map((a) => a.value);
+    let k = 0;
+    text = decodeAnsiC((fmt ?? '').replace(/%%/g, '\u0000')).replace(/%[-0-9.]*[sbdqcx]/g, () => rest[k++] ?? '').replace(/\u0000/g, '%');
+    text += rest.slice(Math.max(k, 0)).length > 0 && k === 0 ? '' : '';
+  } else {
+    text = args.map((a) => a.value).join(' ');
+    if (escapes) text = decodeAnsiC(text);
+  }
+  return { ...subs, text };
+};
+
+function tryBase64(text: string): string | undefined {
+  const clean = text.replace(/\s+/g, '');
+  if (clean === '' || !/^[A-Za-z0-9+/_-]+=*$/.test(clean)) return undefined;
+  const decoded = Buffer.from(clean, 'base64').toString('utf8');
+  return /[\u0000-\u0008\u000e-\u001f\ufffd]/.test(decoded) ? undefined : decoded;
+}
+
+const decodeRule: ProgramRule = (inv, site) => {
+  const args = inv.argv.slice(1).map((a) => a.value);
+  const name = inv.name;
+  let decoding = false;
+  if (name === 'base64' || name === 'base32' || name === 'basenc') decoding = args.some((a) => /^-[a-zA-Z]*[dD]|^--decode$/.test(a));
+  else if (name === 'xxd') decoding = args.some((a) => /^-[a-z]*r/.test(a) || a === '-revert');
+  else if (name === 'openssl') decoding = (args.includes('-d') || args.includes('-a') && args.includes('-d')) && /^(enc|base64|aes|des|bf|cast|rc)/.test(args[0] ?? '');
+  else if (name === 'uudecode' || name === 'rev') decoding = true;
+  else if (/^(gunzip|zcat|bunzip2|bzcat|xzcat|unxz|zstdcat|unzstd|lzcat)$/.test(name)) decoding = true;
+  else if (/^(gzip|bzip2|xz|zstd|lzma)$/.test(name)) decoding = args.some((a) => /^-[a-z]*d|^--decompress$/.test(a));
+  else if (name === 'tr') decoding = /A-Z.*N-Z|N-Z.*A-M|a-z.*n-z/i.test(args.join(' '));
+  const files = inv.argv.slice(1).filter((a) => !a.value.startsWith('-') && !(name === 'tr') && !(name === 'openssl' && /^(enc|base64)$/.test(a.value)));
+  const read = readFiles(files, inv, site);
+  if (name === 'openssl') return opensslRule(inv, site);
+  if (!decoding) return mergeOut(read, inv.stdin ?? {});
+  const out: SubOutput = { decoded: true };
+  if (read.secret || inv.stdin?.secret) out.secret = true;
+  const input = inv.stdin?.text;
+  if (input !== undefined && (name === 'base64' || name === 'basenc')) {
+    const text = tryBase64(input);
+    if (text !== undefined) out.text = text;
+  } else if (input !== undefined && name === 'rev') out.text = [...input.replace(/\n$/, '')].reverse().join('') + '\n';
+  else if (input !== undefined && name === 'xxd') {
+    const hex = input.replace(/[^0-9a-fA-F]/g, '');
+    if (hex.length % 2 === 0) out.text = Buffer.from(hex, 'hex').toString('utf8');
+  }
+  return out;
+};
+
+const opensslRule: ProgramRule = (inv, site) => {
+  const args = inv.argv.slice(1);
+  const sub = args[0]?.value ?? '';
+  const connect = args.findIndex((a) => a.value === '-connect');
+  if (sub === 's_client' && connect >= 0) {
+    const target = args[connect + 1]?.value ?? '';
+    const host = target.replace(/:\d+$/, '');
+    egress(host, inv, site, inv.stdin?.secret === true || inv.stdin?.text !== undefined, 'TLS connection');
+    return { download: true };
+  }
+  const inIdx = args.findIndex((a) => a.value === '-in');
+  const read = inIdx >= 0 ? readFiles([args[inIdx + 1] ?? lit('')], inv, site) : {};
+  const outIdx = args.findIndex((a) => a.value === '-out');
+  if (outIdx >= 0 && args[outIdx + 1] !== undefined) classifyWrite(args[outIdx + 1] as Arg, site, inv.text);
+  const decoding = args.some((a) => a.value === '-d') && /^(enc|base64|aes|des|bf|cast|rc|chacha)/.test(sub);
+  return decoding ? { ...read, decoded: true } : read;
+};
+
+// ---------------------------------------------------------------------------------------
+// network
+
+function hostRisk(cls: HostClass, upload: boolean): Risk {
+  switch (cls) {
+    case 'loopback':
+    case 'private':
+    case 'unspecified':
+      return upload ? 'medium' : 'low';
+    case 'link-local':
+      return 'high';
+    case 'metadata':
+      return 'critical';
+    case 'invalid':
+      return 'high';
+    case 'public':
+      return upload ? 'high' : 'medium';
+  }
+}
+
+function egress(host: string, inv: Invocation, site: Site, upload: boolean, what: string, secret = false): void {
+  const cls = site.host(host);
+  let risk = hostRisk(cls, upload);
+  if (secret) risk = 'critical';
+  const where = cls === 'metadata' ? 'cloud metadata endpoint' : `${cls} host`;
+  site.add('net.egress', risk, ev(inv, `${what} ${upload ? 'sends data to' : 'to'} ${where} ${host}`));
+  if (secret) site.add('secret.read', 'critical', ev(inv, `secrets sent to ${host}`));
+}
+
+function urlHost(raw: string): string | undefined {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`;
+  return parseUrl(withScheme)?.host;
+}
+
+function argHostUnknown(a: Arg): boolean {
+  return !a.literal;
+}
+
+const CURL_VALUED = 'dFTodHXuAebcxKwmrCEyYzUQtD';
+const CURL_LONG = ['data', 'data-raw', 'data-binary', 'data-urlencode', 'data-ascii', 'json', 'form', 'form-string', 'upload-file', 'output', 'header', 'request', 'user', 'proxy', 'url', 'config', 'cookie', 'cookie-jar', 'cert', 'key', 'cacert', 'connect-to', 'resolve', 'max-time', 'retry', 'write-out', 'referer', 'user-agent', 'output-dir', 'dump-header', 'oauth2-bearer', 'interface', 'limit-rate', 'connect-timeout', 'range', 'proto', 'proto-redir', 'expect100-timeout', 'retry-delay', 'retry-max-time', 'unix-socket', 'aws-sigv4', 'variable', 'trace', 'trace-ascii', 'stderr', 'ciphers', 'socks5', 'socks5-hostname', 'preproxy', 'noproxy'];
+
+const curlRule: ProgramRule = (inv, site) => {
+  const o = opts(inv.argv.slice(1), CURL_VALUED, CURL_LONG);
+  const urls = [...o.operands, ...[val(o, 'url')].filter((a): a is Arg => a !== undefined)];
+  let upload = false;
+  let secret = inv.stdin?.secret === true;
+  const dataFlags = ['d', 'data', 'data-raw', 'data-binary', 'data-urlencode', 'data-ascii', 'json', 'F', 'form', 'T', 'upload-file'];
+  for (let i = 1; i < inv.argv.length; i++) {
+    const a = inv.argv[i] as Arg;
+    const next = inv.argv[i + 1];
+    let key: string | undefined;
+    let value: Arg | undefined;
+    const m = /^--([a-z0-9-]+)=(.*)$/s.exec(a.value);
+    if (m !== null) {
+      key = m[1];
+      value = { ...a, value: m[2] as string };
+    } else if (/^--/.test(a.value)) {
+      key = a.value.slice(2);
+      value = next;
+    } else if (/^-[a-zA-Z]+$/.test(a.value)) {
+      const last = a.value.at(-1) as string;
+      key = last;
+      value = a.value.length > 2 && CURL_VALUED.includes(a.value[1] as string) ? { ...a, value: a.value.slice(2) } : next;
+      if (a.value.length > 2) {
+        const letters = a.value.slice(1);
+        const firstValued = [...letters].findIndex((c) => CURL_VALUED.includes(c));
+        if (firstValued >= 0 && firstValued < letters.length - 1) {
+          key = letters[firstValued];
+          value = { ...a, value: letters.slice(firstValued + 1) };
+        }
+      }
+    }
+    if (key === undefined || value === undefined || !dataFlags.includes(key)) continue;
+    upload = true;
+    const s = subsOf([value]);
+    if (s.secret) secret = true;
+    if (value.unknownVars.some((v) => SECRET_VAR.test(v))) secret = true;
+    const fileMatch = key === 'T' || key === 'upload-file' ? value.value : /^@(.+)$|^<(.+)$|^[^=]*=@([^;]+)|^[^=]*=<([^;]+)/.exec(value.value)?.slice(1).find((x) => x !== undefined);
+    if (fileMatch !== undefined && fileMatch !== '-') {
+      if (readFiles([{ ...value, value: fileMatch }], inv, site).secret) secret = true;
+    }
+  }
+  const out = val(o, 'o', 'output');
+  if (out !== undefined && out.value !== '-') {
+    classifyWrite(out, site, inv.text);
+    if (out.literal) site.markDownloaded(out.value);
+  }
+  if (has(o, 'O', 'remote-name')) {
+    for (const u of urls) {
+      const file = posix.basename(u.value.split('?')[0] ?? '');
+      if (file !== '') site.markDownloaded(file);
+    }
+  }
+  if (urls.length === 0 && !upload) return {};
+  if (urls.length === 0) site.add('net.egress', 'high', ev(inv, 'request to an unknown destination'));
+  for (const u of urls) {
+    if (argHostUnknown(u)) {
+      const s = subsOf([u]);
+      site.add('net.egress', s.secret || secret ? 'critical' : 'high', ev(inv, `request to a computed URL ${clip(u.raw)}`));
+      if (s.secret || secret) site.add('secret.read', 'critical', ev(inv, 'secrets sent in a URL'));
+      continue;
+    }
+    const host = urlHost(u.value);
+    if (host === undefined) {
+      site.add('net.egress', 'high', ev(inv, `request to an unparsable URL ${u.value}`));
+      continue;
+    }
+    if (/^file:/i.test(u.value)) {
+      readFiles([lit(u.value.replace(/^file:\/\//i, ''))], inv, site);
+      continue;
+    }
+    egress(host, inv, site, upload, inv.name, secret);
+  }
+  return out === undefined && !has(o, 'O', 'remote-name') ? { download: true } : {};
+};
+
+const wgetRule: ProgramRule = (inv, site) => {
+  const o = opts(inv.argv.slice(1), 'OoaiPTtwQUeYlAR', ['output-document', 'post-file', 'post-data', 'body-file', 'body-data', 'method', 'header', 'input-file', 'directory-prefix', 'user-agent', 'execute', 'output-file', 'append-output', 'tries', 'timeout', 'level', 'user', 'password', 'proxy-user', 'proxy-password', 'referer', 'load-cookies', 'save-cookies']);
+  let upload = false;
+  let secret = inv.stdin?.secret === true;
+  const postFile = val(o, 'post-file', 'body-file');
+  if (postFile !== undefined) {
+    upload = true;
+    if (readFiles([postFile], inv, site).secret) secret = true;
+  }
+  const postData = val(o, 'post-data', 'body-data');
+  if (postData !== undefined) {
+    upload = true;
+    if (subsOf([postData]).secret || postData.unknownVars.some((v) => SECRET_VAR.test(v))) secret = true;
+  }
+  const execute = val(o, 'e', 'execute');
+  if (execute !== undefined) site.add('exec.obfuscated', 'medium', ev(inv, `wget -e ${execute.value}`));
+  const doc = val(o, 'O', 'output-document');
+  if (doc !== undefined && doc.value !== '-') {
+    classifyWrite(doc, site, inv.text);
+    if (doc.literal) site.markDownloaded(doc.value);
+  }
+  for (const u of o.operands) {
+    if (!u.literal) {
+      site.add('net.egress', secret || subsOf([u]).secret ? 'critical' : 'high', ev(inv, `request to a computed URL ${clip(u.raw)}`));
+      continue;
+    }
+    if (doc === undefined) site.markDownloaded(posix.basename(u.value.split('?')[0] ?? '') || 'index.html');
+    const host = urlHost(u.value);
+    if (host === undefined) site.add('net.egress', 'high', ev(inv, `request to an unparsable URL ${u.value}`));
+    else egress(host, inv, site, upload, 'wget', secret);
+  }
+  return doc?.value === '-' ? { download: true } : {};
+};
+
+const ncRule: ProgramRule = (inv, site) => {
+  const o = opts(inv.argv.slice(1), 'epcsiIOPqTwWxXbM', ['exec', 'sh-exec', 'lua-exec', 'source', 'proxy', 'wait', 'idle-timeout']);
+  const execCmd = val(o, 'e', 'c', 'exec', 'sh-exec', 'lua-exec');
+  const listening = has(o, 'l', 'listen');
+  if (execCmd !== undefined) site.add('exec.remote_code', 'critical', ev(inv, listening ? 'bind shell' : 'reverse shell'));
+  if (listening) {
+    site.add('net.listen', 'medium', ev(inv, 'listens on a port'));
+    return { download: true };
+  }
+  const host = o.operands[0];
+  if (host === undefined) return {};
+  if (!host.literal) {
+    site.add('net.egress', 'high', ev(inv, `connects to a computed host ${clip(host.raw)}`));
+    return { download: true };
+  }
+  const sending = inv.stdin !== undefined && !has(o, 'z');
+  egress(host.value, inv, site, sending, inv.name, inv.stdin?.secret === true);
+  return { download: true };
+};
+
+const socatRule: ProgramRule = (inv, site) => {
+  for (const a of inv.argv.slice(1)) {
+    const v = a.value;
+    if (/^(EXEC|SYSTEM):/i.test(v)) {
+      site.add('exec.remote_code', 'critical', ev(inv, 'socat connects a program to the network'));
+      site.shell(v.replace(/^(EXEC|SYSTEM):/i, '').split(',')[0] ?? '', { ...inv, stdin: undefined });
+    }
+    const m = /^(?:TCP[46]?|UDP[46]?|SSL|OPENSSL)(?:-CONNECT)?:([^:,]+):/i.exec(v);
+    if (m !== null) egress(m[1] as string, inv, site, inv.stdin !== undefined, 'socat', inv.stdin?.secret === true);
+    if (/^(TCP|UDP|SSL|OPENSSL)[46]?-LISTEN:/i.test(v)) site.add('net.listen', 'medium', ev(inv, 'socat listens on a port'));
+  }
+  return { download: true };
+};
+
+const sshRule: ProgramRule = (inv, site) => {
+  const o = opts(inv.argv.slice(1), 'bcDEeFIiJLlmOopQRSWwB', [], true);
+  const option = val(o, 'o')?.value ?? '';
+  for (const a of inv.argv) {
+    const m = /^(?:-o)?\s*(ProxyCommand|LocalCommand|PermitLocalCommand|KnownHostsCommand)[= ](.*)$/i.exec(a.value);
+    if (m !== null && m[1]?.toLowerCase() !== 'permitlocalcommand') {
+      site.add('exec.obfuscated', 'high', ev(inv, `ssh ${m[1]} runs a local command`));
+      site.shell(m[2] ?? '', { ...inv, stdin: undefined });
+    }
+  }
+  void option;
+  if (has(o, 'R')) site.add('net.listen', 'high', ev(inv, 'reverse tunnel exposes a local port'));
+  if (has(o, 'L', 'D')) site.add('net.listen', 'medium', ev(inv, 'ssh port forwarding'));
+  const target = o.rest[0];
+  if (target === undefined) return {};
+  const host = target.value.replace(/^.*@/, '').replace(/^ssh:\/\//, '').replace(/:\d+$/, '');
+  const remoteCmd = o.rest.slice(1);
+  egress(host, inv, site, inv.stdin !== undefined && remoteCmd.length > 0, 'ssh', inv.stdin?.secret === true);
+  if (remoteCmd.length > 0) {
+    const source = remoteCmd.map((a) => a.value).join(' ');
+    return site.shell(source, { ...inv, remote: host });
+  }
+  return {};
+};
+
+function remoteSpec(v: string): string | undefined {
+  if (/^rsync:\/\//.test(v)) return urlHost(v);
+  const m = /^(?:[^@/:]+@)?([^:/]+):/.exec(v);
+  return m === null || /^[a-zA-Z]$/.test(m[1] ?? '') ? undefined : m[1];
+}
+
+const scpRule: ProgramRule = (inv, site) => {
+  const o = opts(inv.argv.slice(1), 'cFiJloPSX');
+  const ops = o.operands;
+  const dest = ops.at(-1);
+  const sources = ops.slice(0, -1);
+  for (const a of inv.argv) if (/ProxyCommand/i.test(a.value)) site.add('exec.obfuscated', 'high', ev(inv, 'ssh ProxyCommand runs a local command'));
+  if (dest === undefined) return {};
+  const destHost = remoteSpec(dest.value);
+  const localSources = sources.filter((s) => remoteSpec(s.value) === undefined);
+  if (destHost !== undefined) {
+    const secret = readFiles(localSources, inv, site).secret === true;
+    egress(destHost, inv, site, localSources.length > 0, inv.name, secret);
+  } else {
+    for (const s of sources) {
+      const h = remoteSpec(s.value);
+      if (h !== undefined) egress(h, inv, site, false, inv.name);
+    }
+    classifyWrite(dest, site, inv.text);
+  }
+  return {};
+};
+
+const rsyncRule: ProgramRule = (inv, site) => {
+  const o = opts(inv.argv.slice(1), 'eBfT', ['rsh', 'rsync-path', 'exclude', 'include', 'filter', 'files-from', 'password-file', 'temp-dir', 'backup-dir', 'chmod', 'chown', 'link-dest', 'compare-dest', 'copy-dest']);
+  const rsh = val(o, 'e', 'rsh');
+  if (rsh !== undefined && !/^ssh(\s|$)/.test(rsh.value)) site.add('exec.obfuscated', 'high', ev(inv, `rsync runs ${rsh.value}`));
+  const rpath = val(o, 'rsync-path');
+  if (rpath !== undefined && rpath.value !== 'rsync' && !/sudo rsync$/.test(rpath.value)) site.add('exec.obfuscated', 'high', ev(inv, 'rsync --rsync-path runs a command'));
+  const dest = o.operands.at(-1);
+  const sources = o.operands.slice(0, -1);
+  const deletes = [...o.flags.keys()].some((k) => /^(delete|del|delete-.*|remove-source-files)$/.test(k));
+  if (dest === undefined) return {};
+  const destHost = remoteSpec(dest.value);
+  if (deletes) {
+    if (destHost !== undefined) site.add('fs.delete', 'high', ev(inv, `rsync --delete on remote ${dest.value}`));
+    else deleteTargets([{ ...dest, value: dest.value.replace(/\/$/, '') + '/*', glob: true }], true, inv, site, 'rsync --delete in');
+  }
+  if (destHost !== undefined) {
+    const local = sources.filter((s) => remoteSpec(s.value) === undefined);
+    egress(destHost, inv, site, local.length > 0, 'rsync', readFiles(local, inv, site).secret === true);
+  } else {
+    for (const s of sources) {
+      const h = remoteSpec(s.value);
+      if (h !== undefined) egress(h, inv, site, false, 'rsync');
+    }
+    readFiles(sources, inv, site);
+    classifyWrite(dest, site, inv.text);
+  }
+  return {};
+};
+
+const dnsRule: ProgramRule = (inv, site) => {
+  const o = opts(inv.argv.slice(1), 'cWiIstwpqfbQlTmxgP', []);
+  for (const h of o.operands) {
+    if (h.value.startsWith('@')) continue;
+    if (!h.literal) {
+      const s = subsOf([h]);
+      site.add('net.egress', s.secret ? 'critical' : 'high', ev(inv, `lookup of a computed name ${clip(h.raw)} (DNS exfiltration)`));
+      if (s.secret) site.add('secret.read', 'critical', ev(inv, 'secrets sent through DNS'));
+      continue;
+    }
+    if (/^[A-Za-z]+$/.test(h.value) && /^(A|AAAA|MX|TXT|NS|CNAME|SOA|ANY|PTR|SRV)$/i.test(h.value)) continue;
+    const cls = site.host(h.value);
+    site.add('net.egress', cls === 'metadata' ? 'critical' : 'low', ev(inv, `${inv.name} ${h.value}`));
+  }
+  return {};
+};
+
+const listenRule: ProgramRule = (inv, site) => {
+  const exposes = /^(ngrok|cloudflared|lt|localtunnel|bore|frpc|serveo)$/.test(inv.name);
+  site.add('net.listen', exposes ? 'high' : 'medium', ev(inv, exposes ? 'exposes a local port to the internet' : 'serves on a port'));
+  return {};
+};
+
+// ---------------------------------------------------------------------------------------
+// version control
+
+const GIT_EXEC_KEYS = /^(core\.(pager|editor|sshcommand|fsmonitor|hookspath|gitproxy|askpass)|alias\..*|credential\.helper|diff\..*\.(command|textconv)|diff\.external|sequence\.editor|filter\..*\.(clean|smudge|process)|protocol\.ext\.allow|uploadpack\.packobjectshook|gpg\.program|merge\..*\.driver|pager\..*|web\.browser|include\.path|includeif\..*)$/i;
+
+const gitRule: ProgramRule = (inv, site) => {
+  const args = inv.argv.slice(1);
+  let i = 0;
+  for (; i < args.length; i++) {
+    const v = (args[i] as Arg).value;
+    if (v === '-c') {
+      const kv = args[++i]?.value ?? '';
+      const key = kv.split('=')[0] ?? '';
+      if (GIT_EXEC_KEYS.test(key)) {
+        site.add('exec.obfuscated', 'high', ev(inv, `git -c ${key} runs a program`));
+        const value = kv.slice(key.length + 1).replace(/^!/, '');
+        if (value !== '' && !/^(less|more|cat)\b/.test(value)) site.shell(value, { ...inv, stdin: undefined });
+      }
+      continue;
+    }
+    if (v === '-C' || v === '--git-dir' || v === '--work-tree' || v === '--namespace' || v === '--config-env') {
+      i++;
+      continue;
+    }
+    if (v.startsWith('--exec-path=') || v.startsWith('--config-env=')) {
+      site.add('exec.obfuscated', 'medium', ev(inv, v));
+      continue;
+    }
+    if (v.startsWith('-')) continue;
+    break;
+  }
+  const sub = args[i]?.value ?? '';
+  const rest = args.slice(i + 1);
+  const values = rest.map((a) => a.value);
+  const flag = (...names: string[]) => values.some((v) => names.includes(v) || names.some((n) => n.startsWith('--') && v.startsWith(n + '=')));
+  const short = (letter: string) => values.some((v) => /^-[a-zA-Z]+$/.test(v) && v.includes(letter));
+  for (const v of values) {
+    if (/^--(upload-pack|receive-pack|exec)=/.test(v) || v === '--upload-pack' || v === '--receive-pack') site.add('exec.obfuscated', 'high', ev(inv, `git ${v.split('=')[0]} runs a program`));
+    if (/^ext::/.test(v)) site.add('exec.remote_code', 'critical', ev(inv, 'git ext:: transport runs a command'));
+    if (/^--open-files-in-pager|^-O./.test(v) && sub === 'grep') site.add('exec.obfuscated', 'high', ev(inv, 'git grep runs a pager'));
+  }
+  switch (sub) {
+    case 'push': {
+      const force = flag('--force', '--force-with-lease', '--mirror', '--delete', '--prune', '--force-if-includes') || short('f') || short('d') || values.some((v) => /^\+|^:[^/]/.test(v));
+      if (force) site.add('vcs.destructive', 'high', ev(inv, 'rewrites or deletes remote history'));
+      return {};
+    }
+    case 'reset':
+      if (flag('--hard', '--merge', '--keep')) site.add('vcs.destructive', 'high', ev(inv, 'discards uncommitted work'));
+      return {};
+    case 'clean':
+      if (!flag('--dry-run', '-n') && !short('n') && (short('f') || flag('--force'))) site.add('vcs.destructive', short('x') || short('d') || short('X') ? 'high' : 'medium', ev(inv, 'deletes untracked files'));
+      return {};
+    case 'checkout':
+    case 'restore':
+      if (flag('.', '--force', '-f', '--', '--worktree') && (values.includes('.') || flag('--force', '-f'))) site.add('vcs.destructive', 'medium', ev(inv, 'discards local changes'));
+      return {};
+    case 'branch':
+      if (flag('-D') || (flag('--delete', '-d') && flag('--force', '-f'))) site.add('vcs.destructive', 'medium', ev(inv, 'force-deletes a branch'));
+      return {};
+    case 'stash':
+      if (values[0] === 'clear' || values[0] === 'drop') site.add('vcs.destructive', 'medium', ev(inv, 'drops stashed work'));
+      return {};
+    case 'filter-branch':
+    case 'filter-repo':
+      site.add('vcs.destructive', 'high', ev(inv, 'rewrites history'));
+      return {};
+    case 'reflog':
+      if (values[0] === 'expire' || values[0] === 'delete') site.add('vcs.destructive', 'high', ev(inv, 'expires the reflog'));
+      return {};
+    case 'gc':
+      if (values.some((v) => /^--prune=(now|all)/.test(v))) site.add('vcs.destructive', 'medium', ev(inv, 'prunes unreachable objects'));
+      return {};
+    case 'update-ref':
+      if (flag('-d')) site.add('vcs.destructive', 'medium', ev(inv, 'deletes a ref'));
+      return {};
+    case 'config': {
+      const global = flag('--global', '--system');
+      const reading = flag('--get', '--get-all', '--list', '-l', '--get-regexp', '--show-origin') || values.filter((v) => !v.startsWith('-')).length < 2;
+      if (reading) return {};
+      const key = values.find((v) => !v.startsWith('-')) ?? '';
+      if (GIT_EXEC_KEYS.test(key)) site.add('fs.write_sensitive', 'high', ev(inv, `git config ${key} makes git run a program`));
+      else if (global) site.add('fs.write_sensitive', 'medium', ev(inv, 'changes the global git config'));
+      return {};
+    }
+    case 'clone':
+    case 'fetch':
+    case 'pull':
+    case 'ls-remote':
+    case 'remote': {
+      for (const v of values) {
+        const host = /^[a-z]+:\/\//.test(v) ? urlHost(v) : /^[^@/\s]+@[^:]+:/.test(v) ? v.replace(/^.*@/, '').split(':')[0] : undefined;
+        if (host !== undefined) egress(host, inv, site, false, `git ${sub}`);
+      }
+      return {};
+    }
+    default:
+      return {};
+  }
+};
+
+// ---------------------------------------------------------------------------------------
+// archives
+
+const tarRule: ProgramRule = (inv, site) => {
+  for (const a of inv.argv.slice(1)) {
+    const m = /^--(checkpoint-action=exec|to-command|use-compress-program|rsh-command|info-script|new-volume-script)=(.*)$/s.exec(a.value);
+    if (m !== null) {
+      site.add('exec.obfuscated', 'high', ev(inv, `tar --${(m[1] ?? '').split('=')[0]} runs a program`));
+      site.shell(m[2] ?? '', { ...inv, stdin: undefined });
+    }
+  }
+  const i = inv.argv.findIndex((a) => a.value === '-I' || a.value === '--use-compress-program' || a.value === '--to-command');
+  if (i > 0 && inv.argv[i + 1] !== undefined && !/^(gzip|pigz|zstd|xz|bzip2|lz4)( |$)/.test(inv.argv[i + 1]?.value ?? '')) {
+    site.add('exec.obfuscated', 'high', ev(inv, `tar ${inv.argv[i]?.value} runs a program`));
+    site.shell(inv.argv[i + 1]?.value ?? '', { ...inv, stdin: undefined });
+  }
+  const first = inv.argv[1]?.value ?? '';
+  const extracting = /^-?[a-zA-Z]*x/.test(first) || inv.argv.some((a) => a.value === '--extract' || a.value === '--get');
+  const cIdx = inv.argv.findIndex((a) => a.value === '-C' || a.value === '--directory');
+  if (extracting) {
+    const dir = cIdx > 0 ? inv.argv[cIdx + 1] : lit('.');
+    if (dir !== undefined) classifyWrite(dir, site, inv.text);
+    if (inv.argv.some((a) => a.value === '-P' || a.value === '--absolute-names')) site.add('fs.write', 'high', ev(inv, 'extracts absolute paths'));
+    return {};
+  }
+  const files = inv.argv.slice(2).filter((a) => !a.value.startsWith('-'));
+  return readFiles(files, inv, site);
+};
+
+const zipRule: ProgramRule = (inv, site) => {
+  const args = inv.argv.slice(1);
+  const tt = args.findIndex((a) => a.value === '-TT' || a.value.startsWith('--unzip-command'));
+  if (tt >= 0) site.add('exec.obfuscated', 'high', ev(inv, 'zip -TT runs a program'));
+  if (inv.name === 'unzip') {
+    const d = args.findIndex((a) => a.value === '-d');
+    const dir = d >= 0 ? args[d + 1] : undefined;
+    if (dir !== undefined) classifyWrite(dir, site, inv.text);
+    return {};
+  }
+  return readFiles(args.slice(1).filter((a) => !a.value.startsWith('-')), inv, site);
+};
+
+// ---------------------------------------------------------------------------------------
+// processes, services, packages, privileges
+
+const killRule: ProgramRule = (inv, site) => {
+  const args = inv.argv.slice(1).map((a) => a.value);
+  if (args.some((a) => a === '-l' || a === '-L' || a === '--list')) return {};
+  const targets = inv.argv.slice(1).filter((a, k) => !a.value.startsWith('-') || (/^-\d+$/.test(a.value) && k > 0 && (args.slice(0, k).some((p) => /^-/.test(p)) || a.value === '-1')));
+  const all = args.includes('-1') && (args.indexOf('-1') > 0 || args.length === 1 || args.length >= 1);
+  if (all && targets.some((t) => t.value === '-1')) {
+    site.add('proc.kill', 'critical', ev(inv, 'kills every process'));
+    return {};
+  }
+  if (targets.some((t) => t.value === '1')) {
+    site.add('proc.kill', 'critical', ev(inv, 'kills init'));
+    return {};
+  }
+  site.add('proc.kill', 'medium', ev(inv, 'kills a process'));
+  return {};
+};
+
+const pkillRule: ProgramRule = (inv, site) => {
+  const args = inv.argv.slice(1).map((a) => a.value);
+  if (inv.name === 'killall5' || args.some((a) => a === '-u' || a === '--user' || a === '.' || a === '.*')) site.add('proc.kill', 'critical', ev(inv, 'kills processes wholesale'));
+  else site.add('proc.kill', 'high', ev(inv, 'kills processes by name'));
+  return {};
+};
+
+const SYSTEMCTL_READ = new Set(['status', 'show', 'list-units', 'list-unit-files', 'list-sockets', 'list-timers', 'list-jobs', 'list-dependencies', 'is-active', 'is-enabled', 'is-failed', 'is-system-running', 'cat', 'help', 'get-default', 'show-environment', '']);
+
+const systemctlRule: ProgramRule = (inv, site) => {
+  const verb = inv.argv.slice(1).find((a) => !a.value.startsWith('-'))?.value ?? '';
+  if (SYSTEMCTL_READ.has(verb)) return {};
+  const critical = /^(poweroff|reboot|halt|kexec|rescue|emergency|isolate|suspend|hibernate|default)$/.test(verb);
+  site.add('service.control', critical ? 'critical' : 'high', ev(inv, `systemctl ${verb}`));
+  return {};
+};
+
+const serviceRule: ProgramRule = (inv, site) => {
+  const args = inv.argv.slice(1).map((a) => a.value);
+  if (args.includes('--status-all') || args[1] === 'status' || args.length < 2) return {};
+  site.add('service.control', 'high', ev(inv, `service ${args.join(' ')}`));
+  return {};
+};
+
+const powerRule: ProgramRule = (inv, site) => {
+  if (inv.name === 'init' || inv.name === 'telinit') {
+    const level = inv.argv[1]?.value ?? '';
+    if (!/^[06sS1]$/.test(level)) return {};
+  }
+  if (inv.name === 'shutdown' && inv.argv.some((a) => a.value === '-c')) return {};
+  site.add('service.control', 'critical', ev(inv, 'shuts down or reboots the machine'));
+  return {};
+};
+
+const dockerRule: ProgramRule = (inv, site) => {
+  const args = inv.argv.slice(1);
+  let i = 0;
+  while (i < args.length && (args[i] as Arg).value.startsWith('-')) i += /^(-H|--host|--context|-c|--config|-l|--log-level)$/.test((args[i] as Arg).value) ? 2 : 1;
+  let sub = args[i]?.value ?? '';
+  let rest = args.slice(i + 1);
+  if (['container', 'image', 'volume', 'network', 'system', 'builder', 'compose', 'service', 'stack', 'node', 'secret', 'plugin'].includes(sub) && rest[0] !== undefined) {
+    const group = sub;
+    sub = `${group} ${rest[0].value}`;
+    rest = rest.slice(1);
+    if (group === 'container' || group === 'image') sub = rest.length >= 0 ? (sub.split(' ')[1] ?? '') : sub;
+    if (group === 'image' && sub === 'rm') sub = 'rmi';
+    if (group === 'image' && sub === 'prune') sub = 'image prune';
+  }
+  if (/^(run|create)$/.test(sub)) return containerRun(inv, site, rest);
+  if (sub === 'exec') {
+    const o = opts(rest, 'euwi', ['env', 'user', 'workdir', 'env-file', 'detach-keys'], true);
+    const container = o.rest[0];
+    if (has(o, 'privileged')) site.add('priv.escalate', 'high', ev(inv, 'privileged exec'));
+    const cmd = o.rest.slice(1);
+    if (cmd.length > 0) site.run(cmd, { ...inv, remote: `container:${container?.value ?? '?'}` });
+    return {};
+  }
+  if (/^(stop|kill|rm|rmi|restart|pause|unpause|system prune|volume rm|volume prune|network rm|network prune|prune|image prune|compose down|compose stop|compose rm|compose kill|compose restart|compose pause|service rm|stack rm|swarm leave|node rm|secret rm|builder prune)$/.test(sub)) {
+    const wipesData = /volume|system prune/.test(sub) || (sub === 'compose down' && rest.some((a) => a.value === '-v' || a.value === '--volumes')) || (sub === 'rm' && rest.some((a) => /^-[a-z]*v/.test(a.value)));
+    site.add('service.control', 'high', ev(inv, `${inv.name} ${sub}`));
+    if (wipesData) site.add('fs.delete', 'high', ev(inv, 'removes container volumes'));
+    return {};
+  }
+  if (/^(compose up|compose start|start|update|service create|service update|service scale|stack deploy)$/.test(sub)) {
+    site.add('service.control', 'medium', ev(inv, `${inv.name} ${sub}`));
+    return {};
+  }
+  if (sub === 'push') site.add('net.egress', 'medium', ev(inv, 'pushes an image'));
+  if (sub === 'login') site.add('secret.read', 'medium', ev(inv, 'registry login'));
+  if (sub === 'cp') {
+    const dest = rest.filter((a) => !a.value.startsWith('-')).at(-1);
+    if (dest !== undefined && !dest.value.includes(':')) classifyWrite(dest, site, inv.text);
+  }
+  return {};
+};
+
+function containerRun(inv: Invocation, site: Site, rest: Arg[]): SubOutput {
+  const o = opts(rest, 'ehlpuvwmc', ['env', 'volume', 'mount', 'name', 'network', 'net', 'user', 'workdir', 'publish', 'entrypoint', 'pid', 'ipc', 'uts', 'userns', 'cap-add', 'security-opt', 'device', 'label', 'memory', 'cpus', 'env-file', 'platform', 'restart', 'hostname', 'add-host', 'tmpfs', 'ulimit', 'health-cmd', 'log-driver', 'gpus', 'shm-size', 'cgroupns', 'dns'], true);
+  const volumes = [...rest.entries()].filter(([k, a]) => ['-v', '--volume', '--mount'].includes(a.value) || /^--(volume|mount)=/.test(a.value) || (/^-v./.test(a.value) && k >= 0)).map(([k, a]) => (a.value.includes('=') ? a.value.split('=').slice(1).join('=') : /^-v./.test(a.value) ? a.value.slice(2) : rest[k + 1]?.value ?? ''));
+  const dangerousMount = volumes.some((v) => /^(\/|\/etc|\/root|\/var\/run\/docker\.sock|\/run\/docker\.sock|\/proc|\/sys|\/dev|\/boot|\/usr|\/home)(:|$)|source=\/(,|$)|src=\/(,|$)/.test(v));
+  const flagValue = (name: string) => val(o, name)?.value ?? '';
+  if (has(o, 'privileged') || dangerousMount || /host/.test(flagValue('pid')) || /SYS_ADMIN|ALL|SYS_PTRACE|SYS_MODULE/.test(flagValue('cap-add')) || /unconfined/.test(flagValue('security-opt')) || /host/.test(flagValue('userns'))) {
+    site.add('priv.escalate', 'critical', ev(inv, 'privileged container or host root mounted'));
+  } else if (volumes.some((v) => v.startsWith('/') && !v.startsWith('/tmp'))) {
+    site.add('fs.write', 'medium', ev(inv, 'container mounts a host directory'));
+  }
+  if (has(o, 'p', 'publish', 'P')) site.add('net.listen', 'medium', ev(inv, 'publishes a container port'));
+  const image = o.rest[0];
+  const cmd = o.rest.slice(1);
+  if (cmd.length > 0) site.run(cmd, { ...inv, remote: `container:${image?.value ?? '?'}` });
+  return {};
+}
+
+const KUBECTL_READ = /^(get|describe|logs|top|explain|version|api-resources|api-versions|cluster-info|diff|auth|wait|events|completion|plugin|kustomize|options|help|)$/;
+
+const kubectlRule: ProgramRule = (inv, site) => {
+  const o = opts(inv.argv.slice(1), 'ncolf', ['namespace', 'context', 'cluster', 'kubeconfig', 'output', 'selector', 'filename', 'container', 'user', 'server', 'token'], true);
+  const sub = o.rest[0]?.value ?? '';
+  const rest = o.rest.slice(1);
+  const values = inv.argv.map((a) => a.value);
+  if (sub === 'exec') {
+    const dash = inv.argv.findIndex((a) => a.value === '--');
+    const cmd = dash >= 0 ? inv.argv.slice(dash + 1) : [];
+    if (cmd.length > 0) site.run(cmd, { ...inv, remote: `pod:${rest[0]?.value ?? '?'}` });
+    return {};
+  }
+  if (sub === 'get' && rest.some((a) => /^secrets?$/.test(a.value) || /^secrets?\//.test(a.value))) {
+    site.add('secret.read', 'high', ev(inv, 'reads Kubernetes secrets'));
+    return { secret: true };
+  }
+  if (sub === 'config') {
+    if (rest[0]?.value === 'view' && values.includes('--raw')) {
+      site.add('secret.read', 'high', ev(inv, 'prints kubeconfig credentials'));
+      return { secret: true };
+    }
+    return {};
+  }
+  if (KUBECTL_READ.test(sub)) return {};
+  if (sub === 'port-forward' || sub === 'proxy') {
+    site.add('net.listen', 'medium', ev(inv, `kubectl ${sub}`));
+    return {};
+  }
+  if (sub === 'delete') {
+    const wide = rest.some((a) => /^(ns|namespace|namespaces|node|nodes|pv|crd|--all|-A|--all-namespaces)$/.test(a.value) || /^(ns|namespace)\//.test(a.value));
+    site.add('service.control', wide ? 'critical' : 'high', ev(inv, 'kubectl delete'));
+    return {};
+  }
+  if (/^(drain|cordon|uncordon|taint|scale|rollout|autoscale)$/.test(sub)) {
+    site.add('service.control', 'high', ev(inv, `kubectl ${sub}`));
+    return {};
+  }
+  if (sub === 'cp') return {};
+  site.add('cloud.mutate', 'high', ev(inv, `kubectl ${sub}`));
+  return {};
+};
+
+const iacRule: ProgramRule = (inv, site) => {
+  const words = inv.argv.slice(1).map((a) => a.value).filter((v) => !v.startsWith('-'));
+  const sub = words[0] ?? '';
+  const flags = inv.argv.map((a) => a.value);
+  if (sub === 'destroy' || (sub === 'apply' && flags.includes('-destroy')) || (inv.name === 'pulumi' && sub === 'destroy')) {
+    site.add('cloud.mutate', 'critical', ev(inv, 'destroys infrastructure'));
+  } else if (/^(apply|import|taint|untaint|up|refresh|force-unlock)$/.test(sub) || (sub === 'state' && /^(rm|mv|push|replace-provider)$/.test(words[1] ?? '')) || (sub === 'workspace' && words[1] === 'delete')) {
+    site.add('cloud.mutate', 'high', ev(inv, `${inv.name} ${words.slice(0, 2).join(' ')}`));
+  }
+  return {};
+};
+
+const READ_VERB = /^(describe|list|get|head|wait|help|ls|batch-get|scan|query|filter|lookup|search|validate|estimate|preview|simulate|test|decode|generate|presign|show|info|version|whoami|status|check|print|read|view|export|logs?|tail|cat|config|auth|account|login|init|plan|history|inspect|explain|diff|output|find|select|download|fetch)(-|$)/;
+const DESTROY_VERB = /^(delete|destroy|remove|rm|rb|terminate|purge|drop|deregister|disable|detach|revoke|wipe|erase|kill|uninstall)(-|$)/;
+
+const cloudRule: ProgramRule = (inv, site) => {
+  const words = inv.argv.slice(1).map((a) => a.value).filter((v) => !v.startsWith('-'));
+  const flags = inv.argv.map((a) => a.value);
+  if (words.some((w) => /^(get-secret-value|access|get-parameter|get-parameters|get-secret|secret)$/.test(w)) && (words.includes('secretsmanager') || words.includes('secrets') || words.includes('ssm') || words.includes('keyvault') || flags.includes('--with-decryption'))) {
+    site.add('secret.read', 'high', ev(inv, 'reads a cloud secret'));
+    return { secret: true };
+  }
+  if (inv.name === 'vault' && /^(read|kv)$/.test(words[0] ?? '') && !/^(put|delete|destroy|patch)$/.test(words[1] ?? '')) {
+    site.add('secret.read', 'high', ev(inv, 'reads a Vault secret'));
+    return { secret: true };
+  }
+  const destroy = words.find((w) => DESTROY_VERB.test(w));
+  if (destroy !== undefined) {
+    const wide = flags.some((f) => /^(--recursive|--force|-r|--skip-final-snapshot|--all|-rf|-fr)$/.test(f)) || /^(rb|delete-bucket|delete-db-instance|delete-db-cluster|delete-stack|delete-cluster|delete-table|terminate-instances|delete-project)$/.test(destroy);
+    site.add('cloud.mutate', wide ? 'critical' : 'high', ev(inv, `${inv.name} ${destroy}`));
+    return {};
+  }
+  const mutate = words.slice(1).find((w) => !READ_VERB.test(w) && /^(create|put|update|modify|run|start|stop|reboot|attach|associate|set|add|apply|deploy|import|restore|copy|cp|mv|sync|scale|resize|enable|tag|untag|replace|patch|upload|publish|promote|rollback|invoke|send|reset|release|register|authorize|grant|change|move|restart|push|up|down|open|rotate)(-|$)/.test(w));
+  if (mutate !== undefined) {
+    const download = /^(cp|sync|mv)$/.test(mutate) && words.slice(-2)[0]?.startsWith('s3://') === true && !(words.at(-1) ?? '').startsWith('s3://');
+    if (!download) site.add('cloud.mutate', 'high', ev(inv, `${inv.name} ${mutate}`));
+    const local = inv.argv.slice(1).filter((a) => !a.value.startsWith('-') && a.literal && !a.value.includes('://'));
+    readFiles(local, inv, site);
+  }
+  return {};
+};
+
+const helmRule: ProgramRule = (inv, site) => {
+  const sub = inv.argv.slice(1).find((a) => !a.value.startsWith('-'))?.value ?? '';
+  if (/^(uninstall|delete|del|un)$/.test(sub)) site.add('service.control', 'high', ev(inv, `helm ${sub}`));
+  else if (/^(install|upgrade|rollback)$/.test(sub)) site.add('cloud.mutate', 'high', ev(inv, `helm ${sub}`));
+  return {};
+};
+
+const PKG_GLOBAL = /^(-g|--global|--location=global|-G)$/;
+const PKG_INDEX = /^(-i|--index-url|--extra-index-url|--trusted-host|-f|--find-links|--registry|--source|--index|--default-index|--git)$/;
+
+const pkgRule: ProgramRule = (inv, site) => {
+  const name = inv.name;
+  const args = inv.argv.slice(1);
+  const values = args.map((a) => a.value);
+  const words = values.filter((v) => !v.startsWith('-'));
+  let verb = words[0] ?? '';
+  let specs = words.slice(1);
+  if (name === 'yarn' && verb === 'global') {
+    site.add('pkg.install', 'high', ev(inv, 'global package install'));
+    return {};
+  }
+  if ((name === 'uv' || name === 'poetry' || name === 'pdm') && verb === 'pip') {
+    verb = words[1] ?? '';
+    specs = words.slice(2);
+  }
+  if (name === 'npx' || name === 'bunx' || name === 'pnpx' || name === 'uvx' || (name === 'pipx' && verb === 'run') || ((name === 'pnpm' || name === 'yarn') && verb === 'dlx') || (name === 'npm' && (verb === 'exec' || verb === 'x'))) {
+    const pkg = (name === 'npx' || name === 'bunx' || name === 'pnpx' || name === 'uvx' ? words[0] : words[1]) ?? '';
+    const remote = /^(https?:|git\+|git:|github:|gitlab:|bitbucket:|file:)|^[\w.-]+\/[\w.-]+(#.*)?$/.test(pkg) && !pkg.startsWith('@');
+    site.add('pkg.install', remote ? 'high' : 'medium', ev(inv, remote ? `runs a package from ${pkg}` : `runs package ${pkg}`));
+    if (values.some((v) => PKG_INDEX.test(v.split('=')[0] ?? ''))) site.add('pkg.install', 'high', ev(inv, 'custom package index'));
+    return {};
+  }
+  const INSTALL = /^(install|i|add|ci|in|isntall|update|upgrade|up|require|get|reinstall|localinstall|sync|-S|-U|-Syu|-i)$/;
+  const sysMgr = /^(apt|apt-get|aptitude|yum|dnf|zypper|apk|pacman|snap|flatpak|port|emerge|xbps-install|nix-env|dpkg|rpm|choco|winget|scoop)$/.test(name);
+  const installs = INSTALL.test(verb) || (name === 'pacman' && values.some((v) => /^-S/.test(v))) || ((name === 'dpkg' || name === 'rpm') && values.some((v) => /^-(i|U|-install)/.test(v))) || (name === 'go' && verb === 'get') || name === 'easy_install';
+  if (!installs) {
+    if (/^(add-apt-repository|apt-key)$/.test(name)) site.add('pkg.install', 'high', ev(inv, 'adds a package source'));
+    return {};
+  }
+  let risk: Risk = 'medium';
+  let why = 'installs packages';
+  if (values.some((v) => PKG_GLOBAL.test(v))) {
+    risk = 'high';
+    why = 'global package install';
+  }
+  if (values.some((v) => PKG_INDEX.test(v.split('=')[0] ?? '') && !(name === 'pip' && v === '-i' && false))) {
+    const idx = values.findIndex((v) => PKG_INDEX.test(v.split('=')[0] ?? ''));
+    const target = values[idx]?.includes('=') ? values[idx]?.split('=').slice(1).join('=') : values[idx + 1];
+    if (!(name === 'dpkg' || name === 'rpm')) {
+      risk = 'high';
+      why = `custom package index ${target ?? ''}`;
+    }
+  }
+  if (values.some((v) => /^--break-system-packages$|^--allow-unauthenticated$|^--force-yes$|^--nogpgcheck$|^--unsafe-perm$/.test(v))) {
+    risk = 'high';
+    why = 'install bypassing safety checks';
+  }
+  if (specs.some((s) => /^(https?:|git\+|git:|github:|gitlab:|bitbucket:|ssh:)/.test(s) || (/^[\w.-]+\/[\w.-]+(#.*)?$/.test(s) && (name === 'npm' || name === 'yarn' || name === 'pnpm')))) {
+    risk = 'high';
+    why = 'installs a package from a URL or repository';
+  }
+  if (sysMgr && risk === 'medium') why = 'installs system packages';
+  site.add('pkg.install', risk, ev(inv, why));
+  return {};
+};
+
+const privRule: ProgramRule = (inv, site) => {
+  const values = inv.argv.slice(1).map((a) => a.value);
+  const name = inv.name;
+  if (name === 'usermod' || name === 'gpasswd' || name === 'adduser') {
+    const joined = values.join(' ');
+    if (/\b(sudo|wheel|admin|root|docker|lxd|disk|shadow)\b/.test(joined)) {
+      site.add('priv.escalate', 'critical', ev(inv, 'adds a user to a privileged group'));
+      return {};
+    }
+  }
+  if (name === 'visudo' || name === 'setcap' || name === 'nsenter' && values.some((v) => /^(-t|--target)$/.test(v) || /^--target=1$|^-t1$/.test(v))) {
+    site.add('priv.escalate', 'critical', ev(inv, name === 'setcap' ? 'grants file capabilities' : name === 'visudo' ? 'edits sudoers' : 'enters the host namespaces'));
+    if (name === 'nsenter') {
+      const dash = values.indexOf('--');
+      const inner = dash >= 0 ? inv.argv.slice(dash + 2) : [];
+      if (inner.length > 0) site.run(inner, inv);
+    }
+    return {};
+  }
+  site.add('priv.escalate', 'high', ev(inv, `${name}`));
+  return {};
+};
+
+const crontabRule: ProgramRule = (inv, site) => {
+  const values = inv.argv.slice(1).map((a) => a.value);
+  if (values.includes('-l')) return {};
+  if (values.includes('-r')) {
+    site.add('fs.delete', 'high', ev(inv, 'removes the crontab'));
+    return {};
+  }
+  site.add('fs.write_sensitive', 'high', ev(inv, 'installs a crontab'));
+  if (inv.stdin?.text !== undefined) {
+    for (const line of inv.stdin.text.split('\n')) {
+      const cmd = line.trim().split(/\s+/).slice(5).join(' ');
+      if (cmd !== '' && !line.trim().startsWith('#')) site.shell(cmd, { ...inv, stdin: undefined });
+    }
+  }
+  return {};
+};
+
+const atRule: ProgramRule = (inv, site) => {
+  if (inv.argv.slice(1).some((a) => a.value === '-l')) return {};
+  site.add('fs.write_sensitive', 'medium', ev(inv, 'schedules a job'));
+  if (inv.stdin?.text !== undefined) site.shell(inv.stdin.text, { ...inv, stdin: undefined });
+  return {};
+};
+
+const editorRule: ProgramRule = (inv, site) => {
+  const args = inv.argv.slice(1);
+  for (let i = 0; i < args.length; i++) {
+    const v = (args[i] as Arg).value;
+    const cmd = v === '-c' || v === '--cmd' ? args[i + 1]?.value : v.startsWith('+') ? v.slice(1) : undefined;
+    if (cmd !== undefined && /^\s*(!|:!|call\s+system|silent\s*!|term|py|lua|exe)/.test(cmd)) {
+      site.add('exec.obfuscated', 'high', ev(inv, 'editor command runs a program'));
+      const sh = /!(.*)$/.exec(cmd)?.[1];
+      if (sh !== undefined) site.shell(sh, { ...inv, stdin: undefined });
+    }
+  }
+  for (const f of args.filter((a) => !a.value.startsWith('-') && !a.value.startsWith('+'))) {
+    if (f.literal && (isSecretPath(f.value) || sensitiveWriteTarget(site.touch(f.value, 'write'), site.home) !== undefined)) classifyWrite(f, site, inv.text);
+  }
+  return {};
+};
+
+const dbClientRule: ProgramRule = (inv, site) => {
+  const args = inv.argv.slice(1);
+  const name = inv.name;
+  const queries: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const v = (args[i] as Arg).value;
+    const next = args[i + 1]?.value;
+    if ((name === 'psql' && (v === '-c' || v === '--command')) || (/^(mysql|mariadb)$/.test(name) && (v === '-e' || v === '--execute')) || (name === 'sqlcmd' && (v === '-Q' || v === '-q')) || (/^(clickhouse-client|clickhouse)$/.test(name) && (v === '-q' || v === '--query'))) {
+      if (next !== undefined) queries.push(next);
+      i++;
+    } else if (/^--(command|execute|query)=/.test(v)) queries.push(v.replace(/^--[a-z]+=/, ''));
+    else if (/^(mongo|mongosh)$/.test(name) && v === '--eval' && next !== undefined) {
+      queries.push(next);
+      i++;
+    } else if (/^-[ce].+/.test(v) && /^(psql|mysql|mariadb)$/.test(name)) queries.push(v.slice(2));
+  }
+  if (name === 'sqlite3') {
+    const ops = args.filter((a) => !a.value.startsWith('-'));
+    if (ops[1] !== undefined) queries.push(ops.slice(1).map((a) => a.value).join(' '));
+  }
+  if (name === 'redis-cli') {
+    const cmd = args.map((a) => a.value).find((v) => /^(flushall|flushdb|del|unlink|config|shutdown|script|eval|keys)$/i.test(v));
+    if (cmd !== undefined && /^(flushall|flushdb|shutdown)$/i.test(cmd)) site.add('db.destructive', /^flushall$/i.test(cmd) ? 'critical' : 'high', ev(inv, `redis ${cmd.toUpperCase()}`));
+    else if (cmd !== undefined && /^config$/i.test(cmd)) site.add('db.destructive', 'medium', ev(inv, 'redis CONFIG'));
+    return { download: false };
+  }
+  if (inv.stdin?.text !== undefined) queries.push(inv.stdin.text);
+  for (const q of queries) {
+    const sql = analyzeSqlText(q);
+    for (const f of sql.findings) site.add(f.category, f.risk, ev(inv, f.evidence));
+    if (!sql.parsed) site.add('db.destructive', 'medium', ev(inv, 'query the SQL parser could not read'));
+  }
+  return {};
+};
+
+const secretToolRule: ProgramRule = (inv, site) => {
+  const values = inv.argv.slice(1).map((a) => a.value);
+  const name = inv.name;
+  const reads =
+    (name === 'security' && values.some((v) => /^(find-generic-password|find-internet-password|dump-keychain|export)$/.test(v))) ||
+    (name === 'gpg' && values.some((v) => /^--export-secret(-sub)?keys$/.test(v))) ||
+    (name === 'pass' && (values[0] === 'show' || (values.length > 0 && !/^(ls|list|find|search|init|insert|generate|edit|rm|mv|cp|git|help|version)$/.test(values[0] ?? '')))) ||
+    (name === 'op' && /^(read|item|document)$/.test(values[0] ?? '') && !values.includes('list')) ||
+    (name === 'keyctl' && /^(print|pipe|read)$/.test(values[0] ?? '')) ||
+    (name === 'secret-tool' && values[0] === 'lookup') ||
+    name === 'aws-vault';
+  if (reads) {
+    site.add('secret.read', 'high', ev(inv, `${name} reveals secrets`));
+    return { secret: true };
+  }
+  return {};
+};
+
+const mountRule: ProgramRule = (inv, site) => {
+  if (inv.argv.length === 1 || inv.argv.slice(1).every((a) => /^-(l|t|a)$/.test(a.value))) return {};
+  site.add('priv.escalate', 'high', ev(inv, `${inv.name} changes mounts`));
+  return {};
+};
+
+const firewallRule: ProgramRule = (inv, site) => {
+  const values = inv.argv.slice(1).map((a) => a.value);
+  if (values.length === 0 || values.some((v) => /^(-L|--list|-S|--list-rules|status|show|list|--state|--list-all)$/.test(v))) return {};
+  site.add('service.control', values.some((v) => /^(-F|--flush|disable|flush|stop|-X|reset)$/.test(v)) ? 'high' : 'medium', ev(inv, `${inv.name} changes the firewall`));
+  return {};
+};
+
+const sysctlRule: ProgramRule = (inv, site) => {
+  if (inv.argv.slice(1).some((a) => a.value === '-w' || a.value.includes('='))) site.add('fs.write_sensitive', 'high', ev(inv, 'changes kernel settings'));
+  return {};
+};
+
+const ghRule: ProgramRule = (inv, site) => {
+  const words = inv.argv.slice(1).map((a) => a.value);
+  if ((words[1] === 'delete' && /^(repo|release|secret|variable|gist|ssh-key|gpg-key|run|cache|label)$/.test(words[0] ?? '')) || (words[0] === 'api' && words.some((w, k) => /^(-X|--method)$/.test(w) && /^DELETE$/i.test(words[k + 1] ?? '')))) {
+    site.add('vcs.destructive', 'high', ev(inv, 'deletes GitHub resources'));
+  }
+  if (words[0] === 'auth' && words[1] === 'token') {
+    site.add('secret.read', 'high', ev(inv, 'prints the GitHub token'));
+    return { secret: true };
+  }
+  return {};
+};
+
+const cdRule: ProgramRule = (inv, site) => {
+  const target = inv.argv.slice(1).find((a) => !/^-[LPe@]$/.test(a.value));
+  site.chdir(target);
+  return {};
+};
+
+const trapRule: ProgramRule = (inv, site) => {
+  const action = inv.argv[1];
+  if (action !== undefined && action.literal && action.value !== '-' && !action.value.startsWith('-')) site.shell(action.value, { ...inv, stdin: undefined });
+  return {};
+};
+
+const parallelRule: ProgramRule = (inv, site) => {
+  const sep = inv.argv.findIndex((a) => a.value === ':::' || a.value === '::::');
+  const cmd = inv.argv.slice(1, sep > 0 ? sep : undefined).filter((a) => !a.value.startsWith('-'));
+  if (cmd.length === 0) return stdinCode(inv, site, 'shell');
+  return site.shell(cmd.map((a) => a.value).join(' '), { ...inv, stdin: undefined });
+};
+
+const scriptRule: ProgramRule = (inv, site) => {
+  const o = opts(inv.argv.slice(1), 'cEIOTt', ['command', 'log-io', 'log-in', 'log-out', 'log-timing']);
+  const c = val(o, 'c', 'command');
+  return c !== undefined ? site.shell(c.value, { ...inv, stdin: undefined }) : {};
+};
+
+const noop: ProgramRule = (inv) => (inv.stdin !== undefined && (inv.name === 'sort' || inv.name === 'uniq') ? { ...inv.stdin } : {});
+
+/**
+ * Programs the analyzer does not know: no category of their own, but secret files among the
+ * arguments and downloaded scripts still count.
+ */
+export const unknownProgram: ProgramRule = (inv, site) => {
+  const args = inv.argv.slice(1);
+  const read = readFiles(args.filter((a) => a.literal && !a.value.startsWith('-')), inv, site, 'medium');
+  if (inv.argv[0] !== undefined && inv.argv[0].literal && site.wasDownloaded(inv.argv[0].value)) site.add('exec.remote_code', 'critical', ev(inv, `runs ${inv.argv[0].value}, downloaded earlier`));
+  for (const a of args) {
+    if (a.literal && /^\/dev\/(tcp|udp)\//.test(a.value)) egress(a.value.split('/')[3] ?? '', inv, site, true, inv.name);
+  }
+  if (!(inv.argv[0]?.literal ?? true)) {
+    const targets = args.filter((a) => !a.value.startsWith('-'));
+    if (targets.some((t) => t.literal && (site.zone(t) === 'system' || site.zone(t) === 'home'))) site.add('exec.obfuscated', 'critical', ev(inv, 'unknown program aimed at system paths'));
+  }
+  return read;
+};
+
+// ---------------------------------------------------------------------------------------
+// the table
+
+const RULES = new Map<string, ProgramRule>();
+function rule(names: string, r: ProgramRule): void {
+  for (const n of names.split(/\s+/)) if (n !== '') RULES.set(n, r);
+}
+
+rule('sh bash zsh dash ksh mksh ash fish tcsh csh rbash yash', shellRule);
+rule('eval', evalRule);
+rule('source .', sourceRule);
+rule('awk gawk mawk nawk', awkRule);
+rule('sudo doas pkexec sudoedit run0', sudoRule);
+rule('su runuser', suRule);
+rule('env', envRule);
+rule('printenv', printenvRule);
+rule('command builtin', (inv, site) => {
+  const args = inv.argv.slice(1);
+  if (args.some((a) => a.value === '-v' || a.value === '-V')) return {};
+  const rest = args.filter((a, k) => !(k === 0 && a.value === '-p'));
+  return rest.length > 0 ? site.run(rest, inv) : {};
+});
+rule('exec', wrapper('a'));
+rule('nice', wrapper('n', ['adjustment']));
+rule('nohup setsid unbuffer caffeinate proxychains proxychains4 torsocks tsocks catchsegv xvfb-run dbus-launch fakeroot time sshpass firejail unshare', wrapper('pfnuoeOPC', ['format', 'output']));
+rule('timeout', timeoutRule);
+rule('stdbuf', wrapper('ioe', ['input', 'output', 'error']));
+rule('ionice', wrapper('cnp', ['class', 'classdata']));
+rule('chrt taskset', (inv, site) => {
+  const o = opts(inv.argv.slice(1), '', [], true);
+  return o.rest.length > 1 ? site.run(o.rest.slice(1), inv) : {};
+});
+rule('flock', (inv, site) => {
+  const o = opts(inv.argv.slice(1), 'wEc', ['timeout', 'conflict-exit-code', 'command'], true);
+  const c = val(o, 'c', 'command');
+  if (c !== undefined) return site.shell(c.value, inv);
+  return o.rest.length > 1 ? site.run(o.rest.slice(1), inv) : {};
+});
+rule('strace ltrace', wrapper('oeEpsuSPaXIb'));
+rule('chroot', (inv, site) => {
+  site.add('priv.escalate', 'high', ev(inv, 'chroot'));
+  const o = opts(inv.argv.slice(1), '', ['userspec', 'groups'], true);
+  return o.rest.length > 1 ? site.run(o.rest.slice(1), inv) : {};
+});
+rule('busybox toybox', (inv, site) => (inv.argv.length > 1 ? site.run(inv.argv.slice(1), inv) : {}));
+rule('xargs', xargsRule);
+rule('watch', watchRule);
+rule('find', findRule);
+rule('parallel', parallelRule);
+rule('script', scriptRule);
+rule('trap', trapRule);
+rule('cd pushd', cdRule);
+rule('rm', rmRule);
+rule('unlink', (inv, site) => {
+  deleteTargets(inv.argv.slice(1), false, inv, site, 'unlink of');
+  return {};
+});
+rule('rmdir', rmdirRule);
+rule('shred srm wipe', shredRule);
+rule('dd', ddRule);
+rule('mkfs mkfs.ext4 mkfs.ext3 mkfs.ext2 mkfs.xfs mkfs.btrfs mkfs.vfat mkfs.fat mkfs.ntfs mke2fs mkswap wipefs blkdiscard fdisk sfdisk sgdisk parted cfdisk hdparm cryptsetup', diskRule);
+rule('chmod', chmodRule);
+rule('chown chgrp', chownRule);
+rule('cp mv install ln', copyRule);
+rule('tee', teeRule);
+rule('truncate', truncateRule);
+rule('cat tac nl head tail less more most grep egrep fgrep rg ag ack strings od hexdump wc sort uniq cut jq yq diff cmp comm paste column fold fmt bat view man info ls stat file du which type whatis apropos', readerRule);
+rule('sed', sedRule);
+rule('echo printf', echoRule);
+rule('base64 base32 basenc xxd uudecode rev gunzip zcat bunzip2 bzcat xzcat unxz zstdcat unzstd lzcat gzip bzip2 xz zstd lzma tr', decodeRule);
+rule('openssl', opensslRule);
+rule('curl', curlRule);
+rule('wget', wgetRule);
+rule('nc ncat netcat telnet', ncRule);
+rule('socat', socatRule);
+rule('ssh', sshRule);
+rule('scp sftp', scpRule);
+rule('rsync', rsyncRule);
+rule('dig nslookup host ping ping6 traceroute tracepath whois drill mtr', dnsRule);
+rule('ngrok cloudflared lt localtunnel bore frpc http-server serve live-server', listenRule);
+rule('git', gitRule);
+rule('tar', tarRule);
+rule('zip unzip', zipRule);
+rule('kill', killRule);
+rule('pkill killall killall5 skill slay', pkillRule);
+rule('systemctl', systemctlRule);
+rule('service', serviceRule);
+rule('shutdown reboot halt poweroff init telinit', powerRule);
+rule('launchctl', (inv, site) => {
+  const verb = inv.argv[1]?.value ?? '';
+  if (/^(unload|remove|stop|bootout|disable|kill|load|bootstrap|enable|submit)$/.test(verb)) site.add('service.control', 'high', ev(inv, `launchctl ${verb}`));
+  return {};
+});
+rule('pm2 supervisorctl', (inv, site) => {
+  const verb = inv.argv[1]?.value ?? '';
+  if (/^(stop|delete|kill|restart|reload|remove|shutdown)$/.test(verb)) site.add('service.control', 'high', ev(inv, `${inv.name} ${verb}`));
+  return {};
+});
+rule('docker podman nerdctl docker-compose', (inv, site) => (inv.name === 'docker-compose' ? dockerRule({ ...inv, argv: [lit('docker'), lit('compose'), ...inv.argv.slice(1)] }, site) : dockerRule(inv, site)));
+rule('kubectl oc k3s microk8s.kubectl', kubectlRule);
+rule('helm', helmRule);
+rule('terraform tofu terragrunt pulumi cdk', iacRule);
+rule('aws gcloud gsutil az doctl heroku flyctl fly vercel netlify firebase eksctl hcloud linode-cli scw oci ibmcloud vault wrangler', cloudRule);
+rule('npm pnpm yarn bun cnpm npx bunx pnpx pip pip3 pipx uv uvx poetry pdm conda mamba easy_install gem cargo go composer apt apt-get aptitude yum dnf zypper apk pacman snap flatpak brew port emerge xbps-install nix-env dpkg rpm choco winget scoop add-apt-repository apt-key', (inv, site) => {
+  if (inv.name === 'bun') {
+    const verb = inv.argv[1]?.value ?? '';
+    if (!/^(install|i|add|x|update|upgrade)$/.test(verb)) return interpreterRule(inv, site);
+  }
+  if (inv.name === 'go' && !/^(install|get)$/.test(inv.argv[1]?.value ?? '')) return {};
+  if (inv.name === 'cargo' && inv.argv[1]?.value !== 'install') return {};
+  return pkgRule(inv, site);
+});
+rule('python python2 python3 pypy pypy3 node nodejs perl ruby php lua luajit Rscript osascript pwsh powershell deno tclsh julia', interpreterRule);
+rule('useradd usermod userdel groupadd groupdel gpasswd passwd chpasswd adduser deluser visudo setcap nsenter newgrp chattr', privRule);
+rule('crontab', crontabRule);
+rule('at batch', atRule);
+rule('vi vim nvim view ex ed nano emacs pico micro', editorRule);
+rule('psql mysql mariadb sqlite3 mongo mongosh redis-cli sqlcmd clickhouse-client', dbClientRule);
+rule('security gpg pass op keyctl secret-tool aws-vault', secretToolRule);
+rule('mount umount losetup', mountRule);
+rule('iptables ip6tables nft ufw firewall-cmd', firewallRule);
+rule('sysctl', sysctlRule);
+rule('modprobe insmod rmmod', (inv, site) => {
+  if (inv.argv.length > 1) site.add('priv.escalate', 'high', ev(inv, 'loads or removes kernel modules'));
+  return {};
+});
+rule('gh', ghRule);
+rule('set', (inv, site) => {
+  if (inv.argv.length === 1) {
+    site.add('secret.read', inv.piped ? 'high' : 'medium', ev(inv, 'dumps shell variables'));
+    return { secret: true };
+  }
+  return {};
+});
+rule('true false test [ [[ pwd whoami id uname date uptime free sleep hostname df ps top htop seq yes basename dirname realpath readlink touch mkdir export declare local readonly unset shift read wait jobs fg bg hash history exit return break continue shopt ulimit umask tput clear reset lsblk lscpu lsof ss netstat ip ifconfig nproc getconf locale tty mktemp', noop);
+
+/** The rule for a program name (a basename); unknown programs get the generic rule. */
+export function ruleFor(name: string): ProgramRule {
+  const direct = RULES.get(name);
+  if (direct !== undefined) return direct;
+  if (interpreterFamily(name) !== undefined) return interpreterRule;
+  if (/^mkfs\./.test(name)) return diskRule;
+  return unknownProgram;
+}

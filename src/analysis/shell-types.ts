@@ -1,0 +1,66 @@
+/**
+ * The shapes shared by the shell walker (shell-analyzer.ts) and the per-program rules
+ * (shell-programs.ts): a resolved argument, one invocation of a program, and the site a
+ * rule reports its findings to.
+ */
+
+import type { Category } from '../core/categories.js';
+import type { Risk } from '../core/risk.js';
+import type { HostClass } from '../net/index.js';
+import type { PathZone } from './risk-table.js';
+import type { SubOutput } from './shell-words.js';
+
+/** One argument after word resolution (brace expansion may turn a word into several). */
+export interface Arg {
+  value: string;
+  literal: boolean;
+  glob: boolean;
+  raw: string;
+  subs: SubOutput[];
+  unknownVars: string[];
+}
+
+/** One program run, with what feeds its stdin and whether its stdout is piped on. */
+export interface Invocation {
+  /** argv[0] is the program as written. */
+  argv: Arg[];
+  /** Basename of argv[0]. */
+  name: string;
+  /** The source text, used as evidence. */
+  text: string;
+  stdin: SubOutput | undefined;
+  piped: boolean;
+  /** Environment assignments written before the command (`HOME=/ cmd`). */
+  env: Record<string, string>;
+  /** Set when the command runs on another machine (ssh, docker exec …). */
+  remote?: string;
+}
+
+/** What a program rule can do: report findings, touch paths and hosts, recurse. */
+export interface Site {
+  readonly home: string;
+  readonly cwd: string | undefined;
+  add(category: Category, risk: Risk, evidence: string): void;
+  /** Records a path the command touches and returns it resolved against the cwd. */
+  touch(path: string, access: 'read' | 'write' | 'delete'): string;
+  /** The zone of a path, `unknown` when the argument is not literal. */
+  zone(arg: Arg | string): PathZone;
+  /** Records an egress destination and returns its class. */
+  host(host: string): HostClass;
+  /** Analyzes shell source found inside the command (sh -c, eval, ssh host '…'). */
+  shell(source: string, inv: Invocation): SubOutput;
+  /** Analyzes an inner argv (sudo, xargs, find -exec, docker exec …). */
+  run(argv: Arg[], inv: Invocation, stdin?: SubOutput): SubOutput;
+  /** Changes the working directory for the commands that follow. */
+  chdir(arg: Arg | undefined): void;
+  /** Remembers a file saved from the network, so running it later is remote code. */
+  markDownloaded(path: string): void;
+  wasDownloaded(path: string): boolean;
+}
+
+export type ProgramRule = (inv: Invocation, site: Site) => SubOutput;
+
+/** A literal argument made from a plain string (for synthesized argv). */
+export function lit(value: string): Arg {
+  return { value, literal: true, glob: false, raw: value, subs: [], unknownVars: [] };
+}
