@@ -23,5 +23,28 @@ export { ERROR_CODES, BastionException } from './errors/index.js';
 export type { BastionError, ErrorCode } from './errors/index.js';
 export { classifyHost, hostMatches, hostInList, normalizeHost, parseUrl } from './net/index.js';
 export type { HostClass, ParsedUrl } from './net/index.js';
-export { scanText, redact, redactValue, createStreamRedactor } from './scan/index.js';
-export type { ScanFinding, ScanKind, ScanOptions, PiiOptions, StreamRedactor } from './scan/index.js';
+export {
+  scanText,
+  redact,
+  redactValue,
+  createStreamRedactor,
+  detectInjection,
+  spotlight,
+  validateOutput,
+  extractDestinations,
+  checkEgress,
+  scanRequest,
+} from './scan/index.js';
+export type {
+  ScanFinding,
+  ScanKind,
+  ScanOptions,
+  PiiOptions,
+  StreamRedactor,
+  InjectionResult,
+  OutputMode,
+  OutputValidation,
+  Destination,
+  EgressPolicy,
+  RequestScan,
+} from './scan/index.js';

@@ -1,4 +1,146 @@
+/**
+ * Egress: the destinations text points at (URLs, bare hosts and IP addresses, e-mail
+ * recipients) and whether a policy lets an agent reach them. Lists match on whole domain
+ * labels and CIDR ranges (src/net), never by suffix, so `evilexample.com` does not pass an
+ * allowlist of `example.com`; internal and metadata addresses are refused unless listed;
+ * IDN look-alikes of allowed names are named as such.
+ */
+
+import { domainToUnicode } from 'node:url';
+import { classifyHost, hostInList, hostMatches, normalizeHost, parseUrl } from '../net/index.js';
+import type { HostClass } from '../net/index.js';
+import { quote } from '../errors/index.js';
 import type { ScanFinding } from './types.js';
-export function urlFindings(_text: string): ScanFinding[] {
-  return [];
+
+export interface Destination {
+  kind: 'url' | 'host' | 'email';
+  value: string;
+  host: string;
+  hostClass: HostClass;
+  start: number;
+  end: number;
+}
+
+export interface EgressPolicy {
+  /** Hosts, `*.domain` (subdomains only), IPs or CIDR ranges that may be reached. */
+  allow?: string[];
+  /** Entries that may never be reached; deny wins over allow. */
+  deny?: string[];
+  /** Refuse loopback, private, link-local and unspecified addresses (default true). */
+  blockInternal?: boolean;
+}
+
+const URL_RE = /\b(?:https?|ftp|wss?|sftp|ssh|git|s3|gs|file):\/\/[^\s<>"'`)\]}|\\^]{1,2048}/gi;
+const TLDS =
+  'com|net|org|io|ai|dev|app|co|me|xyz|info|biz|cloud|site|online|top|tech|ru|cn|de|fr|uk|nl|es|it|pl|se|ch|at|be|br|in|jp|kr|au|ca|us|eu|tk|ml|ga|cf|gq|cc|tv|ly|gg|so|to|pw|su|ir|kp|onion|link|click|live|store|shop|zip|mov|xn--[a-z0-9-]{1,59}';
+const HOST_RE = new RegExp(`(?<![\\w.@/:-])(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\\.){1,10}(?:${TLDS})(?::[0-9]{1,5})?(?![\\w@-]|\\.[a-z0-9])`, 'gi');
+const IP_RE = /(?<![\w.:])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?::[0-9]{1,5})?(?![\w.])|\[[0-9a-f:.]{2,45}\](?::[0-9]{1,5})?/gi;
+const NAMED_RE = /(?<![\w.-])(?:localhost|metadata\.google\.internal)(?::[0-9]{1,5})?(?![\w-])/gi;
+const EMAIL_RE = /(?<![\w.%+-])[A-Za-z0-9._%+-]{1,64}@((?:[A-Za-z0-9-]{1,63}\.){1,10}[A-Za-z]{2,24})(?![\w-])/g;
+
+function stripTrailing(value: string): string {
+  return value.replace(/[.,;:!?*]+$/, '');
+}
+
+/**
+ * Every destination in a text, with offsets, normalized host and host class.
+ *
+ * @example extractDestinations('see https://Example.com/x')[0]?.host // 'example.com'
+ */
+export function extractDestinations(text: string): Destination[] {
+  const out: Destination[] = [];
+  const covered = (s: number, e: number): boolean => out.some((d) => s < d.end && d.start < e);
+  if (text.includes('://')) {
+    for (const m of text.matchAll(URL_RE)) {
+      const value = stripTrailing(m[0]);
+      const parsed = parseUrl(value);
+      if (parsed === undefined) continue;
+      out.push({ kind: 'url', value, host: parsed.host, hostClass: parsed.hostClass, start: m.index, end: m.index + value.length });
+    }
+  }
+  if (text.includes('@')) {
+    for (const m of text.matchAll(EMAIL_RE)) {
+      const end = m.index + m[0].length;
+      if (covered(m.index, end)) continue;
+      const host = normalizeHost(m[1] as string);
+      if (host === undefined) continue;
+      out.push({ kind: 'email', value: m[0], host, hostClass: classifyHost(host), start: m.index, end });
+    }
+  }
+  for (const re of [HOST_RE, IP_RE, NAMED_RE]) {
+    for (const m of text.matchAll(re)) {
+      const end = m.index + m[0].length;
+      if (covered(m.index, end)) continue;
+      const hostPart = m[0].startsWith('[') ? m[0].slice(0, m[0].indexOf(']') + 1) : m[0].replace(/:[0-9]{1,5}$/, '');
+      const host = normalizeHost(hostPart);
+      if (host === undefined) continue;
+      out.push({ kind: 'host', value: m[0], host, hostClass: classifyHost(host), start: m.index, end });
+    }
+  }
+  return out.sort((a, b) => a.start - b.start);
+}
+
+/** Latin look-alikes of Cyrillic and Greek letters, for naming IDN impersonation. */
+const CONFUSABLES: Readonly<Record<string, string>> = {
+  а: 'a', е: 'e', о: 'o', р: 'p', с: 'c', у: 'y', х: 'x', і: 'i', ј: 'j', ѕ: 's', һ: 'h', ԁ: 'd', ԛ: 'q', ԝ: 'w', ӏ: 'l',
+  α: 'a', ο: 'o', ρ: 'p', ν: 'v', τ: 't', ι: 'i', κ: 'k', χ: 'x', υ: 'u', ε: 'e',
+};
+
+function skeleton(asciiHost: string): string {
+  const unicode = domainToUnicode(asciiHost);
+  let out = '';
+  for (const ch of unicode.normalize('NFKC')) out += CONFUSABLES[ch] ?? ch;
+  return out;
+}
+
+function hostOf(hostOrUrl: string): string | undefined {
+  const trimmed = hostOrUrl.trim();
+  if (trimmed.includes('://')) return parseUrl(trimmed)?.host;
+  const at = trimmed.lastIndexOf('@');
+  const bare = at >= 0 ? trimmed.slice(at + 1) : trimmed;
+  const withoutPort = /^\[.*\](?::\d+)?$/.test(bare) ? bare.slice(0, bare.indexOf(']') + 1) : bare.replace(/:\d{1,5}$/, '');
+  return normalizeHost(withoutPort.replace(/\/.*$/, ''));
+}
+
+/**
+ * Decides whether a host, URL or e-mail address may be reached under a policy: invalid hosts
+ * and metadata endpoints are always refused; deny entries win; internal addresses are refused
+ * unless allow-listed (with `blockInternal`, the default); with an allow list, only what it
+ * lists passes.
+ *
+ * @example checkEgress('https://evilexample.com', { allow: ['example.com'] }).allowed // false
+ */
+export function checkEgress(hostOrUrl: string, policy: EgressPolicy): { allowed: boolean; reason: string } {
+  const host = hostOf(hostOrUrl);
+  if (host === undefined) return { allowed: false, reason: `invalid destination ${quote(hostOrUrl)}` };
+  const cls = classifyHost(host);
+  if (cls === 'metadata') return { allowed: false, reason: `host ${quote(host)} is a cloud metadata endpoint` };
+  const denied = policy.deny?.find((entry) => hostMatches(host, entry));
+  if (denied !== undefined) return { allowed: false, reason: `host ${quote(host)} matches deny entry ${quote(denied)}` };
+  const allowed = policy.allow?.find((entry) => hostMatches(host, entry));
+  if (allowed !== undefined) return { allowed: true, reason: `host ${quote(host)} matches allow entry ${quote(allowed)}` };
+  if (policy.blockInternal !== false && (cls === 'loopback' || cls === 'private' || cls === 'link-local' || cls === 'unspecified')) {
+    return { allowed: false, reason: `host ${quote(host)} is ${cls === 'unspecified' ? 'an unspecified' : `a ${cls}`} address` };
+  }
+  if (policy.allow !== undefined) {
+    if (host.split('.').some((label) => label.startsWith('xn--'))) {
+      const look = skeleton(host);
+      const imitated = policy.allow.find((entry) => look === entry || look.endsWith('.' + entry.replace(/^\*\./, '')));
+      if (imitated !== undefined) return { allowed: false, reason: `host ${quote(host)} is a look-alike of allowed ${quote(imitated)}` };
+    }
+    return { allowed: false, reason: `host ${quote(host)} is not in the allow list` };
+  }
+  return { allowed: true, reason: `host ${quote(host)} is not denied` };
+}
+
+/** True when the host is in the list (whole labels, CIDR); re-exported for callers' convenience. */
+export function destinationInList(host: string, list: readonly string[]): boolean {
+  return hostInList(host, list);
+}
+
+/** URL and host findings for scanText: rule `url`, or `url-<class>` for non-public hosts. */
+export function urlFindings(text: string): ScanFinding[] {
+  return extractDestinations(text)
+    .filter((d) => d.kind !== 'email')
+    .map((d) => ({ type: 'url', rule: d.hostClass === 'public' ? 'url' : `url-${d.hostClass}`, start: d.start, end: d.end, confidence: d.kind === 'url' ? 1 : 0.8, evidence: d.host }));
 }

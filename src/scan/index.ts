@@ -15,6 +15,16 @@ export { scanText, redact, redactValue } from './scan-text.js';
 export { findSecrets, SECRET_RULE_IDS } from './secrets.js';
 export { findPii, PII_RULE_IDS } from './pii.js';
 export type { StreamRedactor } from './stream-redactor.js';
+export { detectInjection, INJECTION_THRESHOLD } from './injection.js';
+export type { InjectionResult, InjectionTechniqueHit } from './injection.js';
+export type { InjectionTechnique } from './injection-patterns.js';
+export { spotlight } from './spotlight.js';
+export { validateOutput } from './validate-output.js';
+export type { OutputMode, OutputValidation } from './validate-output.js';
+export { extractDestinations, checkEgress } from './egress.js';
+export type { Destination, EgressPolicy } from './egress.js';
+export { scanRequest } from './scan-request.js';
+export type { RequestScan } from './scan-request.js';
 
 /**
  * A redactor for a stream of chunks: `push` returns what is safe to release, `end` the rest.

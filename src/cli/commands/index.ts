@@ -4,5 +4,10 @@
 
 import type { Command } from '../command.js';
 import { auditCommand } from './audit.js';
+import { checkCommand } from './check.js';
+import { policyCommand } from './policy.js';
+import { scanCommand } from './scan.js';
+import { serveCommand } from './serve.js';
+import { testCommand } from './test.js';
 
-export const COMMANDS: Command[] = [auditCommand];
+export const COMMANDS: Command[] = [serveCommand, checkCommand, policyCommand, testCommand, auditCommand, scanCommand];
