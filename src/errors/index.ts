@@ -25,6 +25,9 @@ export const ERROR_CODES = {
   AUDIT_NOT_FOUND: { status: 404, summary: 'an audit event or checkpoint does not exist' },
   AUDIT_CLOSED: { status: 503, summary: 'the audit log was closed' },
   AUDIT_SINK: { status: 502, summary: 'the SIEM endpoint rejected or did not answer a batch' },
+  IDENTITY_MISSING: { status: 401, summary: 'the request carries no verified identity' },
+  NOT_FOUND: { status: 404, summary: 'no such route or resource' },
+  METHOD_NOT_ALLOWED: { status: 405, summary: 'the route does not take this method' },
   INTERNAL: { status: 500, summary: 'an unexpected internal error' },
 } as const;
 

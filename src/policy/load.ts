@@ -39,7 +39,7 @@ interface SourceDoc {
   source: string;
   value: unknown;
   /** Maps a path in the document to a position; undefined for in-memory objects. */
-  locate: ((path: (string | number)[]) => { line: number; column: number } | undefined) | undefined;
+  locate: ((path: (string | number)[], atKey?: boolean) => { line: number; column: number } | undefined) | undefined;
 }
 
 /** Lists policy files under a directory, recursively, in name order. */
@@ -86,7 +86,17 @@ function parseText(source: string, text: string, errors: BastionError[]): Source
       continue;
     }
     if (value === null || value === undefined) continue; // an empty document between `---`
-    const locate = (path: (string | number)[]) => {
+    const locate = (path: (string | number)[], atKey = false) => {
+      const last = path[path.length - 1];
+      if (atKey && typeof last === 'string') {
+        // Point at the key itself (an unknown field), not at its value.
+        const parent = doc.getIn(path.slice(0, -1), true) as { items?: { key?: { value?: unknown; range?: [number, number, number] } }[] } | undefined;
+        const pair = parent?.items?.find((item) => item.key?.value === last);
+        if (pair?.key?.range) {
+          const pos = lineCounter.linePos(pair.key.range[0]);
+          return { line: pos.line, column: pos.col };
+        }
+      }
       for (let n = path.length; n >= 0; n--) {
         const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
         if (node && typeof node === 'object' && node.range) {
@@ -159,7 +169,7 @@ function translate(format: PolicyFormat, doc: Record<string, unknown>, name: str
 
 function problemToError(doc: SourceDoc, p: Problem, translated: boolean): BastionError {
   // Paths of translated documents refer to the native form; point at the document then.
-  const pos = translated ? undefined : doc.locate?.(p.path);
+  const pos = translated ? undefined : doc.locate?.(p.path, p.message.includes('unknown field'));
   const field = p.path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${k}`)).join('').replace(/^\./, '');
   // `rule `x`: field `rules[2].effect`: unknown effect `denny``: the rule first, then the field.
   const label = /^rule `[^`]*`: /.exec(p.message)?.[0] ?? '';

@@ -40,8 +40,16 @@ export interface NativeActionMeta {
   connector?: string;
   /** The least risk this action carries, whatever the analysis finds (ZYX `risk`). */
   risk?: Risk;
+  /** What to do when the call's arguments carry a secret (default: block for writes). */
+  secrets?: ContentMode;
+  /** What to do when the tool's result carries a secret (default: redact). */
+  output?: ContentMode;
   description?: string;
 }
+
+/** Output validation: withhold the text, redact the secrets in it, or let it through. */
+export type ContentMode = 'block' | 'redact' | 'allow';
+export const CONTENT_MODES: readonly ContentMode[] = ['block', 'redact', 'allow'];
 
 export interface NativePolicy {
   apiVersion: typeof API_VERSION;

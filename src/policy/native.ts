@@ -7,7 +7,7 @@
 import { isRisk } from '../core/risk.js';
 import { EFFECTS } from '../core/types.js';
 import type { ErrorCode } from '../errors/index.js';
-import { API_VERSION, type NativePolicy } from './model.js';
+import { API_VERSION, CONTENT_MODES, type NativePolicy } from './model.js';
 
 export interface Problem {
   path: (string | number)[];
@@ -18,7 +18,7 @@ export interface Problem {
 const POLICY_FIELDS = ['apiVersion', 'kind', 'name', 'description', 'priority', 'defaultReason', 'actions', 'analyzers', 'rules'];
 export const RULE_FIELDS = ['id', 'effect', 'description', 'reason', 'principals', 'actions', 'resources', 'environments', 'when', 'approval', 'obligations'];
 const APPROVAL_FIELDS = ['groups', 'quorum', 'expiresIn', 'changeTicket', 'rollbackPlan'];
-const ACTION_META_FIELDS = ['write', 'connector', 'risk', 'description'];
+const ACTION_META_FIELDS = ['write', 'connector', 'risk', 'secrets', 'output', 'description'];
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -78,6 +78,9 @@ export function validateNative(doc: unknown): Problem[] {
         unknownFields(meta, ACTION_META_FIELDS, ['actions', name], `action \`${name}\``, out);
         if (meta['write'] !== undefined && typeof meta['write'] !== 'boolean') out.push({ path: ['actions', name, 'write'], message: '`write` must be true or false', code: 'POLICY_INVALID' });
         if (meta['risk'] !== undefined && !isRisk(meta['risk'])) out.push({ path: ['actions', name, 'risk'], message: '`risk` must be low, medium, high or critical', code: 'POLICY_INVALID' });
+        for (const f of ['secrets', 'output']) {
+          if (meta[f] !== undefined && !(CONTENT_MODES as readonly unknown[]).includes(meta[f])) out.push({ path: ['actions', name, f], message: `\`${f}\` must be block, redact or allow`, code: 'POLICY_INVALID' });
+        }
         if (meta['connector'] !== undefined && typeof meta['connector'] !== 'string') out.push({ path: ['actions', name, 'connector'], message: '`connector` must be a string', code: 'POLICY_INVALID' });
       }
     }

@@ -1,0 +1,119 @@
+/**
+ * `bastion serve`: the gateway as a service. Loads the configuration and policies, records
+ * `service.start`, watches the policies (a bad edit keeps the last good set), answers
+ * `/health` and, in development mode, `/v1/decide`; stops cleanly on SIGINT/SIGTERM.
+ */
+
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { DEFAULT_CONFIG, loadConfig, type BastionConfig } from '../../config/index.js';
+import { BastionException } from '../../errors/index.js';
+import { createGateway } from '../../gateway/index.js';
+import { watchPolicies } from '../../policy/watch.js';
+import { createApp } from '../../server/app.js';
+import { listen } from '../../server/listen.js';
+import { badInput, type CliIo, type Command, EXIT } from '../command.js';
+import { oneLine } from './check.js';
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'run the gateway service (HTTP API, /health)',
+  help: `Usage: bastion serve [--config FILE] [--policy PATH]… [--port N] [--host H] [--data-dir DIR] [--upstream URL] [--dev]
+
+Options (flags override the config file):
+  --config FILE    YAML configuration (server, dataDir, policies, baseline, audit, upstream, dev)
+  --policy PATH    policy file or directory (repeatable; replaces the config's list)
+  --port N         default 8700
+  --host H         default 127.0.0.1
+  --data-dir DIR   state directory (audit log in DIR/bastion.db); default .bastion
+  --upstream URL   the OpenAI-compatible provider the proxy forwards to (key: BASTION_UPSTREAM_API_KEY)
+  --dev            development mode: identity is read from the request, NOT verified
+
+Endpoints: GET /health, POST /v1/decide (development mode until identity verification lands).
+
+Example:
+  bastion serve --config examples/bastion.yaml
+`,
+  async run(args: string[], io: CliIo): Promise<number> {
+    let opts;
+    try {
+      opts = parseArgs({
+        args,
+        options: {
+          config: { type: 'string' },
+          policy: { type: 'string', multiple: true },
+          port: { type: 'string' },
+          host: { type: 'string' },
+          'data-dir': { type: 'string' },
+          upstream: { type: 'string' },
+          dev: { type: 'boolean', default: false },
+        },
+      }).values;
+    } catch (err) {
+      return badInput(io, 'serve', (err as Error).message);
+    }
+    let config: BastionConfig = { ...DEFAULT_CONFIG, dataDir: resolve(io.cwd, DEFAULT_CONFIG.dataDir) };
+    if (opts.config !== undefined) {
+      const loaded = loadConfig(opts.config, io.cwd);
+      if (!loaded.ok) return badInput(io, 'serve', oneLine(loaded.errors.map((e) => e.message)));
+      config = loaded.value;
+    }
+    if (opts.policy) config.policies = opts.policy.map((p) => resolve(io.cwd, p));
+    if (opts.host !== undefined) config.host = opts.host;
+    if (opts['data-dir'] !== undefined) config.dataDir = resolve(io.cwd, opts['data-dir']);
+    if (opts.upstream !== undefined) config.upstream = opts.upstream;
+    if (opts.dev) config.dev = true;
+    if (opts.port !== undefined) {
+      const port = Number(opts.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) return badInput(io, 'serve', `--port: \`${opts.port}\` is not a port number`);
+      config.port = port;
+    }
+    if (config.policies.length === 0) return badInput(io, 'serve', 'no policies: pass --policy PATH or a --config file that lists policies');
+
+    let gateway;
+    try {
+      gateway = await createGateway({ policies: config.policies, baseline: config.baseline, dataDir: config.dataDir, durable: config.audit.durable, surface: 'http' });
+    } catch (err) {
+      if (err instanceof BastionException) return badInput(io, 'serve', oneLine(err.details.map((e) => e.message)));
+      throw err;
+    }
+    const log = gateway.auditLog;
+    const startedAt = new Date();
+    await log?.append({ type: 'service.start', data: { host: config.host, port: config.port, dev: config.dev, policyVersion: gateway.policySet.version } });
+    const watcher = watchPolicies(config.policies, gateway.policySet, {
+      onReload: async (set) => {
+        await gateway.setPolicySet(set);
+        io.stderr.write(`bastion: policies reloaded, version ${set.version}\n`);
+      },
+      onError: (errors) => io.stderr.write(`bastion: policy change rejected, keeping version ${watcher.current().version}: ${oneLine(errors.map((e) => e.message))}\n`),
+    });
+    let server;
+    try {
+      ({ server } = await listen(createApp(gateway, { dev: config.dev, startedAt }), config.host, config.port));
+    } catch (err) {
+      watcher.close();
+      await gateway.close();
+      return badInput(io, 'serve', `cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`);
+    }
+    const addr = server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : config.port;
+    if (config.dev) io.stderr.write('\n  !!! DEVELOPMENT MODE: identity is read from requests and NOT verified. Never expose this. !!!\n\n');
+    io.stdout.write(`bastion listening on http://${config.host}:${port} (policy ${gateway.policySet.version}, data ${config.dataDir})\n`);
+
+    await new Promise<void>((done) => {
+      const stop = () => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        done();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+    watcher.close();
+    await new Promise<void>((r) => server.close(() => r()));
+    await log?.append({ type: 'service.stop', data: { reason: 'signal' } });
+    await gateway.close();
+    io.stdout.write('bastion stopped\n');
+    return EXIT.OK;
+  },
+};

@@ -1,0 +1,284 @@
+/**
+ * The gateway: the one decision pipeline every surface calls (library, CLI, HTTP, proxies).
+ *
+ *   request validation → kill switch → analysis (shell/SQL/path/URL + content scanners)
+ *   → policy set → baseline → decision → audit (durable before the answer)
+ *
+ * The pure parts live elsewhere (`evaluate`, the analyzers, the scanners); this module wires
+ * them to state: the loaded policy set, the kill switch, per-trace taint from untrusted
+ * content, and the audit log.
+ */
+
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { createAnalyzer, parseAnalyzerConfig, type Analyzer } from '../analysis/index.js';
+import { decisionEvent, openAuditLog, type AuditEventInput, type AuditLog } from '../audit/index.js';
+import type { Category } from '../core/categories.js';
+import { validateRequest } from '../core/request.js';
+import { maxRisk } from '../core/risk.js';
+import type { ActionRequest, Analysis, Decision } from '../core/types.js';
+import { BastionException, bastionError, type BastionError } from '../errors/index.js';
+import { evaluate } from '../policy/evaluate.js';
+import { loadPolicySet, type PolicyInput } from '../policy/load.js';
+import { EMPTY_KILL_SWITCH, type BaselineOptions, type KillSwitchState, type PolicySet } from '../policy/model.js';
+import { detectInjection, redactValue, scanRequest, validateOutput, type OutputMode, type ScanFinding } from '../scan/index.js';
+
+export interface GatewayOptions {
+  /** Policy files, directories or documents, or an already loaded set. */
+  policies: PolicyInput | PolicyInput[] | PolicySet;
+  baseline?: BaselineOptions;
+  /** Where state lives: the audit log in `DIR/bastion.db`. Without it nothing is recorded. */
+  dataDir?: string;
+  /** An audit log opened by the caller; takes precedence over `dataDir`. */
+  auditLog?: AuditLog;
+  /** Default true: a decision is answered only once its audit event is on disk. */
+  durable?: boolean;
+  /** Initial kill-switch state; overrides what a policy file declared. */
+  killSwitch?: Partial<KillSwitchState>;
+  /** Which surface decides, recorded in audit events (`library`, `cli`, `http`, …). */
+  surface?: string;
+  /** Resolve relative policy paths against this directory. */
+  cwd?: string;
+}
+
+export interface ResultInspection {
+  /** The text to hand to the agent: redacted, withheld (`block`) or unchanged. */
+  text: string;
+  action: OutputMode;
+  findings: ScanFinding[];
+  injection: { score: number; attack: boolean; techniques: string[] };
+}
+
+export interface Gateway {
+  /** Decides one action request. Never throws for a bad request: it is denied, with the errors. */
+  decide(request: unknown): Promise<Decision>;
+  /**
+   * Wraps a tool function: each call is decided first and runs only when allowed.
+   *
+   * @example const run = gateway.guard('shell.execute', exec, { principal }); await run({ command: 'ls' });
+   */
+  guard<A extends Record<string, unknown>, R>(
+    action: string,
+    fn: (args: A) => R | Promise<R>,
+    defaults: Omit<ActionRequest, 'action' | 'args'>,
+  ): (args: A, overrides?: Partial<Omit<ActionRequest, 'action' | 'args'>>) => Promise<R>;
+  /**
+   * Checks what a tool returned before the agent sees it: secrets redacted or blocked per
+   * the action's `output` mode, and untrusted content scored for prompt injection; an
+   * attack taints the trace, so later calls in it see `analysis.untrustedContent`.
+   */
+  inspectResult(input: { traceId: string; action: string; text: string; source?: string }): Promise<ResultInspection>;
+  /** The loaded policy set. */
+  readonly policySet: PolicySet;
+  /** Swaps in a new policy set (the watcher calls this); records a `policy.loaded` event. */
+  setPolicySet(set: PolicySet): Promise<void>;
+  killSwitch(): KillSwitchState;
+  /** Changes the kill switch (fields left out keep their value) and records it. */
+  setKillSwitch(change: Partial<KillSwitchState>, by: string): Promise<KillSwitchState>;
+  readonly auditLog: AuditLog | undefined;
+  close(): Promise<void>;
+}
+
+/** Thrown by a guarded function when its call is not allowed. */
+export class ActionDeniedError extends Error {
+  readonly decision: Decision;
+  constructor(decision: Decision) {
+    super(`${decision.decision === 'require_approval' ? 'approval required' : 'denied'}: ${decision.reason}`);
+    this.name = 'ActionDeniedError';
+    this.decision = decision;
+  }
+}
+
+/** Bounded memory of traces that read untrusted content scoring as an attack. */
+const TAINT_LIMIT = 10_000;
+
+/** Modes for secrets found in a call's arguments, by whether the action writes. */
+function argumentMode(set: PolicySet, action: string, analysis: Analysis): OutputMode {
+  for (const m of set.actionMeta) {
+    const mode = m.meta.secrets;
+    if (mode !== undefined && m.test(action)) return mode;
+  }
+  const write = set.actionMeta.some((m) => m.meta.write === true && m.test(action)) || analysis.categories.includes('net.egress');
+  return write ? 'block' : 'allow';
+}
+
+function outputMode(set: PolicySet, action: string): OutputMode {
+  for (const m of set.actionMeta) {
+    const mode = m.meta.output;
+    if (mode !== undefined && m.test(action)) return mode;
+  }
+  return 'redact';
+}
+
+function mergeCategories(a: readonly Category[], b: readonly Category[]): Category[] {
+  return [...new Set([...a, ...b])].sort();
+}
+
+/**
+ * Creates a gateway. Throws `BastionException` (with every loading error in `details`)
+ * when the policies do not load: use `loadPolicySet` first for a `Result`.
+ *
+ * @example
+ * const gateway = await createGateway({ policies: ['policies/'], dataDir: '.bastion' });
+ * const d = await gateway.decide({ principal: { id: 'ops-agent', groups: ['sre'] }, action: 'shell.execute', args: { command: 'df -h' } });
+ */
+export async function createGateway(options: GatewayOptions): Promise<Gateway> {
+  let set: PolicySet;
+  if (isPolicySet(options.policies)) set = options.policies;
+  else {
+    const loaded = loadPolicySet(options.policies, { ...(options.baseline ? { baseline: options.baseline } : {}), ...(options.cwd ? { cwd: options.cwd } : {}) });
+    if (!loaded.ok) throw new BastionException(loaded.errors);
+    set = loaded.value;
+  }
+  let analyzer = await analyzerFor(set);
+  let killSwitch: KillSwitchState = { ...EMPTY_KILL_SWITCH, ...(set.killSwitch ?? {}), ...(options.killSwitch ?? {}) };
+  const taint = new Map<string, { score: number; techniques: string[]; source: string }>();
+
+  let audit: AuditLog | undefined = options.auditLog;
+  const ownsAudit = audit === undefined && options.dataDir !== undefined;
+  if (ownsAudit) {
+    const opened = openAuditLog({ path: join(options.dataDir as string, 'bastion.db'), durable: options.durable ?? true });
+    if (!opened.ok) throw new BastionException(opened.errors);
+    audit = opened.value;
+  }
+  const surface = options.surface ?? 'library';
+  const record = async (event: AuditEventInput): Promise<void> => {
+    if (audit) await audit.append(event);
+  };
+  await record({ type: 'policy.loaded', policyVersion: set.version, data: { policies: set.policies.map((p) => ({ name: p.name, format: p.format, source: p.source })), surface } });
+
+  const analyze = (request: ActionRequest): Analysis => {
+    let analysis: Analysis;
+    try {
+      analysis = analyzer.analyze(request);
+    } catch (err) {
+      // An analyzer bug must not turn into an allow: report it and raise the risk.
+      analysis = { parsed: false, risk: 'high', categories: [], findings: [], error: `analysis failed: ${(err as Error).message}` };
+    }
+    const content = scanRequest(request);
+    const findings = [...analysis.findings, ...content.findings];
+    let risk = analysis.risk;
+    for (const f of content.findings) risk = maxRisk(risk, f.risk);
+    const merged: Analysis = {
+      ...analysis,
+      risk,
+      categories: mergeCategories(analysis.categories, content.findings.map((f) => f.category)),
+      findings,
+      secrets: content.secrets,
+      pii: content.pii,
+      destinations: content.destinations,
+    };
+    if (content.injection) merged['injection'] = content.injection;
+    const tainted = request.traceId !== undefined ? taint.get(request.traceId) : undefined;
+    if (tainted) merged['untrustedContent'] = { attack: true, ...tainted };
+    return merged;
+  };
+
+  const decide = async (raw: unknown): Promise<Decision> => {
+    const checked = validateRequest(raw);
+    const traceId = (typeof raw === 'object' && raw !== null && typeof (raw as { traceId?: unknown }).traceId === 'string' ? (raw as { traceId: string }).traceId : undefined) ?? randomUUID();
+    if (!checked.ok) {
+      const decision: Decision = {
+        decision: 'deny',
+        reason: 'request is invalid',
+        matched: [],
+        risk: 'high',
+        categories: [],
+        obligations: [],
+        errors: checked.errors.map((e) => e.message),
+        policyVersion: set.version,
+        traceId,
+      };
+      await record({ type: 'decision', traceId, decision: 'deny', reason: decision.reason, data: { errors: decision.errors, surface } });
+      return decision;
+    }
+    const request: ActionRequest = { ...checked.value, traceId };
+    const analysis = analyze(request);
+    const decision = evaluate(set, request, analysis, { killSwitch });
+    decision.analysis = analysis;
+    const secrets = analysis['secrets'] as unknown[] | undefined;
+    if (decision.decision !== 'deny' && secrets && secrets.length > 0) {
+      const mode = argumentMode(set, request.action, analysis);
+      const rules = [...new Set((secrets as { rule: string }[]).map((s) => s.rule))].join(', ');
+      if (mode === 'block') {
+        decision.decision = 'deny';
+        decision.reason = `arguments contain a secret: ${rules}`;
+        decision.matched.push({ policy: 'bastion/output-validation', rule: 'block-secrets-in-arguments', effect: 'deny' });
+        decision.obligations = [];
+        delete decision.approvalRequirements;
+      } else if (mode === 'redact') {
+        decision.obligations.push({ type: 'redact_arguments', rules: rules.split(', ') });
+      }
+    }
+    await record(decisionEvent(request, decision, { redact: (v) => redactValue(v), surface }));
+    return decision;
+  };
+
+  const gateway: Gateway = {
+    decide,
+    guard(action, fn, defaults) {
+      return async (args, overrides = {}) => {
+        const decision = await decide({ ...defaults, ...overrides, action, args });
+        if (decision.decision !== 'allow') throw new ActionDeniedError(decision);
+        return await fn(args);
+      };
+    },
+    async inspectResult({ traceId, action, text, source }) {
+      const mode = outputMode(set, action);
+      const validated = validateOutput(text, mode);
+      const injection = detectInjection(text);
+      const techniques = [...new Set(injection.techniques.map((t) => t.technique))];
+      if (injection.attack) {
+        if (taint.size >= TAINT_LIMIT) taint.delete(taint.keys().next().value as string);
+        taint.set(traceId, { score: injection.score, techniques, source: source ?? action });
+      }
+      await record({
+        type: 'validation',
+        traceId,
+        action,
+        data: { mode, outcome: validated.action, secrets: validated.findings.map((f) => f.rule), injectionScore: injection.score, injection: injection.attack, techniques },
+      });
+      return { text: validated.text, action: validated.action, findings: validated.findings, injection: { score: injection.score, attack: injection.attack, techniques } };
+    },
+    get policySet() {
+      return set;
+    },
+    async setPolicySet(next) {
+      analyzer = await analyzerFor(next);
+      set = next;
+      await record({ type: 'policy.loaded', policyVersion: set.version, data: { policies: set.policies.map((p) => ({ name: p.name, format: p.format, source: p.source })), surface } });
+    },
+    killSwitch: () => ({ ...killSwitch }),
+    async setKillSwitch(change, by) {
+      killSwitch = { ...killSwitch, ...change };
+      await record({ type: 'kill_switch.changed', data: { state: killSwitch, by } });
+      if (audit) await audit.checkpoint('kill switch changed');
+      return { ...killSwitch };
+    },
+    get auditLog() {
+      return audit;
+    },
+    async close() {
+      if (audit && ownsAudit) await audit.close();
+    },
+  };
+  return gateway;
+}
+
+function isPolicySet(v: unknown): v is PolicySet {
+  return typeof v === 'object' && v !== null && 'candidates' in v && 'version' in v;
+}
+
+/** Builds the analyzer from the `analyzers:` blocks of the set's policies. */
+async function analyzerFor(set: PolicySet): Promise<Analyzer> {
+  const errors: BastionError[] = [];
+  const configs = set.analyzers.map((raw, i) => {
+    const r = parseAnalyzerConfig(raw, `policy analyzers block ${i + 1}`);
+    if (!r.ok) errors.push(...r.errors);
+    return r.ok ? r.value : undefined;
+  });
+  if (errors.length > 0) throw new BastionException(errors);
+  const first = configs.find((c) => c !== undefined);
+  return createAnalyzer(first);
+}
+

@@ -1,0 +1,174 @@
+/**
+ * Policy test files, in the spirit of `opa test`: every policy ships with its tests. A test
+ * file (`*.test.yaml`) names its policies and lists cases, each a request and the decision,
+ * reason, risk or categories expected:
+ *
+ *   policies: [tool_policies.yaml]        # relative to this file
+ *   tests:
+ *     - description: the engineer may read Jira
+ *       request: { principal: { id: e, groups: [grp-ai-devops-readonly], deviceCompliant: true }, action: jira_read }
+ *       expect: { decision: allow, reason: authorized }
+ */
+
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { Decision } from '../core/types.js';
+import { bastionError, quote, type BastionError } from '../errors/index.js';
+import type { Gateway } from '../gateway/index.js';
+import type { KillSwitchState } from './model.js';
+
+export interface PolicyTestCase {
+  description: string;
+  request: unknown;
+  killSwitch?: Partial<KillSwitchState>;
+  expect: {
+    decision?: Decision['decision'];
+    reason?: string;
+    /** A substring the reason must contain, for reasons that name dynamic parts. */
+    reasonContains?: string;
+    risk?: Decision['risk'];
+    /** Categories the analysis must include. */
+    categories?: string[];
+    /** `policy/rule` names that must be among the matched rules. */
+    matched?: string[];
+    /** True when the decision must report condition errors. */
+    errors?: boolean;
+  };
+}
+
+export interface PolicyTestFile {
+  file: string;
+  policies: string[];
+  baseline: boolean;
+  killSwitch?: Partial<KillSwitchState>;
+  tests: PolicyTestCase[];
+}
+
+export interface CaseOutcome {
+  file: string;
+  description: string;
+  passed: boolean;
+  failures: string[];
+  decision: Decision;
+}
+
+const FILE_FIELDS = ['policies', 'baseline', 'killSwitch', 'tests', 'description'];
+const CASE_FIELDS = ['description', 'request', 'killSwitch', 'expect'];
+const EXPECT_FIELDS = ['decision', 'reason', 'reasonContains', 'risk', 'categories', 'matched', 'errors'];
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Lists test files under the given paths (`*.test.yaml`, `*.test.yml`, `*.test.json`). */
+export function findTestFiles(paths: string[], cwd = process.cwd()): { files: string[]; errors: BastionError[] } {
+  const files: string[] = [];
+  const errors: BastionError[] = [];
+  const walk = (p: string): void => {
+    for (const e of readdirSync(p, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const full = join(p, e.name);
+      if (e.isDirectory() && !e.name.startsWith('.') && e.name !== 'node_modules') walk(full);
+      else if (/\.test\.(ya?ml|json)$/.test(e.name)) files.push(full);
+    }
+  };
+  for (const p of paths) {
+    const full = resolve(cwd, p);
+    try {
+      if (statSync(full).isDirectory()) walk(full);
+      else files.push(full);
+    } catch {
+      errors.push(bastionError('INPUT_INVALID', `${quote(p)}: no such file or directory`));
+    }
+  }
+  return { files, errors };
+}
+
+/** Reads and checks one test file. */
+export function readTestFile(file: string): { ok: true; value: PolicyTestFile } | { ok: false; errors: BastionError[] } {
+  const errors: BastionError[] = [];
+  const fail = (msg: string) => errors.push(bastionError('INPUT_INVALID', `while loading ${quote(file)}: ${msg}`, { file }));
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(file, 'utf8'), { uniqueKeys: true });
+  } catch (err) {
+    fail((err as Error).message.split('\n')[0] ?? 'cannot parse');
+    return { ok: false, errors };
+  }
+  if (!isObject(raw)) {
+    fail('a test file must be a mapping with `policies` and `tests`');
+    return { ok: false, errors };
+  }
+  for (const k of Object.keys(raw)) if (!FILE_FIELDS.includes(k)) fail(`unknown field \`${k}\` (expected one of ${FILE_FIELDS.join(', ')})`);
+  const policies = raw['policies'] ?? ['.'];
+  if (!Array.isArray(policies) || policies.some((p) => typeof p !== 'string')) fail('`policies` must be a list of paths relative to the test file');
+  if (raw['baseline'] !== undefined && typeof raw['baseline'] !== 'boolean') fail('`baseline` must be true or false');
+  const tests = raw['tests'];
+  if (!Array.isArray(tests) || tests.length === 0) fail('`tests` must be a non-empty list');
+  else {
+    tests.forEach((t, i) => {
+      const at = `test ${i + 1}`;
+      if (!isObject(t)) {
+        fail(`${at}: must be a mapping`);
+        return;
+      }
+      for (const k of Object.keys(t)) if (!CASE_FIELDS.includes(k)) fail(`${at}: unknown field \`${k}\``);
+      if (typeof t['description'] !== 'string' || t['description'] === '') fail(`${at}: \`description\` is required`);
+      if (!isObject(t['expect'])) fail(`${at}: \`expect\` is required`);
+      else for (const k of Object.keys(t['expect'])) if (!EXPECT_FIELDS.includes(k)) fail(`${at}: unknown expectation \`${k}\` (expected one of ${EXPECT_FIELDS.join(', ')})`);
+    });
+  }
+  if (errors.length > 0) return { ok: false, errors };
+  const dir = dirname(file);
+  return {
+    ok: true,
+    value: {
+      file,
+      policies: (policies as string[]).map((p) => resolve(dir, p)),
+      baseline: raw['baseline'] !== false,
+      ...(isObject(raw['killSwitch']) ? { killSwitch: raw['killSwitch'] as Partial<KillSwitchState> } : {}),
+      tests: tests as PolicyTestCase[],
+    },
+  };
+}
+
+/** Compares a decision with a case's expectations; returns what differs. */
+export function checkExpectations(decision: Decision, expect: PolicyTestCase['expect']): string[] {
+  const out: string[] = [];
+  if (expect.decision !== undefined && decision.decision !== expect.decision) out.push(`expected decision ${expect.decision}, got ${decision.decision} (${quote(decision.reason)})`);
+  if (expect.reason !== undefined && decision.reason !== expect.reason) out.push(`expected reason ${quote(expect.reason)}, got ${quote(decision.reason)}`);
+  if (expect.reasonContains !== undefined && !decision.reason.includes(expect.reasonContains)) out.push(`expected the reason to contain ${quote(expect.reasonContains)}, got ${quote(decision.reason)}`);
+  if (expect.risk !== undefined && decision.risk !== expect.risk) out.push(`expected risk ${expect.risk}, got ${decision.risk}`);
+  for (const c of expect.categories ?? []) if (!(decision.categories as string[]).includes(c)) out.push(`expected category ${c}, got [${decision.categories.join(', ')}]`);
+  const matched = decision.matched.map((m) => `${m.policy}/${m.rule}`);
+  for (const m of expect.matched ?? []) if (!matched.includes(m)) out.push(`expected matched rule ${m}, got [${matched.join(', ')}]`);
+  if (expect.errors !== undefined && (decision.errors.length > 0) !== expect.errors) out.push(expect.errors ? 'expected condition errors, got none' : `expected no errors, got ${decision.errors.join('; ')}`);
+  return out;
+}
+
+/**
+ * Runs one test file's cases through a gateway (so analyzers and scanners take part, as in
+ * production). `makeGateway` builds a gateway for the file's policies and a kill switch.
+ */
+export async function runTestFile(
+  file: PolicyTestFile,
+  makeGateway: (policies: string[], baseline: boolean, killSwitch?: Partial<KillSwitchState>) => Promise<Gateway>,
+): Promise<CaseOutcome[]> {
+  const outcomes: CaseOutcome[] = [];
+  const shared = await makeGateway(file.policies, file.baseline, file.killSwitch);
+  try {
+    for (const t of file.tests) {
+      const gateway = t.killSwitch ? await makeGateway(file.policies, file.baseline, { ...file.killSwitch, ...t.killSwitch }) : shared;
+      try {
+        const decision = await gateway.decide(t.request);
+        const failures = checkExpectations(decision, t.expect);
+        outcomes.push({ file: file.file, description: t.description, passed: failures.length === 0, failures, decision });
+      } finally {
+        if (gateway !== shared) await gateway.close();
+      }
+    }
+  } finally {
+    await shared.close();
+  }
+  return outcomes;
+}

@@ -1,0 +1,70 @@
+/**
+ * The HTTP API as a plain function from request to response, so tests drive it without a
+ * socket (as Hono's `app.request()` does). `listen.ts` is the one file that binds a port.
+ *
+ * Until identity verification lands, `/v1/decide` answers only in development mode, where
+ * the principal is read from the request body and every response says so. In production
+ * mode it fails closed with 401: identity must never come from the body.
+ */
+
+import { bastionError, httpStatus, type BastionError } from '../errors/index.js';
+import type { Gateway } from '../gateway/index.js';
+
+export interface AppRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+export interface AppResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export interface AppOptions {
+  dev: boolean;
+  startedAt: Date;
+}
+
+const MAX_BODY = 1024 * 1024;
+
+function json(status: number, value: unknown, extra: Record<string, string> = {}): AppResponse {
+  return { status, headers: { 'content-type': 'application/json; charset=utf-8', ...extra }, body: JSON.stringify(value) + '\n' };
+}
+
+function error(e: BastionError, extra: Record<string, string> = {}): AppResponse {
+  return json(httpStatus(e.code), { error: { code: e.code, message: e.message } }, extra);
+}
+
+/**
+ * Builds the request handler.
+ *
+ * @example const app = createApp(gateway, { dev: true, startedAt: new Date() }); await app({ method: 'GET', url: '/health', headers: {}, body: '' });
+ */
+export function createApp(gateway: Gateway, options: AppOptions): (req: AppRequest) => Promise<AppResponse> {
+  const devHeader: Record<string, string> = options.dev ? { 'x-bastion-mode': 'development: identity is NOT verified' } : {};
+  return async (req) => {
+    const path = req.url.split('?')[0] ?? '/';
+    if (path === '/health') {
+      if (req.method !== 'GET') return error(bastionError('METHOD_NOT_ALLOWED', `method \`${req.method}\` is not allowed on \`/health\``), { allow: 'GET' });
+      return json(200, { status: 'ok', mode: options.dev ? 'development' : 'production', policyVersion: gateway.policySet.version, policies: gateway.policySet.policies.length, startedAt: options.startedAt.toISOString() }, devHeader);
+    }
+    if (path === '/v1/decide') {
+      if (req.method !== 'POST') return error(bastionError('METHOD_NOT_ALLOWED', `method \`${req.method}\` is not allowed on \`/v1/decide\``), { allow: 'POST' });
+      if (!options.dev) return error(bastionError('IDENTITY_MISSING', 'identity verification is not configured: this build answers /v1/decide only in development mode (--dev)'));
+      if (req.body.length > MAX_BODY) return error(bastionError('REQUEST_INVALID', `request body is larger than ${MAX_BODY} bytes`));
+      let body: unknown;
+      try {
+        body = JSON.parse(req.body);
+      } catch (err) {
+        return error(bastionError('REQUEST_INVALID', `request body is not valid JSON: ${(err as Error).message}`), devHeader);
+      }
+      const decision = await gateway.decide(body);
+      if (decision.reason === 'request is invalid') return json(400, { error: { code: 'REQUEST_INVALID', message: decision.errors.join('; ') }, decision }, devHeader);
+      return json(200, decision, devHeader);
+    }
+    return error(bastionError('NOT_FOUND', `no route for \`${req.method} ${path}\``));
+  };
+}
