@@ -246,7 +246,7 @@ class Walker {
     let after: Node[] = [];
     const body = node.childForFieldName('body');
     for (const r of node.children) {
-      if (r === null || r === body || !r.isNamed) continue;
+      if (r === null || (body !== null && r.id === body.id) || !r.isNamed) continue;
       const res = this.redirect(r);
       if (res.stdin !== undefined) input = res.stdin;
       after = after.concat(res.after);
@@ -360,12 +360,26 @@ class Walker {
 
   private loop(node: Node): SubOutput {
     const variable = node.childForFieldName('variable')?.text;
-    if (variable !== undefined) this.frame.vars.delete(variable);
-    let last: SubOutput = {};
+    const values: string[] = [];
+    let literal = true;
+    const bodies: Node[] = [];
     for (const c of node.namedChildren) {
       if (c === null || c.type === 'variable_name') continue;
-      if (WORDISH.has(c.type)) this.word(c);
-      else last = this.walk(c);
+      if (WORDISH.has(c.type)) {
+        const w = this.word(c);
+        if (w.literal && !w.glob) values.push(...w.values);
+        else literal = false;
+      } else bodies.push(c);
+    }
+    // Walk the body once per literal value (bounded), so `for d in /etc; do rm -rf $d` is seen.
+    const rounds = variable !== undefined && literal && values.length > 0 ? values.slice(0, 8) : [undefined];
+    let last: SubOutput = {};
+    for (const v of rounds) {
+      if (variable !== undefined) {
+        if (v === undefined) this.frame.vars.delete(variable);
+        else this.frame.vars.set(variable, v);
+      }
+      for (const b of bodies) last = this.walk(b);
     }
     return last;
   }

@@ -499,7 +499,7 @@ const printenvRule: ProgramRule = (inv, site) => {
 const xargsRule: ProgramRule = (inv, site) => {
   const o = opts(inv.argv.slice(1), 'IiEeLlnPsda', ['replace', 'eof', 'max-lines', 'max-args', 'max-procs', 'max-chars', 'delimiter', 'arg-file', 'process-slot-var'], true);
   const from = inv.stdin?.pathsUnder;
-  const input: Arg = from !== undefined ? { ...lit(from === '.' ? '*' : from.replace(/\/$/, '') + '/*'), glob: true } : { value: '<stdin>', literal: false, glob: false, raw: '<stdin>', subs: [], unknownVars: [] };
+  const input: Arg = from !== undefined ? { ...lit(from), glob: from.endsWith('*') } : { value: '<stdin>', literal: false, glob: false, raw: '<stdin>', subs: [], unknownVars: [] };
   const inner = o.rest.length === 0 ? [lit('echo')] : o.rest;
   const repl = val(o, 'I', 'i', 'replace')?.value ?? (has(o, 'i', 'replace') ? '{}' : undefined);
   const argv = repl !== undefined ? inner.map((a) => (a.value.includes(repl) ? { ...input, value: a.value.split(repl).join(input.value) } : a)) : [...inner, input];
@@ -529,9 +529,12 @@ const findRule: ProgramRule = (inv, site) => {
     roots.push(args[i] as Arg);
   }
   if (roots.length === 0) roots.push(lit('.'));
+  // With a real filter (-name, -mtime …) find selects some files, not the whole tree.
+  const filtered = args.slice(i).some((a) => /^-(i?name|i?path|i?wholename|i?regex|mtime|mmin|atime|amin|ctime|cmin|newer|size|empty|user|group|perm|links|inum|samefile)$/.test(a.value));
+  const found = (r: Arg): Arg => ({ ...r, value: r.value.replace(/\/$/, '') + (filtered ? '/<found>' : '/*'), glob: !filtered });
   for (; i < args.length; i++) {
     const v = (args[i] as Arg).value;
-    if (v === '-delete') deleteTargets(roots.map((r) => ({ ...r, value: r.value.replace(/\/$/, '') + '/*', glob: true })), true, inv, site, 'find -delete under');
+    if (v === '-delete') deleteTargets(roots.map(found), true, inv, site, 'find -delete under');
     else if (v === '-exec' || v === '-execdir' || v === '-ok' || v === '-okdir') {
       const inner: Arg[] = [];
       for (i++; i < args.length; i++) {
@@ -540,7 +543,7 @@ const findRule: ProgramRule = (inv, site) => {
         inner.push(w);
       }
       const root = roots[0] as Arg;
-      const expanded = inner.map((a) => (a.value.includes('{}') ? { ...root, value: a.value.split('{}').join(root.value.replace(/\/$/, '') + '/*'), glob: true } : a));
+      const expanded = inner.map((a) => (a.value.includes('{}') ? { ...found(root), value: a.value.split('{}').join(found(root).value) } : a));
       site.run(expanded, { ...inv, stdin: undefined });
     } else if (v === '-fprint' || v === '-fprint0' || v === '-fprintf' || v === '-fls') {
       const f = args[++i];
@@ -548,7 +551,7 @@ const findRule: ProgramRule = (inv, site) => {
     }
   }
   const first = roots[0] as Arg;
-  return first.literal ? { pathsUnder: first.value } : {};
+  return first.literal ? { pathsUnder: found(first).value } : {};
 };
 
 // ---------------------------------------------------------------------------------------
@@ -620,6 +623,11 @@ const chmodRule: ProgramRule = (inv, site) => {
     if (worldWritable) risk = 'medium';
     if (recursive && (zone === 'system' || zone === 'home' || zone === 'outside')) risk = 'critical';
     else if (zone === 'system' || zone === 'home') risk = maxRisk(risk, worldWritable ? 'high' : 'medium');
+    const restrictive = /^0?[0-7]?[0-7]00$/.test(m) || (/^[ugoa]*-[rwxXst]+$/.test(m) && !m.startsWith('u'));
+    if (sensitive !== undefined && restrictive) {
+      site.add('fs.write', 'low', ev(inv, `restricts permissions of ${path}`));
+      continue;
+    }
     if (sensitive !== undefined) {
       site.add('fs.write_sensitive', worldWritable || recursive ? 'critical' : 'high', ev(inv, `changes permissions of ${sensitive.what} ${path}`));
       continue;
@@ -711,7 +719,7 @@ const readerRule: ProgramRule = (inv, site) => {
     site.add('exec.obfuscated', 'high', ev(inv, 'man runs a custom pager'));
   }
   if (name === 'man' || name === 'info' || name === 'whatis' || name === 'apropos' || name === 'which' || name === 'type' || name === 'ls' || name === 'stat' || name === 'file' || name === 'du' || name === 'wc' && files.length === 0) {
-    return name === 'ls' ? { pathsUnder: files[0]?.value ?? '.' } : {};
+    return name === 'ls' ? { pathsUnder: (files[0]?.value ?? '.').replace(/\/$/, '') + '/*' } : {};
   }
   const read = readFiles(files, inv, site);
   if (files.length === 0 && inv.stdin !== undefined) {
@@ -733,7 +741,7 @@ const sedRule: ProgramRule = (inv, site) => {
     files = files.slice(1);
   }
   for (const s of scripts) {
-    if (/(^|[;\n}])\s*e\b|\/[gpI0-9]*e[gpI0-9]*\s*($|;)/.test(s.value)) site.add('exec.obfuscated', 'high', ev(inv, 'sed script executes commands'));
+    if (/(^|[;\n}0-9$\/])\s*e(\s|$)|\/[gpI0-9]*e[gpI0-9]*\s*($|;)/.test(s.value)) site.add('exec.obfuscated', 'high', ev(inv, 'sed script executes commands'));
     const w = /(?:^|[;\n])\s*w\s+(\S+)|\/w\s+(\S+)/.exec(s.value);
     if (w !== null) classifyWrite(lit(w[1] ?? w[2] ?? ''), site, inv.text);
   }
@@ -1682,9 +1690,14 @@ const trapRule: ProgramRule = (inv, site) => {
 
 const parallelRule: ProgramRule = (inv, site) => {
   const sep = inv.argv.findIndex((a) => a.value === ':::' || a.value === '::::');
-  const cmd = inv.argv.slice(1, sep > 0 ? sep : undefined).filter((a) => !a.value.startsWith('-'));
+  const cmd = inv.argv.slice(1, sep > 0 ? sep : undefined);
+  while (cmd[0] !== undefined && cmd[0].value.startsWith('-')) cmd.shift();
   if (cmd.length === 0) return stdinCode(inv, site, 'shell');
-  return site.shell(cmd.map((a) => a.value).join(' '), { ...inv, stdin: undefined });
+  const inputs = sep > 0 ? inv.argv.slice(sep + 1).slice(0, 8) : [];
+  const text = cmd.map((a) => a.value).join(' ');
+  if (inputs.length === 0) return site.shell(text, { ...inv, stdin: undefined });
+  for (const input of inputs) site.shell(text.includes('{}') ? text.split('{}').join(input.value) : `${text} ${input.value}`, { ...inv, stdin: undefined });
+  return {};
 };
 
 const scriptRule: ProgramRule = (inv, site) => {
