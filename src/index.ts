@@ -48,3 +48,15 @@ export type {
   EgressPolicy,
   RequestScan,
 } from './scan/index.js';
+export { createAnalyzer, parseAnalyzerConfig } from './analysis/index.js';
+export type {
+  Analyzer,
+  AnalyzerConfig,
+  ShellAnalysis,
+  ShellOptions,
+  SqlAnalysis,
+  PathAnalysis,
+  PathOptions,
+  UrlAnalysis,
+  UrlOptions,
+} from './analysis/index.js';
