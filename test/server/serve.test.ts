@@ -1,0 +1,105 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openAuditReader } from '../../src/audit/index.js';
+import { createGateway, type Gateway } from '../../src/gateway/index.js';
+import { createApp } from '../../src/server/app.js';
+
+const root = new URL('../../', import.meta.url).pathname;
+
+describe('the HTTP app (no socket)', () => {
+  let gateway: Gateway;
+  beforeAll(async () => {
+    gateway = await createGateway({ policies: [join(root, 'examples/zyx')] });
+  });
+  afterAll(async () => gateway.close());
+
+  const body = JSON.stringify({ principal: { id: 'e', groups: ['grp-ai-devops-readonly'], deviceCompliant: true }, action: 'jira_read' });
+
+  it('answers /health with status ok and the policy version', async () => {
+    const app = createApp(gateway, { dev: false, startedAt: new Date() });
+    const r = await app({ method: 'GET', url: '/health', headers: {}, body: '' });
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body)).toMatchObject({ status: 'ok', mode: 'production', policyVersion: gateway.policySet.version });
+  });
+
+  it('refuses /v1/decide in production mode: identity never comes from the body', async () => {
+    const app = createApp(gateway, { dev: false, startedAt: new Date() });
+    const r = await app({ method: 'POST', url: '/v1/decide', headers: {}, body });
+    expect(r.status).toBe(401);
+    expect(JSON.parse(r.body)).toMatchObject({ error: { code: 'IDENTITY_MISSING' } });
+  });
+
+  it('decides in development mode and says identity is not verified', async () => {
+    const app = createApp(gateway, { dev: true, startedAt: new Date() });
+    const r = await app({ method: 'POST', url: '/v1/decide', headers: {}, body });
+    expect(r.status).toBe(200);
+    expect(r.headers['x-bastion-mode']).toMatch(/NOT verified/);
+    expect(JSON.parse(r.body)).toMatchObject({ decision: 'allow', reason: 'authorized' });
+  });
+
+  it.each([
+    ['GET', '/v1/decide', '', 405, 'METHOD_NOT_ALLOWED'],
+    ['POST', '/v1/decide', '{nope', 400, 'REQUEST_INVALID'],
+    ['POST', '/v1/decide', '{"action":"x"}', 400, 'REQUEST_INVALID'],
+    ['GET', '/nope', '', 404, 'NOT_FOUND'],
+  ])('%s %s → %i %s', async (method, url, b, status, code) => {
+    const app = createApp(gateway, { dev: true, startedAt: new Date() });
+    const r = await app({ method, url, headers: {}, body: b });
+    expect(r.status).toBe(status);
+    expect(JSON.parse(r.body)).toMatchObject({ error: { code } });
+  });
+});
+
+describe('bastion serve (real process, real socket)', () => {
+  it('starts, answers /health and /v1/decide, records start, decision and stop, and stops on SIGTERM', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'bastion-serve-'));
+    const child = spawn(process.execPath, [join(root, 'dist/cli/main.js'), 'serve', '--policy', join(root, 'examples/zyx'), '--port', '0', '--data-dir', dataDir, '--dev'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`serve did not start: ${stderr}`)), 20_000);
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        const m = /listening on (http:\/\/[^ ]+)/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1] as string);
+        }
+      });
+      child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
+    });
+    try {
+      expect(stderr).toContain('DEVELOPMENT MODE');
+      const health = await fetch(`${url}/health`);
+      expect(health.status).toBe(200);
+      expect(await health.json()).toMatchObject({ status: 'ok', mode: 'development' });
+      const decided = await fetch(`${url}/v1/decide`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ principal: { id: 'intern', groups: ['grp-ai-users'], deviceCompliant: true }, action: 'jira_read', traceId: 'serve-test-1' }),
+      });
+      expect(await decided.json()).toMatchObject({ decision: 'deny', reason: 'user does not belong to an allowed group', traceId: 'serve-test-1' });
+    } finally {
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    }
+    const reader = openAuditReader({ path: join(dataDir, 'bastion.db') });
+    expect(reader.ok).toBe(true);
+    if (!reader.ok) return;
+    try {
+      const types = reader.value.query({}).map((e) => e.type);
+      expect(types[0]).toBe('policy.loaded');
+      expect(types).toContain('service.start');
+      expect(types).toContain('decision');
+      expect(types[types.length - 1]).toBe('service.stop');
+      expect(reader.value.verify().ok).toBe(true);
+    } finally {
+      reader.value.close();
+    }
+  });
+});
