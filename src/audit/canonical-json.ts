@@ -13,65 +13,106 @@ export interface CanonicalJsonError {
   message: string;
 }
 
+// Deeper than this is treated as a cycle: cheaper than tracking every object visited.
+const MAX_DEPTH = 256;
+
 // A lone surrogate has no UTF-8 encoding; RFC 8785 section 3.2.2.2 requires rejecting it.
-// In `u` mode a well-formed pair is one code point, so only lone halves match.
-const LONE_SURROGATE = /\p{Cs}/u;
+function isWellFormed(value: string): boolean {
+  return (value as unknown as { isWellFormed(): boolean }).isWellFormed();
+}
 
 class CanonicalizeFailure extends Error {
-  constructor(readonly detail: CanonicalJsonError) {
-    super(detail.message);
+  /** Path segments, innermost last, filled in as the failure unwinds (paths cost nothing until then). */
+  readonly segments: string[] = [];
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+  get detail(): CanonicalJsonError {
+    return { path: '$' + this.segments.join(''), message: this.reason };
   }
 }
 
-function serialize(value: unknown, path: string, seen: Set<object>): string {
+// Characters RFC 8785 escapes; most strings have none and are copied as they are.
+const NEEDS_ESCAPE = /["\\\u0000-\u001f]/;
+
+function quoteString(value: string): string {
+  if (!isWellFormed(value)) throw new CanonicalizeFailure('string holds a lone surrogate');
+  // JSON.stringify escapes exactly what RFC 8785 escapes (ECMAScript's QuoteJSONString).
+  return NEEDS_ESCAPE.test(value) ? JSON.stringify(value) : '"' + value + '"';
+}
+
+/**
+ * Sorts keys by UTF-16 code units (what `<` compares), the order RFC 8785 prescribes.
+ * Insertion sort: objects have few keys, and it avoids the generic comparator's cost.
+ */
+function sortedKeys(value: object): string[] {
+  const keys = Object.keys(value);
+  for (let i = 1; i < keys.length; i++) {
+    const key = keys[i] as string;
+    let j = i - 1;
+    while (j >= 0 && (keys[j] as string) > key) {
+      keys[j + 1] = keys[j] as string;
+      j--;
+    }
+    keys[j + 1] = key;
+  }
+  return keys;
+}
+
+function serialize(value: unknown, depth: number): string {
   switch (typeof value) {
     case 'string':
-      if (LONE_SURROGATE.test(value)) throw new CanonicalizeFailure({ path, message: 'string holds a lone surrogate' });
-      // JSON.stringify escapes exactly what RFC 8785 escapes (ECMAScript's QuoteJSONString).
-      return JSON.stringify(value);
+      return quoteString(value);
     case 'number':
-      if (!Number.isFinite(value)) throw new CanonicalizeFailure({ path, message: `number \`${String(value)}\` is not finite` });
+      if (!Number.isFinite(value)) throw new CanonicalizeFailure(`number \`${String(value)}\` is not finite`);
       // ECMAScript's Number::toString is the number serialization RFC 8785 adopts; -0 becomes 0.
       return Object.is(value, -0) ? '0' : String(value);
     case 'boolean':
       return value ? 'true' : 'false';
     case 'object': {
       if (value === null) return 'null';
-      if (seen.has(value)) throw new CanonicalizeFailure({ path, message: 'value is cyclic' });
-      seen.add(value);
-      let out: string;
+      if (depth > MAX_DEPTH) throw new CanonicalizeFailure('value is cyclic or nested too deeply');
       if (Array.isArray(value)) {
-        const parts: string[] = [];
+        let out = '[';
         for (let i = 0; i < value.length; i++) {
           const item: unknown = value[i];
-          parts.push(item === undefined ? 'null' : serialize(item, `${path}[${i}]`, seen));
-        }
-        out = '[' + parts.join(',') + ']';
-      } else {
-        const proto = Object.getPrototypeOf(value) as unknown;
-        if (proto !== Object.prototype && proto !== null) {
-          if (value instanceof Date) {
-            seen.delete(value);
-            return serialize(value.toISOString(), path, seen);
+          try {
+            out += (i > 0 ? ',' : '') + (item === undefined ? 'null' : serialize(item, depth + 1));
+          } catch (err) {
+            if (err instanceof CanonicalizeFailure) err.segments.unshift(`[${i}]`);
+            throw err;
           }
-          throw new CanonicalizeFailure({ path, message: 'value is not plain JSON data' });
         }
-        // Default sort compares UTF-16 code units, which is the order RFC 8785 prescribes.
-        const keys = Object.keys(value).sort();
-        const parts: string[] = [];
-        for (const key of keys) {
-          const item = (value as Record<string, unknown>)[key];
-          if (item === undefined) continue;
-          parts.push(serialize(key, path, seen) + ':' + serialize(item, `${path}.${key}`, seen));
-        }
-        out = '{' + parts.join(',') + '}';
+        return out + ']';
       }
-      seen.delete(value);
-      return out;
+      const proto = Object.getPrototypeOf(value) as unknown;
+      if (proto !== Object.prototype && proto !== null) {
+        if (value instanceof Date) return quoteString(value.toISOString());
+        throw new CanonicalizeFailure('value is not plain JSON data');
+      }
+      return serializeObject(value as Record<string, unknown>, depth);
     }
     default:
-      throw new CanonicalizeFailure({ path, message: `${typeof value} is not JSON data` });
+      throw new CanonicalizeFailure(`${typeof value} is not JSON data`);
   }
+}
+
+function serializeObject(value: Record<string, unknown>, depth: number): string {
+  const keys = sortedKeys(value);
+  let out = '{';
+  let first = true;
+  for (const key of keys) {
+    const item = value[key];
+    if (item === undefined) continue;
+    try {
+      out += (first ? '' : ',') + quoteString(key) + ':' + serialize(item, depth + 1);
+    } catch (err) {
+      if (err instanceof CanonicalizeFailure) err.segments.unshift(`.${key}`);
+      throw err;
+    }
+    first = false;
+  }
+  return out + '}';
 }
 
 /**
@@ -85,10 +126,9 @@ function serialize(value: unknown, path: string, seen: Set<object>): string {
  */
 export function canonicalJson(value: unknown): Result<string, CanonicalJsonError> {
   try {
-    return ok(serialize(value, '$', new Set()));
+    return ok(serialize(value, 0));
   } catch (err) {
     if (err instanceof CanonicalizeFailure) return fail(err.detail);
-    if (err instanceof RangeError) return fail({ path: '$', message: 'value is nested too deeply' });
     throw err;
   }
 }
@@ -105,15 +145,19 @@ export function canonicalJson(value: unknown): Result<string, CanonicalJsonError
 export function canonicalMembers(value: Record<string, unknown>): Result<Array<[string, string]>, CanonicalJsonError> {
   try {
     const members: Array<[string, string]> = [];
-    for (const key of Object.keys(value).sort()) {
+    for (const key of sortedKeys(value)) {
       const item = value[key];
       if (item === undefined) continue;
-      members.push([key, serialize(key, '$', new Set()) + ':' + serialize(item, `$.${key}`, new Set())]);
+      try {
+        members.push([key, quoteString(key) + ':' + serialize(item, 1)]);
+      } catch (err) {
+        if (err instanceof CanonicalizeFailure) err.segments.unshift(`.${key}`);
+        throw err;
+      }
     }
     return ok(members);
   } catch (err) {
     if (err instanceof CanonicalizeFailure) return fail(err.detail);
-    if (err instanceof RangeError) return fail({ path: '$', message: 'value is nested too deeply' });
     throw err;
   }
 }

@@ -10,7 +10,6 @@ export const HASH_BYTES = 32;
 /** The chain hash before the first event. */
 export const GENESIS_CHAIN_HASH: Buffer = Buffer.alloc(HASH_BYTES);
 
-const LEAF_PREFIX = Buffer.from([0]);
 const NODE_PREFIX = Buffer.from([1]);
 
 function sha256(data: Buffer): Buffer {
@@ -25,8 +24,8 @@ function sha256(data: Buffer): Buffer {
  * leafHash('{"seq":1}').toString('hex')
  */
 export function leafHash(canonical: string): Buffer {
-  const body = Buffer.from(canonical, 'utf8');
-  return sha256(Buffer.concat([LEAF_PREFIX, body], 1 + body.length));
+  // U+0000 encodes as the single byte 0x00 in UTF-8: one string, one encode, no concat.
+  return hash('sha256', '\u0000' + canonical, 'buffer');
 }
 
 /** RFC 6962 interior node hash: `SHA-256(0x01 || left || right)`. */

@@ -110,10 +110,26 @@ export interface OpenedReader extends AuditReader {
 }
 
 interface Pending {
-  members: Array<[string, string]>;
+  /** The event's canonical JSON up to its `seq` value, and everything after it. */
+  prefix: string;
+  suffix: string;
   time: string;
+  traceId: string | null;
   resolve: (receipt: AuditReceipt) => void;
   reject: (error: unknown) => void;
+}
+
+/**
+ * Splits an event's canonical JSON around the one member only known at commit (`seq`), so
+ * the commit is a string concatenation. Same bytes as canonicalizing the whole event.
+ */
+function splitAtSeq(members: ReadonlyArray<[string, string]>, time: string): { prefix: string; suffix: string } {
+  const probe = joinCanonicalMembers(members, { seq: 0, time, v: AUDIT_SCHEMA_VERSION });
+  // `"seq":0` occurs once at top level; any nested `"seq":0` sorts before it only inside
+  // members that precede `seq`, so search from the end of those members.
+  const before = members.filter(([key]) => key < 'seq').reduce((n, [, text]) => n + text.length + 1, 1);
+  const at = probe.indexOf('"seq":0', before);
+  return { prefix: probe.slice(0, at + 6), suffix: probe.slice(at + 7) };
 }
 
 function parseEvent(body: string): AuditEvent {
@@ -257,7 +273,8 @@ class Log extends Reader implements AuditLog {
       return Promise.reject(new BastionException(bastionError('AUDIT_EVENT_INVALID', `audit event: at \`${e?.path ?? '$'}\`: ${e?.message ?? 'not JSON'}`)));
     }
     return new Promise<AuditReceipt>((resolve, reject) => {
-      this.pending.push({ members: members.value, time: this.now().toISOString(), resolve, reject });
+      const time = this.now().toISOString();
+      this.pending.push({ ...splitAtSeq(members.value, time), time, traceId: event.traceId ?? null, resolve, reject });
       if (this.pending.length >= this.maxEvents) {
         if (this.flushTimer) clearTimeout(this.flushTimer);
         this.flushTimer = undefined;
@@ -286,11 +303,11 @@ class Log extends Reader implements AuditLog {
         const result: AuditReceipt[] = [];
         for (const item of batch) {
           seq++;
-          const body = joinCanonicalMembers(item.members, { seq, time: item.time, v: AUDIT_SCHEMA_VERSION });
+          const body = item.prefix + seq + item.suffix;
           const leaf = leafHash(body);
           previous = chainHash(previous, leaf);
           range.append(leaf);
-          rows.push({ seq, body, leafHash: leaf, chainHash: previous });
+          rows.push({ seq, body, leafHash: leaf, chainHash: previous, traceId: item.traceId, time: item.time });
           result.push({ seq, leafHash: leaf.toString('hex'), chainHash: previous.toString('hex'), time: item.time });
         }
         return { rows, head: { size: seq, chainHash: previous, range }, result };
@@ -385,7 +402,8 @@ class Log extends Reader implements AuditLog {
     });
     if (!members.ok) throw new Error('unreachable: pruning record is plain data');
     let eventSeq: number | undefined;
-    this.pending.push({ members: members.value, time: this.now().toISOString(), resolve: (r) => { eventSeq = r.seq; }, reject: () => undefined });
+    const time = this.now().toISOString();
+    this.pending.push({ ...splitAtSeq(members.value, time), time, traceId: null, resolve: (r) => { eventSeq = r.seq; }, reject: () => undefined });
     this.flush();
     const report: PruneReport = { pruned, throughSeq: target.size, cutoff };
     if (eventSeq !== undefined) report.eventSeq = eventSeq;

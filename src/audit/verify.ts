@@ -18,6 +18,9 @@ export interface StoredRow {
   body: string;
   leafHash: Buffer;
   chainHash: Buffer;
+  /** Indexed copies a store keeps beside the body; when given, they must match it. */
+  traceId?: string | null;
+  time?: string;
 }
 
 /** Where a pruned log starts: the chain hash and compact range after event `size`. */
@@ -140,7 +143,11 @@ export function verifyRows(input: VerifyInput): VerifyReport {
     }
     // The body names its own seq: a row moved to another seq with rehashed chain would
     // otherwise only show at the next checkpoint.
-    if (!bodyNamesSeq(row.body, row.seq)) return report({ seq: row.seq, reason: `event ${row.seq} carries another sequence number in its content` });
+    const tail = eventTail(row.body);
+    if (tail?.seq !== row.seq) return report({ seq: row.seq, reason: `event ${row.seq} carries another sequence number in its content` });
+    if ((row.time !== undefined && row.time !== tail.time) || (row.traceId !== undefined && (row.traceId ?? undefined) !== tail.traceId)) {
+      return report({ seq: row.seq, reason: `event ${row.seq} has index columns that disagree with its content (edited to hide it from queries)` });
+    }
     range.append(leaf);
     previous = chained;
     lastSeq = row.seq;
@@ -174,12 +181,33 @@ export function verifyRows(input: VerifyInput): VerifyReport {
   return report();
 }
 
-/** True when the event's JSON holds `seq` as its own top-level member. */
-function bodyNamesSeq(body: string, seq: number): boolean {
+/** The top-level members from `seq` on: `seq`, `surface`, `time`, `traceId`, `type`, `v`. */
+export interface EventTail {
+  seq?: unknown;
+  time?: unknown;
+  traceId?: unknown;
+  type?: unknown;
+}
+
+/**
+ * Reads the members from `seq` on without parsing the whole event. In canonical JSON they
+ * come last and are all scalars, so the last `"seq":` starts them; if that occurrence were
+ * nested instead, the slice would close more brackets than it opens and not parse, and
+ * the whole body is parsed instead.
+ */
+export function eventTail(body: string): EventTail | undefined {
+  const at = body.lastIndexOf('"seq":');
+  if (at > 0) {
+    try {
+      return JSON.parse('{' + body.slice(at)) as EventTail;
+    } catch {
+      // fall through to the full parse
+    }
+  }
   try {
-    const parsed = JSON.parse(body) as { seq?: unknown };
-    return parsed.seq === seq;
+    const parsed = JSON.parse(body) as unknown;
+    return typeof parsed === 'object' && parsed !== null ? (parsed as EventTail) : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }

@@ -1,8 +1,8 @@
 /**
  * The embedded audit store: one SQLite file in WAL mode with `synchronous=FULL`, so a
  * committed batch survives a crash of the process or the machine. Tables are prefixed
- * `audit_` because other stores share the file. Query filters read the event JSON itself
- * (expression indexes), so no separate column can drift from what was hashed.
+ * `audit_` because other stores share the file. Query filters read the hashed event JSON
+ * itself, except trace id and time, which have indexed columns that verification checks.
  */
 
 import Database from 'better-sqlite3';
@@ -18,11 +18,14 @@ CREATE TABLE IF NOT EXISTS audit_events (
   seq INTEGER PRIMARY KEY,
   body TEXT NOT NULL,
   leaf_hash BLOB NOT NULL,
-  chain_hash BLOB NOT NULL
+  chain_hash BLOB NOT NULL,
+  -- Copies of the body's traceId and time for indexed lookups; verification checks that
+  -- they match the hashed body, so they cannot be edited to hide events from a query.
+  trace_id TEXT,
+  time TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS audit_events_trace ON audit_events (json_extract(body, '$.traceId'))
-  WHERE json_extract(body, '$.traceId') IS NOT NULL;
-CREATE INDEX IF NOT EXISTS audit_events_time ON audit_events (json_extract(body, '$.time'));
+CREATE INDEX IF NOT EXISTS audit_events_trace ON audit_events (trace_id) WHERE trace_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS audit_events_time ON audit_events (time);
 CREATE TABLE IF NOT EXISTS audit_head (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   size INTEGER NOT NULL,
@@ -52,10 +55,10 @@ export interface SqliteAuditStoreOptions {
   synchronous?: 'FULL' | 'NORMAL';
 }
 
-type RawRow = [number, string, Buffer, Buffer];
+type RawRow = [number, string, Buffer, Buffer, string | null, string];
 
 function toRow(raw: RawRow): StoredRow {
-  return { seq: raw[0], body: raw[1], leafHash: raw[2], chainHash: raw[3] };
+  return { seq: raw[0], body: raw[1], leafHash: raw[2], chainHash: raw[3], traceId: raw[4], time: raw[5] };
 }
 
 function rangeFrom(json: string): CompactRange {
@@ -94,16 +97,16 @@ export class SqliteAuditStore implements AuditStore {
     this.stmts = {
       head: db.prepare('SELECT size, chain_hash, range FROM audit_head WHERE id = 1'),
       anchor: db.prepare('SELECT size, chain_hash, range FROM audit_anchor WHERE id = 1'),
-      insert: options.readOnly ? undefined : db.prepare('INSERT INTO audit_events (seq, body, leaf_hash, chain_hash) VALUES (?, ?, ?, ?)'),
+      insert: options.readOnly ? undefined : db.prepare('INSERT INTO audit_events (seq, body, leaf_hash, chain_hash, trace_id, time) VALUES (?, ?, ?, ?, ?, ?)'),
       setHead: options.readOnly ? undefined : db.prepare('INSERT OR REPLACE INTO audit_head (id, size, chain_hash, range) VALUES (1, ?, ?, ?)'),
-      rows: db.prepare('SELECT seq, body, leaf_hash, chain_hash FROM audit_events WHERE seq >= ? AND seq <= ? ORDER BY seq').raw(true),
-      row: db.prepare('SELECT seq, body, leaf_hash, chain_hash FROM audit_events WHERE seq = ?').raw(true),
+      rows: db.prepare('SELECT seq, body, leaf_hash, chain_hash, trace_id, time FROM audit_events WHERE seq >= ? AND seq <= ? ORDER BY seq').raw(true),
+      row: db.prepare('SELECT seq, body, leaf_hash, chain_hash, trace_id, time FROM audit_events WHERE seq = ?').raw(true),
       leaves: db.prepare('SELECT leaf_hash FROM audit_events WHERE seq >= ? AND seq <= ? ORDER BY seq').pluck(true),
       after: db.prepare('SELECT body FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?').pluck(true),
       count: db.prepare('SELECT count(*) FROM audit_events').pluck(true),
       checkpoints: db.prepare('SELECT body FROM audit_checkpoints WHERE size > ? ORDER BY size, id').pluck(true),
       latest: db.prepare('SELECT body FROM audit_checkpoints ORDER BY size DESC, id DESC LIMIT 1').pluck(true),
-      maxTime: db.prepare("SELECT max(json_extract(body, '$.time')) FROM audit_events WHERE seq <= ?").pluck(true),
+      maxTime: db.prepare('SELECT max(time) FROM audit_events WHERE seq <= ?').pluck(true),
       getMeta: db.prepare('SELECT value FROM audit_meta WHERE key = ?').pluck(true),
       getCursor: db.prepare('SELECT seq FROM audit_cursors WHERE name = ?').pluck(true),
     };
@@ -115,7 +118,7 @@ export class SqliteAuditStore implements AuditStore {
     if (!insert || !setHead) throw new Error('audit store is read-only');
     const run = this.db.transaction(() => {
       const built = build(this.head());
-      for (const r of built.rows) insert.run(r.seq, r.body, r.leafHash, r.chainHash);
+      for (const r of built.rows) insert.run(r.seq, r.body, r.leafHash, r.chainHash, r.traceId ?? null, r.time ?? '');
       setHead.run(built.head.size, built.head.chainHash, JSON.stringify(built.head.range.toJSON()));
       return built.result;
     });
@@ -157,8 +160,7 @@ export class SqliteAuditStore implements AuditStore {
     if (filter.decision !== undefined) field('$.decision', filter.decision);
     if (filter.principal !== undefined) field('$.principal.id', filter.principal);
     if (filter.traceId !== undefined) {
-      // Same expression as the partial index so SQLite uses it.
-      where.push("json_extract(body, '$.traceId') IS NOT NULL AND json_extract(body, '$.traceId') = ?");
+      where.push('trace_id = ?');
       params.push(filter.traceId);
     }
     if (filter.type !== undefined) field('$.type', filter.type);
@@ -180,11 +182,11 @@ export class SqliteAuditStore implements AuditStore {
       params.push(...atLeast);
     }
     if (filter.since !== undefined) {
-      where.push("json_extract(body, '$.time') >= ?");
+      where.push('time >= ?');
       params.push(isoTime(filter.since));
     }
     if (filter.until !== undefined) {
-      where.push("json_extract(body, '$.time') <= ?");
+      where.push('time <= ?');
       params.push(isoTime(filter.until));
     }
     if (filter.afterSeq !== undefined) {

@@ -250,7 +250,7 @@ function applyTamper(path: string, kind: string, seq: number): void {
       const fake = body(seq + 1).replace(/"seq":\d+/, `"seq":${seq}`).replace('"reason":"', '"reason":"inserted ');
       const prev = db.prepare('SELECT chain_hash FROM audit_events WHERE seq = ?').pluck().get(seq - 1) as Buffer;
       const leaf = leafHash(fake);
-      db.prepare('INSERT INTO audit_events (seq, body, leaf_hash, chain_hash) VALUES (?, ?, ?, ?)').run(seq, fake, leaf, chainHash(prev, leaf));
+      db.prepare('INSERT INTO audit_events (seq, body, leaf_hash, chain_hash, time, trace_id) VALUES (?, ?, ?, ?, ?, ?)').run(seq, fake, leaf, chainHash(prev, leaf), JSON.parse(fake).time, JSON.parse(fake).traceId);
       break;
     }
     case 'swap': {
@@ -261,6 +261,9 @@ function applyTamper(path: string, kind: string, seq: number): void {
       update.run(a['body'], a['leaf_hash'], a['chain_hash'], seq + 1);
       break;
     }
+    case 'edit-trace-column':
+      db.prepare("UPDATE audit_events SET trace_id = 'elsewhere' WHERE seq = ?").run(seq);
+      break;
     case 'truncate':
       db.prepare('DELETE FROM audit_events WHERE seq >= ?').run(seq);
       break;

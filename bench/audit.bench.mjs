@@ -1,0 +1,100 @@
+// Audit trail figures: durable appends/s with group commit and with one commit per event,
+// verification speed, and size on disk per million events (measured on a smaller log and
+// extrapolated linearly). Run as `node bench/audit.bench.mjs <out.json>` after `npm run build`.
+import { mkdtempSync, rmSync, statSync, existsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { openAuditLog, openAuditReader } from '../dist/audit/index.js';
+
+const GROUP_EVENTS = Number(process.env.BASTION_BENCH_AUDIT_EVENTS ?? 100_000);
+const SINGLE_EVENTS = 2_000;
+const IN_FLIGHT = 1024;
+
+function event(i) {
+  return {
+    type: 'decision',
+    traceId: `ai-20260522-${(i >>> 2).toString(16).padStart(12, '0')}`,
+    principal: { id: `user${i % 50}@zyx.example`, groups: ['grp-ai-devops-readonly', 'grp-ai-cloud-change-reviewers'], deviceCompliant: true },
+    action: i % 3 ? 'jira_read' : 'jira_add_comment',
+    resource: `SEC-${1000 + (i % 500)}`,
+    environment: 'development',
+    args: { ticket: `SEC-${1000 + (i % 500)}`, comment: 'Security review summary: [REDACTED] findings attached' },
+    decision: i % 10 ? 'allow' : 'deny',
+    reason: i % 10 ? 'allowed by rule `zyx/jira_read`' : 'no rule allows this action',
+    matched: [{ policy: 'zyx-tool-policy', rule: 'jira_read', effect: 'allow' }],
+    risk: i % 3 ? 'low' : 'medium',
+    categories: [],
+    policyVersion: 'sha256:5f1c0e7a9b',
+    model: { provider: 'openai', model: 'gpt-4o' },
+    surface: 'http',
+  };
+}
+
+function open(path, extra = {}) {
+  const opened = openAuditLog({ path, checkpoint: { everyEvents: 10_000, everySeconds: 60 }, ...extra });
+  if (!opened.ok) throw new Error(opened.errors[0].message);
+  return opened.value;
+}
+
+async function appendConcurrently(log, total) {
+  let next = 0;
+  const worker = async () => {
+    while (next < total) await log.append(event(next++));
+  };
+  const start = process.hrtime.bigint();
+  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'bastion-bench-audit-'));
+try {
+  // 1. Group commit, durable (synchronous=FULL), many appends in flight.
+  const path = join(dir, 'group.db');
+  let log = open(path);
+  const groupSeconds = await appendConcurrently(log, GROUP_EVENTS);
+  await log.close();
+  const groupRate = GROUP_EVENTS / groupSeconds;
+
+  // 2. One commit per event: each append awaited before the next, no batching.
+  const single = open(join(dir, 'single.db'), { groupCommit: { maxDelayMs: 0, maxEvents: 1 } });
+  let start = process.hrtime.bigint();
+  for (let i = 0; i < SINGLE_EVENTS; i++) await single.append(event(i));
+  const singleRate = SINGLE_EVENTS / (Number(process.hrtime.bigint() - start) / 1e9);
+  await single.close();
+
+  // 3. Verification of the group-commit log, read-only, as `bastion audit verify` does it.
+  const reader = openAuditReader({ path });
+  if (!reader.ok) throw new Error(reader.errors[0].message);
+  start = process.hrtime.bigint();
+  const report = reader.value.verify();
+  const verifySeconds = Number(process.hrtime.bigint() - start) / 1e9;
+  reader.value.close();
+  if (!report.ok) throw new Error(`bench log does not verify: ${report.failure?.reason}`);
+  const verifyRate = report.events / verifySeconds;
+
+  // 4. Size on disk, WAL folded into the main file first.
+  const db = new Database(path);
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  db.close();
+  const bytes = statSync(path).size + (existsSync(path + '-wal') ? statSync(path + '-wal').size : 0);
+  const bytesPerEvent = bytes / GROUP_EVENTS;
+
+  const figures = {
+    groupCommitEventsPerSecond: Math.round(groupRate),
+    singleCommitEventsPerSecond: Math.round(singleRate),
+    verifyEventsPerSecond: Math.round(verifyRate),
+    bytesPerEvent: Math.round(bytesPerEvent),
+    megabytesPerMillionEvents: Math.round((bytesPerEvent * 1e6) / 1e6),
+    eventsMeasured: GROUP_EVENTS,
+    inFlight: IN_FLIGHT,
+    checkpointsVerified: report.checkpointsVerified,
+  };
+  console.log(`audit: group commit (durable, ${IN_FLIGHT} in flight): ${figures.groupCommitEventsPerSecond.toLocaleString('en')} events/s (target >= 40,000)`);
+  console.log(`audit: one commit per event (durable):        ${figures.singleCommitEventsPerSecond.toLocaleString('en')} events/s`);
+  console.log(`audit: verify (chain, roots, signatures):     ${figures.verifyEventsPerSecond.toLocaleString('en')} events/s (target >= 200,000)`);
+  console.log(`audit: size on disk: ${figures.bytesPerEvent} bytes/event, ~${figures.megabytesPerMillionEvents} MB per million events (extrapolated from ${GROUP_EVENTS.toLocaleString('en')})`);
+  if (process.argv[2]) writeFileSync(process.argv[2], JSON.stringify(figures, null, 2) + '\n');
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
