@@ -45,11 +45,13 @@ const D = (technique: InjectionTechnique, anchors: string[], source: string, wei
   ...(unicodeAnchors ? { unicodeAnchors } : {}),
 });
 
+/** A gap inside one sentence: anything but a newline or a sentence-ending period. */
+const GAP = '(?:[^.\\n]|\\.(?=\\S))';
 const W = "[\\p{L}'’-]+";
 const OVERRIDE_OBJECT_EN =
-  '(?:instructions?|prompts?|rules|directions|directives|guidelines|guidance|context|commands|orders|constraints|restrictions|policies|programming|messages|guardrails|system prompt|safety (?:rules|guidelines))';
+  '(?:(?:text|content|document|message)s? above|everything (?:above|before this)|instructions?|prompts?|rules|directions|directives|guidelines|guidance|context|commands|orders|constraints|restrictions|policies|programming|messages|guardrails|system prompt|safety (?:rules|guidelines))';
 const OVERRIDE_MOD_EN =
-  '(?:(?:all|any|every|the|of|your|my|these|those|previous|prior|above|earlier|preceding|former|original|initial|existing|system|safety|developer|other|current|given|old)\\s+){0,4}';
+  '(?:(?:all|any|every|the|of|your|my|these|those|previous|prior|above|earlier|preceding|former|original|initial|existing|system|safety|developer|content|other|current|given|old)\\s+){0,4}';
 
 export const INJECTION_DETECTORS: readonly InjectionDetector[] = [
   // Instruction override, in several languages
@@ -57,10 +59,12 @@ export const INJECTION_DETECTORS: readonly InjectionDetector[] = [
     `\\b(?:ignore|ignoring|disregard|forget|override|bypass|skip|discard|neglect|set aside|abandon)\\s+${OVERRIDE_MOD_EN}${OVERRIDE_OBJECT_EN}\\b`, 0.7),
   D('instruction-override', ['follow'], `\\b(?:do not|don't|stop|no longer)\\s+(?:follow|obey|adhere to|comply with)(?:ing)?\\s+${OVERRIDE_MOD_EN}${OVERRIDE_OBJECT_EN}\\b`, 0.65),
   D('instruction-override', ['instruction', 'rules', 'prompt'], `\\b(?:previous|prior|above|earlier|original|old|system)\\s+(?:instructions|rules|prompt)\\s+(?:are|were|is|have been)\\s+(?:now\\s+)?(?:void|cancell?ed|revoked|obsolete|superseded|outdated|no longer (?:valid|relevant|apply|in effect)|null)`, 0.7),
-  D('instruction-override', ['instruction', 'task', 'directive'], `\\b(?:new|updated|revised|real|actual|true|secret|hidden|additional)\\s+(?:instructions?|directives?|system prompt)\\s*:`, 0.55),
+  D('instruction-override', ['instruction', 'task', 'directive'], `\\b(?:new|updated|revised|real|actual|true|secret|hidden|additional)\\s+(?:instructions?|directives?|system prompt|task|objective|goal|orders)\\s*:`, 0.55),
   D('instruction-override', ['task', 'goal', 'objective', 'purpose', 'mission', 'job'], `\\byour\\s+(?:new|real|actual|true|only|primary)\\s+(?:task|goal|objective|purpose|mission|job|instructions?)\\s+(?:is|are|now is)\\b`, 0.6),
+  D('instruction-override', ['from now on', 'henceforth', 'going forward'], `\\b(?:from now on|henceforth|going forward)\\s*,?\\s+you (?:are|will|must|shall)\\b`, 0.55),
   D('instruction-override', ['from now on', 'henceforth', 'going forward'], `\\b(?:from now on|henceforth|going forward)\\s*,?\\s+(?:you (?:are|will|must|shall|should|may)|your|ignore|only|always|never|respond|reply|answer|act)\\b`, 0.45),
-  D('instruction-override', ['pretend', 'no longer', 'act as', 'roleplay'], `\\b(?:pretend (?:that )?(?:you are|you're|to be)|you are no longer|you're no longer|act as (?:if you (?:were|are)|an? (?:unrestricted|unfiltered|different|new))|roleplay as)\\b`, 0.45),
+  D('instruction-override', ['pretend', 'no longer', 'act as', 'roleplay'], `\\b(?:pretend (?:that )?(?:you are|you're|to be)|roleplay as)\\b`, 0.55),
+  D('instruction-override', ['no longer', 'act as'], `\\b(?:you are no longer|you're no longer|act as (?:if you (?:were|are)|an? (?:unrestricted|unfiltered|different|new)))\\b`, 0.45),
   D('instruction-override', ['instead'], `\\binstead\\s*,?\\s+(?:you (?:must|will|should|shall)|do the following|reply with|respond with|output|say)\\b`, 0.4),
   D('instruction-override', ['ignor', 'vergiss', 'vergessen', 'missachte', 'bergehe'],
     `\\b(?:ignorier(?:e|en|t)?|vergiss|vergessen sie|missachte|missachten sie|übergehe)\\s+(?:${W}\\s+){0,3}?(?:anweisungen|instruktionen|befehle|regeln|vorgaben|richtlinien|anordnungen|systemanweisungen)\\b`, 0.7),
@@ -78,25 +82,27 @@ export const INJECTION_DETECTORS: readonly InjectionDetector[] = [
   D('instruction-override', [], `(?:忽略|无视|無視|忘记|忘掉|不要理会)[^。\\n]{0,12}?(?:指令|指示|说明|規則|规则|提示|命令)|(?:以前|前|上記|これまで)の(?:指示|命令|指令)を(?:無視|忘れ)`, 0.7, 'gu', true, ['忽略', '无视', '無視', '忘记', '忘掉', '不要理会', '忘れ']),
   // Fake role and system markers
   D('role-marker', ['<|', '[inst]', '<<sys', '</s>', '<s>'], `<\\|(?:im_start|im_end|system|user|assistant|endoftext|start_header_id|end_header_id|eot_id)\\|>|\\[/?INST\\]|<</?SYS>>|</s>\\s*<s>`, 0.6, 'giu', false),
-  D('role-marker', ['system', 'assistant', 'developer', 'instruction'], `(?:^|\\n)[ \\t]*(?:#{1,4}[ \\t]*|\\*\\*|\\[)?(?:system|assistant|developer|instruction|system prompt|system message)(?:\\*\\*|\\])?[ \\t]*(?::|\\n)(?=[ \\t]*\\S)`, 0.45, 'giu', true),
+  D('role-marker', ['system', 'assistant', 'developer'], `(?:^|\\n)[ \\t]*(?:#{1,4}[ \\t]*|\\*\\*|\\[)(?:system|assistant|developer|system prompt|system message)(?:\\*\\*|\\])?[ \\t]*:(?:\\*\\*)?(?=\\s*\\S)`, 0.5, 'giu', true),
+  D('role-marker', ['system', 'assistant', 'developer'], `(?:^|\\n)[ \\t]*(?:system|assistant|developer|system prompt|system message)[ \\t]*:(?=[ \\t]*\\S)`, 0.4, 'giu', true),
   D('role-marker', ['human:', 'assistant:'], `\\n\\n(?:Human|Assistant):`, 0.45, 'gu', true),
   D('role-marker', ['<system', '<instructions', '<admin', '<developer'], `<(?:system|instructions|admin|developer|system_prompt|sys)(?:\\s[^>]{0,40})?>`, 0.5, 'giu', true),
   // Requests addressed to the AI or the reviewer
   D('addressed-to-ai', ['ai', 'llm', 'assistant', 'model', 'agent', 'bot', 'reviewer', 'claude', 'gpt', 'copilot', 'gemini'],
     `\\b(?:note|message|instructions?|attention|important|reminder|memo|directive)\\s+(?:to|for)\\s+(?:the\\s+|any\\s+|all\\s+)?(?:ai|a\\.i\\.|llms?|language models?|assistants?|agents?|chatbots?|bots?|models?|copilot|claude|chatgpt|gpt(?:-?\\d)?|gemini|(?:ai |automated |code )?reviewers?)\\b`, 0.5),
+  D('addressed-to-ai', ['ai', 'llm', 'assistant', 'agent', 'model', 'bot', 'gpt', 'claude', 'copilot'], `\\b(?:attention|hey|dear|hello|hi)\\s+(?:the\\s+)?(?:ai|llm|assistant|agent|model|bot|gpt|chatgpt|claude|copilot|gemini)s?\\s*[,:!]`, 0.5),
   D('addressed-to-ai', ['if you', 'you are an', "you're an"], `\\b(?:if|since|as|because) you(?:'re| are) (?:an? |the )?(?:ai|a\\.i\\.|llm|large language model|language model|ai assistant|assistant|ai agent|agent|bot|automated (?:system|agent|reviewer|tool)|chatbot|ai model|model)\\b`, 0.55),
   D('addressed-to-ai', ['ai', 'llm', 'assistant', 'agent', 'claude', 'gpt', 'copilot', 'reviewer', 'bot', 'model'],
     `(?:^|[\\n.!?]\\s*|\\b(?:hey|dear|hi|hello|attention|ok|okay)\\s+)(?:ai|llm|assistant|ai assistant|agent|ai agent|claude|chatgpt|gpt|copilot|gemini|ai reviewer|reviewer bot|bot|model)s?\\s*[,:]\\s*(?:please\\s+)?(?:you\\s+(?:must|should|need|will|are)|ignore|disregard|approve|merge|run|execute|send|reply|respond|say|output|print|mark|rate|classify|label|do not|don't|never|always|forward|include|add)\\b`, 0.55),
   D('addressed-to-ai', ['ai', 'llm', 'reviewer', 'agent', 'assistant', 'model'], `\\b(?:ai|llm|automated|language model)\\s+(?:reviewers?|agents?|assistants?|models?|systems?|tools?)\\s+(?:must|should|shall|are (?:required|instructed|expected) to|need to)\\s+(?:approve|merge|ignore|mark|rate|classify|run|execute|send|reply|output|always|never|not)\\b`, 0.55),
   D('addressed-to-ai', ['ki', ' ia', 'l\'ia', 'eine ki'], `\\b(?:wenn du (?:eine |ein )?(?:ki|sprachmodell|assistent|bot) bist|an die ki|liebe ki|hallo ki|si (?:tu es|vous êtes|eres|usted es) (?:une |un |una )?(?:ia|i\\.a\\.|assistant|asistente|modèle de langage|modelo de lenguaje)|(?:à|a|para) (?:l'|la )ia\\s*:|querida ia|chère ia)\\b`, 0.55),
   // Instructions to call tools or run commands
-  D('tool-call-instruction', ['call', 'invoke', 'use', 'run', 'execute', 'trigger'], `\\b(?:call|invoke|use|run|execute|trigger)\\s+(?:the\\s+)?(?:tool|function)?\\s*[\`'"]?[a-z][a-z0-9]*(?:_[a-z0-9]+)+[\`'"]?\\s*(?:tool|function)?\\s+(?:with|to|on|and|passing|using)\\b`, 0.45),
+  D('tool-call-instruction', ['call', 'invoke', 'use', 'run', 'execute', 'trigger'], `\\b(?:call|invoke|use|run|execute|trigger)\\s+(?:the\\s+)?(?:tool|function)?\\s*[\`'"]?[a-z][a-z0-9]*(?:_[a-z0-9]+)+[\`'"]?\\s*(?:tool|function)?\\s+(?:with|to|on|and|passing|using)\\b`, 0.5),
   D('tool-call-instruction', ['run', 'execute'], `\\b(?:immediately|now|silently|quietly|automatically|without asking|without confirmation)\\s+(?:run|execute|call|invoke)\\b|\\b(?:run|execute|call|invoke)\\s+(?:this|the following)\\s+(?:command|shell command|script|code|tool|function)s?\\s+(?:immediately|now|silently|without (?:asking|confirmation|telling))`, 0.5),
-  D('tool-call-instruction', ['<tool_call', '<function_call', '<invoke', '"tool"', '"function"', '"name"'], `<(?:tool_call|function_calls?|invoke)\\b|"(?:tool|function|tool_name)"\\s*:\\s*"[a-z_][a-z0-9_.]*"\\s*,\\s*"(?:arguments|parameters|args|input)"\\s*:`, 0.45, 'giu', false),
+  D('tool-call-instruction', ['<tool_call', '<function_call', '<invoke', '"tool"', '"function"', '"name"'], `<(?:tool_call|function_calls?|invoke)\\b|"(?:tool|function|tool_name)"\\s*:\\s*"[a-z_][a-z0-9_.]*"\\s*,\\s*"(?:arguments|parameters|args|input)"\\s*:`, 0.5, 'giu', false),
   D('tool-call-instruction', ['curl', 'wget'], `\\b(?:curl|wget)\\s[^\\n|]{0,160}\\|\\s*(?:sudo\\s+)?(?:ba|z)?sh\\b`, 0.3),
   // Sending data somewhere
   D('data-exfiltration', ['send', 'post', 'upload', 'forward', 'mail', 'exfiltrat', 'transmit', 'leak', 'submit', 'share', 'dump', 'copy'],
-    `\\b(?:send|post|upload|forward|email|e-mail|exfiltrate|transmit|leak|submit|share|dump|copy)\\b[^.\\n]{0,40}?\\b(?:secrets?|credentials?|api[ _-]?keys?|access keys?|tokens?|passwords?|environment variables|env vars|\\.env|conversation|chat history|system prompt|ssh keys?|private keys?|cookies|session (?:ids?|tokens?)|customer (?:data|records|list)|all (?:the )?(?:data|files|records|emails)|(?:the )?contents? of|database|~/\\.ssh|id_rsa|/etc/passwd)\\b[^.\\n]{0,80}?(?:\\bto\\b|\\bat\\b|\\bvia\\b|\\binto\\b)\\s*(?:https?://|[\\w.+-]+@[\\w-]+\\.|[\\w-]+(?:\\.[\\w-]+)*\\.[a-z]{2,}\\b|(?:this|our|my|the following|an external|external|attacker)\\b)`, 0.6),
+    `\\b(?:send|post|upload|forward|email|e-mail|exfiltrate|transmit|leak|submit|share|dump|copy)\\b${GAP}{0,40}?(?<![\\w-])(?:secrets?|credentials?|api[ _-]?keys?|access keys?|tokens?|passwords?|environment variables|env vars|\\.env|conversation|chat history|system prompt|ssh keys?|private keys?|cookies|session (?:ids?|tokens?)|customer (?:data|records|list)|all (?:the )?(?:data|files|records|emails)|(?:the )?contents? of|database|~/\\.ssh|id_rsa|/etc/passwd)(?![\\w-])${GAP}{0,80}?(?:\\bto\\b|\\bat\\b|\\bvia\\b|\\binto\\b)\\s*(?:[a-z][a-z0-9+]{1,10}://|#[\\w-]{2,}|[\\w.+-]+@[\\w-]+\\.|[\\w-]+(?:\\.[\\w-]+)*\\.[a-z]{2,}\\b|(?:this|our|my|the following|an external|external|attacker)\\b)`, 0.6),
   D('data-exfiltration', ['sende', 'schick', 'bermittle', 'leite'], `\\b(?:sende|schicke|übermittle|leite)\\b[^.\\n]{0,40}?\\b(?:passw(?:ö|oe)rter|zugangsdaten|geheimnisse|schlüssel|kundendaten|daten|token)\\b[^.\\n]{0,60}?\\b(?:an|nach)\\b`, 0.6),
   D('data-exfiltration', ['envoie', 'envoyez', 'transmet', 'transf'], `\\b(?:envoie|envoyez|transmets|transmettez|transfère|transférez)\\b[^.\\n]{0,40}?\\b(?:mots de passe|identifiants|secrets|clés|données|jetons)\\b[^.\\n]{0,60}?(?:\\bà\\b|\\bvers\\b|\\ba\\b)`, 0.6),
   D('data-exfiltration', ['env', 'manda', 'reenv'], `\\b(?:envía|envia|enviar|manda|reenvía)\\b[^.\\n]{0,40}?\\b(?:contraseñas|credenciales|secretos|claves|datos|tokens)\\b[^.\\n]{0,60}?\\b(?:a|al|hacia)\\b`, 0.6),
@@ -105,7 +111,9 @@ export const INJECTION_DETECTORS: readonly InjectionDetector[] = [
   // Active content: rendered or executed whatever the framing
   D('markdown-exfiltration', ['![', '<img', 'src='], `!\\[[^\\]\\n]{0,200}\\]\\(\\s*<?(https?://[^\\s)>]{1,2000})|<img\\b[^>]{0,300}?\\bsrc\\s*=\\s*["']?(https?://[^\\s"'>]{1,2000})`, 0.7, 'giu', false),
   D('mode-switch', ['mode', 'jailbreak', 'dan', 'unrestricted', 'unfiltered', 'no restrictions', 'without restrictions'],
-    `\\b(?:(?:enter|enable|activate|switch to|you are (?:now )?in)\\s+(?:developer|dev|god|admin|debug|dan|jailbreak|unrestricted|sudo|root)\\s+mode|jailbreak(?:ed)?|do anything now|you are (?:now )?(?:dan|unrestricted|unfiltered|uncensored|free from (?:all )?(?:rules|restrictions))|(?:without|no|free of|free from) (?:any |all )?(?:restrictions|filters|guardrails|limitations|rules) (?:from now|going forward|for this|and)\\b)`, 0.55),
+    `\\b(?:enter|enable|activate|switch to|you are (?:now )?in)\\s+(?:developer|dev|god|admin|sudo|root)\\s+mode\\b`, 0.4),
+  D('mode-switch', ['mode', 'jailbreak', 'dan', 'unrestricted', 'unfiltered', 'no restrictions', 'without restrictions'],
+    `\\b(?:(?:enter|enable|activate|switch to|you are (?:now )?in)\\s+(?:dan|jailbreak|unrestricted|god)\\s+mode|jailbreak(?:ed)?|do anything now|you are (?:now )?(?:dan|unrestricted|unfiltered|uncensored|free from (?:all )?(?:rules|restrictions))|(?:without|no|free of|free from) (?:any |all )?(?:restrictions|filters|guardrails|limitations|rules) (?:from now|going forward|for this|and)\\b)`, 0.55),
   D('context-closing', ['</', 'end of', '"""', "'''", '```', '[end'], `</(?:document|documents|context|data|input|untrusted[a-z_-]{0,20}|user_input|tool_result|tool_output|function_result|search_results?|retrieved|email|file|content|text|source|evidence|article|webpage)>|(?:\\[|-{2,}\\s*|={2,}\\s*|\\*{2,}\\s*|^|\\n)\\s*end of (?:the )?(?:document|context|input|user input|email|file|data|text|retrieved content|untrusted content|conversation|transcript)\\b|(?:"""|'''|\`\`\`)\\s*\\n+\\s*(?:new |now |system|instructions?|ignore|important|assistant)`, 0.35),
 ];
 

@@ -56,6 +56,8 @@ const AUTOMATON = new KeywordAutomaton(ANCHORS);
 const META =
   /\b(?:attackers?|adversar(?:y|ies)|malicious|injections?|jailbreaks?|examples?|e\.g\.|for instance|such as|like|phrases?|strings?|patterns?|payloads?|signatures?|detect(?:s|ed|ing|ion|ors?)?|flag(?:s|ged)?|blocks?|blocked|filter(?:s|ed)?|classif(?:y|ies|ier)|known as|called|quot(?:e|es|ed|ing)|contains?|containing|mentions?|may (?:write|say|include|contain|try|embed|insert|hide|add)|might|could|tries to|try to|attempts?(?: to)?|warn(?:s|ing)?|beware|watch out|typical|common|classic|technique|look(?:s)? for|refuse|says?|said|wrote|writes|reads?|reported|stated|hypothetical|training|awareness|angreifer|beispiel|z\. ?b\.|etwa|enthält|muster|erkennen|attaquant|exemple|par exemple|contient|motif|détecter|atacante|ejemplo|por ejemplo|contiene|patrón|detectar)\b/i;
 const NEGATION_BEFORE = /\b(?:never|not|don't|do not|must not|mustn't|should not|shouldn't|won't|cannot|can't|nie|niemals|nicht|jamais|ne pas|nunca|no)\s+(?:[\w']+\s+){0,2}$/i;
+/** URLs and e-mail addresses are not framing words (`attacker@…` says nothing about the text). */
+const ADDRESSES = /\S+@\S+|[a-z][a-z0-9+]{1,10}:\/\/\S+/gi;
 const DISCUSSION = /prompt[- ]injection|injection attacks?|jailbreak(?:ing)? attempts?|red[- ]team|adversarial prompts?|indirect injection/i;
 
 const ZERO_WIDTH = /[\u200B-\u200D\u2060\u2062-\u2064\uFEFF]/;
@@ -103,9 +105,15 @@ function framing(text: string, start: number, end: number, discussed: boolean): 
   const anchor = quote >= 0 ? quote : start;
   let sentenceStart = Math.max(text.lastIndexOf('\n', anchor - 1), text.lastIndexOf('. ', anchor - 1), text.lastIndexOf('! ', anchor - 1), text.lastIndexOf('? ', anchor - 1)) + 1;
   sentenceStart = Math.max(sentenceStart, anchor - 200);
-  const lead = text.slice(sentenceStart, anchor);
-  const tailEnd = text.slice(end, end + 80).search(/[.!?\n]/);
-  const tail = text.slice(end, tailEnd < 0 ? end + 80 : end + tailEnd);
+  let lead = text.slice(sentenceStart, anchor);
+  if (lead.trim() === '') {
+    // The phrase opens its line (a code block, a quoted paragraph): the line before frames it.
+    const prevEnd = text.lastIndexOf('\n', anchor - 1);
+    lead = prevEnd < 0 ? '' : text.slice(Math.max(0, text.lastIndexOf('\n', prevEnd - 1) + 1, prevEnd - 200), prevEnd);
+  }
+  lead = lead.replace(ADDRESSES, ' ');
+  const tailEnd = text.slice(end, end + 80).replace(ADDRESSES, (m) => '_'.repeat(m.length)).search(/[.!?\n]/);
+  const tail = text.slice(end, tailEnd < 0 ? end + 80 : end + tailEnd).replace(ADDRESSES, ' ');
   let described = META.test(lead) || META.test(tail) || NEGATION_BEFORE.test(text.slice(Math.max(0, start - 40), start));
   if (!described) {
     // A list item under an introduction such as "Common injection phrases:".
@@ -180,8 +188,9 @@ function detectIn(text: string): InjectionTechniqueHit[] {
   const hits: InjectionTechniqueHit[] = [];
   const triggered = new Set<number>();
   for (const h of AUTOMATON.scan(text)) for (const d of ANCHOR_INDEX[h.keyword] as number[]) triggered.add(d);
+  const lower = /[^\x00-\x7f]/.test(text) ? text.toLowerCase() : text;
   INJECTION_DETECTORS.forEach((d, i) => {
-    if (d.unicodeAnchors?.some((a) => text.includes(a))) triggered.add(i);
+    if (d.unicodeAnchors?.some((a) => lower.includes(a))) triggered.add(i);
   });
   const discussed = DISCUSSION.test(text);
   for (const i of [...triggered].sort((a, b) => a - b)) {
@@ -241,7 +250,7 @@ export function detectInjection(text: string): InjectionResult {
       h.start = map[h.start] as number;
       h.end = h.end === 0 ? 0 : (map[h.end - 1] as number) + 1;
     }
-    if (interleaved >= 2) hits.push({ technique: 'hidden-text', start: 0, end: text.length, evidence: `${interleaved} zero-width characters inside words`, weight: hits.length > 0 ? 0.6 : 0.45 });
+    if (interleaved >= 2) hits.push({ technique: 'hidden-text', start: 0, end: text.length, evidence: `${interleaved} zero-width characters inside words`, weight: hits.length > 0 ? 0.6 : interleaved >= 3 ? 0.5 : 0.4 });
     if (bidi >= 2) hits.push({ technique: 'hidden-text', start: 0, end: text.length, evidence: `${bidi} bidirectional control characters`, weight: 0.35 });
   }
   for (const m of text.matchAll(TAG_RUN)) {

@@ -77,7 +77,7 @@ function passwordLooking(value: string): boolean {
 /** `key = value`, `key: value`, `"key": "value"`, `key := value`, `key => value`. */
 const ASSIGN = `[A-Za-z0-9_.-]{0,30}["']?[ \\t]{0,4}(?::=|=>|[:=])[ \\t]{0,4}`;
 function assignedValue(min: number, max: number): string {
-  return `(?:"([^"\\s]{${min},${max}})"|'([^'\\s]{${min},${max}})'|([^\\s"'\`,;<>()\\[\\]{}]{${min},${max}}))`;
+  return `(?:"([^"\\s]{${min},${max}})"|'([^'\\s]{${min},${max}})'|([^\\s"'\`,;&<>()\\[\\]{}]{${min},${max}}))`;
 }
 
 export const SECRET_RULES: readonly SecretRule[] = [
@@ -130,7 +130,7 @@ export const SECRET_RULES: readonly SecretRule[] = [
   { id: 'slack-webhook-url', keywords: ['hooks.slack.com/'], pattern: `hooks\\.slack\\.com/(?:services|workflows|triggers)/T[A-Z0-9]{8,11}/[A-Z0-9]{8,12}/[A-Za-z0-9]{20,32}`, confidence: 0.95 },
   { id: 'discord-webhook-url', keywords: ['discord.com/api/webhooks/', 'discordapp.com/api/webhooks/'], pattern: `discord(?:app)?\\.com/api/webhooks/[0-9]{17,20}/[A-Za-z0-9_-]{60,70}`, confidence: 0.95 },
   { id: 'teams-webhook-url', keywords: ['.webhook.office.com/webhookb2/'], pattern: `\\.webhook\\.office\\.com/webhookb2/[a-f0-9-]{36}@[a-f0-9-]{36}/IncomingWebhook/[a-f0-9]{32}/[a-f0-9-]{36}`, confidence: 0.95 },
-  { id: 'telegram-bot-token', keywords: [':aa'], pattern: `(?<=(?<![0-9])[0-9]{8,10}:)AA[A-Za-z0-9_-]{33}${R}`, confidence: 0.9 },
+  { id: 'telegram-bot-token', keywords: [':aa'], pattern: `(?<=(?<![0-9])[0-9]{8,10}):(AA[A-Za-z0-9_-]{33})${R}`, confidence: 0.9 },
   { id: 'sendgrid-api-key', keywords: ['sg.'], pattern: `${L}SG\\.[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{43}${R}`, confidence: 0.97 },
   { id: 'mailgun-api-key', keywords: ['key-'], pattern: `${L}key-[a-f0-9]{32}${R}`, confidence: 0.8, minEntropy: 3.4 },
   { id: 'mailchimp-api-key', keywords: ['-us'], back: 32, pattern: `${L}[a-f0-9]{32}-us[0-9]{1,2}${R}`, confidence: 0.85, minEntropy: 3.2 },
