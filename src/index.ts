@@ -60,3 +60,57 @@ export type {
   UrlAnalysis,
   UrlOptions,
 } from './analysis/index.js';
+export {
+  openAuditLog,
+  openAuditReader,
+  decisionEvent,
+  verifyInclusionProof,
+  createSiemSink,
+  canonicalJson,
+  verifyRows,
+  verifyInclusion,
+  verifyConsistency,
+  checkCheckpointSignature,
+  toOcsf,
+  toZyx,
+  AUDIT_EVENT_TYPES,
+  AUDIT_SCHEMA_VERSION,
+} from './audit/index.js';
+export type {
+  AuditEvent,
+  AuditEventInput,
+  AuditEventType,
+  AuditFilter,
+  AuditLog,
+  AuditLogOptions,
+  AuditReader,
+  AuditReceipt,
+  Checkpoint,
+  InclusionProof,
+  PruneReport,
+  SiemSink,
+  SiemSinkOptions,
+  VerifyReport,
+} from './audit/index.js';
+export { validateRequest } from './core/request.js';
+export { loadPolicySet, detectFormat } from './policy/load.js';
+export type { PolicyInput, LoadOptions } from './policy/load.js';
+export { evaluate, REASONS, BASELINE_POLICY, KILL_SWITCH_POLICY } from './policy/evaluate.js';
+export type { EvaluateOptions } from './policy/evaluate.js';
+export { watchPolicies } from './policy/watch.js';
+export type { PolicyWatcher, WatchHandlers } from './policy/watch.js';
+export type {
+  BaselineOptions,
+  ContentMode,
+  KillSwitchState,
+  NativeActionMeta,
+  NativeApproval,
+  NativePolicy,
+  NativeRule,
+  PolicyFormat,
+  PolicySet,
+} from './policy/model.js';
+export { createGateway, ActionDeniedError } from './gateway/index.js';
+export type { Gateway, GatewayOptions, ResultInspection } from './gateway/index.js';
+export { ActionRuntime, ActionEvent } from './gateway/action-runtime.js';
+export type { ActionEventFields, Verdict } from './gateway/action-runtime.js';
