@@ -1,0 +1,66 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { chainHash, leafHash } from '../../src/audit/hash.js';
+import { SqliteAuditStore } from '../../src/store/index.js';
+
+let dir: string;
+beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'bastion-store-'))));
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function appendOne(store: SqliteAuditStore, body: (seq: number) => string): number {
+  return store.appendBatch((head) => {
+    const seq = head.size + 1;
+    const text = body(seq);
+    const leaf = leafHash(text);
+    const chained = chainHash(head.chainHash, leaf);
+    const range = head.range.clone();
+    range.append(leaf);
+    return { rows: [{ seq, body: text, leafHash: leaf, chainHash: chained, time: '2026-01-01T00:00:00.000Z', traceId: null }], head: { size: seq, chainHash: chained, range }, result: seq };
+  });
+}
+
+describe('SQLite audit store', () => {
+  it('hands each batch the head the previous batch left, across connections to one file', () => {
+    const path = join(dir, 'bastion.db');
+    const a = new SqliteAuditStore(path);
+    const b = new SqliteAuditStore(path);
+    const body = (seq: number): string => `{"seq":${seq},"time":"2026-01-01T00:00:00.000Z","type":"service.start","v":1}`;
+    expect([appendOne(a, body), appendOne(b, body), appendOne(a, body)]).toEqual([1, 2, 3]);
+    expect(b.head().size).toBe(3);
+    expect([...a.rows()].map((r) => r.seq)).toEqual([1, 2, 3]);
+    a.close();
+    b.close();
+  });
+
+  it('rolls a failed batch back entirely', () => {
+    const store = new SqliteAuditStore(join(dir, 'bastion.db'));
+    expect(() => store.appendBatch(() => { throw new Error('hashing failed'); })).toThrow('hashing failed');
+    expect(store.eventCount()).toBe(0);
+    expect(store.head().size).toBe(0);
+    store.close();
+  });
+
+  it('opens read-only only files that hold an audit log, and never writes through them', () => {
+    expect(() => new SqliteAuditStore(join(dir, 'missing.db'), { readOnly: true })).toThrow();
+    const path = join(dir, 'bastion.db');
+    new SqliteAuditStore(path).close();
+    const ro = new SqliteAuditStore(path, { readOnly: true });
+    expect(() => ro.appendBatch(() => ({ rows: [], head: ro.head(), result: 0 }))).toThrow(/read-only/);
+    ro.close();
+  });
+
+  it('keeps cursors and metadata in the same file', () => {
+    const path = join(dir, 'bastion.db');
+    const store = new SqliteAuditStore(path);
+    store.setCursor('siem:x', 42);
+    store.setMeta('k', 'v');
+    store.close();
+    const again = new SqliteAuditStore(path);
+    expect(again.getCursor('siem:x')).toBe(42);
+    expect(again.getCursor('other')).toBe(0);
+    expect(again.getMeta('k')).toBe('v');
+    again.close();
+  });
+});
