@@ -4,7 +4,7 @@
  */
 
 import { parseArgs } from 'node:util';
-import { createAnalyzer, type Analyzer, type ShellAnalysis, type SqlAnalysis } from '../../analysis/index.js';
+import { createAnalyzer, type Analyzer, type ShellAnalysis, type ShellOptions, type SqlAnalysis } from '../../analysis/index.js';
 import { badInput, EXIT, forEachLine, type CliIo, type Command } from '../command.js';
 
 const HELP = `usage: bastion analyze [--json] [--cwd DIR] -- '<command>'
@@ -44,6 +44,15 @@ function summary(a: ShellAnalysis | SqlAnalysis): string {
   return lines.join('\n') + '\n';
 }
 
+/** The caller's home directory makes `~` mean what it means on this machine. */
+function shellOptions(io: CliIo, cwd: string | undefined): ShellOptions {
+  const options: ShellOptions = {};
+  if (cwd !== undefined) options.cwd = cwd;
+  const home = io.env['HOME'];
+  if (home !== undefined && home.startsWith('/')) options.home = home;
+  return options;
+}
+
 async function jsonl(analyzer: Analyzer, io: CliIo): Promise<number> {
   let failed = false;
   await forEachLine(io.stdin, (line, n) => {
@@ -67,7 +76,7 @@ async function jsonl(analyzer: Analyzer, io: CliIo): Promise<number> {
       io.stdout.write(JSON.stringify({ error: `line ${n}: \`cwd\` must be an absolute path` }) + '\n');
       return;
     }
-    const r = analyzer.shell(obj['command'], cwd === undefined ? {} : { cwd });
+    const r = analyzer.shell(obj['command'], shellOptions(io, cwd));
     io.stdout.write(JSON.stringify(contract(r)) + '\n');
   });
   return failed ? EXIT.BAD_INPUT : EXIT.OK;
@@ -106,7 +115,7 @@ export const analyzeCommand: Command = {
     }
     if (positionals.length === 0) return badInput(io, 'analyze', "expected a command: bastion analyze --json -- '<command>'");
     const command = positionals.join(' ');
-    const r = analyzer.shell(command, values.cwd === undefined ? {} : { cwd: values.cwd });
+    const r = analyzer.shell(command, shellOptions(io, values.cwd));
     io.stdout.write(values.json === true ? JSON.stringify(contract(r)) + '\n' : summary(r));
     return EXIT.OK;
   },
