@@ -15,10 +15,10 @@ export interface Problem {
   code: ErrorCode;
 }
 
-const POLICY_FIELDS = ['apiVersion', 'kind', 'name', 'description', 'priority', 'defaultReason', 'actions', 'analyzers', 'rules'];
+export const POLICY_FIELDS = ['apiVersion', 'kind', 'name', 'description', 'priority', 'defaultReason', 'actions', 'analyzers', 'rules'];
 export const RULE_FIELDS = ['id', 'effect', 'description', 'reason', 'principals', 'actions', 'resources', 'environments', 'when', 'approval', 'obligations'];
-const APPROVAL_FIELDS = ['groups', 'quorum', 'expiresIn', 'changeTicket', 'rollbackPlan'];
-const ACTION_META_FIELDS = ['write', 'connector', 'risk', 'secrets', 'output', 'description'];
+export const APPROVAL_FIELDS = ['groups', 'quorum', 'expiresIn', 'changeTicket', 'rollbackPlan'];
+export const ACTION_META_FIELDS = ['write', 'connector', 'risk', 'secrets', 'output', 'description'];
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
