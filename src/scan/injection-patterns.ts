@@ -28,6 +28,8 @@ export interface InjectionDetector {
   /** Non-ASCII anchors, tested with `includes`. */
   unicodeAnchors?: string[];
   pattern: RegExp;
+  /** The pattern began with a word boundary, checked in code (a leading lookbehind is slow). */
+  leadingBoundary: boolean;
   weight: number;
   /** Whether quoting and descriptive framing lower the weight (not for active content). */
   dampable: boolean;
@@ -36,14 +38,20 @@ export interface InjectionDetector {
 /** `\b` is ASCII-only in JavaScript; patterns with non-ASCII words need a Unicode-aware one. */
 const UNICODE_BOUNDARY = '(?:(?<![\\p{L}\\p{N}_])(?=[\\p{L}\\p{N}_])|(?<=[\\p{L}\\p{N}_])(?![\\p{L}\\p{N}_]))';
 
-const D = (technique: InjectionTechnique, anchors: string[], source: string, weight: number, flags = 'giu', dampable = true, unicodeAnchors?: string[]): InjectionDetector => ({
-  technique,
-  anchors,
-  pattern: new RegExp(/[^\x00-\x7f]/.test(source) ? source.replace(/\\b/g, UNICODE_BOUNDARY) : source, flags),
-  weight,
-  dampable,
-  ...(unicodeAnchors ? { unicodeAnchors } : {}),
-});
+const D = (technique: InjectionTechnique, anchors: string[], source: string, weight: number, flags = 'gi', dampable = true, unicodeAnchors?: string[]): InjectionDetector => {
+  const unicode = /[^\x00-\x7f]|\\p\{/.test(source);
+  const leadingBoundary = unicode && source.startsWith('\\b');
+  const body = leadingBoundary ? source.slice(2) : source;
+  return {
+    technique,
+    anchors,
+    pattern: new RegExp(unicode ? body.replace(/\\b/g, UNICODE_BOUNDARY) : body, unicode ? flags.replace('u', '') + 'u' : flags.replace('u', '')),
+    leadingBoundary,
+    weight,
+    dampable,
+    ...(unicodeAnchors ? { unicodeAnchors } : {}),
+  };
+};
 
 /** A gap inside one sentence: anything but a newline or a sentence-ending period. */
 const GAP = '(?:[^.\\n]|\\.(?=\\S))';
@@ -101,7 +109,7 @@ export const INJECTION_DETECTORS: readonly InjectionDetector[] = [
   D('tool-call-instruction', ['<tool_call', '<function_call', '<invoke', '"tool"', '"function"', '"name"'], `<(?:tool_call|function_calls?|invoke)\\b|"(?:tool|function|tool_name)"\\s*:\\s*"[a-z_][a-z0-9_.]*"\\s*,\\s*"(?:arguments|parameters|args|input)"\\s*:`, 0.5, 'giu', false),
   D('tool-call-instruction', ['curl', 'wget'], `\\b(?:curl|wget)\\s[^\\n|]{0,160}\\|\\s*(?:sudo\\s+)?(?:ba|z)?sh\\b`, 0.3),
   // Sending data somewhere
-  D('data-exfiltration', ['send', 'post', 'upload', 'forward', 'mail', 'exfiltrat', 'transmit', 'leak', 'submit', 'share', 'dump', 'copy'],
+  D('data-exfiltration', ['send', 'post', 'upload', 'forward', 'mail', 'email', 'e-mail', 'exfiltrat', 'transmit', 'leak', 'submit', 'share', 'dump', 'copy'],
     `\\b(?:send|post|upload|forward|email|e-mail|exfiltrate|transmit|leak|submit|share|dump|copy)\\b${GAP}{0,40}?(?<![\\w-])(?:secrets?|credentials?|api[ _-]?keys?|access keys?|tokens?|passwords?|environment variables|env vars|\\.env|conversation|chat history|system prompt|ssh keys?|private keys?|cookies|session (?:ids?|tokens?)|customer (?:data|records|list)|all (?:the )?(?:data|files|records|emails)|(?:the )?contents? of|database|~/\\.ssh|id_rsa|/etc/passwd)(?![\\w-])${GAP}{0,80}?(?:\\bto\\b|\\bat\\b|\\bvia\\b|\\binto\\b)\\s*(?:[a-z][a-z0-9+]{1,10}://|#[\\w-]{2,}|[\\w.+-]+@[\\w-]+\\.|[\\w-]+(?:\\.[\\w-]+)*\\.[a-z]{2,}\\b|(?:this|our|my|the following|an external|external|attacker)\\b)`, 0.6),
   D('data-exfiltration', ['sende', 'schick', 'bermittle', 'leite'], `\\b(?:sende|schicke|übermittle|leite)\\b[^.\\n]{0,40}?\\b(?:passw(?:ö|oe)rter|zugangsdaten|geheimnisse|schlüssel|kundendaten|daten|token)\\b[^.\\n]{0,60}?\\b(?:an|nach)\\b`, 0.6),
   D('data-exfiltration', ['envoie', 'envoyez', 'transmet', 'transf'], `\\b(?:envoie|envoyez|transmets|transmettez|transfère|transférez)\\b[^.\\n]{0,40}?\\b(?:mots de passe|identifiants|secrets|clés|données|jetons)\\b[^.\\n]{0,60}?(?:\\bà\\b|\\bvers\\b|\\ba\\b)`, 0.6),

@@ -184,28 +184,90 @@ function stripInvisible(text: string): { clean: string; map: number[] | undefine
   return { clean, map, interleaved, bidi };
 }
 
+const WORD_CHAR = /[\p{L}\p{N}_]/u;
+/** Short anchors that are also common word parts (`said`, `kind`, `dance`): whole words only. */
+const WHOLE_WORD_ANCHORS: ReadonlySet<string> = new Set(['ai', 'ki', 'llm', 'gpt', 'bot', 'dan', 'sk']);
+/** How far before and after an anchor a detector's match may start and end. */
+const WINDOW_BACK = 120;
+const WINDOW_FORWARD = 320;
+const WINDOW_FORWARD_URL = 2400;
+
+/**
+ * Runs a detector only around its anchors: windows around the hits, merged, each snapped back
+ * to a whitespace so a match does not start inside a word. Cost follows the hits, not the text.
+ */
+function windowMatches(text: string, d: InjectionDetector, hits: number[] | undefined): { index: number; 0: string; 1?: string | undefined; 2?: string | undefined }[] {
+  if (hits === undefined) return [...text.matchAll(d.pattern)];
+  const forward = d.technique === 'markdown-exfiltration' ? WINDOW_FORWARD_URL : WINDOW_FORWARD;
+  const out: { index: number; 0: string; 1?: string | undefined; 2?: string | undefined }[] = [];
+  let i = 0;
+  while (i < hits.length) {
+    let start = Math.max(0, (hits[i] as number) - WINDOW_BACK);
+    let end = Math.min(text.length, (hits[i] as number) + forward);
+    while (i + 1 < hits.length && (hits[i + 1] as number) - WINDOW_BACK <= end) end = Math.min(text.length, (hits[++i] as number) + forward);
+    i++;
+    if (start > 0) {
+      const ws = text.lastIndexOf('\n', start);
+      start = ws >= 0 && start - ws < 200 ? ws : start;
+    }
+    if (end < text.length) {
+      const nl = text.indexOf('\n', end);
+      end = nl >= 0 && nl - end < 200 ? nl : end;
+    }
+    for (const m of text.slice(start, end).matchAll(d.pattern)) out.push({ index: m.index + start, 0: m[0], 1: m[1], 2: m[2] });
+  }
+  return out;
+}
+
+function hasBase64Run(text: string): boolean {
+  let run = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 43 || c === 47) {
+      if (++run >= 40) return true;
+    } else run = 0;
+  }
+  return false;
+}
+
 function detectIn(text: string): InjectionTechniqueHit[] {
   const hits: InjectionTechniqueHit[] = [];
-  const triggered = new Set<number>();
-  for (const h of AUTOMATON.scan(text)) for (const d of ANCHOR_INDEX[h.keyword] as number[]) triggered.add(d);
+  // Anchor hits per detector, counted only at word starts (and whole words when short).
+  const positions = new Map<number, number[]>();
+  for (const h of AUTOMATON.scan(text)) {
+    const anchor = ANCHORS[h.keyword] as string;
+    if (/^[a-z]/.test(anchor) && h.start > 0 && WORD_CHAR.test(text[h.start - 1] as string)) continue;
+    if (WHOLE_WORD_ANCHORS.has(anchor)) {
+      const after = text.slice(h.start + anchor.length, h.start + anchor.length + 2);
+      if (WORD_CHAR.test(after[0] ?? ' ') && !(after[0] === 's' && !WORD_CHAR.test(after[1] ?? ' '))) continue;
+    }
+    for (const d of ANCHOR_INDEX[h.keyword] as number[]) {
+      const list = positions.get(d) ?? [];
+      list.push(h.start);
+      positions.set(d, list);
+    }
+  }
+  const triggered = new Set<number>(positions.keys());
   const lower = /[^\x00-\x7f]/.test(text) ? text.toLowerCase() : text;
   INJECTION_DETECTORS.forEach((d, i) => {
     if (d.unicodeAnchors?.some((a) => lower.includes(a))) triggered.add(i);
   });
-  const discussed = DISCUSSION.test(text);
+  let discussedMemo: boolean | undefined;
+  const discussedText = (): boolean => (discussedMemo ??= DISCUSSION.test(text));
   for (const i of [...triggered].sort((a, b) => a - b)) {
     const d = INJECTION_DETECTORS[i] as InjectionDetector;
-    for (const m of text.matchAll(d.pattern)) {
+    for (const m of windowMatches(text, d, positions.get(i))) {
       let start = m.index;
       const end = m.index + m[0].length;
+      if (d.leadingBoundary && start > 0 && WORD_CHAR.test(text[start - 1] as string)) continue;
       if (d.technique === 'markdown-exfiltration' && !exfiltratingUrl((m[1] ?? m[2]) as string)) continue;
       // Patterns that consume a leading newline or punctuation report from the phrase itself.
       while (start < end && /[\s.!?]/.test(text[start] as string)) start++;
-      const weight = d.dampable ? d.weight * framing(text, start, end, discussed) : d.weight;
+      const weight = d.dampable ? d.weight * framing(text, start, end, discussedText()) : d.weight;
       hits.push({ technique: d.technique, start, end, evidence: evidence(text, start, end), weight });
     }
   }
-  for (const m of text.matchAll(HTML_COMMENT)) {
+  if (text.includes('<!--')) for (const m of text.matchAll(HTML_COMMENT)) {
     if (INSTRUCTION_CUE.test(m[1] as string)) hits.push({ technique: 'hidden-text', start: m.index, end: m.index + m[0].length, evidence: evidence(text, m.index, m.index + m[0].length), weight: 0.6 });
   }
   if (/style\s*=/i.test(text)) {
@@ -217,7 +279,7 @@ function detectIn(text: string): InjectionTechniqueHit[] {
     }
   }
   let blobWithInstructions = false;
-  for (const m of text.matchAll(BASE64_RUN)) {
+  if (hasBase64Run(text)) for (const m of text.matchAll(BASE64_RUN)) {
     const decoded = Buffer.from(m[0], 'base64').toString('utf8');
     const printable = decoded.replace(/[^\x20-\x7e\n\r\t]/g, '').length / Math.max(1, decoded.length);
     if (printable < 0.9) continue;
@@ -230,7 +292,7 @@ function detectIn(text: string): InjectionTechniqueHit[] {
   }
   for (const m of text.matchAll(DECODE_CUE)) {
     const end = m.index + m[0].length;
-    hits.push({ technique: 'encoded-payload', start: m.index, end, evidence: evidence(text, m.index, end), weight: (blobWithInstructions ? 0.7 : 0.5) * framing(text, m.index, end, discussed) });
+    hits.push({ technique: 'encoded-payload', start: m.index, end, evidence: evidence(text, m.index, end), weight: (blobWithInstructions ? 0.7 : 0.5) * framing(text, m.index, end, discussedText()) });
   }
   return hits;
 }
