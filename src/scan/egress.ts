@@ -49,13 +49,19 @@ function stripTrailing(value: string): string {
  */
 export function extractDestinations(text: string): Destination[] {
   const out: Destination[] = [];
-  const covered = (s: number, e: number): boolean => out.some((d) => s < d.end && d.start < e);
+  // Characters already inside a destination (a URL's host is not reported again as a host).
+  const taken = new Uint8Array(text.length + 1);
+  const covered = (s: number, e: number): boolean => taken[s] === 1 || taken[e - 1] === 1;
+  const take = (d: Destination): void => {
+    taken.fill(1, d.start, d.end);
+    out.push(d);
+  };
   if (text.includes('://')) {
     for (const m of text.matchAll(URL_RE)) {
       const value = stripTrailing(m[0]);
       const parsed = parseUrl(value);
       if (parsed === undefined) continue;
-      out.push({ kind: 'url', value, host: parsed.host, hostClass: parsed.hostClass, start: m.index, end: m.index + value.length });
+      take({ kind: 'url', value, host: parsed.host, hostClass: parsed.hostClass, start: m.index, end: m.index + value.length });
     }
   }
   if (text.includes('@')) {
@@ -64,7 +70,7 @@ export function extractDestinations(text: string): Destination[] {
       if (covered(m.index, end)) continue;
       const host = normalizeHost(m[1] as string);
       if (host === undefined) continue;
-      out.push({ kind: 'email', value: m[0], host, hostClass: classifyHost(host), start: m.index, end });
+      take({ kind: 'email', value: m[0], host, hostClass: classifyHost(host), start: m.index, end });
     }
   }
   for (const re of [HOST_RE, IP_RE, NAMED_RE]) {
@@ -74,7 +80,7 @@ export function extractDestinations(text: string): Destination[] {
       const hostPart = m[0].startsWith('[') ? m[0].slice(0, m[0].indexOf(']') + 1) : m[0].replace(/:[0-9]{1,5}$/, '');
       const host = normalizeHost(hostPart);
       if (host === undefined) continue;
-      out.push({ kind: 'host', value: m[0], host, hostClass: classifyHost(host), start: m.index, end });
+      take({ kind: 'host', value: m[0], host, hostClass: classifyHost(host), start: m.index, end });
     }
   }
   return out.sort((a, b) => a.start - b.start);

@@ -70,14 +70,19 @@ function evidence(text: string, start: number, end: number): string {
 }
 
 /** The index of the quote that opens around [start, end) on its line, or -1. */
-function openingQuote(text: string, start: number, end: number): number {
+function openingQuote(text: string, start: number, end: number, fencePositions: readonly number[]): number {
   const lineStart = text.lastIndexOf('\n', start - 1) + 1;
   let lineEnd = text.indexOf('\n', end);
   if (lineEnd < 0) lineEnd = text.length;
   // Inside a fenced code block.
-  let fences = 0;
-  for (let i = text.indexOf('```'); i >= 0 && i < start; i = text.indexOf('```', i + 3)) fences++;
-  if (fences % 2 === 1) return text.lastIndexOf('```', start);
+  let lo = 0;
+  let hi = fencePositions.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((fencePositions[mid] as number) < start) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo % 2 === 1) return fencePositions[lo - 1] as number;
   const before = text.slice(lineStart, start);
   const after = text.slice(end, lineEnd);
   for (const [open, close] of [['"', '"'], ['`', '`'], ['“', '”'], ['„', '“'], ['«', '»'], ['「', '」'], ['‘', '’']] as const) {
@@ -98,9 +103,9 @@ function openingQuote(text: string, start: number, end: number): number {
 }
 
 /** How strongly the text around a phrase addresses it to the reader (1) or describes it (< 1). */
-function framing(text: string, start: number, end: number, discussed: boolean): number {
+function framing(text: string, start: number, end: number, discussed: boolean, fences: readonly number[]): number {
   let factor = discussed ? DISCUSSED_DOCUMENT : 1;
-  const quote = openingQuote(text, start, end);
+  const quote = openingQuote(text, start, end, fences);
   if (quote >= 0) factor *= QUOTED;
   const anchor = quote >= 0 ? quote : start;
   let sentenceStart = Math.max(text.lastIndexOf('\n', anchor - 1), text.lastIndexOf('. ', anchor - 1), text.lastIndexOf('! ', anchor - 1), text.lastIndexOf('? ', anchor - 1)) + 1;
@@ -162,14 +167,15 @@ const DECODE_CUE =
 /** Removes zero-width and bidirectional controls, keeping a map back to original offsets. */
 function stripInvisible(text: string): { clean: string; map: number[] | undefined; interleaved: number; bidi: number } {
   if (!ZERO_WIDTH.test(text) && !/[\u202A-\u202E\u2066-\u2069]/.test(text)) return { clean: text, map: undefined, interleaved: 0, bidi: 0 };
-  let clean = '';
   const map: number[] = [];
   let interleaved = 0;
   let bidi = 0;
   for (let i = 0; i < text.length; i++) {
-    const ch = text[i] as string;
-    if (ZERO_WIDTH.test(ch) || /[\u202A-\u202E\u2066-\u2069]/.test(ch)) {
-      if (/[\u202A-\u202E\u2066-\u2069]/.test(ch)) bidi++;
+    const code = text.charCodeAt(i);
+    const isBidi = (code >= 0x202a && code <= 0x202e) || (code >= 0x2066 && code <= 0x2069);
+    const isZeroWidth = (code >= 0x200b && code <= 0x200d) || code === 0x2060 || (code >= 0x2062 && code <= 0x2064) || code === 0xfeff;
+    if (isZeroWidth || isBidi) {
+      if (isBidi) bidi++;
       // A joiner between emoji is legitimate; one between letters hides words from filters.
       const prev = text.charCodeAt(i - 1);
       const next = text.charCodeAt(i + 1);
@@ -177,8 +183,16 @@ function stripInvisible(text: string): { clean: string; map: number[] | undefine
       if (letter(prev) || letter(next)) interleaved++;
       continue;
     }
-    clean += ch;
     map.push(i);
+  }
+  let clean = '';
+  let runStart = 0;
+  for (let k = 1; k <= map.length; k++) {
+    // Copy runs of kept characters in one slice each.
+    if (k === map.length || (map[k] as number) !== (map[k - 1] as number) + 1) {
+      if (map.length > 0) clean += text.slice(map[runStart] as number, (map[k - 1] as number) + 1);
+      runStart = k;
+    }
   }
   map.push(text.length);
   return { clean, map, interleaved, bidi };
@@ -252,6 +266,8 @@ function detectIn(text: string): InjectionTechniqueHit[] {
   INJECTION_DETECTORS.forEach((d, i) => {
     if (d.unicodeAnchors?.some((a) => lower.includes(a))) triggered.add(i);
   });
+  const fences: number[] = [];
+  for (let i = text.indexOf('```'); i >= 0; i = text.indexOf('```', i + 3)) fences.push(i);
   let discussedMemo: boolean | undefined;
   const discussedText = (): boolean => (discussedMemo ??= DISCUSSION.test(text));
   for (const i of [...triggered].sort((a, b) => a - b)) {
@@ -263,7 +279,7 @@ function detectIn(text: string): InjectionTechniqueHit[] {
       if (d.technique === 'markdown-exfiltration' && !exfiltratingUrl((m[1] ?? m[2]) as string)) continue;
       // Patterns that consume a leading newline or punctuation report from the phrase itself.
       while (start < end && /[\s.!?]/.test(text[start] as string)) start++;
-      const weight = d.dampable ? d.weight * framing(text, start, end, discussedText()) : d.weight;
+      const weight = d.dampable ? d.weight * framing(text, start, end, discussedText(), fences) : d.weight;
       hits.push({ technique: d.technique, start, end, evidence: evidence(text, start, end), weight });
     }
   }
@@ -292,7 +308,7 @@ function detectIn(text: string): InjectionTechniqueHit[] {
   }
   for (const m of text.matchAll(DECODE_CUE)) {
     const end = m.index + m[0].length;
-    hits.push({ technique: 'encoded-payload', start: m.index, end, evidence: evidence(text, m.index, end), weight: (blobWithInstructions ? 0.7 : 0.5) * framing(text, m.index, end, discussedText()) });
+    hits.push({ technique: 'encoded-payload', start: m.index, end, evidence: evidence(text, m.index, end), weight: (blobWithInstructions ? 0.7 : 0.5) * framing(text, m.index, end, discussedText(), fences) });
   }
   return hits;
 }
@@ -326,10 +342,15 @@ export function detectInjection(text: string): InjectionResult {
   hits.sort((a, b) => a.start - b.start || b.weight - a.weight);
   // Two patterns (say English and Spanish `ignore … instructions`) may report one phrase.
   const unique: InjectionTechniqueHit[] = [];
+  const lastOf = new Map<InjectionTechnique, InjectionTechniqueHit>();
   for (const h of hits) {
-    const dup = unique.find((u) => u.technique === h.technique && h.start < u.end && u.start < h.end);
-    if (dup === undefined) unique.push(h);
-    else if (h.weight > dup.weight) Object.assign(dup, h);
+    const dup = lastOf.get(h.technique);
+    if (dup !== undefined && h.start < dup.end && dup.start < h.end) {
+      if (h.weight > dup.weight) Object.assign(dup, h);
+      continue;
+    }
+    unique.push(h);
+    lastOf.set(h.technique, h);
   }
   const best = new Map<InjectionTechnique, number>();
   for (const h of unique) best.set(h.technique, Math.max(best.get(h.technique) ?? 0, h.weight));

@@ -15,7 +15,13 @@ import { urlFindings } from './egress.js';
 export function findRedactable(text: string, options?: ScanOptions): ScanFinding[] {
   const secrets = kindEnabled(options, 'secret') ? findSecrets(text) : [];
   if (!kindEnabled(options, 'pii')) return secrets;
-  const pii = findPii(text, options?.pii).filter((p) => !secrets.some((s) => p.start < s.end && s.start < p.end));
+  // Both lists are sorted by start: one sweep drops personal data inside a secret.
+  let j = 0;
+  const pii = findPii(text, options?.pii).filter((p) => {
+    while (j < secrets.length && (secrets[j] as ScanFinding).end <= p.start) j++;
+    const s = secrets[j];
+    return s === undefined || p.end <= s.start;
+  });
   return secrets.length === 0 ? pii : [...secrets, ...pii].sort((a, b) => a.start - b.start);
 }
 
