@@ -11,13 +11,13 @@
 
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { createAnalyzer, parseAnalyzerConfig, type Analyzer } from '../analysis/index.js';
+import { createAnalyzer, parseAnalyzerConfig, type Analyzer, type AnalyzerConfig } from '../analysis/index.js';
 import { decisionEvent, openAuditLog, type AuditEventInput, type AuditLog } from '../audit/index.js';
 import type { Category } from '../core/categories.js';
 import { validateRequest } from '../core/request.js';
 import { maxRisk } from '../core/risk.js';
 import type { ActionRequest, Analysis, Decision } from '../core/types.js';
-import { BastionException, bastionError, type BastionError } from '../errors/index.js';
+import { BastionException } from '../errors/index.js';
 import { evaluate } from '../policy/evaluate.js';
 import { loadPolicySet, type PolicyInput } from '../policy/load.js';
 import { EMPTY_KILL_SWITCH, type BaselineOptions, type KillSwitchState, type PolicySet } from '../policy/model.js';
@@ -245,7 +245,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     },
     async setPolicySet(next) {
       analyzer = await analyzerFor(next);
+      const previous = set;
       set = next;
+      // A kill switch declared in a policy file (ZYX) is operator state: an edit to it in the
+      // file is applied on reload and recorded like any other change.
+      if (next.killSwitch && JSON.stringify(next.killSwitch) !== JSON.stringify(previous.killSwitch)) {
+        await gateway.setKillSwitch(next.killSwitch, 'policy file');
+      }
       await record({ type: 'policy.loaded', policyVersion: set.version, data: { policies: set.policies.map((p) => ({ name: p.name, format: p.format, source: p.source })), surface } });
     },
     killSwitch: () => ({ ...killSwitch }),
@@ -269,16 +275,26 @@ function isPolicySet(v: unknown): v is PolicySet {
   return typeof v === 'object' && v !== null && 'candidates' in v && 'version' in v;
 }
 
-/** Builds the analyzer from the `analyzers:` blocks of the set's policies. */
+/**
+ * Builds the analyzer from the `analyzers:` blocks of every policy in the set (validated when
+ * the set was loaded). Blocks merge in policy order: for one action glob the higher-priority
+ * policy's mapping wins; allowed roots and URL lists are combined.
+ */
 async function analyzerFor(set: PolicySet): Promise<Analyzer> {
-  const errors: BastionError[] = [];
-  const configs = set.analyzers.map((raw, i) => {
-    const r = parseAnalyzerConfig(raw, `policy analyzers block ${i + 1}`);
-    if (!r.ok) errors.push(...r.errors);
-    return r.ok ? r.value : undefined;
-  });
-  if (errors.length > 0) throw new BastionException(errors);
-  const first = configs.find((c) => c !== undefined);
-  return createAnalyzer(first);
+  const merged: AnalyzerConfig = {};
+  for (const raw of set.analyzers) {
+    const r = parseAnalyzerConfig(raw, 'analyzers');
+    if (!r.ok) throw new BastionException(r.errors);
+    const c = r.value;
+    if (c.actions) merged.actions = { ...c.actions, ...(merged.actions ?? {}) };
+    if (c.paths?.allowedRoots) merged.paths = { allowedRoots: [...(merged.paths?.allowedRoots ?? []), ...c.paths.allowedRoots] };
+    if (c.urls) {
+      merged.urls = {
+        allow: [...(merged.urls?.allow ?? []), ...(c.urls.allow ?? [])],
+        deny: [...(merged.urls?.deny ?? []), ...(c.urls.deny ?? [])],
+      };
+    }
+    if (c.cacheSize !== undefined) merged.cacheSize = Math.max(merged.cacheSize ?? 0, c.cacheSize);
+  }
+  return createAnalyzer(merged);
 }
-

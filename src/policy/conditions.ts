@@ -123,6 +123,22 @@ function compileCel(expr: unknown, path: (string | number)[], problems: Conditio
     problems.push({ path, message: '`cel` takes a non-empty expression string', code: 'POLICY_BAD_CEL' });
     return () => false;
   }
+  // CEL's `matches()` runs JavaScript regexes: every pattern must pass the same safety check
+  // as a `regex` matcher, so only string literals are allowed as patterns.
+  for (const m of expr.matchAll(/\bmatches\s*\(/g)) {
+    const rest = expr.slice((m.index ?? 0) + m[0].length);
+    const literal = /^\s*(?:[^,()]+,\s*)?(?:r?"((?:[^"\\]|\\.)*)"|r?'((?:[^'\\]|\\.)*)')\s*\)/.exec(rest) ?? /^\s*(?:r?"((?:[^"\\]|\\.)*)"|r?'((?:[^'\\]|\\.)*)')\s*\)/.exec(rest);
+    if (!literal) {
+      problems.push({ path, message: 'CEL `matches()` takes a string literal pattern here, so it can be checked for catastrophic backtracking', code: 'POLICY_BAD_CEL' });
+      return () => false;
+    }
+    const pattern = (literal[1] ?? literal[2] ?? '').replace(/\\\\/g, '\\');
+    const checked = checkRegex(pattern);
+    if (!checked.ok) {
+      problems.push({ path, message: `CEL \`matches()\` pattern \`${pattern}\` rejected: ${checked.message}`, code: 'POLICY_BAD_REGEX' });
+      return () => false;
+    }
+  }
   let program: (vars: Record<string, unknown>) => unknown;
   try {
     program = parseCel(expr) as unknown as (vars: Record<string, unknown>) => unknown;
@@ -133,7 +149,8 @@ function compileCel(expr: unknown, path: (string | number)[], problems: Conditio
   return (ctx) => {
     let result: unknown;
     try {
-      result = program(ctx as unknown as Record<string, unknown>);
+      // Absent optional parts are CEL null (`environment == null`), not unknown variables.
+      result = program({ ...ctx, resource: ctx.resource ?? null, environment: ctx.environment ?? null, declaredRisk: ctx.declaredRisk ?? null });
     } catch (err) {
       throw new ConditionError(`CEL expression failed: ${firstLine(err)}`);
     }

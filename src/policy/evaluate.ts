@@ -155,6 +155,9 @@ export function evaluate(set: PolicySet, request: ActionRequest, analysis: Analy
   };
   const matched: CompiledRule[] = [];
   const errors: string[] = [];
+  // An approval rule whose condition errored: it cannot grant anything, but neither may its
+  // failure let the call through as a plain allow.
+  let erroredApproval: CompiledRule | undefined;
   for (const rule of set.candidates(request.action)) {
     if (!targets(rule, request, groups)) continue;
     if (rule.condition) {
@@ -164,6 +167,7 @@ export function evaluate(set: PolicySet, request: ActionRequest, analysis: Analy
         // Fail closed: an erroring condition makes a deny rule match and any other not.
         const message = err instanceof ConditionError ? err.message : `condition failed: ${(err as Error).message}`;
         errors.push(`${rule.policy}/${rule.id}: ${message}`);
+        if (rule.effect === 'require_approval') erroredApproval ??= rule;
         if (rule.effect !== 'deny') continue;
       }
     }
@@ -188,6 +192,7 @@ export function evaluate(set: PolicySet, request: ActionRequest, analysis: Analy
   const obligations: Obligation[] = [];
   for (const r of [...approvals, ...allows]) obligations.push(...r.obligations);
 
+  if (approvals.length === 0 && erroredApproval) approvals.push(erroredApproval);
   if (approvals.length > 0) {
     return {
       decision: 'require_approval',

@@ -9,6 +9,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { LineCounter, parseAllDocuments, type Document } from 'yaml';
+import { parseAnalyzerConfig } from '../analysis/analyzer-config.js';
 import type { Result } from '../core/result.js';
 import { bastionError, quote, type BastionError } from '../errors/index.js';
 import { compilePolicySet, type CompileInput } from './compile.js';
@@ -235,6 +236,13 @@ export function loadPolicySet(inputs: PolicyInput | PolicyInput[], options: Load
   for (const { input, problem } of problems) {
     const d = docOf[input] as (typeof docOf)[number];
     errors.push(problemToError(d.doc, problem, d.translated));
+  }
+  // Analyzer settings are checked here, not first when a gateway uses the set: a bad block
+  // must fail `policy validate` and a reload, never a running service.
+  for (const p of set.policies) {
+    if (p.native.analyzers === undefined) continue;
+    const checked = parseAnalyzerConfig(p.native.analyzers, `${where(p.source)}field \`analyzers\``);
+    if (!checked.ok) for (const e of checked.errors) errors.push({ ...e, file: p.source });
   }
   // Policy names identify rules in decisions and audit events: two policies with one name
   // would make an explanation ambiguous.

@@ -6,6 +6,7 @@
 
 import { isRisk } from '../core/risk.js';
 import { EFFECTS } from '../core/types.js';
+import { compileGlob } from './glob.js';
 import type { ErrorCode } from '../errors/index.js';
 import { API_VERSION, CONTENT_MODES, type NativePolicy } from './model.js';
 
@@ -75,6 +76,8 @@ export function validateNative(doc: unknown): Problem[] {
           out.push({ path: ['actions', name], message: 'action metadata must be a mapping', code: 'POLICY_INVALID' });
           continue;
         }
+        const glob = compileGlob(name);
+        if (!glob.ok) out.push({ path: ['actions', name], message: `invalid glob \`${name}\`: ${glob.message}`, code: 'POLICY_BAD_GLOB' });
         unknownFields(meta, ACTION_META_FIELDS, ['actions', name], `action \`${name}\``, out);
         if (meta['write'] !== undefined && typeof meta['write'] !== 'boolean') out.push({ path: ['actions', name, 'write'], message: '`write` must be true or false', code: 'POLICY_INVALID' });
         if (meta['risk'] !== undefined && !isRisk(meta['risk'])) out.push({ path: ['actions', name, 'risk'], message: '`risk` must be low, medium, high or critical', code: 'POLICY_INVALID' });

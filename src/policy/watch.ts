@@ -6,7 +6,7 @@
 
 import { watch, type FSWatcher } from 'node:fs';
 import { resolve } from 'node:path';
-import type { BastionError } from '../errors/index.js';
+import { bastionError, type BastionError } from '../errors/index.js';
 import { loadPolicySet, type LoadOptions } from './load.js';
 import type { PolicySet } from './model.js';
 
@@ -41,8 +41,20 @@ export function watchPolicies(paths: string[], initial: PolicySet, handlers: Wat
       return;
     }
     if (r.value.version === current.version) return;
-    current = r.value;
-    void handlers.onReload(current);
+    const next = r.value;
+    // INVARIANT: `current` changes only once the consumer accepted the new set; a consumer
+    // that fails keeps the previous set in force and the failure is reported, never thrown.
+    Promise.resolve()
+      .then(() => handlers.onReload(next))
+      .then(
+        () => {
+          current = next;
+        },
+        (err: unknown) => {
+          const details = (err as { details?: BastionError[] }).details;
+          handlers.onError(details ?? [bastionError('INTERNAL', `while applying reloaded policies: ${(err as Error).message}`)]);
+        },
+      );
   };
   const schedule = (): void => {
     // Editors write files in several steps (truncate, write, rename): wait for quiet.

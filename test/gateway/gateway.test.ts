@@ -122,4 +122,34 @@ describe('watchPolicies', () => {
       w.close();
     }
   });
+
+  it('keeps the previous set when applying a reload fails, and reports it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bastion-watch-fail-'));
+    copyFileSync(examples('zyx/tool_policies.yaml'), join(dir, 'tool_policies.yaml'));
+    const first = loadPolicySet([dir]);
+    if (!first.ok) throw new Error('load');
+    const rejected: string[] = [];
+    const w = watchPolicies([dir], first.value, { onReload: () => Promise.reject(new Error('consumer refused')), onError: (e) => void rejected.push(e[0]?.message ?? '') }, { debounceMs: 50 });
+    try {
+      writeFileSync(join(dir, 'tool_policies.yaml'), readFileSync(join(dir, 'tool_policies.yaml'), 'utf8').replace('risk: low', 'risk: medium'));
+      for (let i = 0; i < 60 && rejected.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(rejected[0]).toContain('consumer refused');
+      expect(w.current().version).toBe(first.value.version);
+    } finally {
+      w.close();
+    }
+  });
+
+  it('applies a kill switch edited in a ZYX policy file when the set is swapped', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bastion-ks-file-'));
+    const text = readFileSync(examples('zyx/tool_policies.yaml'), 'utf8');
+    writeFileSync(join(dir, 'tool_policies.yaml'), text);
+    const gateway = await createGateway({ policies: [dir] });
+    writeFileSync(join(dir, 'tool_policies.yaml'), text.replace('read_only_mode: false', 'read_only_mode: true'));
+    const next = loadPolicySet([dir]);
+    if (!next.ok) throw new Error('load');
+    await gateway.setPolicySet(next.value);
+    expect(gateway.killSwitch().read_only_mode).toBe(true);
+    await gateway.close();
+  });
 });

@@ -86,7 +86,7 @@ Example:
         io.stderr.write(`bastion: policies reloaded, version ${set.version}\n`);
       },
       onError: (errors) => io.stderr.write(`bastion: policy change rejected, keeping version ${watcher.current().version}: ${oneLine(errors.map((e) => e.message))}\n`),
-    });
+    }, { baseline: config.baseline });
     let server;
     try {
       ({ server } = await listen(createApp(gateway, { dev: config.dev, startedAt }), config.host, config.port));
