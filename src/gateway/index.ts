@@ -33,6 +33,8 @@ export interface GatewayOptions {
   auditLog?: AuditLog;
   /** Default true: a decision is answered only once its audit event is on disk. */
   durable?: boolean;
+  /** Audit retention: `auditLog.prune()` removes whole ranges older than this, below a signed checkpoint. */
+  retentionDays?: number;
   /** Initial kill-switch state; overrides what a policy file declared. */
   killSwitch?: Partial<KillSwitchState>;
   /** Which surface decides, recorded in audit events (`library`, `cli`, `http`, …). */
@@ -137,7 +139,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   let audit: AuditLog | undefined = options.auditLog;
   const ownsAudit = audit === undefined && options.dataDir !== undefined;
   if (ownsAudit) {
-    const opened = openAuditLog({ path: join(options.dataDir as string, 'bastion.db'), durable: options.durable ?? true });
+    const opened = openAuditLog({
+      path: join(options.dataDir as string, 'bastion.db'),
+      durable: options.durable ?? true,
+      ...(options.retentionDays !== undefined ? { retentionDays: options.retentionDays } : {}),
+    });
     if (!opened.ok) throw new BastionException(opened.errors);
     audit = opened.value;
   }

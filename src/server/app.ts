@@ -65,6 +65,18 @@ export function createApp(gateway: Gateway, options: AppOptions): (req: AppReque
       if (decision.reason === 'request is invalid') return json(400, { error: { code: 'REQUEST_INVALID', message: decision.errors.join('; ') }, decision }, devHeader);
       return json(200, decision, devHeader);
     }
+    if (path === '/v1/audit/checkpoints' || path === '/v1/audit/public-key') {
+      // Signed checkpoints and the public key are public by design: an external witness
+      // keeps copies, so the log operator cannot quietly rewrite history.
+      if (req.method !== 'GET') return error(bastionError('METHOD_NOT_ALLOWED', `method \`${req.method}\` is not allowed on \`${path}\``), { allow: 'GET' });
+      const log = gateway.auditLog;
+      if (!log) return error(bastionError('NOT_FOUND', 'this gateway keeps no audit log (no data directory)'));
+      if (path === '/v1/audit/public-key') return { status: 200, headers: { 'content-type': 'application/x-pem-file' }, body: log.publicKeyPem() };
+      const since = new URL(req.url, 'http://x').searchParams.get('since');
+      const size = since === null ? undefined : Number(since);
+      if (size !== undefined && (!Number.isSafeInteger(size) || size < 0)) return error(bastionError('REQUEST_INVALID', `\`since\` must be a log size (a whole number), got \`${since}\``));
+      return json(200, { logId: log.latestCheckpoint()?.logId, checkpoints: log.checkpoints(size) });
+    }
     return error(bastionError('NOT_FOUND', `no route for \`${req.method} ${path}\``));
   };
 }

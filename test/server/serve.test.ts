@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openAuditReader } from '../../src/audit/index.js';
+import { checkCheckpointSignature, openAuditReader, parsePublicKey, type Checkpoint } from '../../src/audit/index.js';
 import { createGateway, type Gateway } from '../../src/gateway/index.js';
 import { createApp } from '../../src/server/app.js';
 
@@ -53,6 +53,26 @@ describe('the HTTP app (no socket)', () => {
   });
 });
 
+describe('the checkpoint endpoints (for external witnesses)', () => {
+  it('serve signed checkpoints that verify with the published key', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'bastion-witness-'));
+    const gateway = await createGateway({ policies: [join(root, 'examples/zyx')], dataDir });
+    await gateway.setKillSwitch({ read_only_mode: true }, 'secops'); // a kill-switch change is checkpointed
+    const app = createApp(gateway, { dev: false, startedAt: new Date() });
+    const pem = (await app({ method: 'GET', url: '/v1/audit/public-key', headers: {}, body: '' })).body;
+    const r = await app({ method: 'GET', url: '/v1/audit/checkpoints?since=0', headers: {}, body: '' });
+    expect(r.status).toBe(200);
+    const { checkpoints } = JSON.parse(r.body) as { checkpoints: Checkpoint[] };
+    expect(checkpoints.length).toBeGreaterThan(0);
+    const key = parsePublicKey(pem);
+    if (!key) throw new Error('no key');
+    for (const cp of checkpoints) expect(checkCheckpointSignature(cp, key)).toBeUndefined();
+    const forged = { ...(checkpoints[0] as Checkpoint), root: '0'.repeat(64) };
+    expect(checkCheckpointSignature(forged, key)).toBeDefined();
+    await gateway.close();
+  });
+});
+
 describe('bastion serve (real process, real socket)', () => {
   it('starts, answers /health and /v1/decide, records start, decision and stop, and stops on SIGTERM', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'bastion-serve-'));
@@ -83,6 +103,10 @@ describe('bastion serve (real process, real socket)', () => {
         body: JSON.stringify({ principal: { id: 'intern', groups: ['grp-ai-users'], deviceCompliant: true }, action: 'jira_read', traceId: 'serve-test-1' }),
       });
       expect(await decided.json()).toMatchObject({ decision: 'deny', reason: 'user does not belong to an allowed group', traceId: 'serve-test-1' });
+      const key = await (await fetch(`${url}/v1/audit/public-key`)).text();
+      expect(key).toContain('BEGIN PUBLIC KEY');
+      const bad = await fetch(`${url}/v1/audit/checkpoints?since=x`);
+      expect(bad.status).toBe(400);
     } finally {
       const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
       child.kill('SIGTERM');
@@ -98,6 +122,9 @@ describe('bastion serve (real process, real socket)', () => {
       expect(types).toContain('decision');
       expect(types[types.length - 1]).toBe('service.stop');
       expect(reader.value.verify().ok).toBe(true);
+      // The checkpoints a witness fetched verify against the log as it is now.
+      const latest = reader.value.latestCheckpoint();
+      expect(latest?.size).toBe(types.length);
     } finally {
       reader.value.close();
     }

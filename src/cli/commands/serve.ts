@@ -29,7 +29,8 @@ Options (flags override the config file):
   --upstream URL   the OpenAI-compatible provider the proxy forwards to (key: BASTION_UPSTREAM_API_KEY)
   --dev            development mode: identity is read from the request, NOT verified
 
-Endpoints: GET /health, POST /v1/decide (development mode until identity verification lands).
+Endpoints: GET /health, POST /v1/decide (development mode until identity verification lands),
+GET /v1/audit/checkpoints[?since=SIZE] and GET /v1/audit/public-key (for external witnesses).
 
 Example:
   bastion serve --config examples/bastion.yaml
@@ -72,7 +73,14 @@ Example:
 
     let gateway;
     try {
-      gateway = await createGateway({ policies: config.policies, baseline: config.baseline, dataDir: config.dataDir, durable: config.audit.durable, surface: 'http' });
+      gateway = await createGateway({
+        policies: config.policies,
+        baseline: config.baseline,
+        dataDir: config.dataDir,
+        durable: config.audit.durable,
+        surface: 'http',
+        ...(config.audit.retentionDays !== undefined ? { retentionDays: config.audit.retentionDays } : {}),
+      });
     } catch (err) {
       if (err instanceof BastionException) return badInput(io, 'serve', oneLine(err.details.map((e) => e.message)));
       throw err;
@@ -80,6 +88,19 @@ Example:
     const log = gateway.auditLog;
     const startedAt = new Date();
     await log?.append({ type: 'service.start', data: { host: config.host, port: config.port, dev: config.dev, policyVersion: gateway.policySet.version } });
+    // Retention: prune at start and every six hours; each pruning is itself an audit event.
+    const prune = () => {
+      if (!log || config.audit.retentionDays === undefined) return;
+      try {
+        const report = log.prune();
+        if (report.pruned > 0) io.stderr.write(`bastion: audit retention pruned ${report.pruned} events (through seq ${report.throughSeq})\n`);
+      } catch (err) {
+        io.stderr.write(`bastion: audit retention failed: ${(err as Error).message}\n`);
+      }
+    };
+    prune();
+    const pruneTimer = setInterval(prune, 6 * 3600_000);
+    pruneTimer.unref();
     const watcher = watchPolicies(config.policies, gateway.policySet, {
       onReload: async (set) => {
         await gateway.setPolicySet(set);
@@ -110,6 +131,7 @@ Example:
       process.on('SIGTERM', stop);
     });
     watcher.close();
+    clearInterval(pruneTimer);
     await new Promise<void>((r) => server.close(() => r()));
     await log?.append({ type: 'service.stop', data: { reason: 'signal' } });
     await gateway.close();
