@@ -168,6 +168,13 @@ class Reader implements AuditReader {
     return verifyRows(input);
   }
 
+  /** Leaf hashes of seq from..to, recomputed from the stored bodies (they are not stored). */
+  private leafHashes(from: number, to: number): Buffer[] {
+    const leaves: Buffer[] = [];
+    for (const row of this.store.rows(from, to)) leaves.push(leafHash(row.body));
+    return leaves;
+  }
+
   protected coveringCheckpoint(seq: number): Checkpoint | undefined {
     const latest = this.store.latestCheckpoint();
     return latest && latest.size >= seq ? latest : undefined;
@@ -182,13 +189,13 @@ class Reader implements AuditReader {
     }
     const cp = this.coveringCheckpoint(seq);
     if (!cp) throw new BastionException(bastionError('AUDIT_NOT_FOUND', `no signed checkpoint covers event ${seq} yet`));
-    const leaves = this.store.leafHashes(anchor.size + 1, cp.size);
+    const leaves = this.leafHashes(anchor.size + 1, cp.size);
     const hasher = new TreeHasher((i) => leaves[i - anchor.size] as Buffer, anchor.range);
     return {
       seq,
       leafIndex: seq - 1,
       event: row.body,
-      leafHash: row.leafHash.toString('hex'),
+      leafHash: (leaves[seq - 1 - anchor.size] as Buffer).toString('hex'),
       treeSize: cp.size,
       proof: hasher.inclusionProof(seq - 1, cp.size).map((b) => b.toString('hex')),
       root: cp.root,
@@ -202,7 +209,7 @@ class Reader implements AuditReader {
     if (!(Number.isSafeInteger(fromSize) && Number.isSafeInteger(toSize) && fromSize >= 1 && fromSize <= toSize && toSize <= head.size)) {
       throw new BastionException(bastionError('AUDIT_NOT_FOUND', `no consistency proof from size ${quote(String(fromSize))} to ${quote(String(toSize))}`));
     }
-    const leaves = this.store.leafHashes(anchor.size + 1, toSize);
+    const leaves = this.leafHashes(anchor.size + 1, toSize);
     const hasher = new TreeHasher((i) => leaves[i - anchor.size] as Buffer, anchor.range);
     try {
       return hasher.consistencyProof(fromSize, toSize).map((b) => b.toString('hex'));
@@ -307,7 +314,7 @@ class Log extends Reader implements AuditLog {
           const leaf = leafHash(body);
           previous = chainHash(previous, leaf);
           range.append(leaf);
-          rows.push({ seq, body, leafHash: leaf, chainHash: previous, traceId: item.traceId, time: item.time });
+          rows.push({ seq, body, chainHash: previous, traceId: item.traceId, time: item.time });
           result.push({ seq, leafHash: leaf.toString('hex'), chainHash: previous.toString('hex'), time: item.time });
         }
         return { rows, head: { size: seq, chainHash: previous, range }, result };

@@ -8,15 +8,17 @@
 import type { KeyObject } from 'node:crypto';
 import type { Checkpoint } from './checkpoint.js';
 import { checkCheckpointSignature } from './checkpoint.js';
-import { chainHash, GENESIS_CHAIN_HASH, leafHash } from './hash.js';
+import { chainHash, GENESIS_CHAIN_HASH, HASH_BYTES, leafHash } from './hash.js';
 import { CompactRange } from './merkle.js';
 
-/** One stored event as the verifier sees it. */
+/**
+ * One stored event as the verifier sees it. The leaf hash is not stored: it is recomputed
+ * from the body, and the stored chain hash (which covers it) is what the body must match.
+ */
 export interface StoredRow {
   seq: number;
   /** The event's RFC 8785 canonical JSON, exactly the bytes that were hashed. */
   body: string;
-  leafHash: Buffer;
   chainHash: Buffer;
   /** Indexed copies a store keeps beside the body; when given, they must match it. */
   traceId?: string | null;
@@ -67,6 +69,7 @@ export interface VerifyInput {
 }
 
 const PROGRESS_EVERY = 16_384;
+const MALFORMED_ANCHOR = 'the stored anchor of the pruned prefix is malformed (hashes of the wrong length)';
 
 /**
  * Verifies rows in seq order against the hash chain and the signed checkpoints.
@@ -93,14 +96,18 @@ export function verifyRows(input: VerifyInput): VerifyReport {
       firstSeq: anchor.size + 1,
       lastSeq,
       checkpointsVerified: verified,
-      root: range.root().toString('hex'),
+      root: '',
       chainHash: previous.toString('hex'),
     };
+    if (failure?.reason !== MALFORMED_ANCHOR) out.root = range.root().toString('hex');
     if (latest) out.latestCheckpoint = { size: latest.size, root: latest.root, time: latest.time };
     if (failure) out.failure = failure;
     return out;
   };
 
+  if (anchor.chainHash.length !== HASH_BYTES || anchor.range.nodes.some((n) => n.length !== HASH_BYTES)) {
+    return report({ seq: anchor.size + 1, reason: MALFORMED_ANCHOR });
+  }
   for (const cp of checkpoints) {
     const problem = checkCheckpointSignature(cp, input.publicKey);
     if (problem) return report({ checkpointSize: cp.size, reason: `checkpoint at size ${cp.size}: ${problem}` });
@@ -127,46 +134,53 @@ export function verifyRows(input: VerifyInput): VerifyReport {
   }
   let lastGood = anchor.size;
 
-  for (const row of input.rows) {
-    const expected = lastSeq + 1;
-    if (row.seq !== expected) {
-      return report({
-        seq: expected,
-        reason: row.seq > expected ? `event ${expected} is missing (deleted)` : `event ${row.seq} appears out of order or twice`,
-      });
-    }
-    const leaf = leafHash(row.body);
-    if (!leaf.equals(row.leafHash)) return report({ seq: row.seq, reason: `event ${row.seq} was modified (leaf hash does not match its content)` });
-    const chained = chainHash(previous, leaf);
-    if (!chained.equals(row.chainHash)) {
-      return report({ seq: row.seq, reason: `event ${row.seq} breaks the hash chain (an event was inserted, removed or reordered)` });
-    }
-    // The body names its own seq: a row moved to another seq with rehashed chain would
-    // otherwise only show at the next checkpoint.
-    const tail = eventTail(row.body);
-    if (tail?.seq !== row.seq) return report({ seq: row.seq, reason: `event ${row.seq} carries another sequence number in its content` });
-    if ((row.time !== undefined && row.time !== tail.time) || (row.traceId !== undefined && (row.traceId ?? undefined) !== tail.traceId)) {
-      return report({ seq: row.seq, reason: `event ${row.seq} has index columns that disagree with its content (edited to hide it from queries)` });
-    }
-    range.append(leaf);
-    previous = chained;
-    lastSeq = row.seq;
-    events++;
-    while (next < checkpoints.length && (checkpoints[next] as Checkpoint).size === lastSeq) {
-      const cp = checkpoints[next] as Checkpoint;
-      if (cp.root !== range.root().toString('hex') || cp.chainHash !== previous.toString('hex')) {
+  // Two stored chain hashes back: telling an insertion from an edit needs the one before last.
+  let beforePrevious: Buffer | undefined;
+  const rows = input.rows[Symbol.iterator]();
+  // Iterated by hand to peek one row ahead on a break; the finally releases the cursor.
+  try {
+    for (let step = rows.next(); !step.done; step = rows.next()) {
+      const row = step.value;
+      const expected = lastSeq + 1;
+      if (row.seq !== expected) {
         return report({
-          seq: lastGood + 1,
-          checkpointSize: cp.size,
-          reason: `events ${lastGood + 1}..${cp.size} do not match the signed checkpoint at size ${cp.size} (rewritten)`,
+          seq: expected,
+          reason: row.seq > expected ? `event ${expected} is missing (deleted)` : `event ${row.seq} appears out of order or twice`,
         });
       }
-      verified++;
-      latest = cp;
-      lastGood = cp.size;
-      next++;
+      const leaf = leafHash(row.body);
+      const chained = chainHash(previous, leaf);
+      if (!chained.equals(row.chainHash)) return report({ seq: row.seq, reason: chainBreak(row, leaf, beforePrevious, rows.next()) });
+      // The body names its own seq: a row moved to another seq with rehashed chain would
+      // otherwise only show at the next checkpoint.
+      const tail = eventTail(row.body);
+      if (tail?.seq !== row.seq) return report({ seq: row.seq, reason: `event ${row.seq} carries another sequence number in its content` });
+      if ((row.time !== undefined && row.time !== tail.time) || (row.traceId !== undefined && (row.traceId ?? undefined) !== tail.traceId)) {
+        return report({ seq: row.seq, reason: `event ${row.seq} has index columns that disagree with its content (edited to hide it from queries)` });
+      }
+      beforePrevious = previous;
+      range.append(leaf);
+      previous = chained;
+      lastSeq = row.seq;
+      events++;
+      while (next < checkpoints.length && (checkpoints[next] as Checkpoint).size === lastSeq) {
+        const cp = checkpoints[next] as Checkpoint;
+        if (cp.root !== range.root().toString('hex') || cp.chainHash !== previous.toString('hex')) {
+          return report({
+            seq: lastGood + 1,
+            checkpointSize: cp.size,
+            reason: `events ${lastGood + 1}..${cp.size} do not match the signed checkpoint at size ${cp.size} (rewritten)`,
+          });
+        }
+        verified++;
+        latest = cp;
+        lastGood = cp.size;
+        next++;
+      }
+      if (input.onProgress && events % PROGRESS_EVERY === 0) input.onProgress(events, total);
     }
-    if (input.onProgress && events % PROGRESS_EVERY === 0) input.onProgress(events, total);
+  } finally {
+    rows.return?.();
   }
   input.onProgress?.(events, total);
 
@@ -179,6 +193,21 @@ export function verifyRows(input: VerifyInput): VerifyReport {
     });
   }
   return report();
+}
+
+/**
+ * Names what broke the chain at `row`, whose content does not hash to its stored chain hash.
+ * If the next row still chains onto this row's stored hash, the stored hash is the original
+ * and the content changed, unless the stored hash chains onto the event before the previous
+ * one: then an event was slipped in before this row. Otherwise the hashes themselves are out
+ * of place (reordered, inserted or removed rows).
+ */
+function chainBreak(row: StoredRow, leaf: Buffer, beforePrevious: Buffer | undefined, next: IteratorResult<StoredRow>): string {
+  const inserted = beforePrevious !== undefined && chainHash(beforePrevious, leaf).equals(row.chainHash);
+  const followed = !next.done && next.value.seq === row.seq + 1 && row.chainHash.length === HASH_BYTES
+    && chainHash(row.chainHash, leafHash(next.value.body)).equals(next.value.chainHash);
+  if (followed && !inserted) return `event ${row.seq} was modified (its content does not match its chain hash)`;
+  return `event ${row.seq} breaks the hash chain (an event was inserted, removed or reordered)`;
 }
 
 /** The top-level members from `seq` on: `seq`, `surface`, `time`, `traceId`, `type`, `v`. */

@@ -50,7 +50,6 @@ export interface AuditStore {
   /** Rows with from <= seq <= to, in seq order, streamed. */
   rows(from?: number, to?: number): Iterable<StoredRow>;
   row(seq: number): StoredRow | undefined;
-  leafHashes(from: number, to: number): Buffer[];
   /** JSON bodies of the events with seq > afterSeq, in seq order, at most `limit` (skips gaps). */
   bodiesAfter(afterSeq: number, limit: number): string[];
   /** Events' JSON bodies matching a filter, in seq order. */

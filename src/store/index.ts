@@ -3,5 +3,5 @@
  */
 
 export type { AuditFilter, AuditStore, ChainHead } from './audit-store.js';
-export { SqliteAuditStore } from './sqlite-audit-store.js';
+export { AUDIT_STORE_VERSION, SqliteAuditStore } from './sqlite-audit-store.js';
 export type { SqliteAuditStoreOptions } from './sqlite-audit-store.js';

@@ -3,6 +3,10 @@
  * committed batch survives a crash of the process or the machine. Tables are prefixed
  * `audit_` because other stores share the file. Query filters read the hashed event JSON
  * itself, except trace id and time, which have indexed columns that verification checks.
+ *
+ * Layout version 2 (`store_version` in `audit_meta`): a row holds the body, its chain hash
+ * and the two indexed copies; the leaf hash is recomputed from the body (the stored chain
+ * hash covers it). Version 1 also stored the leaf hash; it is refused, not migrated.
  */
 
 import Database from 'better-sqlite3';
@@ -17,7 +21,6 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS audit_events (
   seq INTEGER PRIMARY KEY,
   body TEXT NOT NULL,
-  leaf_hash BLOB NOT NULL,
   chain_hash BLOB NOT NULL,
   -- Copies of the body's traceId and time for indexed lookups; verification checks that
   -- they match the hashed body, so they cannot be edited to hide events from a query.
@@ -55,10 +58,32 @@ export interface SqliteAuditStoreOptions {
   synchronous?: 'FULL' | 'NORMAL';
 }
 
-type RawRow = [number, string, Buffer, Buffer, string | null, string];
+/** Layout of the audit tables; bumped when a column changes meaning or goes away. */
+export const AUDIT_STORE_VERSION = 2;
+
+type RawRow = [number, string, Buffer, string | null, string];
 
 function toRow(raw: RawRow): StoredRow {
-  return { seq: raw[0], body: raw[1], leafHash: raw[2], chainHash: raw[3], traceId: raw[4], time: raw[5] };
+  return { seq: raw[0], body: raw[1], chainHash: raw[2], traceId: raw[3], time: raw[4] };
+}
+
+const COLUMNS = 5;
+// Rows per INSERT statement: one statement per row pays the call and bind overhead each
+// time; 64 rows x 5 parameters stays far below SQLite's parameter limit.
+const CHUNK = 64;
+
+function insertSql(rows: number): string {
+  return `INSERT INTO audit_events (seq, body, chain_hash, trace_id, time) VALUES ${Array(rows).fill('(?, ?, ?, ?, ?)').join(', ')}`;
+}
+
+/** Refuses a file whose audit tables have another layout than this build writes. */
+function checkLayout(db: Database.Database): void {
+  const columns = (db.prepare('PRAGMA table_info(audit_events)').all() as Array<{ name: string }>).map((c) => c.name);
+  const stored = db.prepare("SELECT value FROM audit_meta WHERE key = 'store_version'").pluck(true).get() as string | undefined;
+  const version = stored ?? (columns.includes('leaf_hash') ? '1' : undefined);
+  if (version !== undefined && version !== String(AUDIT_STORE_VERSION)) {
+    throw new Error(`the audit tables have layout version ${version}; this build reads version ${AUDIT_STORE_VERSION} and does not migrate`);
+  }
 }
 
 function rangeFrom(json: string): CompactRange {
@@ -78,30 +103,36 @@ function isoTime(value: string | Date): string {
 export class SqliteAuditStore implements AuditStore {
   readonly db: Database.Database;
   private readonly stmts;
+  private readonly params: unknown[] = new Array<unknown>(CHUNK * COLUMNS).fill(null);
 
   constructor(path: string, options: SqliteAuditStoreOptions = {}) {
     this.db = new Database(path, options.readOnly ? { readonly: true, fileMustExist: true } : {});
-    if (!options.readOnly) {
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
-      this.db.exec(SCHEMA);
-    } else {
-      const table = this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'audit_events'").get();
-      if (!table) {
-        this.db.close();
-        throw new Error('the file holds no audit log');
+    try {
+      if (!options.readOnly) {
+        this.db.pragma('journal_mode = WAL');
+        this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
+        this.db.exec(SCHEMA);
+        checkLayout(this.db);
+        this.db.prepare("INSERT OR IGNORE INTO audit_meta (key, value) VALUES ('store_version', ?)").run(String(AUDIT_STORE_VERSION));
+      } else {
+        const table = this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'audit_events'").get();
+        if (!table) throw new Error('the file holds no audit log');
+        checkLayout(this.db);
       }
+    } catch (err) {
+      this.db.close();
+      throw err;
     }
     this.db.pragma('busy_timeout = 5000');
     const db = this.db;
     this.stmts = {
       head: db.prepare('SELECT size, chain_hash, range FROM audit_head WHERE id = 1'),
       anchor: db.prepare('SELECT size, chain_hash, range FROM audit_anchor WHERE id = 1'),
-      insert: options.readOnly ? undefined : db.prepare('INSERT INTO audit_events (seq, body, leaf_hash, chain_hash, trace_id, time) VALUES (?, ?, ?, ?, ?, ?)'),
+      insert: options.readOnly ? undefined : db.prepare(insertSql(1)),
+      insertChunk: options.readOnly ? undefined : db.prepare(insertSql(CHUNK)),
       setHead: options.readOnly ? undefined : db.prepare('INSERT OR REPLACE INTO audit_head (id, size, chain_hash, range) VALUES (1, ?, ?, ?)'),
-      rows: db.prepare('SELECT seq, body, leaf_hash, chain_hash, trace_id, time FROM audit_events WHERE seq >= ? AND seq <= ? ORDER BY seq').raw(true),
-      row: db.prepare('SELECT seq, body, leaf_hash, chain_hash, trace_id, time FROM audit_events WHERE seq = ?').raw(true),
-      leaves: db.prepare('SELECT leaf_hash FROM audit_events WHERE seq >= ? AND seq <= ? ORDER BY seq').pluck(true),
+      rows: db.prepare('SELECT seq, body, chain_hash, trace_id, time FROM audit_events WHERE seq >= ? AND seq <= ? ORDER BY seq').raw(true),
+      row: db.prepare('SELECT seq, body, chain_hash, trace_id, time FROM audit_events WHERE seq = ?').raw(true),
       after: db.prepare('SELECT body FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?').pluck(true),
       count: db.prepare('SELECT count(*) FROM audit_events').pluck(true),
       checkpoints: db.prepare('SELECT body FROM audit_checkpoints WHERE size > ? ORDER BY size, id').pluck(true),
@@ -113,17 +144,39 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   appendBatch<T>(build: (head: ChainHead) => { rows: StoredRow[]; head: ChainHead; result: T }): T {
-    const insert = this.stmts.insert;
-    const setHead = this.stmts.setHead;
-    if (!insert || !setHead) throw new Error('audit store is read-only');
+    const { insert, insertChunk, setHead } = this.stmts;
+    if (!insert || !insertChunk || !setHead) throw new Error('audit store is read-only');
+    const params = this.params;
     const run = this.db.transaction(() => {
       const built = build(this.head());
-      for (const r of built.rows) insert.run(r.seq, r.body, r.leafHash, r.chainHash, r.traceId ?? null, r.time ?? '');
+      const rows = built.rows;
+      let i = 0;
+      for (; i + CHUNK <= rows.length; i += CHUNK) {
+        for (let j = 0; j < CHUNK; j++) {
+          const r = rows[i + j] as StoredRow;
+          const at = j * COLUMNS;
+          params[at] = r.seq;
+          params[at + 1] = r.body;
+          params[at + 2] = r.chainHash;
+          params[at + 3] = r.traceId ?? null;
+          params[at + 4] = r.time ?? '';
+        }
+        insertChunk.run(params);
+      }
+      for (; i < rows.length; i++) {
+        const r = rows[i] as StoredRow;
+        insert.run(r.seq, r.body, r.chainHash, r.traceId ?? null, r.time ?? '');
+      }
       setHead.run(built.head.size, built.head.chainHash, JSON.stringify(built.head.range.toJSON()));
       return built.result;
     });
-    // IMMEDIATE takes the write lock before reading the head: the head cannot move under us.
-    return run.immediate();
+    try {
+      // IMMEDIATE takes the write lock before reading the head: the head cannot move under us.
+      return run.immediate();
+    } finally {
+      // The bound bodies must not outlive the batch.
+      params.fill(null);
+    }
   }
 
   head(): ChainHead {
@@ -140,10 +193,6 @@ export class SqliteAuditStore implements AuditStore {
   row(seq: number): StoredRow | undefined {
     const raw = this.stmts.row.get(seq) as RawRow | undefined;
     return raw ? toRow(raw) : undefined;
-  }
-
-  leafHashes(from: number, to: number): Buffer[] {
-    return this.stmts.leaves.all(from, to) as Buffer[];
   }
 
   bodiesAfter(afterSeq: number, limit: number): string[] {

@@ -211,11 +211,10 @@ function rechain(db: Database.Database, from: number): void {
   const prev = db.prepare('SELECT chain_hash FROM audit_events WHERE seq = ?').pluck().get(from - 1) as Buffer | undefined;
   let previous = prev ?? GENESIS_CHAIN_HASH;
   const rows = db.prepare('SELECT seq, body FROM audit_events WHERE seq >= ? ORDER BY seq').all(from) as Array<{ seq: number; body: string }>;
-  const update = db.prepare('UPDATE audit_events SET leaf_hash = ?, chain_hash = ? WHERE seq = ?');
+  const update = db.prepare('UPDATE audit_events SET chain_hash = ? WHERE seq = ?');
   for (const r of rows) {
-    const leaf = leafHash(r.body);
-    previous = chainHash(previous, leaf);
-    update.run(leaf, previous, r.seq);
+    previous = chainHash(previous, leafHash(r.body));
+    update.run(previous, r.seq);
   }
 }
 
@@ -250,15 +249,15 @@ function applyTamper(path: string, kind: string, seq: number): void {
       const fake = body(seq + 1).replace(/"seq":\d+/, `"seq":${seq}`).replace('"reason":"', '"reason":"inserted ');
       const prev = db.prepare('SELECT chain_hash FROM audit_events WHERE seq = ?').pluck().get(seq - 1) as Buffer;
       const leaf = leafHash(fake);
-      db.prepare('INSERT INTO audit_events (seq, body, leaf_hash, chain_hash, time, trace_id) VALUES (?, ?, ?, ?, ?, ?)').run(seq, fake, leaf, chainHash(prev, leaf), JSON.parse(fake).time, JSON.parse(fake).traceId);
+      db.prepare('INSERT INTO audit_events (seq, body, chain_hash, time, trace_id) VALUES (?, ?, ?, ?, ?)').run(seq, fake, chainHash(prev, leaf), JSON.parse(fake).time, JSON.parse(fake).traceId);
       break;
     }
     case 'swap': {
       const a = db.prepare('SELECT * FROM audit_events WHERE seq = ?').get(seq) as Record<string, unknown>;
       const b = db.prepare('SELECT * FROM audit_events WHERE seq = ?').get(seq + 1) as Record<string, unknown>;
-      const update = db.prepare('UPDATE audit_events SET body = ?, leaf_hash = ?, chain_hash = ? WHERE seq = ?');
-      update.run(b['body'], b['leaf_hash'], b['chain_hash'], seq);
-      update.run(a['body'], a['leaf_hash'], a['chain_hash'], seq + 1);
+      const update = db.prepare('UPDATE audit_events SET body = ?, chain_hash = ? WHERE seq = ?');
+      update.run(b['body'], b['chain_hash'], seq);
+      update.run(a['body'], a['chain_hash'], seq + 1);
       break;
     }
     case 'edit-trace-column':

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chainHash, leafHash } from '../../src/audit/hash.js';
-import { SqliteAuditStore } from '../../src/store/index.js';
+import Database from 'better-sqlite3';
+import { AUDIT_STORE_VERSION, SqliteAuditStore } from '../../src/store/index.js';
 
 let dir: string;
 beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'bastion-store-'))));
@@ -17,7 +18,7 @@ function appendOne(store: SqliteAuditStore, body: (seq: number) => string): numb
     const chained = chainHash(head.chainHash, leaf);
     const range = head.range.clone();
     range.append(leaf);
-    return { rows: [{ seq, body: text, leafHash: leaf, chainHash: chained, time: '2026-01-01T00:00:00.000Z', traceId: null }], head: { size: seq, chainHash: chained, range }, result: seq };
+    return { rows: [{ seq, body: text, chainHash: chained, time: '2026-01-01T00:00:00.000Z', traceId: null }], head: { size: seq, chainHash: chained, range }, result: seq };
   });
 }
 
@@ -62,5 +63,19 @@ describe('SQLite audit store', () => {
     expect(again.getCursor('other')).toBe(0);
     expect(again.getMeta('k')).toBe('v');
     again.close();
+  });
+
+  it('records its layout version and refuses files of another layout', () => {
+    const path = join(dir, 'bastion.db');
+    new SqliteAuditStore(path).close();
+    const db = new Database(path);
+    expect(db.prepare("SELECT value FROM audit_meta WHERE key = 'store_version'").pluck().get()).toBe(String(AUDIT_STORE_VERSION));
+    db.close();
+    const old = join(dir, 'v1.db');
+    const v1 = new Database(old);
+    v1.exec('CREATE TABLE audit_events (seq INTEGER PRIMARY KEY, body TEXT NOT NULL, leaf_hash BLOB NOT NULL, chain_hash BLOB NOT NULL, trace_id TEXT, time TEXT NOT NULL); CREATE TABLE audit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);');
+    v1.close();
+    expect(() => new SqliteAuditStore(old)).toThrow(/layout version 1/);
+    expect(() => new SqliteAuditStore(old, { readOnly: true })).toThrow(/layout version 1/);
   });
 });
