@@ -12,7 +12,7 @@
 
 import { KeywordAutomaton } from './keyword-automaton.js';
 import { INJECTION_DETECTORS, INSTRUCTION_CUE } from './injection-patterns.js';
-import type { InjectionDetector, InjectionTechnique } from './injection-patterns.js';
+import type { InjectionDetector, InjectionStart, InjectionTechnique } from './injection-patterns.js';
 import { shannonEntropy } from './entropy.js';
 import type { ScanFinding } from './types.js';
 
@@ -39,19 +39,48 @@ const QUOTED = 0.75;
 const DESCRIBED = 0.45;
 const DISCUSSED_DOCUMENT = 0.8;
 
-const ANCHOR_INDEX: number[][] = [];
-const ANCHORS: string[] = [];
+/** How a keyword hit places a start: at the hit (minus `back`), at its line start, or just before it. */
+const AT = 0;
+const LINE = 1;
+const PREV = 2;
+interface StartEntry {
+  /** Index into INJECTION_DETECTORS, or DECODE_CUE_INDEX. */
+  detector: number;
+  back: number;
+  mode: number;
+}
+/** Keywords of every detector's starts (and the decode cue's), in one automaton. */
+const KEYS: string[] = [];
+const KEY_ENTRIES: StartEntry[][] = [];
+/** Whether the keyword begins with a letter, so that it only counts at a word start. */
+const KEY_LETTER: boolean[] = [];
+const DECODE_CUE_INDEX = INJECTION_DETECTORS.length;
+const DECODE_CUE_STARTS: InjectionStart[] = ['decod', 'base64', 'rot13', 'rot-13', 'unescape', 'from hex', 'hex', 'reverse'];
 {
-  const byAnchor = new Map<string, number[]>();
+  const byKey = new Map<string, StartEntry[]>();
+  const add = (detector: number, s: InjectionStart): void => {
+    const key = typeof s === 'string' ? s : s.key;
+    const entry: StartEntry =
+      typeof s === 'string' ? { detector, back: 0, mode: AT } : 'back' in s ? { detector, back: s.back, mode: AT } : { detector, back: 0, mode: s.mode === 'line' ? LINE : PREV };
+    const list = byKey.get(key);
+    if (list === undefined) byKey.set(key, [entry]);
+    else if (!list.some((e) => e.detector === detector && e.back === entry.back && e.mode === entry.mode)) list.push(entry);
+  };
   INJECTION_DETECTORS.forEach((d, i) => {
-    for (const a of d.anchors) byAnchor.set(a, [...(byAnchor.get(a) ?? []), i]);
+    for (const s of d.starts) add(i, s);
   });
-  for (const [a, list] of byAnchor) {
-    ANCHORS.push(a);
-    ANCHOR_INDEX.push(list);
+  for (const s of DECODE_CUE_STARTS) add(DECODE_CUE_INDEX, s);
+  for (const [key, entries] of byKey) {
+    KEYS.push(key);
+    KEY_ENTRIES.push(entries);
+    KEY_LETTER.push(/^[a-z]/.test(key));
   }
 }
-const AUTOMATON = new KeywordAutomaton(ANCHORS);
+const AUTOMATON = new KeywordAutomaton(KEYS);
+/** Detectors without ASCII starts run over the whole text when one of their Unicode anchors occurs. */
+const UNICODE_ANCHORS: (RegExp | undefined)[] = INJECTION_DETECTORS.map((d) =>
+  d.unicodeAnchors === undefined ? undefined : new RegExp(d.unicodeAnchors.map((a) => a.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'iu'),
+);
 
 const META =
   /\b(?:attackers?|adversar(?:y|ies)|malicious|injections?|jailbreaks?|examples?|e\.g\.|for instance|such as|like|phrases?|strings?|patterns?|payloads?|signatures?|detect(?:s|ed|ing|ion|ors?)?|flag(?:s|ged)?|blocks?|blocked|filter(?:s|ed)?|classif(?:y|ies|ier)|known as|called|quot(?:e|es|ed|ing)|contains?|containing|mentions?|may (?:write|say|include|contain|try|embed|insert|hide|add)|might|could|tries to|try to|attempts?(?: to)?|warn(?:s|ing)?|beware|watch out|typical|common|classic|technique|look(?:s)? for|refuse|says?|said|wrote|writes|reads?|reported|stated|hypothetical|training|awareness|angreifer|beispiel|z\. ?b\.|etwa|enthält|muster|erkennen|attaquant|exemple|par exemple|contient|motif|détecter|atacante|ejemplo|por ejemplo|contiene|patrón|detectar)\b/i;
@@ -60,9 +89,11 @@ const NEGATION_BEFORE = /\b(?:never|not|don't|do not|must not|mustn't|should not
 const ADDRESSES = /\S+@\S+|[a-z][a-z0-9+]{1,10}:\/\/\S+/gi;
 const DISCUSSION = /prompt[- ]injection|injection attacks?|jailbreak(?:ing)? attempts?|red[- ]team|adversarial prompts?|indirect injection/i;
 
-const ZERO_WIDTH = /[\u200B-\u200D\u2060\u2062-\u2064\uFEFF]/;
-const BIDI = /[\u202A-\u202E\u2066-\u2069]/g;
+/** Zero-width characters and bidirectional controls: removed before matching. */
+const INVISIBLE = /[\u200B-\u200D\u2060\u2062-\u2064\uFEFF\u202A-\u202E\u2066-\u2069]/;
+const INVISIBLE_ALL = new RegExp(INVISIBLE.source, 'g');
 const TAG_RUN = /(?:\uDB40[\uDC00-\uDC7F]){3,}/g;
+const NON_ASCII = /[^\x00-\x7f]/;
 
 function evidence(text: string, start: number, end: number): string {
   const s = text.slice(start, end).replace(/\s+/g, ' ').trim();
@@ -102,14 +133,27 @@ function openingQuote(text: string, start: number, end: number, fencePositions: 
   return -1;
 }
 
+/**
+ * Where the sentence holding `anchor` starts: after the last newline or `. `, `! `, `? ` before
+ * it, at most 200 characters back. The search stops there too, so a long text without
+ * punctuation is not walked back to its start for every phrase.
+ */
+function sentenceStartBefore(text: string, anchor: number): number {
+  const limit = Math.max(0, anchor - 201);
+  for (let i = anchor - 1; i >= limit; i--) {
+    const c = text.charCodeAt(i);
+    if (c === 10 || ((c === 46 || c === 33 || c === 63) && text.charCodeAt(i + 1) === 32)) return Math.max(i + 1, anchor - 200);
+  }
+  return Math.max(0, anchor - 200);
+}
+
 /** How strongly the text around a phrase addresses it to the reader (1) or describes it (< 1). */
 function framing(text: string, start: number, end: number, discussed: boolean, fences: readonly number[]): number {
   let factor = discussed ? DISCUSSED_DOCUMENT : 1;
   const quote = openingQuote(text, start, end, fences);
   if (quote >= 0) factor *= QUOTED;
   const anchor = quote >= 0 ? quote : start;
-  let sentenceStart = Math.max(text.lastIndexOf('\n', anchor - 1), text.lastIndexOf('. ', anchor - 1), text.lastIndexOf('! ', anchor - 1), text.lastIndexOf('? ', anchor - 1)) + 1;
-  sentenceStart = Math.max(sentenceStart, anchor - 200);
+  const sentenceStart = sentenceStartBefore(text, anchor);
   let lead = text.slice(sentenceStart, anchor);
   if (lead.trim() === '') {
     // The phrase opens its line (a code block, a quoted paragraph): the line before frames it.
@@ -160,119 +204,221 @@ function exfiltratingUrl(raw: string): boolean {
 const HTML_COMMENT = /<!--([\s\S]{0,4000}?)-->/g;
 const CSS_HIDDEN =
   /<([a-z][a-z0-9]{0,10})\b[^>]{0,300}?style\s*=\s*["'][^"']{0,300}?(?:display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?:\.0+)?(?:px|pt|em|rem|%)?\s*(?:;|["'])|color\s*:\s*(?:white|#fff(?:fff)?|transparent|rgba?\(\s*255\s*,\s*255\s*,\s*255)|opacity\s*:\s*0(?:\.0+)?\s*(?:;|["'])|(?:height|width)\s*:\s*0(?:px)?\s*;[^"']{0,60}overflow\s*:\s*hidden)[^>]{0,300}>([^<]{1,2000})/gi;
-const BASE64_RUN = /(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{40,4000}={0,2}(?![A-Za-z0-9+/=])/g;
 const DECODE_CUE =
-  /\b(?:decode|decoded|decoding|base64[- ]?decode|base64 -d|rot13|rot-13|unescape|from hex|hex[- ]decode|reverse)\b[^.\n]{0,80}?\b(?:and|then)\b[^.\n]{0,30}?\b(?:follow|execute|run|obey|do|carry out|apply|perform|act on)\b|\bbase64\s+(?:-d|--decode)\b[^\n]{0,40}\|\s*(?:ba)?sh\b/gi;
+  /\b(?:decode|decoded|decoding|base64[- ]?decode|base64 -d|rot13|rot-13|unescape|from hex|hex[- ]decode|reverse)\b[^.\n]{0,80}?\b(?:and|then)\b[^.\n]{0,30}?\b(?:follow|execute|run|obey|do|carry out|apply|perform|act on)\b|\bbase64\s+(?:-d|--decode)\b[^\n]{0,40}\|\s*(?:ba)?sh\b/iy;
+
+/**
+ * Offsets of the text with invisible characters removed, mapped back to the original: the kept
+ * runs as pairs (start in the clean text, start in the original), one pair per run, so memory
+ * follows the number of invisible characters, not the text length.
+ */
+class OffsetMap {
+  constructor(
+    private readonly runs: Int32Array,
+    private readonly cleanLength: number,
+    private readonly originalLength: number,
+  ) {}
+
+  /** The original offset of the clean text's character at `c` (the original length at the end). */
+  original(c: number): number {
+    if (c >= this.cleanLength) return this.originalLength;
+    const runs = this.runs;
+    let lo = 0;
+    let hi = (runs.length >> 1) - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if ((runs[mid * 2] as number) <= c) lo = mid;
+      else hi = mid - 1;
+    }
+    return (runs[lo * 2 + 1] as number) + c - (runs[lo * 2] as number);
+  }
+}
 
 /** Removes zero-width and bidirectional controls, keeping a map back to original offsets. */
-function stripInvisible(text: string): { clean: string; map: number[] | undefined; interleaved: number; bidi: number } {
-  if (!ZERO_WIDTH.test(text) && !/[\u202A-\u202E\u2066-\u2069]/.test(text)) return { clean: text, map: undefined, interleaved: 0, bidi: 0 };
-  const map: number[] = [];
+function stripInvisible(text: string): { clean: string; map: OffsetMap | undefined; interleaved: number; bidi: number } {
+  if (!INVISIBLE.test(text)) return { clean: text, map: undefined, interleaved: 0, bidi: 0 };
+  const parts: string[] = [];
+  const runs: number[] = [];
   let interleaved = 0;
   let bidi = 0;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    const isBidi = (code >= 0x202a && code <= 0x202e) || (code >= 0x2066 && code <= 0x2069);
-    const isZeroWidth = (code >= 0x200b && code <= 0x200d) || code === 0x2060 || (code >= 0x2062 && code <= 0x2064) || code === 0xfeff;
-    if (isZeroWidth || isBidi) {
-      if (isBidi) bidi++;
-      // A joiner between emoji is legitimate; one between letters hides words from filters.
-      const prev = text.charCodeAt(i - 1);
-      const next = text.charCodeAt(i + 1);
-      const letter = (c: number): boolean => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 32;
-      if (letter(prev) || letter(next)) interleaved++;
-      continue;
-    }
-    map.push(i);
-  }
-  let clean = '';
   let runStart = 0;
-  for (let k = 1; k <= map.length; k++) {
-    // Copy runs of kept characters in one slice each.
-    if (k === map.length || (map[k] as number) !== (map[k - 1] as number) + 1) {
-      if (map.length > 0) clean += text.slice(map[runStart] as number, (map[k - 1] as number) + 1);
-      runStart = k;
+  let cleanLength = 0;
+  const letter = (c: number): boolean => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 32;
+  for (const m of text.matchAll(INVISIBLE_ALL)) {
+    const i = m.index;
+    const code = text.charCodeAt(i);
+    if ((code >= 0x202a && code <= 0x202e) || (code >= 0x2066 && code <= 0x2069)) bidi++;
+    // A joiner between emoji is legitimate; one between letters hides words from filters.
+    if (letter(text.charCodeAt(i - 1)) || letter(text.charCodeAt(i + 1))) interleaved++;
+    if (i > runStart) {
+      parts.push(text.slice(runStart, i));
+      runs.push(cleanLength, runStart);
+      cleanLength += i - runStart;
     }
+    runStart = i + 1;
   }
-  map.push(text.length);
-  return { clean, map, interleaved, bidi };
+  if (runStart < text.length) {
+    parts.push(text.slice(runStart));
+    runs.push(cleanLength, runStart);
+    cleanLength += text.length - runStart;
+  }
+  if (runs.length === 0) runs.push(0, text.length);
+  // join() gives a flat string; repeated += would leave a rope that is slow to index.
+  return { clean: parts.join(''), map: new OffsetMap(Int32Array.from(runs), cleanLength, text.length), interleaved, bidi };
 }
 
 const WORD_CHAR = /[\p{L}\p{N}_]/u;
-/** Short anchors that are also common word parts (`said`, `kind`, `dance`): whole words only. */
-const WHOLE_WORD_ANCHORS: ReadonlySet<string> = new Set(['ai', 'ki', 'llm', 'gpt', 'bot', 'dan', 'sk']);
-/** How far before and after an anchor a detector's match may start and end. */
-const WINDOW_BACK = 120;
-const WINDOW_FORWARD = 320;
-const WINDOW_FORWARD_URL = 2400;
+
+function isWordChar(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  if (c < 128) return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95;
+  return WORD_CHAR.test(text[i] as string);
+}
+
+function isBlank(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13) || c === 160;
+}
+
+/** How far back from a keyword a `prev` start looks (over blanks, a word, a rule of dashes). */
+const PREV_REACH = 64;
 
 /**
- * Runs a detector only around its anchors: windows around the hits, merged, each snapped back
- * to a whitespace so a match does not start inside a word. Cost follows the hits, not the text.
+ * The places just before a keyword where a prefix can begin: the first character of a run of
+ * `-`, `=` or `*`, the start of the previous word, the character before the blanks, the first
+ * newline among them, the text start, and the keyword itself.
  */
-function windowMatches(text: string, d: InjectionDetector, hits: number[] | undefined): { index: number; 0: string; 1?: string | undefined; 2?: string | undefined }[] {
-  if (hits === undefined) return [...text.matchAll(d.pattern)];
-  const forward = d.technique === 'markdown-exfiltration' ? WINDOW_FORWARD_URL : WINDOW_FORWARD;
-  const out: { index: number; 0: string; 1?: string | undefined; 2?: string | undefined }[] = [];
-  let i = 0;
-  while (i < hits.length) {
-    let start = Math.max(0, (hits[i] as number) - WINDOW_BACK);
-    let end = Math.min(text.length, (hits[i] as number) + forward);
-    while (i + 1 < hits.length && (hits[i + 1] as number) - WINDOW_BACK <= end) end = Math.min(text.length, (hits[++i] as number) + forward);
-    i++;
-    if (start > 0) {
-      const ws = text.lastIndexOf('\n', start);
-      start = ws >= 0 && start - ws < 200 ? ws : start;
+function prevStarts(text: string, p: number, out: number[]): void {
+  let q = p;
+  while (q > 0 && p - q < PREV_REACH && isBlank(text.charCodeAt(q - 1))) q--;
+  let r = q;
+  for (let c = text.charCodeAt(r - 1); r > 0 && q - r < PREV_REACH && (c === 45 || c === 61 || c === 42); c = text.charCodeAt(r - 1)) r--;
+  if (r < q) out.push(r);
+  let w = q;
+  while (w > 0 && q - w < PREV_REACH && isWordChar(text, w - 1)) w--;
+  if (w < q) out.push(w);
+  if (q > 0) out.push(q - 1);
+  for (let i = q; i < p; i++) {
+    if (text.charCodeAt(i) === 10) {
+      out.push(i);
+      break;
     }
-    if (end < text.length) {
-      const nl = text.indexOf('\n', end);
-      end = nl >= 0 && nl - end < 200 ? nl : end;
+  }
+  if (q === 0) out.push(0);
+  out.push(p);
+}
+
+/**
+ * Where each detector may match: the keyword automaton walks the text once, and every hit of a
+ * start keyword (at a word start when it begins with a letter) adds the positions its entries
+ * name. Cost follows the text length and the number of hits, not the number of detectors.
+ */
+function candidateStarts(text: string): (number[] | undefined)[] {
+  const cands: (number[] | undefined)[] = new Array<number[] | undefined>(DECODE_CUE_INDEX + 1);
+  let lineQuery = 0;
+  let lineFound = -1;
+  for (const h of AUTOMATON.scan(text)) {
+    const p = h.start;
+    const atWordStart = !KEY_LETTER[h.keyword] || p === 0 || !isWordChar(text, p - 1);
+    for (const e of KEY_ENTRIES[h.keyword] as StartEntry[]) {
+      let list = cands[e.detector];
+      if (e.mode === AT) {
+        const start = p - e.back;
+        if (start < 0) continue;
+        // A start set back over non-ASCII letters is left to the pattern's own boundary.
+        if (e.back === 0 && !atWordStart) continue;
+        (list ??= cands[e.detector] = []).push(start);
+      } else if (atWordStart) {
+        list ??= cands[e.detector] = [];
+        if (e.mode === LINE) {
+          // Hits come nearly in order: look back only as far as the previous query.
+          if (p >= lineQuery) {
+            for (let i = p - 1; i >= lineQuery; i--) {
+              if (text.charCodeAt(i) === 10) {
+                lineFound = i;
+                break;
+              }
+            }
+          } else lineFound = p === 0 ? -1 : text.lastIndexOf('\n', p - 1);
+          lineQuery = p;
+          list.push(lineFound < 0 ? 0 : lineFound);
+        } else prevStarts(text, p, list);
+      }
     }
-    for (const m of text.slice(start, end).matchAll(d.pattern)) out.push({ index: m.index + start, 0: m[0], 1: m[1], 2: m[2] });
+  }
+  return cands;
+}
+
+interface PatternMatch {
+  index: number;
+  0: string;
+  1?: string | undefined;
+  2?: string | undefined;
+}
+
+/**
+ * The pattern's matches starting at the candidate positions (sticky), left to right and
+ * without overlap, as a global `matchAll` over the text would report them.
+ */
+function matchesAt(text: string, pattern: RegExp, starts: number[]): PatternMatch[] {
+  starts.sort((a, b) => a - b);
+  const out: PatternMatch[] = [];
+  let lastEnd = 0;
+  let previous = -1;
+  for (const start of starts) {
+    if (start === previous || start < lastEnd) continue;
+    previous = start;
+    pattern.lastIndex = start;
+    const m = pattern.exec(text);
+    if (m === null) continue;
+    out.push(m as PatternMatch);
+    lastEnd = start + Math.max(1, m[0].length);
   }
   return out;
 }
 
-function hasBase64Run(text: string): boolean {
-  let run = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if ((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 43 || c === 47) {
-      if (++run >= 40) return true;
-    } else run = 0;
+function isBase64Char(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 43 || c === 47;
+}
+
+/**
+ * Base64 blobs: whole runs of 40 to 4000 base64 characters, with at most two `=` of padding and
+ * no base64 character or `=` after them (what `/(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{40,4000}={0,2}
+ * (?![A-Za-z0-9+/=])/g` matches, found in one loop instead of a regex tried at every offset).
+ */
+function base64Runs(text: string): PatternMatch[] {
+  const out: PatternMatch[] = [];
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    if (!isBase64Char(text.charCodeAt(i))) continue;
+    const s = i;
+    while (i < n && isBase64Char(text.charCodeAt(i))) i++;
+    const length = i - s;
+    if (length < 40 || length > 4000) continue;
+    let e = i;
+    while (e < n && e - i < 3 && text.charCodeAt(e) === 61) e++;
+    if (e - i > 2 || (e < n && (isBase64Char(text.charCodeAt(e)) || text.charCodeAt(e) === 61))) continue;
+    out.push({ index: s, 0: text.slice(s, e) });
+    i = e - 1;
   }
-  return false;
+  return out;
 }
 
 function detectIn(text: string): InjectionTechniqueHit[] {
   const hits: InjectionTechniqueHit[] = [];
-  // Anchor hits per detector, counted only at word starts (and whole words when short).
-  const positions = new Map<number, number[]>();
-  for (const h of AUTOMATON.scan(text)) {
-    const anchor = ANCHORS[h.keyword] as string;
-    if (/^[a-z]/.test(anchor) && h.start > 0 && WORD_CHAR.test(text[h.start - 1] as string)) continue;
-    if (WHOLE_WORD_ANCHORS.has(anchor)) {
-      const after = text.slice(h.start + anchor.length, h.start + anchor.length + 2);
-      if (WORD_CHAR.test(after[0] ?? ' ') && !(after[0] === 's' && !WORD_CHAR.test(after[1] ?? ' '))) continue;
-    }
-    for (const d of ANCHOR_INDEX[h.keyword] as number[]) {
-      const list = positions.get(d) ?? [];
-      list.push(h.start);
-      positions.set(d, list);
-    }
-  }
-  const triggered = new Set<number>(positions.keys());
-  const lower = /[^\x00-\x7f]/.test(text) ? text.toLowerCase() : text;
-  INJECTION_DETECTORS.forEach((d, i) => {
-    if (d.unicodeAnchors?.some((a) => lower.includes(a))) triggered.add(i);
-  });
+  const cands = candidateStarts(text);
+  let nonAscii: boolean | undefined;
   const fences: number[] = [];
   for (let i = text.indexOf('```'); i >= 0; i = text.indexOf('```', i + 3)) fences.push(i);
   let discussedMemo: boolean | undefined;
   const discussedText = (): boolean => (discussedMemo ??= DISCUSSION.test(text));
-  for (const i of [...triggered].sort((a, b) => a - b)) {
+  for (let i = 0; i < DECODE_CUE_INDEX; i++) {
     const d = INJECTION_DETECTORS[i] as InjectionDetector;
-    for (const m of windowMatches(text, d, positions.get(i))) {
+    let matches: Iterable<PatternMatch>;
+    const starts = cands[i];
+    if (starts !== undefined) matches = matchesAt(text, d.pattern, starts);
+    else if (UNICODE_ANCHORS[i] !== undefined && (nonAscii ??= NON_ASCII.test(text)) && (UNICODE_ANCHORS[i] as RegExp).test(text)) matches = text.matchAll(d.pattern);
+    else continue;
+    for (const m of matches) {
       let start = m.index;
       const end = m.index + m[0].length;
       if (d.leadingBoundary && start > 0 && WORD_CHAR.test(text[start - 1] as string)) continue;
@@ -295,7 +441,7 @@ function detectIn(text: string): InjectionTechniqueHit[] {
     }
   }
   let blobWithInstructions = false;
-  if (hasBase64Run(text)) for (const m of text.matchAll(BASE64_RUN)) {
+  for (const m of base64Runs(text)) {
     const decoded = Buffer.from(m[0], 'base64').toString('utf8');
     const printable = decoded.replace(/[^\x20-\x7e\n\r\t]/g, '').length / Math.max(1, decoded.length);
     if (printable < 0.9) continue;
@@ -306,7 +452,8 @@ function detectIn(text: string): InjectionTechniqueHit[] {
       hits.push({ technique: 'encoded-payload', start: m.index, end, evidence: evidence(text, m.index, end), weight: inner.some((h) => h.weight >= 0.4) ? 0.65 : 0.45 });
     }
   }
-  for (const m of text.matchAll(DECODE_CUE)) {
+  const cueStarts = cands[DECODE_CUE_INDEX];
+  if (cueStarts !== undefined) for (const m of matchesAt(text, DECODE_CUE, cueStarts)) {
     const end = m.index + m[0].length;
     hits.push({ technique: 'encoded-payload', start: m.index, end, evidence: evidence(text, m.index, end), weight: (blobWithInstructions ? 0.7 : 0.5) * framing(text, m.index, end, discussedText(), fences) });
   }
@@ -325,8 +472,8 @@ export function detectInjection(text: string): InjectionResult {
   const hits = detectIn(clean);
   if (map !== undefined) {
     for (const h of hits) {
-      h.start = map[h.start] as number;
-      h.end = h.end === 0 ? 0 : (map[h.end - 1] as number) + 1;
+      h.start = map.original(h.start);
+      h.end = h.end === 0 ? 0 : map.original(h.end - 1) + 1;
     }
     if (interleaved >= 2) hits.push({ technique: 'hidden-text', start: 0, end: text.length, evidence: `${interleaved} zero-width characters inside words`, weight: hits.length > 0 ? 0.6 : interleaved >= 3 ? 0.5 : 0.4 });
     if (bidi >= 2) hits.push({ technique: 'hidden-text', start: 0, end: text.length, evidence: `${bidi} bidirectional control characters`, weight: 0.35 });
