@@ -115,6 +115,82 @@ function serializeObject(value: Record<string, unknown>, depth: number): string 
   return out + '}';
 }
 
+// Thrown by the fast path when an object needs what JSON.stringify cannot give: a key that
+// V8 enumerates before the others (array indexes such as "10") or one that assigning would
+// not create (`__proto__`). The string builder above handles those.
+const SLOW_PATH = Symbol('slow path');
+
+function isIndexLike(key: string): boolean {
+  const c = key.charCodeAt(0);
+  return c >= 48 && c <= 57 && /^(?:0|[1-9]\d{0,9})$/.test(key) && Number(key) < 4294967295;
+}
+
+/**
+ * Copies a JSON value into fresh plain data with every object's keys inserted in RFC 8785
+ * order, checking it the way `serialize` does. JSON.stringify then prints exactly the
+ * canonical form: it escapes strings as RFC 8785 does, formats numbers with the same
+ * Number::toString (-0 included), and keeps insertion order for keys that are not array
+ * indexes. The copy is read once, so getters or later mutation cannot slip in unchecked
+ * values, and it makes far less garbage than building the text from pieces.
+ */
+function plainCopy(value: unknown, depth: number): unknown {
+  switch (typeof value) {
+    case 'string':
+      if (!isWellFormed(value)) throw new CanonicalizeFailure('string holds a lone surrogate');
+      return value;
+    case 'number':
+      if (!Number.isFinite(value)) throw new CanonicalizeFailure(`number \`${String(value)}\` is not finite`);
+      return value;
+    case 'boolean':
+      return value;
+    case 'object': {
+      if (value === null) return null;
+      if (depth > MAX_DEPTH) throw new CanonicalizeFailure('value is cyclic or nested too deeply');
+      if (Array.isArray(value)) {
+        const out: unknown[] = [];
+        for (let i = 0; i < value.length; i++) {
+          const item: unknown = value[i];
+          try {
+            out.push(item === undefined ? null : plainCopy(item, depth + 1));
+          } catch (err) {
+            if (err instanceof CanonicalizeFailure) err.segments.unshift(`[${i}]`);
+            throw err;
+          }
+        }
+        return out;
+      }
+      const proto = Object.getPrototypeOf(value) as unknown;
+      if (proto !== Object.prototype && proto !== null) {
+        if (value instanceof Date) {
+          if (Number.isNaN(value.getTime())) throw new CanonicalizeFailure('date is invalid');
+          return value.toISOString();
+        }
+        throw new CanonicalizeFailure('value is not plain JSON data');
+      }
+      return copyObject(value as Record<string, unknown>, sortedKeys(value), depth);
+    }
+    default:
+      throw new CanonicalizeFailure(`${typeof value} is not JSON data`);
+  }
+}
+
+function copyObject(value: Record<string, unknown> | ((key: string) => unknown), keys: readonly string[], depth: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of keys) {
+    const item = typeof value === 'function' ? value(key) : value[key];
+    if (item === undefined) continue;
+    if (key === '__proto__' || isIndexLike(key)) throw SLOW_PATH;
+    try {
+      if (!isWellFormed(key)) throw new CanonicalizeFailure('string holds a lone surrogate');
+      out[key] = plainCopy(item, depth + 1);
+    } catch (err) {
+      if (err instanceof CanonicalizeFailure) err.segments.unshift(`.${key}`);
+      throw err;
+    }
+  }
+  return out;
+}
+
 /**
  * Serializes a JSON value in RFC 8785 canonical form: object keys sorted by UTF-16 code
  * units, no whitespace, ECMAScript number formatting. `undefined` object members are left
@@ -126,11 +202,82 @@ function serializeObject(value: Record<string, unknown>, depth: number): string 
  */
 export function canonicalJson(value: unknown): Result<string, CanonicalJsonError> {
   try {
-    return ok(serialize(value, 0));
+    try {
+      return ok(JSON.stringify(plainCopy(value, 0)));
+    } catch (err) {
+      if (err !== SLOW_PATH) throw err;
+      return ok(serialize(value, 0));
+    }
   } catch (err) {
     if (err instanceof CanonicalizeFailure) return fail(err.detail);
     throw err;
   }
+}
+
+/** An event's canonical JSON split around its `seq` value: `prefix + seq + suffix`. */
+export interface SplitCanonical {
+  prefix: string;
+  suffix: string;
+}
+
+/**
+ * Canonicalizes an object together with late scalar members (`extra`, overriding members
+ * of the same name), split around the value of `at`, which must be one of `extra`'s keys:
+ * the audit log fills in `seq` only when the event is committed, by concatenation.
+ *
+ * @example
+ * const parts = canonicalSplit({ type: 'decision' }, { seq: 0, v: 1 }, 'seq');
+ * parts.value.prefix + 7 + parts.value.suffix // '{"seq":7,"type":"decision","v":1}'
+ */
+export function canonicalSplit(value: Record<string, unknown>, extra: Record<string, string | number>, at: string): Result<SplitCanonical, CanonicalJsonError> {
+  try {
+    // Merge the sorted member names of both, `extra` winning, and split them around `at`.
+    const keys = sortedKeys(value);
+    const extras = sortedKeys(extra);
+    const before: string[] = [];
+    const after: string[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < keys.length || j < extras.length) {
+      const a = keys[i];
+      const b = extras[j];
+      let key: string;
+      if (b === undefined || (a !== undefined && a < b)) {
+        key = a as string;
+        i++;
+      } else {
+        if (a === b) i++;
+        key = b;
+        j++;
+      }
+      if (key < at) before.push(key);
+      else if (key > at) after.push(key);
+    }
+    const source = (key: string): unknown => (Object.hasOwn(extra, key) ? extra[key] : value[key]);
+    let head: string;
+    let tail: string;
+    try {
+      head = JSON.stringify(copyObject(source, before, 0));
+      tail = JSON.stringify(copyObject(source, after, 0));
+    } catch (err) {
+      if (err !== SLOW_PATH) throw err;
+      head = serialize(nullProtoObject(source, before), 0);
+      tail = serialize(nullProtoObject(source, after), 0);
+    }
+    const prefix = (head === '{}' ? '{' : head.slice(0, -1) + ',') + quoteString(at) + ':';
+    const suffix = tail === '{}' ? '}' : ',' + tail.slice(1);
+    return ok({ prefix, suffix });
+  } catch (err) {
+    if (err instanceof CanonicalizeFailure) return fail(err.detail);
+    throw err;
+  }
+}
+
+// Assigning `__proto__` to a null-prototype object makes an ordinary member.
+function nullProtoObject(source: (key: string) => unknown, keys: readonly string[]): Record<string, unknown> {
+  const out = Object.create(null) as Record<string, unknown>;
+  for (const key of keys) out[key] = source(key);
+  return out;
 }
 
 /**

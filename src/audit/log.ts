@@ -13,7 +13,8 @@ import type { BastionError } from '../errors/index.js';
 import { BastionException, bastionError, quote } from '../errors/index.js';
 import type { AuditFilter, AuditStore } from '../store/audit-store.js';
 import { SqliteAuditStore } from '../store/sqlite-audit-store.js';
-import { canonicalMembers, joinCanonicalMembers } from './canonical-json.js';
+import type { CanonicalJsonError, SplitCanonical } from './canonical-json.js';
+import { canonicalSplit } from './canonical-json.js';
 import type { Checkpoint } from './checkpoint.js';
 import { CHECKPOINT_VERSION, checkCheckpointSignature, logIdOf, parsePublicKey, signCheckpoint } from './checkpoint.js';
 import { chainHash, leafHash } from './hash.js';
@@ -109,27 +110,25 @@ export interface OpenedReader extends AuditReader {
   close(): void;
 }
 
-interface Pending {
-  /** The event's canonical JSON up to its `seq` value, and everything after it. */
-  prefix: string;
-  suffix: string;
-  time: string;
-  traceId: string | null;
-  resolve: (receipt: AuditReceipt) => void;
-  reject: (error: unknown) => void;
+/** An event waiting for its group commit. A class, so every pending item has one shape. */
+class Pending {
+  constructor(
+    /** The event's canonical JSON up to its `seq` value, and everything after it. */
+    readonly prefix: string,
+    readonly suffix: string,
+    readonly time: string,
+    readonly traceId: string | null,
+    readonly resolve: (receipt: AuditReceipt) => void,
+    readonly reject: (error: unknown) => void,
+  ) {}
 }
 
 /**
- * Splits an event's canonical JSON around the one member only known at commit (`seq`), so
- * the commit is a string concatenation. Same bytes as canonicalizing the whole event.
+ * Canonicalizes an event split around the one member only known at commit (`seq`), so the
+ * commit is a string concatenation. Same bytes as canonicalizing the whole event.
  */
-function splitAtSeq(members: ReadonlyArray<[string, string]>, time: string): { prefix: string; suffix: string } {
-  const probe = joinCanonicalMembers(members, { seq: 0, time, v: AUDIT_SCHEMA_VERSION });
-  // `"seq":0` occurs once at top level; any nested `"seq":0` sorts before it only inside
-  // members that precede `seq`, so search from the end of those members.
-  const before = members.filter(([key]) => key < 'seq').reduce((n, [, text]) => n + text.length + 1, 1);
-  const at = probe.indexOf('"seq":0', before);
-  return { prefix: probe.slice(0, at + 6), suffix: probe.slice(at + 7) };
+function splitAtSeq(event: AuditEventInput, time: string): Result<SplitCanonical, CanonicalJsonError> {
+  return canonicalSplit(event as unknown as Record<string, unknown>, { seq: 0, time, v: AUDIT_SCHEMA_VERSION }, 'seq');
 }
 
 function parseEvent(body: string): AuditEvent {
@@ -238,6 +237,7 @@ class Reader implements AuditReader {
 class Log extends Reader implements AuditLog {
   private pending: Pending[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
   private checkpointTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private lastCheckpointSize: number;
@@ -274,25 +274,45 @@ class Log extends Reader implements AuditLog {
     if (problems.length > 0) {
       return Promise.reject(new BastionException(problems.map((p) => bastionError('AUDIT_EVENT_INVALID', `audit event: ${p}`))));
     }
-    const members = canonicalMembers(event as unknown as Record<string, unknown>);
-    if (!members.ok) {
-      const e = members.errors[0];
+    const time = this.now().toISOString();
+    const parts = splitAtSeq(event, time);
+    if (!parts.ok) {
+      const e = parts.errors[0];
       return Promise.reject(new BastionException(bastionError('AUDIT_EVENT_INVALID', `audit event: at \`${e?.path ?? '$'}\`: ${e?.message ?? 'not JSON'}`)));
     }
+    const { prefix, suffix } = parts.value;
+    const traceId = event.traceId ?? null;
     return new Promise<AuditReceipt>((resolve, reject) => {
-      const time = this.now().toISOString();
-      this.pending.push({ ...splitAtSeq(members.value, time), time, traceId: event.traceId ?? null, resolve, reject });
-      if (this.pending.length >= this.maxEvents) {
-        if (this.flushTimer) clearTimeout(this.flushTimer);
-        this.flushTimer = undefined;
-        setImmediate(() => this.flush());
-      } else if (!this.flushTimer) {
-        this.flushTimer = setTimeout(() => {
-          this.flushTimer = undefined;
-          this.flush();
-        }, this.maxDelayMs);
-      }
+      this.pending.push(new Pending(prefix, suffix, time, traceId, resolve, reject));
+      this.schedule();
     });
+  }
+
+  /** Arms one flush: soon when a batch is full, else after the group-commit delay. */
+  private schedule(): void {
+    if (this.pending.length >= this.maxEvents) {
+      if (this.immediate) return;
+      if (this.flushTimer) clearTimeout(this.flushTimer);
+      this.flushTimer = undefined;
+      this.immediate = setImmediate(() => {
+        this.immediate = undefined;
+        this.flush();
+      });
+    } else if (!this.flushTimer && !this.immediate) {
+      this.flushTimer = setTimeout(() => {
+        this.flushTimer = undefined;
+        this.flush();
+      }, this.maxDelayMs);
+    }
+  }
+
+  /** Cancels the armed flush and commits what is pending now. */
+  private flushNow(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (this.immediate) clearImmediate(this.immediate);
+    this.immediate = undefined;
+    this.flush();
   }
 
   /** Commits everything pending in one transaction, then settles the callers' promises. */
@@ -358,9 +378,7 @@ class Log extends Reader implements AuditLog {
 
   async checkpoint(reason: string): Promise<Checkpoint> {
     if (this.closed) throw new BastionException(bastionError('AUDIT_CLOSED', 'the audit log is closed'));
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
-    this.flush();
+    this.flushNow();
     try {
       return this.checkpointNow(reason);
     } catch (err) {
@@ -403,14 +421,14 @@ class Log extends Reader implements AuditLog {
       return { pruned: 0, throughSeq: anchor.size, cutoff, reason: `events up to ${target.size} do not verify against their checkpoint; nothing pruned` };
     }
     const pruned = this.store.prune({ size: target.size, chainHash: previous, range });
-    const members = canonicalMembers({
+    const time = this.now().toISOString();
+    const parts = splitAtSeq({
       type: 'audit.pruned',
       data: { throughSeq: target.size, events: pruned, checkpointRoot: target.root, retentionDays: days, cutoff },
-    });
-    if (!members.ok) throw new Error('unreachable: pruning record is plain data');
+    }, time);
+    if (!parts.ok) throw new Error('unreachable: pruning record is plain data');
     let eventSeq: number | undefined;
-    const time = this.now().toISOString();
-    this.pending.push({ ...splitAtSeq(members.value, time), time, traceId: null, resolve: (r) => { eventSeq = r.seq; }, reject: () => undefined });
+    this.pending.push(new Pending(parts.value.prefix, parts.value.suffix, time, null, (r) => { eventSeq = r.seq; }, () => undefined));
     this.flush();
     const report: PruneReport = { pruned, throughSeq: target.size, cutoff };
     if (eventSeq !== undefined) report.eventSeq = eventSeq;
@@ -419,9 +437,7 @@ class Log extends Reader implements AuditLog {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
-    this.flush();
+    this.flushNow();
     this.closed = true;
     if (this.checkpointTimer) clearInterval(this.checkpointTimer);
     try {

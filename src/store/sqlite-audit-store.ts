@@ -9,7 +9,7 @@
  * hash covers it). Version 1 also stored the leaf hash; it is refused, not migrated.
  */
 
-import Database from 'better-sqlite3';
+import { Database, type SqliteDatabase } from './sqlite-driver.js';
 import type { Checkpoint } from '../audit/checkpoint.js';
 import { GENESIS_CHAIN_HASH } from '../audit/hash.js';
 import { CompactRange } from '../audit/merkle.js';
@@ -77,7 +77,7 @@ function insertSql(rows: number): string {
 }
 
 /** Refuses a file whose audit tables have another layout than this build writes. */
-function checkLayout(db: Database.Database): void {
+function checkLayout(db: SqliteDatabase): void {
   const columns = (db.prepare('PRAGMA table_info(audit_events)').all() as Array<{ name: string }>).map((c) => c.name);
   const stored = db.prepare("SELECT value FROM audit_meta WHERE key = 'store_version'").pluck(true).get() as string | undefined;
   const version = stored ?? (columns.includes('leaf_hash') ? '1' : undefined);
@@ -101,7 +101,7 @@ function isoTime(value: string | Date): string {
  * const store = new SqliteAuditStore('.bastion/bastion.db');
  */
 export class SqliteAuditStore implements AuditStore {
-  readonly db: Database.Database;
+  readonly db: SqliteDatabase;
   private readonly stmts;
   private readonly params: unknown[] = new Array<unknown>(CHUNK * COLUMNS).fill(null);
 

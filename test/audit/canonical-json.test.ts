@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, canonicalMembers, joinCanonicalMembers } from '../../src/audit/canonical-json.js';
+import { canonicalJson, canonicalMembers, canonicalSplit, joinCanonicalMembers } from '../../src/audit/canonical-json.js';
 
 interface Case { description: string; input: unknown; expected: string }
 const { cases } = JSON.parse(readFileSync(new URL('../fixtures/audit/canonical-json.json', import.meta.url), 'utf8')) as { cases: Case[] };
@@ -39,5 +39,36 @@ describe('canonicalJson (RFC 8785)', () => {
     if (!members.ok) return;
     const joined = joinCanonicalMembers(members.value, { seq: 7, time: '2026-01-01T00:00:00.000Z', v: 1 });
     expect(joined).toBe((canonicalJson({ ...event, seq: 7, time: '2026-01-01T00:00:00.000Z', v: 1 }) as { value: string }).value);
+  });
+
+  const late = { seq: 0, time: '2026-01-01T00:00:00.000Z', v: 1 };
+  const splitInputs: Array<[string, Record<string, unknown>]> = [
+    ...cases.filter((c) => typeof c.input === 'object' && c.input !== null && !Array.isArray(c.input)).map((c): [string, Record<string, unknown>] => [c.description, c.input as Record<string, unknown>]),
+    ['an event', { type: 'decision', args: { z: 1, a: [2, { seq: 0 }] }, traceId: 't-"seq":0', zeta: 'last' }],
+    ['array-index keys nested (the string builder path)', { type: 'x', args: { '10': 1, '9': 2, a: { '0': true } } }],
+    ['a `__proto__` member', JSON.parse('{"type":"x","args":{"__proto__":{"a":1},"b":2}}') as Record<string, unknown>],
+    ['members sorting after every late one', { zz: 1, w: [] }],
+    ['nothing but the late members', {}],
+  ];
+
+  it.each(splitInputs)('splits around seq into the same bytes as the whole: %s', (_name, input) => {
+    const parts = canonicalSplit(input, late, 'seq');
+    expect(parts.ok).toBe(true);
+    if (!parts.ok) return;
+    const whole = canonicalJson({ ...input, ...late, seq: 7 });
+    expect(whole.ok && parts.value.prefix + 7 + parts.value.suffix).toBe(whole.ok && whole.value);
+  });
+
+  it('rejects in a split what it rejects whole, naming where', () => {
+    const parts = canonicalSplit({ type: 'x', data: { n: Number.NaN } }, late, 'seq');
+    expect(parts.ok).toBe(false);
+    if (!parts.ok) expect(parts.errors[0]?.path).toBe('$.data.n');
+    expect(canonicalJson({ d: new Date(Number.NaN) }).ok).toBe(false);
+  });
+
+  it('reads each value once, so a getter cannot slip an unchecked value past the checks', () => {
+    let reads = 0;
+    const tricky = { get x(): unknown { reads++; return reads === 1 ? 1 : Number.NaN; } };
+    expect(canonicalJson(tricky)).toEqual({ ok: true, value: '{"x":1}' });
   });
 });

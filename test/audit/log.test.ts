@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { Database, type SqliteDatabase } from '../../src/store/sqlite-driver.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chainHash, GENESIS_CHAIN_HASH, leafHash } from '../../src/audit/hash.js';
 import type { AuditEventInput, AuditLog, Checkpoint } from '../../src/audit/index.js';
@@ -207,7 +207,7 @@ interface TamperCase {
 }
 const tamper = JSON.parse(readFileSync(new URL('../fixtures/audit/tamper.json', import.meta.url), 'utf8')) as { cases: TamperCase[] };
 
-function rechain(db: Database.Database, from: number): void {
+function rechain(db: SqliteDatabase, from: number): void {
   const prev = db.prepare('SELECT chain_hash FROM audit_events WHERE seq = ?').pluck().get(from - 1) as Buffer | undefined;
   let previous = prev ?? GENESIS_CHAIN_HASH;
   const rows = db.prepare('SELECT seq, body FROM audit_events WHERE seq >= ? ORDER BY seq').all(from) as Array<{ seq: number; body: string }>;

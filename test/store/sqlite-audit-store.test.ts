@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chainHash, leafHash } from '../../src/audit/hash.js';
-import Database from 'better-sqlite3';
+import { Database } from '../../src/store/sqlite-driver.js';
 import { AUDIT_STORE_VERSION, SqliteAuditStore } from '../../src/store/index.js';
 
 let dir: string;
