@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync, statSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { Database } from '../dist/store/sqlite-driver.js';
 import { openAuditLog, openAuditReader } from '../dist/audit/index.js';
 
 const GROUP_EVENTS = Number(process.env.BASTION_BENCH_AUDIT_EVENTS ?? 100_000);
