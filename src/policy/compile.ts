@@ -5,6 +5,7 @@
  */
 
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../audit/canonical-json.js';
 import type { Effect } from '../core/types.js';
 import { compileCondition, type ConditionProblem, type Predicate } from './conditions.js';
 import { compileGlob } from './glob.js';
@@ -95,16 +96,6 @@ function compileRules(policy: NativePolicy, rankBase: number, problems: Problem[
   });
 }
 
-/** Canonical JSON: keys sorted, no whitespace. Used for the content hash of the set. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return '[' + value.map(canonicalJson).join(',') + ']';
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return '{' + entries.map(([k, v]) => JSON.stringify(k) + ':' + canonicalJson(v)).join(',') + '}';
-}
-
 export interface CompileInput {
   policy: NativePolicy;
   source: string;
@@ -142,11 +133,13 @@ export function compilePolicySet(
   }
   const killSwitch = order.map((o) => o.input.killSwitch).find((k) => k !== undefined);
   const baselineEnabled = options.baseline?.enabled ?? true;
-  const version =
-    'sha256:' +
-    createHash('sha256')
-      .update(canonicalJson({ baseline: baselineEnabled, killSwitch, policies: policies.map((p) => p.native) }))
-      .digest('hex');
+  // The version is a content hash of the canonical (RFC 8785) native set: formatting,
+  // comments and key order do not change it; any change of meaning does.
+  const canonical = canonicalJson({ baseline: baselineEnabled, killSwitch, policies: policies.map((p) => p.native) });
+  if (!canonical.ok) {
+    problems.push({ input: 0, problem: { path: [], message: `the policy set holds a value JSON cannot represent: ${canonical.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, code: 'POLICY_INVALID' } });
+  }
+  const version = 'sha256:' + createHash('sha256').update(canonical.ok ? canonical.value : '').digest('hex');
 
   // The index: literal action names map straight to their rules; wildcard rules are kept
   // per literal prefix and tested only against actions that start with that prefix.

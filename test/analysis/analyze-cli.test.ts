@@ -1,16 +1,9 @@
-import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/run.js';
+import { runBastion } from '../helpers/cli.js';
 
 async function run(argv: string[], stdin = ''): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await runCli(argv, { stdin: Readable.from([stdin]), stdout, stderr, env: {}, cwd: '/tmp' });
-  return { code, out, err };
+  const r = await runBastion(argv, { cwd: '/tmp', stdin });
+  return { code: r.code, out: r.stdout, err: r.stderr };
 }
 
 describe('bastion analyze', () => {

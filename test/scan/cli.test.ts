@@ -1,18 +1,9 @@
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/run.js';
+import { runBastion } from '../helpers/cli.js';
 
 async function run(argv: string[], stdin = ''): Promise<{ code: number; out: string; err: string }> {
-  const input = new PassThrough();
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  input.end(stdin);
-  const code = await runCli(argv, { stdin: input, stdout, stderr, env: {}, cwd: process.cwd() });
-  return { code, out, err };
+  const r = await runBastion(argv, { cwd: process.cwd(), stdin });
+  return { code: r.code, out: r.stdout, err: r.stderr };
 }
 
 describe('bastion scan --jsonl', () => {
