@@ -37,6 +37,78 @@ const HOST_RE = new RegExp(`(?<![\\w.@/:-])(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9]
 const IP_RE = /(?<![\w.:])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?::[0-9]{1,5})?(?![\w.])|\[[0-9a-f:.]{2,45}\](?::[0-9]{1,5})?/gi;
 const NAMED_RE = /(?<![\w.-])(?:localhost|metadata\.google\.internal)(?::[0-9]{1,5})?(?![\w-])/gi;
 const EMAIL_RE = /(?<![\w.%+-])[A-Za-z0-9._%+-]{1,64}@((?:[A-Za-z0-9-]{1,63}\.){1,10}[A-Za-z]{2,24})(?![\w-])/g;
+const HOST_AT = new RegExp(HOST_RE.source, 'iy');
+const NAMED_HINT = /localhost|metadata\.google\.internal/i;
+const EMAIL_AT = new RegExp(EMAIL_RE.source, 'y');
+
+/** Characters of a host name run (`\w`, `.`, `-`): HOST_RE's lookbehind forbids one before a match. */
+function isHostRunChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 46 || c === 45;
+}
+
+interface Match {
+  index: number;
+  0: string;
+  1?: string | undefined;
+}
+
+/**
+ * What `text.matchAll(HOST_RE)` finds, trying the pattern only where it can start: HOST_RE's
+ * lookbehind forbids `\w`, `.`, `-`, `@`, `/` and `:` before a match, so a match begins where a
+ * run of `[\w.-]` begins (not after `@`, `/`, `:`), at a letter or digit, and the run holds a
+ * dot. Prose has few such runs, so the pattern runs a few times, not at every letter.
+ */
+function hostMatchesIn(text: string): Match[] {
+  const out: Match[] = [];
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    if (!isHostRunChar(text.charCodeAt(i))) continue;
+    const start = i;
+    let dot = false;
+    for (; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 46) dot = true;
+      else if (!isHostRunChar(c)) break;
+    }
+    if (!dot) continue;
+    const before = start === 0 ? 0 : text.charCodeAt(start - 1);
+    const first = text.charCodeAt(start);
+    if (before === 64 || before === 47 || before === 58 || first === 95 || first === 46 || first === 45) continue;
+    HOST_AT.lastIndex = start;
+    const m = HOST_AT.exec(text);
+    if (m === null) continue;
+    out.push(m);
+    // A match may run past the run (a port); the next run starts after it.
+    i = Math.max(i, start + m[0].length) - 1;
+  }
+  return out;
+}
+
+/** Local-part characters of an address; EMAIL_RE's lookbehind forbids one before a match. */
+function isLocalChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 46 || c === 37 || c === 43 || c === 45;
+}
+
+/**
+ * What `text.matchAll(EMAIL_RE)` finds, tried only before each `@`: the lookbehind forbids a
+ * local-part character before the match, so it starts where the run of them before the `@`
+ * starts, and only if that run is at most 64 long.
+ */
+function emailMatches(text: string): Match[] {
+  const out: Match[] = [];
+  let lastEnd = 0;
+  for (let at = text.indexOf('@'); at >= 0; at = text.indexOf('@', at + 1)) {
+    let s = at;
+    while (s > 0 && at - s <= 64 && isLocalChar(text.charCodeAt(s - 1))) s--;
+    if (s === at || at - s > 64 || s < lastEnd) continue;
+    EMAIL_AT.lastIndex = s;
+    const m = EMAIL_AT.exec(text);
+    if (m === null) continue;
+    out.push(m);
+    lastEnd = s + m[0].length;
+  }
+  return out;
+}
 
 function stripTrailing(value: string): string {
   return value.replace(/[.,;:!?*]+$/, '');
@@ -65,7 +137,7 @@ export function extractDestinations(text: string): Destination[] {
     }
   }
   if (text.includes('@')) {
-    for (const m of text.matchAll(EMAIL_RE)) {
+    for (const m of emailMatches(text)) {
       const end = m.index + m[0].length;
       if (covered(m.index, end)) continue;
       const host = normalizeHost(m[1] as string);
@@ -73,8 +145,8 @@ export function extractDestinations(text: string): Destination[] {
       take({ kind: 'email', value: m[0], host, hostClass: classifyHost(host), start: m.index, end });
     }
   }
-  for (const re of [HOST_RE, IP_RE, NAMED_RE]) {
-    for (const m of text.matchAll(re)) {
+  for (const matches of [hostMatchesIn(text), text.matchAll(IP_RE), NAMED_HINT.test(text) ? text.matchAll(NAMED_RE) : []]) {
+    for (const m of matches) {
       const end = m.index + m[0].length;
       if (covered(m.index, end)) continue;
       const hostPart = m[0].startsWith('[') ? m[0].slice(0, m[0].indexOf(']') + 1) : m[0].replace(/:[0-9]{1,5}$/, '');

@@ -312,14 +312,15 @@ function prevStarts(text: string, p: number, out: number[]): void {
  * start keyword (at a word start when it begins with a letter) adds the positions its entries
  * name. Cost follows the text length and the number of hits, not the number of detectors.
  */
-function candidateStarts(text: string): (number[] | undefined)[] {
+function candidateStarts(text: string, hits: readonly number[]): (number[] | undefined)[] {
   const cands: (number[] | undefined)[] = new Array<number[] | undefined>(DECODE_CUE_INDEX + 1);
   let lineQuery = 0;
   let lineFound = -1;
-  for (const h of AUTOMATON.scan(text)) {
-    const p = h.start;
-    const atWordStart = !KEY_LETTER[h.keyword] || p === 0 || !isWordChar(text, p - 1);
-    for (const e of KEY_ENTRIES[h.keyword] as StartEntry[]) {
+  for (let h = 0; h < hits.length; h += 2) {
+    const keyword = hits[h] as number;
+    const p = hits[h + 1] as number;
+    const atWordStart = !KEY_LETTER[keyword] || p === 0 || !isWordChar(text, p - 1);
+    for (const e of KEY_ENTRIES[keyword] as StartEntry[]) {
       let list = cands[e.detector];
       if (e.mode === AT) {
         const start = p - e.back;
@@ -403,9 +404,10 @@ function base64Runs(text: string): PatternMatch[] {
   return out;
 }
 
-function detectIn(text: string): InjectionTechniqueHit[] {
+/** @param keywordHits the start keywords' hits in `text` (`[key, start, …]`), when already found */
+function detectIn(text: string, keywordHits?: readonly number[]): InjectionTechniqueHit[] {
   const hits: InjectionTechniqueHit[] = [];
-  const cands = candidateStarts(text);
+  const cands = candidateStarts(text, keywordHits ?? AUTOMATON.scanPairs(text));
   let nonAscii: boolean | undefined;
   const fences: number[] = [];
   for (let i = text.indexOf('```'); i >= 0; i = text.indexOf('```', i + 3)) fences.push(i);
@@ -468,8 +470,20 @@ function detectIn(text: string): InjectionTechniqueHit[] {
  * @example detectInjection('An attacker may write "ignore previous instructions".').attack // false
  */
 export function detectInjection(text: string): InjectionResult {
+  return detectInjectionAt(text);
+}
+
+/** The start keywords of every detector, in the order {@link detectInjectionAt} numbers them. */
+export const INJECTION_KEYWORDS: readonly string[] = KEYS;
+
+/**
+ * {@link detectInjection} given the hits of {@link INJECTION_KEYWORDS} in `text` as
+ * `[keyword, start, …]` pairs, for a caller that walked the text once for several scanners.
+ * The hits are used only when no invisible character had to be removed first.
+ */
+export function detectInjectionAt(text: string, keywordHits?: readonly number[]): InjectionResult {
   const { clean, map, interleaved, bidi } = stripInvisible(text);
-  const hits = detectIn(clean);
+  const hits = detectIn(clean, map === undefined ? keywordHits : undefined);
   if (map !== undefined) {
     for (const h of hits) {
       h.start = map.original(h.start);
@@ -478,7 +492,7 @@ export function detectInjection(text: string): InjectionResult {
     if (interleaved >= 2) hits.push({ technique: 'hidden-text', start: 0, end: text.length, evidence: `${interleaved} zero-width characters inside words`, weight: hits.length > 0 ? 0.6 : interleaved >= 3 ? 0.5 : 0.4 });
     if (bidi >= 2) hits.push({ technique: 'hidden-text', start: 0, end: text.length, evidence: `${bidi} bidirectional control characters`, weight: 0.35 });
   }
-  for (const m of text.matchAll(TAG_RUN)) {
+  if (text.includes('\uDB40')) for (const m of text.matchAll(TAG_RUN)) {
     // Tag characters follow U+1F3F4 in subdivision flags; anywhere else they hide ASCII text.
     if (text.slice(Math.max(0, m.index - 2), m.index) === '\u{1F3F4}') continue;
     let decoded = '';
@@ -508,8 +522,8 @@ export function detectInjection(text: string): InjectionResult {
 }
 
 /** Injection findings for scanText and the CLI: one per occurrence, only when the text is an attack. */
-export function injectionFindings(text: string): ScanFinding[] {
-  const result = detectInjection(text);
+export function injectionFindings(text: string, keywordHits?: readonly number[]): ScanFinding[] {
+  const result = detectInjectionAt(text, keywordHits);
   if (!result.attack) return [];
   return result.techniques.map((t) => ({ type: 'injection', rule: t.technique, start: t.start, end: t.end, score: result.score, confidence: Math.round(t.weight * 1000) / 1000, evidence: t.evidence }));
 }

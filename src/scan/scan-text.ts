@@ -5,15 +5,33 @@
 
 import { findPii } from './pii.js';
 import { applyRedactions, redactDeep } from './redact.js';
-import { findSecrets } from './secrets.js';
+import { findSecrets, findSecretsAt, SECRET_KEYWORDS } from './secrets.js';
 import type { ScanFinding, ScanOptions } from './types.js';
 import { kindEnabled } from './types.js';
-import { injectionFindings } from './injection.js';
+import { INJECTION_KEYWORDS, injectionFindings } from './injection.js';
 import { urlFindings } from './egress.js';
+import { KeywordAutomaton } from './keyword-automaton.js';
+
+/** The secret rules' and the injection detectors' keywords in one automaton: one walk for both. */
+const COMBINED = new KeywordAutomaton([...SECRET_KEYWORDS, ...INJECTION_KEYWORDS]);
+const SECRET_COUNT = SECRET_KEYWORDS.length;
+
+/** Keyword hits for the secret and the injection scanners, from one walk over the text. */
+function keywordHits(text: string): { secret: number[]; injection: number[] } {
+  const pairs = COMBINED.scanPairs(text);
+  const secret: number[] = [];
+  const injection: number[] = [];
+  for (let i = 0; i < pairs.length; i += 2) {
+    const k = pairs[i] as number;
+    if (k < SECRET_COUNT) secret.push(k, pairs[i + 1] as number);
+    else injection.push(k - SECRET_COUNT, pairs[i + 1] as number);
+  }
+  return { secret, injection };
+}
 
 /** Secrets and personal data, secrets winning where the two overlap. */
-export function findRedactable(text: string, options?: ScanOptions): ScanFinding[] {
-  const secrets = kindEnabled(options, 'secret') ? findSecrets(text) : [];
+export function findRedactable(text: string, options?: ScanOptions, secretHits?: readonly number[]): ScanFinding[] {
+  const secrets = !kindEnabled(options, 'secret') ? [] : secretHits !== undefined ? findSecretsAt(text, secretHits) : findSecrets(text);
   if (!kindEnabled(options, 'pii')) return secrets;
   // Both lists are sorted by start: one sweep drops personal data inside a secret.
   let j = 0;
@@ -33,9 +51,11 @@ export function findRedactable(text: string, options?: ScanOptions): ScanFinding
  * @example scanText('key=AKIAZ7VQ3XKPL2M4N5TR').redacted // 'key=[REDACTED:aws-access-key]'
  */
 export function scanText(text: string, options?: ScanOptions): { findings: ScanFinding[]; redacted: string } {
-  const redactable = findRedactable(text, options);
+  const injection = kindEnabled(options, 'injection');
+  const hits = injection && kindEnabled(options, 'secret') ? keywordHits(text) : undefined;
+  const redactable = findRedactable(text, options, hits?.secret);
   const findings = [...redactable];
-  if (kindEnabled(options, 'injection')) findings.push(...injectionFindings(text));
+  if (injection) findings.push(...injectionFindings(text, hits?.injection));
   if (kindEnabled(options, 'url')) findings.push(...urlFindings(text));
   findings.sort((a, b) => a.start - b.start || a.end - b.end);
   return { findings, redacted: applyRedactions(text, redactable) };

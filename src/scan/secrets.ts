@@ -86,15 +86,26 @@ function better(a: ScanFinding, aGeneric: boolean, b: ScanFinding, bGeneric: boo
  * @example findSecrets('key AKIAZ7VQ3XKPL2M4N5TR')[0]?.rule // 'aws-access-key'
  */
 export function findSecrets(text: string): ScanFinding[] {
-  const hits = AUTOMATON.scan(text);
+  return findSecretsAt(text, AUTOMATON.scanPairs(text));
+}
+
+/** The keywords of every rule, in the order {@link findSecretsAt} numbers them. */
+export const SECRET_KEYWORDS: readonly string[] = KEYWORDS;
+
+/**
+ * Finds credentials given the keyword hits in the text, as `[keyword, start, …]` pairs over
+ * {@link SECRET_KEYWORDS}, for a caller that walked the text once for several scanners.
+ */
+export function findSecretsAt(text: string, hits: readonly number[]): ScanFinding[] {
   if (hits.length === 0) return [];
   const tried = new Set<number>();
   const candidates: { finding: ScanFinding; generic: boolean }[] = [];
   const ruleCount = COMPILED.length;
-  for (const hit of hits) {
-    for (const ruleIndex of KEYWORD_RULES[hit.keyword] as number[]) {
+  for (let h = 0; h < hits.length; h += 2) {
+    const start = hits[h + 1] as number;
+    for (const ruleIndex of KEYWORD_RULES[hits[h] as number] as number[]) {
       const compiled = COMPILED[ruleIndex] as CompiledRule;
-      const position = hit.start - compiled.back;
+      const position = start - compiled.back;
       if (position < 0) continue;
       const key = position * ruleCount + ruleIndex;
       if (tried.has(key)) continue;
