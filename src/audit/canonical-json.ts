@@ -174,10 +174,15 @@ function plainCopy(value: unknown, depth: number): unknown {
   }
 }
 
-function copyObject(value: Record<string, unknown> | ((key: string) => unknown), keys: readonly string[], depth: number): Record<string, unknown> {
+/** Copies `keys` of `value` (of `extra` where it has them) in that order, checked. */
+function copyObject(value: Record<string, unknown>, keys: readonly string[], depth: number, extra?: Record<string, unknown>, mark?: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const key of keys) {
-    const item = typeof value === 'function' ? value(key) : value[key];
+    if (key === mark) {
+      out[key] = 0;
+      continue;
+    }
+    const item = extra !== undefined && Object.hasOwn(extra, key) ? extra[key] : value[key];
     if (item === undefined) continue;
     if (key === '__proto__' || isIndexLike(key)) throw SLOW_PATH;
     try {
@@ -230,47 +235,67 @@ export interface SplitCanonical {
  * parts.value.prefix + 7 + parts.value.suffix // '{"seq":7,"type":"decision","v":1}'
  */
 export function canonicalSplit(value: Record<string, unknown>, extra: Record<string, string | number>, at: string): Result<SplitCanonical, CanonicalJsonError> {
+  if (!Object.hasOwn(extra, at)) throw new Error(`canonicalSplit: \`${at}\` is not one of the late members`);
   try {
-    // Merge the sorted member names of both, `extra` winning, and split them around `at`.
+    // Merge the sorted member names of both, `extra` winning.
     const keys = sortedKeys(value);
     const extras = sortedKeys(extra);
-    const before: string[] = [];
-    const after: string[] = [];
+    const merged: string[] = [];
     let i = 0;
     let j = 0;
     while (i < keys.length || j < extras.length) {
       const a = keys[i];
       const b = extras[j];
-      let key: string;
       if (b === undefined || (a !== undefined && a < b)) {
-        key = a as string;
+        merged.push(a as string);
         i++;
       } else {
         if (a === b) i++;
-        key = b;
+        merged.push(b);
         j++;
       }
-      if (key < at) before.push(key);
-      else if (key > at) after.push(key);
     }
-    const source = (key: string): unknown => (Object.hasOwn(extra, key) ? extra[key] : value[key]);
-    let head: string;
-    let tail: string;
     try {
-      head = JSON.stringify(copyObject(source, before, 0));
-      tail = JSON.stringify(copyObject(source, after, 0));
+      if (scalarsAfter(value, extra, merged, at)) {
+        // One serialization with 0 in the split member. Only scalars with plain names follow
+        // it, and none of those can contain `"at":0` (an unescaped quote ends a string, and
+        // only a name is followed by a colon), so its last occurrence is the member itself.
+        const text = JSON.stringify(copyObject(value, merged, 0, extra, at));
+        const marker = quoteString(at) + ':0';
+        const found = text.lastIndexOf(marker);
+        return ok({ prefix: text.slice(0, found + marker.length - 1), suffix: text.slice(found + marker.length) });
+      }
+      const head = JSON.stringify(copyObject(value, merged.filter((key) => key < at), 0, extra));
+      const tail = JSON.stringify(copyObject(value, merged.filter((key) => key > at), 0, extra));
+      return ok(joinSplit(head, tail, at));
     } catch (err) {
       if (err !== SLOW_PATH) throw err;
-      head = serialize(nullProtoObject(source, before), 0);
-      tail = serialize(nullProtoObject(source, after), 0);
     }
-    const prefix = (head === '{}' ? '{' : head.slice(0, -1) + ',') + quoteString(at) + ':';
-    const suffix = tail === '{}' ? '}' : ',' + tail.slice(1);
-    return ok({ prefix, suffix });
+    const source = (key: string): unknown => (Object.hasOwn(extra, key) ? extra[key] : value[key]);
+    const head = serialize(nullProtoObject(source, merged.filter((key) => key < at)), 0);
+    const tail = serialize(nullProtoObject(source, merged.filter((key) => key > at)), 0);
+    return ok(joinSplit(head, tail, at));
   } catch (err) {
     if (err instanceof CanonicalizeFailure) return fail(err.detail);
     throw err;
   }
+}
+
+function scalarsAfter(value: Record<string, unknown>, extra: Record<string, unknown>, keys: readonly string[], at: string): boolean {
+  for (const key of keys) {
+    if (key <= at) continue;
+    const item = Object.hasOwn(extra, key) ? extra[key] : value[key];
+    if ((typeof item === 'object' && item !== null) || key.includes('"') || key.includes('\\')) return false;
+  }
+  return true;
+}
+
+/** `{head members,"at":` and `,tail members}` from the two halves serialized apart. */
+function joinSplit(head: string, tail: string, at: string): SplitCanonical {
+  return {
+    prefix: (head === '{}' ? '{' : head.slice(0, -1) + ',') + quoteString(at) + ':',
+    suffix: tail === '{}' ? '}' : ',' + tail.slice(1),
+  };
 }
 
 // Assigning `__proto__` to a null-prototype object makes an ordinary member.

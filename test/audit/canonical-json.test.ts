@@ -48,6 +48,7 @@ describe('canonicalJson (RFC 8785)', () => {
     ['array-index keys nested (the string builder path)', { type: 'x', args: { '10': 1, '9': 2, a: { '0': true } } }],
     ['a `__proto__` member', JSON.parse('{"type":"x","args":{"__proto__":{"a":1},"b":2}}') as Record<string, unknown>],
     ['members sorting after every late one', { zz: 1, w: [] }],
+    ['a quoted name after the split that spells it', { 'x"seq': 0, y: '"seq":0' }],
     ['nothing but the late members', {}],
   ];
 
