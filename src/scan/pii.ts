@@ -40,6 +40,66 @@ function findEmails(text: string, out: ScanFinding[]): void {
   }
 }
 
+/**
+ * What the digits in a text look like, from one walk: every detector below needs some shape
+ * (13 digits in a group for a card, `XX00` for an IBAN, a run of 17 for a Chinese id …), and a
+ * text without it skips that detector's pattern. These are necessary conditions of the
+ * patterns, so skipping never loses a finding; most prose skips nearly all of them.
+ */
+interface DigitShape {
+  digits: number;
+  /** Longest run of consecutive digits. */
+  digitRun: number;
+  /** Most digits in a group joined by single spaces or hyphens (card numbers). */
+  cardDigits: number;
+  /** Longest run of consecutive capital letters A–Z. */
+  capitalRun: number;
+  /** Two capitals followed by two digits somewhere (an IBAN's start). */
+  ibanStart: boolean;
+  /** A `+` somewhere (E.164 numbers). */
+  plus: boolean;
+}
+
+function digitShape(text: string): DigitShape {
+  let digits = 0;
+  let digitRun = 0;
+  let run = 0;
+  let cardDigits = 0;
+  let group = 0;
+  let capitalRun = 0;
+  let capitals = 0;
+  let capitalsBefore = 0;
+  let ibanStart = false;
+  let plus = false;
+  let prev = -1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      digits++;
+      run++;
+      if (run > digitRun) digitRun = run;
+      // A single space or hyphen between digits keeps the group going.
+      group = prev >= 48 && prev <= 57 ? group + 1 : (prev === 32 || prev === 45) && i >= 2 && text.charCodeAt(i - 2) >= 48 && text.charCodeAt(i - 2) <= 57 ? group + 1 : 1;
+      if (group > cardDigits) cardDigits = group;
+      if (run === 1) capitalsBefore = capitals;
+      else if (run === 2 && capitalsBefore >= 2) ibanStart = true;
+      capitals = 0;
+    } else {
+      run = 0;
+      if (c >= 65 && c <= 90) {
+        capitals = prev >= 65 && prev <= 90 ? capitals + 1 : 1;
+        if (capitals > capitalRun) capitalRun = capitals;
+      } else {
+        capitals = 0;
+        if (c === 43) plus = true;
+      }
+      if (c !== 32 && c !== 45) group = 0;
+    }
+    prev = c;
+  }
+  return { digits, digitRun, cardDigits, capitalRun, ibanStart, plus };
+}
+
 const CARD = /(?<![0-9A-Za-z-])[0-9](?:[0-9]|[ -](?=[0-9])){12,22}(?![0-9A-Za-z])/g;
 const CARD_PREFIX = /^(?:4|5[1-5]|2(?:2[2-9]|[3-6][0-9]|7[01])|3[47]|6(?:011|5|4[4-9]|2)|3(?:5|0[0-5]|6|8))/;
 
@@ -76,11 +136,11 @@ function phoneDigitsOk(value: string): boolean {
   return digits.length >= 7 && digits.length <= 15 && !/[ .-]{2}/.test(value) && !/^(\d)\1+$/.test(digits);
 }
 
-function findPhones(text: string, out: ScanFinding[]): void {
-  for (const m of text.matchAll(PHONE_E164)) {
+function findPhones(text: string, out: ScanFinding[], shape: DigitShape): void {
+  if (shape.plus && shape.digits >= 8) for (const m of text.matchAll(PHONE_E164)) {
     if (phoneDigitsOk(m[0]) && m[0].replace(/[^0-9]/g, '').length >= 8) out.push(finding('phone', text, m.index, m.index + m[0].length, 0.85));
   }
-  for (const m of text.matchAll(PHONE_NANP)) out.push(finding('phone', text, m.index, m.index + m[0].length, 0.7));
+  if (shape.digitRun >= 4 && shape.digits >= 10) for (const m of text.matchAll(PHONE_NANP)) out.push(finding('phone', text, m.index, m.index + m[0].length, 0.7));
   for (const m of text.matchAll(PHONE_LABELLED)) {
     const value = m[1] as string;
     if (!phoneDigitsOk(value)) continue;
@@ -95,6 +155,10 @@ interface IdRule {
   pattern: RegExp;
   valid: (value: string) => boolean;
   confidence: number;
+  /** The longest run of consecutive digits any match contains: texts without one skip the rule. */
+  digitRun: number;
+  /** Whether a match needs six capital letters in a row. */
+  capitals?: boolean;
 }
 
 const plausibleDate = (yyyymmdd: string): boolean => {
@@ -104,20 +168,21 @@ const plausibleDate = (yyyymmdd: string): boolean => {
 };
 
 const ID_RULES: readonly IdRule[] = [
-  { rule: 'es-dni', pattern: /(?<![A-Za-z0-9])[XYZ]?[0-9]{7,8}-?[A-Z](?![A-Za-z0-9])/g, valid: (v) => spanishIdValid(v.replace('-', '')), confidence: 0.8 },
-  { rule: 'it-codice-fiscale', pattern: /(?<![A-Za-z0-9])[A-Z]{6}[0-9LMNPQRSTUV]{2}[A-EHLMPRST][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z](?![A-Za-z0-9])/g, valid: codiceFiscaleValid, confidence: 0.95 },
-  { rule: 'nl-bsn', pattern: /\b(?:bsn|burgerservicenummer)\b[^0-9\n]{0,20}([0-9]{9})(?![0-9])/gi, valid: bsnValid, confidence: 0.9 },
-  { rule: 'br-cpf', pattern: /(?<![0-9.])([0-9]{3}\.[0-9]{3}\.[0-9]{3}-[0-9]{2})(?![0-9])|\bcpf\b[^0-9\n]{0,20}([0-9]{11})(?![0-9])/gi, valid: cpfValid, confidence: 0.9 },
-  { rule: 'cn-resident-id', pattern: /(?<![0-9])[1-9][0-9]{5}(?:19|20)[0-9]{9}[0-9X](?![0-9A-Za-z])/g, valid: (v) => chineseIdValid(v) && plausibleDate(v.slice(6, 14)), confidence: 0.9 },
-  { rule: 'in-aadhaar', pattern: /(?<![0-9])([2-9][0-9]{3} [0-9]{4} [0-9]{4})(?![0-9])|\baadhaar\b[^0-9\n]{0,20}([2-9][0-9]{11})(?![0-9])/gi, valid: (v) => verhoeffValid(v.replace(/ /g, '')), confidence: 0.85 },
-  { rule: 'pl-pesel', pattern: /\bpesel\b[^0-9\n]{0,20}([0-9]{11})(?![0-9])/gi, valid: peselValid, confidence: 0.9 },
-  { rule: 'fi-hetu', pattern: /(?<![0-9A-Za-z])[0-3][0-9][01][0-9]{3}[-+A-FU-Y][0-9]{3}[0-9A-Y](?![0-9A-Za-z])/g, valid: hetuValid, confidence: 0.9 },
-  { rule: 'se-personnummer', pattern: /(?<![0-9])(?:19|20)?[0-9]{2}[01][0-9][0-3][0-9][-+][0-9]{4}(?![0-9])/g, valid: (v) => personnummerValid(v) && plausibleDate('20' + v.replace(/[-+]/g, '').slice(-10, -4)), confidence: 0.75 },
-  { rule: 'us-ssn', pattern: /\b(?:ssn|social security(?: number| no\.?)?)\b[^0-9\n]{0,20}([0-9]{3}-[0-9]{2}-[0-9]{4})(?![0-9])/gi, valid: ssnPlausible, confidence: 0.85 },
+  { rule: 'es-dni', pattern: /(?<![A-Za-z0-9])[XYZ]?[0-9]{7,8}-?[A-Z](?![A-Za-z0-9])/g, valid: (v) => spanishIdValid(v.replace('-', '')), confidence: 0.8, digitRun: 7 },
+  { rule: 'it-codice-fiscale', pattern: /(?<![A-Za-z0-9])[A-Z]{6}[0-9LMNPQRSTUV]{2}[A-EHLMPRST][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z](?![A-Za-z0-9])/g, valid: codiceFiscaleValid, confidence: 0.95, digitRun: 0, capitals: true },
+  { rule: 'nl-bsn', pattern: /\b(?:bsn|burgerservicenummer)\b[^0-9\n]{0,20}([0-9]{9})(?![0-9])/gi, valid: bsnValid, confidence: 0.9, digitRun: 9 },
+  { rule: 'br-cpf', pattern: /(?<![0-9.])([0-9]{3}\.[0-9]{3}\.[0-9]{3}-[0-9]{2})(?![0-9])|\bcpf\b[^0-9\n]{0,20}([0-9]{11})(?![0-9])/gi, valid: cpfValid, confidence: 0.9, digitRun: 3 },
+  { rule: 'cn-resident-id', pattern: /(?<![0-9])[1-9][0-9]{5}(?:19|20)[0-9]{9}[0-9X](?![0-9A-Za-z])/g, valid: (v) => chineseIdValid(v) && plausibleDate(v.slice(6, 14)), confidence: 0.9, digitRun: 17 },
+  { rule: 'in-aadhaar', pattern: /(?<![0-9])([2-9][0-9]{3} [0-9]{4} [0-9]{4})(?![0-9])|\baadhaar\b[^0-9\n]{0,20}([2-9][0-9]{11})(?![0-9])/gi, valid: (v) => verhoeffValid(v.replace(/ /g, '')), confidence: 0.85, digitRun: 4 },
+  { rule: 'pl-pesel', pattern: /\bpesel\b[^0-9\n]{0,20}([0-9]{11})(?![0-9])/gi, valid: peselValid, confidence: 0.9, digitRun: 11 },
+  { rule: 'fi-hetu', pattern: /(?<![0-9A-Za-z])[0-3][0-9][01][0-9]{3}[-+A-FU-Y][0-9]{3}[0-9A-Y](?![0-9A-Za-z])/g, valid: hetuValid, confidence: 0.9, digitRun: 6 },
+  { rule: 'se-personnummer', pattern: /(?<![0-9])(?:19|20)?[0-9]{2}[01][0-9][0-3][0-9][-+][0-9]{4}(?![0-9])/g, valid: (v) => personnummerValid(v) && plausibleDate('20' + v.replace(/[-+]/g, '').slice(-10, -4)), confidence: 0.75, digitRun: 6 },
+  { rule: 'us-ssn', pattern: /\b(?:ssn|social security(?: number| no\.?)?)\b[^0-9\n]{0,20}([0-9]{3}-[0-9]{2}-[0-9]{4})(?![0-9])/gi, valid: ssnPlausible, confidence: 0.85, digitRun: 4 },
 ];
 
-function findNationalIds(text: string, out: ScanFinding[]): void {
+function findNationalIds(text: string, out: ScanFinding[], shape: DigitShape): void {
   for (const r of ID_RULES) {
+    if (shape.digitRun < r.digitRun || (r.capitals === true && shape.capitalRun < 6)) continue;
     for (const m of text.matchAll(r.pattern)) {
       const value = m[1] ?? m[2] ?? m[0];
       if (!r.valid(value)) continue;
@@ -138,11 +203,12 @@ export const PII_RULE_IDS: readonly string[] = ['email', 'phone', 'card-number',
 export function findPii(text: string, options: PiiOptions = {}): ScanFinding[] {
   const out: ScanFinding[] = [];
   if (options.email !== false && text.includes('@')) findEmails(text, out);
-  if (!/[0-9]/.test(text)) return out;
-  if (options.card !== false) findCards(text, out);
-  if (options.iban !== false) findIbans(text, out);
-  if (options.nationalId !== false) findNationalIds(text, out);
-  if (options.phone !== false) findPhones(text, out);
+  const shape = digitShape(text);
+  if (shape.digits === 0) return out;
+  if (options.card !== false && shape.cardDigits >= 13) findCards(text, out);
+  if (options.iban !== false && shape.ibanStart) findIbans(text, out);
+  if (options.nationalId !== false) findNationalIds(text, out, shape);
+  if (options.phone !== false && shape.digits >= 7) findPhones(text, out, shape);
   // A card or id number also looks like a phone number: keep the first, most specific finding.
   out.sort((a, b) => a.start - b.start || b.confidence - a.confidence);
   const kept: ScanFinding[] = [];
