@@ -19,7 +19,8 @@ export interface StoredRow {
   seq: number;
   /** The event's RFC 8785 canonical JSON, exactly the bytes that were hashed. */
   body: string;
-  chainHash: Buffer;
+  /** The stored chain hash: bytes, or lowercase hex (cheaper for a store to hand out per row). */
+  chainHash: Buffer | string;
   /** Indexed copies a store keeps beside the body; when given, they must match it. */
   traceId?: string | null;
   time?: string;
@@ -150,10 +151,13 @@ export function verifyRows(input: VerifyInput): VerifyReport {
       }
       const leaf = leafHash(row.body);
       const chained = chainHash(previous, leaf);
-      if (!chained.equals(row.chainHash)) return report({ seq: row.seq, reason: chainBreak(row, leaf, beforePrevious, rows.next()) });
+      const stored = row.chainHash;
+      if (typeof stored === 'string' ? chained.toString('hex') !== stored : !chained.equals(stored)) {
+        return report({ seq: row.seq, reason: chainBreak(row, leaf, beforePrevious, rows.next()) });
+      }
       // The body names its own seq: a row moved to another seq with rehashed chain would
       // otherwise only show at the next checkpoint.
-      const tail = eventTail(row.body);
+      const tail = plainTail(row.body) ?? eventTail(row.body);
       if (tail?.seq !== row.seq) return report({ seq: row.seq, reason: `event ${row.seq} carries another sequence number in its content` });
       if ((row.time !== undefined && row.time !== tail.time) || (row.traceId !== undefined && (row.traceId ?? undefined) !== tail.traceId)) {
         return report({ seq: row.seq, reason: `event ${row.seq} has index columns that disagree with its content (edited to hide it from queries)` });
@@ -203,11 +207,32 @@ export function verifyRows(input: VerifyInput): VerifyReport {
  * of place (reordered, inserted or removed rows).
  */
 function chainBreak(row: StoredRow, leaf: Buffer, beforePrevious: Buffer | undefined, next: IteratorResult<StoredRow>): string {
-  const inserted = beforePrevious !== undefined && chainHash(beforePrevious, leaf).equals(row.chainHash);
-  const followed = !next.done && next.value.seq === row.seq + 1 && row.chainHash.length === HASH_BYTES
-    && chainHash(row.chainHash, leafHash(next.value.body)).equals(next.value.chainHash);
+  const stored = bytes(row.chainHash);
+  const inserted = beforePrevious !== undefined && chainHash(beforePrevious, leaf).equals(stored);
+  const followed = !next.done && next.value.seq === row.seq + 1 && stored.length === HASH_BYTES
+    && chainHash(stored, leafHash(next.value.body)).equals(bytes(next.value.chainHash));
   if (followed && !inserted) return `event ${row.seq} was modified (its content does not match its chain hash)`;
   return `event ${row.seq} breaks the hash chain (an event was inserted, removed or reordered)`;
+}
+
+function bytes(hash: Buffer | string): Buffer {
+  return typeof hash === 'string' ? Buffer.from(hash, 'hex') : hash;
+}
+
+// The members from `seq` on exactly as the log writes them: flat, strings without escapes.
+// A match covers the rest of the body up to its one closing brace, so the `seq` it starts
+// at is the top-level one; anything else is left to the JSON parser.
+const PLAIN_TAIL = /"seq":(0|[1-9]\d{0,15}),(?:"surface":"[^"\\]*",)?"time":"([^"\\]*)"(?:,"traceId":"([^"\\]*)")?(?:,"type":"[^"\\]*")?(?:,"v":\d{1,9})?}$/y;
+
+function plainTail(body: string): EventTail | undefined {
+  const at = body.lastIndexOf('"seq":');
+  if (at <= 0) return undefined;
+  PLAIN_TAIL.lastIndex = at;
+  const m = PLAIN_TAIL.exec(body);
+  if (!m) return undefined;
+  const tail: EventTail = { seq: Number(m[1]), time: m[2] };
+  if (m[3] !== undefined) tail.traceId = m[3];
+  return tail;
 }
 
 /** The top-level members from `seq` on: `seq`, `surface`, `time`, `traceId`, `type`, `v`. */

@@ -61,7 +61,7 @@ export interface SqliteAuditStoreOptions {
 /** Layout of the audit tables; bumped when a column changes meaning or goes away. */
 export const AUDIT_STORE_VERSION = 2;
 
-type RawRow = [number, string, Buffer, string | null, string];
+type RawRow = [number, string, Buffer | string, string | null, string];
 
 function toRow(raw: RawRow): StoredRow {
   return { seq: raw[0], body: raw[1], chainHash: raw[2], traceId: raw[3], time: raw[4] };
@@ -131,7 +131,8 @@ export class SqliteAuditStore implements AuditStore {
       insert: options.readOnly ? undefined : db.prepare(insertSql(1)),
       insertChunk: options.readOnly ? undefined : db.prepare(insertSql(CHUNK)),
       setHead: options.readOnly ? undefined : db.prepare('INSERT OR REPLACE INTO audit_head (id, size, chain_hash, range) VALUES (1, ?, ?, ?)'),
-      rows: db.prepare('SELECT seq, body, chain_hash, trace_id, time FROM audit_events WHERE seq >= ? AND seq <= ? ORDER BY seq').raw(true),
+      // Hex text rather than a BLOB: a Buffer per row costs more than the hashing of it.
+      rows: db.prepare('SELECT seq, body, lower(hex(chain_hash)), trace_id, time FROM audit_events WHERE seq >= ? AND seq <= ? ORDER BY seq').raw(true),
       row: db.prepare('SELECT seq, body, chain_hash, trace_id, time FROM audit_events WHERE seq = ?').raw(true),
       after: db.prepare('SELECT body FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?').pluck(true),
       count: db.prepare('SELECT count(*) FROM audit_events').pluck(true),
