@@ -41,64 +41,49 @@ function findEmails(text: string, out: ScanFinding[]): void {
 }
 
 /**
- * What the digits in a text look like, from one walk: every detector below needs some shape
- * (13 digits in a group for a card, `XX00` for an IBAN, a run of 17 for a Chinese id …), and a
- * text without it skips that detector's pattern. These are necessary conditions of the
- * patterns, so skipping never loses a finding; most prose skips nearly all of them.
+ * What the digits in a text look like: the longest run of digits, the most digits in a group
+ * joined by single spaces or hyphens (a card number), and whether two capitals precede two
+ * digits (an IBAN). Each detector below needs some shape (13 digits in a group for a card, a
+ * run of 17 for a Chinese id …), so a text without it skips that pattern: skipping never loses
+ * a finding, and most prose skips nearly all of them. One native regex finds the digit runs
+ * (a JavaScript loop over every character costs more than the patterns it would save), and the
+ * walk stops as soon as every shape is present.
  */
 interface DigitShape {
-  digits: number;
-  /** Longest run of consecutive digits. */
-  digitRun: number;
-  /** Most digits in a group joined by single spaces or hyphens (card numbers). */
+  longestRun: number;
   cardDigits: number;
-  /** Longest run of consecutive capital letters A–Z. */
-  capitalRun: number;
-  /** Two capitals followed by two digits somewhere (an IBAN's start). */
   ibanStart: boolean;
-  /** A `+` somewhere (E.164 numbers). */
-  plus: boolean;
+}
+
+const DIGIT_RUN = /[0-9]+/g;
+
+function isCapital(c: number): boolean {
+  return c >= 65 && c <= 90;
 }
 
 function digitShape(text: string): DigitShape {
-  let digits = 0;
-  let digitRun = 0;
-  let run = 0;
+  let longestRun = 0;
   let cardDigits = 0;
-  let group = 0;
-  let capitalRun = 0;
-  let capitals = 0;
-  let capitalsBefore = 0;
   let ibanStart = false;
-  let plus = false;
-  let prev = -1;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 48 && c <= 57) {
-      digits++;
-      run++;
-      if (run > digitRun) digitRun = run;
-      // A single space or hyphen between digits keeps the group going.
-      group = prev >= 48 && prev <= 57 ? group + 1 : (prev === 32 || prev === 45) && i >= 2 && text.charCodeAt(i - 2) >= 48 && text.charCodeAt(i - 2) <= 57 ? group + 1 : 1;
-      if (group > cardDigits) cardDigits = group;
-      if (run === 1) capitalsBefore = capitals;
-      else if (run === 2 && capitalsBefore >= 2) ibanStart = true;
-      capitals = 0;
-    } else {
-      run = 0;
-      if (c >= 65 && c <= 90) {
-        capitals = prev >= 65 && prev <= 90 ? capitals + 1 : 1;
-        if (capitals > capitalRun) capitalRun = capitals;
-      } else {
-        capitals = 0;
-        if (c === 43) plus = true;
-      }
-      if (c !== 32 && c !== 45) group = 0;
-    }
-    prev = c;
+  let group = 0;
+  let previousEnd = -2;
+  DIGIT_RUN.lastIndex = 0;
+  for (let m = DIGIT_RUN.exec(text); m !== null; m = DIGIT_RUN.exec(text)) {
+    const start = m.index;
+    const length = m[0].length;
+    if (length > longestRun) longestRun = length;
+    const gap = text.charCodeAt(start - 1);
+    group = start === previousEnd + 1 && (gap === 32 || gap === 45) ? group + length : length;
+    if (group > cardDigits) cardDigits = group;
+    if (!ibanStart && length >= 2 && start >= 2 && isCapital(gap) && isCapital(text.charCodeAt(start - 2))) ibanStart = true;
+    previousEnd = start + length;
+    if (longestRun >= 17 && cardDigits >= 13 && ibanStart) break;
   }
-  return { digits, digitRun, cardDigits, capitalRun, ibanStart, plus };
+  DIGIT_RUN.lastIndex = 0;
+  return { longestRun, cardDigits, ibanStart };
 }
+
+const CAPITALS_SHAPE = /[A-Z]{6}/;
 
 const CARD = /(?<![0-9A-Za-z-])[0-9](?:[0-9]|[ -](?=[0-9])){12,22}(?![0-9A-Za-z])/g;
 const CARD_PREFIX = /^(?:4|5[1-5]|2(?:2[2-9]|[3-6][0-9]|7[01])|3[47]|6(?:011|5|4[4-9]|2)|3(?:5|0[0-5]|6|8))/;
@@ -137,10 +122,10 @@ function phoneDigitsOk(value: string): boolean {
 }
 
 function findPhones(text: string, out: ScanFinding[], shape: DigitShape): void {
-  if (shape.plus && shape.digits >= 8) for (const m of text.matchAll(PHONE_E164)) {
+  if (text.includes('+')) for (const m of text.matchAll(PHONE_E164)) {
     if (phoneDigitsOk(m[0]) && m[0].replace(/[^0-9]/g, '').length >= 8) out.push(finding('phone', text, m.index, m.index + m[0].length, 0.85));
   }
-  if (shape.digitRun >= 4 && shape.digits >= 10) for (const m of text.matchAll(PHONE_NANP)) out.push(finding('phone', text, m.index, m.index + m[0].length, 0.7));
+  if (shape.longestRun >= 4) for (const m of text.matchAll(PHONE_NANP)) out.push(finding('phone', text, m.index, m.index + m[0].length, 0.7));
   for (const m of text.matchAll(PHONE_LABELLED)) {
     const value = m[1] as string;
     if (!phoneDigitsOk(value)) continue;
@@ -155,7 +140,7 @@ interface IdRule {
   pattern: RegExp;
   valid: (value: string) => boolean;
   confidence: number;
-  /** The longest run of consecutive digits any match contains: texts without one skip the rule. */
+  /** A run of consecutive digits every match contains: texts without one skip the rule. */
   digitRun: number;
   /** Whether a match needs six capital letters in a row. */
   capitals?: boolean;
@@ -182,7 +167,7 @@ const ID_RULES: readonly IdRule[] = [
 
 function findNationalIds(text: string, out: ScanFinding[], shape: DigitShape): void {
   for (const r of ID_RULES) {
-    if (shape.digitRun < r.digitRun || (r.capitals === true && shape.capitalRun < 6)) continue;
+    if (shape.longestRun < r.digitRun || (r.capitals === true && !CAPITALS_SHAPE.test(text))) continue;
     for (const m of text.matchAll(r.pattern)) {
       const value = m[1] ?? m[2] ?? m[0];
       if (!r.valid(value)) continue;
@@ -204,11 +189,11 @@ export function findPii(text: string, options: PiiOptions = {}): ScanFinding[] {
   const out: ScanFinding[] = [];
   if (options.email !== false && text.includes('@')) findEmails(text, out);
   const shape = digitShape(text);
-  if (shape.digits === 0) return out;
+  if (shape.longestRun === 0) return out;
   if (options.card !== false && shape.cardDigits >= 13) findCards(text, out);
   if (options.iban !== false && shape.ibanStart) findIbans(text, out);
   if (options.nationalId !== false) findNationalIds(text, out, shape);
-  if (options.phone !== false && shape.digits >= 7) findPhones(text, out, shape);
+  if (options.phone !== false) findPhones(text, out, shape);
   // A card or id number also looks like a phone number: keep the first, most specific finding.
   out.sort((a, b) => a.start - b.start || b.confidence - a.confidence);
   const kept: ScanFinding[] = [];
