@@ -38,6 +38,7 @@ const IP_RE = /(?<![\w.:])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?::[0-9]{1,5})?(?![\w.])
 const NAMED_RE = /(?<![\w.-])(?:localhost|metadata\.google\.internal)(?::[0-9]{1,5})?(?![\w-])/gi;
 const EMAIL_RE = /(?<![\w.%+-])[A-Za-z0-9._%+-]{1,64}@((?:[A-Za-z0-9-]{1,63}\.){1,10}[A-Za-z]{2,24})(?![\w-])/g;
 const HOST_AT = new RegExp(HOST_RE.source, 'iy');
+const DOT_LETTER = /\.[A-Za-z]/g;
 const NAMED_HINT = /localhost|metadata\.google\.internal/i;
 const EMAIL_AT = new RegExp(EMAIL_RE.source, 'y');
 
@@ -53,24 +54,25 @@ interface Match {
 }
 
 /**
- * What `text.matchAll(HOST_RE)` finds, trying the pattern only where it can start: HOST_RE's
+ * What `text.matchAll(HOST_RE)` finds, trying the pattern only where it can start. HOST_RE's
  * lookbehind forbids `\w`, `.`, `-`, `@`, `/` and `:` before a match, so a match begins where a
- * run of `[\w.-]` begins (not after `@`, `/`, `:`), at a letter or digit, and the run holds a
- * dot. Prose has few such runs, so the pattern runs a few times, not at every letter.
+ * run of `[\w.-]` begins (not after `@`, `/` or `:`), at a letter or digit; and it holds a dot
+ * followed by a letter (the top-level domain). A native scan finds those dots; each one's run
+ * is tried once, so prose costs a few sticky matches per sentence, not one attempt per letter.
  */
 function hostMatchesIn(text: string): Match[] {
   const out: Match[] = [];
   const n = text.length;
-  for (let i = 0; i < n; i++) {
-    if (!isHostRunChar(text.charCodeAt(i))) continue;
-    const start = i;
-    let dot = false;
-    for (; i < n; i++) {
-      const c = text.charCodeAt(i);
-      if (c === 46) dot = true;
-      else if (!isHostRunChar(c)) break;
-    }
-    if (!dot) continue;
+  let done = 0;
+  DOT_LETTER.lastIndex = 0;
+  for (let d = DOT_LETTER.exec(text); d !== null; d = DOT_LETTER.exec(text)) {
+    if (d.index < done) continue;
+    let start = d.index;
+    while (start > 0 && isHostRunChar(text.charCodeAt(start - 1))) start--;
+    let end = d.index + 1;
+    while (end < n && isHostRunChar(text.charCodeAt(end))) end++;
+    done = end;
+    DOT_LETTER.lastIndex = end;
     const before = start === 0 ? 0 : text.charCodeAt(start - 1);
     const first = text.charCodeAt(start);
     if (before === 64 || before === 47 || before === 58 || first === 95 || first === 46 || first === 45) continue;
@@ -78,9 +80,11 @@ function hostMatchesIn(text: string): Match[] {
     const m = HOST_AT.exec(text);
     if (m === null) continue;
     out.push(m);
-    // A match may run past the run (a port); the next run starts after it.
-    i = Math.max(i, start + m[0].length) - 1;
+    // A match may run past the run (a port); nothing can start inside it.
+    done = Math.max(end, start + m[0].length);
+    DOT_LETTER.lastIndex = done;
   }
+  DOT_LETTER.lastIndex = 0;
   return out;
 }
 

@@ -147,6 +147,13 @@ function sentenceStartBefore(text: string, anchor: number): number {
   return Math.max(0, anchor - 200);
 }
 
+/** `s` with URLs and e-mail addresses replaced (by one `fill` each, or `fill` repeated over their length for `_`). */
+function withoutAddresses(s: string, fill: ' ' | '_'): string {
+  // Most sentences have neither: skip the pattern, whose `\S+@` is tried at every offset.
+  if (!s.includes('@') && !s.includes('://')) return s;
+  return fill === '_' ? s.replace(ADDRESSES, (m) => '_'.repeat(m.length)) : s.replace(ADDRESSES, ' ');
+}
+
 /** How strongly the text around a phrase addresses it to the reader (1) or describes it (< 1). */
 function framing(text: string, start: number, end: number, discussed: boolean, fences: readonly number[]): number {
   let factor = discussed ? DISCUSSED_DOCUMENT : 1;
@@ -160,9 +167,9 @@ function framing(text: string, start: number, end: number, discussed: boolean, f
     const prevEnd = text.lastIndexOf('\n', anchor - 1);
     lead = prevEnd < 0 ? '' : text.slice(Math.max(0, text.lastIndexOf('\n', prevEnd - 1) + 1, prevEnd - 200), prevEnd);
   }
-  lead = lead.replace(ADDRESSES, ' ');
-  const tailEnd = text.slice(end, end + 80).replace(ADDRESSES, (m) => '_'.repeat(m.length)).search(/[.!?\n]/);
-  const tail = text.slice(end, tailEnd < 0 ? end + 80 : end + tailEnd).replace(ADDRESSES, ' ');
+  lead = withoutAddresses(lead, ' ');
+  const tailEnd = withoutAddresses(text.slice(end, end + 80), '_').search(/[.!?\n]/);
+  const tail = withoutAddresses(text.slice(end, tailEnd < 0 ? end + 80 : end + tailEnd), ' ');
   let described = META.test(lead) || META.test(tail) || NEGATION_BEFORE.test(text.slice(Math.max(0, start - 40), start));
   if (!described) {
     // A list item under an introduction such as "Common injection phrases:".
@@ -381,26 +388,28 @@ function isBase64Char(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 43 || c === 47;
 }
 
+const BASE64_LONG_RUN = /[A-Za-z0-9+/]{40,}/g;
+
 /**
  * Base64 blobs: whole runs of 40 to 4000 base64 characters, with at most two `=` of padding and
- * no base64 character or `=` after them (what `/(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{40,4000}={0,2}
- * (?![A-Za-z0-9+/=])/g` matches, found in one loop instead of a regex tried at every offset).
+ * no base64 character or `=` after them. This is what `/(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{40,4000}
+ * ={0,2}(?![A-Za-z0-9+/=])/g` matches (it cannot start inside a run, and fails on a longer
+ * run), found with a plain pattern that needs no lookbehind at every offset.
  */
 function base64Runs(text: string): PatternMatch[] {
   const out: PatternMatch[] = [];
   const n = text.length;
-  for (let i = 0; i < n; i++) {
-    if (!isBase64Char(text.charCodeAt(i))) continue;
-    const s = i;
-    while (i < n && isBase64Char(text.charCodeAt(i))) i++;
-    const length = i - s;
-    if (length < 40 || length > 4000) continue;
+  BASE64_LONG_RUN.lastIndex = 0;
+  for (let m = BASE64_LONG_RUN.exec(text); m !== null; m = BASE64_LONG_RUN.exec(text)) {
+    const s = m.index;
+    const i = s + m[0].length;
+    if (m[0].length > 4000) continue;
     let e = i;
     while (e < n && e - i < 3 && text.charCodeAt(e) === 61) e++;
     if (e - i > 2 || (e < n && (isBase64Char(text.charCodeAt(e)) || text.charCodeAt(e) === 61))) continue;
-    out.push({ index: s, 0: text.slice(s, e) });
-    i = e - 1;
+    out.push({ index: s, 0: e === i ? m[0] : text.slice(s, e) });
   }
+  BASE64_LONG_RUN.lastIndex = 0;
   return out;
 }
 
