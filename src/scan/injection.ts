@@ -388,36 +388,43 @@ function isBase64Char(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 43 || c === 47;
 }
 
-const BASE64_LONG_RUN = /[A-Za-z0-9+/]{40,}/g;
+/** Base64 blobs are at least this long: any such run covers an offset that is a multiple of it. */
+const BASE64_MIN = 40;
 
 /**
  * Base64 blobs: whole runs of 40 to 4000 base64 characters, with at most two `=` of padding and
- * no base64 character or `=` after them. This is what `/(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{40,4000}
- * ={0,2}(?![A-Za-z0-9+/=])/g` matches (it cannot start inside a run, and fails on a longer
- * run), found with a plain pattern that needs no lookbehind at every offset.
+ * no base64 character or `=` after them (what `/(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{40,4000}={0,2}
+ * (?![A-Za-z0-9+/=])/g` matches). A run of 40 covers an offset divisible by 40, so only those
+ * offsets are looked at, and the run around one is measured: prose costs a word per 40
+ * characters, not a pattern attempt per character.
  */
 function base64Runs(text: string): PatternMatch[] {
   const out: PatternMatch[] = [];
   const n = text.length;
-  BASE64_LONG_RUN.lastIndex = 0;
-  for (let m = BASE64_LONG_RUN.exec(text); m !== null; m = BASE64_LONG_RUN.exec(text)) {
-    const s = m.index;
-    const i = s + m[0].length;
-    if (m[0].length > 4000) continue;
+  for (let k = 0; k < n; k += BASE64_MIN) {
+    if (!isBase64Char(text.charCodeAt(k))) continue;
+    let s = k;
+    while (s > 0 && isBase64Char(text.charCodeAt(s - 1))) s--;
+    let i = k + 1;
+    while (i < n && isBase64Char(text.charCodeAt(i))) i++;
+    // Continue from the last probe inside this run.
+    k = i - (i % BASE64_MIN);
+    if (k >= i) k -= BASE64_MIN;
+    const length = i - s;
+    if (length < BASE64_MIN || length > 4000) continue;
     let e = i;
     while (e < n && e - i < 3 && text.charCodeAt(e) === 61) e++;
     if (e - i > 2 || (e < n && (isBase64Char(text.charCodeAt(e)) || text.charCodeAt(e) === 61))) continue;
-    out.push({ index: s, 0: e === i ? m[0] : text.slice(s, e) });
+    out.push({ index: s, 0: text.slice(s, e) });
   }
-  BASE64_LONG_RUN.lastIndex = 0;
   return out;
 }
 
 /** @param keywordHits the start keywords' hits in `text` (`[key, start, …]`), when already found */
-function detectIn(text: string, keywordHits?: readonly number[]): InjectionTechniqueHit[] {
+function detectIn(text: string, keywordHits?: readonly number[], nonAsciiText?: boolean): InjectionTechniqueHit[] {
   const hits: InjectionTechniqueHit[] = [];
   const cands = candidateStarts(text, keywordHits ?? AUTOMATON.scanPairs(text));
-  let nonAscii: boolean | undefined;
+  let nonAscii = nonAsciiText;
   const fences: number[] = [];
   for (let i = text.indexOf('```'); i >= 0; i = text.indexOf('```', i + 3)) fences.push(i);
   let discussedMemo: boolean | undefined;
@@ -491,8 +498,10 @@ export const INJECTION_KEYWORDS: readonly string[] = KEYS;
  * The hits are used only when no invisible character had to be removed first.
  */
 export function detectInjectionAt(text: string, keywordHits?: readonly number[]): InjectionResult {
-  const { clean, map, interleaved, bidi } = stripInvisible(text);
-  const hits = detectIn(clean, map === undefined ? keywordHits : undefined);
+  // ASCII text (most text) has no invisible, tag or non-Latin characters to look for.
+  const nonAscii = NON_ASCII.test(text);
+  const { clean, map, interleaved, bidi } = nonAscii ? stripInvisible(text) : { clean: text, map: undefined, interleaved: 0, bidi: 0 };
+  const hits = detectIn(clean, map === undefined ? keywordHits : undefined, nonAscii);
   if (map !== undefined) {
     for (const h of hits) {
       h.start = map.original(h.start);
@@ -501,7 +510,7 @@ export function detectInjectionAt(text: string, keywordHits?: readonly number[])
     if (interleaved >= 2) hits.push({ technique: 'hidden-text', start: 0, end: text.length, evidence: `${interleaved} zero-width characters inside words`, weight: hits.length > 0 ? 0.6 : interleaved >= 3 ? 0.5 : 0.4 });
     if (bidi >= 2) hits.push({ technique: 'hidden-text', start: 0, end: text.length, evidence: `${bidi} bidirectional control characters`, weight: 0.35 });
   }
-  if (text.includes('\uDB40')) for (const m of text.matchAll(TAG_RUN)) {
+  if (nonAscii && text.includes('\uDB40')) for (const m of text.matchAll(TAG_RUN)) {
     // Tag characters follow U+1F3F4 in subdivision flags; anywhere else they hide ASCII text.
     if (text.slice(Math.max(0, m.index - 2), m.index) === '\u{1F3F4}') continue;
     let decoded = '';
