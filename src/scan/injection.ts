@@ -77,6 +77,7 @@ const DECODE_CUE_STARTS: InjectionStart[] = ['decod', 'base64', 'rot13', 'rot-13
   }
 }
 const AUTOMATON = new KeywordAutomaton(KEYS);
+const MAX_KEY_LENGTH = Math.max(...KEYS.map((k) => k.length));
 /** Detectors without ASCII starts run over the whole text when one of their Unicode anchors occurs. */
 const UNICODE_ANCHORS: (RegExp | undefined)[] = INJECTION_DETECTORS.map((d) =>
   d.unicodeAnchors === undefined ? undefined : new RegExp(d.unicodeAnchors.map((a) => a.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'iu'),
@@ -238,6 +239,35 @@ class OffsetMap {
       else hi = mid - 1;
     }
     return (runs[lo * 2 + 1] as number) + c - (runs[lo * 2] as number);
+  }
+
+  /**
+   * Keyword hits in the clean text, from the hits in the original: those move back by the
+   * characters removed before them, and the keywords that only exist once characters are
+   * removed (`ig\u200bnore`) are found by walking a short window around each junction.
+   */
+  cleanHits(clean: string, originalHits: readonly number[]): number[] {
+    const runs = this.runs;
+    const out: number[] = [];
+    let j = 0;
+    for (let h = 0; h < originalHits.length; h += 2) {
+      const p = originalHits[h + 1] as number;
+      // Hits arrive nearly in order; step the run index forward or search from the start.
+      if (j > 0 && (runs[j * 2 + 1] as number) > p) j = 0;
+      while (j + 1 < runs.length >> 1 && (runs[(j + 1) * 2 + 1] as number) <= p) j++;
+      out.push(originalHits[h] as number, (runs[j * 2] as number) + p - (runs[j * 2 + 1] as number));
+    }
+    for (let r = 1; r < runs.length >> 1; r++) {
+      const junction = runs[r * 2] as number;
+      const from = Math.max(0, junction - MAX_KEY_LENGTH + 1);
+      const window = AUTOMATON.scanPairs(clean.slice(from, junction + MAX_KEY_LENGTH - 1));
+      for (let w = 0; w < window.length; w += 2) {
+        const start = from + (window[w + 1] as number);
+        const keyword = window[w] as number;
+        if (start < junction && start + (KEYS[keyword] as string).length > junction) out.push(keyword, start);
+      }
+    }
+    return out;
   }
 }
 
@@ -501,7 +531,7 @@ export function detectInjectionAt(text: string, keywordHits?: readonly number[])
   // ASCII text (most text) has no invisible, tag or non-Latin characters to look for.
   const nonAscii = NON_ASCII.test(text);
   const { clean, map, interleaved, bidi } = nonAscii ? stripInvisible(text) : { clean: text, map: undefined, interleaved: 0, bidi: 0 };
-  const hits = detectIn(clean, map === undefined ? keywordHits : undefined, nonAscii);
+  const hits = detectIn(clean, map === undefined || keywordHits === undefined ? keywordHits : map.cleanHits(clean, keywordHits), nonAscii);
   if (map !== undefined) {
     for (const h of hits) {
       h.start = map.original(h.start);
