@@ -101,11 +101,33 @@ function evidence(text: string, start: number, end: number): string {
   return s.length > 80 ? s.slice(0, 77) + '...' : s;
 }
 
-/** The index of the quote that opens around [start, end) on its line, or -1. */
+/**
+ * How far along its line the framing looks from a phrase (for quotes, list markers, the line
+ * before). Lines are usually far shorter; the bound keeps one very long line (minified JSON, a
+ * log without newlines) from being re-read for every phrase on it.
+ */
+const LINE_REACH = 1000;
+
+/** The last newline in [from, i), or -1; never looks before `from`. */
+function newlineBefore(text: string, i: number, from: number): number {
+  for (let k = i - 1; k >= from; k--) if (text.charCodeAt(k) === 10) return k;
+  return -1;
+}
+
+/** The start of the line holding `i`, or -1 when it begins more than LINE_REACH before `i`. */
+function lineStartOf(text: string, i: number): number {
+  const from = Math.max(0, i - LINE_REACH);
+  const nl = newlineBefore(text, i, from);
+  return nl >= 0 ? nl + 1 : from === 0 ? 0 : -1;
+}
+
+/** The index of the quote that opens around [start, end) on its line (within LINE_REACH), or -1. */
 function openingQuote(text: string, start: number, end: number, fencePositions: readonly number[]): number {
-  const lineStart = text.lastIndexOf('\n', start - 1) + 1;
-  let lineEnd = text.indexOf('\n', end);
-  if (lineEnd < 0) lineEnd = text.length;
+  const ownLine = lineStartOf(text, start);
+  const lineStart = ownLine >= 0 ? ownLine : start - LINE_REACH;
+  const reach = Math.min(text.length, end + LINE_REACH);
+  let lineEnd = end;
+  while (lineEnd < reach && text.charCodeAt(lineEnd) !== 10) lineEnd++;
   // Inside a fenced code block.
   let lo = 0;
   let hi = fencePositions.length;
@@ -165,8 +187,8 @@ function framing(text: string, start: number, end: number, discussed: boolean, f
   let lead = text.slice(sentenceStart, anchor);
   if (lead.trim() === '') {
     // The phrase opens its line (a code block, a quoted paragraph): the line before frames it.
-    const prevEnd = text.lastIndexOf('\n', anchor - 1);
-    lead = prevEnd < 0 ? '' : text.slice(Math.max(0, text.lastIndexOf('\n', prevEnd - 1) + 1, prevEnd - 200), prevEnd);
+    const prevEnd = newlineBefore(text, anchor, Math.max(0, anchor - LINE_REACH));
+    lead = prevEnd < 0 ? '' : text.slice(Math.max(0, newlineBefore(text, prevEnd, Math.max(0, prevEnd - 200)) + 1, prevEnd - 200), prevEnd);
   }
   lead = withoutAddresses(lead, ' ');
   const tailEnd = withoutAddresses(text.slice(end, end + 80), '_').search(/[.!?\n]/);
@@ -174,8 +196,8 @@ function framing(text: string, start: number, end: number, discussed: boolean, f
   let described = META.test(lead) || META.test(tail) || NEGATION_BEFORE.test(text.slice(Math.max(0, start - 40), start));
   if (!described) {
     // A list item under an introduction such as "Common injection phrases:".
-    const lineStart = text.lastIndexOf('\n', start - 1) + 1;
-    if (/^\s*(?:[-*•>]|\d+[.)])\s/.test(text.slice(lineStart, lineStart + 8))) {
+    const lineStart = lineStartOf(text, start);
+    if (lineStart >= 0 && /^\s*(?:[-*•>]|\d+[.)])\s/.test(text.slice(lineStart, lineStart + 8))) {
       const intro = text.slice(Math.max(0, lineStart - 600), lineStart).split('\n').reverse().find((l) => l.trim() !== '' && !/^\s*(?:[-*•>]|\d+[.)])\s/.test(l));
       described = intro !== undefined && /:\s*$/.test(intro) && META.test(intro);
     }
@@ -248,6 +270,8 @@ class OffsetMap {
    */
   cleanHits(clean: string, originalHits: readonly number[]): number[] {
     const runs = this.runs;
+    // Invisible characters everywhere: the windows would cover the text several times over.
+    if ((runs.length >> 1) * 2 * MAX_KEY_LENGTH > clean.length) return AUTOMATON.scanPairs(clean);
     const out: number[] = [];
     let j = 0;
     for (let h = 0; h < originalHits.length; h += 2) {
