@@ -22,11 +22,18 @@ export interface BastionConfig {
   dataDir: string;
   policies: string[];
   baseline: { enabled: boolean };
-  audit: { durable: boolean; retentionDays?: number };
+  audit: { durable: boolean; retentionDays?: number; siem?: SiemConfig };
   upstream?: string;
   dev: boolean;
   /** The file the configuration came from, if any. */
   source?: string;
+}
+
+/** Streaming the audit log to a SIEM. The token comes from `BASTION_SIEM_TOKEN`, never the file. */
+export interface SiemConfig {
+  url: string;
+  format: 'splunk-hec' | 'json';
+  eventFormat: 'ocsf' | 'jsonl' | 'zyx';
 }
 
 export const DEFAULT_CONFIG: BastionConfig = {
@@ -95,7 +102,23 @@ export function loadConfig(file: string, cwd = process.cwd()): Result<BastionCon
   if (audit !== undefined) {
     if (!isObject(audit)) fail('audit', 'must be a mapping');
     else {
-      for (const k of Object.keys(audit)) if (k !== 'durable' && k !== 'retentionDays') fail(`audit.${k}`, 'unknown field (expected durable, retentionDays)');
+      for (const k of Object.keys(audit)) if (k !== 'durable' && k !== 'retentionDays' && k !== 'siem') fail(`audit.${k}`, 'unknown field (expected durable, retentionDays, siem)');
+      const siem = audit['siem'];
+      if (siem !== undefined) {
+        if (!isObject(siem)) fail('audit.siem', 'must be a mapping with `url` and `format`');
+        else {
+          for (const k of Object.keys(siem)) if (!['url', 'format', 'eventFormat'].includes(k)) fail(`audit.siem.${k}`, 'unknown field (expected url, format, eventFormat; the token comes from BASTION_SIEM_TOKEN)');
+          const url = siem['url'];
+          const format = siem['format'] ?? 'splunk-hec';
+          const eventFormat = siem['eventFormat'] ?? 'ocsf';
+          if (typeof url !== 'string' || !/^https?:\/\//.test(url)) fail('audit.siem.url', 'must be an http(s) URL');
+          if (format !== 'splunk-hec' && format !== 'json') fail('audit.siem.format', 'must be `splunk-hec` or `json`');
+          if (eventFormat !== 'ocsf' && eventFormat !== 'jsonl' && eventFormat !== 'zyx') fail('audit.siem.eventFormat', 'must be `ocsf`, `jsonl` or `zyx`');
+          if (typeof url === 'string' && (format === 'splunk-hec' || format === 'json') && (eventFormat === 'ocsf' || eventFormat === 'jsonl' || eventFormat === 'zyx')) {
+            config.audit = { ...config.audit, siem: { url, format, eventFormat } };
+          }
+        }
+      }
       if (audit['durable'] !== undefined && typeof audit['durable'] !== 'boolean') fail('audit.durable', 'must be true or false');
       else if (audit['durable'] !== undefined) config.audit.durable = audit['durable'] as boolean;
       const days = audit['retentionDays'];

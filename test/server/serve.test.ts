@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -128,5 +129,55 @@ describe('bastion serve (real process, real socket)', () => {
     } finally {
       reader.value.close();
     }
+  });
+});
+
+describe('bastion serve with a SIEM in its config', () => {
+  it('streams the audit log (decisions and the signed checkpoint) to the collector, with the token from the environment', async () => {
+    const received: { auth: string | undefined; body: string }[] = [];
+    const collector = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        received.push({ auth: req.headers.authorization, body });
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"text":"Success","code":0}');
+      });
+    });
+    await new Promise<void>((r) => collector.listen(0, '127.0.0.1', () => r()));
+    const port = (collector.address() as { port: number }).port;
+    const dir = mkdtempSync(join(tmpdir(), 'bastion-siem-serve-'));
+    writeFileSync(
+      join(dir, 'bastion.yaml'),
+      `server: { host: 127.0.0.1, port: 0 }\ndataDir: ./data\npolicies: [${JSON.stringify(join(root, 'examples/zyx'))}]\ndev: true\naudit:\n  siem: { url: "http://127.0.0.1:${port}/services/collector/event", format: splunk-hec }\n`,
+    );
+    const child = spawn(process.execPath, [join(root, 'dist/cli/main.js'), 'serve', '--config', join(dir, 'bastion.yaml')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, BASTION_SIEM_TOKEN: 'hec-token-123' },
+    });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (c: Buffer) => {
+          out += c.toString();
+          const m = /listening on (http:\/\/[^ ]+)/.exec(out);
+          if (m) resolve(m[1] as string);
+        });
+        child.once('exit', (code) => reject(new Error(`serve exited ${code}`)));
+      });
+      await fetch(`${url}/v1/decide`, {
+        method: 'POST',
+        body: JSON.stringify({ principal: { id: 'intern', groups: [] }, action: 'jira_read', traceId: 'siem-trace-1' }),
+      });
+    } finally {
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      collector.close();
+    }
+    const all = received.map((r) => r.body).join('\n');
+    expect(received.length).toBeGreaterThan(0);
+    expect(received.every((r) => r.auth === 'Splunk hec-token-123')).toBe(true);
+    expect(all).toContain('siem-trace-1');
+    expect(all).toContain('user does not belong to an allowed group');
   });
 });

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { DEFAULT_CONFIG, loadConfig, type BastionConfig } from '../../config/index.js';
 import { BastionException } from '../../errors/index.js';
+import { createSiemSink, type SiemSink } from '../../audit/index.js';
 import { createGateway } from '../../gateway/index.js';
 import { watchPolicies } from '../../policy/watch.js';
 import { createApp } from '../../server/app.js';
@@ -99,6 +100,20 @@ Example:
       }
     };
     prune();
+    // SIEM streaming: at-least-once delivery from a cursor persisted in the audit file, so a
+    // restart resumes where the collector last acknowledged.
+    let sink: SiemSink | undefined;
+    if (log && config.audit.siem) {
+      const token = io.env['BASTION_SIEM_TOKEN'];
+      const created = createSiemSink({ log, url: config.audit.siem.url, format: config.audit.siem.format, eventFormat: config.audit.siem.eventFormat, ...(token ? { token } : {}) });
+      if (!created.ok) {
+        await gateway.close();
+        return badInput(io, 'serve', oneLine(created.errors.map((e) => e.message)));
+      }
+      sink = created.value;
+      sink.start();
+      io.stderr.write(`bastion: streaming the audit log to ${config.audit.siem.url} (${config.audit.siem.format}, ${config.audit.siem.eventFormat})\n`);
+    }
     const pruneTimer = setInterval(prune, 6 * 3600_000);
     pruneTimer.unref();
     const watcher = watchPolicies(config.policies, gateway.policySet, {
@@ -134,6 +149,11 @@ Example:
     clearInterval(pruneTimer);
     await new Promise<void>((r) => server.close(() => r()));
     await log?.append({ type: 'service.stop', data: { reason: 'signal' } });
+    if (sink) {
+      // Ship what is left (bounded: a collector that is down must not hold the shutdown).
+      await Promise.race([sink.flush().catch(() => undefined), new Promise((r) => setTimeout(r, 5000).unref())]);
+      await sink.stop();
+    }
     await gateway.close();
     io.stdout.write('bastion stopped\n');
     return EXIT.OK;

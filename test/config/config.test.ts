@@ -1,0 +1,48 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'bastion-config-'));
+function config(name: string, text: string) {
+  writeFileSync(join(dir, name), text);
+  return loadConfig(join(dir, name));
+}
+
+describe('the service configuration', () => {
+  it('loads the bundled example, resolving paths against the file', () => {
+    const r = loadConfig(new URL('../../config/bastion.yaml', import.meta.url).pathname);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.value).toMatchObject({ host: '127.0.0.1', port: 8700, baseline: { enabled: true }, audit: { durable: true, retentionDays: 2555 }, dev: false });
+    expect(r.value.policies[0]).toMatch(/\/examples\/native$/);
+    expect(r.value.dataDir).toMatch(/\/\.bastion$/);
+  });
+
+  it('takes a SIEM with defaults for format and event format', () => {
+    const r = config('siem.yaml', 'policies: [p]\naudit:\n  siem: { url: "https://splunk.example:8088/services/collector/event" }\n');
+    expect(r.ok && r.value.audit.siem).toEqual({ url: 'https://splunk.example:8088/services/collector/event', format: 'splunk-hec', eventFormat: 'ocsf' });
+  });
+
+  it.each([
+    ['an unknown field', 'polices: [p]\n', 'field `polices`: unknown field'],
+    ['a port out of range', 'server: { port: 70000 }\n', 'field `server.port`: must be a port number'],
+    ['an unknown server field', 'server: { hots: x }\n', 'field `server.hots`: unknown field'],
+    ['a baseline that is not a boolean', 'baseline: { enabled: maybe }\n', 'field `baseline`: must be `{ enabled: true | false }`'],
+    ['a retention that is not a whole number', 'audit: { retentionDays: 1.5 }\n', 'field `audit.retentionDays`'],
+    ['a token in the file', 'audit: { siem: { url: "https://x.example", token: abc } }\n', 'the token comes from BASTION_SIEM_TOKEN'],
+    ['a SIEM format that does not exist', 'audit: { siem: { url: "https://x.example", format: syslog } }\n', 'field `audit.siem.format`'],
+    ['an upstream that is not a URL', 'upstream: api.openai.com\n', 'field `upstream`: must be an http(s) URL'],
+    ['YAML that does not parse', 'server: [\n', 'while loading'],
+  ])('rejects %s, naming the file and field', (_what, text, message) => {
+    const r = config('bad.yaml', text);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors.map((e) => e.message).join('\n')).toContain(message);
+  });
+
+  it('reports a missing file', () => {
+    const r = loadConfig(join(dir, 'nope.yaml'));
+    expect(!r.ok && r.errors[0]?.message).toContain('no such file');
+  });
+});
