@@ -474,6 +474,36 @@ function base64Runs(text: string): PatternMatch[] {
   return out;
 }
 
+/** Whether a code unit (or byte) is printable ASCII, a tab, a newline or a carriage return. */
+function isPrintable(c: number): boolean {
+  return (c >= 0x20 && c <= 0x7e) || c === 10 || c === 13 || c === 9;
+}
+
+/**
+ * The UTF-8 decoding of a base64 blob when at least 90 % of it is printable ASCII, else
+ * undefined. Most blobs (hashes, images, keys) decode to random bytes, so the bytes are counted
+ * first: a byte below 0x80 decodes to itself, and every one to three bytes from 0x80 up decode
+ * to at least one character that is not printable ASCII, which bounds the share from above
+ * without decoding the string. Only blobs that may pass are decoded and counted exactly.
+ */
+function printableDecoding(blob: string): string | undefined {
+  const bytes = Buffer.from(blob, 'base64');
+  let printable = 0;
+  let control = 0;
+  let high = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i] as number;
+    if (c >= 0x80) high++;
+    else if (isPrintable(c)) printable++;
+    else control++;
+  }
+  if (printable / Math.max(1, printable + control + Math.ceil(high / 3)) < 0.9) return undefined;
+  const decoded = bytes.toString('utf8');
+  let exact = 0;
+  for (let i = 0; i < decoded.length; i++) if (isPrintable(decoded.charCodeAt(i))) exact++;
+  return exact / Math.max(1, decoded.length) < 0.9 ? undefined : decoded;
+}
+
 /** @param keywordHits the start keywords' hits in `text` (`[key, start, …]`), when already found */
 function detectIn(text: string, keywordHits?: readonly number[], nonAsciiText?: boolean): InjectionTechniqueHit[] {
   const hits: InjectionTechniqueHit[] = [];
@@ -514,9 +544,8 @@ function detectIn(text: string, keywordHits?: readonly number[], nonAsciiText?: 
   }
   let blobWithInstructions = false;
   for (const m of base64Runs(text)) {
-    const decoded = Buffer.from(m[0], 'base64').toString('utf8');
-    const printable = decoded.replace(/[^\x20-\x7e\n\r\t]/g, '').length / Math.max(1, decoded.length);
-    if (printable < 0.9) continue;
+    const decoded = printableDecoding(m[0]);
+    if (decoded === undefined) continue;
     const inner = detectIn(decoded);
     if (inner.length > 0 || INSTRUCTION_CUE.test(decoded)) {
       blobWithInstructions = true;
