@@ -132,10 +132,27 @@ export function extractDestinations(text: string): Destination[] {
     taken.fill(1, d.start, d.end);
     out.push(d);
   };
+  // Parsing and classifying cost microseconds each (WHATWG URL parser, IDN mapping, address
+  // lists); a text names the same hosts and links again and again, so each distinct string is
+  // resolved once per call. The functions are pure: the results are the same.
+  const urls = new Map<string, { host: string; hostClass: HostClass } | undefined>();
+  const hosts = new Map<string, { host: string; hostClass: HostClass } | undefined>();
+  const resolveHost = (raw: string): { host: string; hostClass: HostClass } | undefined => {
+    if (hosts.has(raw)) return hosts.get(raw);
+    const host = normalizeHost(raw);
+    const resolved = host === undefined ? undefined : { host, hostClass: classifyHost(host) };
+    hosts.set(raw, resolved);
+    return resolved;
+  };
   if (text.includes('://')) {
     for (const m of text.matchAll(URL_RE)) {
       const value = stripTrailing(m[0]);
-      const parsed = parseUrl(value);
+      let parsed = urls.get(value);
+      if (parsed === undefined && !urls.has(value)) {
+        const p = parseUrl(value);
+        parsed = p === undefined ? undefined : { host: p.host, hostClass: p.hostClass };
+        urls.set(value, parsed);
+      }
       if (parsed === undefined) continue;
       take({ kind: 'url', value, host: parsed.host, hostClass: parsed.hostClass, start: m.index, end: m.index + value.length });
     }
@@ -144,9 +161,9 @@ export function extractDestinations(text: string): Destination[] {
     for (const m of emailMatches(text)) {
       const end = m.index + m[0].length;
       if (covered(m.index, end)) continue;
-      const host = normalizeHost(m[1] as string);
-      if (host === undefined) continue;
-      take({ kind: 'email', value: m[0], host, hostClass: classifyHost(host), start: m.index, end });
+      const resolved = resolveHost(m[1] as string);
+      if (resolved === undefined) continue;
+      take({ kind: 'email', value: m[0], host: resolved.host, hostClass: resolved.hostClass, start: m.index, end });
     }
   }
   for (const matches of [hostMatchesIn(text), text.matchAll(IP_RE), NAMED_HINT.test(text) ? text.matchAll(NAMED_RE) : []]) {
@@ -154,9 +171,9 @@ export function extractDestinations(text: string): Destination[] {
       const end = m.index + m[0].length;
       if (covered(m.index, end)) continue;
       const hostPart = m[0].startsWith('[') ? m[0].slice(0, m[0].indexOf(']') + 1) : m[0].replace(/:[0-9]{1,5}$/, '');
-      const host = normalizeHost(hostPart);
-      if (host === undefined) continue;
-      take({ kind: 'host', value: m[0], host, hostClass: classifyHost(host), start: m.index, end });
+      const resolved = resolveHost(hostPart);
+      if (resolved === undefined) continue;
+      take({ kind: 'host', value: m[0], host: resolved.host, hostClass: resolved.hostClass, start: m.index, end });
     }
   }
   return out.sort((a, b) => a.start - b.start);
