@@ -438,8 +438,12 @@ function matchesAt(text: string, pattern: RegExp, starts: number[]): PatternMatc
   return out;
 }
 
+/** 1 for the base64 alphabet (`A–Z a–z 0–9 + /`), indexed by code unit: one load per character. */
+const BASE64_CHAR = new Uint8Array(65536);
+for (let c = 0; c < 128; c++) if ((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 43 || c === 47) BASE64_CHAR[c] = 1;
+
 function isBase64Char(c: number): boolean {
-  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 43 || c === 47;
+  return BASE64_CHAR[c] === 1;
 }
 
 /** Base64 blobs are at least this long: any such run covers an offset that is a multiple of it. */

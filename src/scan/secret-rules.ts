@@ -30,7 +30,17 @@ export interface SecretRule {
   generic?: boolean;
   /** Key material (PEM bodies repeat `AAAA…`): the placeholder allowlist does not apply. */
   keyMaterial?: boolean;
+  /**
+   * For a pattern whose first branch can only match with `literal` at most `within` characters
+   * after the match start: `pattern` is the same pattern without that branch. Where the
+   * literal does not occur that close, it gives the same match without the first branch's
+   * search (a lazy `[\s\S]{0,12000}?` steps through 12,000 characters to fail).
+   */
+  unless?: { literal: string; within: number; pattern: string };
 }
+
+const PEM_HEADER = '-----BEGIN (?:[A-Z0-9]{1,10} ){0,2}PRIVATE KEY(?: BLOCK)?-----';
+const PEM_BODY = '[A-Za-z0-9+/=:, \\t\\r\\n-]{0,12000}';
 
 /** Left boundary: the token is not the tail of a longer word. */
 const L = '(?<![A-Za-z0-9_-])';
@@ -168,7 +178,13 @@ export const SECRET_RULES: readonly SecretRule[] = [
   { id: 'airtable-pat', keywords: ['pat'], pattern: `(?<![A-Za-z0-9])pat[A-Za-z0-9]{14}\\.[a-f0-9]{64}${R}`, confidence: 0.95 },
   { id: 'age-secret-key', keywords: ['age-secret-key-1'], pattern: `AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}`, confidence: 0.99 },
   // Key material and structured tokens
-  { id: 'private-key', keyMaterial: true, keywords: ['-----begin'], pattern: `-----BEGIN (?:[A-Z0-9]{1,10} ){0,2}PRIVATE KEY(?: BLOCK)?-----(?:[\\s\\S]{0,12000}?-----END [A-Z0-9 ]{0,30}PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=:, \\t\\r\\n-]{0,12000})`, confidence: 0.99, check: (v) => /[A-Za-z0-9+/]{40}/.test(v) },
+  {
+    id: 'private-key', keyMaterial: true, keywords: ['-----begin'],
+    pattern: `${PEM_HEADER}(?:[\\s\\S]{0,12000}?-----END [A-Z0-9 ]{0,30}PRIVATE KEY(?: BLOCK)?-----|${PEM_BODY})`,
+    // The header is at most 55 characters, so the END line starts within 55 + 12,000.
+    unless: { literal: '-----END ', within: 12055, pattern: `${PEM_HEADER}${PEM_BODY}` },
+    confidence: 0.99, check: (v) => /[A-Za-z0-9+/]{40}/.test(v),
+  },
   { id: 'putty-private-key', keyMaterial: true, keywords: ['putty-user-key-file-'], pattern: `PuTTY-User-Key-File-[0-9]: [\\s\\S]{0,6000}?Private-MAC: [a-f0-9]{40,64}`, confidence: 0.99 },
   { id: 'encoded-private-key', keyMaterial: true, keywords: ['ls0tls1crudjt'], pattern: `LS0tLS1CRUdJTi[A-Za-z0-9+/]{100,12000}={0,2}`, confidence: 0.95, check: (v) => (base64Decode(v) ?? '').includes('PRIVATE KEY') },
   { id: 'jwt', keywords: ['eyj'], pattern: `${L}eyJ[A-Za-z0-9_-]{8,2000}\\.eyJ[A-Za-z0-9_-]{8,4000}\\.[A-Za-z0-9_-]{0,1000}${R}`, confidence: 0.85, check: jwtShaped },

@@ -17,13 +17,35 @@ interface CompiledRule {
   rule: SecretRule;
   regex: RegExp;
   back: number;
+  /** The rule's `unless` pattern, compiled like `regex`. */
+  shortcut: RegExp | undefined;
 }
 
 const COMPILED: readonly CompiledRule[] = SECRET_RULES.map((rule) => ({
   rule,
   regex: new RegExp(rule.pattern, `yd${rule.flags ?? ''}`),
   back: rule.back ?? 0,
+  shortcut: rule.unless === undefined ? undefined : new RegExp(rule.unless.pattern, `yd${rule.flags ?? ''}`),
 }));
+
+/**
+ * The next occurrence of a literal at or after a position, for one text. Positions arrive
+ * nearly in order, and the answer for `from` holds for every position up to it, so the text is
+ * searched about once per literal, not once per keyword hit (thousands of `-----BEGIN` without
+ * an END would otherwise make each search run to the end of the text).
+ */
+class NextOccurrence {
+  private readonly memo = new Map<string, { from: number; found: number }>();
+  constructor(private readonly text: string) {}
+
+  at(literal: string, position: number): number {
+    const m = this.memo.get(literal);
+    if (m !== undefined && m.from <= position && (m.found < 0 || m.found >= position)) return m.found;
+    const found = this.text.indexOf(literal, position);
+    this.memo.set(literal, { from: position, found });
+    return found;
+  }
+}
 
 const KEYWORDS: string[] = [];
 /** For each keyword index, the rules it triggers. */
@@ -60,8 +82,13 @@ function secretSpan(m: RegExpExecArray): [number, number] {
   return [m.index, m.index + m[0].length];
 }
 
-function tryRule(text: string, compiled: CompiledRule, position: number): ScanFinding | undefined {
-  const { rule, regex } = compiled;
+function tryRule(text: string, compiled: CompiledRule, position: number, next: NextOccurrence): ScanFinding | undefined {
+  const { rule } = compiled;
+  let regex = compiled.regex;
+  if (compiled.shortcut !== undefined && rule.unless !== undefined) {
+    const found = next.at(rule.unless.literal, position);
+    if (found < 0 || found > position + rule.unless.within) regex = compiled.shortcut;
+  }
   regex.lastIndex = position;
   const m = regex.exec(text);
   if (m === null) return undefined;
@@ -99,6 +126,7 @@ export const SECRET_KEYWORDS: readonly string[] = KEYWORDS;
 export function findSecretsAt(text: string, hits: readonly number[]): ScanFinding[] {
   if (hits.length === 0) return [];
   const tried = new Set<number>();
+  const next = new NextOccurrence(text);
   const candidates: { finding: ScanFinding; generic: boolean }[] = [];
   const ruleCount = COMPILED.length;
   for (let h = 0; h < hits.length; h += 2) {
@@ -110,7 +138,7 @@ export function findSecretsAt(text: string, hits: readonly number[]): ScanFindin
       const key = position * ruleCount + ruleIndex;
       if (tried.has(key)) continue;
       tried.add(key);
-      const finding = tryRule(text, compiled, position);
+      const finding = tryRule(text, compiled, position, next);
       if (finding !== undefined) candidates.push({ finding, generic: compiled.rule.generic === true });
     }
   }
