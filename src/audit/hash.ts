@@ -63,3 +63,65 @@ export function chainHash(previous: Buffer, leaf: Buffer): Buffer {
 
 /** The root of the empty tree (RFC 6962: the hash of the empty string). */
 export const EMPTY_ROOT: Buffer = sha256(Buffer.alloc(0));
+
+// Verification's fast path keeps digests as 32-character latin1 strings (one char per byte):
+// `crypto.hash` returns them without allocating a Buffer, and they are written straight into
+// the scratch inputs. Buffer#latin1Write is the undocumented primitive behind
+// `buf.write(s, o, 'latin1')`, without its encoding lookup; the documented call stands in
+// should a Node release drop it.
+type Latin1Writer = (buf: Buffer, text: string, offset: number) => void;
+const latin1Write: Latin1Writer = typeof (Buffer.prototype as unknown as { latin1Write?: unknown }).latin1Write === 'function'
+  ? (buf, text, offset) => { (buf as unknown as { latin1Write(s: string, o: number): number }).latin1Write(text, offset); }
+  : (buf, text, offset) => { buf.write(text, offset, 'latin1'); };
+
+/** A digest as a 32-character latin1 string; `Buffer.from(d, 'latin1')` gives its bytes. */
+export type Digest = string;
+
+/** {@link leafHash} as a {@link Digest}. */
+export function leafDigest(canonical: string): Digest {
+  return hash('sha256', '\u0000' + canonical, 'binary');
+}
+
+/** {@link nodeHash} over two {@link Digest}s (each exactly 32 characters; callers ensure it). */
+export function nodeDigest(left: Digest, right: Digest): Digest {
+  latin1Write(nodeInput, left, 1);
+  latin1Write(nodeInput, right, 1 + HASH_BYTES);
+  return hash('sha256', nodeInput, 'binary');
+}
+
+/**
+ * The running chain hash of a verifier: `next(leaf)` proposes the chain hash over the
+ * current one, as lowercase hex to compare with a stored hash; `advance()` accepts it.
+ *
+ * @example
+ * const chain = new ChainCursor(GENESIS_CHAIN_HASH);
+ * if (chain.next(leafDigest(json)) === storedHex) chain.advance();
+ */
+export class ChainCursor {
+  // [previous chain hash | leaf], and the proposed hash while it awaits advance().
+  private readonly input = Buffer.alloc(2 * HASH_BYTES);
+  private proposed: Digest = '';
+
+  constructor(previous: Buffer) {
+    checkLengths(previous, previous);
+    previous.copy(this.input, 0);
+  }
+
+  next(leaf: Digest): string {
+    latin1Write(this.input, leaf, HASH_BYTES);
+    this.proposed = hash('sha256', this.input, 'binary');
+    latin1Write(scratchHex, this.proposed, 0);
+    return scratchHex.toString('hex', 0, HASH_BYTES);
+  }
+
+  advance(): void {
+    latin1Write(this.input, this.proposed, 0);
+  }
+
+  /** The current chain hash. */
+  current(): Buffer {
+    return Buffer.from(this.input.subarray(0, HASH_BYTES));
+  }
+}
+
+const scratchHex = Buffer.alloc(HASH_BYTES);

@@ -5,7 +5,8 @@
  * verifying without the leaves it dropped. Pure: no storage, no clock.
  */
 
-import { EMPTY_ROOT, nodeHash } from './hash.js';
+import type { Digest } from './hash.js';
+import { EMPTY_ROOT, nodeDigest, nodeHash } from './hash.js';
 
 /** Largest power of two strictly smaller than `n` (n >= 2). */
 function splitPoint(n: number): number {
@@ -78,6 +79,44 @@ export class CompactRange {
 
   static fromJSON(value: { size: number; nodes: string[] }): CompactRange {
     return new CompactRange(value.size, value.nodes.map((n) => Buffer.from(n, 'hex')));
+  }
+}
+
+/**
+ * A {@link CompactRange} over {@link Digest} strings, for verification's hot loop: the same
+ * roots without a Buffer per node.
+ *
+ * @example
+ * const range = DigestRange.from(new CompactRange());
+ * range.append(leafDigest(json));
+ * range.rootHex(); // === merkleRoot([leafHash(json)]).toString('hex')
+ */
+export class DigestRange {
+  private constructor(
+    public size: number,
+    private readonly nodes: Digest[],
+  ) {}
+
+  static from(range: CompactRange): DigestRange {
+    return new DigestRange(range.size, range.nodes.map((n) => n.toString('latin1')));
+  }
+
+  append(leaf: Digest): void {
+    let value = leaf;
+    let size = this.size;
+    while (size % 2 === 1) {
+      value = nodeDigest(this.nodes.pop() as Digest, value);
+      size = (size - 1) / 2;
+    }
+    this.nodes.push(value);
+    this.size++;
+  }
+
+  rootHex(): string {
+    if (this.nodes.length === 0) return EMPTY_ROOT.toString('hex');
+    let acc = this.nodes[this.nodes.length - 1] as Digest;
+    for (let i = this.nodes.length - 2; i >= 0; i--) acc = nodeDigest(this.nodes[i] as Digest, acc);
+    return Buffer.from(acc, 'latin1').toString('hex');
   }
 }
 

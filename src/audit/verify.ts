@@ -8,8 +8,8 @@
 import type { KeyObject } from 'node:crypto';
 import type { Checkpoint } from './checkpoint.js';
 import { checkCheckpointSignature } from './checkpoint.js';
-import { chainHash, GENESIS_CHAIN_HASH, HASH_BYTES, leafHash } from './hash.js';
-import { CompactRange } from './merkle.js';
+import { chainHash, ChainCursor, GENESIS_CHAIN_HASH, HASH_BYTES, leafDigest, leafHash } from './hash.js';
+import { CompactRange, DigestRange } from './merkle.js';
 
 /**
  * One stored event as the verifier sees it. The leaf hash is not stored: it is recomputed
@@ -81,8 +81,9 @@ const MALFORMED_ANCHOR = 'the stored anchor of the pruned prefix is malformed (h
  */
 export function verifyRows(input: VerifyInput): VerifyReport {
   const anchor = input.anchor ?? GENESIS_ANCHOR;
-  const range = anchor.range.clone();
-  let previous = anchor.chainHash;
+  // Digests travel as latin1 strings and chain hashes as hex from here on: no Buffer per row.
+  let range: DigestRange | undefined;
+  let previous = anchor.chainHash.toString('hex');
   let lastSeq = anchor.size;
   let events = 0;
   const total = input.total ?? 0;
@@ -98,9 +99,9 @@ export function verifyRows(input: VerifyInput): VerifyReport {
       lastSeq,
       checkpointsVerified: verified,
       root: '',
-      chainHash: previous.toString('hex'),
+      chainHash: previous,
     };
-    if (failure?.reason !== MALFORMED_ANCHOR) out.root = range.root().toString('hex');
+    if (range) out.root = range.rootHex();
     if (latest) out.latestCheckpoint = { size: latest.size, root: latest.root, time: latest.time };
     if (failure) out.failure = failure;
     return out;
@@ -109,6 +110,8 @@ export function verifyRows(input: VerifyInput): VerifyReport {
   if (anchor.chainHash.length !== HASH_BYTES || anchor.range.nodes.some((n) => n.length !== HASH_BYTES)) {
     return report({ seq: anchor.size + 1, reason: MALFORMED_ANCHOR });
   }
+  range = DigestRange.from(anchor.range);
+  const chain = new ChainCursor(anchor.chainHash);
   for (const cp of checkpoints) {
     const problem = checkCheckpointSignature(cp, input.publicKey);
     if (problem) return report({ checkpointSize: cp.size, reason: `checkpoint at size ${cp.size}: ${problem}` });
@@ -123,9 +126,9 @@ export function verifyRows(input: VerifyInput): VerifyReport {
     if (atAnchor.length === 0) {
       return report({ seq: anchor.size + 1, reason: `pruned prefix of ${anchor.size} events is not covered by a signed checkpoint` });
     }
-    const rootHex = anchor.range.root().toString('hex');
+    const rootHex = range.rootHex();
     for (const cp of atAnchor) {
-      if (cp.root !== rootHex || cp.chainHash !== anchor.chainHash.toString('hex')) {
+      if (cp.root !== rootHex || cp.chainHash !== previous) {
         return report({ seq: anchor.size + 1, checkpointSize: cp.size, reason: `pruned prefix does not match the signed checkpoint at size ${cp.size}` });
       }
       verified++;
@@ -136,7 +139,7 @@ export function verifyRows(input: VerifyInput): VerifyReport {
   let lastGood = anchor.size;
 
   // Two stored chain hashes back: telling an insertion from an edit needs the one before last.
-  let beforePrevious: Buffer | undefined;
+  let beforePrevious: string | undefined;
   const rows = input.rows[Symbol.iterator]();
   // Iterated by hand to peek one row ahead on a break; the finally releases the cursor.
   try {
@@ -149,11 +152,11 @@ export function verifyRows(input: VerifyInput): VerifyReport {
           reason: row.seq > expected ? `event ${expected} is missing (deleted)` : `event ${row.seq} appears out of order or twice`,
         });
       }
-      const leaf = leafHash(row.body);
-      const chained = chainHash(previous, leaf);
+      const leaf = leafDigest(row.body);
+      const chained = chain.next(leaf);
       const stored = row.chainHash;
-      if (typeof stored === 'string' ? chained.toString('hex') !== stored : !chained.equals(stored)) {
-        return report({ seq: row.seq, reason: chainBreak(row, leaf, beforePrevious, rows.next()) });
+      if (typeof stored === 'string' ? chained !== stored : chained !== stored.toString('hex')) {
+        return report({ seq: row.seq, reason: chainBreak(row, beforePrevious, rows.next()) });
       }
       // The body names its own seq: a row moved to another seq with rehashed chain would
       // otherwise only show at the next checkpoint.
@@ -163,13 +166,14 @@ export function verifyRows(input: VerifyInput): VerifyReport {
         return report({ seq: row.seq, reason: `event ${row.seq} has index columns that disagree with its content (edited to hide it from queries)` });
       }
       beforePrevious = previous;
+      chain.advance();
       range.append(leaf);
       previous = chained;
       lastSeq = row.seq;
       events++;
       while (next < checkpoints.length && (checkpoints[next] as Checkpoint).size === lastSeq) {
         const cp = checkpoints[next] as Checkpoint;
-        if (cp.root !== range.root().toString('hex') || cp.chainHash !== previous.toString('hex')) {
+        if (cp.root !== range.rootHex() || cp.chainHash !== previous) {
           return report({
             seq: lastGood + 1,
             checkpointSize: cp.size,
@@ -206,9 +210,9 @@ export function verifyRows(input: VerifyInput): VerifyReport {
  * one: then an event was slipped in before this row. Otherwise the hashes themselves are out
  * of place (reordered, inserted or removed rows).
  */
-function chainBreak(row: StoredRow, leaf: Buffer, beforePrevious: Buffer | undefined, next: IteratorResult<StoredRow>): string {
+function chainBreak(row: StoredRow, beforePrevious: string | undefined, next: IteratorResult<StoredRow>): string {
   const stored = bytes(row.chainHash);
-  const inserted = beforePrevious !== undefined && chainHash(beforePrevious, leaf).equals(stored);
+  const inserted = beforePrevious !== undefined && chainHash(bytes(beforePrevious), leafHash(row.body)).equals(stored);
   const followed = !next.done && next.value.seq === row.seq + 1 && stored.length === HASH_BYTES
     && chainHash(stored, leafHash(next.value.body)).equals(bytes(next.value.chainHash));
   if (followed && !inserted) return `event ${row.seq} was modified (its content does not match its chain hash)`;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { EMPTY_ROOT, leafHash, nodeHash } from '../../src/audit/hash.js';
-import { CompactRange, merkleRoot, TreeHasher, verifyConsistency, verifyInclusion } from '../../src/audit/merkle.js';
+import { chainHash, ChainCursor, EMPTY_ROOT, GENESIS_CHAIN_HASH, leafDigest, leafHash, nodeHash } from '../../src/audit/hash.js';
+import { CompactRange, DigestRange, merkleRoot, TreeHasher, verifyConsistency, verifyInclusion } from '../../src/audit/merkle.js';
 
 // RFC 6962 section 2.1, written as plainly as possible to check the optimized code against.
 function naiveRoot(leaves: Buffer[]): Buffer {
@@ -27,6 +27,31 @@ describe('RFC 6962 Merkle tree', () => {
       expect(range.root().equals(naiveRoot(LEAVES.slice(0, n))), `size ${n}`).toBe(true);
     }
     expect(merkleRoot([]).equals(EMPTY_ROOT)).toBe(true);
+  });
+
+  it('gives the same roots and chain hashes on the digest-string path verification uses, from any prefix', () => {
+    const bodies = Array.from({ length: 70 }, (_, i) => JSON.stringify({ seq: i + 1 }));
+    for (const start of [0, 1, 5, 32]) {
+      const prefix = new CompactRange();
+      let previous = GENESIS_CHAIN_HASH;
+      for (const body of bodies.slice(0, start)) {
+        prefix.append(leafHash(body));
+        previous = chainHash(previous, leafHash(body));
+      }
+      const range = DigestRange.from(prefix);
+      const chain = new ChainCursor(previous);
+      expect(range.rootHex(), `start ${start}`).toBe(prefix.root().toString('hex'));
+      for (let n = start + 1; n <= bodies.length; n++) {
+        const body = bodies[n - 1] as string;
+        expect(Buffer.from(leafDigest(body), 'latin1').equals(leafHash(body))).toBe(true);
+        previous = chainHash(previous, leafHash(body));
+        expect(chain.next(leafDigest(body)), `chain at ${n} from ${start}`).toBe(previous.toString('hex'));
+        chain.advance();
+        range.append(leafDigest(body));
+        expect(range.rootHex(), `root at ${n} from ${start}`).toBe(naiveRoot(LEAVES.slice(0, n)).toString('hex'));
+      }
+      expect(chain.current().equals(previous)).toBe(true);
+    }
   });
 
   it('produces inclusion proofs that verify, and fail for the wrong leaf or index', () => {
