@@ -18,7 +18,15 @@ const DOCUMENTED_EXAMPLES: ReadonlySet<string> = new Set([
 
 /** Words that mark a value as a stand-in for a real secret. */
 const PLACEHOLDER_WORDS =
-  /example|placeholder|changeme|change_me|change-me|changeit|redacted|dummy|sample|your[_-]?(?:api|key|token|secret|pass)|insert[_-]?|replace[_-]?me|xxxx|\*\*\*|\.\.\.|…|1234567890|abcdefgh|<[^>]*>|\$\{|\{\{|%\(|\$\(|%[A-Z_]+%|^\$[A-Za-z_]/i;
+  /example|placeholder|changeme|change_me|change-me|changeit|redacted|dummy|sample|your[_-]?(?:api|key|token|secret|pass)|insert[_-]?|replace[_-]?me|xxxx|\*\*\*|\.\.\.|…|<[^>]*>|\$\{|\{\{|%\(|\$\(|%[A-Z_]+%|^\$[A-Za-z_]/i;
+
+/**
+ * Keyboard sequences: a value that is mostly one (`1234567890`, `abcdefgh12`) is a
+ * placeholder; a longer value that merely contains one (`abc1234567890supersecretvalue`,
+ * the ZYX seed's own test secret) is still a secret.
+ */
+const SEQUENCES = /0?123456789|abcdefgh(?:ij)?/gi;
+const MIN_REST_OF_SEQUENCE_VALUE = 8;
 
 /** Values that are exactly a common default rather than a chosen secret. */
 const TRIVIAL_VALUES: ReadonlySet<string> = new Set([
@@ -40,7 +48,10 @@ export function isAllowlistedSecret(value: string): boolean {
   if (DOCUMENTED_EXAMPLES.has(value)) return true;
   if (TRIVIAL_VALUES.has(value.toLowerCase())) return true;
   if (PLACEHOLDER_WORDS.test(value)) return true;
-  return REPEAT_RUN.test(value);
+  if (REPEAT_RUN.test(value)) return true;
+  SEQUENCES.lastIndex = 0;
+  if (!SEQUENCES.test(value)) return false;
+  return value.replace(SEQUENCES, '').length < MIN_REST_OF_SEQUENCE_VALUE;
 }
 
 /**

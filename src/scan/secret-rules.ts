@@ -40,7 +40,9 @@ export interface SecretRule {
 }
 
 const PEM_HEADER = '-----BEGIN (?:[A-Z0-9]{1,10} ){0,2}PRIVATE KEY(?: BLOCK)?-----';
-const PEM_BODY = '[A-Za-z0-9+/=:, \\t\\r\\n-]{0,12000}';
+// INVARIANT: a body never runs past the next `-----` (a BEGIN or END line), so a text of many
+// headers costs the distance to the next header each, linear overall, not 12,000 each.
+const PEM_BODY = '(?:[A-Za-z0-9+/=:, \\t\\r\\n]|-(?!----)){0,12000}';
 
 /** Left boundary: the token is not the tail of a longer word. */
 const L = '(?<![A-Za-z0-9_-])';
@@ -161,6 +163,9 @@ export const SECRET_RULES: readonly SecretRule[] = [
   { id: 'anthropic-api-key', keywords: ['sk-ant-'], pattern: `sk-ant-(?:api|admin|sid)[0-9]{2}-[A-Za-z0-9_-]{80,120}${R}`, confidence: 0.98 },
   { id: 'openrouter-api-key', keywords: ['sk-or-v1-'], pattern: `sk-or-v1-[a-f0-9]{64}${R}`, confidence: 0.97 },
   { id: 'openai-api-key', keywords: ['sk-'], pattern: `${L}sk-(?:(?:proj|svcacct|admin)-)?[A-Za-z0-9_-]{40,250}${R}`, confidence: 0.97, check: (v) => v.includes('T3BlbkFJ') },
+  // The `sk-` shape without OpenAI's marker (other providers, older formats, the seeds'
+  // `sk-[a-zA-Z0-9]{48}`): a random-looking run after `sk-` is a key.
+  { id: 'sk-prefixed-key', keywords: ['sk-'], pattern: `${L}sk-(?:(?:proj|svcacct|admin)-)?[A-Za-z0-9]{32,250}${R}`, confidence: 0.75, check: (v) => generatedLooking(4.0)(v.slice(v.lastIndexOf('-') + 1)), generic: true },
   { id: 'groq-api-key', keywords: ['gsk_'], pattern: `${L}gsk_[A-Za-z0-9]{52}${R}`, confidence: 0.95 },
   { id: 'huggingface-token', keywords: ['hf_'], pattern: `${L}hf_[A-Za-z]{34}${R}`, confidence: 0.9, minEntropy: 3.8 },
   { id: 'replicate-api-token', keywords: ['r8_'], pattern: `${L}r8_[A-Za-z0-9]{37}${R}`, confidence: 0.9, minEntropy: 3.8 },
@@ -180,7 +185,7 @@ export const SECRET_RULES: readonly SecretRule[] = [
   // Key material and structured tokens
   {
     id: 'private-key', keyMaterial: true, keywords: ['-----begin'],
-    pattern: `${PEM_HEADER}(?:[\\s\\S]{0,12000}?-----END [A-Z0-9 ]{0,30}PRIVATE KEY(?: BLOCK)?-----|${PEM_BODY})`,
+    pattern: `${PEM_HEADER}(?:(?:(?!-----BEGIN )[\\s\\S]){0,12000}?-----END [A-Z0-9 ]{0,30}PRIVATE KEY(?: BLOCK)?-----|${PEM_BODY})`,
     // The header is at most 55 characters, so the END line starts within 55 + 12,000.
     unless: { literal: '-----END ', within: 12055, pattern: `${PEM_HEADER}${PEM_BODY}` },
     confidence: 0.99, check: (v) => /[A-Za-z0-9+/]{40}/.test(v),
@@ -195,5 +200,5 @@ export const SECRET_RULES: readonly SecretRule[] = [
   { id: 'bearer-token', keywords: ['bearer'], pattern: `bearer[ \\t]{1,4}([A-Za-z0-9._~+/-]{20,2000}={0,2})(?![A-Za-z0-9._~+/=-])`, flags: 'i', confidence: 0.8, check: generatedLooking(3.5), generic: true },
   // Generic assignments, gated by entropy and shape
   { id: 'generic-password', keywords: ['password', 'passwd', 'passphrase', 'pwd'], pattern: `(?:password|passwd|passphrase|pwd)${ASSIGN}${assignedValue(6, 128)}`, flags: 'i', confidence: 0.7, check: passwordLooking, generic: true },
-  { id: 'generic-api-key', keywords: ['api_key', 'apikey', 'api-key', 'api_secret', 'secret', 'token', 'access_key', 'accesskey', 'auth', 'credential', 'private_key'], pattern: `(?:api[_-]?key|api[_-]?secret|secret|token|access[_-]?key|auth|credential|private[_-]?key)${ASSIGN}${assignedValue(16, 256)}`, flags: 'i', confidence: 0.7, check: generatedLooking(3.3), generic: true },
+  { id: 'generic-api-key', keywords: ['api_key', 'apikey', 'api-key', 'api_secret', 'secret', 'token', 'access_key', 'accesskey', 'auth', 'credential', 'private_key'], pattern: `(?<![:/])(?:api[_-]?key|api[_-]?secret|secret(?!s?[-_]?(?:manager|arn|name|id|ref|path|version)\\b)|token|access[_-]?key|auth|credential|private[_-]?key)${ASSIGN}${assignedValue(16, 256)}`, flags: 'i', confidence: 0.7, check: generatedLooking(3.3), generic: true },
 ];
