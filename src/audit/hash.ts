@@ -98,9 +98,9 @@ export function nodeDigest(left: Digest, right: Digest): Digest {
  * if (chain.next(leafDigest(json)) === storedHex) chain.advance();
  */
 export class ChainCursor {
-  // [previous chain hash | leaf], and the proposed hash while it awaits advance().
+  // [previous chain hash | leaf], and the proposed hash (hex) while it awaits advance().
   private readonly input = Buffer.alloc(2 * HASH_BYTES);
-  private proposed: Digest = '';
+  private proposed = '';
 
   constructor(previous: Buffer) {
     checkLengths(previous, previous);
@@ -109,13 +109,12 @@ export class ChainCursor {
 
   next(leaf: Digest): string {
     latin1Write(this.input, leaf, HASH_BYTES);
-    this.proposed = hash('sha256', this.input, 'binary');
-    latin1Write(scratchHex, this.proposed, 0);
-    return scratchHex.toString('hex', 0, HASH_BYTES);
+    this.proposed = hash('sha256', this.input, 'hex');
+    return this.proposed;
   }
 
   advance(): void {
-    latin1Write(this.input, this.proposed, 0);
+    this.input.write(this.proposed, 0, 'hex');
   }
 
   /** The current chain hash. */
@@ -123,5 +122,3 @@ export class ChainCursor {
     return Buffer.from(this.input.subarray(0, HASH_BYTES));
   }
 }
-
-const scratchHex = Buffer.alloc(HASH_BYTES);

@@ -108,8 +108,10 @@ export class SqliteAuditStore implements AuditStore {
   readonly db: SqliteDatabase;
   private readonly stmts;
   private readonly params: unknown[] = new Array<unknown>(CHUNK * COLUMNS).fill(null);
+  private readonly readOnly: boolean;
 
   constructor(path: string, options: SqliteAuditStoreOptions = {}) {
+    this.readOnly = options.readOnly === true;
     this.db = new Database(path, options.readOnly ? { readonly: true, fileMustExist: true } : {});
     try {
       if (!options.readOnly) {
@@ -141,6 +143,7 @@ export class SqliteAuditStore implements AuditStore {
       setHead: options.readOnly ? undefined : db.prepare('INSERT OR REPLACE INTO audit_head (id, size, chain_hash, range) VALUES (1, ?, ?, ?)'),
       // Hex text rather than a BLOB: a Buffer per row costs more than the hashing of it.
       rows: db.prepare('SELECT seq, body, lower(hex(chain_hash)), trace_id, time FROM audit_events WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?').raw(true),
+      scan: db.prepare('SELECT seq, body, lower(hex(chain_hash)), trace_id, time FROM audit_events WHERE seq >= ? AND seq <= ? ORDER BY seq').raw(true),
       row: db.prepare('SELECT seq, body, chain_hash, trace_id, time FROM audit_events WHERE seq = ?').raw(true),
       after: db.prepare('SELECT body FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?').pluck(true),
       count: db.prepare('SELECT count(*) FROM audit_events').pluck(true),
@@ -196,12 +199,42 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   rows(from = 1, to = Number.MAX_SAFE_INTEGER): Iterable<StoredRow> {
+    return this.readOnly ? this.chunkedRows(from, to) : this.cursorRows(from, to);
+  }
+
+  /**
+   * A writer's scan: one cursor, one native call per row. A read transaction left open by
+   * an abandoned iterator would swallow the writer's later commits into savepoints, so the
+   * faster chunked scan is kept to read-only connections.
+   */
+  private cursorRows(from: number, to: number): Iterable<StoredRow> {
+    const stmt = this.stmts.scan;
+    // A plain iterator rather than a generator: one resumption less per row on long scans.
+    return {
+      [Symbol.iterator](): Iterator<StoredRow> {
+        const cursor = stmt.iterate(from, to) as IterableIterator<RawRow>;
+        return {
+          next(): IteratorResult<StoredRow> {
+            const step = cursor.next();
+            return step.done ? { done: true, value: undefined } : { done: false, value: toRow(step.value) };
+          },
+          return(): IteratorResult<StoredRow> {
+            cursor.return?.();
+            return { done: true, value: undefined };
+          },
+        };
+      },
+    };
+  }
+
+  /**
+   * A read-only scan (verification): keyset pages of ROWS_PER_READ rows, one all() each,
+   * inside one read transaction so the scan sees one snapshot as a single cursor would.
+   * Callers finish it or call return() (for…of does); either ends the transaction.
+   */
+  private chunkedRows(from: number, to: number): Iterable<StoredRow> {
     const stmt = this.stmts.rows;
     const db = this.db;
-    // Read in chunks (keyset pages of ROWS_PER_READ) inside one read transaction, so the
-    // scan sees one snapshot as a single cursor would. A plain iterator rather than a
-    // generator: one resumption less per row. Callers finish it or call return() (for…of
-    // does), which ends the transaction.
     return {
       [Symbol.iterator](): Iterator<StoredRow> {
         let chunk: RawRow[] = [];
@@ -227,7 +260,12 @@ export class SqliteAuditStore implements AuditStore {
                 db.exec('BEGIN');
                 owned = true;
               }
-              chunk = stmt.all(nextFrom, to, ROWS_PER_READ) as RawRow[];
+              try {
+                chunk = stmt.all(nextFrom, to, ROWS_PER_READ) as RawRow[];
+              } catch (err) {
+                finish();
+                throw err;
+              }
               at = 0;
               more = chunk.length === ROWS_PER_READ;
               const last = chunk[chunk.length - 1];

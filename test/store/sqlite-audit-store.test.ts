@@ -78,4 +78,48 @@ describe('SQLite audit store', () => {
     expect(() => new SqliteAuditStore(old)).toThrow(/layout version 1/);
     expect(() => new SqliteAuditStore(old, { readOnly: true })).toThrow(/layout version 1/);
   });
+
+  it('scans read-only in chunks: every row in order, bounds and gaps kept, one snapshot, the transaction ended', () => {
+    const path = join(dir, 'bastion.db');
+    const writer = new SqliteAuditStore(path, { synchronous: 'NORMAL' });
+    const total = 2_500;
+    writer.appendBatch((head) => {
+      const range = head.range.clone();
+      let previous = head.chainHash;
+      const rows = [];
+      for (let seq = 1; seq <= total; seq++) {
+        const text = `{"seq":${seq},"time":"2026-01-01T00:00:00.000Z","type":"service.start","v":1}`;
+        const leaf = leafHash(text);
+        previous = chainHash(previous, leaf);
+        range.append(leaf);
+        rows.push({ seq, body: text, chainHash: previous, time: '2026-01-01T00:00:00.000Z', traceId: null });
+      }
+      return { rows, head: { size: total, chainHash: previous, range }, result: 0 };
+    });
+    writer.db.prepare('DELETE FROM audit_events WHERE seq IN (1024, 1025, 2049)').run();
+    const reader = new SqliteAuditStore(path, { readOnly: true });
+    const seqs = [...reader.rows()].map((r) => r.seq);
+    expect(seqs.length).toBe(total - 3);
+    expect(seqs.every((seq, i) => i === 0 || seq > (seqs[i - 1] as number))).toBe(true);
+    expect(seqs.includes(1025) || seqs.includes(2049)).toBe(false);
+    expect([...reader.rows(1020, 1030)].map((r) => r.seq)).toEqual([1020, 1021, 1022, 1023, 1026, 1027, 1028, 1029, 1030]);
+    expect(reader.db.inTransaction).toBe(false);
+
+    // Rows appended after the scan started are not seen by it: the snapshot holds.
+    const it = reader.rows()[Symbol.iterator]();
+    expect(it.next().value?.seq).toBe(1);
+    expect(reader.db.inTransaction).toBe(true);
+    appendOne(writer, (seq) => `{"seq":${seq},"time":"2026-01-01T00:00:00.000Z","type":"service.start","v":1}`);
+    let last = 0;
+    for (let step = it.next(); !step.done; step = it.next()) last = step.value.seq;
+    expect(last).toBe(total);
+    expect(reader.db.inTransaction).toBe(false);
+
+    // Stopping early ends the transaction too.
+    for (const row of reader.rows()) if (row.seq > 10) break;
+    expect(reader.db.inTransaction).toBe(false);
+    expect([...reader.rows()].length).toBe(total - 2);
+    reader.close();
+    writer.close();
+  });
 });
