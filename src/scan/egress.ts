@@ -40,6 +40,27 @@ const EMAIL_RE = /(?<![\w.%+-])[A-Za-z0-9._%+-]{1,64}@((?:[A-Za-z0-9-]{1,63}\.){
 const HOST_AT = new RegExp(HOST_RE.source, 'iy');
 const DOT_LETTER = /\.[A-Za-z]/g;
 const NAMED_HINT = /localhost|metadata\.google\.internal/i;
+const NAMED_AT = new RegExp(NAMED_RE.source, 'iy');
+/** The names NAMED_RE matches, for a caller's shared keyword walk ({@link extractDestinations}). */
+export const NAMED_HOST_KEYWORDS: readonly string[] = ['localhost', 'metadata.google.internal'];
+
+/** NAMED_RE's matches, tried only where one of its names occurs (sorted, non-overlapping as matchAll). */
+function namedMatchesAt(text: string, hits: readonly number[]): Match[] {
+  const starts: number[] = [];
+  for (let h = 1; h < hits.length; h += 2) starts.push(hits[h] as number);
+  starts.sort((a, b) => a - b);
+  const out: Match[] = [];
+  let lastEnd = 0;
+  for (const start of starts) {
+    if (start < lastEnd) continue;
+    NAMED_AT.lastIndex = start;
+    const m = NAMED_AT.exec(text);
+    if (m === null) continue;
+    out.push(m);
+    lastEnd = start + m[0].length;
+  }
+  return out;
+}
 const EMAIL_AT = new RegExp(EMAIL_RE.source, 'y');
 
 /** Characters of a host name run (`\w`, `.`, `-`): HOST_RE's lookbehind forbids one before a match. */
@@ -121,9 +142,11 @@ function stripTrailing(value: string): string {
 /**
  * Every destination in a text, with offsets, normalized host and host class.
  *
+ * @param namedHits hits of {@link NAMED_HOST_KEYWORDS} in `text` (`[keyword, start, …]`), when
+ *   a caller walked the text once for several scanners
  * @example extractDestinations('see https://Example.com/x')[0]?.host // 'example.com'
  */
-export function extractDestinations(text: string): Destination[] {
+export function extractDestinations(text: string, namedHits?: readonly number[]): Destination[] {
   const out: Destination[] = [];
   // Characters already inside a destination (a URL's host is not reported again as a host).
   const taken = new Uint8Array(text.length + 1);
@@ -166,7 +189,7 @@ export function extractDestinations(text: string): Destination[] {
       take({ kind: 'email', value: m[0], host: resolved.host, hostClass: resolved.hostClass, start: m.index, end });
     }
   }
-  for (const matches of [hostMatchesIn(text), text.matchAll(IP_RE), NAMED_HINT.test(text) ? text.matchAll(NAMED_RE) : []]) {
+  for (const matches of [hostMatchesIn(text), text.matchAll(IP_RE), namedHits !== undefined ? namedMatchesAt(text, namedHits) : NAMED_HINT.test(text) ? text.matchAll(NAMED_RE) : []]) {
     for (const m of matches) {
       const end = m.index + m[0].length;
       if (covered(m.index, end)) continue;
@@ -238,8 +261,8 @@ export function destinationInList(host: string, list: readonly string[]): boolea
 }
 
 /** URL and host findings for scanText: rule `url`, or `url-<class>` for non-public hosts. */
-export function urlFindings(text: string): ScanFinding[] {
-  return extractDestinations(text)
+export function urlFindings(text: string, namedHits?: readonly number[]): ScanFinding[] {
+  return extractDestinations(text, namedHits)
     .filter((d) => d.kind !== 'email')
     .map((d) => ({ type: 'url', rule: d.hostClass === 'public' ? 'url' : `url-${d.hostClass}`, start: d.start, end: d.end, confidence: d.kind === 'url' ? 1 : 0.8, evidence: d.host }));
 }

@@ -17,16 +17,28 @@ export interface KeywordHit {
   start: number;
 }
 
+/** See {@link KeywordAutomaton.grouping}. */
+export interface KeywordGrouping {
+  readonly count: number;
+  readonly groupOf: Int32Array;
+  readonly base: Int32Array;
+}
+
 export class KeywordAutomaton {
   readonly keywords: readonly string[];
   /** UTF-16 code unit → character class (0: occurs in no keyword). */
   private readonly classOf: Uint8Array;
   private readonly classes: number;
+  /**
+   * The transitions, `delta[state * classes + class]`. States are ordered so that those ending
+   * a keyword come last, from `accepting` on: the walk tells them by one comparison, without a
+   * second table load per character. (Pre-multiplied state numbers would save the multiply but
+   * need 32-bit entries; the larger table was slower.)
+   */
   private readonly delta: Uint16Array | Int32Array;
-  /** 1 where a state ends at least one keyword. */
-  private readonly accepting: Uint8Array;
-  /** For each state, the keywords ending there (own and via failure links), or undefined. */
-  private readonly outputs: (number[] | undefined)[];
+  private readonly accepting: number;
+  /** For each accepting state (by index from the first), the keywords ending there (own and via failure links). */
+  private readonly outputs: number[][];
   private readonly lengths: Int32Array;
 
   /** @param keywords lowercase ASCII strings, none empty */
@@ -90,11 +102,23 @@ export class KeywordAutomaton {
         }
       }
     }
+    // Renumber: the start state stays 0, states that end no keyword keep their order, those
+    // that end one follow; each state becomes the offset of its row.
+    const order: number[] = [];
+    for (let s = 0; s < goto.length; s++) if (outputs[s] === undefined) order.push(s);
+    const firstAccepting = order.length;
+    for (let s = 0; s < goto.length; s++) if (outputs[s] !== undefined) order.push(s);
+    const rank = new Int32Array(goto.length);
+    order.forEach((s, r) => (rank[s] = r));
+    const table = goto.length <= 65536 ? new Uint16Array(goto.length * classes) : new Int32Array(goto.length * classes);
+    order.forEach((s, r) => {
+      for (let c = 0; c < classes; c++) table[r * classes + c] = rank[delta[s * classes + c] as number] as number;
+    });
     this.classOf = classOf;
     this.classes = classes;
-    this.delta = delta;
-    this.outputs = outputs;
-    this.accepting = Uint8Array.from(outputs, (o) => (o === undefined ? 0 : 1));
+    this.delta = table;
+    this.accepting = firstAccepting;
+    this.outputs = order.slice(firstAccepting).map((s) => outputs[s] as number[]);
     this.lengths = Int32Array.from(keywords, (k) => k.length);
   }
 
@@ -103,17 +127,51 @@ export class KeywordAutomaton {
    * `[keyword, start, keyword, start, …]` (no object per hit).
    */
   scanPairs(text: string): number[] {
-    const hits: number[] = [];
+    return this.scanGroups(text, (this.all ??= this.grouping([this.keywords.length])))[0] as number[];
+  }
+
+  private all: KeywordGrouping | undefined;
+
+  /**
+   * A split of the keywords into consecutive ranges for {@link scanGroups}: `bounds` are
+   * ascending exclusive ends; keywords from the last bound on are dropped.
+   */
+  grouping(bounds: readonly number[]): KeywordGrouping {
+    const groupOf = new Int32Array(this.keywords.length).fill(-1);
+    const base = new Int32Array(this.keywords.length);
+    let from = 0;
+    bounds.forEach((end, g) => {
+      for (let k = from; k < end; k++) {
+        groupOf[k] = g;
+        base[k] = from;
+      }
+      from = end;
+    });
+    return { count: bounds.length, groupOf, base };
+  }
+
+  /**
+   * {@link scanPairs} split by keyword ranges in one walk: group g holds the hits of the
+   * keywords of range g, numbered from the range's first keyword (for several scanners
+   * sharing one automaton).
+   */
+  scanGroups(text: string, grouping: KeywordGrouping): number[][] {
+    const groups: number[][] = [];
+    for (let g = 0; g < grouping.count; g++) groups.push([]);
+    const { groupOf, base } = grouping;
     const { classOf, classes, delta, accepting, outputs, lengths } = this;
     const n = text.length;
     let state = 0;
     for (let i = 0; i < n; i++) {
       state = delta[state * classes + (classOf[text.charCodeAt(i)] as number)] as number;
-      if (accepting[state] === 1) {
-        for (const k of outputs[state] as number[]) hits.push(k, i + 1 - (lengths[k] as number));
+      if (state >= accepting) {
+        for (const k of outputs[state - accepting] as number[]) {
+          const g = groupOf[k] as number;
+          if (g >= 0) (groups[g] as number[]).push(k - (base[k] as number), i + 1 - (lengths[k] as number));
+        }
       }
     }
-    return hits;
+    return groups;
   }
 
   /** Every occurrence of every keyword, in order of where it ends. */

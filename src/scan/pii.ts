@@ -116,17 +116,50 @@ const PHONE_E164 = /(?<![\w+])\+[1-9][0-9 ().-]{6,20}[0-9](?![0-9])/g;
 const PHONE_NANP = /(?<![\w(])(?:\([2-9][0-9]{2}\) ?[0-9]{3}[ .-][0-9]{4}|[2-9][0-9]{2}([.-])[0-9]{3}\1[0-9]{4})(?![\w])/g;
 const PHONE_LABELLED = /(?:phone|mobile|cell|tel|telefon|téléphone|teléfono|telefono|handy)[a-zé]{0,6}\.?[ \t]{0,3}(?:no\.?|nr\.?|number|:)?[ \t:]{0,3}([0-9(][0-9 ()/.-]{5,18}[0-9])/gi;
 
+const PHONE_LABELLED_AT = sticky(PHONE_LABELLED);
+
+function sticky(pattern: RegExp): RegExp {
+  return new RegExp(pattern.source, pattern.flags.replace('g', '') + 'y');
+}
+
+interface LabelMatch {
+  index: number;
+  0: string;
+  1?: string | undefined;
+}
+
+/**
+ * The pattern's matches starting at the given positions (sticky), left to right and without
+ * overlap: what `text.matchAll` finds when every place a match can start is among them.
+ */
+function stickyMatches(text: string, pattern: RegExp, starts: number[]): LabelMatch[] {
+  starts.sort((a, b) => a - b);
+  const out: LabelMatch[] = [];
+  let lastEnd = 0;
+  let previous = -1;
+  for (const start of starts) {
+    if (start === previous || start < lastEnd) continue;
+    previous = start;
+    pattern.lastIndex = start;
+    const m = pattern.exec(text);
+    if (m === null) continue;
+    out.push(m);
+    lastEnd = start + m[0].length;
+  }
+  return out;
+}
+
 function phoneDigitsOk(value: string): boolean {
   const digits = value.replace(/[^0-9]/g, '');
   return digits.length >= 7 && digits.length <= 15 && !/[ .-]{2}/.test(value) && !/^(\d)\1+$/.test(digits);
 }
 
-function findPhones(text: string, out: ScanFinding[], shape: DigitShape): void {
+function findPhones(text: string, out: ScanFinding[], shape: DigitShape, labelHits: LabelStarts | undefined): void {
   if (text.includes('+')) for (const m of text.matchAll(PHONE_E164)) {
     if (phoneDigitsOk(m[0]) && m[0].replace(/[^0-9]/g, '').length >= 8) out.push(finding('phone', text, m.index, m.index + m[0].length, 0.85));
   }
   if (shape.longestRun >= 4) for (const m of text.matchAll(PHONE_NANP)) out.push(finding('phone', text, m.index, m.index + m[0].length, 0.7));
-  for (const m of text.matchAll(PHONE_LABELLED)) {
+  for (const m of labelHits === undefined ? text.matchAll(PHONE_LABELLED) : stickyMatches(text, PHONE_LABELLED_AT, labelHits[0] as number[])) {
     const value = m[1] as string;
     if (!phoneDigitsOk(value)) continue;
     const start = m.index + m[0].length - value.length;
@@ -170,11 +203,50 @@ const ID_RULES: readonly IdRule[] = [
   { rule: 'us-ssn', patterns: [/\b(?:ssn|social security(?: number| no\.?)?)\b[^0-9\n]{0,20}([0-9]{3}-[0-9]{2}-[0-9]{4})(?![0-9])/gi], valid: ssnPlausible, confidence: 0.85, digitRun: 4 },
 ];
 
-function findNationalIds(text: string, out: ScanFinding[], shape: DigitShape): void {
+/**
+ * The labelled patterns' labels, which every match starts with: when all scanners run, the
+ * shared keyword walk (scan-text.ts) finds them, and each pattern is tried only there instead
+ * of across the whole text. Each label is `[keyword, label pattern, offset of the match start
+ * from the keyword]`; label pattern 0 is the labelled phone number (`téléphone` ends in `phone`).
+ */
+const LABELS: readonly (readonly [string, RegExp, number])[] = [
+  ['phone', PHONE_LABELLED, 0], ['phone', PHONE_LABELLED, -4], ['mobile', PHONE_LABELLED, 0], ['cell', PHONE_LABELLED, 0],
+  ['tel', PHONE_LABELLED, 0], ['handy', PHONE_LABELLED, 0],
+  ...([['bsn', 'nl-bsn', 0], ['burgerservicenummer', 'nl-bsn', 0], ['cpf', 'br-cpf', 1], ['aadhaar', 'in-aadhaar', 1], ['pesel', 'pl-pesel', 0], ['ssn', 'us-ssn', 0], ['social security', 'us-ssn', 0]] as const).map(
+    ([word, rule, index]) => [word, (ID_RULES.find((r) => r.rule === rule) as IdRule).patterns[index] as RegExp, 0] as const,
+  ),
+];
+const LABEL_PATTERNS: readonly RegExp[] = [...new Set(LABELS.map((l) => l[1]))];
+const LABEL_STICKY = new Map(LABEL_PATTERNS.map((p) => [p, sticky(p)]));
+/** The label keywords, in the order the hits given to {@link findPii} number them. */
+export const PII_KEYWORDS: readonly string[] = [...new Set(LABELS.map((l) => l[0]))];
+
+/** For each labelled pattern (by index in LABEL_PATTERNS), where it may match. */
+type LabelStarts = (number[] | undefined)[];
+
+/** For each label keyword, the labelled patterns (by index) it starts and the offsets. */
+const LABELS_BY_KEYWORD: readonly (readonly [number, number])[][] = PII_KEYWORDS.map((word) =>
+  LABELS.filter((l) => l[0] === word).map((l) => [LABEL_PATTERNS.indexOf(l[1]), l[2]] as const),
+);
+
+function labelStarts(hits: readonly number[]): LabelStarts {
+  const starts: LabelStarts = LABEL_PATTERNS.map(() => []);
+  for (let h = 0; h < hits.length; h += 2) {
+    const p = hits[h + 1] as number;
+    for (const [pattern, offset] of LABELS_BY_KEYWORD[hits[h] as number] as (readonly [number, number])[]) {
+      if (p + offset >= 0) (starts[pattern] as number[]).push(p + offset);
+    }
+  }
+  return starts;
+}
+
+function findNationalIds(text: string, out: ScanFinding[], shape: DigitShape, labelHits: LabelStarts | undefined): void {
   for (const r of ID_RULES) {
     if (shape.longestRun < r.digitRun || (r.capitals === true && !CAPITALS_SHAPE.test(text))) continue;
     for (const pattern of r.patterns) {
-      for (const m of text.matchAll(pattern)) {
+      const at = labelHits === undefined ? -1 : LABEL_PATTERNS.indexOf(pattern);
+      const matches = at < 0 ? text.matchAll(pattern) : stickyMatches(text, LABEL_STICKY.get(pattern) as RegExp, (labelHits as LabelStarts)[at] as number[]);
+      for (const m of matches) {
         const value = m[1] ?? m[0];
         if (!r.valid(value)) continue;
         const start = m.index + m[0].lastIndexOf(value);
@@ -190,17 +262,20 @@ export const PII_RULE_IDS: readonly string[] = ['email', 'phone', 'card-number',
 /**
  * Finds personal data; each detector is on unless switched off in `options`.
  *
+ * @param keywordHits hits of {@link PII_KEYWORDS} in `text` (`[keyword, start, …]`), when a
+ *   caller walked the text once for several scanners
  * @example findPii('mail jane.doe@acme.io')[0]?.rule // 'email'
  */
-export function findPii(text: string, options: PiiOptions = {}): ScanFinding[] {
+export function findPii(text: string, options: PiiOptions = {}, keywordHits?: readonly number[]): ScanFinding[] {
   const out: ScanFinding[] = [];
+  const labelHits = keywordHits === undefined ? undefined : labelStarts(keywordHits);
   if (options.email !== false && text.includes('@')) findEmails(text, out);
   const shape = digitShape(text);
   if (shape.longestRun === 0) return out;
   if (options.card !== false && shape.cardDigits >= 13) findCards(text, out);
   if (options.iban !== false && shape.ibanStart) findIbans(text, out);
-  if (options.nationalId !== false) findNationalIds(text, out, shape);
-  if (options.phone !== false) findPhones(text, out, shape);
+  if (options.nationalId !== false) findNationalIds(text, out, shape, labelHits);
+  if (options.phone !== false) findPhones(text, out, shape, labelHits);
   // A card or id number also looks like a phone number: keep the first, most specific finding.
   out.sort((a, b) => a.start - b.start || b.confidence - a.confidence);
   const kept: ScanFinding[] = [];

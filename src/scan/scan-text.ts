@@ -3,39 +3,47 @@
  * (ordered by offset) with the redacted text; `redact` and `redactValue` only redact.
  */
 
-import { findPii } from './pii.js';
+import { findPii, PII_KEYWORDS } from './pii.js';
 import { applyRedactions, redactDeep } from './redact.js';
 import { findSecrets, findSecretsAt, SECRET_KEYWORDS } from './secrets.js';
 import type { ScanFinding, ScanOptions } from './types.js';
 import { kindEnabled } from './types.js';
 import { INJECTION_KEYWORDS, injectionFindings } from './injection.js';
-import { urlFindings } from './egress.js';
+import { NAMED_HOST_KEYWORDS, urlFindings } from './egress.js';
 import { KeywordAutomaton } from './keyword-automaton.js';
 
-/** The secret rules' and the injection detectors' keywords in one automaton: one walk for both. */
-const COMBINED = new KeywordAutomaton([...SECRET_KEYWORDS, ...INJECTION_KEYWORDS]);
-const SECRET_COUNT = SECRET_KEYWORDS.length;
+/**
+ * The secret rules', the injection detectors', the labelled personal-data patterns' and the
+ * named hosts' keywords in one automaton: one walk for all four when all scanners run.
+ */
+const COMBINED = new KeywordAutomaton([...SECRET_KEYWORDS, ...INJECTION_KEYWORDS, ...PII_KEYWORDS, ...NAMED_HOST_KEYWORDS]);
+const GROUPING = COMBINED.grouping([
+  SECRET_KEYWORDS.length,
+  SECRET_KEYWORDS.length + INJECTION_KEYWORDS.length,
+  SECRET_KEYWORDS.length + INJECTION_KEYWORDS.length + PII_KEYWORDS.length,
+  COMBINED.keywords.length,
+]);
 
-/** Keyword hits for the secret and the injection scanners, from one walk over the text. */
-function keywordHits(text: string): { secret: number[]; injection: number[] } {
-  const pairs = COMBINED.scanPairs(text);
-  const secret: number[] = [];
-  const injection: number[] = [];
-  for (let i = 0; i < pairs.length; i += 2) {
-    const k = pairs[i] as number;
-    if (k < SECRET_COUNT) secret.push(k, pairs[i + 1] as number);
-    else injection.push(k - SECRET_COUNT, pairs[i + 1] as number);
-  }
-  return { secret, injection };
+export interface KeywordHits {
+  secret: number[];
+  injection: number[];
+  pii: number[];
+  named: number[];
+}
+
+/** Keyword hits for the secret, injection, personal-data and egress scanners, from one walk over the text. */
+function keywordHits(text: string): KeywordHits {
+  const [secret, injection, pii, named] = COMBINED.scanGroups(text, GROUPING) as [number[], number[], number[], number[]];
+  return { secret, injection, pii, named };
 }
 
 /** Secrets and personal data, secrets winning where the two overlap. */
-export function findRedactable(text: string, options?: ScanOptions, secretHits?: readonly number[]): ScanFinding[] {
-  const secrets = !kindEnabled(options, 'secret') ? [] : secretHits !== undefined ? findSecretsAt(text, secretHits) : findSecrets(text);
+export function findRedactable(text: string, options?: ScanOptions, hits?: KeywordHits): ScanFinding[] {
+  const secrets = !kindEnabled(options, 'secret') ? [] : hits !== undefined ? findSecretsAt(text, hits.secret) : findSecrets(text);
   if (!kindEnabled(options, 'pii')) return secrets;
   // Both lists are sorted by start: one sweep drops personal data inside a secret.
   let j = 0;
-  const pii = findPii(text, options?.pii).filter((p) => {
+  const pii = findPii(text, options?.pii, hits?.pii).filter((p) => {
     while (j < secrets.length && (secrets[j] as ScanFinding).end <= p.start) j++;
     const s = secrets[j];
     return s === undefined || p.end <= s.start;
@@ -53,10 +61,10 @@ export function findRedactable(text: string, options?: ScanOptions, secretHits?:
 export function scanText(text: string, options?: ScanOptions): { findings: ScanFinding[]; redacted: string } {
   const injection = kindEnabled(options, 'injection');
   const hits = injection && kindEnabled(options, 'secret') ? keywordHits(text) : undefined;
-  const redactable = findRedactable(text, options, hits?.secret);
+  const redactable = findRedactable(text, options, hits);
   const findings = [...redactable];
   if (injection) findings.push(...injectionFindings(text, hits?.injection));
-  if (kindEnabled(options, 'url')) findings.push(...urlFindings(text));
+  if (kindEnabled(options, 'url')) findings.push(...urlFindings(text, hits?.named));
   findings.sort((a, b) => a.start - b.start || a.end - b.end);
   return { findings, redacted: applyRedactions(text, redactable) };
 }
