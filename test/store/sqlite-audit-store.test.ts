@@ -2,7 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { generateKeyPairSync } from 'node:crypto';
 import { chainHash, leafHash } from '../../src/audit/hash.js';
+import { verifyRows } from '../../src/audit/verify.js';
 import { Database } from '../../src/store/sqlite-driver.js';
 import { AUDIT_STORE_VERSION, SqliteAuditStore } from '../../src/store/index.js';
 
@@ -120,6 +122,42 @@ describe('SQLite audit store', () => {
     expect(reader.db.inTransaction).toBe(false);
     expect([...reader.rows()].length).toBe(total - 2);
     reader.close();
+    writer.close();
+  });
+
+  it('feeds verification across read chunks: a modification just before a chunk boundary is named, long tails are read', () => {
+    const path = join(dir, 'bastion.db');
+    const writer = new SqliteAuditStore(path, { synchronous: 'NORMAL' });
+    const total = 1_030;
+    const trace = (seq: number): string => (seq === 7 ? 't'.repeat(400) : `t-${seq}`);
+    const text = (seq: number): string => `{"reason":"r","seq":${seq},"time":"2026-01-01T00:00:00.000Z","traceId":"${trace(seq)}","type":"service.start","v":1}`;
+    writer.appendBatch((head) => {
+      const range = head.range.clone();
+      let previous = head.chainHash;
+      const rows = [];
+      for (let seq = 1; seq <= total; seq++) {
+        const leaf = leafHash(text(seq));
+        previous = chainHash(previous, leaf);
+        range.append(leaf);
+        rows.push({ seq, body: text(seq), chainHash: previous, time: '2026-01-01T00:00:00.000Z', traceId: trace(seq) });
+      }
+      return { rows, head: { size: total, chainHash: previous, range }, result: 0 };
+    });
+    const { publicKey } = generateKeyPairSync('ed25519');
+    const verify = () => {
+      const reader = new SqliteAuditStore(path, { readOnly: true });
+      try {
+        return verifyRows({ rows: reader.rows(), checkpoints: [], publicKey });
+      } finally {
+        reader.close();
+      }
+    };
+    expect(verify()).toMatchObject({ ok: true, events: total });
+    writer.db.prepare('UPDATE audit_events SET trace_id = ? WHERE seq = 7').run('t'.repeat(399));
+    expect(verify().failure).toMatchObject({ seq: 7, reason: expect.stringMatching(/index columns/) });
+    writer.db.prepare('UPDATE audit_events SET trace_id = ? WHERE seq = 7').run(trace(7));
+    writer.db.prepare('UPDATE audit_events SET body = ? WHERE seq = 1024').run(text(1024).replace('"r"', '"x"'));
+    expect(verify().failure).toMatchObject({ seq: 1024, reason: expect.stringMatching(/was modified/) });
     writer.close();
   });
 });
