@@ -67,8 +67,6 @@ function toRow(raw: RawRow): StoredRow {
   return { seq: raw[0], body: raw[1], chainHash: raw[2], traceId: raw[3], time: raw[4] };
 }
 
-// Address space mapped for read-only scans; SQLite maps no more than the file's size.
-const MMAP_BYTES = 1 << 30;
 const COLUMNS = 5;
 // Rows per read of a scan: one all() per chunk instead of one native call per row.
 const ROWS_PER_READ = 1024;
@@ -130,10 +128,6 @@ export class SqliteAuditStore implements AuditStore {
       throw err;
     }
     this.db.pragma('busy_timeout = 5000');
-    // Verification reads the whole file once: mapped pages skip a read() call and a copy
-    // into SQLite's page cache per page. Read-only connections only, which is where the
-    // long scans are; a writer keeps SQLite's ordinary reads.
-    if (options.readOnly) this.db.pragma(`mmap_size = ${MMAP_BYTES}`);
     const db = this.db;
     this.stmts = {
       head: db.prepare('SELECT size, chain_hash, range FROM audit_head WHERE id = 1'),
