@@ -62,6 +62,8 @@ export interface SqliteAuditStoreOptions {
 export const AUDIT_STORE_VERSION = 2;
 
 type RawRow = [number, string, Buffer | string, string | null, string];
+/** A row read without its seq column (the seq follows from its position in the page). */
+type DenseRow = [string, string, string | null, string];
 
 function toRow(raw: RawRow): StoredRow {
   return { seq: raw[0], body: raw[1], chainHash: raw[2], traceId: raw[3], time: raw[4] };
@@ -137,6 +139,7 @@ export class SqliteAuditStore implements AuditStore {
       setHead: options.readOnly ? undefined : db.prepare('INSERT OR REPLACE INTO audit_head (id, size, chain_hash, range) VALUES (1, ?, ?, ?)'),
       // Hex text rather than a BLOB: a Buffer per row costs more than the hashing of it.
       rows: db.prepare('SELECT seq, body, lower(hex(chain_hash)), trace_id, time FROM audit_events WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?').raw(true),
+      denseRows: db.prepare('SELECT body, lower(hex(chain_hash)), trace_id, time FROM audit_events WHERE seq >= ? AND seq <= ? ORDER BY seq').raw(true),
       scan: db.prepare('SELECT seq, body, lower(hex(chain_hash)), trace_id, time FROM audit_events WHERE seq >= ? AND seq <= ? ORDER BY seq').raw(true),
       row: db.prepare('SELECT seq, body, chain_hash, trace_id, time FROM audit_events WHERE seq = ?').raw(true),
       after: db.prepare('SELECT body FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?').pluck(true),
@@ -222,23 +225,31 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   /**
-   * A read-only scan (verification): keyset pages of ROWS_PER_READ rows, one all() each,
-   * inside one read transaction so the scan sees one snapshot as a single cursor would.
-   * Callers finish it or call return() (for…of does); either ends the transaction.
+   * A read-only scan (verification), one all() per page inside one read transaction, so
+   * the scan sees one snapshot as a single cursor would. A page asks for the seq range
+   * [n, n + ROWS_PER_READ) without the seq column (one value less per row): when every seq
+   * of the range is there, the primary key leaves only one order for them. A short page (a
+   * gap, or the end of the log) is read again with its seq column, by keyset from n.
+   * Callers finish the scan or call return() (for…of does); either ends the transaction.
    */
   private chunkedRows(from: number, to: number): Iterable<StoredRow> {
-    const stmt = this.stmts.rows;
+    const { rows: keyset, denseRows: dense } = this.stmts;
     const db = this.db;
     return {
       [Symbol.iterator](): Iterator<StoredRow> {
         let chunk: RawRow[] = [];
+        let denseChunk: DenseRow[] = [];
+        // Whether the page in hand is a dense one, and the seq of its first row.
+        let isDense = false;
+        let base = 0;
         let at = 0;
         let nextFrom = from;
-        let more = true;
+        let more = from <= to;
         let owned = false;
         const finish = (): IteratorResult<StoredRow> => {
           more = false;
           chunk = [];
+          denseChunk = [];
           at = 0;
           if (owned) {
             owned = false;
@@ -246,27 +257,48 @@ export class SqliteAuditStore implements AuditStore {
           }
           return { done: true, value: undefined };
         };
+        const read = (): boolean => {
+          const end = Math.min(to, nextFrom + ROWS_PER_READ - 1);
+          denseChunk = dense.all(nextFrom, end) as DenseRow[];
+          at = 0;
+          if (denseChunk.length === end - nextFrom + 1) {
+            isDense = true;
+            base = nextFrom;
+            chunk = [];
+            nextFrom = end + 1;
+            more = end < to;
+            return true;
+          }
+          denseChunk = [];
+          isDense = false;
+          chunk = keyset.all(nextFrom, to, ROWS_PER_READ) as RawRow[];
+          more = chunk.length === ROWS_PER_READ;
+          const last = chunk[chunk.length - 1];
+          if (!last) return false;
+          nextFrom = last[0] + 1;
+          return true;
+        };
         return {
           next(): IteratorResult<StoredRow> {
-            if (at === chunk.length) {
+            if (at === (isDense ? denseChunk.length : chunk.length)) {
               if (!more) return finish();
               if (!owned && !db.inTransaction) {
                 db.exec('BEGIN');
                 owned = true;
               }
+              let found: boolean;
               try {
-                chunk = stmt.all(nextFrom, to, ROWS_PER_READ) as RawRow[];
+                found = read();
               } catch (err) {
                 finish();
                 throw err;
               }
-              at = 0;
-              more = chunk.length === ROWS_PER_READ;
-              const last = chunk[chunk.length - 1];
-              if (!last) return finish();
-              nextFrom = last[0] + 1;
+              if (!found) return finish();
             }
-            return { done: false, value: toRow(chunk[at++] as RawRow) };
+            if (!isDense) return { done: false, value: toRow(chunk[at++] as RawRow) };
+            const raw = denseChunk[at] as DenseRow;
+            const seq = base + at++;
+            return { done: false, value: { seq, body: raw[0], chainHash: raw[1], traceId: raw[2], time: raw[3] } };
           },
           return: finish,
         };

@@ -105,6 +105,10 @@ describe('SQLite audit store', () => {
     expect(seqs.every((seq, i) => i === 0 || seq > (seqs[i - 1] as number))).toBe(true);
     expect(seqs.includes(1025) || seqs.includes(2049)).toBe(false);
     expect([...reader.rows(1020, 1030)].map((r) => r.seq)).toEqual([1020, 1021, 1022, 1023, 1026, 1027, 1028, 1029, 1030]);
+    expect([...reader.rows(3, 6)].map((r) => r.seq)).toEqual([3, 4, 5, 6]);
+    expect([...reader.rows(0, 2)].map((r) => r.seq)).toEqual([1, 2]);
+    expect([...reader.rows(7, 6)]).toEqual([]);
+    expect([...reader.rows(1026, 2048)].map((r) => r.seq)).toEqual(Array.from({ length: 1023 }, (_, i) => 1026 + i));
     expect(reader.db.inTransaction).toBe(false);
 
     // Rows appended after the scan started are not seen by it: the snapshot holds.
@@ -158,6 +162,11 @@ describe('SQLite audit store', () => {
     writer.db.prepare('UPDATE audit_events SET trace_id = ? WHERE seq = 7').run(trace(7));
     writer.db.prepare('UPDATE audit_events SET body = ? WHERE seq = 1024').run(text(1024).replace('"r"', '"x"'));
     expect(verify().failure).toMatchObject({ seq: 1024, reason: expect.stringMatching(/was modified/) });
+    writer.db.prepare('UPDATE audit_events SET body = ? WHERE seq = 1024').run(text(1024));
+    expect(verify().ok).toBe(true);
+    // A gap inside a page: the page is read again with its seq column.
+    writer.db.prepare('DELETE FROM audit_events WHERE seq = 500').run();
+    expect(verify().failure).toMatchObject({ seq: 500, reason: expect.stringMatching(/missing/) });
     writer.close();
   });
 });
