@@ -15,6 +15,7 @@ import { INJECTION_DETECTORS, INSTRUCTION_CUE } from './injection-patterns.js';
 import type { InjectionDetector, InjectionStart, InjectionTechnique } from './injection-patterns.js';
 import { shannonEntropy } from './entropy.js';
 import type { ScanFinding } from './types.js';
+import { matchesAt } from './sticky.js';
 
 /** The score at and above which a text is treated as an attack addressed to the agent. */
 export const INJECTION_THRESHOLD = 0.5;
@@ -410,33 +411,6 @@ function candidateStarts(text: string, hits: readonly number[]): (number[] | und
   return cands;
 }
 
-interface PatternMatch {
-  index: number;
-  0: string;
-  1?: string | undefined;
-  2?: string | undefined;
-}
-
-/**
- * The pattern's matches starting at the candidate positions (sticky), left to right and
- * without overlap, as a global `matchAll` over the text would report them.
- */
-function matchesAt(text: string, pattern: RegExp, starts: number[]): PatternMatch[] {
-  starts.sort((a, b) => a - b);
-  const out: PatternMatch[] = [];
-  let lastEnd = 0;
-  let previous = -1;
-  for (const start of starts) {
-    if (start === previous || start < lastEnd) continue;
-    previous = start;
-    pattern.lastIndex = start;
-    const m = pattern.exec(text);
-    if (m === null) continue;
-    out.push(m as PatternMatch);
-    lastEnd = start + Math.max(1, m[0].length);
-  }
-  return out;
-}
 
 /** 1 for the base64 alphabet (`A–Z a–z 0–9 + /`), indexed by code unit: one load per character. */
 const BASE64_CHAR = new Uint8Array(65536);
@@ -448,6 +422,14 @@ function isBase64Char(c: number): boolean {
 
 /** Base64 blobs are at least this long: any such run covers an offset that is a multiple of it. */
 const BASE64_MIN = 40;
+
+/** A match: from `matchesAt`, `matchAll`, or built by hand for base64 runs. */
+interface PatternMatch {
+  index: number;
+  0: string;
+  1?: string | undefined;
+  2?: string | undefined;
+}
 
 /**
  * Base64 blobs: whole runs of 40 to 4000 base64 characters, with at most two `=` of padding and

@@ -12,6 +12,7 @@ import {
 } from './checksums.js';
 import { maskValue } from './mask.js';
 import type { PiiOptions, ScanFinding } from './types.js';
+import { matchesAt, sticky } from './sticky.js';
 
 const EMAIL_LOCAL = /[A-Za-z0-9._%+-]/;
 const EMAIL_DOMAIN = /[A-Za-z0-9.-]/;
@@ -118,36 +119,6 @@ const PHONE_LABELLED = /(?:phone|mobile|cell|tel|telefon|téléphone|teléfono|t
 
 const PHONE_LABELLED_AT = sticky(PHONE_LABELLED);
 
-function sticky(pattern: RegExp): RegExp {
-  return new RegExp(pattern.source, pattern.flags.replace('g', '') + 'y');
-}
-
-interface LabelMatch {
-  index: number;
-  0: string;
-  1?: string | undefined;
-}
-
-/**
- * The pattern's matches starting at the given positions (sticky), left to right and without
- * overlap: what `text.matchAll` finds when every place a match can start is among them.
- */
-function stickyMatches(text: string, pattern: RegExp, starts: number[]): LabelMatch[] {
-  starts.sort((a, b) => a - b);
-  const out: LabelMatch[] = [];
-  let lastEnd = 0;
-  let previous = -1;
-  for (const start of starts) {
-    if (start === previous || start < lastEnd) continue;
-    previous = start;
-    pattern.lastIndex = start;
-    const m = pattern.exec(text);
-    if (m === null) continue;
-    out.push(m);
-    lastEnd = start + m[0].length;
-  }
-  return out;
-}
 
 function phoneDigitsOk(value: string): boolean {
   const digits = value.replace(/[^0-9]/g, '');
@@ -159,7 +130,7 @@ function findPhones(text: string, out: ScanFinding[], shape: DigitShape, labelHi
     if (phoneDigitsOk(m[0]) && m[0].replace(/[^0-9]/g, '').length >= 8) out.push(finding('phone', text, m.index, m.index + m[0].length, 0.85));
   }
   if (shape.longestRun >= 4) for (const m of text.matchAll(PHONE_NANP)) out.push(finding('phone', text, m.index, m.index + m[0].length, 0.7));
-  for (const m of labelHits === undefined ? text.matchAll(PHONE_LABELLED) : stickyMatches(text, PHONE_LABELLED_AT, labelHits[0] as number[])) {
+  for (const m of labelHits === undefined ? text.matchAll(PHONE_LABELLED) : matchesAt(text, PHONE_LABELLED_AT, labelHits[0] as number[])) {
     const value = m[1] as string;
     if (!phoneDigitsOk(value)) continue;
     const start = m.index + m[0].length - value.length;
@@ -245,7 +216,7 @@ function findNationalIds(text: string, out: ScanFinding[], shape: DigitShape, la
     if (shape.longestRun < r.digitRun || (r.capitals === true && !CAPITALS_SHAPE.test(text))) continue;
     for (const pattern of r.patterns) {
       const at = labelHits === undefined ? -1 : LABEL_PATTERNS.indexOf(pattern);
-      const matches = at < 0 ? text.matchAll(pattern) : stickyMatches(text, LABEL_STICKY.get(pattern) as RegExp, (labelHits as LabelStarts)[at] as number[]);
+      const matches = at < 0 ? text.matchAll(pattern) : matchesAt(text, LABEL_STICKY.get(pattern) as RegExp, (labelHits as LabelStarts)[at] as number[]);
       for (const m of matches) {
         const value = m[1] ?? m[0];
         if (!r.valid(value)) continue;
