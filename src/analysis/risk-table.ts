@@ -4,7 +4,6 @@
  * and the code cannot drift apart.
  */
 
-import type { Category } from '../core/categories.js';
 import type { Risk } from '../core/risk.js';
 
 /**
@@ -52,25 +51,3 @@ export function writeRisk(zone: PathZone): Risk {
       return 'high';
   }
 }
-
-/** Base risk of each category when a classifier has nothing more specific to say. */
-export const BASE_RISK: Readonly<Record<Category, Risk>> = {
-  'fs.read': 'low',
-  'fs.write': 'low',
-  'fs.delete': 'medium',
-  'fs.write_sensitive': 'high',
-  'disk.wipe': 'critical',
-  'vcs.destructive': 'high',
-  'net.egress': 'medium',
-  'net.listen': 'medium',
-  'exec.remote_code': 'critical',
-  'exec.obfuscated': 'high',
-  'exec.interpreter': 'medium',
-  'priv.escalate': 'high',
-  'secret.read': 'high',
-  'proc.kill': 'medium',
-  'pkg.install': 'medium',
-  'service.control': 'high',
-  'db.destructive': 'high',
-  'cloud.mutate': 'high',
-};

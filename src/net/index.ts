@@ -108,12 +108,6 @@ function ipv4Mapped(host: string): string | undefined {
   return m?.[1];
 }
 
-/** True for hosts that never leave the machine or the private network. */
-export function isInternalHost(input: string): boolean {
-  const c = classifyHost(input);
-  return c === 'loopback' || c === 'private' || c === 'unspecified';
-}
-
 /**
  * Matches a host against one list entry on whole labels: `example.com` matches
  * `example.com` and `api.example.com`, never `evilexample.com`; `*.example.com` matches

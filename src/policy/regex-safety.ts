@@ -17,14 +17,6 @@ export type RegexCheck = { ok: true; regex: RegExp } | { ok: false; message: str
 
 const MAX_LENGTH = 1000;
 
-interface Node {
-  quantified: boolean;
-  /** Highest number of quantifiers stacked on one path inside this node. */
-  height: number;
-  /** First characters this node can start with, as a rough set (`*` = anything). */
-  alternativesOverlap: boolean;
-}
-
 /**
  * Compiles `pattern` (with optional flags) after checking it cannot backtrack
  * catastrophically.

@@ -7,7 +7,7 @@
  */
 
 import { domainToUnicode } from 'node:url';
-import { classifyHost, hostInList, hostMatches, normalizeHost, parseUrl } from '../net/index.js';
+import { classifyHost, hostMatches, normalizeHost, parseUrl } from '../net/index.js';
 import type { HostClass } from '../net/index.js';
 import { quote } from '../errors/index.js';
 import type { ScanFinding } from './types.js';
@@ -253,11 +253,6 @@ export function checkEgress(hostOrUrl: string, policy: EgressPolicy): { allowed:
     return { allowed: false, reason: `host ${quote(host)} is not in the allow list` };
   }
   return { allowed: true, reason: `host ${quote(host)} is not denied` };
-}
-
-/** True when the host is in the list (whole labels, CIDR); re-exported for callers' convenience. */
-export function destinationInList(host: string, list: readonly string[]): boolean {
-  return hostInList(host, list);
 }
 
 /** URL and host findings for scanText: rule `url`, or `url-<class>` for non-public hosts. */

@@ -5,8 +5,6 @@
 
 export type ScanKind = 'secret' | 'pii' | 'injection' | 'url';
 
-export const SCAN_KINDS: readonly ScanKind[] = ['secret', 'pii', 'injection', 'url'];
-
 /** One thing a scanner found. Offsets are UTF-16 indexes into the original text. */
 export interface ScanFinding {
   type: ScanKind;
