@@ -22,6 +22,7 @@ export const CATEGORIES = [
   'pkg.install',
   'service.control',
   'db.destructive',
+  'db.write',
   'cloud.mutate',
 ] as const;
 

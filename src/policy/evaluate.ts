@@ -48,6 +48,7 @@ const WRITE_CATEGORIES: ReadonlySet<Category> = new Set<Category>([
   'pkg.install',
   'service.control',
   'db.destructive',
+  'db.write',
   'cloud.mutate',
 ]);
 
