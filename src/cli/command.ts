@@ -37,9 +37,14 @@ export function badInput(io: CliIo, command: string, message: string): number {
 
 /** Reads all of stdin (or a file) as UTF-8 text. */
 export async function readAll(stream: Readable): Promise<string> {
+  return (await readAllBytes(stream)).toString('utf8');
+}
+
+/** Reads all of stdin (or a file) as bytes, for input that must be decoded strictly. */
+export async function readAllBytes(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 /** Reads stdin line by line, calling `onLine` for each non-empty line in order. */

@@ -71,5 +71,7 @@ export class BastionException extends Error {
 export function quote(value: unknown): string {
   const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
   const clean = text.replace(/[\u0000-\u001f\u007f`]/g, (c) => (c === '`' ? "'" : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
-  return '`' + (clean.length > 120 ? clean.slice(0, 117) + '...' : clean) + '`';
+  // Cut before a surrogate pair, never through it: half a pair cannot be logged (RFC 8785).
+  const cut = clean.length > 120 ? (/[\ud800-\udbff]/.test(clean.charAt(116)) ? 116 : 117) : -1;
+  return '`' + (cut >= 0 ? clean.slice(0, cut) + '...' : clean) + '`';
 }

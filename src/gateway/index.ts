@@ -17,7 +17,7 @@ import type { Category } from '../core/categories.js';
 import { validateRequest } from '../core/request.js';
 import { maxRisk } from '../core/risk.js';
 import type { ActionRequest, Analysis, Decision } from '../core/types.js';
-import { BastionException } from '../errors/index.js';
+import { BastionException, bastionError, quote, type BastionError } from '../errors/index.js';
 import { evaluate } from '../policy/evaluate.js';
 import { loadPolicySet, type PolicyInput } from '../policy/load.js';
 import { EMPTY_KILL_SWITCH, type BaselineOptions, type KillSwitchState, type PolicySet } from '../policy/model.js';
@@ -125,6 +125,8 @@ function mergeCategories(a: readonly Category[], b: readonly Category[]): Catego
  * const d = await gateway.decide({ principal: { id: 'ops-agent', groups: ['sre'] }, action: 'shell.execute', args: { command: 'df -h' } });
  */
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
+  const invalid = checkOptions(options);
+  if (invalid.length > 0) throw new BastionException(invalid);
   let set: PolicySet;
   if (isPolicySet(options.policies)) set = options.policies;
   else {
@@ -180,9 +182,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     return merged;
   };
 
-  const decide = async (raw: unknown): Promise<Decision> => {
+  // Returns the validated, frozen copy that was decided along with the decision, so guard()
+  // runs the tool on exactly what was decided and recorded.
+  const decideRequest = async (raw: unknown): Promise<{ decision: Decision; request?: ActionRequest }> => {
     const checked = validateRequest(raw);
-    const traceId = (typeof raw === 'object' && raw !== null && typeof (raw as { traceId?: unknown }).traceId === 'string' ? (raw as { traceId: string }).traceId : undefined) ?? randomUUID();
+    // An invalid request gets a fresh trace id: its own may be what is invalid.
+    const traceId = (checked.ok ? checked.value.traceId : undefined) ?? randomUUID();
     if (!checked.ok) {
       const decision: Decision = {
         decision: 'deny',
@@ -196,9 +201,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         traceId,
       };
       await record({ type: 'decision', traceId, decision: 'deny', reason: decision.reason, data: { errors: decision.errors, surface } });
-      return decision;
+      return { decision };
     }
-    const request: ActionRequest = { ...checked.value, traceId };
+    const request: ActionRequest = Object.freeze({ ...checked.value, traceId });
     const analysis = analyze(request);
     const decision = evaluate(set, request, analysis, { killSwitch });
     decision.analysis = analysis;
@@ -217,16 +222,19 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       }
     }
     await record(decisionEvent(request, decision, { redact: (v) => redactValue(v), surface }));
-    return decision;
+    return { decision, request };
   };
+  const decide = async (raw: unknown): Promise<Decision> => (await decideRequest(raw)).decision;
 
   const gateway: Gateway = {
     decide,
     guard(action, fn, defaults) {
       return async (args, overrides = {}) => {
-        const decision = await decide({ ...defaults, ...overrides, action, args });
-        if (decision.decision !== 'allow') throw new ActionDeniedError(decision);
-        return await fn(args);
+        const { decision, request } = await decideRequest({ ...defaults, ...overrides, action, args });
+        if (decision.decision !== 'allow' || request === undefined) throw new ActionDeniedError(decision);
+        // INVARIANT: the tool gets the frozen copy that was decided and audited, never the
+        // caller's object, which could change after the check (TOCTOU) or hold getters.
+        return await fn(request.args as Parameters<typeof fn>[0]);
       };
     },
     async inspectResult({ traceId, action, text, source }) {
@@ -254,9 +262,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       const previous = set;
       set = next;
       // A kill switch declared in a policy file (ZYX) is operator state: an edit to it in the
-      // file is applied on reload and recorded like any other change.
-      if (next.killSwitch && JSON.stringify(next.killSwitch) !== JSON.stringify(previous.killSwitch)) {
-        await gateway.setKillSwitch(next.killSwitch, 'policy file');
+      // file is applied on reload and recorded like any other change. Only the keys the edit
+      // changed are applied, so an unrelated edit never undoes what an operator switched
+      // through the API (`PUT /v1/kill-switch`): the last change of a key wins.
+      if (next.killSwitch) {
+        const before = previous.killSwitch as Record<string, unknown> | undefined;
+        const changed = Object.fromEntries(Object.entries(next.killSwitch).filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(before?.[k]))) as Partial<KillSwitchState>;
+        if (Object.keys(changed).length > 0) await gateway.setKillSwitch(changed, 'policy file');
       }
       await record({ type: 'policy.loaded', policyVersion: set.version, data: { policies: set.policies.map((p) => ({ name: p.name, format: p.format, source: p.source })), surface } });
     },
@@ -275,6 +287,49 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     },
   };
   return gateway;
+}
+
+const OPTION_NAMES = ['policies', 'baseline', 'dataDir', 'auditLog', 'durable', 'retentionDays', 'killSwitch', 'surface', 'cwd'];
+
+function isPolicyInput(v: unknown): boolean {
+  if (typeof v === 'string') return v !== '';
+  if (typeof v !== 'object' || v === null || typeof (v as { source?: unknown }).source !== 'string') return false;
+  return typeof (v as { text?: unknown }).text === 'string' || 'document' in v;
+}
+
+/**
+ * Checks the options a library caller passed (JavaScript callers have no compiler to do it):
+ * a misspelt `dataDir` must not silently turn the audit log off.
+ */
+function checkOptions(options: unknown): BastionError[] {
+  const errors: BastionError[] = [];
+  const err = (field: string, message: string) => errors.push(bastionError('CONFIG_INVALID', `createGateway: option ${quote(field)}: ${message}`, { field }));
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    return [bastionError('CONFIG_INVALID', 'createGateway: the options must be an object such as `{ policies: [\'policies/\'] }`')];
+  }
+  const o = options as Record<string, unknown>;
+  for (const key of Object.keys(o)) if (!OPTION_NAMES.includes(key)) err(key, `unknown option (expected one of ${OPTION_NAMES.join(', ')})`);
+  const policies = o['policies'];
+  if (policies === undefined || policies === null) err('policies', 'is required: policy paths, `{ source, text }` or `{ source, document }` inputs, or a loaded policy set');
+  else if (!isPolicySet(policies)) {
+    const list: unknown[] = Array.isArray(policies) ? policies : [policies];
+    list.forEach((input, i) => {
+      if (!isPolicyInput(input)) err(Array.isArray(policies) ? `policies[${i}]` : 'policies', `must be a path, \`{ source, text }\` or \`{ source, document }\`, got ${quote(input === undefined ? 'undefined' : input)}`);
+    });
+  }
+  const optional = (field: string, ok: (v: unknown) => boolean, expected: string) => {
+    if (o[field] !== undefined && !ok(o[field])) err(field, `must be ${expected}`);
+  };
+  const isPlainObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+  optional('baseline', isPlainObject, 'an object such as `{ enabled: false }`');
+  optional('dataDir', (v) => typeof v === 'string' && v !== '', 'a non-empty directory path');
+  optional('auditLog', (v) => isPlainObject(v) && typeof (v as { append?: unknown }).append === 'function', 'an audit log opened with `openAuditLog`');
+  optional('durable', (v) => typeof v === 'boolean', 'true or false');
+  optional('retentionDays', (v) => typeof v === 'number' && Number.isFinite(v) && v > 0, 'a positive number of days');
+  optional('killSwitch', isPlainObject, 'an object of kill-switch fields');
+  optional('surface', (v) => typeof v === 'string' && v !== '', 'a non-empty string such as `library`');
+  optional('cwd', (v) => typeof v === 'string' && v !== '', 'a directory path');
+  return errors;
 }
 
 function isPolicySet(v: unknown): v is PolicySet {

@@ -8,6 +8,7 @@
  */
 
 import { bastionError, httpStatus, type BastionError } from '../errors/index.js';
+import { parseRequestJson } from '../core/request-json.js';
 import type { Gateway } from '../gateway/index.js';
 
 export interface AppRequest {
@@ -55,13 +56,10 @@ export function createApp(gateway: Gateway, options: AppOptions): (req: AppReque
       if (req.method !== 'POST') return error(bastionError('METHOD_NOT_ALLOWED', `method \`${req.method}\` is not allowed on \`/v1/decide\``), { allow: 'POST' });
       if (!options.dev) return error(bastionError('IDENTITY_MISSING', 'identity verification is not configured: this build answers /v1/decide only in development mode (--dev)'));
       if (req.body.length > MAX_BODY) return error(bastionError('REQUEST_INVALID', `request body is larger than ${MAX_BODY} bytes`));
-      let body: unknown;
-      try {
-        body = JSON.parse(req.body);
-      } catch (err) {
-        return error(bastionError('REQUEST_INVALID', `request body is not valid JSON: ${(err as Error).message}`), devHeader);
-      }
-      const decision = await gateway.decide(body);
+      // Strict: a duplicate key is refused, never decided as the last one (a parser differential).
+      const body = parseRequestJson(req.body, 'request body');
+      if (!body.ok) return error(body.errors[0] as BastionError, devHeader);
+      const decision = await gateway.decide(body.value);
       if (decision.reason === 'request is invalid') return json(400, { error: { code: 'REQUEST_INVALID', message: decision.errors.join('; ') }, decision }, devHeader);
       return json(200, decision, devHeader);
     }

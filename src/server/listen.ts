@@ -3,6 +3,7 @@
  */
 
 import { createServer, type Server } from 'node:http';
+import { decodeUtf8 } from '../core/request-json.js';
 import type { AppRequest, AppResponse } from './app.js';
 
 const MAX_BODY = 2 * 1024 * 1024;
@@ -23,7 +24,13 @@ export function listen(app: (req: AppRequest) => Promise<AppResponse>, host: str
     });
     req.on('end', () => {
       if (res.headersSent) return;
-      app({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') })
+      // Strict UTF-8: a silent U+FFFD replacement is a parser differential.
+      const body = decodeUtf8(Buffer.concat(chunks), 'request body');
+      if (!body.ok) {
+        res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'REQUEST_INVALID', message: body.errors[0]?.message } }) + '\n');
+        return;
+      }
+      app({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: body.value })
         .then((r) => res.writeHead(r.status, r.headers).end(r.body))
         .catch((err: unknown) => {
           // Fail closed: an unexpected error is a 500, never an allow.

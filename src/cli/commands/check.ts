@@ -7,9 +7,10 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { validateRequest } from '../../core/request.js';
+import { parseRequestJson } from '../../core/request-json.js';
 import { createGateway } from '../../gateway/index.js';
 import { BastionException } from '../../errors/index.js';
-import { badInput, readAll, type CliIo, type Command, EXIT } from '../command.js';
+import { badInput, readAllBytes, type CliIo, type Command, EXIT } from '../command.js';
 import { formatDecision } from '../format.js';
 
 export const checkCommand: Command = {
@@ -52,19 +53,16 @@ Example:
     }
     if (!opts.policy || opts.policy.length === 0) return badInput(io, 'check', 'missing --policy <file|dir>');
     if (opts.input === undefined) return badInput(io, 'check', 'missing --input <file|-> (the action request as JSON)');
-    let text: string;
+    let bytes: Buffer;
     try {
-      text = opts.input === '-' ? await readAll(io.stdin) : readFileSync(resolve(io.cwd, opts.input), 'utf8');
+      bytes = opts.input === '-' ? await readAllBytes(io.stdin) : readFileSync(resolve(io.cwd, opts.input));
     } catch (err) {
       return badInput(io, 'check', `cannot read \`${opts.input}\`: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
     }
-    let request: unknown;
-    try {
-      request = JSON.parse(text);
-    } catch (err) {
-      return badInput(io, 'check', `input is not valid JSON: ${(err as Error).message}`);
-    }
-    const valid = validateRequest(request, 'input');
+    // Strict JSON: invalid UTF-8 and duplicate keys are errors, as in the HTTP service.
+    const parsed = parseRequestJson(bytes, 'input');
+    if (!parsed.ok) return badInput(io, 'check', oneLine(parsed.errors.map((e) => e.message)));
+    const valid = validateRequest(parsed.value, 'input');
     if (!valid.ok) return badInput(io, 'check', oneLine(valid.errors.map((e) => e.message)));
     let gateway;
     try {
@@ -80,7 +78,7 @@ Example:
       throw err;
     }
     try {
-      const decision = await gateway.decide(request);
+      const decision = await gateway.decide(valid.value);
       io.stdout.write(opts.json ? JSON.stringify(decision, null, 2) + '\n' : formatDecision(decision));
       return EXIT.OK;
     } finally {
