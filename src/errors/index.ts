@@ -18,7 +18,7 @@ export const ERROR_CODES = {
   POLICY_BAD_CEL: { status: 400, summary: 'a CEL expression does not compile' },
   REQUEST_INVALID: { status: 400, summary: 'an action request is malformed' },
   INPUT_INVALID: { status: 400, summary: 'command-line input is malformed' },
-  CONFIG_INVALID: { status: 400, summary: 'the configuration file is invalid' },
+  CONFIG_INVALID: { status: 400, summary: 'the configuration is invalid: the file, or the options passed to `createGateway`' },
   AUDIT_STORAGE: { status: 500, summary: 'the audit log cannot be opened, read or written' },
   AUDIT_KEY: { status: 500, summary: 'the audit signing key is missing, unreadable, exposed or does not match the log' },
   AUDIT_EVENT_INVALID: { status: 400, summary: 'an audit event does not follow the event schema' },
