@@ -109,10 +109,25 @@ export function parseAnalyzerConfig(raw: unknown, where: string): Result<Analyze
   return errors.length > 0 ? fail(...errors) : ok(config);
 }
 
-/** Action glob matching: `*` matches any run of characters, everything else literally. */
+/**
+ * Action glob matching: `*` matches any run of characters, everything else literally. No
+ * backtracking: the text before the first star must start the action, the text after the
+ * last star end it, and each piece in between is found leftmost after the previous one, so
+ * `*-*-*-*-*-prod` against a long action costs O(action length × glob length).
+ */
 export function actionMatches(glob: string, action: string): boolean {
   if (glob === '*' || glob === action) return true;
   if (!glob.includes('*')) return false;
-  const re = new RegExp('^' + glob.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
-  return re.test(action);
+  const pieces = glob.split('*');
+  const first = pieces[0] as string;
+  const last = pieces[pieces.length - 1] as string;
+  if (action.length < first.length + last.length || !action.startsWith(first) || !action.endsWith(last)) return false;
+  const limit = action.length - last.length;
+  let pos = first.length;
+  for (const piece of pieces.slice(1, -1)) {
+    const found = action.indexOf(piece, pos);
+    if (found < 0 || found + piece.length > limit) return false;
+    pos = found + piece.length;
+  }
+  return true;
 }
