@@ -61,12 +61,44 @@ export interface EvaluateOptions {
   traceId?: string;
 }
 
-/** The declared risk: `request.risk`, else Control Zero's `context.danger_level`, else `context.risk`. */
+/** Where a caller may declare a risk: the request's `risk`, Control Zero's `context.danger_level`, `context.risk`. */
+const DECLARED_RISK_FIELDS = ['risk', 'context.danger_level', 'context.risk'] as const;
+
+function declaredValues(request: ActionRequest): { field: string; value: unknown }[] {
+  const ctx: Record<string, unknown> = typeof request.context === 'object' && request.context !== null ? request.context : {};
+  const values = { risk: request.risk as unknown, 'context.danger_level': ctx['danger_level'], 'context.risk': ctx['risk'] };
+  return DECLARED_RISK_FIELDS.filter((f) => values[f] !== undefined).map((field) => ({ field, value: values[field] }));
+}
+
+/**
+ * The declared risk: the highest of `request.risk`, `context.danger_level` and
+ * `context.risk`, so one declared field can raise risk but never lower another. A value
+ * that is not a risk level is not counted here; `evaluate()` denies such a request.
+ *
+ * @example declaredRisk({ principal, action: 'sys:execute', risk: 'low', context: { danger_level: 'critical' } }) // 'critical'
+ */
 export function declaredRisk(request: ActionRequest): Risk | undefined {
-  if (request.risk !== undefined) return request.risk;
-  const ctx = request.context ?? {};
-  const level = ctx['danger_level'] ?? ctx['risk'];
-  return isRisk(level) ? level : undefined;
+  let risk: Risk | undefined;
+  for (const { value } of declaredValues(request)) if (isRisk(value)) risk = risk === undefined ? value : maxRisk(risk, value);
+  return risk;
+}
+
+/**
+ * What makes a request or an analysis undecidable: a declared risk that is not a risk level
+ * (`CRITICAL`, `critical `, a number), or an analysis without a valid risk. The gateway's
+ * request check rejects the former first; this guards callers of `evaluate()` who skip it.
+ */
+function entryProblems(request: ActionRequest, analysis: Analysis): { reason: string; errors: string[] } | undefined {
+  const bad = declaredValues(request).filter(({ value }) => !isRisk(value));
+  if (bad.length > 0) {
+    return { reason: 'request is invalid', errors: bad.map(({ field, value }) => `request: field \`${field}\`: unknown risk \`${typeof value === 'string' ? value : JSON.stringify(value) ?? String(value)}\` (expected low, medium, high or critical)`) };
+  }
+  if (typeof analysis !== 'object' || analysis === null || !isRisk(analysis.risk)) {
+    const got = typeof analysis === 'object' && analysis !== null ? `\`${String(analysis.risk)}\`` : String(analysis);
+    return { reason: 'analysis is invalid', errors: [`analysis: field \`risk\`: expected low, medium, high or critical, got ${got}`] };
+  }
+  if (!Array.isArray(analysis.categories)) return { reason: 'analysis is invalid', errors: ['analysis: field `categories`: expected a list of categories'] };
+  return undefined;
 }
 
 /** The connector an action belongs to: declared metadata, else the part before the first `_`, `.` or `:`. */
@@ -128,6 +160,12 @@ function requirementOf(rule: CompiledRule): ApprovalRequirement {
  * d.decision // 'allow' | 'deny' | 'require_approval'
  */
 export function evaluate(set: PolicySet, request: ActionRequest, analysis: Analysis = EMPTY_ANALYSIS, options: EvaluateOptions = {}): Decision {
+  const invalid = entryProblems(request, analysis);
+  if (invalid) {
+    // Fail closed: a risk that cannot be read must not skip the baseline or a risk rule.
+    const categories = typeof analysis === 'object' && analysis !== null && Array.isArray(analysis.categories) ? analysis.categories : [];
+    return { decision: 'deny', reason: invalid.reason, matched: [], risk: 'high', categories, obligations: [], errors: invalid.errors, policyVersion: set.version, traceId: request.traceId ?? options.traceId ?? '' };
+  }
   const declared = declaredRisk(request);
   let risk = maxRisk(analysis.risk, declared);
   for (const m of set.actionMeta) if (m.meta.risk !== undefined && m.test(request.action)) risk = maxRisk(risk, m.meta.risk);

@@ -64,6 +64,43 @@ export const ENVIRONMENT_ALIASES: Readonly<Record<string, string[]>> = {
   stage: ['stage', 'staging'],
 };
 
+/** The canonical form of an environment name: trimmed and lower-cased (`" PROD "` → `prod`). */
+export function normalizeEnvironment(name: string): string {
+  return name.trim().toLowerCase();
+}
+
 export function environmentNames(name: string): string[] {
-  return ENVIRONMENT_ALIASES[name] ?? [name];
+  const n = normalizeEnvironment(name);
+  return ENVIRONMENT_ALIASES[n] ?? [n];
+}
+
+/** A CEL string literal for any text (quotes, backslashes, control and non-ASCII characters escaped). */
+export function celString(text: string): string {
+  let out = '"';
+  for (const ch of text) {
+    const code = ch.codePointAt(0) as number;
+    // `(` and `)` are escaped too, so a literal never looks like a `matches(` call to the
+    // load-time pattern check.
+    if (code >= 0x20 && code <= 0x7e && !'"\\()'.includes(ch)) out += ch;
+    else if (code <= 0xffff) out += `\\u${code.toString(16).padStart(4, '0')}`;
+    else out += `\\U${code.toString(16).padStart(8, '0')}`;
+  }
+  return `${out}"`;
+}
+
+/** A condition that holds when the request names no environment (or only whitespace). */
+export function environmentAbsent(): unknown {
+  return { cel: 'environment == null || environment.trim() == ""' };
+}
+
+/**
+ * A condition that holds when the request's environment, trimmed and lower-cased, is one of
+ * the names `environmentNames(name)` gives (`PROD`, `Production`, `prod ` are all prod).
+ * With `absent: true` it also holds when the request names no environment: a gate must
+ * not be skipped by leaving the environment out.
+ */
+export function environmentIs(name: string, absent: boolean): unknown {
+  const names = `[${environmentNames(name).map(celString).join(', ')}]`;
+  const is = `environment != null && environment.trim().lowerAscii() in ${names}`;
+  return { cel: absent ? `environment == null || environment.trim() == "" || (${is})` : is };
 }

@@ -1,9 +1,10 @@
 /**
  * Control Zero JSON (seed 000): `{name, priority, rules[{id, effect, principals, actions,
- * resources, conditions}]}`. `conditions: {danger_level: critical}` means the effective
- * risk (max of the declared `context.danger_level` and the analyzed risk) is at that level
- * or above; `environment` compares the request's environment; any other key compares
- * `context.<key>` (a list means "one of").
+ * resources, conditions}]}`. `conditions: {danger_level: X}` compares the effective risk
+ * (the highest of the declared risks and the analyzed risk): on a deny or require_approval
+ * rule it holds at X or above, on an allow rule at X or below, so "allow when danger is low"
+ * never allows a medium call. `environment` compares the request's environment; any other
+ * key compares `context.<key>` (a list means "one of").
  */
 
 import { isRisk } from '../../core/risk.js';
@@ -42,7 +43,9 @@ export function translateControlZero(doc: Record<string, unknown>): TranslateRes
         rule['when'] = Object.entries(conditions).map(([key, value]) => {
           if (key === 'danger_level') {
             if (!isRisk(value)) c.fail([...at, 'conditions', key], '`danger_level` must be low, medium, high or critical');
-            return { field: 'risk', gte: value };
+            // INVARIANT: an allow never widens with risk. A deny or an approval gate (a
+            // conditional permit) covers its level and everything above it.
+            return raw['effect'] === 'allow' ? { field: 'risk', lte: value } : { field: 'risk', gte: value };
           }
           const field = key === 'environment' ? 'environment' : `context.${key}`;
           return Array.isArray(value) ? { field, in: value } : { field, equals: value };

@@ -18,7 +18,7 @@
  */
 
 import { API_VERSION, type NativeActionMeta, type NativeRule } from '../model.js';
-import { Checker, environmentNames, isObject, type TranslateResult } from './common.js';
+import { Checker, environmentAbsent, environmentIs, isObject, type TranslateResult } from './common.js';
 
 export const HARNESS_REASONS = {
   notRegistered: 'tool is not registered',
@@ -53,8 +53,16 @@ function scopeConditions(scope: string, at: (string | number)[], c: Checker): un
     const pattern = part.slice(colon + 1);
     const snake = key.replace(/-/g, '_');
     const camel = key.replace(/[-_]([a-z])/g, (_m, ch: string) => ch.toUpperCase());
-    const fields = [...new Set([key, snake, camel])].map((k) => ({ field: `args.${k}`, glob: pattern }));
-    out.push({ any: [...fields, { field: 'resource', glob: `${key}:${pattern}` }] });
+    const keys = [...new Set([key, snake, camel])];
+    // INVARIANT: every alias the request carries must match, and at least one must be
+    // there. One matching alias must not vouch for another naming a different project.
+    out.push({
+      all: [
+        { any: [...keys.map((k) => ({ field: `args.${k}`, exists: true })), ...keys.map((k) => ({ field: 'resource', glob: `${k}:*` }))] },
+        ...keys.map((k) => ({ any: [{ field: `args.${k}`, exists: false }, { field: `args.${k}`, glob: pattern }] })),
+        ...keys.map((k) => ({ any: [{ not: { field: 'resource', glob: `${k}:*` } }, { field: 'resource', glob: `${k}:${pattern}` }] })),
+      ],
+    });
   }
   return out;
 }
@@ -72,6 +80,7 @@ export function translateHarness(doc: Record<string, unknown>, fallbackName: str
 
   const gates = engine['environment_gates'];
   const gateApproval: { env: string; tools: string[] | undefined }[] = [];
+  const gateDenials: { env: string; others: () => unknown[] }[] = [];
   if (gates !== undefined) {
     if (!isObject(gates)) c.fail(['policy_engine', 'environment_gates'], '`environment_gates` must map environments to gates');
     else {
@@ -82,22 +91,26 @@ export function translateHarness(doc: Record<string, unknown>, fallbackName: str
           continue;
         }
         c.fields(gate, GATE_FIELDS, at, `gate \`${env}\``);
+        if (env.trim() === '') c.fail(at, 'an environment name must not be empty');
         const allowed = gate['allowed_tools'] === undefined ? undefined : c.strings(gate['allowed_tools'], [...at, 'allowed_tools'], 'allowed_tools');
         if (allowed) {
+          // Fresh objects per rule: shared ones would print as YAML anchors in `policy import`.
+          const others = (): unknown[] => (allowed.length > 0 ? [{ not: { field: 'action', in: [...allowed] } }] : []);
           rules.push({
             id: `gate/${env}/allowed-tools`,
             effect: 'deny',
             reason: `tool is not allowed in environment \`${env}\``,
             actions: ['*'],
-            environments: environmentNames(env),
-            when: allowed.length > 0 ? [{ not: { field: 'action', in: allowed } }] : [],
+            when: [environmentIs(env, false), ...others()],
           });
+          gateDenials.push({ env, others });
         }
         if (c.bool(gate['requires_human_approval'], [...at, 'requires_human_approval'], 'requires_human_approval', false)) gateApproval.push({ env, tools: allowed });
       }
     }
   }
 
+  const gateRules = rules.length;
   const tools = doc['tools'];
   const toolNames: string[] = [];
   if (!isObject(tools)) c.fail(['tools'], '`tools` must map tool names to their capabilities');
@@ -134,7 +147,7 @@ export function translateHarness(doc: Record<string, unknown>, fallbackName: str
           effect: 'deny',
           reason: HARNESS_REASONS.operation,
           actions: [name],
-          when: [{ any: [{ all: [{ field: 'context.operation', exists: true }, { field: 'context.operation', notIn: ops }] }, { all: [{ field: 'args.operation', exists: true }, { field: 'args.operation', notIn: ops }] }] }],
+          when: [{ any: [{ all: [{ field: 'context.operation', exists: true }, { field: 'context.operation', notIn: [...ops] }] }, { all: [{ field: 'args.operation', exists: true }, { field: 'args.operation', notIn: [...ops] }] }] }],
         });
       }
       const requires = c.bool(raw['requires_approval'], [...at, 'requires_approval'], 'requires_approval', false);
@@ -146,7 +159,19 @@ export function translateHarness(doc: Record<string, unknown>, fallbackName: str
   for (const { env, tools: allowed } of gateApproval) {
     const names = allowed ?? toolNames;
     if (names.length === 0) continue;
-    rules.push({ id: `gate/${env}/approval`, effect: 'require_approval', reason: HARNESS_REASONS.gateApproval, actions: names, environments: environmentNames(env) });
+    rules.push({ id: `gate/${env}/approval`, effect: 'require_approval', reason: HARNESS_REASONS.gateApproval, actions: [...names], when: [environmentIs(env, true)] });
+  }
+  // A request that names no environment meets every gate (fail closed). Only registered
+  // tools need this rule: any other tool is denied as not registered anyway, with that reason.
+  if (toolNames.length > 0) {
+    const noEnvironment = gateDenials.map(({ env, others }): NativeRule => ({
+      id: `gate/${env}/allowed-tools-no-environment`,
+      effect: 'deny',
+      reason: `tool is not allowed in environment \`${env}\` (the request names no environment, so every gate applies)`,
+      actions: [...toolNames],
+      when: [environmentAbsent(), ...others()],
+    }));
+    rules.splice(gateRules, 0, ...noEnvironment);
   }
   const policy = {
     apiVersion: API_VERSION,

@@ -13,7 +13,7 @@
 
 import { isRisk, type Risk } from '../../core/risk.js';
 import { API_VERSION, EMPTY_KILL_SWITCH, type KillSwitchState, type NativeActionMeta, type NativeRule } from '../model.js';
-import { Checker, isObject, type TranslateResult } from './common.js';
+import { Checker, environmentAbsent, environmentIs, isObject, type TranslateResult } from './common.js';
 
 export const ZYX_REASONS = {
   notDefined: 'tool is not defined in policy',
@@ -22,6 +22,7 @@ export const ZYX_REASONS = {
   account: 'account is not allowed for this tool',
   channel: 'channel is not allowed for this tool',
   production: 'tool is not allowed in production',
+  productionUnknown: 'tool is not allowed in production (the request names no environment)',
   approval: 'approval required by tool policy',
   authorized: 'authorized',
 } as const;
@@ -102,7 +103,12 @@ export function translateZyx(doc: Record<string, unknown>, fallbackName: string)
       deny('device-compliance', ZYX_REASONS.device, [{ not: { field: 'principal.deviceCompliant', equals: true } }]);
       if (accounts) deny('allowed-accounts', ZYX_REASONS.account, [{ not: { field: 'args.account', in: accounts } }]);
       if (channels) deny('allowed-channels', ZYX_REASONS.channel, [{ not: { field: 'args.channel', in: channels } }]);
-      if (!productionAllowed) deny('production', ZYX_REASONS.production, [], { environments: ['production', 'prod'] });
+      if (!productionAllowed) {
+        // Environment names are compared trimmed and lower-cased (`PROD`, `Production `), and
+        // a request that names no environment may be production: fail closed.
+        deny('production', ZYX_REASONS.production, [environmentIs('production', false)]);
+        deny('production-no-environment', ZYX_REASONS.productionUnknown, [environmentAbsent()]);
+      }
       if (approvalRequired) {
         rules.push({
           id: `${name}/approval`,
