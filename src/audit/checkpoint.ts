@@ -80,6 +80,31 @@ export function checkCheckpointSignature(cp: Checkpoint, publicKey: KeyObject): 
   return valid ? undefined : 'checkpoint signature does not verify';
 }
 
+const HEX_HASH = /^[0-9a-f]{64}$/;
+
+/**
+ * Says what keeps a value from being a checkpoint (a missing field, a size that is not a
+ * whole number, a hash that is not 64 hex digits), or undefined when it has the shape.
+ * Its signature is not checked here.
+ *
+ * @example
+ * checkpointShapeProblem({ size: 'ten' }) // 'field `v` is not a number'
+ */
+export function checkpointShapeProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a JSON object';
+  const cp = value as Record<string, unknown>;
+  if (typeof cp['v'] !== 'number') return 'field `v` is not a number';
+  if (typeof cp['size'] !== 'number' || !Number.isSafeInteger(cp['size']) || cp['size'] < 0) return 'field `size` is not a whole number';
+  for (const field of ['root', 'chainHash']) {
+    const hash = cp[field];
+    if (typeof hash !== 'string' || !HEX_HASH.test(hash)) return `field \`${field}\` is not 64 lowercase hex digits`;
+  }
+  for (const field of ['logId', 'time', 'reason', 'signature']) {
+    if (typeof cp[field] !== 'string') return `field \`${field}\` is not a string`;
+  }
+  return undefined;
+}
+
 /** Parses a PEM public key, or returns undefined when it is not one. */
 export function parsePublicKey(pem: string): KeyObject | undefined {
   try {

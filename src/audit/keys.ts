@@ -5,8 +5,9 @@
 
 import type { KeyObject } from 'node:crypto';
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensureDirectory } from '../store/directory.js';
 
 export const PRIVATE_KEY_FILE = 'audit-signing-key.pem';
 export const PUBLIC_KEY_FILE = 'audit-signing-key.pub.pem';
@@ -36,7 +37,8 @@ export function loadSigningKey(dir: string): SigningKey | string {
 
 /** Creates a new key pair in `dir` (which must not hold one yet). */
 export function createSigningKey(dir: string): SigningKey {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const problem = ensureDirectory(dir);
+  if (problem) throw new Error(problem);
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   const privatePem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   const publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();

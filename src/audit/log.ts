@@ -5,13 +5,15 @@
  */
 
 import type { KeyObject } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Result } from '../core/result.js';
 import { fail, ok } from '../core/result.js';
 import type { BastionError } from '../errors/index.js';
 import { BastionException, bastionError, quote } from '../errors/index.js';
 import type { AuditFilter, AuditStore } from '../store/audit-store.js';
+import { AuditStateError } from '../store/audit-store.js';
+import { ensureDirectory } from '../store/directory.js';
 import { SqliteAuditStore } from '../store/sqlite-audit-store.js';
 import type { CanonicalJsonError, SplitCanonical } from './canonical-json.js';
 import { canonicalSplit } from './canonical-json.js';
@@ -23,7 +25,7 @@ import { createSigningKey, loadSigningKey, PRIVATE_KEY_FILE } from './keys.js';
 import { TreeHasher, verifyInclusion } from './merkle.js';
 import type { AuditEvent, AuditEventInput } from './schema.js';
 import { AUDIT_SCHEMA_VERSION, validateEventInput } from './schema.js';
-import type { StoredRow, VerifyReport } from './verify.js';
+import type { Malformed, StoredRow, VerifyInput, VerifyReport } from './verify.js';
 import { verifyRows } from './verify.js';
 
 export interface AuditLogOptions {
@@ -135,6 +137,26 @@ function parseEvent(body: string): AuditEvent {
   return JSON.parse(body) as AuditEvent;
 }
 
+/** Reads stored state for verification: what a store reports as malformed becomes a finding. */
+function readState<T>(read: () => T): T | Malformed {
+  try {
+    return read();
+  } catch (err) {
+    if (err instanceof AuditStateError) return { malformed: err.message };
+    throw err;
+  }
+}
+
+/** Runs a read or write that needs trustworthy stored state; a malformed one is an AUDIT_STORAGE error. */
+function withState<T>(run: () => T): T {
+  try {
+    return run();
+  } catch (err) {
+    if (err instanceof AuditStateError) throw new BastionException(bastionError('AUDIT_STORAGE', `${err.message}; run \`bastion audit verify\``));
+    throw err;
+  }
+}
+
 class Reader implements AuditReader {
   constructor(
     readonly store: AuditStore,
@@ -142,8 +164,15 @@ class Reader implements AuditReader {
     protected readonly pem: string,
   ) {}
 
+  /**
+   * Events matching a filter. Only events after the anchor are read: rows at or below it
+   * (seq 0, negative, inside a pruned prefix) are outside what `verify` covers, and verify
+   * reports them instead.
+   */
   query(filter: AuditFilter): AuditEvent[] {
-    return this.store.query(filter).map(parseEvent);
+    const after = withState(() => this.store.anchor().size);
+    const through = Math.min(filter.throughSeq ?? Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+    return this.store.query({ ...filter, afterSeq: Math.max(filter.afterSeq ?? after, after), throughSeq: through }).map(parseEvent);
   }
 
   getTrace(traceId: string): AuditEvent[] {
@@ -151,19 +180,27 @@ class Reader implements AuditReader {
   }
 
   eventsAfter(afterSeq: number, limit: number): AuditEvent[] {
-    return this.store.bodiesAfter(afterSeq, limit).map(parseEvent);
+    const after = withState(() => this.store.anchor().size);
+    return this.store.bodiesAfter(Math.max(afterSeq, after), limit).map(parseEvent);
   }
 
   verify(options: VerifyOptions = {}): VerifyReport {
-    const anchor = this.store.anchor();
-    const input: Parameters<typeof verifyRows>[0] = {
-      rows: this.store.rows(anchor.size + 1),
+    const anchor = readState(() => this.store.anchor());
+    const head = readState(() => this.store.storedHead() ?? null);
+    const from = 'malformed' in anchor ? 1 : anchor.size + 1;
+    const headSize = head !== null && !('malformed' in head) ? head.size : 0;
+    const input: VerifyInput = {
+      rows: this.store.rows(from),
       // For progress only: counting the rows would scan the whole table first.
-      total: Math.max(0, this.store.head().size - anchor.size),
-      checkpoints: [...this.store.checkpoints(), ...(options.trusted ?? [])],
+      total: Math.max(0, headSize - from + 1),
+      checkpoints: [],
+      storedCheckpoints: this.store.checkpointRows(),
       publicKey: this.publicKey,
       anchor,
+      head,
+      extent: this.store.extent(),
     };
+    if (options.trusted) input.trusted = options.trusted;
     if (options.onProgress) input.onProgress = options.onProgress;
     return verifyRows(input);
   }
@@ -181,7 +218,7 @@ class Reader implements AuditReader {
   }
 
   inclusionProof(seq: number): InclusionProof {
-    const anchor = this.store.anchor();
+    const anchor = withState(() => this.store.anchor());
     const row = Number.isSafeInteger(seq) && seq > anchor.size ? this.store.row(seq) : undefined;
     if (!row) {
       const why = Number.isSafeInteger(seq) && seq >= 1 && seq <= anchor.size ? 'was pruned' : 'does not exist';
@@ -204,8 +241,8 @@ class Reader implements AuditReader {
   }
 
   consistencyProof(fromSize: number, toSize: number): string[] {
-    const anchor = this.store.anchor();
-    const head = this.store.head();
+    const anchor = withState(() => this.store.anchor());
+    const head = withState(() => this.store.head());
     if (!(Number.isSafeInteger(fromSize) && Number.isSafeInteger(toSize) && fromSize >= 1 && fromSize <= toSize && toSize <= head.size)) {
       throw new BastionException(bastionError('AUDIT_NOT_FOUND', `no consistency proof from size ${quote(String(fromSize))} to ${quote(String(toSize))}`));
     }
@@ -223,11 +260,11 @@ class Reader implements AuditReader {
   }
 
   latestCheckpoint(): Checkpoint | undefined {
-    return this.store.latestCheckpoint();
+    return withState(() => this.store.latestCheckpoint());
   }
 
   checkpoints(sinceSize?: number): Checkpoint[] {
-    return this.store.checkpoints(sinceSize);
+    return withState(() => this.store.checkpoints(sinceSize));
   }
 
   size(): number {
@@ -261,9 +298,7 @@ class Log extends Reader implements AuditLog {
     this.lastCheckpointSize = store.latestCheckpoint()?.size ?? 0;
     const everySeconds = options.checkpoint?.everySeconds ?? 60;
     if (everySeconds > 0) {
-      this.checkpointTimer = setInterval(() => {
-        if (this.store.head().size > this.lastCheckpointSize) this.tryCheckpoint('interval');
-      }, everySeconds * 1000);
+      this.checkpointTimer = setInterval(() => this.tryCheckpoint('interval', true), everySeconds * 1000);
       // A schedule must not keep a finished process alive.
       this.checkpointTimer.unref();
     }
@@ -341,7 +376,8 @@ class Log extends Reader implements AuditLog {
         return { rows, head: { size: seq, chainHash: previous, range }, result };
       });
     } catch (err) {
-      const error = new BastionException(bastionError('AUDIT_STORAGE', `cannot write the audit log: ${err instanceof Error ? err.message : String(err)}`));
+      const why = err instanceof AuditStateError ? `${err.message}; nothing was written (run \`bastion audit verify\`)` : err instanceof Error ? err.message : String(err);
+      const error = new BastionException(bastionError('AUDIT_STORAGE', `cannot write the audit log: ${why}`));
       for (const item of batch) item.reject(error);
       return;
     }
@@ -350,15 +386,18 @@ class Log extends Reader implements AuditLog {
     if (last && last.seq - this.lastCheckpointSize >= this.everyEvents) this.tryCheckpoint('events');
   }
 
-  private tryCheckpoint(reason: string): void {
+  private tryCheckpoint(reason: string, onlyIfGrown = false): void {
     try {
+      if (onlyIfGrown && this.store.head().size <= this.lastCheckpointSize) return;
       this.checkpointNow(reason);
     } catch {
-      // A scheduled checkpoint that fails is retried at the next trigger; appends go on.
+      // A scheduled checkpoint that fails is retried at the next trigger; appends go on (and
+      // refuse for themselves when the head is wrong).
     }
   }
 
   private checkpointNow(reason: string): Checkpoint {
+    // head() refuses a head that disagrees with the rows: never sign a wrong one.
     const head = this.store.head();
     const cp = signCheckpoint(
       {
@@ -372,6 +411,10 @@ class Log extends Reader implements AuditLog {
       },
       this.key.privateKey,
     );
+    // The same signed bytes twice (two calls within one millisecond, nothing appended) would
+    // be one checkpoint stored twice, which verification reports.
+    const latest = this.store.latestCheckpoint();
+    if (latest?.signature === cp.signature) return latest;
     this.store.addCheckpoint(cp);
     this.lastCheckpointSize = Math.max(this.lastCheckpointSize, cp.size);
     return cp;
@@ -394,7 +437,7 @@ class Log extends Reader implements AuditLog {
   }
 
   prune(now: Date = this.now()): PruneReport {
-    const anchor = this.store.anchor();
+    const anchor = withState(() => this.store.anchor());
     const days = this.options.retentionDays;
     if (days === undefined) return { pruned: 0, throughSeq: anchor.size, reason: 'no retention period is configured' };
     if (this.closed) throw new BastionException(bastionError('AUDIT_CLOSED', 'the audit log is closed'));
@@ -413,27 +456,41 @@ class Log extends Reader implements AuditLog {
     }
     const range = anchor.range.clone();
     let previous = anchor.chainHash;
+    let events = 0;
+    let expected = anchor.size + 1;
     for (const row of this.store.rows(anchor.size + 1, target.size)) {
+      if (row.seq !== expected++) break;
       const leaf = leafHash(row.body);
       previous = chainHash(previous, leaf);
       range.append(leaf);
+      events++;
     }
     if (range.size !== target.size || range.root().toString('hex') !== target.root || previous.toString('hex') !== target.chainHash) {
       return { pruned: 0, throughSeq: anchor.size, cutoff, reason: `events up to ${target.size} do not verify against their checkpoint; nothing pruned` };
     }
-    const pruned = this.store.prune({ size: target.size, chainHash: previous, range });
+    // The record goes first, then a checkpoint that signs it, and only then are the rows
+    // deleted: verification accepts a pruned prefix only on a signed `audit.pruned` event, and
+    // a crash in between leaves a record of a pruning not yet done, never a gap without one.
     const time = this.now().toISOString();
     const parts = splitAtSeq({
       type: 'audit.pruned',
-      data: { throughSeq: target.size, events: pruned, checkpointRoot: target.root, retentionDays: days, cutoff },
+      data: { throughSeq: target.size, events, checkpointRoot: target.root, retentionDays: days, cutoff },
     }, time);
     if (!parts.ok) throw new Error('unreachable: pruning record is plain data');
     let eventSeq: number | undefined;
-    this.pending.push(new Pending(parts.value.prefix, parts.value.suffix, time, null, (r) => { eventSeq = r.seq; }, () => undefined));
+    let failure: unknown;
+    this.pending.push(new Pending(parts.value.prefix, parts.value.suffix, time, null, (r) => { eventSeq = r.seq; }, (err) => { failure = err; }));
     this.flush();
-    const report: PruneReport = { pruned, throughSeq: target.size, cutoff };
-    if (eventSeq !== undefined) report.eventSeq = eventSeq;
-    return report;
+    if (eventSeq === undefined) {
+      return { pruned: 0, throughSeq: anchor.size, cutoff, reason: `the pruning record cannot be written: ${failure instanceof Error ? failure.message : String(failure)}; nothing pruned` };
+    }
+    try {
+      this.checkpointNow('prune');
+    } catch (err) {
+      return { pruned: 0, throughSeq: anchor.size, cutoff, eventSeq, reason: `the pruning record cannot be signed: ${err instanceof Error ? err.message : String(err)}; nothing pruned` };
+    }
+    const pruned = this.store.prune({ size: target.size, chainHash: previous, range });
+    return { pruned, throughSeq: target.size, cutoff, eventSeq };
   }
 
   async close(): Promise<void> {
@@ -464,14 +521,17 @@ function storageError(path: string, err: unknown): BastionError {
  */
 export function openAuditLog(options: AuditLogOptions): Result<AuditLog, BastionError> {
   if (typeof options.path !== 'string' || options.path === '') return fail(bastionError('AUDIT_STORAGE', 'audit log path is empty'));
+  const keyDir = options.keyDir ?? dirname(options.path);
+  for (const dir of new Set([dirname(options.path), keyDir])) {
+    const problem = ensureDirectory(dir);
+    if (problem) return fail(bastionError('AUDIT_STORAGE', `while opening ${quote(options.path)}: ${problem}`, { file: options.path }));
+  }
   let store: SqliteAuditStore;
   try {
-    mkdirSync(dirname(options.path), { recursive: true, mode: 0o700 });
     store = new SqliteAuditStore(options.path, { synchronous: options.durable === false ? 'NORMAL' : 'FULL' });
   } catch (err) {
     return fail(storageError(options.path, err));
   }
-  const keyDir = options.keyDir ?? dirname(options.path);
   const stored = store.getMeta('public_key');
   let key = loadSigningKey(keyDir);
   if (typeof key === 'string') {
@@ -495,7 +555,24 @@ export function openAuditLog(options: AuditLogOptions): Result<AuditLog, Bastion
     store.setMeta('log_id', logIdOf(key.publicKey));
     store.setMeta('schema_version', String(AUDIT_SCHEMA_VERSION));
   }
-  return ok(new Log(store, key, options, options.now ?? (() => new Date())));
+  try {
+    // Refuse a log whose head, anchor or latest checkpoint was tampered with before the
+    // first append would build on them; appends check the head again under the write lock.
+    const head = store.head();
+    // After a clean close the latest checkpoint is at the head: then the whole head, its
+    // Merkle frontier too, can be checked without reading the events.
+    const latest = store.latestCheckpoint();
+    if (latest?.size === head.size && (latest.root !== head.range.root().toString('hex') || latest.chainHash !== head.chainHash.toString('hex'))) {
+      throw new AuditStateError('head', `the stored head (table audit_head) does not match the signed checkpoint at its size ${head.size}: its chain hash or Merkle frontier was edited`);
+    }
+    return ok(new Log(store, key, options, options.now ?? (() => new Date())));
+  } catch (err) {
+    store.close();
+    if (err instanceof AuditStateError) {
+      return fail(bastionError('AUDIT_STORAGE', `while opening ${quote(options.path)}: ${err.message}; nothing was written (run \`bastion audit verify\`)`, { file: options.path }));
+    }
+    return fail(storageError(options.path, err));
+  }
 }
 
 export interface AuditReaderOptions {

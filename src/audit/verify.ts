@@ -7,7 +7,7 @@
 
 import type { KeyObject } from 'node:crypto';
 import type { Checkpoint } from './checkpoint.js';
-import { checkCheckpointSignature } from './checkpoint.js';
+import { checkCheckpointSignature, checkpointShapeProblem } from './checkpoint.js';
 import { chainHash, ChainCursor, GENESIS_CHAIN_HASH, HASH_BYTES, leafDigest, leafHash } from './hash.js';
 import { CompactRange, DigestRange } from './merkle.js';
 
@@ -33,6 +33,18 @@ export interface Anchor {
   range: CompactRange;
 }
 
+/** Stored state that could not be read as what it should be: says what is wrong with it. */
+export interface Malformed {
+  malformed: string;
+}
+
+/** A checkpoint row as a store keeps it: its own size column beside the signed body. */
+export interface StoredCheckpoint {
+  id: number;
+  size: unknown;
+  body: string;
+}
+
 export const GENESIS_ANCHOR: Anchor = { size: 0, chainHash: GENESIS_CHAIN_HASH, range: new CompactRange() };
 
 export interface VerifyFailure {
@@ -52,6 +64,13 @@ export interface VerifyReport {
   lastSeq: number;
   /** Signed checkpoints whose signature, root and chain hash were all checked. */
   checkpointsVerified: number;
+  /**
+   * The checkpoints given from outside (`trusted`): how many, how many of them were checked
+   * against the events, and how many lie in the pruned prefix (their signature only).
+   */
+  trusted?: { given: number; verified: number; pruned: number };
+  /** For a pruned log: the seq of the signed `audit.pruned` event that accounts for the prefix. */
+  prunedBy?: number;
   latestCheckpoint?: { size: number; root: string; time: string };
   /** Merkle root and chain hash over everything verified, hex. */
   root: string;
@@ -60,12 +79,25 @@ export interface VerifyReport {
 }
 
 export interface VerifyInput {
+  /** The rows after the anchor, in seq order. */
   rows: Iterable<StoredRow>;
   /** Rows expected, for progress only. */
   total?: number;
+  /** Checkpoints already parsed (the log's own, when no `storedCheckpoints` are given). */
   checkpoints: readonly Checkpoint[];
+  /** The store's checkpoint rows: parsed here, and each row's size column checked against its body. */
+  storedCheckpoints?: readonly StoredCheckpoint[];
+  /** Checkpoints held elsewhere (a SIEM, a witness), counted apart in the report. */
+  trusted?: readonly Checkpoint[];
   publicKey: KeyObject;
-  anchor?: Anchor;
+  anchor?: Anchor | Malformed;
+  /**
+   * The head the store keeps, which must describe the last row (size, chain hash, Merkle
+   * frontier); null when none is stored. Not checked when left out.
+   */
+  head?: Anchor | null | Malformed;
+  /** The lowest and highest seq the store holds (exact decimal text): no row may lie outside the verified range. */
+  extent?: { lowest: string; highest: string } | undefined;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -80,15 +112,21 @@ const MALFORMED_ANCHOR = 'the stored anchor of the pruned prefix is malformed (h
  * if (!report.ok) console.log(report.failure?.seq, report.failure?.reason);
  */
 export function verifyRows(input: VerifyInput): VerifyReport {
-  const anchor = input.anchor ?? GENESIS_ANCHOR;
+  const givenAnchor = input.anchor ?? GENESIS_ANCHOR;
+  const anchor = 'malformed' in givenAnchor ? GENESIS_ANCHOR : givenAnchor;
   // Digests travel as latin1 strings and chain hashes as hex from here on: no Buffer per row.
   let range: DigestRange | undefined;
   let previous = anchor.chainHash.toString('hex');
   let lastSeq = anchor.size;
   let events = 0;
   const total = input.total ?? 0;
-  const checkpoints = [...input.checkpoints].sort((a, b) => a.size - b.size);
+  const trusted = input.trusted ?? [];
+  const fromOutside = new Set<Checkpoint>(trusted);
+  let checkpoints: Checkpoint[] = [];
   let verified = 0;
+  let trustedVerified = 0;
+  let trustedPruned = 0;
+  let prunedBy: number | undefined;
   let latest: Checkpoint | undefined;
 
   const report = (failure?: VerifyFailure): VerifyReport => {
@@ -103,18 +141,41 @@ export function verifyRows(input: VerifyInput): VerifyReport {
     };
     if (range) out.root = range.rootHex();
     if (latest) out.latestCheckpoint = { size: latest.size, root: latest.root, time: latest.time };
+    if (input.trusted) out.trusted = { given: trusted.length, verified: trustedVerified, pruned: trustedPruned };
+    if (prunedBy !== undefined) out.prunedBy = prunedBy;
     if (failure) out.failure = failure;
     return out;
   };
+  const label = (cp: Checkpoint): string => (fromOutside.has(cp) ? 'outside checkpoint' : 'checkpoint');
 
+  if ('malformed' in givenAnchor) return report({ seq: 1, reason: givenAnchor.malformed });
   if (anchor.chainHash.length !== HASH_BYTES || anchor.range.nodes.some((n) => n.length !== HASH_BYTES)) {
     return report({ seq: anchor.size + 1, reason: MALFORMED_ANCHOR });
   }
+  // Every row a query can show must be one this verification covers: nothing at or below
+  // the anchor (seq 0, negative, or inside a pruned prefix) may sit in the table unverified.
+  const lowest = input.extent?.lowest;
+  if (lowest !== undefined && !(seqAbove(lowest, anchor.size))) {
+    return report({
+      seq: Number(lowest),
+      reason: anchor.size > 0
+        ? `a row at seq ${lowest} lies inside the pruned prefix 1..${anchor.size} (inserted after pruning)`
+        : `a row at seq ${lowest} lies before the start of the log (sequence numbers start at 1)`,
+    });
+  }
+  const stored = input.storedCheckpoints === undefined ? { checkpoints: [...input.checkpoints] } : parseStoredCheckpoints(input.storedCheckpoints);
+  if ('failure' in stored) return report(stored.failure);
+  for (const [i, cp] of trusted.entries()) {
+    const problem = checkpointShapeProblem(cp);
+    if (problem) return report({ reason: `outside checkpoint ${i + 1}: ${problem}` });
+  }
+  checkpoints = [...stored.checkpoints, ...trusted].sort((a, b) => a.size - b.size);
   range = DigestRange.from(anchor.range);
   const chain = new ChainCursor(anchor.chainHash);
   for (const cp of checkpoints) {
     const problem = checkCheckpointSignature(cp, input.publicKey);
-    if (problem) return report({ checkpointSize: cp.size, reason: `checkpoint at size ${cp.size}: ${problem}` });
+    if (problem) return report({ checkpointSize: cp.size, reason: `${label(cp)} at size ${cp.size}: ${problem}` });
+    if (cp.size < anchor.size && fromOutside.has(cp)) trustedPruned++;
   }
 
   // Checkpoints below the anchor cover pruned events: their signatures were checked above;
@@ -129,13 +190,15 @@ export function verifyRows(input: VerifyInput): VerifyReport {
     const rootHex = range.rootHex();
     for (const cp of atAnchor) {
       if (cp.root !== rootHex || cp.chainHash !== previous) {
-        return report({ seq: anchor.size + 1, checkpointSize: cp.size, reason: `pruned prefix does not match the signed checkpoint at size ${cp.size}` });
+        return report({ seq: anchor.size + 1, checkpointSize: cp.size, reason: `pruned prefix does not match the signed ${label(cp)} at size ${cp.size}` });
       }
       verified++;
+      if (fromOutside.has(cp)) trustedVerified++;
       latest = cp;
       next++;
     }
   }
+  const anchorRoot = range.rootHex();
   let lastGood = anchor.size;
 
   // Two stored chain hashes back: telling an insertion from an edit needs the one before last.
@@ -165,22 +228,27 @@ export function verifyRows(input: VerifyInput): VerifyReport {
       if ((row.time !== undefined && row.time !== tail.time) || (row.traceId !== undefined && (row.traceId ?? undefined) !== tail.traceId)) {
         return report({ seq: row.seq, reason: `event ${row.seq} has index columns that disagree with its content (edited to hide it from queries)` });
       }
+      if (tail.type === 'audit.pruned' && prunedBy === undefined && anchor.size > 0 && accountsFor(row.body, anchor.size, anchorRoot)) prunedBy = row.seq;
       beforePrevious = previous;
       chain.advance();
       range.append(leaf);
       previous = chained;
       lastSeq = row.seq;
       events++;
+      // Several checkpoints may share a size (the log's and a witness's): each one is held
+      // against the events since the last good checkpoint below this size.
+      const since = lastGood + 1;
       while (next < checkpoints.length && (checkpoints[next] as Checkpoint).size === lastSeq) {
         const cp = checkpoints[next] as Checkpoint;
         if (cp.root !== range.rootHex() || cp.chainHash !== previous) {
           return report({
-            seq: lastGood + 1,
+            seq: since,
             checkpointSize: cp.size,
-            reason: `events ${lastGood + 1}..${cp.size} do not match the signed checkpoint at size ${cp.size} (rewritten)`,
+            reason: `events ${since}..${cp.size} do not match the signed ${label(cp)} at size ${cp.size} (rewritten)`,
           });
         }
         verified++;
+        if (fromOutside.has(cp)) trustedVerified++;
         latest = cp;
         lastGood = cp.size;
         next++;
@@ -197,10 +265,86 @@ export function verifyRows(input: VerifyInput): VerifyReport {
     return report({
       seq: lastSeq + 1,
       checkpointSize: last.size,
-      reason: `log ends at event ${lastSeq} but a signed checkpoint covers ${last.size} events (truncated)`,
+      reason: `log ends at event ${lastSeq} but a signed ${label(last)} covers ${last.size} events (truncated)`,
     });
   }
+  // A pruned prefix is only accounted for by the log's own signed word: an `audit.pruned`
+  // event naming this anchor, inside the range a checkpoint covers. Everything else about the
+  // anchor (its size, chain hash and frontier) can be recomputed by whoever deleted the rows.
+  if (anchor.size > 0 && (prunedBy === undefined || prunedBy > lastGood)) {
+    const why = prunedBy === undefined
+      ? `no \`audit.pruned\` event names throughSeq ${anchor.size} and the checkpoint root at that size`
+      : `the \`audit.pruned\` event ${prunedBy} that names it is not covered by a signed checkpoint`;
+    prunedBy = undefined;
+    return report({ seq: 1, reason: `events 1..${anchor.size} are missing: ${why} (deleted, not pruned)` });
+  }
+  const highest = input.extent?.highest;
+  if (highest !== undefined && seqAbove(highest, lastSeq)) {
+    return report({ seq: lastSeq + 1, reason: `a row at seq ${highest} lies past the end of the verified log (event ${lastSeq})` });
+  }
+  const head = input.head;
+  if (head === null) {
+    if (lastSeq > anchor.size) return report({ seq: lastSeq + 1, reason: `the stored head (table audit_head) is missing, but events up to ${lastSeq} are stored` });
+  } else if (head !== undefined) {
+    if ('malformed' in head) return report({ seq: lastSeq + 1, reason: head.malformed });
+    if (head.size !== lastSeq) {
+      return report({ seq: Math.min(head.size, lastSeq) + 1, reason: `the stored head (table audit_head) says ${head.size} events, but the log ends at event ${lastSeq} (edited)` });
+    }
+    if (head.chainHash.toString('hex') !== previous || head.range.root().toString('hex') !== range.rootHex()) {
+      return report({ seq: lastSeq, reason: `the stored head (table audit_head) does not match event ${lastSeq}: its chain hash or Merkle frontier was edited` });
+    }
+  }
   return report();
+}
+
+/** Whether a seq given as decimal text is above `size` (text that is no integer is not). */
+function seqAbove(seq: string, size: number): boolean {
+  try {
+    return BigInt(seq) > BigInt(size);
+  } catch {
+    return false;
+  }
+}
+
+/** Whether an `audit.pruned` event's body records pruning through `size` under checkpoint `root`. */
+function accountsFor(body: string, size: number, root: string): boolean {
+  try {
+    const data = (JSON.parse(body) as { data?: { throughSeq?: unknown; checkpointRoot?: unknown } }).data;
+    return data?.throughSeq === size && data.checkpointRoot === root;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Parses a store's checkpoint rows: each must hold a checkpoint whose size is the row's
+ * size column (the column orders and filters what witnesses are served), and no signed
+ * checkpoint may be stored twice (it would count twice).
+ */
+function parseStoredCheckpoints(rows: readonly StoredCheckpoint[]): { checkpoints: Checkpoint[] } | { failure: VerifyFailure } {
+  const checkpoints: Checkpoint[] = [];
+  const seen = new Map<string, number>();
+  for (const row of rows) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(row.body);
+    } catch {
+      return { failure: { reason: `checkpoint row ${row.id} (table audit_checkpoints) is not JSON` } };
+    }
+    const problem = checkpointShapeProblem(parsed);
+    if (problem) return { failure: { reason: `checkpoint row ${row.id} (table audit_checkpoints): ${problem}` } };
+    const cp = parsed as Checkpoint;
+    if (row.size !== cp.size) {
+      return { failure: { checkpointSize: cp.size, reason: `checkpoint at size ${cp.size} is stored in row ${row.id} with size ${String(row.size)} (table audit_checkpoints edited)` } };
+    }
+    const first = seen.get(cp.signature);
+    if (first !== undefined) {
+      return { failure: { checkpointSize: cp.size, reason: `checkpoint at size ${cp.size} is stored twice (rows ${first} and ${row.id} of table audit_checkpoints)` } };
+    }
+    seen.set(cp.signature, row.id);
+    checkpoints.push(cp);
+  }
+  return { checkpoints };
 }
 
 /**
@@ -226,7 +370,7 @@ function bytes(hash: Buffer | string): Buffer {
 // The members from `seq` on exactly as the log writes them: flat, strings without escapes.
 // A match covers the rest of the body up to its one closing brace, so the `seq` it starts
 // at is the top-level one; anything else is left to the JSON parser.
-const PLAIN_TAIL = /"seq":(0|[1-9]\d{0,15}),(?:"surface":"[^"\\]*",)?"time":"([^"\\]*)"(?:,"traceId":"([^"\\]*)")?(?:,"type":"[^"\\]*")?(?:,"v":\d{1,9})?}$/y;
+const PLAIN_TAIL = /"seq":(0|[1-9]\d{0,15}),(?:"surface":"[^"\\]*",)?"time":"([^"\\]*)"(?:,"traceId":"([^"\\]*)")?(?:,"type":"([^"\\]*)")?(?:,"v":\d{1,9})?}$/y;
 
 // The same pattern searched forward over the last TAIL_WINDOW characters, which hold the
 // whole tail of ordinary events: no position but the last `"seq":` can match through to the
@@ -247,6 +391,7 @@ function plainTail(body: string): EventTail | undefined {
   }
   const tail: EventTail = { seq: Number(m[1]), time: m[2] };
   if (m[3] !== undefined) tail.traceId = m[3];
+  if (m[4] !== undefined) tail.type = m[4];
   return tail;
 }
 

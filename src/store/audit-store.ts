@@ -8,8 +8,24 @@
 
 import type { Checkpoint } from '../audit/checkpoint.js';
 import type { CompactRange } from '../audit/merkle.js';
-import type { Anchor, StoredRow } from '../audit/verify.js';
+import type { Anchor, StoredCheckpoint, StoredRow } from '../audit/verify.js';
 import type { Risk } from '../core/risk.js';
+
+/**
+ * Thrown by a store when what it keeps about the chain (head, anchor, checkpoint rows) is
+ * malformed or contradicts the stored events: a tampered or damaged log, not a bug. The
+ * message names the table and what is wrong with it.
+ */
+export class AuditStateError extends Error {
+  constructor(
+    /** Which part of the stored state is at fault. */
+    readonly part: 'head' | 'anchor' | 'checkpoint',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AuditStateError';
+  }
+}
 
 /** The end of the chain: how many events, the last chain hash and the Merkle frontier. */
 export interface ChainHead {
@@ -36,6 +52,8 @@ export interface AuditFilter {
   until?: string | Date;
   /** Only events after this seq (for paging and export cursors). */
   afterSeq?: number;
+  /** Only events at or before this seq. */
+  throughSeq?: number;
   /** At most this many events: the most recent ones, still returned in seq order. */
   limit?: number;
 }
@@ -46,7 +64,16 @@ export interface AuditStore {
    * returns the rows to insert (seq head.size+1 … in order) and the head after them.
    */
   appendBatch<T>(build: (head: ChainHead) => { rows: StoredRow[]; head: ChainHead; result: T }): T;
+  /**
+   * The head a writer appends after (the anchor's state while nothing was appended). Throws
+   * an {@link AuditStateError} when it is malformed or disagrees with the last stored event
+   * (its seq and chain hash): appending after a wrong head would break the log for good.
+   */
   head(): ChainHead;
+  /** The head row as stored, parsed but not checked against the events; undefined when none. */
+  storedHead(): ChainHead | undefined;
+  /** The lowest and highest seq stored, exactly (as decimal text); undefined when empty. */
+  extent(): { lowest: string; highest: string } | undefined;
   /** Rows with from <= seq <= to, in seq order, streamed. */
   rows(from?: number, to?: number): Iterable<StoredRow>;
   row(seq: number): StoredRow | undefined;
@@ -56,9 +83,12 @@ export interface AuditStore {
   query(filter: AuditFilter): string[];
   eventCount(): number;
   addCheckpoint(checkpoint: Checkpoint): void;
+  /** Every checkpoint row as stored, in id order (verification cross-checks them). */
+  checkpointRows(): StoredCheckpoint[];
   /** Checkpoints in size order; those with size > sinceSize when given. */
   checkpoints(sinceSize?: number): Checkpoint[];
   latestCheckpoint(): Checkpoint | undefined;
+  /** Where a pruned log starts (genesis when nothing was pruned); AuditStateError when malformed. */
   anchor(): Anchor;
   /** Deletes events with seq <= anchor.size and records the anchor, in one transaction. */
   prune(anchor: Anchor): number;

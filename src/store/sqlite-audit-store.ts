@@ -11,11 +11,12 @@
 
 import { Database, type SqliteDatabase } from './sqlite-driver.js';
 import type { Checkpoint } from '../audit/checkpoint.js';
-import { GENESIS_CHAIN_HASH } from '../audit/hash.js';
+import { GENESIS_CHAIN_HASH, HASH_BYTES } from '../audit/hash.js';
 import { CompactRange } from '../audit/merkle.js';
-import type { Anchor, StoredRow } from '../audit/verify.js';
+import type { Anchor, StoredCheckpoint, StoredRow } from '../audit/verify.js';
 import { RISKS, riskRank } from '../core/risk.js';
 import type { AuditFilter, AuditStore, ChainHead } from './audit-store.js';
+import { AuditStateError } from './audit-store.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS audit_events (
@@ -90,8 +91,53 @@ function checkLayout(db: SqliteDatabase): void {
   }
 }
 
-function rangeFrom(json: string): CompactRange {
-  return CompactRange.fromJSON(JSON.parse(json) as { size: number; nodes: string[] });
+const TABLE = { head: 'audit_head', anchor: 'audit_anchor' } as const;
+const HEX_HASH = /^[0-9a-f]{64}$/;
+
+/**
+ * Reads a head or anchor row strictly: a whole size, a 32-byte chain hash, and a frontier
+ * of exactly the nodes that size needs, for that same size. Anything else was written by
+ * hand, and is reported as such rather than crashing whoever reads it.
+ */
+function chainState(part: 'head' | 'anchor', row: { size: unknown; chain_hash: unknown; range: unknown }): ChainHead {
+  const bad = (what: string): AuditStateError => new AuditStateError(part, `the stored ${part} (table ${TABLE[part]}) is malformed: ${what}`);
+  const size = row.size;
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw bad(`size ${quoted(size)} is not a whole number of events`);
+  if (!Buffer.isBuffer(row.chain_hash) || row.chain_hash.length !== HASH_BYTES) throw bad(`chain_hash is not ${HASH_BYTES} bytes`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(String(row.range));
+  } catch {
+    throw bad(`range ${quoted(row.range)} is not JSON`);
+  }
+  const range = parsed as { size?: unknown; nodes?: unknown };
+  if (typeof parsed !== 'object' || parsed === null || !Array.isArray(range.nodes) || range.nodes.some((n) => typeof n !== 'string' || !HEX_HASH.test(n))) {
+    throw bad('range is not {size, nodes: [64 hex digits, …]}');
+  }
+  if (range.size !== size) throw bad(`size ${size}, but its Merkle frontier (range) covers ${quoted(range.size)} events`);
+  const nodes = range.nodes as string[];
+  const needed = popcount(size);
+  if (nodes.length !== needed) throw bad(`range has ${nodes.length} nodes; a frontier of ${size} events has ${needed}`);
+  return { size, chainHash: row.chain_hash, range: CompactRange.fromJSON({ size, nodes }) };
+}
+
+function popcount(n: number): number {
+  let count = 0;
+  for (let v = n; v > 0; v = Math.floor(v / 2)) count += v % 2;
+  return count;
+}
+
+function quoted(value: unknown): string {
+  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  return `\`${text.length > 40 ? text.slice(0, 40) + '…' : text}\``;
+}
+
+function parseCheckpoint(body: string): Checkpoint {
+  try {
+    return JSON.parse(body) as Checkpoint;
+  } catch {
+    throw new AuditStateError('checkpoint', 'a stored checkpoint (table audit_checkpoints) is not JSON');
+  }
 }
 
 function isoTime(value: string | Date): string {
@@ -133,6 +179,11 @@ export class SqliteAuditStore implements AuditStore {
     const db = this.db;
     this.stmts = {
       head: db.prepare('SELECT size, chain_hash, range FROM audit_head WHERE id = 1'),
+      last: db.prepare('SELECT seq, chain_hash FROM audit_events ORDER BY seq DESC LIMIT 1'),
+      // Exact text: a seq beyond 2^53 would be rounded as a number.
+      lowest: db.prepare('SELECT CAST(seq AS TEXT) FROM audit_events ORDER BY seq LIMIT 1').pluck(true),
+      highest: db.prepare('SELECT CAST(seq AS TEXT) FROM audit_events ORDER BY seq DESC LIMIT 1').pluck(true),
+      checkpointRows: db.prepare('SELECT id, size, body FROM audit_checkpoints ORDER BY id'),
       anchor: db.prepare('SELECT size, chain_hash, range FROM audit_anchor WHERE id = 1'),
       insert: options.readOnly ? undefined : db.prepare(insertSql(1)),
       insertChunk: options.readOnly ? undefined : db.prepare(insertSql(CHUNK)),
@@ -142,7 +193,8 @@ export class SqliteAuditStore implements AuditStore {
       denseRows: db.prepare('SELECT body, lower(hex(chain_hash)), trace_id, time FROM audit_events WHERE seq >= ? AND seq <= ? ORDER BY seq').raw(true),
       scan: db.prepare('SELECT seq, body, lower(hex(chain_hash)), trace_id, time FROM audit_events WHERE seq >= ? AND seq <= ? ORDER BY seq').raw(true),
       row: db.prepare('SELECT seq, body, chain_hash, trace_id, time FROM audit_events WHERE seq = ?').raw(true),
-      after: db.prepare('SELECT body FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?').pluck(true),
+      // Only seqs a number holds exactly: a row beyond 2^53 cannot be verified, only reported.
+      after: db.prepare('SELECT body FROM audit_events WHERE seq > ? AND seq <= 9007199254740991 ORDER BY seq LIMIT ?').pluck(true),
       count: db.prepare('SELECT count(*) FROM audit_events').pluck(true),
       checkpoints: db.prepare('SELECT body FROM audit_checkpoints WHERE size > ? ORDER BY size, id').pluck(true),
       latest: db.prepare('SELECT body FROM audit_checkpoints ORDER BY size DESC, id DESC LIMIT 1').pluck(true),
@@ -189,10 +241,34 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   head(): ChainHead {
-    const row = this.stmts.head.get() as { size: number; chain_hash: Buffer; range: string } | undefined;
-    if (row) return { size: row.size, chainHash: row.chain_hash, range: rangeFrom(row.range) };
+    const stored = this.storedHead();
     const anchor = this.anchor();
-    return { size: anchor.size, chainHash: anchor.chainHash, range: anchor.range.clone() };
+    const head = stored ?? { size: anchor.size, chainHash: anchor.chainHash, range: anchor.range.clone() };
+    const last = this.stmts.last.get() as { seq: number; chain_hash: unknown } | undefined;
+    // INVARIANT: rows and head are written in one transaction, so the head describes the
+    // last row; when it does not, someone edited one of them and appending would hide it.
+    const problem = last === undefined
+      ? (head.size !== anchor.size || !head.chainHash.equals(anchor.chainHash) ? `says ${head.size} events, but no event after ${anchor.size} is stored` : undefined)
+      : stored === undefined
+        ? `is missing, but events up to ${last.seq} are stored`
+        : head.size !== last.seq
+          ? `says ${head.size} events, but the last stored event is ${last.seq}`
+          : !(Buffer.isBuffer(last.chain_hash) && head.chainHash.equals(last.chain_hash))
+            ? `does not hold the chain hash of event ${last.seq}`
+            : undefined;
+    if (problem) throw new AuditStateError('head', `the stored head (table audit_head) ${problem}`);
+    return head;
+  }
+
+  storedHead(): ChainHead | undefined {
+    const row = this.stmts.head.get() as { size: unknown; chain_hash: unknown; range: unknown } | undefined;
+    return row ? chainState('head', row) : undefined;
+  }
+
+  extent(): { lowest: string; highest: string } | undefined {
+    const lowest = this.stmts.lowest.get() as string | undefined;
+    const highest = this.stmts.highest.get() as string | undefined;
+    return lowest === undefined || highest === undefined ? undefined : { lowest, highest };
   }
 
   rows(from = 1, to = Number.MAX_SAFE_INTEGER): Iterable<StoredRow> {
@@ -358,6 +434,10 @@ export class SqliteAuditStore implements AuditStore {
       where.push('seq > ?');
       params.push(filter.afterSeq);
     }
+    if (filter.throughSeq !== undefined) {
+      where.push('seq <= ?');
+      params.push(filter.throughSeq);
+    }
     const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
     if (filter.limit !== undefined) {
       const bodies = this.db.prepare(`SELECT body FROM audit_events ${clause} ORDER BY seq DESC LIMIT ?`).pluck(true).all(...params, filter.limit) as string[];
@@ -374,19 +454,23 @@ export class SqliteAuditStore implements AuditStore {
     this.db.prepare('INSERT INTO audit_checkpoints (size, body) VALUES (?, ?)').run(checkpoint.size, JSON.stringify(checkpoint));
   }
 
+  checkpointRows(): StoredCheckpoint[] {
+    return this.stmts.checkpointRows.all() as StoredCheckpoint[];
+  }
+
   checkpoints(sinceSize = -1): Checkpoint[] {
-    return (this.stmts.checkpoints.all(sinceSize) as string[]).map((b) => JSON.parse(b) as Checkpoint);
+    return (this.stmts.checkpoints.all(sinceSize) as string[]).map(parseCheckpoint);
   }
 
   latestCheckpoint(): Checkpoint | undefined {
     const body = this.stmts.latest.get() as string | undefined;
-    return body === undefined ? undefined : (JSON.parse(body) as Checkpoint);
+    return body === undefined ? undefined : parseCheckpoint(body);
   }
 
   anchor(): Anchor {
-    const row = this.stmts.anchor.get() as { size: number; chain_hash: Buffer; range: string } | undefined;
+    const row = this.stmts.anchor.get() as { size: unknown; chain_hash: unknown; range: unknown } | undefined;
     if (!row) return { size: 0, chainHash: GENESIS_CHAIN_HASH, range: new CompactRange() };
-    return { size: row.size, chainHash: row.chain_hash, range: rangeFrom(row.range) };
+    return chainState('anchor', row);
   }
 
   prune(anchor: Anchor): number {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Database, type SqliteDatabase } from '../../src/store/sqlite-driver.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chainHash, GENESIS_CHAIN_HASH, leafHash } from '../../src/audit/hash.js';
+import { CompactRange } from '../../src/audit/merkle.js';
 import type { AuditEventInput, AuditLog, Checkpoint } from '../../src/audit/index.js';
 import { decisionEvent, logIdOf, openAuditLog, openAuditReader, signCheckpoint, verifyInclusionProof } from '../../src/audit/index.js';
 import type { ActionRequest, Decision } from '../../src/core/types.js';
@@ -166,7 +167,11 @@ describe('audit log', () => {
     const db = new Database(join(dir, 'bastion.db'));
     db.prepare('DELETE FROM audit_events WHERE seq > 22').run();
     db.prepare('DELETE FROM audit_checkpoints WHERE size > 22').run();
-    db.prepare('UPDATE audit_head SET size = 22').run();
+    // A careful tamperer rewrites the head as it stood after event 22: all of it is computable.
+    const range = new CompactRange();
+    for (const body of db.prepare('SELECT body FROM audit_events ORDER BY seq').pluck().all() as string[]) range.append(leafHash(body));
+    const last = db.prepare('SELECT chain_hash FROM audit_events WHERE seq = 22').pluck().get() as Buffer;
+    db.prepare('UPDATE audit_head SET size = 22, chain_hash = ?, range = ?').run(last, JSON.stringify(range.toJSON()));
     db.close();
     const reader = openAuditReader({ path: join(dir, 'bastion.db') });
     if (!reader.ok) throw new Error('reader');

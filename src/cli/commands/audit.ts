@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Checkpoint } from '../../audit/checkpoint.js';
+import { checkpointShapeProblem } from '../../audit/checkpoint.js';
 import type { ExportFormat } from '../../audit/export.js';
 import { EXPORT_FORMATS, exportLine } from '../../audit/export.js';
 import type { OpenedReader } from '../../audit/log.js';
@@ -81,6 +82,13 @@ function progressBar(io: CliIo): ((done: number, total: number) => void) | undef
   };
 }
 
+/**
+ * Reads checkpoints kept elsewhere: one JSON document or JSON lines, each a checkpoint, an
+ * array of them, the answer of `GET /v1/audit/checkpoints` (`{logId, checkpoints: […]}`), a
+ * SIEM batch (`{logId, checkpoint, events}`) or a Splunk HEC line (`sourcetype
+ * bastion:checkpoint`; the HEC lines of events are passed over). Anything else is an error
+ * naming where it is: a witness file that silently yields nothing would check nothing.
+ */
 function readCheckpoints(file: string): Checkpoint[] | string {
   let text: string;
   try {
@@ -88,16 +96,47 @@ function readCheckpoints(file: string): Checkpoint[] | string {
   } catch {
     return `cannot read checkpoint file ${quote(file)}`;
   }
+  const documents: Array<{ value: unknown; where: string }> = [];
   try {
-    const trimmed = text.trim();
-    const parsed: unknown = trimmed.startsWith('[') ? JSON.parse(trimmed) : trimmed.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as unknown);
-    const list = Array.isArray(parsed) ? parsed : [parsed];
-    // SIEM batches carry `{checkpoint: …}` envelopes; accept those as well as bare checkpoints.
-    return list.map((item) => ((item as { checkpoint?: unknown }).checkpoint ?? item) as Checkpoint)
-      .filter((cp) => typeof cp === 'object' && cp !== null && typeof cp.size === 'number');
+    documents.push({ value: JSON.parse(text) as unknown, where: '' });
   } catch {
-    return `checkpoint file ${quote(file)} is not JSON or JSON lines`;
+    const lines = text.split('\n');
+    for (const [i, line] of lines.entries()) {
+      if (line.trim() === '') continue;
+      try {
+        documents.push({ value: JSON.parse(line) as unknown, where: `line ${i + 1}` });
+      } catch {
+        return `checkpoint file ${quote(file)}: line ${i + 1} is not JSON (expected JSON or JSON lines)`;
+      }
+    }
   }
+  const found: Checkpoint[] = [];
+  const take = (value: unknown, where: string): string | undefined => {
+    const at = (more: string): string => [where, more].filter((w) => w !== '').join(', ');
+    if (Array.isArray(value)) {
+      for (const [i, item] of value.entries()) {
+        const problem = take(item, at(`item ${i + 1}`));
+        if (problem) return problem;
+      }
+      return undefined;
+    }
+    const object = typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
+    if (object && Array.isArray(object['checkpoints'])) return take(object['checkpoints'], at('`checkpoints`'));
+    if (object && 'checkpoint' in object && !('signature' in object)) return object['checkpoint'] === null ? undefined : take(object['checkpoint'], at('`checkpoint`'));
+    if (object && typeof object['sourcetype'] === 'string') {
+      return object['sourcetype'] === 'bastion:checkpoint' ? take(object['event'], at('`event`')) : undefined;
+    }
+    const problem = checkpointShapeProblem(value);
+    if (problem) return `checkpoint file ${quote(file)}: ${where === '' ? 'the document' : where} is not a checkpoint: ${problem}`;
+    found.push(value as Checkpoint);
+    return undefined;
+  };
+  for (const { value, where } of documents) {
+    const problem = take(value, where);
+    if (problem) return problem;
+  }
+  if (found.length === 0) return `checkpoint file ${quote(file)} holds no checkpoints`;
+  return found;
 }
 
 async function verifyCommand(args: string[], io: CliIo): Promise<number> {
@@ -112,7 +151,8 @@ async function verifyCommand(args: string[], io: CliIo): Promise<number> {
   if (typeof reader === 'string') return badInput(io, 'audit verify', reader);
   try {
     const onProgress = progressBar(io);
-    const report = reader.verify(onProgress ? { trusted, onProgress } : { trusted });
+    const given = values.checkpoint === undefined ? {} : { trusted };
+    const report = reader.verify(onProgress ? { ...given, onProgress } : given);
     if (reader.keySource === 'database' && !values.json) {
       io.stderr.write('note: the public key was read from the log itself; pass --public-key <file> to check against a key kept elsewhere\n');
     }
@@ -120,19 +160,29 @@ async function verifyCommand(args: string[], io: CliIo): Promise<number> {
       io.stdout.write(JSON.stringify({ ...report, keySource: reader.keySource }) + '\n');
     } else if (report.ok) {
       const latest = report.latestCheckpoint;
+      const outside = report.trusted;
       io.stdout.write(
         `audit log intact: ${report.events} events (seq ${report.firstSeq}..${report.lastSeq}), ` +
           `${report.checkpointsVerified} signed checkpoints verified` +
           (latest ? `, latest at size ${latest.size} (${latest.time})` : '') +
           `\nroot ${report.root}\n`,
       );
+      if (outside) {
+        io.stdout.write(
+          `outside checkpoints: ${outside.given} checked, ${outside.verified} against the events` +
+            (outside.pruned > 0 ? `, ${outside.pruned} inside the pruned prefix (signature only)` : '') + '\n',
+        );
+      }
+      if (report.prunedBy !== undefined) {
+        io.stdout.write(`note: events 1..${report.firstSeq - 1} were pruned, as the signed event ${report.prunedBy} records\n`);
+      }
       if (latest && latest.size < report.lastSeq) {
         io.stdout.write(`note: events ${latest.size + 1}..${report.lastSeq} are not covered by a signed checkpoint yet\n`);
       }
     } else {
       const f = report.failure;
-      const where = f?.seq !== undefined ? `first bad sequence number ${f.seq}` : `checkpoint at size ${f?.checkpointSize ?? '?'}`;
-      io.stdout.write(`audit log NOT intact: ${where}: ${f?.reason ?? 'unknown failure'}\n`);
+      const where = f?.seq !== undefined ? `first bad sequence number ${f.seq}: ` : f?.checkpointSize !== undefined ? `checkpoint at size ${f.checkpointSize}: ` : '';
+      io.stdout.write(`audit log NOT intact: ${where}${f?.reason ?? 'unknown failure'}\n`);
     }
     return report.ok ? EXIT.OK : EXIT.FAILED;
   } finally {
@@ -197,6 +247,9 @@ async function queryCommand(args: string[], io: CliIo): Promise<number> {
     const events = reader.query(filter);
     io.stdout.write(values.json ? JSON.stringify(events, null, 2) + '\n' : table(events));
     return EXIT.OK;
+  } catch (err) {
+    if (err instanceof BastionException) return badInput(io, 'audit query', err.message);
+    throw err;
   } finally {
     reader.close();
   }
@@ -239,6 +292,9 @@ async function exportCommand(args: string[], io: CliIo): Promise<number> {
       after = last.seq;
     }
     return EXIT.OK;
+  } catch (err) {
+    if (err instanceof BastionException) return badInput(io, 'audit export', err.message);
+    throw err;
   } finally {
     reader.close();
   }
