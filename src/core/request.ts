@@ -101,14 +101,15 @@ function plainCopy(value: unknown, depth: number): unknown {
     const out: unknown[] = [];
     for (let i = 0; i < length; i++) {
       const d = Object.getOwnPropertyDescriptor(value, i);
-      out.push(
-        within(`[${i}]`, () => {
-          if (d === undefined) throw new NotPlainData('is a hole in the array, not JSON data');
-          if (!('value' in d)) throw new NotPlainData('is a getter or setter, not plain data');
-          if (d.value === undefined) throw new NotPlainData('undefined is not JSON data');
-          return plainCopy(d.value, depth + 1);
-        }),
-      );
+      try {
+        if (d === undefined) throw new NotPlainData('is a hole in the array, not JSON data');
+        if (!('value' in d)) throw new NotPlainData('is a getter or setter, not plain data');
+        if (d.value === undefined) throw new NotPlainData('undefined is not JSON data');
+        out.push(typeof d.value === 'string' && isWellFormed(d.value) ? d.value : plainCopy(d.value, depth + 1));
+      } catch (err) {
+        if (err instanceof NotPlainData) err.segments.unshift(`[${i}]`);
+        throw err;
+      }
     }
     return Object.freeze(out);
   }
@@ -144,13 +145,20 @@ function plainCopy(value: unknown, depth: number): unknown {
  * @example validateRequest(JSON.parse(body)) // { ok: true, value: {...} } or { ok: false, errors }
  */
 export function validateRequest(raw: unknown, where = 'request'): Result<ActionRequest, BastionError> {
+  // Already checked and deeply frozen, so it cannot have changed since: no second copy.
+  if (typeof raw === 'object' && raw !== null && VALIDATED.has(raw)) return { ok: true, value: raw as ActionRequest };
   try {
-    return check(raw, where);
+    const checked = check(raw, where);
+    if (checked.ok) VALIDATED.add(Object.freeze(checked.value));
+    return checked;
   } catch (err) {
     // A proxy trap or a throwing accessor on the caller's object: bad input, never a crash.
     return { ok: false, errors: [bastionError('REQUEST_INVALID', `${where}: cannot be read: ${wellFormed((err as Error)?.message ?? String(err))}`)] };
   }
 }
+
+/** Requests this module returned: frozen, deeply, and plain. */
+const VALIDATED = new WeakSet<object>();
 
 function check(raw: unknown, where: string): Result<ActionRequest, BastionError> {
   const errors: BastionError[] = [];
