@@ -1,17 +1,46 @@
 /**
  * CapFence YAML (seed 001): top-level `deny`, `require_approval` and `allow` lists of
  * `{capability, contains}`. A capability is `<resource>.<action>` (`shell.execute`), and
- * may be a glob. `contains` keeps its literal meaning, a case-sensitive substring of the
- * command payload (`args.command`, `args.cmd` or `args.script`); Bastion's analyzers and
- * baseline add what substring matching misses.
+ * may be a glob. `contains` is a case-sensitive substring of the command payload
+ * (`args.command`, `args.cmd` or `args.script`; an argv list is joined with spaces first),
+ * read so that it cannot be dodged:
+ * - on a deny or require_approval entry it also matches when any simple command the shell
+ *   analyzer found (dequoted: `cu""rl` is `curl`) contains it, joined as `argv…`;
+ * - on an allow entry it holds only when the payload contains it AND every simple command
+ *   found (chained, piped, substituted, inside `sh -c`) contains it, and the payload parsed,
+ *   so `kubectl get pods; rm -rf ./data` is not allowed by `contains: "kubectl get"`.
+ * Bastion's analyzers and baseline add what substring matching misses.
  */
 
 import { API_VERSION, type NativeRule } from '../model.js';
-import { Checker, isObject, type TranslateResult } from './common.js';
+import { celString, Checker, isObject, type TranslateResult } from './common.js';
 
 const POLICY_FIELDS = ['policy_name', 'name', 'version', 'description', 'deny', 'require_approval', 'allow'];
 const LISTS = ['deny', 'require_approval', 'allow'] as const;
 const PAYLOAD_FIELDS = ['args.command', 'args.cmd', 'args.script'];
+
+/** The payload itself contains `text`: a string field, or an argv list joined with spaces. */
+function payloadContains(text: string): unknown[] {
+  return PAYLOAD_FIELDS.flatMap((field) => [
+    { field, contains: text },
+    { cel: `has(${field}) && type(${field}) == list && ${field}.join(" ").contains(${celString(text)})` },
+  ]);
+}
+
+/** Any analyzed simple command, dequoted and joined as `argv…`, contains `text`. */
+function someCommandContains(text: string): unknown {
+  return { cel: `has(analysis.commands) && analysis.commands.exists(c, c.argv.join(" ").contains(${celString(text)}))` };
+}
+
+function denyContains(text: string): unknown {
+  return { any: [...payloadContains(text), someCommandContains(text)] };
+}
+
+function allowContains(text: string): unknown {
+  // INVARIANT: an allow covers the whole payload, never one command of a chain.
+  const every = `analysis.parsed == true && has(analysis.commands) && analysis.commands.size() > 0 && analysis.commands.all(c, c.argv.join(" ").contains(${celString(text)}))`;
+  return { all: [{ any: payloadContains(text) }, { cel: every }] };
+}
 
 export function isCapFence(doc: unknown): boolean {
   return isObject(doc) && doc['apiVersion'] === undefined && LISTS.some((k) => Array.isArray(doc[k]) && (doc[k] as unknown[]).some((e) => isObject(e) && 'capability' in e));
@@ -45,7 +74,7 @@ export function translateCapFence(doc: Record<string, unknown>, fallbackName: st
         reason: `${verb}: ${what}`,
         actions: [capability],
       };
-      if (contains !== undefined) rule.when = [{ any: PAYLOAD_FIELDS.map((field) => ({ field, contains })) }];
+      if (contains !== undefined) rule.when = [effect === 'allow' ? allowContains(contains) : denyContains(contains)];
       rules.push(rule);
     });
   }
