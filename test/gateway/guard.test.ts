@@ -119,6 +119,14 @@ describe('guard() runs the tool on the decided, frozen copy', () => {
     expect(ran).toEqual([]);
   });
 
+  it('denies, never rejects, when reading the request throws (a proxy trap)', async () => {
+    const hostile = new Proxy({}, { ownKeys: () => { throw new Error('trap'); } });
+    const d = await gateway.decide({ principal, action: 'shell.execute', args: hostile });
+    expect(d).toMatchObject({ decision: 'deny', reason: 'request is invalid', errors: ['request: cannot be read: trap'] });
+    const top = await gateway.decide(new Proxy({}, { getPrototypeOf: () => { throw new Error('no'); } }));
+    expect(top).toMatchObject({ decision: 'deny', reason: 'request is invalid' });
+  });
+
   it('still runs an allowed call and refuses a denied one', async () => {
     ran = [];
     await expect(shell({ command: 'df -h' })).resolves.toBe('df -h');
