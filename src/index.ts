@@ -98,7 +98,7 @@ export type { PolicyInput, LoadOptions } from './policy/load.js';
 export { evaluate, REASONS, BASELINE_POLICY, KILL_SWITCH_POLICY } from './policy/evaluate.js';
 export type { EvaluateOptions } from './policy/evaluate.js';
 export { watchPolicies } from './policy/watch.js';
-export type { PolicyWatcher, WatchHandlers } from './policy/watch.js';
+export type { PolicyWatcher, PolicyWatchStatus, WatchHandlers, WatchOptions } from './policy/watch.js';
 export type {
   BaselineOptions,
   ContentMode,

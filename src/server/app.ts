@@ -2,14 +2,20 @@
  * The HTTP API as a plain function from request to response, so tests drive it without a
  * socket (as Hono's `app.request()` does). `listen.ts` is the one file that binds a port.
  *
- * Until identity verification lands, `/v1/decide` answers only in development mode, where
- * the principal is read from the request body and every response says so. In production
- * mode it fails closed with 401: identity must never come from the body.
+ * Until identity verification lands, `/v1/decide` and `/v1/kill-switch` answer only in
+ * development mode, where the principal is read from the request body and every response
+ * says so. In production mode they fail closed with 401: identity must never come from the
+ * body, and an unauthenticated caller must not switch the kill switch off.
+ *
+ * `/health` answers 503 `degraded` when the policy watcher lost a watch or the last change
+ * to the policy files did not load: the set in force is then not what the files say.
  */
 
 import { bastionError, httpStatus, type BastionError } from '../errors/index.js';
 import { parseRequestJson } from '../core/request-json.js';
 import type { Gateway } from '../gateway/index.js';
+import type { PolicyWatchStatus } from '../policy/watch.js';
+import { parseKillSwitchChange } from './kill-switch-body.js';
 
 export interface AppRequest {
   method: string;
@@ -27,7 +33,12 @@ export interface AppResponse {
 export interface AppOptions {
   dev: boolean;
   startedAt: Date;
+  /** The policy watcher's state (`bastion serve` has one); reported by `/health`. */
+  policyWatch?: () => PolicyWatchStatus;
 }
+
+/** Who changed the kill switch, in its audit event, until identity verification lands. */
+const UNVERIFIED_CALLER = 'http (development mode: identity not verified)';
 
 const MAX_BODY = 1024 * 1024;
 
@@ -50,7 +61,27 @@ export function createApp(gateway: Gateway, options: AppOptions): (req: AppReque
     const path = req.url.split('?')[0] ?? '/';
     if (path === '/health') {
       if (req.method !== 'GET') return error(bastionError('METHOD_NOT_ALLOWED', `method \`${req.method}\` is not allowed on \`/health\``), { allow: 'GET' });
-      return json(200, { status: 'ok', mode: options.dev ? 'development' : 'production', policyVersion: gateway.policySet.version, policies: gateway.policySet.policies.length, startedAt: options.startedAt.toISOString() }, devHeader);
+      const watch = options.policyWatch?.();
+      // Not ready while the set in force may differ from the files: a lost watch would
+      // miss the next edit, and a failed reload left an older set in force.
+      const degraded = watch !== undefined && (!watch.watching || watch.reloadError !== undefined);
+      const policy = watch ?? { version: gateway.policySet.version };
+      return json(
+        degraded ? 503 : 200,
+        { status: degraded ? 'degraded' : 'ok', mode: options.dev ? 'development' : 'production', policyVersion: gateway.policySet.version, policies: gateway.policySet.policies.length, startedAt: options.startedAt.toISOString(), policy },
+        devHeader,
+      );
+    }
+    if (path === '/v1/kill-switch') {
+      if (req.method !== 'GET' && req.method !== 'PUT') return error(bastionError('METHOD_NOT_ALLOWED', `method \`${req.method}\` is not allowed on \`/v1/kill-switch\``), { allow: 'GET, PUT' });
+      if (!options.dev) return error(bastionError('IDENTITY_MISSING', 'identity verification is not configured: this build answers /v1/kill-switch only in development mode (--dev); the `kill_switch` block of a ZYX policy file works in every mode'));
+      if (req.method === 'GET') return json(200, gateway.killSwitch(), devHeader);
+      if (req.body.length > MAX_BODY) return error(bastionError('REQUEST_INVALID', `request body is larger than ${MAX_BODY} bytes`), devHeader);
+      const body = parseRequestJson(req.body, 'request body');
+      if (!body.ok) return error(body.errors[0] as BastionError, devHeader);
+      const change = parseKillSwitchChange(body.value);
+      if (!change.ok) return json(400, { error: { code: 'REQUEST_INVALID', message: change.errors.map((e) => e.message).join('; '), fields: change.errors.flatMap((e) => (e.field !== undefined ? [e.field] : [])) } }, devHeader);
+      return json(200, await gateway.setKillSwitch(change.value, UNVERIFIED_CALLER), devHeader);
     }
     if (path === '/v1/decide') {
       if (req.method !== 'POST') return error(bastionError('METHOD_NOT_ALLOWED', `method \`${req.method}\` is not allowed on \`/v1/decide\``), { allow: 'POST' });

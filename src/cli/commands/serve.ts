@@ -1,7 +1,9 @@
 /**
  * `bastion serve`: the gateway as a service. Loads the configuration and policies, records
- * `service.start`, watches the policies (a bad edit keeps the last good set), answers
- * `/health` and, in development mode, `/v1/decide`; stops cleanly on SIGINT/SIGTERM.
+ * `service.start`, watches the policies (a bad edit keeps the last good set; a failed reload
+ * or a lost watch is reported on stderr and makes `/health` answer 503), answers `/health`
+ * and, in development mode, `/v1/decide` and `/v1/kill-switch`; stops cleanly on
+ * SIGINT/SIGTERM.
  */
 
 import { parseArgs } from 'node:util';
@@ -30,8 +32,13 @@ Options (flags override the config file):
   --upstream URL   the OpenAI-compatible provider the proxy forwards to (key: BASTION_UPSTREAM_API_KEY)
   --dev            development mode: identity is read from the request, NOT verified
 
-Endpoints: GET /health, POST /v1/decide (development mode until identity verification lands),
-GET /v1/audit/checkpoints[?since=SIZE] and GET /v1/audit/public-key (for external witnesses).
+Endpoints: GET /health (503 "degraded" while a policy change did not load or a watch is lost),
+POST /v1/decide and GET/PUT /v1/kill-switch (development mode until identity verification
+lands), GET /v1/audit/checkpoints[?since=SIZE] and GET /v1/audit/public-key (for external
+witnesses).
+
+Policy files are watched: every valid change is loaded, an invalid one is reported and the
+last good set stays in force.
 
 Example:
   bastion serve --config examples/bastion.yaml
@@ -122,10 +129,12 @@ Example:
         io.stderr.write(`bastion: policies reloaded, version ${set.version}\n`);
       },
       onError: (errors) => io.stderr.write(`bastion: policy change rejected, keeping version ${watcher.current().version}: ${oneLine(errors.map((e) => e.message))}\n`),
+      onWatchLost: (path, message) => io.stderr.write(`bastion: policy watch lost for \`${path}\`: ${message}; checking for changes every 2 s until it is re-armed\n`),
+      onWatchRestored: (path) => io.stderr.write(`bastion: policy watch re-armed for \`${path}\`\n`),
     }, { baseline: config.baseline });
     let server;
     try {
-      ({ server } = await listen(createApp(gateway, { dev: config.dev, startedAt }), config.host, config.port));
+      ({ server } = await listen(createApp(gateway, { dev: config.dev, startedAt, policyWatch: () => watcher.status() }), config.host, config.port));
     } catch (err) {
       watcher.close();
       await gateway.close();
