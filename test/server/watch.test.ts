@@ -127,6 +127,16 @@ describe('the policy watcher (real files, events only)', () => {
     expect(rec.watcher.status().watching).toBe(true);
   });
 
+  it('a burst of 50 atomic replaces with no pause between them ends with the last one in force', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bastion-watch-burst-'));
+    const file = join(dir, 'p.yaml');
+    writeFileSync(file, policy('p', 'v0'));
+    const rec = start([file]);
+    for (let i = 1; i <= 50; i++) atomicWrite(file, policy('p', `burst ${i}`, i === 50 ? ['shell.execute'] : ['nothing']));
+    await loads(rec, [file], 'the last replace of the burst');
+    expect(rec.watcher.current().rules.some((r) => r.id === 'd' && r.actionLiterals.includes('shell.execute'))).toBe(true);
+  });
+
   it('an invalid edit keeps the last good set and is reported until the files load again', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bastion-watch-bad-'));
     const file = join(dir, 'p.yaml');
