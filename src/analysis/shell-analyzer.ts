@@ -13,7 +13,7 @@ import { maxRisk, riskRank, type Risk } from '../core/risk.js';
 import { classifyHost, type HostClass } from '../net/index.js';
 import { pathZone, resolvePath } from './path-classes.js';
 import type { PathZone } from './risk-table.js';
-import { classifyWrite, readRedirect, ruleFor, unknownProgram } from './shell-programs.js';
+import { classifyWrite, globCandidates, readRedirect, ruleFor, unknownProgram } from './shell-programs.js';
 import type { Arg, Invocation, Site } from './shell-types.js';
 import { joinContinuations, resolveWord, type SubOutput, type Word, type WordScope } from './shell-words.js';
 
@@ -48,6 +48,12 @@ export interface ShellAnalysis {
 const MAX_DEPTH = 8;
 const MAX_COMMANDS = 500;
 const MAX_SOURCE = 100_000;
+/** Wrappers inside wrappers (`sudo env nice … cmd`) beyond this are cut off, fail closed. */
+const MAX_WRAPPERS = 32;
+/** A command-name glob matching more known programs than this is not resolved (still high). */
+const MAX_GLOB_CANDIDATES = 24;
+/** Directories on a usual PATH: a program copied there runs under its new bare name. */
+const PATH_DIRS = new Set(['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']);
 
 const STATEMENTS = new Set([
   'program', 'list', 'compound_statement', 'subshell', 'do_group', 'if_statement', 'elif_clause', 'else_clause',
@@ -59,6 +65,18 @@ const WORDISH = new Set([
 ]);
 const IGNORED = new Set(['comment', ';', '&', '&&', '||', '|', '|&', ';;', ';&', ';;&', '(', ')', '{', '}', 'do', 'done', 'then', 'fi', 'else', 'elif', 'if', 'while', 'until', 'case', 'esac', 'in', '!', '\n']);
 
+interface RunHow {
+  env: Record<string, string>;
+  stdin: SubOutput | undefined;
+  piped: boolean;
+  text: string;
+  remote?: string;
+  socket?: string;
+}
+
+/** Arguments kept per recorded command; the rest is summarized. */
+const MAX_RECORDED_ARGS = 256;
+
 interface Frame {
   vars: Map<string, string>;
   cwd: string | undefined;
@@ -68,6 +86,24 @@ interface Frame {
   aliases: Map<string, string>;
   depth: number;
   remote: string | undefined;
+  /** File descriptors opened on raw sockets by a bare `exec 3<>/dev/tcp/…`: fd → host. */
+  sockets: Map<number, string>;
+}
+
+/** What a command's redirects did: raw sockets, and the files its stdout fills. */
+interface Io {
+  /** Host of a `/dev/tcp|udp` redirect, when any fd of the command is a raw socket. */
+  socket?: string;
+  socketStdin: boolean;
+  socketStdout: boolean;
+  /** Raw sockets opened with an explicit fd (`3</dev/tcp/…`), for a bare `exec`. */
+  fds: Map<number, string>;
+  /** Resolved literal files stdout is written to; `append` for `>>`. */
+  outFiles: { path: string; append: boolean }[];
+}
+
+function newIo(): Io {
+  return { socketStdin: false, socketStdout: false, fds: new Map(), outFiles: [] };
 }
 
 /** Collects what one analysis found; shared by every recursion level. */
@@ -79,6 +115,14 @@ class Collector {
   readonly hosts: { host: string; hostClass: HostClass }[] = [];
   private readonly seen = new Set<string>();
   readonly downloaded = new Set<string>();
+  /** Files written earlier in the command line (resolved). */
+  readonly written = new Set<string>();
+  /** Files that hold a copy of a program: resolved path → the program's path. */
+  readonly copies = new Map<string, string>();
+  /** Files whose whole text is known: resolved path → text. */
+  readonly scripts = new Map<string, string>();
+  /** How many wrappers deep the current command is (`sudo env nice …`). */
+  wrappers = 0;
 
   add(category: Category, risk: Risk, evidence: string): void {
     const key = category + '\0' + risk + '\0' + evidence;
@@ -105,7 +149,7 @@ export function analyzeShell(parser: Parser, command: string, options: ShellOpti
   const cwd = options.cwd !== undefined && options.cwd.startsWith('/') ? trimSlash(posix.normalize(options.cwd)) : undefined;
   const walker = new Walker(parser, out, home, env);
   try {
-    walker.source(command, { vars: new Map(), cwd, cwdLost: false, functions: new Map(), aliases: new Map(), depth: 0, remote: undefined });
+    walker.source(command, { vars: new Map(), cwd, cwdLost: false, functions: new Map(), aliases: new Map(), depth: 0, remote: undefined, sockets: new Map() });
   } catch (error) {
     // A bug in a rule must not turn into an allow.
     out.failClosed(`analyzer error: ${error instanceof Error ? error.message : String(error)}`);
@@ -244,14 +288,18 @@ class Walker {
   private redirected(node: Node, stdin: SubOutput | undefined): SubOutput {
     let input = stdin;
     let after: Node[] = [];
+    const io = newIo();
     const body = node.childForFieldName('body');
     for (const r of node.children) {
       if (r === null || (body !== null && r.id === body.id) || !r.isNamed) continue;
-      const res = this.redirect(r);
+      const res = this.redirect(r, io);
       if (res.stdin !== undefined) input = res.stdin;
       after = after.concat(res.after);
     }
-    let output = body === null ? {} : body.type === 'command' ? this.simpleCommand(body, input, after.length > 0) : this.walk(body, input);
+    let output: SubOutput;
+    if (body === null) output = {};
+    else if (body.type === 'command') output = this.simpleCommand(body, input, after.length > 0, io);
+    else output = this.afterRedirects(io, this.walk(body, input), node.text);
     // tree-sitter nests `cat <<EOF | sh` as a pipeline inside the heredoc redirect.
     for (const next of after) {
       output = next.type === 'pipeline' ? this.pipeline([null, ...next.children], output) : next.type === 'command' ? this.simpleCommand(next, output, false) : this.walk(next, output);
@@ -260,7 +308,7 @@ class Walker {
   }
 
   /** Handles one redirect; returns what it feeds to stdin and any statements nested in it. */
-  private redirect(r: Node): { stdin?: SubOutput; after: Node[] } {
+  private redirect(r: Node, io: Io): { stdin?: SubOutput; after: Node[] } {
     const text = r.text;
     if (r.type === 'herestring_redirect') {
       const w = r.namedChildren.find((c) => c !== null && WORDISH.has(c.type));
@@ -287,24 +335,69 @@ class Walker {
     const op = r.children.find((c) => c !== null && !c.isNamed)?.type ?? '>';
     const dest = r.childForFieldName('destination') ?? r.namedChildren.filter((c) => c !== null && c.type !== 'file_descriptor').at(-1) ?? null;
     if (dest === null) return { after: [] };
+    const fdText = r.namedChildren.find((c) => c !== null && c.type === 'file_descriptor')?.text;
+    const fd = fdText === undefined ? undefined : Number(fdText);
     const word = this.word(dest);
     const target = word.values[0] ?? '';
     if (op === '>&' || op === '<&' || op === '>&-' || op === '<&-') {
-      if (/^\d+$|^-$/.test(target)) return { after: [] };
+      if (/^\d+$|^-$/.test(target)) {
+        // Duplicating a raw socket's fd (`0>&1` after `>& /dev/tcp/…`, `<&3` after `exec 3</dev/tcp/…`)
+        // makes it the command's input too. tree-sitter misplaces the fd of `0>&1`, so any dup
+        // on a command that already has a socket counts as reading from it.
+        const shared = this.frame.sockets.get(Number(target));
+        if (shared !== undefined) io.socket = shared;
+        if (io.socket !== undefined && target !== '-') {
+          io.socketStdin = true;
+          if (op === '>&') io.socketStdout = true;
+          return { stdin: { download: true }, after: [] };
+        }
+        return { after: [] };
+      }
     }
     const site = this.site(undefined);
     if (/^\/dev\/(tcp|udp)\//.test(target)) {
       const host = target.split('/')[3] ?? '';
       const cls = site.host(host);
       this.out.add('net.egress', cls === 'loopback' || cls === 'private' ? 'medium' : 'high', `raw socket redirect to ${host}: ${clip(text)}`);
-      return op.includes('<') ? { stdin: { download: true }, after: [] } : { after: [] };
+      io.socket = host;
+      if (fd !== undefined) io.fds.set(fd, host);
+      const reads = op.includes('<') && (fd === undefined || fd === 0);
+      const writes = op.includes('>') && (fd === undefined || fd === 1 || op === '&>' || op === '&>>');
+      if (writes) io.socketStdout = true;
+      if (reads) {
+        io.socketStdin = true;
+        return { stdin: { download: true }, after: [] };
+      }
+      return { after: [] };
     }
     if (op === '<' || op === '<<' || op === '<&') {
       return { stdin: readRedirect(word, site, text), after: [] };
     }
     const arg: Arg = { value: target, literal: word.literal, glob: word.glob, raw: word.raw, subs: word.subs, unknownVars: word.unknownVars };
     classifyWrite(arg, site, text, op === '>' || op === '>|' || op === '&>');
+    if (word.literal && (fd === undefined || fd === 1) && op !== '<>') {
+      io.outFiles.push({ path: resolvePath(target, { cwd: this.frame.cwdLost ? undefined : this.frame.cwd, home: this.home }), append: op === '>>' || op === '&>>' });
+    }
     return { after: [] };
+  }
+
+  /**
+   * What a command's output did once it ran: secrets sent into a raw socket, a program's
+   * bytes or a known script text saved to a file.
+   */
+  private afterRedirects(io: Io, output: SubOutput, text: string): SubOutput {
+    if (io.socket !== undefined && io.socketStdout && output.secret) {
+      this.out.add('net.egress', 'critical', `secrets sent to ${io.socket} through a raw socket: ${clip(text)}`);
+      this.out.add('secret.read', 'critical', `secrets sent to ${io.socket}: ${clip(text)}`);
+    }
+    for (const f of io.outFiles) {
+      if (output.program !== undefined && !f.append) this.out.copies.set(f.path, output.program);
+      if (output.text !== undefined) {
+        const before = f.append ? this.out.scripts.get(f.path) ?? '' : '';
+        if (before.length + output.text.length <= MAX_SOURCE) this.out.scripts.set(f.path, before + output.text);
+      } else this.out.scripts.delete(f.path);
+    }
+    return output;
   }
 
   private assign(node: Node, into: Map<string, string>): void {
@@ -384,7 +477,7 @@ class Walker {
     return last;
   }
 
-  private simpleCommand(node: Node, stdin: SubOutput | undefined, piped: boolean): SubOutput {
+  private simpleCommand(node: Node, stdin: SubOutput | undefined, piped: boolean, io: Io = newIo()): SubOutput {
     const env: Record<string, string> = {};
     const argv: Arg[] = [];
     let input = stdin;
@@ -401,7 +494,7 @@ class Walker {
         const inner = c.namedChildren[0] ?? c;
         pushWord(argv, this.word(inner));
       } else if (c.type === 'file_redirect' || c.type === 'herestring_redirect' || c.type === 'heredoc_redirect') {
-        const res = this.redirect(c);
+        const res = this.redirect(c, io);
         if (res.stdin !== undefined) input = res.stdin;
         after.push(...res.after);
       } else if (c.type === 'comment') continue;
@@ -411,7 +504,11 @@ class Walker {
       for (const [k, v] of Object.entries(env)) this.frame.vars.set(k, v);
       return {};
     }
-    let output = this.run(argv, { env, stdin: input, piped: piped || after.length > 0, text: node.text });
+    const how: RunHow = { env, stdin: input, piped: piped || after.length > 0, text: node.text };
+    if (io.socket !== undefined) how.socket = io.socket;
+    let output = this.afterRedirects(io, this.run(argv, how), node.text);
+    // A bare `exec 3<>/dev/tcp/…` keeps the socket open for the commands that follow.
+    if (argv.length === 1 && argv[0]?.value === 'exec') for (const [fd, host] of io.fds) this.frame.sockets.set(fd, host);
     for (const next of after) {
       output = next.type === 'pipeline' ? this.pipeline([null, ...next.children], output) : this.walk(next, output);
     }
@@ -419,13 +516,14 @@ class Walker {
   }
 
   /** Runs one argv: obfuscation checks, aliases, functions, then the program rule. */
-  run(argv: Arg[], how: { env: Record<string, string>; stdin: SubOutput | undefined; piped: boolean; text: string; remote?: string }): SubOutput {
+  run(argv: Arg[], how: RunHow): SubOutput {
     const first = argv[0];
     if (first === undefined) return {};
     if (this.out.commands.length >= MAX_COMMANDS) {
       this.out.failClosed(`more than ${MAX_COMMANDS} commands`);
       return {};
     }
+    if (first.literal && first.glob) return this.globCommand(first, argv, how);
     let program = first;
     if (!first.literal) {
       const sub = first.subs.length === 1 ? first.subs[0] : undefined;
@@ -436,7 +534,7 @@ class Walker {
       if (sub?.text !== undefined && /^(\$\(|`)/.test(first.raw) && sub.text.trim() !== '') {
         program = { ...first, value: sub.text.trim().split(/\s+/)[0] ?? '', literal: true };
       } else {
-        this.out.commands.push({ program: first.raw, argv: argv.map((a) => a.value) });
+        this.record(first.raw, argv);
         // Still look at the arguments: `$x -rf /` deletes whatever $x is.
         unknownProgram({ argv, name: first.raw, text: how.text, stdin: how.stdin, piped: how.piped, env: how.env }, this.site(how.remote));
         return {};
@@ -444,6 +542,7 @@ class Walker {
     } else if (first.raw.includes('$') || first.raw.includes('`')) {
       this.out.add('exec.obfuscated', 'medium', `command name built from variables (${clip(first.raw)}): ${clip(how.text)}`);
     }
+    if (how.remote === undefined) program = this.copied(program, how.text);
     const name = posix.basename(program.value);
     const alias = this.frame.aliases.get(name);
     if (alias !== undefined && !this.calling.has('alias:' + name)) {
@@ -466,12 +565,88 @@ class Walker {
       }
     }
     const full = program === first ? argv : [program, ...argv.slice(1)];
-    this.out.commands.push({ program: name, argv: full.map((a) => a.value) });
+    this.record(name, full);
     const inv: Invocation = { argv: full, name, text: how.text, stdin: how.stdin, piped: how.piped, env: how.env };
     if (how.remote !== undefined) inv.remote = how.remote;
+    if (how.socket !== undefined) inv.socket = how.socket;
     if (name === 'alias') return this.defineAlias(full);
+    if (program.value.includes('/') && how.remote === undefined) {
+      const script = this.out.scripts.get(this.resolve(program.value));
+      if (script !== undefined) {
+        // A file this command line wrote, run as a program: bash runs its text.
+        this.out.add('exec.obfuscated', 'medium', `runs ${program.value}, a script written earlier: ${clip(how.text)}`);
+        return this.site(how.remote).shell(script, { ...inv, stdin: undefined });
+      }
+    }
     const rule = ruleFor(name);
     return rule(inv, this.site(how.remote));
+  }
+
+  /** Records one command run, with its argv (bounded, so long wrapper chains stay linear). */
+  private record(program: string, argv: Arg[]): void {
+    const values = argv.length > MAX_RECORDED_ARGS ? [...argv.slice(0, MAX_RECORDED_ARGS).map((a) => a.value), `… ${argv.length - MAX_RECORDED_ARGS} more`] : argv.map((a) => a.value);
+    this.out.commands.push({ program, argv: values });
+  }
+
+  private resolve(path: string): string {
+    return resolvePath(path, { cwd: this.frame.cwdLost ? undefined : this.frame.cwd, home: this.home });
+  }
+
+  /**
+   * A program run under a name this command line gave it (`cp /bin/sh /tmp/x; /tmp/x -c …`,
+   * `ln -s /bin/rm d; ./d -rf /`) is analyzed as the program it copies. A file written
+   * earlier and then run, with contents the analyzer cannot see, is at least high.
+   */
+  private copied(program: Arg, text: string): Arg {
+    const value = program.value;
+    let source: string | undefined;
+    let path: string | undefined;
+    if (value.includes('/')) {
+      path = this.resolve(value);
+      source = this.out.copies.get(path);
+    } else {
+      for (const [dest, src] of this.out.copies) {
+        if (posix.basename(dest) === value && PATH_DIRS.has(posix.dirname(dest))) {
+          path = dest;
+          source = src;
+        }
+      }
+    }
+    if (source !== undefined) {
+      this.out.add('exec.obfuscated', 'medium', `runs ${value}, a copy of ${source}: ${clip(text)}`);
+      return { ...program, value: source };
+    }
+    if (path !== undefined && this.out.written.has(path) && !this.out.scripts.has(path) && !this.out.downloaded.has(path)) {
+      this.out.add('exec.obfuscated', 'high', `runs ${value}, a file written earlier in the command with contents not known: ${clip(text)}`);
+    }
+    return program;
+  }
+
+  /**
+   * A command name with an unquoted glob (`/bin/r? -rf /`, `/???/r?`, `ba[s]h`): bash runs
+   * whatever file the pattern matches. It is obfuscated in any case; each known program the
+   * pattern can match is analyzed, so the worst of them counts.
+   */
+  private globCommand(first: Arg, argv: Arg[], how: RunHow): SubOutput {
+    this.out.add('exec.obfuscated', 'high', `command name is a glob pattern (${clip(first.raw)}): ${clip(how.text)}`);
+    const pattern = first.pattern ?? first.value;
+    const cut = lastUnescapedSlash(pattern);
+    const dir = first.value.slice(0, first.value.length - unescapeGlob(pattern.slice(cut + 1)).length);
+    const candidates = globCandidates(pattern.slice(cut + 1));
+    if (candidates.length === 0 || candidates.length > MAX_GLOB_CANDIDATES) {
+      this.record(first.raw, argv);
+      const unknown: Arg = { ...first, literal: false };
+      unknownProgram({ argv: [unknown, ...argv.slice(1)], name: first.raw, text: how.text, stdin: how.stdin, piped: how.piped, env: how.env }, this.site(how.remote));
+      return {};
+    }
+    const outs: SubOutput[] = [];
+    for (const name of candidates) {
+      const arg: Arg = { value: dir + name, literal: true, glob: false, raw: first.raw, subs: first.subs, unknownVars: first.unknownVars };
+      outs.push(this.run([arg, ...argv.slice(1)], how));
+    }
+    const merged = mergeSubs(outs);
+    if (outs.length === 1 && outs[0] !== undefined) return outs[0];
+    return merged;
   }
 
   private defineAlias(argv: Arg[]): SubOutput {
@@ -493,9 +668,11 @@ class Walker {
         return frame.cwdLost ? undefined : frame.cwd;
       },
       add: (category, risk, evidence) => out.add(category, risk, evidence),
+      failClosed: (evidence) => out.failClosed(evidence),
       touch: (path, access) => {
         const resolved = remote === undefined ? resolvePath(path, ctx()) : `${remote}:${path}`;
         if (out.paths.length < 200 && !out.paths.some((p) => p.path === resolved && p.access === access)) out.paths.push({ path: resolved, access });
+        if (access === 'write' && remote === undefined) out.written.add(resolved);
         return resolved;
       },
       zone: (arg): PathZone => {
@@ -519,17 +696,40 @@ class Walker {
           out.failClosed(`nesting deeper than ${MAX_DEPTH} levels`);
           return {};
         }
-        const how: { env: Record<string, string>; stdin: SubOutput | undefined; piped: boolean; text: string; remote?: string } = {
-          env: inv.env, stdin: stdin ?? inv.stdin, piped: inv.piped, text: inv.text,
-        };
+        if (out.wrappers >= MAX_WRAPPERS) {
+          out.failClosed(`more than ${MAX_WRAPPERS} wrappers around one command`);
+          return {};
+        }
+        const how: RunHow = { env: inv.env, stdin: stdin ?? inv.stdin, piped: inv.piped, text: inv.text };
         const r = inv.remote ?? remote;
         if (r !== undefined) how.remote = r;
-        return walker.run(argv, how);
+        if (inv.socket !== undefined) how.socket = inv.socket;
+        out.wrappers++;
+        try {
+          return walker.run(argv, how);
+        } finally {
+          out.wrappers--;
+        }
       },
       markDownloaded: (path) => {
         out.downloaded.add(resolvePath(path, ctx()));
       },
       wasDownloaded: (path) => out.downloaded.has(resolvePath(path, ctx())),
+      markCopy: (dest, source) => {
+        if (remote !== undefined) return;
+        const from = resolvePath(source, ctx());
+        out.copies.set(resolvePath(dest, ctx()), out.copies.get(from) ?? from);
+      },
+      forget: (path) => {
+        if (remote !== undefined) return;
+        const resolved = resolvePath(path, ctx());
+        out.copies.delete(resolved);
+        out.scripts.delete(resolved);
+      },
+      markScript: (path, text) => {
+        if (remote === undefined && text.length <= MAX_SOURCE) out.scripts.set(resolvePath(path, ctx()), text);
+      },
+      scriptText: (path) => (remote === undefined ? out.scripts.get(resolvePath(path, ctx())) : undefined),
       chdir: (arg) => {
         if (arg === undefined) {
           frame.cwd = walker.home;
@@ -593,7 +793,25 @@ class Walker {
 }
 
 function pushWord(argv: Arg[], w: Word): void {
-  for (const value of w.values) argv.push({ value, literal: w.literal, glob: w.glob, raw: w.raw, subs: w.subs, unknownVars: w.unknownVars });
+  w.values.forEach((value, k) => {
+    const arg: Arg = { value, literal: w.literal, glob: w.glob, raw: w.raw, subs: w.subs, unknownVars: w.unknownVars };
+    const pattern = w.patterns?.[k];
+    if (pattern !== undefined) arg.pattern = pattern;
+    argv.push(arg);
+  });
+}
+
+function lastUnescapedSlash(pattern: string): number {
+  let last = -1;
+  for (let i = 0; i < pattern.length; i++) {
+    if (pattern[i] === '\\') i++;
+    else if (pattern[i] === '/') last = i;
+  }
+  return last;
+}
+
+function unescapeGlob(pattern: string): string {
+  return pattern.replace(/\\(.)/g, '$1');
 }
 
 /** Combines the outputs of several substitutions. */
@@ -612,8 +830,10 @@ function shellQuote(s: string): string {
 }
 
 export function clip(text: string): string {
-  const one = text.replace(/\s+/g, ' ').trim();
-  return one.length > 120 ? one.slice(0, 117) + '...' : one;
+  // Only the head is shown, so only the head is normalized: evidence stays linear in a long chain.
+  const head = text.length > 2_000 ? text.slice(0, 2_000) : text;
+  const one = head.replace(/\s+/g, ' ').trim();
+  return one.length > 120 || head !== text ? one.slice(0, 117) + '...' : one;
 }
 
 export { riskRank };

@@ -20,8 +20,10 @@ import { decodeAnsiC, type SubOutput, type Word } from './shell-words.js';
 // helpers
 
 function clip(text: string): string {
-  const one = text.replace(/\s+/g, ' ').trim();
-  return one.length > 120 ? one.slice(0, 117) + '...' : one;
+  // Only the head is shown, so only the head is normalized: evidence stays linear in a long chain.
+  const head = text.length > 2_000 ? text.slice(0, 2_000) : text;
+  const one = head.replace(/\s+/g, ' ').trim();
+  return one.length > 120 || head !== text ? one.slice(0, 117) + '...' : one;
 }
 
 function ev(inv: Invocation, what: string): string {
@@ -118,6 +120,7 @@ export function classifyWrite(arg: Arg, site: Site, text: string, truncate = fal
     return;
   }
   const path = site.touch(arg.value, 'write');
+  site.forget(arg.value);
   if (path === '/dev/null' || path === '/dev/stdout' || path === '/dev/stderr' || path === '/dev/tty') return;
   if (isBlockDevice(path)) {
     site.add('disk.wipe', 'critical', `write to block device ${path}: ${clip(text)}`);
@@ -184,6 +187,7 @@ const SHELLS = new Set(['sh', 'bash', 'zsh', 'dash', 'ksh', 'mksh', 'ash', 'fish
 
 /** A shell or interpreter running what arrives on stdin. */
 function stdinCode(inv: Invocation, site: Site, kind: 'shell' | 'interpreter'): SubOutput {
+  if (inv.socket !== undefined) site.add('exec.remote_code', 'critical', ev(inv, `reverse shell: a ${kind} wired to a raw socket to ${inv.socket}`));
   const input = inv.stdin;
   if (input === undefined) return {};
   if (input.download) site.add('exec.remote_code', 'critical', ev(inv, 'runs code downloaded from the network'));
@@ -228,6 +232,11 @@ function scriptOperand(script: Arg, inv: Invocation, site: Site, kind: 'shell' |
   }
   if (site.wasDownloaded(script.value)) site.add('exec.remote_code', 'critical', ev(inv, `runs ${script.value}, downloaded earlier`));
   if (/^https?:\/\//.test(script.value)) site.add('exec.remote_code', 'critical', ev(inv, 'runs a script from a URL'));
+  const text = site.scriptText(script.value);
+  if (text !== undefined) {
+    if (kind === 'shell') return site.shell(text, { ...inv, stdin: undefined });
+    inlineCode(text, inv, site);
+  }
   return {};
 }
 
@@ -266,11 +275,32 @@ const shellRule: ProgramRule = (inv, site) => {
   }
   const script = readStdin ? undefined : args[i];
   if (script === undefined) return stdinCode(inv, site, 'shell');
+  // `sh -i 0</dev/tcp/…`: tree-sitter can read the fd as an argument; a shell on a socket is a reverse shell.
+  if (inv.socket !== undefined) site.add('exec.remote_code', 'critical', ev(inv, `reverse shell: a shell wired to a raw socket to ${inv.socket}`));
   return scriptOperand(script, inv, site, 'shell');
 };
 
+/** Eval inside eval beyond this is cut off (the walker nests no deeper either). */
+const MAX_EVAL_CHAIN = 8;
+
 const evalRule: ProgramRule = (inv, site) => {
-  const args = inv.argv.slice(1);
+  let args = inv.argv.slice(1);
+  // `eval eval … eval cmd`: each level re-parses the words joined by spaces. When the
+  // remaining words hold nothing bash would re-interpret, that is the identity, so the chain
+  // is read in one parse instead of one per level (which made long chains quadratic).
+  let chain = 0;
+  while (args[0] !== undefined && args[0].literal && args[0].value === 'eval') {
+    args = args.slice(1);
+    chain++;
+  }
+  if (chain > 0) {
+    const plain = args.every((a) => a.literal && /^[A-Za-z0-9_@%+=:,./-]+$/.test(a.value));
+    if (!plain && chain >= MAX_EVAL_CHAIN) {
+      site.failClosed(ev(inv, `eval nested ${chain + 1} levels deep`));
+      return {};
+    }
+    if (!plain) args = inv.argv.slice(1);
+  }
   if (args.every((a) => a.literal)) {
     site.add('exec.obfuscated', 'medium', ev(inv, 'eval'));
     return site.shell(args.map((a) => a.value).join(' '), inv);
@@ -381,7 +411,8 @@ const interpreterRule: ProgramRule = (inv, site) => {
 };
 
 const awkRule: ProgramRule = (inv, site) => {
-  const o = opts(inv.argv.slice(1), 'fvF', [], true);
+  const o = opts(inv.argv.slice(1), 'fvFi', ['include', 'file'], true);
+  if (/^inplace$/.test(val(o, 'i', 'include')?.value ?? '')) for (const f of o.operands.slice(has(o, 'f') ? 0 : 1)) classifyWrite(f, site, inv.text);
   if (has(o, 'f')) return readFiles(o.operands, inv, site);
   const program = o.operands[0];
   if (program === undefined) return {};
@@ -587,13 +618,22 @@ const shredRule: ProgramRule = (inv, site) => {
 
 const ddRule: ProgramRule = (inv, site) => {
   let out: SubOutput = inv.stdin ?? {};
+  let input: Arg | undefined;
+  let output: Arg | undefined;
   for (const a of inv.argv.slice(1)) {
     const m = /^(if|of)=(.*)$/.exec(a.value);
     if (m === null) continue;
     const file = { ...a, value: m[2] as string };
-    if (m[1] === 'of') classifyWrite(file, site, inv.text);
-    else out = readFiles([file], inv, site);
+    if (m[1] === 'of') {
+      classifyWrite(file, site, inv.text);
+      output = file;
+    } else {
+      out = readFiles([file], inv, site);
+      input = file;
+    }
   }
+  if (input !== undefined && output !== undefined && input.literal && output.literal) site.markCopy(output.value, input.value);
+  else if (input !== undefined && input.literal && output === undefined) out = { ...out, program: input.value };
   return out;
 };
 
@@ -661,6 +701,8 @@ const copyRule: ProgramRule = (inv, site) => {
       site.add('secret.read', 'medium', ev(inv, `links to sensitive path ${linkTo.value}`));
     }
     if (dest !== undefined && o.operands.length > 1) classifyWrite(dest, site, inv.text);
+    const linked = o.operands.length === 1 && linkTo !== undefined ? { ...linkTo, value: posix.basename(linkTo.value) } : dest;
+    markCopies(o.operands.length === 1 ? o.operands : sources, linked, target !== undefined, site);
     return {};
   }
   const read = readFiles(sources, inv, site);
@@ -678,12 +720,38 @@ const copyRule: ProgramRule = (inv, site) => {
     if (dest.value === '/dev/null' && inv.name === 'mv') deleteTargets(sources, true, inv, site, 'moves to /dev/null');
     else classifyWrite(dest, site, inv.text);
   }
+  markCopies(sources, dest, target !== undefined, site);
   return read;
 };
 
+/**
+ * A copied, moved, installed or linked file keeps its identity under the new name:
+ * `cp /bin/sh /tmp/x` makes `/tmp/x` a shell for the rest of the command line. The
+ * destination may be a directory, so both `dest` and `dest/<basename>` are remembered.
+ */
+function markCopies(sources: Arg[], dest: Arg | undefined, intoDirectory: boolean, site: Site): void {
+  if (dest === undefined || !dest.literal || sources.length === 0) return;
+  for (const src of sources) {
+    if (!src.literal || src.glob) continue;
+    const base = posix.basename(src.value);
+    site.markCopy(dest.value.replace(/\/+$/, '') + '/' + base, src.value);
+    if (sources.length === 1 && !intoDirectory && !dest.value.endsWith('/')) site.markCopy(dest.value, src.value);
+  }
+}
+
 const teeRule: ProgramRule = (inv, site) => {
   const o = opts(inv.argv.slice(1));
-  for (const f of o.operands) classifyWrite(f, site, inv.text, !has(o, 'a', 'append'));
+  const append = has(o, 'a', 'append');
+  for (const f of o.operands) {
+    if (f.literal && /^\/dev\/(tcp|udp)\//.test(f.value)) {
+      egress(f.value.split('/')[3] ?? '', inv, site, true, 'tee to a raw socket', inv.stdin?.secret === true);
+      continue;
+    }
+    classifyWrite(f, site, inv.text, !append);
+    const text = inv.stdin?.text;
+    if (f.literal && !append && text !== undefined) site.markScript(f.value, text);
+    if (f.literal && !append && inv.stdin?.program !== undefined) site.markCopy(f.value, inv.stdin.program);
+  }
   return inv.stdin ?? {};
 };
 
@@ -703,6 +771,14 @@ const readerRule: ProgramRule = (inv, site) => {
   const name = inv.name;
   const o = opts(inv.argv.slice(1), READ_VALUED[name] ?? '', ['regexp', 'file', 'max-count', 'context', 'after-context', 'before-context', 'include', 'exclude', 'exclude-dir', 'color', 'type', 'glob', 'pre', 'pre-glob', 'sort', 'arg']);
   let files = o.operands;
+  if (name === 'sort') {
+    const out = val(o, 'o', 'output');
+    if (out !== undefined) classifyWrite(out, site, inv.text);
+  }
+  if (name === 'uniq' && files[1] !== undefined) {
+    classifyWrite(files[1], site, inv.text);
+    files = files.slice(0, 1);
+  }
   if (/^(e|f)?grep$|^rg$|^ag$|^ack$/.test(name) && !has(o, 'e', 'f', 'regexp', 'file')) files = files.slice(1);
   if (name === 'jq' || name === 'yq') files = files.slice(1);
   if (name === 'rg') {
@@ -725,9 +801,13 @@ const readerRule: ProgramRule = (inv, site) => {
   if (files.length === 0 && inv.stdin !== undefined) {
     const passthrough: SubOutput = { ...inv.stdin };
     if (name !== 'cat' && name !== 'tac') delete passthrough.text;
+    if (name !== 'cat') delete passthrough.program;
     delete passthrough.pathsUnder;
     return passthrough;
   }
+  const only = files[0];
+  // `cat /bin/sh > /tmp/x`: the file it fills is a copy of the program.
+  if (name === 'cat' && files.length === 1 && only !== undefined && only.literal && !only.glob) return { ...read, program: only.value };
   return read;
 };
 
@@ -799,6 +879,7 @@ const decodeRule: ProgramRule = (inv, site) => {
   else if (name === 'tr') decoding = /A-Z.*N-Z|N-Z.*A-M|a-z.*n-z/i.test(args.join(' '));
   const files = inv.argv.slice(1).filter((a) => !a.value.startsWith('-') && !(name === 'tr') && !(name === 'openssl' && /^(enc|base64)$/.test(a.value)));
   const read = readFiles(files, inv, site);
+  if (/^(gzip|bzip2|xz|zstd|lzma|gunzip|bunzip2|unxz|unzstd)$/.test(name) && inv.stdin === undefined) compressesInPlace(inv, site);
   if (name === 'openssl') return opensslRule(inv, site);
   if (!decoding) return mergeOut(read, inv.stdin ?? {});
   const out: SubOutput = { decoded: true };
@@ -1163,27 +1244,86 @@ const gitRule: ProgramRule = (inv, site) => {
     if (/^ext::/.test(v)) site.add('exec.remote_code', 'critical', ev(inv, 'git ext:: transport runs a command'));
     if (/^--open-files-in-pager|^-O./.test(v) && sub === 'grep') site.add('exec.obfuscated', 'high', ev(inv, 'git grep runs a pager'));
   }
+  const operands = values.filter((v) => !v.startsWith('-'));
+  const changes = (what: string) => site.add('fs.write', 'low', ev(inv, `git ${sub} ${what}`));
   switch (sub) {
     case 'push': {
       const force = flag('--force', '--force-with-lease', '--mirror', '--delete', '--prune', '--force-if-includes') || short('f') || short('d') || values.some((v) => /^\+|^:[^/]/.test(v));
       if (force) site.add('vcs.destructive', 'high', ev(inv, 'rewrites or deletes remote history'));
+      if (flag('--dry-run', '-n') || short('n')) return {};
+      // A push writes to another machine: egress, whatever the remote is called. A routine
+      // push stays low (normal allow rules allow it); the kill switch sees the category.
+      let risk: Risk = 'low';
+      for (const v of operands) {
+        const host = /^[a-z]+:\/\//.test(v) ? urlHost(v) : /^[^@/\s]+@[^:]+:/.test(v) ? v.replace(/^.*@/, '').split(':')[0] : undefined;
+        const cls = host === undefined ? undefined : site.host(host);
+        if (cls !== undefined && cls !== 'public') risk = maxRisk(risk, hostRisk(cls, false));
+      }
+      site.add('net.egress', risk, ev(inv, 'pushes commits to a remote'));
       return {};
     }
     case 'reset':
       if (flag('--hard', '--merge', '--keep')) site.add('vcs.destructive', 'high', ev(inv, 'discards uncommitted work'));
+      changes('moves HEAD or the index');
       return {};
     case 'clean':
       if (!flag('--dry-run', '-n') && !short('n') && (short('f') || flag('--force'))) site.add('vcs.destructive', short('x') || short('d') || short('X') ? 'high' : 'medium', ev(inv, 'deletes untracked files'));
       return {};
     case 'checkout':
     case 'restore':
+    case 'switch':
       if (flag('.', '--force', '-f', '--', '--worktree') && (values.includes('.') || flag('--force', '-f'))) site.add('vcs.destructive', 'medium', ev(inv, 'discards local changes'));
+      if (values.length > 0) changes('changes the working tree');
       return {};
     case 'branch':
       if (flag('-D') || (flag('--delete', '-d') && flag('--force', '-f'))) site.add('vcs.destructive', 'medium', ev(inv, 'force-deletes a branch'));
+      if (flag('-d', '-D', '--delete', '-m', '-M', '--move', '-c', '-C', '--copy', '-u', '--set-upstream-to', '--unset-upstream', '--edit-description', '-f', '--force') || (operands.length > 0 && !flag('-l', '--list', '--contains', '--no-contains', '--merged', '--no-merged', '--points-at'))) changes('changes branches');
+      return {};
+    case 'tag':
+      if (flag('-d', '--delete')) site.add('vcs.destructive', 'medium', ev(inv, 'deletes a tag'));
+      if (operands.length > 0 && !flag('-l', '--list', '-v', '--verify', '--contains', '--no-contains', '--merged', '--no-merged', '--points-at')) changes('changes tags');
       return {};
     case 'stash':
       if (values[0] === 'clear' || values[0] === 'drop') site.add('vcs.destructive', 'medium', ev(inv, 'drops stashed work'));
+      if (values[0] !== 'list' && values[0] !== 'show') changes('saves or restores work');
+      return {};
+    case 'remote':
+      if (operands.length > 0 && !/^(show|get-url)$/.test(operands[0] ?? '')) changes('changes remotes');
+      break;
+    case 'worktree':
+    case 'notes':
+    case 'bisect':
+    case 'sparse-checkout':
+    case 'lfs':
+      if (operands.length > 0 && !/^(list|show|log|visualize|view|ls-files|status|env)$/.test(operands[0] ?? '')) changes(`${operands[0] ?? ''} changes the repository`);
+      return {};
+    case 'submodule':
+      if (operands[0] === 'foreach') {
+        const cmd = rest.slice(1).filter((a) => !/^(--recursive|-q|--quiet)$/.test(a.value));
+        if (cmd.length > 0) site.shell(cmd.map((a) => a.value).join(' '), { ...inv, stdin: undefined });
+      }
+      if (operands.length > 0 && !/^(status|summary)$/.test(operands[0] ?? '')) changes('changes submodules');
+      return {};
+    case 'rm':
+      if (!flag('--cached', '-n', '--dry-run')) deleteTargets(rest.filter((a) => !a.value.startsWith('-')), flag('-r') || short('r'), inv, site, 'git rm of');
+      changes('removes files from the index');
+      return {};
+    case 'apply':
+      if (!flag('--check', '--stat', '--numstat', '--summary')) changes('patches files');
+      return {};
+    case 'archive':
+    case 'format-patch':
+    case 'bundle': {
+      const out = values.find((v) => /^--output(-directory)?=|^-o$/.test(v));
+      if (out !== undefined || sub !== 'archive') changes('writes files');
+      return {};
+    }
+    case 'credential':
+      if (values[0] === 'fill') {
+        site.add('secret.read', 'high', ev(inv, 'prints stored git credentials'));
+        return { secret: true };
+      }
+      changes('changes stored credentials');
       return {};
     case 'filter-branch':
     case 'filter-repo':
@@ -1194,19 +1334,27 @@ const gitRule: ProgramRule = (inv, site) => {
       return {};
     case 'gc':
       if (values.some((v) => /^--prune=(now|all)/.test(v))) site.add('vcs.destructive', 'medium', ev(inv, 'prunes unreachable objects'));
+      changes('rewrites the object store');
       return {};
     case 'update-ref':
       if (flag('-d')) site.add('vcs.destructive', 'medium', ev(inv, 'deletes a ref'));
+      changes('changes a ref');
       return {};
     case 'config': {
       const global = flag('--global', '--system');
-      const reading = flag('--get', '--get-all', '--list', '-l', '--get-regexp', '--show-origin') || values.filter((v) => !v.startsWith('-')).length < 2;
+      const editing = flag('--unset', '--unset-all', '--remove-section', '--rename-section', '--edit', '-e', '--add', '--replace-all');
+      const reading = !editing && (flag('--get', '--get-all', '--list', '-l', '--get-regexp', '--show-origin', '--get-urlmatch', '--get-color', '--get-colorbool') || values.filter((v) => !v.startsWith('-')).length < 2);
       if (reading) return {};
       const key = values.find((v) => !v.startsWith('-')) ?? '';
       if (GIT_EXEC_KEYS.test(key)) site.add('fs.write_sensitive', 'high', ev(inv, `git config ${key} makes git run a program`));
       else if (global) site.add('fs.write_sensitive', 'medium', ev(inv, 'changes the global git config'));
+      else changes('changes the repository config');
       return {};
     }
+    default:
+      break;
+  }
+  switch (sub) {
     case 'clone':
     case 'fetch':
     case 'pull':
@@ -1216,12 +1364,21 @@ const gitRule: ProgramRule = (inv, site) => {
         const host = /^[a-z]+:\/\//.test(v) ? urlHost(v) : /^[^@/\s]+@[^:]+:/.test(v) ? v.replace(/^.*@/, '').split(':')[0] : undefined;
         if (host !== undefined) egress(host, inv, site, false, `git ${sub}`);
       }
+      if (sub === 'clone') changes('creates a repository');
+      else if (sub === 'fetch' || sub === 'pull') {
+        if (!flag('--dry-run')) changes('updates the repository');
+      }
       return {};
     }
     default:
+      // Unknown subcommands (aliases, plumbing) may change the repository: fail closed.
+      if (sub !== '' && !GIT_READ.test(sub)) changes('changes the repository');
       return {};
   }
 };
+
+/** git subcommands that only read the repository. */
+const GIT_READ = /^(status|log|show|diff|blame|annotate|grep|ls-files|ls-tree|ls-remote|rev-parse|rev-list|describe|shortlog|cat-file|show-ref|for-each-ref|name-rev|whatchanged|help|version|count-objects|fsck|check-ignore|check-attr|check-ref-format|check-mailmap|merge-base|var|verify-commit|verify-tag|verify-pack|range-diff|cherry|diff-tree|diff-files|diff-index|show-branch|get-tar-commit-id|column|request-pull|difftool|reflog|--version|--help|-h|-v)$/;
 
 // ---------------------------------------------------------------------------------------
 // archives
@@ -1248,21 +1405,40 @@ const tarRule: ProgramRule = (inv, site) => {
     if (inv.argv.some((a) => a.value === '-P' || a.value === '--absolute-names')) site.add('fs.write', 'high', ev(inv, 'extracts absolute paths'));
     return {};
   }
+  const creating = /^-?[a-zA-Z]*[cruA]/.test(first) || inv.argv.some((a) => /^--(create|append|update|catenate|concatenate|delete)$/.test(a.value));
+  if (creating) {
+    const archive = tarArchive(inv.argv.slice(1));
+    if (archive !== undefined && archive.value !== '-') classifyWrite(archive, site, inv.text);
+  }
   const files = inv.argv.slice(2).filter((a) => !a.value.startsWith('-'));
   return readFiles(files, inv, site);
 };
+
+/** The `-f` archive of a tar command line (`tar czf out.tgz …`, `-f out.tar`, `--file=out.tar`). */
+function tarArchive(args: Arg[]): Arg | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as Arg;
+    if (a.value.startsWith('--file=')) return { ...a, value: a.value.slice(7) };
+    if (a.value === '--file' || a.value === '-f') return args[i + 1];
+    if ((i === 0 && /^-?[a-zA-Z]*f[a-zA-Z]*$/.test(a.value)) || /^-[a-zA-Z]*f$/.test(a.value)) return args[i + 1];
+  }
+  return undefined;
+}
 
 const zipRule: ProgramRule = (inv, site) => {
   const args = inv.argv.slice(1);
   const tt = args.findIndex((a) => a.value === '-TT' || a.value.startsWith('--unzip-command'));
   if (tt >= 0) site.add('exec.obfuscated', 'high', ev(inv, 'zip -TT runs a program'));
   if (inv.name === 'unzip') {
+    if (args.some((a) => /^-[a-zA-Z]*[lptvZ]/.test(a.value))) return {};
     const d = args.findIndex((a) => a.value === '-d');
-    const dir = d >= 0 ? args[d + 1] : undefined;
+    const dir = d >= 0 ? args[d + 1] : lit('.');
     if (dir !== undefined) classifyWrite(dir, site, inv.text);
     return {};
   }
-  return readFiles(args.slice(1).filter((a) => !a.value.startsWith('-')), inv, site);
+  const operands = args.filter((a) => !a.value.startsWith('-'));
+  if (operands[0] !== undefined) classifyWrite(operands[0], site, inv.text);
+  return readFiles(operands.slice(1), inv, site);
 };
 
 // ---------------------------------------------------------------------------------------
@@ -1500,6 +1676,13 @@ const pkgRule: ProgramRule = (inv, site) => {
   const installs = INSTALL.test(verb) || (name === 'pacman' && values.some((v) => /^-S/.test(v))) || ((name === 'dpkg' || name === 'rpm') && values.some((v) => /^-(i|U|-install)/.test(v))) || (name === 'go' && verb === 'get') || name === 'easy_install';
   if (!installs) {
     if (/^(add-apt-repository|apt-key)$/.test(name)) site.add('pkg.install', 'high', ev(inv, 'adds a package source'));
+    else if (/^(publish|unpublish|deprecate|undeprecate|push|yank|owner|dist-tag|access|upload|release)$/.test(verb) && !values.includes('--dry-run')) {
+      // A write to a registry: another machine changes, so it is egress.
+      const destructive = /^(unpublish|yank|deprecate)$/.test(verb);
+      site.add('net.egress', destructive ? 'high' : 'medium', ev(inv, `${name} ${verb} changes a package registry`));
+    } else if (/^(uninstall|remove|rm|r|un|unlink|erase|purge|autoremove|prune|dedupe|link|version|init|create|new|lock|rebuild|audit)$/.test(verb) && !(verb === 'audit' && !values.includes('fix'))) {
+      site.add(/^(uninstall|remove|rm|r|un|erase|purge|autoremove)$/.test(verb) ? 'pkg.install' : 'fs.write', sysMgr || values.some((v) => PKG_GLOBAL.test(v)) ? 'high' : 'low', ev(inv, `${name} ${verb} changes installed packages or project files`));
+    }
     return {};
   }
   let risk: Risk = 'medium';
@@ -1613,20 +1796,63 @@ const dbClientRule: ProgramRule = (inv, site) => {
     const ops = args.filter((a) => !a.value.startsWith('-'));
     if (ops[1] !== undefined) queries.push(ops.slice(1).map((a) => a.value).join(' '));
   }
-  if (name === 'redis-cli') {
-    const cmd = args.map((a) => a.value).find((v) => /^(flushall|flushdb|del|unlink|config|shutdown|script|eval|keys)$/i.test(v));
-    if (cmd !== undefined && /^(flushall|flushdb|shutdown)$/i.test(cmd)) site.add('db.destructive', /^flushall$/i.test(cmd) ? 'critical' : 'high', ev(inv, `redis ${cmd.toUpperCase()}`));
-    else if (cmd !== undefined && /^config$/i.test(cmd)) site.add('db.destructive', 'medium', ev(inv, 'redis CONFIG'));
-    return { download: false };
-  }
+  if (name === 'redis-cli') return redisRule(inv, site);
   if (inv.stdin?.text !== undefined) queries.push(inv.stdin.text);
+  else if (inv.stdin !== undefined && queries.length === 0) site.add('db.write', 'medium', ev(inv, 'runs statements from stdin the analyzer cannot see'));
+  const file = args.find((a, k) => (name === 'psql' && (a.value === '-f' || a.value === '--file' || /^--file=/.test(a.value) || /^-f./.test(a.value))) || (/^(mongo|mongosh)$/.test(name) && k > 0 && /\.(js|mongodb)$/.test(a.value)));
+  if (file !== undefined) site.add('db.write', 'medium', ev(inv, 'runs statements from a file the analyzer cannot see'));
   for (const q of queries) {
+    // psql meta-commands (`\dt`, `\l`, `\d users`) describe the database; they are not SQL.
+    if (name === 'psql' && /^\s*\\(d[a-zA-Z+]*|l\+?|conninfo|x|timing|dn|du|df|dv|dt|list|h|\?)(\s|$)/.test(q) && !q.includes(';')) continue;
     const sql = analyzeSqlText(q);
+    // Carried as the SQL analyzer reports them: DML and DDL come back as `db.write` or `db.destructive`.
     for (const f of sql.findings) site.add(f.category, f.risk, ev(inv, f.evidence));
     if (!sql.parsed) site.add('db.destructive', 'medium', ev(inv, 'query the SQL parser could not read'));
   }
   return {};
 };
+
+const REDIS_VALUED = 'hpsaunridDt';
+const REDIS_LONG = ['user', 'pass', 'askpass', 'cacert', 'cacertdir', 'cert', 'key', 'sni', 'pattern', 'count', 'quoted-pattern', 'eval', 'rdb', 'functions-rdb', 'memkeys-samples', 'intrinsic-latency', 'lru-test', 'replica', 'tls-ciphers', 'tls-ciphersuites', 'show-pushes'];
+/** Redis commands that change data (not destructive of a whole dataset): `db.write`. */
+const REDIS_WRITE = /^(set|setnx|setex|psetex|mset|msetnx|append|incr|incrby|incrbyfloat|decr|decrby|getset|getdel|getex|setbit|setrange|bitop|bitfield|hset|hsetnx|hmset|hincrby|hincrbyfloat|hdel|lpush|rpush|lpushx|rpushx|lpop|rpop|lset|linsert|lrem|ltrim|rpoplpush|lmove|lmpop|blpop|brpop|brpoplpush|blmove|blmpop|sadd|srem|spop|smove|sinterstore|sunionstore|sdiffstore|zadd|zrem|zincrby|zpopmin|zpopmax|bzpopmin|bzpopmax|zmpop|bzmpop|zremrangebyscore|zremrangebyrank|zremrangebylex|zunionstore|zinterstore|zdiffstore|zrangestore|xadd|xdel|xtrim|xgroup|xack|xclaim|xautoclaim|xsetid|pfadd|pfmerge|geoadd|georadius|georadiusbymember|geosearchstore|expire|expireat|pexpire|pexpireat|persist|rename|renamenx|move|copy|restore|restore-asking|migrate|sort|publish|spublish|save|bgsave|bgrewriteaof|multi|exec|eval|evalsha|eval_ro|evalsha_ro|fcall|script|function|module|acl|client|cluster|failover|json\.\w+|ts\.\w+|bf\.\w+|cf\.\w+|ft\.\w+)$/i;
+/** Redis commands that delete keys. */
+const REDIS_DELETE = /^(del|unlink)$/i;
+
+/** redis-cli: the command and its arguments come after the options; stdin holds commands when there are none. */
+function redisRule(inv: Invocation, site: Site): SubOutput {
+  const o = opts(inv.argv.slice(1), REDIS_VALUED, REDIS_LONG, true);
+  if (val(o, 'eval') !== undefined) site.add('db.write', 'medium', ev(inv, 'runs a Lua script file in Redis'));
+  if (has(o, 'pipe')) site.add('db.write', 'medium', ev(inv, 'mass insertion of the commands on stdin'));
+  const rdb = val(o, 'rdb', 'functions-rdb');
+  if (rdb !== undefined) classifyWrite(rdb, site, inv.text);
+  const words = o.rest;
+  if (words.length === 0) {
+    const text = inv.stdin?.text;
+    if (text !== undefined) for (const line of text.split('\n').slice(0, 64)) redisCommand(line.trim().split(/\s+/).filter((w) => w !== ''), inv, site);
+    else if (inv.stdin !== undefined && !has(o, 'pipe')) site.add('db.write', 'medium', ev(inv, 'runs Redis commands from stdin'));
+    return {};
+  }
+  redisCommand(words.map((w) => w.value), inv, site);
+  return {};
+}
+
+function redisCommand(words: string[], inv: Invocation, site: Site): void {
+  const cmd = (words[0] ?? '').toLowerCase();
+  const sub = (words[1] ?? '').toLowerCase();
+  if (cmd === '') return;
+  if (cmd === 'flushall' || cmd === 'flushdb' || cmd === 'shutdown') site.add('db.destructive', cmd === 'flushall' ? 'critical' : 'high', ev(inv, `redis ${cmd.toUpperCase()}`));
+  else if (cmd === 'replicaof' || cmd === 'slaveof' || cmd === 'debug') site.add('db.destructive', 'high', ev(inv, `redis ${cmd.toUpperCase()} can replace or crash the dataset`));
+  else if (cmd === 'config') {
+    if (sub !== 'get' && sub !== 'help') site.add('db.destructive', 'medium', ev(inv, `redis CONFIG ${sub.toUpperCase()}`));
+  } else if ((cmd === 'script' || cmd === 'function') && sub === 'flush') site.add('db.destructive', 'medium', ev(inv, `redis ${cmd.toUpperCase()} FLUSH`));
+  else if (REDIS_DELETE.test(cmd)) site.add('db.write', 'medium', ev(inv, `redis ${cmd.toUpperCase()} deletes keys`));
+  else if (REDIS_WRITE.test(cmd)) {
+    // Read-only forms of the multi-purpose commands.
+    const readOnly = ((cmd === 'script' || cmd === 'function') && /^(exists|list|stats|dump|help)$/.test(sub)) || ((cmd === 'client' || cmd === 'cluster' || cmd === 'acl' || cmd === 'module') && /^(list|info|getname|id|help|nodes|slots|shards|myid|whoami|cat|users|getuser|log|keyslot|countkeysinslot|getkeysinslot)$/.test(sub)) || (cmd === 'sort' && !words.some((w) => w.toLowerCase() === 'store'));
+    if (!readOnly) site.add('db.write', /^(eval|evalsha|fcall|script|function|module|acl|client|cluster|failover|migrate|restore)$/.test(cmd) ? 'medium' : 'low', ev(inv, `redis ${cmd.toUpperCase()} changes data`));
+  }
+}
 
 const secretToolRule: ProgramRule = (inv, site) => {
   const values = inv.argv.slice(1).map((a) => a.value);
@@ -1705,6 +1931,50 @@ const scriptRule: ProgramRule = (inv, site) => {
   const c = val(o, 'c', 'command');
   return c !== undefined ? site.shell(c.value, { ...inv, stdin: undefined }) : {};
 };
+
+/** Programs that create or change the files named as operands (touch, mkdir, mkfifo …). */
+function createsOperands(valued: string, longValued: readonly string[] = []): ProgramRule {
+  return (inv, site) => {
+    const o = opts(inv.argv.slice(1), valued, longValued);
+    const files = inv.name === 'mknod' ? o.operands.slice(0, 1) : o.operands;
+    for (const f of files) classifyWrite(f, site, inv.text);
+    return {};
+  };
+}
+
+const mktempRule: ProgramRule = (inv, site) => {
+  const o = opts(inv.argv.slice(1), 'pt', ['tmpdir', 'suffix']);
+  if (has(o, 'u', 'dry-run')) return {};
+  const dir = val(o, 'p', 'tmpdir');
+  if (dir !== undefined) classifyWrite(dir, site, inv.text);
+  else site.add('fs.write', 'low', ev(inv, 'creates a temporary file'));
+  return {};
+};
+
+const patchRule: ProgramRule = (inv, site) => {
+  const o = opts(inv.argv.slice(1), 'pdoiBrFVYzDg', ['directory', 'output', 'input', 'strip', 'reject-file', 'prefix', 'suffix', 'backup-if-mismatch', 'fuzz', 'version-control', 'basename-prefix', 'ifdef', 'quoting-style']);
+  if (has(o, 'dry-run', 'C', 'check')) return {};
+  const target = val(o, 'o', 'output') ?? o.operands[0] ?? val(o, 'd', 'directory') ?? lit('.');
+  classifyWrite(target, site, inv.text);
+  const input = val(o, 'i', 'input');
+  return input !== undefined ? readFiles([input], inv, site) : {};
+};
+
+/** split: pieces of the input go to files named after a prefix (`x` by default). */
+const splitRule: ProgramRule = (inv, site) => {
+  const o = opts(inv.argv.slice(1), 'abClnt', ['lines', 'bytes', 'line-bytes', 'number', 'suffix-length', 'additional-suffix', 'filter', 'separator']);
+  classifyWrite(o.operands[1] ?? lit('x'), site, inv.text);
+  const filter = val(o, 'filter');
+  if (filter !== undefined) site.shell(filter.value, { ...inv, stdin: undefined });
+  return readFiles(o.operands.slice(0, 1), inv, site);
+};
+
+/** gzip file, xz file, gunzip file.gz …: the file is replaced by its (de)compressed form. */
+function compressesInPlace(inv: Invocation, site: Site): void {
+  const values = inv.argv.slice(1).map((a) => a.value);
+  if (values.some((v) => /^-[a-zA-Z0-9]*[ctl]|^--(stdout|to-stdout|test|list)$/.test(v))) return;
+  for (const f of inv.argv.slice(1).filter((a) => !a.value.startsWith('-'))) classifyWrite(f, site, inv.text);
+}
 
 const noop: ProgramRule = (inv) => (inv.stdin !== undefined && (inv.name === 'sort' || inv.name === 'uniq') ? { ...inv.stdin } : {});
 
@@ -1835,7 +2105,7 @@ rule('npm pnpm yarn bun cnpm npx bunx pnpx pip pip3 pipx uv uvx poetry pdm conda
     if (!/^(install|i|add|x|update|upgrade)$/.test(verb)) return interpreterRule(inv, site);
   }
   if (inv.name === 'go' && !/^(install|get)$/.test(inv.argv[1]?.value ?? '')) return {};
-  if (inv.name === 'cargo' && inv.argv[1]?.value !== 'install') return {};
+  if (inv.name === 'cargo' && !/^(install|publish|yank|owner|uninstall)$/.test(inv.argv[1]?.value ?? '')) return {};
   return pkgRule(inv, site);
 });
 rule('python python2 python3 pypy pypy3 node nodejs perl ruby php lua luajit Rscript osascript pwsh powershell deno tclsh julia', interpreterRule);
@@ -1860,7 +2130,14 @@ rule('set', (inv, site) => {
   }
   return {};
 });
-rule('true false test [ [[ pwd whoami id uname date uptime free sleep hostname df ps top htop seq yes basename dirname realpath readlink touch mkdir export declare local readonly unset shift read wait jobs fg bg hash history exit return break continue shopt ulimit umask tput clear reset lsblk lscpu lsof ss netstat ip ifconfig nproc getconf locale tty mktemp', noop);
+rule('touch', createsOperands('rdtT', ['reference', 'date', 'time']));
+rule('mkdir', createsOperands('mZ', ['mode', 'context']));
+rule('mkfifo mknod', createsOperands('mZ', ['mode', 'context']));
+rule('setfacl', createsOperands('mMxX', ['modify', 'modify-file', 'remove', 'remove-file', 'set', 'set-file', 'restore']));
+rule('mktemp', mktempRule);
+rule('patch', patchRule);
+rule('split', splitRule);
+rule('true false test [ [[ pwd whoami id uname date uptime free sleep hostname df ps top htop seq yes basename dirname realpath readlink export declare local readonly unset shift read wait jobs fg bg hash history exit return break continue shopt ulimit umask tput clear reset lsblk lscpu lsof ss netstat ip ifconfig nproc getconf locale tty', noop);
 
 /** The rule for a program name (a basename); unknown programs get the generic rule. */
 export function ruleFor(name: string): ProgramRule {
@@ -1869,4 +2146,63 @@ export function ruleFor(name: string): ProgramRule {
   if (interpreterFamily(name) !== undefined) return interpreterRule;
   if (/^mkfs\./.test(name)) return diskRule;
   return unknownProgram;
+}
+
+/** Versioned and common names a command glob may resolve to, beyond the rule table. */
+const EXTRA_PROGRAMS = [
+  'python3.6', 'python3.7', 'python3.8', 'python3.9', 'python3.10', 'python3.11', 'python3.12', 'python3.13', 'perl5', 'php7', 'php8', 'ruby3',
+  'lua5.1', 'lua5.3', 'lua5.4', 'nodejs', 'busybox', 'ls', 'ln', 'cp', 'mv',
+];
+let knownPrograms: string[] | undefined;
+
+/**
+ * The known programs a command-name glob (basename part, bash syntax with `\` escapes)
+ * can match: `r?` → `rg`, `rm`; `ba[s]h` → `bash`. A pattern without metacharacters is its
+ * own single candidate. Matching runs on short names only, so it stays cheap.
+ *
+ * @example globCandidates('r?') // ['rg', 'rm']
+ */
+export function globCandidates(pattern: string): string[] {
+  const re = globRegExp(pattern);
+  if (re === undefined) return [pattern.replace(/\\(.)/g, '$1')];
+  knownPrograms ??= [...new Set([...RULES.keys(), ...EXTRA_PROGRAMS])].sort();
+  return knownPrograms.filter((name) => re.test(name));
+}
+
+/** A bash glob as an anchored RegExp, or undefined when it has no metacharacter. */
+function globRegExp(pattern: string): RegExp | undefined {
+  let out = '';
+  let meta = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i] as string;
+    if (c === '\\') {
+      out += escapeRegExp(pattern[++i] ?? '\\');
+    } else if (c === '*') {
+      meta = true;
+      out += '[^/]*';
+    } else if (c === '?') {
+      meta = true;
+      out += '[^/]';
+    } else if (c === '[') {
+      let j = i + 1;
+      if (pattern[j] === '!' || pattern[j] === '^') j++;
+      if (pattern[j] === ']') j++;
+      const close = pattern.indexOf(']', j);
+      if (close < 0) {
+        out += '\\[';
+        continue;
+      }
+      meta = true;
+      let body = pattern.slice(i + 1, close);
+      const negated = body.startsWith('!') || body.startsWith('^');
+      if (negated) body = body.slice(1);
+      out += `[${negated ? '^' : ''}${body.replace(/\\(.)/g, '$1').replace(/[\\\]^[]/g, '\\$&')}]`;
+      i = close;
+    } else out += escapeRegExp(c);
+  }
+  return meta ? new RegExp(`^${out}$`) : undefined;
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }

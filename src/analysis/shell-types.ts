@@ -18,6 +18,8 @@ export interface Arg {
   raw: string;
   subs: SubOutput[];
   unknownVars: string[];
+  /** The bash glob pattern of this value (quoted metacharacters escaped), when `glob`. */
+  pattern?: string;
 }
 
 /** One program run, with what feeds its stdin and whether its stdout is piped on. */
@@ -34,6 +36,8 @@ export interface Invocation {
   env: Record<string, string>;
   /** Set when the command runs on another machine (ssh, docker exec …). */
   remote?: string;
+  /** Set when one of the command's file descriptors is a raw socket (`>& /dev/tcp/host/port`): the host. */
+  socket?: string;
 }
 
 /** What a program rule can do: report findings, touch paths and hosts, recurse. */
@@ -41,6 +45,8 @@ export interface Site {
   readonly home: string;
   readonly cwd: string | undefined;
   add(category: Category, risk: Risk, evidence: string): void;
+  /** Reports something the analyzer will not model: `parsed: false`, at least high. */
+  failClosed(evidence: string): void;
   /** Records a path the command touches and returns it resolved against the cwd. */
   touch(path: string, access: 'read' | 'write' | 'delete'): string;
   /** The zone of a path, `unknown` when the argument is not literal. */
@@ -56,6 +62,17 @@ export interface Site {
   /** Remembers a file saved from the network, so running it later is remote code. */
   markDownloaded(path: string): void;
   wasDownloaded(path: string): boolean;
+  /**
+   * Remembers that `dest` now holds the program `source` (cp, ln, install, mv, dd, `cat prog >`),
+   * so running `dest` later in the same command line is analyzed as `source`.
+   */
+  markCopy(dest: string, source: string): void;
+  /** New contents were written to `path`: what was known about the file no longer holds. */
+  forget(path: string): void;
+  /** Remembers the exact text written to a file, so running it as a script is analyzed. */
+  markScript(path: string, text: string): void;
+  /** The script text written to `path` earlier in this command line, if known. */
+  scriptText(path: string): string | undefined;
 }
 
 export type ProgramRule = (inv: Invocation, site: Site) => SubOutput;

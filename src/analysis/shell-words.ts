@@ -14,8 +14,13 @@ export interface Word {
   values: string[];
   /** False when some part of the word is not known statically. */
   literal: boolean;
-  /** True when an unquoted `*` or `?` remains (a glob the shell expands). */
+  /** True when an unquoted `*`, `?` or `[…]` remains (a glob the shell expands). */
   glob: boolean;
+  /**
+   * Per value, the glob pattern bash would match (quoted metacharacters escaped with `\`),
+   * set only when `glob` is true.
+   */
+  patterns?: string[];
   /** The source text of the word. */
   raw: string;
   /** Outputs of the command and process substitutions inside the word. */
@@ -38,6 +43,8 @@ export interface SubOutput {
   text?: string;
   /** The output is a list of paths under this directory (find, ls). */
   pathsUnder?: string;
+  /** The output is the bytes of this program file (`cat /bin/sh`), so a file it fills is that program. */
+  program?: string;
 }
 
 /** What word resolution needs from the analyzer: variables, home and substitutions. */
@@ -57,6 +64,7 @@ const RBRACE = '\uE001';
 const COMMA = '\uE002';
 const STAR = '\uE003';
 const QMARK = '\uE004';
+const LBRACKET = '\uE005';
 const MAX_EXPANSIONS = 256;
 
 interface Acc {
@@ -113,8 +121,8 @@ export function resolveWord(node: Node, scope: WordScope): Word {
   const acc: Acc = { out: '', literal: true, subs: [], unknownVars: [], ifs: false };
   piece(node, scope, acc, true);
   const values = acc.literal ? expandBraces(acc.out) : [acc.out];
-  const glob = acc.out.includes(STAR) || acc.out.includes(QMARK);
-  return {
+  const glob = acc.out.includes(STAR) || acc.out.includes(QMARK) || hasBracket(acc.out);
+  const word: Word = {
     values: values.map(restore),
     literal: acc.literal,
     glob,
@@ -123,10 +131,32 @@ export function resolveWord(node: Node, scope: WordScope): Word {
     unknownVars: acc.unknownVars,
     ifs: acc.ifs,
   };
+  if (glob && acc.literal) word.patterns = values.map(toPattern);
+  return word;
+}
+
+/** An unquoted `[` with a `]` after it: a bracket expression bash matches against files. */
+function hasBracket(s: string): boolean {
+  const open = s.indexOf(LBRACKET);
+  return open >= 0 && s.indexOf(']', open + 2) > 0;
 }
 
 function restore(s: string): string {
-  return s.replace(/[\uE000-\uE004]/g, (c) => ({ [LBRACE]: '{', [RBRACE]: '}', [COMMA]: ',', [STAR]: '*', [QMARK]: '?' })[c] ?? c);
+  return s.replace(/[\uE000-\uE005]/g, (c) => ({ [LBRACE]: '{', [RBRACE]: '}', [COMMA]: ',', [STAR]: '*', [QMARK]: '?', [LBRACKET]: '[' })[c] ?? c);
+}
+
+/** The marked string as a bash glob pattern: unquoted metacharacters live, quoted ones escaped. */
+function toPattern(s: string): string {
+  let out = '';
+  for (const c of s) {
+    if (c === STAR) out += '*';
+    else if (c === QMARK) out += '?';
+    else if (c === LBRACKET) out += '[';
+    else if (c === LBRACE || c === RBRACE || c === COMMA) out += restore(c);
+    else if (c === '*' || c === '?' || c === '[' || c === '\\') out += '\\' + c;
+    else out += c;
+  }
+  return out;
 }
 
 function piece(node: Node, scope: WordScope, acc: Acc, first: boolean): void {
@@ -212,6 +242,7 @@ function unquoted(text: string, scope: WordScope, acc: Acc, first: boolean): voi
     else if (c === ',') acc.out += COMMA;
     else if (c === '*') acc.out += STAR;
     else if (c === '?') acc.out += QMARK;
+    else if (c === '[') acc.out += LBRACKET;
     else acc.out += c;
   }
 }
