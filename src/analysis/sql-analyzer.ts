@@ -100,7 +100,7 @@ function analyzeAt(query: string, depth: number): SqlAnalysis {
       for (const s of list) statement(s, add, types);
       statements ??= types;
     }
-    tokenRules(reading, add, depth);
+    tokenRules(reading, add, depth, findings);
   }
   return finish(query, parsedSome, statements ?? [], findings);
 }
@@ -258,7 +258,7 @@ function closing(tokens: Token[], open: number): number {
   return tokens.length;
 }
 
-function tokenRules(reading: Lexed, add: Add, depth: number): void {
+function tokenRules(reading: Lexed, add: Add, depth: number, findings: readonly SqlFinding[]): void {
   const dynamic = (what: string, text: string | undefined) => {
     if (text === undefined) {
       add('exec.obfuscated', 'high', `${what} runs SQL built from a computed string`);
@@ -278,12 +278,31 @@ function tokenRules(reading: Lexed, add: Add, depth: number): void {
     while (isPunct(st[k], '(')) k++;
     const first = st[k];
     const lead = first?.kind === 'word' ? first.value : '';
+    if (AST_RATED.has(lead)) astRatedFallback(st, k, lead, add, findings);
     statementRules(st, k, lead, add, dynamic);
     routineRules(st, add);
   }
 }
 
 type Dynamic = (what: string, text: string | undefined) => void;
+
+/**
+ * DROP, TRUNCATE, GRANT and REVOKE are rated from the AST; this covers the statements the
+ * grammar did not see (a reading it read differently, or text it could not read).
+ */
+function astRatedFallback(st: Token[], k: number, lead: string, add: Add, findings: readonly SqlFinding[]): void {
+  const what = lead.toUpperCase();
+  const object = st[k + 1]?.kind === 'word' ? (st[k + 1] as Token).value : '';
+  const category: Category = lead === 'grant' || lead === 'revoke' ? 'priv.escalate' : 'db.destructive';
+  const risk: Risk = lead === 'drop' && (object === 'database' || object === 'schema') ? 'critical' : 'high';
+  if (findings.some((f) => f.category === category && f.risk === risk && f.evidence.toUpperCase().startsWith(what))) return;
+  const target = st
+    .slice(k + 1, k + 6)
+    .filter((t) => t.kind === 'word' || t.kind === 'ident')
+    .map((t) => (t.kind === 'word' ? t.value.toUpperCase() : t.value))
+    .join(' ');
+  add(category, risk, clip(`${what} ${target}`));
+}
 
 function statementRules(st: Token[], k: number, lead: string, add: Add, dynamic: Dynamic): void {
   const word = (i: number) => (st[i]?.kind === 'word' ? (st[i] as Token).value : '');

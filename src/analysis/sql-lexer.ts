@@ -2,11 +2,13 @@
  * A small SQL lexer for the SQL analyzer: splits a query into words, quoted identifiers,
  * strings, numbers, variables and punctuation, skipping comments. It exists for the facts a
  * grammar cannot be trusted with: MySQL executable comments (`/*! DROP DATABASE x *\/` runs on
- * MySQL), string boundaries that differ between dialects (`'a\'` ends after the backslash in
- * PostgreSQL, not in MySQL), and calls and statements that the permissive grammars misread.
+ * MySQL), string and comment boundaries that differ between dialects (`'a\'` ends after the
+ * backslash in PostgreSQL, not in MySQL; `#` starts a comment in MySQL only; PostgreSQL nests
+ * block comments), and calls and statements that the permissive grammars misread.
  *
- * `readingsOf()` returns each distinct way a server may read the text, rewritten so that
- * node-sql-parser reads it the same way; the analyzer analyzes every reading.
+ * `readingsOf()` returns each distinct way a server may read the text, rewritten (comments
+ * blanked, backslashes doubled where they are not escapes) so that node-sql-parser reads it
+ * the same way; the analyzer analyzes every reading.
  */
 
 export type TokenKind = 'word' | 'ident' | 'string' | 'number' | 'var' | 'punct';
@@ -32,15 +34,21 @@ export interface Lexed {
 const WORD_START = /[A-Za-z_\u0080-\uffff]/;
 const WORD_PART = /[A-Za-z0-9_$#\u0080-\uffff]/;
 
+/** How a dialect family reads quotes and comments. */
+export type SqlDialect = 'mysql' | 'standard';
+
 /**
- * Lexes SQL. With `backslashEscapes` a backslash escapes the next character in quoted text
- * (MySQL's default); without it only `E'…'` strings know escapes (PostgreSQL's default). In
- * the second mode the returned text doubles those backslashes so the grammar, which always
- * honours backslash escapes, finds the same string boundaries.
+ * Lexes SQL the way one dialect family does. `mysql`: a backslash escapes the next character
+ * in quoted text, `#` and `-- ` start line comments, block comments do not nest, and the body
+ * of `/*! … *\/` is code. `standard` (PostgreSQL, SQLite, T-SQL): only `E'…'` strings know
+ * backslash escapes, block comments nest, `/*! … *\/` is a comment. Comments are blanked in the
+ * returned text, and in `standard` mode backslashes in plain strings are doubled, so that the
+ * grammar (which always honours backslash escapes) sees the same boundaries.
  *
- * @example lex('/*!50000 DROP DATABASE prod *\/', true).tokens[0].value // 'drop'
+ * @example lex('/*!50000 DROP DATABASE prod *\/', 'mysql').tokens[0].value // 'drop'
  */
-export function lex(sql: string, backslashEscapes: boolean): Lexed {
+export function lex(sql: string, dialect: SqlDialect): Lexed {
+  const mysql = dialect === 'mysql';
   const tokens: Token[] = [];
   let out = '';
   let i = 0;
@@ -48,46 +56,46 @@ export function lex(sql: string, backslashEscapes: boolean): Lexed {
   let executable = false;
   let backslash = false;
   const n = sql.length;
+  const blank = (text: string) => text.replace(/[^\n]/g, ' ');
   while (i < n) {
     const c = sql[i] as string;
     const next = sql[i + 1];
     if (/\s/.test(c)) {
       out += c;
       i++;
-    } else if (c === '-' && next === '-') {
+    } else if ((c === '-' && next === '-' && (!mysql || i + 2 >= n || /\s/.test(sql[i + 2] as string))) || (c === '#' && mysql)) {
       const end = sql.indexOf('\n', i);
       const stop = end === -1 ? n : end;
-      out += sql.slice(i, stop);
+      out += blank(sql.slice(i, stop));
       i = stop;
     } else if (c === '/' && next === '*') {
-      const marker = /^\/\*M?!\d{0,6}/.exec(sql.slice(i, i + 10));
-      if (marker !== null) {
+      const marker = mysql ? /^\/\*M?!\d{0,6}/.exec(sql.slice(i, i + 10)) : null;
+      if (marker !== null && !inExecutable) {
         // INVARIANT: the body of an executable comment is code, whatever version it names.
         executable = true;
         inExecutable = true;
-        out += ' '.repeat(marker[0].length);
+        out += blank(marker[0]);
         i += marker[0].length;
       } else {
-        const end = sql.indexOf('*/', i + 2);
-        const stop = end === -1 ? n : end + 2;
-        out += sql.slice(i, stop);
+        const stop = commentEnd(sql, i, !mysql);
+        out += blank(sql.slice(i, stop));
         i = stop;
       }
     } else if (c === '*' && next === '/' && inExecutable) {
       inExecutable = false;
       out += '  ';
       i += 2;
-    } else if (c === "'" || ((c === 'E' || c === 'e') && next === "'")) {
-      const escapes = backslashEscapes || c !== "'";
+    } else if (c === "'" || ((c === 'E' || c === 'e') && next === "'" && !WORD_PART.test(sql[i - 1] ?? ' '))) {
+      const escapes = mysql || c !== "'";
       const start = c === "'" ? i : i + 1;
       const r = quoted(sql, start, "'", escapes);
-      if (r.value.includes('\\') || sql.slice(start, r.end).includes('\\')) backslash = true;
+      if (sql.slice(start, r.end).includes('\\')) backslash = true;
       tokens.push({ kind: 'string', value: r.value });
       const raw = sql.slice(i, r.end);
       out += escapes ? raw : raw.replace(/\\/g, '\\\\');
       i = r.end;
     } else if (c === '"') {
-      const r = quoted(sql, i, '"', backslashEscapes);
+      const r = quoted(sql, i, '"', mysql);
       tokens.push({ kind: 'ident', value: r.value, doubleQuoted: true });
       out += sql.slice(i, r.end);
       i = r.end;
@@ -142,6 +150,22 @@ export function lex(sql: string, backslashEscapes: boolean): Lexed {
   return { tokens, text: out, backslash, executable };
 }
 
+/** The index after the block comment that opens at `start` (nested when `nests`), or the end. */
+function commentEnd(sql: string, start: number, nests: boolean): number {
+  let depth = 0;
+  let i = start;
+  while (i < sql.length) {
+    if (sql[i] === '/' && sql[i + 1] === '*') {
+      depth = nests ? depth + 1 : 1;
+      i += 2;
+    } else if (sql[i] === '*' && sql[i + 1] === '/') {
+      i += 2;
+      if (--depth === 0) return i;
+    } else i++;
+  }
+  return sql.length;
+}
+
 function quoted(sql: string, start: number, quote: string, escapes: boolean): { value: string; end: number } {
   let value = '';
   let i = start + 1;
@@ -164,13 +188,12 @@ function quoted(sql: string, start: number, quote: string, escapes: boolean): { 
 }
 
 /**
- * Each distinct reading of the text: MySQL's (backslash escapes) and, when a string holds a
- * backslash, PostgreSQL's standard strings. Executable comments are code in both.
+ * Each distinct reading of the text: MySQL's and the standard one (PostgreSQL and the rest),
+ * or just one when both read it alike.
  */
 export function readingsOf(sql: string): Lexed[] {
-  const mysql = lex(sql, true);
-  if (!mysql.backslash) return [mysql];
-  const standard = lex(sql, false);
+  const mysql = lex(sql, 'mysql');
+  const standard = lex(sql, 'standard');
   return standard.text === mysql.text ? [mysql] : [mysql, standard];
 }
 
