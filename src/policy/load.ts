@@ -32,9 +32,16 @@ export interface LoadOptions {
   cwd?: string;
 }
 
+/** Compared case-insensitively: `P.YAML` is a policy file too, never skipped without a word. */
 const POLICY_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 /** Policy test files live beside policies; loading a directory skips them. */
-const TEST_FILE = /\.test\.(ya?ml|json)$/;
+const TEST_FILE = /\.test\.(ya?ml|json)$/i;
+/**
+ * How deep a policy document may nest. Real policies stay far below it (a rule's `when`
+ * with a few `all`/`any`/`not` levels); beyond it, compiling or evaluating could overflow
+ * the stack.
+ */
+export const MAX_POLICY_DEPTH = 64;
 
 interface SourceDoc {
   source: string;
@@ -50,13 +57,63 @@ function listPolicyFiles(dir: string): string[] {
     if (entry.name.startsWith('.')) continue;
     const full = join(dir, entry.name);
     if (entry.isDirectory()) out.push(...listPolicyFiles(full));
-    else if (POLICY_EXTENSIONS.has(extname(entry.name)) && !TEST_FILE.test(entry.name)) out.push(full);
+    else if (POLICY_EXTENSIONS.has(extname(entry.name).toLowerCase()) && !TEST_FILE.test(entry.name)) out.push(full);
   }
   return out;
 }
 
 function where(source: string, pos?: { line: number; column: number }): string {
   return `while loading ${quote(source)}: ` + (pos ? `line ${pos.line}, column ${pos.column}: ` : '');
+}
+
+/** A parser's stack overflow, said as what it means for the document. */
+function parseMessage(err: { message: string }): string {
+  return /maximum call stack size exceeded/i.test(err.message) ? `the document nests too deeply (at most ${MAX_POLICY_DEPTH} levels)` : (err.message.split('\n')[0] ?? '');
+}
+
+/**
+ * Checks a parsed document's values: nesting within `MAX_POLICY_DEPTH`, and every number
+ * exactly representable (an integer beyond 2^53 such as `9007199254740993` would silently
+ * become another number). Walks iteratively, so a deep in-memory document cannot overflow.
+ */
+function valueProblems(value: unknown): { path: (string | number)[]; message: string; code: 'POLICY_PARSE' | 'POLICY_INVALID' }[] {
+  const out: { path: (string | number)[]; message: string; code: 'POLICY_PARSE' | 'POLICY_INVALID' }[] = [];
+  const stack: { v: unknown; path: (string | number)[] }[] = [{ v: value, path: [] }];
+  while (stack.length > 0 && out.length < 10) {
+    const { v, path } = stack.pop() as { v: unknown; path: (string | number)[] };
+    if (typeof v === 'number') {
+      // Non-finite numbers (`.nan`, `.inf`) are refused when the set is hashed (compile.ts).
+      if (Number.isInteger(v) && !Number.isSafeInteger(v)) out.push({ path, message: `integer beyond 2^53 cannot be represented exactly (use at most ${Number.MAX_SAFE_INTEGER}, or a string)`, code: 'POLICY_INVALID' });
+      continue;
+    }
+    if (typeof v !== 'object' || v === null) continue;
+    if (path.length >= MAX_POLICY_DEPTH) {
+      out.push({ path, message: `the document nests too deeply (at most ${MAX_POLICY_DEPTH} levels)`, code: 'POLICY_PARSE' });
+      continue;
+    }
+    const entries: [string | number, unknown][] = Array.isArray(v) ? v.map((x, i) => [i, x]) : Object.entries(v);
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [k, x] = entries[i] as [string | number, unknown];
+      stack.push({ v: x, path: [...path, k] });
+    }
+  }
+  return out;
+}
+
+/** The first byte offset where `bytes` is not well-formed UTF-8, or -1. */
+function invalidUtf8At(bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; ) {
+    const b = bytes[i] as number;
+    const [n, min, max] = b < 0x80 ? [0, 0, 0] : b >= 0xc2 && b <= 0xdf ? [1, 0x80, 0xbf] : b === 0xe0 ? [2, 0xa0, 0xbf] : b === 0xed ? [2, 0x80, 0x9f] : b >= 0xe1 && b <= 0xef ? [2, 0x80, 0xbf] : b === 0xf0 ? [3, 0x90, 0xbf] : b >= 0xf1 && b <= 0xf3 ? [3, 0x80, 0xbf] : b === 0xf4 ? [3, 0x80, 0x8f] : [-1, 0, 0];
+    if (n < 0) return i;
+    // The second byte has the narrowed range (no overlongs, no surrogates, nothing past U+10FFFF).
+    for (let k = 1; k <= n; k++) {
+      const c = bytes[i + k];
+      if (c === undefined || c < (k === 1 ? min : 0x80) || c > (k === 1 ? max : 0xbf)) return i;
+    }
+    i += n + 1;
+  }
+  return -1;
 }
 
 /** Parses YAML or JSON text (JSON is YAML) into documents with position lookup. */
@@ -66,7 +123,7 @@ function parseText(source: string, text: string, errors: BastionError[]): Source
   try {
     docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false }) as Document.Parsed[];
   } catch (err) {
-    errors.push(bastionError('POLICY_PARSE', `${where(source)}${(err as Error).message}`, { file: source }));
+    errors.push(bastionError('POLICY_PARSE', `${where(source)}${parseMessage(err as Error)}`, { file: source }));
     return [];
   }
   if (!Array.isArray(docs)) docs = [docs];
@@ -75,7 +132,7 @@ function parseText(source: string, text: string, errors: BastionError[]): Source
     if (doc.errors.length > 0) {
       for (const e of doc.errors) {
         const pos = lineCounter.linePos(e.pos[0]);
-        errors.push(bastionError('POLICY_PARSE', `${where(source, { line: pos.line, column: pos.col })}${e.message.split('\n')[0]}`, { file: source, line: pos.line, column: pos.col }));
+        errors.push(bastionError('POLICY_PARSE', `${where(source, { line: pos.line, column: pos.col })}${parseMessage(e)}`, { file: source, line: pos.line, column: pos.col }));
       }
       continue;
     }
@@ -83,7 +140,7 @@ function parseText(source: string, text: string, errors: BastionError[]): Source
     try {
       value = doc.toJS({ maxAliasCount: 100 });
     } catch (err) {
-      errors.push(bastionError('POLICY_PARSE', `${where(source)}${(err as Error).message}`, { file: source }));
+      errors.push(bastionError('POLICY_PARSE', `${where(source)}${parseMessage(err as Error)}`, { file: source }));
       continue;
     }
     if (value === null || value === undefined) continue; // an empty document between `---`
@@ -107,9 +164,29 @@ function parseText(source: string, text: string, errors: BastionError[]): Source
       }
       return undefined;
     };
+    const problems = valueProblems(value);
+    if (problems.length > 0) {
+      for (const p of problems) {
+        const pos = locate(p.path);
+        const field = fieldName(p.path);
+        const node = doc.getIn(p.path, true) as { range?: [number, number, number] } | undefined;
+        const literal = p.code === 'POLICY_INVALID' && node?.range ? ` \`${text.slice(node.range[0], node.range[1])}\`` : '';
+        errors.push(bastionError(p.code, `${where(source, pos)}${field ? `field ${quote(field)}: ` : ''}${literal ? p.message.replace(/^integer/, `integer${literal}`) : p.message}`, { file: source, ...(pos ? { line: pos.line, column: pos.column } : {}), ...(field ? { field } : {}) }));
+      }
+      continue;
+    }
     out.push({ source, value, locate });
   }
+  // INVARIANT: a file that says nothing is an error, never a silent no-op: truncating the
+  // file with the deny rules must not quietly drop them on a reload.
+  if (out.length === 0 && !docs.some((d) => d.errors.length > 0) && errors.every((e) => e.file !== source)) {
+    errors.push(bastionError('POLICY_EMPTY', `${where(source)}the file holds no policy (it is empty or only comments)`, { file: source }));
+  }
   return out;
+}
+
+function fieldName(path: (string | number)[]): string {
+  return path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${k}`)).join('').replace(/^\./, '');
 }
 
 function readInputs(inputs: PolicyInput[], cwd: string, errors: BastionError[]): SourceDoc[] {
@@ -117,7 +194,14 @@ function readInputs(inputs: PolicyInput[], cwd: string, errors: BastionError[]):
   for (const input of inputs) {
     if (typeof input !== 'string') {
       if ('text' in input) docs.push(...parseText(input.source, input.text, errors));
-      else docs.push({ source: input.source, value: input.document, locate: undefined });
+      else {
+        const problems = valueProblems(input.document);
+        for (const p of problems) {
+          const field = fieldName(p.path);
+          errors.push(bastionError(p.code, `${where(input.source)}${field ? `field ${quote(field)}: ` : ''}${p.message}`, { file: input.source, ...(field ? { field } : {}) }));
+        }
+        if (problems.length === 0) docs.push({ source: input.source, value: input.document, locate: undefined });
+      }
       continue;
     }
     const full = resolve(cwd, input);
@@ -130,13 +214,21 @@ function readInputs(inputs: PolicyInput[], cwd: string, errors: BastionError[]):
     }
     if (files.length === 0) errors.push(bastionError('POLICY_EMPTY', `${where(input)}the directory holds no policy files (.yaml, .yml, .json)`, { file: input }));
     for (const file of files) {
-      let text: string;
+      let bytes: Buffer;
       try {
-        text = readFileSync(file, 'utf8');
+        bytes = readFileSync(file);
       } catch (err) {
         errors.push(bastionError('POLICY_NOT_FOUND', `${where(file)}${(err as Error).message}`, { file }));
         continue;
       }
+      // Invalid UTF-8 is an error, not silently U+FFFD: the policy would say something else.
+      const bad = invalidUtf8At(bytes);
+      if (bad >= 0) {
+        const line = bytes.subarray(0, bad).filter((b) => b === 0x0a).length + 1;
+        errors.push(bastionError('POLICY_PARSE', `${where(file)}line ${line}: the file is not valid UTF-8 (byte ${bad} is 0x${(bytes[bad] as number).toString(16).padStart(2, '0')})`, { file, line }));
+        continue;
+      }
+      const text = bytes.toString('utf8');
       docs.push(...parseText(file, text, errors));
     }
   }
@@ -198,6 +290,7 @@ export function loadPolicySet(inputs: PolicyInput | PolicyInput[], options: Load
   const docs = readInputs(list, options.cwd ?? process.cwd(), errors);
   const compileInputs: CompileInput[] = [];
   const docOf: { doc: SourceDoc; translated: boolean }[] = [];
+  let emptyPolicies = 0;
   for (const doc of docs) {
     const format = options.format ?? detectFormat(doc.value);
     if (format === undefined) {
@@ -214,7 +307,7 @@ export function loadPolicySet(inputs: PolicyInput | PolicyInput[], options: Load
       errors.push(bastionError('POLICY_INVALID', `${where(doc.source)}a policy must be a mapping`, { file: doc.source }));
       continue;
     }
-    const name = basename(doc.source).replace(/\.(ya?ml|json)$/, '');
+    const name = basename(doc.source).replace(/\.(ya?ml|json)$/i, '');
     const t = translate(format, doc.value as Record<string, unknown>, name);
     if (!t.ok) {
       for (const p of t.problems) errors.push(problemToError(doc, p, false));
@@ -228,9 +321,18 @@ export function loadPolicySet(inputs: PolicyInput | PolicyInput[], options: Load
       for (const p of shape) errors.push(problemToError(doc, p, translated && format !== 'control-zero'));
       continue;
     }
-    compileInputs.push({ policy: t.value.policy, source: doc.source, format, ...(t.value.killSwitch ? { killSwitch: t.value.killSwitch } : {}) });
+    const policy = t.value.policy;
+    if (policy.rules.length === 0 && Object.keys(policy.actions ?? {}).length === 0 && policy.analyzers === undefined && !t.value.killSwitch) {
+      // A policy that decides nothing and declares nothing is a truncated or unfinished
+      // file, not a choice; a metadata-only policy (`actions`, `analyzers`) stays valid.
+      errors.push(bastionError('POLICY_EMPTY', `${where(doc.source, doc.locate?.(['rules']))}policy ${quote(policy.name)} has no rules and declares no actions, analyzers or kill switch`, { file: doc.source }));
+      emptyPolicies++;
+      continue;
+    }
+    compileInputs.push({ policy, source: doc.source, format, ...(t.value.killSwitch ? { killSwitch: t.value.killSwitch } : {}) });
     docOf.push({ doc, translated: translated && format !== 'control-zero' });
   }
+  if (emptyPolicies > 0 && compileInputs.every((c) => c.policy.rules.length === 0)) errors.push(bastionError('POLICY_EMPTY', 'the policy set has no rules: every action would be denied'));
   if (errors.length > 0) return { ok: false, errors };
   const { set, problems } = compilePolicySet(compileInputs, options.baseline ? { baseline: options.baseline } : {});
   for (const { input, problem } of problems) {

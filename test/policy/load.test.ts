@@ -85,3 +85,86 @@ describe('loading', () => {
     expect(r.value.candidates('other')).toEqual([]);
   });
 });
+
+describe('files that say nothing or cannot be read exactly (review findings 13, 25, 26)', () => {
+  const allow = 'apiVersion: bastion/v1\nname: allow\nrules: [{ id: all, effect: allow, actions: ["*"] }]\n';
+  const dirWith = (files: Record<string, string | Buffer>): string => {
+    const dir = mkdtempSync(join(tmpdir(), 'bastion-load-review-'));
+    for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
+    return dir;
+  };
+
+  it.each([
+    ['0 bytes', ''],
+    ['comments only', '# moved to another file\n'],
+    ['empty documents only', '---\n---\n'],
+  ])('a directory with one %s file fails as a whole, naming that file', (_what, content) => {
+    const dir = dirWith({ '00-deny.yaml': content, '10-allow.yaml': allow });
+    const r = loadPolicySet([dir]);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.errors.map((e) => [e.code, e.file])).toEqual([['POLICY_EMPTY', join(dir, '00-deny.yaml')]]);
+    expect(r.errors[0]?.message).toBe(`while loading \`${join(dir, '00-deny.yaml')}\`: the file holds no policy (it is empty or only comments)`);
+  });
+
+  it('a metadata-only policy (`actions`, no rules) still loads beside others', () => {
+    const dir = dirWith({ '00-meta.yaml': 'apiVersion: bastion/v1\nname: meta\nactions: { slack_post: { write: true } }\nrules: []\n', '10-allow.yaml': allow });
+    const r = loadPolicySet([dir]);
+    expect(r.ok && r.value.policies.map((p) => p.name)).toEqual(['meta', 'allow']);
+  });
+
+  it('loads `.YAML`, `.Yml` and `.JSON` files and skips `.TEST.YAML` ones', () => {
+    const dir = dirWith({
+      'A.YAML': 'apiVersion: bastion/v1\nname: a\nrules: [{ id: r, effect: deny, actions: [x] }]\n',
+      'b.Yml': 'apiVersion: bastion/v1\nname: b\nrules: [{ id: r, effect: allow, actions: [y] }]\n',
+      'C.JSON': '{"name": "c", "rules": [{"id": "r", "effect": "allow", "actions": ["z"]}]}',
+      'D.TEST.YAML': 'tests: []\n',
+    });
+    const r = loadPolicySet([dir]);
+    expect(r.ok && r.value.policies.map((p) => `${p.name}:${p.format}`)).toEqual(['a:native', 'c:control-zero', 'b:native']);
+  });
+
+  it('rejects a file that is not valid UTF-8, naming the line and byte', () => {
+    const text = Buffer.concat([Buffer.from('apiVersion: bastion/v1\nname: t\nrules: [{ id: r, effect: deny, actions: [a], reason: "caf'), Buffer.from([0xe9]), Buffer.from('" }]\n')]);
+    const dir = dirWith({ 'latin1.yaml': text, 'ok.yaml': allow });
+    const r = loadPolicySet([dir]);
+    expect(!r.ok && r.errors.map((e) => [e.code, e.message])).toEqual([['POLICY_PARSE', `while loading \`${join(dir, 'latin1.yaml')}\`: line 3: the file is not valid UTF-8 (byte 88 is 0xe9)`]]);
+  });
+
+  it.each([
+    ['an overlong encoding', [0xc0, 0xaf]],
+    ['a UTF-16 surrogate', [0xed, 0xa0, 0x80]],
+    ['a truncated sequence', [0xe2, 0x82]],
+  ])('rejects %s', (_what, bytes) => {
+    const dir = dirWith({ 'x.yaml': Buffer.concat([Buffer.from('# '), Buffer.from(bytes), Buffer.from('\n' + allow)]) });
+    const r = loadPolicySet([dir]);
+    expect(!r.ok && r.errors[0]?.message).toContain('the file is not valid UTF-8 (byte 2 is');
+  });
+
+  it('accepts well-formed multi-byte UTF-8', () => {
+    const dir = dirWith({ 'x.yaml': '# café ✓ 𝄞\n' + allow });
+    expect(loadPolicySet([dir]).ok).toBe(true);
+  });
+
+  it('a policy nested thousands of levels deep is a clear error, not a stack overflow', () => {
+    const n = 5000;
+    const text = `{"apiVersion":"bastion/v1","name":"d","rules":[{"id":"r","effect":"deny","actions":["x"],"when":${'{"not":'.repeat(n)}{"field":"action","equals":"x"}${'}'.repeat(n)}}]}`;
+    const r = loadPolicySet({ source: 'deep.json', text });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.errors.map((e) => e.message).join('\n')).toContain('the document nests too deeply (at most 64 levels)');
+    expect(r.errors.map((e) => e.message).join('\n')).not.toContain('Maximum call stack');
+  });
+
+  it('a deep in-memory document is rejected without a stack overflow', () => {
+    let when: unknown = { field: 'action', equals: 'x' };
+    for (let i = 0; i < 100_000; i++) when = { not: when };
+    const r = loadPolicySet({ source: 'deep', document: { apiVersion: 'bastion/v1', name: 'd', rules: [{ id: 'r', effect: 'deny', actions: ['x'], when }] } });
+    expect(!r.ok && r.errors[0]?.message).toMatch(/^while loading `deep`: field `rules\[0\]\.when(\.not)+[^`]*`: the document nests too deeply \(at most 64 levels\)$/);
+  });
+
+  it('an in-memory integer beyond 2^53 is rejected', () => {
+    const r = loadPolicySet({ source: 'big', document: { apiVersion: 'bastion/v1', name: 'b', rules: [{ id: 'r', effect: 'deny', actions: ['x'], when: [{ field: 'args.n', gt: 2 ** 60 }] }] } });
+    expect(!r.ok && r.errors[0]?.message).toContain('field `rules[0].when[0].gt`: integer beyond 2^53 cannot be represented exactly');
+  });
+});
