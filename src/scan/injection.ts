@@ -111,8 +111,9 @@ const LINE_REACH = 1000;
 
 /** The last newline in [from, i), or -1; never looks before `from`. */
 function newlineBefore(text: string, i: number, from: number): number {
-  for (let k = i - 1; k >= from; k--) if (text.charCodeAt(k) === 10) return k;
-  return -1;
+  // A native search over the slice (a view, not a copy): bounded, unlike lastIndexOf on the text.
+  const k = text.slice(from, i).lastIndexOf('\n');
+  return k < 0 ? -1 : from + k;
 }
 
 /** The start of the line holding `i`, or -1 when it begins more than LINE_REACH before `i`. */
@@ -127,8 +128,8 @@ function openingQuote(text: string, start: number, end: number, fencePositions: 
   const ownLine = lineStartOf(text, start);
   const lineStart = ownLine >= 0 ? ownLine : start - LINE_REACH;
   const reach = Math.min(text.length, end + LINE_REACH);
-  let lineEnd = end;
-  while (lineEnd < reach && text.charCodeAt(lineEnd) !== 10) lineEnd++;
+  const newline = text.slice(end, reach).indexOf('\n');
+  const lineEnd = newline < 0 ? reach : end + newline;
   // Inside a fenced code block.
   let lo = 0;
   let hi = fencePositions.length;
@@ -144,15 +145,17 @@ function openingQuote(text: string, start: number, end: number, fencePositions: 
     const o = before.lastIndexOf(open);
     if (o < 0) continue;
     if (open === close) {
+      // Counted by native search from one quote to the next, not character by character:
+      // a long line of phrases is read up to 1,000 characters back for each of them.
       let count = 0;
-      for (const ch of before) if (ch === open) count++;
+      for (let k = before.indexOf(open); k >= 0; k = before.indexOf(open, k + 1)) count++;
       if (count % 2 === 1 && after.includes(close)) return lineStart + o;
     } else if (before.indexOf(close, o + 1) < 0 && after.includes(close)) return lineStart + o;
   }
   // Single quotes: opened after a space or punctuation, closed before a non-letter.
   const single = /(?:^|[\s(:=,])'(?=\S)/g;
   let lastOpen = -1;
-  for (const m of before.matchAll(single)) lastOpen = m.index + m[0].length - 1;
+  if (before.includes("'")) for (const m of before.matchAll(single)) lastOpen = m.index + m[0].length - 1;
   if (lastOpen >= 0 && !/\S'(?![\p{L}])/u.test(before.slice(lastOpen + 1)) && /\S?'(?![\p{L}])/u.test(after)) return lineStart + lastOpen;
   return -1;
 }

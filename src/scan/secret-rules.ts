@@ -69,32 +69,45 @@ function basicAuthShaped(value: string): boolean {
   return colon > 0 && colon < decoded.length - 1;
 }
 
+/** A lowercased access key id's 16 characters: a digit, at most 5 vowels, not a word. */
+function lowercasedKeyId(tail: string): boolean {
+  return /[2-7]/.test(tail) && (tail.match(/[aeiou]/g) ?? []).length <= 5 && shannonEntropy(tail) >= 3.2;
+}
+
 /** Gate for `key = value` assignments: a value that looks generated, not a word or reference. */
 function generatedLooking(minEntropy: number) {
+  // Cheapest gates first: most candidates that fail, fail on the first two.
   return (value: string): boolean =>
-    !isReference(value) &&
     /[0-9]/.test(value) &&
     /[A-Za-z]/.test(value) &&
+    !isReference(value) &&
     charClasses(value) >= 2 &&
     shannonEntropy(value) >= minEntropy;
 }
 
 function passwordLooking(value: string): boolean {
-  if (isReference(value) || value.length < 6) return false;
+  if (value.length < 6) return false;
   // A single word, capitalized word or camelCase identifier is a name, not a password.
   if (/^[A-Za-z][a-z]*$/.test(value) || /^[a-z]+(?:[A-Z][a-z]+)+$/.test(value)) return false;
-  return charClasses(value) >= 2 && shannonEntropy(value) >= 2.5;
+  return charClasses(value) >= 2 && shannonEntropy(value) >= 2.5 && !isReference(value);
 }
 
-/** `key = value`, `key: value`, `"key": "value"`, `key := value`, `key => value`. */
+/**
+ * `key = value`, `key: value`, `"key": "value"`, `key := value`, `key => value`. An unquoted
+ * value stops at the next `=` (base64 padding aside): that is the next assignment, not part of
+ * the value, and without the stop every `api_key=` of `api_key=api_key=…` would read (and
+ * gate) the 256 characters after it.
+ */
 const ASSIGN = `[A-Za-z0-9_.-]{0,30}["']?[ \\t]{0,4}(?::=|=>|[:=])[ \\t]{0,4}`;
 function assignedValue(min: number, max: number): string {
-  return `(?:"([^"\\s]{${min},${max}})"|'([^'\\s]{${min},${max}})'|([^\\s"'\`,;&<>()\\[\\]{}]{${min},${max}}))`;
+  return `(?:"([^"\\s]{${min},${max}})"|'([^'\\s]{${min},${max}})'|([^\\s"'\`,;&<>()\\[\\]{}=]{${min},${max}}={0,2}))`;
 }
 
 export const SECRET_RULES: readonly SecretRule[] = [
   // Cloud providers
-  { id: 'aws-access-key', keywords: ['akia', 'asia', 'abia', 'acca'], pattern: `(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}(?![A-Z0-9])`, confidence: 0.95 },
+  // Key ids are upper case, so a lowercased id loses nothing: it is reported too, when its
+  // 16 characters look random (a digit, few vowels), not like a word (`asiasoutheastregion`).
+  { id: 'aws-access-key', keywords: ['akia', 'asia', 'abia', 'acca'], pattern: `(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}(?![A-Z0-9])|(?<![A-Za-z0-9])(?:akia|asia|abia|acca)[a-z2-7]{16}(?![A-Za-z0-9])`, confidence: 0.95, check: (v) => !/^[a-z]/.test(v) || lowercasedKeyId(v.slice(4)) },
   { id: 'aws-secret-key', keywords: ['aws_secret', 'aws-secret', 'awssecret', 'secretaccesskey', 'secret_access_key'], pattern: `(?:aws[_-]?secret[_-]?(?:access[_-]?)?key|secret_?access_?key)["']?[ \\t]{0,4}[:=][ \\t]{0,4}["']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])`, flags: 'i', confidence: 0.9, minEntropy: 4.0 },
   { id: 'aws-session-token', keywords: ['aws_session_token', 'sessiontoken'], pattern: `(?:aws_session_token|sessiontoken)["']?[ \\t]{0,4}[:=][ \\t]{0,4}["']?([A-Za-z0-9/+=]{100,1200})`, flags: 'i', confidence: 0.9, minEntropy: 4.5 },
   { id: 'google-api-key', keywords: ['aiza'], pattern: `${L}AIza[0-9A-Za-z_-]{35}${R}`, confidence: 0.9 },

@@ -8,9 +8,11 @@
 import { isAllowlistedSecret } from './allowlist.js';
 import { shannonEntropy } from './entropy.js';
 import { KeywordAutomaton } from './keyword-automaton.js';
+import { encodedRuns, MAX_DEPTH } from './encoded.js';
 import { maskValue } from './mask.js';
 import { SECRET_RULES } from './secret-rules.js';
 import type { SecretRule } from './secret-rules.js';
+import { secretView } from './secret-view.js';
 import type { ScanFinding } from './types.js';
 
 interface CompiledRule {
@@ -94,9 +96,11 @@ function tryRule(text: string, compiled: CompiledRule, position: number, next: N
   if (m === null) return undefined;
   const [start, end] = secretSpan(m);
   const value = text.slice(start, end);
-  if (!rule.keyMaterial && isAllowlistedSecret(value)) return undefined;
-  if (rule.minEntropy !== undefined && shannonEntropy(value) < rule.minEntropy) return undefined;
+  // The gates are a conjunction; the rule's own check goes first because for the generic
+  // rules it is the cheap one that most candidates fail (`api_key=api_key=…`).
   if (rule.check !== undefined && !rule.check(value, m)) return undefined;
+  if (rule.minEntropy !== undefined && shannonEntropy(value) < rule.minEntropy) return undefined;
+  if (!rule.keyMaterial && isAllowlistedSecret(value)) return undefined;
   return { type: 'secret', rule: rule.id, start, end, confidence: rule.confidence, evidence: maskValue(value) };
 }
 
@@ -107,10 +111,21 @@ function better(a: ScanFinding, aGeneric: boolean, b: ScanFinding, bGeneric: boo
   return a.end - a.start > b.end - b.start;
 }
 
+interface Candidate {
+  finding: ScanFinding;
+  generic: boolean;
+}
+
 /**
- * Finds credentials in text. Offsets index the original text; evidence is masked.
+ * Finds credentials in text, and in what the text reads as: its normalised view (escapes
+ * decoded, invisible characters dropped, fullwidth forms folded, spaced-out runs joined: see
+ * secret-view.ts) and the base64 and hex runs in it that decode to text or to a private key
+ * (encoded.ts). Offsets index the original text; a finding in the view or in a decoded run
+ * covers the original characters it came from (the whole run for a decoded one). Evidence is
+ * masked.
  *
  * @example findSecrets('key AKIAZ7VQ3XKPL2M4N5TR')[0]?.rule // 'aws-access-key'
+ * @example findSecrets('key AKIAZ7VQ\u200b3XKPL2M4N5TR')[0]?.rule // 'aws-access-key'
  */
 export function findSecrets(text: string): ScanFinding[] {
   return findSecretsAt(text, AUTOMATON.scanPairs(text));
@@ -124,26 +139,72 @@ export const SECRET_KEYWORDS: readonly string[] = KEYWORDS;
  * {@link SECRET_KEYWORDS}, for a caller that walked the text once for several scanners.
  */
 export function findSecretsAt(text: string, hits: readonly number[]): ScanFinding[] {
+  return findAtDepth(text, hits, 0).map((c) => c.finding);
+}
+
+function findAtDepth(text: string, hits: readonly number[], depth: number): Candidate[] {
+  const candidates = candidatesAt(text, hits);
+  const view = secretView(text);
+  const inView = view === undefined ? [] : resolve(candidatesAt(view.text, AUTOMATON.scanPairs(view.text)));
+  if (view !== undefined) {
+    for (const c of inView) {
+      const start = view.start[c.finding.start] as number;
+      const end = view.end[c.finding.end - 1] as number;
+      candidates.push({ finding: { ...c.finding, start, end }, generic: c.generic });
+    }
+  }
+  const kept = resolve(candidates);
+  if (depth >= MAX_DEPTH) return kept;
+  // Encoded runs are looked for where the text reads as itself: in the view when there is one.
+  const source = view?.text ?? text;
+  const covered = (view === undefined ? kept : inView).map((c) => c.finding);
+  const decoded: Candidate[] = [];
+  for (const run of encodedRuns(source, covered)) {
+    const start = view === undefined ? run.start : (view.start[run.start] as number);
+    const end = view === undefined ? run.end : (view.end[run.end - 1] as number);
+    if (run.privateKey === true) {
+      decoded.push({ finding: { type: 'secret', rule: 'private-key', start, end, confidence: 0.9, evidence: `${run.encoding}: ${maskValue(source.slice(run.start, run.end))}` }, generic: false });
+      continue;
+    }
+    const inner = findAtDepth(run.text as string, AUTOMATON.scanPairs(run.text as string), depth + 1);
+    const best = inner.reduce<Candidate | undefined>((b, c) => (b === undefined || better(c.finding, c.generic, b.finding, b.generic) ? c : b), undefined);
+    if (best !== undefined) decoded.push({ finding: { ...best.finding, start, end, evidence: `${run.encoding}: ${best.finding.evidence ?? 'masked'}` }, generic: best.generic });
+  }
+  return decoded.length === 0 ? kept : resolve([...kept, ...decoded]);
+}
+
+function candidatesAt(text: string, hits: readonly number[]): Candidate[] {
   if (hits.length === 0) return [];
   const tried = new Set<number>();
   const next = new NextOccurrence(text);
-  const candidates: { finding: ScanFinding; generic: boolean }[] = [];
+  const candidates: Candidate[] = [];
   const ruleCount = COMPILED.length;
+  // Per rule, where its last finding ends. A hit inside a rule's own finding is not tried
+  // again: its match would overlap that finding and at best replace it with one a little
+  // longer, and trying it costs the whole value again at every keyword of `password:password:…`.
+  const foundEnd = new Int32Array(ruleCount);
   for (let h = 0; h < hits.length; h += 2) {
     const start = hits[h + 1] as number;
     for (const ruleIndex of KEYWORD_RULES[hits[h] as number] as number[]) {
       const compiled = COMPILED[ruleIndex] as CompiledRule;
       const position = start - compiled.back;
-      if (position < 0) continue;
+      if (position < 0 || position < (foundEnd[ruleIndex] as number)) continue;
       const key = position * ruleCount + ruleIndex;
       if (tried.has(key)) continue;
       tried.add(key);
       const finding = tryRule(text, compiled, position, next);
-      if (finding !== undefined) candidates.push({ finding, generic: compiled.rule.generic === true });
+      if (finding === undefined) continue;
+      candidates.push({ finding, generic: compiled.rule.generic === true });
+      foundEnd[ruleIndex] = finding.end;
     }
   }
+  return candidates;
+}
+
+/** Overlapping candidates resolved in favour of the better one; the result is sorted by start. */
+function resolve(candidates: Candidate[]): Candidate[] {
   candidates.sort((a, b) => a.finding.start - b.finding.start || b.finding.end - a.finding.end);
-  const kept: { finding: ScanFinding; generic: boolean }[] = [];
+  const kept: Candidate[] = [];
   for (const c of candidates) {
     const last = kept[kept.length - 1];
     if (last !== undefined && c.finding.start < last.finding.end) {
@@ -152,5 +213,5 @@ export function findSecretsAt(text: string, hits: readonly number[]): ScanFindin
     }
     kept.push(c);
   }
-  return kept.map((c) => c.finding);
+  return kept;
 }
