@@ -2163,6 +2163,8 @@ let knownPrograms: string[] | undefined;
  * @example globCandidates('r?') // ['rg', 'rm']
  */
 export function globCandidates(pattern: string): string[] {
+  // No file name is longer than 255 bytes; a longer pattern names no known program.
+  if (pattern.length > 512) return [];
   const re = globRegExp(pattern);
   if (re === undefined) return [pattern.replace(/\\(.)/g, '$1')];
   knownPrograms ??= [...new Set([...RULES.keys(), ...EXTRA_PROGRAMS])].sort();
