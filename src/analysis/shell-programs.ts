@@ -1509,7 +1509,13 @@ const dockerRule: ProgramRule = (inv, site) => {
     if (group === 'image' && sub === 'rm') sub = 'rmi';
     if (group === 'image' && sub === 'prune') sub = 'image prune';
   }
-  if (/^(run|create)$/.test(sub)) return containerRun(inv, site, rest);
+  if (/^(run|create)$/.test(sub)) {
+    site.add('service.control', 'low', ev(inv, `${inv.name} ${sub} starts a container`));
+    return containerRun(inv, site, rest);
+  }
+  if (/^(build|pull|tag|commit|load|import|buildx|image build|image pull|image tag|image load|image import|volume create|network create|compose build|compose pull)$/.test(sub)) {
+    site.add('fs.write', 'low', ev(inv, `${inv.name} ${sub} changes local images, volumes or networks`));
+  }
   if (sub === 'exec') {
     const o = opts(rest, 'euwi', ['env', 'user', 'workdir', 'env-file', 'detach-keys'], true);
     const container = o.rest[0];
@@ -1676,7 +1682,10 @@ const pkgRule: ProgramRule = (inv, site) => {
   const installs = INSTALL.test(verb) || (name === 'pacman' && values.some((v) => /^-S/.test(v))) || ((name === 'dpkg' || name === 'rpm') && values.some((v) => /^-(i|U|-install)/.test(v))) || (name === 'go' && verb === 'get') || name === 'easy_install';
   if (!installs) {
     if (/^(add-apt-repository|apt-key)$/.test(name)) site.add('pkg.install', 'high', ev(inv, 'adds a package source'));
-    else if (/^(publish|unpublish|deprecate|undeprecate|push|yank|owner|dist-tag|access|upload|release)$/.test(verb) && !values.includes('--dry-run')) {
+    else if (/^(npm|pnpm|yarn|bun|cnpm)$/.test(name) && /^(run|run-script|rum|urn|test|tst|t|start|stop|restart|build|exec|rebuild)$/.test(verb) || (/^(yarn|pnpm)$/.test(name) && verb !== '' && !/^(info|why|list|ls|outdated|view|show|help|config|cache|audit|licenses|search|whoami|bin|root|prefix|version|-v|--version|--help)$/.test(verb) && !/^(publish|unpublish|deprecate|undeprecate|push|yank|owner|dist-tag|access|upload|release|uninstall|remove|rm|r|un|unlink|erase|purge|autoremove|prune|dedupe|link|init|create|new|lock)$/.test(verb))) {
+      // Project scripts run arbitrary code that builds, formats and caches: a write.
+      site.add('fs.write', 'low', ev(inv, `${name} ${verb} runs project scripts, which write`));
+    } else if (/^(publish|unpublish|deprecate|undeprecate|push|yank|owner|dist-tag|access|upload|release)$/.test(verb) && !values.includes('--dry-run')) {
       // A write to a registry: another machine changes, so it is egress.
       const destructive = /^(unpublish|yank|deprecate)$/.test(verb);
       site.add('net.egress', destructive ? 'high' : 'medium', ev(inv, `${name} ${verb} changes a package registry`));
@@ -2104,6 +2113,10 @@ rule('npm pnpm yarn bun cnpm npx bunx pnpx pip pip3 pipx uv uvx poetry pdm conda
     const verb = inv.argv[1]?.value ?? '';
     if (!/^(install|i|add|x|update|upgrade)$/.test(verb)) return interpreterRule(inv, site);
   }
+  if ((inv.name === 'go' || inv.name === 'cargo') && /^(build|run|test|bench|generate|fix|clean|fmt|doc|vet|update|new|init|mod|work)$/.test(inv.argv[1]?.value ?? '')) {
+    if (!(inv.name === 'go' && /^(vet|doc)$/.test(inv.argv[1]?.value ?? ''))) site.add('fs.write', 'low', ev(inv, `${inv.name} ${inv.argv[1]?.value ?? ''} builds or runs project code, which writes`));
+    return {};
+  }
   if (inv.name === 'go' && !/^(install|get)$/.test(inv.argv[1]?.value ?? '')) return {};
   if (inv.name === 'cargo' && !/^(install|publish|yank|owner|uninstall)$/.test(inv.argv[1]?.value ?? '')) return {};
   return pkgRule(inv, site);
@@ -2136,6 +2149,12 @@ rule('mkfifo mknod', createsOperands('mZ', ['mode', 'context']));
 rule('setfacl', createsOperands('mMxX', ['modify', 'modify-file', 'remove', 'remove-file', 'set', 'set-file', 'restore']));
 rule('mktemp', mktempRule);
 rule('patch', patchRule);
+rule('make gmake cmake ninja meson bazel gradle mvn ant', (inv, site) => {
+  const values = inv.argv.slice(1).map((a) => a.value);
+  if (values.some((v) => /^(-n|--dry-run|--just-print|--recon|-q|--question|-p|--print-data-base|--version|--help|-h|query|--query)$/.test(v))) return {};
+  site.add('fs.write', 'low', ev(inv, `${inv.name} runs build recipes, which write`));
+  return {};
+});
 rule('split', splitRule);
 rule('true false test [ [[ pwd whoami id uname date uptime free sleep hostname df ps top htop seq yes basename dirname realpath readlink export declare local readonly unset shift read wait jobs fg bg hash history exit return break continue shopt ulimit umask tput clear reset lsblk lscpu lsof ss netstat ip ifconfig nproc getconf locale tty', noop);
 
