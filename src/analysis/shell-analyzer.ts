@@ -88,6 +88,8 @@ interface Frame {
   remote: string | undefined;
   /** File descriptors opened on raw sockets by a bare `exec 3<>/dev/tcp/…`: fd → host. */
   sockets: Map<number, string>;
+  /** A raw socket the whole frame inherits (`bash -c '…' >& /dev/tcp/…`): its host. */
+  socket: string | undefined;
 }
 
 /** What a command's redirects did: raw sockets, and the files its stdout fills. */
@@ -149,7 +151,7 @@ export function analyzeShell(parser: Parser, command: string, options: ShellOpti
   const cwd = options.cwd !== undefined && options.cwd.startsWith('/') ? trimSlash(posix.normalize(options.cwd)) : undefined;
   const walker = new Walker(parser, out, home, env);
   try {
-    walker.source(command, { vars: new Map(), cwd, cwdLost: false, functions: new Map(), aliases: new Map(), depth: 0, remote: undefined, sockets: new Map() });
+    walker.source(command, { vars: new Map(), cwd, cwdLost: false, functions: new Map(), aliases: new Map(), depth: 0, remote: undefined, sockets: new Map(), socket: undefined });
   } catch (error) {
     // A bug in a rule must not turn into an allow.
     out.failClosed(`analyzer error: ${error instanceof Error ? error.message : String(error)}`);
@@ -505,7 +507,8 @@ class Walker {
       return {};
     }
     const how: RunHow = { env, stdin: input, piped: piped || after.length > 0, text: node.text };
-    if (io.socket !== undefined) how.socket = io.socket;
+    const socket = io.socket ?? this.frame.socket;
+    if (socket !== undefined) how.socket = socket;
     let output = this.afterRedirects(io, this.run(argv, how), node.text);
     // A bare `exec 3<>/dev/tcp/…` keeps the socket open for the commands that follow.
     if (argv.length === 1 && argv[0]?.value === 'exec') for (const [fd, host] of io.fds) this.frame.sockets.set(fd, host);
@@ -687,7 +690,7 @@ class Walker {
         return cls;
       },
       shell: (source, inv) => {
-        const child: Frame = { ...frame, vars: new Map(frame.vars), depth: frame.depth + 1, remote: inv.remote ?? frame.remote };
+        const child: Frame = { ...frame, vars: new Map(frame.vars), depth: frame.depth + 1, remote: inv.remote ?? frame.remote, socket: inv.socket ?? frame.socket };
         for (const [k, v] of Object.entries(inv.env)) child.vars.set(k, v);
         return walker.source(source, child, inv.stdin);
       },

@@ -276,7 +276,9 @@ const shellRule: ProgramRule = (inv, site) => {
   const script = readStdin ? undefined : args[i];
   if (script === undefined) return stdinCode(inv, site, 'shell');
   // `sh -i 0</dev/tcp/…`: tree-sitter can read the fd as an argument; a shell on a socket is a reverse shell.
-  if (inv.socket !== undefined) site.add('exec.remote_code', 'critical', ev(inv, `reverse shell: a shell wired to a raw socket to ${inv.socket}`));
+  if (inv.socket !== undefined && (/^\d+$/.test(script.value) || args.some((a) => /^-[a-zA-Z]*i/.test(a.value)))) {
+    site.add('exec.remote_code', 'critical', ev(inv, `reverse shell: a shell wired to a raw socket to ${inv.socket}`));
+  }
   return scriptOperand(script, inv, site, 'shell');
 };
 
