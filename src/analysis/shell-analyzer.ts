@@ -326,6 +326,9 @@ class Walker {
         if (c.type === 'heredoc_body') {
           body = c.text;
           for (const s of c.descendantsOfType(['command_substitution'])) if (s) this.substitute(s);
+        } else if (c.type === 'file_redirect') {
+          // tree-sitter nests the redirect of `cat <<EOF > file` inside the heredoc.
+          after.push(...this.redirect(c, io).after);
         } else if (c.type !== 'heredoc_start' && c.type !== 'heredoc_end') after.push(c);
       }
       return { stdin: { text: body }, after };
