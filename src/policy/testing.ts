@@ -13,7 +13,9 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import type { Decision } from '../core/types.js';
+import { validateRequest } from '../core/request.js';
+import { isRisk } from '../core/risk.js';
+import { EFFECTS, type Decision } from '../core/types.js';
 import { bastionError, quote, type BastionError } from '../errors/index.js';
 import type { Gateway } from '../gateway/index.js';
 import type { KillSwitchState } from './model.js';
@@ -56,6 +58,25 @@ export interface CaseOutcome {
 const FILE_FIELDS = ['policies', 'baseline', 'killSwitch', 'tests', 'description'];
 const CASE_FIELDS = ['description', 'request', 'killSwitch', 'expect'];
 const EXPECT_FIELDS = ['decision', 'reason', 'reasonContains', 'risk', 'categories', 'matched', 'errors'];
+
+/** The gateway's reason for a request that fails validation. */
+const INVALID_REQUEST = 'request is invalid';
+
+function isStringList(v: unknown): boolean {
+  return Array.isArray(v) && v.every((x) => typeof x === 'string' && x !== '');
+}
+
+/** Expectations of the wrong type would fail every run, or never: report them at load. */
+function expectationProblems(expect: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  const e = expect;
+  if (e['decision'] !== undefined && !(EFFECTS as readonly unknown[]).includes(e['decision'])) out.push(`\`expect.decision\` must be allow, deny or require_approval, got ${quote(String(e['decision']))}`);
+  for (const f of ['reason', 'reasonContains']) if (e[f] !== undefined && (typeof e[f] !== 'string' || e[f] === '')) out.push(`\`expect.${f}\` must be a non-empty string`);
+  if (e['risk'] !== undefined && !isRisk(e['risk'])) out.push(`\`expect.risk\` must be low, medium, high or critical, got ${quote(String(e['risk']))}`);
+  for (const f of ['categories', 'matched']) if (e[f] !== undefined && !isStringList(e[f])) out.push(`\`expect.${f}\` must be a list of non-empty strings`);
+  if (e['errors'] !== undefined && typeof e['errors'] !== 'boolean') out.push('`expect.errors` must be true or false');
+  return out;
+}
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -114,8 +135,22 @@ export function readTestFile(file: string): { ok: true; value: PolicyTestFile } 
       }
       for (const k of Object.keys(t)) if (!CASE_FIELDS.includes(k)) fail(`${at}: unknown field \`${k}\``);
       if (typeof t['description'] !== 'string' || t['description'] === '') fail(`${at}: \`description\` is required`);
-      if (!isObject(t['expect'])) fail(`${at}: \`expect\` is required`);
-      else for (const k of Object.keys(t['expect'])) if (!EXPECT_FIELDS.includes(k)) fail(`${at}: unknown expectation \`${k}\` (expected one of ${EXPECT_FIELDS.join(', ')})`);
+      const named = typeof t['description'] === 'string' && t['description'] !== '' ? `${at} (${quote(t['description'])})` : at;
+      const expect = t['expect'];
+      if (!isObject(expect)) fail(`${named}: \`expect\` is required`);
+      else {
+        for (const k of Object.keys(expect)) if (!EXPECT_FIELDS.includes(k)) fail(`${named}: unknown expectation \`${k}\` (expected one of ${EXPECT_FIELDS.join(', ')})`);
+        // A case that expects nothing passes whatever happens: it cannot fail, so it tests nothing.
+        if (Object.keys(expect).length === 0) fail(`${named}: \`expect\` is empty: name at least one of ${EXPECT_FIELDS.join(', ')}`);
+        expectationProblems(expect).forEach((m) => fail(`${named}: ${m}`));
+      }
+      // INVARIANT: an invalid request is denied as `request is invalid`, which would satisfy
+      // most deny expectations by accident (a misspelt `actoin`). Only a case that says it
+      // tests an invalid request may carry one.
+      const checked = validateRequest(t['request'], 'request');
+      if (!checked.ok && !(isObject(expect) && expect['reason'] === INVALID_REQUEST)) {
+        fail(`${named}: the request is invalid (${checked.errors.map((e) => e.message).join('; ')}); a case that tests an invalid request says \`expect: { reason: ${INVALID_REQUEST} }\``);
+      }
     });
   }
   if (errors.length > 0) return { ok: false, errors };

@@ -22,8 +22,10 @@ Runs every *.test.yaml (or .yml, .json) file found, each naming its policies and
       expect: { decision: allow, reason: authorized }
 
 Expectations: decision, reason, reasonContains, risk, categories (must include), matched
-(policy/rule names), errors (true/false). A case may set killSwitch; a file may set
-baseline: false. Exit 0 when all pass, 1 when any fails, 2 on bad input.
+(policy/rule names), errors (true/false); \`expect\` must name at least one. A case whose
+request is invalid (a misspelt field) is a load error unless it expects
+\`reason: request is invalid\`. A case may set killSwitch; a file may set baseline: false.
+Exit 0 when all pass, 1 when any fails, 2 on bad input.
 
 Example:
   bastion test examples/
