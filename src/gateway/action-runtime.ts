@@ -7,9 +7,12 @@
  *   const verdict = await runtime.execute(event); // { authorized, decision, reason }
  *
  * The capability is `<resource>.<action>` (`shell.execute`), the payload becomes the
- * request's `args`, so the shell analyzer reads `payload.command`.
+ * request's `args`, so the shell analyzer reads `payload.command`. Run what
+ * `verdict.request.args` holds, not the event's payload: it is the frozen copy that was
+ * decided and recorded, which a later change to the event cannot reach.
  */
 
+import { validateRequest } from '../core/request.js';
 import type { Risk } from '../core/risk.js';
 import type { ActionRequest, Decision, Effect } from '../core/types.js';
 import { createGateway, type Gateway, type GatewayOptions } from './index.js';
@@ -48,6 +51,8 @@ export interface Verdict {
   reason: string;
   /** The full, explained decision. */
   details: Decision;
+  /** The frozen copy of the event that was decided; absent when the event was invalid. */
+  request?: ActionRequest;
 }
 
 export class ActionRuntime {
@@ -64,8 +69,12 @@ export class ActionRuntime {
 
   /** Decides an event; `authorized` is true only for `allow`. */
   async execute(event: ActionRequest): Promise<Verdict> {
-    const details = await this.gateway.decide(event);
-    return { authorized: details.decision === 'allow', decision: details.decision, reason: details.reason, details };
+    // Decide on the validated copy (decide() takes it as it is) and hand that copy back.
+    const checked = validateRequest(event);
+    const details = await this.gateway.decide(checked.ok ? checked.value : event);
+    const verdict: Verdict = { authorized: details.decision === 'allow', decision: details.decision, reason: details.reason, details };
+    if (checked.ok) verdict.request = checked.value;
+    return verdict;
   }
 
   close(): Promise<void> {

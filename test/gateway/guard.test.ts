@@ -9,6 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ActionEvent, ActionRuntime } from '../../src/gateway/action-runtime.js';
 import { ActionDeniedError, createGateway, type Gateway, type GatewayOptions } from '../../src/gateway/index.js';
 import { BastionException } from '../../src/errors/index.js';
 
@@ -133,6 +134,20 @@ describe('guard() runs the tool on the decided, frozen copy', () => {
     await expect(shell({ command: 'rm -r -f /var/log' })).rejects.toBeInstanceOf(ActionDeniedError);
     expect(ran).toHaveLength(1);
     expect(gateway.auditLog?.verify().ok).toBe(true);
+  });
+});
+
+describe('ActionRuntime.execute', () => {
+  it('returns the frozen copy it decided, which a later change to the event cannot reach', async () => {
+    const runtime = await ActionRuntime.fromPolicy(join(capfence, 'devops_policy.yaml'));
+    const event = ActionEvent.create({ actor: 'ops-agent', action: 'execute', resource: 'shell', payload: { command: 'df -h' } });
+    const verdict = runtime.execute(event);
+    (event.args as { command: string }).command = 'rm -rf /';
+    const v = await verdict;
+    expect(v).toMatchObject({ authorized: true, request: { args: { command: 'df -h' } } });
+    expect(Object.isFrozen(v.request?.args)).toBe(true);
+    expect((await runtime.execute({ ...event, args: { command: 1n } as never })).request).toBeUndefined();
+    await runtime.close();
   });
 });
 
