@@ -199,6 +199,8 @@ const NOT_CALLS = new Set(
     .split(/\s+/)
     .filter((w) => w !== ''),
 );
+/** Functions that run a query given as text (PostgreSQL). */
+const DYNAMIC_SQL_FUNCTIONS = new Set(['query_to_xml', 'query_to_xmlschema', 'query_to_xml_and_xmlschema']);
 const UNTRUSTED_LANGUAGES = new Set(['c', 'internal', 'plpythonu', 'plpython2u', 'plpython3u', 'plperlu', 'pltclu', 'plsh', 'plr', 'java']);
 
 function isWord(t: Token | undefined, ...values: string[]): boolean {
@@ -280,7 +282,7 @@ function tokenRules(reading: Lexed, add: Add, depth: number, findings: readonly 
     const lead = first?.kind === 'word' ? first.value : '';
     if (AST_RATED.has(lead)) astRatedFallback(st, k, lead, add, findings);
     statementRules(st, k, lead, add, dynamic);
-    routineRules(st, add);
+    routineRules(st, add, dynamic);
   }
 }
 
@@ -307,11 +309,15 @@ function astRatedFallback(st: Token[], k: number, lead: string, add: Add, findin
 function statementRules(st: Token[], k: number, lead: string, add: Add, dynamic: Dynamic): void {
   const word = (i: number) => (st[i]?.kind === 'word' ? (st[i] as Token).value : '');
   if (READ_LEADS.has(lead)) {
-    if (OPAQUE_READS.has(lead)) return;
     if (lead === 'explain' && !st.some((t) => isWord(t, 'analyze'))) return;
-    for (let i = k + 1; i < st.length; i++) {
+    // SHOW … WHERE f() calls functions too, but `SHOW CREATE TABLE` is no write.
+    for (let i = OPAQUE_READS.has(lead) ? st.length : k + 1; i < st.length; i++) {
       const t = st[i] as Token;
       if (t.kind !== 'word') continue;
+      if ((t.value === 'share' && isWord(st[i - 1], 'for', 'key')) || (t.value === 'lock' && isWord(st[i + 1], 'in'))) {
+        add('db.write', 'low', `${lead.toUpperCase()} … FOR SHARE takes row locks: not a pure read`);
+        break;
+      }
       if (t.value === 'into' && (isWord(st[i + 1], 'outfile', 'dumpfile') || isLiteral(st[i + 1]))) continue; // file rules below
       if (WRITE_WORDS.has(t.value)) {
         add('db.write', 'low', `${lead.toUpperCase()} with ${t.value.toUpperCase()}: not a pure read`);
@@ -324,10 +330,10 @@ function statementRules(st: Token[], k: number, lead: string, add: Add, dynamic:
         const r = routineName(st, i);
         const name = r?.name ?? t.value;
         if (t.kind === 'word' && NOT_CALLS.has(name)) continue;
-        if (!PURE_FUNCTIONS.has(name) && !SIDE_EFFECT_FUNCTIONS.has(name)) add('db.write', 'low', `calls \`${name}()\`, which may change data`);
+        if (!PURE_FUNCTIONS.has(name) && !SIDE_EFFECT_FUNCTIONS.has(name) && !DYNAMIC_SQL_FUNCTIONS.has(name)) add('db.write', 'low', `calls \`${name}()\`, which may change data`);
       } else if (t.kind === 'word' && isPunct(st[i + 1], '.')) {
         const r = routineName(st, i);
-        if (r !== undefined && isPunct(st[r.end], '(') && !PURE_FUNCTIONS.has(r.name) && !SIDE_EFFECT_FUNCTIONS.has(r.name)) add('db.write', 'low', `calls \`${r.name}()\`, which may change data`);
+        if (r !== undefined && isPunct(st[r.end], '(') && !PURE_FUNCTIONS.has(r.name) && !SIDE_EFFECT_FUNCTIONS.has(r.name) && !DYNAMIC_SQL_FUNCTIONS.has(r.name)) add('db.write', 'low', `calls \`${r.name}()\`, which may change data`);
         if (r !== undefined) i = r.end - 1;
       }
     }
@@ -472,13 +478,18 @@ function nextComma(st: Token[], from: number): number {
 }
 
 /** Procedures and functions that reach outside the database, wherever they appear (bare `xp_cmdshell 'whoami'` runs it). */
-function routineRules(st: Token[], add: Add): void {
+function routineRules(st: Token[], add: Add, dynamic: Dynamic): void {
   for (let i = 0; i < st.length; i++) {
     const t = st[i] as Token;
     if (t.kind !== 'word' && t.kind !== 'ident') continue;
     if (isPunct(st[i - 1], '.')) continue;
     const r = routineName(st, i);
     if (r === undefined) continue;
+    if (DYNAMIC_SQL_FUNCTIONS.has(r.name) && isPunct(st[r.end], '(')) {
+      // query_to_xml('<sql>', …) runs its first argument
+      const arg = st[r.end + 1];
+      dynamic(`\`${r.name}()\``, isLiteral(arg) ? literalConcat(st, r.end + 1, nextComma(st, r.end + 1)) : undefined);
+    }
     const procedure = SIDE_EFFECT_PROCEDURES.get(r.name);
     const fn = isPunct(st[r.end], '(') ? SIDE_EFFECT_FUNCTIONS.get(r.name) : undefined;
     const found = procedure ?? fn ?? (isPunct(st[r.end], '(') && /^pg_ls_/.test(r.name) ? SIDE_EFFECT_FUNCTIONS.get('pg_ls_dir') : undefined);

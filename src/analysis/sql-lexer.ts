@@ -132,6 +132,14 @@ export function lex(sql: string, dialect: SqlDialect): Lexed {
       let j = i + 1;
       while (j < n && WORD_PART.test(sql[j] as string)) j++;
       const word = sql.slice(i, j);
+      if (/^u$/i.test(word) && sql[j] === '&' && sql[j + 1] === '"') {
+        // U&"\0070g_read_file": a PostgreSQL identifier with Unicode escapes
+        const r = quoted(sql, j + 1, '"', false);
+        tokens.push({ kind: 'ident', value: unicodeEscapes(r.value) });
+        out += sql.slice(i, r.end);
+        i = r.end;
+        continue;
+      }
       // N'…', X'…', B'…', U&'…' are strings with a prefix: let the string branch take the quote.
       if (sql[j] === "'" && /^(n|x|b|u&?)$/i.test(word)) {
         out += word;
@@ -148,6 +156,16 @@ export function lex(sql: string, dialect: SqlDialect): Lexed {
     }
   }
   return { tokens, text: out, backslash, executable };
+}
+
+/** Decodes `\XXXX` and `\+XXXXXX` (PostgreSQL's default `UESCAPE`). */
+function unicodeEscapes(text: string): string {
+  return text.replace(/\\(?:\+([0-9A-Fa-f]{6})|([0-9A-Fa-f]{4})|\\)/g, (m, long: string | undefined, short: string | undefined) => {
+    const hex = long ?? short;
+    if (hex === undefined) return '\\';
+    const code = parseInt(hex, 16);
+    return code <= 0x10ffff ? String.fromCodePoint(code) : m;
+  });
 }
 
 /** The index after the block comment that opens at `start` (nested when `nests`), or the end. */
