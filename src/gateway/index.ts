@@ -209,8 +209,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     decision.analysis = analysis;
     const secrets = analysis['secrets'] as unknown[] | undefined;
     if (decision.decision !== 'deny' && secrets && secrets.length > 0) {
-      const mode = argumentMode(set, request.action, analysis);
+      const configured = argumentMode(set, request.action, analysis);
       const rules = [...new Set((secrets as { rule: string }[]).map((s) => s.rule))].join(', ');
+      // A secret split across arguments is in no one string, so redaction cannot remove it.
+      const mode = configured === 'redact' && (secrets as { split?: boolean }[]).some((s) => s.split === true) ? 'block' : configured;
       if (mode === 'block') {
         decision.decision = 'deny';
         decision.reason = `arguments contain a secret: ${rules}`;

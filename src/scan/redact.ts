@@ -39,8 +39,8 @@ export const SENSITIVE_KEY =
   /(?:password|passwd|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret|credentials?|authorization|cookie|session[_-]?id|x-api-key)$/i;
 
 /**
- * Deep copy of a JSON-like value with every string redacted by `redactString` and every string
- * under a sensitive key replaced whole. Shapes are kept (a string stays a string), so the
+ * Deep copy of a JSON-like value with every string, object keys included, redacted by
+ * `redactString` and every string under a sensitive key replaced whole. Shapes are kept (a string stays a string), so the
  * result serializes to valid JSON whenever the input did. Cycles are preserved, not followed.
  */
 export function redactDeep<T>(value: T, redactString: (text: string) => string): T {
@@ -63,7 +63,13 @@ export function redactDeep<T>(value: T, redactString: (text: string) => string):
     if (proto !== Object.prototype && proto !== null) return v;
     const out: Record<string, unknown> = {};
     seen.set(v, out);
-    for (const [k, item] of Object.entries(v)) out[k] = walk(item, k);
+    for (const [k, item] of Object.entries(v)) {
+      // A key can hold a secret too (`{"AKIA…": 1}`); it is redacted like a value, and a
+      // redacted key that collides with another gets a number.
+      let name = redactString(k);
+      if (name !== k) for (let n = 2; Object.hasOwn(out, name) || Object.hasOwn(v, name); n++) name = `${redactString(k)}#${n}`;
+      out[name] = walk(item, k);
+    }
     return out;
   };
   return walk(value, undefined) as T;

@@ -23,7 +23,8 @@ import type { ScanFinding, ScanOptions } from './types.js';
 import { kindEnabled } from './types.js';
 
 export interface RequestScan {
-  secrets: (ScanFinding & { field: string })[];
+  /** `split`: found only across strings, so no one string can be redacted to remove it. */
+  secrets: (ScanFinding & { field: string; split?: true })[];
   pii: (ScanFinding & { field: string })[];
   injection: { score: number; attack: boolean; techniques: string[] } | undefined;
   destinations: { field: string; host: string; hostClass: HostClass; value: string }[];
@@ -75,7 +76,7 @@ const SPLIT_REACH = 16_384;
  * first and last {@link SPLIT_REACH} characters (with a NUL between, which no rule reads
  * across), so the concatenation is at most twice that per string.
  */
-function splitSecrets(pieces: readonly Piece[]): (ScanFinding & { field: string })[] {
+function splitSecrets(pieces: readonly Piece[]): (ScanFinding & { field: string; split: true })[] {
   if (pieces.length < 2) return [];
   // Segments of the concatenation: where each starts, which piece it is from, at which offset.
   const segStart: number[] = [];
@@ -106,7 +107,7 @@ function splitSecrets(pieces: readonly Piece[]): (ScanFinding & { field: string 
     }
     return lo;
   };
-  const out: (ScanFinding & { field: string })[] = [];
+  const out: (ScanFinding & { field: string; split: true })[] = [];
   for (const f of findSecrets(joined)) {
     const a = segmentAt(f.start);
     const b = segmentAt(f.end - 1);
@@ -116,7 +117,7 @@ function splitSecrets(pieces: readonly Piece[]): (ScanFinding & { field: string 
     const fields = last - first < 3 ? pieces.slice(first, last + 1).map((p) => p.field) : [(pieces[first] as Piece).field, '…', (pieces[last] as Piece).field];
     const start = f.start - (segStart[a] as number) + (segOffset[a] as number);
     const end = f.end - (segStart[b] as number) + (segOffset[b] as number);
-    out.push({ ...f, start, end, field: fields.join(' + ') });
+    out.push({ ...f, start, end, field: fields.join(' + '), split: true });
   }
   return out;
 }

@@ -6,7 +6,7 @@
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { findSecrets, redact, scanRequest } from '../../src/scan/index.js';
+import { findSecrets, redact, redactValue, scanRequest } from '../../src/scan/index.js';
 
 interface TextCase { description: string; text: string; rules: string[] }
 interface ArgsCase { description: string; args: Record<string, unknown>; rules: string[]; fields: string[] }
@@ -40,6 +40,13 @@ describe('secret bypasses from the review', () => {
     expect(scan.secrets.map((s) => s.field), c.description).toEqual(c.fields);
     // No finding, field path or evidence carries the whole key in clear.
     expect(JSON.stringify(scan.findings)).not.toContain('AKIAZ7VQ3XKPL2M4N5TR');
+  });
+});
+
+describe('redaction of object keys', () => {
+  it('redacts a secret used as a key, numbering keys that would collide', () => {
+    const out = redactValue({ AKIAZ7VQ3XKPL2M4N5TR: 'a', AKIAQ4MZ7XKPL2W4N5TB: 'b', plain: 'c' });
+    expect(out).toEqual({ '[REDACTED:aws-access-key]': 'a', '[REDACTED:aws-access-key]#2': 'b', plain: 'c' });
   });
 });
 
