@@ -15,10 +15,82 @@ export const MIN_RUN = 20;
 /** Levels of decoding (base64 inside hex inside base64 is three). */
 export const MAX_DEPTH = 3;
 
-// INVARIANT: linear: every repetition after the first starts with a line break, which the
-// run characters exclude.
-const BASE64_RUN = /(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{20,}={0,2}(?:\r?\n[A-Za-z0-9+/_-]{4,}={0,2})*/g;
-const HEX_RUN = /(?<![0-9A-Fa-f])[0-9A-Fa-f]{2}(?:[ :]?[0-9A-Fa-f]{2}){9,}(?![0-9A-Fa-f])/g;
+/** Hex bytes with a separator between them (`41 4b 49 …`, `41:4b:49:…`). */
+const SEPARATED_HEX_RUN = /(?<![0-9A-Fa-f])[0-9A-Fa-f]{2}(?:[ :][0-9A-Fa-f]{2}){9,}(?![0-9A-Fa-f])/g;
+
+/** Hex digits and the separators of {@link SEPARATED_HEX_RUN}. */
+const HEX_OR_SEPARATOR = new Uint8Array(128);
+for (const c of '0123456789abcdefABCDEF :') HEX_OR_SEPARATOR[c.charCodeAt(0)] = 1;
+/** Shortest separated run: ten bytes and nine separators. */
+const MIN_SEPARATED = 29;
+
+/**
+ * {@link SEPARATED_HEX_RUN} matches, probed like {@link base64Runs}: the pattern runs only over
+ * stretches of hex digits and separators long enough to hold one.
+ */
+function separatedHexRuns(text: string): { start: number; end: number }[] {
+  const out: { start: number; end: number }[] = [];
+  let covered = 0;
+  const inSet = (i: number): boolean => HEX_OR_SEPARATOR[text.charCodeAt(i)] === 1;
+  for (let probe = MIN_SEPARATED - 1; probe < text.length; probe += MIN_SEPARATED) {
+    if (probe < covered || !inSet(probe)) continue;
+    let start = probe;
+    while (start > 0 && inSet(start - 1)) start--;
+    let end = probe + 1;
+    while (inSet(end)) end++;
+    covered = end;
+    if (end - start < MIN_SEPARATED) continue;
+    // One character of context each side, for the pattern's boundaries.
+    const from = Math.max(0, start - 1);
+    const stretch = text.slice(from, end + 1);
+    SEPARATED_HEX_RUN.lastIndex = 0;
+    for (let m = SEPARATED_HEX_RUN.exec(stretch); m !== null; m = SEPARATED_HEX_RUN.exec(stretch)) out.push({ start: from + m.index, end: from + m.index + m[0].length });
+  }
+  return out;
+}
+
+/** Base64 (standard and URL-safe) characters; hex digits are among them. */
+const B64 = new Uint8Array(128);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-') B64[c.charCodeAt(0)] = 1;
+const isB64 = (text: string, i: number): boolean => B64[text.charCodeAt(i)] === 1;
+
+/** Length of a line break at `i` (`\n` or `\r\n`) followed by at least 4 run characters, else 0. */
+function continuation(text: string, i: number): number {
+  const nl = text.charCodeAt(i) === 13 && text.charCodeAt(i + 1) === 10 ? 2 : text.charCodeAt(i) === 10 ? 1 : 0;
+  if (nl === 0) return 0;
+  for (let k = 0; k < 4; k++) if (!isB64(text, i + nl + k)) return 0;
+  return nl;
+}
+
+/**
+ * Runs of at least {@link MIN_RUN} base64 characters (with `=` padding, continued over line
+ * breaks as PEM bodies are). Found by probing every MIN_RUN-th character, as any run that long
+ * covers a probe, and measuring the run there: the text is touched at a twentieth of its
+ * characters plus the runs themselves, not matched at every offset by a pattern.
+ */
+function base64Runs(text: string): { start: number; end: number }[] {
+  const out: { start: number; end: number }[] = [];
+  let covered = 0;
+  for (let probe = MIN_RUN - 1; probe < text.length; probe += MIN_RUN) {
+    if (probe < covered || !isB64(text, probe)) continue;
+    let start = probe;
+    while (start > 0 && isB64(text, start - 1)) start--;
+    let end = probe + 1;
+    while (isB64(text, end)) end++;
+    if (end - start < MIN_RUN) continue;
+    // Padding, then further lines of the same body.
+    for (;;) {
+      while (text.charCodeAt(end) === 61 && end - start > 0) end++;
+      const nl = continuation(text, end);
+      if (nl === 0) break;
+      end += nl;
+      while (isB64(text, end)) end++;
+    }
+    out.push({ start, end });
+    covered = end;
+  }
+  return out;
+}
 
 export interface EncodedRun {
   start: number;
@@ -40,8 +112,8 @@ function latin1(bytes: Uint8Array): string {
 }
 
 /**
- * The decoded bytes as text when at least 90 % of them are printable ASCII or part of valid
- * UTF-8 (random bytes, hashes and images fail; counted before any string is built).
+ * The decoded bytes as text when they are valid UTF-8 and at least 90 % printable (random
+ * bytes, hashes and images fail; checked before any string is built).
  */
 function asText(bytes: Uint8Array): string | undefined {
   if (bytes.length < 12) return undefined;
@@ -50,7 +122,18 @@ function asText(bytes: Uint8Array): string | undefined {
   for (let i = 0; i < bytes.length; i++) {
     const c = bytes[i] as number;
     if ((c >= 0x20 && c < 0x7f) || c === 0x09 || c === 0x0a || c === 0x0d) printable++;
-    else if (c >= 0x80) high++;
+    else if (c >= 0x80) {
+      // A UTF-8 sequence: a lead byte and its continuation bytes (checked here, as a decoder
+      // that throws on random bytes costs more than the whole count).
+      const more = c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
+      if (more < 0) return undefined;
+      for (let k = 1; k <= more; k++) {
+        const n = bytes[i + k];
+        if (n === undefined || n < 0x80 || n > 0xbf) return undefined;
+      }
+      high += more + 1;
+      i += more;
+    }
   }
   if (printable + high < 0.9 * bytes.length) return undefined;
   if (high === 0) return latin1(bytes);
@@ -154,11 +237,7 @@ function decodeRun(run: string): { encoding: 'base64' | 'hex'; bytes: Uint8Array
  */
 export function encodedRuns(text: string, covered: readonly { start: number; end: number }[]): EncodedRun[] {
   const out: EncodedRun[] = [];
-  const candidates: { start: number; end: number }[] = [];
-  for (const re of [BASE64_RUN, HEX_RUN]) {
-    re.lastIndex = 0;
-    for (let m = re.exec(text); m !== null; m = re.exec(text)) candidates.push({ start: m.index, end: m.index + m[0].length });
-  }
+  const candidates = [...base64Runs(text), ...separatedHexRuns(text)];
   candidates.sort((x, y) => x.start - y.start);
   let last = -1;
   let j = 0;

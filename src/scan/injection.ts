@@ -123,6 +123,8 @@ function lineStartOf(text: string, i: number): number {
   return nl >= 0 ? nl + 1 : from === 0 ? 0 : -1;
 }
 
+const QUOTE_OPENERS = /["`“„«「‘']/;
+
 /** The index of the quote that opens around [start, end) on its line (within LINE_REACH), or -1. */
 function openingQuote(text: string, start: number, end: number, fencePositions: readonly number[]): number {
   const ownLine = lineStartOf(text, start);
@@ -140,6 +142,8 @@ function openingQuote(text: string, start: number, end: number, fencePositions: 
   }
   if (lo % 2 === 1) return fencePositions[lo - 1] as number;
   const before = text.slice(lineStart, start);
+  // Every branch below needs an opening quote before the phrase: one search rules them all out.
+  if (!QUOTE_OPENERS.test(before)) return -1;
   const after = text.slice(end, lineEnd);
   for (const [open, close] of [['"', '"'], ['`', '`'], ['“', '”'], ['„', '“'], ['«', '»'], ['「', '」'], ['‘', '’']] as const) {
     const o = before.lastIndexOf(open);

@@ -22,6 +22,11 @@ export interface SecretView {
   text: string;
   start: Int32Array;
   end: Int32Array;
+  /**
+   * True when only step 2 changed the text: every ASCII character is kept as it was, so the
+   * view holds every match the text has and need not be read besides the text.
+   */
+  unicodeOnly?: boolean;
 }
 
 /** Fewest single characters in a spaced-out run worth joining (the shortest keys are 20). */
@@ -210,7 +215,11 @@ export function secretView(text: string): SecretView | undefined {
     if (next === undefined) break;
     view = next;
   }
+  const escaped = view !== undefined;
   view = normaliseUnicode(view?.text ?? text, view) ?? view;
-  view = joinSpaced(view?.text ?? text, view) ?? view;
+  const unicode = view !== undefined && !escaped;
+  const joined = joinSpaced(view?.text ?? text, view);
+  if (joined !== undefined) return joined;
+  if (view !== undefined && unicode) view.unicodeOnly = true;
   return view;
 }

@@ -128,7 +128,7 @@ interface Candidate {
  * @example findSecrets('key AKIAZ7VQ\u200b3XKPL2M4N5TR')[0]?.rule // 'aws-access-key'
  */
 export function findSecrets(text: string): ScanFinding[] {
-  return findSecretsAt(text, AUTOMATON.scanPairs(text));
+  return findAtDepth(text, undefined, 0).map((c) => c.finding);
 }
 
 /** The keywords of every rule, in the order {@link findSecretsAt} numbers them. */
@@ -142,9 +142,11 @@ export function findSecretsAt(text: string, hits: readonly number[]): ScanFindin
   return findAtDepth(text, hits, 0).map((c) => c.finding);
 }
 
-function findAtDepth(text: string, hits: readonly number[], depth: number): Candidate[] {
-  const candidates = candidatesAt(text, hits);
+/** `hits`: the text's keyword hits when the caller has them, else they are found here if needed. */
+function findAtDepth(text: string, hits: readonly number[] | undefined, depth: number): Candidate[] {
   const view = secretView(text);
+  // A view that only dropped or folded non-ASCII characters holds every match of the text.
+  const candidates = view?.unicodeOnly === true ? [] : candidatesAt(text, hits ?? AUTOMATON.scanPairs(text));
   const inView = view === undefined ? [] : resolve(candidatesAt(view.text, AUTOMATON.scanPairs(view.text)));
   if (view !== undefined) {
     for (const c of inView) {
@@ -166,7 +168,7 @@ function findAtDepth(text: string, hits: readonly number[], depth: number): Cand
       decoded.push({ finding: { type: 'secret', rule: 'private-key', start, end, confidence: 0.9, evidence: `${run.encoding}: ${maskValue(source.slice(run.start, run.end))}` }, generic: false });
       continue;
     }
-    const inner = findAtDepth(run.text as string, AUTOMATON.scanPairs(run.text as string), depth + 1);
+    const inner = findAtDepth(run.text as string, undefined, depth + 1);
     const best = inner.reduce<Candidate | undefined>((b, c) => (b === undefined || better(c.finding, c.generic, b.finding, b.generic) ? c : b), undefined);
     if (best !== undefined) decoded.push({ finding: { ...best.finding, start, end, evidence: `${run.encoding}: ${best.finding.evidence ?? 'masked'}` }, generic: best.generic });
   }
