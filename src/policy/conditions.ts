@@ -6,10 +6,10 @@
  * no parsing and no allocation beyond what a matcher needs.
  */
 
-import { parse as parseCel } from '@marcbachmann/cel-js';
+import { Environment, type ASTNode } from '@marcbachmann/cel-js';
 import { isRisk, riskRank } from '../core/risk.js';
 import { compileGlob } from './glob.js';
-import { checkRegex } from './regex-safety.js';
+import { compilePolicyRegex } from './regex-safety.js';
 
 /** What conditions see. `risk` is the effective risk: max(declared, analyzed). */
 export interface EvalContext {
@@ -77,10 +77,100 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function sameValue(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== typeof b || typeof a !== 'object' || a === null || b === null) return false;
-  return JSON.stringify(a) === JSON.stringify(b);
+/** The JSON type of a value, as messages name it. */
+function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (isPlainObject(v)) return 'a mapping';
+  if (typeof v === 'string') return 'a string';
+  if (typeof v === 'number') return 'a number';
+  if (typeof v === 'boolean') return 'a boolean';
+  return typeof v;
+}
+
+/** Two values of different JSON types: the matcher cannot decide, so it is an error. */
+interface Mismatch {
+  got: string;
+  want: string;
+}
+
+/**
+ * Compares a field value with an operand value. Mappings compare by content, whatever the
+ * key order; lists element by element. `null` against anything else is simply different.
+ * Any other difference of type, at any depth, is a `Mismatch`: `"true"` is not `true`, and
+ * neither is `[true]` or `1`, so a matcher must not quietly call them different.
+ */
+function compareValues(v: unknown, o: unknown): boolean | Mismatch {
+  if (v === null || o === null) return v === o;
+  const tv = typeName(v);
+  const to = typeName(o);
+  if (tv !== to) return { got: tv, want: to };
+  if (Array.isArray(v)) {
+    const list = o as unknown[];
+    let same = v.length === list.length;
+    for (let i = 0; i < Math.min(v.length, list.length); i++) {
+      const r = compareValues(v[i], list[i]);
+      if (r !== true && r !== false) return r;
+      if (!r) same = false;
+    }
+    return same;
+  }
+  if (isPlainObject(v)) {
+    const map = o as Record<string, unknown>;
+    let same = Object.keys(v).length === Object.keys(map).length;
+    for (const key of Object.keys(map)) {
+      if (!Object.hasOwn(v, key)) {
+        same = false;
+        continue;
+      }
+      const r = compareValues(v[key], map[key]);
+      if (r !== true && r !== false) return r;
+      if (!r) same = false;
+    }
+    return same;
+  }
+  return v === o;
+}
+
+function mismatchError(field: string, op: string, m: Mismatch): ConditionError {
+  return new ConditionError(`field \`${field}\` is ${m.got} where \`${op}\` expects ${m.want}`);
+}
+
+/**
+ * Is `v` one of `list`? True when some member equals it; false when none does but some has
+ * its type; a `Mismatch` when no member has its type (`"1"` against `[1, 2]`). `null` is a
+ * member only of a list that holds `null`.
+ */
+function memberOf(v: unknown, list: readonly unknown[]): boolean | Mismatch {
+  if (v === null) return list.includes(null);
+  let mismatch: Mismatch | undefined;
+  let sameType = false;
+  for (const o of list) {
+    if (o === null) continue;
+    const r = compareValues(v, o);
+    if (r === true) return true;
+    if (r === false) sameType = true;
+    else mismatch ??= r;
+  }
+  if (sameType || mismatch === undefined) return false;
+  return { got: mismatch.got, want: [...new Set(list.filter((o) => o !== null).map(typeName))].join(' or ') };
+}
+
+/**
+ * Does `v` contain `x`? A string contains a substring, a list an element (compared as
+ * `equals` does). Anything else, or a string against a non-string, is a `Mismatch`; so is a
+ * list none of whose elements equals `x` when some element is of another type.
+ */
+function containsValue(v: unknown, x: unknown): boolean | Mismatch {
+  if (typeof v === 'string') return typeof x === 'string' ? v.includes(x) : { got: 'a string', want: `a list (to hold ${typeName(x)})` };
+  if (!Array.isArray(v)) return { got: typeName(v), want: 'a string or a list' };
+  let mismatch: Mismatch | undefined;
+  for (const e of v) {
+    const r = compareValues(e, x);
+    if (r === true) return true;
+    if (r !== false) mismatch ??= { got: `a list holding ${r.got}`, want: `a list of ${r.want}` };
+  }
+  return mismatch ?? false;
 }
 
 /**
@@ -118,33 +208,84 @@ export function compileCondition(raw: unknown, path: (string | number)[], proble
   return compileMatcher(raw, path, problems);
 }
 
+/**
+ * CEL's own `matches()` runs JavaScript's backtracking engine, and cel-js cannot replace a
+ * built-in function. So each `x.matches("…")` call is renamed to this function, which runs
+ * the same (literal) pattern on RE2, compiled when the policy loads.
+ */
+const RE2_MATCHES = 'bastionMatchesRe2';
+const CEL_BASE = new Environment({ unlistedVariablesAreDyn: true });
+
+function isCelNode(x: unknown): x is ASTNode {
+  return typeof x === 'object' && x !== null && !Array.isArray(x) && 'op' in x && 'args' in x && 'range' in x;
+}
+
+/** Every call node of the expression, depth first. */
+function celCalls(node: unknown, out: ASTNode[] = []): ASTNode[] {
+  if (Array.isArray(node)) for (const x of node) celCalls(x, out);
+  else if (isCelNode(node)) {
+    if (node.op === 'call' || node.op === 'rcall') out.push(node);
+    if (typeof node.args === 'object') celCalls(node.args, out);
+  }
+  return out;
+}
+
 function compileCel(expr: unknown, path: (string | number)[], problems: ConditionProblem[]): Predicate {
+  const never: Predicate = () => false;
   if (typeof expr !== 'string' || expr.trim() === '') {
     problems.push({ path, message: '`cel` takes a non-empty expression string', code: 'POLICY_BAD_CEL' });
-    return () => false;
+    return never;
   }
-  // CEL's `matches()` runs JavaScript regexes: every pattern must pass the same safety check
-  // as a `regex` matcher, so only string literals are allowed as patterns.
-  for (const m of expr.matchAll(/\bmatches\s*\(/g)) {
-    const rest = expr.slice((m.index ?? 0) + m[0].length);
-    const literal = /^\s*(?:[^,()]+,\s*)?(?:r?"((?:[^"\\]|\\.)*)"|r?'((?:[^'\\]|\\.)*)')\s*\)/.exec(rest) ?? /^\s*(?:r?"((?:[^"\\]|\\.)*)"|r?'((?:[^'\\]|\\.)*)')\s*\)/.exec(rest);
-    if (!literal) {
-      problems.push({ path, message: 'CEL `matches()` takes a string literal pattern here, so it can be checked for catastrophic backtracking', code: 'POLICY_BAD_CEL' });
-      return () => false;
-    }
-    const pattern = (literal[1] ?? literal[2] ?? '').replace(/\\\\/g, '\\');
-    const checked = checkRegex(pattern);
-    if (!checked.ok) {
-      problems.push({ path, message: `CEL \`matches()\` pattern \`${pattern}\` rejected: ${checked.message}`, code: 'POLICY_BAD_REGEX' });
-      return () => false;
-    }
-  }
-  let program: (vars: Record<string, unknown>) => unknown;
+  let ast: ASTNode;
   try {
-    program = parseCel(expr) as unknown as (vars: Record<string, unknown>) => unknown;
+    ast = CEL_BASE.parse(expr).ast;
   } catch (err) {
     problems.push({ path, message: `CEL expression does not compile: ${firstLine(err)}`, code: 'POLICY_BAD_CEL' });
-    return () => false;
+    return never;
+  }
+  const patterns = new Map<string, (value: string) => boolean>();
+  const renames: number[] = [];
+  for (const call of celCalls(ast)) {
+    const name = call.op === 'call' || call.op === 'rcall' ? call.args[0] : '';
+    if (name === RE2_MATCHES || (name === 'matches' && call.op === 'call')) {
+      problems.push({ path, message: `CEL \`${name}()\` is not available here: write \`value.matches("pattern")\``, code: 'POLICY_BAD_CEL' });
+      return never;
+    }
+    if (name !== 'matches' || call.op !== 'rcall') continue;
+    const [, receiver, callArgs] = call.args;
+    const pattern = callArgs.length === 1 && callArgs[0]?.op === 'value' ? callArgs[0].args : undefined;
+    if (typeof pattern !== 'string') {
+      problems.push({ path, message: 'CEL `matches()` takes a string literal pattern, compiled for RE2 when the policy loads', code: 'POLICY_BAD_CEL' });
+      return never;
+    }
+    const compiled = compilePolicyRegex(pattern);
+    if (!compiled.ok) {
+      problems.push({ path, message: `CEL \`matches()\` pattern \`${pattern}\` rejected: ${compiled.message}`, code: 'POLICY_BAD_REGEX' });
+      return never;
+    }
+    patterns.set(pattern, compiled.test);
+    const dot = /^\s*\.\s*matches\b/.exec(expr.slice(receiver.range.end));
+    if (!dot) {
+      problems.push({ path, message: 'CEL `matches()`: write the call as `value.matches("pattern")`, without a comment before `matches`', code: 'POLICY_BAD_CEL' });
+      return never;
+    }
+    renames.push(receiver.range.end + dot[0].length - 'matches'.length);
+  }
+  let source = expr;
+  for (const at of renames.sort((a, b) => b - a)) source = source.slice(0, at) + RE2_MATCHES + source.slice(at + 'matches'.length);
+  let program: (vars: Record<string, unknown>) => unknown;
+  try {
+    const env = CEL_BASE.clone();
+    env.registerFunction(`string.${RE2_MATCHES}(string): bool`, (value: string, pattern: string) => {
+      const test = patterns.get(pattern);
+      // INVARIANT: every pattern is a literal compiled above; anything else is a bug.
+      if (!test) throw new Error(`pattern \`${pattern}\` was not compiled at load`);
+      return test(value);
+    });
+    program = env.parse(source) as unknown as (vars: Record<string, unknown>) => unknown;
+  } catch (err) {
+    problems.push({ path, message: `CEL expression does not compile: ${firstLine(err)}`, code: 'POLICY_BAD_CEL' });
+    return never;
   }
   return (ctx) => {
     let result: unknown;
@@ -152,7 +293,7 @@ function compileCel(expr: unknown, path: (string | number)[], problems: Conditio
       // Absent optional parts are CEL null (`environment == null`), not unknown variables.
       result = program({ ...ctx, resource: ctx.resource ?? null, environment: ctx.environment ?? null, declaredRisk: ctx.declaredRisk ?? null });
     } catch (err) {
-      throw new ConditionError(`CEL expression failed: ${firstLine(err)}`);
+      throw new ConditionError(`CEL expression failed: ${firstLine(err).replaceAll(RE2_MATCHES, 'matches')}`);
     }
     if (typeof result !== 'boolean') throw new ConditionError(`CEL expression returned ${typeof result}, not a boolean`);
     return result;
@@ -194,27 +335,61 @@ function compileMatcher(raw: Record<string, unknown>, path: (string | number)[],
   const at = [...path, op];
   const get = (ctx: EvalContext) => readPath(ctx, segments);
 
+  // INVARIANT: a value of a type the operator cannot judge throws `ConditionError`, as `gt`
+  // does: a deny rule then matches and an allow rule does not. `null` counts as absent,
+  // except for `in`/`notIn` lists that name `null`.
+  const decided = (r: boolean | Mismatch): boolean => {
+    if (r === true || r === false) return r;
+    throw mismatchError(field, op, r);
+  };
   switch (op) {
     case 'equals':
-      return (ctx) => sameValue(get(ctx), operand);
+      return (ctx) => {
+        const v = get(ctx);
+        return v !== undefined && decided(compareValues(v, operand));
+      };
     case 'notEquals':
-      return (ctx) => !sameValue(get(ctx), operand);
+      return (ctx) => {
+        const v = get(ctx);
+        return v === undefined || !decided(compareValues(v, operand));
+      };
     case 'in':
     case 'notIn': {
       if (!Array.isArray(operand)) {
         problems.push({ path: at, message: `\`${op}\` takes a list`, code: 'POLICY_INVALID' });
         return never;
       }
-      const scalars = new Set(operand.filter((v) => typeof v !== 'object'));
-      const objects = operand.filter((v) => typeof v === 'object' && v !== null);
-      const member = (v: unknown) => scalars.has(v) || objects.some((o) => sameValue(o, v));
-      // For a list-valued field, `in` means every element is in the list (a subset).
-      const test = (v: unknown) => (Array.isArray(v) ? v.length > 0 && v.every(member) : member(v));
-      return op === 'in' ? (ctx) => test(get(ctx)) : (ctx) => { const v = get(ctx); return v !== undefined && !test(v); };
+      const list: readonly unknown[] = operand;
+      const test = (v: unknown): boolean => {
+        if (!Array.isArray(v) || list.some((o) => Array.isArray(o) && compareValues(v, o) === true)) return decided(memberOf(v, list));
+        // A list-valued field: `in` holds when every element is listed (a subset). Read
+        // "any element is listed" instead, and it would differ exactly when some are and some
+        // are not; that case is an error, so neither reading can fail open.
+        if (v.length === 0) return false;
+        let inside = 0;
+        v.forEach((e, i) => {
+          const r = memberOf(e, list);
+          if (r !== true && r !== false) throw new ConditionError(`field \`${field}\`: element ${i} is ${r.got} where \`${op}\` expects ${r.want}`);
+          if (r) inside++;
+        });
+        if (inside === v.length) return true;
+        if (inside === 0) return false;
+        throw new ConditionError(`field \`${field}\` is a list with ${inside} of its ${v.length} elements listed: \`${op}\` cannot decide`);
+      };
+      // An absent field is not one of the values: `notIn` holds, as `notEquals` does.
+      return op === 'in'
+        ? (ctx) => {
+            const v = get(ctx);
+            return v !== undefined && test(v);
+          }
+        : (ctx) => {
+            const v = get(ctx);
+            return v === undefined || !test(v);
+          };
     }
     case 'glob': {
       const patterns = Array.isArray(operand) ? operand : [operand];
-      const tests: ((v: string) => boolean)[] = [];
+      const tests: { pattern: string; test: (v: string) => boolean; folded: ((v: string) => boolean) | undefined }[] = [];
       patterns.forEach((p, i) => {
         if (typeof p !== 'string') {
           problems.push({ path: Array.isArray(operand) ? [...at, i] : at, message: '`glob` takes a pattern string or a list of them', code: 'POLICY_BAD_GLOB' });
@@ -222,11 +397,24 @@ function compileMatcher(raw: Record<string, unknown>, path: (string | number)[],
         }
         const g = compileGlob(p);
         if (!g.ok) problems.push({ path: Array.isArray(operand) ? [...at, i] : at, message: `invalid glob \`${p}\`: ${g.message}`, code: 'POLICY_BAD_GLOB' });
-        else tests.push(g.test);
+        else {
+          const folded = compileGlob(p.toLowerCase());
+          tests.push({ pattern: p, test: g.test, folded: folded.ok ? folded.test : undefined });
+        }
       });
       return (ctx) => {
         const v = get(ctx);
-        return typeof v === 'string' && tests.some((t) => t(v));
+        if (v === undefined || v === null) return false;
+        if (typeof v !== 'string') throw new ConditionError(`field \`${field}\` is ${typeName(v)} where \`glob\` expects a string`);
+        if (tests.some((t) => t.test(v))) return true;
+        // Globs match case-sensitively, but paths and host names are often read without
+        // case (`PROD.ENV` is `prod.env` on macOS and Windows). When only a case-blind
+        // reading matches, the matcher cannot tell which was meant: an error, so a deny
+        // matches and an allow does not.
+        const lower = v.toLowerCase();
+        const blind = tests.find((t) => t.folded?.(lower));
+        if (blind) throw new ConditionError(`field \`${field}\` matches glob \`${blind.pattern}\` only when case is ignored`);
+        return false;
       };
     }
     case 'regex': {
@@ -234,15 +422,17 @@ function compileMatcher(raw: Record<string, unknown>, path: (string | number)[],
         problems.push({ path: at, message: '`regex` takes a pattern string', code: 'POLICY_BAD_REGEX' });
         return never;
       }
-      const checked = checkRegex(operand, 'u');
-      if (!checked.ok) {
-        problems.push({ path: at, message: `regex \`${operand}\` rejected: ${checked.message}`, code: 'POLICY_BAD_REGEX' });
+      const compiled = compilePolicyRegex(operand);
+      if (!compiled.ok) {
+        problems.push({ path: at, message: `regex \`${operand}\` rejected: ${compiled.message}`, code: 'POLICY_BAD_REGEX' });
         return never;
       }
-      const re = checked.regex;
+      const re = compiled.test;
       return (ctx) => {
         const v = get(ctx);
-        return typeof v === 'string' && re.test(v);
+        if (v === undefined || v === null) return false;
+        if (typeof v !== 'string') throw new ConditionError(`field \`${field}\` is ${typeName(v)} where \`regex\` expects a string`);
+        return re(v);
       };
     }
     case 'gt':
@@ -270,9 +460,7 @@ function compileMatcher(raw: Record<string, unknown>, path: (string | number)[],
     case 'contains':
       return (ctx) => {
         const v = get(ctx);
-        if (typeof v === 'string') return typeof operand === 'string' && v.includes(operand);
-        if (Array.isArray(v)) return v.some((x) => sameValue(x, operand));
-        return false;
+        return v !== undefined && v !== null && decided(containsValue(v, operand));
       };
     case 'containsAny':
     case 'containsAll': {
@@ -280,8 +468,21 @@ function compileMatcher(raw: Record<string, unknown>, path: (string | number)[],
         problems.push({ path: at, message: `\`${op}\` takes a non-empty list`, code: 'POLICY_INVALID' });
         return never;
       }
-      const has = (v: unknown, x: unknown) => (typeof v === 'string' ? typeof x === 'string' && v.includes(x) : Array.isArray(v) && v.some((y) => sameValue(y, x)));
-      return op === 'containsAny' ? (ctx) => { const v = get(ctx); return operand.some((x) => has(v, x)); } : (ctx) => { const v = get(ctx); return operand.every((x) => has(v, x)); };
+      const wanted: readonly unknown[] = operand;
+      // Three-valued: an element that cannot be judged is an error only when the answer
+      // depends on it (`containsAny` with no hit, `containsAll` with no miss).
+      return (ctx) => {
+        const v = get(ctx);
+        if (v === undefined || v === null) return false;
+        let undecided: Mismatch | undefined;
+        for (const x of wanted) {
+          const r = containsValue(v, x);
+          if (r === (op === 'containsAny')) return r;
+          if (r !== true && r !== false) undecided ??= r;
+        }
+        if (undecided) throw mismatchError(field, op, undecided);
+        return op === 'containsAll';
+      };
     }
     case 'exists': {
       if (typeof operand !== 'boolean') {
