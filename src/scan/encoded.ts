@@ -223,10 +223,14 @@ export function isPrivateKeyDer(bytes: Uint8Array): boolean {
   return false;
 }
 
+const HEX_ONLY = /^[0-9A-Fa-f]+$/;
+const HEX_SEPARATED = /^[0-9A-Fa-f \t:]+$/;
+
+/** Node's base64 decoder takes both alphabets and skips line breaks, so a run decodes as it is. */
 function decodeRun(run: string): { encoding: 'base64' | 'hex'; bytes: Uint8Array } {
-  const compact = run.replace(/[\s:]/g, '');
-  if (/^[0-9A-Fa-f]+$/.test(compact) && compact.length % 2 === 0) return { encoding: 'hex', bytes: Buffer.from(compact, 'hex') };
-  return { encoding: 'base64', bytes: Buffer.from(compact.replace(/-/g, '+').replace(/_/g, '/'), 'base64') };
+  if (run.length % 2 === 0 && HEX_ONLY.test(run)) return { encoding: 'hex', bytes: Buffer.from(run, 'hex') };
+  if ((run.includes(' ') || run.includes(':') || run.includes('\t')) && HEX_SEPARATED.test(run)) return { encoding: 'hex', bytes: Buffer.from(run.replace(/[ \t:]/g, ''), 'hex') };
+  return { encoding: 'base64', bytes: Buffer.from(run, 'base64') };
 }
 
 /**
