@@ -17,13 +17,24 @@ describe('globs', () => {
     ['a\\*b', 'axb', false],
     ['exact', 'exact', true],
     ['exact', 'exactly', false],
+    ['[a-c]x', 'bx', true],
+    ['[a-c]x', 'dx', false],
+    ['[-a]x', '-x', true],
+    ['a*b*c', 'abc', true],
+    ['a*b*c', 'acb', false],
+    ['ab*ba', 'aba', false],
+    ['*.env', 'PROD.ENV', false],
+    ['x?y*z', 'x-yz', true],
+    ['*-*-prod', 'a-b-prod', true],
+    ['*-*-prod', '--prod', true],
+    ['*-*-prod', '-prod', false],
   ])('%s against %s → %s', (pattern, value, expected) => {
     const g = compileGlob(pattern);
     expect(g.ok).toBe(true);
     if (g.ok) expect(g.test(value)).toBe(expected);
   });
 
-  it.each([[''], ['a['], ['a\\']])('rejects %j', (pattern) => {
+  it.each([[''], ['a['], ['a\\'], ['[z-a]']])('rejects %j', (pattern) => {
     expect(compileGlob(pattern).ok).toBe(false);
   });
 });
