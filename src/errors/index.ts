@@ -14,7 +14,7 @@ export const ERROR_CODES = {
   POLICY_EMPTY: { status: 400, summary: 'the policy set has no rules' },
   POLICY_DUPLICATE_RULE: { status: 400, summary: 'two rules share one id within a policy' },
   POLICY_BAD_GLOB: { status: 400, summary: 'a glob pattern is malformed' },
-  POLICY_BAD_REGEX: { status: 400, summary: 'a regular expression is invalid or can backtrack catastrophically' },
+  POLICY_BAD_REGEX: { status: 400, summary: 'a regular expression is invalid or cannot run in linear time (back-references, lookaround)' },
   POLICY_BAD_CEL: { status: 400, summary: 'a CEL expression does not compile' },
   REQUEST_INVALID: { status: 400, summary: 'an action request is malformed' },
   INPUT_INVALID: { status: 400, summary: 'command-line input is malformed' },
