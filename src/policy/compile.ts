@@ -27,16 +27,29 @@ function compileTargets(
   path: (string | number)[],
   problems: Problem[],
   label: string,
+  normalise: (v: string) => string = (v) => v,
 ): ((v: string | undefined) => boolean) | undefined {
   if (patterns === undefined || patterns.includes('*')) return undefined;
   const tests: ((v: string) => boolean)[] = [];
   patterns.forEach((p, i) => {
-    const g = compileGlob(p);
+    const g = compileGlob(normalise(p));
     if (g.ok) tests.push(g.test);
     else problems.push({ path: [...path, i], message: `${label}invalid glob \`${p}\`: ${g.message}`, code: 'POLICY_BAD_GLOB' });
   });
   // An absent resource or environment matches only a rule that does not constrain it.
-  return (v) => v !== undefined && tests.some((t) => t(v));
+  return (v) => {
+    if (v === undefined) return false;
+    const n = normalise(v);
+    return tests.some((t) => t(n));
+  };
+}
+
+/**
+ * Environment names are compared trimmed and lower-cased on both sides: `Production ` is
+ * `production`, so an environment-scoped deny cannot be stepped around by spelling.
+ */
+function environmentName(v: string): string {
+  return v.trim().toLowerCase();
 }
 
 /** Compiles one policy's rules; `rankBase` keeps ranks global across the set. */
@@ -88,7 +101,7 @@ function compileRules(policy: NativePolicy, rankBase: number, problems: Problem[
       actionLiterals,
       actionPrefixes,
       resourceTest: compileTargets(rule.resources, [...at, 'resources'], problems, label),
-      environmentTest: compileTargets(rule.environments, [...at, 'environments'], problems, label),
+      environmentTest: compileTargets(rule.environments, [...at, 'environments'], problems, label, environmentName),
       condition,
       approval: rule.approval,
       obligations: rule.obligations ?? [],
