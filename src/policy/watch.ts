@@ -186,8 +186,8 @@ export function watchPolicies(paths: string[], initial: PolicySet, handlers: Wat
     for (const w of watches) arm(w);
     const hash = contentHash(watches);
     if (hash === loadedHash) return;
-    const r = loadPolicySet(paths, options);
     loadedHash = hash;
+    const r = loadPolicySet(paths, options);
     if (!r.ok) {
       reloadError = { at: new Date().toISOString(), errors: r.errors.map((e) => ({ code: e.code, message: e.message })) };
       handlers.onError(r.errors);
@@ -225,7 +225,15 @@ export function watchPolicies(paths: string[], initial: PolicySet, handlers: Wat
     try {
       do {
         again = false;
-        await checkOnce();
+        try {
+          await checkOnce();
+        } catch (err) {
+          // Fail closed and keep watching: an unexpected error keeps the set in force and is
+          // reported like a change that did not load, never a crash of the service.
+          const e = bastionError('INTERNAL', `while checking the policy files: ${(err as Error).message}`);
+          reloadError = { at: new Date().toISOString(), errors: [{ code: e.code, message: e.message }] };
+          handlers.onError([e]);
+        }
       } while (again && !closed);
     } finally {
       running = false;
