@@ -155,8 +155,7 @@ describe('the policy watcher (real files, events only)', () => {
     expect(rec.watcher.current().version).toBe(good);
   });
 
-  // PENDING: enabled once src/policy/load.ts reports an empty file as POLICY_EMPTY (finding 13, load half).
-  it.skip('a policy file truncated to 0 bytes or left with comments only keeps the last good set (finding 13, reload half)', async () => {
+  it('a policy file truncated to 0 bytes or left with comments only keeps the last good set (finding 13, reload half)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bastion-watch-empty-'));
     writeFileSync(join(dir, '00-deny.yaml'), policy('deny', 'the deny', ['shell.execute']).replace(/  - id: a\n    effect: allow\n    actions: \["\*"\]\n/, ''));
     writeFileSync(join(dir, '10-allow.yaml'), policy('allow', 'allow all'));
@@ -286,8 +285,7 @@ describe('bastion serve: hot reload (real process, real HTTP)', () => {
     expect((await decide(s.url, { principal: { id: 'a' }, action: 'jira_read' })).decision).toBe('deny');
   });
 
-  // PENDING: as above.
-  it.skip('truncating the deny file to 0 bytes does not flip its deny to allow (finding 13)', async () => {
+  it('truncating the deny file to 0 bytes does not flip its deny to allow (finding 13)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bastion-serve-multi-'));
     const policies = join(dir, 'policies');
     mkdirSync(policies);
