@@ -5,6 +5,7 @@
  * per-analyzer details alongside. Shell results are cached per (command, cwd, home, env).
  */
 
+import { posix } from 'node:path';
 import type { Parser } from 'web-tree-sitter';
 import type { Category } from '../core/categories.js';
 import { maxRisk, type Risk } from '../core/risk.js';
@@ -14,6 +15,7 @@ import { loadBashParser } from './bash-grammar.js';
 import { LruCache } from './lru-cache.js';
 import { analyzePath, type PathAnalysis, type PathOptions } from './path-analyzer.js';
 import { analyzeShell, type ShellAnalysis, type ShellOptions } from './shell-analyzer.js';
+import { isKnownProgram } from './shell-programs.js';
 import { analyzeSqlText, type SqlAnalysis } from './sql-analyzer.js';
 import { analyzeUrl, type UrlAnalysis, type UrlOptions } from './url-analyzer.js';
 
@@ -203,7 +205,11 @@ class DefaultAnalyzer implements Analyzer {
     if (paths.length > 0) analysis['paths'] = paths;
     if (urls.length > 0) analysis['urls'] = urls;
     if (hosts.size > 0) analysis['hosts'] = [...hosts];
-    if (commands.length > 0) analysis['commands'] = commands;
+    if (commands.length > 0) {
+      analysis['commands'] = commands;
+      const unknown = [...new Set(commands.map((c) => posix.basename(c.program)).filter((p) => !isKnownProgram(p)))];
+      if (unknown.length > 0) analysis['unknownPrograms'] = unknown;
+    }
     return analysis;
   }
 }

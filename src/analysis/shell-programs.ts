@@ -2073,7 +2073,7 @@ rule('chown chgrp', chownRule);
 rule('cp mv install ln', copyRule);
 rule('tee', teeRule);
 rule('truncate', truncateRule);
-rule('cat tac nl head tail less more most grep egrep fgrep rg ag ack strings od hexdump wc sort uniq cut jq yq diff cmp comm paste column fold fmt bat view man info ls stat file du which type whatis apropos', readerRule);
+rule('cat tac nl head tail less more most grep egrep fgrep rg ag ack strings od hexdump wc sort uniq cut jq yq diff cmp comm paste column fold fmt bat view man info ls stat file du which type whatis apropos tree md5sum sha1sum sha224sum sha256sum sha384sum sha512sum b2sum cksum sum', readerRule);
 rule('sed', sedRule);
 rule('echo printf', echoRule);
 rule('base64 base32 basenc xxd uudecode rev gunzip zcat bunzip2 bzcat xzcat unxz zstdcat unzstd lzcat gzip bzip2 xz zstd lzma tr', decodeRule);
@@ -2159,6 +2159,19 @@ rule('make gmake cmake ninja meson bazel gradle mvn ant', (inv, site) => {
 });
 rule('split', splitRule);
 rule('true false test [ [[ pwd whoami id uname date uptime free sleep hostname df ps top htop seq yes basename dirname realpath readlink export declare local readonly unset shift read wait jobs fg bg hash history exit return break continue shopt ulimit umask tput clear reset lsblk lscpu lsof ss netstat ip ifconfig nproc getconf locale tty', noop);
+
+/**
+ * Whether the analyzer models a program (a basename): what it does is then known, so a
+ * command of it with no write category is a read. Read-only mode counts a program the
+ * analyzer does not know (`./deploy.sh`, `pytest`, an interpreter running a script file) as a
+ * write.
+ */
+export function isKnownProgram(name: string): boolean {
+  // An interpreter running a script file (`python3 app.py`) does whatever the file says.
+  const rule = RULES.get(name);
+  if (rule === undefined) return /^mkfs\./.test(name);
+  return rule !== interpreterRule;
+}
 
 /** The rule for a program name (a basename); unknown programs get the generic rule. */
 export function ruleFor(name: string): ProgramRule {

@@ -111,6 +111,8 @@ export function connectorOf(set: PolicySet, action: string): string {
 function isWriteAction(set: PolicySet, action: string, analysis: Analysis): boolean {
   if (!analysis.parsed) return true; // what we cannot read, we treat as a write: fail closed
   if (analysis.categories.some((c) => WRITE_CATEGORIES.has(c))) return true;
+  // A program the shell analyzer does not model may write anything: fail closed.
+  if (Array.isArray(analysis['unknownPrograms']) && analysis['unknownPrograms'].length > 0) return true;
   return set.actionMeta.some((m) => m.meta.write === true && m.test(action));
 }
 
