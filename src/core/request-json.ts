@@ -74,10 +74,10 @@ export function parseRequestJson(input: Uint8Array | string, where: string): Res
   } catch (err) {
     return { ok: false, errors: [bastionError('REQUEST_INVALID', `${where} is not valid JSON: ${(err as Error).message}`)] };
   }
-  const duplicate = findDuplicateKey(text);
-  if (duplicate !== undefined) {
-    const field = fieldPath(duplicate.segments);
-    return { ok: false, errors: [bastionError('REQUEST_INVALID', `${where}: field ${quote(field)}: duplicate key ${quote(duplicate.key)} (JSON readers disagree on which one wins)`, { field })] };
+  const problem = findAmbiguity(text);
+  if (problem !== undefined) {
+    const field = fieldPath(problem.segments);
+    return { ok: false, errors: [bastionError('REQUEST_INVALID', `${where}: field ${quote(field)}: ${problem.message}`, { field })] };
   }
   return { ok: true, value };
 }
@@ -91,11 +91,13 @@ interface Frame {
 }
 
 /**
- * Scans JSON text that `JSON.parse` accepted for an object with two equal keys (compared
- * after unescaping, so `"a"` and `"\u0061"` are equal). Iterative: the depth of the input
- * costs heap, not stack.
+ * Scans JSON text that `JSON.parse` accepted for what readers disagree on: an object with two
+ * equal keys (compared after unescaping, so `"a"` and `"\u0061"` are equal), and an integer
+ * beyond 2^53, which a double rounds (`9007199254740993` reads as `…992`, while a tool with
+ * exact integers acts on the written value). Iterative: the depth of the input costs heap,
+ * not stack.
  */
-function findDuplicateKey(text: string): { key: string; segments: string[] } | undefined {
+function findAmbiguity(text: string): { message: string; segments: string[] } | undefined {
   const stack: Frame[] = [];
   const n = text.length;
   for (let i = 0; i < n; i++) {
@@ -107,12 +109,23 @@ function findDuplicateKey(text: string): { key: string; segments: string[] } | u
       if (top?.keys !== undefined && top.expectKey) {
         const token = text.slice(i, j + 1);
         const key = token.includes('\\') ? (JSON.parse(token) as string) : token.slice(1, -1);
-        if (top.keys.has(key)) return { key, segments: [...stack.slice(0, -1).map((f) => pathSegment(f.at)), pathSegment(key)] };
+        if (top.keys.has(key)) return { message: `duplicate key ${quote(key)} (JSON readers disagree on which one wins)`, segments: [...stack.slice(0, -1).map((f) => pathSegment(f.at)), pathSegment(key)] };
         top.keys.add(key);
         top.at = key;
         top.expectKey = false;
       }
       i = j;
+    } else if ((c >= 0x30 && c <= 0x39) || c === 0x2d) {
+      let j = i + 1;
+      let integer = true;
+      for (let d = text.charCodeAt(j); (d >= 0x30 && d <= 0x39) || d === 0x2e || d === 0x65 || d === 0x45 || d === 0x2b || d === 0x2d; d = text.charCodeAt(++j)) {
+        if (d === 0x2e || d === 0x65 || d === 0x45) integer = false;
+      }
+      // Sixteen digits or more may pass 2^53 (9007199254740992); fewer never do.
+      if (integer && j - i >= 16 && !Number.isSafeInteger(Number(text.slice(i, j)))) {
+        return { message: `integer ${quote(text.slice(i, j))} is beyond 2^53 and cannot be read exactly (send it as a string)`, segments: stack.map((f) => pathSegment(f.at)) };
+      }
+      i = j - 1;
     } else if (c === 0x7b) stack.push({ keys: new Set(), at: '', expectKey: true });
     else if (c === 0x5b) stack.push({ keys: undefined, at: 0, expectKey: false });
     else if (c === 0x7d || c === 0x5d) stack.pop();
