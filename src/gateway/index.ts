@@ -91,6 +91,25 @@ export class ActionDeniedError extends Error {
   }
 }
 
+/**
+ * `inspectResult`'s input is the caller's (a proxy's), not an agent's: a wrong shape is
+ * misuse and throws. `text` is a tool's output and may hold anything a string can; the names
+ * go into the audit log, which cannot encode a lone surrogate.
+ */
+function checkInspectInput(input: unknown): void {
+  const fail = (message: string): never => {
+    throw new BastionException(bastionError('REQUEST_INVALID', `inspectResult: ${message}`));
+  };
+  if (typeof input !== 'object' || input === null) fail('expects { traceId, action, text, source? }');
+  const r = input as Record<string, unknown>;
+  for (const field of ['traceId', 'action', 'text', 'source'] as const) {
+    const v = r[field];
+    if (v === undefined && field === 'source') continue;
+    if (typeof v !== 'string') fail(`field \`${field}\` must be a string`);
+    if (field !== 'text' && (v === '' || !(v as unknown as { isWellFormed(): boolean }).isWellFormed())) fail(`field \`${field}\` must be a non-empty string without lone surrogates`);
+  }
+}
+
 /** Bounded memory of traces that read untrusted content scoring as an attack. */
 const TAINT_LIMIT = 10_000;
 
@@ -239,7 +258,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         return await fn(request.args as Parameters<typeof fn>[0]);
       };
     },
-    async inspectResult({ traceId, action, text, source }) {
+    async inspectResult(input) {
+      checkInspectInput(input);
+      const { traceId, action, text, source } = input;
       const mode = outputMode(set, action);
       const validated = validateOutput(text, mode);
       const injection = detectInjection(text);
