@@ -5,7 +5,7 @@
  */
 
 import type { Risk } from '../core/risk.js';
-import { isRisk } from '../core/risk.js';
+import { declaredRisk, isRisk } from '../core/risk.js';
 import type { ActionRequest, Decision, Effect, MatchedRule } from '../core/types.js';
 import { EFFECTS } from '../core/types.js';
 
@@ -178,7 +178,8 @@ export function decisionEvent(
   if (decision.errors.length > 0) data['errors'] = [...decision.errors];
   if (decision.obligations.length > 0) data['obligations'] = decision.obligations;
   if (decision.approval !== undefined) data['approvalStatus'] = decision.approval.status;
-  if (request.risk !== undefined) data['declaredRisk'] = request.risk;
+  const declared = declaredRisk(request);
+  if (declared !== undefined) data['declaredRisk'] = declared;
   if (Object.keys(data).length > 0) event.data = data;
   return event;
 }

@@ -3,6 +3,8 @@
  * what the caller declared: a caller may raise risk, never lower it.
  */
 
+import type { ActionRequest } from './types.js';
+
 export const RISKS = ['low', 'medium', 'high', 'critical'] as const;
 export type Risk = (typeof RISKS)[number];
 
@@ -24,4 +26,26 @@ export function maxRisk(a: Risk, b: Risk | undefined): Risk {
 
 export function compareRisk(a: Risk, b: Risk): number {
   return RANK[a] - RANK[b];
+}
+
+/** Where a caller may declare a risk: the request's `risk`, Control Zero's `context.danger_level`, `context.risk`. */
+const DECLARED_RISK_FIELDS = ['risk', 'context.danger_level', 'context.risk'] as const;
+
+export function declaredValues(request: ActionRequest): { field: string; value: unknown }[] {
+  const ctx: Record<string, unknown> = typeof request.context === 'object' && request.context !== null ? request.context : {};
+  const values = { risk: request.risk as unknown, 'context.danger_level': ctx['danger_level'], 'context.risk': ctx['risk'] };
+  return DECLARED_RISK_FIELDS.filter((f) => values[f] !== undefined).map((field) => ({ field, value: values[field] }));
+}
+
+/**
+ * The declared risk: the highest of `request.risk`, `context.danger_level` and
+ * `context.risk`, so one declared field can raise risk but never lower another. A value
+ * that is not a risk level is not counted here; `evaluate()` denies such a request.
+ *
+ * @example declaredRisk({ principal, action: 'sys:execute', risk: 'low', context: { danger_level: 'critical' } }) // 'critical'
+ */
+export function declaredRisk(request: ActionRequest): Risk | undefined {
+  let risk: Risk | undefined;
+  for (const { value } of declaredValues(request)) if (isRisk(value)) risk = risk === undefined ? value : maxRisk(risk, value);
+  return risk;
 }

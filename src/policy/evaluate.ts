@@ -8,7 +8,7 @@
  */
 
 import type { Category } from '../core/categories.js';
-import { maxRisk, riskRank, isRisk, type Risk } from '../core/risk.js';
+import { declaredRisk, declaredValues, isRisk, maxRisk, riskRank } from '../core/risk.js';
 import type { ActionRequest, Analysis, ApprovalRequirement, Decision, MatchedRule, Obligation } from '../core/types.js';
 import { ConditionError, type EvalContext } from './conditions.js';
 import type { CompiledRule, KillSwitchState, PolicySet } from './model.js';
@@ -59,28 +59,6 @@ export interface EvaluateOptions {
   killSwitch?: KillSwitchState;
   /** Used when the request carries no trace id. */
   traceId?: string;
-}
-
-/** Where a caller may declare a risk: the request's `risk`, Control Zero's `context.danger_level`, `context.risk`. */
-const DECLARED_RISK_FIELDS = ['risk', 'context.danger_level', 'context.risk'] as const;
-
-function declaredValues(request: ActionRequest): { field: string; value: unknown }[] {
-  const ctx: Record<string, unknown> = typeof request.context === 'object' && request.context !== null ? request.context : {};
-  const values = { risk: request.risk as unknown, 'context.danger_level': ctx['danger_level'], 'context.risk': ctx['risk'] };
-  return DECLARED_RISK_FIELDS.filter((f) => values[f] !== undefined).map((field) => ({ field, value: values[field] }));
-}
-
-/**
- * The declared risk: the highest of `request.risk`, `context.danger_level` and
- * `context.risk`, so one declared field can raise risk but never lower another. A value
- * that is not a risk level is not counted here; `evaluate()` denies such a request.
- *
- * @example declaredRisk({ principal, action: 'sys:execute', risk: 'low', context: { danger_level: 'critical' } }) // 'critical'
- */
-export function declaredRisk(request: ActionRequest): Risk | undefined {
-  let risk: Risk | undefined;
-  for (const { value } of declaredValues(request)) if (isRisk(value)) risk = risk === undefined ? value : maxRisk(risk, value);
-  return risk;
 }
 
 /**

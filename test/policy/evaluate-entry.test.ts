@@ -6,7 +6,8 @@
 
 import { describe, expect, it } from 'vitest';
 import type { ActionRequest, Analysis } from '../../src/core/types.js';
-import { declaredRisk, evaluate } from '../../src/policy/evaluate.js';
+import { declaredRisk } from '../../src/core/risk.js';
+import { evaluate } from '../../src/policy/evaluate.js';
 import { loadPolicySet } from '../../src/policy/load.js';
 
 const loaded = loadPolicySet({ source: 'allow-all.yaml', text: 'apiVersion: bastion/v1\nname: allow-all\nrules: [{ id: all, effect: allow, actions: ["*"] }]\n' });
