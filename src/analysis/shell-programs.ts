@@ -9,6 +9,7 @@ import { posix } from 'node:path';
 import type { Risk } from '../core/risk.js';
 import { maxRisk } from '../core/risk.js';
 import { parseUrl, type HostClass } from '../net/index.js';
+import { compileGlob } from '../policy/glob.js';
 import { embeddedShell, scanCode } from './inline-code.js';
 import { isBlockDevice, isSecretPath, sensitiveWriteTarget } from './path-classes.js';
 import { deleteRisk, writeRisk } from './risk-table.js';
@@ -2199,46 +2200,12 @@ let knownPrograms: string[] | undefined;
 export function globCandidates(pattern: string): string[] {
   // No file name is longer than 255 bytes; a longer pattern names no known program.
   if (pattern.length > 512) return [];
-  const re = globRegExp(pattern);
-  if (re === undefined) return [pattern.replace(/\\(.)/g, '$1')];
+  // The policy glob matcher: linear time (a RegExp of `**…*x` backtracks for minutes), and
+  // on basenames its `*` and bash's agree, as neither side holds a `/`.
+  const glob = compileGlob(pattern);
+  // A malformed class (`r[m`) is literal text to bash, naming no program the analyzer knows.
+  if (!glob.ok) return [];
+  if (glob.literal !== undefined) return [glob.literal];
   knownPrograms ??= [...new Set([...RULES.keys(), ...EXTRA_PROGRAMS])].sort();
-  return knownPrograms.filter((name) => re.test(name));
-}
-
-/** A bash glob as an anchored RegExp, or undefined when it has no metacharacter. */
-function globRegExp(pattern: string): RegExp | undefined {
-  let out = '';
-  let meta = false;
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i] as string;
-    if (c === '\\') {
-      out += escapeRegExp(pattern[++i] ?? '\\');
-    } else if (c === '*') {
-      meta = true;
-      out += '[^/]*';
-    } else if (c === '?') {
-      meta = true;
-      out += '[^/]';
-    } else if (c === '[') {
-      let j = i + 1;
-      if (pattern[j] === '!' || pattern[j] === '^') j++;
-      if (pattern[j] === ']') j++;
-      const close = pattern.indexOf(']', j);
-      if (close < 0) {
-        out += '\\[';
-        continue;
-      }
-      meta = true;
-      let body = pattern.slice(i + 1, close);
-      const negated = body.startsWith('!') || body.startsWith('^');
-      if (negated) body = body.slice(1);
-      out += `[${negated ? '^' : ''}${body.replace(/\\(.)/g, '$1').replace(/[\\\]^[]/g, '\\$&')}]`;
-      i = close;
-    } else out += escapeRegExp(c);
-  }
-  return meta ? new RegExp(`^${out}$`) : undefined;
-}
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  return knownPrograms.filter((name) => glob.test(name));
 }

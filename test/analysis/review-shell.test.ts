@@ -87,3 +87,21 @@ describe('review 27: wrapper chains of about 100 KB', () => {
     expect(r.risk).toBe('critical');
   });
 });
+
+describe('review 1 and 17: a command-name glob is resolved in linear time', () => {
+  // The first resolver compiled the pattern to a RegExp: `/bin/` + 40 stars + `x` ran for
+  // minutes. Each case must finish in well under a second of CPU and still fail closed.
+  it.each([
+    ['/bin/' + '*'.repeat(40) + 'x -rf /'],
+    ['/bin/' + '*?'.repeat(100) + 'z -rf /'],
+    ['/bin/' + '[a-z]*'.repeat(60) + '! -rf /'],
+    ['/bin/' + '*a'.repeat(200) + 'b -rf /'],
+  ])('%s', (command) => {
+    const start = process.cpuUsage();
+    const r = analyzer.shell(command, { home: '/home/user' });
+    const ms = process.cpuUsage(start).user / 1000;
+    expect(r.categories).toContain('exec.obfuscated');
+    expect(riskRank(r.risk)).toBeGreaterThanOrEqual(riskRank('high'));
+    expect(ms).toBeLessThan(1_000);
+  });
+});
