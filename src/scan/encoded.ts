@@ -19,7 +19,7 @@ export const MAX_DEPTH = 3;
 const SEPARATED_HEX_RUN = /(?<![0-9A-Fa-f])[0-9A-Fa-f]{2}(?:[ :][0-9A-Fa-f]{2}){9,}(?![0-9A-Fa-f])/g;
 
 /** Hex digits and the separators of {@link SEPARATED_HEX_RUN}. */
-const HEX_OR_SEPARATOR = new Uint8Array(128);
+const HEX_OR_SEPARATOR = new Uint8Array(65536);
 for (const c of '0123456789abcdefABCDEF :') HEX_OR_SEPARATOR[c.charCodeAt(0)] = 1;
 /** Shortest separated run: ten bytes and nine separators. */
 const MIN_SEPARATED = 29;
@@ -49,8 +49,11 @@ function separatedHexRuns(text: string): { start: number; end: number }[] {
   return out;
 }
 
-/** Base64 (standard and URL-safe) characters; hex digits are among them. */
-const B64 = new Uint8Array(128);
+/**
+ * Base64 (standard and URL-safe) characters; hex digits are among them. Indexed by any UTF-16
+ * code unit, as out-of-range reads of a typed array take V8's slow path.
+ */
+const B64 = new Uint8Array(65536);
 for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-') B64[c.charCodeAt(0)] = 1;
 const isB64 = (text: string, i: number): boolean => B64[text.charCodeAt(i)] === 1;
 
@@ -119,10 +122,15 @@ function asText(bytes: Uint8Array): string | undefined {
   if (bytes.length < 12) return undefined;
   let printable = 0;
   let high = 0;
+  // Bytes neither printable nor UTF-8: once the rest cannot reach 90 %, the count below fails.
+  let other = 0;
+  const minKept = 0.9 * bytes.length;
   for (let i = 0; i < bytes.length; i++) {
     const c = bytes[i] as number;
     if ((c >= 0x20 && c < 0x7f) || c === 0x09 || c === 0x0a || c === 0x0d) printable++;
-    else if (c >= 0x80) {
+    else if (c < 0x80) {
+      if (bytes.length - ++other < minKept) return undefined;
+    } else {
       // A UTF-8 sequence: a lead byte and its continuation bytes (checked here, as a decoder
       // that throws on random bytes costs more than the whole count).
       const more = c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
@@ -191,7 +199,7 @@ const OCTET_STRING = 0x04;
 const OID = 0x06;
 /** 1.2.840.113549.1.5 (PKCS #5 PBES) and 1.2.840.113549.1.12 (PKCS #12 PBE), DER-encoded. */
 const PBE_OID_PREFIXES = [[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05], [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x0c]];
-const OPENSSH_MAGIC = 'openssh-key-v1\0';
+const OPENSSH_MAGIC = Array.from('openssh-key-v1\0', (c) => c.charCodeAt(0));
 
 function startsWith(bytes: Uint8Array, at: number, prefix: readonly number[]): boolean {
   return prefix.every((b, k) => bytes[at + k] === b);
@@ -204,7 +212,7 @@ function startsWith(bytes: Uint8Array, at: number, prefix: readonly number[]): b
  * public keys, requests and signatures have other shapes (a SEQUENCE or OID first).
  */
 export function isPrivateKeyDer(bytes: Uint8Array): boolean {
-  if (latin1(bytes.subarray(0, OPENSSH_MAGIC.length)) === OPENSSH_MAGIC) return true;
+  if (startsWith(bytes, 0, OPENSSH_MAGIC)) return true;
   const outer = readTlv(bytes, 0);
   if (outer === undefined || outer.tag !== SEQUENCE) return false;
   const [a, b, c] = children(bytes, outer, 3);

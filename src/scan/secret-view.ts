@@ -34,6 +34,7 @@ export const MIN_SPACED = 12;
 
 const ESCAPE_HINT = /%[0-9A-Fa-f]{2}|\\x[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f{]|&#[0-9xX]/;
 const NON_ASCII = /[^\x00-\x7f]/;
+const NON_ASCII_RUN = /[^\x00-\x7f]+/g;
 const INVISIBLE = /[\p{Cf}\p{Default_Ignorable_Code_Point}\p{M}]/u;
 const INVISIBLE_ALL = /[\p{Cf}\p{Default_Ignorable_Code_Point}\p{M}]/gu;
 // INVARIANT: linear: the separator and the token classes are disjoint, so each repetition has
@@ -168,18 +169,23 @@ function normaliseUnicode(text: string, src: SecretView | undefined): SecretView
   let changed = false;
   let cursor = 0;
   const n = text.length;
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80 || table[c] === 0) continue;
-    // A character the view changes: the stretch before it is copied whole.
-    b.copy(text, cursor, i, src);
-    const cp = String.fromCodePoint(text.codePointAt(i) as number);
-    const [s, e] = spanOf(src, i, i + cp.length);
-    const out = cp.length === 1 ? (folded[c] ??= fold(cp)) : fold(cp);
-    if (out !== cp) changed = true;
-    if (out !== '') b.push(out, s, e);
-    i += cp.length - 1;
-    cursor = i + 1;
+  // The ASCII stretches between non-ASCII characters are skipped by a native search.
+  NON_ASCII_RUN.lastIndex = 0;
+  for (let m = NON_ASCII_RUN.exec(text); m !== null; m = NON_ASCII_RUN.exec(text)) {
+    const runEnd = m.index + m[0].length;
+    for (let i = Math.max(m.index, cursor); i < runEnd; i++) {
+      const c = text.charCodeAt(i);
+      if (table[c] === 0) continue;
+      // A character the view changes: the stretch before it is copied whole.
+      b.copy(text, cursor, i, src);
+      const cp = String.fromCodePoint(text.codePointAt(i) as number);
+      const [s, e] = spanOf(src, i, i + cp.length);
+      const out = cp.length === 1 ? (folded[c] ??= fold(cp)) : fold(cp);
+      if (out !== cp) changed = true;
+      if (out !== '') b.push(out, s, e);
+      i += cp.length - 1;
+      cursor = i + 1;
+    }
   }
   if (!changed) return undefined;
   b.copy(text, cursor, n, src);
