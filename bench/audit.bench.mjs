@@ -78,6 +78,22 @@ try {
   const singleRate = SINGLE_EVENTS / singleTime.wall;
   await single.close();
 
+  // 2b. One caller with the default options, each append awaited before the next: group
+  // commit must not make a lone caller wait for company. Its ceiling is phase 2.
+  const lone = open(join(dir, 'lone.db'));
+  const latencies = [];
+  stop = timer();
+  for (let i = 0; i < SINGLE_EVENTS; i++) {
+    const t = process.hrtime.bigint();
+    await lone.append(event(i));
+    latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  const loneTime = stop();
+  await lone.close();
+  latencies.sort((a, b) => a - b);
+  const loneP50 = latencies[Math.floor(latencies.length / 2)];
+  const loneRate = SINGLE_EVENTS / loneTime.wall;
+
   // 3. Verification of the group-commit log, read-only, as `bastion audit verify` does it.
   const reader = openAuditReader({ path });
   if (!reader.ok) throw new Error(reader.errors[0].message);
@@ -103,6 +119,9 @@ try {
     singleCommitEventsPerSecond: Math.round(singleRate),
     singleCommitWallSeconds: Number(singleTime.wall.toFixed(3)),
     singleCommitCpuSeconds: Number(singleTime.cpu.toFixed(3)),
+    loneCallerEventsPerSecond: Math.round(loneRate),
+    loneCallerP50Ms: Number(loneP50.toFixed(3)),
+    loneCallerVsSingleCommit: Number((loneRate / singleRate).toFixed(2)),
     verifyEventsPerSecond: Math.round(verifyRate),
     verifyEventsPerCpuSecond: Math.round(report.events / verifyTime.cpu),
     verifyWallSeconds: Number(verifyTime.wall.toFixed(3)),
@@ -115,6 +134,7 @@ try {
   };
   console.log(`audit: group commit (durable, ${IN_FLIGHT} in flight): ${figures.groupCommitEventsPerSecond.toLocaleString('en')} events/s (target >= 40,000); ${figures.groupCommitEventsPerCpuSecond.toLocaleString('en')} per CPU-second (${seconds(group)})`);
   console.log(`audit: one commit per event (durable):        ${figures.singleCommitEventsPerSecond.toLocaleString('en')} events/s (${seconds(singleTime)})`);
+  console.log(`audit: one caller in sequence (defaults):   ${figures.loneCallerEventsPerSecond.toLocaleString('en')} events/s, p50 ${figures.loneCallerP50Ms} ms per append (${figures.loneCallerVsSingleCommit}x the one-commit-per-event rate; ${seconds(loneTime)})`);
   console.log(`audit: verify (chain, roots, signatures):     ${figures.verifyEventsPerSecond.toLocaleString('en')} events/s (target >= 200,000); ${figures.verifyEventsPerCpuSecond.toLocaleString('en')} per CPU-second (${seconds(verifyTime)})`);
   console.log(`audit: size on disk: ${figures.bytesPerEvent} bytes/event, ~${figures.megabytesPerMillionEvents} MB per million events (extrapolated from ${GROUP_EVENTS.toLocaleString('en')})`);
   if (process.argv[2]) writeFileSync(process.argv[2], JSON.stringify(figures, null, 2) + '\n');

@@ -35,7 +35,12 @@ export interface AuditLogOptions {
   keyDir?: string;
   /** Default true: `append()` resolves only once the event is on disk (`synchronous=FULL`). */
   durable?: boolean;
-  /** Defaults: 2 ms / 256 events, whichever comes first. */
+  /**
+   * Default `maxDelayMs: 0`: a commit runs as soon as the event loop has taken in what is
+   * ready (one `setImmediate`), so a lone caller never waits on a timer, and under load every
+   * event that arrived while the previous commit ran joins the next one. A positive
+   * `maxDelayMs` waits that long for company instead. `maxEvents` (default 256) caps a batch.
+   */
   groupCommit?: { maxDelayMs?: number; maxEvents?: number };
   /** Defaults: every 1,000 events and every 60 seconds (when events were added). */
   checkpoint?: { everyEvents?: number; everySeconds?: number };
@@ -292,7 +297,7 @@ class Log extends Reader implements AuditLog {
   ) {
     super(store, key.publicKey, key.publicKeyPem);
     this.logId = logIdOf(key.publicKey);
-    this.maxDelayMs = options.groupCommit?.maxDelayMs ?? 2;
+    this.maxDelayMs = options.groupCommit?.maxDelayMs ?? 0;
     this.maxEvents = options.groupCommit?.maxEvents ?? 256;
     this.everyEvents = options.checkpoint?.everyEvents ?? 1000;
     this.lastCheckpointSize = store.latestCheckpoint()?.size ?? 0;
@@ -324,9 +329,9 @@ class Log extends Reader implements AuditLog {
     });
   }
 
-  /** Arms one flush: soon when a batch is full, else after the group-commit delay. */
+  /** Arms one flush: on the next turn of the event loop, or after the configured delay. */
   private schedule(): void {
-    if (this.pending.length >= this.maxEvents) {
+    if (this.maxDelayMs <= 0 || this.pending.length >= this.maxEvents) {
       if (this.immediate) return;
       if (this.flushTimer) clearTimeout(this.flushTimer);
       this.flushTimer = undefined;
