@@ -314,10 +314,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
 const OPTION_NAMES = ['policies', 'baseline', 'dataDir', 'auditLog', 'durable', 'retentionDays', 'killSwitch', 'surface', 'cwd'];
 
+/** A path, a `{source, text}` / `{source, document}` input, or a bare parsed document (a mapping). */
 function isPolicyInput(v: unknown): boolean {
   if (typeof v === 'string') return v !== '';
-  if (typeof v !== 'object' || v === null || typeof (v as { source?: unknown }).source !== 'string') return false;
-  return typeof (v as { text?: unknown }).text === 'string' || 'document' in v;
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /**
@@ -333,11 +333,11 @@ function checkOptions(options: unknown): BastionError[] {
   const o = options as Record<string, unknown>;
   for (const key of Object.keys(o)) if (!OPTION_NAMES.includes(key)) err(key, `unknown option (expected one of ${OPTION_NAMES.join(', ')})`);
   const policies = o['policies'];
-  if (policies === undefined || policies === null) err('policies', 'is required: policy paths, `{ source, text }` or `{ source, document }` inputs, or a loaded policy set');
+  if (policies === undefined || policies === null) err('policies', 'is required: policy paths, `{ source, text }` or `{ source, document }` inputs, policy documents, or a loaded policy set');
   else if (!isPolicySet(policies)) {
     const list: unknown[] = Array.isArray(policies) ? policies : [policies];
     list.forEach((input, i) => {
-      if (!isPolicyInput(input)) err(Array.isArray(policies) ? `policies[${i}]` : 'policies', `must be a path, \`{ source, text }\` or \`{ source, document }\`, got ${quote(input === undefined ? 'undefined' : input)}`);
+      if (!isPolicyInput(input)) err(Array.isArray(policies) ? `policies[${i}]` : 'policies', `must be a path, \`{ source, text }\`, \`{ source, document }\` or a policy document, got ${quote(input === undefined ? 'undefined' : input)}`);
     });
   }
   const optional = (field: string, ok: (v: unknown) => boolean, expected: string) => {

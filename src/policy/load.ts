@@ -21,8 +21,19 @@ import { isZyx, translateZyx } from './formats/zyx.js';
 import type { BaselineOptions, NativePolicy, PolicyFormat, PolicySet } from './model.js';
 import { validateNative, type Problem } from './native.js';
 
-/** A path to a file or directory, or a document given in memory. */
-export type PolicyInput = string | { source: string; text: string } | { source: string; document: unknown };
+/**
+ * A path to a file or directory, or a document given in memory: as text or parsed, with the
+ * name messages use (`source`), or a bare parsed document, named `<document N>` (its place
+ * in the list, from 1).
+ */
+export type PolicyInput = string | { source: string; text: string } | { source: string; document: unknown } | Record<string, unknown>;
+
+/** A `{source, text}` or `{source, document}` wrapper, as opposed to a bare document. */
+function isWrapped(input: object): input is { source: string; text: string } | { source: string; document: unknown } {
+  const r = input as Record<string, unknown>;
+  const keys = Object.keys(r);
+  return typeof r['source'] === 'string' && keys.length === 2 && (typeof r['text'] === 'string' || 'document' in r);
+}
 
 export interface LoadOptions {
   baseline?: BaselineOptions;
@@ -191,17 +202,25 @@ function fieldName(path: (string | number)[]): string {
 
 function readInputs(inputs: PolicyInput[], cwd: string, errors: BastionError[]): SourceDoc[] {
   const docs: SourceDoc[] = [];
-  for (const input of inputs) {
+  for (const [i, input] of inputs.entries()) {
     if (typeof input !== 'string') {
-      if ('text' in input) docs.push(...parseText(input.source, input.text, errors));
-      else {
-        const problems = valueProblems(input.document);
-        for (const p of problems) {
-          const field = fieldName(p.path);
-          errors.push(bastionError(p.code, `${where(input.source)}${field ? `field ${quote(field)}: ` : ''}${p.message}`, { file: input.source, ...(field ? { field } : {}) }));
-        }
-        if (problems.length === 0) docs.push({ source: input.source, value: input.document, locate: undefined });
+      if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+        errors.push(bastionError('POLICY_FORMAT_UNKNOWN', `policy input ${i + 1}: expected a path, {source, text}, {source, document} or a policy document, got ${input === null ? 'null' : Array.isArray(input) ? 'a list' : typeof input}`));
+        continue;
       }
+      const wrapped = isWrapped(input);
+      if (wrapped && 'text' in input) {
+        docs.push(...parseText(input.source, input.text, errors));
+        continue;
+      }
+      const source = wrapped ? input.source : `<document ${i + 1}>`;
+      const document = wrapped ? (input as { document: unknown }).document : input;
+      const problems = valueProblems(document);
+      for (const p of problems) {
+        const field = fieldName(p.path);
+        errors.push(bastionError(p.code, `${where(source)}${field ? `field ${quote(field)}: ` : ''}${p.message}`, { file: source, ...(field ? { field } : {}) }));
+      }
+      if (problems.length === 0) docs.push({ source, value: document, locate: undefined });
       continue;
     }
     const full = resolve(cwd, input);

@@ -153,3 +153,16 @@ describe('watchPolicies', () => {
     await gateway.close();
   });
 });
+
+describe('createGateway with a bare policy document (issue 9)', () => {
+  it('loads it as `<document 1>` and decides with it', async () => {
+    const gateway = await createGateway({ policies: [{ apiVersion: 'bastion/v1', name: 'bare', rules: [{ id: 'reads', effect: 'allow', actions: ['files.read'] }] }] });
+    try {
+      expect(gateway.policySet.policies.map((p) => p.source)).toEqual(['<document 1>']);
+      await expect(gateway.decide({ principal: { id: 'a', groups: [] }, action: 'files.read' })).resolves.toMatchObject({ decision: 'allow', reason: 'allowed by bare/reads' });
+      await expect(gateway.decide({ principal: { id: 'a', groups: [] }, action: 'files.write' })).resolves.toMatchObject({ decision: 'deny', reason: 'no rule allows this action' });
+    } finally {
+      await gateway.close();
+    }
+  });
+});

@@ -168,3 +168,27 @@ describe('files that say nothing or cannot be read exactly (review findings 13, 
     expect(!r.ok && r.errors[0]?.message).toContain('field `rules[0].when[0].gt`: integer beyond 2^53 cannot be represented exactly');
   });
 });
+
+describe('bare parsed documents (issue 9)', () => {
+  const native = { apiVersion: 'bastion/v1', name: 'bare', rules: [{ id: 'all', effect: 'allow', actions: ['*'] }] };
+
+  it('loads a bare document alongside wrapped ones', () => {
+    const r = loadPolicySet([native, { source: 'cz.json', document: { name: 'cz', rules: [{ id: 'x', effect: 'deny', principals: ['*'], actions: ['sys:*'], resources: ['*'] }] } }]);
+    expect(r.ok && r.value.policies.map((p) => [p.name, p.source])).toEqual([
+      ['bare', '<document 1>'],
+      ['cz', 'cz.json'],
+    ]);
+  });
+
+  it('names a bare document by its place in messages', () => {
+    const r = loadPolicySet([native, { nonsense: true }]);
+    expect(!r.ok && r.errors.map((e) => e.message)).toEqual([expect.stringMatching(/^while loading `<document 2>`: not a known policy format/)]);
+  });
+
+  it('refuses an input that is neither a path nor a document', () => {
+    for (const input of [null, 7, ['x.yaml']]) {
+      const r = loadPolicySet([input as never]);
+      expect(!r.ok && r.errors[0]?.message).toMatch(/^policy input 1: expected a path, \{source, text\}, \{source, document\} or a policy document, got /);
+    }
+  });
+});
