@@ -3,7 +3,8 @@
 // error when ~100k requests sit in one heap, so requests arrive in chunks over IPC).
 //
 // Protocol (process messages):
-//   → {type: 'init', id, policies}            preparse the Cedar policy text under `id`
+//   → {type: 'init', id, policies, sets?}     preparse the Cedar policy text under `id`, and
+//                                              each text of `sets` ({id: text}) under its id
 //   ← {type: 'ready', policies, parseMs}       or {type: 'error', message}
 //   → {type: 'chunk', mode, calls}             mode 'stateful' (preparsed policy set, via
 //                                              statefulIsAuthorized), 'stateless' (isAuthorized,
@@ -21,8 +22,10 @@ let policySetId = '';
 let policyText = '';
 
 function authorize(mode, call) {
-  if (mode === 'stateless') return cedar.isAuthorized({ ...call, policies: { staticPolicies: policyText } });
-  return cedar.statefulIsAuthorized({ ...call, preparsedPolicySetId: policySetId });
+  if (mode === 'stateless') return cedar.isAuthorized({ ...call, setId: undefined, policies: { staticPolicies: policyText } });
+  // `setId` names one of the `sets` (Cedar's fast setup: one preparsed set per namespace).
+  const { setId, ...rest } = call;
+  return cedar.statefulIsAuthorized({ ...rest, preparsedPolicySetId: setId ?? policySetId });
 }
 
 function runChunk(mode, calls) {
@@ -58,6 +61,13 @@ process.on('message', (msg) => {
       if (parsed.type !== 'success') {
         process.send({ type: 'error', message: `cedar rejected the policy set: ${parsed.errors.map((e) => e.message).join('; ')}` });
         return;
+      }
+      for (const [id, text] of Object.entries(msg.sets ?? {})) {
+        const one = cedar.preparsePolicySet(id, { staticPolicies: text });
+        if (one.type !== 'success') {
+          process.send({ type: 'error', message: `cedar rejected policy set ${id}: ${one.errors.map((e) => e.message).join('; ')}` });
+          return;
+        }
       }
       process.send({ type: 'ready', version: cedar.getCedarVersion(), parseMs });
     } else if (msg.type === 'chunk') {
