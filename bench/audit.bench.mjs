@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Database } from '../dist/store/sqlite-driver.js';
 import { openAuditLog, openAuditReader } from '../dist/audit/index.js';
+import { createGateway } from '../dist/gateway/index.js';
+import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs';
 
 const GROUP_EVENTS = Number(process.env.BASTION_BENCH_AUDIT_EVENTS ?? 100_000);
 const SINGLE_EVENTS = 2_000;
@@ -94,6 +96,30 @@ try {
   const loneP50 = latencies[Math.floor(latencies.length / 2)];
   const loneRate = SINGLE_EVENTS / loneTime.wall;
 
+  // 2c. The machine's own ceiling for one durable write: fdatasync of a small append, and
+  // one agent calling decide() in a loop with a durable audit log (the ZYX example policy).
+  const syncTimes = [];
+  const fd = openSync(join(dir, 'sync.bin'), 'a');
+  for (let i = 0; i < 500; i++) {
+    writeSync(fd, 'x'.repeat(900));
+    const t = process.hrtime.bigint();
+    fdatasyncSync(fd);
+    syncTimes.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  closeSync(fd);
+  syncTimes.sort((a, b) => a - b);
+  const fdatasyncP50 = syncTimes[Math.floor(syncTimes.length / 2)];
+  const gateway = await createGateway({ policies: [new URL('../examples/zyx', import.meta.url).pathname], dataDir: join(dir, 'gw') });
+  const decideTimes = [];
+  for (let i = 0; i < 1_000; i++) {
+    const t = process.hrtime.bigint();
+    await gateway.decide({ principal: { id: 'eng', groups: ['grp-ai-devops-readonly'], deviceCompliant: true }, action: 'jira_read', args: { ticket: `SEC-${i}` } });
+    decideTimes.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  await gateway.close();
+  decideTimes.sort((a, b) => a - b);
+  const decideP50 = decideTimes[Math.floor(decideTimes.length / 2)];
+
   // 3. Verification of the group-commit log, read-only, as `bastion audit verify` does it.
   const reader = openAuditReader({ path });
   if (!reader.ok) throw new Error(reader.errors[0].message);
@@ -122,6 +148,9 @@ try {
     loneCallerEventsPerSecond: Math.round(loneRate),
     loneCallerP50Ms: Number(loneP50.toFixed(3)),
     loneCallerVsSingleCommit: Number((loneRate / singleRate).toFixed(2)),
+    fdatasyncP50Ms: Number(fdatasyncP50.toFixed(3)),
+    sequentialDecideP50Ms: Number(decideP50.toFixed(3)),
+    sequentialDecideVsFdatasync: Number((decideP50 / fdatasyncP50).toFixed(2)),
     verifyEventsPerSecond: Math.round(verifyRate),
     verifyEventsPerCpuSecond: Math.round(report.events / verifyTime.cpu),
     verifyWallSeconds: Number(verifyTime.wall.toFixed(3)),
@@ -135,6 +164,7 @@ try {
   console.log(`audit: group commit (durable, ${IN_FLIGHT} in flight): ${figures.groupCommitEventsPerSecond.toLocaleString('en')} events/s (target >= 40,000); ${figures.groupCommitEventsPerCpuSecond.toLocaleString('en')} per CPU-second (${seconds(group)})`);
   console.log(`audit: one commit per event (durable):        ${figures.singleCommitEventsPerSecond.toLocaleString('en')} events/s (${seconds(singleTime)})`);
   console.log(`audit: one caller in sequence (defaults):   ${figures.loneCallerEventsPerSecond.toLocaleString('en')} events/s, p50 ${figures.loneCallerP50Ms} ms per append (${figures.loneCallerVsSingleCommit}x the one-commit-per-event rate; ${seconds(loneTime)})`);
+  console.log(`audit: sequential durable decide() p50 ${figures.sequentialDecideP50Ms} ms against fdatasync p50 ${figures.fdatasyncP50Ms} ms in the same run: ${figures.sequentialDecideVsFdatasync}x (target <= 3x)`);
   console.log(`audit: verify (chain, roots, signatures):     ${figures.verifyEventsPerSecond.toLocaleString('en')} events/s (target >= 200,000); ${figures.verifyEventsPerCpuSecond.toLocaleString('en')} per CPU-second (${seconds(verifyTime)})`);
   console.log(`audit: size on disk: ${figures.bytesPerEvent} bytes/event, ~${figures.megabytesPerMillionEvents} MB per million events (extrapolated from ${GROUP_EVENTS.toLocaleString('en')})`);
   if (process.argv[2]) writeFileSync(process.argv[2], JSON.stringify(figures, null, 2) + '\n');
