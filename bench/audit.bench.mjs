@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync, statSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Database } from '../dist/store/sqlite-driver.js';
+import { Database } from '../dist/storage/sqlite/driver.js';
 import { openAuditLog, openAuditReader } from '../dist/audit/index.js';
 import { createGateway } from '../dist/gateway/index.js';
 import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs';

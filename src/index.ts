@@ -19,10 +19,10 @@ export type {
   Obligation,
   Principal,
 } from './core/types.js';
-export { ERROR_CODES, BastionException } from './errors/index.js';
-export type { BastionError, ErrorCode } from './errors/index.js';
-export { classifyHost, hostMatches, hostInList, normalizeHost, parseUrl } from './net/index.js';
-export type { HostClass, ParsedUrl } from './net/index.js';
+export { ERROR_CODES, BastionException } from './core/errors.js';
+export type { BastionError, ErrorCode } from './core/errors.js';
+export { classifyHost, hostMatches, hostInList, normalizeHost, parseUrl } from './core/net.js';
+export type { HostClass, ParsedUrl } from './core/net.js';
 export {
   scanText,
   redact,

@@ -7,7 +7,7 @@
 
 import type { Result } from '../core/result.js';
 import { fail, ok } from '../core/result.js';
-import { bastionError, quote, type BastionError } from '../errors/index.js';
+import { bastionError, quote, type BastionError } from '../core/errors.js';
 
 export const ANALYZER_KINDS = ['shell', 'sql', 'path', 'url'] as const;
 export type AnalyzerKind = (typeof ANALYZER_KINDS)[number];

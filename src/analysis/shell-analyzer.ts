@@ -10,7 +10,7 @@ import { posix } from 'node:path';
 import type { Node, Parser } from 'web-tree-sitter';
 import type { Category } from '../core/categories.js';
 import { maxRisk, riskRank, type Risk } from '../core/risk.js';
-import { classifyHost, type HostClass } from '../net/index.js';
+import { classifyHost, type HostClass } from '../core/net.js';
 import { pathZone, resolvePath } from './path-classes.js';
 import type { PathZone } from './risk-table.js';
 import { classifyWrite, globCandidates, readRedirect, ruleFor, unknownProgram } from './shell-programs.js';

@@ -8,8 +8,8 @@
 import { posix } from 'node:path';
 import type { Risk } from '../core/risk.js';
 import { maxRisk } from '../core/risk.js';
-import { parseUrl, type HostClass } from '../net/index.js';
-import { compileGlob } from '../policy/glob.js';
+import { parseUrl, type HostClass } from '../core/net.js';
+import { compileGlob } from '../core/glob.js';
 import { embeddedShell, scanCode } from './inline-code.js';
 import { isBlockDevice, isSecretPath, sensitiveWriteTarget } from './path-classes.js';
 import { deleteRisk, writeRisk } from './risk-table.js';

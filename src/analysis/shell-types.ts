@@ -6,7 +6,7 @@
 
 import type { Category } from '../core/categories.js';
 import type { Risk } from '../core/risk.js';
-import type { HostClass } from '../net/index.js';
+import type { HostClass } from '../core/net.js';
 import type { PathZone } from './risk-table.js';
 import type { SubOutput } from './shell-words.js';
 

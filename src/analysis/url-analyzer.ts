@@ -1,12 +1,12 @@
 /**
  * The URL analyzer, for tools that take a URL argument (`fetch`, `http_request`, webhooks):
  * scheme, host, port and host class (loopback, private, link-local, metadata, public, via
- * src/net), allow and deny lists matched on whole domain labels, credentials in the URL.
+ * src/core/net.ts), allow and deny lists matched on whole domain labels, credentials in the URL.
  */
 
 import type { Category } from '../core/categories.js';
 import { maxRisk, type Risk } from '../core/risk.js';
-import { hostInList, parseUrl, type HostClass } from '../net/index.js';
+import { hostInList, parseUrl, type HostClass } from '../core/net.js';
 
 export interface UrlOptions {
   /** Hosts, `*.domain` entries or CIDRs; when non-empty, any other host is flagged `high`. */

@@ -7,7 +7,7 @@
 
 import type { KeyObject } from 'node:crypto';
 import { createHash, createPublicKey, sign, verify } from 'node:crypto';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalJson } from '../core/canonical-json.js';
 
 export const CHECKPOINT_VERSION = 1;
 // Domain separation: a checkpoint signature can never be replayed as a signature over

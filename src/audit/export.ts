@@ -4,7 +4,7 @@
  * `audit_events.jsonl` shape. Pure: one event in, one JSON object out.
  */
 
-import { canonicalJson } from './canonical-json.js';
+import { canonicalJson } from '../core/canonical-json.js';
 import type { AuditEvent } from './schema.js';
 
 export const EXPORT_FORMATS = ['ocsf', 'jsonl', 'zyx'] as const;

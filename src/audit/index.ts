@@ -4,8 +4,8 @@
  * SQLite store so a PostgreSQL store can reuse it.
  */
 
-export { canonicalJson } from './canonical-json.js';
-export type { CanonicalJsonError } from './canonical-json.js';
+export { canonicalJson } from '../core/canonical-json.js';
+export type { CanonicalJsonError } from '../core/canonical-json.js';
 export { chainHash, leafHash, nodeHash, GENESIS_CHAIN_HASH, EMPTY_ROOT } from './hash.js';
 export { CompactRange, TreeHasher, merkleRoot, verifyConsistency, verifyInclusion } from './merkle.js';
 export { CHECKPOINT_VERSION, checkCheckpointSignature, logIdOf, parsePublicKey, signCheckpoint } from './checkpoint.js';
@@ -26,7 +26,7 @@ export type {
   PruneReport,
   VerifyOptions,
 } from './log.js';
-export type { AuditFilter } from '../store/audit-store.js';
+export type { AuditFilter } from './store.js';
 export { EXPORT_FORMATS, OCSF_VERSION, exportLine, toOcsf, toZyx } from './export.js';
 export type { ExportFormat } from './export.js';
 export { createSiemSink } from './siem.js';

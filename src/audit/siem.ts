@@ -7,8 +7,8 @@
 
 import type { Result } from '../core/result.js';
 import { fail, ok } from '../core/result.js';
-import type { BastionError } from '../errors/index.js';
-import { BastionException, bastionError, quote } from '../errors/index.js';
+import type { BastionError } from '../core/errors.js';
+import { BastionException, bastionError, quote } from '../core/errors.js';
 import type { ExportFormat } from './export.js';
 import { exportLine } from './export.js';
 import type { AuditLog } from './log.js';

@@ -6,7 +6,7 @@
  * without a word. Both are parser differentials, so both are errors here.
  */
 
-import { bastionError, quote, type BastionError } from '../errors/index.js';
+import { bastionError, quote, type BastionError } from './errors.js';
 import type { Result } from './result.js';
 import { fieldPath, pathSegment } from './request.js';
 

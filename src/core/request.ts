@@ -10,7 +10,7 @@
  * log on or off.
  */
 
-import { bastionError, quote, type BastionError } from '../errors/index.js';
+import { bastionError, quote, type BastionError } from './errors.js';
 import type { Result } from './result.js';
 import { isRisk } from './risk.js';
 import type { ActionRequest, Principal } from './types.js';

@@ -17,7 +17,7 @@ import type { Category } from '../core/categories.js';
 import { validateRequest } from '../core/request.js';
 import { maxRisk } from '../core/risk.js';
 import type { ActionRequest, Analysis, Decision } from '../core/types.js';
-import { BastionException, bastionError, quote, type BastionError } from '../errors/index.js';
+import { BastionException, bastionError, quote, type BastionError } from '../core/errors.js';
 import { evaluate } from '../policy/evaluate.js';
 import { loadPolicySet, type PolicyInput } from '../policy/load.js';
 import { EMPTY_KILL_SWITCH, type BaselineOptions, type KillSwitchState, type PolicySet } from '../policy/model.js';

@@ -5,10 +5,10 @@
  */
 
 import { createHash } from 'node:crypto';
-import { canonicalJson } from '../audit/canonical-json.js';
+import { canonicalJson } from '../core/canonical-json.js';
 import type { Effect } from '../core/types.js';
 import { compileCondition, type ConditionProblem, type Predicate } from './conditions.js';
-import { compileGlob } from './glob.js';
+import { compileGlob } from '../core/glob.js';
 import type { BaselineOptions, CompiledPolicy, CompiledRule, KillSwitchState, NativePolicy, NativeRule, PolicySet } from './model.js';
 import type { Problem } from './native.js';
 

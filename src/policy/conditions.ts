@@ -8,7 +8,7 @@
 
 import { Environment, type ASTNode } from '@marcbachmann/cel-js';
 import { isRisk, riskRank } from '../core/risk.js';
-import { compileGlob } from './glob.js';
+import { compileGlob } from '../core/glob.js';
 import { compilePolicyRegex } from './regex-safety.js';
 
 /** What conditions see. `risk` is the effective risk: max(declared, analyzed). */

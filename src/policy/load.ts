@@ -11,7 +11,7 @@ import { basename, extname, join, resolve } from 'node:path';
 import { LineCounter, parseAllDocuments, type Document } from 'yaml';
 import { parseAnalyzerConfig } from '../analysis/analyzer-config.js';
 import type { Result } from '../core/result.js';
-import { bastionError, quote, type BastionError } from '../errors/index.js';
+import { bastionError, quote, type BastionError } from '../core/errors.js';
 import { compilePolicySet, type CompileInput } from './compile.js';
 import { isCapFence, translateCapFence } from './formats/capfence.js';
 import type { TranslateResult } from './formats/common.js';

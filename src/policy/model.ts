@@ -66,23 +66,9 @@ export interface NativePolicy {
   rules: NativeRule[];
 }
 
-/** The operator state that overrides policy (the ZYX seed's keys). */
-export interface KillSwitchState {
-  all_write_tools_disabled: boolean;
-  read_only_mode: boolean;
-  disabled_connectors: string[];
-  disabled_users: string[];
-  disabled_workflows: string[];
-  reason?: string;
-}
-
-export const EMPTY_KILL_SWITCH: KillSwitchState = {
-  all_write_tools_disabled: false,
-  read_only_mode: false,
-  disabled_connectors: [],
-  disabled_users: [],
-  disabled_workflows: [],
-};
+export type { KillSwitchState } from '../killswitch/index.js';
+export { EMPTY_KILL_SWITCH } from '../killswitch/index.js';
+import type { KillSwitchState } from '../killswitch/index.js';
 
 export interface BaselineOptions {
   /** Default true. `false` switches the built-in baseline off explicitly. */

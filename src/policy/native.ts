@@ -6,8 +6,8 @@
 
 import { isRisk } from '../core/risk.js';
 import { EFFECTS } from '../core/types.js';
-import { compileGlob } from './glob.js';
-import type { ErrorCode } from '../errors/index.js';
+import { compileGlob } from '../core/glob.js';
+import type { ErrorCode } from '../core/errors.js';
 import { API_VERSION, CONTENT_MODES, type NativePolicy } from './model.js';
 
 export interface Problem {

@@ -16,7 +16,7 @@ import { parse as parseYaml } from 'yaml';
 import { validateRequest } from '../core/request.js';
 import { isRisk } from '../core/risk.js';
 import { EFFECTS, type Decision } from '../core/types.js';
-import { bastionError, quote, type BastionError } from '../errors/index.js';
+import { bastionError, quote, type BastionError } from '../core/errors.js';
 import type { Gateway } from '../gateway/index.js';
 import type { KillSwitchState } from './model.js';
 

@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { dirname, extname, join, resolve } from 'node:path';
-import { bastionError, quote, type BastionError, type ErrorCode } from '../errors/index.js';
+import { bastionError, quote, type BastionError, type ErrorCode } from '../core/errors.js';
 import { loadPolicySet, type LoadOptions } from './load.js';
 import type { PolicySet } from './model.js';
 

@@ -1,15 +1,15 @@
 /**
  * Egress: the destinations text points at (URLs, bare hosts and IP addresses, e-mail
  * recipients) and whether a policy lets an agent reach them. Lists match on whole domain
- * labels and CIDR ranges (src/net), never by suffix, so `evilexample.com` does not pass an
+ * labels and CIDR ranges (src/core/net.ts), never by suffix, so `evilexample.com` does not pass an
  * allowlist of `example.com`; internal and metadata addresses are refused unless listed;
  * IDN look-alikes of allowed names are named as such.
  */
 
 import { domainToUnicode } from 'node:url';
-import { classifyHost, hostMatches, normalizeHost, parseUrl } from '../net/index.js';
-import type { HostClass } from '../net/index.js';
-import { quote } from '../errors/index.js';
+import { classifyHost, hostMatches, normalizeHost, parseUrl } from '../core/net.js';
+import type { HostClass } from '../core/net.js';
+import { quote } from '../core/errors.js';
 import type { ScanFinding } from './types.js';
 
 export interface Destination {

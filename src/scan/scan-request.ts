@@ -13,7 +13,7 @@
 
 import type { AnalysisFinding, ActionRequest } from '../core/types.js';
 import type { Risk } from '../core/risk.js';
-import type { HostClass } from '../net/index.js';
+import type { HostClass } from '../core/net.js';
 import { extractDestinations } from './egress.js';
 import { detectInjection } from './injection.js';
 import { findPii } from './pii.js';

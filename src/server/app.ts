@@ -11,11 +11,11 @@
  * to the policy files did not load: the set in force is then not what the files say.
  */
 
-import { bastionError, httpStatus, type BastionError } from '../errors/index.js';
+import { bastionError, httpStatus, type BastionError } from '../core/errors.js';
 import { parseRequestJson } from '../core/request-json.js';
 import type { Gateway } from '../gateway/index.js';
 import type { PolicyWatchStatus } from '../policy/watch.js';
-import { parseKillSwitchChange } from './kill-switch-body.js';
+import { parseKillSwitchChange } from '../killswitch/index.js';
 
 export interface AppRequest {
   method: string;

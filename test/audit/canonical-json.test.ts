@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, canonicalMembers, canonicalSplit, joinCanonicalMembers } from '../../src/audit/canonical-json.js';
+import { canonicalJson, canonicalMembers, canonicalSplit, joinCanonicalMembers } from '../../src/core/canonical-json.js';
 
 interface Case { description: string; input: unknown; expected: string }
 const { cases } = JSON.parse(readFileSync(new URL('../fixtures/audit/canonical-json.json', import.meta.url), 'utf8')) as { cases: Case[] };

@@ -10,7 +10,7 @@ import { expect, it } from 'vitest';
 import { openAuditReader } from '../../src/audit/index.js';
 import { createGateway } from '../../src/gateway/index.js';
 
-const root = new URL('../../', import.meta.url).pathname;
+const root = new URL('../..', import.meta.url).pathname;
 
 it.each([
   ['a low risk beside a critical danger level', { risk: 'low', context: { danger_level: 'critical' } }, 'critical'],

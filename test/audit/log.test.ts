@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Database, type SqliteDatabase } from '../../src/store/sqlite-driver.js';
+import { Database, type SqliteDatabase } from '../../src/storage/sqlite/driver.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chainHash, GENESIS_CHAIN_HASH, leafHash } from '../../src/audit/hash.js';
 import { CompactRange } from '../../src/audit/merkle.js';

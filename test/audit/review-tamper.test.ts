@@ -16,7 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AuditEventInput, Checkpoint } from '../../src/audit/index.js';
 import type { CliIo } from '../../src/cli/command.js';
-import { Database, type SqliteDatabase } from '../../src/store/sqlite-driver.js';
+import { Database, type SqliteDatabase } from '../../src/storage/sqlite/driver.js';
 
 const baseline = process.env['BASTION_BASELINE'];
 const load = async <T>(built: string, source: () => Promise<T>): Promise<T> =>

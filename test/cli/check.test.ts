@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { openAuditReader } from '../../src/audit/index.js';
 import { runBastion } from '../helpers/cli.js';
 
-const root = new URL('../../', import.meta.url).pathname;
+const root = new URL('../..', import.meta.url).pathname;
 const capfence = 'examples/capfence';
 const request = (command: string) => JSON.stringify({ principal: { id: 'ops-agent', groups: [] }, action: 'shell.execute', args: { command } });
 

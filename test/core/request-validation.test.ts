@@ -12,12 +12,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAuditReader } from '../../src/audit/index.js';
 import { validateRequest } from '../../src/core/request.js';
-import { quote } from '../../src/errors/index.js';
+import { quote } from '../../src/core/errors.js';
 import { createGateway, type Gateway } from '../../src/gateway/index.js';
 import { createApp } from '../../src/server/app.js';
 import { runBastion } from '../helpers/cli.js';
 
-const root = new URL('../../', import.meta.url).pathname;
+const root = new URL('../..', import.meta.url).pathname;
 const policy = join(root, 'test/fixtures/requests/allow-all.yaml');
 
 type Surface = 'library' | 'cli' | 'http';

@@ -5,11 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { openAuditReader } from '../../src/audit/index.js';
 import { ActionEvent, ActionRuntime } from '../../src/gateway/action-runtime.js';
 import { ActionDeniedError, createGateway } from '../../src/gateway/index.js';
-import { BastionException } from '../../src/errors/index.js';
+import { BastionException } from '../../src/core/errors.js';
 import { loadPolicySet } from '../../src/policy/load.js';
 import { watchPolicies } from '../../src/policy/watch.js';
 
-const root = new URL('../../', import.meta.url).pathname;
+const root = new URL('../..', import.meta.url).pathname;
 const examples = (p: string) => join(root, 'examples', p);
 
 describe('createGateway', () => {

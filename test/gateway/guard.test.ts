@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ActionEvent, ActionRuntime } from '../../src/gateway/action-runtime.js';
 import { ActionDeniedError, createGateway, type Gateway, type GatewayOptions } from '../../src/gateway/index.js';
-import { BastionException } from '../../src/errors/index.js';
+import { BastionException } from '../../src/core/errors.js';
 
-const root = new URL('../../', import.meta.url).pathname;
+const root = new URL('../..', import.meta.url).pathname;
 const capfence = join(root, 'examples/capfence');
 const principal = { id: 'ops-agent', groups: [] as string[] };
 

@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAuditReader } from '../../src/audit/index.js';
-import { BastionException } from '../../src/errors/index.js';
+import { BastionException } from '../../src/core/errors.js';
 import { createGateway, type Gateway } from '../../src/gateway/index.js';
 
-const root = new URL('../../', import.meta.url).pathname;
+const root = new URL('../..', import.meta.url).pathname;
 const dataDir = mkdtempSync(join(tmpdir(), 'bastion-inspect-'));
 let gateway: Gateway;
 

@@ -8,7 +8,7 @@ import { createGateway, type Gateway } from '../../src/gateway/index.js';
 import type { KillSwitchState } from '../../src/policy/model.js';
 import { checkExpectations, findTestFiles, readTestFile, type PolicyTestFile } from '../../src/policy/testing.js';
 
-const root = new URL('../../', import.meta.url).pathname;
+const root = new URL('../..', import.meta.url).pathname;
 const found = findTestFiles(['examples', 'test/fixtures/policy'], root);
 const files: PolicyTestFile[] = found.files.map((f) => {
   const r = readTestFile(f);

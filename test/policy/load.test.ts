@@ -27,7 +27,7 @@ describe('policies that must not load', () => {
 });
 
 describe('loading', () => {
-  const examples = new URL('../../examples/', import.meta.url).pathname;
+  const examples = new URL('../../examples', import.meta.url).pathname;
 
   it('detects every example format by its shape', () => {
     const load = (f: string) => parse(readFileSync(join(examples, f), 'utf8')) as unknown;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileGlob } from '../../src/policy/glob.js';
+import { compileGlob } from '../../src/core/glob.js';
 import { checkRegex } from '../../src/policy/regex-safety.js';
 
 describe('globs', () => {

@@ -12,7 +12,7 @@ import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { actionMatches } from '../../src/analysis/analyzer-config.js';
-import { compileGlob } from '../../src/policy/glob.js';
+import { compileGlob } from '../../src/core/glob.js';
 import { checkRegex, compilePolicyRegex } from '../../src/policy/regex-safety.js';
 import { INJECTION_DETECTORS } from '../../src/scan/injection-patterns.js';
 import { SECRET_RULES } from '../../src/scan/secret-rules.js';
@@ -31,7 +31,7 @@ interface Fixture {
   globs: (Input & { pattern: string; matches: boolean })[];
 }
 
-const root = new URL('../../', import.meta.url).pathname;
+const root = new URL('../..', import.meta.url).pathname;
 const fixture = parse(readFileSync(join(root, 'test/fixtures/policy/review/regex-safety.yaml'), 'utf8')) as Fixture;
 const input = (i: Input) => i.text.repeat(i.times) + i.then;
 

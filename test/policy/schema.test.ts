@@ -20,7 +20,7 @@ import { ACTION_META_FIELDS, APPROVAL_FIELDS, POLICY_FIELDS, RULE_FIELDS } from 
 
 type Schema = Record<string, unknown>;
 
-const root = new URL('../../', import.meta.url).pathname;
+const root = new URL('../..', import.meta.url).pathname;
 const schema = JSON.parse(readFileSync(join(root, 'docs/policy.schema.json'), 'utf8')) as Schema;
 const defs = schema['$defs'] as Record<string, Schema>;
 

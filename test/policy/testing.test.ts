@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { readTestFile } from '../../src/policy/testing.js';
 import { runBastion } from '../helpers/cli.js';
 
-const root = new URL('../../', import.meta.url).pathname;
+const root = new URL('../..', import.meta.url).pathname;
 const dir = 'test/fixtures/policy/review/runner';
 
 const cases = [

@@ -15,7 +15,7 @@ import { createGateway, type Gateway } from '../../src/gateway/index.js';
 import { createApp } from '../../src/server/app.js';
 import { atomicWrite, decide, eventually, request, sedInPlace, serve, type Served } from './serve-process.js';
 
-const root = new URL('../../', import.meta.url).pathname;
+const root = new URL('../..', import.meta.url).pathname;
 const ZYX = join(root, 'examples/zyx/tool_policies.yaml');
 
 interface PutCase {

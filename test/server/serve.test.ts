@@ -8,7 +8,7 @@ import { checkCheckpointSignature, openAuditReader, parsePublicKey, type Checkpo
 import { createGateway, type Gateway } from '../../src/gateway/index.js';
 import { createApp } from '../../src/server/app.js';
 
-const root = new URL('../../', import.meta.url).pathname;
+const root = new URL('../..', import.meta.url).pathname;
 
 describe('the HTTP app (no socket)', () => {
   let gateway: Gateway;

@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, unlinkSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BastionError } from '../../src/errors/index.js';
+import type { BastionError } from '../../src/core/errors.js';
 import { loadPolicySet } from '../../src/policy/load.js';
 import type { PolicySet } from '../../src/policy/model.js';
 import { watchPolicies, type PolicyWatcher } from '../../src/policy/watch.js';

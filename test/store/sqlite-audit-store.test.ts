@@ -5,8 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateKeyPairSync } from 'node:crypto';
 import { chainHash, leafHash } from '../../src/audit/hash.js';
 import { verifyRows } from '../../src/audit/verify.js';
-import { Database } from '../../src/store/sqlite-driver.js';
-import { AUDIT_STORE_VERSION, SqliteAuditStore } from '../../src/store/index.js';
+import { Database } from '../../src/storage/sqlite/driver.js';
+import { AUDIT_STORE_VERSION, SqliteAuditStore } from '../../src/storage/index.js';
 
 let dir: string;
 beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'bastion-store-'))));

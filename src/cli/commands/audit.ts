@@ -13,9 +13,9 @@ import { EXPORT_FORMATS, exportLine } from '../../audit/export.js';
 import type { OpenedReader } from '../../audit/log.js';
 import { openAuditReader, verifyInclusionProof } from '../../audit/log.js';
 import type { AuditEvent } from '../../audit/schema.js';
-import type { AuditFilter } from '../../store/audit-store.js';
+import type { AuditFilter } from '../../audit/store.js';
 import { isRisk } from '../../core/risk.js';
-import { BastionException, quote } from '../../errors/index.js';
+import { BastionException, quote } from '../../core/errors.js';
 import type { CliIo, Command } from '../command.js';
 import { badInput, EXIT } from '../command.js';
 

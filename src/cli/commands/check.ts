@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { validateRequest } from '../../core/request.js';
 import { parseRequestJson } from '../../core/request-json.js';
 import { createGateway } from '../../gateway/index.js';
-import { BastionException } from '../../errors/index.js';
+import { BastionException } from '../../core/errors.js';
 import { badInput, readAllBytes, type CliIo, type Command, EXIT } from '../command.js';
 import { formatDecision } from '../format.js';
 

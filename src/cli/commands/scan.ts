@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { detectInjection, scanText } from '../../scan/index.js';
 import type { ScanFinding, ScanKind, ScanOptions } from '../../scan/index.js';
-import { quote } from '../../errors/index.js';
+import { quote } from '../../core/errors.js';
 import { badInput, forEachLine, readAll, type CliIo, type Command, EXIT } from '../command.js';
 
 const KINDS: Readonly<Record<string, ScanKind[] | undefined>> = {

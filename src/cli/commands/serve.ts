@@ -9,7 +9,7 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { DEFAULT_CONFIG, loadConfig, type BastionConfig } from '../../config/index.js';
-import { BastionException } from '../../errors/index.js';
+import { BastionException } from '../../core/errors.js';
 import { createSiemSink, type SiemSink } from '../../audit/index.js';
 import { createGateway } from '../../gateway/index.js';
 import { watchPolicies } from '../../policy/watch.js';

@@ -4,8 +4,8 @@
  */
 
 import type { Result } from '../core/result.js';
-import { bastionError, quote, type BastionError } from '../errors/index.js';
-import type { KillSwitchState } from '../policy/model.js';
+import { bastionError, quote, type BastionError } from '../core/errors.js';
+import type { KillSwitchState } from './state.js';
 
 const BOOLEAN_FIELDS = ['all_write_tools_disabled', 'read_only_mode'] as const;
 const LIST_FIELDS = ['disabled_connectors', 'disabled_users', 'disabled_workflows'] as const;

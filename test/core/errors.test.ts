@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ERROR_CODES } from '../src/errors/index.js';
+import { ERROR_CODES } from '../../src/core/errors.js';
 
 describe('error codes', () => {
-  const doc = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8');
+  const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
   const documented = new Map(
     [...doc.matchAll(/^\| `([A-Z_]+)` \| (\d{3}) \|/gm)].map((m) => [m[1] as string, Number(m[2])]),
   );

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ensureDirectory } from '../../src/store/directory.js';
+import { ensureDirectory } from '../../src/storage/directory.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const cliMain = join(process.env['BASTION_BASELINE'] ?? repo, 'dist', 'cli', 'main.js');

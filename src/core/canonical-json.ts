@@ -4,8 +4,8 @@
  * `JSON.stringify`'s insertion-ordered output.
  */
 
-import type { Result } from '../core/result.js';
-import { fail, ok } from '../core/result.js';
+import type { Result } from './result.js';
+import { fail, ok } from './result.js';
 
 /** Why a value cannot be canonicalized, with the JSON path of the offending part. */
 export interface CanonicalJsonError {

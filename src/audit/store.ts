@@ -6,9 +6,9 @@
  * written in one transaction, so no two writers can extend the same head.
  */
 
-import type { Checkpoint } from '../audit/checkpoint.js';
-import type { CompactRange } from '../audit/merkle.js';
-import type { Anchor, StoredCheckpoint, StoredRow } from '../audit/verify.js';
+import type { Checkpoint } from './checkpoint.js';
+import type { CompactRange } from './merkle.js';
+import type { Anchor, StoredCheckpoint, StoredRow } from './verify.js';
 import type { Risk } from '../core/risk.js';
 
 /**

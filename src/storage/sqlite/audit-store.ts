@@ -9,14 +9,14 @@
  * hash covers it). Version 1 also stored the leaf hash; it is refused, not migrated.
  */
 
-import { Database, type SqliteDatabase } from './sqlite-driver.js';
-import type { Checkpoint } from '../audit/checkpoint.js';
-import { GENESIS_CHAIN_HASH, HASH_BYTES } from '../audit/hash.js';
-import { CompactRange } from '../audit/merkle.js';
-import type { Anchor, StoredCheckpoint, StoredRow } from '../audit/verify.js';
-import { RISKS, riskRank } from '../core/risk.js';
-import type { AuditFilter, AuditStore, ChainHead } from './audit-store.js';
-import { AuditStateError } from './audit-store.js';
+import { Database, type SqliteDatabase } from './driver.js';
+import type { Checkpoint } from '../../audit/checkpoint.js';
+import { GENESIS_CHAIN_HASH, HASH_BYTES } from '../../audit/hash.js';
+import { CompactRange } from '../../audit/merkle.js';
+import type { Anchor, StoredCheckpoint, StoredRow } from '../../audit/verify.js';
+import { RISKS, riskRank } from '../../core/risk.js';
+import type { AuditFilter, AuditStore, ChainHead } from '../../audit/store.js';
+import { AuditStateError } from '../../audit/store.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS audit_events (

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyHost, hostMatches, normalizeHost, parseUrl } from '../../src/net/index.js';
+import { classifyHost, hostMatches, normalizeHost, parseUrl } from '../../src/core/net.js';
 
 describe('normalizeHost', () => {
   it.each([

@@ -1,0 +1,10 @@
+/**
+ * The kill switch stage: operator state that overrides policy, its port and the strict
+ * parser of a change (the body of `PUT /v1/kill-switch`).
+ */
+
+export type { KillSwitchState } from './state.js';
+export { EMPTY_KILL_SWITCH, applyKillSwitchChange } from './state.js';
+export type { KillSwitchStore } from './store.js';
+export { createMemoryKillSwitchStore } from './store.js';
+export { parseKillSwitchChange } from './change.js';
