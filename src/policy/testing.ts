@@ -1,13 +1,15 @@
 /**
  * Policy test files, in the spirit of `opa test`: every policy ships with its tests. A test
- * file (`*.test.yaml`) names its policies and lists cases, each a request and the decision,
- * reason, risk or categories expected:
+ * file (`*.test.yaml`) names its policies and lists cases, each a request and what the
+ * decision must be: its effect, reason, risk, categories, matched rules, errors,
+ * obligations and approval requirements (see `PolicyTestCase['expect']`; lists are exact,
+ * the `…Includes`/`…Include` forms are subsets):
  *
  *   policies: [tool_policies.yaml]        # relative to this file
  *   tests:
  *     - description: the engineer may read Jira
  *       request: { principal: { id: e, groups: [grp-ai-devops-readonly], deviceCompliant: true }, action: jira_read }
- *       expect: { decision: allow, reason: authorized }
+ *       expect: { decision: allow, reason: authorized, matched: [zyx-tool-policies/jira_read] }
  */
 
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -15,10 +17,20 @@ import { dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { validateRequest } from '../core/request.js';
 import { isRisk } from '../core/risk.js';
-import { EFFECTS, type Decision } from '../core/types.js';
+import { canonicalJson } from '../core/canonical-json.js';
+import { EFFECTS, type ApprovalRequirement, type Decision, type Obligation } from '../core/types.js';
 import { bastionError, quote, type BastionError } from '../core/errors.js';
 import type { Gateway } from '../gateway/index.js';
 import type { KillSwitchState } from './model.js';
+
+/** One expected decision error; every field named must agree, fields left out are not checked. */
+export interface ExpectedError {
+  code?: string;
+  policy?: string;
+  rule?: string;
+  /** A substring the error's message must contain. */
+  messageContains?: string;
+}
 
 export interface PolicyTestCase {
   description: string;
@@ -30,12 +42,23 @@ export interface PolicyTestCase {
     /** A substring the reason must contain, for reasons that name dynamic parts. */
     reasonContains?: string;
     risk?: Decision['risk'];
-    /** Categories the analysis must include. */
+    /** The decision's categories, exactly (as a set). */
     categories?: string[];
-    /** `policy/rule` names that must be among the matched rules. */
+    /** Categories the decision must include (others may be present). */
+    categoriesInclude?: string[];
+    /** The matched rules as `policy/rule`, exactly and in the decision's order. */
     matched?: string[];
-    /** True when the decision must report condition errors. */
-    errors?: boolean;
+    /** `policy/rule` names that must be among the matched rules (others may be present). */
+    matchedIncludes?: string[];
+    /**
+     * `true`: the decision reports errors; `false`: it reports none; a list: exactly that
+     * many errors, the n-th agreeing with the n-th entry.
+     */
+    errors?: boolean | ExpectedError[];
+    /** The decision's obligations, exactly and in order (each compared deeply). */
+    obligations?: Obligation[];
+    /** The decision's approval requirements, exactly and in order (`[]`: none). */
+    approval?: ApprovalRequirement[];
   };
 }
 
@@ -57,7 +80,9 @@ export interface CaseOutcome {
 
 const FILE_FIELDS = ['policies', 'baseline', 'killSwitch', 'tests', 'description'];
 const CASE_FIELDS = ['description', 'request', 'killSwitch', 'expect'];
-const EXPECT_FIELDS = ['decision', 'reason', 'reasonContains', 'risk', 'categories', 'matched', 'errors'];
+/** Every expectation a case may name, in the order `bastion test --help` lists them. */
+export const EXPECT_FIELDS = ['decision', 'reason', 'reasonContains', 'risk', 'categories', 'categoriesInclude', 'matched', 'matchedIncludes', 'errors', 'obligations', 'approval'] as const;
+const ERROR_FIELDS = ['code', 'policy', 'rule', 'messageContains'] as const;
 
 /** The gateway's reason for a request that fails validation. */
 const INVALID_REQUEST = 'request is invalid';
@@ -73,8 +98,26 @@ function expectationProblems(expect: Record<string, unknown>): string[] {
   if (e['decision'] !== undefined && !(EFFECTS as readonly unknown[]).includes(e['decision'])) out.push(`\`expect.decision\` must be allow, deny or require_approval, got ${quote(String(e['decision']))}`);
   for (const f of ['reason', 'reasonContains']) if (e[f] !== undefined && (typeof e[f] !== 'string' || e[f] === '')) out.push(`\`expect.${f}\` must be a non-empty string`);
   if (e['risk'] !== undefined && !isRisk(e['risk'])) out.push(`\`expect.risk\` must be low, medium, high or critical, got ${quote(String(e['risk']))}`);
-  for (const f of ['categories', 'matched']) if (e[f] !== undefined && !isStringList(e[f])) out.push(`\`expect.${f}\` must be a list of non-empty strings`);
-  if (e['errors'] !== undefined && typeof e['errors'] !== 'boolean') out.push('`expect.errors` must be true or false');
+  for (const f of ['categories', 'categoriesInclude', 'matched', 'matchedIncludes']) if (e[f] !== undefined && !isStringList(e[f])) out.push(`\`expect.${f}\` must be a list of non-empty strings`);
+  for (const f of ['categoriesInclude', 'matchedIncludes']) if (Array.isArray(e[f]) && e[f].length === 0) out.push(`\`expect.${f}\` must name at least one entry (an empty list checks nothing)`);
+  const errors = e['errors'];
+  if (errors !== undefined && typeof errors !== 'boolean') {
+    if (!Array.isArray(errors)) out.push('`expect.errors` must be true, false or a list of expected errors');
+    else errors.forEach((x, i) => out.push(...expectedErrorProblems(x, `expect.errors[${i}]`)));
+  }
+  if (e['obligations'] !== undefined && !(Array.isArray(e['obligations']) && e['obligations'].every((o) => isObject(o) && typeof o['type'] === 'string' && o['type'] !== ''))) {
+    out.push('`expect.obligations` must be a list of obligations, each a mapping with a `type`');
+  }
+  if (e['approval'] !== undefined && !(Array.isArray(e['approval']) && e['approval'].every(isObject))) out.push('`expect.approval` must be a list of approval requirements (mappings)');
+  return out;
+}
+
+function expectedErrorProblems(x: unknown, at: string): string[] {
+  if (!isObject(x)) return [`\`${at}\` must be a mapping with any of ${ERROR_FIELDS.join(', ')}`];
+  const out: string[] = [];
+  for (const k of Object.keys(x)) if (!(ERROR_FIELDS as readonly string[]).includes(k)) out.push(`\`${at}\`: unknown field \`${k}\` (expected one of ${ERROR_FIELDS.join(', ')})`);
+  for (const k of ERROR_FIELDS) if (x[k] !== undefined && (typeof x[k] !== 'string' || x[k] === '')) out.push(`\`${at}.${k}\` must be a non-empty string`);
+  if (Object.keys(x).length === 0) out.push(`\`${at}\` is empty: name at least one of ${ERROR_FIELDS.join(', ')}`);
   return out;
 }
 
@@ -139,7 +182,7 @@ export function readTestFile(file: string): { ok: true; value: PolicyTestFile } 
       const expect = t['expect'];
       if (!isObject(expect)) fail(`${named}: \`expect\` is required`);
       else {
-        for (const k of Object.keys(expect)) if (!EXPECT_FIELDS.includes(k)) fail(`${named}: unknown expectation \`${k}\` (expected one of ${EXPECT_FIELDS.join(', ')})`);
+        for (const k of Object.keys(expect)) if (!(EXPECT_FIELDS as readonly string[]).includes(k)) fail(`${named}: unknown expectation \`${k}\` (expected one of ${EXPECT_FIELDS.join(', ')})`);
         // A case that expects nothing passes whatever happens: it cannot fail, so it tests nothing.
         if (Object.keys(expect).length === 0) fail(`${named}: \`expect\` is empty: name at least one of ${EXPECT_FIELDS.join(', ')}`);
         expectationProblems(expect).forEach((m) => fail(`${named}: ${m}`));
@@ -167,17 +210,95 @@ export function readTestFile(file: string): { ok: true; value: PolicyTestFile } 
   };
 }
 
-/** Compares a decision with a case's expectations; returns what differs. */
+/**
+ * A decision error as the runner compares it. `Decision.errors` holds strings on this branch
+ * and `{policy, rule, code, message}` objects after the structured-errors change; both pass
+ * through here. TODO(lead): drop the string path once `Decision.errors` is `DecisionError[]`.
+ */
+interface ComparableError {
+  code?: string;
+  policy?: string;
+  rule?: string;
+  message: string;
+}
+
+function normalizeError(e: unknown): ComparableError {
+  if (typeof e === 'string') return { message: e };
+  const o = isObject(e) ? e : {};
+  const out: ComparableError = { message: typeof o['message'] === 'string' ? o['message'] : JSON.stringify(e) };
+  for (const k of ['code', 'policy', 'rule'] as const) if (typeof o[k] === 'string') out[k] = o[k];
+  return out;
+}
+
+function describeError(e: ComparableError): string {
+  const where = [e.code, e.policy !== undefined ? `${e.policy}/${e.rule ?? ''}` : undefined].filter((x) => x !== undefined).join(' ');
+  return where === '' ? quote(e.message) : `${where} ${quote(e.message)}`;
+}
+
+/** What differs between one actual error and the expected one (empty when it agrees). */
+function errorMismatch(actual: ComparableError, want: ExpectedError): string[] {
+  const out: string[] = [];
+  for (const k of ['code', 'policy', 'rule'] as const) {
+    const w = want[k];
+    if (w !== undefined && actual[k] !== w) out.push(`${k} ${quote(w)}, got ${actual[k] === undefined ? 'none' : quote(actual[k])}`);
+  }
+  if (want.messageContains !== undefined && !actual.message.includes(want.messageContains)) out.push(`a message containing ${quote(want.messageContains)}, got ${quote(actual.message)}`);
+  return out;
+}
+
+/** Order-insensitive deep equality for JSON values (obligations, approval requirements). */
+function sameJson(a: unknown, b: unknown): boolean {
+  const ca = canonicalJson(a);
+  const cb = canonicalJson(b);
+  return ca.ok && cb.ok && ca.value === cb.value;
+}
+
+const list = (xs: readonly string[]): string => `[${xs.join(', ')}]`;
+const json = (v: unknown): string => JSON.stringify(v);
+
+/**
+ * Compares a decision with a case's expectations; returns what differs (empty: the case passes).
+ *
+ * @example
+ * checkExpectations(decision, { decision: 'deny', matched: ['ops/block-rm'] })
+ * // [] or e.g. ['expected matched rules [ops/block-rm], got [ops/block-rm, bastion/baseline/deny-critical]']
+ */
 export function checkExpectations(decision: Decision, expect: PolicyTestCase['expect']): string[] {
   const out: string[] = [];
   if (expect.decision !== undefined && decision.decision !== expect.decision) out.push(`expected decision ${expect.decision}, got ${decision.decision} (${quote(decision.reason)})`);
   if (expect.reason !== undefined && decision.reason !== expect.reason) out.push(`expected reason ${quote(expect.reason)}, got ${quote(decision.reason)}`);
   if (expect.reasonContains !== undefined && !decision.reason.includes(expect.reasonContains)) out.push(`expected the reason to contain ${quote(expect.reasonContains)}, got ${quote(decision.reason)}`);
   if (expect.risk !== undefined && decision.risk !== expect.risk) out.push(`expected risk ${expect.risk}, got ${decision.risk}`);
-  for (const c of expect.categories ?? []) if (!(decision.categories as string[]).includes(c)) out.push(`expected category ${c}, got [${decision.categories.join(', ')}]`);
+
+  const categories: readonly string[] = decision.categories;
+  if (expect.categories !== undefined) {
+    const want = [...new Set(expect.categories)].sort();
+    const got = [...new Set(categories)].sort();
+    if (want.join('\n') !== got.join('\n')) out.push(`expected categories ${list(want)}, got ${list(got)}`);
+  }
+  for (const c of expect.categoriesInclude ?? []) if (!categories.includes(c)) out.push(`expected category ${c}, got ${list(categories)}`);
+
   const matched = decision.matched.map((m) => `${m.policy}/${m.rule}`);
-  for (const m of expect.matched ?? []) if (!matched.includes(m)) out.push(`expected matched rule ${m}, got [${matched.join(', ')}]`);
-  if (expect.errors !== undefined && (decision.errors.length > 0) !== expect.errors) out.push(expect.errors ? 'expected condition errors, got none' : `expected no errors, got ${decision.errors.join('; ')}`);
+  if (expect.matched !== undefined && matched.join('\n') !== expect.matched.join('\n')) out.push(`expected matched rules ${list(expect.matched)}, got ${list(matched)}`);
+  for (const m of expect.matchedIncludes ?? []) if (!matched.includes(m)) out.push(`expected matched rule ${m}, got ${list(matched)}`);
+
+  const errors = (decision.errors as readonly unknown[]).map(normalizeError);
+  if (typeof expect.errors === 'boolean') {
+    if ((errors.length > 0) !== expect.errors) out.push(expect.errors ? 'expected errors, got none' : `expected no errors, got ${errors.map(describeError).join('; ')}`);
+  } else if (expect.errors !== undefined) {
+    const want = expect.errors;
+    if (errors.length !== want.length) out.push(`expected ${want.length} error${want.length === 1 ? '' : 's'}, got ${errors.length}${errors.length > 0 ? `: ${errors.map(describeError).join('; ')}` : ''}`);
+    else {
+      want.forEach((w, i) => {
+        const actual = errors[i] as ComparableError;
+        const diff = errorMismatch(actual, w);
+        if (diff.length > 0) out.push(`error ${i + 1}: expected ${diff.join(' and ')}`);
+      });
+    }
+  }
+
+  if (expect.obligations !== undefined && !sameJson(decision.obligations, expect.obligations)) out.push(`expected obligations ${json(expect.obligations)}, got ${json(decision.obligations)}`);
+  if (expect.approval !== undefined && !sameJson(decision.approvalRequirements ?? [], expect.approval)) out.push(`expected approval requirements ${json(expect.approval)}, got ${json(decision.approvalRequirements ?? [])}`);
   return out;
 }
 
