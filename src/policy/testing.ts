@@ -231,8 +231,9 @@ function normalizeError(e: unknown): ComparableError {
 }
 
 function describeError(e: ComparableError): string {
+  // Messages already quote their user input; quoting them again would garble the backticks.
   const where = [e.code, e.policy !== undefined ? `${e.policy}/${e.rule ?? ''}` : undefined].filter((x) => x !== undefined).join(' ');
-  return where === '' ? quote(e.message) : `${where} ${quote(e.message)}`;
+  return where === '' ? e.message : `${where}: ${e.message}`;
 }
 
 /** What differs between one actual error and the expected one (empty when it agrees). */
@@ -242,7 +243,7 @@ function errorMismatch(actual: ComparableError, want: ExpectedError): string[] {
     const w = want[k];
     if (w !== undefined && actual[k] !== w) out.push(`${k} ${quote(w)}, got ${actual[k] === undefined ? 'none' : quote(actual[k])}`);
   }
-  if (want.messageContains !== undefined && !actual.message.includes(want.messageContains)) out.push(`a message containing ${quote(want.messageContains)}, got ${quote(actual.message)}`);
+  if (want.messageContains !== undefined && !actual.message.includes(want.messageContains)) out.push(`a message containing ${quote(want.messageContains)}, got: ${actual.message}`);
   return out;
 }
 
