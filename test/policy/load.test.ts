@@ -4,25 +4,43 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { readFileSync } from 'node:fs';
+import { ERROR_CODES, type ErrorCode } from '../../src/core/errors.js';
 import { detectFormat, loadPolicySet } from '../../src/policy/load.js';
 
 interface InvalidCase {
   description: string;
   source: string;
   text: string;
+  /** Message substrings; each must be in some reported error. */
   errors: string[];
+  /** The code of every reported error. */
+  code?: ErrorCode;
+  /** The exact set of codes reported, for a case whose errors differ in code. */
+  codes?: ErrorCode[];
 }
 
 const cases = parse(readFileSync(new URL('../fixtures/policy/invalid-policies.yaml', import.meta.url), 'utf8')) as InvalidCase[];
 
 describe('policies that must not load', () => {
-  it('has a corpus', () => expect(cases.length).toBeGreaterThanOrEqual(20));
+  it('has a corpus, every case naming its error code', () => {
+    expect(cases.length).toBeGreaterThanOrEqual(20);
+    for (const c of cases) {
+      expect((c.code === undefined) !== (c.codes === undefined), `${c.description}: names \`code\` or \`codes\`, not both`).toBe(true);
+      for (const code of c.codes ?? [c.code]) expect(Object.keys(ERROR_CODES), c.description).toContain(code);
+    }
+  });
   it.each(cases.map((c) => [c.description, c] as const))('%s', (_d, c) => {
     const r = loadPolicySet({ source: c.source, text: c.text });
     expect(r.ok, c.description).toBe(false);
     if (r.ok) return;
-    const messages = r.errors.map((e) => e.message);
-    for (const expected of c.errors) expect(messages.some((m) => m.includes(expected)), `${c.description}: ${JSON.stringify(messages)}`).toBe(true);
+    const detail = `${c.description}: ${JSON.stringify(r.errors.map((e) => [e.code, e.message]))}`;
+    const wantCodes = c.codes ?? (c.code === undefined ? [] : [c.code]);
+    for (const expected of c.errors) {
+      const hits = r.errors.filter((e) => e.message.includes(expected));
+      expect(hits.length, detail).toBeGreaterThan(0);
+      for (const hit of hits) expect(wantCodes, `${detail}: the code of ${JSON.stringify(expected)}`).toContain(hit.code);
+    }
+    expect([...new Set(r.errors.map((e) => e.code))].sort(), detail).toEqual([...new Set(wantCodes)].sort());
   });
 });
 
