@@ -9,8 +9,9 @@ import { createAnalyzer } from '../dist/analysis/index.js';
 
 const RANK = { low: 0, medium: 1, high: 2, critical: 3 };
 const corpus = JSON.parse(readFileSync(new URL('../test/fixtures/analysis/commands.json', import.meta.url), 'utf8'));
-const dangerous = corpus.filter((c) => RANK[c.expect.minRisk] >= RANK.high);
-const harmless = corpus.filter((c) => c.expect.maxRisk !== undefined);
+// A case names its risk exactly (`risk`) or as a range (`minRisk`, `maxRisk`).
+const dangerous = corpus.filter((c) => RANK[c.expect.risk ?? c.expect.minRisk] >= RANK.high);
+const harmless = corpus.filter((c) => (c.expect.risk ?? c.expect.maxRisk) !== undefined && RANK[c.expect.risk ?? c.expect.maxRisk] <= RANK.medium);
 
 // The seeds' rules, verbatim.
 const SEEDS = {

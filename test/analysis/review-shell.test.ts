@@ -2,20 +2,21 @@
  * Regression corpus for the shell findings of the 2026-12 outside review (issue 8):
  * globs in the command name (1), writes the kill switch must see (5), renamed binaries and
  * `/dev/tcp` (12), and long wrapper chains (27). Cases live in
- * test/fixtures/analysis/review-shell.json, in the shape of commands.json; `exact: true`
- * asserts the categories exactly instead of "at least".
+ * test/fixtures/analysis/review-shell.json, in the shape of commands.json: categories exact,
+ * extras only when listed in `allowExtra` (test/helpers/corpus.ts).
  */
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createAnalyzer } from '../../src/analysis/index.js';
-import { riskRank, type Risk } from '../../src/core/risk.js';
+import { riskRank } from '../../src/core/risk.js';
+import { type CorpusExpect, expectAnalysis } from '../helpers/corpus.js';
 
 interface CommandCase {
   description: string;
   command: string;
   cwd?: string;
-  expect: { categories: string[]; minRisk: Risk; maxRisk?: Risk; parsed?: boolean; exact?: boolean };
+  expect: CorpusExpect;
 }
 
 const cases = JSON.parse(readFileSync(new URL('../fixtures/analysis/review-shell.json', import.meta.url), 'utf8')) as CommandCase[];
@@ -29,12 +30,7 @@ describe('review shell corpus', () => {
 
   it.each(cases)('$description', (c) => {
     const r = analyzer.shell(c.command, c.cwd === undefined ? { home: '/home/user' } : { cwd: c.cwd, home: '/home/user' });
-    const detail = `${c.description}: ${JSON.stringify(c.command)} → ${r.risk} ${JSON.stringify(r.findings)}`;
-    if (c.expect.exact === true) expect(r.categories, detail).toEqual([...c.expect.categories].sort());
-    else for (const category of c.expect.categories) expect(r.categories, detail).toContain(category);
-    expect(riskRank(r.risk), detail).toBeGreaterThanOrEqual(riskRank(c.expect.minRisk));
-    if (c.expect.maxRisk !== undefined) expect(riskRank(r.risk), detail).toBeLessThanOrEqual(riskRank(c.expect.maxRisk));
-    if (c.expect.parsed !== undefined) expect(r.parsed, detail).toBe(c.expect.parsed);
+    expectAnalysis(r, c.expect, `${c.description}: ${JSON.stringify(c.command)} → ${r.risk} ${JSON.stringify(r.findings)}`);
   });
 });
 
