@@ -9,7 +9,7 @@
  *   tests:
  *     - description: the engineer may read Jira
  *       request: { principal: { id: e, groups: [grp-ai-devops-readonly], deviceCompliant: true }, action: jira_read }
- *       expect: { decision: allow, reason: authorized, matched: [zyx-tool-policies/jira_read] }
+ *       expect: { decision: allow, reason: authorized, matched: [tool_policies/jira_read/allow] }
  */
 
 import { readdirSync, readFileSync, statSync } from 'node:fs';

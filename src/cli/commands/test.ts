@@ -31,7 +31,7 @@ Runs every *.test.yaml (or .yml, .json) file found, each naming its policies and
   tests:
     - description: the engineer may read Jira
       request: { principal: { id: e, groups: [grp-ai-devops-readonly], deviceCompliant: true }, action: jira_read }
-      expect: { decision: allow, reason: authorized, matched: [zyx/jira_read] }
+      expect: { decision: allow, reason: authorized, matched: [tool_policies/jira_read/allow] }
 
 Expectations (\`expect\` must name at least one):
   decision, reason, risk     exactly this
