@@ -10,6 +10,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { canonicalJson } from '../core/canonical-json.js';
 import { bastionError, quote, type BastionError, type ErrorCode } from '../core/errors.js';
 import { fieldPath, pathSegment } from '../core/request.js';
 import type { Result } from '../core/result.js';
@@ -156,6 +157,13 @@ export function createApprovalRecord(input: unknown): ApprovalResult {
   if (!parsed.success) return failed(...issues('new approval', parsed.error));
   const value = parsed.data;
   if (value.expiresAt <= value.createdAt) return failed(approvalFailure('APPROVAL_INVALID', 'invalid', 'new approval: field `expiresAt` must be after `createdAt`', 'expiresAt'));
+  // INVARIANT: the bound call is plain JSON, so every adapter stores and returns the same data.
+  const json = canonicalJson(value.request);
+  if (!json.ok) {
+    const e = json.errors[0];
+    const field = `request${e?.path.slice(1) ?? ''}`;
+    return failed(approvalFailure('APPROVAL_INVALID', 'invalid', `new approval: field ${quote(field)}: ${e?.message ?? 'is not JSON data'}`, field));
+  }
   const { id: given, ...rest } = value;
   return { ok: true, value: { ...rest, id: given ?? randomUUID(), status: 'pending', updatedAt: value.createdAt, decisions: [], version: 1 } };
 }

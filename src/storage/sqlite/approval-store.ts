@@ -78,7 +78,7 @@ function pageSql(query: ListQuery): string {
   if (query.after !== undefined) where.push('(created_at > @afterCreated OR (created_at = @afterCreated AND id > @afterId))');
   if (query.requester !== undefined) where.push('requester = @requester');
   if (query.status !== undefined) where.push(`${EFFECTIVE_STATUS} = @status`);
-  return `SELECT ${COLUMNS} FROM approval_records ${where.length > 0 ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at, id LIMIT @limit`;
+  return `SELECT ${COLUMNS} FROM approval_records ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id LIMIT @limit`;
 }
 
 /**
@@ -124,7 +124,10 @@ export function openSqliteApprovalStore(path: string, options: SqliteStateOption
       conn.run('list approvals', () => {
         const sql = pageSql(query);
         let stmt = pages.get(sql);
-        if (stmt === undefined) pages.set(sql, (stmt = db.prepare(sql)));
+        if (stmt === undefined) {
+          stmt = db.prepare(sql);
+          pages.set(sql, stmt);
+        }
         const rows = stmt.all({
           now,
           limit: query.limit + 1,

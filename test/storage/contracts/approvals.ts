@@ -104,6 +104,13 @@ export function approvalStoreContract(name: string, makeStore: () => Promise<App
         expect(errors.some((e) => e.field === field && message.test(e.message)), JSON.stringify(errors)).toBe(true);
       });
 
+      it('refuses a call whose arguments JSON cannot carry, naming the field', async () => {
+        const request = { ...newApproval().request, args: { retries: Number.NaN } };
+        expect(failure(await store.create(newApproval({ request })))).toEqual([
+          expect.objectContaining({ code: 'APPROVAL_INVALID', field: 'request.args.retries', message: 'new approval: field `request.args.retries`: number `NaN` is not finite' }),
+        ]);
+      });
+
       it('refuses an unknown field and input that is not an object', async () => {
         const errors = failure(await store.create({ ...newApproval(), approvers: ['x'] }));
         expect(errors[0]?.message).toBe('new approval: unrecognized key: "approvers"');
