@@ -83,6 +83,8 @@ describe('sqlite kill-switch store', () => {
     expect(heard.map((s) => s.version), 'b hears its own change at once').toEqual([2]);
     await b.get();
     expect(heard.map((s) => s.version), 'and a’s at its next read').toEqual([2, 3]);
+    await b.snapshot();
+    expect(heard.map((s) => s.version), 'each version once').toEqual([2, 3]);
     await a.close();
     await b.close();
   });
