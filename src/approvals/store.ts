@@ -21,7 +21,7 @@
 
 import { BastionException, bastionError, quote } from '../core/errors.js';
 import type { Result } from '../core/result.js';
-import type { ApprovalChange, ApprovalFailure, ApprovalFilter, ApprovalPage, ApprovalRecord, ApprovalResult, ApproverDecision, ListQuery } from './record.js';
+import type { ApprovalChange, ApprovalFailure, ApprovalFilter, ApprovalPage, ApprovalRecord, ApprovalResult, ApproverDecision, ListQuery, NewApproval } from './record.js';
 import {
   applyApprovalChange,
   approvalCursor,
@@ -39,7 +39,7 @@ export type ApprovalListener = (record: ApprovalRecord) => void;
 
 export interface ApprovalStore {
   /** Stores a new approval (`createApprovalRecord`'s rules); fails with reason `exists` on a taken id. */
-  create(input: unknown): Promise<ApprovalResult>;
+  create(input: NewApproval): Promise<ApprovalResult>;
   /** The record as of `now` (expiry applied); `APPROVAL_NOT_FOUND` for an unknown id. */
   get(id: string, now: number): Promise<ApprovalResult>;
   /** Records as of `now`, oldest first, one page at a time. */

@@ -112,10 +112,10 @@ export function approvalStoreContract(name: string, makeStore: () => Promise<App
       });
 
       it('refuses an unknown field and input that is not an object', async () => {
-        const errors = failure(await store.create({ ...newApproval(), approvers: ['x'] }));
+        const errors = failure(await store.create({ ...newApproval(), approvers: ['x'] } as NewApproval));
         expect(errors[0]?.message).toBe('new approval: unrecognized key: "approvers"');
-        expect(failure(await store.create('pending'))[0]?.code).toBe('APPROVAL_INVALID');
-        expect(failure(await store.create(null))[0]?.code).toBe('APPROVAL_INVALID');
+        expect(failure(await store.create('pending' as unknown as NewApproval))[0]?.code).toBe('APPROVAL_INVALID');
+        expect(failure(await store.create(null as unknown as NewApproval))[0]?.code).toBe('APPROVAL_INVALID');
       });
 
       it('answers an unknown id with APPROVAL_NOT_FOUND and a malformed one with APPROVAL_INVALID', async () => {
