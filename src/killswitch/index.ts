@@ -5,6 +5,6 @@
 
 export type { KillSwitchState } from './state.js';
 export { EMPTY_KILL_SWITCH, applyKillSwitchChange } from './state.js';
-export type { KillSwitchStore } from './store.js';
-export { createMemoryKillSwitchStore } from './store.js';
+export type { KillSwitchListener, KillSwitchSnapshot, KillSwitchStore } from './store.js';
+export { KillSwitchListeners, checkKillSwitchChange, copySnapshot, createMemoryKillSwitchStore } from './store.js';
 export { parseKillSwitchChange } from './change.js';
