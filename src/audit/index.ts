@@ -9,7 +9,7 @@ export { canonicalJson } from '../core/canonical-json.js';
 export type { CanonicalJsonError } from '../core/canonical-json.js';
 export { chainHash, leafHash, nodeHash, GENESIS_CHAIN_HASH, EMPTY_ROOT } from './hash.js';
 export { CompactRange, TreeHasher, merkleRoot, verifyConsistency, verifyInclusion } from './merkle.js';
-export { CHECKPOINT_VERSION, checkCheckpointSignature, logIdOf, parsePublicKey, signCheckpoint } from './checkpoint.js';
+export { CHECKPOINT_VERSION, checkCheckpointSignature, checkpointShapeProblem, logIdOf, parsePublicKey, signCheckpoint } from './checkpoint.js';
 export type { Checkpoint, UnsignedCheckpoint } from './checkpoint.js';
 export { verifyRows, GENESIS_ANCHOR } from './verify.js';
 export type { Anchor, StoredCheckpoint, StoredRow, VerifyFailure, VerifyInput, VerifyReport } from './verify.js';

@@ -6,12 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Checkpoint } from '../../audit/checkpoint.js';
-import { checkpointShapeProblem } from '../../audit/checkpoint.js';
-import type { ExportFormat } from '../../audit/export.js';
-import { EXPORT_FORMATS, exportLine } from '../../audit/export.js';
-import type { AuditEvent, AuditFilter, OpenedReader } from '../../audit/index.js';
-import { verifyInclusionProof } from '../../audit/index.js';
+import type { AuditEvent, AuditFilter, Checkpoint, ExportFormat, OpenedReader } from '../../audit/index.js';
+import { checkpointShapeProblem, EXPORT_FORMATS, exportLine, verifyInclusionProof } from '../../audit/index.js';
 import { openSqliteAuditReader } from '../../storage/index.js';
 import { isRisk } from '../../core/risk.js';
 import { BastionException, quote } from '../../core/errors.js';
