@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, statSync, existsSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Database } from '../dist/storage/sqlite/driver.js';
-import { openAuditLog, openAuditReader } from '../dist/audit/index.js';
+import { openSqliteAuditLog, openSqliteAuditReader } from '../dist/storage/index.js';
 import { createGateway } from '../dist/gateway/index.js';
 import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs';
 
@@ -35,8 +35,8 @@ function event(i) {
   };
 }
 
-function open(path, extra = {}) {
-  const opened = openAuditLog({ path, checkpoint: { everyEvents: 10_000, everySeconds: 60 }, ...extra });
+async function open(path, extra = {}) {
+  const opened = await openSqliteAuditLog(path, { checkpoint: { everyEvents: 10_000, everySeconds: 60 }, ...extra });
   if (!opened.ok) throw new Error(opened.errors[0].message);
   return opened.value;
 }
@@ -67,13 +67,13 @@ const dir = mkdtempSync(join(tmpdir(), 'bastion-bench-audit-'));
 try {
   // 1. Group commit, durable (synchronous=FULL), many appends in flight.
   const path = join(dir, 'group.db');
-  let log = open(path);
+  let log = await open(path);
   const group = await appendConcurrently(log, GROUP_EVENTS);
   await log.close();
   const groupRate = GROUP_EVENTS / group.wall;
 
   // 2. One commit per event: each append awaited before the next, no batching.
-  const single = open(join(dir, 'single.db'), { groupCommit: { maxDelayMs: 0, maxEvents: 1 } });
+  const single = await open(join(dir, 'single.db'), { groupCommit: { maxDelayMs: 0, maxEvents: 1 } });
   let stop = timer();
   for (let i = 0; i < SINGLE_EVENTS; i++) await single.append(event(i));
   const singleTime = stop();
@@ -82,7 +82,7 @@ try {
 
   // 2b. One caller with the default options, each append awaited before the next: group
   // commit must not make a lone caller wait for company. Its ceiling is phase 2.
-  const lone = open(join(dir, 'lone.db'));
+  const lone = await open(join(dir, 'lone.db'));
   const latencies = [];
   stop = timer();
   for (let i = 0; i < SINGLE_EVENTS; i++) {
@@ -121,12 +121,12 @@ try {
   const decideP50 = decideTimes[Math.floor(decideTimes.length / 2)];
 
   // 3. Verification of the group-commit log, read-only, as `bastion audit verify` does it.
-  const reader = openAuditReader({ path });
+  const reader = await openSqliteAuditReader(path);
   if (!reader.ok) throw new Error(reader.errors[0].message);
   stop = timer();
-  const report = reader.value.verify();
+  const report = await reader.value.verify();
   const verifyTime = stop();
-  reader.value.close();
+  await reader.value.close();
   if (!report.ok) throw new Error(`bench log does not verify: ${report.failure?.reason}`);
   const verifyRate = report.events / verifyTime.wall;
 

@@ -45,5 +45,5 @@ const verdict = await runtime.execute(
 console.log('CapFence verdict:', verdict.authorized, verdict.decision, '-', verdict.reason);
 
 // 5. The audit trail verifies.
-console.log('audit intact:', gateway.auditLog?.verify().ok);
+console.log('audit intact:', (await gateway.auditLog?.verify())?.ok);
 await Promise.all([gateway.close(), shellGateway.close(), runtime.close()]);

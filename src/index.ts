@@ -63,6 +63,8 @@ export type {
 export {
   openAuditLog,
   openAuditReader,
+  keyDirectory,
+  ephemeralKey,
   decisionEvent,
   verifyInclusionProof,
   createSiemSink,
@@ -83,8 +85,10 @@ export type {
   AuditFilter,
   AuditLog,
   AuditLogOptions,
+  AuditKeyProvider,
   AuditReader,
   AuditReceipt,
+  AuditStore,
   Checkpoint,
   InclusionProof,
   PruneReport,
@@ -92,6 +96,8 @@ export type {
   SiemSinkOptions,
   VerifyReport,
 } from './audit/index.js';
+export { createMemoryAuditStore, openSqliteAuditLog, openSqliteAuditReader } from './storage/index.js';
+export type { SqliteAuditLogOptions, SqliteAuditReaderOptions } from './storage/index.js';
 export { validateRequest } from './core/request.js';
 export { loadPolicySet, detectFormat } from './policy/load.js';
 export type { PolicyInput, LoadOptions } from './policy/load.js';

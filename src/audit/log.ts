@@ -1,27 +1,24 @@
 /**
  * The audit log: group-committed, hash-chained appends into a store, signed checkpoints on a
- * schedule, verification, proofs and retention. This is the edge that owns the clock (an
- * injectable `now`) and the key file; the hashing and verification it calls are pure.
+ * schedule, verification, proofs and retention. It takes a store (the port in `store.ts`)
+ * and a signing key provider, never a path: the composition root picks the adapter
+ * (`openSqliteAuditLog` in `src/storage/` for the embedded default). This is the edge that
+ * owns the clock (an injectable `now`); the hashing and verification it calls are pure.
  */
 
 import type { KeyObject } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import type { Result } from '../core/result.js';
 import { fail, ok } from '../core/result.js';
 import type { BastionError } from '../core/errors.js';
 import { BastionException, bastionError, quote } from '../core/errors.js';
-import type { AuditFilter, AuditStore } from './store.js';
+import type { AuditFilter, AuditStore, AuditStoreView } from './store.js';
 import { AuditStateError } from './store.js';
-import { ensureDirectory } from '../storage/directory.js';
-import { SqliteAuditStore } from '../storage/sqlite/audit-store.js';
 import type { CanonicalJsonError, SplitCanonical } from '../core/canonical-json.js';
 import { canonicalSplit } from '../core/canonical-json.js';
 import type { Checkpoint } from './checkpoint.js';
 import { CHECKPOINT_VERSION, checkCheckpointSignature, logIdOf, parsePublicKey, signCheckpoint } from './checkpoint.js';
 import { chainHash, leafHash } from './hash.js';
-import type { SigningKey } from './keys.js';
-import { createSigningKey, loadSigningKey, PRIVATE_KEY_FILE } from './keys.js';
+import type { AuditKeyProvider, SigningKey } from './keys.js';
 import { TreeHasher, verifyInclusion } from './merkle.js';
 import type { AuditEvent, AuditEventInput } from './schema.js';
 import { AUDIT_SCHEMA_VERSION, validateEventInput } from './schema.js';
@@ -29,12 +26,15 @@ import type { Malformed, StoredRow, VerifyInput, VerifyReport } from './verify.j
 import { verifyRows } from './verify.js';
 
 export interface AuditLogOptions {
-  /** The SQLite file, e.g. `DIR/bastion.db`; its directory is created when missing. */
-  path: string;
-  /** Where the Ed25519 signing key lives; default the directory of `path`. */
-  keyDir?: string;
-  /** Default true: `append()` resolves only once the event is on disk (`synchronous=FULL`). */
-  durable?: boolean;
+  /** Where events, head, checkpoints and cursors live; the log closes it on `close()`. */
+  store: AuditStore;
+  /**
+   * The Ed25519 key that signs checkpoints: `keyDirectory(dir)` (key files, created on the
+   * first open of a new log), `ephemeralKey()` (this process only), or any provider.
+   */
+  key: AuditKeyProvider;
+  /** Names the log in messages (a path, a URL without credentials); default `audit log`. */
+  name?: string;
   /**
    * Default `maxDelayMs: 0`: a commit runs as soon as the event loop has taken in what is
    * ready (one `setImmediate`), so a lone caller never waits on a timer, and under load every
@@ -88,33 +88,35 @@ export interface VerifyOptions {
 
 /** Reading, verifying and proving: what the CLI needs, without the signing key. */
 export interface AuditReader {
-  query(filter: AuditFilter): AuditEvent[];
-  getTrace(traceId: string): AuditEvent[];
+  query(filter: AuditFilter): Promise<AuditEvent[]>;
+  getTrace(traceId: string): Promise<AuditEvent[]>;
   /** Events with seq > afterSeq in seq order, at most `limit` (for paging exports and sinks). */
-  eventsAfter(afterSeq: number, limit: number): AuditEvent[];
-  verify(options?: VerifyOptions): VerifyReport;
-  inclusionProof(seq: number): InclusionProof;
-  consistencyProof(fromSize: number, toSize: number): string[];
+  eventsAfter(afterSeq: number, limit: number): Promise<AuditEvent[]>;
+  /** Verifies one snapshot of the store while appends go on. */
+  verify(options?: VerifyOptions): Promise<VerifyReport>;
+  inclusionProof(seq: number): Promise<InclusionProof>;
+  consistencyProof(fromSize: number, toSize: number): Promise<string[]>;
   publicKeyPem(): string;
-  latestCheckpoint(): Checkpoint | undefined;
-  checkpoints(sinceSize?: number): Checkpoint[];
+  latestCheckpoint(): Promise<Checkpoint | undefined>;
+  checkpoints(sinceSize?: number): Promise<Checkpoint[]>;
   /** Number of events stored (after pruning). */
-  size(): number;
+  size(): Promise<number>;
 }
 
 export interface AuditLog extends AuditReader {
   append(event: AuditEventInput): Promise<AuditReceipt>;
   checkpoint(reason: string): Promise<Checkpoint>;
-  prune(now?: Date): PruneReport;
+  prune(now?: Date): Promise<PruneReport>;
   close(): Promise<void>;
-  /** The store, for adapters that share the file (the SIEM sink keeps its cursor there). */
+  /** The store, for adapters that share it (the SIEM sink keeps its cursor there). */
   readonly store: AuditStore;
 }
 
 export interface OpenedReader extends AuditReader {
-  /** Where the public key came from: a key file, the caller, or the database itself. */
+  /** Where the public key came from: a key file, the caller, or the store itself. */
   keySource: 'key-file' | 'option' | 'database';
-  close(): void;
+  readonly store: AuditStore;
+  close(): Promise<void>;
 }
 
 /** An event waiting for its group commit. A class, so every pending item has one shape. */
@@ -143,9 +145,9 @@ function parseEvent(body: string): AuditEvent {
 }
 
 /** Reads stored state for verification: what a store reports as malformed becomes a finding. */
-function readState<T>(read: () => T): T | Malformed {
+async function readState<T>(read: () => Promise<T>): Promise<T | Malformed> {
   try {
-    return read();
+    return await read();
   } catch (err) {
     if (err instanceof AuditStateError) return { malformed: err.message };
     throw err;
@@ -153,13 +155,20 @@ function readState<T>(read: () => T): T | Malformed {
 }
 
 /** Runs a read or write that needs trustworthy stored state; a malformed one is an AUDIT_STORAGE error. */
-function withState<T>(run: () => T): T {
+async function withState<T>(run: () => Promise<T>): Promise<T> {
   try {
-    return run();
+    return await run();
   } catch (err) {
     if (err instanceof AuditStateError) throw new BastionException(bastionError('AUDIT_STORAGE', `${err.message}; run \`bastion audit verify\``));
     throw err;
   }
+}
+
+/** Leaf hashes of seq from..to, recomputed from the stored bodies (they are not stored). */
+async function leafHashes(view: AuditStoreView, from: number, to: number): Promise<Buffer[]> {
+  const leaves: Buffer[] = [];
+  for await (const page of view.rows(from, to)) for (const row of page) leaves.push(leafHash(row.body));
+  return leaves;
 }
 
 class Reader implements AuditReader {
@@ -174,105 +183,108 @@ class Reader implements AuditReader {
    * (seq 0, negative, inside a pruned prefix) are outside what `verify` covers, and verify
    * reports them instead.
    */
-  query(filter: AuditFilter): AuditEvent[] {
-    const after = withState(() => this.store.anchor().size);
+  async query(filter: AuditFilter): Promise<AuditEvent[]> {
+    const after = (await withState(() => this.store.anchor())).size;
     const through = Math.min(filter.throughSeq ?? Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
-    return this.store.query({ ...filter, afterSeq: Math.max(filter.afterSeq ?? after, after), throughSeq: through }).map(parseEvent);
+    const bodies = await this.store.query({ ...filter, afterSeq: Math.max(filter.afterSeq ?? after, after), throughSeq: through });
+    return bodies.map(parseEvent);
   }
 
-  getTrace(traceId: string): AuditEvent[] {
+  getTrace(traceId: string): Promise<AuditEvent[]> {
     return this.query({ traceId });
   }
 
-  eventsAfter(afterSeq: number, limit: number): AuditEvent[] {
-    const after = withState(() => this.store.anchor().size);
-    return this.store.bodiesAfter(Math.max(afterSeq, after), limit).map(parseEvent);
+  async eventsAfter(afterSeq: number, limit: number): Promise<AuditEvent[]> {
+    const after = (await withState(() => this.store.anchor())).size;
+    return (await this.store.bodiesAfter(Math.max(afterSeq, after), limit)).map(parseEvent);
   }
 
-  verify(options: VerifyOptions = {}): VerifyReport {
-    const anchor = readState(() => this.store.anchor());
-    const head = readState(() => this.store.storedHead() ?? null);
-    const from = 'malformed' in anchor ? 1 : anchor.size + 1;
-    const headSize = head !== null && !('malformed' in head) ? head.size : 0;
-    const input: VerifyInput = {
-      rows: this.store.rows(from),
-      // For progress only: counting the rows would scan the whole table first.
-      total: Math.max(0, headSize - from + 1),
-      checkpoints: [],
-      storedCheckpoints: this.store.checkpointRows(),
-      publicKey: this.publicKey,
-      anchor,
-      head,
-      extent: this.store.extent(),
-    };
-    if (options.trusted) input.trusted = options.trusted;
-    if (options.onProgress) input.onProgress = options.onProgress;
-    return verifyRows(input);
+  verify(options: VerifyOptions = {}): Promise<VerifyReport> {
+    return this.store.snapshot(async (view) => {
+      const anchor = await readState(() => view.anchor());
+      const head = await readState(async () => (await view.storedHead()) ?? null);
+      const from = 'malformed' in anchor ? 1 : anchor.size + 1;
+      const headSize = head !== null && !('malformed' in head) ? head.size : 0;
+      const input: VerifyInput = {
+        rows: view.rows(from),
+        // For progress only: counting the rows would scan the whole table first.
+        total: Math.max(0, headSize - from + 1),
+        checkpoints: [],
+        storedCheckpoints: await view.checkpointRows(),
+        publicKey: this.publicKey,
+        anchor,
+        head,
+        extent: await view.extent(),
+      };
+      if (options.trusted) input.trusted = options.trusted;
+      if (options.onProgress) input.onProgress = options.onProgress;
+      return verifyRows(input);
+    });
   }
 
-  /** Leaf hashes of seq from..to, recomputed from the stored bodies (they are not stored). */
-  private leafHashes(from: number, to: number): Buffer[] {
-    const leaves: Buffer[] = [];
-    for (const row of this.store.rows(from, to)) leaves.push(leafHash(row.body));
-    return leaves;
-  }
-
-  protected coveringCheckpoint(seq: number): Checkpoint | undefined {
-    const latest = this.store.latestCheckpoint();
+  /** The latest checkpoint when it covers `seq`; a writer signs one on demand. */
+  protected async coveringCheckpoint(seq: number): Promise<Checkpoint | undefined> {
+    const latest = await this.store.latestCheckpoint();
     return latest && latest.size >= seq ? latest : undefined;
   }
 
-  inclusionProof(seq: number): InclusionProof {
-    const anchor = withState(() => this.store.anchor());
-    const row = Number.isSafeInteger(seq) && seq > anchor.size ? this.store.row(seq) : undefined;
-    if (!row) {
-      const why = Number.isSafeInteger(seq) && seq >= 1 && seq <= anchor.size ? 'was pruned' : 'does not exist';
-      throw new BastionException(bastionError('AUDIT_NOT_FOUND', `event ${quote(String(seq))} ${why}`));
-    }
-    const cp = this.coveringCheckpoint(seq);
-    if (!cp) throw new BastionException(bastionError('AUDIT_NOT_FOUND', `no signed checkpoint covers event ${seq} yet`));
-    const leaves = this.leafHashes(anchor.size + 1, cp.size);
-    const hasher = new TreeHasher((i) => leaves[i - anchor.size] as Buffer, anchor.range);
-    return {
-      seq,
-      leafIndex: seq - 1,
-      event: row.body,
-      leafHash: (leaves[seq - 1 - anchor.size] as Buffer).toString('hex'),
-      treeSize: cp.size,
-      proof: hasher.inclusionProof(seq - 1, cp.size).map((b) => b.toString('hex')),
-      root: cp.root,
-      checkpoint: cp,
-    };
+  async inclusionProof(seq: number): Promise<InclusionProof> {
+    const known = Number.isSafeInteger(seq) && seq >= 1;
+    const cp = known ? await withState(() => this.coveringCheckpoint(seq)) : undefined;
+    // One snapshot: a pruning between reading the row and its neighbours must not tear the proof.
+    return this.store.snapshot(async (view) => {
+      const anchor = await withState(() => view.anchor());
+      const row = known && seq > anchor.size ? await view.row(seq) : undefined;
+      if (!row) {
+        const why = known && seq <= anchor.size ? 'was pruned' : 'does not exist';
+        throw new BastionException(bastionError('AUDIT_NOT_FOUND', `event ${quote(String(seq))} ${why}`));
+      }
+      if (!cp) throw new BastionException(bastionError('AUDIT_NOT_FOUND', `no signed checkpoint covers event ${seq} yet`));
+      const leaves = await leafHashes(view, anchor.size + 1, cp.size);
+      const hasher = new TreeHasher((i) => leaves[i - anchor.size] as Buffer, anchor.range);
+      return {
+        seq,
+        leafIndex: seq - 1,
+        event: row.body,
+        leafHash: (leaves[seq - 1 - anchor.size] as Buffer).toString('hex'),
+        treeSize: cp.size,
+        proof: hasher.inclusionProof(seq - 1, cp.size).map((b) => b.toString('hex')),
+        root: cp.root,
+        checkpoint: cp,
+      };
+    });
   }
 
-  consistencyProof(fromSize: number, toSize: number): string[] {
-    const anchor = withState(() => this.store.anchor());
-    const head = withState(() => this.store.head());
-    if (!(Number.isSafeInteger(fromSize) && Number.isSafeInteger(toSize) && fromSize >= 1 && fromSize <= toSize && toSize <= head.size)) {
-      throw new BastionException(bastionError('AUDIT_NOT_FOUND', `no consistency proof from size ${quote(String(fromSize))} to ${quote(String(toSize))}`));
-    }
-    const leaves = this.leafHashes(anchor.size + 1, toSize);
-    const hasher = new TreeHasher((i) => leaves[i - anchor.size] as Buffer, anchor.range);
-    try {
-      return hasher.consistencyProof(fromSize, toSize).map((b) => b.toString('hex'));
-    } catch {
-      throw new BastionException(bastionError('AUDIT_NOT_FOUND', `the proof from size ${fromSize} needs pruned events`));
-    }
+  consistencyProof(fromSize: number, toSize: number): Promise<string[]> {
+    return this.store.snapshot(async (view) => {
+      const anchor = await withState(() => view.anchor());
+      const head = await withState(() => view.head());
+      if (!(Number.isSafeInteger(fromSize) && Number.isSafeInteger(toSize) && fromSize >= 1 && fromSize <= toSize && toSize <= head.size)) {
+        throw new BastionException(bastionError('AUDIT_NOT_FOUND', `no consistency proof from size ${quote(String(fromSize))} to ${quote(String(toSize))}`));
+      }
+      const leaves = await leafHashes(view, anchor.size + 1, toSize);
+      const hasher = new TreeHasher((i) => leaves[i - anchor.size] as Buffer, anchor.range);
+      try {
+        return hasher.consistencyProof(fromSize, toSize).map((b) => b.toString('hex'));
+      } catch {
+        throw new BastionException(bastionError('AUDIT_NOT_FOUND', `the proof from size ${fromSize} needs pruned events`));
+      }
+    });
   }
 
   publicKeyPem(): string {
     return this.pem;
   }
 
-  latestCheckpoint(): Checkpoint | undefined {
+  latestCheckpoint(): Promise<Checkpoint | undefined> {
     return withState(() => this.store.latestCheckpoint());
   }
 
-  checkpoints(sinceSize?: number): Checkpoint[] {
+  checkpoints(sinceSize?: number): Promise<Checkpoint[]> {
     return withState(() => this.store.checkpoints(sinceSize));
   }
 
-  size(): number {
+  size(): Promise<number> {
     return this.store.eventCount();
   }
 }
@@ -282,8 +294,11 @@ class Log extends Reader implements AuditLog {
   private flushTimer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   private checkpointTimer: NodeJS.Timeout | undefined;
+  /** The commit in flight: one at a time, so batches reach the store in arrival order. */
+  private committing: Promise<void> | undefined;
+  /** Prunings run one after another (the timer and an operator may ask at once). */
+  private pruning: Promise<unknown> = Promise.resolve();
   private closed = false;
-  private lastCheckpointSize: number;
   private readonly maxDelayMs: number;
   private readonly maxEvents: number;
   private readonly everyEvents: number;
@@ -294,16 +309,16 @@ class Log extends Reader implements AuditLog {
     private readonly key: SigningKey,
     private readonly options: AuditLogOptions,
     private readonly now: () => Date,
+    private lastCheckpointSize: number,
   ) {
     super(store, key.publicKey, key.publicKeyPem);
     this.logId = logIdOf(key.publicKey);
     this.maxDelayMs = options.groupCommit?.maxDelayMs ?? 0;
     this.maxEvents = options.groupCommit?.maxEvents ?? 256;
     this.everyEvents = options.checkpoint?.everyEvents ?? 1000;
-    this.lastCheckpointSize = store.latestCheckpoint()?.size ?? 0;
     const everySeconds = options.checkpoint?.everySeconds ?? 60;
     if (everySeconds > 0) {
-      this.checkpointTimer = setInterval(() => this.tryCheckpoint('interval', true), everySeconds * 1000);
+      this.checkpointTimer = setInterval(() => void this.tryCheckpoint('interval', true), everySeconds * 1000);
       // A schedule must not keep a finished process alive.
       this.checkpointTimer.unref();
     }
@@ -329,41 +344,69 @@ class Log extends Reader implements AuditLog {
     });
   }
 
-  /** Arms one flush: on the next turn of the event loop, or after the configured delay. */
+  /**
+   * Arms one flush: on the next turn of the event loop, or after the configured delay. While
+   * a commit is in flight nothing is armed: the events wait for it and form the next batch.
+   */
   private schedule(): void {
+    if (this.committing) return;
     if (this.maxDelayMs <= 0 || this.pending.length >= this.maxEvents) {
       if (this.immediate) return;
       if (this.flushTimer) clearTimeout(this.flushTimer);
       this.flushTimer = undefined;
       this.immediate = setImmediate(() => {
         this.immediate = undefined;
-        this.flush();
+        void this.flush();
       });
     } else if (!this.flushTimer && !this.immediate) {
       this.flushTimer = setTimeout(() => {
         this.flushTimer = undefined;
-        this.flush();
+        void this.flush();
       }, this.maxDelayMs);
     }
   }
 
-  /** Cancels the armed flush and commits what is pending now. */
-  private flushNow(): void {
+  /** Cancels the armed flush and commits everything pending now, the commit in flight first. */
+  private async drain(): Promise<void> {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     if (this.immediate) clearImmediate(this.immediate);
     this.immediate = undefined;
-    this.flush();
+    while (this.committing || this.pending.length > 0) {
+      if (this.committing) await this.committing;
+      else await this.flush();
+    }
   }
 
-  /** Commits everything pending in one transaction, then settles the callers' promises. */
-  private flush(): void {
-    if (this.pending.length === 0) return;
+  /** Starts one commit of what is pending (after the one in flight); resolves when it is done. */
+  private flush(): Promise<void> {
+    if (this.committing) return this.committing;
+    if (this.pending.length === 0) return Promise.resolve();
     const batch = this.pending;
     this.pending = [];
+    const run = this.commit(batch).finally(() => {
+      this.committing = undefined;
+      // What arrived during the commit goes next, at once: it has waited already.
+      if (this.pending.length > 0 && !this.closed) {
+        if (this.flushTimer) clearTimeout(this.flushTimer);
+        this.flushTimer = undefined;
+        if (!this.immediate) {
+          this.immediate = setImmediate(() => {
+            this.immediate = undefined;
+            void this.flush();
+          });
+        }
+      }
+    });
+    this.committing = run;
+    return run;
+  }
+
+  /** Commits a batch in one transaction (one await), then settles the callers' promises. */
+  private async commit(batch: Pending[]): Promise<void> {
     let receipts: AuditReceipt[];
     try {
-      receipts = this.store.appendBatch((head) => {
+      receipts = await this.store.appendBatch((head) => {
         let previous = head.chainHash;
         const range = head.range.clone();
         let seq = head.size;
@@ -386,24 +429,27 @@ class Log extends Reader implements AuditLog {
       for (const item of batch) item.reject(error);
       return;
     }
-    batch.forEach((item, i) => item.resolve(receipts[i] as AuditReceipt));
+    // The checkpoint that is due goes first: once an append resolves, the checkpoint its
+    // batch completed is stored (a witness polling after it sees it).
     const last = receipts[receipts.length - 1];
-    if (last && last.seq - this.lastCheckpointSize >= this.everyEvents) this.tryCheckpoint('events');
+    if (last && last.seq - this.lastCheckpointSize >= this.everyEvents) await this.tryCheckpoint('events');
+    batch.forEach((item, i) => item.resolve(receipts[i] as AuditReceipt));
   }
 
-  private tryCheckpoint(reason: string, onlyIfGrown = false): void {
+  private async tryCheckpoint(reason: string, onlyIfGrown = false): Promise<void> {
     try {
-      if (onlyIfGrown && this.store.head().size <= this.lastCheckpointSize) return;
-      this.checkpointNow(reason);
+      if (this.closed) return;
+      if (onlyIfGrown && (await this.store.head()).size <= this.lastCheckpointSize) return;
+      await this.checkpointNow(reason);
     } catch {
       // A scheduled checkpoint that fails is retried at the next trigger; appends go on (and
       // refuse for themselves when the head is wrong).
     }
   }
 
-  private checkpointNow(reason: string): Checkpoint {
+  private async checkpointNow(reason: string): Promise<Checkpoint> {
     // head() refuses a head that disagrees with the rows: never sign a wrong one.
-    const head = this.store.head();
+    const head = await this.store.head();
     const cp = signCheckpoint(
       {
         v: CHECKPOINT_VERSION,
@@ -418,41 +464,52 @@ class Log extends Reader implements AuditLog {
     );
     // The same signed bytes twice (two calls within one millisecond, nothing appended) would
     // be one checkpoint stored twice, which verification reports.
-    const latest = this.store.latestCheckpoint();
+    const latest = await this.store.latestCheckpoint();
     if (latest?.signature === cp.signature) return latest;
-    this.store.addCheckpoint(cp);
+    await this.store.addCheckpoint(cp);
     this.lastCheckpointSize = Math.max(this.lastCheckpointSize, cp.size);
     return cp;
   }
 
   async checkpoint(reason: string): Promise<Checkpoint> {
     if (this.closed) throw new BastionException(bastionError('AUDIT_CLOSED', 'the audit log is closed'));
-    this.flushNow();
+    await this.drain();
     try {
-      return this.checkpointNow(reason);
+      return await this.checkpointNow(reason);
     } catch (err) {
       throw new BastionException(bastionError('AUDIT_STORAGE', `cannot write a checkpoint: ${err instanceof Error ? err.message : String(err)}`));
     }
   }
 
-  protected override coveringCheckpoint(seq: number): Checkpoint | undefined {
-    const found = super.coveringCheckpoint(seq);
+  protected override async coveringCheckpoint(seq: number): Promise<Checkpoint | undefined> {
+    const found = await super.coveringCheckpoint(seq);
     if (found || this.closed) return found;
-    return this.store.head().size >= seq ? this.checkpointNow('proof') : undefined;
+    await this.drain();
+    return (await this.store.head()).size >= seq ? this.checkpointNow('proof') : undefined;
   }
 
-  prune(now: Date = this.now()): PruneReport {
-    const anchor = withState(() => this.store.anchor());
+  prune(now: Date = this.now()): Promise<PruneReport> {
+    const run = this.pruning.then(() => this.pruneNow(now));
+    this.pruning = run.catch(() => undefined);
+    return run;
+  }
+
+  private async pruneNow(now: Date): Promise<PruneReport> {
+    const anchor = await withState(() => this.store.anchor());
     const days = this.options.retentionDays;
     if (days === undefined) return { pruned: 0, throughSeq: anchor.size, reason: 'no retention period is configured' };
     if (this.closed) throw new BastionException(bastionError('AUDIT_CLOSED', 'the audit log is closed'));
-    this.flush();
+    await this.drain();
     const cutoff = new Date(now.getTime() - days * 86_400_000).toISOString();
-    const candidates = this.store.checkpoints(anchor.size).reverse();
-    const target = candidates.find((cp) => {
-      const newest = this.store.maxTimeThrough(cp.size);
-      return newest !== undefined && newest < cutoff;
-    });
+    const candidates = (await this.store.checkpoints(anchor.size)).reverse();
+    let target: Checkpoint | undefined;
+    for (const cp of candidates) {
+      const newest = await this.store.maxTimeThrough(cp.size);
+      if (newest !== undefined && newest < cutoff) {
+        target = cp;
+        break;
+      }
+    }
     if (!target) return { pruned: 0, throughSeq: anchor.size, cutoff, reason: 'no signed checkpoint covers only expired events' };
     // Fail closed: only a range that verifies against its checkpoint may be dropped, or the
     // pruning would launder a tampered range into an unverifiable past.
@@ -463,18 +520,25 @@ class Log extends Reader implements AuditLog {
     let previous = anchor.chainHash;
     let events = 0;
     let expected = anchor.size + 1;
-    for (const row of this.store.rows(anchor.size + 1, target.size)) {
-      if (row.seq !== expected++) break;
-      const leaf = leafHash(row.body);
-      previous = chainHash(previous, leaf);
-      range.append(leaf);
-      events++;
+    let gap = false;
+    for await (const page of this.store.rows(anchor.size + 1, target.size)) {
+      for (const row of page) {
+        if (row.seq !== expected++) {
+          gap = true;
+          break;
+        }
+        const leaf = leafHash(row.body);
+        previous = chainHash(previous, leaf);
+        range.append(leaf);
+        events++;
+      }
+      if (gap) break;
     }
     if (range.size !== target.size || range.root().toString('hex') !== target.root || previous.toString('hex') !== target.chainHash) {
       return { pruned: 0, throughSeq: anchor.size, cutoff, reason: `events up to ${target.size} do not verify against their checkpoint; nothing pruned` };
     }
     // The record goes first, then a checkpoint that signs it, and only then are the rows
-    // deleted: verification accepts a pruned prefix only on a signed `audit.pruned` event, and
+    // deleted: verification accepts a pruned prefix only on a signed \`audit.pruned\` event, and
     // a crash in between leaves a record of a pruning not yet done, never a gap without one.
     const time = this.now().toISOString();
     const parts = splitAtSeq({
@@ -485,155 +549,137 @@ class Log extends Reader implements AuditLog {
     let eventSeq: number | undefined;
     let failure: unknown;
     this.pending.push(new Pending(parts.value.prefix, parts.value.suffix, time, null, (r) => { eventSeq = r.seq; }, (err) => { failure = err; }));
-    this.flush();
+    await this.drain();
     if (eventSeq === undefined) {
       return { pruned: 0, throughSeq: anchor.size, cutoff, reason: `the pruning record cannot be written: ${failure instanceof Error ? failure.message : String(failure)}; nothing pruned` };
     }
     try {
-      this.checkpointNow('prune');
+      await this.checkpointNow('prune');
     } catch (err) {
       return { pruned: 0, throughSeq: anchor.size, cutoff, eventSeq, reason: `the pruning record cannot be signed: ${err instanceof Error ? err.message : String(err)}; nothing pruned` };
     }
-    const pruned = this.store.prune({ size: target.size, chainHash: previous, range });
+    const pruned = await this.store.prune({ size: target.size, chainHash: previous, range });
     return { pruned, throughSeq: target.size, cutoff, eventSeq };
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
-    this.flushNow();
+    await this.drain();
     this.closed = true;
     if (this.checkpointTimer) clearInterval(this.checkpointTimer);
+    await this.pruning;
     try {
-      if (this.store.head().size > this.lastCheckpointSize) this.checkpointNow('close');
+      if ((await this.store.head()).size > this.lastCheckpointSize) await this.checkpointNow('close');
     } finally {
-      this.store.close();
+      await this.store.close();
     }
   }
 }
 
-function storageError(path: string, err: unknown): BastionError {
+function storageError(name: string, err: unknown): BastionError {
   const message = err instanceof Error ? err.message : String(err);
-  return bastionError('AUDIT_STORAGE', `while opening ${quote(path)}: ${message.toLowerCase().replace(/\.$/, '')}`, { file: path });
+  return bastionError('AUDIT_STORAGE', `while opening ${quote(name)}: ${message.toLowerCase().replace(/\.$/, '')}`, { file: name });
 }
 
 /**
- * Opens (creating on first use) the audit log in a SQLite file, with its signing key.
+ * Opens the audit log over a store, with its signing key. A new log records its public key
+ * in the store; a log whose key is elsewhere refuses a different one. On failure the store
+ * is closed. For the embedded default, `openSqliteAuditLog(path)` from `src/storage/`.
  *
  * @example
- * const opened = openAuditLog({ path: '.bastion/bastion.db', retentionDays: 2555 });
+ * const opened = await openAuditLog({ store: createMemoryAuditStore(), key: ephemeralKey() });
  * if (!opened.ok) throw new BastionException(opened.errors);
  * const receipt = await opened.value.append({ type: 'service.start' });
  */
-export function openAuditLog(options: AuditLogOptions): Result<AuditLog, BastionError> {
-  if (typeof options.path !== 'string' || options.path === '') return fail(bastionError('AUDIT_STORAGE', 'audit log path is empty'));
-  const keyDir = options.keyDir ?? dirname(options.path);
-  for (const dir of new Set([dirname(options.path), keyDir])) {
-    const problem = ensureDirectory(dir);
-    if (problem) return fail(bastionError('AUDIT_STORAGE', `while opening ${quote(options.path)}: ${problem}`, { file: options.path }));
-  }
-  let store: SqliteAuditStore;
+export async function openAuditLog(options: AuditLogOptions): Promise<Result<AuditLog, BastionError>> {
+  const { store, key: provider } = options;
+  const name = options.name ?? 'audit log';
+  const file = options.name === undefined ? {} : { file: options.name };
+  const refuse = async (error: BastionError): Promise<Result<AuditLog, BastionError>> => {
+    await store.close().catch(() => undefined);
+    return fail(error);
+  };
   try {
-    store = new SqliteAuditStore(options.path, { synchronous: options.durable === false ? 'NORMAL' : 'FULL' });
-  } catch (err) {
-    return fail(storageError(options.path, err));
-  }
-  const stored = store.getMeta('public_key');
-  let key = loadSigningKey(keyDir);
-  if (typeof key === 'string') {
-    if (stored !== undefined || existsSync(join(keyDir, PRIVATE_KEY_FILE))) {
-      store.close();
-      return fail(bastionError('AUDIT_KEY', `while opening ${quote(options.path)}: ${key}`, { file: options.path }));
+    const stored = await store.getMeta('public_key');
+    let key = provider.load();
+    if (typeof key === 'string') return refuse(bastionError('AUDIT_KEY', `while opening ${quote(name)}: ${key}`, file));
+    if ('missing' in key) {
+      // Only a new log may get a new key: a log signed before must be opened with its key.
+      if (stored !== undefined) return refuse(bastionError('AUDIT_KEY', `while opening ${quote(name)}: ${key.missing}`, file));
+      try {
+        key = provider.create();
+      } catch (err) {
+        return refuse(bastionError('AUDIT_KEY', `cannot create the signing key in ${provider.where}: ${err instanceof Error ? err.message : String(err)}`));
+      }
     }
-    try {
-      key = createSigningKey(keyDir);
-    } catch (err) {
-      store.close();
-      return fail(bastionError('AUDIT_KEY', `cannot create the signing key in ${quote(keyDir)}: ${err instanceof Error ? err.message : String(err)}`));
+    if (stored !== undefined && stored.trim() !== key.publicKeyPem.trim()) {
+      return refuse(bastionError('AUDIT_KEY', `while opening ${quote(name)}: the signing key in ${provider.where} is not the key of this log`, file));
     }
-  }
-  if (stored !== undefined && stored.trim() !== key.publicKeyPem.trim()) {
-    store.close();
-    return fail(bastionError('AUDIT_KEY', `while opening ${quote(options.path)}: the signing key in ${quote(keyDir)} is not the key of this log`));
-  }
-  if (stored === undefined) {
-    store.setMeta('public_key', key.publicKeyPem);
-    store.setMeta('log_id', logIdOf(key.publicKey));
-    store.setMeta('schema_version', String(AUDIT_SCHEMA_VERSION));
-  }
-  try {
+    if (stored === undefined) {
+      await store.setMeta('public_key', key.publicKeyPem);
+      await store.setMeta('log_id', logIdOf(key.publicKey));
+      await store.setMeta('schema_version', String(AUDIT_SCHEMA_VERSION));
+    }
     // Refuse a log whose head, anchor or latest checkpoint was tampered with before the
     // first append would build on them; appends check the head again under the write lock.
-    const head = store.head();
+    const head = await store.head();
     // After a clean close the latest checkpoint is at the head: then the whole head, its
     // Merkle frontier too, can be checked without reading the events.
-    const latest = store.latestCheckpoint();
+    const latest = await store.latestCheckpoint();
     if (latest?.size === head.size && (latest.root !== head.range.root().toString('hex') || latest.chainHash !== head.chainHash.toString('hex'))) {
       throw new AuditStateError('head', `the stored head (table audit_head) does not match the signed checkpoint at its size ${head.size}: its chain hash or Merkle frontier was edited`);
     }
-    return ok(new Log(store, key, options, options.now ?? (() => new Date())));
+    return ok(new Log(store, key, options, options.now ?? (() => new Date()), latest?.size ?? 0));
   } catch (err) {
-    store.close();
     if (err instanceof AuditStateError) {
-      return fail(bastionError('AUDIT_STORAGE', `while opening ${quote(options.path)}: ${err.message}; nothing was written (run \`bastion audit verify\`)`, { file: options.path }));
+      return refuse(bastionError('AUDIT_STORAGE', `while opening ${quote(name)}: ${err.message}; nothing was written (run \`bastion audit verify\`)`, file));
     }
-    return fail(storageError(options.path, err));
+    return refuse(storageError(name, err));
   }
 }
 
 export interface AuditReaderOptions {
-  path: string;
-  /** Where to look for the public key file; default the directory of `path`. */
-  keyDir?: string;
+  store: AuditStore;
   /** A public key held elsewhere: the strongest check, since the log's operator cannot swap it. */
   publicKeyPem?: string;
+  /** Where `publicKeyPem` came from, as reported; default `option`. */
+  keySource?: 'key-file' | 'option';
+  /** Names the log in messages; default `audit log`. */
+  name?: string;
 }
 
 /**
- * Opens an existing audit log read-only, for verifying, querying and exporting. The public
- * key comes from `publicKeyPem`, else the key files next to the log, else (reported as
- * `keySource: 'database'`) the copy stored in the log itself.
+ * Opens a reader over a store, for verifying, querying and exporting. The public key comes
+ * from `publicKeyPem`, else (reported as `keySource: 'database'`) the copy in the store.
+ * On failure the store is closed. For a SQLite file, `openSqliteAuditReader(path)`.
  *
  * @example
- * const reader = openAuditReader({ path: '.bastion/bastion.db' });
- * if (reader.ok) console.log(reader.value.verify().ok);
+ * const reader = await openAuditReader({ store });
+ * if (reader.ok) console.log((await reader.value.verify()).ok);
  */
-export function openAuditReader(options: AuditReaderOptions): Result<OpenedReader, BastionError> {
-  if (!existsSync(options.path)) return fail(bastionError('AUDIT_STORAGE', `audit log ${quote(options.path)} does not exist`, { file: options.path }));
-  let store: SqliteAuditStore;
+export async function openAuditReader(options: AuditReaderOptions): Promise<Result<OpenedReader, BastionError>> {
+  const { store } = options;
+  const name = options.name ?? 'audit log';
+  let pem = options.publicKeyPem;
+  let keySource: OpenedReader['keySource'] = pem === undefined ? 'database' : options.keySource ?? 'option';
   try {
-    store = new SqliteAuditStore(options.path, { readOnly: true });
-  } catch (err) {
-    return fail(storageError(options.path, err));
-  }
-  let pem: string | undefined;
-  let keySource: OpenedReader['keySource'] = 'database';
-  if (options.publicKeyPem !== undefined) {
-    pem = options.publicKeyPem;
-    keySource = 'option';
-  } else {
-    const fromFile = loadPublicKeyFile(options.keyDir ?? dirname(options.path));
-    if (fromFile !== undefined) {
-      pem = fromFile;
-      keySource = 'key-file';
-    } else {
-      pem = store.getMeta('public_key');
+    if (pem === undefined) {
+      pem = await store.getMeta('public_key');
+      keySource = 'database';
     }
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    return fail(storageError(name, err));
   }
   const publicKey = pem === undefined ? undefined : parsePublicKey(pem);
   if (!publicKey || pem === undefined) {
-    store.close();
-    return fail(bastionError('AUDIT_KEY', `no usable Ed25519 public key for ${quote(options.path)}`, { file: options.path }));
+    await store.close().catch(() => undefined);
+    return fail(bastionError('AUDIT_KEY', `no usable Ed25519 public key for ${quote(name)}`, ...(options.name === undefined ? [] : [{ file: options.name }])));
   }
-  const reader = new Reader(store, publicKey, pem) as Reader & { keySource: OpenedReader['keySource']; close(): void };
+  const reader = new Reader(store, publicKey, pem) as Reader & { keySource: OpenedReader['keySource']; close(): Promise<void> };
   reader.keySource = keySource;
   reader.close = () => store.close();
   return ok(reader);
-}
-
-function loadPublicKeyFile(dir: string): string | undefined {
-  const key = loadSigningKey(dir);
-  if (typeof key !== 'string') return key.publicKeyPem;
-  return undefined;
 }
 
 /**
@@ -641,7 +687,7 @@ function loadPublicKeyFile(dir: string): string | undefined {
  * event, and the audit path up to the signed root. Returns why it fails, or undefined.
  *
  * @example
- * verifyInclusionProof(log.inclusionProof(42), log.publicKeyPem()) // undefined: valid
+ * verifyInclusionProof(await log.inclusionProof(42), log.publicKeyPem()) // undefined: valid
  */
 export function verifyInclusionProof(proof: InclusionProof, publicKeyPem: string): string | undefined {
   const publicKey = parsePublicKey(publicKeyPem);

@@ -11,6 +11,7 @@ import type { BastionError } from '../core/errors.js';
 import { BastionException, bastionError, quote } from '../core/errors.js';
 import type { ExportFormat } from './export.js';
 import { exportLine } from './export.js';
+import type { Checkpoint } from './checkpoint.js';
 import type { AuditLog } from './log.js';
 
 export interface SiemSinkOptions {
@@ -53,8 +54,8 @@ export interface SiemSink {
   flush(): Promise<SiemFlushReport>;
   /** Stops polling and any retry wait; resolves once the sink is idle. */
   stop(): Promise<void>;
-  /** Last seq the receiver acknowledged. */
-  cursor(): number;
+  /** Last seq the receiver acknowledged (read from the store). */
+  cursor(): Promise<number>;
   /** The last delivery error, cleared by a success. */
   lastError(): string | undefined;
 }
@@ -117,8 +118,7 @@ export function createSiemSink(options: SiemSinkOptions): Result<SiemSink, Basti
   };
   if (options.token !== undefined) headers['authorization'] = options.format === 'splunk-hec' ? `Splunk ${options.token}` : `Bearer ${options.token}`;
 
-  function body(lines: Array<{ seq: number; time: string; line: string }>): string {
-    const checkpoint = log.latestCheckpoint();
+  function body(lines: Array<{ seq: number; time: string; line: string }>, checkpoint: Checkpoint | undefined): string {
     if (options.format === 'json') {
       return `{"logId":${JSON.stringify(checkpoint?.logId ?? null)},"checkpoint":${JSON.stringify(checkpoint ?? null)},"events":[${lines.map((l) => l.line).join(',')}]}`;
     }
@@ -137,13 +137,13 @@ export function createSiemSink(options: SiemSinkOptions): Result<SiemSink, Basti
   }
 
   async function flushOnce(): Promise<SiemFlushReport> {
-    const report: SiemFlushReport = { delivered: 0, batches: 0, retries: 0, cursor: log.store.getCursor(name) };
+    const report: SiemFlushReport = { delivered: 0, batches: 0, retries: 0, cursor: await log.store.getCursor(name) };
     for (;;) {
       if (stopper.signal.aborted) throw new Stopped();
-      const events = log.eventsAfter(report.cursor, batchSize);
+      const events = await log.eventsAfter(report.cursor, batchSize);
       const last = events[events.length - 1];
       if (!last) return report;
-      const payload = body(events.map((e) => ({ seq: e.seq, time: e.time, line: exportLine(e, eventFormat) })));
+      const payload = body(events.map((e) => ({ seq: e.seq, time: e.time, line: exportLine(e, eventFormat) })), await log.latestCheckpoint());
       for (let attempt = 1; ; attempt++) {
         try {
           await send(payload);
@@ -159,7 +159,7 @@ export function createSiemSink(options: SiemSinkOptions): Result<SiemSink, Basti
         }
       }
       // INVARIANT: the cursor moves only after the receiver acknowledged the whole batch.
-      log.store.setCursor(name, last.seq);
+      await log.store.setCursor(name, last.seq);
       report.cursor = last.seq;
       report.delivered += events.length;
       report.batches++;

@@ -79,8 +79,8 @@ export interface VerifyReport {
 }
 
 export interface VerifyInput {
-  /** The rows after the anchor, in seq order. */
-  rows: Iterable<StoredRow>;
+  /** The rows after the anchor, in seq order: pages from a store, or plain rows. */
+  rows: AsyncIterable<readonly StoredRow[]> | Iterable<StoredRow>;
   /** Rows expected, for progress only. */
   total?: number;
   /** Checkpoints already parsed (the log's own, when no `storedCheckpoints` are given). */
@@ -104,14 +104,34 @@ export interface VerifyInput {
 const PROGRESS_EVERY = 16_384;
 const MALFORMED_ANCHOR = 'the stored anchor of the pruned prefix is malformed (hashes of the wrong length)';
 
+const PAGE = 1024;
+
+/** Plain rows as pages, so one loop serves both shapes. */
+async function* pagesOf(rows: Iterable<StoredRow>): AsyncGenerator<readonly StoredRow[]> {
+  let page: StoredRow[] = [];
+  for (const row of rows) {
+    page.push(row);
+    if (page.length === PAGE) {
+      yield page;
+      page = [];
+    }
+  }
+  if (page.length > 0) yield page;
+}
+
+function pageIterator(rows: VerifyInput['rows']): AsyncIterator<readonly StoredRow[]> {
+  return Symbol.asyncIterator in rows ? rows[Symbol.asyncIterator]() : pagesOf(rows)[Symbol.asyncIterator]();
+}
+
 /**
- * Verifies rows in seq order against the hash chain and the signed checkpoints.
+ * Verifies rows in seq order against the hash chain and the signed checkpoints. Rows come
+ * in pages: the per-row work is synchronous, one await per page.
  *
  * @example
- * const report = verifyRows({ rows, checkpoints, publicKey });
+ * const report = await verifyRows({ rows: store.rows(), checkpoints, publicKey });
  * if (!report.ok) console.log(report.failure?.seq, report.failure?.reason);
  */
-export function verifyRows(input: VerifyInput): VerifyReport {
+export async function verifyRows(input: VerifyInput): Promise<VerifyReport> {
   const givenAnchor = input.anchor ?? GENESIS_ANCHOR;
   const anchor = 'malformed' in givenAnchor ? GENESIS_ANCHOR : givenAnchor;
   // Digests travel as latin1 strings and chain hashes as hex from here on: no Buffer per row.
@@ -203,60 +223,68 @@ export function verifyRows(input: VerifyInput): VerifyReport {
 
   // Two stored chain hashes back: telling an insertion from an edit needs the one before last.
   let beforePrevious: string | undefined;
-  const rows = input.rows[Symbol.iterator]();
-  // Iterated by hand to peek one row ahead on a break; the finally releases the cursor.
+  const pages = pageIterator(input.rows);
+  const nextPage = async (): Promise<readonly StoredRow[] | undefined> => {
+    const step = await pages.next();
+    return step.done ? undefined : step.value;
+  };
+  // The finally releases the store's cursor when verification stops early.
   try {
-    for (let step = rows.next(); !step.done; step = rows.next()) {
-      const row = step.value;
-      const expected = lastSeq + 1;
-      if (row.seq !== expected) {
-        return report({
-          seq: expected,
-          reason: row.seq > expected ? `event ${expected} is missing (deleted)` : `event ${row.seq} appears out of order or twice`,
-        });
-      }
-      const leaf = leafDigest(row.body);
-      const chained = chain.next(leaf);
-      const stored = row.chainHash;
-      if (typeof stored === 'string' ? chained !== stored : chained !== stored.toString('hex')) {
-        return report({ seq: row.seq, reason: chainBreak(row, beforePrevious, rows.next()) });
-      }
-      // The body names its own seq: a row moved to another seq with rehashed chain would
-      // otherwise only show at the next checkpoint.
-      const tail = plainTail(row.body) ?? eventTail(row.body);
-      if (tail?.seq !== row.seq) return report({ seq: row.seq, reason: `event ${row.seq} carries another sequence number in its content` });
-      if ((row.time !== undefined && row.time !== tail.time) || (row.traceId !== undefined && (row.traceId ?? undefined) !== tail.traceId)) {
-        return report({ seq: row.seq, reason: `event ${row.seq} has index columns that disagree with its content (edited to hide it from queries)` });
-      }
-      if (tail.type === 'audit.pruned' && prunedBy === undefined && anchor.size > 0 && accountsFor(row.body, anchor.size, anchorRoot)) prunedBy = row.seq;
-      beforePrevious = previous;
-      chain.advance();
-      range.append(leaf);
-      previous = chained;
-      lastSeq = row.seq;
-      events++;
-      // Several checkpoints may share a size (the log's and a witness's): each one is held
-      // against the events since the last good checkpoint below this size.
-      const since = lastGood + 1;
-      while (next < checkpoints.length && (checkpoints[next] as Checkpoint).size === lastSeq) {
-        const cp = checkpoints[next] as Checkpoint;
-        if (cp.root !== range.rootHex() || cp.chainHash !== previous) {
+    for (let page = await nextPage(); page !== undefined; page = await nextPage()) {
+      for (let i = 0; i < page.length; i++) {
+        const row = page[i] as StoredRow;
+        const expected = lastSeq + 1;
+        if (row.seq !== expected) {
           return report({
-            seq: since,
-            checkpointSize: cp.size,
-            reason: `events ${since}..${cp.size} do not match the signed ${label(cp)} at size ${cp.size} (rewritten)`,
+            seq: expected,
+            reason: row.seq > expected ? `event ${expected} is missing (deleted)` : `event ${row.seq} appears out of order or twice`,
           });
         }
-        verified++;
-        if (fromOutside.has(cp)) trustedVerified++;
-        latest = cp;
-        lastGood = cp.size;
-        next++;
+        const leaf = leafDigest(row.body);
+        const chained = chain.next(leaf);
+        const stored = row.chainHash;
+        if (typeof stored === 'string' ? chained !== stored : chained !== stored.toString('hex')) {
+          // One row ahead tells an edit from an insertion.
+          const following = i + 1 < page.length ? page[i + 1] : (await nextPage())?.[0];
+          return report({ seq: row.seq, reason: chainBreak(row, beforePrevious, following) });
+        }
+        // The body names its own seq: a row moved to another seq with rehashed chain would
+        // otherwise only show at the next checkpoint.
+        const tail = plainTail(row.body) ?? eventTail(row.body);
+        if (tail?.seq !== row.seq) return report({ seq: row.seq, reason: `event ${row.seq} carries another sequence number in its content` });
+        if ((row.time !== undefined && row.time !== tail.time) || (row.traceId !== undefined && (row.traceId ?? undefined) !== tail.traceId)) {
+          return report({ seq: row.seq, reason: `event ${row.seq} has index columns that disagree with its content (edited to hide it from queries)` });
+        }
+        if (tail.type === 'audit.pruned' && prunedBy === undefined && anchor.size > 0 && accountsFor(row.body, anchor.size, anchorRoot)) prunedBy = row.seq;
+        beforePrevious = previous;
+        chain.advance();
+        range.append(leaf);
+        previous = chained;
+        lastSeq = row.seq;
+        events++;
+        // Several checkpoints may share a size (the log's and a witness's): each one is held
+        // against the events since the last good checkpoint below this size.
+        const since = lastGood + 1;
+        while (next < checkpoints.length && (checkpoints[next] as Checkpoint).size === lastSeq) {
+          const cp = checkpoints[next] as Checkpoint;
+          if (cp.root !== range.rootHex() || cp.chainHash !== previous) {
+            return report({
+              seq: since,
+              checkpointSize: cp.size,
+              reason: `events ${since}..${cp.size} do not match the signed ${label(cp)} at size ${cp.size} (rewritten)`,
+            });
+          }
+          verified++;
+          if (fromOutside.has(cp)) trustedVerified++;
+          latest = cp;
+          lastGood = cp.size;
+          next++;
+        }
+        if (input.onProgress && events % PROGRESS_EVERY === 0) input.onProgress(events, total);
       }
-      if (input.onProgress && events % PROGRESS_EVERY === 0) input.onProgress(events, total);
     }
   } finally {
-    rows.return?.();
+    await pages.return?.();
   }
   input.onProgress?.(events, total);
 
@@ -354,11 +382,11 @@ function parseStoredCheckpoints(rows: readonly StoredCheckpoint[]): { checkpoint
  * one: then an event was slipped in before this row. Otherwise the hashes themselves are out
  * of place (reordered, inserted or removed rows).
  */
-function chainBreak(row: StoredRow, beforePrevious: string | undefined, next: IteratorResult<StoredRow>): string {
+function chainBreak(row: StoredRow, beforePrevious: string | undefined, next: StoredRow | undefined): string {
   const stored = bytes(row.chainHash);
   const inserted = beforePrevious !== undefined && chainHash(bytes(beforePrevious), leafHash(row.body)).equals(stored);
-  const followed = !next.done && next.value.seq === row.seq + 1 && stored.length === HASH_BYTES
-    && chainHash(stored, leafHash(next.value.body)).equals(bytes(next.value.chainHash));
+  const followed = next !== undefined && next.seq === row.seq + 1 && stored.length === HASH_BYTES
+    && chainHash(stored, leafHash(next.body)).equals(bytes(next.chainHash));
   if (followed && !inserted) return `event ${row.seq} was modified (its content does not match its chain hash)`;
   return `event ${row.seq} breaks the hash chain (an event was inserted, removed or reordered)`;
 }

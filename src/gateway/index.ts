@@ -12,7 +12,8 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { createAnalyzer, parseAnalyzerConfig, type Analyzer, type AnalyzerConfig } from '../analysis/index.js';
-import { decisionEvent, openAuditLog, type AuditEventInput, type AuditLog } from '../audit/index.js';
+import { decisionEvent, type AuditEventInput, type AuditLog } from '../audit/index.js';
+import { openSqliteAuditLog } from '../storage/index.js';
 import type { Category } from '../core/categories.js';
 import { validateRequest } from '../core/request.js';
 import { maxRisk } from '../core/risk.js';
@@ -160,8 +161,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   let audit: AuditLog | undefined = options.auditLog;
   const ownsAudit = audit === undefined && options.dataDir !== undefined;
   if (ownsAudit) {
-    const opened = openAuditLog({
-      path: join(options.dataDir as string, 'bastion.db'),
+    const opened = await openSqliteAuditLog(join(options.dataDir as string, 'bastion.db'), {
       durable: options.durable ?? true,
       ...(options.retentionDays !== undefined ? { retentionDays: options.retentionDays } : {}),
     });
@@ -346,7 +346,7 @@ function checkOptions(options: unknown): BastionError[] {
   const isPlainObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
   optional('baseline', isPlainObject, 'an object such as `{ enabled: false }`');
   optional('dataDir', (v) => typeof v === 'string' && v !== '', 'a non-empty directory path');
-  optional('auditLog', (v) => isPlainObject(v) && typeof (v as { append?: unknown }).append === 'function', 'an audit log opened with `openAuditLog`');
+  optional('auditLog', (v) => isPlainObject(v) && typeof (v as { append?: unknown }).append === 'function', 'an audit log opened with `openAuditLog` or `openSqliteAuditLog`');
   optional('durable', (v) => typeof v === 'boolean', 'true or false');
   optional('retentionDays', (v) => typeof v === 'number' && Number.isFinite(v) && v > 0, 'a positive number of days');
   optional('killSwitch', isPlainObject, 'an object of kill-switch fields');

@@ -104,7 +104,7 @@ export function createApp(gateway: Gateway, options: AppOptions): (req: AppReque
       const since = new URL(req.url, 'http://x').searchParams.get('since');
       const size = since === null ? undefined : Number(since);
       if (size !== undefined && (!Number.isSafeInteger(size) || size < 0)) return error(bastionError('REQUEST_INVALID', `\`since\` must be a log size (a whole number), got \`${since}\``));
-      return json(200, { logId: log.latestCheckpoint()?.logId, checkpoints: log.checkpoints(size) });
+      return json(200, { logId: (await log.latestCheckpoint())?.logId, checkpoints: await log.checkpoints(size) });
     }
     return error(bastionError('NOT_FOUND', `no route for \`${req.method} ${path}\``));
   };

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { Database } from '../../src/storage/sqlite/driver.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openAuditLog } from '../../src/audit/index.js';
+import { openSqliteAuditLog } from '../../src/storage/index.js';
 import type { CliIo } from '../../src/cli/command.js';
 import { runCli } from '../../src/cli/run.js';
 
@@ -26,7 +26,7 @@ async function cli(argv: string[], tty = false): Promise<{ code: number; stdout:
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'bastion-audit-cli-'));
   let clock = Date.parse('2026-05-22T10:00:00.000Z');
-  const opened = openAuditLog({ path: join(dir, '.bastion', 'bastion.db'), now: () => new Date(clock), checkpoint: { everyEvents: 8, everySeconds: 0 } });
+  const opened = await openSqliteAuditLog(join(dir, '.bastion', 'bastion.db'), { now: () => new Date(clock), checkpoint: { everyEvents: 8, everySeconds: 0 } });
   if (!opened.ok) throw new Error('open');
   const log = opened.value;
   for (let i = 1; i <= 20; i++) {

@@ -1,8 +1,8 @@
 // Child process of the crash test: appends audit events under load and prints
 // "<seq> <n>" for every append the log acknowledged (i.e. after it was durable).
-import { openAuditLog } from '../../dist/audit/index.js';
+import { openSqliteAuditLog } from '../../dist/storage/index.js';
 
-const opened = openAuditLog({ path: process.argv[2], checkpoint: { everyEvents: 500, everySeconds: 1 } });
+const opened = await openSqliteAuditLog(process.argv[2], { checkpoint: { everyEvents: 500, everySeconds: 1 } });
 if (!opened.ok) {
   process.stderr.write(opened.errors.map((e) => e.message).join('\n') + '\n');
   process.exit(2);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openAuditLog, openAuditReader } from '../../src/audit/index.js';
+import { openSqliteAuditLog, openSqliteAuditReader } from '../../src/storage/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bastion-crash-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -50,24 +50,24 @@ describe('audit log crash safety', () => {
     for (const round of [1, 2]) {
       const acked = await runAndKill(path, 3000 * round);
       expect(acked.size, `round ${round}: the writer acknowledged events`).toBeGreaterThanOrEqual(3000);
-      const reader = openAuditReader({ path });
+      const reader = await openSqliteAuditReader(path);
       if (!reader.ok) throw new Error(reader.errors[0]?.message);
-      const report = reader.value.verify();
+      const report = await reader.value.verify();
       expect(report.ok, `round ${round}: ${report.failure?.reason ?? ''}`).toBe(true);
       const missing: number[] = [];
       for (const [seq, n] of acked) {
-        const event = reader.value.eventsAfter(seq - 1, 1)[0];
+        const event = (await reader.value.eventsAfter(seq - 1, 1))[0];
         if (event?.seq !== seq || (event.data as { n?: number } | undefined)?.n !== n) missing.push(seq);
       }
       expect(missing, `round ${round}: acknowledged events lost or changed`).toEqual([]);
       expect(report.lastSeq).toBeGreaterThanOrEqual(Math.max(...acked.keys()));
-      reader.value.close();
+      await reader.value.close();
     }
     // The log reopens for writing after the crashes and continues the chain.
-    const log = openAuditLog({ path });
+    const log = await openSqliteAuditLog(path);
     if (!log.ok) throw new Error(log.errors[0]?.message);
     await log.value.append({ type: 'service.start' });
-    expect(log.value.verify().ok).toBe(true);
+    expect((await log.value.verify()).ok).toBe(true);
     await log.value.close();
   }, 60_000);
 

@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { openAuditReader } from '../../src/audit/index.js';
+import { openSqliteAuditReader } from '../../src/storage/index.js';
 import { createGateway } from '../../src/gateway/index.js';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -21,10 +21,10 @@ it.each([
   const gateway = await createGateway({ policies: [join(root, 'examples/control-zero')], dataDir });
   try {
     const d = await gateway.decide({ principal: { id: 'a', groups: ['admin'] }, action: 'sys:execute', args: { command: 'ls' }, ...fields });
-    const reader = openAuditReader({ path: join(dataDir, 'bastion.db') });
+    const reader = await openSqliteAuditReader(join(dataDir, 'bastion.db'));
     if (!reader.ok) throw new Error('cannot open the audit log');
-    const [event] = reader.value.getTrace(d.traceId);
-    reader.value.close();
+    const [event] = await reader.value.getTrace(d.traceId);
+    await reader.value.close();
     expect(event?.data?.['declaredRisk']).toBe(expected);
   } finally {
     await gateway.close();

@@ -8,7 +8,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, it, vi } from 'vitest';
-import { openAuditLog, type AuditEventInput, type AuditLog } from '../../src/audit/index.js';
+import { type AuditEventInput, type AuditLog } from '../../src/audit/index.js';
+import { openSqliteAuditLog } from '../../src/storage/index.js';
 
 const event = (i: number): AuditEventInput => ({
   type: 'decision',
@@ -30,15 +31,15 @@ afterEach(async () => {
   log = undefined;
 });
 
-function open(extra: Record<string, unknown> = {}): AuditLog {
-  const opened = openAuditLog({ path: join(mkdtempSync(join(tmpdir(), 'bastion-gc-')), 'bastion.db'), checkpoint: { everySeconds: 0 }, ...extra });
+async function open(extra: Record<string, unknown> = {}): Promise<AuditLog> {
+  const opened = await openSqliteAuditLog(join(mkdtempSync(join(tmpdir(), 'bastion-gc-')), 'bastion.db'), { checkpoint: { everySeconds: 0 }, ...extra });
   if (!opened.ok) throw new Error(opened.errors[0]?.message);
   return opened.value;
 }
 
 it('a lone caller never waits on a timer, durable or not', async () => {
   for (const durable of [true, false]) {
-    log = open({ durable });
+    log = await open({ durable });
     vi.useFakeTimers({ toFake: ['setTimeout', 'setInterval'] });
     for (let i = 1; i <= 5; i++) await expect(log.append(event(i))).resolves.toMatchObject({ seq: i });
     vi.useRealTimers();
@@ -48,14 +49,14 @@ it('a lone caller never waits on a timer, durable or not', async () => {
 });
 
 it('appends made in the same turn all settle without a timer, in order', async () => {
-  log = open();
+  log = await open();
   vi.useFakeTimers({ toFake: ['setTimeout', 'setInterval'] });
   const receipts = await Promise.all(Array.from({ length: 50 }, (_, i) => log!.append(event(i))));
   expect(receipts.map((r) => r.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
 });
 
 it('a configured delay still waits for company', async () => {
-  log = open({ groupCommit: { maxDelayMs: 5 } });
+  log = await open({ groupCommit: { maxDelayMs: 5 } });
   vi.useFakeTimers({ toFake: ['setTimeout', 'setInterval'] });
   let settled = false;
   const p = log.append(event(1)).then((r) => {

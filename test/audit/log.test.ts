@@ -8,7 +8,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chainHash, GENESIS_CHAIN_HASH, leafHash } from '../../src/audit/hash.js';
 import { CompactRange } from '../../src/audit/merkle.js';
 import type { AuditEventInput, AuditLog, Checkpoint } from '../../src/audit/index.js';
-import { decisionEvent, logIdOf, openAuditLog, openAuditReader, signCheckpoint, verifyInclusionProof } from '../../src/audit/index.js';
+import { decisionEvent, logIdOf, signCheckpoint, verifyInclusionProof } from '../../src/audit/index.js';
+import { openSqliteAuditLog, openSqliteAuditReader, type SqliteAuditLogOptions } from '../../src/storage/index.js';
 import type { ActionRequest, Decision } from '../../src/core/types.js';
 
 let dir: string;
@@ -21,8 +22,8 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-function open(extra: Partial<Parameters<typeof openAuditLog>[0]> = {}): AuditLog {
-  const opened = openAuditLog({ path: join(dir, 'bastion.db'), now, checkpoint: { everyEvents: 10, everySeconds: 0 }, ...extra });
+async function open(extra: SqliteAuditLogOptions = {}): Promise<AuditLog> {
+  const opened = await openSqliteAuditLog(join(dir, 'bastion.db'), { now, checkpoint: { everyEvents: 10, everySeconds: 0 }, ...extra });
   if (!opened.ok) throw new Error(opened.errors.map((e) => e.message).join('; '));
   return opened.value;
 }
@@ -51,10 +52,10 @@ async function fill(log: AuditLog, n: number): Promise<void> {
 
 describe('audit log', () => {
   it('appends durable, hash-chained events and hands back receipts', async () => {
-    const log = open();
+    const log = await open();
     const receipts = await Promise.all([1, 2, 3].map((i) => log.append(event(i))));
     expect(receipts.map((r) => r.seq)).toEqual([1, 2, 3]);
-    const stored = log.query({});
+    const stored = await log.query({});
     expect(stored.map((e) => e.seq)).toEqual([1, 2, 3]);
     expect(stored[0]).toMatchObject({ v: 1, seq: 1, type: 'decision', time: '2026-05-22T10:00:00.000Z', principal: { id: 'alice@zyx.example' } });
     const first = receipts[0];
@@ -63,106 +64,106 @@ describe('audit log', () => {
   });
 
   it('creates the signing key with owner-only permissions and exports the public key', async () => {
-    const log = open();
+    const log = await open();
     expect(statSync(join(dir, 'audit-signing-key.pem')).mode & 0o777).toBe(0o600);
     expect(log.publicKeyPem()).toMatch(/^-----BEGIN PUBLIC KEY-----/);
     await log.close();
   });
 
   it('rejects invalid events without writing them', async () => {
-    const log = open();
+    const log = await open();
     await expect(log.append({ type: 'nonsense' } as unknown as AuditEventInput)).rejects.toThrow(/unknown event type/);
     await expect(log.append({ type: 'decision', decision: 'maybe' } as unknown as AuditEventInput)).rejects.toThrow(/field `decision`/);
     await expect(log.append({ type: 'execution', data: { duration: Number.NaN } })).rejects.toThrow(/\$\.data\.duration/);
-    expect(log.size()).toBe(0);
+    expect(await log.size()).toBe(0);
     await log.close();
   });
 
   it('continues the same chain after a reopen, and verifies', async () => {
-    let log = open();
+    let log = await open();
     await fill(log, 15);
     await log.close();
-    log = open();
+    log = await open();
     await fill(log, 5);
-    expect(log.verify()).toMatchObject({ ok: true, events: 20, lastSeq: 20 });
+    expect(await log.verify()).toMatchObject({ ok: true, events: 20, lastSeq: 20 });
     await log.close();
   });
 
   it('refuses to open with a signing key that is not the log\'s', async () => {
-    const log = open();
+    const log = await open();
     await log.close();
     const other = mkdtempSync(join(tmpdir(), 'bastion-key-'));
-    const opened = openAuditLog({ path: join(dir, 'bastion.db'), keyDir: other });
+    const opened = await openSqliteAuditLog(join(dir, 'bastion.db'), { keyDir: other });
     expect(opened.ok).toBe(false);
     if (!opened.ok) expect(opened.errors[0]?.code).toBe('AUDIT_KEY');
     rmSync(other, { recursive: true, force: true });
   });
 
   it('filters queries by decision, principal, group, action, risk, trace, type and time', async () => {
-    const log = open();
+    const log = await open();
     await fill(log, 30);
-    const seqs = (f: Parameters<AuditLog['query']>[0]): number[] => log.query(f).map((e) => e.seq);
-    expect(seqs({ decision: 'deny' })).toEqual([5, 10, 15, 20, 25, 30]);
-    expect(seqs({ principal: 'bob@zyx.example', decision: 'deny' })).toEqual([10, 20, 30]);
-    expect(seqs({ group: 'grp-ai-devops-readonly', risk: 'high' })).toEqual([7, 21]);
-    expect(seqs({ action: 'jira_add*' })).toEqual([4, 8, 12, 16, 20, 24, 28]);
-    expect(seqs({ traceId: 'trace-3' })).toEqual([9, 10, 11]);
-    expect(log.getTrace('trace-3').map((e) => e.seq)).toEqual([9, 10, 11]);
-    expect(seqs({ since: '2026-05-22T10:00:05.000Z', until: new Date('2026-05-22T10:00:07.000Z') })).toEqual([5, 6, 7]);
-    expect(seqs({ type: 'approval.approved' })).toEqual([]);
-    expect(seqs({ decision: 'allow', limit: 2 })).toEqual([28, 29]);
+    const seqs = async (f: Parameters<AuditLog['query']>[0]): Promise<number[]> => (await log.query(f)).map((e) => e.seq);
+    expect(await seqs({ decision: 'deny' })).toEqual([5, 10, 15, 20, 25, 30]);
+    expect(await seqs({ principal: 'bob@zyx.example', decision: 'deny' })).toEqual([10, 20, 30]);
+    expect(await seqs({ group: 'grp-ai-devops-readonly', risk: 'high' })).toEqual([7, 21]);
+    expect(await seqs({ action: 'jira_add*' })).toEqual([4, 8, 12, 16, 20, 24, 28]);
+    expect(await seqs({ traceId: 'trace-3' })).toEqual([9, 10, 11]);
+    expect((await log.getTrace('trace-3')).map((e) => e.seq)).toEqual([9, 10, 11]);
+    expect(await seqs({ since: '2026-05-22T10:00:05.000Z', until: new Date('2026-05-22T10:00:07.000Z') })).toEqual([5, 6, 7]);
+    expect(await seqs({ type: 'approval.approved' })).toEqual([]);
+    expect(await seqs({ decision: 'allow', limit: 2 })).toEqual([28, 29]);
     await log.close();
   });
 
   it('takes checkpoints every N events, on demand and on close', async () => {
-    const log = open();
+    const log = await open();
     await fill(log, 25);
-    expect(log.checkpoints().map((c) => [c.size, c.reason])).toEqual([[10, 'events'], [20, 'events']]);
+    expect((await log.checkpoints()).map((c) => [c.size, c.reason])).toEqual([[10, 'events'], [20, 'events']]);
     const cp = await log.checkpoint('kill_switch.changed');
     expect(cp).toMatchObject({ size: 25, reason: 'kill_switch.changed' });
-    expect(log.latestCheckpoint()).toEqual(cp);
-    expect(log.checkpoints(20).map((c) => c.size)).toEqual([25]);
+    expect(await log.latestCheckpoint()).toEqual(cp);
+    expect((await log.checkpoints(20)).map((c) => c.size)).toEqual([25]);
     await fill(log, 2);
     await log.close();
-    const reader = openAuditReader({ path: join(dir, 'bastion.db') });
-    expect(reader.ok && reader.value.latestCheckpoint()?.reason).toBe('close');
-    if (reader.ok) reader.value.close();
+    const reader = await openSqliteAuditReader(join(dir, 'bastion.db'));
+    expect(reader.ok && (await reader.value.latestCheckpoint())?.reason).toBe('close');
+    if (reader.ok) await reader.value.close();
   });
 
   it('serves inclusion proofs that verify against a signed checkpoint, and consistency proofs', async () => {
-    const log = open();
+    const log = await open();
     await fill(log, 23);
     for (const seq of [1, 9, 16, 23]) {
-      const proof = log.inclusionProof(seq);
+      const proof = await log.inclusionProof(seq);
       expect(verifyInclusionProof(proof, log.publicKeyPem()), `seq ${seq}`).toBeUndefined();
       const forged = { ...proof, event: proof.event.replace('"reason":"', '"reason":"forged ') };
       expect(verifyInclusionProof(forged, log.publicKeyPem())).toBeDefined();
     }
-    expect(() => log.inclusionProof(99)).toThrow(/does not exist/);
-    expect(log.consistencyProof(10, 20).length).toBeGreaterThan(0);
+    await expect(log.inclusionProof(99)).rejects.toThrow(/does not exist/);
+    expect((await log.consistencyProof(10, 20)).length).toBeGreaterThan(0);
     await log.close();
   });
 
   it('prunes whole ranges below a signed checkpoint, records it, and still verifies', async () => {
-    const log = open({ retentionDays: 2555 });
+    const log = await open({ retentionDays: 2555 });
     await fill(log, 25);
-    expect(log.prune().pruned).toBe(0);
+    expect((await log.prune()).pruned).toBe(0);
     clock += 2556 * 86_400_000;
     await log.append(event(26));
-    const report = log.prune();
+    const report = await log.prune();
     expect(report).toMatchObject({ pruned: 20, throughSeq: 20, eventSeq: 27 });
-    expect(log.query({ type: 'audit.pruned' })[0]?.data).toMatchObject({ throughSeq: 20, events: 20, retentionDays: 2555 });
-    expect(log.verify()).toMatchObject({ ok: true, firstSeq: 21, lastSeq: 27 });
-    const proof = log.inclusionProof(24);
+    expect((await log.query({ type: 'audit.pruned' }))[0]?.data).toMatchObject({ throughSeq: 20, events: 20, retentionDays: 2555 });
+    expect(await log.verify()).toMatchObject({ ok: true, firstSeq: 21, lastSeq: 27 });
+    const proof = await log.inclusionProof(24);
     expect(verifyInclusionProof(proof, log.publicKeyPem())).toBeUndefined();
-    expect(() => log.inclusionProof(3)).toThrow(/was pruned/);
+    await expect(log.inclusionProof(3)).rejects.toThrow(/was pruned/);
     await log.close();
   });
 
   it('detects truncation against a checkpoint held outside the log', async () => {
-    const log = open();
+    const log = await open();
     await fill(log, 30);
-    const witnessed = log.latestCheckpoint() as Checkpoint;
+    const witnessed = await log.latestCheckpoint() as Checkpoint;
     await log.close();
     const db = new Database(join(dir, 'bastion.db'));
     db.prepare('DELETE FROM audit_events WHERE seq > 22').run();
@@ -173,11 +174,11 @@ describe('audit log', () => {
     const last = db.prepare('SELECT chain_hash FROM audit_events WHERE seq = 22').pluck().get() as Buffer;
     db.prepare('UPDATE audit_head SET size = 22, chain_hash = ?, range = ?').run(last, JSON.stringify(range.toJSON()));
     db.close();
-    const reader = openAuditReader({ path: join(dir, 'bastion.db') });
+    const reader = await openSqliteAuditReader(join(dir, 'bastion.db'));
     if (!reader.ok) throw new Error('reader');
-    expect(reader.value.verify().ok).toBe(true);
-    expect(reader.value.verify({ trusted: [witnessed] }).failure).toMatchObject({ seq: 23, reason: expect.stringContaining('truncated') });
-    reader.value.close();
+    expect((await reader.value.verify()).ok).toBe(true);
+    expect((await reader.value.verify({ trusted: [witnessed] })).failure).toMatchObject({ seq: 23, reason: expect.stringContaining('truncated') });
+    await reader.value.close();
   });
 
   it('builds a decision event with redacted arguments and the seeds\' fields', () => {
@@ -293,15 +294,15 @@ describe('audit verification catches tampering', () => {
   it('has a tampering corpus', () => expect(tamper.cases.length).toBeGreaterThanOrEqual(10));
 
   it.each(tamper.cases)('$description', async ({ description, tamper: t, expect: want }) => {
-    const log = open();
+    const log = await open();
     await fill(log, 30);
     await log.close();
     const path = join(dir, 'bastion.db');
     applyTamper(path, t.kind, t.seq ?? 0);
-    const reader = openAuditReader({ path });
+    const reader = await openSqliteAuditReader(path);
     if (!reader.ok) throw new Error('cannot open reader');
-    const report = reader.value.verify();
-    reader.value.close();
+    const report = await reader.value.verify();
+    await reader.value.close();
     if (want.ok) {
       expect(report.ok, description).toBe(true);
       expect(report.checkpointsVerified, description).toBe(3);

@@ -22,6 +22,7 @@ const baseline = process.env['BASTION_BASELINE'];
 const load = async <T>(built: string, source: () => Promise<T>): Promise<T> =>
   baseline ? ((await import(pathToFileURL(join(baseline, 'dist', built)).href)) as T) : source();
 const audit = await load('audit/index.js', () => import('../../src/audit/index.js'));
+const storage = await load('storage/index.js', () => import('../../src/storage/index.js'));
 const { runCli } = await load('cli/run.js', () => import('../../src/cli/run.js'));
 
 interface Step {
@@ -68,8 +69,8 @@ function event(i: number): AuditEventInput {
 
 async function build(path: string, setup: Case['setup']): Promise<void> {
   let clock = Date.parse('2026-05-22T10:00:00.000Z');
-  const opened = audit.openAuditLog({
-    path, now: () => new Date(clock), checkpoint: { everyEvents: 10, everySeconds: 0 }, ...(setup === 'pruned' ? { retentionDays: 2555 } : {}),
+  const opened = await storage.openSqliteAuditLog(path, {
+    now: () => new Date(clock), checkpoint: { everyEvents: 10, everySeconds: 0 }, ...(setup === 'pruned' ? { retentionDays: 2555 } : {}),
   });
   if (!opened.ok) throw new Error(opened.errors.map((e) => e.message).join('; '));
   const log = opened.value;
@@ -80,7 +81,7 @@ async function build(path: string, setup: Case['setup']): Promise<void> {
   if (setup === 'pruned') {
     clock += 2556 * 86_400_000;
     await log.append(event(26));
-    expect(log.prune()).toMatchObject({ pruned: 20, throughSeq: 20, eventSeq: 27 });
+    expect(await log.prune()).toMatchObject({ pruned: 20, throughSeq: 20, eventSeq: 27 });
   }
   await log.close();
 }
@@ -170,16 +171,16 @@ describe('audit tampering from the outside review', () => {
 
     const want = c.expect;
     if (!witnessFile && want.exit !== 2) {
-      const reader = audit.openAuditReader({ path });
+      const reader = await storage.openSqliteAuditReader(path);
       if (!reader.ok) throw new Error(reader.errors.map((e) => e.message).join('; '));
       try {
-        const report = reader.value.verify();
+        const report = await reader.value.verify();
         expect(report.ok, c.description).toBe(want.exit === 0);
         if (want.seq !== undefined) expect(report.failure?.seq, c.description).toBe(want.seq);
         if (want.checkpointSize !== undefined) expect(report.failure?.checkpointSize, c.description).toBe(want.checkpointSize);
         if (want.reason !== undefined) expect(report.failure?.reason, c.description).toContain(want.reason);
       } finally {
-        reader.value.close();
+        await reader.value.close();
       }
     }
 
@@ -202,7 +203,7 @@ describe('audit tampering from the outside review', () => {
     }
 
     if (c.append) {
-      const opened = audit.openAuditLog({ path, checkpoint: { everySeconds: 0 } });
+      const opened = await storage.openSqliteAuditLog(path, { checkpoint: { everySeconds: 0 } });
       let refusal: string | undefined;
       if (!opened.ok) refusal = opened.errors.map((e) => e.message).join('; ');
       else {

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AuditLog } from '../../src/audit/index.js';
-import { createSiemSink, openAuditLog } from '../../src/audit/index.js';
+import { createSiemSink } from '../../src/audit/index.js';
+import { openSqliteAuditLog } from '../../src/storage/index.js';
 
 interface Receiver { url: string; bodies: string[]; headers: Array<Record<string, unknown>>; requests: () => number; close: () => Promise<void> }
 
@@ -44,9 +45,9 @@ async function receiver(failEvery: number): Promise<Receiver> {
 
 let dir: string;
 let log: AuditLog;
-beforeEach(() => {
+beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'bastion-siem-'));
-  const opened = openAuditLog({ path: join(dir, 'bastion.db'), checkpoint: { everyEvents: 100, everySeconds: 0 } });
+  const opened = await openSqliteAuditLog(join(dir, 'bastion.db'), { checkpoint: { everyEvents: 100, everySeconds: 0 } });
   if (!opened.ok) throw new Error('open');
   log = opened.value;
 });
@@ -73,7 +74,7 @@ describe('SIEM sink', () => {
     const docs = rx.bodies.map((b) => JSON.parse(b) as { checkpoint: { size: number; signature: string }; events: Array<{ metadata: { sequence: number } }> });
     const seqs = new Set(docs.flatMap((d) => d.events.map((e) => e.metadata.sequence)));
     expect(seqs.size).toBe(450);
-    expect(docs[0]?.checkpoint.size).toBe(log.latestCheckpoint()?.size);
+    expect(docs[0]?.checkpoint.size).toBe((await log.latestCheckpoint())?.size);
     expect(docs[0]?.checkpoint.signature).toMatch(/^[A-Za-z0-9+/]+=*$/);
     expect(rx.headers[0]?.['authorization']).toBe('Bearer secret');
     await sink.value.stop();
@@ -83,7 +84,7 @@ describe('SIEM sink', () => {
     const again = createSiemSink({ log, url: rx.url, format: 'json', batchSize: 100, retry: { baseMs: 5, maxMs: 20 } });
     if (!again.ok) throw new Error('sink');
     const before = rx.bodies.length;
-    expect(again.value.cursor()).toBe(450);
+    expect(await again.value.cursor()).toBe(450);
     expect(await again.value.flush()).toMatchObject({ delivered: 10, cursor: 460 });
     const resent = rx.bodies.slice(before).flatMap((b) => (JSON.parse(b) as { events: Array<{ metadata: { sequence: number } }> }).events.map((e) => e.metadata.sequence));
     expect(resent).toEqual(Array.from({ length: 10 }, (_, i) => 451 + i));
@@ -98,10 +99,10 @@ describe('SIEM sink', () => {
     const sink = createSiemSink({ log, url: rx.url, format: 'splunk-hec', eventFormat: 'jsonl', token: 'hec-token', batchSize: 50, intervalMs: 10, retry: { baseMs: 5, maxMs: 10 } });
     if (!sink.ok) throw new Error('sink');
     sink.value.start();
-    for (let i = 0; i < 200 && sink.value.cursor() < 120; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 200 && await sink.value.cursor() < 120; i++) await new Promise((r) => setTimeout(r, 10));
     await sink.value.stop();
     await rx.close();
-    expect(sink.value.cursor()).toBe(120);
+    expect(await sink.value.cursor()).toBe(120);
     const lines = rx.bodies.flatMap((b) => b.split('\n')).map((l) => JSON.parse(l) as { sourcetype: string; time: number; event: { seq?: number; size?: number } });
     expect(new Set(lines.filter((l) => l.sourcetype === 'bastion:audit:jsonl').map((l) => l.event.seq)).size).toBe(120);
     expect(lines.some((l) => l.sourcetype === 'bastion:checkpoint' && l.event.size === 120)).toBe(true);
@@ -114,7 +115,7 @@ describe('SIEM sink', () => {
     const sink = createSiemSink({ log, url: rx.url, format: 'json', retry: { baseMs: 1, maxMs: 2, maxAttempts: 3 } });
     if (!sink.ok) throw new Error('sink');
     await expect(sink.value.flush()).rejects.toThrow(/http status 503/);
-    expect(sink.value.cursor()).toBe(0);
+    expect(await sink.value.cursor()).toBe(0);
     expect(rx.requests()).toBe(3);
     await sink.value.stop();
     await rx.close();

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openAuditReader } from '../../src/audit/index.js';
+import { openSqliteAuditReader } from '../../src/storage/index.js';
 import { runBastion } from '../helpers/cli.js';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -64,17 +64,17 @@ describe('bastion check (interface contract)', () => {
     const r = await runBastion(['check', '--policy', capfence, '--input', '-', '--json', '--data-dir', dir], { cwd: root, stdin: request(`aws configure set aws_access_key_id ${secret}`) });
     expect(r.code).toBe(0);
     const traceId = (JSON.parse(r.stdout) as { traceId: string }).traceId;
-    const reader = openAuditReader({ path: join(dir, 'bastion.db') });
+    const reader = await openSqliteAuditReader(join(dir, 'bastion.db'));
     expect(reader.ok).toBe(true);
     if (!reader.ok) return;
     try {
-      const events = reader.value.getTrace(traceId);
+      const events = await reader.value.getTrace(traceId);
       expect(events.map((e) => e.type)).toEqual(['decision']);
       expect(events[0]).toMatchObject({ action: 'shell.execute', surface: 'cli', principal: { id: 'ops-agent' } });
       expect(JSON.stringify(events)).not.toContain(secret);
-      expect(reader.value.verify().ok).toBe(true);
+      expect((await reader.value.verify()).ok).toBe(true);
     } finally {
-      reader.value.close();
+      await reader.value.close();
     }
     const verify = await runBastion(['audit', 'verify', '--data-dir', dir], { cwd: root });
     expect(verify.code).toBe(0);

@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openAuditReader } from '../../src/audit/index.js';
+import { openSqliteAuditReader } from '../../src/storage/index.js';
 import { validateRequest } from '../../src/core/request.js';
 import { quote } from '../../src/core/errors.js';
 import { createGateway, type Gateway } from '../../src/gateway/index.js';
@@ -79,7 +79,7 @@ describe.each(audit)('library decide() (%s)', (_what, withAudit) => {
     const d = await gateway.decide(raw);
     expect(d).toMatchObject({ decision: 'deny', reason: 'request is invalid' });
     expectMessage(c, d.errors[0] ?? '');
-    if (withAudit) expect(gateway.auditLog?.getTrace(d.traceId).map((e) => e.decision)).toEqual(['deny']);
+    if (withAudit) expect((await gateway.auditLog?.getTrace(d.traceId))?.map((e) => e.decision)).toEqual(['deny']);
   });
 
   it.each(corpus.valid.map((c) => [c.description, c] as const))('decides %s', async (_d, c) => {
@@ -87,8 +87,8 @@ describe.each(audit)('library decide() (%s)', (_what, withAudit) => {
     expect(d, c.description).toMatchObject({ decision: 'allow', errors: [] });
   });
 
-  it('leaves a log that verifies', () => {
-    if (withAudit) expect(gateway.auditLog?.verify().ok).toBe(true);
+  it('leaves a log that verifies', async () => {
+    if (withAudit) expect((await gateway.auditLog?.verify())?.ok).toBe(true);
   });
 });
 
@@ -116,12 +116,12 @@ describe.each(audit)('bastion check (%s)', (_what, withAudit) => {
     expect(JSON.parse(r.stdout)).toMatchObject({ decision: 'allow' });
   });
 
-  it('leaves a log that verifies', () => {
+  it('leaves a log that verifies', async () => {
     if (!withAudit) return;
-    const reader = openAuditReader({ path: join(dir, 'data', 'bastion.db') });
+    const reader = await openSqliteAuditReader(join(dir, 'data', 'bastion.db'));
     if (!reader.ok) throw new Error('cannot open the audit log');
-    expect(reader.value.verify().ok).toBe(true);
-    reader.value.close();
+    expect((await reader.value.verify()).ok).toBe(true);
+    await reader.value.close();
   });
 });
 

@@ -2,7 +2,7 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openAuditReader } from '../../src/audit/index.js';
+import { openSqliteAuditReader } from '../../src/storage/index.js';
 import { ActionEvent, ActionRuntime } from '../../src/gateway/action-runtime.js';
 import { ActionDeniedError, createGateway } from '../../src/gateway/index.js';
 import { BastionException } from '../../src/core/errors.js';
@@ -38,13 +38,13 @@ describe('createGateway', () => {
     const gateway = await createGateway({ policies: [examples('zyx')], dataDir });
     const d = await gateway.decide({ principal: { id: 'e', groups: ['grp-ai-devops-readonly'], deviceCompliant: true }, action: 'jira_read' });
     // INVARIANT: the answer comes after the event is durable, so a reader sees it at once.
-    const reader = openAuditReader({ path: join(dataDir, 'bastion.db') });
+    const reader = await openSqliteAuditReader(join(dataDir, 'bastion.db'));
     if (!reader.ok) throw new Error('cannot open the audit log');
-    const events = reader.value.getTrace(d.traceId);
+    const events = await reader.value.getTrace(d.traceId);
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ type: 'decision', decision: 'allow', reason: 'authorized', policyVersion: d.policyVersion });
-    expect(reader.value.query({}).map((e) => e.type)[0]).toBe('policy.loaded');
-    reader.value.close();
+    expect((await reader.value.query({})).map((e) => e.type)[0]).toBe('policy.loaded');
+    await reader.value.close();
     await gateway.close();
   });
 
@@ -56,7 +56,7 @@ describe('createGateway', () => {
     await gateway.setKillSwitch({ all_write_tools_disabled: true, reason: 'incident 42' }, 'secops');
     expect(await gateway.decide(req)).toMatchObject({ decision: 'deny', reason: 'all write tools disabled by kill switch' });
     expect(gateway.killSwitch()).toMatchObject({ all_write_tools_disabled: true, read_only_mode: false });
-    const types = gateway.auditLog?.query({}).map((e) => e.type) ?? [];
+    const types = (await gateway.auditLog?.query({}))?.map((e) => e.type) ?? [];
     expect(types).toContain('kill_switch.changed');
     await gateway.close();
   });

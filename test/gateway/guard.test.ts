@@ -35,8 +35,8 @@ describe('guard() runs the tool on the decided, frozen copy', () => {
   afterAll(async () => gateway.close());
 
   /** What the audit log says was decided for the last decision event. */
-  const lastAudited = () => {
-    const events = gateway.auditLog?.query({}).filter((e) => e.type === 'decision') ?? [];
+  const lastAudited = async () => {
+    const events = (await gateway.auditLog?.query({}))?.filter((e) => e.type === 'decision') ?? [];
     const last = events[events.length - 1];
     return { decision: last?.decision, command: (last?.args as { command?: unknown } | undefined)?.command };
   };
@@ -48,7 +48,7 @@ describe('guard() runs the tool on the decided, frozen copy', () => {
     args.command = 'rm -rf /';
     await expect(p).resolves.toBe('df -h');
     expect(ran).toEqual([{ command: 'df -h' }]);
-    expect(lastAudited()).toEqual({ decision: 'allow', command: 'df -h' });
+    expect((await lastAudited())).toEqual({ decision: 'allow', command: 'df -h' });
   });
 
   it('ignores a mutation made on the next turn of the event loop', async () => {
@@ -61,7 +61,7 @@ describe('guard() runs the tool on the decided, frozen copy', () => {
     });
     await expect(p).resolves.toBe('df -h');
     expect(ran).toEqual([{ command: 'df -h', options: { dir: '/tmp' } }]);
-    expect(lastAudited()).toEqual({ decision: 'allow', command: 'df -h' });
+    expect((await lastAudited())).toEqual({ decision: 'allow', command: 'df -h' });
   });
 
   it('refuses a getter instead of reading it (the review: decided `df -h`, ran `rm -rf /`)', async () => {
@@ -78,7 +78,7 @@ describe('guard() runs the tool on the decided, frozen copy', () => {
     expect((denied as ActionDeniedError).decision.errors[0]).toContain('field `args.command`: is a getter or setter, not plain data');
     expect(reads).toBe(0);
     expect(ran).toEqual([]);
-    expect(lastAudited().decision).toBe('deny');
+    expect((await lastAudited()).decision).toBe('deny');
   });
 
   it('decides and runs one reading of a proxy, whatever its get trap says later', async () => {
@@ -90,7 +90,7 @@ describe('guard() runs the tool on the decided, frozen copy', () => {
     await expect(shell(args)).resolves.toBe('df -h');
     expect(ran).toEqual([{ command: 'df -h' }]);
     expect(reads).toBe(0);
-    expect(lastAudited()).toEqual({ decision: 'allow', command: 'df -h' });
+    expect((await lastAudited())).toEqual({ decision: 'allow', command: 'df -h' });
   });
 
   it('hands the tool a deep-frozen copy, not the caller object', async () => {
@@ -133,7 +133,7 @@ describe('guard() runs the tool on the decided, frozen copy', () => {
     await expect(shell({ command: 'df -h' })).resolves.toBe('df -h');
     await expect(shell({ command: 'rm -r -f /var/log' })).rejects.toBeInstanceOf(ActionDeniedError);
     expect(ran).toHaveLength(1);
-    expect(gateway.auditLog?.verify().ok).toBe(true);
+    expect((await gateway.auditLog?.verify())?.ok).toBe(true);
   });
 });
 

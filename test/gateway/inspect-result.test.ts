@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openAuditReader } from '../../src/audit/index.js';
+import { openSqliteAuditReader } from '../../src/storage/index.js';
 import { BastionException } from '../../src/core/errors.js';
 import { createGateway, type Gateway } from '../../src/gateway/index.js';
 
@@ -23,13 +23,13 @@ afterAll(async () => {
   await gateway?.close();
 });
 
-function eventCount(): number {
-  const reader = openAuditReader({ path: join(dataDir, 'bastion.db') });
+async function eventCount(): Promise<number> {
+  const reader = await openSqliteAuditReader(join(dataDir, 'bastion.db'));
   if (!reader.ok) throw new Error('cannot open the audit log');
   try {
-    return reader.value.size();
+    return await reader.value.size();
   } finally {
-    reader.value.close();
+    await reader.value.close();
   }
 }
 
@@ -44,20 +44,20 @@ const misuse: [string, unknown, string][] = [
 
 describe('inspectResult input', () => {
   it.each(misuse)('%s is REQUEST_INVALID, not an internal error', async (_name, input, message) => {
-    const size = eventCount();
+    const size = (await eventCount());
     await expect(gateway.inspectResult(input as never)).rejects.toSatisfy(
       (e: unknown) => e instanceof BastionException && e.code === 'REQUEST_INVALID' && e.message === `inspectResult: ${message}`,
     );
-    expect(eventCount()).toBe(size);
+    expect((await eventCount())).toBe(size);
   });
 
   it('inspects and records a tool output holding a lone surrogate', async () => {
     const r = await gateway.inspectResult({ traceId: 'lone', action: 'confluence_read', text: 'bytes \ud800 then AKIAZ7VQ3XKQ2M5PLR4T' });
     expect(r.action).toBe('redact');
     expect(r.text).toContain('[REDACTED:aws-access-key]');
-    const reader = openAuditReader({ path: join(dataDir, 'bastion.db') });
+    const reader = await openSqliteAuditReader(join(dataDir, 'bastion.db'));
     if (!reader.ok) throw new Error('cannot open the audit log');
-    expect(reader.value.getTrace('lone')).toMatchObject([{ type: 'validation', action: 'confluence_read' }]);
-    reader.value.close();
+    expect(await reader.value.getTrace('lone')).toMatchObject([{ type: 'validation', action: 'confluence_read' }]);
+    await reader.value.close();
   });
 });

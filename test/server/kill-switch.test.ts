@@ -10,7 +10,7 @@ import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openAuditReader } from '../../src/audit/index.js';
+import { openSqliteAuditReader } from '../../src/storage/index.js';
 import { createGateway, type Gateway } from '../../src/gateway/index.js';
 import { createApp } from '../../src/server/app.js';
 import { atomicWrite, decide, eventually, request, sedInPlace, serve, type Served } from './serve-process.js';
@@ -110,18 +110,18 @@ describe('the kill switch on a real service', () => {
     expect((await request(`${s.url}/v1/kill-switch`, 'PUT', { read_only_mode: false })).status).toBe(200);
     expect(await decide(s.url, slackPost)).toMatchObject({ decision: 'allow', reason: 'authorized' });
     expect(await s.stop()).toBe(0);
-    const reader = openAuditReader({ path: join(dataDir, 'bastion.db') });
+    const reader = await openSqliteAuditReader(join(dataDir, 'bastion.db'));
     if (!reader.ok) throw new Error(reader.errors.map((e) => e.message).join('; '));
     try {
-      const changes = reader.value.query({}).filter((e) => e.type === 'kill_switch.changed');
+      const changes = (await reader.value.query({})).filter((e) => e.type === 'kill_switch.changed');
       expect(changes.map((e) => (e.data as { by: string; state: { read_only_mode: boolean } }).state.read_only_mode)).toEqual([true, false]);
       expect(changes.every((e) => (e.data as { by: string }).by === 'http (development mode: identity not verified)')).toBe(true);
-      expect(reader.value.verify().ok).toBe(true);
+      expect((await reader.value.verify()).ok).toBe(true);
       // Every change is pinned by a signed checkpoint taken right after it.
-      const sizes = reader.value.checkpoints().map((c) => c.size);
+      const sizes = (await reader.value.checkpoints()).map((c) => c.size);
       for (const e of changes) expect(sizes).toContain(e.seq);
     } finally {
-      reader.value.close();
+      await reader.value.close();
     }
   });
 

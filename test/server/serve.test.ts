@@ -4,7 +4,8 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkCheckpointSignature, openAuditReader, parsePublicKey, type Checkpoint } from '../../src/audit/index.js';
+import { checkCheckpointSignature, parsePublicKey, type Checkpoint } from '../../src/audit/index.js';
+import { openSqliteAuditReader } from '../../src/storage/index.js';
 import { createGateway, type Gateway } from '../../src/gateway/index.js';
 import { createApp } from '../../src/server/app.js';
 
@@ -113,21 +114,21 @@ describe('bastion serve (real process, real socket)', () => {
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
     }
-    const reader = openAuditReader({ path: join(dataDir, 'bastion.db') });
+    const reader = await openSqliteAuditReader(join(dataDir, 'bastion.db'));
     expect(reader.ok).toBe(true);
     if (!reader.ok) return;
     try {
-      const types = reader.value.query({}).map((e) => e.type);
+      const types = (await reader.value.query({})).map((e) => e.type);
       expect(types[0]).toBe('policy.loaded');
       expect(types).toContain('service.start');
       expect(types).toContain('decision');
       expect(types[types.length - 1]).toBe('service.stop');
-      expect(reader.value.verify().ok).toBe(true);
+      expect((await reader.value.verify()).ok).toBe(true);
       // The checkpoints a witness fetched verify against the log as it is now.
-      const latest = reader.value.latestCheckpoint();
+      const latest = await reader.value.latestCheckpoint();
       expect(latest?.size).toBe(types.length);
     } finally {
-      reader.value.close();
+      await reader.value.close();
     }
   });
 });

@@ -6,14 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Checkpoint } from '../../audit/checkpoint.js';
-import { checkpointShapeProblem } from '../../audit/checkpoint.js';
-import type { ExportFormat } from '../../audit/export.js';
-import { EXPORT_FORMATS, exportLine } from '../../audit/export.js';
-import type { OpenedReader } from '../../audit/log.js';
-import { openAuditReader, verifyInclusionProof } from '../../audit/log.js';
-import type { AuditEvent } from '../../audit/schema.js';
-import type { AuditFilter } from '../../audit/store.js';
+import type { AuditEvent, AuditFilter, Checkpoint, ExportFormat, OpenedReader } from '../../audit/index.js';
+import { checkpointShapeProblem, EXPORT_FORMATS, exportLine, verifyInclusionProof } from '../../audit/index.js';
+import { openSqliteAuditReader } from '../../storage/index.js';
 import { isRisk } from '../../core/risk.js';
 import { BastionException, quote } from '../../core/errors.js';
 import type { CliIo, Command } from '../command.js';
@@ -53,7 +48,7 @@ const LOCATION = {
   'public-key': { type: 'string' },
 } as const;
 
-function openReader(values: { db?: string | undefined; 'data-dir'?: string | undefined; 'public-key'?: string | undefined }, io: CliIo): OpenedReader | string {
+async function openReader(values: { db?: string | undefined; 'data-dir'?: string | undefined; 'public-key'?: string | undefined }, io: CliIo): Promise<OpenedReader | string> {
   const path = values.db !== undefined ? resolve(io.cwd, values.db) : resolve(io.cwd, values['data-dir'] ?? '.bastion', 'bastion.db');
   let publicKeyPem: string | undefined;
   if (values['public-key'] !== undefined) {
@@ -63,7 +58,7 @@ function openReader(values: { db?: string | undefined; 'data-dir'?: string | und
       return `cannot read public key ${quote(values['public-key'])}`;
     }
   }
-  const opened = openAuditReader(publicKeyPem === undefined ? { path } : { path, publicKeyPem });
+  const opened = await openSqliteAuditReader(path, publicKeyPem === undefined ? {} : { publicKeyPem });
   return opened.ok ? opened.value : opened.errors.map((e) => e.message).join('; ');
 }
 
@@ -147,12 +142,12 @@ async function verifyCommand(args: string[], io: CliIo): Promise<number> {
     if (typeof cps === 'string') return badInput(io, 'audit verify', cps);
     trusted.push(...cps);
   }
-  const reader = openReader(values, io);
+  const reader = await openReader(values, io);
   if (typeof reader === 'string') return badInput(io, 'audit verify', reader);
   try {
     const onProgress = progressBar(io);
     const given = values.checkpoint === undefined ? {} : { trusted };
-    const report = reader.verify(onProgress ? { ...given, onProgress } : given);
+    const report = await reader.verify(onProgress ? { ...given, onProgress } : given);
     if (reader.keySource === 'database' && !values.json) {
       io.stderr.write('note: the public key was read from the log itself; pass --public-key <file> to check against a key kept elsewhere\n');
     }
@@ -186,7 +181,7 @@ async function verifyCommand(args: string[], io: CliIo): Promise<number> {
     }
     return report.ok ? EXIT.OK : EXIT.FAILED;
   } finally {
-    reader.close();
+    await reader.close();
   }
 }
 
@@ -241,17 +236,17 @@ async function queryCommand(args: string[], io: CliIo): Promise<number> {
   const limit = values.limit === undefined ? 100 : Number(values.limit);
   if (!Number.isSafeInteger(limit) || limit < 0) return badInput(io, 'audit query', `option --limit: ${quote(values.limit)} is not a whole number`);
   if (limit > 0) filter.limit = limit;
-  const reader = openReader(values, io);
+  const reader = await openReader(values, io);
   if (typeof reader === 'string') return badInput(io, 'audit query', reader);
   try {
-    const events = reader.query(filter);
+    const events = await reader.query(filter);
     io.stdout.write(values.json ? JSON.stringify(events, null, 2) + '\n' : table(events));
     return EXIT.OK;
   } catch (err) {
     if (err instanceof BastionException) return badInput(io, 'audit query', err.message);
     throw err;
   } finally {
-    reader.close();
+    await reader.close();
   }
 }
 
@@ -273,13 +268,13 @@ async function exportCommand(args: string[], io: CliIo): Promise<number> {
   if (until instanceof Error) return badInput(io, 'audit export', until.message);
   let after = values['after-seq'] === undefined ? 0 : Number(values['after-seq']);
   if (!Number.isSafeInteger(after) || after < 0) return badInput(io, 'audit export', `option --after-seq: ${quote(values['after-seq'])} is not a whole number`);
-  const reader = openReader(values, io);
+  const reader = await openReader(values, io);
   if (typeof reader === 'string') return badInput(io, 'audit export', reader);
   try {
-    const logId = reader.latestCheckpoint()?.logId;
+    const logId = (await reader.latestCheckpoint())?.logId;
     const meta = logId === undefined ? {} : { logId };
     for (;;) {
-      const page = reader.eventsAfter(after, EXPORT_PAGE);
+      const page = await reader.eventsAfter(after, EXPORT_PAGE);
       const last = page[page.length - 1];
       if (!last) break;
       const lines: string[] = [];
@@ -296,7 +291,7 @@ async function exportCommand(args: string[], io: CliIo): Promise<number> {
     if (err instanceof BastionException) return badInput(io, 'audit export', err.message);
     throw err;
   } finally {
-    reader.close();
+    await reader.close();
   }
 }
 
@@ -306,10 +301,10 @@ async function proofCommand(args: string[], io: CliIo): Promise<number> {
   if (positionals.length !== 1 || !Number.isSafeInteger(seq) || seq < 1) {
     return badInput(io, 'audit proof', `expected one sequence number, got ${quote(positionals.join(' '))}`);
   }
-  const reader = openReader(values, io);
+  const reader = await openReader(values, io);
   if (typeof reader === 'string') return badInput(io, 'audit proof', reader);
   try {
-    const proof = reader.inclusionProof(seq);
+    const proof = await reader.inclusionProof(seq);
     const problem = verifyInclusionProof(proof, reader.publicKeyPem());
     io.stdout.write(JSON.stringify({ ...proof, verified: problem === undefined, ...(problem ? { problem } : {}) }, null, 2) + '\n');
     return problem === undefined ? EXIT.OK : EXIT.FAILED;
@@ -317,19 +312,19 @@ async function proofCommand(args: string[], io: CliIo): Promise<number> {
     if (err instanceof BastionException) return badInput(io, 'audit proof', err.message);
     throw err;
   } finally {
-    reader.close();
+    await reader.close();
   }
 }
 
 async function publicKeyCommand(args: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({ args, options: { ...LOCATION }, strict: true });
-  const reader = openReader(values, io);
+  const reader = await openReader(values, io);
   if (typeof reader === 'string') return badInput(io, 'audit public-key', reader);
   try {
     io.stdout.write(reader.publicKeyPem().trimEnd() + '\n');
     return EXIT.OK;
   } finally {
-    reader.close();
+    await reader.close();
   }
 }
 

@@ -97,16 +97,16 @@ Example:
     const startedAt = new Date();
     await log?.append({ type: 'service.start', data: { host: config.host, port: config.port, dev: config.dev, policyVersion: gateway.policySet.version } });
     // Retention: prune at start and every six hours; each pruning is itself an audit event.
-    const prune = () => {
+    const prune = async (): Promise<void> => {
       if (!log || config.audit.retentionDays === undefined) return;
       try {
-        const report = log.prune();
+        const report = await log.prune();
         if (report.pruned > 0) io.stderr.write(`bastion: audit retention pruned ${report.pruned} events (through seq ${report.throughSeq})\n`);
       } catch (err) {
         io.stderr.write(`bastion: audit retention failed: ${(err as Error).message}\n`);
       }
     };
-    prune();
+    await prune();
     // SIEM streaming: at-least-once delivery from a cursor persisted in the audit file, so a
     // restart resumes where the collector last acknowledged.
     let sink: SiemSink | undefined;
@@ -121,7 +121,7 @@ Example:
       sink.start();
       io.stderr.write(`bastion: streaming the audit log to ${config.audit.siem.url} (${config.audit.siem.format}, ${config.audit.siem.eventFormat})\n`);
     }
-    const pruneTimer = setInterval(prune, 6 * 3600_000);
+    const pruneTimer = setInterval(() => void prune(), 6 * 3600_000);
     pruneTimer.unref();
     const watcher = watchPolicies(config.policies, gateway.policySet, {
       onReload: async (set) => {

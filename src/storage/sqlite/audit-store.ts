@@ -10,13 +10,9 @@
  */
 
 import { Database, type SqliteDatabase } from './driver.js';
-import type { Checkpoint } from '../../audit/checkpoint.js';
-import { GENESIS_CHAIN_HASH, HASH_BYTES } from '../../audit/hash.js';
-import { CompactRange } from '../../audit/merkle.js';
-import type { Anchor, StoredCheckpoint, StoredRow } from '../../audit/verify.js';
+import type { Anchor, AuditBatch, AuditFilter, AuditStore, AuditStoreView, ChainHead, Checkpoint, StoredCheckpoint, StoredChainState, StoredRow } from '../../audit/index.js';
+import { checkHead, CompactRange, GENESIS_CHAIN_HASH, parseChainState, parseStoredCheckpoint } from '../../audit/index.js';
 import { RISKS, riskRank } from '../../core/risk.js';
-import type { AuditFilter, AuditStore, ChainHead } from '../../audit/store.js';
-import { AuditStateError } from '../../audit/store.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS audit_events (
@@ -91,61 +87,13 @@ function checkLayout(db: SqliteDatabase): void {
   }
 }
 
-const TABLE = { head: 'audit_head', anchor: 'audit_anchor' } as const;
-const HEX_HASH = /^[0-9a-f]{64}$/;
-
-/**
- * Reads a head or anchor row strictly: a whole size, a 32-byte chain hash, and a frontier
- * of exactly the nodes that size needs, for that same size. Anything else was written by
- * hand, and is reported as such rather than crashing whoever reads it.
- */
-function chainState(part: 'head' | 'anchor', row: { size: unknown; chain_hash: unknown; range: unknown }): ChainHead {
-  const bad = (what: string): AuditStateError => new AuditStateError(part, `the stored ${part} (table ${TABLE[part]}) is malformed: ${what}`);
-  const size = row.size;
-  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw bad(`size ${quoted(size)} is not a whole number of events`);
-  if (!Buffer.isBuffer(row.chain_hash) || row.chain_hash.length !== HASH_BYTES) throw bad(`chain_hash is not ${HASH_BYTES} bytes`);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(String(row.range));
-  } catch {
-    throw bad(`range ${quoted(row.range)} is not JSON`);
-  }
-  const range = parsed as { size?: unknown; nodes?: unknown };
-  if (typeof parsed !== 'object' || parsed === null || !Array.isArray(range.nodes) || range.nodes.some((n) => typeof n !== 'string' || !HEX_HASH.test(n))) {
-    throw bad('range is not {size, nodes: [64 hex digits, …]}');
-  }
-  if (range.size !== size) throw bad(`size ${size}, but its Merkle frontier (range) covers ${quoted(range.size)} events`);
-  const nodes = range.nodes as string[];
-  const needed = popcount(size);
-  if (nodes.length !== needed) throw bad(`range has ${nodes.length} nodes; a frontier of ${size} events has ${needed}`);
-  return { size, chainHash: row.chain_hash, range: CompactRange.fromJSON({ size, nodes }) };
-}
-
-function popcount(n: number): number {
-  let count = 0;
-  for (let v = n; v > 0; v = Math.floor(v / 2)) count += v % 2;
-  return count;
-}
-
-function quoted(value: unknown): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
-  return `\`${text.length > 40 ? text.slice(0, 40) + '…' : text}\``;
-}
-
-function parseCheckpoint(body: string): Checkpoint {
-  try {
-    return JSON.parse(body) as Checkpoint;
-  } catch {
-    throw new AuditStateError('checkpoint', 'a stored checkpoint (table audit_checkpoints) is not JSON');
-  }
-}
-
 function isoTime(value: string | Date): string {
   return value instanceof Date ? value.toISOString() : value;
 }
 
 /**
- * Opens (creating when needed) the audit tables in a SQLite file.
+ * Opens (creating when needed) the audit tables in a SQLite file. The port's methods are
+ * async; underneath, better-sqlite3 is synchronous, so a batch costs its caller one await.
  *
  * @example
  * const store = new SqliteAuditStore('.bastion/bastion.db');
@@ -155,8 +103,15 @@ export class SqliteAuditStore implements AuditStore {
   private readonly stmts;
   private readonly params: unknown[] = new Array<unknown>(CHUNK * COLUMNS).fill(null);
   private readonly readOnly: boolean;
+  /** Snapshots open on this (read-only) connection: the first begins the read transaction, the last ends it. */
+  private snapshots = 0;
+  /** A writer's read-only second connection, for snapshots: the writer never holds a read transaction. */
+  private companion: SqliteAuditStore | undefined;
 
-  constructor(path: string, options: SqliteAuditStoreOptions = {}) {
+  constructor(
+    readonly path: string,
+    options: SqliteAuditStoreOptions = {},
+  ) {
     this.readOnly = options.readOnly === true;
     this.db = new Database(path, options.readOnly ? { readonly: true, fileMustExist: true } : {});
     try {
@@ -191,7 +146,6 @@ export class SqliteAuditStore implements AuditStore {
       // Hex text rather than a BLOB: a Buffer per row costs more than the hashing of it.
       rows: db.prepare('SELECT seq, body, lower(hex(chain_hash)), trace_id, time FROM audit_events WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?').raw(true),
       denseRows: db.prepare('SELECT body, lower(hex(chain_hash)), trace_id, time FROM audit_events WHERE seq >= ? AND seq <= ? ORDER BY seq').raw(true),
-      scan: db.prepare('SELECT seq, body, lower(hex(chain_hash)), trace_id, time FROM audit_events WHERE seq >= ? AND seq <= ? ORDER BY seq').raw(true),
       row: db.prepare('SELECT seq, body, chain_hash, trace_id, time FROM audit_events WHERE seq = ?').raw(true),
       // Only seqs a number holds exactly: a row beyond 2^53 cannot be verified, only reported.
       after: db.prepare('SELECT body FROM audit_events WHERE seq > ? AND seq <= 9007199254740991 ORDER BY seq LIMIT ?').pluck(true),
@@ -204,12 +158,12 @@ export class SqliteAuditStore implements AuditStore {
     };
   }
 
-  appendBatch<T>(build: (head: ChainHead) => { rows: StoredRow[]; head: ChainHead; result: T }): T {
+  async appendBatch<T>(build: (head: ChainHead) => AuditBatch<T>): Promise<T> {
     const { insert, insertChunk, setHead } = this.stmts;
     if (!insert || !insertChunk || !setHead) throw new Error('audit store is read-only');
     const params = this.params;
     const run = this.db.transaction(() => {
-      const built = build(this.head());
+      const built = build(this.headNow());
       const rows = built.rows;
       let i = 0;
       for (; i + CHUNK <= rows.length; i += CHUNK) {
@@ -240,158 +194,96 @@ export class SqliteAuditStore implements AuditStore {
     }
   }
 
-  head(): ChainHead {
-    const stored = this.storedHead();
-    const anchor = this.anchor();
-    const head = stored ?? { size: anchor.size, chainHash: anchor.chainHash, range: anchor.range.clone() };
+  async snapshot<T>(read: (view: AuditStoreView) => Promise<T>): Promise<T> {
+    if (!this.readOnly) {
+      this.companion ??= new SqliteAuditStore(this.path, { readOnly: true });
+      return this.companion.snapshot(read);
+    }
+    // A deferred BEGIN: the snapshot is fixed by the first read and holds until COMMIT.
+    if (this.snapshots++ === 0 && !this.db.inTransaction) this.db.exec('BEGIN');
+    try {
+      return await read(this);
+    } finally {
+      if (--this.snapshots === 0 && this.db.inTransaction && this.db.open) this.db.exec('COMMIT');
+    }
+  }
+
+  private headNow(): ChainHead {
     const last = this.stmts.last.get() as { seq: number; chain_hash: unknown } | undefined;
-    // INVARIANT: rows and head are written in one transaction, so the head describes the
-    // last row; when it does not, someone edited one of them and appending would hide it.
-    const problem = last === undefined
-      ? (head.size !== anchor.size || !head.chainHash.equals(anchor.chainHash) ? `says ${head.size} events, but no event after ${anchor.size} is stored` : undefined)
-      : stored === undefined
-        ? `is missing, but events up to ${last.seq} are stored`
-        : head.size !== last.seq
-          ? `says ${head.size} events, but the last stored event is ${last.seq}`
-          : !(Buffer.isBuffer(last.chain_hash) && head.chainHash.equals(last.chain_hash))
-            ? `does not hold the chain hash of event ${last.seq}`
-            : undefined;
-    if (problem) throw new AuditStateError('head', `the stored head (table audit_head) ${problem}`);
-    return head;
+    return checkHead(this.storedHeadNow(), this.anchorNow(), last && { seq: last.seq, chainHash: last.chain_hash });
   }
 
-  storedHead(): ChainHead | undefined {
-    const row = this.stmts.head.get() as { size: unknown; chain_hash: unknown; range: unknown } | undefined;
-    return row ? chainState('head', row) : undefined;
+  private storedHeadNow(): ChainHead | undefined {
+    const row = this.stmts.head.get() as StoredChainState | undefined;
+    return row ? parseChainState('head', row) : undefined;
   }
 
-  extent(): { lowest: string; highest: string } | undefined {
+  private anchorNow(): Anchor {
+    const row = this.stmts.anchor.get() as StoredChainState | undefined;
+    if (!row) return { size: 0, chainHash: GENESIS_CHAIN_HASH, range: new CompactRange() };
+    return parseChainState('anchor', row);
+  }
+
+  async head(): Promise<ChainHead> {
+    return this.headNow();
+  }
+
+  async storedHead(): Promise<ChainHead | undefined> {
+    return this.storedHeadNow();
+  }
+
+  async anchor(): Promise<Anchor> {
+    return this.anchorNow();
+  }
+
+  async extent(): Promise<{ lowest: string; highest: string } | undefined> {
     const lowest = this.stmts.lowest.get() as string | undefined;
     const highest = this.stmts.highest.get() as string | undefined;
     return lowest === undefined || highest === undefined ? undefined : { lowest, highest };
   }
 
-  rows(from = 1, to = Number.MAX_SAFE_INTEGER): Iterable<StoredRow> {
-    return this.readOnly ? this.chunkedRows(from, to) : this.cursorRows(from, to);
-  }
-
   /**
-   * A writer's scan: one cursor, one native call per row. A read transaction left open by
-   * an abandoned iterator would swallow the writer's later commits into savepoints, so the
-   * faster chunked scan is kept to read-only connections.
+   * Pages of ROWS_PER_READ rows, one all() each, no transaction held between them (that is
+   * what `snapshot` is for). A page asks for the seq range [n, n + ROWS_PER_READ) without
+   * the seq column (one value less per row): when every seq of the range is there, the
+   * primary key leaves only one order for them. A short page (a gap, or the end of the log)
+   * is read again with its seq column, by keyset from n.
    */
-  private cursorRows(from: number, to: number): Iterable<StoredRow> {
-    const stmt = this.stmts.scan;
-    // A plain iterator rather than a generator: one resumption less per row on long scans.
-    return {
-      [Symbol.iterator](): Iterator<StoredRow> {
-        const cursor = stmt.iterate(from, to) as IterableIterator<RawRow>;
-        return {
-          next(): IteratorResult<StoredRow> {
-            const step = cursor.next();
-            return step.done ? { done: true, value: undefined } : { done: false, value: toRow(step.value) };
-          },
-          return(): IteratorResult<StoredRow> {
-            cursor.return?.();
-            return { done: true, value: undefined };
-          },
-        };
-      },
-    };
-  }
-
-  /**
-   * A read-only scan (verification), one all() per page inside one read transaction, so
-   * the scan sees one snapshot as a single cursor would. A page asks for the seq range
-   * [n, n + ROWS_PER_READ) without the seq column (one value less per row): when every seq
-   * of the range is there, the primary key leaves only one order for them. A short page (a
-   * gap, or the end of the log) is read again with its seq column, by keyset from n.
-   * Callers finish the scan or call return() (for…of does); either ends the transaction.
-   */
-  private chunkedRows(from: number, to: number): Iterable<StoredRow> {
+  async *rows(from = 1, to = Number.MAX_SAFE_INTEGER): AsyncGenerator<readonly StoredRow[]> {
     const { rows: keyset, denseRows: dense } = this.stmts;
-    const db = this.db;
-    return {
-      [Symbol.iterator](): Iterator<StoredRow> {
-        let chunk: RawRow[] = [];
-        let denseChunk: DenseRow[] = [];
-        // Whether the page in hand is a dense one, and the seq of its first row.
-        let isDense = false;
-        let base = 0;
-        let at = 0;
-        let nextFrom = from;
-        let more = from <= to;
-        let owned = false;
-        const finish = (): IteratorResult<StoredRow> => {
-          more = false;
-          chunk = [];
-          denseChunk = [];
-          at = 0;
-          if (owned) {
-            owned = false;
-            if (db.inTransaction) db.exec('COMMIT');
-          }
-          return { done: true, value: undefined };
-        };
-        const read = (): boolean => {
-          const end = Math.min(to, nextFrom + ROWS_PER_READ - 1);
-          denseChunk = dense.all(nextFrom, end) as DenseRow[];
-          at = 0;
-          if (denseChunk.length === end - nextFrom + 1) {
-            isDense = true;
-            base = nextFrom;
-            chunk = [];
-            nextFrom = end + 1;
-            more = end < to;
-            return true;
-          }
-          denseChunk = [];
-          isDense = false;
-          chunk = keyset.all(nextFrom, to, ROWS_PER_READ) as RawRow[];
-          more = chunk.length === ROWS_PER_READ;
-          const last = chunk[chunk.length - 1];
-          if (!last) return false;
-          nextFrom = last[0] + 1;
-          return true;
-        };
-        return {
-          next(): IteratorResult<StoredRow> {
-            if (at === (isDense ? denseChunk.length : chunk.length)) {
-              if (!more) return finish();
-              if (!owned && !db.inTransaction) {
-                db.exec('BEGIN');
-                owned = true;
-              }
-              let found: boolean;
-              try {
-                found = read();
-              } catch (err) {
-                finish();
-                throw err;
-              }
-              if (!found) return finish();
-            }
-            if (!isDense) return { done: false, value: toRow(chunk[at++] as RawRow) };
-            const raw = denseChunk[at] as DenseRow;
-            const seq = base + at++;
-            return { done: false, value: { seq, body: raw[0], chainHash: raw[1], traceId: raw[2], time: raw[3] } };
-          },
-          return: finish,
-        };
-      },
-    };
+    let next = from;
+    while (next <= to) {
+      const end = Math.min(to, next + ROWS_PER_READ - 1);
+      const denseChunk = dense.all(next, end) as DenseRow[];
+      if (denseChunk.length === end - next + 1) {
+        const page = new Array<StoredRow>(denseChunk.length);
+        for (let i = 0; i < denseChunk.length; i++) {
+          const raw = denseChunk[i] as DenseRow;
+          page[i] = { seq: next + i, body: raw[0], chainHash: raw[1], traceId: raw[2], time: raw[3] };
+        }
+        yield page;
+        next = end + 1;
+        continue;
+      }
+      const chunk = keyset.all(next, to, ROWS_PER_READ) as RawRow[];
+      const last = chunk[chunk.length - 1];
+      if (!last) return;
+      yield chunk.map(toRow);
+      if (chunk.length < ROWS_PER_READ) return;
+      next = last[0] + 1;
+    }
   }
 
-  row(seq: number): StoredRow | undefined {
+  async row(seq: number): Promise<StoredRow | undefined> {
     const raw = this.stmts.row.get(seq) as RawRow | undefined;
     return raw ? toRow(raw) : undefined;
   }
 
-  bodiesAfter(afterSeq: number, limit: number): string[] {
+  async bodiesAfter(afterSeq: number, limit: number): Promise<string[]> {
     return this.stmts.after.all(afterSeq, limit) as string[];
   }
 
-  query(filter: AuditFilter): string[] {
+  async query(filter: AuditFilter): Promise<string[]> {
     const where: string[] = [];
     const params: unknown[] = [];
     const field = (path: string, value: unknown): void => {
@@ -446,34 +338,28 @@ export class SqliteAuditStore implements AuditStore {
     return this.db.prepare(`SELECT body FROM audit_events ${clause} ORDER BY seq`).pluck(true).all(...params) as string[];
   }
 
-  eventCount(): number {
+  async eventCount(): Promise<number> {
     return this.stmts.count.get() as number;
   }
 
-  addCheckpoint(checkpoint: Checkpoint): void {
+  async addCheckpoint(checkpoint: Checkpoint): Promise<void> {
     this.db.prepare('INSERT INTO audit_checkpoints (size, body) VALUES (?, ?)').run(checkpoint.size, JSON.stringify(checkpoint));
   }
 
-  checkpointRows(): StoredCheckpoint[] {
+  async checkpointRows(): Promise<StoredCheckpoint[]> {
     return this.stmts.checkpointRows.all() as StoredCheckpoint[];
   }
 
-  checkpoints(sinceSize = -1): Checkpoint[] {
-    return (this.stmts.checkpoints.all(sinceSize) as string[]).map(parseCheckpoint);
+  async checkpoints(sinceSize = -1): Promise<Checkpoint[]> {
+    return (this.stmts.checkpoints.all(sinceSize) as string[]).map(parseStoredCheckpoint);
   }
 
-  latestCheckpoint(): Checkpoint | undefined {
+  async latestCheckpoint(): Promise<Checkpoint | undefined> {
     const body = this.stmts.latest.get() as string | undefined;
-    return body === undefined ? undefined : parseCheckpoint(body);
+    return body === undefined ? undefined : parseStoredCheckpoint(body);
   }
 
-  anchor(): Anchor {
-    const row = this.stmts.anchor.get() as { size: unknown; chain_hash: unknown; range: unknown } | undefined;
-    if (!row) return { size: 0, chainHash: GENESIS_CHAIN_HASH, range: new CompactRange() };
-    return chainState('anchor', row);
-  }
-
-  prune(anchor: Anchor): number {
+  async prune(anchor: Anchor): Promise<number> {
     const run = this.db.transaction(() => {
       const { changes } = this.db.prepare('DELETE FROM audit_events WHERE seq <= ?').run(anchor.size);
       this.db.prepare('INSERT OR REPLACE INTO audit_anchor (id, size, chain_hash, range) VALUES (1, ?, ?, ?)')
@@ -483,27 +369,29 @@ export class SqliteAuditStore implements AuditStore {
     return run.immediate();
   }
 
-  maxTimeThrough(size: number): string | undefined {
+  async maxTimeThrough(size: number): Promise<string | undefined> {
     return (this.stmts.maxTime.get(size) as string | null) ?? undefined;
   }
 
-  getMeta(key: string): string | undefined {
+  async getMeta(key: string): Promise<string | undefined> {
     return this.stmts.getMeta.get(key) as string | undefined;
   }
 
-  setMeta(key: string, value: string): void {
+  async setMeta(key: string, value: string): Promise<void> {
     this.db.prepare('INSERT OR REPLACE INTO audit_meta (key, value) VALUES (?, ?)').run(key, value);
   }
 
-  getCursor(name: string): number {
+  async getCursor(name: string): Promise<number> {
     return (this.stmts.getCursor.get(name) as number | undefined) ?? 0;
   }
 
-  setCursor(name: string, seq: number): void {
+  async setCursor(name: string, seq: number): Promise<void> {
     this.db.prepare('INSERT OR REPLACE INTO audit_cursors (name, seq) VALUES (?, ?)').run(name, seq);
   }
 
-  close(): void {
+  async close(): Promise<void> {
+    await this.companion?.close();
+    this.companion = undefined;
     if (this.db.open) this.db.close();
   }
 }
