@@ -13,10 +13,11 @@ import { BastionException } from '../../core/errors.js';
 import { createSiemSink, type SiemSink } from '../../audit/index.js';
 import { createGateway } from '../../gateway/index.js';
 import { watchPolicies } from '../../policy/watch.js';
-import { createApp } from '../../server/app.js';
-import { listen } from '../../server/listen.js';
+import { buildServer, listen, type LogOptions } from '../../server/index.js';
 import { badInput, type CliIo, type Command, EXIT } from '../command.js';
 import { oneLine } from './check.js';
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'off'] as const;
 
 export const serveCommand: Command = {
   name: 'serve',
@@ -31,11 +32,13 @@ Options (flags override the config file):
   --data-dir DIR   state directory (audit log in DIR/bastion.db); default .bastion
   --upstream URL   the OpenAI-compatible provider the proxy forwards to (key: BASTION_UPSTREAM_API_KEY)
   --dev            development mode: identity is read from the request, NOT verified
+  --log-level L    request log as JSON lines on stderr: trace, debug, info (default), warn,
+                   error, fatal, or off; credentials in headers are redacted
 
 Endpoints: GET /health (503 "degraded" while a policy change did not load or a watch is lost),
 POST /v1/decide and GET/PUT /v1/kill-switch (development mode until identity verification
 lands), GET /v1/audit/checkpoints[?since=SIZE] and GET /v1/audit/public-key (for external
-witnesses).
+witnesses). Bodies are JSON (\`application/json\`, else 415), at most 1 MiB (else 413).
 
 Policy files are watched: every valid change is loaded, an invalid one is reported and the
 last good set stays in force.
@@ -56,6 +59,7 @@ Example:
           'data-dir': { type: 'string' },
           upstream: { type: 'string' },
           dev: { type: 'boolean', default: false },
+          'log-level': { type: 'string', default: 'info' },
         },
       }).values;
     } catch (err) {
@@ -77,6 +81,9 @@ Example:
       if (!Number.isInteger(port) || port < 0 || port > 65535) return badInput(io, 'serve', `--port: \`${opts.port}\` is not a port number`);
       config.port = port;
     }
+    const level = opts['log-level'];
+    if (!LOG_LEVELS.includes(level as (typeof LOG_LEVELS)[number])) return badInput(io, 'serve', `--log-level: \`${level}\` is not one of ${LOG_LEVELS.join(', ')}`);
+    const requestLog: LogOptions | undefined = level === 'off' ? undefined : { level: level as NonNullable<LogOptions['level']>, stream: io.stderr };
     if (config.policies.length === 0) return badInput(io, 'serve', 'no policies: pass --policy PATH or a --config file that lists policies');
 
     let gateway;
@@ -132,18 +139,20 @@ Example:
       onWatchLost: (path, message) => io.stderr.write(`bastion: policy watch lost for \`${path}\`: ${message}; checking for changes every 2 s until it is re-armed\n`),
       onWatchRestored: (path) => io.stderr.write(`bastion: policy watch re-armed for \`${path}\`\n`),
     }, { baseline: config.baseline });
-    let server;
+    const app = await buildServer(gateway, { dev: config.dev, startedAt, policyWatch: () => watcher.status(), ...(requestLog ? { log: requestLog } : {}) });
+    let url: string;
     try {
-      ({ server } = await listen(createApp(gateway, { dev: config.dev, startedAt, policyWatch: () => watcher.status() }), config.host, config.port));
+      url = await listen(app, config.host, config.port);
     } catch (err) {
+      await app.close();
       watcher.close();
+      clearInterval(pruneTimer);
+      await sink?.stop();
       await gateway.close();
       return badInput(io, 'serve', `cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`);
     }
-    const addr = server.address();
-    const port = typeof addr === 'object' && addr ? addr.port : config.port;
     if (config.dev) io.stderr.write('\n  !!! DEVELOPMENT MODE: identity is read from requests and NOT verified. Never expose this. !!!\n\n');
-    io.stdout.write(`bastion listening on http://${config.host}:${port} (policy ${gateway.policySet.version}, data ${config.dataDir})\n`);
+    io.stdout.write(`bastion listening on ${url} (policy ${gateway.policySet.version}, data ${config.dataDir})\n`);
 
     await new Promise<void>((done) => {
       const stop = () => {
@@ -154,9 +163,10 @@ Example:
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
     });
+    // Drain first: requests in flight finish (and are audited) before the log closes.
+    await app.close();
     watcher.close();
     clearInterval(pruneTimer);
-    await new Promise<void>((r) => server.close(() => r()));
     await log?.append({ type: 'service.stop', data: { reason: 'signal' } });
     if (sink) {
       // Ship what is left (bounded: a collector that is down must not hold the shutdown).
