@@ -1,12 +1,13 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkCheckpointSignature, openAuditReader, parsePublicKey, type Checkpoint } from '../../src/audit/index.js';
 import { createGateway, type Gateway } from '../../src/gateway/index.js';
 import { buildServer } from '../../src/server/index.js';
+import { eventually, serve } from './serve-process.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 
@@ -260,5 +261,78 @@ describe('bastion serve with a SIEM in its config', () => {
     expect(received.every((r) => r.auth === 'Splunk hec-token-123')).toBe(true);
     expect(all).toContain('siem-trace-1');
     expect(all).toContain('user does not belong to an allowed group');
+  });
+});
+
+describe('bastion serve: failed start and graceful stop (real process)', () => {
+  it('a port that is taken: exit 2 with one clear line, and no service.start recorded', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
+    const port = (taken.address() as { port: number }).port;
+    const dataDir = mkdtempSync(join(tmpdir(), 'bastion-serve-taken-'));
+    try {
+      const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        execFile(process.execPath, [join(root, 'dist/cli/main.js'), 'serve', '--policy', join(root, 'examples/zyx'), '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir], (err, stdout, stderr) =>
+          resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }),
+        );
+      });
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe(`bastion serve: cannot listen on 127.0.0.1:${port}: listen EADDRINUSE: address already in use 127.0.0.1:${port}\n`);
+    } finally {
+      taken.close();
+    }
+    const reader = openAuditReader({ path: join(dataDir, 'bastion.db') });
+    if (!reader.ok) throw new Error(reader.errors.map((e) => e.message).join('; '));
+    try {
+      expect(reader.value.query({}).map((e) => e.type)).not.toContain('service.start');
+    } finally {
+      reader.value.close();
+    }
+  });
+
+  it('SIGTERM drains: a request in flight is answered and audited before service.stop', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'bastion-serve-drain-'));
+    const s = await serve(['--dev', '--policy', join(root, 'examples/zyx'), '--data-dir', dataDir]);
+    const { port, hostname } = new URL(s.url);
+    const body = JSON.stringify({ principal: { id: 'intern', groups: ['grp-ai-users'], deviceCompliant: true }, action: 'jira_read', traceId: 'drain-1' });
+    let answer = '';
+    const answered = new Promise<number | undefined>((resolve, reject) => {
+      const req = httpRequest({ host: hostname, port, method: 'POST', path: '/v1/decide', headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
+        res.on('data', (c: Buffer) => (answer += c.toString()));
+        res.on('end', () => resolve(res.statusCode));
+      });
+      req.once('error', reject);
+      // Half the body now: the request is in flight until the rest arrives.
+      req.write(body.slice(0, 10));
+      void eventually(async () => (req.socket?.remotePort !== undefined ? true : undefined), 'the request to connect').then(async () => {
+        s.child.kill('SIGTERM');
+        // Once the server is closing, finish the body.
+        await eventually(async () => {
+          try {
+            // A closing server answers 503 on a connection it still holds, or refuses a new one.
+            return (await fetch(`${s.url}/health`)).status === 503 ? true : undefined;
+          } catch {
+            return true;
+          }
+        }, 'the server to stop accepting');
+        req.end(body.slice(10));
+      });
+    });
+    expect(await answered).toBe(200);
+    expect(JSON.parse(answer)).toMatchObject({ decision: 'deny', traceId: 'drain-1' });
+    // Already signalled once: a second SIGTERM would cut the shutdown short.
+    const code = s.child.exitCode ?? (await new Promise<number | null>((r) => s.child.once('exit', (c) => r(c))));
+    expect(code).toBe(0);
+    const reader = openAuditReader({ path: join(dataDir, 'bastion.db') });
+    if (!reader.ok) throw new Error(reader.errors.map((e) => e.message).join('; '));
+    try {
+      const events = reader.value.query({});
+      const decision = events.findIndex((e) => e.type === 'decision' && JSON.stringify(e).includes('drain-1'));
+      expect(decision).toBeGreaterThan(-1);
+      expect(events.findIndex((e) => e.type === 'service.stop')).toBeGreaterThan(decision);
+    } finally {
+      reader.value.close();
+    }
   });
 });

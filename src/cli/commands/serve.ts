@@ -1,9 +1,9 @@
 /**
- * `bastion serve`: the gateway as a service. Loads the configuration and policies, records
- * `service.start`, watches the policies (a bad edit keeps the last good set; a failed reload
+ * `bastion serve`: the gateway as a service. Loads the configuration and policies, watches the
+ * policies (a bad edit keeps the last good set; a failed reload
  * or a lost watch is reported on stderr and makes `/health` answer 503), answers `/health`
- * and, in development mode, `/v1/decide` and `/v1/kill-switch`; stops cleanly on
- * SIGINT/SIGTERM.
+ * and, in development mode, `/v1/decide` and `/v1/kill-switch`; records `service.start` once
+ * the port is bound; on SIGINT/SIGTERM drains the requests in flight, then closes the audit log.
  */
 
 import { parseArgs } from 'node:util';
@@ -13,9 +13,12 @@ import { BastionException } from '../../core/errors.js';
 import { createSiemSink, type SiemSink } from '../../audit/index.js';
 import { createGateway } from '../../gateway/index.js';
 import { watchPolicies } from '../../policy/watch.js';
-import { buildServer, listen, type LogOptions } from '../../server/index.js';
+import { buildServer, listen, stopServer, type LogOptions } from '../../server/index.js';
 import { badInput, type CliIo, type Command, EXIT } from '../command.js';
 import { oneLine } from './check.js';
+
+/** How long SIGINT/SIGTERM waits for requests in flight before it cuts the connections left. */
+const SHUTDOWN_GRACE_MS = 10_000;
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'off'] as const;
 
@@ -102,7 +105,6 @@ Example:
     }
     const log = gateway.auditLog;
     const startedAt = new Date();
-    await log?.append({ type: 'service.start', data: { host: config.host, port: config.port, dev: config.dev, policyVersion: gateway.policySet.version } });
     // Retention: prune at start and every six hours; each pruning is itself an audit event.
     const prune = () => {
       if (!log || config.audit.retentionDays === undefined) return;
@@ -151,6 +153,8 @@ Example:
       await gateway.close();
       return badInput(io, 'serve', `cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`);
     }
+    // Recorded once the port is bound: a start that failed (port taken) is not a start.
+    await log?.append({ type: 'service.start', data: { host: config.host, port: Number(new URL(url).port), dev: config.dev, policyVersion: gateway.policySet.version } });
     if (config.dev) io.stderr.write('\n  !!! DEVELOPMENT MODE: identity is read from requests and NOT verified. Never expose this. !!!\n\n');
     io.stdout.write(`bastion listening on ${url} (policy ${gateway.policySet.version}, data ${config.dataDir})\n`);
 
@@ -164,7 +168,7 @@ Example:
       process.on('SIGTERM', stop);
     });
     // Drain first: requests in flight finish (and are audited) before the log closes.
-    await app.close();
+    await stopServer(app, SHUTDOWN_GRACE_MS);
     watcher.close();
     clearInterval(pruneTimer);
     await log?.append({ type: 'service.stop', data: { reason: 'signal' } });
