@@ -106,6 +106,15 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
     return sendError(request, reply, [bastionError('NOT_FOUND', `no route for ${quote(`${request.method} ${path}`)}`)]);
   };
   app.setNotFoundHandler(notFound);
+  // While closing, every answer ends its connection: a keep-alive client must not hold the
+  // drain open until its own idle timeout.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) void reply.header('connection', 'close');
+  });
   app.addHook('onRequest', async (request, reply) => {
     if (options.dev) void reply.header('x-bastion-mode', DEV_MODE_HEADER);
     // An unknown route or method is answered before its body is read.

@@ -297,8 +297,10 @@ describe('bastion serve: failed start and graceful stop (real process)', () => {
     const { port, hostname } = new URL(s.url);
     const body = JSON.stringify({ principal: { id: 'intern', groups: ['grp-ai-users'], deviceCompliant: true }, action: 'jira_read', traceId: 'drain-1' });
     let answer = '';
+    let connection: string | undefined;
     const answered = new Promise<number | undefined>((resolve, reject) => {
       const req = httpRequest({ host: hostname, port, method: 'POST', path: '/v1/decide', headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
+        connection = res.headers.connection;
         res.on('data', (c: Buffer) => (answer += c.toString()));
         res.on('end', () => resolve(res.statusCode));
       });
@@ -321,6 +323,8 @@ describe('bastion serve: failed start and graceful stop (real process)', () => {
     });
     expect(await answered).toBe(200);
     expect(JSON.parse(answer)).toMatchObject({ decision: 'deny', traceId: 'drain-1' });
+    // A keep-alive client is told to go: it cannot hold the shutdown open.
+    expect(connection).toBe('close');
     // Already signalled once: a second SIGTERM would cut the shutdown short.
     const code = s.child.exitCode ?? (await new Promise<number | null>((r) => s.child.once('exit', (c) => r(c))));
     expect(code).toBe(0);
