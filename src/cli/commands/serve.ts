@@ -14,8 +14,7 @@ import { createSiemSink, type SiemSink } from '../../audit/index.js';
 import { createGateway } from '../../gateway/index.js';
 import { watchPolicies } from '../../policy/watch.js';
 import { buildServer, listen, stopServer, type LogOptions } from '../../server/index.js';
-import { badInput, type CliIo, type Command, EXIT } from '../command.js';
-import { oneLine } from './check.js';
+import { badInput, type CliIo, type Command, errorLine, EXIT, failWith } from '../command.js';
 
 /** How long SIGINT/SIGTERM waits for requests in flight before it cuts the connections left. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -25,7 +24,7 @@ const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'off'] a
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'run the gateway service (HTTP API, /health)',
-  help: `Usage: bastion serve [--config FILE] [--policy PATH]… [--port N] [--host H] [--data-dir DIR] [--upstream URL] [--dev]
+  help: `Usage: bastion serve [--config FILE] [--policy PATH]… [--port N] [--host H] [--data-dir DIR] [--upstream URL] [--dev] [--log-level L]
 
 Options (flags override the config file):
   --config FILE    YAML configuration (server, dataDir, policies, baseline, audit, upstream, dev)
@@ -71,7 +70,7 @@ Example:
     let config: BastionConfig = { ...DEFAULT_CONFIG, dataDir: resolve(io.cwd, DEFAULT_CONFIG.dataDir) };
     if (opts.config !== undefined) {
       const loaded = loadConfig(opts.config, io.cwd);
-      if (!loaded.ok) return badInput(io, 'serve', oneLine(loaded.errors.map((e) => e.message)));
+      if (!loaded.ok) return failWith(io, 'serve', loaded.errors);
       config = loaded.value;
     }
     if (opts.policy) config.policies = opts.policy.map((p) => resolve(io.cwd, p));
@@ -100,7 +99,7 @@ Example:
         ...(config.audit.retentionDays !== undefined ? { retentionDays: config.audit.retentionDays } : {}),
       });
     } catch (err) {
-      if (err instanceof BastionException) return badInput(io, 'serve', oneLine(err.details.map((e) => e.message)));
+      if (err instanceof BastionException) return failWith(io, 'serve', err.details);
       throw err;
     }
     const log = gateway.auditLog;
@@ -124,7 +123,7 @@ Example:
       const created = createSiemSink({ log, url: config.audit.siem.url, format: config.audit.siem.format, eventFormat: config.audit.siem.eventFormat, ...(token ? { token } : {}) });
       if (!created.ok) {
         await gateway.close();
-        return badInput(io, 'serve', oneLine(created.errors.map((e) => e.message)));
+        return failWith(io, 'serve', created.errors);
       }
       sink = created.value;
       sink.start();
@@ -137,7 +136,7 @@ Example:
         await gateway.setPolicySet(set);
         io.stderr.write(`bastion: policies reloaded, version ${set.version}\n`);
       },
-      onError: (errors) => io.stderr.write(`bastion: policy change rejected, keeping version ${watcher.current().version}: ${oneLine(errors.map((e) => e.message))}\n`),
+      onError: (errors) => io.stderr.write(`bastion: policy change rejected, keeping version ${watcher.current().version}: ${errorLine(errors)}\n`),
       onWatchLost: (path, message) => io.stderr.write(`bastion: policy watch lost for \`${path}\`: ${message}; checking for changes every 2 s until it is re-armed\n`),
       onWatchRestored: (path) => io.stderr.write(`bastion: policy watch re-armed for \`${path}\`\n`),
     }, { baseline: config.baseline });
