@@ -141,6 +141,34 @@ describe('isRequestInvalid (decide answers 400 from the error code, not the reas
   });
 });
 
+describe('POST /v1/decide with structured decision errors (the shape after the merge)', () => {
+  it('answers 400 from the REQUEST_INVALID code, naming the fields, with the decision', async () => {
+    const decision = {
+      decision: 'deny',
+      reason: 'the request does not follow the schema',
+      matched: [],
+      risk: 'high',
+      categories: [],
+      obligations: [],
+      errors: [
+        { policy: 'bastion/request', rule: 'schema', code: 'REQUEST_INVALID', message: 'request: field `principal.id`: must be a string', field: 'principal.id' },
+        { policy: 'bastion/request', rule: 'schema', code: 'REQUEST_INVALID', message: 'request: field `action`: required', field: 'action' },
+      ],
+      policyVersion: 'v',
+      traceId: 't',
+    } as unknown as Decision;
+    const fake: Gateway = { ...gateway, decide: async () => decision };
+    const app = await buildServer(fake, { dev: true, startedAt: new Date() });
+    const r = await app.inject({ method: 'POST', url: '/v1/decide', headers: { 'content-type': 'application/json' }, payload: '{}' });
+    expect(r.statusCode).toBe(400);
+    expect(r.json()).toEqual({
+      error: { code: 'REQUEST_INVALID', message: 'request: field `principal.id`: must be a string; request: field `action`: required', fields: ['principal.id', 'action'] },
+      decision: JSON.parse(JSON.stringify(decision)),
+    });
+    await app.close();
+  });
+});
+
 describe('logs', () => {
   it('one JSON line per request and answer, credentials in headers redacted', async () => {
     const log = captureLog();
