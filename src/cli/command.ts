@@ -4,6 +4,7 @@
  */
 
 import type { Readable, Writable } from 'node:stream';
+import type { BastionError } from '../core/errors.js';
 
 export interface CliIo {
   stdin: Readable;
@@ -26,13 +27,37 @@ export interface Command {
   run(args: string[], io: CliIo): Promise<number>;
 }
 
-/** Exit codes shared by every command. */
-export const EXIT = { OK: 0, FAILED: 1, BAD_INPUT: 2 } as const;
+/**
+ * Exit codes shared by every command: 1 is a command's own "no" (a failed verification, a
+ * `--fail-on` hit), 2 is input Bastion refused, 70 (sysexits' EX_SOFTWARE) a bug in Bastion.
+ */
+export const EXIT = { OK: 0, FAILED: 1, BAD_INPUT: 2, INTERNAL: 70 } as const;
 
 /** Writes a one-line error to stderr as `bastion <command>: <message>` and returns exit 2. */
 export function badInput(io: CliIo, command: string, message: string): number {
-  io.stderr.write(`bastion ${command}: ${message.replace(/\n/g, ' ')}\n`);
+  io.stderr.write(`bastion ${command}: ${message.replace(/[\r\n]+/g, ' ')}\n`);
   return EXIT.BAD_INPUT;
+}
+
+/**
+ * Errors as the one line a command prints: the first message, and how many more there are
+ * (a policy set with forty problems still gives one line; `bastion policy validate` lists them all).
+ *
+ * @example errorLine([e1, e2, e3]) // 'while loading `a.yaml`: … (and 2 more)'
+ */
+export function errorLine(errors: readonly BastionError[]): string {
+  const first = errors[0]?.message ?? 'unknown error';
+  return errors.length > 1 ? `${first} (and ${errors.length - 1} more)` : first;
+}
+
+/**
+ * The CLI's half of the one error convention: expected failures (`BastionError`s from a
+ * `Result`) become one line on stderr and exit 2.
+ *
+ * @example if (!loaded.ok) return failWith(io, 'serve', loaded.errors);
+ */
+export function failWith(io: CliIo, command: string, errors: readonly BastionError[]): number {
+  return badInput(io, command, errorLine(errors));
 }
 
 /** Reads all of stdin (or a file) as UTF-8 text. */

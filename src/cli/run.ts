@@ -3,8 +3,9 @@
  */
 
 import { readFileSync } from 'node:fs';
+import { BastionException } from '../core/errors.js';
 import type { CliIo, Command } from './command.js';
-import { EXIT } from './command.js';
+import { EXIT, failWith } from './command.js';
 import { COMMANDS } from './commands/index.js';
 
 function version(): string {
@@ -52,10 +53,23 @@ export async function runCli(argv: string[], io: CliIo, commands: readonly Comma
   try {
     return await command.run(rest, io);
   } catch (err) {
-    // A command should turn expected failures into values; anything reaching here is a bug,
-    // reported on one line rather than as a stack trace.
-    const message = err instanceof Error ? err.message : String(err);
-    io.stderr.write(`bastion ${name}: internal error: ${message.replace(/\n/g, ' ')}\n`);
-    return EXIT.FAILED;
+    return reportThrown(io, name, err);
   }
+}
+
+/**
+ * What reaches here was thrown instead of returned. An error value carried in a
+ * `BastionException` is still an expected failure: one line, exit 2. Anything else is a bug:
+ * a generic line and exit 70, never a stack trace or an internal message (paths, driver text)
+ * unless `BASTION_DEBUG` is set.
+ */
+function reportThrown(io: CliIo, name: string, err: unknown): number {
+  if (err instanceof BastionException) return failWith(io, name, err.details.length > 0 ? err.details : [{ code: err.code, message: err.message }]);
+  const debug = io.env['BASTION_DEBUG'];
+  if (debug !== undefined && debug !== '' && debug !== '0') {
+    io.stderr.write(`bastion ${name}: internal error\n${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  } else {
+    io.stderr.write(`bastion ${name}: internal error (a bug in Bastion; run again with BASTION_DEBUG=1 to see where)\n`);
+  }
+  return EXIT.INTERNAL;
 }

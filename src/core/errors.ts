@@ -34,6 +34,8 @@ export const ERROR_CODES = {
   NOT_FOUND: { status: 404, summary: 'no such route or resource' },
   METHOD_NOT_ALLOWED: { status: 405, summary: 'the route does not take this method' },
   INTERNAL: { status: 500, summary: 'an unexpected internal error' },
+  REQUEST_TOO_LARGE: { status: 413, summary: 'a request body is larger than the limit (1 MiB)' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'a request body is not sent as `application/json`' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,111 +1,208 @@
 /**
- * The HTTP API as a plain function from request to response, so tests drive it without a
- * socket (as Hono's `app.request()` does). `listen.ts` is the one file that binds a port.
+ * The HTTP API on Fastify 5. Tests drive it with `app.inject()`, without a socket;
+ * `listen.ts` is the one file that binds a port.
  *
  * Until identity verification lands, `/v1/decide` and `/v1/kill-switch` answer only in
  * development mode, where the principal is read from the request body and every response
- * says so. In production mode they fail closed with 401: identity must never come from the
- * body, and an unauthenticated caller must not switch the kill switch off.
+ * says so (`x-bastion-mode`). In production mode they fail closed with 401 before the body is
+ * read: identity must never come from the body, and an unauthenticated caller must not
+ * switch the kill switch off.
  *
  * `/health` answers 503 `degraded` when the policy watcher lost a watch or the last change
  * to the policy files did not load: the set in force is then not what the files say.
+ *
+ * Errors have one shape and one mapping to a status (`errors.ts`). Bodies are JSON only,
+ * read strictly (`parseRequestJson`: duplicate keys, invalid UTF-8 and integers beyond 2^53
+ * refused), at most 1 MiB.
  */
 
-import { bastionError, httpStatus, type BastionError } from '../core/errors.js';
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { BastionException, bastionError, quote, type BastionError } from '../core/errors.js';
 import { parseRequestJson } from '../core/request-json.js';
+import type { Decision } from '../core/types.js';
 import type { Gateway } from '../gateway/index.js';
-import type { PolicyWatchStatus } from '../policy/watch.js';
 import { parseKillSwitchChange } from '../killswitch/index.js';
+import type { PolicyWatchStatus } from '../policy/watch.js';
+import { BODY_LIMIT, handleError, sendError } from './errors.js';
+import { loggerOptions, type LogOptions } from './logging.js';
 
-export interface AppRequest {
-  method: string;
-  url: string;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-export interface AppResponse {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-}
-
-export interface AppOptions {
+export interface ServerOptions {
   dev: boolean;
   startedAt: Date;
   /** The policy watcher's state (`bastion serve` has one); reported by `/health`. */
   policyWatch?: () => PolicyWatchStatus;
+  /** Structured JSON logs; off when left out (as in tests). */
+  log?: LogOptions;
 }
 
 /** Who changed the kill switch, in its audit event, until identity verification lands. */
 const UNVERIFIED_CALLER = 'http (development mode: identity not verified)';
 
-const MAX_BODY = 1024 * 1024;
+const DEV_MODE_HEADER = 'development: identity is NOT verified';
 
-function json(status: number, value: unknown, extra: Record<string, string> = {}): AppResponse {
-  return { status, headers: { 'content-type': 'application/json; charset=utf-8', ...extra }, body: JSON.stringify(value) + '\n' };
+type Method = 'GET' | 'PUT' | 'POST';
+
+/**
+ * Whether a decision was refused because its request is malformed. Reads the structured
+ * error's `code`; a string entry (today's `Decision.errors`) falls back to the reason.
+ * The lead removes the fallback once `Decision.errors` holds `{policy, rule, code, message}`.
+ */
+export function isRequestInvalid(decision: Decision): boolean {
+  const entries = decision.errors as readonly unknown[];
+  const coded = entries.filter((e): e is { code: unknown } => typeof e === 'object' && e !== null && 'code' in e);
+  if (coded.length > 0) return coded.some((e) => e.code === 'REQUEST_INVALID');
+  return decision.reason === 'request is invalid';
 }
 
-function error(e: BastionError, extra: Record<string, string> = {}): AppResponse {
-  return json(httpStatus(e.code), { error: { code: e.code, message: e.message } }, extra);
+/** A decision's errors as error values, each field named where the entry names one. */
+function decisionErrors(decision: Decision): BastionError[] {
+  return (decision.errors as readonly unknown[]).map((e) => {
+    if (typeof e === 'string') return bastionError('REQUEST_INVALID', e);
+    const entry = e as { message?: unknown; field?: unknown };
+    const message = typeof entry.message === 'string' ? entry.message : 'request is invalid';
+    return bastionError('REQUEST_INVALID', message, typeof entry.field === 'string' ? { field: entry.field } : {});
+  });
+}
+
+/** The parsed JSON body; a request without one is refused as an empty body. */
+function bodyOf(request: FastifyRequest): unknown {
+  if (request.body === undefined) throw new BastionException(bastionError('REQUEST_INVALID', 'request body is empty: send a JSON object as `application/json`'));
+  return request.body;
 }
 
 /**
- * Builds the request handler.
+ * Builds the server (not listening: `listen()` binds it, `inject()` drives it without a socket).
  *
- * @example const app = createApp(gateway, { dev: true, startedAt: new Date() }); await app({ method: 'GET', url: '/health', headers: {}, body: '' });
+ * @example const app = await buildServer(gateway, { dev: true, startedAt: new Date() }); await app.inject({ method: 'GET', url: '/health' });
  */
-export function createApp(gateway: Gateway, options: AppOptions): (req: AppRequest) => Promise<AppResponse> {
-  const devHeader: Record<string, string> = options.dev ? { 'x-bastion-mode': 'development: identity is NOT verified' } : {};
-  return async (req) => {
-    const path = req.url.split('?')[0] ?? '/';
-    if (path === '/health') {
-      if (req.method !== 'GET') return error(bastionError('METHOD_NOT_ALLOWED', `method \`${req.method}\` is not allowed on \`/health\``), { allow: 'GET' });
-      const watch = options.policyWatch?.();
-      // Not ready while the set in force may differ from the files: a lost watch would
-      // miss the next edit, and a failed reload left an older set in force.
-      const degraded = watch !== undefined && (!watch.watching || watch.reloadError !== undefined);
-      const policy = watch ?? { version: gateway.policySet.version };
-      return json(
-        degraded ? 503 : 200,
-        { status: degraded ? 'degraded' : 'ok', mode: options.dev ? 'development' : 'production', policyVersion: gateway.policySet.version, policies: gateway.policySet.policies.length, startedAt: options.startedAt.toISOString(), policy },
-        devHeader,
-      );
+export async function buildServer(gateway: Gateway, options: ServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.log ? loggerOptions(options.log) : false,
+    bodyLimit: BODY_LIMIT,
+    genReqId: () => randomUUID(),
+    // HEAD is not a route of its own: it answers 405 like any other method not listed.
+    exposeHeadRoutes: false,
+    // A draining server answers new requests 503 while the ones in flight finish.
+    return503OnClosing: true,
+  });
+
+  // Strict JSON is the only body there is: any other content type is a 415.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
+    const parsed = parseRequestJson(body as Buffer, 'request body');
+    if (parsed.ok) done(null, parsed.value);
+    else done(new BastionException(parsed.errors), undefined);
+  });
+  app.setErrorHandler(handleError);
+
+  const methods = new Map<string, Method[]>();
+  const notFound = (request: FastifyRequest, reply: FastifyReply) => {
+    const path = request.url.split('?')[0] ?? '/';
+    const allowed = methods.get(path);
+    if (allowed !== undefined) {
+      return sendError(request, reply, [bastionError('METHOD_NOT_ALLOWED', `method ${quote(request.method)} is not allowed on ${quote(path)}`)], { headers: { allow: allowed.join(', ') } });
     }
-    if (path === '/v1/kill-switch') {
-      if (req.method !== 'GET' && req.method !== 'PUT') return error(bastionError('METHOD_NOT_ALLOWED', `method \`${req.method}\` is not allowed on \`/v1/kill-switch\``), { allow: 'GET, PUT' });
-      if (!options.dev) return error(bastionError('IDENTITY_MISSING', 'identity verification is not configured: this build answers /v1/kill-switch only in development mode (--dev); the `kill_switch` block of a ZYX policy file works in every mode'));
-      if (req.method === 'GET') return json(200, gateway.killSwitch(), devHeader);
-      if (req.body.length > MAX_BODY) return error(bastionError('REQUEST_INVALID', `request body is larger than ${MAX_BODY} bytes`), devHeader);
-      const body = parseRequestJson(req.body, 'request body');
-      if (!body.ok) return error(body.errors[0] as BastionError, devHeader);
-      const change = parseKillSwitchChange(body.value);
-      if (!change.ok) return json(400, { error: { code: 'REQUEST_INVALID', message: change.errors.map((e) => e.message).join('; '), fields: change.errors.flatMap((e) => (e.field !== undefined ? [e.field] : [])) } }, devHeader);
-      return json(200, await gateway.setKillSwitch(change.value, UNVERIFIED_CALLER), devHeader);
-    }
-    if (path === '/v1/decide') {
-      if (req.method !== 'POST') return error(bastionError('METHOD_NOT_ALLOWED', `method \`${req.method}\` is not allowed on \`/v1/decide\``), { allow: 'POST' });
-      if (!options.dev) return error(bastionError('IDENTITY_MISSING', 'identity verification is not configured: this build answers /v1/decide only in development mode (--dev)'));
-      if (req.body.length > MAX_BODY) return error(bastionError('REQUEST_INVALID', `request body is larger than ${MAX_BODY} bytes`));
-      // Strict: a duplicate key is refused, never decided as the last one (a parser differential).
-      const body = parseRequestJson(req.body, 'request body');
-      if (!body.ok) return error(body.errors[0] as BastionError, devHeader);
-      const decision = await gateway.decide(body.value);
-      if (decision.reason === 'request is invalid') return json(400, { error: { code: 'REQUEST_INVALID', message: decision.errors.join('; ') }, decision }, devHeader);
-      return json(200, decision, devHeader);
-    }
-    if (path === '/v1/audit/checkpoints' || path === '/v1/audit/public-key') {
-      // Signed checkpoints and the public key are public by design: an external witness
-      // keeps copies, so the log operator cannot quietly rewrite history.
-      if (req.method !== 'GET') return error(bastionError('METHOD_NOT_ALLOWED', `method \`${req.method}\` is not allowed on \`${path}\``), { allow: 'GET' });
-      const log = gateway.auditLog;
-      if (!log) return error(bastionError('NOT_FOUND', 'this gateway keeps no audit log (no data directory)'));
-      if (path === '/v1/audit/public-key') return { status: 200, headers: { 'content-type': 'application/x-pem-file' }, body: log.publicKeyPem() };
-      const since = new URL(req.url, 'http://x').searchParams.get('since');
-      const size = since === null ? undefined : Number(since);
-      if (size !== undefined && (!Number.isSafeInteger(size) || size < 0)) return error(bastionError('REQUEST_INVALID', `\`since\` must be a log size (a whole number), got \`${since}\``));
-      return json(200, { logId: (await log.latestCheckpoint())?.logId, checkpoints: await log.checkpoints(size) });
-    }
-    return error(bastionError('NOT_FOUND', `no route for \`${req.method} ${path}\``));
+    return sendError(request, reply, [bastionError('NOT_FOUND', `no route for ${quote(`${request.method} ${path}`)}`)]);
   };
+  app.setNotFoundHandler(notFound);
+  // While closing, every answer ends its connection: a keep-alive client must not hold the
+  // drain open until its own idle timeout.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) void reply.header('connection', 'close');
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    if (options.dev) void reply.header('x-bastion-mode', DEV_MODE_HEADER);
+    // An unknown route or method is answered before its body is read.
+    if (request.is404) return notFound(request, reply);
+    return undefined;
+  });
+
+  const route = (method: Method, url: string, handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>, devOnly = false) => {
+    methods.set(url, [...(methods.get(url) ?? []), method]);
+    app.route({
+      method,
+      url,
+      handler,
+      // Checked before the body is read: production mode has no identity to check yet.
+      ...(devOnly && !options.dev
+        ? {
+            onRequest: async (request: FastifyRequest, reply: FastifyReply) =>
+              sendError(request, reply, [
+                bastionError(
+                  'IDENTITY_MISSING',
+                  url === '/v1/decide'
+                    ? 'identity verification is not configured: this build answers /v1/decide only in development mode (--dev)'
+                    : 'identity verification is not configured: this build answers /v1/kill-switch only in development mode (--dev); the `kill_switch` block of a ZYX policy file works in every mode',
+                ),
+              ]),
+          }
+        : {}),
+    });
+  };
+
+  route('GET', '/health', async (_request, reply) => {
+    const watch = options.policyWatch?.();
+    // Not ready while the set in force may differ from the files: a lost watch would
+    // miss the next edit, and a failed reload left an older set in force.
+    const degraded = watch !== undefined && (!watch.watching || watch.reloadError !== undefined);
+    const policy = watch ?? { version: gateway.policySet.version };
+    return reply.code(degraded ? 503 : 200).send({
+      status: degraded ? 'degraded' : 'ok',
+      mode: options.dev ? 'development' : 'production',
+      policyVersion: gateway.policySet.version,
+      policies: gateway.policySet.policies.length,
+      startedAt: options.startedAt.toISOString(),
+      policy,
+    });
+  });
+
+  route('GET', '/v1/kill-switch', async () => await gateway.killSwitch(), true);
+  route(
+    'PUT',
+    '/v1/kill-switch',
+    async (request, reply) => {
+      const change = parseKillSwitchChange(bodyOf(request));
+      if (!change.ok) return sendError(request, reply, change.errors);
+      return await gateway.setKillSwitch(change.value, UNVERIFIED_CALLER);
+    },
+    true,
+  );
+
+  route(
+    'POST',
+    '/v1/decide',
+    async (request, reply) => {
+      const decision = await gateway.decide(bodyOf(request));
+      if (isRequestInvalid(decision)) return sendError(request, reply, decisionErrors(decision), { body: { decision } });
+      return decision;
+    },
+    true,
+  );
+
+  // Signed checkpoints and the public key are public by design: an external witness keeps
+  // copies, so the log operator cannot quietly rewrite history.
+  const noLog = [bastionError('NOT_FOUND', 'this gateway keeps no audit log (no data directory)')];
+  route('GET', '/v1/audit/public-key', async (request, reply) => {
+    const log = gateway.auditLog;
+    if (!log) return sendError(request, reply, noLog);
+    return reply.type('application/x-pem-file').send(await log.publicKeyPem());
+  });
+  route('GET', '/v1/audit/checkpoints', async (request, reply) => {
+    const log = gateway.auditLog;
+    if (!log) return sendError(request, reply, noLog);
+    // The first `since` counts, as URLSearchParams reads it (Fastify's parser would give a list).
+    const since = new URLSearchParams(request.url.split('?')[1] ?? '').get('since');
+    const size = since === null ? undefined : Number(since);
+    if (since !== null && (!/^[0-9]+$/.test(since) || !Number.isSafeInteger(size))) {
+      return sendError(request, reply, [bastionError('REQUEST_INVALID', `\`since\` must be a log size (a whole number), got ${quote(since)}`, { field: 'since' })]);
+    }
+    return { logId: (await log.latestCheckpoint())?.logId, checkpoints: await log.checkpoints(size) };
+  });
+
+  return app;
 }

@@ -1,49 +1,36 @@
 /**
- * The one place that binds a port: serves the app over node:http.
+ * The one place that binds a port.
  */
 
-import { createServer, type Server } from 'node:http';
-import { decodeUtf8 } from '../core/request-json.js';
-import type { AppRequest, AppResponse } from './app.js';
+import type { FastifyInstance } from 'fastify';
 
-const MAX_BODY = 2 * 1024 * 1024;
+/**
+ * Listens on host:port (port 0 picks a free one); resolves with the URL it answers on.
+ * Rejects as Node does when the address cannot be bound (`EADDRINUSE`, `EACCES`).
+ *
+ * @example const url = await listen(app, '127.0.0.1', 0); // 'http://127.0.0.1:41537'
+ */
+export async function listen(app: FastifyInstance, host: string, port: number): Promise<string> {
+  await app.listen({ host, port });
+  const addr = app.server.address();
+  const bound = typeof addr === 'object' && addr !== null ? addr.port : port;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
+}
 
-/** Listens on host:port (port 0 picks a free one); resolves with the server and its address. */
-export function listen(app: (req: AppRequest) => Promise<AppResponse>, host: string, port: number): Promise<{ server: Server; url: string }> {
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        res.writeHead(413, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'REQUEST_INVALID', message: 'request body is too large' } }) + '\n');
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => {
-      if (res.headersSent) return;
-      // Strict UTF-8: a silent U+FFFD replacement is a parser differential.
-      const body = decodeUtf8(Buffer.concat(chunks), 'request body');
-      if (!body.ok) {
-        res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'REQUEST_INVALID', message: body.errors[0]?.message } }) + '\n');
-        return;
-      }
-      app({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: body.value })
-        .then((r) => res.writeHead(r.status, r.headers).end(r.body))
-        .catch((err: unknown) => {
-          // Fail closed: an unexpected error is a 500, never an allow.
-          res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'INTERNAL', message: (err as Error).message } }) + '\n');
-        });
-    });
-  });
-  return new Promise((resolvePromise, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      const addr = server.address();
-      const p = typeof addr === 'object' && addr ? addr.port : port;
-      resolvePromise({ server, url: `http://${host.includes(':') ? `[${host}]` : host}:${p}` });
-    });
-  });
+/**
+ * Stops the server gracefully: no new connections, requests in flight finish (and are
+ * audited), idle keep-alive connections close. A connection still open after `graceMs` (a
+ * client that opened one and never sent a request, a stream that does not end) is cut, so a
+ * SIGTERM cannot hang the process.
+ *
+ * @example await stopServer(app, 10_000); await gateway.close();
+ */
+export async function stopServer(app: FastifyInstance, graceMs: number): Promise<void> {
+  const timer = setTimeout(() => app.server.closeAllConnections(), graceMs);
+  timer.unref();
+  try {
+    await app.close();
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -14,7 +14,7 @@ import { openSqliteAuditReader } from '../../src/storage/index.js';
 import { validateRequest } from '../../src/core/request.js';
 import { quote } from '../../src/core/errors.js';
 import { createGateway, type Gateway } from '../../src/gateway/index.js';
-import { createApp } from '../../src/server/app.js';
+import { buildServer } from '../../src/server/index.js';
 import { runBastion } from '../helpers/cli.js';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -127,14 +127,22 @@ describe.each(audit)('bastion check (%s)', (_what, withAudit) => {
 
 describe.each(audit)('POST /v1/decide through the HTTP app (%s)', (_what, withAudit) => {
   let gateway: Gateway;
+  let app: Awaited<ReturnType<typeof buildServer>>;
   beforeAll(async () => {
     gateway = await createGateway({ policies: [policy], ...(withAudit ? { dataDir: mkdtempSync(join(tmpdir(), 'bastion-requests-app-')) } : {}) });
+    app = await buildServer(gateway, { dev: true, startedAt: new Date() });
   });
-  afterAll(async () => gateway.close());
-  // The app takes the body as text: listen.ts has decoded the bytes (strictly) by then.
-  const post = (c: Case) => createApp(gateway, { dev: true, startedAt: new Date() })({ method: 'POST', url: '/v1/decide', headers: {}, body: bytesOf(c).toString('utf8') });
+  afterAll(async () => {
+    await app.close();
+    await gateway.close();
+  });
+  // The bytes as a client sends them: the app's JSON parser decodes them strictly.
+  const post = async (c: Case) => {
+    const r = await app.inject({ method: 'POST', url: '/v1/decide', headers: { 'content-type': 'application/json' }, payload: bytesOf(c) });
+    return { status: r.statusCode, body: r.body };
+  };
 
-  it.each(corpus.invalid.filter((c) => on(c, 'http') && c.hex === undefined).map((c) => [c.description, c] as const))('answers 400 REQUEST_INVALID on %s', async (_d, c) => {
+  it.each(corpus.invalid.filter((c) => on(c, 'http')).map((c) => [c.description, c] as const))('answers 400 REQUEST_INVALID on %s', async (_d, c) => {
     const r = await post(c);
     const body = JSON.parse(r.body) as { error: { code: string; message: string } };
     expect(body.error.code, body.error.message).toBe('REQUEST_INVALID');
@@ -171,7 +179,7 @@ async function serve(dataDir: string): Promise<{ url: string; child: ChildProces
   return { url, child };
 }
 
-// `bastion serve` always keeps an audit log; the bytes go through listen.ts as a client sends them.
+// `bastion serve` always keeps an audit log; the bytes go over a real socket as a client sends them.
 describe('POST /v1/decide on a real bastion serve --dev', () => {
   let server: { url: string; child: ChildProcess } | undefined;
   const dataDir = mkdtempSync(join(tmpdir(), 'bastion-requests-http-'));

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openSqliteAuditReader } from '../../src/storage/index.js';
 import { createGateway, type Gateway } from '../../src/gateway/index.js';
-import { createApp } from '../../src/server/app.js';
+import { buildServer } from '../../src/server/index.js';
 import { atomicWrite, decide, eventually, request, sedInPlace, serve, type Served } from './serve-process.js';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -46,17 +46,17 @@ describe('PUT /v1/kill-switch bodies (the app, no socket)', () => {
   });
 
   it.each(fixture.cases.map((c) => [c.description, c] as const))('%s', async (_, c) => {
-    const app = createApp(gateway, { dev: true, startedAt: new Date() });
+    const app = await buildServer(gateway, { dev: true, startedAt: new Date() });
     const before = gateway.killSwitch();
-    const r = await app({ method: 'PUT', url: '/v1/kill-switch', headers: {}, body: c.body });
-    const body = JSON.parse(r.body) as Record<string, unknown> & { error?: { code: string; message: string; fields?: string[] } };
-    expect(r.status, c.description).toBe(c.status);
+    const r = await app.inject({ method: 'PUT', url: '/v1/kill-switch', headers: { 'content-type': 'application/json' }, payload: c.body });
+    const body = r.json() as Record<string, unknown> & { error?: { code: string; message: string; fields?: string[] } };
+    expect(r.statusCode, c.description).toBe(c.status);
     expect(r.headers['x-bastion-mode']).toMatch(/NOT verified/);
     if (c.status === 200) {
       expect(body, c.description).toMatchObject(c.state ?? {});
       expect(gateway.killSwitch()).toEqual(body);
-      const got = await app({ method: 'GET', url: '/v1/kill-switch', headers: {}, body: '' });
-      expect(JSON.parse(got.body)).toEqual(body);
+      const got = await app.inject({ method: 'GET', url: '/v1/kill-switch' });
+      expect(got.json()).toEqual(body);
       return;
     }
     expect(body.error?.code, c.description).toBe(c.code);
@@ -67,22 +67,22 @@ describe('PUT /v1/kill-switch bodies (the app, no socket)', () => {
   });
 
   it('only GET and PUT: other methods get 405 with Allow', async () => {
-    const app = createApp(gateway, { dev: true, startedAt: new Date() });
-    for (const method of ['POST', 'DELETE', 'PATCH']) {
-      const r = await app({ method, url: '/v1/kill-switch', headers: {}, body: '{"read_only_mode":true}' });
-      expect(r.status).toBe(405);
+    const app = await buildServer(gateway, { dev: true, startedAt: new Date() });
+    for (const method of ['POST', 'DELETE', 'PATCH'] as const) {
+      const r = await app.inject({ method, url: '/v1/kill-switch', headers: { 'content-type': 'application/json' }, payload: '{"read_only_mode":true}' });
+      expect(r.statusCode).toBe(405);
       expect(r.headers['allow']).toBe('GET, PUT');
     }
     expect(gateway.killSwitch().read_only_mode).toBe(false);
   });
 
   it('production mode: GET and PUT answer 401 IDENTITY_MISSING and nothing changes', async () => {
-    const app = createApp(gateway, { dev: false, startedAt: new Date() });
-    const put = await app({ method: 'PUT', url: '/v1/kill-switch', headers: {}, body: '{"read_only_mode":true}' });
-    expect(put.status).toBe(401);
-    expect(JSON.parse(put.body)).toMatchObject({ error: { code: 'IDENTITY_MISSING' } });
-    const get = await app({ method: 'GET', url: '/v1/kill-switch', headers: {}, body: '' });
-    expect(get.status).toBe(401);
+    const app = await buildServer(gateway, { dev: false, startedAt: new Date() });
+    const put = await app.inject({ method: 'PUT', url: '/v1/kill-switch', headers: { 'content-type': 'application/json' }, payload: '{"read_only_mode":true}' });
+    expect(put.statusCode).toBe(401);
+    expect(put.json()).toMatchObject({ error: { code: 'IDENTITY_MISSING' } });
+    const get = await app.inject({ method: 'GET', url: '/v1/kill-switch' });
+    expect(get.statusCode).toBe(401);
     expect(gateway.killSwitch().read_only_mode).toBe(false);
   });
 });
