@@ -29,6 +29,9 @@ export const ERROR_CODES = {
   NOT_FOUND: { status: 404, summary: 'no such route or resource' },
   METHOD_NOT_ALLOWED: { status: 405, summary: 'the route does not take this method' },
   INTERNAL: { status: 500, summary: 'an unexpected internal error' },
+  CONDITION_ERROR: { status: 400, summary: 'a rule\'s condition could not be evaluated on a request (reported in the decision, which fails closed)' },
+  ANALYSIS_INVALID: { status: 400, summary: 'the analysis passed to `evaluate()` has no valid risk or categories' },
+  ANALYSIS_FAILED: { status: 500, summary: 'an analyzer failed on a request (reported in the decision; risk is raised to high)' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
