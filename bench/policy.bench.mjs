@@ -40,7 +40,11 @@
 import { fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { loadPolicySet } from '../dist/policy/load.js';
-import { evaluate } from '../dist/policy/evaluate.js';
+// The pure engine on facts that say nothing (no analyzer or scanner runs), as before issue 9
+// made `evaluate()` build facts like the gateway: this measures policy evaluation alone.
+import { decide, NO_FACTS } from '../dist/policy/engine.js';
+
+const evaluate = (set, request) => decide(set, request, NO_FACTS);
 
 const REQUESTS = Number(process.env.BASTION_BENCH_POLICY_REQUESTS ?? 100_000);
 const CEDAR_REQUESTS = Math.min(REQUESTS, Number(process.env.BASTION_BENCH_CEDAR_REQUESTS ?? 5_000));

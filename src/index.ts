@@ -14,10 +14,13 @@ export type {
   AnalysisFinding,
   ApprovalRequirement,
   Decision,
+  DecisionError,
   Effect,
+  Facts,
   MatchedRule,
   Obligation,
   Principal,
+  TaintRecord,
 } from './core/types.js';
 export { ERROR_CODES, BastionException } from './core/errors.js';
 export type { BastionError, ErrorCode } from './core/errors.js';
@@ -52,6 +55,7 @@ export { createAnalyzer, parseAnalyzerConfig } from './analysis/index.js';
 export type {
   Analyzer,
   AnalyzerConfig,
+  TaintStore,
   ShellAnalysis,
   ShellOptions,
   SqlAnalysis,
@@ -101,8 +105,10 @@ export type { SqliteAuditLogOptions, SqliteAuditReaderOptions } from './storage/
 export { validateRequest } from './core/request.js';
 export { loadPolicySet, detectFormat } from './policy/load.js';
 export type { PolicyInput, LoadOptions } from './policy/load.js';
-export { evaluate, REASONS, BASELINE_POLICY, KILL_SWITCH_POLICY } from './policy/evaluate.js';
+export { evaluate, factsFor, REASONS, BASELINE_POLICY, KILL_SWITCH_POLICY } from './policy/evaluate.js';
 export type { EvaluateOptions } from './policy/evaluate.js';
+export { NO_FACTS } from './policy/engine.js';
+export type { ApprovalSnapshot, DecisionState, LimitVerdict } from './policy/engine.js';
 export { watchPolicies } from './policy/watch.js';
 export type { PolicyWatcher, PolicyWatchStatus, WatchHandlers, WatchOptions } from './policy/watch.js';
 export type {
@@ -117,6 +123,6 @@ export type {
   PolicySet,
 } from './policy/model.js';
 export { createGateway, ActionDeniedError } from './gateway/index.js';
-export type { Gateway, GatewayOptions, ResultInspection } from './gateway/index.js';
+export type { Gateway, GatewayOptions, GatewayStores, ResultInspection } from './gateway/index.js';
 export { ActionRuntime, ActionEvent } from './gateway/action-runtime.js';
 export type { ActionEventFields, Verdict } from './gateway/action-runtime.js';

@@ -11,7 +11,7 @@ import type { Category } from '../core/categories.js';
 import { maxRisk, type Risk } from '../core/risk.js';
 import type { ActionRequest, Analysis, AnalysisFinding } from '../core/types.js';
 import { actionMatches, DEFAULT_ARGUMENTS, type AnalyzerConfig, type AnalyzerKind, type ArgumentMap } from './analyzer-config.js';
-import { loadBashParser } from './bash-grammar.js';
+import { bashParser } from './bash-grammar.js';
 import { LruCache } from './lru-cache.js';
 import { analyzePath, type PathAnalysis, type PathOptions } from './path-analyzer.js';
 import { analyzeShell, type ShellAnalysis, type ShellOptions } from './shell-analyzer.js';
@@ -32,15 +32,15 @@ export interface Analyzer {
 }
 
 /**
- * Loads the bash grammar once (shared, idempotent) and returns a synchronous analyzer.
+ * Returns a synchronous analyzer (the bash grammar is loaded once, when the analysis stage is
+ * imported). It used to return a promise; `await createAnalyzer()` still works.
  *
  * @example
- * const analyzer = await createAnalyzer();
+ * const analyzer = createAnalyzer();
  * analyzer.shell('rm -r -f /var/log').risk; // 'critical'
  */
-export async function createAnalyzer(config: AnalyzerConfig = {}): Promise<Analyzer> {
-  const parser = await loadBashParser();
-  return new DefaultAnalyzer(parser, config);
+export function createAnalyzer(config: AnalyzerConfig = {}): Analyzer {
+  return new DefaultAnalyzer(bashParser(), config);
 }
 
 function deepFreeze<T>(value: T): T {

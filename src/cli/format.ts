@@ -21,7 +21,7 @@ export function formatDecision(d: Decision): string {
     }
   }
   if (d.obligations.length > 0) lines.push(`obligations: ${d.obligations.map((o) => o.type).join(', ')}`);
-  for (const e of d.errors) lines.push(`error:     ${e}`);
+  for (const e of d.errors) lines.push(`error:     ${e.code} ${e.policy}/${e.rule}: ${e.message}`);
   lines.push(`policy:    ${d.policyVersion}`, `trace:     ${d.traceId}`);
   return lines.join('\n') + '\n';
 }

@@ -4,6 +4,7 @@
  */
 
 import type { Category } from './categories.js';
+import type { ErrorCode } from './errors.js';
 import type { Risk } from './risk.js';
 
 /** Who asks, from a verified identity. */
@@ -76,6 +77,38 @@ export interface ApprovalRequirement {
   rollbackPlanRequired: boolean;
 }
 
+/**
+ * Why part of a decision could not be made as written: which policy and rule, a stable code
+ * from `ERROR_CODES`, the message and, where known, the field. Invalid requests are
+ * `{policy: 'bastion/request', rule: 'validate', code: 'REQUEST_INVALID'}`; a condition that
+ * errored names its own policy and rule with code `CONDITION_ERROR`.
+ */
+export interface DecisionError {
+  policy: string;
+  rule: string;
+  code: ErrorCode;
+  message: string;
+  /** Dotted path of the offending field, e.g. `args.command`. */
+  field?: string;
+}
+
+/** Untrusted content scoring as a prompt-injection attack was read in this trace. */
+export interface TaintRecord {
+  score: number;
+  techniques: string[];
+  /** Where the content came from: the `source` given to `inspectResult`, else the action. */
+  source: string;
+}
+
+/**
+ * The facts the engine decides on, derived from the request: the analysis (analyzers merged
+ * with the content scan: secrets, pii, destinations, injection) and the trace's taint.
+ */
+export interface Facts {
+  analysis: Analysis;
+  taint?: TaintRecord | undefined;
+}
+
 export interface Decision {
   decision: Effect;
   reason: string;
@@ -83,7 +116,7 @@ export interface Decision {
   risk: Risk;
   categories: Category[];
   obligations: Obligation[];
-  errors: string[];
+  errors: DecisionError[];
   policyVersion: string;
   traceId: string;
   /** Present on `require_approval`: what the approval must satisfy. */

@@ -1,28 +1,36 @@
 /**
- * The gateway: the one decision pipeline every surface calls (library, CLI, HTTP, proxies).
+ * The gateway: the one decision pipeline every surface calls (library, CLI, HTTP, proxies),
+ * as a short composition of stages:
  *
- *   request validation → kill switch → analysis (shell/SQL/path/URL + content scanners)
- *   → policy set → baseline → decision → audit (durable before the answer)
+ *   validate the request → snapshot state (kill switch, the trace's taint) → facts (the set's
+ *   analyzers + content scanners) → the pure engine → audit (durable before the answer)
  *
- * The pure parts live elsewhere (`evaluate`, the analyzers, the scanners); this module wires
- * them to state: the loaded policy set, the kill switch, per-trace taint from untrusted
- * content, and the audit log.
+ * The engine (`policy/engine.ts`) decides everything, built-in policies included (kill
+ * switch, baseline, secrets in arguments); nothing here edits a decision after it returns.
+ * State lives behind ports (`KillSwitchStore`, `TaintStore`; in memory unless the caller
+ * passes stores), so the same gateway runs on shared stores across replicas.
  */
 
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { createAnalyzer, parseAnalyzerConfig, type Analyzer, type AnalyzerConfig } from '../analysis/index.js';
+import type { TaintStore } from '../analysis/index.js';
 import { decisionEvent, type AuditEventInput, type AuditLog } from '../audit/index.js';
 import { openSqliteAuditLog } from '../storage/index.js';
-import type { Category } from '../core/categories.js';
 import { validateRequest } from '../core/request.js';
-import { maxRisk } from '../core/risk.js';
-import type { ActionRequest, Analysis, Decision } from '../core/types.js';
+import type { ActionRequest, Decision } from '../core/types.js';
 import { BastionException, bastionError, quote, type BastionError } from '../core/errors.js';
-import { evaluate } from '../policy/evaluate.js';
-import { loadPolicySet, type PolicyInput } from '../policy/load.js';
-import { EMPTY_KILL_SWITCH, type BaselineOptions, type KillSwitchState, type PolicySet } from '../policy/model.js';
-import { detectInjection, redactValue, scanRequest, validateOutput, type OutputMode, type ScanFinding } from '../scan/index.js';
+import { createMemoryKillSwitchStore, type KillSwitchStore } from '../killswitch/index.js';
+import { analyzerOf, decide as engineDecide, factsFor, invalidRequestDecision, loadPolicySet, type BaselineOptions, type KillSwitchState, type PolicyInput, type PolicySet } from '../policy/index.js';
+import { detectInjection, redactValue, validateOutput, type OutputMode, type ScanFinding } from '../scan/index.js';
+import { createMemoryTaintStore } from '../storage/memory/taint-store.js';
+
+/** Where the gateway's state lives. Each store left out is a fresh one in memory. */
+export interface GatewayStores {
+  /** The kill switch's state; a persistent store keeps operators' switches across restarts. */
+  killSwitch?: KillSwitchStore;
+  /** Traces that read untrusted content scoring as an attack. */
+  taint?: TaintStore;
+}
 
 export interface GatewayOptions {
   /** Policy files, directories or documents, or an already loaded set. */
@@ -36,8 +44,13 @@ export interface GatewayOptions {
   durable?: boolean;
   /** Audit retention: `auditLog.prune()` removes whole ranges older than this, below a signed checkpoint. */
   retentionDays?: number;
-  /** Initial kill-switch state; overrides what a policy file declared. */
+  /**
+   * Kill-switch keys applied at start, over what a policy file declared (a ZYX
+   * `kill_switch` block) and what the store held.
+   */
   killSwitch?: Partial<KillSwitchState>;
+  /** State stores (default: in memory). The caller closes the stores it passes. */
+  stores?: GatewayStores;
   /** Which surface decides, recorded in audit events (`library`, `cli`, `http`, …). */
   surface?: string;
   /** Resolve relative policy paths against this directory. */
@@ -75,6 +88,11 @@ export interface Gateway {
   readonly policySet: PolicySet;
   /** Swaps in a new policy set (the watcher calls this); records a `policy.loaded` event. */
   setPolicySet(set: PolicySet): Promise<void>;
+  /**
+   * The kill switch as last read from its store (at start, by the last decision or change).
+   * Synchronous for the HTTP `GET`; with a store shared by replicas it may trail a change
+   * made elsewhere until this gateway's next decision.
+   */
   killSwitch(): KillSwitchState;
   /** Changes the kill switch (fields left out keep their value) and records it. */
   setKillSwitch(change: Partial<KillSwitchState>, by: string): Promise<KillSwitchState>;
@@ -111,19 +129,6 @@ function checkInspectInput(input: unknown): void {
   }
 }
 
-/** Bounded memory of traces that read untrusted content scoring as an attack. */
-const TAINT_LIMIT = 10_000;
-
-/** Modes for secrets found in a call's arguments, by whether the action writes. */
-function argumentMode(set: PolicySet, action: string, analysis: Analysis): OutputMode {
-  for (const m of set.actionMeta) {
-    const mode = m.meta.secrets;
-    if (mode !== undefined && m.test(action)) return mode;
-  }
-  const write = set.actionMeta.some((m) => m.meta.write === true && m.test(action)) || analysis.categories.includes('net.egress');
-  return write ? 'block' : 'allow';
-}
-
 function outputMode(set: PolicySet, action: string): OutputMode {
   for (const m of set.actionMeta) {
     const mode = m.meta.output;
@@ -132,13 +137,18 @@ function outputMode(set: PolicySet, action: string): OutputMode {
   return 'redact';
 }
 
-function mergeCategories(a: readonly Category[], b: readonly Category[]): Category[] {
-  return [...new Set([...a, ...b])].sort();
+function copyKillSwitch(state: KillSwitchState): KillSwitchState {
+  const copy: KillSwitchState = { ...state, disabled_connectors: [...state.disabled_connectors], disabled_users: [...state.disabled_users], disabled_workflows: [...state.disabled_workflows] };
+  return copy;
 }
 
 /**
  * Creates a gateway. Throws `BastionException` (with every loading error in `details`)
  * when the policies do not load: use `loadPolicySet` first for a `Result`.
+ *
+ * At start the kill switch is the store's state with a policy file's `kill_switch` block
+ * (ZYX) applied over it, then the `killSwitch` option: with a persistent store, a switch an
+ * operator set through the API survives a restart unless a policy file declares that key.
  *
  * @example
  * const gateway = await createGateway({ policies: ['policies/'], dataDir: '.bastion' });
@@ -154,9 +164,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     if (!loaded.ok) throw new BastionException(loaded.errors);
     set = loaded.value;
   }
-  let analyzer = await analyzerFor(set);
-  let killSwitch: KillSwitchState = { ...EMPTY_KILL_SWITCH, ...(set.killSwitch ?? {}), ...(options.killSwitch ?? {}) };
-  const taint = new Map<string, { score: number; techniques: string[]; source: string }>();
+  analyzerOf(set); // fails here, not at the first decision, on analyzer blocks that do not parse
+
+  const killSwitchStore = options.stores?.killSwitch ?? createMemoryKillSwitchStore();
+  const taintStore = options.stores?.taint ?? createMemoryTaintStore();
+  const owned = [...(options.stores?.killSwitch ? [] : [killSwitchStore]), ...(options.stores?.taint ? [] : [taintStore])];
+  const atStart: Partial<KillSwitchState> = { ...(set.killSwitch ?? {}), ...(options.killSwitch ?? {}) };
+  let killSwitch = Object.keys(atStart).length > 0 ? await killSwitchStore.update(atStart) : await killSwitchStore.get();
 
   let audit: AuditLog | undefined = options.auditLog;
   const ownsAudit = audit === undefined && options.dataDir !== undefined;
@@ -174,74 +188,22 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   };
   await record({ type: 'policy.loaded', policyVersion: set.version, data: { policies: set.policies.map((p) => ({ name: p.name, format: p.format, source: p.source })), surface } });
 
-  const analyze = (request: ActionRequest): Analysis => {
-    let analysis: Analysis;
-    try {
-      analysis = analyzer.analyze(request);
-    } catch (err) {
-      // An analyzer bug must not turn into an allow: report it and raise the risk.
-      analysis = { parsed: false, risk: 'high', categories: [], findings: [], error: `analysis failed: ${(err as Error).message}` };
-    }
-    const content = scanRequest(request);
-    const findings = [...analysis.findings, ...content.findings];
-    let risk = analysis.risk;
-    for (const f of content.findings) risk = maxRisk(risk, f.risk);
-    const merged: Analysis = {
-      ...analysis,
-      risk,
-      categories: mergeCategories(analysis.categories, content.findings.map((f) => f.category)),
-      findings,
-      secrets: content.secrets,
-      pii: content.pii,
-      destinations: content.destinations,
-    };
-    if (content.injection) merged['injection'] = content.injection;
-    const tainted = request.traceId !== undefined ? taint.get(request.traceId) : undefined;
-    if (tainted) merged['untrustedContent'] = { attack: true, ...tainted };
-    return merged;
-  };
-
   // Returns the validated, frozen copy that was decided along with the decision, so guard()
   // runs the tool on exactly what was decided and recorded.
   const decideRequest = async (raw: unknown): Promise<{ decision: Decision; request?: ActionRequest }> => {
+    const current = set;
     const checked = validateRequest(raw);
     // An invalid request gets a fresh trace id: its own may be what is invalid.
     const traceId = (checked.ok ? checked.value.traceId : undefined) ?? randomUUID();
     if (!checked.ok) {
-      const decision: Decision = {
-        decision: 'deny',
-        reason: 'request is invalid',
-        matched: [],
-        risk: 'high',
-        categories: [],
-        obligations: [],
-        errors: checked.errors.map((e) => e.message),
-        policyVersion: set.version,
-        traceId,
-      };
+      const decision = invalidRequestDecision(current, checked.errors, traceId);
       await record({ type: 'decision', traceId, decision: 'deny', reason: decision.reason, data: { errors: decision.errors, surface } });
       return { decision };
     }
     const request: ActionRequest = Object.freeze({ ...checked.value, traceId });
-    const analysis = analyze(request);
-    const decision = evaluate(set, request, analysis, { killSwitch });
-    decision.analysis = analysis;
-    const secrets = analysis['secrets'] as unknown[] | undefined;
-    if (decision.decision !== 'deny' && secrets && secrets.length > 0) {
-      const configured = argumentMode(set, request.action, analysis);
-      const rules = [...new Set((secrets as { rule: string }[]).map((s) => s.rule))].join(', ');
-      // A secret split across arguments is in no one string, so redaction cannot remove it.
-      const mode = configured === 'redact' && (secrets as { split?: boolean }[]).some((s) => s.split === true) ? 'block' : configured;
-      if (mode === 'block') {
-        decision.decision = 'deny';
-        decision.reason = `arguments contain a secret: ${rules}`;
-        decision.matched.push({ policy: 'bastion/output-validation', rule: 'block-secrets-in-arguments', effect: 'deny' });
-        decision.obligations = [];
-        delete decision.approvalRequirements;
-      } else if (mode === 'redact') {
-        decision.obligations.push({ type: 'redact_arguments', rules: rules.split(', ') });
-      }
-    }
+    const [state, taint] = await Promise.all([killSwitchStore.get(), taintStore.get(traceId)]);
+    killSwitch = state;
+    const decision = engineDecide(current, request, { ...factsFor(current, request), taint }, { killSwitch: state });
     await record(decisionEvent(request, decision, { redact: (v) => redactValue(v), surface }));
     return { decision, request };
   };
@@ -265,10 +227,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       const validated = validateOutput(text, mode);
       const injection = detectInjection(text);
       const techniques = [...new Set(injection.techniques.map((t) => t.technique))];
-      if (injection.attack) {
-        if (taint.size >= TAINT_LIMIT) taint.delete(taint.keys().next().value as string);
-        taint.set(traceId, { score: injection.score, techniques, source: source ?? action });
-      }
+      if (injection.attack) await taintStore.mark(traceId, { score: injection.score, techniques, source: source ?? action });
       await record({
         type: 'validation',
         traceId,
@@ -281,7 +240,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       return set;
     },
     async setPolicySet(next) {
-      analyzer = await analyzerFor(next);
+      analyzerOf(next); // a set whose analyzers do not parse is refused before it is swapped in
       const previous = set;
       set = next;
       // A kill switch declared in a policy file (ZYX) is operator state: an edit to it in the
@@ -295,24 +254,25 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       }
       await record({ type: 'policy.loaded', policyVersion: set.version, data: { policies: set.policies.map((p) => ({ name: p.name, format: p.format, source: p.source })), surface } });
     },
-    killSwitch: () => ({ ...killSwitch }),
+    killSwitch: () => copyKillSwitch(killSwitch),
     async setKillSwitch(change, by) {
-      killSwitch = { ...killSwitch, ...change };
+      killSwitch = await killSwitchStore.update(change);
       await record({ type: 'kill_switch.changed', data: { state: killSwitch, by } });
       if (audit) await audit.checkpoint('kill switch changed');
-      return { ...killSwitch };
+      return copyKillSwitch(killSwitch);
     },
     get auditLog() {
       return audit;
     },
     async close() {
+      for (const store of owned) await store.close();
       if (audit && ownsAudit) await audit.close();
     },
   };
   return gateway;
 }
 
-const OPTION_NAMES = ['policies', 'baseline', 'dataDir', 'auditLog', 'durable', 'retentionDays', 'killSwitch', 'surface', 'cwd'];
+const OPTION_NAMES = ['policies', 'baseline', 'dataDir', 'auditLog', 'durable', 'retentionDays', 'killSwitch', 'stores', 'surface', 'cwd'];
 
 /** A path, a `{source, text}` / `{source, document}` input, or a bare parsed document (a mapping). */
 function isPolicyInput(v: unknown): boolean {
@@ -350,6 +310,15 @@ function checkOptions(options: unknown): BastionError[] {
   optional('durable', (v) => typeof v === 'boolean', 'true or false');
   optional('retentionDays', (v) => typeof v === 'number' && Number.isFinite(v) && v > 0, 'a positive number of days');
   optional('killSwitch', isPlainObject, 'an object of kill-switch fields');
+  optional('stores', isPlainObject, 'an object such as `{ killSwitch, taint }`');
+  const stores = o['stores'];
+  if (isPlainObject(stores)) {
+    const s = stores as Record<string, unknown>;
+    const hasMethods = (v: unknown, names: string[]) => isPlainObject(v) && names.every((n) => typeof (v as Record<string, unknown>)[n] === 'function');
+    for (const key of Object.keys(s)) if (key !== 'killSwitch' && key !== 'taint') err(`stores.${key}`, 'unknown store (expected killSwitch or taint)');
+    if (s['killSwitch'] !== undefined && !hasMethods(s['killSwitch'], ['get', 'update', 'close'])) err('stores.killSwitch', 'must be a kill-switch store with `get`, `update` and `close`');
+    if (s['taint'] !== undefined && !hasMethods(s['taint'], ['get', 'mark', 'close'])) err('stores.taint', 'must be a taint store with `get`, `mark` and `close`');
+  }
   optional('surface', (v) => typeof v === 'string' && v !== '', 'a non-empty string such as `library`');
   optional('cwd', (v) => typeof v === 'string' && v !== '', 'a directory path');
   return errors;
@@ -357,28 +326,4 @@ function checkOptions(options: unknown): BastionError[] {
 
 function isPolicySet(v: unknown): v is PolicySet {
   return typeof v === 'object' && v !== null && 'candidates' in v && 'version' in v;
-}
-
-/**
- * Builds the analyzer from the `analyzers:` blocks of every policy in the set (validated when
- * the set was loaded). Blocks merge in policy order: for one action glob the higher-priority
- * policy's mapping wins; allowed roots and URL lists are combined.
- */
-async function analyzerFor(set: PolicySet): Promise<Analyzer> {
-  const merged: AnalyzerConfig = {};
-  for (const raw of set.analyzers) {
-    const r = parseAnalyzerConfig(raw, 'analyzers');
-    if (!r.ok) throw new BastionException(r.errors);
-    const c = r.value;
-    if (c.actions) merged.actions = { ...c.actions, ...(merged.actions ?? {}) };
-    if (c.paths?.allowedRoots) merged.paths = { allowedRoots: [...(merged.paths?.allowedRoots ?? []), ...c.paths.allowedRoots] };
-    if (c.urls) {
-      merged.urls = {
-        allow: [...(merged.urls?.allow ?? []), ...(c.urls.allow ?? [])],
-        deny: [...(merged.urls?.deny ?? []), ...(c.urls.deny ?? [])],
-      };
-    }
-    if (c.cacheSize !== undefined) merged.cacheSize = Math.max(merged.cacheSize ?? 0, c.cacheSize);
-  }
-  return createAnalyzer(merged);
 }

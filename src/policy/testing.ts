@@ -18,7 +18,7 @@ import { parse as parseYaml } from 'yaml';
 import { validateRequest } from '../core/request.js';
 import { isRisk } from '../core/risk.js';
 import { canonicalJson } from '../core/canonical-json.js';
-import { EFFECTS, type ApprovalRequirement, type Decision, type Obligation } from '../core/types.js';
+import { EFFECTS, type ApprovalRequirement, type Decision, type DecisionError, type Obligation } from '../core/types.js';
 import { bastionError, quote, type BastionError } from '../core/errors.js';
 import type { Gateway } from '../gateway/index.js';
 import type { KillSwitchState } from './model.js';
@@ -210,24 +210,11 @@ export function readTestFile(file: string): { ok: true; value: PolicyTestFile } 
   };
 }
 
-/**
- * A decision error as the runner compares it. `Decision.errors` holds strings on this branch
- * and `{policy, rule, code, message}` objects after the structured-errors change; both pass
- * through here. TODO(lead): drop the string path once `Decision.errors` is `DecisionError[]`.
- */
-interface ComparableError {
-  code?: string;
-  policy?: string;
-  rule?: string;
-  message: string;
-}
+/** A decision error as the runner compares it: the fields an expectation may name. */
+type ComparableError = Pick<DecisionError, 'policy' | 'rule' | 'code' | 'message'>;
 
-function normalizeError(e: unknown): ComparableError {
-  if (typeof e === 'string') return { message: e };
-  const o = isObject(e) ? e : {};
-  const out: ComparableError = { message: typeof o['message'] === 'string' ? o['message'] : JSON.stringify(e) };
-  for (const k of ['code', 'policy', 'rule'] as const) if (typeof o[k] === 'string') out[k] = o[k];
-  return out;
+function normalizeError(e: DecisionError): ComparableError {
+  return { policy: e.policy, rule: e.rule, code: e.code, message: e.message };
 }
 
 function describeError(e: ComparableError): string {
@@ -283,7 +270,7 @@ export function checkExpectations(decision: Decision, expect: PolicyTestCase['ex
   if (expect.matched !== undefined && matched.join('\n') !== expect.matched.join('\n')) out.push(`expected matched rules ${list(expect.matched)}, got ${list(matched)}`);
   for (const m of expect.matchedIncludes ?? []) if (!matched.includes(m)) out.push(`expected matched rule ${m}, got ${list(matched)}`);
 
-  const errors = (decision.errors as readonly unknown[]).map(normalizeError);
+  const errors = decision.errors.map(normalizeError);
   if (typeof expect.errors === 'boolean') {
     if ((errors.length > 0) !== expect.errors) out.push(expect.errors ? 'expected errors, got none' : `expected no errors, got ${errors.map(describeError).join('; ')}`);
   } else if (expect.errors !== undefined) {

@@ -43,26 +43,14 @@ const DEV_MODE_HEADER = 'development: identity is NOT verified';
 
 type Method = 'GET' | 'PUT' | 'POST';
 
-/**
- * Whether a decision was refused because its request is malformed. Reads the structured
- * error's `code`; a string entry (today's `Decision.errors`) falls back to the reason.
- * The lead removes the fallback once `Decision.errors` holds `{policy, rule, code, message}`.
- */
+/** Whether a decision was refused because its request is malformed: read from the error code, never the reason. */
 export function isRequestInvalid(decision: Decision): boolean {
-  const entries = decision.errors as readonly unknown[];
-  const coded = entries.filter((e): e is { code: unknown } => typeof e === 'object' && e !== null && 'code' in e);
-  if (coded.length > 0) return coded.some((e) => e.code === 'REQUEST_INVALID');
-  return decision.reason === 'request is invalid';
+  return decision.errors.some((e) => e.code === 'REQUEST_INVALID');
 }
 
-/** A decision's errors as error values, each field named where the entry names one. */
+/** The request errors of a decision as error values, each naming its field where known. */
 function decisionErrors(decision: Decision): BastionError[] {
-  return (decision.errors as readonly unknown[]).map((e) => {
-    if (typeof e === 'string') return bastionError('REQUEST_INVALID', e);
-    const entry = e as { message?: unknown; field?: unknown };
-    const message = typeof entry.message === 'string' ? entry.message : 'request is invalid';
-    return bastionError('REQUEST_INVALID', message, typeof entry.field === 'string' ? { field: entry.field } : {});
-  });
+  return decision.errors.filter((e) => e.code === 'REQUEST_INVALID').map((e) => bastionError(e.code, e.message, e.field !== undefined ? { field: e.field } : {}));
 }
 
 /** The parsed JSON body; a request without one is refused as an empty body. */

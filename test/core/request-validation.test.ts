@@ -78,7 +78,8 @@ describe.each(audit)('library decide() (%s)', (_what, withAudit) => {
     // INVARIANT: decide() never rejects for a bad request; it denies with the errors.
     const d = await gateway.decide(raw);
     expect(d).toMatchObject({ decision: 'deny', reason: 'request is invalid' });
-    expectMessage(c, d.errors[0] ?? '');
+    expect(d.errors[0]).toMatchObject({ policy: 'bastion/request', rule: 'validate', code: 'REQUEST_INVALID', field: c.field });
+    expectMessage(c, d.errors[0]?.message ?? '');
     if (withAudit) expect((await gateway.auditLog?.getTrace(d.traceId))?.map((e) => e.decision)).toEqual(['deny']);
   });
 

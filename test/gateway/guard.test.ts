@@ -75,7 +75,8 @@ describe('guard() runs the tool on the decided, frozen copy', () => {
     const denied = await shell(args).catch((e: unknown) => e);
     expect(denied).toBeInstanceOf(ActionDeniedError);
     expect((denied as ActionDeniedError).decision).toMatchObject({ decision: 'deny', reason: 'request is invalid' });
-    expect((denied as ActionDeniedError).decision.errors[0]).toContain('field `args.command`: is a getter or setter, not plain data');
+    expect((denied as ActionDeniedError).decision.errors[0]).toMatchObject({ policy: 'bastion/request', rule: 'validate', code: 'REQUEST_INVALID', field: 'args.command' });
+    expect((denied as ActionDeniedError).decision.errors[0]?.message).toContain('field `args.command`: is a getter or setter, not plain data');
     expect(reads).toBe(0);
     expect(ran).toEqual([]);
     expect((await lastAudited()).decision).toBe('deny');
@@ -116,14 +117,15 @@ describe('guard() runs the tool on the decided, frozen copy', () => {
     ran = [];
     const denied = await shell(args as Record<string, unknown>).catch((e: unknown) => e);
     expect(denied).toBeInstanceOf(ActionDeniedError);
-    expect((denied as ActionDeniedError).decision.errors[0]).toContain(message);
+    expect((denied as ActionDeniedError).decision.errors[0]?.code).toBe('REQUEST_INVALID');
+    expect((denied as ActionDeniedError).decision.errors[0]?.message).toContain(message);
     expect(ran).toEqual([]);
   });
 
   it('denies, never rejects, when reading the request throws (a proxy trap)', async () => {
     const hostile = new Proxy({}, { ownKeys: () => { throw new Error('trap'); } });
     const d = await gateway.decide({ principal, action: 'shell.execute', args: hostile });
-    expect(d).toMatchObject({ decision: 'deny', reason: 'request is invalid', errors: ['request: cannot be read: trap'] });
+    expect(d).toMatchObject({ decision: 'deny', reason: 'request is invalid', errors: [{ policy: 'bastion/request', rule: 'validate', code: 'REQUEST_INVALID', message: 'request: cannot be read: trap' }] });
     const top = await gateway.decide(new Proxy({}, { getPrototypeOf: () => { throw new Error('no'); } }));
     expect(top).toMatchObject({ decision: 'deny', reason: 'request is invalid' });
   });

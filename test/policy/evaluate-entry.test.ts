@@ -33,7 +33,7 @@ describe('evaluate() entry checks', () => {
     const d = evaluate(set, { principal, action: 'shell.execute' }, analysis('CRITICAL'));
     expect(d.decision).toBe('deny');
     expect(d.reason).toBe('analysis is invalid');
-    expect(d.errors).toEqual(['analysis: field `risk`: expected low, medium, high or critical, got `CRITICAL`']);
+    expect(d.errors).toEqual([{ policy: 'bastion/analysis', rule: 'validate', code: 'ANALYSIS_INVALID', field: 'risk', message: 'analysis: field `risk`: expected low, medium, high or critical, got `CRITICAL`' }]);
     expect(d.matched).toEqual([]);
   });
 
@@ -49,7 +49,8 @@ describe('evaluate() entry checks', () => {
     [{ risk: 'High' }, 'request: field `risk`: unknown risk `High` (expected low, medium, high or critical)'],
   ] as const)('denies a request declaring %j', (extra, error) => {
     const d = evaluate(set, { principal, action: 'x', ...extra } as unknown as ActionRequest, analysis('low'));
-    expect([d.decision, d.reason, d.errors]).toEqual(['deny', 'request is invalid', [error]]);
+    const field = /field `([^`]+)`/.exec(error)?.[1];
+    expect([d.decision, d.reason, d.errors]).toEqual(['deny', 'request is invalid', [{ policy: 'bastion/request', rule: 'validate', code: 'REQUEST_INVALID', field, message: error }]]);
   });
 
   it('a declared critical risk hidden behind `risk: low` is denied by the baseline', () => {

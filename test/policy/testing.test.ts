@@ -88,34 +88,31 @@ describe('checkExpectations: exact expectations', () => {
   });
 
   it('`errors: true|false` checks presence, naming the errors it did not expect', () => {
-    const errs = decision({ errors: ['ops/block-rm: field `args.x` is a number where `glob` expects a string'] });
+    const errs = decision({ errors: [{ policy: 'ops', rule: 'block-rm', code: 'CONDITION_ERROR', message: 'field `args.x` is a number where `glob` expects a string' }] });
     expect(checkExpectations(errs, { errors: true })).toEqual([]);
     expect(checkExpectations(decision(), { errors: true })).toEqual(['expected errors, got none']);
-    expect(checkExpectations(errs, { errors: false })).toEqual(['expected no errors, got ops/block-rm: field `args.x` is a number where `glob` expects a string']);
+    expect(checkExpectations(errs, { errors: false })).toEqual(['expected no errors, got CONDITION_ERROR ops/block-rm: field `args.x` is a number where `glob` expects a string']);
   });
 
   it('a list of `errors` matches exactly in count, the n-th error against the n-th entry', () => {
-    const errs = decision({ errors: ['ops/block-rm: CEL expression failed: no such overload', 'ops/allow-shell: field `args.level` is not a number'] });
+    const errs = decision({ errors: [{ policy: 'ops', rule: 'block-rm', code: 'CONDITION_ERROR', message: 'CEL expression failed: no such overload' }, { policy: 'ops', rule: 'allow-shell', code: 'CONDITION_ERROR', message: 'field `args.level` is not a number' }] });
     expect(checkExpectations(errs, { errors: [{ messageContains: 'no such overload' }, { messageContains: '`args.level`' }] })).toEqual([]);
     expect(checkExpectations(errs, { errors: [{ messageContains: 'no such overload' }] })).toEqual([
-      'expected 1 error, got 2: ops/block-rm: CEL expression failed: no such overload; ops/allow-shell: field `args.level` is not a number',
+      'expected 1 error, got 2: CONDITION_ERROR ops/block-rm: CEL expression failed: no such overload; CONDITION_ERROR ops/allow-shell: field `args.level` is not a number',
     ]);
     expect(checkExpectations(decision(), { errors: [{ messageContains: 'x' }] })).toEqual(['expected 1 error, got 0']);
     expect(checkExpectations(decision(), { errors: [] })).toEqual([]);
     expect(checkExpectations(errs, { errors: [{ messageContains: '`args.level`' }, { messageContains: 'no such overload' }] })).toEqual([
-      "error 1: expected a message containing `'args.level'`, got: ops/block-rm: CEL expression failed: no such overload",
-      'error 2: expected a message containing `no such overload`, got: ops/allow-shell: field `args.level` is not a number',
+      "error 1: expected a message containing `'args.level'`, got: CONDITION_ERROR ops/block-rm: CEL expression failed: no such overload",
+      'error 2: expected a message containing `no such overload`, got: CONDITION_ERROR ops/allow-shell: field `args.level` is not a number',
     ]);
   });
 
-  it('compares structured errors by code, policy and rule (the shape `Decision.errors` takes after the merge)', () => {
-    const structured = [{ policy: 'ops', rule: 'block-rm', code: 'CONDITION_ERROR', message: 'CEL expression failed' }];
-    const d = decision({ errors: structured as unknown as string[] });
+  it('compares structured errors by code, policy and rule', () => {
+    const d = decision({ errors: [{ policy: 'ops', rule: 'block-rm', code: 'CONDITION_ERROR', message: 'CEL expression failed' }] });
     expect(checkExpectations(d, { errors: [{ code: 'CONDITION_ERROR', policy: 'ops', rule: 'block-rm', messageContains: 'CEL' }] })).toEqual([]);
     expect(checkExpectations(d, { errors: [{ code: 'REQUEST_INVALID', rule: 'allow-shell' }] })).toEqual(['error 1: expected code `REQUEST_INVALID`, got `CONDITION_ERROR` and rule `allow-shell`, got `block-rm`']);
     expect(checkExpectations(d, { errors: false })).toEqual(['expected no errors, got CONDITION_ERROR ops/block-rm: CEL expression failed']);
-    // A string error has no code: an expected code fails rather than passing by omission.
-    expect(checkExpectations(decision({ errors: ['boom'] }), { errors: [{ code: 'CONDITION_ERROR' }] })).toEqual(['error 1: expected code `CONDITION_ERROR`, got none']);
   });
 
   it('`obligations` and `approval` compare deeply, in order, whatever the key order', () => {

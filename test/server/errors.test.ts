@@ -133,15 +133,15 @@ describe('isRequestInvalid (decide answers 400 from the error code, not the reas
   it.each([
     ['a structured REQUEST_INVALID error', { reason: 'whatever the wording', errors: [{ policy: 'bastion/request', rule: 'schema', code: 'REQUEST_INVALID', message: 'm' }] }, true],
     ['structured errors of another code, even with the old reason', { reason: 'request is invalid', errors: [{ policy: 'p', rule: 'r', code: 'POLICY_BAD_CEL', message: 'm' }] }, false],
-    ['string errors (today): the reason decides', { reason: 'request is invalid', errors: ['request: field `principal`: required'] }, true],
-    ['a deny with a condition error string', { reason: 'denied by policy', errors: ['rule `r`: condition failed'] }, false],
+    ['the old reason without a REQUEST_INVALID error', { reason: 'request is invalid', errors: [] }, false],
+    ['a deny with a condition error', { reason: 'denied by policy', errors: [{ policy: 'p', rule: 'r', code: 'CONDITION_ERROR', message: 'condition failed' }] }, false],
     ['no errors', { reason: 'authorized', errors: [] }, false],
   ])('%s', (_what, part, want) => {
     expect(isRequestInvalid({ ...base, ...part } as unknown as Decision)).toBe(want);
   });
 });
 
-describe('POST /v1/decide with structured decision errors (the shape after the merge)', () => {
+describe('POST /v1/decide with structured decision errors', () => {
   it('answers 400 from the REQUEST_INVALID code, naming the fields, with the decision', async () => {
     const decision = {
       decision: 'deny',

@@ -10,13 +10,14 @@ import { validateRequest } from '../../core/request.js';
 import { parseRequestJson } from '../../core/request-json.js';
 import { createGateway } from '../../gateway/index.js';
 import { BastionException } from '../../core/errors.js';
+import { parseKillSwitchChange, type KillSwitchState } from '../../killswitch/index.js';
 import { badInput, readAllBytes, type CliIo, type Command, EXIT } from '../command.js';
 import { formatDecision } from '../format.js';
 
 export const checkCommand: Command = {
   name: 'check',
   summary: 'decide one action request against policies and print the decision',
-  help: `Usage: bastion check --policy <file|dir> [--policy …] --input <file|-> [--json] [--data-dir DIR] [--no-baseline]
+  help: `Usage: bastion check --policy <file|dir> [--policy …] --input <file|-> [--json] [--data-dir DIR] [--no-baseline] [--kill-switch JSON]
 
 Decides one action request (JSON: {principal, action, resource?, environment?, args?, context?, risk?})
 with the same engine as the service: analyzers, scanners, policies, baseline.
@@ -27,6 +28,8 @@ Options:
   --json            print the decision object as JSON
   --data-dir DIR    record the decision in DIR/bastion.db, like the service does
   --no-baseline     switch off the built-in baseline policy (bastion/baseline)
+  --kill-switch JSON  decide under this kill-switch state, e.g. '{"read_only_mode":true}' (the keys
+                    of PUT /v1/kill-switch; applied over a policy file's kill_switch block)
 
 Exit codes: 0 a decision was made (whatever it is), 2 bad input (one line on stderr).
 
@@ -45,6 +48,7 @@ Example:
           json: { type: 'boolean', default: false },
           'data-dir': { type: 'string' },
           'no-baseline': { type: 'boolean', default: false },
+          'kill-switch': { type: 'string' },
         },
         allowPositionals: false,
       }).values;
@@ -64,9 +68,18 @@ Example:
     if (!parsed.ok) return badInput(io, 'check', oneLine(parsed.errors.map((e) => e.message)));
     const valid = validateRequest(parsed.value, 'input');
     if (!valid.ok) return badInput(io, 'check', oneLine(valid.errors.map((e) => e.message)));
+    let killSwitch: Partial<KillSwitchState> | undefined;
+    if (opts['kill-switch'] !== undefined) {
+      const raw = parseRequestJson(Buffer.from(opts['kill-switch']), '--kill-switch');
+      if (!raw.ok) return badInput(io, 'check', oneLine(raw.errors.map((e) => e.message)));
+      const change = parseKillSwitchChange(raw.value, '--kill-switch');
+      if (!change.ok) return badInput(io, 'check', oneLine(change.errors.map((e) => e.message)));
+      killSwitch = change.value;
+    }
     let gateway;
     try {
       gateway = await createGateway({
+        ...(killSwitch !== undefined ? { killSwitch } : {}),
         policies: opts.policy,
         cwd: io.cwd,
         surface: 'cli',
