@@ -103,8 +103,8 @@ describe('checkExpectations: exact expectations', () => {
     expect(checkExpectations(decision(), { errors: [{ messageContains: 'x' }] })).toEqual(['expected 1 error, got 0']);
     expect(checkExpectations(decision(), { errors: [] })).toEqual([]);
     expect(checkExpectations(errs, { errors: [{ messageContains: '`args.level`' }, { messageContains: 'no such overload' }] })).toEqual([
-      "error 1: expected a message containing `'args.level'`, got: CONDITION_ERROR ops/block-rm: CEL expression failed: no such overload",
-      'error 2: expected a message containing `no such overload`, got: CONDITION_ERROR ops/allow-shell: field `args.level` is not a number',
+      "error 1: expected a message containing `'args.level'`, got: CEL expression failed: no such overload",
+      'error 2: expected a message containing `no such overload`, got: field `args.level` is not a number',
     ]);
   });
 
