@@ -12,17 +12,15 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import type { TaintStore } from '../analysis/index.js';
 import { decisionEvent, type AuditEventInput, type AuditLog } from '../audit/index.js';
-import { openSqliteAuditLog } from '../storage/index.js';
+import { createMemoryTaintStore, openSqliteStores, type StateStores } from '../storage/index.js';
 import { validateRequest } from '../core/request.js';
 import type { ActionRequest, Decision } from '../core/types.js';
 import { BastionException, bastionError, quote, type BastionError } from '../core/errors.js';
 import { createMemoryKillSwitchStore, type KillSwitchStore } from '../killswitch/index.js';
 import { analyzerOf, decide as engineDecide, factsFor, invalidRequestDecision, loadPolicySet, type BaselineOptions, type KillSwitchState, type PolicyInput, type PolicySet } from '../policy/index.js';
 import { detectInjection, redactValue, validateOutput, type OutputMode, type ScanFinding } from '../scan/index.js';
-import { createMemoryTaintStore } from '../storage/memory/taint-store.js';
 
 /** Where the gateway's state lives. Each store left out is a fresh one in memory. */
 export interface GatewayStores {
@@ -166,22 +164,23 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   }
   analyzerOf(set); // fails here, not at the first decision, on analyzer blocks that do not parse
 
-  const killSwitchStore = options.stores?.killSwitch ?? createMemoryKillSwitchStore();
-  const taintStore = options.stores?.taint ?? createMemoryTaintStore();
-  const owned = [...(options.stores?.killSwitch ? [] : [killSwitchStore]), ...(options.stores?.taint ? [] : [taintStore])];
-  const atStart: Partial<KillSwitchState> = { ...(set.killSwitch ?? {}), ...(options.killSwitch ?? {}) };
-  let killSwitch = Object.keys(atStart).length > 0 ? await killSwitchStore.update(atStart) : await killSwitchStore.get();
-
-  let audit: AuditLog | undefined = options.auditLog;
-  const ownsAudit = audit === undefined && options.dataDir !== undefined;
-  if (ownsAudit) {
-    const opened = await openSqliteAuditLog(join(options.dataDir as string, 'bastion.db'), {
+  // A data directory holds the audit log and the kill switch (SQLite, `DIR/bastion.db`);
+  // stores passed in take precedence, and are the caller's to close.
+  let opened: StateStores | undefined;
+  if (options.dataDir !== undefined && options.auditLog === undefined) {
+    const result = await openSqliteStores(options.dataDir, {
       durable: options.durable ?? true,
       ...(options.retentionDays !== undefined ? { retentionDays: options.retentionDays } : {}),
     });
-    if (!opened.ok) throw new BastionException(opened.errors);
-    audit = opened.value;
+    if (!result.ok) throw new BastionException(result.errors);
+    opened = result.value;
   }
+  const killSwitchStore = options.stores?.killSwitch ?? opened?.killSwitch ?? createMemoryKillSwitchStore();
+  const taintStore = options.stores?.taint ?? createMemoryTaintStore();
+  const owned = [...(options.stores?.killSwitch || opened ? [] : [killSwitchStore]), ...(options.stores?.taint ? [] : [taintStore]), ...(opened ? [opened] : [])];
+  const atStart: Partial<KillSwitchState> = { ...(set.killSwitch ?? {}), ...(options.killSwitch ?? {}) };
+  let killSwitch = Object.keys(atStart).length > 0 ? await killSwitchStore.update(atStart) : await killSwitchStore.get();
+  const audit: AuditLog | undefined = options.auditLog ?? opened?.audit;
   const surface = options.surface ?? 'library';
   const record = async (event: AuditEventInput): Promise<void> => {
     if (audit) await audit.append(event);
@@ -266,7 +265,6 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     },
     async close() {
       for (const store of owned) await store.close();
-      if (audit && ownsAudit) await audit.close();
     },
   };
   return gateway;

@@ -6,13 +6,24 @@
  */
 
 import { existsSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { AuditLog, AuditLogOptions, OpenedReader } from '../audit/index.js';
 import { keyDirectory, loadSigningKey, openAuditLog, openAuditReader } from '../audit/index.js';
 import type { BastionError } from '../core/errors.js';
 import { bastionError, quote } from '../core/errors.js';
 import type { Result } from '../core/result.js';
-import { fail } from '../core/result.js';
+import { fail, ok } from '../core/result.js';
+import type { TaintStore } from '../analysis/index.js';
+import type { ApprovalStore } from '../approvals/index.js';
+import type { KillSwitchStore } from '../killswitch/index.js';
+import type { LimitStore } from '../limits/index.js';
+import { createMemoryKillSwitchStore } from './memory/kill-switch.js';
+import { createMemoryApprovalStore } from './memory/approvals.js';
+import { createMemoryLimitStore } from './memory/limits.js';
+import { createMemoryTaintStore } from './memory/taint-store.js';
+import { openSqliteKillSwitchStore } from './sqlite/kill-switch-store.js';
+import { openSqliteApprovalStore } from './sqlite/approval-store.js';
+import { openSqliteLimitStore } from './sqlite/limit-store.js';
 import { ensureDirectory } from './directory.js';
 import { SqliteAuditStore } from './sqlite/audit-store.js';
 
@@ -87,4 +98,71 @@ export async function openSqliteAuditReader(path: string, options: SqliteAuditRe
   const fromFile = loadSigningKey(options.keyDir ?? dirname(path));
   if (typeof fromFile !== 'string') return openAuditReader({ store, publicKeyPem: fromFile.publicKeyPem, keySource: 'key-file', name: path });
   return openAuditReader({ store, name: path });
+}
+
+export { createMemoryKillSwitchStore, createMemoryApprovalStore, createMemoryLimitStore, createMemoryTaintStore, openSqliteKillSwitchStore, openSqliteApprovalStore, openSqliteLimitStore };
+export { TAINT_LIMIT } from './memory/taint-store.js';
+export type { SqliteKillSwitchStoreOptions } from './sqlite/kill-switch-store.js';
+export type { SqliteStateOptions } from './sqlite/state-db.js';
+
+/** Every store a gateway's state lives in, opened together and closed together. */
+export interface StateStores {
+  /** Absent for a gateway that records nothing (no data directory). */
+  audit?: AuditLog;
+  killSwitch: KillSwitchStore;
+  approvals: ApprovalStore;
+  limits: LimitStore;
+  taint: TaintStore;
+  /** Closes every store (the audit log last, so what the others record is flushed first). */
+  close(): Promise<void>;
+}
+
+export interface SqliteStoresOptions extends SqliteAuditLogOptions {
+  /** The file name inside the data directory; default `bastion.db`. */
+  file?: string;
+}
+
+function closeAll(stores: Omit<StateStores, 'close'>): () => Promise<void> {
+  return async () => {
+    await Promise.allSettled([stores.killSwitch.close(), stores.approvals.close(), stores.limits.close()]);
+    await stores.audit?.close();
+  };
+}
+
+/**
+ * In-memory stores: state lasts as long as the process, and nothing is recorded. What a
+ * gateway without a data directory uses, and what tests use.
+ */
+export function createMemoryStores(): StateStores {
+  const stores = { killSwitch: createMemoryKillSwitchStore(), approvals: createMemoryApprovalStore(), limits: createMemoryLimitStore(), taint: createMemoryTaintStore() };
+  return { ...stores, close: closeAll(stores) };
+}
+
+/**
+ * Opens every store in one SQLite file in the data directory (`DIR/bastion.db`, created
+ * with the directory on first use): the audit log with its signing key beside it, the kill
+ * switch, approvals and limits, each with its own tables. Taint stays in memory (it is
+ * per-trace and short-lived). On any failure, what was opened is closed again.
+ *
+ * @example
+ * const opened = await openSqliteStores('.bastion');
+ * if (!opened.ok) throw new BastionException(opened.errors);
+ * const gateway = await createGateway({ policies: ['policies/'], stores: opened.value });
+ */
+export async function openSqliteStores(dataDir: string, options: SqliteStoresOptions = {}): Promise<Result<StateStores, BastionError>> {
+  if (typeof dataDir !== 'string' || dataDir === '') return fail(bastionError('STATE_STORAGE', 'the data directory path is empty'));
+  const { file = 'bastion.db', ...auditOptions } = options;
+  const path = join(dataDir, file);
+  const audit = await openSqliteAuditLog(path, auditOptions);
+  if (!audit.ok) return audit;
+  const killSwitch = openSqliteKillSwitchStore(path);
+  const approvals = killSwitch.ok ? openSqliteApprovalStore(path) : undefined;
+  const limits = approvals?.ok ? openSqliteLimitStore(path) : undefined;
+  if (!killSwitch.ok || !approvals?.ok || !limits?.ok) {
+    const errors = !killSwitch.ok ? killSwitch.errors : approvals && !approvals.ok ? approvals.errors : limits && !limits.ok ? limits.errors : [];
+    await Promise.allSettled([killSwitch.ok ? killSwitch.value.close() : undefined, approvals?.ok ? approvals.value.close() : undefined, audit.value.close()]);
+    return fail(...errors);
+  }
+  const stores = { audit: audit.value, killSwitch: killSwitch.value, approvals: approvals.value, limits: limits.value, taint: createMemoryTaintStore() };
+  return ok({ ...stores, close: closeAll(stores) });
 }

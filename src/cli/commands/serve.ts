@@ -9,15 +9,9 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { DEFAULT_CONFIG, loadConfig, type BastionConfig } from '../../config/index.js';
-import { BastionException } from '../../core/errors.js';
-import { createSiemSink, type SiemSink } from '../../audit/index.js';
-import { createGateway } from '../../gateway/index.js';
-import { watchPolicies } from '../../policy/watch.js';
-import { buildServer, listen, stopServer, type LogOptions } from '../../server/index.js';
-import { badInput, type CliIo, type Command, errorLine, EXIT, failWith } from '../command.js';
-
-/** How long SIGINT/SIGTERM waits for requests in flight before it cuts the connections left. */
-const SHUTDOWN_GRACE_MS = 10_000;
+import { createBastionApp } from '../../app/index.js';
+import type { LogOptions } from '../../server/index.js';
+import { badInput, type CliIo, type Command, EXIT, failWith } from '../command.js';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'off'] as const;
 
@@ -86,76 +80,16 @@ Example:
     const level = opts['log-level'];
     if (!LOG_LEVELS.includes(level as (typeof LOG_LEVELS)[number])) return badInput(io, 'serve', `--log-level: \`${level}\` is not one of ${LOG_LEVELS.join(', ')}`);
     const requestLog: LogOptions | undefined = level === 'off' ? undefined : { level: level as NonNullable<LogOptions['level']>, stream: io.stderr };
-    if (config.policies.length === 0) return badInput(io, 'serve', 'no policies: pass --policy PATH or a --config file that lists policies');
-
-    let gateway;
-    try {
-      gateway = await createGateway({
-        policies: config.policies,
-        baseline: config.baseline,
-        dataDir: config.dataDir,
-        durable: config.audit.durable,
-        surface: 'http',
-        ...(config.audit.retentionDays !== undefined ? { retentionDays: config.audit.retentionDays } : {}),
-      });
-    } catch (err) {
-      if (err instanceof BastionException) return failWith(io, 'serve', err.details);
-      throw err;
+    const built = await createBastionApp({ config, io, surface: 'http', ...(requestLog ? { requestLog } : {}) });
+    if (!built.ok) return failWith(io, 'serve', built.errors);
+    const app = built.value;
+    const started = await app.start();
+    if (!started.ok) {
+      await app.stop('start failed');
+      return failWith(io, 'serve', started.errors);
     }
-    const log = gateway.auditLog;
-    const startedAt = new Date();
-    // Retention: prune at start and every six hours; each pruning is itself an audit event.
-    const prune = async (): Promise<void> => {
-      if (!log || config.audit.retentionDays === undefined) return;
-      try {
-        const report = await log.prune();
-        if (report.pruned > 0) io.stderr.write(`bastion: audit retention pruned ${report.pruned} events (through seq ${report.throughSeq})\n`);
-      } catch (err) {
-        io.stderr.write(`bastion: audit retention failed: ${(err as Error).message}\n`);
-      }
-    };
-    await prune();
-    // SIEM streaming: at-least-once delivery from a cursor persisted in the audit file, so a
-    // restart resumes where the collector last acknowledged.
-    let sink: SiemSink | undefined;
-    if (log && config.audit.siem) {
-      const token = io.env['BASTION_SIEM_TOKEN'];
-      const created = createSiemSink({ log, url: config.audit.siem.url, format: config.audit.siem.format, eventFormat: config.audit.siem.eventFormat, ...(token ? { token } : {}) });
-      if (!created.ok) {
-        await gateway.close();
-        return failWith(io, 'serve', created.errors);
-      }
-      sink = created.value;
-      sink.start();
-      io.stderr.write(`bastion: streaming the audit log to ${config.audit.siem.url} (${config.audit.siem.format}, ${config.audit.siem.eventFormat})\n`);
-    }
-    const pruneTimer = setInterval(() => void prune(), 6 * 3600_000);
-    pruneTimer.unref();
-    const watcher = watchPolicies(config.policies, gateway.policySet, {
-      onReload: async (set) => {
-        await gateway.setPolicySet(set);
-        io.stderr.write(`bastion: policies reloaded, version ${set.version}\n`);
-      },
-      onError: (errors) => io.stderr.write(`bastion: policy change rejected, keeping version ${watcher.current().version}: ${errorLine(errors)}\n`),
-      onWatchLost: (path, message) => io.stderr.write(`bastion: policy watch lost for \`${path}\`: ${message}; checking for changes every 2 s until it is re-armed\n`),
-      onWatchRestored: (path) => io.stderr.write(`bastion: policy watch re-armed for \`${path}\`\n`),
-    }, { baseline: config.baseline });
-    const app = await buildServer(gateway, { dev: config.dev, startedAt, policyWatch: () => watcher.status(), ...(requestLog ? { log: requestLog } : {}) });
-    let url: string;
-    try {
-      url = await listen(app, config.host, config.port);
-    } catch (err) {
-      await app.close();
-      watcher.close();
-      clearInterval(pruneTimer);
-      await sink?.stop();
-      await gateway.close();
-      return badInput(io, 'serve', `cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`);
-    }
-    // Recorded once the port is bound: a start that failed (port taken) is not a start.
-    await log?.append({ type: 'service.start', data: { host: config.host, port: Number(new URL(url).port), dev: config.dev, policyVersion: gateway.policySet.version } });
     if (config.dev) io.stderr.write('\n  !!! DEVELOPMENT MODE: identity is read from requests and NOT verified. Never expose this. !!!\n\n');
-    io.stdout.write(`bastion listening on ${url} (policy ${gateway.policySet.version}, data ${config.dataDir})\n`);
+    io.stdout.write(`bastion listening on ${started.value.url} (policy ${app.gateway.policySet.version}, data ${config.dataDir})\n`);
 
     await new Promise<void>((done) => {
       const stop = () => {
@@ -166,17 +100,7 @@ Example:
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
     });
-    // Drain first: requests in flight finish (and are audited) before the log closes.
-    await stopServer(app, SHUTDOWN_GRACE_MS);
-    watcher.close();
-    clearInterval(pruneTimer);
-    await log?.append({ type: 'service.stop', data: { reason: 'signal' } });
-    if (sink) {
-      // Ship what is left (bounded: a collector that is down must not hold the shutdown).
-      await Promise.race([sink.flush().catch(() => undefined), new Promise((r) => setTimeout(r, 5000).unref())]);
-      await sink.stop();
-    }
-    await gateway.close();
+    await app.stop('signal');
     io.stdout.write('bastion stopped\n');
     return EXIT.OK;
   },
