@@ -9,9 +9,9 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { LineCounter, parseAllDocuments, type Document } from 'yaml';
-import { parseAnalyzerConfig } from '../analysis/analyzer-config.js';
 import type { Result } from '../core/result.js';
 import { bastionError, quote, type BastionError } from '../core/errors.js';
+import { fieldName, isPlainObject } from '../core/schema.js';
 import { compilePolicySet, type CompileInput } from './compile.js';
 import { isCapFence, translateCapFence } from './formats/capfence.js';
 import type { TranslateResult } from './formats/common.js';
@@ -19,7 +19,8 @@ import { isControlZero, translateControlZero } from './formats/control-zero.js';
 import { isHarness, translateHarness } from './formats/harness.js';
 import { isZyx, translateZyx } from './formats/zyx.js';
 import type { BaselineOptions, NativePolicy, PolicyFormat, PolicySet } from './model.js';
-import { validateNative, type Problem } from './native.js';
+import type { Problem } from './native.js';
+import { validateNative } from './schema.js';
 
 /**
  * A path to a file or directory, or a document given in memory: as text or parsed, with the
@@ -196,10 +197,6 @@ function parseText(source: string, text: string, errors: BastionError[]): Source
   return out;
 }
 
-function fieldName(path: (string | number)[]): string {
-  return path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${k}`)).join('').replace(/^\./, '');
-}
-
 function readInputs(inputs: PolicyInput[], cwd: string, errors: BastionError[]): SourceDoc[] {
   const docs: SourceDoc[] = [];
   for (const [i, input] of inputs.entries()) {
@@ -256,7 +253,7 @@ function readInputs(inputs: PolicyInput[], cwd: string, errors: BastionError[]):
 
 /** Detects a document's format by its shape. */
 export function detectFormat(doc: unknown): PolicyFormat | undefined {
-  if (typeof doc === 'object' && doc !== null && 'apiVersion' in doc) return 'native';
+  if (isPlainObject(doc) && 'apiVersion' in doc) return 'native';
   if (isZyx(doc)) return 'zyx';
   if (isHarness(doc)) return 'harness';
   if (isCapFence(doc)) return 'capfence';
@@ -281,8 +278,8 @@ function translate(format: PolicyFormat, doc: Record<string, unknown>, name: str
 
 function problemToError(doc: SourceDoc, p: Problem, translated: boolean): BastionError {
   // Paths of translated documents refer to the native form; point at the document then.
-  const pos = translated ? undefined : doc.locate?.(p.path, p.message.includes('unknown field'));
-  const field = p.path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${k}`)).join('').replace(/^\./, '');
+  const pos = translated ? undefined : doc.locate?.(p.path, p.atKey ?? p.message.includes('unknown field'));
+  const field = fieldName(p.path);
   // `rule `x`: field `rules[2].effect`: unknown effect `denny``: the rule first, then the field.
   const label = /^rule `[^`]*`: /.exec(p.message)?.[0] ?? '';
   const body = p.message.slice(label.length);
@@ -322,12 +319,12 @@ export function loadPolicySet(inputs: PolicyInput | PolicyInput[], options: Load
       );
       continue;
     }
-    if (typeof doc.value !== 'object' || doc.value === null || Array.isArray(doc.value)) {
+    if (!isPlainObject(doc.value)) {
       errors.push(bastionError('POLICY_INVALID', `${where(doc.source)}a policy must be a mapping`, { file: doc.source }));
       continue;
     }
     const name = basename(doc.source).replace(/\.(ya?ml|json)$/i, '');
-    const t = translate(format, doc.value as Record<string, unknown>, name);
+    const t = translate(format, doc.value, name);
     if (!t.ok) {
       for (const p of t.problems) errors.push(problemToError(doc, p, false));
       continue;
@@ -357,13 +354,6 @@ export function loadPolicySet(inputs: PolicyInput | PolicyInput[], options: Load
   for (const { input, problem } of problems) {
     const d = docOf[input] as (typeof docOf)[number];
     errors.push(problemToError(d.doc, problem, d.translated));
-  }
-  // Analyzer settings are checked here, not first when a gateway uses the set: a bad block
-  // must fail `policy validate` and a reload, never a running service.
-  for (const p of set.policies) {
-    if (p.native.analyzers === undefined) continue;
-    const checked = parseAnalyzerConfig(p.native.analyzers, `${where(p.source)}field \`analyzers\``);
-    if (!checked.ok) for (const e of checked.errors) errors.push({ ...e, file: p.source });
   }
   // Policy names identify rules in decisions and audit events: two policies with one name
   // would make an explanation ambiguous.
