@@ -30,13 +30,14 @@ export interface SchemaProblem {
 
 /**
  * A strict object: unknown keys are errors, one per key, worded
- * ``unknown field `<key>` <what> (expected one of <fields>)``. `notObject` is the message when
- * the value is not a mapping at all.
+ * ``unknown field `<key>` <what> (expected one of <fields>)[: <hint>]``. `notObject` is the
+ * message when the value is not a mapping at all. Extend it with `.extend({...})`: the
+ * expected fields in the message are those given here.
  *
  * @example strictObject({ id: z.string() }, { what: 'in a rule', notObject: 'a rule must be a mapping' })
  */
-export function strictObject<T extends z.core.$ZodLooseShape>(shape: T, words: { what: string; notObject: string }): z.ZodObject<T, z.core.$strict> {
-  const suffix = `${words.what} (expected one of ${Object.keys(shape).join(', ')})`;
+export function strictObject<T extends z.core.$ZodLooseShape>(shape: T, words: { what: string; notObject: string; hint?: string }): z.ZodObject<T, z.core.$strict> {
+  const suffix = `${words.what} (expected one of ${Object.keys(shape).join(', ')})${words.hint === undefined ? '' : `: ${words.hint}`}`;
   return z.strictObject(shape, { error: (iss) => (iss.code === 'unrecognized_keys' ? suffix : words.notObject) });
 }
 

@@ -12,6 +12,7 @@ import { LineCounter, parseAllDocuments, type Document } from 'yaml';
 import type { Result } from '../core/result.js';
 import { bastionError, quote, type BastionError } from '../core/errors.js';
 import { fieldName, isPlainObject } from '../core/schema.js';
+import { yamlLocator, type Locate } from '../core/yaml-position.js';
 import { compilePolicySet, type CompileInput } from './compile.js';
 import { isCapFence, translateCapFence } from './formats/capfence.js';
 import type { TranslateResult } from './formats/common.js';
@@ -59,7 +60,7 @@ interface SourceDoc {
   source: string;
   value: unknown;
   /** Maps a path in the document to a position; undefined for in-memory objects. */
-  locate: ((path: (string | number)[], atKey?: boolean) => { line: number; column: number } | undefined) | undefined;
+  locate: Locate | undefined;
 }
 
 /** Lists policy files under a directory, recursively, in name order. */
@@ -156,26 +157,7 @@ function parseText(source: string, text: string, errors: BastionError[]): Source
       continue;
     }
     if (value === null || value === undefined) continue; // an empty document between `---`
-    const locate = (path: (string | number)[], atKey = false) => {
-      const last = path[path.length - 1];
-      if (atKey && typeof last === 'string') {
-        // Point at the key itself (an unknown field), not at its value.
-        const parent = doc.getIn(path.slice(0, -1), true) as { items?: { key?: { value?: unknown; range?: [number, number, number] } }[] } | undefined;
-        const pair = parent?.items?.find((item) => item.key?.value === last);
-        if (pair?.key?.range) {
-          const pos = lineCounter.linePos(pair.key.range[0]);
-          return { line: pos.line, column: pos.col };
-        }
-      }
-      for (let n = path.length; n >= 0; n--) {
-        const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
-        if (node && typeof node === 'object' && node.range) {
-          const pos = lineCounter.linePos(node.range[0]);
-          return { line: pos.line, column: pos.col };
-        }
-      }
-      return undefined;
-    };
+    const locate = yamlLocator(doc, lineCounter);
     const problems = valueProblems(value);
     if (problems.length > 0) {
       for (const p of problems) {
