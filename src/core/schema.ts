@@ -19,6 +19,24 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * A mapping of free-form JSON members (`args`, `context`, attributes): checked to be a
+ * mapping, passed through as it is (not rebuilt member by member). Its JSON Schema is
+ * `{ "type": "object" }` (`jsonObjectSchema` for a generator's `override`).
+ */
+export function jsonObject(message: string): z.ZodCustom<Record<string, unknown>, Record<string, unknown>> {
+  const schema = z.custom<Record<string, unknown>>(isPlainObject, { error: message });
+  JSON_OBJECTS.add(schema);
+  return schema;
+}
+
+const JSON_OBJECTS = new WeakSet<object>();
+
+/** For `z.toJSONSchema(…, { unrepresentable: 'any', override: jsonObjectSchema })`. */
+export function jsonObjectSchema(ctx: { zodSchema: unknown; jsonSchema: Record<string, unknown> }): void {
+  if (typeof ctx.zodSchema === 'object' && ctx.zodSchema !== null && JSON_OBJECTS.has(ctx.zodSchema)) ctx.jsonSchema['type'] = 'object';
+}
+
 /** One thing wrong with a document, at `path` (keys and indexes from the root). */
 export interface SchemaProblem {
   path: (string | number)[];
