@@ -132,13 +132,12 @@ export function loadConfig(file: string, cwd = process.cwd()): Result<BastionCon
   if (!parsed.success) {
     const locate = yamlLocator(doc, lineCounter);
     const problems = schemaProblems(parsed.error.issues, 'CONFIG_INVALID');
-    return {
-      ok: false,
-      errors: schemaErrors(problems, (p) => {
-        const pos = p.path.length > 0 ? locate(p.path, p.atKey) : undefined;
-        return { prefix: at(pos), file, ...(pos ? { line: pos.line, column: pos.column } : {}) };
-      }),
-    };
+    const errors = schemaErrors(problems, (p) => {
+      const pos = p.path.length > 0 ? locate(p.path, p.atKey) : undefined;
+      return { prefix: at(pos), file, ...(pos ? { line: pos.line, column: pos.column } : {}) };
+    });
+    // In document order (the schema reports a mapping's unknown keys after its fields).
+    return { ok: false, errors: errors.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0)) };
   }
   return { ok: true, value: resolveConfig(parsed.data, path) };
 }

@@ -316,7 +316,9 @@ export function loadPolicySet(inputs: PolicyInput | PolicyInput[], options: Load
     if (shape.length > 0) {
       // For a translated document the problem paths point into the source where the
       // adapter kept the shape (Control Zero rules), so try the source position first.
-      for (const p of shape) errors.push(problemToError(doc, p, translated && format !== 'control-zero'));
+      // In document order (the schema reports a mapping's unknown keys after its fields).
+      const located = shape.map((p) => problemToError(doc, p, translated && format !== 'control-zero'));
+      errors.push(...located.map((e, i) => ({ e, i })).sort((a, b) => (a.e.line ?? 0) - (b.e.line ?? 0) || (a.e.column ?? 0) - (b.e.column ?? 0) || a.i - b.i).map((x) => x.e));
       continue;
     }
     const policy = t.value.policy;
