@@ -3,26 +3,104 @@
  * policy file), plus the allowed path roots and URL allow/deny lists. Actions without an
  * entry use the defaults: `command`, `cmd`, `script` → shell; `sql`, `query` → SQL; `path`,
  * `file`, `filename` → path; `url`, `uri` → URL.
+ *
+ * `AnalyzerConfigSchema` is the one definition: the policy schema embeds it, so a bad block
+ * is reported by the policy loader with its line and column, and `docs/policy.schema.json`
+ * describes it. Action globs are the policy glob (`src/core/glob.ts`): `db.?` means the same
+ * here as in a rule's `actions`.
  */
 
+import * as z from 'zod';
 import type { Result } from '../core/result.js';
 import { fail, ok } from '../core/result.js';
 import { bastionError, quote, type BastionError } from '../core/errors.js';
+import { compileGlob } from '../core/glob.js';
+import { fieldName, issueParams, schemaProblems, strictObject } from '../core/schema.js';
 
 export const ANALYZER_KINDS = ['shell', 'sql', 'path', 'url'] as const;
 export type AnalyzerKind = (typeof ANALYZER_KINDS)[number];
 
+/** One string or a list of non-empty strings; the parsed value is always a list. */
+function stringOrStrings(description: string) {
+  const message = (iss: { input?: unknown }) => `expected a list of non-empty strings, got ${quote(iss.input)}`;
+  const item = z.string({ error: message }).min(1, { error: message });
+  return z
+    .union([item, z.array(item, { error: message })], { error: message })
+    .transform((v) => (typeof v === 'string' ? [v] : v))
+    .meta({ description });
+}
+
+/** Argument paths; a leading `args.` is dropped (`args.statement` and `statement` are one). */
+function argumentPaths(description: string) {
+  return stringOrStrings(description).transform((paths) => paths.map((p) => p.replace(/^args\./, '')));
+}
+
+const ArgumentMapSchema = strictObject(
+  {
+    shell: argumentPaths('Arguments holding shell commands.').exactOptional(),
+    sql: argumentPaths('Arguments holding SQL.').exactOptional(),
+    path: argumentPaths('Arguments holding file paths.').exactOptional(),
+    url: argumentPaths('Arguments holding URLs.').exactOptional(),
+  },
+  { what: 'in the analyzers of an action', notObject: 'expected a mapping of analyzer to argument paths' },
+);
+
+/**
+ * The `analyzers:` block.
+ *
+ * @example AnalyzerConfigSchema.parse({ actions: { 'db.*': { sql: 'args.statement' } } }) // sql: ['statement']
+ */
+export const AnalyzerConfigSchema = strictObject(
+  {
+    actions: z
+      .record(z.string(), ArgumentMapSchema, { error: 'expected a mapping of action globs' })
+      .superRefine((actions, ctx) => {
+        for (const glob of Object.keys(actions)) {
+          const compiled = compileGlob(glob);
+          if (!compiled.ok) ctx.addIssue({ code: 'custom', path: [glob], message: `invalid glob ${quote(glob)}: ${compiled.message}`, params: issueParams('POLICY_BAD_GLOB') });
+        }
+      })
+      .meta({ description: 'Action glob → the argument paths each analyzer reads; the first matching glob wins. Globs as in rules: `*`, `?`, `[abc]`.' })
+      .exactOptional(),
+    paths: strictObject(
+      {
+        allowedRoots: stringOrStrings('Absolute directories; a path argument outside them is a finding.')
+          .superRefine((roots, ctx) => {
+            const bad = roots.find((r) => !r.startsWith('/'));
+            if (bad !== undefined) ctx.addIssue({ code: 'custom', message: `${quote(bad)} is not an absolute path` });
+          })
+          .exactOptional(),
+      },
+      { what: 'in the path analyzer settings', notObject: 'expected a mapping' },
+    )
+      .meta({ description: 'Path analyzer settings.' })
+      .exactOptional(),
+    urls: strictObject(
+      {
+        allow: stringOrStrings('When set, a URL whose host is not on this list (whole-label domain match, or CIDR) is a high-risk `net.egress` finding.').exactOptional(),
+        deny: stringOrStrings('A URL whose host is on this list is a critical-risk `net.egress` finding.').exactOptional(),
+      },
+      { what: 'in the URL analyzer settings', notObject: 'expected a mapping' },
+    )
+      .meta({ description: 'URL analyzer settings.' })
+      .exactOptional(),
+    cacheSize: z
+      .int({ error: (iss) => `expected a non-negative integer, got ${quote(iss.input)}` })
+      .min(0, { error: (iss) => `expected a non-negative integer, got ${quote(iss.input)}` })
+      .meta({ description: 'Entries in the shell result cache (default 10,000; 0 turns it off).' })
+      .exactOptional(),
+  },
+  { what: 'in analyzers', notObject: 'expected a mapping' },
+).meta({
+  description:
+    'Analyzer configuration. Without it: `command`, `cmd`, `script` go to the shell analyzer; `sql`, `query` to SQL; `path`, `file`, `filename` to paths; `url`, `uri` to URLs. Only the first policy (in priority order) that has this block is used.',
+});
+
+/** The `analyzers:` block as parsed: every list a list, argument paths without `args.`. */
+export type AnalyzerConfig = z.output<typeof AnalyzerConfigSchema>;
+
 /** For one action glob: the dotted argument paths each analyzer reads. */
 export type ArgumentMap = Partial<Record<AnalyzerKind, string[]>>;
-
-export interface AnalyzerConfig {
-  /** Action glob (`db.*`, `sys:execute`, `*`) → arguments per analyzer; first match wins. */
-  actions?: Record<string, ArgumentMap>;
-  paths?: { allowedRoots?: string[] };
-  urls?: { allow?: string[]; deny?: string[] };
-  /** Entries in the shell result cache; 10,000 by default, 0 turns it off. */
-  cacheSize?: number;
-}
 
 export const DEFAULT_ARGUMENTS: Required<ArgumentMap> = {
   shell: ['command', 'cmd', 'script'],
@@ -31,103 +109,37 @@ export const DEFAULT_ARGUMENTS: Required<ArgumentMap> = {
   url: ['url', 'uri'],
 };
 
-function stringList(raw: unknown, where: string, errors: BastionError[]): string[] | undefined {
-  if (raw === undefined) return undefined;
-  const list = typeof raw === 'string' ? [raw] : raw;
-  if (!Array.isArray(list) || !list.every((x) => typeof x === 'string' && x !== '')) {
-    errors.push(bastionError('CONFIG_INVALID', `${where}: expected a list of non-empty strings, got ${quote(raw)}`, { field: where.split(': ').at(-1) ?? where }));
-    return undefined;
-  }
-  return list as string[];
-}
-
 /**
- * Validates the `analyzers:` block. `where` prefixes every message (e.g. the file name).
+ * Validates the `analyzers:` block. `where` prefixes every message (e.g. the file name);
+ * fields are named from `analyzers`.
  *
  * @example parseAnalyzerConfig({ actions: { 'db.*': { sql: ['statement'] } } }, '`bastion.yaml`')
  */
 export function parseAnalyzerConfig(raw: unknown, where: string): Result<AnalyzerConfig, BastionError> {
-  const errors: BastionError[] = [];
-  const config: AnalyzerConfig = {};
-  if (raw === undefined || raw === null) return ok(config);
-  if (typeof raw !== 'object' || Array.isArray(raw)) return fail(bastionError('CONFIG_INVALID', `${where}: analyzers: expected a mapping, got ${quote(raw)}`, { field: 'analyzers' }));
-  const obj = raw as Record<string, unknown>;
-  for (const key of Object.keys(obj)) {
-    if (!['actions', 'paths', 'urls', 'cacheSize'].includes(key)) errors.push(bastionError('CONFIG_INVALID', `${where}: analyzers: unknown key ${quote(key)}`, { field: `analyzers.${key}` }));
-  }
-  if (obj['actions'] !== undefined) {
-    const actions = obj['actions'];
-    if (typeof actions !== 'object' || actions === null || Array.isArray(actions)) {
-      errors.push(bastionError('CONFIG_INVALID', `${where}: analyzers.actions: expected a mapping of action globs`, { field: 'analyzers.actions' }));
-    } else {
-      config.actions = {};
-      for (const [glob, entry] of Object.entries(actions as Record<string, unknown>)) {
-        const field = `analyzers.actions.${glob}`;
-        if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
-          errors.push(bastionError('CONFIG_INVALID', `${where}: ${field}: expected a mapping of analyzer to argument paths`, { field }));
-          continue;
-        }
-        const map: ArgumentMap = {};
-        for (const [kind, paths] of Object.entries(entry as Record<string, unknown>)) {
-          if (!(ANALYZER_KINDS as readonly string[]).includes(kind)) {
-            errors.push(bastionError('CONFIG_INVALID', `${where}: ${field}: unknown analyzer ${quote(kind)} (expected shell, sql, path or url)`, { field: `${field}.${kind}` }));
-            continue;
-          }
-          const list = stringList(paths, `${where}: ${field}.${kind}`, errors);
-          if (list !== undefined) map[kind as AnalyzerKind] = list.map((p) => p.replace(/^args\./, ''));
-        }
-        config.actions[glob] = map;
-      }
-    }
-  }
-  if (obj['paths'] !== undefined) {
-    const p = obj['paths'] as Record<string, unknown> | null;
-    const roots = typeof p === 'object' && p !== null ? stringList(p['allowedRoots'], `${where}: analyzers.paths.allowedRoots`, errors) : undefined;
-    if (typeof p !== 'object' || p === null) errors.push(bastionError('CONFIG_INVALID', `${where}: analyzers.paths: expected a mapping`, { field: 'analyzers.paths' }));
-    else if (roots !== undefined) {
-      const bad = roots.find((r) => !r.startsWith('/'));
-      if (bad !== undefined) errors.push(bastionError('CONFIG_INVALID', `${where}: analyzers.paths.allowedRoots: ${quote(bad)} is not an absolute path`, { field: 'analyzers.paths.allowedRoots' }));
-      config.paths = { allowedRoots: roots };
-    }
-  }
-  if (obj['urls'] !== undefined) {
-    const u = obj['urls'] as Record<string, unknown> | null;
-    if (typeof u !== 'object' || u === null) errors.push(bastionError('CONFIG_INVALID', `${where}: analyzers.urls: expected a mapping`, { field: 'analyzers.urls' }));
-    else {
-      const allow = stringList(u['allow'], `${where}: analyzers.urls.allow`, errors);
-      const deny = stringList(u['deny'], `${where}: analyzers.urls.deny`, errors);
-      config.urls = {};
-      if (allow !== undefined) config.urls.allow = allow;
-      if (deny !== undefined) config.urls.deny = deny;
-    }
-  }
-  if (obj['cacheSize'] !== undefined) {
-    const n = obj['cacheSize'];
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) errors.push(bastionError('CONFIG_INVALID', `${where}: analyzers.cacheSize: expected a non-negative integer, got ${quote(n)}`, { field: 'analyzers.cacheSize' }));
-    else config.cacheSize = n;
-  }
-  return errors.length > 0 ? fail(...errors) : ok(config);
+  if (raw === undefined || raw === null) return ok({});
+  const parsed = AnalyzerConfigSchema.safeParse(raw);
+  if (parsed.success) return ok(parsed.data);
+  return fail(
+    ...schemaProblems(parsed.error.issues, 'CONFIG_INVALID').map((p) => {
+      const field = fieldName(['analyzers', ...p.path]);
+      return bastionError('CONFIG_INVALID', `${where}: field ${quote(field)}: ${p.message}`, { field });
+    }),
+  );
 }
 
+/** Compiled action globs, by pattern; analyzer configs name a handful, reused on every call. */
+const GLOBS = new Map<string, (action: string) => boolean>();
+
 /**
- * Action glob matching: `*` matches any run of characters, everything else literally. No
- * backtracking: the text before the first star must start the action, the text after the
- * last star end it, and each piece in between is found leftmost after the previous one, so
- * `*-*-*-*-*-prod` against a long action costs O(action length × glob length).
+ * Does the action glob match the action? The policy glob (`*`, `?`, `[abc]`, `\`), compiled
+ * once per pattern; a malformed pattern (which `parseAnalyzerConfig` refuses) matches nothing.
  */
 export function actionMatches(glob: string, action: string): boolean {
-  if (glob === '*' || glob === action) return true;
-  if (!glob.includes('*')) return false;
-  const pieces = glob.split('*');
-  const first = pieces[0] as string;
-  const last = pieces[pieces.length - 1] as string;
-  if (action.length < first.length + last.length || !action.startsWith(first) || !action.endsWith(last)) return false;
-  const limit = action.length - last.length;
-  let pos = first.length;
-  for (const piece of pieces.slice(1, -1)) {
-    const found = action.indexOf(piece, pos);
-    if (found < 0 || found + piece.length > limit) return false;
-    pos = found + piece.length;
+  let test = GLOBS.get(glob);
+  if (test === undefined) {
+    const compiled = compileGlob(glob);
+    test = compiled.ok ? compiled.test : () => false;
+    if (GLOBS.size < 10_000) GLOBS.set(glob, test);
   }
-  return true;
+  return test(action);
 }

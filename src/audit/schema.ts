@@ -4,9 +4,10 @@
  * fields; a change to their meaning bumps `AUDIT_SCHEMA_VERSION`.
  */
 
-import type { Risk } from '../core/risk.js';
-import { declaredRisk, isRisk } from '../core/risk.js';
-import type { ActionRequest, Decision, Effect, MatchedRule } from '../core/types.js';
+import * as z from 'zod';
+import { declaredRisk, RISKS } from '../core/risk.js';
+import { isPlainObject, jsonObject } from '../core/schema.js';
+import type { ActionRequest, Decision } from '../core/types.js';
 import { EFFECTS } from '../core/types.js';
 
 /** Version of the event schema, stored in every event as `v`. */
@@ -30,38 +31,52 @@ export const AUDIT_EVENT_TYPES = [
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
+const MATCHED = 'field `matched`: expected a list of {policy, rule, effect}';
+const str = (field: string) => z.string({ error: `field \`${field}\`: expected a string` });
+const record = (field: string) => jsonObject(`field \`${field}\`: expected an object`);
+
 /** The principal as recorded: identity, groups and device posture at decision time. */
-export interface AuditPrincipal {
-  id: string;
-  groups: string[];
-  deviceCompliant?: boolean;
-}
+export const AuditPrincipalSchema = z.object(
+  {
+    id: z.string({ error: 'field `principal`: expected {id, groups[]}' }),
+    groups: z.array(z.string({ error: 'field `principal`: expected {id, groups[]}' }), { error: 'field `principal`: expected {id, groups[]}' }),
+    deviceCompliant: z.boolean({ error: 'field `principal.deviceCompliant`: expected a boolean' }).optional(),
+  },
+  { error: 'field `principal`: expected {id, groups[]}' },
+);
+export type AuditPrincipal = z.output<typeof AuditPrincipalSchema>;
 
 /** What a caller hands to `append()`; the log adds `v`, `seq` and `time`. */
-export interface AuditEventInput {
-  type: AuditEventType;
-  traceId?: string;
-  principal?: AuditPrincipal;
-  action?: string;
-  resource?: string;
-  environment?: string;
-  /** Arguments after redaction: secrets never reach the log in clear. */
-  args?: Record<string, unknown>;
-  /** Request context after redaction (ticket, repository, pull request …). */
-  context?: Record<string, unknown>;
-  decision?: Effect;
-  reason?: string;
-  matched?: MatchedRule[];
-  risk?: Risk;
-  categories?: string[];
-  policyVersion?: string;
-  model?: { provider?: string; model?: string };
-  /** The surface that decided: `library`, `cli`, `http`, `openai-proxy`, `mcp`, `exec`. */
-  surface?: string;
-  approvalId?: string;
-  /** Type-specific facts: exit code and output digest of an execution, a validation's findings … */
-  data?: Record<string, unknown>;
-}
+export const AuditEventInputSchema = z.object(
+  {
+    type: z.enum(AUDIT_EVENT_TYPES, { error: 'field `type`: unknown event type' }),
+    traceId: str('traceId').optional(),
+    principal: AuditPrincipalSchema.optional(),
+    action: str('action').optional(),
+    resource: str('resource').optional(),
+    environment: str('environment').optional(),
+    /** Arguments after redaction: secrets never reach the log in clear. */
+    args: record('args').optional(),
+    /** Request context after redaction (ticket, repository, pull request …). */
+    context: record('context').optional(),
+    decision: z.enum(EFFECTS, { error: 'field `decision`: expected allow, deny or require_approval' }).optional(),
+    reason: str('reason').optional(),
+    matched: z
+      .array(z.object({ policy: z.string({ error: MATCHED }), rule: z.string({ error: MATCHED }), effect: z.enum(EFFECTS, { error: MATCHED }) }, { error: MATCHED }), { error: MATCHED })
+      .optional(),
+    risk: z.enum(RISKS, { error: 'field `risk`: expected low, medium, high or critical' }).optional(),
+    categories: z.array(z.string({ error: 'field `categories`: expected a list of strings' }), { error: 'field `categories`: expected a list of strings' }).optional(),
+    policyVersion: str('policyVersion').optional(),
+    model: z.object({ provider: z.string({ error: 'field `model.provider`: expected a string' }).optional(), model: z.string({ error: 'field `model.model`: expected a string' }).optional() }, { error: 'field `model`: expected an object' }).optional(),
+    /** The surface that decided: `library`, `cli`, `http`, `openai-proxy`, `mcp`, `exec`. */
+    surface: str('surface').optional(),
+    approvalId: str('approvalId').optional(),
+    /** Type-specific facts: exit code and output digest of an execution, a validation's findings … */
+    data: record('data').optional(),
+  },
+  { error: 'event is not an object' },
+);
+export type AuditEventInput = z.output<typeof AuditEventInputSchema>;
 
 /** One stored, hash-chained record. */
 export interface AuditEvent extends AuditEventInput {
@@ -73,20 +88,12 @@ export interface AuditEvent extends AuditEventInput {
   time: string;
 }
 
-const TYPES = new Set<string>(AUDIT_EVENT_TYPES);
-const STRING_FIELDS = ['traceId', 'action', 'resource', 'environment', 'reason', 'policyVersion', 'surface', 'approvalId'] as const;
-const OBJECT_FIELDS = ['args', 'context', 'data'] as const;
-const KNOWN_FIELDS = new Set<string>([
-  'type', 'principal', 'decision', 'matched', 'risk', 'categories', 'model', ...STRING_FIELDS, ...OBJECT_FIELDS,
-]);
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+const KNOWN_FIELDS = new Set<string>(Object.keys(AuditEventInputSchema.shape));
 
 /**
- * Checks an event input's shape; returns the problems found (empty when valid). JSON-ability
- * of the free-form parts is checked later, by canonicalization.
+ * Checks an event input's shape; returns the problems found (empty when valid). Unknown
+ * fields are problems, except members whose value is `undefined` (absent in JSON). The
+ * JSON-ability of the free-form parts is checked later, by canonicalization.
  *
  * @example
  * validateEventInput({ type: 'decision', decision: 'maybe' }) // ['field `decision`: …']
@@ -97,36 +104,16 @@ export function validateEventInput(input: unknown): string[] {
   for (const key of Object.keys(input)) {
     if (!KNOWN_FIELDS.has(key) && input[key] !== undefined) problems.push(`unknown field \`${key}\``);
   }
-  if (typeof input['type'] !== 'string' || !TYPES.has(input['type'])) problems.push('field `type`: unknown event type');
-  for (const key of STRING_FIELDS) {
-    if (input[key] !== undefined && typeof input[key] !== 'string') problems.push(`field \`${key}\`: expected a string`);
-  }
-  for (const key of OBJECT_FIELDS) {
-    if (input[key] !== undefined && !isPlainObject(input[key])) problems.push(`field \`${key}\`: expected an object`);
-  }
-  const principal = input['principal'];
-  if (principal !== undefined) {
-    if (!isPlainObject(principal) || typeof principal['id'] !== 'string' || !Array.isArray(principal['groups'])
-      || !principal['groups'].every((g) => typeof g === 'string')) {
-      problems.push('field `principal`: expected {id, groups[]}');
-    } else if (principal['deviceCompliant'] !== undefined && typeof principal['deviceCompliant'] !== 'boolean') {
-      problems.push('field `principal.deviceCompliant`: expected a boolean');
+  const parsed = AuditEventInputSchema.safeParse(input);
+  if (!parsed.success) {
+    // One problem per field, in the schema's words (a bad `principal` is one problem, not one per member).
+    const seen = new Set<string>();
+    for (const issue of parsed.error.issues) {
+      if (seen.has(issue.message)) continue;
+      seen.add(issue.message);
+      problems.push(issue.message);
     }
   }
-  if (input['decision'] !== undefined && !(EFFECTS as readonly unknown[]).includes(input['decision'])) {
-    problems.push('field `decision`: expected allow, deny or require_approval');
-  }
-  if (input['risk'] !== undefined && !isRisk(input['risk'])) problems.push('field `risk`: expected low, medium, high or critical');
-  const categories = input['categories'];
-  if (categories !== undefined && !(Array.isArray(categories) && categories.every((c) => typeof c === 'string'))) {
-    problems.push('field `categories`: expected a list of strings');
-  }
-  const matched = input['matched'];
-  if (matched !== undefined && !(Array.isArray(matched) && matched.every((m) => isPlainObject(m)))) {
-    problems.push('field `matched`: expected a list of {policy, rule, effect}');
-  }
-  const model = input['model'];
-  if (model !== undefined && !isPlainObject(model)) problems.push('field `model`: expected an object');
   return problems;
 }
 

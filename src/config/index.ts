@@ -1,21 +1,79 @@
 /**
  * The service configuration file (`bastion serve --config FILE`, and `npm start` with
- * `examples/bastion.yaml`). Paths in it are relative to the file. Unknown fields are
- * rejected, so a typo never silently falls back to a default.
+ * `config/bastion.yaml`). Paths in it are relative to the file. Unknown fields are
+ * rejected, so a typo never silently falls back to a default; every problem names the file,
+ * line, column and field.
  *
  *   server: { host: 127.0.0.1, port: 8700 }
  *   dataDir: .bastion
  *   policies: [./native]
  *   baseline: { enabled: true }
  *   audit: { durable: true, retentionDays: 2555 }
+ *
+ * `ConfigFileSchema` is the file's one definition. The sections later issues add (identity,
+ * approvals, limits, storage, mcp) extend it: `ConfigFileSchema.extend({ identity: … })`.
  */
 
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
+import * as z from 'zod';
 import type { Result } from '../core/result.js';
 import { bastionError, quote, type BastionError } from '../core/errors.js';
+import { schemaErrors, schemaProblems, strictObject } from '../core/schema.js';
+import { yamlLocator } from '../core/yaml-position.js';
 
+const HTTP_URL = /^https?:\/\//;
+const bool = z.boolean({ error: 'must be true or false' });
+
+/** Streaming the audit log to a SIEM. The token comes from `BASTION_SIEM_TOKEN`, never the file. */
+export const SiemConfigSchema = strictObject(
+  {
+    url: z.string({ error: 'must be an http(s) URL' }).regex(HTTP_URL, { error: 'must be an http(s) URL' }),
+    format: z.enum(['splunk-hec', 'json'], { error: 'must be `splunk-hec` or `json`' }).default('splunk-hec'),
+    eventFormat: z.enum(['ocsf', 'jsonl', 'zyx'], { error: 'must be `ocsf`, `jsonl` or `zyx`' }).default('ocsf'),
+  },
+  { what: 'in `audit.siem`', notObject: 'must be a mapping with `url` and `format`', hint: 'the token comes from BASTION_SIEM_TOKEN' },
+);
+
+export type SiemConfig = z.output<typeof SiemConfigSchema>;
+
+/** `bastion.yaml` as written. */
+export const ConfigFileSchema = strictObject(
+  {
+    server: strictObject(
+      {
+        host: z.string({ error: 'must be a host name or address' }).min(1, { error: 'must be a host name or address' }).exactOptional(),
+        port: z
+          .int({ error: 'must be a port number from 0 to 65535' })
+          .min(0, { error: 'must be a port number from 0 to 65535' })
+          .max(65535, { error: 'must be a port number from 0 to 65535' })
+          .exactOptional(),
+      },
+      { what: 'in `server`', notObject: 'must be a mapping with `host` and `port`' },
+    ).exactOptional(),
+    dataDir: z.string({ error: 'must be a directory path' }).min(1, { error: 'must be a directory path' }).exactOptional(),
+    policies: z
+      .array(z.string({ error: 'must be a list of policy files or directories' }).min(1, { error: 'must be a list of policy files or directories' }), { error: 'must be a list of policy files or directories' })
+      .exactOptional(),
+    baseline: strictObject({ enabled: bool }, { what: 'in `baseline`', notObject: 'must be `{ enabled: true | false }`' }).exactOptional(),
+    audit: strictObject(
+      {
+        durable: bool.exactOptional(),
+        retentionDays: z.int({ error: 'must be a whole number of days' }).min(1, { error: 'must be a whole number of days' }).exactOptional(),
+        siem: SiemConfigSchema.exactOptional(),
+      },
+      { what: 'in `audit`', notObject: 'must be a mapping' },
+    ).exactOptional(),
+    upstream: z.string({ error: 'must be an http(s) URL' }).regex(HTTP_URL, { error: 'must be an http(s) URL' }).exactOptional(),
+    dev: bool.exactOptional(),
+  },
+  { what: 'in the configuration', notObject: 'the configuration must be a mapping' },
+);
+
+export type ConfigFile = z.output<typeof ConfigFileSchema>;
+
+/** The resolved configuration: defaults filled in, paths absolute. */
 export interface BastionConfig {
   host: string;
   port: number;
@@ -29,13 +87,6 @@ export interface BastionConfig {
   source?: string;
 }
 
-/** Streaming the audit log to a SIEM. The token comes from `BASTION_SIEM_TOKEN`, never the file. */
-export interface SiemConfig {
-  url: string;
-  format: 'splunk-hec' | 'json';
-  eventFormat: 'ocsf' | 'jsonl' | 'zyx';
-}
-
 export const DEFAULT_CONFIG: BastionConfig = {
   host: '127.0.0.1',
   port: 8700,
@@ -46,93 +97,67 @@ export const DEFAULT_CONFIG: BastionConfig = {
   dev: false,
 };
 
-const TOP = ['server', 'dataDir', 'policies', 'baseline', 'audit', 'upstream', 'dev'];
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** Reads a configuration file; every problem names the file and field. */
+/**
+ * Reads a configuration file; every problem names the file, and where it can, the line,
+ * column and field.
+ *
+ * @example
+ * const r = loadConfig('config/bastion.yaml');
+ * if (r.ok) console.log(r.value.port); // 8700
+ */
 export function loadConfig(file: string, cwd = process.cwd()): Result<BastionConfig, BastionError> {
   const path = resolve(cwd, file);
-  const errors: BastionError[] = [];
-  const fail = (field: string, msg: string) => errors.push(bastionError('CONFIG_INVALID', `while loading ${quote(file)}: field ${quote(field)}: ${msg}`, { file, field }));
-  let raw: unknown;
+  const at = (pos?: { line: number; column: number }) => `while loading ${quote(file)}: ${pos ? `line ${pos.line}, column ${pos.column}: ` : ''}`;
+  let text: string;
   try {
-    raw = parseYaml(readFileSync(path, 'utf8'), { uniqueKeys: true });
+    text = readFileSync(path, 'utf8');
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    return { ok: false, errors: [bastionError('CONFIG_INVALID', `while loading ${quote(file)}: ${e.code === 'ENOENT' ? 'no such file' : (e.message.split('\n')[0] ?? 'cannot parse')}`, { file })] };
+    return { ok: false, errors: [bastionError('CONFIG_INVALID', `${at()}${e.code === 'ENOENT' ? 'no such file' : (e.message.split('\n')[0] ?? 'cannot read')}`, { file })] };
   }
-  if (!isObject(raw)) return { ok: false, errors: [bastionError('CONFIG_INVALID', `while loading ${quote(file)}: the configuration must be a mapping`, { file })] };
-  for (const k of Object.keys(raw)) if (!TOP.includes(k)) fail(k, `unknown field (expected one of ${TOP.join(', ')})`);
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  const syntax = doc.errors[0];
+  if (syntax !== undefined) {
+    const pos = lineCounter.linePos(syntax.pos[0]);
+    return { ok: false, errors: [bastionError('CONFIG_INVALID', `${at({ line: pos.line, column: pos.col })}${syntax.message.split('\n')[0] ?? 'cannot parse'}`, { file, line: pos.line, column: pos.col })] };
+  }
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    return { ok: false, errors: [bastionError('CONFIG_INVALID', `${at()}${(err as Error).message.split('\n')[0] ?? 'cannot parse'}`, { file })] };
+  }
+  const parsed = ConfigFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const locate = yamlLocator(doc, lineCounter);
+    const problems = schemaProblems(parsed.error.issues, 'CONFIG_INVALID');
+    const errors = schemaErrors(problems, (p) => {
+      const pos = p.path.length > 0 ? locate(p.path, p.atKey) : undefined;
+      return { prefix: at(pos), file, ...(pos ? { line: pos.line, column: pos.column } : {}) };
+    });
+    // In document order (the schema reports a mapping's unknown keys after its fields).
+    return { ok: false, errors: errors.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0)) };
+  }
+  return { ok: true, value: resolveConfig(parsed.data, path) };
+}
+
+/** Fills in defaults and resolves the file's paths against its directory. */
+function resolveConfig(c: ConfigFile, path: string): BastionConfig {
   const dir = dirname(path);
-  const config: BastionConfig = { ...DEFAULT_CONFIG, source: path, dataDir: resolve(dir, DEFAULT_CONFIG.dataDir) };
-  const server = raw['server'];
-  if (server !== undefined) {
-    if (!isObject(server)) fail('server', 'must be a mapping with `host` and `port`');
-    else {
-      for (const k of Object.keys(server)) if (k !== 'host' && k !== 'port') fail(`server.${k}`, 'unknown field (expected host, port)');
-      if (server['host'] !== undefined) {
-        if (typeof server['host'] !== 'string' || server['host'] === '') fail('server.host', 'must be a host name or address');
-        else config.host = server['host'];
-      }
-      if (server['port'] !== undefined) {
-        const port = server['port'];
-        if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) fail('server.port', 'must be a port number from 0 to 65535');
-        else config.port = port;
-      }
-    }
-  }
-  if (raw['dataDir'] !== undefined) {
-    if (typeof raw['dataDir'] !== 'string' || raw['dataDir'] === '') fail('dataDir', 'must be a directory path');
-    else config.dataDir = resolve(dir, raw['dataDir']);
-  }
-  const policies = raw['policies'];
-  if (policies !== undefined) {
-    if (!Array.isArray(policies) || policies.some((p) => typeof p !== 'string' || p === '')) fail('policies', 'must be a list of policy files or directories');
-    else config.policies = policies.map((p: string) => resolve(dir, p));
-  }
-  const baseline = raw['baseline'];
-  if (baseline !== undefined) {
-    if (!isObject(baseline) || Object.keys(baseline).some((k) => k !== 'enabled') || typeof baseline['enabled'] !== 'boolean') fail('baseline', 'must be `{ enabled: true | false }`');
-    else config.baseline = { enabled: baseline['enabled'] };
-  }
-  const audit = raw['audit'];
-  if (audit !== undefined) {
-    if (!isObject(audit)) fail('audit', 'must be a mapping');
-    else {
-      for (const k of Object.keys(audit)) if (k !== 'durable' && k !== 'retentionDays' && k !== 'siem') fail(`audit.${k}`, 'unknown field (expected durable, retentionDays, siem)');
-      const siem = audit['siem'];
-      if (siem !== undefined) {
-        if (!isObject(siem)) fail('audit.siem', 'must be a mapping with `url` and `format`');
-        else {
-          for (const k of Object.keys(siem)) if (!['url', 'format', 'eventFormat'].includes(k)) fail(`audit.siem.${k}`, 'unknown field (expected url, format, eventFormat; the token comes from BASTION_SIEM_TOKEN)');
-          const url = siem['url'];
-          const format = siem['format'] ?? 'splunk-hec';
-          const eventFormat = siem['eventFormat'] ?? 'ocsf';
-          if (typeof url !== 'string' || !/^https?:\/\//.test(url)) fail('audit.siem.url', 'must be an http(s) URL');
-          if (format !== 'splunk-hec' && format !== 'json') fail('audit.siem.format', 'must be `splunk-hec` or `json`');
-          if (eventFormat !== 'ocsf' && eventFormat !== 'jsonl' && eventFormat !== 'zyx') fail('audit.siem.eventFormat', 'must be `ocsf`, `jsonl` or `zyx`');
-          if (typeof url === 'string' && (format === 'splunk-hec' || format === 'json') && (eventFormat === 'ocsf' || eventFormat === 'jsonl' || eventFormat === 'zyx')) {
-            config.audit = { ...config.audit, siem: { url, format, eventFormat } };
-          }
-        }
-      }
-      if (audit['durable'] !== undefined && typeof audit['durable'] !== 'boolean') fail('audit.durable', 'must be true or false');
-      else if (audit['durable'] !== undefined) config.audit.durable = audit['durable'] as boolean;
-      const days = audit['retentionDays'];
-      if (days !== undefined && (typeof days !== 'number' || !Number.isInteger(days) || days < 1)) fail('audit.retentionDays', 'must be a whole number of days');
-      else if (days !== undefined) config.audit = { ...config.audit, retentionDays: days as number };
-    }
-  }
-  if (raw['upstream'] !== undefined) {
-    if (typeof raw['upstream'] !== 'string' || !/^https?:\/\//.test(raw['upstream'])) fail('upstream', 'must be an http(s) URL');
-    else config.upstream = raw['upstream'];
-  }
-  if (raw['dev'] !== undefined) {
-    if (typeof raw['dev'] !== 'boolean') fail('dev', 'must be true or false');
-    else config.dev = raw['dev'];
-  }
-  return errors.length > 0 ? { ok: false, errors } : { ok: true, value: config };
+  const config: BastionConfig = {
+    ...DEFAULT_CONFIG,
+    host: c.server?.host ?? DEFAULT_CONFIG.host,
+    port: c.server?.port ?? DEFAULT_CONFIG.port,
+    source: path,
+    dataDir: resolve(dir, c.dataDir ?? DEFAULT_CONFIG.dataDir),
+    policies: (c.policies ?? []).map((p) => resolve(dir, p)),
+    baseline: { enabled: c.baseline?.enabled ?? true },
+    audit: { durable: c.audit?.durable ?? DEFAULT_CONFIG.audit.durable },
+    dev: c.dev ?? false,
+  };
+  if (c.audit?.retentionDays !== undefined) config.audit.retentionDays = c.audit.retentionDays;
+  if (c.audit?.siem !== undefined) config.audit.siem = c.audit.siem;
+  if (c.upstream !== undefined) config.upstream = c.upstream;
+  return config;
 }

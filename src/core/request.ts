@@ -10,13 +10,71 @@
  * log on or off.
  */
 
+import * as z from 'zod';
 import { bastionError, quote, type BastionError } from './errors.js';
 import type { Result } from './result.js';
-import { isRisk } from './risk.js';
-import type { ActionRequest, Principal } from './types.js';
+import { isRisk, RISKS } from './risk.js';
+import { isPlainObject, jsonObject, schemaProblems, strictObject, unknownFieldMessage } from './schema.js';
+import type { ActionRequest } from './types.js';
 
-const REQUEST_FIELDS = ['principal', 'action', 'resource', 'environment', 'args', 'context', 'risk', 'approvalId', 'traceId'];
-const PRINCIPAL_FIELDS = ['id', 'groups', 'deviceCompliant', 'attributes'];
+const riskSchema = z.enum(RISKS, { error: (iss) => `unknown risk ${quote(iss.input)} (expected low, medium, high or critical)` });
+const nonEmpty = (message: string) => z.string({ error: message }).min(1, { error: message });
+// A JSON object whose members are free-form: checked as a mapping, not copied member by
+// member (a record schema would, at several times the cost, on every decision).
+const object = jsonObject('must be an object');
+const declaredRisks = ['danger_level', 'risk'] as const;
+
+/** Who asks, from a verified identity. */
+export const PrincipalSchema = strictObject(
+  {
+    id: nonEmpty('must be a non-empty string'),
+    groups: z.array(z.string({ error: 'must be a list of strings' }), { error: 'must be a list of strings' }).default(() => []),
+    deviceCompliant: z.boolean({ error: 'must be true or false' }).exactOptional(),
+    attributes: object.exactOptional(),
+  },
+  { what: 'in a principal', notObject: 'is required: an object with `id` and `groups`' },
+);
+
+/**
+ * One proposed tool call, as it arrives (JSON): the schema of `validateRequest`, and the
+ * source of the `ActionRequest` shape. The structural rules Zod cannot state (plain data, no
+ * `__proto__`, depth, finite numbers, well-formed strings) are checked before it runs.
+ */
+export const ActionRequestSchema = strictObject(
+  {
+    principal: PrincipalSchema,
+    action: nonEmpty('is required: a non-empty string such as `shell.execute`'),
+    resource: nonEmpty('must be a non-empty string').exactOptional(),
+    environment: nonEmpty('must be a non-empty string').exactOptional(),
+    args: object.exactOptional(),
+    // A declared risk may hide in the context (`danger_level`, ZYX and Control Zero style).
+    context: object
+      .superRefine((context, ctx) => {
+        for (const key of declaredRisks) {
+          const v = context[key];
+          if (v !== undefined && !isRisk(v)) ctx.addIssue({ code: 'custom', path: [key], message: `unknown risk ${quote(v)} (expected low, medium, high or critical)` });
+        }
+      })
+      .exactOptional(),
+    risk: riskSchema.exactOptional(),
+    approvalId: nonEmpty('must be a non-empty string').exactOptional(),
+    traceId: nonEmpty('must be a non-empty string').exactOptional(),
+  },
+  { what: 'in an action request', notObject: 'an action request must be a JSON object' },
+);
+
+/** An action request as validated: `groups` filled in. Assignable to `ActionRequest` (checked below). */
+export type ValidatedActionRequest = z.output<typeof ActionRequestSchema>;
+/** An action request as a caller may write it (`groups` may be left out). */
+export type ActionRequestInput = z.input<typeof ActionRequestSchema>;
+
+// INVARIANT: what the schema yields is an `ActionRequest`; core/types.ts's hand-written type
+// should become `ValidatedActionRequest` (see the report of issue 9).
+const _sameShape: (r: ValidatedActionRequest) => ActionRequest = (r) => r;
+void _sameShape;
+
+const REQUEST_FIELDS: readonly string[] = Object.keys(ActionRequestSchema.shape);
+const UNKNOWN_REQUEST_FIELD = `in an action request (expected one of ${REQUEST_FIELDS.join(', ')})`;
 
 /**
  * How deep objects and arrays may nest in a request: the request object is level 0, `args`,
@@ -25,10 +83,6 @@ const PRINCIPAL_FIELDS = ['id', 'groups', 'deviceCompliant', 'attributes'];
  * the stack's end.
  */
 export const MAX_REQUEST_DEPTH = 64;
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 // INVARIANT: a lone surrogate has no UTF-8 encoding; the audit encoder refuses it.
 function isWellFormed(value: string): boolean {
@@ -62,15 +116,6 @@ class NotPlainData extends Error {
 function describe(value: object): string {
   const name = (Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null)?.constructor?.name;
   return typeof name === 'string' && name !== '' && name !== 'Object' ? `a ${name} object` : 'an object with a custom prototype';
-}
-
-function within<T>(segment: string, read: () => T): T {
-  try {
-    return read();
-  } catch (err) {
-    if (err instanceof NotPlainData) err.segments.unshift(segment);
-    throw err;
-  }
 }
 
 /**
@@ -120,14 +165,19 @@ function plainCopy(value: unknown, depth: number): unknown {
     if (typeof key === 'symbol') throw new NotPlainData(`has a symbol key ${quote(String(key))}, which JSON cannot carry`);
     const d = Object.getOwnPropertyDescriptor(value, key);
     if (d === undefined || !d.enumerable) continue;
-    const item = within(pathSegment(key), () => {
+    let item: unknown;
+    try {
       // JSON.parse makes `__proto__` an ordinary member, but copying it anywhere by
       // assignment (`out[key] = …`) replaces the copy's prototype instead.
       if (key === '__proto__') throw new NotPlainData('key `__proto__` is not allowed');
       if (!isWellFormed(key)) throw new NotPlainData('key holds a lone surrogate, which has no UTF-8 encoding');
       if (!('value' in d)) throw new NotPlainData('is a getter or setter, not plain data');
-      return d.value === undefined ? undefined : plainCopy(d.value, depth + 1);
-    });
+      item = d.value === undefined ? undefined : plainCopy(d.value, depth + 1);
+    } catch (err) {
+      // The path is built only on the way out of a failure: a valid request pays nothing for it.
+      if (err instanceof NotPlainData) err.segments.unshift(pathSegment(key));
+      throw err;
+    }
     // As in JSON.stringify, a member whose value is undefined is absent.
     if (item !== undefined) out[key] = item;
   }
@@ -166,7 +216,7 @@ function check(raw: unknown, where: string): Result<ActionRequest, BastionError>
     const name = wellFormed(field);
     errors.push(bastionError('REQUEST_INVALID', `${where}: field ${quote(name)}: ${message}`, { field: name }));
   };
-  if (!isObject(raw)) return { ok: false, errors: [bastionError('REQUEST_INVALID', `${where}: an action request must be a JSON object`)] };
+  if (!isPlainObject(raw)) return { ok: false, errors: [bastionError('REQUEST_INVALID', `${where}: an action request must be a JSON object`)] };
   const proto = Object.getPrototypeOf(raw) as unknown;
   if (proto !== Object.prototype && proto !== null) return { ok: false, errors: [bastionError('REQUEST_INVALID', `${where}: an action request must be a plain JSON object, not ${describe(raw)}`)] };
 
@@ -180,7 +230,7 @@ function check(raw: unknown, where: string): Result<ActionRequest, BastionError>
     const d = Object.getOwnPropertyDescriptor(raw, key);
     if (d === undefined || !d.enumerable) continue;
     if (!REQUEST_FIELDS.includes(key)) {
-      err(key, `unknown field (expected one of ${REQUEST_FIELDS.join(', ')})`);
+      err(key, unknownFieldMessage(wellFormed(key), UNKNOWN_REQUEST_FIELD));
       continue;
     }
     if (!('value' in d)) {
@@ -196,38 +246,17 @@ function check(raw: unknown, where: string): Result<ActionRequest, BastionError>
   }
   if (errors.length > 0) return { ok: false, errors };
 
-  const p = r['principal'];
-  let principal: Principal | undefined;
-  if (!isObject(p)) err('principal', 'is required: an object with `id` and `groups`');
-  else {
-    for (const key of Object.keys(p)) if (!PRINCIPAL_FIELDS.includes(key)) err(`principal${pathSegment(key)}`, `unknown field (expected one of ${PRINCIPAL_FIELDS.join(', ')})`);
-    if (typeof p['id'] !== 'string' || p['id'] === '') err('principal.id', 'must be a non-empty string');
-    const groups = p['groups'] ?? [];
-    if (!Array.isArray(groups) || groups.some((g) => typeof g !== 'string')) err('principal.groups', 'must be a list of strings');
-    if (p['deviceCompliant'] !== undefined && typeof p['deviceCompliant'] !== 'boolean') err('principal.deviceCompliant', 'must be true or false');
-    if (p['attributes'] !== undefined && !isObject(p['attributes'])) err('principal.attributes', 'must be an object');
-    principal = { id: p['id'] as string, groups: groups as string[] };
-    if (typeof p['deviceCompliant'] === 'boolean') principal.deviceCompliant = p['deviceCompliant'];
-    if (isObject(p['attributes'])) principal.attributes = p['attributes'];
-    Object.freeze(principal);
+  const parsed = ActionRequestSchema.safeParse(r);
+  if (!parsed.success) {
+    for (const p of schemaProblems(parsed.error.issues, 'REQUEST_INVALID')) err(fieldPath(p.path.map(pathSegment)), p.message);
+    return { ok: false, errors };
   }
-  if (typeof r['action'] !== 'string' || r['action'] === '') err('action', 'is required: a non-empty string such as `shell.execute`');
-  for (const f of ['resource', 'environment', 'approvalId', 'traceId']) {
-    if (r[f] !== undefined && (typeof r[f] !== 'string' || r[f] === '')) err(f, 'must be a non-empty string');
-  }
-  for (const f of ['args', 'context']) if (r[f] !== undefined && !isObject(r[f])) err(f, 'must be an object');
-  if (r['risk'] !== undefined && !isRisk(r['risk'])) err('risk', `unknown risk ${quote(r['risk'])} (expected low, medium, high or critical)`);
-  const ctx = r['context'];
-  if (isObject(ctx)) {
-    for (const f of ['danger_level', 'risk']) {
-      if (ctx[f] !== undefined && !isRisk(ctx[f])) err(`context.${f}`, `unknown risk ${quote(ctx[f])} (expected low, medium, high or critical)`);
-    }
-  }
-  if (errors.length > 0 || principal === undefined) return { ok: false, errors };
-  const request: ActionRequest = { principal, action: r['action'] as string };
-  for (const f of ['resource', 'environment', 'approvalId', 'traceId'] as const) if (typeof r[f] === 'string') request[f] = r[f] as string;
-  if (isObject(r['args'])) request.args = r['args'];
-  if (isObject(r['context'])) request.context = r['context'];
-  if (isRisk(r['risk'])) request.risk = r['risk'];
+  // The values are the frozen copies made above; freeze the containers Zod made around them.
+  const request = parsed.data;
+  Object.freeze(request.principal.groups);
+  if (request.principal.attributes !== undefined) Object.freeze(request.principal.attributes);
+  Object.freeze(request.principal);
+  if (request.args !== undefined) Object.freeze(request.args);
+  if (request.context !== undefined) Object.freeze(request.context);
   return { ok: true, value: request };
 }

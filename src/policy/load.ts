@@ -9,9 +9,10 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { LineCounter, parseAllDocuments, type Document } from 'yaml';
-import { parseAnalyzerConfig } from '../analysis/analyzer-config.js';
 import type { Result } from '../core/result.js';
 import { bastionError, quote, type BastionError } from '../core/errors.js';
+import { fieldName, isPlainObject } from '../core/schema.js';
+import { yamlLocator, type Locate } from '../core/yaml-position.js';
 import { compilePolicySet, type CompileInput } from './compile.js';
 import { isCapFence, translateCapFence } from './formats/capfence.js';
 import type { TranslateResult } from './formats/common.js';
@@ -19,7 +20,8 @@ import { isControlZero, translateControlZero } from './formats/control-zero.js';
 import { isHarness, translateHarness } from './formats/harness.js';
 import { isZyx, translateZyx } from './formats/zyx.js';
 import type { BaselineOptions, NativePolicy, PolicyFormat, PolicySet } from './model.js';
-import { validateNative, type Problem } from './native.js';
+import type { Problem } from './native.js';
+import { validateNative } from './schema.js';
 
 /**
  * A path to a file or directory, or a document given in memory: as text or parsed, with the
@@ -58,7 +60,7 @@ interface SourceDoc {
   source: string;
   value: unknown;
   /** Maps a path in the document to a position; undefined for in-memory objects. */
-  locate: ((path: (string | number)[], atKey?: boolean) => { line: number; column: number } | undefined) | undefined;
+  locate: Locate | undefined;
 }
 
 /** Lists policy files under a directory, recursively, in name order. */
@@ -155,26 +157,7 @@ function parseText(source: string, text: string, errors: BastionError[]): Source
       continue;
     }
     if (value === null || value === undefined) continue; // an empty document between `---`
-    const locate = (path: (string | number)[], atKey = false) => {
-      const last = path[path.length - 1];
-      if (atKey && typeof last === 'string') {
-        // Point at the key itself (an unknown field), not at its value.
-        const parent = doc.getIn(path.slice(0, -1), true) as { items?: { key?: { value?: unknown; range?: [number, number, number] } }[] } | undefined;
-        const pair = parent?.items?.find((item) => item.key?.value === last);
-        if (pair?.key?.range) {
-          const pos = lineCounter.linePos(pair.key.range[0]);
-          return { line: pos.line, column: pos.col };
-        }
-      }
-      for (let n = path.length; n >= 0; n--) {
-        const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
-        if (node && typeof node === 'object' && node.range) {
-          const pos = lineCounter.linePos(node.range[0]);
-          return { line: pos.line, column: pos.col };
-        }
-      }
-      return undefined;
-    };
+    const locate = yamlLocator(doc, lineCounter);
     const problems = valueProblems(value);
     if (problems.length > 0) {
       for (const p of problems) {
@@ -194,10 +177,6 @@ function parseText(source: string, text: string, errors: BastionError[]): Source
     errors.push(bastionError('POLICY_EMPTY', `${where(source)}the file holds no policy (it is empty or only comments)`, { file: source }));
   }
   return out;
-}
-
-function fieldName(path: (string | number)[]): string {
-  return path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${k}`)).join('').replace(/^\./, '');
 }
 
 function readInputs(inputs: PolicyInput[], cwd: string, errors: BastionError[]): SourceDoc[] {
@@ -256,7 +235,7 @@ function readInputs(inputs: PolicyInput[], cwd: string, errors: BastionError[]):
 
 /** Detects a document's format by its shape. */
 export function detectFormat(doc: unknown): PolicyFormat | undefined {
-  if (typeof doc === 'object' && doc !== null && 'apiVersion' in doc) return 'native';
+  if (isPlainObject(doc) && 'apiVersion' in doc) return 'native';
   if (isZyx(doc)) return 'zyx';
   if (isHarness(doc)) return 'harness';
   if (isCapFence(doc)) return 'capfence';
@@ -281,8 +260,8 @@ function translate(format: PolicyFormat, doc: Record<string, unknown>, name: str
 
 function problemToError(doc: SourceDoc, p: Problem, translated: boolean): BastionError {
   // Paths of translated documents refer to the native form; point at the document then.
-  const pos = translated ? undefined : doc.locate?.(p.path, p.message.includes('unknown field'));
-  const field = p.path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${k}`)).join('').replace(/^\./, '');
+  const pos = translated ? undefined : doc.locate?.(p.path, p.atKey ?? p.message.includes('unknown field'));
+  const field = fieldName(p.path);
   // `rule `x`: field `rules[2].effect`: unknown effect `denny``: the rule first, then the field.
   const label = /^rule `[^`]*`: /.exec(p.message)?.[0] ?? '';
   const body = p.message.slice(label.length);
@@ -322,12 +301,12 @@ export function loadPolicySet(inputs: PolicyInput | PolicyInput[], options: Load
       );
       continue;
     }
-    if (typeof doc.value !== 'object' || doc.value === null || Array.isArray(doc.value)) {
+    if (!isPlainObject(doc.value)) {
       errors.push(bastionError('POLICY_INVALID', `${where(doc.source)}a policy must be a mapping`, { file: doc.source }));
       continue;
     }
     const name = basename(doc.source).replace(/\.(ya?ml|json)$/i, '');
-    const t = translate(format, doc.value as Record<string, unknown>, name);
+    const t = translate(format, doc.value, name);
     if (!t.ok) {
       for (const p of t.problems) errors.push(problemToError(doc, p, false));
       continue;
@@ -337,7 +316,9 @@ export function loadPolicySet(inputs: PolicyInput | PolicyInput[], options: Load
     if (shape.length > 0) {
       // For a translated document the problem paths point into the source where the
       // adapter kept the shape (Control Zero rules), so try the source position first.
-      for (const p of shape) errors.push(problemToError(doc, p, translated && format !== 'control-zero'));
+      // In document order (the schema reports a mapping's unknown keys after its fields).
+      const located = shape.map((p) => problemToError(doc, p, translated && format !== 'control-zero'));
+      errors.push(...located.map((e, i) => ({ e, i })).sort((a, b) => (a.e.line ?? 0) - (b.e.line ?? 0) || (a.e.column ?? 0) - (b.e.column ?? 0) || a.i - b.i).map((x) => x.e));
       continue;
     }
     const policy = t.value.policy;
@@ -357,13 +338,6 @@ export function loadPolicySet(inputs: PolicyInput | PolicyInput[], options: Load
   for (const { input, problem } of problems) {
     const d = docOf[input] as (typeof docOf)[number];
     errors.push(problemToError(d.doc, problem, d.translated));
-  }
-  // Analyzer settings are checked here, not first when a gateway uses the set: a bad block
-  // must fail `policy validate` and a reload, never a running service.
-  for (const p of set.policies) {
-    if (p.native.analyzers === undefined) continue;
-    const checked = parseAnalyzerConfig(p.native.analyzers, `${where(p.source)}field \`analyzers\``);
-    if (!checked.ok) for (const e of checked.errors) errors.push({ ...e, file: p.source });
   }
   // Policy names identify rules in decisions and audit events: two policies with one name
   // would make an explanation ambiguous.

@@ -3,68 +3,28 @@
  * and the compiled, indexed form the evaluator runs.
  */
 
-import type { Risk } from '../core/risk.js';
+import type * as z from 'zod';
 import type { Effect, Obligation } from '../core/types.js';
 import type { Predicate } from './conditions.js';
+import type { ActionMetaSchema, ApprovalSchema, NativePolicySchema, RuleSchema } from './schema.js';
 
 export const API_VERSION = 'bastion/v1' as const;
 
-export interface NativeApproval {
-  groups?: string[];
-  quorum?: number;
-  /** Seconds, or a duration string such as `30m`, `4h`, `1d`. */
-  expiresIn?: number | string;
-  changeTicket?: boolean;
-  rollbackPlan?: boolean;
-}
+/** Output validation modes: withhold the text, redact the secrets in it, or let it through. */
+export const CONTENT_MODES = ['block', 'redact', 'allow'] as const;
 
-export interface NativeRule {
-  id: string;
-  effect: Effect;
-  description?: string;
-  /** The reason reported when this rule decides; defaults to a generated, stable string. */
-  reason?: string;
-  principals?: string[];
-  actions: string[];
-  resources?: string[];
-  environments?: string[];
-  when?: unknown[];
-  approval?: NativeApproval;
-  obligations?: Obligation[];
-}
-
-export interface NativeActionMeta {
-  /** A write tool: switched off by `all_write_tools_disabled` and `read_only_mode`. */
-  write?: boolean;
-  /** The connector this action belongs to, for `disabled_connectors`. */
-  connector?: string;
-  /** The least risk this action carries, whatever the analysis finds (ZYX `risk`). */
-  risk?: Risk;
-  /** What to do when the call's arguments carry a secret (default: block for writes). */
-  secrets?: ContentMode;
-  /** What to do when the tool's result carries a secret (default: redact). */
-  output?: ContentMode;
-  description?: string;
-}
+/*
+ * The native document types come from the schema (src/policy/schema.ts): what the loader
+ * accepts is, by construction, what these types say. Input types: a document as written
+ * (the analyzers block may give one string where a list is meant).
+ */
+export type NativePolicy = z.input<typeof NativePolicySchema>;
+export type NativeRule = z.input<typeof RuleSchema>;
+export type NativeApproval = z.input<typeof ApprovalSchema>;
+export type NativeActionMeta = z.input<typeof ActionMetaSchema>;
 
 /** Output validation: withhold the text, redact the secrets in it, or let it through. */
-export type ContentMode = 'block' | 'redact' | 'allow';
-export const CONTENT_MODES: readonly ContentMode[] = ['block', 'redact', 'allow'];
-
-export interface NativePolicy {
-  apiVersion: typeof API_VERSION;
-  kind?: 'Policy';
-  name: string;
-  description?: string;
-  /** Higher first, in evaluation order and in explanations. Default 0. */
-  priority?: number;
-  /** The reason given when nothing allows an action and this policy ranks highest. */
-  defaultReason?: string;
-  actions?: Record<string, NativeActionMeta>;
-  /** Which arguments each analyzer reads, per action glob (see docs/analysis.md). */
-  analyzers?: unknown;
-  rules: NativeRule[];
-}
+export type ContentMode = (typeof CONTENT_MODES)[number];
 
 export type { KillSwitchState } from '../killswitch/index.js';
 export { EMPTY_KILL_SWITCH } from '../killswitch/index.js';

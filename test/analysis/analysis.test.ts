@@ -144,8 +144,8 @@ describe('parseAnalyzerConfig', () => {
     expect(r.ok).toBe(false);
     if (!r.ok) {
       const messages = r.errors.map((e) => e.message);
-      expect(messages).toContain("`bastion.yaml`: analyzers.actions.db.*: unknown analyzer `mongo` (expected shell, sql, path or url)");
-      expect(messages).toContain('`bastion.yaml`: analyzers: unknown key `extra`');
+      expect(messages).toContain('`bastion.yaml`: field `analyzers.actions.db.*.mongo`: unknown field `mongo` in the analyzers of an action (expected one of shell, sql, path, url)');
+      expect(messages).toContain('`bastion.yaml`: field `analyzers.extra`: unknown field `extra` in analyzers (expected one of actions, paths, urls, cacheSize)');
       expect(messages.some((m) => m.includes('is not an absolute path'))).toBe(true);
       expect(r.errors.every((e) => e.code === 'CONFIG_INVALID')).toBe(true);
     }

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { quote } from '../../src/core/errors.js';
 import { loadConfig } from '../../src/config/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bastion-config-'));
@@ -29,7 +30,9 @@ describe('the service configuration', () => {
     ['an unknown field', 'polices: [p]\n', 'field `polices`: unknown field'],
     ['a port out of range', 'server: { port: 70000 }\n', 'field `server.port`: must be a port number'],
     ['an unknown server field', 'server: { hots: x }\n', 'field `server.hots`: unknown field'],
-    ['a baseline that is not a boolean', 'baseline: { enabled: maybe }\n', 'field `baseline`: must be `{ enabled: true | false }`'],
+    ['a baseline that is not a boolean', 'baseline: { enabled: maybe }\n', 'field `baseline.enabled`: must be true or false'],
+    ['a baseline that is not a mapping', 'baseline: on\n', 'field `baseline`: must be `{ enabled: true | false }`'],
+    ['an empty file', '', 'the configuration must be a mapping'],
     ['a retention that is not a whole number', 'audit: { retentionDays: 1.5 }\n', 'field `audit.retentionDays`'],
     ['a token in the file', 'audit: { siem: { url: "https://x.example", token: abc } }\n', 'the token comes from BASTION_SIEM_TOKEN'],
     ['a SIEM format that does not exist', 'audit: { siem: { url: "https://x.example", format: syslog } }\n', 'field `audit.siem.format`'],
@@ -39,6 +42,27 @@ describe('the service configuration', () => {
     const r = config('bad.yaml', text);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.errors.map((e) => e.message).join('\n')).toContain(message);
+  });
+
+  it('points at the line, column and field of each problem, in the schema\'s words', () => {
+    const r = config('located.yaml', 'server:\n  host: 127.0.0.1\n  port: 70000\naudit:\n  durable: true\n  siem:\n    url: https://x.example\n    token: abc\npolices: [p]\n');
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    const file = quote(join(dir, 'located.yaml'));
+    expect(r.errors.map((e) => e.message).sort()).toEqual(
+      [
+        `while loading ${file}: line 3, column 9: field \`server.port\`: must be a port number from 0 to 65535`,
+        `while loading ${file}: line 8, column 5: field \`audit.siem.token\`: unknown field \`token\` in \`audit.siem\` (expected one of url, format, eventFormat): the token comes from BASTION_SIEM_TOKEN`,
+        `while loading ${file}: line 9, column 1: field \`polices\`: unknown field \`polices\` in the configuration (expected one of server, dataDir, policies, baseline, audit, upstream, dev)`,
+      ].sort(),
+    );
+    expect(r.errors.find((e) => e.field === 'server.port')).toMatchObject({ code: 'CONFIG_INVALID', line: 3, column: 9 });
+  });
+
+  it('reports a YAML syntax error with its line', () => {
+    const r = config('syntax.yaml', 'server:\n  host: a\n   port: 1\n');
+    expect(!r.ok && r.errors[0]).toMatchObject({ code: 'CONFIG_INVALID', line: 2 });
+    expect(!r.ok && r.errors[0]?.message).toMatch(/^while loading `[^`]+`: line 2, column \d+: /);
   });
 
   it('reports a missing file', () => {

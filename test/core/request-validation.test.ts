@@ -216,3 +216,31 @@ describe('POST /v1/decide on a real bastion serve --dev', () => {
     expect(r.code).toBe(0);
   });
 });
+
+describe('the request schema (src/core/request.ts) words each shape problem exactly', () => {
+  it.each([
+    [{ action: 'x' }, 'request: field `principal`: is required: an object with `id` and `groups`'],
+    [{ principal: { id: 'a' } }, 'request: field `action`: is required: a non-empty string such as `shell.execute`'],
+    [{ principal: { id: 'a', group: ['x'] }, action: 'x' }, 'request: field `principal.group`: unknown field `group` in a principal (expected one of id, groups, deviceCompliant, attributes)'],
+    [{ principal: { id: 'a', groups: ['x', 3] }, action: 'x' }, 'request: field `principal.groups[1]`: must be a list of strings'],
+    [{ principal: { id: '' }, action: 'x' }, 'request: field `principal.id`: must be a non-empty string'],
+    [{ principal: { id: 'a', deviceCompliant: 'yes' }, action: 'x' }, 'request: field `principal.deviceCompliant`: must be true or false'],
+    [{ principal: { id: 'a' }, action: 'x', args: [1] }, 'request: field `args`: must be an object'],
+    [{ principal: { id: 'a' }, action: 'x', environment: '' }, 'request: field `environment`: must be a non-empty string'],
+    [{ principal: { id: 'a' }, action: 'x', risk: 'High' }, 'request: field `risk`: unknown risk `High` (expected low, medium, high or critical)'],
+    [{ principal: { id: 'a' }, action: 'x', context: { danger_level: 'extreme' } }, 'request: field `context.danger_level`: unknown risk `extreme` (expected low, medium, high or critical)'],
+    [{ principal: { id: 'a' }, action: 'x', enviroment: 'prod' }, 'request: field `enviroment`: unknown field `enviroment` in an action request (expected one of principal, action, resource, environment, args, context, risk, approvalId, traceId)'],
+  ] as const)('%j', (raw, message) => {
+    const r = validateRequest(raw);
+    expect(r.ok ? [] : r.errors.map((e) => e.message)).toEqual([message]);
+  });
+
+  it('fills in groups and returns a deeply frozen copy', () => {
+    const raw = { principal: { id: 'a', attributes: { team: 'x' } }, action: 'x', args: { a: [1] }, context: { risk: 'low' } };
+    const r = validateRequest(raw);
+    expect(r.ok && r.value).toEqual({ principal: { id: 'a', groups: [], attributes: { team: 'x' } }, action: 'x', args: { a: [1] }, context: { risk: 'low' } });
+    if (!r.ok) return;
+    for (const part of [r.value, r.value.principal, r.value.principal.groups, r.value.principal.attributes, r.value.args, r.value.args?.['a'], r.value.context]) expect(Object.isFrozen(part)).toBe(true);
+    expect(r.value.args).not.toBe(raw.args);
+  });
+});

@@ -13,7 +13,8 @@
  */
 
 import { API_VERSION, type NativeRule } from '../model.js';
-import { celString, Checker, isObject, type TranslateResult } from './common.js';
+import { celString, Checker, type TranslateResult } from './common.js';
+import { isPlainObject } from '../../core/schema.js';
 
 const POLICY_FIELDS = ['policy_name', 'name', 'version', 'description', 'deny', 'require_approval', 'allow'];
 const LISTS = ['deny', 'require_approval', 'allow'] as const;
@@ -43,7 +44,7 @@ function allowContains(text: string): unknown {
 }
 
 export function isCapFence(doc: unknown): boolean {
-  return isObject(doc) && doc['apiVersion'] === undefined && LISTS.some((k) => Array.isArray(doc[k]) && (doc[k] as unknown[]).some((e) => isObject(e) && 'capability' in e));
+  return isPlainObject(doc) && doc['apiVersion'] === undefined && LISTS.some((k) => Array.isArray(doc[k]) && (doc[k] as unknown[]).some((e) => isPlainObject(e) && 'capability' in e));
 }
 
 export function translateCapFence(doc: Record<string, unknown>, fallbackName: string): TranslateResult {
@@ -59,7 +60,7 @@ export function translateCapFence(doc: Record<string, unknown>, fallbackName: st
     }
     list.forEach((entry, i) => {
       const at = [effect, i];
-      if (!isObject(entry)) return c.fail(at, 'an entry must be a mapping with `capability`');
+      if (!isPlainObject(entry)) return c.fail(at, 'an entry must be a mapping with `capability`');
       c.fields(entry, ['capability', 'contains'], at, 'a CapFence entry');
       const capability = entry['capability'];
       const contains = entry['contains'];

@@ -13,10 +13,6 @@ export interface Translation {
 
 export type TranslateResult = { ok: true; value: Translation } | { ok: false; problems: Problem[] };
 
-export function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 export class Checker {
   readonly problems: Problem[] = [];
 

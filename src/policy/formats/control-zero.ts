@@ -9,13 +9,14 @@
 
 import { isRisk } from '../../core/risk.js';
 import { API_VERSION, type NativeRule } from '../model.js';
-import { Checker, isObject, type TranslateResult } from './common.js';
+import { Checker, type TranslateResult } from './common.js';
+import { isPlainObject } from '../../core/schema.js';
 
 const POLICY_FIELDS = ['name', 'description', 'priority', 'rules'];
 const RULE_FIELDS = ['id', 'effect', 'description', 'principals', 'actions', 'resources', 'conditions'];
 
 export function isControlZero(doc: unknown): boolean {
-  return isObject(doc) && doc['apiVersion'] === undefined && Array.isArray(doc['rules']) && typeof doc['name'] === 'string';
+  return isPlainObject(doc) && doc['apiVersion'] === undefined && Array.isArray(doc['rules']) && typeof doc['name'] === 'string';
 }
 
 export function translateControlZero(doc: Record<string, unknown>): TranslateResult {
@@ -26,7 +27,7 @@ export function translateControlZero(doc: Record<string, unknown>): TranslateRes
   const rules: NativeRule[] = [];
   (doc['rules'] as unknown[]).forEach((raw, i) => {
     const at = ['rules', i];
-    if (!isObject(raw)) return c.fail(at, 'a rule must be a mapping');
+    if (!isPlainObject(raw)) return c.fail(at, 'a rule must be a mapping');
     c.fields(raw, RULE_FIELDS, at, 'a Control Zero rule');
     const rule: Record<string, unknown> = {
       id: raw['id'],
@@ -38,7 +39,7 @@ export function translateControlZero(doc: Record<string, unknown>): TranslateRes
     if (raw['description'] !== undefined) rule['description'] = raw['description'];
     const conditions = raw['conditions'];
     if (conditions !== undefined) {
-      if (!isObject(conditions)) c.fail([...at, 'conditions'], '`conditions` must be a mapping');
+      if (!isPlainObject(conditions)) c.fail([...at, 'conditions'], '`conditions` must be a mapping');
       else {
         rule['when'] = Object.entries(conditions).map(([key, value]) => {
           if (key === 'danger_level') {

@@ -18,7 +18,8 @@
  */
 
 import { API_VERSION, type NativeActionMeta, type NativeRule } from '../model.js';
-import { Checker, environmentAbsent, environmentIs, isObject, type TranslateResult } from './common.js';
+import { Checker, environmentAbsent, environmentIs, type TranslateResult } from './common.js';
+import { isPlainObject } from '../../core/schema.js';
 
 export const HARNESS_REASONS = {
   notRegistered: 'tool is not registered',
@@ -38,7 +39,7 @@ const GATE_FIELDS = ['requires_human_approval', 'allowed_tools'];
 const TOOL_FIELDS = ['actions', 'classification', 'scope', 'requires_approval', 'description'];
 
 export function isHarness(doc: unknown): boolean {
-  return isObject(doc) && doc['apiVersion'] === undefined && (isObject(doc['policy_engine']) || isObject(doc['runtime']));
+  return isPlainObject(doc) && doc['apiVersion'] === undefined && (isPlainObject(doc['policy_engine']) || isPlainObject(doc['runtime']));
 }
 
 function scopeConditions(scope: string, at: (string | number)[], c: Checker): unknown[] {
@@ -70,8 +71,8 @@ function scopeConditions(scope: string, at: (string | number)[], c: Checker): un
 export function translateHarness(doc: Record<string, unknown>, fallbackName: string): TranslateResult {
   const c = new Checker();
   c.fields(doc, TOP_FIELDS, [], 'a harness config');
-  const engine = isObject(doc['policy_engine']) ? doc['policy_engine'] : {};
-  if (doc['policy_engine'] !== undefined && !isObject(doc['policy_engine'])) c.fail(['policy_engine'], '`policy_engine` must be a mapping');
+  const engine = isPlainObject(doc['policy_engine']) ? doc['policy_engine'] : {};
+  if (doc['policy_engine'] !== undefined && !isPlainObject(doc['policy_engine'])) c.fail(['policy_engine'], '`policy_engine` must be a mapping');
   c.fields(engine, ENGINE_FIELDS, ['policy_engine'], '`policy_engine`');
   const approvalFor = c.strings(engine['approval_required_for'], ['policy_engine', 'approval_required_for'], 'approval_required_for');
   const restricted = c.strings(engine['restricted_data_classes'], ['policy_engine', 'restricted_data_classes'], 'restricted_data_classes');
@@ -82,11 +83,11 @@ export function translateHarness(doc: Record<string, unknown>, fallbackName: str
   const gateApproval: { env: string; tools: string[] | undefined }[] = [];
   const gateDenials: { env: string; others: () => unknown[] }[] = [];
   if (gates !== undefined) {
-    if (!isObject(gates)) c.fail(['policy_engine', 'environment_gates'], '`environment_gates` must map environments to gates');
+    if (!isPlainObject(gates)) c.fail(['policy_engine', 'environment_gates'], '`environment_gates` must map environments to gates');
     else {
       for (const [env, gate] of Object.entries(gates)) {
         const at = ['policy_engine', 'environment_gates', env];
-        if (!isObject(gate)) {
+        if (!isPlainObject(gate)) {
           c.fail(at, 'a gate must be a mapping');
           continue;
         }
@@ -113,11 +114,11 @@ export function translateHarness(doc: Record<string, unknown>, fallbackName: str
   const gateRules = rules.length;
   const tools = doc['tools'];
   const toolNames: string[] = [];
-  if (!isObject(tools)) c.fail(['tools'], '`tools` must map tool names to their capabilities');
+  if (!isPlainObject(tools)) c.fail(['tools'], '`tools` must map tool names to their capabilities');
   else {
     for (const [name, raw] of Object.entries(tools)) {
       const at = ['tools', name];
-      if (!isObject(raw)) {
+      if (!isPlainObject(raw)) {
         c.fail(at, 'a tool must be a mapping');
         continue;
       }

@@ -13,7 +13,8 @@
 
 import { isRisk, type Risk } from '../../core/risk.js';
 import { API_VERSION, EMPTY_KILL_SWITCH, type KillSwitchState, type NativeActionMeta, type NativeRule } from '../model.js';
-import { Checker, environmentAbsent, environmentIs, isObject, type TranslateResult } from './common.js';
+import { Checker, environmentAbsent, environmentIs, type TranslateResult } from './common.js';
+import { isPlainObject } from '../../core/schema.js';
 
 export const ZYX_REASONS = {
   notDefined: 'tool is not defined in policy',
@@ -44,10 +45,10 @@ const TOOL_FIELDS = [
 ];
 
 export function isZyx(doc: unknown): boolean {
-  if (!isObject(doc) || doc['apiVersion'] !== undefined) return false;
-  if (isObject(doc['kill_switch'])) return true;
+  if (!isPlainObject(doc) || doc['apiVersion'] !== undefined) return false;
+  if (isPlainObject(doc['kill_switch'])) return true;
   const tools = doc['tools'];
-  return isObject(tools) && Object.values(tools).some((t) => isObject(t) && ('allowed_groups' in t || 'write' in t || 'approval_groups' in t));
+  return isPlainObject(tools) && Object.values(tools).some((t) => isPlainObject(t) && ('allowed_groups' in t || 'write' in t || 'approval_groups' in t));
 }
 
 export function translateZyx(doc: Record<string, unknown>, fallbackName: string): TranslateResult {
@@ -56,7 +57,7 @@ export function translateZyx(doc: Record<string, unknown>, fallbackName: string)
   let killSwitch: KillSwitchState | undefined;
   const ks = doc['kill_switch'];
   if (ks !== undefined && ks !== null) {
-    if (!isObject(ks)) c.fail(['kill_switch'], '`kill_switch` must be a mapping');
+    if (!isPlainObject(ks)) c.fail(['kill_switch'], '`kill_switch` must be a mapping');
     else {
       c.fields(ks, KILL_SWITCH_FIELDS, ['kill_switch'], '`kill_switch`');
       killSwitch = {
@@ -73,11 +74,11 @@ export function translateZyx(doc: Record<string, unknown>, fallbackName: string)
   const tools = doc['tools'];
   const rules: NativeRule[] = [];
   const actions: Record<string, NativeActionMeta> = {};
-  if (!isObject(tools)) c.fail(['tools'], '`tools` must map tool names to their policy');
+  if (!isPlainObject(tools)) c.fail(['tools'], '`tools` must map tool names to their policy');
   else {
     for (const [name, raw] of Object.entries(tools)) {
       const at = ['tools', name];
-      if (!isObject(raw)) {
+      if (!isPlainObject(raw)) {
         c.fail(at, 'a tool policy must be a mapping');
         continue;
       }
