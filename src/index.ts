@@ -1,6 +1,17 @@
 /**
- * The public API of `agent-bastion`. Any export added here becomes public API: named exports
- * only, no wildcards; `test/exports.test.ts` pins the list.
+ * The root of `agent-bastion`: the gateway façade, the vocabulary's types and the errors.
+ * Each stage has its own entry point, mirroring `src/` (see docs/architecture.md):
+ *
+ *   agent-bastion            createGateway, guard, ActionRuntime, createBastionApp, types, errors
+ *   agent-bastion/policy     loadPolicySet, evaluate, the pure engine `decide`, the watcher, policy tests
+ *   agent-bastion/analysis   createAnalyzer (shell, SQL, path, URL), facts, host helpers
+ *   agent-bastion/scan       secrets, personal data, prompt injection, egress, redaction
+ *   agent-bastion/audit      the tamper-evident log over any store, verification, export, SIEM
+ *   agent-bastion/storage    the in-memory and SQLite adapters of every port
+ *   agent-bastion/killswitch, /approvals, /limits   the ports and rules of those stages
+ *
+ * Named exports only, no wildcards: `test/exports.test.ts` pins the names of every entry
+ * point, and `api/*.api.md` (API Extractor) their declarations.
  */
 
 export type { Result } from './core/result.js';
@@ -24,105 +35,11 @@ export type {
 } from './core/types.js';
 export { ERROR_CODES, BastionException } from './core/errors.js';
 export type { BastionError, ErrorCode } from './core/errors.js';
-export { classifyHost, hostMatches, hostInList, normalizeHost, parseUrl } from './core/net.js';
-export type { HostClass, ParsedUrl } from './core/net.js';
-export {
-  scanText,
-  redact,
-  redactValue,
-  createStreamRedactor,
-  detectInjection,
-  spotlight,
-  validateOutput,
-  extractDestinations,
-  checkEgress,
-  scanRequest,
-} from './scan/index.js';
-export type {
-  ScanFinding,
-  ScanKind,
-  ScanOptions,
-  PiiOptions,
-  StreamRedactor,
-  InjectionResult,
-  OutputMode,
-  OutputValidation,
-  Destination,
-  EgressPolicy,
-  RequestScan,
-} from './scan/index.js';
-export { createAnalyzer, parseAnalyzerConfig } from './analysis/index.js';
-export type {
-  Analyzer,
-  AnalyzerConfig,
-  TaintStore,
-  ShellAnalysis,
-  ShellOptions,
-  SqlAnalysis,
-  PathAnalysis,
-  PathOptions,
-  UrlAnalysis,
-  UrlOptions,
-} from './analysis/index.js';
-export {
-  openAuditLog,
-  openAuditReader,
-  keyDirectory,
-  ephemeralKey,
-  decisionEvent,
-  verifyInclusionProof,
-  createSiemSink,
-  canonicalJson,
-  verifyRows,
-  verifyInclusion,
-  verifyConsistency,
-  checkCheckpointSignature,
-  toOcsf,
-  toZyx,
-  AUDIT_EVENT_TYPES,
-  AUDIT_SCHEMA_VERSION,
-} from './audit/index.js';
-export type {
-  AuditEvent,
-  AuditEventInput,
-  AuditEventType,
-  AuditFilter,
-  AuditLog,
-  AuditLogOptions,
-  AuditKeyProvider,
-  AuditReader,
-  AuditReceipt,
-  AuditStore,
-  Checkpoint,
-  InclusionProof,
-  PruneReport,
-  SiemSink,
-  SiemSinkOptions,
-  VerifyReport,
-} from './audit/index.js';
-export { createMemoryAuditStore, openSqliteAuditLog, openSqliteAuditReader } from './storage/index.js';
-export type { SqliteAuditLogOptions, SqliteAuditReaderOptions } from './storage/index.js';
-export { validateRequest } from './core/request.js';
-export { loadPolicySet, detectFormat } from './policy/load.js';
-export type { PolicyInput, LoadOptions } from './policy/load.js';
-export { evaluate, factsFor, REASONS, BASELINE_POLICY, KILL_SWITCH_POLICY } from './policy/evaluate.js';
-export type { EvaluateOptions } from './policy/evaluate.js';
-export { NO_FACTS } from './policy/engine.js';
-export type { ApprovalSnapshot, DecisionState, LimitVerdict } from './policy/engine.js';
-export { watchPolicies } from './policy/watch.js';
-export type { PolicyWatcher, PolicyWatchStatus, WatchHandlers, WatchOptions } from './policy/watch.js';
-export type {
-  BaselineOptions,
-  ContentMode,
-  KillSwitchState,
-  NativeActionMeta,
-  NativeApproval,
-  NativePolicy,
-  NativeRule,
-  PolicyFormat,
-  PolicySet,
-} from './policy/model.js';
-export { createGateway, ActionDeniedError } from './gateway/index.js';
-export type { Gateway, GatewayOptions, GatewayStores, ResultInspection } from './gateway/index.js';
-export { ActionRuntime, ActionEvent } from './gateway/action-runtime.js';
-export type { ActionEventFields, Verdict } from './gateway/action-runtime.js';
+export { validateRequest, ActionRequestSchema } from './core/request.js';
+export type { KillSwitchState } from './killswitch/index.js';
+export { createGateway, ActionDeniedError, ActionRuntime, ActionEvent } from './gateway/index.js';
+export type { ActionEventFields, Gateway, GatewayOptions, GatewayStores, ResultInspection, Verdict } from './gateway/index.js';
+export { createBastionApp } from './app/index.js';
+export type { AppIo, BastionApp, BastionAppOptions } from './app/index.js';
+export { loadConfig, DEFAULT_CONFIG } from './config/index.js';
+export type { BastionConfig } from './config/index.js';

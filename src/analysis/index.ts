@@ -15,3 +15,5 @@ export type { SqlAnalysis, SqlFinding } from './sql-analyzer.js';
 export type { PathAnalysis, PathOptions } from './path-analyzer.js';
 export type { UrlAnalysis, UrlOptions } from './url-analyzer.js';
 export type { PathZone } from './risk-table.js';
+export { classifyHost, hostMatches, hostInList, normalizeHost, parseUrl } from '../core/net.js';
+export type { HostClass, ParsedUrl } from '../core/net.js';

@@ -325,3 +325,6 @@ function checkOptions(options: unknown): BastionError[] {
 function isPolicySet(v: unknown): v is PolicySet {
   return typeof v === 'object' && v !== null && 'candidates' in v && 'version' in v;
 }
+
+export { ActionRuntime, ActionEvent } from './action-runtime.js';
+export type { ActionEventFields, Verdict } from './action-runtime.js';

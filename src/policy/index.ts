@@ -14,3 +14,5 @@ export { EMPTY_KILL_SWITCH } from './model.js';
 export type { BaselineOptions, CompiledPolicy, CompiledRule, ContentMode, KillSwitchState, NativeActionMeta, NativeApproval, NativePolicy, NativeRule, PolicyFormat, PolicySet } from './model.js';
 export { watchPolicies } from './watch.js';
 export type { PolicyWatcher, PolicyWatchStatus, WatchHandlers, WatchOptions } from './watch.js';
+export { checkExpectations, findTestFiles, readTestFile, runTestFile, EXPECT_FIELDS } from './testing.js';
+export type { CaseOutcome, DecisionSurface, ExpectedError, PolicyTestCase, PolicyTestFile } from './testing.js';

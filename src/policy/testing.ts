@@ -20,10 +20,15 @@ import { isRisk } from '../core/risk.js';
 import { canonicalJson } from '../core/canonical-json.js';
 import { EFFECTS, type ApprovalRequirement, type Decision, type DecisionError, type Obligation } from '../core/types.js';
 import { bastionError, quote, type BastionError } from '../core/errors.js';
-import type { Gateway } from '../gateway/index.js';
 import type { KillSwitchState } from './model.js';
 
 /** One expected decision error; every field named must agree, fields left out are not checked. */
+/** What the runner decides through: a gateway (the production path) or anything shaped like one. */
+export interface DecisionSurface {
+  decide(request: unknown): Promise<Decision>;
+  close(): Promise<void>;
+}
+
 export interface ExpectedError {
   code?: string;
   policy?: string;
@@ -296,7 +301,7 @@ export function checkExpectations(decision: Decision, expect: PolicyTestCase['ex
  */
 export async function runTestFile(
   file: PolicyTestFile,
-  makeGateway: (policies: string[], baseline: boolean, killSwitch?: Partial<KillSwitchState>) => Promise<Gateway>,
+  makeGateway: (policies: string[], baseline: boolean, killSwitch?: Partial<KillSwitchState>) => Promise<DecisionSurface>,
 ): Promise<CaseOutcome[]> {
   const outcomes: CaseOutcome[] = [];
   const shared = await makeGateway(file.policies, file.baseline, file.killSwitch);

@@ -23,7 +23,7 @@ import { parseRequestJson } from '../core/request-json.js';
 import type { Decision } from '../core/types.js';
 import type { Gateway } from '../gateway/index.js';
 import { parseKillSwitchChange } from '../killswitch/index.js';
-import type { PolicyWatchStatus } from '../policy/watch.js';
+import type { PolicyWatchStatus } from '../policy/index.js';
 import { BODY_LIMIT, handleError, sendError } from './errors.js';
 import { loggerOptions, type LogOptions } from './logging.js';
 

@@ -5,8 +5,7 @@
 
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
-import { loadPolicySet } from '../../policy/load.js';
-import type { PolicyFormat } from '../../policy/model.js';
+import { loadPolicySet, type PolicyFormat } from '../../policy/index.js';
 import { badInput, type CliIo, type Command, EXIT } from '../command.js';
 
 const FORMATS: PolicyFormat[] = ['native', 'control-zero', 'capfence', 'zyx', 'harness'];

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { createGateway } from '../../gateway/index.js';
 import { quote } from '../../core/errors.js';
 import type { Decision } from '../../core/types.js';
-import { type CaseOutcome, findTestFiles, type PolicyTestFile, readTestFile, runTestFile } from '../../policy/testing.js';
+import { type CaseOutcome, findTestFiles, type PolicyTestFile, readTestFile, runTestFile } from '../../policy/index.js';
 import { badInput, type CliIo, type Command, EXIT } from '../command.js';
 
 /** What `bastion test --format json` prints: one object, paths relative to the working directory. */
