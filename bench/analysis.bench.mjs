@@ -38,13 +38,36 @@ for (const [name, rule] of Object.entries(SEEDS)) {
 
 // 10,000 realistic agent commands: templates over varied file names, so the cache cannot help.
 const TEMPLATES = [
-  'ls -la {d}', 'cat {d}/{f}.ts', 'grep -rn "{w}" {d}', 'git status', 'git diff {d}/{f}.ts', 'git log --oneline -n {n}',
-  'npm test -- {f}', 'npm run build', 'npx vitest run {d}/{f}.test.ts', 'node scripts/{f}.js', 'python3 -m pytest tests/test_{f}.py -q',
-  'find {d} -name "*.{e}" -type f', 'sed -n "{n},+20p" {d}/{f}.{e}', 'head -n {n} {d}/{f}.{e}', 'wc -l {d}/*.{e}',
-  'mkdir -p {d}/{f} && touch {d}/{f}/index.ts', 'rm -rf {d}/{f}/dist', 'cd {d} && npm install', 'echo "{w}" >> notes/{f}.md',
-  'curl -s https://api.github.com/repos/{w}/{f}', 'docker ps --filter name={f}', 'kubectl get pods -n {w}', 'git add {d}/{f}.ts && git commit -m "fix {w} in {f}"',
-  'tsc -p tsconfig.json --noEmit', 'cat package.json | jq .scripts', 'rg -n "{w}" {d} | head -n {n}', 'python3 -c "print({n})"',
-  'for f in {d}/*.{e}; do echo $f; done', 'test -f {d}/{f}.{e} && echo ok', 'tar czf /tmp/{f}.tgz {d}',
+  'ls -la {d}',
+  'cat {d}/{f}.ts',
+  'grep -rn "{w}" {d}',
+  'git status',
+  'git diff {d}/{f}.ts',
+  'git log --oneline -n {n}',
+  'npm test -- {f}',
+  'npm run build',
+  'npx vitest run {d}/{f}.test.ts',
+  'node scripts/{f}.js',
+  'python3 -m pytest tests/test_{f}.py -q',
+  'find {d} -name "*.{e}" -type f',
+  'sed -n "{n},+20p" {d}/{f}.{e}',
+  'head -n {n} {d}/{f}.{e}',
+  'wc -l {d}/*.{e}',
+  'mkdir -p {d}/{f} && touch {d}/{f}/index.ts',
+  'rm -rf {d}/{f}/dist',
+  'cd {d} && npm install',
+  'echo "{w}" >> notes/{f}.md',
+  'curl -s https://api.github.com/repos/{w}/{f}',
+  'docker ps --filter name={f}',
+  'kubectl get pods -n {w}',
+  'git add {d}/{f}.ts && git commit -m "fix {w} in {f}"',
+  'tsc -p tsconfig.json --noEmit',
+  'cat package.json | jq .scripts',
+  'rg -n "{w}" {d} | head -n {n}',
+  'python3 -c "print({n})"',
+  'for f in {d}/*.{e}; do echo $f; done',
+  'test -f {d}/{f}.{e} && echo ok',
+  'tar czf /tmp/{f}.tgz {d}',
 ];
 const WORDS = ['auth', 'login', 'cache', 'parser', 'router', 'billing', 'users', 'search', 'queue', 'config'];
 const DIRS = ['src', 'lib', 'test', 'app/models', 'packages/core/src', 'docs', 'scripts'];
@@ -128,6 +151,10 @@ console.log(`analysis corpus: ${dangerous.length} dangerous, ${harmless.length} 
 console.log('                                   recall    false positives');
 for (const [name, q] of Object.entries(results.quality)) console.log(`  ${name.padEnd(32)} ${pctS(q.recall).padStart(8)}  ${pctS(q.falsePositiveRate).padStart(8)}`);
 if (bq.missed.length > 0) console.log(`  bastion missed: ${bq.missed.join(' | ')}`);
-console.log(`speed (no cache, ${commands.length} commands): wall median ${results.speed.medianMicros.toFixed(1)} µs, p99 ${results.speed.p99Micros.toFixed(1)} µs, max ${results.speed.maxMicros.toFixed(0)} µs; CPU median ${results.speed.cpuMedianMicros} µs, p99 ${results.speed.cpuP99Micros} µs; cached ${results.speed.cachedMicros.toFixed(2)} µs`);
-console.log(`memory over ${ITERATIONS} analyses: heap ${results.memory.heapBeforeMB.toFixed(1)} → ${results.memory.heapAfterMB.toFixed(1)} MB (growth ${results.memory.growthMB.toFixed(1)} MB), rss ${results.memory.rssMB.toFixed(0)} MB, ${results.memory.seconds.toFixed(1)} s`);
+console.log(
+  `speed (no cache, ${commands.length} commands): wall median ${results.speed.medianMicros.toFixed(1)} µs, p99 ${results.speed.p99Micros.toFixed(1)} µs, max ${results.speed.maxMicros.toFixed(0)} µs; CPU median ${results.speed.cpuMedianMicros} µs, p99 ${results.speed.cpuP99Micros} µs; cached ${results.speed.cachedMicros.toFixed(2)} µs`,
+);
+console.log(
+  `memory over ${ITERATIONS} analyses: heap ${results.memory.heapBeforeMB.toFixed(1)} → ${results.memory.heapAfterMB.toFixed(1)} MB (growth ${results.memory.growthMB.toFixed(1)} MB), rss ${results.memory.rssMB.toFixed(0)} MB, ${results.memory.seconds.toFixed(1)} s`,
+);
 if (process.argv[2] !== undefined) writeFileSync(process.argv[2], JSON.stringify(results, null, 2) + '\n');

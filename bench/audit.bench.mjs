@@ -67,7 +67,7 @@ const dir = mkdtempSync(join(tmpdir(), 'bastion-bench-audit-'));
 try {
   // 1. Group commit, durable (synchronous=FULL), many appends in flight.
   const path = join(dir, 'group.db');
-  let log = await open(path);
+  const log = await open(path);
   const group = await appendConcurrently(log, GROUP_EVENTS);
   await log.close();
   const groupRate = GROUP_EVENTS / group.wall;
@@ -161,11 +161,19 @@ try {
     inFlight: IN_FLIGHT,
     checkpointsVerified: report.checkpointsVerified,
   };
-  console.log(`audit: group commit (durable, ${IN_FLIGHT} in flight): ${figures.groupCommitEventsPerSecond.toLocaleString('en')} events/s (target >= 40,000); ${figures.groupCommitEventsPerCpuSecond.toLocaleString('en')} per CPU-second (${seconds(group)})`);
+  console.log(
+    `audit: group commit (durable, ${IN_FLIGHT} in flight): ${figures.groupCommitEventsPerSecond.toLocaleString('en')} events/s (target >= 40,000); ${figures.groupCommitEventsPerCpuSecond.toLocaleString('en')} per CPU-second (${seconds(group)})`,
+  );
   console.log(`audit: one commit per event (durable):        ${figures.singleCommitEventsPerSecond.toLocaleString('en')} events/s (${seconds(singleTime)})`);
-  console.log(`audit: one caller in sequence (defaults):   ${figures.loneCallerEventsPerSecond.toLocaleString('en')} events/s, p50 ${figures.loneCallerP50Ms} ms per append (${figures.loneCallerVsSingleCommit}x the one-commit-per-event rate; ${seconds(loneTime)})`);
-  console.log(`audit: sequential durable decide() p50 ${figures.sequentialDecideP50Ms} ms against fdatasync p50 ${figures.fdatasyncP50Ms} ms in the same run: ${figures.sequentialDecideVsFdatasync}x (target <= 3x)`);
-  console.log(`audit: verify (chain, roots, signatures):     ${figures.verifyEventsPerSecond.toLocaleString('en')} events/s (target >= 200,000); ${figures.verifyEventsPerCpuSecond.toLocaleString('en')} per CPU-second (${seconds(verifyTime)})`);
+  console.log(
+    `audit: one caller in sequence (defaults):   ${figures.loneCallerEventsPerSecond.toLocaleString('en')} events/s, p50 ${figures.loneCallerP50Ms} ms per append (${figures.loneCallerVsSingleCommit}x the one-commit-per-event rate; ${seconds(loneTime)})`,
+  );
+  console.log(
+    `audit: sequential durable decide() p50 ${figures.sequentialDecideP50Ms} ms against fdatasync p50 ${figures.fdatasyncP50Ms} ms in the same run: ${figures.sequentialDecideVsFdatasync}x (target <= 3x)`,
+  );
+  console.log(
+    `audit: verify (chain, roots, signatures):     ${figures.verifyEventsPerSecond.toLocaleString('en')} events/s (target >= 200,000); ${figures.verifyEventsPerCpuSecond.toLocaleString('en')} per CPU-second (${seconds(verifyTime)})`,
+  );
   console.log(`audit: size on disk: ${figures.bytesPerEvent} bytes/event, ~${figures.megabytesPerMillionEvents} MB per million events (extrapolated from ${GROUP_EVENTS.toLocaleString('en')})`);
   if (process.argv[2]) writeFileSync(process.argv[2], JSON.stringify(figures, null, 2) + '\n');
 } finally {

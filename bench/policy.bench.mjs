@@ -99,8 +99,7 @@ function makeRule(rng, u, id) {
   const effect = r < 0.6 ? 'allow' : r < 0.75 ? 'require_approval' : 'deny';
   const s = int(u.services);
   const p = rng();
-  const principals =
-    p < 0.72 ? [`group:${pick(u.groups)}`] : p < 0.87 ? [`user:${pick(u.users).id}`] : p < 0.92 ? ['*'] : [`group:${pick(u.groups)}`, `user:${pick(u.users).id}`];
+  const principals = p < 0.72 ? [`group:${pick(u.groups)}`] : p < 0.87 ? [`user:${pick(u.users).id}`] : p < 0.92 ? ['*'] : [`group:${pick(u.groups)}`, `user:${pick(u.users).id}`];
   const actions = some(rng() < 0.7 ? 1 : 2, () => (rng() < 0.7 ? `svc_${s}.${pick(VERBS)}` : `svc_${s}.*`));
   const rule = { id, effect, principals, actions };
   if (rng() < 0.4) {
@@ -453,9 +452,28 @@ const statefulCheck = compare(sample, stateful);
 const namespacedCheck = compare(sample, namespaced);
 const statelessCheck = compare(statelessSample, stateless);
 const bastion1000 = results.sets[1000];
-const cedarStateful = { requests: sample.length, ...latencySummary(stateful.ns), decisionsPerSecond: Math.round(sample.length / (stateful.loopNs / 1e9)), disagreements: statefulCheck.disagreements, failures: stateful.failures };
-const cedarNamespaced = { requests: sample.length, sets: Object.keys(namespaceSets).length, ...latencySummary(namespaced.ns), decisionsPerSecond: Math.round(sample.length / (namespaced.loopNs / 1e9)), disagreements: namespacedCheck.disagreements, failures: namespaced.failures };
-const cedarStateless = { requests: statelessSample.length, ...latencySummary(stateless.ns), decisionsPerSecond: Math.round((statelessSample.length / (stateless.loopNs / 1e9)) * 100) / 100, disagreements: statelessCheck.disagreements, failures: stateless.failures };
+const cedarStateful = {
+  requests: sample.length,
+  ...latencySummary(stateful.ns),
+  decisionsPerSecond: Math.round(sample.length / (stateful.loopNs / 1e9)),
+  disagreements: statefulCheck.disagreements,
+  failures: stateful.failures,
+};
+const cedarNamespaced = {
+  requests: sample.length,
+  sets: Object.keys(namespaceSets).length,
+  ...latencySummary(namespaced.ns),
+  decisionsPerSecond: Math.round(sample.length / (namespaced.loopNs / 1e9)),
+  disagreements: namespacedCheck.disagreements,
+  failures: namespaced.failures,
+};
+const cedarStateless = {
+  requests: statelessSample.length,
+  ...latencySummary(stateless.ns),
+  decisionsPerSecond: Math.round((statelessSample.length / (stateless.loopNs / 1e9)) * 100) / 100,
+  disagreements: statelessCheck.disagreements,
+  failures: stateless.failures,
+};
 // Per-decision speedup: Cedar's mean time per decision over Bastion's (throughput ratio),
 // and the same for the medians.
 // Measured against Cedar's fast setup (one preparsed set per namespace); the single
@@ -508,7 +526,9 @@ console.log(row('bastion, 1,000 rules', bastion1000));
 console.log(row('cedar-wasm, 1,000 (per namespace)', cedarNamespaced));
 console.log(row('cedar-wasm, 1,000 (one set)', cedarStateful));
 console.log(row('cedar-wasm, 1,000 (stateless)', cedarStateless));
-console.log(`bastion/cedar per decision, against Cedar's per-namespace sets: ${speedup}× faster (medians: ${medianSpeedup}×; against one set of all policies: ${speedupVsOneSet}×; vs stateless isAuthorized: ${results.cedar.bastionSpeedupVsStateless}×)`);
+console.log(
+  `bastion/cedar per decision, against Cedar's per-namespace sets: ${speedup}× faster (medians: ${medianSpeedup}×; against one set of all policies: ${speedupVsOneSet}×; vs stateless isAuthorized: ${results.cedar.bastionSpeedupVsStateless}×)`,
+);
 console.log(
   `targets at 1,000 rules: p99 ≤ ${TARGET.p99Us} µs ${targets.p99 ? 'met' : 'MISSED'}; ≥ ${TARGET.decisionsPerSecond.toLocaleString('en-US')}/s ${targets.throughput ? 'met' : 'MISSED'}; ` +
     `≥ ${TARGET.cedarSpeedup}× cedar ${targets.cedarSpeedup ? 'met' : 'MISSED'}; same decisions as cedar ${targets.cedarAgreement ? 'yes' : 'NO'}`,

@@ -28,7 +28,12 @@ const secrets = classify(
 );
 const injPos = load('injection-positive.json');
 const injNeg = load('injection-negative.json');
-const injection = classify(injPos, injNeg, (c) => detectInjection(c.text).attack, (c) => detectInjection(c.text).attack);
+const injection = classify(
+  injPos,
+  injNeg,
+  (c) => detectInjection(c.text).attack,
+  (c) => detectInjection(c.text).attack,
+);
 const piiCases = load('pii.json');
 const pii = classify(
   piiCases.filter((c) => c.rule !== null),
@@ -91,15 +96,23 @@ const figures = {
     oneMbAllScannersMedianMillis: mbMedianMs,
     oneMbAllScannersMedianCpuMillis: round1(mb.cpu / 1000),
     oneMbSecretsOnlyMedianMillis: mbSecretsMs,
-    perKind: Object.fromEntries(KINDS.map((k) => [k, {
-      oneKbMedianMicros: round1(kbKinds[k].wall), oneKbMedianCpuMicros: round1(kbKinds[k].cpu),
-      oneMbMedianMillis: round1(mbKinds[k].wall / 1000), oneMbMedianCpuMillis: round1(mbKinds[k].cpu / 1000),
-    }])),
+    perKind: Object.fromEntries(
+      KINDS.map((k) => [
+        k,
+        {
+          oneKbMedianMicros: round1(kbKinds[k].wall),
+          oneKbMedianCpuMicros: round1(kbKinds[k].cpu),
+          oneMbMedianMillis: round1(mbKinds[k].wall / 1000),
+          oneMbMedianCpuMillis: round1(mbKinds[k].cpu / 1000),
+        },
+      ]),
+    ),
   },
   targets: { secretsRecall: 97, secretsFalsePositiveRate: 2, injectionRecall: 90, injectionFalsePositiveRate: 5, oneKbMicros: 50, oneMbMillis: 50 },
 };
 
-const row = (name, r) => `${name.padEnd(10)} recall ${String(r.recall).padStart(6)} %  FP ${String(r.falsePositiveRate).padStart(5)} %  precision ${String(r.precision).padStart(6)} %  (${r.positives} positives, ${r.negatives} negatives)`;
+const row = (name, r) =>
+  `${name.padEnd(10)} recall ${String(r.recall).padStart(6)} %  FP ${String(r.falsePositiveRate).padStart(5)} %  precision ${String(r.precision).padStart(6)} %  (${r.positives} positives, ${r.negatives} negatives)`;
 console.log('Content scanners');
 console.log(row('secrets', secrets));
 console.log(row('injection', injection));
@@ -108,6 +121,8 @@ console.log(`1 KB, all scanners: ${kbMedianUs} µs median wall, ${round1(kb.cpu)
 console.log(`1 MB, all scanners: ${mbMedianMs} ms median wall, ${round1(mb.cpu / 1000)} ms CPU (target ≤ 50)`);
 for (const k of KINDS) {
   const f = figures.throughput.perKind[k];
-  console.log(`  ${k.padEnd(9)} 1 KB ${String(f.oneKbMedianMicros).padStart(5)} µs (CPU ${f.oneKbMedianCpuMicros})   1 MB ${String(f.oneMbMedianMillis).padStart(5)} ms (CPU ${f.oneMbMedianCpuMillis})`);
+  console.log(
+    `  ${k.padEnd(9)} 1 KB ${String(f.oneKbMedianMicros).padStart(5)} µs (CPU ${f.oneKbMedianCpuMicros})   1 MB ${String(f.oneMbMedianMillis).padStart(5)} ms (CPU ${f.oneMbMedianCpuMillis})`,
+  );
 }
 if (process.argv[2]) writeFileSync(process.argv[2], JSON.stringify(figures, null, 2) + '\n');

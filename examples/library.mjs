@@ -39,9 +39,7 @@ console.log('page scored as injection:', checked.injection.attack, checked.injec
 
 // 4. The CapFence-style API.
 const runtime = await ActionRuntime.fromPolicy(join(here, 'capfence/devops_policy.yaml'));
-const verdict = await runtime.execute(
-  ActionEvent.create({ actor: 'ops-agent', action: 'execute', resource: 'shell', environment: 'production', risk: 'low', payload: { command: 'df -h' } }),
-);
+const verdict = await runtime.execute(ActionEvent.create({ actor: 'ops-agent', action: 'execute', resource: 'shell', environment: 'production', risk: 'low', payload: { command: 'df -h' } }));
 console.log('CapFence verdict:', verdict.authorized, verdict.decision, '-', verdict.reason);
 
 // 5. The audit trail verifies.

@@ -48,10 +48,18 @@ for (const [subpath, target] of Object.entries(pkg.exports)) {
     configObjectFullPath: join(root, 'api', 'api-extractor.json'),
     packageJsonFullPath: join(root, 'package.json'),
   });
-  const result = Extractor.invoke(config, { localBuild: !check, showVerboseMessages: false, messageCallback: (m) => { m.handled = true; } });
+  const result = Extractor.invoke(config, {
+    localBuild: !check,
+    showVerboseMessages: false,
+    messageCallback: (m) => {
+      m.handled = true;
+    },
+  });
   if (check && result.apiReportChanged) {
     failed++;
-    console.error(`api-report: the public API of \`${subpath === '.' ? pkg.name : `${pkg.name}/${subpath.slice(2)}`}\` differs from api/${name}.api.md (see ${join(tempFolder, `${name}.api.md`)}); if the change is intended, run \`npm run api\` and commit the report`);
+    console.error(
+      `api-report: the public API of \`${subpath === '.' ? pkg.name : `${pkg.name}/${subpath.slice(2)}`}\` differs from api/${name}.api.md (see ${join(tempFolder, `${name}.api.md`)}); if the change is intended, run \`npm run api\` and commit the report`,
+    );
   } else if (!result.succeeded) {
     failed++;
     console.error(`api-report: API Extractor failed for ${subpath} (${result.errorCount} errors)`);

@@ -109,7 +109,7 @@ class DefaultAnalyzer implements Analyzer {
 
   private nonString(value: unknown): ShellAnalysis {
     return {
-      command: typeof value === 'string' ? value : JSON.stringify(value) ?? String(value),
+      command: typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value)),
       parsed: false,
       risk: 'high',
       categories: ['exec.obfuscated'],
@@ -129,7 +129,8 @@ class DefaultAnalyzer implements Analyzer {
     const cwdRaw = args['cwd'] ?? args['workdir'] ?? context['cwd'];
     const cwd = typeof cwdRaw === 'string' && cwdRaw.startsWith('/') ? cwdRaw : undefined;
     const envRaw = context['env'];
-    const env = typeof envRaw === 'object' && envRaw !== null && !Array.isArray(envRaw) ? Object.fromEntries(Object.entries(envRaw).filter((e): e is [string, string] => typeof e[1] === 'string')) : undefined;
+    const env =
+      typeof envRaw === 'object' && envRaw !== null && !Array.isArray(envRaw) ? Object.fromEntries(Object.entries(envRaw).filter((e): e is [string, string] => typeof e[1] === 'string')) : undefined;
     const homeRaw = context['home'] ?? env?.['HOME'];
     const shellOptions: ShellOptions = {};
     if (cwd !== undefined) shellOptions.cwd = cwd;
@@ -167,7 +168,15 @@ class DefaultAnalyzer implements Analyzer {
             break;
           }
           case 'sql': {
-            const r = typeof value === 'string' ? this.sql(value) : { ...this.sql(''), parsed: false, risk: 'high' as Risk, findings: [{ category: 'db.destructive' as Category, risk: 'high' as Risk, evidence: `expected a query string, got ${typeof value}` }] };
+            const r =
+              typeof value === 'string'
+                ? this.sql(value)
+                : {
+                    ...this.sql(''),
+                    parsed: false,
+                    risk: 'high' as Risk,
+                    findings: [{ category: 'db.destructive' as Category, risk: 'high' as Risk, evidence: `expected a query string, got ${typeof value}` }],
+                  };
             sql.push(r);
             take(source, r);
             break;

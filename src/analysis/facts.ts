@@ -41,7 +41,10 @@ export function buildFacts(analyzer: Analyzer, request: ActionRequest): Facts {
   const merged: Analysis = {
     ...analysis,
     risk,
-    categories: mergeCategories(analysis.categories, content.findings.map((f) => f.category)),
+    categories: mergeCategories(
+      analysis.categories,
+      content.findings.map((f) => f.category),
+    ),
     findings: [...analysis.findings, ...content.findings],
     secrets: content.secrets,
     pii: content.pii,

@@ -23,8 +23,31 @@ export function resolvePath(path: string, ctx: PathContext): string {
 }
 
 const SYSTEM_ROOTS = [
-  '/etc', '/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/boot', '/var', '/opt', '/srv', '/root',
-  '/home', '/Users', '/dev', '/proc', '/sys', '/run', '/mnt', '/media', '/snap', '/System', '/Library', '/Applications',
+  '/etc',
+  '/usr',
+  '/bin',
+  '/sbin',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/libx32',
+  '/boot',
+  '/var',
+  '/opt',
+  '/srv',
+  '/root',
+  '/home',
+  '/Users',
+  '/dev',
+  '/proc',
+  '/sys',
+  '/run',
+  '/mnt',
+  '/media',
+  '/snap',
+  '/System',
+  '/Library',
+  '/Applications',
   '/private',
 ];
 const TEMP_ROOTS = ['/tmp', '/var/tmp', '/dev/shm', '/private/tmp'];

@@ -56,14 +56,64 @@ const MAX_GLOB_CANDIDATES = 24;
 const PATH_DIRS = new Set(['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']);
 
 const STATEMENTS = new Set([
-  'program', 'list', 'compound_statement', 'subshell', 'do_group', 'if_statement', 'elif_clause', 'else_clause',
-  'while_statement', 'case_statement', 'case_item', 'negated_command',
+  'program',
+  'list',
+  'compound_statement',
+  'subshell',
+  'do_group',
+  'if_statement',
+  'elif_clause',
+  'else_clause',
+  'while_statement',
+  'case_statement',
+  'case_item',
+  'negated_command',
 ]);
 const WORDISH = new Set([
-  'word', 'string', 'raw_string', 'ansi_c_string', 'concatenation', 'simple_expansion', 'expansion', 'number',
-  'command_substitution', 'process_substitution', 'arithmetic_expansion', 'translated_string', 'brace_expression',
+  'word',
+  'string',
+  'raw_string',
+  'ansi_c_string',
+  'concatenation',
+  'simple_expansion',
+  'expansion',
+  'number',
+  'command_substitution',
+  'process_substitution',
+  'arithmetic_expansion',
+  'translated_string',
+  'brace_expression',
 ]);
-const IGNORED = new Set(['comment', ';', '&', '&&', '||', '|', '|&', ';;', ';&', ';;&', '(', ')', '{', '}', 'do', 'done', 'then', 'fi', 'else', 'elif', 'if', 'while', 'until', 'case', 'esac', 'in', '!', '\n']);
+const IGNORED = new Set([
+  'comment',
+  ';',
+  '&',
+  '&&',
+  '||',
+  '|',
+  '|&',
+  ';;',
+  ';&',
+  ';;&',
+  '(',
+  ')',
+  '{',
+  '}',
+  'do',
+  'done',
+  'then',
+  'fi',
+  'else',
+  'elif',
+  'if',
+  'while',
+  'until',
+  'case',
+  'esac',
+  'in',
+  '!',
+  '\n',
+]);
 
 interface RunHow {
   env: Record<string, string>;
@@ -398,7 +448,7 @@ class Walker {
     for (const f of io.outFiles) {
       if (output.program !== undefined && !f.append) this.out.copies.set(f.path, output.program);
       if (output.text !== undefined) {
-        const before = f.append ? this.out.scripts.get(f.path) ?? '' : '';
+        const before = f.append ? (this.out.scripts.get(f.path) ?? '') : '';
         if (before.length + output.text.length <= MAX_SOURCE) this.out.scripts.set(f.path, before + output.text);
       } else this.out.scripts.delete(f.path);
     }
@@ -554,7 +604,10 @@ class Walker {
     if (alias !== undefined && !this.calling.has('alias:' + name)) {
       this.calling.add('alias:' + name);
       try {
-        const rest = argv.slice(1).map((a) => shellQuote(a.value)).join(' ');
+        const rest = argv
+          .slice(1)
+          .map((a) => shellQuote(a.value))
+          .join(' ');
         return this.source(alias + ' ' + rest, { ...this.frame, depth: this.frame.depth + 1 }, how.stdin);
       } finally {
         this.calling.delete('alias:' + name);
@@ -664,10 +717,9 @@ class Walker {
   }
 
   private site(remote: string | undefined): Site {
-    const walker = this;
     const frame = this.frame;
     const out = this.out;
-    const ctx = () => ({ cwd: frame.cwdLost ? undefined : frame.cwd, home: walker.home });
+    const ctx = () => ({ cwd: frame.cwdLost ? undefined : frame.cwd, home: this.home });
     return {
       home: this.home,
       get cwd() {
@@ -695,7 +747,7 @@ class Walker {
       shell: (source, inv) => {
         const child: Frame = { ...frame, vars: new Map(frame.vars), depth: frame.depth + 1, remote: inv.remote ?? frame.remote, socket: inv.socket ?? frame.socket };
         for (const [k, v] of Object.entries(inv.env)) child.vars.set(k, v);
-        return walker.source(source, child, inv.stdin);
+        return this.source(source, child, inv.stdin);
       },
       run: (argv, inv, stdin) => {
         if (frame.depth > MAX_DEPTH) {
@@ -712,7 +764,7 @@ class Walker {
         if (inv.socket !== undefined) how.socket = inv.socket;
         out.wrappers++;
         try {
-          return walker.run(argv, how);
+          return this.run(argv, how);
         } finally {
           out.wrappers--;
         }
@@ -738,12 +790,12 @@ class Walker {
       scriptText: (path) => (remote === undefined ? out.scripts.get(resolvePath(path, ctx())) : undefined),
       chdir: (arg) => {
         if (arg === undefined) {
-          frame.cwd = walker.home;
+          frame.cwd = this.home;
           frame.cwdLost = false;
         } else if (!arg.literal) frame.cwdLost = true;
         else if (arg.value === '-') frame.cwdLost = true;
         else {
-          const next = resolvePath(arg.value, { cwd: frame.cwd, home: walker.home });
+          const next = resolvePath(arg.value, { cwd: frame.cwd, home: this.home });
           if (next.startsWith('/')) {
             frame.cwd = next;
             frame.cwdLost = false;
@@ -757,13 +809,12 @@ class Walker {
   }
 
   private word(node: Node): Word {
-    const walker = this;
     const scope: WordScope = {
       home: this.home,
       cwd: this.frame.cwd,
-      lookup: (name) => walker.lookup(name),
-      substitute: (n) => walker.substitute(n),
-      unknownNode: (n) => walker.out.failClosed(`unsupported word part \`${n.type}\`: ${clip(n.text)}`),
+      lookup: (name) => this.lookup(name),
+      substitute: (n) => this.substitute(n),
+      unknownNode: (n) => this.out.failClosed(`unsupported word part \`${n.type}\`: ${clip(n.text)}`),
     };
     return resolveWord(node, scope);
   }

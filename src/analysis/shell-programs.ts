@@ -489,8 +489,11 @@ const envRule: ProgramRule = (inv, site) => {
       break;
     }
     if (v === '-S' || v === '--split-string' || v.startsWith('-S') || v.startsWith('--split-string=')) {
-      const s = v === '-S' || v === '--split-string' ? args[++i]?.value ?? '' : v.replace(/^-S|^--split-string=/, '');
-      const rest = args.slice(i + 1).map((a) => a.value).join(' ');
+      const s = v === '-S' || v === '--split-string' ? (args[++i]?.value ?? '') : v.replace(/^-S|^--split-string=/, '');
+      const rest = args
+        .slice(i + 1)
+        .map((a) => a.value)
+        .join(' ');
       return site.shell(s + (rest === '' ? '' : ' ' + rest), { ...inv, env });
     }
     if (v === '-u' || v === '--unset' || v === '-C' || v === '--chdir' || v === '-P') {
@@ -654,10 +657,10 @@ const chmodRule: ProgramRule = (inv, site) => {
   const [mode, ...files] = o.operands;
   if (mode === undefined) return {};
   const m = mode.value;
-  if (/^[0-7]*[4-7][0-7]{3}$/.test(m) && m.length === 4 && /^[2467]/.test(m) || /[ug]?\+[rwx]*s|^[ug]*=.*s/.test(m)) {
+  if ((/^[0-7]*[4-7][0-7]{3}$/.test(m) && m.length === 4 && /^[2467]/.test(m)) || /[ug]?\+[rwx]*s|^[ug]*=.*s/.test(m)) {
     site.add('priv.escalate', 'critical', ev(inv, `sets the setuid/setgid bit (${m})`));
   }
-  const worldWritable = /^0?[0-7]?[0-7][0-7][2367]$/.test(m) || /(^|,)[oa]*[+=][rx]*w/.test(m) && /[oa]/.test(m.split(/[+=]/)[0] ?? '') || m === '+w';
+  const worldWritable = /^0?[0-7]?[0-7][0-7][2367]$/.test(m) || (/(^|,)[oa]*[+=][rx]*w/.test(m) && /[oa]/.test(m.split(/[+=]/)[0] ?? '')) || m === '+w';
   for (const f of files) {
     const zone = site.zone(f);
     const path = f.literal ? site.touch(f.value, 'write') : f.raw;
@@ -767,12 +770,44 @@ const truncateRule: ProgramRule = (inv, site) => {
 // ---------------------------------------------------------------------------------------
 // reading and transforming data
 
-const READ_VALUED: Record<string, string> = { head: 'nc', tail: 'ncs', sort: 'kotTS', cut: 'dfbc', grep: 'efmABCD', egrep: 'efmABCD', fgrep: 'efmABCD', jq: '', diff: 'CUWxX', wc: '', nl: 'bvwis', od: 'AjNtw', hexdump: 'ensC', strings: 'ntoe' };
+const READ_VALUED: Record<string, string> = {
+  head: 'nc',
+  tail: 'ncs',
+  sort: 'kotTS',
+  cut: 'dfbc',
+  grep: 'efmABCD',
+  egrep: 'efmABCD',
+  fgrep: 'efmABCD',
+  jq: '',
+  diff: 'CUWxX',
+  wc: '',
+  nl: 'bvwis',
+  od: 'AjNtw',
+  hexdump: 'ensC',
+  strings: 'ntoe',
+};
 
 /** cat, head, less, grep …: reading files; secrets make the output secret. */
 const readerRule: ProgramRule = (inv, site) => {
   const name = inv.name;
-  const o = opts(inv.argv.slice(1), READ_VALUED[name] ?? '', ['regexp', 'file', 'max-count', 'context', 'after-context', 'before-context', 'include', 'exclude', 'exclude-dir', 'color', 'type', 'glob', 'pre', 'pre-glob', 'sort', 'arg']);
+  const o = opts(inv.argv.slice(1), READ_VALUED[name] ?? '', [
+    'regexp',
+    'file',
+    'max-count',
+    'context',
+    'after-context',
+    'before-context',
+    'include',
+    'exclude',
+    'exclude-dir',
+    'color',
+    'type',
+    'glob',
+    'pre',
+    'pre-glob',
+    'sort',
+    'arg',
+  ]);
   let files = o.operands;
   if (name === 'sort') {
     const out = val(o, 'o', 'output');
@@ -797,7 +832,19 @@ const readerRule: ProgramRule = (inv, site) => {
   if (name === 'man' && (has(o, 'P', 'pager', 'H', 'html') || inv.env['MANPAGER'] !== undefined || inv.env['PAGER'] !== undefined)) {
     site.add('exec.obfuscated', 'high', ev(inv, 'man runs a custom pager'));
   }
-  if (name === 'man' || name === 'info' || name === 'whatis' || name === 'apropos' || name === 'which' || name === 'type' || name === 'ls' || name === 'stat' || name === 'file' || name === 'du' || name === 'wc' && files.length === 0) {
+  if (
+    name === 'man' ||
+    name === 'info' ||
+    name === 'whatis' ||
+    name === 'apropos' ||
+    name === 'which' ||
+    name === 'type' ||
+    name === 'ls' ||
+    name === 'stat' ||
+    name === 'file' ||
+    name === 'du' ||
+    (name === 'wc' && files.length === 0)
+  ) {
     return name === 'ls' ? { pathsUnder: (files[0]?.value ?? '.').replace(/\/$/, '') + '/*' } : {};
   }
   const read = readFiles(files, inv, site);
@@ -824,12 +871,12 @@ const sedRule: ProgramRule = (inv, site) => {
     files = files.slice(1);
   }
   for (const s of scripts) {
-    if (/(^|[;\n}0-9$\/])\s*e(\s|$)|\/[gpI0-9]*e[gpI0-9]*\s*($|;)/.test(s.value)) site.add('exec.obfuscated', 'high', ev(inv, 'sed script executes commands'));
+    if (/(^|[;\n}0-9$/])\s*e(\s|$)|\/[gpI0-9]*e[gpI0-9]*\s*($|;)/.test(s.value)) site.add('exec.obfuscated', 'high', ev(inv, 'sed script executes commands'));
     const w = /(?:^|[;\n])\s*w\s+(\S+)|\/w\s+(\S+)/.exec(s.value);
     if (w !== null) classifyWrite(lit(w[1] ?? w[2] ?? ''), site, inv.text);
   }
   if (inPlace) for (const f of files) classifyWrite(f, site, inv.text);
-  return mergeOut(readFiles(files, inv, site), files.length === 0 ? inv.stdin ?? {} : {});
+  return mergeOut(readFiles(files, inv, site), files.length === 0 ? (inv.stdin ?? {}) : {});
 };
 
 const echoRule: ProgramRule = (inv, site) => {
@@ -853,7 +900,9 @@ const echoRule: ProgramRule = (inv, site) => {
   if (inv.name === 'printf') {
     const [fmt, ...rest] = args.map((a) => a.value);
     let k = 0;
-    text = decodeAnsiC((fmt ?? '').replace(/%%/g, '\u0000')).replace(/%[-0-9.]*[sbdqcx]/g, () => rest[k++] ?? '').replace(/\u0000/g, '%');
+    text = decodeAnsiC((fmt ?? '').replace(/%%/g, '\u0000'))
+      .replace(/%[-0-9.]*[sbdqcx]/g, () => rest[k++] ?? '')
+      .replace(/\u0000/g, '%');
     text += rest.slice(Math.max(k, 0)).length > 0 && k === 0 ? '' : '';
   } else {
     text = args.map((a) => a.value).join(' ');
@@ -875,7 +924,7 @@ const decodeRule: ProgramRule = (inv, site) => {
   let decoding = false;
   if (name === 'base64' || name === 'base32' || name === 'basenc') decoding = args.some((a) => /^-[a-zA-Z]*[dD]|^--decode$/.test(a));
   else if (name === 'xxd') decoding = args.some((a) => /^-[a-z]*r/.test(a) || a === '-revert');
-  else if (name === 'openssl') decoding = (args.includes('-d') || args.includes('-a') && args.includes('-d')) && /^(enc|base64|aes|des|bf|cast|rc)/.test(args[0] ?? '');
+  else if (name === 'openssl') decoding = (args.includes('-d') || (args.includes('-a') && args.includes('-d'))) && /^(enc|base64|aes|des|bf|cast|rc)/.test(args[0] ?? '');
   else if (name === 'uudecode' || name === 'rev') decoding = true;
   else if (/^(gunzip|zcat|bunzip2|bzcat|xzcat|unxz|zstdcat|unzstd|lzcat)$/.test(name)) decoding = true;
   else if (/^(gzip|bzip2|xz|zstd|lzma)$/.test(name)) decoding = args.some((a) => /^-[a-z]*d|^--decompress$/.test(a));
@@ -956,7 +1005,59 @@ function argHostUnknown(a: Arg): boolean {
 }
 
 const CURL_VALUED = 'dFTodHXuAebcxKwmrCEyYzUQtD';
-const CURL_LONG = ['data', 'data-raw', 'data-binary', 'data-urlencode', 'data-ascii', 'json', 'form', 'form-string', 'upload-file', 'output', 'header', 'request', 'user', 'proxy', 'url', 'config', 'cookie', 'cookie-jar', 'cert', 'key', 'cacert', 'connect-to', 'resolve', 'max-time', 'retry', 'write-out', 'referer', 'user-agent', 'output-dir', 'dump-header', 'oauth2-bearer', 'interface', 'limit-rate', 'connect-timeout', 'range', 'proto', 'proto-redir', 'expect100-timeout', 'retry-delay', 'retry-max-time', 'unix-socket', 'aws-sigv4', 'variable', 'trace', 'trace-ascii', 'stderr', 'ciphers', 'socks5', 'socks5-hostname', 'preproxy', 'noproxy'];
+const CURL_LONG = [
+  'data',
+  'data-raw',
+  'data-binary',
+  'data-urlencode',
+  'data-ascii',
+  'json',
+  'form',
+  'form-string',
+  'upload-file',
+  'output',
+  'header',
+  'request',
+  'user',
+  'proxy',
+  'url',
+  'config',
+  'cookie',
+  'cookie-jar',
+  'cert',
+  'key',
+  'cacert',
+  'connect-to',
+  'resolve',
+  'max-time',
+  'retry',
+  'write-out',
+  'referer',
+  'user-agent',
+  'output-dir',
+  'dump-header',
+  'oauth2-bearer',
+  'interface',
+  'limit-rate',
+  'connect-timeout',
+  'range',
+  'proto',
+  'proto-redir',
+  'expect100-timeout',
+  'retry-delay',
+  'retry-max-time',
+  'unix-socket',
+  'aws-sigv4',
+  'variable',
+  'trace',
+  'trace-ascii',
+  'stderr',
+  'ciphers',
+  'socks5',
+  'socks5-hostname',
+  'preproxy',
+  'noproxy',
+];
 
 const curlRule: ProgramRule = (inv, site) => {
   const o = opts(inv.argv.slice(1), CURL_VALUED, CURL_LONG);
@@ -994,7 +1095,13 @@ const curlRule: ProgramRule = (inv, site) => {
     const s = subsOf([value]);
     if (s.secret) secret = true;
     if (value.unknownVars.some((v) => SECRET_VAR.test(v))) secret = true;
-    const fileMatch = key === 'T' || key === 'upload-file' ? value.value : /^@(.+)$|^<(.+)$|^[^=]*=@([^;]+)|^[^=]*=<([^;]+)/.exec(value.value)?.slice(1).find((x) => x !== undefined);
+    const fileMatch =
+      key === 'T' || key === 'upload-file'
+        ? value.value
+        : /^@(.+)$|^<(.+)$|^[^=]*=@([^;]+)|^[^=]*=<([^;]+)/
+            .exec(value.value)
+            ?.slice(1)
+            .find((x) => x !== undefined);
     if (fileMatch !== undefined && fileMatch !== '-') {
       if (readFiles([{ ...value, value: fileMatch }], inv, site).secret) secret = true;
     }
@@ -1034,7 +1141,31 @@ const curlRule: ProgramRule = (inv, site) => {
 };
 
 const wgetRule: ProgramRule = (inv, site) => {
-  const o = opts(inv.argv.slice(1), 'OoaiPTtwQUeYlAR', ['output-document', 'post-file', 'post-data', 'body-file', 'body-data', 'method', 'header', 'input-file', 'directory-prefix', 'user-agent', 'execute', 'output-file', 'append-output', 'tries', 'timeout', 'level', 'user', 'password', 'proxy-user', 'proxy-password', 'referer', 'load-cookies', 'save-cookies']);
+  const o = opts(inv.argv.slice(1), 'OoaiPTtwQUeYlAR', [
+    'output-document',
+    'post-file',
+    'post-data',
+    'body-file',
+    'body-data',
+    'method',
+    'header',
+    'input-file',
+    'directory-prefix',
+    'user-agent',
+    'execute',
+    'output-file',
+    'append-output',
+    'tries',
+    'timeout',
+    'level',
+    'user',
+    'password',
+    'proxy-user',
+    'proxy-password',
+    'referer',
+    'load-cookies',
+    'save-cookies',
+  ]);
   let upload = false;
   let secret = inv.stdin?.secret === true;
   const postFile = val(o, 'post-file', 'body-file');
@@ -1116,7 +1247,10 @@ const sshRule: ProgramRule = (inv, site) => {
   if (has(o, 'L', 'D')) site.add('net.listen', 'medium', ev(inv, 'ssh port forwarding'));
   const target = o.rest[0];
   if (target === undefined) return {};
-  const host = target.value.replace(/^.*@/, '').replace(/^ssh:\/\//, '').replace(/:\d+$/, '');
+  const host = target.value
+    .replace(/^.*@/, '')
+    .replace(/^ssh:\/\//, '')
+    .replace(/:\d+$/, '');
   const remoteCmd = o.rest.slice(1);
   egress(host, inv, site, inv.stdin !== undefined && remoteCmd.length > 0, 'ssh', inv.stdin?.secret === true);
   if (remoteCmd.length > 0) {
@@ -1155,7 +1289,22 @@ const scpRule: ProgramRule = (inv, site) => {
 };
 
 const rsyncRule: ProgramRule = (inv, site) => {
-  const o = opts(inv.argv.slice(1), 'eBfT', ['rsh', 'rsync-path', 'exclude', 'include', 'filter', 'files-from', 'password-file', 'temp-dir', 'backup-dir', 'chmod', 'chown', 'link-dest', 'compare-dest', 'copy-dest']);
+  const o = opts(inv.argv.slice(1), 'eBfT', [
+    'rsh',
+    'rsync-path',
+    'exclude',
+    'include',
+    'filter',
+    'files-from',
+    'password-file',
+    'temp-dir',
+    'backup-dir',
+    'chmod',
+    'chown',
+    'link-dest',
+    'compare-dest',
+    'copy-dest',
+  ]);
   const rsh = val(o, 'e', 'rsh');
   if (rsh !== undefined && !/^ssh(\s|$)/.test(rsh.value)) site.add('exec.obfuscated', 'high', ev(inv, `rsync runs ${rsh.value}`));
   const rpath = val(o, 'rsync-path');
@@ -1209,7 +1358,8 @@ const listenRule: ProgramRule = (inv, site) => {
 // ---------------------------------------------------------------------------------------
 // version control
 
-const GIT_EXEC_KEYS = /^(core\.(pager|editor|sshcommand|fsmonitor|hookspath|gitproxy|askpass)|alias\..*|credential\.helper|diff\..*\.(command|textconv)|diff\.external|sequence\.editor|filter\..*\.(clean|smudge|process)|protocol\.ext\.allow|uploadpack\.packobjectshook|gpg\.program|merge\..*\.driver|pager\..*|web\.browser|include\.path|includeif\..*)$/i;
+const GIT_EXEC_KEYS =
+  /^(core\.(pager|editor|sshcommand|fsmonitor|hookspath|gitproxy|askpass)|alias\..*|credential\.helper|diff\..*\.(command|textconv)|diff\.external|sequence\.editor|filter\..*\.(clean|smudge|process)|protocol\.ext\.allow|uploadpack\.packobjectshook|gpg\.program|merge\..*\.driver|pager\..*|web\.browser|include\.path|includeif\..*)$/i;
 
 const gitRule: ProgramRule = (inv, site) => {
   const args = inv.argv.slice(1);
@@ -1270,7 +1420,8 @@ const gitRule: ProgramRule = (inv, site) => {
       changes('moves HEAD or the index');
       return {};
     case 'clean':
-      if (!flag('--dry-run', '-n') && !short('n') && (short('f') || flag('--force'))) site.add('vcs.destructive', short('x') || short('d') || short('X') ? 'high' : 'medium', ev(inv, 'deletes untracked files'));
+      if (!flag('--dry-run', '-n') && !short('n') && (short('f') || flag('--force')))
+        site.add('vcs.destructive', short('x') || short('d') || short('X') ? 'high' : 'medium', ev(inv, 'deletes untracked files'));
       return {};
     case 'checkout':
     case 'restore':
@@ -1280,7 +1431,11 @@ const gitRule: ProgramRule = (inv, site) => {
       return {};
     case 'branch':
       if (flag('-D') || (flag('--delete', '-d') && flag('--force', '-f'))) site.add('vcs.destructive', 'medium', ev(inv, 'force-deletes a branch'));
-      if (flag('-d', '-D', '--delete', '-m', '-M', '--move', '-c', '-C', '--copy', '-u', '--set-upstream-to', '--unset-upstream', '--edit-description', '-f', '--force') || (operands.length > 0 && !flag('-l', '--list', '--contains', '--no-contains', '--merged', '--no-merged', '--points-at'))) changes('changes branches');
+      if (
+        flag('-d', '-D', '--delete', '-m', '-M', '--move', '-c', '-C', '--copy', '-u', '--set-upstream-to', '--unset-upstream', '--edit-description', '-f', '--force') ||
+        (operands.length > 0 && !flag('-l', '--list', '--contains', '--no-contains', '--merged', '--no-merged', '--points-at'))
+      )
+        changes('changes branches');
       return {};
     case 'tag':
       if (flag('-d', '--delete')) site.add('vcs.destructive', 'medium', ev(inv, 'deletes a tag'));
@@ -1308,7 +1463,14 @@ const gitRule: ProgramRule = (inv, site) => {
       if (operands.length > 0 && !/^(status|summary)$/.test(operands[0] ?? '')) changes('changes submodules');
       return {};
     case 'rm':
-      if (!flag('--cached', '-n', '--dry-run')) deleteTargets(rest.filter((a) => !a.value.startsWith('-')), flag('-r') || short('r'), inv, site, 'git rm of');
+      if (!flag('--cached', '-n', '--dry-run'))
+        deleteTargets(
+          rest.filter((a) => !a.value.startsWith('-')),
+          flag('-r') || short('r'),
+          inv,
+          site,
+          'git rm of',
+        );
       changes('removes files from the index');
       return {};
     case 'apply':
@@ -1346,7 +1508,9 @@ const gitRule: ProgramRule = (inv, site) => {
     case 'config': {
       const global = flag('--global', '--system');
       const editing = flag('--unset', '--unset-all', '--remove-section', '--rename-section', '--edit', '-e', '--add', '--replace-all');
-      const reading = !editing && (flag('--get', '--get-all', '--list', '-l', '--get-regexp', '--show-origin', '--get-urlmatch', '--get-color', '--get-colorbool') || values.filter((v) => !v.startsWith('-')).length < 2);
+      const reading =
+        !editing &&
+        (flag('--get', '--get-all', '--list', '-l', '--get-regexp', '--show-origin', '--get-urlmatch', '--get-color', '--get-colorbool') || values.filter((v) => !v.startsWith('-')).length < 2);
       if (reading) return {};
       const key = values.find((v) => !v.startsWith('-')) ?? '';
       if (GIT_EXEC_KEYS.test(key)) site.add('fs.write_sensitive', 'high', ev(inv, `git config ${key} makes git run a program`));
@@ -1381,7 +1545,8 @@ const gitRule: ProgramRule = (inv, site) => {
 };
 
 /** git subcommands that only read the repository. */
-const GIT_READ = /^(status|log|show|diff|blame|annotate|grep|ls-files|ls-tree|ls-remote|rev-parse|rev-list|describe|shortlog|cat-file|show-ref|for-each-ref|name-rev|whatchanged|help|version|count-objects|fsck|check-ignore|check-attr|check-ref-format|check-mailmap|merge-base|var|verify-commit|verify-tag|verify-pack|range-diff|cherry|diff-tree|diff-files|diff-index|show-branch|get-tar-commit-id|column|request-pull|difftool|reflog|--version|--help|-h|-v)$/;
+const GIT_READ =
+  /^(status|log|show|diff|blame|annotate|grep|ls-files|ls-tree|ls-remote|rev-parse|rev-list|describe|shortlog|cat-file|show-ref|for-each-ref|name-rev|whatchanged|help|version|count-objects|fsck|check-ignore|check-attr|check-ref-format|check-mailmap|merge-base|var|verify-commit|verify-tag|verify-pack|range-diff|cherry|diff-tree|diff-files|diff-index|show-branch|get-tar-commit-id|column|request-pull|difftool|reflog|--version|--help|-h|-v)$/;
 
 // ---------------------------------------------------------------------------------------
 // archives
@@ -1471,7 +1636,25 @@ const pkillRule: ProgramRule = (inv, site) => {
   return {};
 };
 
-const SYSTEMCTL_READ = new Set(['status', 'show', 'list-units', 'list-unit-files', 'list-sockets', 'list-timers', 'list-jobs', 'list-dependencies', 'is-active', 'is-enabled', 'is-failed', 'is-system-running', 'cat', 'help', 'get-default', 'show-environment', '']);
+const SYSTEMCTL_READ = new Set([
+  'status',
+  'show',
+  'list-units',
+  'list-unit-files',
+  'list-sockets',
+  'list-timers',
+  'list-jobs',
+  'list-dependencies',
+  'is-active',
+  'is-enabled',
+  'is-failed',
+  'is-system-running',
+  'cat',
+  'help',
+  'get-default',
+  'show-environment',
+  '',
+]);
 
 const systemctlRule: ProgramRule = (inv, site) => {
   const verb = inv.argv.slice(1).find((a) => !a.value.startsWith('-'))?.value ?? '';
@@ -1527,8 +1710,13 @@ const dockerRule: ProgramRule = (inv, site) => {
     if (cmd.length > 0) site.run(cmd, { ...inv, remote: `container:${container?.value ?? '?'}` });
     return {};
   }
-  if (/^(stop|kill|rm|rmi|restart|pause|unpause|system prune|volume rm|volume prune|network rm|network prune|prune|image prune|compose down|compose stop|compose rm|compose kill|compose restart|compose pause|service rm|stack rm|swarm leave|node rm|secret rm|builder prune)$/.test(sub)) {
-    const wipesData = /volume|system prune/.test(sub) || (sub === 'compose down' && rest.some((a) => a.value === '-v' || a.value === '--volumes')) || (sub === 'rm' && rest.some((a) => /^-[a-z]*v/.test(a.value)));
+  if (
+    /^(stop|kill|rm|rmi|restart|pause|unpause|system prune|volume rm|volume prune|network rm|network prune|prune|image prune|compose down|compose stop|compose rm|compose kill|compose restart|compose pause|service rm|stack rm|swarm leave|node rm|secret rm|builder prune)$/.test(
+      sub,
+    )
+  ) {
+    const wipesData =
+      /volume|system prune/.test(sub) || (sub === 'compose down' && rest.some((a) => a.value === '-v' || a.value === '--volumes')) || (sub === 'rm' && rest.some((a) => /^-[a-z]*v/.test(a.value)));
     site.add('service.control', 'high', ev(inv, `${inv.name} ${sub}`));
     if (wipesData) site.add('fs.delete', 'high', ev(inv, 'removes container volumes'));
     return {};
@@ -1547,11 +1735,59 @@ const dockerRule: ProgramRule = (inv, site) => {
 };
 
 function containerRun(inv: Invocation, site: Site, rest: Arg[]): SubOutput {
-  const o = opts(rest, 'ehlpuvwmc', ['env', 'volume', 'mount', 'name', 'network', 'net', 'user', 'workdir', 'publish', 'entrypoint', 'pid', 'ipc', 'uts', 'userns', 'cap-add', 'security-opt', 'device', 'label', 'memory', 'cpus', 'env-file', 'platform', 'restart', 'hostname', 'add-host', 'tmpfs', 'ulimit', 'health-cmd', 'log-driver', 'gpus', 'shm-size', 'cgroupns', 'dns'], true);
-  const volumes = [...rest.entries()].filter(([k, a]) => ['-v', '--volume', '--mount'].includes(a.value) || /^--(volume|mount)=/.test(a.value) || (/^-v./.test(a.value) && k >= 0)).map(([k, a]) => (a.value.includes('=') ? a.value.split('=').slice(1).join('=') : /^-v./.test(a.value) ? a.value.slice(2) : rest[k + 1]?.value ?? ''));
+  const o = opts(
+    rest,
+    'ehlpuvwmc',
+    [
+      'env',
+      'volume',
+      'mount',
+      'name',
+      'network',
+      'net',
+      'user',
+      'workdir',
+      'publish',
+      'entrypoint',
+      'pid',
+      'ipc',
+      'uts',
+      'userns',
+      'cap-add',
+      'security-opt',
+      'device',
+      'label',
+      'memory',
+      'cpus',
+      'env-file',
+      'platform',
+      'restart',
+      'hostname',
+      'add-host',
+      'tmpfs',
+      'ulimit',
+      'health-cmd',
+      'log-driver',
+      'gpus',
+      'shm-size',
+      'cgroupns',
+      'dns',
+    ],
+    true,
+  );
+  const volumes = [...rest.entries()]
+    .filter(([k, a]) => ['-v', '--volume', '--mount'].includes(a.value) || /^--(volume|mount)=/.test(a.value) || (/^-v./.test(a.value) && k >= 0))
+    .map(([k, a]) => (a.value.includes('=') ? a.value.split('=').slice(1).join('=') : /^-v./.test(a.value) ? a.value.slice(2) : (rest[k + 1]?.value ?? '')));
   const dangerousMount = volumes.some((v) => /^(\/|\/etc|\/root|\/var\/run\/docker\.sock|\/run\/docker\.sock|\/proc|\/sys|\/dev|\/boot|\/usr|\/home)(:|$)|source=\/(,|$)|src=\/(,|$)/.test(v));
   const flagValue = (name: string) => val(o, name)?.value ?? '';
-  if (has(o, 'privileged') || dangerousMount || /host/.test(flagValue('pid')) || /SYS_ADMIN|ALL|SYS_PTRACE|SYS_MODULE/.test(flagValue('cap-add')) || /unconfined/.test(flagValue('security-opt')) || /host/.test(flagValue('userns'))) {
+  if (
+    has(o, 'privileged') ||
+    dangerousMount ||
+    /host/.test(flagValue('pid')) ||
+    /SYS_ADMIN|ALL|SYS_PTRACE|SYS_MODULE/.test(flagValue('cap-add')) ||
+    /unconfined/.test(flagValue('security-opt')) ||
+    /host/.test(flagValue('userns'))
+  ) {
     site.add('priv.escalate', 'critical', ev(inv, 'privileged container or host root mounted'));
   } else if (volumes.some((v) => v.startsWith('/') && !v.startsWith('/tmp'))) {
     site.add('fs.write', 'medium', ev(inv, 'container mounts a host directory'));
@@ -1607,24 +1843,38 @@ const kubectlRule: ProgramRule = (inv, site) => {
 };
 
 const iacRule: ProgramRule = (inv, site) => {
-  const words = inv.argv.slice(1).map((a) => a.value).filter((v) => !v.startsWith('-'));
+  const words = inv.argv
+    .slice(1)
+    .map((a) => a.value)
+    .filter((v) => !v.startsWith('-'));
   const sub = words[0] ?? '';
   const flags = inv.argv.map((a) => a.value);
   if (sub === 'destroy' || (sub === 'apply' && flags.includes('-destroy')) || (inv.name === 'pulumi' && sub === 'destroy')) {
     site.add('cloud.mutate', 'critical', ev(inv, 'destroys infrastructure'));
-  } else if (/^(apply|import|taint|untaint|up|refresh|force-unlock)$/.test(sub) || (sub === 'state' && /^(rm|mv|push|replace-provider)$/.test(words[1] ?? '')) || (sub === 'workspace' && words[1] === 'delete')) {
+  } else if (
+    /^(apply|import|taint|untaint|up|refresh|force-unlock)$/.test(sub) ||
+    (sub === 'state' && /^(rm|mv|push|replace-provider)$/.test(words[1] ?? '')) ||
+    (sub === 'workspace' && words[1] === 'delete')
+  ) {
     site.add('cloud.mutate', 'high', ev(inv, `${inv.name} ${words.slice(0, 2).join(' ')}`));
   }
   return {};
 };
 
-const READ_VERB = /^(describe|list|get|head|wait|help|ls|batch-get|scan|query|filter|lookup|search|validate|estimate|preview|simulate|test|decode|generate|presign|show|info|version|whoami|status|check|print|read|view|export|logs?|tail|cat|config|auth|account|login|init|plan|history|inspect|explain|diff|output|find|select|download|fetch)(-|$)/;
+const READ_VERB =
+  /^(describe|list|get|head|wait|help|ls|batch-get|scan|query|filter|lookup|search|validate|estimate|preview|simulate|test|decode|generate|presign|show|info|version|whoami|status|check|print|read|view|export|logs?|tail|cat|config|auth|account|login|init|plan|history|inspect|explain|diff|output|find|select|download|fetch)(-|$)/;
 const DESTROY_VERB = /^(delete|destroy|remove|rm|rb|terminate|purge|drop|deregister|disable|detach|revoke|wipe|erase|kill|uninstall)(-|$)/;
 
 const cloudRule: ProgramRule = (inv, site) => {
-  const words = inv.argv.slice(1).map((a) => a.value).filter((v) => !v.startsWith('-'));
+  const words = inv.argv
+    .slice(1)
+    .map((a) => a.value)
+    .filter((v) => !v.startsWith('-'));
   const flags = inv.argv.map((a) => a.value);
-  if (words.some((w) => /^(get-secret-value|access|get-parameter|get-parameters|get-secret|secret)$/.test(w)) && (words.includes('secretsmanager') || words.includes('secrets') || words.includes('ssm') || words.includes('keyvault') || flags.includes('--with-decryption'))) {
+  if (
+    words.some((w) => /^(get-secret-value|access|get-parameter|get-parameters|get-secret|secret)$/.test(w)) &&
+    (words.includes('secretsmanager') || words.includes('secrets') || words.includes('ssm') || words.includes('keyvault') || flags.includes('--with-decryption'))
+  ) {
     site.add('secret.read', 'high', ev(inv, 'reads a cloud secret'));
     return { secret: true };
   }
@@ -1634,11 +1884,21 @@ const cloudRule: ProgramRule = (inv, site) => {
   }
   const destroy = words.find((w) => DESTROY_VERB.test(w));
   if (destroy !== undefined) {
-    const wide = flags.some((f) => /^(--recursive|--force|-r|--skip-final-snapshot|--all|-rf|-fr)$/.test(f)) || /^(rb|delete-bucket|delete-db-instance|delete-db-cluster|delete-stack|delete-cluster|delete-table|terminate-instances|delete-project)$/.test(destroy);
+    const wide =
+      flags.some((f) => /^(--recursive|--force|-r|--skip-final-snapshot|--all|-rf|-fr)$/.test(f)) ||
+      /^(rb|delete-bucket|delete-db-instance|delete-db-cluster|delete-stack|delete-cluster|delete-table|terminate-instances|delete-project)$/.test(destroy);
     site.add('cloud.mutate', wide ? 'critical' : 'high', ev(inv, `${inv.name} ${destroy}`));
     return {};
   }
-  const mutate = words.slice(1).find((w) => !READ_VERB.test(w) && /^(create|put|update|modify|run|start|stop|reboot|attach|associate|set|add|apply|deploy|import|restore|copy|cp|mv|sync|scale|resize|enable|tag|untag|replace|patch|upload|publish|promote|rollback|invoke|send|reset|release|register|authorize|grant|change|move|restart|push|up|down|open|rotate)(-|$)/.test(w));
+  const mutate = words
+    .slice(1)
+    .find(
+      (w) =>
+        !READ_VERB.test(w) &&
+        /^(create|put|update|modify|run|start|stop|reboot|attach|associate|set|add|apply|deploy|import|restore|copy|cp|mv|sync|scale|resize|enable|tag|untag|replace|patch|upload|publish|promote|rollback|invoke|send|reset|release|register|authorize|grant|change|move|restart|push|up|down|open|rotate)(-|$)/.test(
+          w,
+        ),
+    );
   if (mutate !== undefined) {
     const download = /^(cp|sync|mv)$/.test(mutate) && words.slice(-2)[0]?.startsWith('s3://') === true && !(words.at(-1) ?? '').startsWith('s3://');
     if (!download) site.add('cloud.mutate', 'high', ev(inv, `${inv.name} ${mutate}`));
@@ -1673,7 +1933,15 @@ const pkgRule: ProgramRule = (inv, site) => {
     verb = words[1] ?? '';
     specs = words.slice(2);
   }
-  if (name === 'npx' || name === 'bunx' || name === 'pnpx' || name === 'uvx' || (name === 'pipx' && verb === 'run') || ((name === 'pnpm' || name === 'yarn') && verb === 'dlx') || (name === 'npm' && (verb === 'exec' || verb === 'x'))) {
+  if (
+    name === 'npx' ||
+    name === 'bunx' ||
+    name === 'pnpx' ||
+    name === 'uvx' ||
+    (name === 'pipx' && verb === 'run') ||
+    ((name === 'pnpm' || name === 'yarn') && verb === 'dlx') ||
+    (name === 'npm' && (verb === 'exec' || verb === 'x'))
+  ) {
     const pkg = (name === 'npx' || name === 'bunx' || name === 'pnpx' || name === 'uvx' ? words[0] : words[1]) ?? '';
     const remote = /^(https?:|git\+|git:|github:|gitlab:|bitbucket:|file:)|^[\w.-]+\/[\w.-]+(#.*)?$/.test(pkg) && !pkg.startsWith('@');
     site.add('pkg.install', remote ? 'high' : 'medium', ev(inv, remote ? `runs a package from ${pkg}` : `runs package ${pkg}`));
@@ -1682,10 +1950,23 @@ const pkgRule: ProgramRule = (inv, site) => {
   }
   const INSTALL = /^(install|i|add|ci|in|isntall|update|upgrade|up|require|get|reinstall|localinstall|sync|-S|-U|-Syu|-i)$/;
   const sysMgr = /^(apt|apt-get|aptitude|yum|dnf|zypper|apk|pacman|snap|flatpak|port|emerge|xbps-install|nix-env|dpkg|rpm|choco|winget|scoop)$/.test(name);
-  const installs = INSTALL.test(verb) || (name === 'pacman' && values.some((v) => /^-S/.test(v))) || ((name === 'dpkg' || name === 'rpm') && values.some((v) => /^-(i|U|-install)/.test(v))) || (name === 'go' && verb === 'get') || name === 'easy_install';
+  const installs =
+    INSTALL.test(verb) ||
+    (name === 'pacman' && values.some((v) => /^-S/.test(v))) ||
+    ((name === 'dpkg' || name === 'rpm') && values.some((v) => /^-(i|U|-install)/.test(v))) ||
+    (name === 'go' && verb === 'get') ||
+    name === 'easy_install';
   if (!installs) {
     if (/^(add-apt-repository|apt-key)$/.test(name)) site.add('pkg.install', 'high', ev(inv, 'adds a package source'));
-    else if (/^(npm|pnpm|yarn|bun|cnpm)$/.test(name) && /^(run|run-script|rum|urn|test|tst|t|start|stop|restart|build|exec|rebuild)$/.test(verb) || (/^(yarn|pnpm)$/.test(name) && verb !== '' && !/^(info|why|list|ls|outdated|view|show|help|config|cache|audit|licenses|search|whoami|bin|root|prefix|version|-v|--version|--help)$/.test(verb) && !/^(publish|unpublish|deprecate|undeprecate|push|yank|owner|dist-tag|access|upload|release|uninstall|remove|rm|r|un|unlink|erase|purge|autoremove|prune|dedupe|link|init|create|new|lock)$/.test(verb))) {
+    else if (
+      (/^(npm|pnpm|yarn|bun|cnpm)$/.test(name) && /^(run|run-script|rum|urn|test|tst|t|start|stop|restart|build|exec|rebuild)$/.test(verb)) ||
+      (/^(yarn|pnpm)$/.test(name) &&
+        verb !== '' &&
+        !/^(info|why|list|ls|outdated|view|show|help|config|cache|audit|licenses|search|whoami|bin|root|prefix|version|-v|--version|--help)$/.test(verb) &&
+        !/^(publish|unpublish|deprecate|undeprecate|push|yank|owner|dist-tag|access|upload|release|uninstall|remove|rm|r|un|unlink|erase|purge|autoremove|prune|dedupe|link|init|create|new|lock)$/.test(
+          verb,
+        ))
+    ) {
       // Project scripts run arbitrary code that builds, formats and caches: a write.
       site.add('fs.write', 'low', ev(inv, `${name} ${verb} runs project scripts, which write`));
     } else if (/^(publish|unpublish|deprecate|undeprecate|push|yank|owner|dist-tag|access|upload|release)$/.test(verb) && !values.includes('--dry-run')) {
@@ -1693,7 +1974,11 @@ const pkgRule: ProgramRule = (inv, site) => {
       const destructive = /^(unpublish|yank|deprecate)$/.test(verb);
       site.add('net.egress', destructive ? 'high' : 'medium', ev(inv, `${name} ${verb} changes a package registry`));
     } else if (/^(uninstall|remove|rm|r|un|unlink|erase|purge|autoremove|prune|dedupe|link|version|init|create|new|lock|rebuild|audit)$/.test(verb) && !(verb === 'audit' && !values.includes('fix'))) {
-      site.add(/^(uninstall|remove|rm|r|un|erase|purge|autoremove)$/.test(verb) ? 'pkg.install' : 'fs.write', sysMgr || values.some((v) => PKG_GLOBAL.test(v)) ? 'high' : 'low', ev(inv, `${name} ${verb} changes installed packages or project files`));
+      site.add(
+        /^(uninstall|remove|rm|r|un|erase|purge|autoremove)$/.test(verb) ? 'pkg.install' : 'fs.write',
+        sysMgr || values.some((v) => PKG_GLOBAL.test(v)) ? 'high' : 'low',
+        ev(inv, `${name} ${verb} changes installed packages or project files`),
+      );
     }
     return {};
   }
@@ -1734,7 +2019,7 @@ const privRule: ProgramRule = (inv, site) => {
       return {};
     }
   }
-  if (name === 'visudo' || name === 'setcap' || name === 'nsenter' && values.some((v) => /^(-t|--target)$/.test(v) || /^--target=1$|^-t1$/.test(v))) {
+  if (name === 'visudo' || name === 'setcap' || (name === 'nsenter' && values.some((v) => /^(-t|--target)$/.test(v) || /^--target=1$|^-t1$/.test(v)))) {
     site.add('priv.escalate', 'critical', ev(inv, name === 'setcap' ? 'grants file capabilities' : name === 'visudo' ? 'edits sudoers' : 'enters the host namespaces'));
     if (name === 'nsenter') {
       const dash = values.indexOf('--');
@@ -1795,7 +2080,12 @@ const dbClientRule: ProgramRule = (inv, site) => {
   for (let i = 0; i < args.length; i++) {
     const v = (args[i] as Arg).value;
     const next = args[i + 1]?.value;
-    if ((name === 'psql' && (v === '-c' || v === '--command')) || (/^(mysql|mariadb)$/.test(name) && (v === '-e' || v === '--execute')) || (name === 'sqlcmd' && (v === '-Q' || v === '-q')) || (/^(clickhouse-client|clickhouse)$/.test(name) && (v === '-q' || v === '--query'))) {
+    if (
+      (name === 'psql' && (v === '-c' || v === '--command')) ||
+      (/^(mysql|mariadb)$/.test(name) && (v === '-e' || v === '--execute')) ||
+      (name === 'sqlcmd' && (v === '-Q' || v === '-q')) ||
+      (/^(clickhouse-client|clickhouse)$/.test(name) && (v === '-q' || v === '--query'))
+    ) {
       if (next !== undefined) queries.push(next);
       i++;
     } else if (/^--(command|execute|query)=/.test(v)) queries.push(v.replace(/^--[a-z]+=/, ''));
@@ -1806,12 +2096,22 @@ const dbClientRule: ProgramRule = (inv, site) => {
   }
   if (name === 'sqlite3') {
     const ops = args.filter((a) => !a.value.startsWith('-'));
-    if (ops[1] !== undefined) queries.push(ops.slice(1).map((a) => a.value).join(' '));
+    if (ops[1] !== undefined)
+      queries.push(
+        ops
+          .slice(1)
+          .map((a) => a.value)
+          .join(' '),
+      );
   }
   if (name === 'redis-cli') return redisRule(inv, site);
   if (inv.stdin?.text !== undefined) queries.push(inv.stdin.text);
   else if (inv.stdin !== undefined && queries.length === 0) site.add('db.write', 'medium', ev(inv, 'runs statements from stdin the analyzer cannot see'));
-  const file = args.find((a, k) => (name === 'psql' && (a.value === '-f' || a.value === '--file' || /^--file=/.test(a.value) || /^-f./.test(a.value))) || (/^(mongo|mongosh)$/.test(name) && k > 0 && /\.(js|mongodb)$/.test(a.value)));
+  const file = args.find(
+    (a, k) =>
+      (name === 'psql' && (a.value === '-f' || a.value === '--file' || /^--file=/.test(a.value) || /^-f./.test(a.value))) ||
+      (/^(mongo|mongosh)$/.test(name) && k > 0 && /\.(js|mongodb)$/.test(a.value)),
+  );
   if (file !== undefined) site.add('db.write', 'medium', ev(inv, 'runs statements from a file the analyzer cannot see'));
   for (const q of queries) {
     // psql meta-commands (`\dt`, `\l`, `\d users`) describe the database; they are not SQL.
@@ -1825,9 +2125,32 @@ const dbClientRule: ProgramRule = (inv, site) => {
 };
 
 const REDIS_VALUED = 'hpsaunridDt';
-const REDIS_LONG = ['user', 'pass', 'askpass', 'cacert', 'cacertdir', 'cert', 'key', 'sni', 'pattern', 'count', 'quoted-pattern', 'eval', 'rdb', 'functions-rdb', 'memkeys-samples', 'intrinsic-latency', 'lru-test', 'replica', 'tls-ciphers', 'tls-ciphersuites', 'show-pushes'];
+const REDIS_LONG = [
+  'user',
+  'pass',
+  'askpass',
+  'cacert',
+  'cacertdir',
+  'cert',
+  'key',
+  'sni',
+  'pattern',
+  'count',
+  'quoted-pattern',
+  'eval',
+  'rdb',
+  'functions-rdb',
+  'memkeys-samples',
+  'intrinsic-latency',
+  'lru-test',
+  'replica',
+  'tls-ciphers',
+  'tls-ciphersuites',
+  'show-pushes',
+];
 /** Redis commands that change data (not destructive of a whole dataset): `db.write`. */
-const REDIS_WRITE = /^(set|setnx|setex|psetex|mset|msetnx|append|incr|incrby|incrbyfloat|decr|decrby|getset|getdel|getex|setbit|setrange|bitop|bitfield|hset|hsetnx|hmset|hincrby|hincrbyfloat|hdel|lpush|rpush|lpushx|rpushx|lpop|rpop|lset|linsert|lrem|ltrim|rpoplpush|lmove|lmpop|blpop|brpop|brpoplpush|blmove|blmpop|sadd|srem|spop|smove|sinterstore|sunionstore|sdiffstore|zadd|zrem|zincrby|zpopmin|zpopmax|bzpopmin|bzpopmax|zmpop|bzmpop|zremrangebyscore|zremrangebyrank|zremrangebylex|zunionstore|zinterstore|zdiffstore|zrangestore|xadd|xdel|xtrim|xgroup|xack|xclaim|xautoclaim|xsetid|pfadd|pfmerge|geoadd|georadius|georadiusbymember|geosearchstore|expire|expireat|pexpire|pexpireat|persist|rename|renamenx|move|copy|restore|restore-asking|migrate|sort|publish|spublish|save|bgsave|bgrewriteaof|multi|exec|eval|evalsha|eval_ro|evalsha_ro|fcall|script|function|module|acl|client|cluster|failover|json\.\w+|ts\.\w+|bf\.\w+|cf\.\w+|ft\.\w+)$/i;
+const REDIS_WRITE =
+  /^(set|setnx|setex|psetex|mset|msetnx|append|incr|incrby|incrbyfloat|decr|decrby|getset|getdel|getex|setbit|setrange|bitop|bitfield|hset|hsetnx|hmset|hincrby|hincrbyfloat|hdel|lpush|rpush|lpushx|rpushx|lpop|rpop|lset|linsert|lrem|ltrim|rpoplpush|lmove|lmpop|blpop|brpop|brpoplpush|blmove|blmpop|sadd|srem|spop|smove|sinterstore|sunionstore|sdiffstore|zadd|zrem|zincrby|zpopmin|zpopmax|bzpopmin|bzpopmax|zmpop|bzmpop|zremrangebyscore|zremrangebyrank|zremrangebylex|zunionstore|zinterstore|zdiffstore|zrangestore|xadd|xdel|xtrim|xgroup|xack|xclaim|xautoclaim|xsetid|pfadd|pfmerge|geoadd|georadius|georadiusbymember|geosearchstore|expire|expireat|pexpire|pexpireat|persist|rename|renamenx|move|copy|restore|restore-asking|migrate|sort|publish|spublish|save|bgsave|bgrewriteaof|multi|exec|eval|evalsha|eval_ro|evalsha_ro|fcall|script|function|module|acl|client|cluster|failover|json\.\w+|ts\.\w+|bf\.\w+|cf\.\w+|ft\.\w+)$/i;
 /** Redis commands that delete keys. */
 const REDIS_DELETE = /^(del|unlink)$/i;
 
@@ -1841,11 +2164,24 @@ function redisRule(inv: Invocation, site: Site): SubOutput {
   const words = o.rest;
   if (words.length === 0) {
     const text = inv.stdin?.text;
-    if (text !== undefined) for (const line of text.split('\n').slice(0, 64)) redisCommand(line.trim().split(/\s+/).filter((w) => w !== ''), inv, site);
+    if (text !== undefined)
+      for (const line of text.split('\n').slice(0, 64))
+        redisCommand(
+          line
+            .trim()
+            .split(/\s+/)
+            .filter((w) => w !== ''),
+          inv,
+          site,
+        );
     else if (inv.stdin !== undefined && !has(o, 'pipe')) site.add('db.write', 'medium', ev(inv, 'runs Redis commands from stdin'));
     return {};
   }
-  redisCommand(words.map((w) => w.value), inv, site);
+  redisCommand(
+    words.map((w) => w.value),
+    inv,
+    site,
+  );
   return {};
 }
 
@@ -1861,8 +2197,17 @@ function redisCommand(words: string[], inv: Invocation, site: Site): void {
   else if (REDIS_DELETE.test(cmd)) site.add('db.write', 'medium', ev(inv, `redis ${cmd.toUpperCase()} deletes keys`));
   else if (REDIS_WRITE.test(cmd)) {
     // Read-only forms of the multi-purpose commands.
-    const readOnly = ((cmd === 'script' || cmd === 'function') && /^(exists|list|stats|dump|help)$/.test(sub)) || ((cmd === 'client' || cmd === 'cluster' || cmd === 'acl' || cmd === 'module') && /^(list|info|getname|id|help|nodes|slots|shards|myid|whoami|cat|users|getuser|log|keyslot|countkeysinslot|getkeysinslot)$/.test(sub)) || (cmd === 'sort' && !words.some((w) => w.toLowerCase() === 'store'));
-    if (!readOnly) site.add('db.write', /^(eval|evalsha|fcall|script|function|module|acl|client|cluster|failover|migrate|restore)$/.test(cmd) ? 'medium' : 'low', ev(inv, `redis ${cmd.toUpperCase()} changes data`));
+    const readOnly =
+      ((cmd === 'script' || cmd === 'function') && /^(exists|list|stats|dump|help)$/.test(sub)) ||
+      ((cmd === 'client' || cmd === 'cluster' || cmd === 'acl' || cmd === 'module') &&
+        /^(list|info|getname|id|help|nodes|slots|shards|myid|whoami|cat|users|getuser|log|keyslot|countkeysinslot|getkeysinslot)$/.test(sub)) ||
+      (cmd === 'sort' && !words.some((w) => w.toLowerCase() === 'store'));
+    if (!readOnly)
+      site.add(
+        'db.write',
+        /^(eval|evalsha|fcall|script|function|module|acl|client|cluster|failover|migrate|restore)$/.test(cmd) ? 'medium' : 'low',
+        ev(inv, `redis ${cmd.toUpperCase()} changes data`),
+      );
   }
 }
 
@@ -1904,7 +2249,10 @@ const sysctlRule: ProgramRule = (inv, site) => {
 
 const ghRule: ProgramRule = (inv, site) => {
   const words = inv.argv.slice(1).map((a) => a.value);
-  if ((words[1] === 'delete' && /^(repo|release|secret|variable|gist|ssh-key|gpg-key|run|cache|label)$/.test(words[0] ?? '')) || (words[0] === 'api' && words.some((w, k) => /^(-X|--method)$/.test(w) && /^DELETE$/i.test(words[k + 1] ?? '')))) {
+  if (
+    (words[1] === 'delete' && /^(repo|release|secret|variable|gist|ssh-key|gpg-key|run|cache|label)$/.test(words[0] ?? '')) ||
+    (words[0] === 'api' && words.some((w, k) => /^(-X|--method)$/.test(w) && /^DELETE$/i.test(words[k + 1] ?? '')))
+  ) {
     site.add('vcs.destructive', 'high', ev(inv, 'deletes GitHub resources'));
   }
   if (words[0] === 'auth' && words[1] === 'token') {
@@ -1964,7 +2312,21 @@ const mktempRule: ProgramRule = (inv, site) => {
 };
 
 const patchRule: ProgramRule = (inv, site) => {
-  const o = opts(inv.argv.slice(1), 'pdoiBrFVYzDg', ['directory', 'output', 'input', 'strip', 'reject-file', 'prefix', 'suffix', 'backup-if-mismatch', 'fuzz', 'version-control', 'basename-prefix', 'ifdef', 'quoting-style']);
+  const o = opts(inv.argv.slice(1), 'pdoiBrFVYzDg', [
+    'directory',
+    'output',
+    'input',
+    'strip',
+    'reject-file',
+    'prefix',
+    'suffix',
+    'backup-if-mismatch',
+    'fuzz',
+    'version-control',
+    'basename-prefix',
+    'ifdef',
+    'quoting-style',
+  ]);
   if (has(o, 'dry-run', 'C', 'check')) return {};
   const target = val(o, 'o', 'output') ?? o.operands[0] ?? val(o, 'd', 'directory') ?? lit('.');
   classifyWrite(target, site, inv.text);
@@ -1996,7 +2358,12 @@ const noop: ProgramRule = (inv) => (inv.stdin !== undefined && (inv.name === 'so
  */
 export const unknownProgram: ProgramRule = (inv, site) => {
   const args = inv.argv.slice(1);
-  const read = readFiles(args.filter((a) => a.literal && !a.value.startsWith('-')), inv, site, 'medium');
+  const read = readFiles(
+    args.filter((a) => a.literal && !a.value.startsWith('-')),
+    inv,
+    site,
+    'medium',
+  );
   if (inv.argv[0] !== undefined && inv.argv[0].literal && site.wasDownloaded(inv.argv[0].value)) site.add('exec.remote_code', 'critical', ev(inv, `runs ${inv.argv[0].value}, downloaded earlier`));
   for (const a of args) {
     if (a.literal && /^\/dev\/(tcp|udp)\//.test(a.value)) egress(a.value.split('/')[3] ?? '', inv, site, true, inv.name);
@@ -2074,7 +2441,10 @@ rule('chown chgrp', chownRule);
 rule('cp mv install ln', copyRule);
 rule('tee', teeRule);
 rule('truncate', truncateRule);
-rule('cat tac nl head tail less more most grep egrep fgrep rg ag ack strings od hexdump wc sort uniq cut jq yq diff cmp comm paste column fold fmt bat view man info ls stat file du which type whatis apropos tree md5sum sha1sum sha224sum sha256sum sha384sum sha512sum b2sum cksum sum', readerRule);
+rule(
+  'cat tac nl head tail less more most grep egrep fgrep rg ag ack strings od hexdump wc sort uniq cut jq yq diff cmp comm paste column fold fmt bat view man info ls stat file du which type whatis apropos tree md5sum sha1sum sha224sum sha256sum sha384sum sha512sum b2sum cksum sum',
+  readerRule,
+);
 rule('sed', sedRule);
 rule('echo printf', echoRule);
 rule('base64 base32 basenc xxd uudecode rev gunzip zcat bunzip2 bzcat xzcat unxz zstdcat unzstd lzcat gzip bzip2 xz zstd lzma tr', decodeRule);
@@ -2106,24 +2476,30 @@ rule('pm2 supervisorctl', (inv, site) => {
   if (/^(stop|delete|kill|restart|reload|remove|shutdown)$/.test(verb)) site.add('service.control', 'high', ev(inv, `${inv.name} ${verb}`));
   return {};
 });
-rule('docker podman nerdctl docker-compose', (inv, site) => (inv.name === 'docker-compose' ? dockerRule({ ...inv, argv: [lit('docker'), lit('compose'), ...inv.argv.slice(1)] }, site) : dockerRule(inv, site)));
+rule('docker podman nerdctl docker-compose', (inv, site) =>
+  inv.name === 'docker-compose' ? dockerRule({ ...inv, argv: [lit('docker'), lit('compose'), ...inv.argv.slice(1)] }, site) : dockerRule(inv, site),
+);
 rule('kubectl oc k3s microk8s.kubectl', kubectlRule);
 rule('helm', helmRule);
 rule('terraform tofu terragrunt pulumi cdk', iacRule);
 rule('aws gcloud gsutil az doctl heroku flyctl fly vercel netlify firebase eksctl hcloud linode-cli scw oci ibmcloud vault wrangler', cloudRule);
-rule('npm pnpm yarn bun cnpm npx bunx pnpx pip pip3 pipx uv uvx poetry pdm conda mamba easy_install gem cargo go composer apt apt-get aptitude yum dnf zypper apk pacman snap flatpak brew port emerge xbps-install nix-env dpkg rpm choco winget scoop add-apt-repository apt-key', (inv, site) => {
-  if (inv.name === 'bun') {
-    const verb = inv.argv[1]?.value ?? '';
-    if (!/^(install|i|add|x|update|upgrade)$/.test(verb)) return interpreterRule(inv, site);
-  }
-  if ((inv.name === 'go' || inv.name === 'cargo') && /^(build|run|test|bench|generate|fix|clean|fmt|doc|vet|update|new|init|mod|work)$/.test(inv.argv[1]?.value ?? '')) {
-    if (!(inv.name === 'go' && /^(vet|doc)$/.test(inv.argv[1]?.value ?? ''))) site.add('fs.write', 'low', ev(inv, `${inv.name} ${inv.argv[1]?.value ?? ''} builds or runs project code, which writes`));
-    return {};
-  }
-  if (inv.name === 'go' && !/^(install|get)$/.test(inv.argv[1]?.value ?? '')) return {};
-  if (inv.name === 'cargo' && !/^(install|publish|yank|owner|uninstall)$/.test(inv.argv[1]?.value ?? '')) return {};
-  return pkgRule(inv, site);
-});
+rule(
+  'npm pnpm yarn bun cnpm npx bunx pnpx pip pip3 pipx uv uvx poetry pdm conda mamba easy_install gem cargo go composer apt apt-get aptitude yum dnf zypper apk pacman snap flatpak brew port emerge xbps-install nix-env dpkg rpm choco winget scoop add-apt-repository apt-key',
+  (inv, site) => {
+    if (inv.name === 'bun') {
+      const verb = inv.argv[1]?.value ?? '';
+      if (!/^(install|i|add|x|update|upgrade)$/.test(verb)) return interpreterRule(inv, site);
+    }
+    if ((inv.name === 'go' || inv.name === 'cargo') && /^(build|run|test|bench|generate|fix|clean|fmt|doc|vet|update|new|init|mod|work)$/.test(inv.argv[1]?.value ?? '')) {
+      if (!(inv.name === 'go' && /^(vet|doc)$/.test(inv.argv[1]?.value ?? '')))
+        site.add('fs.write', 'low', ev(inv, `${inv.name} ${inv.argv[1]?.value ?? ''} builds or runs project code, which writes`));
+      return {};
+    }
+    if (inv.name === 'go' && !/^(install|get)$/.test(inv.argv[1]?.value ?? '')) return {};
+    if (inv.name === 'cargo' && !/^(install|publish|yank|owner|uninstall)$/.test(inv.argv[1]?.value ?? '')) return {};
+    return pkgRule(inv, site);
+  },
+);
 rule('python python2 python3 pypy pypy3 node nodejs perl ruby php lua luajit Rscript osascript pwsh powershell deno tclsh julia', interpreterRule);
 rule('useradd usermod userdel groupadd groupdel gpasswd passwd chpasswd adduser deluser visudo setcap nsenter newgrp chattr', privRule);
 rule('crontab', crontabRule);
@@ -2159,7 +2535,10 @@ rule('make gmake cmake ninja meson bazel gradle mvn ant', (inv, site) => {
   return {};
 });
 rule('split', splitRule);
-rule('true false test [ [[ pwd whoami id uname date uptime free sleep hostname df ps top htop seq yes basename dirname realpath readlink export declare local readonly unset shift read wait jobs fg bg hash history exit return break continue shopt ulimit umask tput clear reset lsblk lscpu lsof ss netstat ip ifconfig nproc getconf locale tty', noop);
+rule(
+  'true false test [ [[ pwd whoami id uname date uptime free sleep hostname df ps top htop seq yes basename dirname realpath readlink export declare local readonly unset shift read wait jobs fg bg hash history exit return break continue shopt ulimit umask tput clear reset lsblk lscpu lsof ss netstat ip ifconfig nproc getconf locale tty',
+  noop,
+);
 
 /**
  * Whether the analyzer models a program (a basename): what it does is then known, so a
@@ -2185,8 +2564,27 @@ export function ruleFor(name: string): ProgramRule {
 
 /** Versioned and common names a command glob may resolve to, beyond the rule table. */
 const EXTRA_PROGRAMS = [
-  'python3.6', 'python3.7', 'python3.8', 'python3.9', 'python3.10', 'python3.11', 'python3.12', 'python3.13', 'perl5', 'php7', 'php8', 'ruby3',
-  'lua5.1', 'lua5.3', 'lua5.4', 'nodejs', 'busybox', 'ls', 'ln', 'cp', 'mv',
+  'python3.6',
+  'python3.7',
+  'python3.8',
+  'python3.9',
+  'python3.10',
+  'python3.11',
+  'python3.12',
+  'python3.13',
+  'perl5',
+  'php7',
+  'php8',
+  'ruby3',
+  'lua5.1',
+  'lua5.3',
+  'lua5.4',
+  'nodejs',
+  'busybox',
+  'ls',
+  'ln',
+  'cp',
+  'mv',
 ];
 let knownPrograms: string[] | undefined;
 

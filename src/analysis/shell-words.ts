@@ -182,7 +182,7 @@ function piece(node: Node, scope: WordScope, acc: Acc, first: boolean): void {
         if (child === null) continue;
         if (child.type === 'string_content') acc.out += unescapeDouble(child.text);
         else if (child.type === '"' || child.type === '$"' || child.type === '$') {
-          if (child.type === '$' ) acc.out += '$';
+          if (child.type === '$') acc.out += '$';
         } else piece(child, scope, acc, false);
       }
       return;
@@ -276,7 +276,7 @@ export function decodeAnsiC(body: string): string {
     const k = e[0];
     if (k === 'x' || k === 'u' || k === 'U') return String.fromCodePoint(parseInt(e.slice(1), 16));
     if (k !== undefined && k >= '0' && k <= '7') return String.fromCharCode(parseInt(e, 8));
-    if (k === 'c') return String.fromCharCode((e.charCodeAt(1) & 0x1f));
+    if (k === 'c') return String.fromCharCode(e.charCodeAt(1) & 0x1f);
     const simple: Record<string, string> = { n: '\n', t: '\t', r: '\r', a: '\x07', b: '\b', e: '\x1b', E: '\x1b', f: '\f', v: '\v' };
     return simple[e] ?? e;
   });

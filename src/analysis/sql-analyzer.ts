@@ -186,7 +186,40 @@ const WRITE_WORDS = new Set(['insert', 'update', 'delete', 'merge', 'upsert', 't
 /** Leads the AST rules already rate (destructive or privilege changes). */
 const AST_RATED = new Set(['drop', 'truncate', 'grant', 'revoke']);
 /** Data changes, rated low. */
-const DML_LEADS = new Set(['insert', 'update', 'delete', 'merge', 'upsert', 'replace', 'set', 'reset', 'declare', 'deallocate', 'discard', 'lock', 'unlock', 'flush', 'analyze', 'vacuum', 'optimize', 'checkpoint', 'listen', 'notify', 'unlisten', 'refresh', 'reindex', 'cluster', 'close', 'fetch', 'move', 'print', 'raiserror', 'throw', 'waitfor', 'go']);
+const DML_LEADS = new Set([
+  'insert',
+  'update',
+  'delete',
+  'merge',
+  'upsert',
+  'replace',
+  'set',
+  'reset',
+  'declare',
+  'deallocate',
+  'discard',
+  'lock',
+  'unlock',
+  'flush',
+  'analyze',
+  'vacuum',
+  'optimize',
+  'checkpoint',
+  'listen',
+  'notify',
+  'unlisten',
+  'refresh',
+  'reindex',
+  'cluster',
+  'close',
+  'fetch',
+  'move',
+  'print',
+  'raiserror',
+  'throw',
+  'waitfor',
+  'go',
+]);
 /** Schema changes and procedure calls, rated medium. */
 const DDL_LEADS = new Set(['create', 'alter', 'rename', 'comment', 'call', 'exec', 'execute', 'prepare', 'security']);
 /** Words that can stand before `(` without being a function call. */
@@ -333,7 +366,8 @@ function statementRules(st: Token[], k: number, lead: string, add: Add, dynamic:
         if (!PURE_FUNCTIONS.has(name) && !SIDE_EFFECT_FUNCTIONS.has(name) && !DYNAMIC_SQL_FUNCTIONS.has(name)) add('db.write', 'low', `calls \`${name}()\`, which may change data`);
       } else if (t.kind === 'word' && isPunct(st[i + 1], '.')) {
         const r = routineName(st, i);
-        if (r !== undefined && isPunct(st[r.end], '(') && !PURE_FUNCTIONS.has(r.name) && !SIDE_EFFECT_FUNCTIONS.has(r.name) && !DYNAMIC_SQL_FUNCTIONS.has(r.name)) add('db.write', 'low', `calls \`${r.name}()\`, which may change data`);
+        if (r !== undefined && isPunct(st[r.end], '(') && !PURE_FUNCTIONS.has(r.name) && !SIDE_EFFECT_FUNCTIONS.has(r.name) && !DYNAMIC_SQL_FUNCTIONS.has(r.name))
+          add('db.write', 'low', `calls \`${r.name}()\`, which may change data`);
         if (r !== undefined) i = r.end - 1;
       }
     }
@@ -374,7 +408,12 @@ function statementRules(st: Token[], k: number, lead: string, add: Add, dynamic:
         else if (isPunct(st[i], ')')) depth--;
         if (depth !== 0 || !isWord(st[i], 'from', 'to')) continue;
         const direction = word(i);
-        if (isWord(st[i + 1], 'program')) add('exec.remote_code', 'high', `COPY … ${direction.toUpperCase()} PROGRAM runs an operating-system command on the database server${isLiteral(st[i + 2]) ? `: ${clip((st[i + 2] as Token).value)}` : ''}`);
+        if (isWord(st[i + 1], 'program'))
+          add(
+            'exec.remote_code',
+            'high',
+            `COPY … ${direction.toUpperCase()} PROGRAM runs an operating-system command on the database server${isLiteral(st[i + 2]) ? `: ${clip((st[i + 2] as Token).value)}` : ''}`,
+          );
         else if (isLiteral(st[i + 1])) fileAccess(`COPY … ${direction.toUpperCase()} a file on the database server`, direction === 'from' ? 'read' : 'write', (st[i + 1] as Token).value, add);
         else if (direction === 'from' && !isWord(st[i + 1], 'stdin')) add('fs.read', 'high', 'COPY … FROM a source the analyzer cannot see');
         else if (direction === 'to' && !isWord(st[i + 1], 'stdout')) add('fs.write', 'high', 'COPY … TO a target the analyzer cannot see');
@@ -519,7 +558,8 @@ function fileAccess(evidence: string, access: 'read' | 'write' | 'delete', path:
 // ---------------------------------------------------------------------------------------
 // MongoDB shell snippets (only when no SQL grammar reads the text).
 
-const MONGO = /\bdb(\.getSiblingDB\([^)]*\))?\.([\w$]+|getCollection\([^)]*\))?\.?(dropDatabase|drop|deleteMany|remove|updateMany|findOneAndDelete|deleteOne|dropIndexes|renameCollection)\s*\(([^)]*)\)/g;
+const MONGO =
+  /\bdb(\.getSiblingDB\([^)]*\))?\.([\w$]+|getCollection\([^)]*\))?\.?(dropDatabase|drop|deleteMany|remove|updateMany|findOneAndDelete|deleteOne|dropIndexes|renameCollection)\s*\(([^)]*)\)/g;
 /** Methods that only read (collections, cursors, the database handle). */
 const MONGO_READS = new Set(
   `find findOne aggregate count countDocuments estimatedDocumentCount distinct getIndexes getIndexKeys getIndexSpecs stats explain
@@ -542,7 +582,8 @@ function mongo(query: string, add: Add, statements: string[]): boolean {
     statements.push(op);
     if (op === 'dropDatabase') add('db.destructive', 'critical', `db.dropDatabase()`);
     else if (op === 'drop' || op === 'dropIndexes') add('db.destructive', 'high', clip(m[0]));
-    else if ((op === 'deleteMany' || op === 'remove' || op === 'updateMany') && (arg === '' || arg === '{}' || arg.startsWith('{},'))) add('db.destructive', 'high', `${clip(m[0])} matches every document`);
+    else if ((op === 'deleteMany' || op === 'remove' || op === 'updateMany') && (arg === '' || arg === '{}' || arg.startsWith('{},')))
+      add('db.destructive', 'high', `${clip(m[0])} matches every document`);
   }
   if (!found && /\bdb\.[\w$.]+\s*\(/.test(query)) {
     statements.push('mongo');

@@ -17,7 +17,9 @@ function isNode(v: unknown): v is Node {
 }
 
 function op(e: Node): string {
-  return String(e['operator'] ?? '').toUpperCase().replace(/\s+/g, ' ');
+  return String(e['operator'] ?? '')
+    .toUpperCase()
+    .replace(/\s+/g, ' ');
 }
 
 /** True when no column of the row is referenced anywhere inside (subqueries included). */

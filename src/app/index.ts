@@ -120,7 +120,12 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
   const server =
     options.server === false
       ? undefined
-      : await buildServer(gateway, { dev: config.dev, startedAt, ...(options.watch !== false ? { policyWatch: () => watcher?.status() ?? { watching: false, version: gateway.policySet.version, watchErrors: [] } } : {}), ...(options.requestLog ? { log: options.requestLog } : {}) });
+      : await buildServer(gateway, {
+          dev: config.dev,
+          startedAt,
+          ...(options.watch !== false ? { policyWatch: () => watcher?.status() ?? { watching: false, version: gateway.policySet.version, watchErrors: [] } } : {}),
+          ...(options.requestLog ? { log: options.requestLog } : {}),
+        });
 
   // Retention: at start and every six hours; each pruning is itself an audit event.
   const prune = async (): Promise<void> => {
@@ -184,7 +189,10 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
         io.stderr.write(`bastion: streaming the audit log to ${config.audit.siem?.url} (${config.audit.siem?.format}, ${config.audit.siem?.eventFormat})\n`);
       }
       // Recorded once the port is bound: a start that failed (port taken) is not a start.
-      await log?.append({ type: 'service.start', data: { host: config.host, port: url ? Number(new URL(url).port) : config.port, dev: config.dev, policyVersion: gateway.policySet.version, surface } });
+      await log?.append({
+        type: 'service.start',
+        data: { host: config.host, port: url ? Number(new URL(url).port) : config.port, dev: config.dev, policyVersion: gateway.policySet.version, surface },
+      });
       return ok(url === undefined ? {} : { url });
     },
     async stop(reason = 'signal') {

@@ -252,7 +252,8 @@ export function applyApprovalChange(approvalId: string, stored: ApprovalRecord |
       return { ok: true, value: bump(record, now, { status: 'cancelled', cancelled: { by: change.by, at: now, ...(change.reason === undefined ? {} : { reason: change.reason }) } }) };
     case 'consume':
       if (record.status !== 'approved') return failed(stateConflict(record, 'be consumed'));
-      if (change.bindingHash !== record.bindingHash) return failed(conflict(record, 'binding_mismatch', 'was approved for another call (principal, action, resource, environment, arguments, context or policy version differ)'));
+      if (change.bindingHash !== record.bindingHash)
+        return failed(conflict(record, 'binding_mismatch', 'was approved for another call (principal, action, resource, environment, arguments, context or policy version differ)'));
       return { ok: true, value: bump(record, now, { status: 'consumed', consumedAt: now }) };
   }
 }
@@ -274,11 +275,14 @@ export function checkApprovalChange(approvalId: unknown, change: ApprovalChange,
       break;
     }
     case 'cancel':
-      if (typeof change.by !== 'string' || change.by === '' || change.by.length > MAX_NAME) errors.push(approvalFailure('APPROVAL_INVALID', 'invalid', `cancelled by ${quote(change.by)}: must be a principal id`));
-      if (change.reason !== undefined && (typeof change.reason !== 'string' || change.reason.length > MAX_TEXT)) errors.push(approvalFailure('APPROVAL_INVALID', 'invalid', `cancel reason must be a string of at most ${MAX_TEXT} characters`));
+      if (typeof change.by !== 'string' || change.by === '' || change.by.length > MAX_NAME)
+        errors.push(approvalFailure('APPROVAL_INVALID', 'invalid', `cancelled by ${quote(change.by)}: must be a principal id`));
+      if (change.reason !== undefined && (typeof change.reason !== 'string' || change.reason.length > MAX_TEXT))
+        errors.push(approvalFailure('APPROVAL_INVALID', 'invalid', `cancel reason must be a string of at most ${MAX_TEXT} characters`));
       break;
     case 'consume':
-      if (typeof change.bindingHash !== 'string' || !HASH.test(change.bindingHash)) errors.push(approvalFailure('APPROVAL_INVALID', 'invalid', `binding hash ${quote(change.bindingHash)} must be 64 lowercase hex digits (a SHA-256)`));
+      if (typeof change.bindingHash !== 'string' || !HASH.test(change.bindingHash))
+        errors.push(approvalFailure('APPROVAL_INVALID', 'invalid', `binding hash ${quote(change.bindingHash)} must be 64 lowercase hex digits (a SHA-256)`));
       break;
     default:
       errors.push(approvalFailure('APPROVAL_INVALID', 'invalid', `unknown approval change ${quote((change as { kind?: unknown }).kind)}`));
@@ -328,9 +332,12 @@ export function checkApprovalFilter(filter: unknown, now: unknown): Result<ListQ
   if (typeof filter !== 'object' || filter === null || Array.isArray(filter)) return failed(...errors, approvalFailure('APPROVAL_INVALID', 'invalid', 'approval filter must be an object'));
   const f = filter as Record<string, unknown>;
   const query: ListQuery = { limit: DEFAULT_PAGE };
-  for (const key of Object.keys(f)) if (!['status', 'requester', 'limit', 'cursor'].includes(key)) errors.push(approvalFailure('APPROVAL_INVALID', 'invalid', `approval filter: unknown field ${quote(key)} (expected status, requester, limit, cursor)`, key));
+  for (const key of Object.keys(f))
+    if (!['status', 'requester', 'limit', 'cursor'].includes(key))
+      errors.push(approvalFailure('APPROVAL_INVALID', 'invalid', `approval filter: unknown field ${quote(key)} (expected status, requester, limit, cursor)`, key));
   if (f['status'] !== undefined) {
-    if (!APPROVAL_STATUSES.includes(f['status'] as ApprovalStatus)) errors.push(approvalFailure('APPROVAL_INVALID', 'invalid', `approval filter: status ${quote(f['status'])} is not one of ${APPROVAL_STATUSES.join(', ')}`, 'status'));
+    if (!APPROVAL_STATUSES.includes(f['status'] as ApprovalStatus))
+      errors.push(approvalFailure('APPROVAL_INVALID', 'invalid', `approval filter: status ${quote(f['status'])} is not one of ${APPROVAL_STATUSES.join(', ')}`, 'status'));
     else query.status = f['status'] as ApprovalStatus;
   }
   if (f['requester'] !== undefined) {
@@ -339,7 +346,8 @@ export function checkApprovalFilter(filter: unknown, now: unknown): Result<ListQ
   }
   if (f['limit'] !== undefined) {
     const limit = f['limit'];
-    if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE) errors.push(approvalFailure('APPROVAL_INVALID', 'invalid', `approval filter: limit ${quote(limit)} must be a whole number from 1 to ${MAX_PAGE}`, 'limit'));
+    if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE)
+      errors.push(approvalFailure('APPROVAL_INVALID', 'invalid', `approval filter: limit ${quote(limit)} must be a whole number from 1 to ${MAX_PAGE}`, 'limit'));
     else query.limit = limit;
   }
   if (f['cursor'] !== undefined) {
@@ -354,7 +362,8 @@ function decodeCursor(cursor: unknown): { createdAt: number; id: string } | unde
   if (typeof cursor !== 'string' || cursor.length > 4 * MAX_ID) return undefined;
   try {
     const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'number' && Number.isFinite(value[0]) && typeof value[1] === 'string' && ID.test(value[1])) return { createdAt: value[0], id: value[1] };
+    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'number' && Number.isFinite(value[0]) && typeof value[1] === 'string' && ID.test(value[1]))
+      return { createdAt: value[0], id: value[1] };
   } catch {
     // Not base64url JSON: reported by the caller.
   }

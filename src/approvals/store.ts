@@ -22,17 +22,7 @@
 import { BastionException, bastionError, quote } from '../core/errors.js';
 import type { Result } from '../core/result.js';
 import type { ApprovalChange, ApprovalFailure, ApprovalFilter, ApprovalPage, ApprovalRecord, ApprovalResult, ApproverDecision, ListQuery, NewApproval } from './record.js';
-import {
-  applyApprovalChange,
-  approvalCursor,
-  approvalFailure,
-  checkApprovalChange,
-  checkApprovalFilter,
-  checkApprovalId,
-  checkTime,
-  createApprovalRecord,
-  effectiveApproval,
-} from './record.js';
+import { applyApprovalChange, approvalCursor, approvalFailure, checkApprovalChange, checkApprovalFilter, checkApprovalId, checkTime, createApprovalRecord, effectiveApproval } from './record.js';
 
 /** Called after every change the store makes or learns of, with the record after it. */
 export type ApprovalListener = (record: ApprovalRecord) => void;

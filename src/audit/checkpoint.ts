@@ -47,7 +47,9 @@ function signedBytes(body: UnsignedCheckpoint): Buffer {
  * logIdOf(createPublicKey(pem))
  */
 export function logIdOf(publicKey: KeyObject): string {
-  return createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
+  return createHash('sha256')
+    .update(publicKey.export({ type: 'spki', format: 'der' }))
+    .digest('hex');
 }
 
 /**

@@ -22,7 +22,10 @@ const ACTIVITY: Array<[RegExp, number, string]> = [
 ];
 
 const SEVERITY: Record<string, [number, string]> = {
-  low: [2, 'Low'], medium: [3, 'Medium'], high: [4, 'High'], critical: [5, 'Critical'],
+  low: [2, 'Low'],
+  medium: [3, 'Medium'],
+  high: [4, 'High'],
+  critical: [5, 'Critical'],
 };
 
 /** security_control profile: (action_id, action, disposition_id, disposition) per decision. */
@@ -123,18 +126,30 @@ export function toZyx(event: AuditEvent): Record<string, unknown> {
     if (event.principal.deviceCompliant !== undefined) out['device_compliant'] = event.principal.deviceCompliant;
   }
   if (event.action !== undefined && event.decision !== undefined) {
-    out['tool_decisions'] = [{
-      tool_name: event.action,
-      allowed: event.decision === 'allow',
-      reason: event.reason ?? '',
-      approval_required: event.decision === 'require_approval',
-    }];
+    out['tool_decisions'] = [
+      {
+        tool_name: event.action,
+        allowed: event.decision === 'allow',
+        reason: event.reason ?? '',
+        approval_required: event.decision === 'require_approval',
+      },
+    ];
   }
   const pairs: Array<[string, unknown]> = [
-    ['tool_name', event.action], ['resource', event.resource], ['environment', event.environment], ['arguments', event.args],
-    ['context', event.context], ['risk_rating', event.risk], ['categories', event.categories], ['matched_rules', event.matched],
-    ['policy_version', event.policyVersion], ['approval_id', event.approvalId], ['model_provider', event.model?.provider],
-    ['model', event.model?.model], ['surface', event.surface], ['data', event.data],
+    ['tool_name', event.action],
+    ['resource', event.resource],
+    ['environment', event.environment],
+    ['arguments', event.args],
+    ['context', event.context],
+    ['risk_rating', event.risk],
+    ['categories', event.categories],
+    ['matched_rules', event.matched],
+    ['policy_version', event.policyVersion],
+    ['approval_id', event.approvalId],
+    ['model_provider', event.model?.provider],
+    ['model', event.model?.model],
+    ['surface', event.surface],
+    ['data', event.data],
   ];
   for (const [key, value] of pairs) if (value !== undefined) out[key] = value;
   return out;

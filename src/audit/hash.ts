@@ -70,9 +70,14 @@ export const EMPTY_ROOT: Buffer = sha256(Buffer.alloc(0));
 // `buf.write(s, o, 'latin1')`, without its encoding lookup; the documented call stands in
 // should a Node release drop it.
 type Latin1Writer = (buf: Buffer, text: string, offset: number) => void;
-const latin1Write: Latin1Writer = typeof (Buffer.prototype as unknown as { latin1Write?: unknown }).latin1Write === 'function'
-  ? (buf, text, offset) => { (buf as unknown as { latin1Write(s: string, o: number): number }).latin1Write(text, offset); }
-  : (buf, text, offset) => { buf.write(text, offset, 'latin1'); };
+const latin1Write: Latin1Writer =
+  typeof (Buffer.prototype as unknown as { latin1Write?: unknown }).latin1Write === 'function'
+    ? (buf, text, offset) => {
+        (buf as unknown as { latin1Write(s: string, o: number): number }).latin1Write(text, offset);
+      }
+    : (buf, text, offset) => {
+        buf.write(text, offset, 'latin1');
+      };
 
 /** A digest as a 32-character latin1 string; `Buffer.from(d, 'latin1')` gives its bytes. */
 export type Digest = string;

@@ -541,14 +541,30 @@ class Log extends Reader implements AuditLog {
     // deleted: verification accepts a pruned prefix only on a signed \`audit.pruned\` event, and
     // a crash in between leaves a record of a pruning not yet done, never a gap without one.
     const time = this.now().toISOString();
-    const parts = splitAtSeq({
-      type: 'audit.pruned',
-      data: { throughSeq: target.size, events, checkpointRoot: target.root, retentionDays: days, cutoff },
-    }, time);
+    const parts = splitAtSeq(
+      {
+        type: 'audit.pruned',
+        data: { throughSeq: target.size, events, checkpointRoot: target.root, retentionDays: days, cutoff },
+      },
+      time,
+    );
     if (!parts.ok) throw new Error('unreachable: pruning record is plain data');
     let eventSeq: number | undefined;
     let failure: unknown;
-    this.pending.push(new Pending(parts.value.prefix, parts.value.suffix, time, null, (r) => { eventSeq = r.seq; }, (err) => { failure = err; }));
+    this.pending.push(
+      new Pending(
+        parts.value.prefix,
+        parts.value.suffix,
+        time,
+        null,
+        (r) => {
+          eventSeq = r.seq;
+        },
+        (err) => {
+          failure = err;
+        },
+      ),
+    );
     await this.drain();
     if (eventSeq === undefined) {
       return { pruned: 0, throughSeq: anchor.size, cutoff, reason: `the pruning record cannot be written: ${failure instanceof Error ? failure.message : String(failure)}; nothing pruned` };
@@ -661,7 +677,7 @@ export async function openAuditReader(options: AuditReaderOptions): Promise<Resu
   const { store } = options;
   const name = options.name ?? 'audit log';
   let pem = options.publicKeyPem;
-  let keySource: OpenedReader['keySource'] = pem === undefined ? 'database' : options.keySource ?? 'option';
+  let keySource: OpenedReader['keySource'] = pem === undefined ? 'database' : (options.keySource ?? 'option');
   try {
     if (pem === undefined) {
       pem = await store.getMeta('public_key');
@@ -707,4 +723,3 @@ export function verifyInclusionProof(proof: InclusionProof, publicKeyPem: string
   const path = proof.proof.map((h) => Buffer.from(h, 'hex'));
   return verifyInclusion(leaf, proof.leafIndex, proof.treeSize, path, Buffer.from(proof.root, 'hex')) ? undefined : 'the audit path does not lead to the signed root';
 }
-

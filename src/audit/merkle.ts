@@ -78,7 +78,10 @@ export class CompactRange {
   }
 
   static fromJSON(value: { size: number; nodes: string[] }): CompactRange {
-    return new CompactRange(value.size, value.nodes.map((n) => Buffer.from(n, 'hex')));
+    return new CompactRange(
+      value.size,
+      value.nodes.map((n) => Buffer.from(n, 'hex')),
+    );
   }
 }
 
@@ -98,7 +101,10 @@ export class DigestRange {
   ) {}
 
   static from(range: CompactRange): DigestRange {
-    return new DigestRange(range.size, range.nodes.map((n) => n.toString('latin1')));
+    return new DigestRange(
+      range.size,
+      range.nodes.map((n) => n.toString('latin1')),
+    );
   }
 
   append(leaf: Digest): void {

@@ -67,7 +67,12 @@ export const AuditEventInputSchema = z.object(
     risk: z.enum(RISKS, { error: 'field `risk`: expected low, medium, high or critical' }).optional(),
     categories: z.array(z.string({ error: 'field `categories`: expected a list of strings' }), { error: 'field `categories`: expected a list of strings' }).optional(),
     policyVersion: str('policyVersion').optional(),
-    model: z.object({ provider: z.string({ error: 'field `model.provider`: expected a string' }).optional(), model: z.string({ error: 'field `model.model`: expected a string' }).optional() }, { error: 'field `model`: expected an object' }).optional(),
+    model: z
+      .object(
+        { provider: z.string({ error: 'field `model.provider`: expected a string' }).optional(), model: z.string({ error: 'field `model.model`: expected a string' }).optional() },
+        { error: 'field `model`: expected an object' },
+      )
+      .optional(),
     /** The surface that decided: `library`, `cli`, `http`, `openai-proxy`, `mcp`, `exec`. */
     surface: str('surface').optional(),
     approvalId: str('approvalId').optional(),

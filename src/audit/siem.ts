@@ -143,7 +143,10 @@ export function createSiemSink(options: SiemSinkOptions): Result<SiemSink, Basti
       const events = await log.eventsAfter(report.cursor, batchSize);
       const last = events[events.length - 1];
       if (!last) return report;
-      const payload = body(events.map((e) => ({ seq: e.seq, time: e.time, line: exportLine(e, eventFormat) })), await log.latestCheckpoint());
+      const payload = body(
+        events.map((e) => ({ seq: e.seq, time: e.time, line: exportLine(e, eventFormat) })),
+        await log.latestCheckpoint(),
+      );
       for (let attempt = 1; ; attempt++) {
         try {
           await send(payload);

@@ -184,15 +184,18 @@ export function checkHead(stored: ChainHead | undefined, anchor: Anchor, last: {
   const head = stored ?? { size: anchor.size, chainHash: anchor.chainHash, range: anchor.range.clone() };
   // INVARIANT: rows and head are written in one transaction, so the head describes the
   // last row; when it does not, someone edited one of them and appending would hide it.
-  const problem = last === undefined
-    ? (head.size !== anchor.size || !head.chainHash.equals(anchor.chainHash) ? `says ${head.size} events, but no event after ${anchor.size} is stored` : undefined)
-    : stored === undefined
-      ? `is missing, but events up to ${last.seq} are stored`
-      : head.size !== last.seq
-        ? `says ${head.size} events, but the last stored event is ${last.seq}`
-        : !(Buffer.isBuffer(last.chainHash) && head.chainHash.equals(last.chainHash))
-          ? `does not hold the chain hash of event ${last.seq}`
-          : undefined;
+  const problem =
+    last === undefined
+      ? head.size !== anchor.size || !head.chainHash.equals(anchor.chainHash)
+        ? `says ${head.size} events, but no event after ${anchor.size} is stored`
+        : undefined
+      : stored === undefined
+        ? `is missing, but events up to ${last.seq} are stored`
+        : head.size !== last.seq
+          ? `says ${head.size} events, but the last stored event is ${last.seq}`
+          : !(Buffer.isBuffer(last.chainHash) && head.chainHash.equals(last.chainHash))
+            ? `does not hold the chain hash of event ${last.seq}`
+            : undefined;
   if (problem) throw new AuditStateError('head', `the stored head (table audit_head) ${problem}`);
   return head;
 }
@@ -213,6 +216,6 @@ function popcount(n: number): number {
 }
 
 function quoted(value: unknown): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
   return `\`${text.length > 40 ? text.slice(0, 40) + '…' : text}\``;
 }

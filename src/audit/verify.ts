@@ -175,12 +175,13 @@ export async function verifyRows(input: VerifyInput): Promise<VerifyReport> {
   // Every row a query can show must be one this verification covers: nothing at or below
   // the anchor (seq 0, negative, or inside a pruned prefix) may sit in the table unverified.
   const lowest = input.extent?.lowest;
-  if (lowest !== undefined && !(seqAbove(lowest, anchor.size))) {
+  if (lowest !== undefined && !seqAbove(lowest, anchor.size)) {
     return report({
       seq: Number(lowest),
-      reason: anchor.size > 0
-        ? `a row at seq ${lowest} lies inside the pruned prefix 1..${anchor.size} (inserted after pruning)`
-        : `a row at seq ${lowest} lies before the start of the log (sequence numbers start at 1)`,
+      reason:
+        anchor.size > 0
+          ? `a row at seq ${lowest} lies inside the pruned prefix 1..${anchor.size} (inserted after pruning)`
+          : `a row at seq ${lowest} lies before the start of the log (sequence numbers start at 1)`,
     });
   }
   const stored = input.storedCheckpoints === undefined ? { checkpoints: [...input.checkpoints] } : parseStoredCheckpoints(input.storedCheckpoints);
@@ -300,9 +301,10 @@ export async function verifyRows(input: VerifyInput): Promise<VerifyReport> {
   // event naming this anchor, inside the range a checkpoint covers. Everything else about the
   // anchor (its size, chain hash and frontier) can be recomputed by whoever deleted the rows.
   if (anchor.size > 0 && (prunedBy === undefined || prunedBy > lastGood)) {
-    const why = prunedBy === undefined
-      ? `no \`audit.pruned\` event names throughSeq ${anchor.size} and the checkpoint root at that size`
-      : `the \`audit.pruned\` event ${prunedBy} that names it is not covered by a signed checkpoint`;
+    const why =
+      prunedBy === undefined
+        ? `no \`audit.pruned\` event names throughSeq ${anchor.size} and the checkpoint root at that size`
+        : `the \`audit.pruned\` event ${prunedBy} that names it is not covered by a signed checkpoint`;
     prunedBy = undefined;
     return report({ seq: 1, reason: `events 1..${anchor.size} are missing: ${why} (deleted, not pruned)` });
   }
@@ -385,8 +387,7 @@ function parseStoredCheckpoints(rows: readonly StoredCheckpoint[]): { checkpoint
 function chainBreak(row: StoredRow, beforePrevious: string | undefined, next: StoredRow | undefined): string {
   const stored = bytes(row.chainHash);
   const inserted = beforePrevious !== undefined && chainHash(bytes(beforePrevious), leafHash(row.body)).equals(stored);
-  const followed = next !== undefined && next.seq === row.seq + 1 && stored.length === HASH_BYTES
-    && chainHash(stored, leafHash(next.body)).equals(bytes(next.chainHash));
+  const followed = next !== undefined && next.seq === row.seq + 1 && stored.length === HASH_BYTES && chainHash(stored, leafHash(next.body)).equals(bytes(next.chainHash));
   if (followed && !inserted) return `event ${row.seq} was modified (its content does not match its chain hash)`;
   return `event ${row.seq} breaks the hash chain (an event was inserted, removed or reordered)`;
 }

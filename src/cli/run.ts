@@ -17,7 +17,7 @@ function usage(commands: readonly Command[]): string {
   const width = Math.max(...commands.map((c) => c.name.length), 8);
   const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
   return [
-    'bastion: a deterministic governance gateway for AI agents\' actions',
+    "bastion: a deterministic governance gateway for AI agents' actions",
     '',
     'Usage: bastion <command> [options]',
     '',

@@ -54,7 +54,9 @@ export const ConfigFileSchema = strictObject(
     ).exactOptional(),
     dataDir: z.string({ error: 'must be a directory path' }).min(1, { error: 'must be a directory path' }).exactOptional(),
     policies: z
-      .array(z.string({ error: 'must be a list of policy files or directories' }).min(1, { error: 'must be a list of policy files or directories' }), { error: 'must be a list of policy files or directories' })
+      .array(z.string({ error: 'must be a list of policy files or directories' }).min(1, { error: 'must be a list of policy files or directories' }), {
+        error: 'must be a list of policy files or directories',
+      })
       .exactOptional(),
     baseline: strictObject({ enabled: bool }, { what: 'in `baseline`', notObject: 'must be `{ enabled: true | false }`' }).exactOptional(),
     audit: strictObject(
@@ -120,7 +122,10 @@ export function loadConfig(file: string, cwd = process.cwd()): Result<BastionCon
   const syntax = doc.errors[0];
   if (syntax !== undefined) {
     const pos = lineCounter.linePos(syntax.pos[0]);
-    return { ok: false, errors: [bastionError('CONFIG_INVALID', `${at({ line: pos.line, column: pos.col })}${syntax.message.split('\n')[0] ?? 'cannot parse'}`, { file, line: pos.line, column: pos.col })] };
+    return {
+      ok: false,
+      errors: [bastionError('CONFIG_INVALID', `${at({ line: pos.line, column: pos.col })}${syntax.message.split('\n')[0] ?? 'cannot parse'}`, { file, line: pos.line, column: pos.col })],
+    };
   }
   let raw: unknown;
   try {

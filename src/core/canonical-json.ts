@@ -265,15 +265,41 @@ export function canonicalSplit(value: Record<string, unknown>, extra: Record<str
         const found = text.lastIndexOf(marker);
         return ok({ prefix: text.slice(0, found + marker.length - 1), suffix: text.slice(found + marker.length) });
       }
-      const head = JSON.stringify(copyObject(value, merged.filter((key) => key < at), 0, extra));
-      const tail = JSON.stringify(copyObject(value, merged.filter((key) => key > at), 0, extra));
+      const head = JSON.stringify(
+        copyObject(
+          value,
+          merged.filter((key) => key < at),
+          0,
+          extra,
+        ),
+      );
+      const tail = JSON.stringify(
+        copyObject(
+          value,
+          merged.filter((key) => key > at),
+          0,
+          extra,
+        ),
+      );
       return ok(joinSplit(head, tail, at));
     } catch (err) {
       if (err !== SLOW_PATH) throw err;
     }
     const source = (key: string): unknown => (Object.hasOwn(extra, key) ? extra[key] : value[key]);
-    const head = serialize(nullProtoObject(source, merged.filter((key) => key < at)), 0);
-    const tail = serialize(nullProtoObject(source, merged.filter((key) => key > at)), 0);
+    const head = serialize(
+      nullProtoObject(
+        source,
+        merged.filter((key) => key < at),
+      ),
+      0,
+    );
+    const tail = serialize(
+      nullProtoObject(
+        source,
+        merged.filter((key) => key > at),
+      ),
+      0,
+    );
     return ok(joinSplit(head, tail, at));
   } catch (err) {
     if (err instanceof CanonicalizeFailure) return fail(err.detail);
@@ -336,7 +362,9 @@ export function canonicalMembers(value: Record<string, unknown>): Result<Array<[
 
 /** Merges sorted canonical members with extra scalar members into one canonical object. */
 export function joinCanonicalMembers(members: ReadonlyArray<[string, string]>, extra: Record<string, string | number>): string {
-  const extras = Object.keys(extra).sort().map((key): [string, string] => [key, JSON.stringify(key) + ':' + JSON.stringify(extra[key])]);
+  const extras = Object.keys(extra)
+    .sort()
+    .map((key): [string, string] => [key, JSON.stringify(key) + ':' + JSON.stringify(extra[key])]);
   const parts: string[] = [];
   let i = 0;
   let j = 0;

@@ -26,7 +26,7 @@ export const ERROR_CODES = {
   AUDIT_CLOSED: { status: 503, summary: 'the audit log was closed' },
   AUDIT_SINK: { status: 502, summary: 'the SIEM endpoint rejected or did not answer a batch' },
   STATE_STORAGE: { status: 500, summary: 'a state store (kill switch, approvals, limits) cannot be opened, read or written, or was closed' },
-  APPROVAL_INVALID: { status: 400, summary: 'an approval, or an approver\'s decision on one, is malformed' },
+  APPROVAL_INVALID: { status: 400, summary: "an approval, or an approver's decision on one, is malformed" },
   APPROVAL_NOT_FOUND: { status: 404, summary: 'no approval has this id' },
   APPROVAL_CONFLICT: { status: 409, summary: 'the approval is not in a state that allows this: already decided, expired, consumed, cancelled or bound to another call' },
   LIMIT_INVALID: { status: 400, summary: 'a rate limit or budget is malformed' },
@@ -36,7 +36,7 @@ export const ERROR_CODES = {
   INTERNAL: { status: 500, summary: 'an unexpected internal error' },
   REQUEST_TOO_LARGE: { status: 413, summary: 'a request body is larger than the limit (1 MiB)' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'a request body is not sent as `application/json`' },
-  CONDITION_ERROR: { status: 400, summary: 'a rule\'s condition could not be evaluated on a request (reported in the decision, which fails closed)' },
+  CONDITION_ERROR: { status: 400, summary: "a rule's condition could not be evaluated on a request (reported in the decision, which fails closed)" },
   ANALYSIS_INVALID: { status: 400, summary: 'the analysis passed to `evaluate()` has no valid risk or categories' },
   ANALYSIS_FAILED: { status: 500, summary: 'an analyzer failed on a request (reported in the decision; risk is raised to high)' },
 } as const;
@@ -79,7 +79,7 @@ export class BastionException extends Error {
 
 /** Quotes user input for a message: backticks, control characters escaped, long input cut. */
 export function quote(value: unknown): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
   const clean = text.replace(/[\u0000-\u001f\u007f`]/g, (c) => (c === '`' ? "'" : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
   // Cut before a surrogate pair, never through it: half a pair cannot be logged (RFC 8785).
   const cut = clean.length > 120 ? (/[\ud800-\udbff]/.test(clean.charAt(116)) ? 116 : 117) : -1;

@@ -11,14 +11,7 @@ import { domainToASCII } from 'node:url';
 export type HostClass = 'loopback' | 'private' | 'link-local' | 'metadata' | 'unspecified' | 'public' | 'invalid';
 
 /** Cloud instance-metadata endpoints: reaching one from an agent is credential theft. */
-const METADATA_HOSTS: ReadonlySet<string> = new Set([
-  '169.254.169.254',
-  'fd00:ec2::254',
-  '169.254.170.2',
-  '100.100.100.200',
-  'metadata.google.internal',
-  'metadata',
-]);
+const METADATA_HOSTS: ReadonlySet<string> = new Set(['169.254.169.254', 'fd00:ec2::254', '169.254.170.2', '100.100.100.200', 'metadata.google.internal', 'metadata']);
 
 const LOOPBACK = new BlockList();
 LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');

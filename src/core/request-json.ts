@@ -109,7 +109,8 @@ function findAmbiguity(text: string): { message: string; segments: string[] } | 
       if (top?.keys !== undefined && top.expectKey) {
         const token = text.slice(i, j + 1);
         const key = token.includes('\\') ? (JSON.parse(token) as string) : token.slice(1, -1);
-        if (top.keys.has(key)) return { message: `duplicate key ${quote(key)} (JSON readers disagree on which one wins)`, segments: [...stack.slice(0, -1).map((f) => pathSegment(f.at)), pathSegment(key)] };
+        if (top.keys.has(key))
+          return { message: `duplicate key ${quote(key)} (JSON readers disagree on which one wins)`, segments: [...stack.slice(0, -1).map((f) => pathSegment(f.at)), pathSegment(key)] };
         top.keys.add(key);
         top.at = key;
         top.expectKey = false;

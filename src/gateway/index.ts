@@ -286,7 +286,7 @@ function checkOptions(options: unknown): BastionError[] {
   const errors: BastionError[] = [];
   const err = (field: string, message: string) => errors.push(bastionError('CONFIG_INVALID', `createGateway: option ${quote(field)}: ${message}`, { field }));
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    return [bastionError('CONFIG_INVALID', 'createGateway: the options must be an object such as `{ policies: [\'policies/\'] }`')];
+    return [bastionError('CONFIG_INVALID', "createGateway: the options must be an object such as `{ policies: ['policies/'] }`")];
   }
   const o = options as Record<string, unknown>;
   for (const key of Object.keys(o)) if (!OPTION_NAMES.includes(key)) err(key, `unknown option (expected one of ${OPTION_NAMES.join(', ')})`);
@@ -295,7 +295,11 @@ function checkOptions(options: unknown): BastionError[] {
   else if (!isPolicySet(policies)) {
     const list: unknown[] = Array.isArray(policies) ? policies : [policies];
     list.forEach((input, i) => {
-      if (!isPolicyInput(input)) err(Array.isArray(policies) ? `policies[${i}]` : 'policies', `must be a path, \`{ source, text }\`, \`{ source, document }\` or a policy document, got ${quote(input === undefined ? 'undefined' : input)}`);
+      if (!isPolicyInput(input))
+        err(
+          Array.isArray(policies) ? `policies[${i}]` : 'policies',
+          `must be a path, \`{ source, text }\`, \`{ source, document }\` or a policy document, got ${quote(input === undefined ? 'undefined' : input)}`,
+        );
     });
   }
   const optional = (field: string, ok: (v: unknown) => boolean, expected: string) => {

@@ -87,7 +87,8 @@ export function checkRateLimit(key: unknown, limit: unknown, now: unknown): Bast
   if (common) return common;
   if (typeof limit !== 'object' || limit === null) return invalid(`rate limit ${quote(limit)} must be an object {perPeriod, periodMs, burst, cost?}`);
   const l = limit as Record<string, unknown>;
-  for (const field of Object.keys(l)) if (!['perPeriod', 'periodMs', 'burst', 'cost'].includes(field)) return invalid(`rate limit: unknown field ${quote(field)} (expected perPeriod, periodMs, burst, cost)`);
+  for (const field of Object.keys(l))
+    if (!['perPeriod', 'periodMs', 'burst', 'cost'].includes(field)) return invalid(`rate limit: unknown field ${quote(field)} (expected perPeriod, periodMs, burst, cost)`);
   if (!positive(l['perPeriod'])) return invalid(`rate limit: perPeriod ${quote(l['perPeriod'])} must be a number above 0`);
   if (!positive(l['periodMs'])) return invalid(`rate limit: periodMs ${quote(l['periodMs'])} must be a number of ms above 0`);
   const burst = l['burst'];

@@ -120,10 +120,7 @@ export interface CompileInput {
  * Compiles policies into a set. Problems are reported per input (index into `inputs`) so
  * the loader can attach file and position.
  */
-export function compilePolicySet(
-  inputs: CompileInput[],
-  options: { baseline?: BaselineOptions } = {},
-): { set: PolicySet; problems: { input: number; problem: Problem }[] } {
+export function compilePolicySet(inputs: CompileInput[], options: { baseline?: BaselineOptions } = {}): { set: PolicySet; problems: { input: number; problem: Problem }[] } {
   const problems: { input: number; problem: Problem }[] = [];
   // INVARIANT: evaluation order is priority (high first), then load order; ties never
   // depend on object iteration or hashing.
@@ -150,9 +147,16 @@ export function compilePolicySet(
   // comments and key order do not change it; any change of meaning does.
   const canonical = canonicalJson({ baseline: baselineEnabled, killSwitch, policies: policies.map((p) => p.native) });
   if (!canonical.ok) {
-    problems.push({ input: 0, problem: { path: [], message: `the policy set holds a value JSON cannot represent: ${canonical.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, code: 'POLICY_INVALID' } });
+    problems.push({
+      input: 0,
+      problem: { path: [], message: `the policy set holds a value JSON cannot represent: ${canonical.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, code: 'POLICY_INVALID' },
+    });
   }
-  const version = 'sha256:' + createHash('sha256').update(canonical.ok ? canonical.value : '').digest('hex');
+  const version =
+    'sha256:' +
+    createHash('sha256')
+      .update(canonical.ok ? canonical.value : '')
+      .digest('hex');
 
   // The index: literal action names map straight to their rules; wildcard rules are kept
   // per literal prefix and tested only against actions that start with that prefix.

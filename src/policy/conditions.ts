@@ -36,22 +36,7 @@ export interface ConditionProblem {
   code: 'POLICY_INVALID' | 'POLICY_BAD_GLOB' | 'POLICY_BAD_REGEX' | 'POLICY_BAD_CEL';
 }
 
-export const MATCH_OPERATORS = [
-  'equals',
-  'notEquals',
-  'in',
-  'notIn',
-  'glob',
-  'regex',
-  'gt',
-  'gte',
-  'lt',
-  'lte',
-  'contains',
-  'containsAny',
-  'containsAll',
-  'exists',
-] as const;
+export const MATCH_OPERATORS = ['equals', 'notEquals', 'in', 'notIn', 'glob', 'regex', 'gt', 'gte', 'lt', 'lte', 'contains', 'containsAny', 'containsAll', 'exists'] as const;
 export type MatchOperator = (typeof MATCH_OPERATORS)[number];
 
 const OPERATOR_SET: ReadonlySet<string> = new Set(MATCH_OPERATORS);

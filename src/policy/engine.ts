@@ -105,7 +105,9 @@ const WRITE_CATEGORIES: ReadonlySet<Category> = new Set<Category>([
 ]);
 
 /** Facts that say nothing: no analyzer ran, nothing was found. */
-export const NO_FACTS: Facts = Object.freeze({ analysis: Object.freeze({ parsed: true, risk: 'low', categories: Object.freeze([]) as unknown as Category[], findings: Object.freeze([]) as unknown as [] }) as Analysis });
+export const NO_FACTS: Facts = Object.freeze({
+  analysis: Object.freeze({ parsed: true, risk: 'low', categories: Object.freeze([]) as unknown as Category[], findings: Object.freeze([]) as unknown as [] }) as Analysis,
+});
 
 /**
  * The decision for a request that failed validation (`validateRequest`), with its errors.
@@ -142,7 +144,9 @@ function entryProblems(request: ActionRequest, analysis: Analysis): { reason: st
   if (bad.length > 0) {
     return {
       reason: REASONS.requestInvalid,
-      errors: bad.map(({ field, value }) => requestError(`request: field \`${field}\`: unknown risk \`${typeof value === 'string' ? value : JSON.stringify(value) ?? String(value)}\` (expected low, medium, high or critical)`, field)),
+      errors: bad.map(({ field, value }) =>
+        requestError(`request: field \`${field}\`: unknown risk \`${typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value))}\` (expected low, medium, high or critical)`, field),
+      ),
     };
   }
   const invalid = (field: string, message: string) => ({ reason: REASONS.analysisInvalid, errors: [{ policy: ANALYSIS_POLICY, rule: 'validate', code: 'ANALYSIS_INVALID' as const, message, field }] });
@@ -311,7 +315,12 @@ function secretsInArguments(set: PolicySet, request: ActionRequest, analysis: An
   const rules = [...new Set(found.map((s) => s.rule))];
   const mode = configured === 'redact' && found.some((s) => s.split === true) ? 'block' : configured;
   if (mode === 'block') {
-    return { effect: 'deny', reason: `${REASONS.secretInArguments}: ${rules.join(', ')}`, matched: [...outcome.matched, { policy: SECRETS_POLICY, rule: 'block-secrets-in-arguments', effect: 'deny' }], obligations: [] };
+    return {
+      effect: 'deny',
+      reason: `${REASONS.secretInArguments}: ${rules.join(', ')}`,
+      matched: [...outcome.matched, { policy: SECRETS_POLICY, rule: 'block-secrets-in-arguments', effect: 'deny' }],
+      obligations: [],
+    };
   }
   if (mode === 'redact') return { ...outcome, obligations: [...outcome.obligations, { type: 'redact_arguments', rules }] };
   return outcome;

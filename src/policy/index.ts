@@ -4,7 +4,20 @@
  * engine) and the watcher that reloads a set when its files change.
  */
 
-export { decide, invalidRequestDecision, NO_FACTS, REASONS, KILL_SWITCH_POLICY, BASELINE_POLICY, SECRETS_POLICY, LIMITS_POLICY, APPROVALS_POLICY, REQUEST_POLICY, ANALYSIS_POLICY, connectorOf } from './engine.js';
+export {
+  decide,
+  invalidRequestDecision,
+  NO_FACTS,
+  REASONS,
+  KILL_SWITCH_POLICY,
+  BASELINE_POLICY,
+  SECRETS_POLICY,
+  LIMITS_POLICY,
+  APPROVALS_POLICY,
+  REQUEST_POLICY,
+  ANALYSIS_POLICY,
+  connectorOf,
+} from './engine.js';
 export type { ApprovalSnapshot, DecisionState, LimitVerdict } from './engine.js';
 export { evaluate, analyzerOf, factsFor } from './evaluate.js';
 export type { EvaluateOptions } from './evaluate.js';

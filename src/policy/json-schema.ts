@@ -32,7 +32,9 @@ export function policyJsonSchema(): Json {
       }
       if (zodSchema === RuleSchema) {
         js['allOf'] = [
+          // biome-ignore lint/suspicious/noThenProperty: `if`/`then` are JSON Schema keywords, not a thenable
           { if: { required: ['approval'] }, then: { properties: { effect: { description: '`approval` requires a `require_approval` rule.', const: 'require_approval' } } } },
+          // biome-ignore lint/suspicious/noThenProperty: `if`/`then` are JSON Schema keywords, not a thenable
           { if: { required: ['obligations'] }, then: { properties: { effect: { description: 'A `deny` rule carries no obligations.', enum: ['allow', 'require_approval'] } } } },
         ];
       }

@@ -96,7 +96,8 @@ function valueProblems(value: unknown): { path: (string | number)[]; message: st
     const { v, path } = stack.pop() as { v: unknown; path: (string | number)[] };
     if (typeof v === 'number') {
       // Non-finite numbers (`.nan`, `.inf`) are refused when the set is hashed (compile.ts).
-      if (Number.isInteger(v) && !Number.isSafeInteger(v)) out.push({ path, message: `integer beyond 2^53 cannot be represented exactly (use at most ${Number.MAX_SAFE_INTEGER}, or a string)`, code: 'POLICY_INVALID' });
+      if (Number.isInteger(v) && !Number.isSafeInteger(v))
+        out.push({ path, message: `integer beyond 2^53 cannot be represented exactly (use at most ${Number.MAX_SAFE_INTEGER}, or a string)`, code: 'POLICY_INVALID' });
       continue;
     }
     if (typeof v !== 'object' || v === null) continue;
@@ -117,7 +118,24 @@ function valueProblems(value: unknown): { path: (string | number)[]; message: st
 function invalidUtf8At(bytes: Uint8Array): number {
   for (let i = 0; i < bytes.length; ) {
     const b = bytes[i] as number;
-    const [n, min, max] = b < 0x80 ? [0, 0, 0] : b >= 0xc2 && b <= 0xdf ? [1, 0x80, 0xbf] : b === 0xe0 ? [2, 0xa0, 0xbf] : b === 0xed ? [2, 0x80, 0x9f] : b >= 0xe1 && b <= 0xef ? [2, 0x80, 0xbf] : b === 0xf0 ? [3, 0x90, 0xbf] : b >= 0xf1 && b <= 0xf3 ? [3, 0x80, 0xbf] : b === 0xf4 ? [3, 0x80, 0x8f] : [-1, 0, 0];
+    const [n, min, max] =
+      b < 0x80
+        ? [0, 0, 0]
+        : b >= 0xc2 && b <= 0xdf
+          ? [1, 0x80, 0xbf]
+          : b === 0xe0
+            ? [2, 0xa0, 0xbf]
+            : b === 0xed
+              ? [2, 0x80, 0x9f]
+              : b >= 0xe1 && b <= 0xef
+                ? [2, 0x80, 0xbf]
+                : b === 0xf0
+                  ? [3, 0x90, 0xbf]
+                  : b >= 0xf1 && b <= 0xf3
+                    ? [3, 0x80, 0xbf]
+                    : b === 0xf4
+                      ? [3, 0x80, 0x8f]
+                      : [-1, 0, 0];
     if (n < 0) return i;
     // The second byte has the narrowed range (no overlongs, no surrogates, nothing past U+10FFFF).
     for (let k = 1; k <= n; k++) {
@@ -165,7 +183,13 @@ function parseText(source: string, text: string, errors: BastionError[]): Source
         const field = fieldName(p.path);
         const node = doc.getIn(p.path, true) as { range?: [number, number, number] } | undefined;
         const literal = p.code === 'POLICY_INVALID' && node?.range ? ` \`${text.slice(node.range[0], node.range[1])}\`` : '';
-        errors.push(bastionError(p.code, `${where(source, pos)}${field ? `field ${quote(field)}: ` : ''}${literal ? p.message.replace(/^integer/, `integer${literal}`) : p.message}`, { file: source, ...(pos ? { line: pos.line, column: pos.column } : {}), ...(field ? { field } : {}) }));
+        errors.push(
+          bastionError(p.code, `${where(source, pos)}${field ? `field ${quote(field)}: ` : ''}${literal ? p.message.replace(/^integer/, `integer${literal}`) : p.message}`, {
+            file: source,
+            ...(pos ? { line: pos.line, column: pos.column } : {}),
+            ...(field ? { field } : {}),
+          }),
+        );
       }
       continue;
     }
@@ -184,7 +208,12 @@ function readInputs(inputs: PolicyInput[], cwd: string, errors: BastionError[]):
   for (const [i, input] of inputs.entries()) {
     if (typeof input !== 'string') {
       if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-        errors.push(bastionError('POLICY_FORMAT_UNKNOWN', `policy input ${i + 1}: expected a path, {source, text}, {source, document} or a policy document, got ${input === null ? 'null' : Array.isArray(input) ? 'a list' : typeof input}`));
+        errors.push(
+          bastionError(
+            'POLICY_FORMAT_UNKNOWN',
+            `policy input ${i + 1}: expected a path, {source, text}, {source, document} or a policy document, got ${input === null ? 'null' : Array.isArray(input) ? 'a list' : typeof input}`,
+          ),
+        );
         continue;
       }
       const wrapped = isWrapped(input);
@@ -318,14 +347,21 @@ export function loadPolicySet(inputs: PolicyInput | PolicyInput[], options: Load
       // adapter kept the shape (Control Zero rules), so try the source position first.
       // In document order (the schema reports a mapping's unknown keys after its fields).
       const located = shape.map((p) => problemToError(doc, p, translated && format !== 'control-zero'));
-      errors.push(...located.map((e, i) => ({ e, i })).sort((a, b) => (a.e.line ?? 0) - (b.e.line ?? 0) || (a.e.column ?? 0) - (b.e.column ?? 0) || a.i - b.i).map((x) => x.e));
+      errors.push(
+        ...located
+          .map((e, i) => ({ e, i }))
+          .sort((a, b) => (a.e.line ?? 0) - (b.e.line ?? 0) || (a.e.column ?? 0) - (b.e.column ?? 0) || a.i - b.i)
+          .map((x) => x.e),
+      );
       continue;
     }
     const policy = t.value.policy;
     if (policy.rules.length === 0 && Object.keys(policy.actions ?? {}).length === 0 && policy.analyzers === undefined && !t.value.killSwitch) {
       // A policy that decides nothing and declares nothing is a truncated or unfinished
       // file, not a choice; a metadata-only policy (`actions`, `analyzers`) stays valid.
-      errors.push(bastionError('POLICY_EMPTY', `${where(doc.source, doc.locate?.(['rules']))}policy ${quote(policy.name)} has no rules and declares no actions, analyzers or kill switch`, { file: doc.source }));
+      errors.push(
+        bastionError('POLICY_EMPTY', `${where(doc.source, doc.locate?.(['rules']))}policy ${quote(policy.name)} has no rules and declares no actions, analyzers or kill switch`, { file: doc.source }),
+      );
       emptyPolicies++;
       continue;
     }

@@ -18,7 +18,6 @@ import { EFFECTS } from '../core/types.js';
 import { API_VERSION, CONTENT_MODES } from './model.js';
 import { parseDuration, type Problem } from './native.js';
 
-
 /** The roots a matcher's `field` may start with. */
 export const FIELD_ROOTS = ['principal', 'action', 'resource', 'environment', 'args', 'context', 'analysis', 'risk', 'declaredRisk'] as const;
 
@@ -58,10 +57,19 @@ export const MatcherSchema = z
       .meta({ description: `A dotted path starting with ${FIELD_ROOTS.join(', ')} (\`args.channel\`, \`analysis.categories\`, \`principal.groups\`).` }),
     equals: z.unknown().meta({ description: 'The field equals this value (same JSON type, else a condition error; mappings compare by content, whatever the key order).' }).exactOptional(),
     notEquals: z.unknown().meta({ description: 'The field does not equal this value (an absent field counts as not equal).' }).exactOptional(),
-    in: z.array(z.unknown()).meta({ description: 'The field is one of these values; a list-valued field must be a non-empty subset (some elements listed and some not is a condition error).' }).exactOptional(),
+    in: z
+      .array(z.unknown())
+      .meta({ description: 'The field is one of these values; a list-valued field must be a non-empty subset (some elements listed and some not is a condition error).' })
+      .exactOptional(),
     notIn: z.array(z.unknown()).meta({ description: 'The field is not `in` these values (an absent field is not).' }).exactOptional(),
     glob: globs.meta({ description: 'The field is a string matching this glob (or one of these globs).' }).exactOptional(),
-    regex: z.string().meta({ description: 'The field is a string in which this regular expression (RE2 syntax, matched in linear time, unanchored unless you write ^ and $) finds a match. Back-references and lookaround are rejected.' }).exactOptional(),
+    regex: z
+      .string()
+      .meta({
+        description:
+          'The field is a string in which this regular expression (RE2 syntax, matched in linear time, unanchored unless you write ^ and $) finds a match. Back-references and lookaround are rejected.',
+      })
+      .exactOptional(),
     gt: bound('Greater than a number, or (with a risk level) a higher risk.').exactOptional(),
     gte: bound('Greater than or equal to a number or a risk level.').exactOptional(),
     lt: bound('Less than a number or a risk level.').exactOptional(),
@@ -102,10 +110,7 @@ export const ConditionSchema: z.ZodType<NativeCondition> = z
       .meta({ id: 'not', description: 'Holds when the inner condition does not hold.' }),
     z
       .strictObject({
-        cel: z
-          .string()
-          .regex(/\S/)
-          .meta({ description: 'The expression, e.g. `args.amount > 1000.0 && !("finance-leads" in principal.groups)`.' }),
+        cel: z.string().regex(/\S/).meta({ description: 'The expression, e.g. `args.amount > 1000.0 && !("finance-leads" in principal.groups)`.' }),
       })
       .meta({
         id: 'cel',
@@ -140,7 +145,12 @@ const OBLIGATIONS_MESSAGE = '`obligations` must be a list of mappings, each with
 
 export const ObligationSchema = z
   .looseObject(
-    { type: z.string({ error: OBLIGATIONS_MESSAGE }).min(1, { error: OBLIGATIONS_MESSAGE }).meta({ description: 'What the executing surface must do, e.g. `sandbox`, `timeout`, `redact_output`, `rate_limit`.' }) },
+    {
+      type: z
+        .string({ error: OBLIGATIONS_MESSAGE })
+        .min(1, { error: OBLIGATIONS_MESSAGE })
+        .meta({ description: 'What the executing surface must do, e.g. `sandbox`, `timeout`, `redact_output`, `rate_limit`.' }),
+    },
     { error: OBLIGATIONS_MESSAGE },
   )
   .meta({ id: 'obligation', description: 'An obligation: a `type` and any parameters, e.g. `{ type: timeout, seconds: 60 }`.' });
@@ -179,7 +189,8 @@ export const RuleSchema = strictObject(
     (rule, ctx) => {
       // Runs whatever else is wrong with the rule, so both problems are reported at once.
       const raw = rule as Record<string, unknown>;
-      if (raw['approval'] !== undefined && raw['effect'] !== 'require_approval') ctx.addIssue({ code: 'custom', path: ['approval'], message: '`approval` is only allowed on a `require_approval` rule' });
+      if (raw['approval'] !== undefined && raw['effect'] !== 'require_approval')
+        ctx.addIssue({ code: 'custom', path: ['approval'], message: '`approval` is only allowed on a `require_approval` rule' });
       if (Array.isArray(raw['obligations']) && raw['effect'] === 'deny') ctx.addIssue({ code: 'custom', path: ['obligations'], message: 'a `deny` rule carries no obligations' });
     },
     { when: (payload) => typeof payload.value === 'object' && payload.value !== null && !Array.isArray(payload.value) },
@@ -195,7 +206,10 @@ export const ActionMetaSchema = strictObject(
       .meta({ description: "The connector this action belongs to, for the kill switch's `disabled_connectors`. Default: the action name up to its first `_`, `.` or `:`." })
       .exactOptional(),
     risk: RiskSchema.meta({ description: 'The least risk this action carries, whatever the analysis finds. Raises the effective risk; never lowers it.' }).exactOptional(),
-    secrets: contentMode('secrets', "What to do when the call's arguments carry a secret (and the decision is not already deny). Default: `block` for write actions and calls with network egress, else `allow`.").exactOptional(),
+    secrets: contentMode(
+      'secrets',
+      "What to do when the call's arguments carry a secret (and the decision is not already deny). Default: `block` for write actions and calls with network egress, else `allow`.",
+    ).exactOptional(),
     output: contentMode('output', "What `inspectResult` does when the tool's result carries a secret. Default: `redact`.").exactOptional(),
     description: str('description').meta({ description: 'Free text for people.' }).exactOptional(),
   },
@@ -206,9 +220,11 @@ const AnalyzersSchema = AnalyzerConfigSchema.meta({ id: 'analyzers' });
 
 export const NativePolicySchema = strictObject(
   {
-    apiVersion: z.literal(API_VERSION, { error: `\`apiVersion\` must be \`${API_VERSION}\`` }).meta({ description: 'The format version. Its presence marks the document as native; it must be `bastion/v1`.' }),
+    apiVersion: z
+      .literal(API_VERSION, { error: `\`apiVersion\` must be \`${API_VERSION}\`` })
+      .meta({ description: 'The format version. Its presence marks the document as native; it must be `bastion/v1`.' }),
     kind: z.literal('Policy', { error: '`kind` must be `Policy`' }).meta({ description: 'Optional; when present it must be `Policy`.' }).exactOptional(),
-    name: nonEmpty('name').meta({ description: 'The policy\'s name, unique in the loaded set. Decisions name matched rules as `<name>/<rule id>`.' }),
+    name: nonEmpty('name').meta({ description: "The policy's name, unique in the loaded set. Decisions name matched rules as `<name>/<rule id>`." }),
     description: str('description').meta({ description: 'Free text for people; not used by the engine.' }).exactOptional(),
     priority: z
       .number({ error: '`priority` must be a number' })
@@ -229,8 +245,7 @@ export const NativePolicySchema = strictObject(
         { when: (payload) => typeof payload.value === 'object' && payload.value !== null && !Array.isArray(payload.value) },
       )
       .meta({
-        description:
-          'Metadata per action name or action glob (`deploy.*`): write tools for the kill switch, connector, least risk, and what to do with secrets in arguments and results.',
+        description: 'Metadata per action name or action glob (`deploy.*`): write tools for the kill switch, connector, least risk, and what to do with secrets in arguments and results.',
       })
       .exactOptional(),
     analyzers: AnalyzersSchema.meta({
@@ -245,7 +260,8 @@ export const NativePolicySchema = strictObject(
             const id = typeof rule === 'object' && rule !== null ? (rule as Record<string, unknown>)['id'] : undefined;
             if (typeof id !== 'string' || id === '') return;
             const first = seen.get(id);
-            if (first !== undefined) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `duplicate rule id \`${id}\` (first used by rule ${first + 1})`, params: issueParams('POLICY_DUPLICATE_RULE') });
+            if (first !== undefined)
+              ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `duplicate rule id \`${id}\` (first used by rule ${first + 1})`, params: issueParams('POLICY_DUPLICATE_RULE') });
             else seen.set(id, i);
           });
         },

@@ -100,7 +100,8 @@ function isStringList(v: unknown): boolean {
 function expectationProblems(expect: Record<string, unknown>): string[] {
   const out: string[] = [];
   const e = expect;
-  if (e['decision'] !== undefined && !(EFFECTS as readonly unknown[]).includes(e['decision'])) out.push(`\`expect.decision\` must be allow, deny or require_approval, got ${quote(String(e['decision']))}`);
+  if (e['decision'] !== undefined && !(EFFECTS as readonly unknown[]).includes(e['decision']))
+    out.push(`\`expect.decision\` must be allow, deny or require_approval, got ${quote(String(e['decision']))}`);
   for (const f of ['reason', 'reasonContains']) if (e[f] !== undefined && (typeof e[f] !== 'string' || e[f] === '')) out.push(`\`expect.${f}\` must be a non-empty string`);
   if (e['risk'] !== undefined && !isRisk(e['risk'])) out.push(`\`expect.risk\` must be low, medium, high or critical, got ${quote(String(e['risk']))}`);
   for (const f of ['categories', 'categoriesInclude', 'matched', 'matchedIncludes']) if (e[f] !== undefined && !isStringList(e[f])) out.push(`\`expect.${f}\` must be a list of non-empty strings`);
@@ -260,7 +261,8 @@ export function checkExpectations(decision: Decision, expect: PolicyTestCase['ex
   const out: string[] = [];
   if (expect.decision !== undefined && decision.decision !== expect.decision) out.push(`expected decision ${expect.decision}, got ${decision.decision} (${quote(decision.reason)})`);
   if (expect.reason !== undefined && decision.reason !== expect.reason) out.push(`expected reason ${quote(expect.reason)}, got ${quote(decision.reason)}`);
-  if (expect.reasonContains !== undefined && !decision.reason.includes(expect.reasonContains)) out.push(`expected the reason to contain ${quote(expect.reasonContains)}, got ${quote(decision.reason)}`);
+  if (expect.reasonContains !== undefined && !decision.reason.includes(expect.reasonContains))
+    out.push(`expected the reason to contain ${quote(expect.reasonContains)}, got ${quote(decision.reason)}`);
   if (expect.risk !== undefined && decision.risk !== expect.risk) out.push(`expected risk ${expect.risk}, got ${decision.risk}`);
 
   const categories: readonly string[] = decision.categories;
@@ -277,10 +279,11 @@ export function checkExpectations(decision: Decision, expect: PolicyTestCase['ex
 
   const errors = decision.errors.map(normalizeError);
   if (typeof expect.errors === 'boolean') {
-    if ((errors.length > 0) !== expect.errors) out.push(expect.errors ? 'expected errors, got none' : `expected no errors, got ${errors.map(describeError).join('; ')}`);
+    if (errors.length > 0 !== expect.errors) out.push(expect.errors ? 'expected errors, got none' : `expected no errors, got ${errors.map(describeError).join('; ')}`);
   } else if (expect.errors !== undefined) {
     const want = expect.errors;
-    if (errors.length !== want.length) out.push(`expected ${want.length} error${want.length === 1 ? '' : 's'}, got ${errors.length}${errors.length > 0 ? `: ${errors.map(describeError).join('; ')}` : ''}`);
+    if (errors.length !== want.length)
+      out.push(`expected ${want.length} error${want.length === 1 ? '' : 's'}, got ${errors.length}${errors.length > 0 ? `: ${errors.map(describeError).join('; ')}` : ''}`);
     else {
       want.forEach((w, i) => {
         const actual = errors[i] as ComparableError;
@@ -291,7 +294,8 @@ export function checkExpectations(decision: Decision, expect: PolicyTestCase['ex
   }
 
   if (expect.obligations !== undefined && !sameJson(decision.obligations, expect.obligations)) out.push(`expected obligations ${json(expect.obligations)}, got ${json(decision.obligations)}`);
-  if (expect.approval !== undefined && !sameJson(decision.approvalRequirements ?? [], expect.approval)) out.push(`expected approval requirements ${json(expect.approval)}, got ${json(decision.approvalRequirements ?? [])}`);
+  if (expect.approval !== undefined && !sameJson(decision.approvalRequirements ?? [], expect.approval))
+    out.push(`expected approval requirements ${json(expect.approval)}, got ${json(decision.approvalRequirements ?? [])}`);
   return out;
 }
 

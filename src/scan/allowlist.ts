@@ -30,9 +30,31 @@ const MIN_REST_OF_SEQUENCE_VALUE = 8;
 
 /** Values that are exactly a common default rather than a chosen secret. */
 const TRIVIAL_VALUES: ReadonlySet<string> = new Set([
-  'password', 'passw0rd', 'p@ssw0rd', 'secret', 'changeme', 'changeit', 'admin', 'root', 'test',
-  'letmein', 'none', 'null', 'undefined', 'true', 'false', 'required', 'optional', 'string',
-  'hunter2', 'mypassword', 'yourpassword', 'mysecret', 'topsecret', 'supersecret', 'default',
+  'password',
+  'passw0rd',
+  'p@ssw0rd',
+  'secret',
+  'changeme',
+  'changeit',
+  'admin',
+  'root',
+  'test',
+  'letmein',
+  'none',
+  'null',
+  'undefined',
+  'true',
+  'false',
+  'required',
+  'optional',
+  'string',
+  'hunter2',
+  'mypassword',
+  'yourpassword',
+  'mysecret',
+  'topsecret',
+  'supersecret',
+  'default',
 ]);
 
 /** Five or more of the same character in a row: `xxxxx`, `00000`, `*****`. */

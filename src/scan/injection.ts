@@ -145,7 +145,15 @@ function openingQuote(text: string, start: number, end: number, fencePositions: 
   // Every branch below needs an opening quote before the phrase: one search rules them all out.
   if (!QUOTE_OPENERS.test(before)) return -1;
   const after = text.slice(end, lineEnd);
-  for (const [open, close] of [['"', '"'], ['`', '`'], ['“', '”'], ['„', '“'], ['«', '»'], ['「', '」'], ['‘', '’']] as const) {
+  for (const [open, close] of [
+    ['"', '"'],
+    ['`', '`'],
+    ['“', '”'],
+    ['„', '“'],
+    ['«', '»'],
+    ['「', '」'],
+    ['‘', '’'],
+  ] as const) {
     const o = before.lastIndexOf(open);
     if (o < 0) continue;
     if (open === close) {
@@ -206,7 +214,11 @@ function framing(text: string, start: number, end: number, discussed: boolean, f
     // A list item under an introduction such as "Common injection phrases:".
     const lineStart = lineStartOf(text, start);
     if (lineStart >= 0 && /^\s*(?:[-*•>]|\d+[.)])\s/.test(text.slice(lineStart, lineStart + 8))) {
-      const intro = text.slice(Math.max(0, lineStart - 600), lineStart).split('\n').reverse().find((l) => l.trim() !== '' && !/^\s*(?:[-*•>]|\d+[.)])\s/.test(l));
+      const intro = text
+        .slice(Math.max(0, lineStart - 600), lineStart)
+        .split('\n')
+        .reverse()
+        .find((l) => l.trim() !== '' && !/^\s*(?:[-*•>]|\d+[.)])\s/.test(l));
       described = intro !== undefined && /:\s*$/.test(intro) && META.test(intro);
     }
   }
@@ -418,7 +430,6 @@ function candidateStarts(text: string, hits: readonly number[]): (number[] | und
   return cands;
 }
 
-
 /** 1 for the base64 alphabet (`A–Z a–z 0–9 + /`), indexed by code unit: one load per character. */
 const BASE64_CHAR = new Uint8Array(65536);
 for (let c = 0; c < 128; c++) if ((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 43 || c === 47) BASE64_CHAR[c] = 1;
@@ -536,9 +547,11 @@ function detectIn(text: string, keywordHits?: readonly number[], nonAsciiText?: 
       if (weight >= d.weight) atFullWeight = true;
     }
   }
-  if (text.includes('<!--')) for (const m of text.matchAll(HTML_COMMENT)) {
-    if (INSTRUCTION_CUE.test(m[1] as string)) hits.push({ technique: 'hidden-text', start: m.index, end: m.index + m[0].length, evidence: evidence(text, m.index, m.index + m[0].length), weight: 0.6 });
-  }
+  if (text.includes('<!--'))
+    for (const m of text.matchAll(HTML_COMMENT)) {
+      if (INSTRUCTION_CUE.test(m[1] as string))
+        hits.push({ technique: 'hidden-text', start: m.index, end: m.index + m[0].length, evidence: evidence(text, m.index, m.index + m[0].length), weight: 0.6 });
+    }
   if (/style\s*=/i.test(text)) {
     for (const m of text.matchAll(CSS_HIDDEN)) {
       const inner = m[2] as string;
@@ -559,10 +572,17 @@ function detectIn(text: string, keywordHits?: readonly number[], nonAsciiText?: 
     }
   }
   const cueStarts = cands[DECODE_CUE_INDEX];
-  if (cueStarts !== undefined) for (const m of matchesAt(text, DECODE_CUE, cueStarts)) {
-    const end = m.index + m[0].length;
-    hits.push({ technique: 'encoded-payload', start: m.index, end, evidence: evidence(text, m.index, end), weight: (blobWithInstructions ? 0.7 : 0.5) * framing(text, m.index, end, discussedText(), fences) });
-  }
+  if (cueStarts !== undefined)
+    for (const m of matchesAt(text, DECODE_CUE, cueStarts)) {
+      const end = m.index + m[0].length;
+      hits.push({
+        technique: 'encoded-payload',
+        start: m.index,
+        end,
+        evidence: evidence(text, m.index, end),
+        weight: (blobWithInstructions ? 0.7 : 0.5) * framing(text, m.index, end, discussedText(), fences),
+      });
+    }
   return hits;
 }
 
@@ -597,17 +617,25 @@ export function detectInjectionAt(text: string, keywordHits?: readonly number[])
       h.start = map.original(h.start);
       h.end = h.end === 0 ? 0 : map.original(h.end - 1) + 1;
     }
-    if (interleaved >= 2) hits.push({ technique: 'hidden-text', start: 0, end: text.length, evidence: `${interleaved} zero-width characters inside words`, weight: hits.length > 0 ? 0.6 : interleaved >= 3 ? 0.5 : 0.4 });
+    if (interleaved >= 2)
+      hits.push({ technique: 'hidden-text', start: 0, end: text.length, evidence: `${interleaved} zero-width characters inside words`, weight: hits.length > 0 ? 0.6 : interleaved >= 3 ? 0.5 : 0.4 });
     if (bidi >= 2) hits.push({ technique: 'hidden-text', start: 0, end: text.length, evidence: `${bidi} bidirectional control characters`, weight: 0.35 });
   }
-  if (nonAscii && text.includes('\uDB40')) for (const m of text.matchAll(TAG_RUN)) {
-    // Tag characters follow U+1F3F4 in subdivision flags; anywhere else they hide ASCII text.
-    if (text.slice(Math.max(0, m.index - 2), m.index) === '\u{1F3F4}') continue;
-    let decoded = '';
-    for (let i = 0; i < m[0].length; i += 2) decoded += String.fromCharCode(m[0].charCodeAt(i + 1) - 0xdc00);
-    const end = m.index + m[0].length;
-    hits.push({ technique: 'hidden-text', start: m.index, end, evidence: `tag characters: ${evidence(decoded, 0, decoded.length)}`, weight: INSTRUCTION_CUE.test(decoded) || detectIn(decoded).length > 0 ? 0.8 : 0.5 });
-  }
+  if (nonAscii && text.includes('\uDB40'))
+    for (const m of text.matchAll(TAG_RUN)) {
+      // Tag characters follow U+1F3F4 in subdivision flags; anywhere else they hide ASCII text.
+      if (text.slice(Math.max(0, m.index - 2), m.index) === '\u{1F3F4}') continue;
+      let decoded = '';
+      for (let i = 0; i < m[0].length; i += 2) decoded += String.fromCharCode(m[0].charCodeAt(i + 1) - 0xdc00);
+      const end = m.index + m[0].length;
+      hits.push({
+        technique: 'hidden-text',
+        start: m.index,
+        end,
+        evidence: `tag characters: ${evidence(decoded, 0, decoded.length)}`,
+        weight: INSTRUCTION_CUE.test(decoded) || detectIn(decoded).length > 0 ? 0.8 : 0.5,
+      });
+    }
   hits.sort((a, b) => a.start - b.start || b.weight - a.weight);
   // Two patterns (say English and Spanish `ignore … instructions`) may report one phrase.
   const unique: InjectionTechniqueHit[] = [];
@@ -633,5 +661,13 @@ export function detectInjectionAt(text: string, keywordHits?: readonly number[])
 export function injectionFindings(text: string, keywordHits?: readonly number[]): ScanFinding[] {
   const result = detectInjectionAt(text, keywordHits);
   if (!result.attack) return [];
-  return result.techniques.map((t) => ({ type: 'injection', rule: t.technique, start: t.start, end: t.end, score: result.score, confidence: Math.round(t.weight * 1000) / 1000, evidence: t.evidence }));
+  return result.techniques.map((t) => ({
+    type: 'injection',
+    rule: t.technique,
+    start: t.start,
+    end: t.end,
+    score: result.score,
+    confidence: Math.round(t.weight * 1000) / 1000,
+    evidence: t.evidence,
+  }));
 }

@@ -6,10 +6,7 @@
  * label (`BSN`, `CPF`, `PESEL` …), since a checksum alone passes one random number in ten.
  */
 
-import {
-  bsnValid, chineseIdValid, codiceFiscaleValid, cpfValid, hetuValid, ibanValid, luhnValid,
-  peselValid, personnummerValid, spanishIdValid, ssnPlausible, verhoeffValid,
-} from './checksums.js';
+import { bsnValid, chineseIdValid, codiceFiscaleValid, cpfValid, hetuValid, ibanValid, luhnValid, peselValid, personnummerValid, spanishIdValid, ssnPlausible, verhoeffValid } from './checksums.js';
 import { maskValue } from './mask.js';
 import type { PiiOptions, ScanFinding } from './types.js';
 import { matchesAt, sticky } from './sticky.js';
@@ -119,16 +116,16 @@ const PHONE_LABELLED = /(?:phone|mobile|cell|tel|telefon|téléphone|teléfono|t
 
 const PHONE_LABELLED_AT = sticky(PHONE_LABELLED);
 
-
 function phoneDigitsOk(value: string): boolean {
   const digits = value.replace(/[^0-9]/g, '');
   return digits.length >= 7 && digits.length <= 15 && !/[ .-]{2}/.test(value) && !/^(\d)\1+$/.test(digits);
 }
 
 function findPhones(text: string, out: ScanFinding[], shape: DigitShape, labelHits: LabelStarts | undefined): void {
-  if (text.includes('+')) for (const m of text.matchAll(PHONE_E164)) {
-    if (phoneDigitsOk(m[0]) && m[0].replace(/[^0-9]/g, '').length >= 8) out.push(finding('phone', text, m.index, m.index + m[0].length, 0.85));
-  }
+  if (text.includes('+'))
+    for (const m of text.matchAll(PHONE_E164)) {
+      if (phoneDigitsOk(m[0]) && m[0].replace(/[^0-9]/g, '').length >= 8) out.push(finding('phone', text, m.index, m.index + m[0].length, 0.85));
+    }
   if (shape.longestRun >= 4) for (const m of text.matchAll(PHONE_NANP)) out.push(finding('phone', text, m.index, m.index + m[0].length, 0.7));
   for (const m of labelHits === undefined ? text.matchAll(PHONE_LABELLED) : matchesAt(text, PHONE_LABELLED_AT, labelHits[0] as number[])) {
     const value = m[1] as string;
@@ -163,14 +160,39 @@ const plausibleDate = (yyyymmdd: string): boolean => {
 
 const ID_RULES: readonly IdRule[] = [
   { rule: 'es-dni', patterns: [/(?<![A-Za-z0-9])[XYZ]?[0-9]{7,8}-?[A-Z](?![A-Za-z0-9])/g], valid: (v) => spanishIdValid(v.replace('-', '')), confidence: 0.8, digitRun: 7 },
-  { rule: 'it-codice-fiscale', patterns: [/(?<![A-Za-z0-9])[A-Z]{6}[0-9LMNPQRSTUV]{2}[A-EHLMPRST][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z](?![A-Za-z0-9])/g], valid: codiceFiscaleValid, confidence: 0.95, digitRun: 0, capitals: true },
+  {
+    rule: 'it-codice-fiscale',
+    patterns: [/(?<![A-Za-z0-9])[A-Z]{6}[0-9LMNPQRSTUV]{2}[A-EHLMPRST][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z](?![A-Za-z0-9])/g],
+    valid: codiceFiscaleValid,
+    confidence: 0.95,
+    digitRun: 0,
+    capitals: true,
+  },
   { rule: 'nl-bsn', patterns: [/\b(?:bsn|burgerservicenummer)\b[^0-9\n]{0,20}([0-9]{9})(?![0-9])/gi], valid: bsnValid, confidence: 0.9, digitRun: 9 },
   { rule: 'br-cpf', patterns: [/(?<![0-9.])([0-9]{3}\.[0-9]{3}\.[0-9]{3}-[0-9]{2})(?![0-9])/g, /\bcpf\b[^0-9\n]{0,20}([0-9]{11})(?![0-9])/gi], valid: cpfValid, confidence: 0.9, digitRun: 3 },
-  { rule: 'cn-resident-id', patterns: [/(?<![0-9])[1-9][0-9]{5}(?:19|20)[0-9]{9}[0-9X](?![0-9A-Za-z])/g], valid: (v) => chineseIdValid(v) && plausibleDate(v.slice(6, 14)), confidence: 0.9, digitRun: 17 },
-  { rule: 'in-aadhaar', patterns: [/(?<![0-9])([2-9][0-9]{3} [0-9]{4} [0-9]{4})(?![0-9])/g, /\baadhaar\b[^0-9\n]{0,20}([2-9][0-9]{11})(?![0-9])/gi], valid: (v) => verhoeffValid(v.replace(/ /g, '')), confidence: 0.85, digitRun: 4 },
+  {
+    rule: 'cn-resident-id',
+    patterns: [/(?<![0-9])[1-9][0-9]{5}(?:19|20)[0-9]{9}[0-9X](?![0-9A-Za-z])/g],
+    valid: (v) => chineseIdValid(v) && plausibleDate(v.slice(6, 14)),
+    confidence: 0.9,
+    digitRun: 17,
+  },
+  {
+    rule: 'in-aadhaar',
+    patterns: [/(?<![0-9])([2-9][0-9]{3} [0-9]{4} [0-9]{4})(?![0-9])/g, /\baadhaar\b[^0-9\n]{0,20}([2-9][0-9]{11})(?![0-9])/gi],
+    valid: (v) => verhoeffValid(v.replace(/ /g, '')),
+    confidence: 0.85,
+    digitRun: 4,
+  },
   { rule: 'pl-pesel', patterns: [/\bpesel\b[^0-9\n]{0,20}([0-9]{11})(?![0-9])/gi], valid: peselValid, confidence: 0.9, digitRun: 11 },
   { rule: 'fi-hetu', patterns: [/(?<![0-9A-Za-z])[0-3][0-9][01][0-9]{3}[-+A-FU-Y][0-9]{3}[0-9A-Y](?![0-9A-Za-z])/g], valid: hetuValid, confidence: 0.9, digitRun: 6 },
-  { rule: 'se-personnummer', patterns: [/(?<![0-9])(?:19|20)?[0-9]{2}[01][0-9][0-3][0-9][-+][0-9]{4}(?![0-9])/g], valid: (v) => personnummerValid(v) && plausibleDate('20' + v.replace(/[-+]/g, '').slice(-10, -4)), confidence: 0.75, digitRun: 6 },
+  {
+    rule: 'se-personnummer',
+    patterns: [/(?<![0-9])(?:19|20)?[0-9]{2}[01][0-9][0-3][0-9][-+][0-9]{4}(?![0-9])/g],
+    valid: (v) => personnummerValid(v) && plausibleDate('20' + v.replace(/[-+]/g, '').slice(-10, -4)),
+    confidence: 0.75,
+    digitRun: 6,
+  },
   { rule: 'us-ssn', patterns: [/\b(?:ssn|social security(?: number| no\.?)?)\b[^0-9\n]{0,20}([0-9]{3}-[0-9]{2}-[0-9]{4})(?![0-9])/gi], valid: ssnPlausible, confidence: 0.85, digitRun: 4 },
 ];
 
@@ -181,11 +203,23 @@ const ID_RULES: readonly IdRule[] = [
  * from the keyword]`; label pattern 0 is the labelled phone number (`téléphone` ends in `phone`).
  */
 const LABELS: readonly (readonly [string, RegExp, number])[] = [
-  ['phone', PHONE_LABELLED, 0], ['phone', PHONE_LABELLED, -4], ['mobile', PHONE_LABELLED, 0], ['cell', PHONE_LABELLED, 0],
-  ['tel', PHONE_LABELLED, 0], ['handy', PHONE_LABELLED, 0],
-  ...([['bsn', 'nl-bsn', 0], ['burgerservicenummer', 'nl-bsn', 0], ['cpf', 'br-cpf', 1], ['aadhaar', 'in-aadhaar', 1], ['pesel', 'pl-pesel', 0], ['ssn', 'us-ssn', 0], ['social security', 'us-ssn', 0]] as const).map(
-    ([word, rule, index]) => [word, (ID_RULES.find((r) => r.rule === rule) as IdRule).patterns[index] as RegExp, 0] as const,
-  ),
+  ['phone', PHONE_LABELLED, 0],
+  ['phone', PHONE_LABELLED, -4],
+  ['mobile', PHONE_LABELLED, 0],
+  ['cell', PHONE_LABELLED, 0],
+  ['tel', PHONE_LABELLED, 0],
+  ['handy', PHONE_LABELLED, 0],
+  ...(
+    [
+      ['bsn', 'nl-bsn', 0],
+      ['burgerservicenummer', 'nl-bsn', 0],
+      ['cpf', 'br-cpf', 1],
+      ['aadhaar', 'in-aadhaar', 1],
+      ['pesel', 'pl-pesel', 0],
+      ['ssn', 'us-ssn', 0],
+      ['social security', 'us-ssn', 0],
+    ] as const
+  ).map(([word, rule, index]) => [word, (ID_RULES.find((r) => r.rule === rule) as IdRule).patterns[index] as RegExp, 0] as const),
 ];
 const LABEL_PATTERNS: readonly RegExp[] = [...new Set(LABELS.map((l) => l[1]))];
 const LABEL_STICKY = new Map(LABEL_PATTERNS.map((p) => [p, sticky(p)]));
@@ -196,9 +230,7 @@ export const PII_KEYWORDS: readonly string[] = [...new Set(LABELS.map((l) => l[0
 type LabelStarts = (number[] | undefined)[];
 
 /** For each label keyword, the labelled patterns (by index) it starts and the offsets. */
-const LABELS_BY_KEYWORD: readonly (readonly [number, number])[][] = PII_KEYWORDS.map((word) =>
-  LABELS.filter((l) => l[0] === word).map((l) => [LABEL_PATTERNS.indexOf(l[1]), l[2]] as const),
-);
+const LABELS_BY_KEYWORD: readonly (readonly [number, number])[][] = PII_KEYWORDS.map((word) => LABELS.filter((l) => l[0] === word).map((l) => [LABEL_PATTERNS.indexOf(l[1]), l[2]] as const));
 
 function labelStarts(hits: readonly number[]): LabelStarts {
   const starts: LabelStarts = LABEL_PATTERNS.map(() => []);

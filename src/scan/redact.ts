@@ -35,8 +35,7 @@ export function applyRedactions(text: string, findings: readonly ScanFinding[]):
  * Object keys whose string value is a credential whatever it looks like. The key must end in
  * the word, so `max_tokens` and `token_type` are left alone.
  */
-export const SENSITIVE_KEY =
-  /(?:password|passwd|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret|credentials?|authorization|cookie|session[_-]?id|x-api-key)$/i;
+export const SENSITIVE_KEY = /(?:password|passwd|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret|credentials?|authorization|cookie|session[_-]?id|x-api-key)$/i;
 
 /**
  * Deep copy of a JSON-like value with every string, object keys included, redacted by

@@ -123,7 +123,13 @@ function splitSecrets(pieces: readonly Piece[]): (ScanFinding & { field: string;
 }
 
 const EGRESS_RISK: Readonly<Record<HostClass, Risk>> = {
-  metadata: 'critical', 'link-local': 'high', loopback: 'high', private: 'high', unspecified: 'high', invalid: 'high', public: 'low',
+  metadata: 'critical',
+  'link-local': 'high',
+  loopback: 'high',
+  private: 'high',
+  unspecified: 'high',
+  invalid: 'high',
+  public: 'low',
 };
 
 /**
@@ -135,21 +141,27 @@ export function scanRequest(request: ActionRequest, options?: ScanOptions): Requ
   let score = 0;
   let scanned = false;
   const pieces: Piece[] = [];
-  eachString(request.args ?? {}, 'args', 0, (piece) => {
-    pieces.push(piece);
-    const { field, text } = piece;
-    // A key counts as content for the injection result only when it holds an attack.
-    if (!piece.key) scanned = true;
-    if (kindEnabled(options, 'secret')) for (const f of findSecrets(text)) result.secrets.push({ ...f, field });
-    if (kindEnabled(options, 'pii')) for (const f of findPii(text, options?.pii)) result.pii.push({ ...f, field });
-    if (kindEnabled(options, 'injection')) {
-      const inj = detectInjection(text);
-      score = Math.max(score, inj.score);
-      if (inj.techniques.length > 0) scanned = true;
-      for (const t of inj.techniques) techniques.add(t.technique);
-    }
-    if (kindEnabled(options, 'url')) for (const d of extractDestinations(text)) result.destinations.push({ field, host: d.host, hostClass: d.hostClass, value: d.value });
-  }, new Set());
+  eachString(
+    request.args ?? {},
+    'args',
+    0,
+    (piece) => {
+      pieces.push(piece);
+      const { field, text } = piece;
+      // A key counts as content for the injection result only when it holds an attack.
+      if (!piece.key) scanned = true;
+      if (kindEnabled(options, 'secret')) for (const f of findSecrets(text)) result.secrets.push({ ...f, field });
+      if (kindEnabled(options, 'pii')) for (const f of findPii(text, options?.pii)) result.pii.push({ ...f, field });
+      if (kindEnabled(options, 'injection')) {
+        const inj = detectInjection(text);
+        score = Math.max(score, inj.score);
+        if (inj.techniques.length > 0) scanned = true;
+        for (const t of inj.techniques) techniques.add(t.technique);
+      }
+      if (kindEnabled(options, 'url')) for (const d of extractDestinations(text)) result.destinations.push({ field, host: d.host, hostClass: d.hostClass, value: d.value });
+    },
+    new Set(),
+  );
   if (kindEnabled(options, 'secret')) {
     // Values are read one after the other, and keys: a key between two values would otherwise
     // cut the secret split across them.

@@ -77,12 +77,7 @@ function lowercasedKeyId(tail: string): boolean {
 /** Gate for `key = value` assignments: a value that looks generated, not a word or reference. */
 function generatedLooking(minEntropy: number) {
   // Cheapest gates first: most candidates that fail, fail on the first two.
-  return (value: string): boolean =>
-    /[0-9]/.test(value) &&
-    /[A-Za-z]/.test(value) &&
-    !isReference(value) &&
-    charClasses(value) >= 2 &&
-    shannonEntropy(value) >= minEntropy;
+  return (value: string): boolean => /[0-9]/.test(value) && /[A-Za-z]/.test(value) && !isReference(value) && charClasses(value) >= 2 && shannonEntropy(value) >= minEntropy;
 }
 
 function passwordLooking(value: string): boolean {
@@ -107,15 +102,42 @@ export const SECRET_RULES: readonly SecretRule[] = [
   // Cloud providers
   // Key ids are upper case, so a lowercased id loses nothing: it is reported too, when its
   // 16 characters look random (a digit, few vowels), not like a word (`asiasoutheastregion`).
-  { id: 'aws-access-key', keywords: ['akia', 'asia', 'abia', 'acca'], pattern: `(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}(?![A-Z0-9])|(?<![A-Za-z0-9])(?:akia|asia|abia|acca)[a-z2-7]{16}(?![A-Za-z0-9])`, confidence: 0.95, check: (v) => !/^[a-z]/.test(v) || lowercasedKeyId(v.slice(4)) },
-  { id: 'aws-secret-key', keywords: ['aws_secret', 'aws-secret', 'awssecret', 'secretaccesskey', 'secret_access_key'], pattern: `(?:aws[_-]?secret[_-]?(?:access[_-]?)?key|secret_?access_?key)["']?[ \\t]{0,4}[:=][ \\t]{0,4}["']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])`, flags: 'i', confidence: 0.9, minEntropy: 4.0 },
-  { id: 'aws-session-token', keywords: ['aws_session_token', 'sessiontoken'], pattern: `(?:aws_session_token|sessiontoken)["']?[ \\t]{0,4}[:=][ \\t]{0,4}["']?([A-Za-z0-9/+=]{100,1200})`, flags: 'i', confidence: 0.9, minEntropy: 4.5 },
+  {
+    id: 'aws-access-key',
+    keywords: ['akia', 'asia', 'abia', 'acca'],
+    pattern: `(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}(?![A-Z0-9])|(?<![A-Za-z0-9])(?:akia|asia|abia|acca)[a-z2-7]{16}(?![A-Za-z0-9])`,
+    confidence: 0.95,
+    check: (v) => !/^[a-z]/.test(v) || lowercasedKeyId(v.slice(4)),
+  },
+  {
+    id: 'aws-secret-key',
+    keywords: ['aws_secret', 'aws-secret', 'awssecret', 'secretaccesskey', 'secret_access_key'],
+    pattern: `(?:aws[_-]?secret[_-]?(?:access[_-]?)?key|secret_?access_?key)["']?[ \\t]{0,4}[:=][ \\t]{0,4}["']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])`,
+    flags: 'i',
+    confidence: 0.9,
+    minEntropy: 4.0,
+  },
+  {
+    id: 'aws-session-token',
+    keywords: ['aws_session_token', 'sessiontoken'],
+    pattern: `(?:aws_session_token|sessiontoken)["']?[ \\t]{0,4}[:=][ \\t]{0,4}["']?([A-Za-z0-9/+=]{100,1200})`,
+    flags: 'i',
+    confidence: 0.9,
+    minEntropy: 4.5,
+  },
   { id: 'google-api-key', keywords: ['aiza'], pattern: `${L}AIza[0-9A-Za-z_-]{35}${R}`, confidence: 0.9 },
   { id: 'google-oauth-client-secret', keywords: ['gocspx-'], pattern: `GOCSPX-[A-Za-z0-9_-]{28}${R}`, confidence: 0.95 },
   { id: 'gcp-oauth-refresh-token', keywords: ['1//0'], pattern: `${L}1//0[A-Za-z0-9_-]{60,250}${R}`, confidence: 0.8, minEntropy: 4.5 },
   { id: 'azure-storage-account-key', keywords: ['accountkey='], pattern: `AccountKey=([A-Za-z0-9+/]{86}==)`, flags: 'i', confidence: 0.95 },
   { id: 'azure-ad-client-secret', keywords: ['q~'], back: 4, pattern: `(?<![A-Za-z0-9_~.-])[A-Za-z0-9_~.]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34}(?![A-Za-z0-9_~.-])`, confidence: 0.85, minEntropy: 4.0 },
-  { id: 'azure-sas-token', keywords: ['sig='], pattern: `sig=([A-Za-z0-9%+/]{40,120}(?:%3D|=)?)`, flags: 'i', confidence: 0.8, check: (_v, m) => /[?&](?:sv|se|sp)=/.test(m.input.slice(Math.max(0, m.index - 400), m.index)) },
+  {
+    id: 'azure-sas-token',
+    keywords: ['sig='],
+    pattern: `sig=([A-Za-z0-9%+/]{40,120}(?:%3D|=)?)`,
+    flags: 'i',
+    confidence: 0.8,
+    check: (_v, m) => /[?&](?:sv|se|sp)=/.test(m.input.slice(Math.max(0, m.index - 400), m.index)),
+  },
   { id: 'alibaba-access-key', keywords: ['ltai'], pattern: `${L}LTAI[A-Za-z0-9]{12,20}${R}`, confidence: 0.85, minEntropy: 3.5 },
   { id: 'digitalocean-token', keywords: ['dop_v1_', 'doo_v1_', 'dor_v1_'], pattern: `do[opr]_v1_[a-f0-9]{64}${R}`, confidence: 0.95 },
   { id: 'heroku-api-key', keywords: ['hrku-'], pattern: `HRKU-[A-Za-z0-9_-]{40,80}${R}`, confidence: 0.85, minEntropy: 3.5 },
@@ -153,8 +175,18 @@ export const SECRET_RULES: readonly SecretRule[] = [
   { id: 'slack-legacy-token', keywords: ['xoxa-', 'xoxo-', 'xoxr-', 'xoxs-'], pattern: `xox[aors]-[0-9]{1,13}-[A-Za-z0-9-]{10,80}${R}`, confidence: 0.9, minEntropy: 3.3 },
   { id: 'slack-app-token', keywords: ['xapp-'], pattern: `xapp-[0-9]-[A-Z0-9]{9,11}-[0-9]{10,13}-[a-f0-9]{64}${R}`, confidence: 0.97 },
   { id: 'slack-webhook-url', keywords: ['hooks.slack.com/'], pattern: `hooks\\.slack\\.com/(?:services|workflows|triggers)/T[A-Z0-9]{8,11}/[A-Z0-9]{8,12}/[A-Za-z0-9]{20,32}`, confidence: 0.95 },
-  { id: 'discord-webhook-url', keywords: ['discord.com/api/webhooks/', 'discordapp.com/api/webhooks/'], pattern: `discord(?:app)?\\.com/api/webhooks/[0-9]{17,20}/[A-Za-z0-9_-]{60,70}`, confidence: 0.95 },
-  { id: 'teams-webhook-url', keywords: ['.webhook.office.com/webhookb2/'], pattern: `\\.webhook\\.office\\.com/webhookb2/[a-f0-9-]{36}@[a-f0-9-]{36}/IncomingWebhook/[a-f0-9]{32}/[a-f0-9-]{36}`, confidence: 0.95 },
+  {
+    id: 'discord-webhook-url',
+    keywords: ['discord.com/api/webhooks/', 'discordapp.com/api/webhooks/'],
+    pattern: `discord(?:app)?\\.com/api/webhooks/[0-9]{17,20}/[A-Za-z0-9_-]{60,70}`,
+    confidence: 0.95,
+  },
+  {
+    id: 'teams-webhook-url',
+    keywords: ['.webhook.office.com/webhookb2/'],
+    pattern: `\\.webhook\\.office\\.com/webhookb2/[a-f0-9-]{36}@[a-f0-9-]{36}/IncomingWebhook/[a-f0-9]{32}/[a-f0-9-]{36}`,
+    confidence: 0.95,
+  },
   { id: 'telegram-bot-token', keywords: [':aa'], pattern: `(?<=(?<![0-9])[0-9]{8,10}):(AA[A-Za-z0-9_-]{33})${R}`, confidence: 0.9 },
   { id: 'sendgrid-api-key', keywords: ['sg.'], pattern: `${L}SG\\.[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{43}${R}`, confidence: 0.97 },
   { id: 'mailgun-api-key', keywords: ['key-'], pattern: `${L}key-[a-f0-9]{32}${R}`, confidence: 0.8, minEntropy: 3.4 },
@@ -178,7 +210,14 @@ export const SECRET_RULES: readonly SecretRule[] = [
   { id: 'openai-api-key', keywords: ['sk-'], pattern: `${L}sk-(?:(?:proj|svcacct|admin)-)?[A-Za-z0-9_-]{40,250}${R}`, confidence: 0.97, check: (v) => v.includes('T3BlbkFJ') },
   // The `sk-` shape without OpenAI's marker (other providers, older formats, the seeds'
   // `sk-[a-zA-Z0-9]{48}`): a random-looking run after `sk-` is a key.
-  { id: 'sk-prefixed-key', keywords: ['sk-'], pattern: `${L}sk-(?:(?:proj|svcacct|admin)-)?[A-Za-z0-9]{32,250}${R}`, confidence: 0.75, check: (v) => generatedLooking(4.0)(v.slice(v.lastIndexOf('-') + 1)), generic: true },
+  {
+    id: 'sk-prefixed-key',
+    keywords: ['sk-'],
+    pattern: `${L}sk-(?:(?:proj|svcacct|admin)-)?[A-Za-z0-9]{32,250}${R}`,
+    confidence: 0.75,
+    check: (v) => generatedLooking(4.0)(v.slice(v.lastIndexOf('-') + 1)),
+    generic: true,
+  },
   { id: 'groq-api-key', keywords: ['gsk_'], pattern: `${L}gsk_[A-Za-z0-9]{52}${R}`, confidence: 0.95 },
   { id: 'huggingface-token', keywords: ['hf_'], pattern: `${L}hf_[A-Za-z]{34}${R}`, confidence: 0.9, minEntropy: 3.8 },
   { id: 'replicate-api-token', keywords: ['r8_'], pattern: `${L}r8_[A-Za-z0-9]{37}${R}`, confidence: 0.9, minEntropy: 3.8 },
@@ -197,21 +236,77 @@ export const SECRET_RULES: readonly SecretRule[] = [
   { id: 'age-secret-key', keywords: ['age-secret-key-1'], pattern: `AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}`, confidence: 0.99 },
   // Key material and structured tokens
   {
-    id: 'private-key', keyMaterial: true, keywords: ['-----begin'],
+    id: 'private-key',
+    keyMaterial: true,
+    keywords: ['-----begin'],
     pattern: `${PEM_HEADER}(?:(?:(?!-----BEGIN )[\\s\\S]){0,12000}?-----END [A-Z0-9 ]{0,30}PRIVATE KEY(?: BLOCK)?-----|${PEM_BODY})`,
     // The header is at most 55 characters, so the END line starts within 55 + 12,000.
     unless: { literal: '-----END ', within: 12055, pattern: `${PEM_HEADER}${PEM_BODY}` },
-    confidence: 0.99, check: (v) => /[A-Za-z0-9+/]{40}/.test(v),
+    confidence: 0.99,
+    check: (v) => /[A-Za-z0-9+/]{40}/.test(v),
   },
   { id: 'putty-private-key', keyMaterial: true, keywords: ['putty-user-key-file-'], pattern: `PuTTY-User-Key-File-[0-9]: [\\s\\S]{0,6000}?Private-MAC: [a-f0-9]{40,64}`, confidence: 0.99 },
-  { id: 'encoded-private-key', keyMaterial: true, keywords: ['ls0tls1crudjt'], pattern: `LS0tLS1CRUdJTi[A-Za-z0-9+/]{100,12000}={0,2}`, confidence: 0.95, check: (v) => (base64Decode(v) ?? '').includes('PRIVATE KEY') },
+  {
+    id: 'encoded-private-key',
+    keyMaterial: true,
+    keywords: ['ls0tls1crudjt'],
+    pattern: `LS0tLS1CRUdJTi[A-Za-z0-9+/]{100,12000}={0,2}`,
+    confidence: 0.95,
+    check: (v) => (base64Decode(v) ?? '').includes('PRIVATE KEY'),
+  },
   { id: 'jwt', keywords: ['eyj'], pattern: `${L}eyJ[A-Za-z0-9_-]{8,2000}\\.eyJ[A-Za-z0-9_-]{8,4000}\\.[A-Za-z0-9_-]{0,1000}${R}`, confidence: 0.85, check: jwtShaped },
   // Credentials inside URLs and headers
-  { id: 'database-url-password', keywords: ['postgres://', 'postgresql://', 'mysql://', 'mariadb://', 'mongodb://', 'mongodb+srv://', 'redis://', 'rediss://', 'amqp://', 'amqps://', 'mssql://', 'sqlserver://', 'clickhouse://', 'cockroachdb://'], pattern: `[a-z+]{4,14}://[^\\s:@/?#'"]{0,64}:([^\\s@/?#'"]{3,128})@`, flags: 'i', confidence: 0.95, check: (v) => !isReference(v) },
+  {
+    id: 'database-url-password',
+    keywords: [
+      'postgres://',
+      'postgresql://',
+      'mysql://',
+      'mariadb://',
+      'mongodb://',
+      'mongodb+srv://',
+      'redis://',
+      'rediss://',
+      'amqp://',
+      'amqps://',
+      'mssql://',
+      'sqlserver://',
+      'clickhouse://',
+      'cockroachdb://',
+    ],
+    pattern: `[a-z+]{4,14}://[^\\s:@/?#'"]{0,64}:([^\\s@/?#'"]{3,128})@`,
+    flags: 'i',
+    confidence: 0.95,
+    check: (v) => !isReference(v),
+  },
   { id: 'url-password', keywords: ['://'], pattern: `://[^\\s:@/?#'"]{1,64}:([^\\s@/?#'"]{3,128})@(?=[A-Za-z0-9.[\\-])`, confidence: 0.8, check: (v) => !isReference(v) },
   { id: 'basic-auth-header', keywords: ['basic'], pattern: `basic[ \\t]{1,4}([A-Za-z0-9+/]{8,400}={0,2})(?![A-Za-z0-9+/=])`, flags: 'i', confidence: 0.85, check: basicAuthShaped },
-  { id: 'bearer-token', keywords: ['bearer'], pattern: `bearer[ \\t]{1,4}([A-Za-z0-9._~+/-]{20,2000}={0,2})(?![A-Za-z0-9._~+/=-])`, flags: 'i', confidence: 0.8, check: generatedLooking(3.5), generic: true },
+  {
+    id: 'bearer-token',
+    keywords: ['bearer'],
+    pattern: `bearer[ \\t]{1,4}([A-Za-z0-9._~+/-]{20,2000}={0,2})(?![A-Za-z0-9._~+/=-])`,
+    flags: 'i',
+    confidence: 0.8,
+    check: generatedLooking(3.5),
+    generic: true,
+  },
   // Generic assignments, gated by entropy and shape
-  { id: 'generic-password', keywords: ['password', 'passwd', 'passphrase', 'pwd'], pattern: `(?:password|passwd|passphrase|pwd)${ASSIGN}${assignedValue(6, 128)}`, flags: 'i', confidence: 0.7, check: passwordLooking, generic: true },
-  { id: 'generic-api-key', keywords: ['api_key', 'apikey', 'api-key', 'api_secret', 'secret', 'token', 'access_key', 'accesskey', 'auth', 'credential', 'private_key'], pattern: `(?<![:/])(?:api[_-]?key|api[_-]?secret|secret(?!s?[-_]?(?:manager|arn|name|id|ref|path|version)\\b)|token|access[_-]?key|auth|credential|private[_-]?key)${ASSIGN}${assignedValue(16, 256)}`, flags: 'i', confidence: 0.7, check: generatedLooking(3.3), generic: true },
+  {
+    id: 'generic-password',
+    keywords: ['password', 'passwd', 'passphrase', 'pwd'],
+    pattern: `(?:password|passwd|passphrase|pwd)${ASSIGN}${assignedValue(6, 128)}`,
+    flags: 'i',
+    confidence: 0.7,
+    check: passwordLooking,
+    generic: true,
+  },
+  {
+    id: 'generic-api-key',
+    keywords: ['api_key', 'apikey', 'api-key', 'api_secret', 'secret', 'token', 'access_key', 'accesskey', 'auth', 'credential', 'private_key'],
+    pattern: `(?<![:/])(?:api[_-]?key|api[_-]?secret|secret(?!s?[-_]?(?:manager|arn|name|id|ref|path|version)\\b)|token|access[_-]?key|auth|credential|private[_-]?key)${ASSIGN}${assignedValue(16, 256)}`,
+    flags: 'i',
+    confidence: 0.7,
+    check: generatedLooking(3.3),
+    generic: true,
+  },
 ];

@@ -101,7 +101,7 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
 const ESCAPES = /(?:%[0-9A-Fa-f]{2})+|\\x([0-9A-Fa-f]{2})|\\u(?:([0-9A-Fa-f]{4})|\{([0-9A-Fa-f]{1,6})\})|&#(?:[xX]([0-9A-Fa-f]{1,6})|([0-9]{1,7}));/g;
 
 /** The character(s) one escape stands for; undefined when it stands for no code point. */
-function unescape(m: RegExpExecArray): string | undefined {
+function unescapeMatch(m: RegExpExecArray): string | undefined {
   const [whole, x, u4, ux, hx, dec] = m;
   if (whole.startsWith('%')) {
     const bytes = Uint8Array.from({ length: whole.length / 3 }, (_, k) => parseInt(whole.slice(3 * k + 1, 3 * k + 3), 16));
@@ -123,7 +123,7 @@ function decodeEscapes(text: string, src: SecretView | undefined): SecretView | 
   let cursor = 0;
   ESCAPES.lastIndex = 0;
   for (let m = ESCAPES.exec(text); m !== null; m = ESCAPES.exec(text)) {
-    const decoded = unescape(m);
+    const decoded = unescapeMatch(m);
     if (decoded === undefined) continue;
     b.copy(text, cursor, m.index, src);
     const [s, e] = spanOf(src, m.index, m.index + m[0].length);

@@ -28,10 +28,7 @@ export interface StreamRedactor {
  * @param scan finds redactable spans in a window of text
  * @param redactWindow redacts a window given its findings
  */
-export function makeStreamRedactor(
-  scan: (text: string) => ScanFinding[],
-  redactWindow: (text: string, findings: readonly ScanFinding[]) => string,
-): StreamRedactor {
+export function makeStreamRedactor(scan: (text: string) => ScanFinding[], redactWindow: (text: string, findings: readonly ScanFinding[]) => string): StreamRedactor {
   // `buffer` = already-released context (first `released` chars) + pending text.
   let buffer = '';
   let released = 0;

@@ -103,5 +103,8 @@ export function errorsOf(err: unknown): BastionError[] | undefined {
  */
 export function handleError(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const { status, error } = errorAnswer(request, errorsOf(err), err);
-  return reply.code(status).type('application/json; charset=utf-8').send({ error } satisfies ErrorBody);
+  return reply
+    .code(status)
+    .type('application/json; charset=utf-8')
+    .send({ error } satisfies ErrorBody);
 }

@@ -16,11 +16,7 @@ export interface LogOptions {
 /** Header values never written to a log: bearer tokens, API keys, cookies. */
 export const REDACTED_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'x-api-key', 'api-key', 'x-auth-token'] as const;
 
-const REDACT_PATHS = [
-  ...REDACTED_HEADERS.map((h) => `req.headers["${h}"]`),
-  ...REDACTED_HEADERS.map((h) => `headers["${h}"]`),
-  'res.headers["set-cookie"]',
-];
+const REDACT_PATHS = [...REDACTED_HEADERS.map((h) => `req.headers["${h}"]`), ...REDACTED_HEADERS.map((h) => `headers["${h}"]`), 'res.headers["set-cookie"]'];
 
 /** pino options for Fastify's `logger`: one line per request and answer, headers included, secrets redacted. */
 export function loggerOptions(options: LogOptions): Record<string, unknown> {

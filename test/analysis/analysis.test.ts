@@ -51,7 +51,11 @@ describe('analyze(request)', () => {
     const r = a.analyze(c.request);
     const detail = `${c.description}: ${JSON.stringify(r.findings)}`;
     expectAnalysis(r, c.expect, detail);
-    if (c.expect.source !== undefined) expect(r.findings.map((f) => f.source), detail).toContain(c.expect.source);
+    if (c.expect.source !== undefined)
+      expect(
+        r.findings.map((f) => f.source),
+        detail,
+      ).toContain(c.expect.source);
     expect([...r.categories].sort(), 'categories are sorted and unique').toEqual([...new Set(r.categories)].sort());
   });
 });
@@ -108,8 +112,8 @@ describe('sql, path and url analyzers', () => {
   it('flags multi-statement strings and mongo calls', () => {
     expect(analyzer.sql('SELECT 1; DROP TABLE t').categories).toContain('db.destructive');
     expect(analyzer.sql('db.dropDatabase()').risk).toBe('critical');
-    expect(analyzer.sql("db.users.deleteMany({})").risk).toBe('high');
-    expect(analyzer.sql("db.users.deleteMany({age: 3})").risk).toBe('low');
+    expect(analyzer.sql('db.users.deleteMany({})').risk).toBe('high');
+    expect(analyzer.sql('db.users.deleteMany({age: 3})').risk).toBe('low');
     expect(analyzer.sql('ALTER TABLE t DROP COLUMN c').risk).toBe('high');
     expect(analyzer.sql('GRANT ALL ON t TO bob').categories).toContain('priv.escalate');
   });

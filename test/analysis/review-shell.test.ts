@@ -25,7 +25,11 @@ const analyzer = await createAnalyzer({ cacheSize: 1 });
 describe('review shell corpus', () => {
   it('covers findings 1, 5 and 12', () => {
     expect(cases.length).toBeGreaterThanOrEqual(70);
-    for (const n of ['1', '5', '12']) expect(cases.some((c) => c.description.startsWith(`review ${n}:`)), `finding ${n}`).toBe(true);
+    for (const n of ['1', '5', '12'])
+      expect(
+        cases.some((c) => c.description.startsWith(`review ${n}:`)),
+        `finding ${n}`,
+      ).toBe(true);
   });
 
   it.each(cases)('$description', (c) => {
@@ -87,17 +91,15 @@ describe('review 27: wrapper chains of about 100 KB', () => {
 describe('review 1 and 17: a command-name glob is resolved in linear time', () => {
   // The first resolver compiled the pattern to a RegExp: `/bin/` + 40 stars + `x` ran for
   // minutes. Each case must finish in well under a second of CPU and still fail closed.
-  it.each([
-    ['/bin/' + '*'.repeat(40) + 'x -rf /'],
-    ['/bin/' + '*?'.repeat(100) + 'z -rf /'],
-    ['/bin/' + '[a-z]*'.repeat(60) + '! -rf /'],
-    ['/bin/' + '*a'.repeat(200) + 'b -rf /'],
-  ])('%s', (command) => {
-    const start = process.cpuUsage();
-    const r = analyzer.shell(command, { home: '/home/user' });
-    const ms = process.cpuUsage(start).user / 1000;
-    expect(r.categories).toContain('exec.obfuscated');
-    expect(riskRank(r.risk)).toBeGreaterThanOrEqual(riskRank('high'));
-    expect(ms).toBeLessThan(1_000);
-  });
+  it.each([['/bin/' + '*'.repeat(40) + 'x -rf /'], ['/bin/' + '*?'.repeat(100) + 'z -rf /'], ['/bin/' + '[a-z]*'.repeat(60) + '! -rf /'], ['/bin/' + '*a'.repeat(200) + 'b -rf /']])(
+    '%s',
+    (command) => {
+      const start = process.cpuUsage();
+      const r = analyzer.shell(command, { home: '/home/user' });
+      const ms = process.cpuUsage(start).user / 1000;
+      expect(r.categories).toContain('exec.obfuscated');
+      expect(riskRank(r.risk)).toBeGreaterThanOrEqual(riskRank('high'));
+      expect(ms).toBeLessThan(1_000);
+    },
+  );
 });

@@ -2,7 +2,11 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, canonicalMembers, canonicalSplit, joinCanonicalMembers } from '../../src/core/canonical-json.js';
 
-interface Case { description: string; input: unknown; expected: string }
+interface Case {
+  description: string;
+  input: unknown;
+  expected: string;
+}
 const { cases } = JSON.parse(readFileSync(new URL('../fixtures/audit/canonical-json.json', import.meta.url), 'utf8')) as { cases: Case[] };
 
 describe('canonicalJson (RFC 8785)', () => {
@@ -43,7 +47,9 @@ describe('canonicalJson (RFC 8785)', () => {
 
   const late = { seq: 0, time: '2026-01-01T00:00:00.000Z', v: 1 };
   const splitInputs: Array<[string, Record<string, unknown>]> = [
-    ...cases.filter((c) => typeof c.input === 'object' && c.input !== null && !Array.isArray(c.input)).map((c): [string, Record<string, unknown>] => [c.description, c.input as Record<string, unknown>]),
+    ...cases
+      .filter((c) => typeof c.input === 'object' && c.input !== null && !Array.isArray(c.input))
+      .map((c): [string, Record<string, unknown>] => [c.description, c.input as Record<string, unknown>]),
     ['an event', { type: 'decision', args: { z: 1, a: [2, { seq: 0 }] }, traceId: 't-"seq":0', zeta: 'last' }],
     ['array-index keys nested (the string builder path)', { type: 'x', args: { '10': 1, '9': 2, a: { '0': true } } }],
     ['a `__proto__` member', JSON.parse('{"type":"x","args":{"__proto__":{"a":1},"b":2}}') as Record<string, unknown>],
@@ -69,7 +75,12 @@ describe('canonicalJson (RFC 8785)', () => {
 
   it('reads each value once, so a getter cannot slip an unchecked value past the checks', () => {
     let reads = 0;
-    const tricky = { get x(): unknown { reads++; return reads === 1 ? 1 : Number.NaN; } };
+    const tricky = {
+      get x(): unknown {
+        reads++;
+        return reads === 1 ? 1 : Number.NaN;
+      },
+    };
     expect(canonicalJson(tricky)).toEqual({ ok: true, value: '{"x":1}' });
   });
 });

@@ -32,9 +32,16 @@ beforeAll(async () => {
   for (let i = 1; i <= 20; i++) {
     clock += 60_000;
     await log.append({
-      type: 'decision', traceId: `t-${i % 4}`, principal: { id: i % 2 ? 'alice' : 'bob', groups: ['sre'], deviceCompliant: true },
-      action: i % 3 ? 'jira_read' : 'shell.execute', decision: i % 5 ? 'allow' : 'deny', reason: i % 5 ? 'allowed' : 'no rule allows this action',
-      risk: i % 5 ? 'low' : 'high', categories: [], policyVersion: 'v1', matched: [{ policy: 'zyx', rule: 'r', effect: 'allow' }],
+      type: 'decision',
+      traceId: `t-${i % 4}`,
+      principal: { id: i % 2 ? 'alice' : 'bob', groups: ['sre'], deviceCompliant: true },
+      action: i % 3 ? 'jira_read' : 'shell.execute',
+      decision: i % 5 ? 'allow' : 'deny',
+      reason: i % 5 ? 'allowed' : 'no rule allows this action',
+      risk: i % 5 ? 'low' : 'high',
+      categories: [],
+      policyVersion: 'v1',
+      matched: [{ policy: 'zyx', rule: 'r', effect: 'allow' }],
     });
   }
   await log.close();
@@ -83,11 +90,19 @@ describe('bastion audit', () => {
   it('export: OCSF 6003 with the security_control profile, stored JSON lines and the ZYX mirror', async () => {
     const ocsf = await cli(['audit', 'export', '--format', 'ocsf', '--since', '2026-05-22T10:05:00Z']);
     expect(ocsf.code).toBe(0);
-    const lines = ocsf.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = ocsf.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).toHaveLength(16);
     expect(lines[0]).toMatchObject({ class_uid: 6003, action: 'Denied', disposition: 'Blocked', metadata: { profiles: ['security_control'], sequence: 5 }, policy: { name: 'zyx', version: 'v1' } });
     const jsonl = await cli(['audit', 'export', '--format', 'jsonl', '--after-seq', '18']);
-    expect(jsonl.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { seq: number }).seq)).toEqual([19, 20]);
+    expect(
+      jsonl.stdout
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { seq: number }).seq),
+    ).toEqual([19, 20]);
     const zyx = await cli(['audit', 'export', '--format', 'zyx']);
     expect(JSON.parse(zyx.stdout.split('\n')[0] ?? '')).toMatchObject({ event_type: 'policy_decision', user: 'alice', groups: ['sre'], device_compliant: true, trace_id: 't-1' });
     expect((await cli(['audit', 'export', '--format', 'csv'])).code).toBe(2);
@@ -118,7 +133,7 @@ describe('bastion audit', () => {
     });
     db.close();
     const t = new Database(join(copy, 'bastion.db'));
-    t.prepare("UPDATE audit_events SET body = replace(body, '\"decision\":\"deny\"', '\"decision\":\"allow\"') WHERE seq = 15").run();
+    t.prepare('UPDATE audit_events SET body = replace(body, \'"decision":"deny"\', \'"decision":"allow"\') WHERE seq = 15').run();
     t.close();
     const r = await cli(['audit', 'verify', '--data-dir', 'tampered', '--public-key', 'witness.pub.pem']);
     expect(r.code).toBe(1);

@@ -45,31 +45,35 @@ function runAndKill(path: string, minAcks: number): Promise<Map<number, number>>
 }
 
 describe('audit log crash safety', () => {
-  it.skipIf(!existsSync(DIST))('keeps every acknowledged event when the writer is SIGKILLed under load, and the chain verifies', async () => {
-    const path = join(dir, 'bastion.db');
-    for (const round of [1, 2]) {
-      const acked = await runAndKill(path, 3000 * round);
-      expect(acked.size, `round ${round}: the writer acknowledged events`).toBeGreaterThanOrEqual(3000);
-      const reader = await openSqliteAuditReader(path);
-      if (!reader.ok) throw new Error(reader.errors[0]?.message);
-      const report = await reader.value.verify();
-      expect(report.ok, `round ${round}: ${report.failure?.reason ?? ''}`).toBe(true);
-      const missing: number[] = [];
-      for (const [seq, n] of acked) {
-        const event = (await reader.value.eventsAfter(seq - 1, 1))[0];
-        if (event?.seq !== seq || (event.data as { n?: number } | undefined)?.n !== n) missing.push(seq);
+  it.skipIf(!existsSync(DIST))(
+    'keeps every acknowledged event when the writer is SIGKILLed under load, and the chain verifies',
+    async () => {
+      const path = join(dir, 'bastion.db');
+      for (const round of [1, 2]) {
+        const acked = await runAndKill(path, 3000 * round);
+        expect(acked.size, `round ${round}: the writer acknowledged events`).toBeGreaterThanOrEqual(3000);
+        const reader = await openSqliteAuditReader(path);
+        if (!reader.ok) throw new Error(reader.errors[0]?.message);
+        const report = await reader.value.verify();
+        expect(report.ok, `round ${round}: ${report.failure?.reason ?? ''}`).toBe(true);
+        const missing: number[] = [];
+        for (const [seq, n] of acked) {
+          const event = (await reader.value.eventsAfter(seq - 1, 1))[0];
+          if (event?.seq !== seq || (event.data as { n?: number } | undefined)?.n !== n) missing.push(seq);
+        }
+        expect(missing, `round ${round}: acknowledged events lost or changed`).toEqual([]);
+        expect(report.lastSeq).toBeGreaterThanOrEqual(Math.max(...acked.keys()));
+        await reader.value.close();
       }
-      expect(missing, `round ${round}: acknowledged events lost or changed`).toEqual([]);
-      expect(report.lastSeq).toBeGreaterThanOrEqual(Math.max(...acked.keys()));
-      await reader.value.close();
-    }
-    // The log reopens for writing after the crashes and continues the chain.
-    const log = await openSqliteAuditLog(path);
-    if (!log.ok) throw new Error(log.errors[0]?.message);
-    await log.value.append({ type: 'service.start' });
-    expect((await log.value.verify()).ok).toBe(true);
-    await log.value.close();
-  }, 60_000);
+      // The log reopens for writing after the crashes and continues the chain.
+      const log = await openSqliteAuditLog(path);
+      if (!log.ok) throw new Error(log.errors[0]?.message);
+      await log.value.append({ type: 'service.start' });
+      expect((await log.value.verify()).ok).toBe(true);
+      await log.value.close();
+    },
+    60_000,
+  );
 
   it('has the built module the crash writer imports (npm test builds it first)', () => {
     expect(existsSync(DIST), 'run `npm run build` first').toBe(true);

@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, it, vi } from 'vitest';
-import { type AuditEventInput, type AuditLog } from '../../src/audit/index.js';
+import type { AuditEventInput, AuditLog } from '../../src/audit/index.js';
 import { openSqliteAuditLog } from '../../src/storage/index.js';
 
 const event = (i: number): AuditEventInput => ({

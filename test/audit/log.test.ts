@@ -89,7 +89,7 @@ describe('audit log', () => {
     await log.close();
   });
 
-  it('refuses to open with a signing key that is not the log\'s', async () => {
+  it("refuses to open with a signing key that is not the log's", async () => {
     const log = await open();
     await log.close();
     const other = mkdtempSync(join(tmpdir(), 'bastion-key-'));
@@ -118,7 +118,10 @@ describe('audit log', () => {
   it('takes checkpoints every N events, on demand and on close', async () => {
     const log = await open();
     await fill(log, 25);
-    expect((await log.checkpoints()).map((c) => [c.size, c.reason])).toEqual([[10, 'events'], [20, 'events']]);
+    expect((await log.checkpoints()).map((c) => [c.size, c.reason])).toEqual([
+      [10, 'events'],
+      [20, 'events'],
+    ]);
     const cp = await log.checkpoint('kill_switch.changed');
     expect(cp).toMatchObject({ size: 25, reason: 'kill_switch.changed' });
     expect(await log.latestCheckpoint()).toEqual(cp);
@@ -163,7 +166,7 @@ describe('audit log', () => {
   it('detects truncation against a checkpoint held outside the log', async () => {
     const log = await open();
     await fill(log, 30);
-    const witnessed = await log.latestCheckpoint() as Checkpoint;
+    const witnessed = (await log.latestCheckpoint()) as Checkpoint;
     await log.close();
     const db = new Database(join(dir, 'bastion.db'));
     db.prepare('DELETE FROM audit_events WHERE seq > 22').run();
@@ -181,7 +184,7 @@ describe('audit log', () => {
     await reader.value.close();
   });
 
-  it('builds a decision event with redacted arguments and the seeds\' fields', () => {
+  it("builds a decision event with redacted arguments and the seeds' fields", () => {
     const request: ActionRequest = {
       principal: { id: 'alice@zyx.example', groups: ['grp-ai-devops-readonly'], deviceCompliant: true },
       action: 'jira_add_comment',
@@ -191,16 +194,31 @@ describe('audit log', () => {
       context: { repository: 'zyx/infra' },
     };
     const decision: Decision = {
-      decision: 'require_approval', reason: 'approval required', matched: [{ policy: 'zyx', rule: 'jira_add_comment', effect: 'require_approval' }],
-      risk: 'medium', categories: [], obligations: [], errors: [], policyVersion: 'sha256:abc', traceId: 'ai-20260522-abc',
+      decision: 'require_approval',
+      reason: 'approval required',
+      matched: [{ policy: 'zyx', rule: 'jira_add_comment', effect: 'require_approval' }],
+      risk: 'medium',
+      categories: [],
+      obligations: [],
+      errors: [],
+      policyVersion: 'sha256:abc',
+      traceId: 'ai-20260522-abc',
       approval: { id: 'apr-1', status: 'pending' },
     };
     const redact = (v: unknown): unknown => JSON.parse(JSON.stringify(v).replace(/AKIA[A-Z0-9]{16}/g, '[REDACTED]'));
     const ev = decisionEvent(request, decision, { redact, model: { provider: 'openai', model: 'gpt-4o' }, surface: 'http' });
     expect(ev).toMatchObject({
-      type: 'decision', traceId: 'ai-20260522-abc', principal: { id: 'alice@zyx.example', groups: ['grp-ai-devops-readonly'], deviceCompliant: true },
-      action: 'jira_add_comment', resource: 'SEC-1234', environment: 'development', decision: 'require_approval', approvalId: 'apr-1',
-      model: { provider: 'openai', model: 'gpt-4o' }, surface: 'http', args: { ticket: 'SEC-1234', body: 'token [REDACTED]' },
+      type: 'decision',
+      traceId: 'ai-20260522-abc',
+      principal: { id: 'alice@zyx.example', groups: ['grp-ai-devops-readonly'], deviceCompliant: true },
+      action: 'jira_add_comment',
+      resource: 'SEC-1234',
+      environment: 'development',
+      decision: 'require_approval',
+      approvalId: 'apr-1',
+      model: { provider: 'openai', model: 'gpt-4o' },
+      surface: 'http',
+      args: { ticket: 'SEC-1234', body: 'token [REDACTED]' },
     });
     expect(JSON.stringify(ev)).not.toContain('AKIAABCDEFGHIJKLMNOP');
   });
@@ -214,7 +232,10 @@ interface TamperCase {
 const tamper = JSON.parse(readFileSync(new URL('../fixtures/audit/tamper.json', import.meta.url), 'utf8')) as { cases: TamperCase[] };
 
 function rechain(db: SqliteDatabase, from: number): void {
-  const prev = db.prepare('SELECT chain_hash FROM audit_events WHERE seq = ?').pluck().get(from - 1) as Buffer | undefined;
+  const prev = db
+    .prepare('SELECT chain_hash FROM audit_events WHERE seq = ?')
+    .pluck()
+    .get(from - 1) as Buffer | undefined;
   let previous = prev ?? GENESIS_CHAIN_HASH;
   const rows = db.prepare('SELECT seq, body FROM audit_events WHERE seq >= ? ORDER BY seq').all(from) as Array<{ seq: number; body: string }>;
   const update = db.prepare('UPDATE audit_events SET chain_hash = ? WHERE seq = ?');
@@ -233,7 +254,12 @@ function applyTamper(path: string, kind: string, seq: number): void {
     case 'none':
       break;
     case 'modify':
-      db.prepare('UPDATE audit_events SET body = ? WHERE seq = ?').run(body(seq).replace(/"decision":"\w+"/, '"decision":"allow"').replace('"reason":"', '"reason":"x'), seq);
+      db.prepare('UPDATE audit_events SET body = ? WHERE seq = ?').run(
+        body(seq)
+          .replace(/"decision":"\w+"/, '"decision":"allow"')
+          .replace('"reason":"', '"reason":"x'),
+        seq,
+      );
       break;
     case 'modify-rehash':
       db.prepare('UPDATE audit_events SET body = ? WHERE seq = ?').run(body(seq).replace('"reason":"', '"reason":"x'), seq);
@@ -252,8 +278,13 @@ function applyTamper(path: string, kind: string, seq: number): void {
     case 'insert': {
       const max = db.prepare('SELECT max(seq) FROM audit_events').pluck().get() as number;
       for (let s = max; s >= seq; s--) db.prepare('UPDATE audit_events SET seq = ? WHERE seq = ?').run(s + 1, s);
-      const fake = body(seq + 1).replace(/"seq":\d+/, `"seq":${seq}`).replace('"reason":"', '"reason":"inserted ');
-      const prev = db.prepare('SELECT chain_hash FROM audit_events WHERE seq = ?').pluck().get(seq - 1) as Buffer;
+      const fake = body(seq + 1)
+        .replace(/"seq":\d+/, `"seq":${seq}`)
+        .replace('"reason":"', '"reason":"inserted ');
+      const prev = db
+        .prepare('SELECT chain_hash FROM audit_events WHERE seq = ?')
+        .pluck()
+        .get(seq - 1) as Buffer;
       const leaf = leafHash(fake);
       db.prepare('INSERT INTO audit_events (seq, body, chain_hash, time, trace_id) VALUES (?, ?, ?, ?, ?)').run(seq, fake, chainHash(prev, leaf), JSON.parse(fake).time, JSON.parse(fake).traceId);
       break;

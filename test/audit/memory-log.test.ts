@@ -8,7 +8,15 @@ import { ephemeralKey, openAuditLog, verifyInclusionProof, type AuditEventInput 
 import { createMemoryAuditStore } from '../../src/storage/index.js';
 
 const event = (i: number): AuditEventInput => ({
-  type: 'decision', traceId: `t-${i}`, principal: { id: 'a', groups: [] }, action: 'x', decision: 'allow', reason: 'allowed', risk: 'low', categories: [], policyVersion: 'v1',
+  type: 'decision',
+  traceId: `t-${i}`,
+  principal: { id: 'a', groups: [] },
+  action: 'x',
+  decision: 'allow',
+  reason: 'allowed',
+  risk: 'low',
+  categories: [],
+  policyVersion: 'v1',
 });
 
 describe('audit log over the in-memory store', () => {

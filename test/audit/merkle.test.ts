@@ -103,6 +103,11 @@ describe('RFC 6962 Merkle tree', () => {
     const range = new CompactRange();
     for (const leaf of LEAVES.slice(0, 45)) range.append(leaf);
     expect(CompactRange.fromJSON(range.toJSON()).root().equals(range.root())).toBe(true);
-    expect(range.spans()).toEqual([[0, 32], [32, 40], [40, 44], [44, 45]]);
+    expect(range.spans()).toEqual([
+      [0, 32],
+      [32, 40],
+      [40, 44],
+      [44, 45],
+    ]);
   });
 });

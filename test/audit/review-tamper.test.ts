@@ -19,8 +19,7 @@ import type { CliIo } from '../../src/cli/command.js';
 import { Database, type SqliteDatabase } from '../../src/storage/sqlite/driver.js';
 
 const baseline = process.env['BASTION_BASELINE'];
-const load = async <T>(built: string, source: () => Promise<T>): Promise<T> =>
-  baseline ? ((await import(pathToFileURL(join(baseline, 'dist', built)).href)) as T) : source();
+const load = async <T>(built: string, source: () => Promise<T>): Promise<T> => (baseline ? ((await import(pathToFileURL(join(baseline, 'dist', built)).href)) as T) : source());
 const audit = await load('audit/index.js', () => import('../../src/audit/index.js'));
 const storage = await load('storage/index.js', () => import('../../src/storage/index.js'));
 const { runCli } = await load('cli/run.js', () => import('../../src/cli/run.js'));
@@ -70,7 +69,9 @@ function event(i: number): AuditEventInput {
 async function build(path: string, setup: Case['setup']): Promise<void> {
   let clock = Date.parse('2026-05-22T10:00:00.000Z');
   const opened = await storage.openSqliteAuditLog(path, {
-    now: () => new Date(clock), checkpoint: { everyEvents: 10, everySeconds: 0 }, ...(setup === 'pruned' ? { retentionDays: 2555 } : {}),
+    now: () => new Date(clock),
+    checkpoint: { everyEvents: 10, everySeconds: 0 },
+    ...(setup === 'pruned' ? { retentionDays: 2555 } : {}),
   });
   if (!opened.ok) throw new Error(opened.errors.map((e) => e.message).join('; '));
   const log = opened.value;
@@ -95,7 +96,10 @@ function forgeAnchor(db: SqliteDatabase, size: number, keepRows: boolean): void 
   const stored = db.prepare('SELECT size, chain_hash, range FROM audit_anchor').get() as { size: number; chain_hash: Buffer; range: string } | undefined;
   const range = stored ? audit.CompactRange.fromJSON(JSON.parse(stored.range) as { size: number; nodes: string[] }) : new audit.CompactRange();
   let previous = stored?.chain_hash ?? audit.GENESIS_CHAIN_HASH;
-  for (const body of db.prepare('SELECT body FROM audit_events WHERE seq > ? AND seq <= ? ORDER BY seq').pluck().all(stored?.size ?? 0, size) as string[]) {
+  for (const body of db
+    .prepare('SELECT body FROM audit_events WHERE seq > ? AND seq <= ? ORDER BY seq')
+    .pluck()
+    .all(stored?.size ?? 0, size) as string[]) {
     const leaf = audit.leafHash(body);
     previous = audit.chainHash(previous, leaf);
     range.append(leaf);
@@ -130,10 +134,13 @@ function witness(db: SqliteDatabase, step: Step, file: string): void {
     get: () => JSON.stringify({ logId, checkpoints: cps }),
     'get-pretty': () => JSON.stringify({ logId, checkpoints: cps }, null, 2),
     jsonl: () => cps.map((cp) => JSON.stringify(cp)).join('\n'),
-    hec: () => cps.flatMap((cp) => [
-      JSON.stringify({ time: 1, source: 'bastion', sourcetype: 'bastion:audit:ocsf', event: { class_uid: 6003 } }),
-      JSON.stringify({ time: 1, source: 'bastion', sourcetype: 'bastion:checkpoint', event: cp }),
-    ]).join('\n'),
+    hec: () =>
+      cps
+        .flatMap((cp) => [
+          JSON.stringify({ time: 1, source: 'bastion', sourcetype: 'bastion:audit:ocsf', event: { class_uid: 6003 } }),
+          JSON.stringify({ time: 1, source: 'bastion', sourcetype: 'bastion:checkpoint', event: cp }),
+        ])
+        .join('\n'),
     empty: () => JSON.stringify({ logId, checkpoints: [] }),
     junk: () => JSON.stringify({ logId, checkpoints: [cps[0], { ...cps[1], size: 'twenty' }] }),
   }[step.shape ?? 'jsonl']();
@@ -199,7 +206,10 @@ describe('audit tampering from the outside review', () => {
     for (const q of c.queries ?? []) {
       const shown = await cli(['audit', 'query', '--db', path, '--json', '--limit', '0', ...q.args]);
       expect(shown.code, c.description).toBe(0);
-      expect((JSON.parse(shown.stdout) as Array<{ seq: number }>).map((e) => e.seq), `${c.description}: query ${q.args.join(' ')}`).toEqual(q.seqs);
+      expect(
+        (JSON.parse(shown.stdout) as Array<{ seq: number }>).map((e) => e.seq),
+        `${c.description}: query ${q.args.join(' ')}`,
+      ).toEqual(q.seqs);
     }
 
     if (c.append) {
@@ -207,7 +217,10 @@ describe('audit tampering from the outside review', () => {
       let refusal: string | undefined;
       if (!opened.ok) refusal = opened.errors.map((e) => e.message).join('; ');
       else {
-        refusal = await opened.value.append(event(99)).then(() => undefined, (err: unknown) => String((err as Error).message));
+        refusal = await opened.value.append(event(99)).then(
+          () => undefined,
+          (err: unknown) => String((err as Error).message),
+        );
         await opened.value.close().catch(() => undefined);
       }
       expect(refusal, c.description).toContain(c.append.refused);

@@ -8,7 +8,13 @@ import type { AuditLog } from '../../src/audit/index.js';
 import { createSiemSink } from '../../src/audit/index.js';
 import { openSqliteAuditLog } from '../../src/storage/index.js';
 
-interface Receiver { url: string; bodies: string[]; headers: Array<Record<string, unknown>>; requests: () => number; close: () => Promise<void> }
+interface Receiver {
+  url: string;
+  bodies: string[];
+  headers: Array<Record<string, unknown>>;
+  requests: () => number;
+  close: () => Promise<void>;
+}
 
 /** A local collector on 127.0.0.1 that answers 503 to every `failEvery`-th request. */
 async function receiver(failEvery: number): Promise<Receiver> {
@@ -36,10 +42,11 @@ async function receiver(failEvery: number): Promise<Receiver> {
     bodies,
     headers,
     requests: () => count,
-    close: () => new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -57,9 +64,19 @@ afterEach(async () => {
 });
 
 async function appendN(from: number, to: number): Promise<void> {
-  await Promise.all(Array.from({ length: to - from + 1 }, (_, i) => log.append({
-    type: 'decision', traceId: `t-${from + i}`, principal: { id: 'alice', groups: ['sre'] }, action: 'jira_read', decision: 'allow', reason: 'ok', risk: 'low',
-  })));
+  await Promise.all(
+    Array.from({ length: to - from + 1 }, (_, i) =>
+      log.append({
+        type: 'decision',
+        traceId: `t-${from + i}`,
+        principal: { id: 'alice', groups: ['sre'] },
+        action: 'jira_read',
+        decision: 'allow',
+        reason: 'ok',
+        risk: 'low',
+      }),
+    ),
+  );
 }
 
 describe('SIEM sink', () => {
@@ -99,7 +116,7 @@ describe('SIEM sink', () => {
     const sink = createSiemSink({ log, url: rx.url, format: 'splunk-hec', eventFormat: 'jsonl', token: 'hec-token', batchSize: 50, intervalMs: 10, retry: { baseMs: 5, maxMs: 10 } });
     if (!sink.ok) throw new Error('sink');
     sink.value.start();
-    for (let i = 0; i < 200 && await sink.value.cursor() < 120; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 200 && (await sink.value.cursor()) < 120; i++) await new Promise((r) => setTimeout(r, 10));
     await sink.value.stop();
     await rx.close();
     expect(await sink.value.cursor()).toBe(120);

@@ -41,18 +41,22 @@ describe('CLI errors', () => {
 
   it('a BastionException thrown by a command is an expected failure: one line, exit 2', async () => {
     const t = io();
-    const code = await runCli(['x'], t, [command('x', async () => {
-      throw new BastionException(two);
-    })]);
+    const code = await runCli(['x'], t, [
+      command('x', async () => {
+        throw new BastionException(two);
+      }),
+    ]);
     expect(code).toBe(2);
     expect(t.err()).toBe('bastion x: while loading `a.yaml`: line 2, column 3: bad indentation (and 1 more)\n');
   });
 
   it('an unexpected error: a generic line, exit 70, no message, no stack', async () => {
     const t = io();
-    const code = await runCli(['x'], t, [command('x', async () => {
-      throw new TypeError("Cannot read properties of undefined (reading 'seq') at /srv/app/dist/audit/log.js:12");
-    })]);
+    const code = await runCli(['x'], t, [
+      command('x', async () => {
+        throw new TypeError("Cannot read properties of undefined (reading 'seq') at /srv/app/dist/audit/log.js:12");
+      }),
+    ]);
     expect(code).toBe(70);
     expect(t.err()).toBe('bastion x: internal error (a bug in Bastion; run again with BASTION_DEBUG=1 to see where)\n');
     expect(t.out()).toBe('');
@@ -60,9 +64,11 @@ describe('CLI errors', () => {
 
   it('with BASTION_DEBUG the message and stack are shown', async () => {
     const t = io({ BASTION_DEBUG: '1' });
-    const code = await runCli(['x'], t, [command('x', async () => {
-      throw new TypeError('the real cause');
-    })]);
+    const code = await runCli(['x'], t, [
+      command('x', async () => {
+        throw new TypeError('the real cause');
+      }),
+    ]);
     expect(code).toBe(70);
     expect(t.err()).toMatch(/^bastion x: internal error\nTypeError: the real cause\n {4}at /);
   });

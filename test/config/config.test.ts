@@ -44,7 +44,7 @@ describe('the service configuration', () => {
     if (!r.ok) expect(r.errors.map((e) => e.message).join('\n')).toContain(message);
   });
 
-  it('points at the line, column and field of each problem, in the schema\'s words', () => {
+  it("points at the line, column and field of each problem, in the schema's words", () => {
     const r = config('located.yaml', 'server:\n  host: 127.0.0.1\n  port: 70000\naudit:\n  durable: true\n  siem:\n    url: https://x.example\n    token: abc\npolices: [p]\n');
     expect(r.ok).toBe(false);
     if (r.ok) return;

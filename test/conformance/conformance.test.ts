@@ -53,7 +53,13 @@ function view(d: Decision | Record<string, unknown>): Record<string, unknown> {
 
 /** Kill-switch state without `reason`, which no decision reads and a PUT cannot unset. */
 function switches(s: KillSwitchState): Omit<KillSwitchState, 'reason'> {
-  return { all_write_tools_disabled: s.all_write_tools_disabled, read_only_mode: s.read_only_mode, disabled_connectors: [...s.disabled_connectors], disabled_users: [...s.disabled_users], disabled_workflows: [...s.disabled_workflows] };
+  return {
+    all_write_tools_disabled: s.all_write_tools_disabled,
+    read_only_mode: s.read_only_mode,
+    disabled_connectors: [...s.disabled_connectors],
+    disabled_users: [...s.disabled_users],
+    disabled_workflows: [...s.disabled_workflows],
+  };
 }
 
 /** The state a case runs under: the policy file's block, then the test file's, then the case's. */

@@ -4,9 +4,7 @@ import { ERROR_CODES } from '../../src/core/errors.js';
 
 describe('error codes', () => {
   const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
-  const documented = new Map(
-    [...doc.matchAll(/^\| `([A-Z_]+)` \| (\d{3}) \|/gm)].map((m) => [m[1] as string, Number(m[2])]),
-  );
+  const documented = new Map([...doc.matchAll(/^\| `([A-Z_]+)` \| (\d{3}) \|/gm)].map((m) => [m[1] as string, Number(m[2])]));
 
   it('documents every code with its HTTP status', () => {
     for (const [code, { status }] of Object.entries(ERROR_CODES)) {

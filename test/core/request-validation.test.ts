@@ -229,7 +229,10 @@ describe('the request schema (src/core/request.ts) words each shape problem exac
     [{ principal: { id: 'a' }, action: 'x', environment: '' }, 'request: field `environment`: must be a non-empty string'],
     [{ principal: { id: 'a' }, action: 'x', risk: 'High' }, 'request: field `risk`: unknown risk `High` (expected low, medium, high or critical)'],
     [{ principal: { id: 'a' }, action: 'x', context: { danger_level: 'extreme' } }, 'request: field `context.danger_level`: unknown risk `extreme` (expected low, medium, high or critical)'],
-    [{ principal: { id: 'a' }, action: 'x', enviroment: 'prod' }, 'request: field `enviroment`: unknown field `enviroment` in an action request (expected one of principal, action, resource, environment, args, context, risk, approvalId, traceId)'],
+    [
+      { principal: { id: 'a' }, action: 'x', enviroment: 'prod' },
+      'request: field `enviroment`: unknown field `enviroment` in an action request (expected one of principal, action, resource, environment, args, context, risk, approvalId, traceId)',
+    ],
   ] as const)('%j', (raw, message) => {
     const r = validateRequest(raw);
     expect(r.ok ? [] : r.errors.map((e) => e.message)).toEqual([message]);
@@ -240,7 +243,8 @@ describe('the request schema (src/core/request.ts) words each shape problem exac
     const r = validateRequest(raw);
     expect(r.ok && r.value).toEqual({ principal: { id: 'a', groups: [], attributes: { team: 'x' } }, action: 'x', args: { a: [1] }, context: { risk: 'low' } });
     if (!r.ok) return;
-    for (const part of [r.value, r.value.principal, r.value.principal.groups, r.value.principal.attributes, r.value.args, r.value.args?.['a'], r.value.context]) expect(Object.isFrozen(part)).toBe(true);
+    for (const part of [r.value, r.value.principal, r.value.principal.groups, r.value.principal.attributes, r.value.args, r.value.args?.['a'], r.value.context])
+      expect(Object.isFrozen(part)).toBe(true);
     expect(r.value.args).not.toBe(raw.args);
   });
 });

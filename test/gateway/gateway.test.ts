@@ -22,10 +22,14 @@ describe('createGateway', () => {
   it('guard() runs the tool only when the call is allowed', async () => {
     const gateway = await createGateway({ policies: [examples('capfence')] });
     const ran: string[] = [];
-    const shell = gateway.guard('shell.execute', (args: { command: string }) => {
-      ran.push(args.command);
-      return `ran ${args.command}`;
-    }, { principal: { id: 'ops-agent', groups: [] } });
+    const shell = gateway.guard(
+      'shell.execute',
+      (args: { command: string }) => {
+        ran.push(args.command);
+        return `ran ${args.command}`;
+      },
+      { principal: { id: 'ops-agent', groups: [] } },
+    );
     await expect(shell({ command: 'df -h' })).resolves.toBe('ran df -h');
     await expect(shell({ command: 'rm -r -f /var/log' })).rejects.toBeInstanceOf(ActionDeniedError);
     await expect(shell({ command: 'systemctl restart nginx' })).rejects.toThrow(/^approval required: /);

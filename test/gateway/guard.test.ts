@@ -48,7 +48,7 @@ describe('guard() runs the tool on the decided, frozen copy', () => {
     args.command = 'rm -rf /';
     await expect(p).resolves.toBe('df -h');
     expect(ran).toEqual([{ command: 'df -h' }]);
-    expect((await lastAudited())).toEqual({ decision: 'allow', command: 'df -h' });
+    expect(await lastAudited()).toEqual({ decision: 'allow', command: 'df -h' });
   });
 
   it('ignores a mutation made on the next turn of the event loop', async () => {
@@ -61,7 +61,7 @@ describe('guard() runs the tool on the decided, frozen copy', () => {
     });
     await expect(p).resolves.toBe('df -h');
     expect(ran).toEqual([{ command: 'df -h', options: { dir: '/tmp' } }]);
-    expect((await lastAudited())).toEqual({ decision: 'allow', command: 'df -h' });
+    expect(await lastAudited()).toEqual({ decision: 'allow', command: 'df -h' });
   });
 
   it('refuses a getter instead of reading it (the review: decided `df -h`, ran `rm -rf /`)', async () => {
@@ -91,7 +91,7 @@ describe('guard() runs the tool on the decided, frozen copy', () => {
     await expect(shell(args)).resolves.toBe('df -h');
     expect(ran).toEqual([{ command: 'df -h' }]);
     expect(reads).toBe(0);
-    expect((await lastAudited())).toEqual({ decision: 'allow', command: 'df -h' });
+    expect(await lastAudited()).toEqual({ decision: 'allow', command: 'df -h' });
   });
 
   it('hands the tool a deep-frozen copy, not the caller object', async () => {
@@ -108,11 +108,25 @@ describe('guard() runs the tool on the decided, frozen copy', () => {
   });
 
   it.each([
-    ['a class instance', new (class Command { command = 'df -h'; })(), 'field `args`: a Command object is not plain JSON data'],
+    [
+      'a class instance',
+      new (class Command {
+        command = 'df -h';
+      })(),
+      'field `args`: a Command object is not plain JSON data',
+    ],
     ['a function', { command: 'df -h', onDone: () => undefined }, 'field `args.onDone`: function is not JSON data'],
     ['a symbol key', { command: 'df -h', [Symbol('x')]: 1 }, 'field `args`: has a symbol key `Symbol(x)`'],
     ['a bigint', { command: 'df -h', n: 1n }, 'field `args.n`: bigint is not JSON data'],
-    ['a cycle', (() => { const a: Record<string, unknown> = { command: 'df -h' }; a['self'] = a; return a; })(), 'nests objects or arrays more than 64 levels deep'],
+    [
+      'a cycle',
+      (() => {
+        const a: Record<string, unknown> = { command: 'df -h' };
+        a['self'] = a;
+        return a;
+      })(),
+      'nests objects or arrays more than 64 levels deep',
+    ],
   ])('denies %s in the arguments without running the tool', async (_what, args, message) => {
     ran = [];
     const denied = await shell(args as Record<string, unknown>).catch((e: unknown) => e);
@@ -123,10 +137,30 @@ describe('guard() runs the tool on the decided, frozen copy', () => {
   });
 
   it('denies, never rejects, when reading the request throws (a proxy trap)', async () => {
-    const hostile = new Proxy({}, { ownKeys: () => { throw new Error('trap'); } });
+    const hostile = new Proxy(
+      {},
+      {
+        ownKeys: () => {
+          throw new Error('trap');
+        },
+      },
+    );
     const d = await gateway.decide({ principal, action: 'shell.execute', args: hostile });
-    expect(d).toMatchObject({ decision: 'deny', reason: 'request is invalid', errors: [{ policy: 'bastion/request', rule: 'validate', code: 'REQUEST_INVALID', message: 'request: cannot be read: trap' }] });
-    const top = await gateway.decide(new Proxy({}, { getPrototypeOf: () => { throw new Error('no'); } }));
+    expect(d).toMatchObject({
+      decision: 'deny',
+      reason: 'request is invalid',
+      errors: [{ policy: 'bastion/request', rule: 'validate', code: 'REQUEST_INVALID', message: 'request: cannot be read: trap' }],
+    });
+    const top = await gateway.decide(
+      new Proxy(
+        {},
+        {
+          getPrototypeOf: () => {
+            throw new Error('no');
+          },
+        },
+      ),
+    );
     expect(top).toMatchObject({ decision: 'deny', reason: 'request is invalid' });
   });
 

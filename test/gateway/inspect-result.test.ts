@@ -44,11 +44,9 @@ const misuse: [string, unknown, string][] = [
 
 describe('inspectResult input', () => {
   it.each(misuse)('%s is REQUEST_INVALID, not an internal error', async (_name, input, message) => {
-    const size = (await eventCount());
-    await expect(gateway.inspectResult(input as never)).rejects.toSatisfy(
-      (e: unknown) => e instanceof BastionException && e.code === 'REQUEST_INVALID' && e.message === `inspectResult: ${message}`,
-    );
-    expect((await eventCount())).toBe(size);
+    const size = await eventCount();
+    await expect(gateway.inspectResult(input as never)).rejects.toSatisfy((e: unknown) => e instanceof BastionException && e.code === 'REQUEST_INVALID' && e.message === `inspectResult: ${message}`);
+    expect(await eventCount()).toBe(size);
   });
 
   it('inspects and records a tool output holding a lone surrogate', async () => {

@@ -54,7 +54,7 @@ describe('kill-switch store', () => {
     }
   });
 
-  it('applies a policy file\'s block, then the killSwitch option, over what the store held at start', async () => {
+  it("applies a policy file's block, then the killSwitch option, over what the store held at start", async () => {
     const store = createMemoryKillSwitchStore({ disabled_workflows: ['release'], read_only_mode: true });
     const zyx = await createGateway({ policies: [ZYX], stores: { killSwitch: store } });
     // The ZYX file declares every key (all off), so at start it wins over the stored switches.

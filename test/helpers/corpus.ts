@@ -25,7 +25,10 @@ export function expectAnalysis(actual: { categories: readonly string[]; risk: Ri
   expect(want.risk !== undefined || want.minRisk !== undefined, `${detail}: names \`risk\` or \`minRisk\``).toBe(true);
   expect(want.risk !== undefined && (want.minRisk !== undefined || want.maxRisk !== undefined), `${detail}: \`risk\` with \`minRisk\`/\`maxRisk\``).toBe(false);
   const tolerated = want.allowExtra ?? [];
-  expect(tolerated.filter((c) => want.categories.includes(c)), `${detail}: \`allowExtra\` repeats an expected category`).toEqual([]);
+  expect(
+    tolerated.filter((c) => want.categories.includes(c)),
+    `${detail}: \`allowExtra\` repeats an expected category`,
+  ).toEqual([]);
   const got = [...new Set(actual.categories)].filter((c) => want.categories.includes(c) || !tolerated.includes(c)).sort();
   expect(got, detail).toEqual([...new Set(want.categories)].sort());
   if (want.risk !== undefined) expect(actual.risk, detail).toBe(want.risk);

@@ -26,7 +26,10 @@ describe('the decision corpus', () => {
     const total = files.reduce((n, f) => n + f.tests.length, 0);
     expect(total).toBeGreaterThanOrEqual(80);
     for (const seed of ['control-zero', 'capfence', 'zyx', 'harness', 'native']) {
-      expect(files.some((f) => f.file.includes(`examples/${seed}/`)), `examples/${seed} has a test file`).toBe(true);
+      expect(
+        files.some((f) => f.file.includes(`examples/${seed}/`)),
+        `examples/${seed} has a test file`,
+      ).toBe(true);
     }
   });
 });

@@ -128,8 +128,21 @@ describe('approval snapshots', () => {
 
 describe('limit verdicts', () => {
   it('an exceeded limit denies, named in matched with its reason', () => {
-    const d = decide(approvals, { principal: agent, action: 'read' }, NO_FACTS, { limits: [{ name: 'reads-per-minute', allowed: true }, { name: 'daily-budget', allowed: false, reason: 'daily budget exhausted' }] });
-    expect(d).toMatchObject({ decision: 'deny', reason: 'daily budget exhausted', obligations: [], matched: [{ policy: 'approvals', rule: 'allow-read', effect: 'allow' }, { policy: 'bastion/limits', rule: 'daily-budget', effect: 'deny' }] });
+    const d = decide(approvals, { principal: agent, action: 'read' }, NO_FACTS, {
+      limits: [
+        { name: 'reads-per-minute', allowed: true },
+        { name: 'daily-budget', allowed: false, reason: 'daily budget exhausted' },
+      ],
+    });
+    expect(d).toMatchObject({
+      decision: 'deny',
+      reason: 'daily budget exhausted',
+      obligations: [],
+      matched: [
+        { policy: 'approvals', rule: 'allow-read', effect: 'allow' },
+        { policy: 'bastion/limits', rule: 'daily-budget', effect: 'deny' },
+      ],
+    });
   });
 
   it('without a reason the limit is named', () => {
@@ -139,7 +152,11 @@ describe('limit verdicts', () => {
 
   it('verdicts that allow change nothing, and a rule deny keeps its own reason', () => {
     expect(decide(approvals, { principal: agent, action: 'read' }, NO_FACTS, { limits: [{ name: 'x', allowed: true }] })).toMatchObject({ decision: 'allow', reason: 'reads are fine' });
-    expect(decide(approvals, { principal: agent, action: 'drop' }, NO_FACTS, { limits: [{ name: 'x', allowed: false }] })).toMatchObject({ decision: 'deny', reason: 'never drop', matched: [{ rule: 'deny-drop' }, { rule: 'allow-drop' }] });
+    expect(decide(approvals, { principal: agent, action: 'drop' }, NO_FACTS, { limits: [{ name: 'x', allowed: false }] })).toMatchObject({
+      decision: 'deny',
+      reason: 'never drop',
+      matched: [{ rule: 'deny-drop' }, { rule: 'allow-drop' }],
+    });
   });
 });
 
@@ -161,7 +178,12 @@ rules:
   });
 
   it('an analyzer that throws gives parsed: false, risk high, and an ANALYSIS_FAILED error in the decision', () => {
-    const broken: Analyzer = { ...createAnalyzer(), analyze: () => { throw new Error('boom'); } };
+    const broken: Analyzer = {
+      ...createAnalyzer(),
+      analyze: () => {
+        throw new Error('boom');
+      },
+    };
     const request: ActionRequest = { principal: agent, action: 'post' };
     const facts = buildFacts(broken, request);
     expect(facts.analysis).toMatchObject({ parsed: false, risk: 'high', error: 'analysis failed: boom' });

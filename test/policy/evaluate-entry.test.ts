@@ -33,7 +33,9 @@ describe('evaluate() entry checks', () => {
     const d = evaluate(set, { principal, action: 'shell.execute' }, analysis('CRITICAL'));
     expect(d.decision).toBe('deny');
     expect(d.reason).toBe('analysis is invalid');
-    expect(d.errors).toEqual([{ policy: 'bastion/analysis', rule: 'validate', code: 'ANALYSIS_INVALID', field: 'risk', message: 'analysis: field `risk`: expected low, medium, high or critical, got `CRITICAL`' }]);
+    expect(d.errors).toEqual([
+      { policy: 'bastion/analysis', rule: 'validate', code: 'ANALYSIS_INVALID', field: 'risk', message: 'analysis: field `risk`: expected low, medium, high or critical, got `CRITICAL`' },
+    ]);
     expect(d.matched).toEqual([]);
   });
 

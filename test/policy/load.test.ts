@@ -75,9 +75,15 @@ describe('loading', () => {
   });
 
   it('loads several documents from one file and rejects two policies with one name', () => {
-    const two = loadPolicySet({ source: 'two.yaml', text: 'apiVersion: bastion/v1\nname: a\nrules: [{id: r, effect: allow, actions: [x]}]\n---\napiVersion: bastion/v1\nname: b\nrules: [{id: r, effect: allow, actions: [y]}]\n' });
+    const two = loadPolicySet({
+      source: 'two.yaml',
+      text: 'apiVersion: bastion/v1\nname: a\nrules: [{id: r, effect: allow, actions: [x]}]\n---\napiVersion: bastion/v1\nname: b\nrules: [{id: r, effect: allow, actions: [y]}]\n',
+    });
     expect(two.ok && two.value.policies.length).toBe(2);
-    const same = loadPolicySet({ source: 'same.yaml', text: 'apiVersion: bastion/v1\nname: a\nrules: [{id: r, effect: allow, actions: [x]}]\n---\napiVersion: bastion/v1\nname: a\nrules: [{id: s, effect: allow, actions: [y]}]\n' });
+    const same = loadPolicySet({
+      source: 'same.yaml',
+      text: 'apiVersion: bastion/v1\nname: a\nrules: [{id: r, effect: allow, actions: [x]}]\n---\napiVersion: bastion/v1\nname: a\nrules: [{id: s, effect: allow, actions: [y]}]\n',
+    });
     expect(same.ok).toBe(false);
   });
 

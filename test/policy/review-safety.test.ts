@@ -110,7 +110,10 @@ describe('built-in scanner patterns', () => {
       else rejected.push(`${p.where}: /${p.source.slice(0, 120)}/: ${r.message}`);
     }
     expect(rejected).toEqual([]);
-    expect([...allowed.keys()].filter((k) => !used.has(k)), 'allow-list entries no pattern needs any more').toEqual([]);
+    expect(
+      [...allowed.keys()].filter((k) => !used.has(k)),
+      'allow-list entries no pattern needs any more',
+    ).toEqual([]);
   }, 60_000);
 });
 

@@ -25,7 +25,28 @@ const schema = JSON.parse(committed) as Schema;
 const defs = schema['$defs'] as Record<string, Schema>;
 
 /** Keywords the checker below enforces, and annotations it may ignore. */
-const ENFORCED = ['type', 'required', 'properties', 'additionalProperties', 'propertyNames', 'enum', 'const', 'items', 'minItems', 'minLength', 'minimum', 'maximum', 'pattern', 'minProperties', 'maxProperties', 'anyOf', 'allOf', 'if', 'then', '$ref'];
+const ENFORCED = [
+  'type',
+  'required',
+  'properties',
+  'additionalProperties',
+  'propertyNames',
+  'enum',
+  'const',
+  'items',
+  'minItems',
+  'minLength',
+  'minimum',
+  'maximum',
+  'pattern',
+  'minProperties',
+  'maxProperties',
+  'anyOf',
+  'allOf',
+  'if',
+  'then',
+  '$ref',
+];
 const ANNOTATIONS = ['$schema', '$id', 'title', 'description', '$defs'];
 
 function typeOf(v: unknown): string[] {
@@ -146,7 +167,11 @@ describe('the schema and the loader judge documents alike', () => {
     const zod = NativePolicySchema.safeParse(c.document);
     expect(zod.success, `${c.description}: zod ${JSON.stringify(zod.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`))}`).toBe(c.valid);
     expect(loaded.ok, `${c.description}: loader ${loaded.ok ? 'accepted' : JSON.stringify(loaded.errors.map((e) => e.message))}`).toBe(c.valid);
-    if (!loaded.ok) expect(loaded.errors.map((e) => e.code), c.description).not.toContain('POLICY_EMPTY');
+    if (!loaded.ok)
+      expect(
+        loaded.errors.map((e) => e.code),
+        c.description,
+      ).not.toContain('POLICY_EMPTY');
     expect(problems.length === 0, `${c.description}: schema ${JSON.stringify(problems)}`).toBe(c.valid);
   });
 });

@@ -25,7 +25,11 @@ const cases = [
     code: 2,
     message: ['test 1 (`x`): the request is invalid (request: field `actoin`: unknown field', 'a case that tests an invalid request says `expect: { reason: request is invalid }`'],
   },
-  { file: 'empty-expect.cases.yaml', code: 2, message: ['test 1 (`y`): `expect` is empty: name at least one of decision, reason, reasonContains, risk, categories, categoriesInclude, matched, matchedIncludes, errors, obligations, approval'] },
+  {
+    file: 'empty-expect.cases.yaml',
+    code: 2,
+    message: ['test 1 (`y`): `expect` is empty: name at least one of decision, reason, reasonContains, risk, categories, categoriesInclude, matched, matchedIncludes, errors, obligations, approval'],
+  },
   { file: 'bad-expectation.cases.yaml', code: 2, message: ['test 1 (`z`): `expect.decision` must be allow, deny or require_approval, got `denyy`'] },
   { file: 'explicit-invalid.cases.yaml', code: 0, message: ['2 passed, 0 failed'] },
 ];
@@ -82,7 +86,9 @@ describe('checkExpectations: exact expectations', () => {
   it('`categories` is the exact set, in any order; `categoriesInclude` the subset', () => {
     expect(checkExpectations(decision(), { categories: ['exec.obfuscated', 'fs.delete'] })).toEqual([]);
     expect(checkExpectations(decision(), { categories: ['fs.delete'] })).toEqual(['expected categories [fs.delete], got [exec.obfuscated, fs.delete]']);
-    expect(checkExpectations(decision(), { categories: ['fs.delete', 'exec.obfuscated', 'net.egress'] })).toEqual(['expected categories [exec.obfuscated, fs.delete, net.egress], got [exec.obfuscated, fs.delete]']);
+    expect(checkExpectations(decision(), { categories: ['fs.delete', 'exec.obfuscated', 'net.egress'] })).toEqual([
+      'expected categories [exec.obfuscated, fs.delete, net.egress], got [exec.obfuscated, fs.delete]',
+    ]);
     expect(checkExpectations(decision(), { categoriesInclude: ['fs.delete'] })).toEqual([]);
     expect(checkExpectations(decision(), { categoriesInclude: ['net.egress'] })).toEqual(['expected category net.egress, got [fs.delete, exec.obfuscated]']);
   });
@@ -95,7 +101,12 @@ describe('checkExpectations: exact expectations', () => {
   });
 
   it('a list of `errors` matches exactly in count, the n-th error against the n-th entry', () => {
-    const errs = decision({ errors: [{ policy: 'ops', rule: 'block-rm', code: 'CONDITION_ERROR', message: 'CEL expression failed: no such overload' }, { policy: 'ops', rule: 'allow-shell', code: 'CONDITION_ERROR', message: 'field `args.level` is not a number' }] });
+    const errs = decision({
+      errors: [
+        { policy: 'ops', rule: 'block-rm', code: 'CONDITION_ERROR', message: 'CEL expression failed: no such overload' },
+        { policy: 'ops', rule: 'allow-shell', code: 'CONDITION_ERROR', message: 'field `args.level` is not a number' },
+      ],
+    });
     expect(checkExpectations(errs, { errors: [{ messageContains: 'no such overload' }, { messageContains: '`args.level`' }] })).toEqual([]);
     expect(checkExpectations(errs, { errors: [{ messageContains: 'no such overload' }] })).toEqual([
       'expected 1 error, got 2: CONDITION_ERROR ops/block-rm: CEL expression failed: no such overload; CONDITION_ERROR ops/allow-shell: field `args.level` is not a number',
@@ -111,7 +122,9 @@ describe('checkExpectations: exact expectations', () => {
   it('compares structured errors by code, policy and rule', () => {
     const d = decision({ errors: [{ policy: 'ops', rule: 'block-rm', code: 'CONDITION_ERROR', message: 'CEL expression failed' }] });
     expect(checkExpectations(d, { errors: [{ code: 'CONDITION_ERROR', policy: 'ops', rule: 'block-rm', messageContains: 'CEL' }] })).toEqual([]);
-    expect(checkExpectations(d, { errors: [{ code: 'REQUEST_INVALID', rule: 'allow-shell' }] })).toEqual(['error 1: expected code `REQUEST_INVALID`, got `CONDITION_ERROR` and rule `allow-shell`, got `block-rm`']);
+    expect(checkExpectations(d, { errors: [{ code: 'REQUEST_INVALID', rule: 'allow-shell' }] })).toEqual([
+      'error 1: expected code `REQUEST_INVALID`, got `CONDITION_ERROR` and rule `allow-shell`, got `block-rm`',
+    ]);
     expect(checkExpectations(d, { errors: false })).toEqual(['expected no errors, got CONDITION_ERROR ops/block-rm: CEL expression failed']);
   });
 
@@ -144,8 +157,14 @@ describe('readTestFile: expectation fields are checked at load', () => {
   const hash = (s: string) => [...s].reduce((h, c) => (h * 31 + c.charCodeAt(0)) | 0, 7);
 
   it.each([
-    ['{ matched: [a/b], matchedIncludes: [a/b], categories: [], categoriesInclude: [fs.read], errors: [{ code: X, policy: p, rule: r, messageContains: m }], obligations: [{ type: sandbox }], approval: [] }', []],
-    ['{ matchd: [a/b] }', ['test 1 (`d`): unknown expectation `matchd` (expected one of decision, reason, reasonContains, risk, categories, categoriesInclude, matched, matchedIncludes, errors, obligations, approval)']],
+    [
+      '{ matched: [a/b], matchedIncludes: [a/b], categories: [], categoriesInclude: [fs.read], errors: [{ code: X, policy: p, rule: r, messageContains: m }], obligations: [{ type: sandbox }], approval: [] }',
+      [],
+    ],
+    [
+      '{ matchd: [a/b] }',
+      ['test 1 (`d`): unknown expectation `matchd` (expected one of decision, reason, reasonContains, risk, categories, categoriesInclude, matched, matchedIncludes, errors, obligations, approval)'],
+    ],
     ['{ matched: a/b }', ['test 1 (`d`): `expect.matched` must be a list of non-empty strings']],
     ['{ matchedIncludes: [] }', ['test 1 (`d`): `expect.matchedIncludes` must name at least one entry (an empty list checks nothing)']],
     ['{ errors: yes }', ['test 1 (`d`): `expect.errors` must be true, false or a list of expected errors']],

@@ -16,7 +16,10 @@ describe('bastion scan --jsonl', () => {
     ];
     const { code, out } = await run(['scan', '--jsonl'], lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
     expect(code).toBe(0);
-    const results = out.trim().split('\n').map((l) => JSON.parse(l) as { findings: { type: string; rule: string; start: number; end: number; score?: number }[]; redacted: string });
+    const results = out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { findings: { type: string; rule: string; start: number; end: number; score?: number }[]; redacted: string });
     expect(results).toHaveLength(4);
     expect(results[0]).toEqual({ findings: [{ type: 'secret', rule: 'aws-access-key', start: 25, end: 45 }], redacted: 'export AWS_ACCESS_KEY_ID=[REDACTED:aws-access-key]' });
     expect(results[1]?.findings.every((f) => f.type === 'injection' && typeof f.score === 'number')).toBe(true);
@@ -28,7 +31,10 @@ describe('bastion scan --jsonl', () => {
   it('reports a bad line in place and exits 2 at the end', async () => {
     const { code, out } = await run(['scan', '--jsonl'], '{"text": "ok"}\nnot json\n{"text": 5}\n{"text": "x", "kind": "weird"}\n{"text": "fine"}\n');
     expect(code).toBe(2);
-    const results = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const results = out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(results).toHaveLength(5);
     expect(results[1]?.['error']).toMatch(/^line 2: invalid JSON/);
     expect(results[2]?.['error']).toBe('line 3: field `text` must be a string');

@@ -2,7 +2,11 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { detectInjection, INJECTION_THRESHOLD, scanText, spotlight } from '../../src/scan/index.js';
 
-interface InjectionCase { description: string; text: string; technique?: string }
+interface InjectionCase {
+  description: string;
+  text: string;
+  technique?: string;
+}
 const load = (name: string): InjectionCase[] => JSON.parse(readFileSync(new URL(`../fixtures/scan/${name}`, import.meta.url), 'utf8')) as InjectionCase[];
 const positives = load('injection-positive.json');
 const negatives = load('injection-negative.json');
@@ -12,14 +16,29 @@ describe('injection corpus', () => {
     expect(positives.length).toBeGreaterThanOrEqual(100);
     expect(negatives.length).toBeGreaterThanOrEqual(100);
     const techniques = new Set(positives.map((c) => c.technique));
-    for (const t of ['instruction-override', 'role-marker', 'addressed-to-ai', 'tool-call-instruction', 'data-exfiltration', 'markdown-exfiltration', 'hidden-text', 'encoded-payload', 'context-closing', 'mode-switch']) {
+    for (const t of [
+      'instruction-override',
+      'role-marker',
+      'addressed-to-ai',
+      'tool-call-instruction',
+      'data-exfiltration',
+      'markdown-exfiltration',
+      'hidden-text',
+      'encoded-payload',
+      'context-closing',
+      'mode-switch',
+    ]) {
       expect(techniques, t).toContain(t);
     }
   });
   it.each(positives)('flags: $description', (c) => {
     const r = detectInjection(c.text);
     expect(r.attack, `${c.description}: score ${r.score} ${JSON.stringify(r.techniques.map((t) => [t.technique, t.weight]))}`).toBe(true);
-    if (c.technique !== undefined && c.technique !== 'mixed') expect(r.techniques.map((t) => t.technique), c.description).toContain(c.technique);
+    if (c.technique !== undefined && c.technique !== 'mixed')
+      expect(
+        r.techniques.map((t) => t.technique),
+        c.description,
+      ).toContain(c.technique);
   });
   it.each(negatives)('does not flag: $description', (c) => {
     const r = detectInjection(c.text);

@@ -2,7 +2,12 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { findPii, redact, scanText } from '../../src/scan/index.js';
 
-interface PiiCase { description: string; text: string; rule: string | null; value?: string }
+interface PiiCase {
+  description: string;
+  text: string;
+  rule: string | null;
+  value?: string;
+}
 const cases = JSON.parse(readFileSync(new URL('../fixtures/scan/pii.json', import.meta.url), 'utf8')) as PiiCase[];
 
 describe('personal data corpus', () => {
@@ -13,7 +18,11 @@ describe('personal data corpus', () => {
   it.each(cases)('$description', (c) => {
     const found = findPii(c.text);
     if (c.rule === null) expect(found, c.description).toEqual([]);
-    else expect(found.some((f) => f.rule === c.rule && c.text.slice(f.start, f.end) === c.value), `${c.description}: ${JSON.stringify(found)}`).toBe(true);
+    else
+      expect(
+        found.some((f) => f.rule === c.rule && c.text.slice(f.start, f.end) === c.value),
+        `${c.description}: ${JSON.stringify(found)}`,
+      ).toBe(true);
   });
 });
 

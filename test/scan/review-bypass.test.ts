@@ -8,8 +8,17 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { detectInjection, findSecrets, redact, redactValue, scanRequest } from '../../src/scan/index.js';
 
-interface TextCase { description: string; text: string; rules: string[] }
-interface ArgsCase { description: string; args: Record<string, unknown>; rules: string[]; fields: string[] }
+interface TextCase {
+  description: string;
+  text: string;
+  rules: string[];
+}
+interface ArgsCase {
+  description: string;
+  args: Record<string, unknown>;
+  rules: string[];
+  fields: string[];
+}
 type Case = TextCase | ArgsCase;
 
 const cases = JSON.parse(readFileSync(new URL('../fixtures/scan/review-secrets-bypass.json', import.meta.url), 'utf8')) as Case[];
@@ -25,7 +34,10 @@ describe('secret bypasses from the review', () => {
 
   it.each(textCases)('$description', (c) => {
     const found = findSecrets(c.text);
-    expect(found.map((f) => f.rule), c.description).toEqual(c.rules);
+    expect(
+      found.map((f) => f.rule),
+      c.description,
+    ).toEqual(c.rules);
     if (c.rules.length === 0) return;
     // Redaction covers what was found, in the original text: nothing of the key's middle is left.
     const redacted = redact(c.text);
@@ -36,8 +48,14 @@ describe('secret bypasses from the review', () => {
 
   it.each(argsCases)('$description', (c) => {
     const scan = scanRequest({ principal, action: 'slack_post_message', args: c.args });
-    expect(scan.secrets.map((s) => s.rule), c.description).toEqual(c.rules);
-    expect(scan.secrets.map((s) => s.field), c.description).toEqual(c.fields);
+    expect(
+      scan.secrets.map((s) => s.rule),
+      c.description,
+    ).toEqual(c.rules);
+    expect(
+      scan.secrets.map((s) => s.field),
+      c.description,
+    ).toEqual(c.fields);
     // No finding, field path or evidence carries the whole key in clear.
     expect(JSON.stringify(scan.findings)).not.toContain('AKIAZ7VQ3XKPL2M4N5TR');
   });

@@ -3,8 +3,16 @@ import { describe, expect, it } from 'vitest';
 import { findSecrets, redact, SECRET_RULE_IDS } from '../../src/scan/index.js';
 import { base62, crc32, validBase62Crc32Token } from '../../src/scan/checksums.js';
 
-interface PositiveCase { description: string; rule: string; secret: string; text: string }
-interface NegativeCase { description: string; text: string }
+interface PositiveCase {
+  description: string;
+  rule: string;
+  secret: string;
+  text: string;
+}
+interface NegativeCase {
+  description: string;
+  text: string;
+}
 const load = <T>(name: string): T[] => JSON.parse(readFileSync(new URL(`../fixtures/scan/${name}`, import.meta.url), 'utf8')) as T[];
 const positives = load<PositiveCase>('secrets-positive.json');
 const negatives = load<NegativeCase>('secrets-negative.json');
@@ -46,7 +54,11 @@ describe('checksums', () => {
 
 describe('performance guards', () => {
   it('scans 1 MB of mixed text in well under a second', () => {
-    const chunk = positives.slice(0, 20).map((c) => c.text).join('\n') + negatives.map((c) => c.text).join('\n');
+    const chunk =
+      positives
+        .slice(0, 20)
+        .map((c) => c.text)
+        .join('\n') + negatives.map((c) => c.text).join('\n');
     const big = chunk.repeat(Math.ceil(1_000_000 / chunk.length)).slice(0, 1_000_000);
     const t0 = performance.now();
     findSecrets(big);

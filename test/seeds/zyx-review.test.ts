@@ -33,7 +33,7 @@ describe('the ZYX review_change flow', () => {
   it('authorizes every tool for the engineer, and one trace ties the decisions together', async () => {
     const decisions = await authorize({ id: 'engineer@zyxbank.example', groups: ['grp-ai-users', 'grp-ai-devops-readonly'], deviceCompliant: true }, 'ai-20260522-review1');
     expect(decisions.map((d) => [d.decision, d.reason])).toEqual(REQUIRED_TOOLS.map(() => ['allow', 'authorized']));
-    const trace = await gateway.auditLog?.getTrace('ai-20260522-review1') ?? [];
+    const trace = (await gateway.auditLog?.getTrace('ai-20260522-review1')) ?? [];
     expect(trace.map((e) => e.action).sort()).toEqual([...REQUIRED_TOOLS].sort());
     expect(trace.every((e) => e.principal?.deviceCompliant === true && e.principal.groups.includes('grp-ai-devops-readonly'))).toBe(true);
   });

@@ -28,7 +28,16 @@ function captureLog(): { stream: Writable; lines: () => Record<string, unknown>[
       done();
     },
   });
-  return { stream, text: () => text, lines: () => text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
+  return {
+    stream,
+    text: () => text,
+    lines: () =>
+      text
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
 }
 
 let gateway: Gateway;

@@ -74,20 +74,64 @@ describe('the HTTP app (inject, no socket)', () => {
     { what: 'GET on a POST route', method: 'GET', url: '/v1/decide', status: 405, code: 'METHOD_NOT_ALLOWED', allow: 'POST', message: 'method `GET` is not allowed on `/v1/decide`' },
     { what: 'HEAD is not GET', method: 'HEAD', url: '/health', status: 405, code: 'METHOD_NOT_ALLOWED', allow: 'GET' },
     { what: 'DELETE on the kill switch', method: 'DELETE', url: '/v1/kill-switch', status: 405, code: 'METHOD_NOT_ALLOWED', allow: 'GET, PUT' },
-    { what: 'POST on the checkpoints with a body that is not JSON: 405 before the body', method: 'POST', url: '/v1/audit/checkpoints', headers: { 'content-type': 'text/plain' }, payload: 'x', status: 405, code: 'METHOD_NOT_ALLOWED', allow: 'GET' },
+    {
+      what: 'POST on the checkpoints with a body that is not JSON: 405 before the body',
+      method: 'POST',
+      url: '/v1/audit/checkpoints',
+      headers: { 'content-type': 'text/plain' },
+      payload: 'x',
+      status: 405,
+      code: 'METHOD_NOT_ALLOWED',
+      allow: 'GET',
+    },
     { what: 'an unknown route', method: 'GET', url: '/nope?x=1', status: 404, code: 'NOT_FOUND', message: 'no route for `GET /nope`' },
     { what: 'an unknown route with a huge body: 404, the body is not read', method: 'POST', url: '/nope', headers: json, payload: 'x'.repeat(2 * 1024 * 1024), status: 404, code: 'NOT_FOUND' },
     { what: 'a trailing slash is another route', method: 'GET', url: '/health/', status: 404, code: 'NOT_FOUND' },
     { what: 'malformed JSON', method: 'POST', url: '/v1/decide', headers: json, payload: '{nope', status: 400, code: 'REQUEST_INVALID', message: 'request body is not valid JSON' },
-    { what: 'a duplicate key', method: 'POST', url: '/v1/decide', headers: json, payload: '{"action":"a","action":"b"}', status: 400, code: 'REQUEST_INVALID', message: 'field `action`: duplicate key' },
-    { what: 'invalid UTF-8', method: 'POST', url: '/v1/decide', headers: json, payload: Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d]), status: 400, code: 'REQUEST_INVALID', message: 'not valid UTF-8: invalid byte sequence at byte 2' },
+    {
+      what: 'a duplicate key',
+      method: 'POST',
+      url: '/v1/decide',
+      headers: json,
+      payload: '{"action":"a","action":"b"}',
+      status: 400,
+      code: 'REQUEST_INVALID',
+      message: 'field `action`: duplicate key',
+    },
+    {
+      what: 'invalid UTF-8',
+      method: 'POST',
+      url: '/v1/decide',
+      headers: json,
+      payload: Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d]),
+      status: 400,
+      code: 'REQUEST_INVALID',
+      message: 'not valid UTF-8: invalid byte sequence at byte 2',
+    },
     { what: 'an empty JSON body', method: 'POST', url: '/v1/decide', headers: json, payload: '', status: 400, code: 'REQUEST_INVALID', message: 'not valid JSON' },
     { what: 'no body and no content type', method: 'POST', url: '/v1/decide', status: 400, code: 'REQUEST_INVALID', message: 'request body is empty' },
-    { what: 'a body of text/plain', method: 'POST', url: '/v1/decide', headers: { 'content-type': 'text/plain' }, payload: '{"action":"x"}', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', message: '`application/json`' },
+    {
+      what: 'a body of text/plain',
+      method: 'POST',
+      url: '/v1/decide',
+      headers: { 'content-type': 'text/plain' },
+      payload: '{"action":"x"}',
+      status: 415,
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      message: '`application/json`',
+    },
     { what: 'a form body', method: 'POST', url: '/v1/decide', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'action=x', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
     { what: 'a malformed content type', method: 'POST', url: '/v1/decide', headers: { 'content-type': '/;;' }, payload: '{}', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
     { what: 'a body over 1 MiB', method: 'POST', url: '/v1/decide', headers: json, payload: big, status: 413, code: 'REQUEST_TOO_LARGE', message: 'request body is larger than 1048576 bytes' },
-    { what: 'a kill-switch body over 1 MiB', method: 'PUT', url: '/v1/kill-switch', headers: json, payload: JSON.stringify({ reason: 'x'.repeat(1024 * 1024) }), status: 413, code: 'REQUEST_TOO_LARGE' },
+    {
+      what: 'a kill-switch body over 1 MiB',
+      method: 'PUT',
+      url: '/v1/kill-switch',
+      headers: json,
+      payload: JSON.stringify({ reason: 'x'.repeat(1024 * 1024) }),
+      status: 413,
+      code: 'REQUEST_TOO_LARGE',
+    },
   ];
 
   it.each(cases.map((c) => [c.what, c] as const))('%s', async (_what, c) => {
@@ -159,7 +203,9 @@ describe('the checkpoint endpoints (for external witnesses)', () => {
 describe('bastion serve (real process, real socket)', () => {
   it('starts, answers /health and /v1/decide, records start, decision and stop, and stops on SIGTERM', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'bastion-serve-'));
-    const child = spawn(process.execPath, [join(root, 'dist/cli/main.js'), 'serve', '--policy', join(root, 'examples/zyx'), '--port', '0', '--data-dir', dataDir, '--dev'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(root, 'dist/cli/main.js'), 'serve', '--policy', join(root, 'examples/zyx'), '--port', '0', '--data-dir', dataDir, '--dev'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const url = await new Promise<string>((resolve, reject) => {
@@ -273,8 +319,10 @@ describe('bastion serve: failed start and graceful stop (real process)', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'bastion-serve-taken-'));
     try {
       const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-        execFile(process.execPath, [join(root, 'dist/cli/main.js'), 'serve', '--policy', join(root, 'examples/zyx'), '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir], (err, stdout, stderr) =>
-          resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }),
+        execFile(
+          process.execPath,
+          [join(root, 'dist/cli/main.js'), 'serve', '--policy', join(root, 'examples/zyx'), '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir],
+          (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }),
         );
       });
       expect(r.code).toBe(2);
@@ -300,11 +348,14 @@ describe('bastion serve: failed start and graceful stop (real process)', () => {
     let answer = '';
     let connection: string | undefined;
     const answered = new Promise<number | undefined>((resolve, reject) => {
-      const req = httpRequest({ host: hostname, port, method: 'POST', path: '/v1/decide', headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
-        connection = res.headers.connection;
-        res.on('data', (c: Buffer) => (answer += c.toString()));
-        res.on('end', () => resolve(res.statusCode));
-      });
+      const req = httpRequest(
+        { host: hostname, port, method: 'POST', path: '/v1/decide', headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } },
+        (res) => {
+          connection = res.headers.connection;
+          res.on('data', (c: Buffer) => (answer += c.toString()));
+          res.on('end', () => resolve(res.statusCode));
+        },
+      );
       req.once('error', reject);
       // Half the body now: the request is in flight until the rest arrives.
       req.write(body.slice(0, 10));

@@ -85,7 +85,9 @@ describe('sendEvents (inject)', () => {
       ),
     );
     const r = await app.inject({ method: 'GET', url: '/test/events' });
-    expect(r.body).toBe(': stream open\n\nevent: content_block_delta\ndata: {}\n\nevent: error\ndata: {"type":"error","error":{"type":"api_error","message":"upstream `https://api.example` did not answer","code":"AUDIT_SINK"}}\n\n');
+    expect(r.body).toBe(
+      ': stream open\n\nevent: content_block_delta\ndata: {}\n\nevent: error\ndata: {"type":"error","error":{"type":"api_error","message":"upstream `https://api.example` did not answer","code":"AUDIT_SINK"}}\n\n',
+    );
     await app.close();
   });
 });

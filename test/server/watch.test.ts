@@ -123,7 +123,12 @@ describe('the policy watcher (real files, events only)', () => {
     await loads(rec, [dir], 'a removed file');
     renameSync(join(dir, 'nested', 'c.yaml'), join(dir, 'c.yaml'));
     await loads(rec, [dir], 'a file moved up');
-    expect(rec.watcher.current().policies.map((p) => p.name).sort()).toEqual(['a', 'c']);
+    expect(
+      rec.watcher
+        .current()
+        .policies.map((p) => p.name)
+        .sort(),
+    ).toEqual(['a', 'c']);
     expect(rec.watcher.status().watching).toBe(true);
   });
 
@@ -157,7 +162,7 @@ describe('the policy watcher (real files, events only)', () => {
 
   it('a policy file truncated to 0 bytes or left with comments only keeps the last good set (finding 13, reload half)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bastion-watch-empty-'));
-    writeFileSync(join(dir, '00-deny.yaml'), policy('deny', 'the deny', ['shell.execute']).replace(/  - id: a\n    effect: allow\n    actions: \["\*"\]\n/, ''));
+    writeFileSync(join(dir, '00-deny.yaml'), policy('deny', 'the deny', ['shell.execute']).replace(/ {2}- id: a\n {4}effect: allow\n {4}actions: \["\*"\]\n/, ''));
     writeFileSync(join(dir, '10-allow.yaml'), policy('allow', 'allow all'));
     const rec = start([dir]);
     const good = rec.watcher.current().version;

@@ -51,8 +51,16 @@ describe.runIf(hasProc && existsSync(cliMain))('--data-dir under /proc (built CL
   const policy = join(repo, 'examples', 'capfence');
 
   it.each([
-    ['check', ['check', '--policy', policy, '--input', '-', '--data-dir', '/proc/nope'], 'bastion check: while opening `/proc/nope/bastion.db`: cannot create directory `/proc/nope`: no such file or directory'],
-    ['serve', ['serve', '--policy', policy, '--port', '0', '--data-dir', '/proc/nope'], 'bastion serve: while opening `/proc/nope/bastion.db`: cannot create directory `/proc/nope`: no such file or directory'],
+    [
+      'check',
+      ['check', '--policy', policy, '--input', '-', '--data-dir', '/proc/nope'],
+      'bastion check: while opening `/proc/nope/bastion.db`: cannot create directory `/proc/nope`: no such file or directory',
+    ],
+    [
+      'serve',
+      ['serve', '--policy', policy, '--port', '0', '--data-dir', '/proc/nope'],
+      'bastion serve: while opening `/proc/nope/bastion.db`: cannot create directory `/proc/nope`: no such file or directory',
+    ],
     ['audit verify', ['audit', 'verify', '--data-dir', '/proc/nope'], 'bastion audit verify: audit log `/proc/nope/bastion.db` does not exist'],
   ])('%s: exit 2 with a clear error, quickly', (_name, args, message) => {
     const r = run(args);

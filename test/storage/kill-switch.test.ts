@@ -80,11 +80,20 @@ describe('sqlite kill-switch store', () => {
     await b.update({ disabled_users: ['bob'] });
     expect(await a.get()).toMatchObject({ read_only_mode: true, disabled_users: ['bob'] });
     await a.update({ disabled_connectors: ['jira'] });
-    expect(heard.map((s) => s.version), 'b hears its own change at once').toEqual([2]);
+    expect(
+      heard.map((s) => s.version),
+      'b hears its own change at once',
+    ).toEqual([2]);
     await b.get();
-    expect(heard.map((s) => s.version), 'and a’s at its next read').toEqual([2, 3]);
+    expect(
+      heard.map((s) => s.version),
+      'and a’s at its next read',
+    ).toEqual([2, 3]);
     await b.snapshot();
-    expect(heard.map((s) => s.version), 'each version once').toEqual([2, 3]);
+    expect(
+      heard.map((s) => s.version),
+      'each version once',
+    ).toEqual([2, 3]);
     await a.close();
     await b.close();
   });
@@ -102,7 +111,7 @@ describe('sqlite kill-switch store', () => {
     const store = opened(file);
     await store.update({ read_only_mode: true });
     const raw = new Database(file);
-    raw.prepare("UPDATE killswitch_state SET state = '{\"read_only_mode\": \"no\"}'").run();
+    raw.prepare('UPDATE killswitch_state SET state = \'{"read_only_mode": "no"}\'').run();
     await expect(store.get()).rejects.toMatchObject({
       code: 'STATE_STORAGE',
       message: "the kill-switch store's row (table killswitch_state) is malformed: state: field `read_only_mode`: must be true or false, got `no`",

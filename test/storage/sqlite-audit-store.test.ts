@@ -46,7 +46,11 @@ describe('SQLite audit store', async () => {
 
   it('rolls a failed batch back entirely', async () => {
     const store = new SqliteAuditStore(join(dir, 'bastion.db'));
-    await expect(store.appendBatch(() => { throw new Error('hashing failed'); })).rejects.toThrow('hashing failed');
+    await expect(
+      store.appendBatch(() => {
+        throw new Error('hashing failed');
+      }),
+    ).rejects.toThrow('hashing failed');
     expect(await store.eventCount()).toBe(0);
     expect((await store.head()).size).toBe(0);
     await store.close();
@@ -83,7 +87,9 @@ describe('SQLite audit store', async () => {
     db.close();
     const old = join(dir, 'v1.db');
     const v1 = new Database(old);
-    v1.exec('CREATE TABLE audit_events (seq INTEGER PRIMARY KEY, body TEXT NOT NULL, leaf_hash BLOB NOT NULL, chain_hash BLOB NOT NULL, trace_id TEXT, time TEXT NOT NULL); CREATE TABLE audit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);');
+    v1.exec(
+      'CREATE TABLE audit_events (seq INTEGER PRIMARY KEY, body TEXT NOT NULL, leaf_hash BLOB NOT NULL, chain_hash BLOB NOT NULL, trace_id TEXT, time TEXT NOT NULL); CREATE TABLE audit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);',
+    );
     v1.close();
     expect(() => new SqliteAuditStore(old)).toThrow(/layout version 1/);
     expect(() => new SqliteAuditStore(old, { readOnly: true })).toThrow(/layout version 1/);

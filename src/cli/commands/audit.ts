@@ -164,8 +164,7 @@ async function verifyCommand(args: string[], io: CliIo): Promise<number> {
       );
       if (outside) {
         io.stdout.write(
-          `outside checkpoints: ${outside.given} checked, ${outside.verified} against the events` +
-            (outside.pruned > 0 ? `, ${outside.pruned} inside the pruned prefix (signature only)` : '') + '\n',
+          `outside checkpoints: ${outside.given} checked, ${outside.verified} against the events` + (outside.pruned > 0 ? `, ${outside.pruned} inside the pruned prefix (signature only)` : '') + '\n',
         );
       }
       if (report.prunedBy !== undefined) {
@@ -198,8 +197,9 @@ function cell(value: unknown, width: number): string {
 
 function table(events: AuditEvent[]): string {
   const head = `${cell('SEQ', 7)} ${cell('TIME', 24)} ${cell('TYPE', 19)} ${cell('PRINCIPAL', 22)} ${cell('ACTION', 22)} ${cell('DECISION', 16)} ${cell('RISK', 8)} TRACE`;
-  const lines = events.map((e) =>
-    `${cell(e.seq, 7)} ${cell(e.time, 24)} ${cell(e.type, 19)} ${cell(e.principal?.id, 22)} ${cell(e.action, 22)} ${cell(e.decision, 16)} ${cell(e.risk, 8)} ${e.traceId ?? '-'}`);
+  const lines = events.map(
+    (e) => `${cell(e.seq, 7)} ${cell(e.time, 24)} ${cell(e.type, 19)} ${cell(e.principal?.id, 22)} ${cell(e.action, 22)} ${cell(e.decision, 16)} ${cell(e.risk, 8)} ${e.traceId ?? '-'}`,
+  );
   return [head, ...lines].join('\n') + '\n';
 }
 
@@ -208,9 +208,17 @@ async function queryCommand(args: string[], io: CliIo): Promise<number> {
     args,
     options: {
       ...LOCATION,
-      decision: { type: 'string' }, principal: { type: 'string' }, group: { type: 'string' }, action: { type: 'string' },
-      risk: { type: 'string' }, trace: { type: 'string' }, type: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' },
-      limit: { type: 'string' }, json: { type: 'boolean' },
+      decision: { type: 'string' },
+      principal: { type: 'string' },
+      group: { type: 'string' },
+      action: { type: 'string' },
+      risk: { type: 'string' },
+      trace: { type: 'string' },
+      type: { type: 'string' },
+      since: { type: 'string' },
+      until: { type: 'string' },
+      limit: { type: 'string' },
+      json: { type: 'boolean' },
     },
     strict: true,
   });

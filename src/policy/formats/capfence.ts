@@ -22,10 +22,7 @@ const PAYLOAD_FIELDS = ['args.command', 'args.cmd', 'args.script'];
 
 /** The payload itself contains `text`: a string field, or an argv list joined with spaces. */
 function payloadContains(text: string): unknown[] {
-  return PAYLOAD_FIELDS.flatMap((field) => [
-    { field, contains: text },
-    { cel: `has(${field}) && type(${field}) == list && ${field}.join(" ").contains(${celString(text)})` },
-  ]);
+  return PAYLOAD_FIELDS.flatMap((field) => [{ field, contains: text }, { cel: `has(${field}) && type(${field}) == list && ${field}.join(" ").contains(${celString(text)})` }]);
 }
 
 /** Any analyzed simple command, dequoted and joined as `argv…`, contains `text`. */

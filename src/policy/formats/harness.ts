@@ -44,7 +44,10 @@ export function isHarness(doc: unknown): boolean {
 
 function scopeConditions(scope: string, at: (string | number)[], c: Checker): unknown[] {
   const out: unknown[] = [];
-  for (const part of scope.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of scope
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const colon = part.indexOf(':');
     if (colon <= 0 || colon === part.length - 1) {
       c.fail(at, `scope entry \`${part}\` must be \`key:pattern\``);
@@ -60,7 +63,12 @@ function scopeConditions(scope: string, at: (string | number)[], c: Checker): un
     out.push({
       all: [
         { any: [...keys.map((k) => ({ field: `args.${k}`, exists: true })), ...keys.map((k) => ({ field: 'resource', glob: `${k}:*` }))] },
-        ...keys.map((k) => ({ any: [{ field: `args.${k}`, exists: false }, { field: `args.${k}`, glob: pattern }] })),
+        ...keys.map((k) => ({
+          any: [
+            { field: `args.${k}`, exists: false },
+            { field: `args.${k}`, glob: pattern },
+          ],
+        })),
         ...keys.map((k) => ({ any: [{ not: { field: 'resource', glob: `${k}:*` } }, { field: 'resource', glob: `${k}:${pattern}` }] })),
       ],
     });
@@ -148,7 +156,24 @@ export function translateHarness(doc: Record<string, unknown>, fallbackName: str
           effect: 'deny',
           reason: HARNESS_REASONS.operation,
           actions: [name],
-          when: [{ any: [{ all: [{ field: 'context.operation', exists: true }, { field: 'context.operation', notIn: [...ops] }] }, { all: [{ field: 'args.operation', exists: true }, { field: 'args.operation', notIn: [...ops] }] }] }],
+          when: [
+            {
+              any: [
+                {
+                  all: [
+                    { field: 'context.operation', exists: true },
+                    { field: 'context.operation', notIn: [...ops] },
+                  ],
+                },
+                {
+                  all: [
+                    { field: 'args.operation', exists: true },
+                    { field: 'args.operation', notIn: [...ops] },
+                  ],
+                },
+              ],
+            },
+          ],
         });
       }
       const requires = c.bool(raw['requires_approval'], [...at, 'requires_approval'], 'requires_approval', false);
@@ -165,13 +190,15 @@ export function translateHarness(doc: Record<string, unknown>, fallbackName: str
   // A request that names no environment meets every gate (fail closed). Only registered
   // tools need this rule: any other tool is denied as not registered anyway, with that reason.
   if (toolNames.length > 0) {
-    const noEnvironment = gateDenials.map(({ env, others }): NativeRule => ({
-      id: `gate/${env}/allowed-tools-no-environment`,
-      effect: 'deny',
-      reason: `tool is not allowed in environment \`${env}\` (the request names no environment, so every gate applies)`,
-      actions: [...toolNames],
-      when: [environmentAbsent(), ...others()],
-    }));
+    const noEnvironment = gateDenials.map(
+      ({ env, others }): NativeRule => ({
+        id: `gate/${env}/allowed-tools-no-environment`,
+        effect: 'deny',
+        reason: `tool is not allowed in environment \`${env}\` (the request names no environment, so every gate applies)`,
+        actions: [...toolNames],
+        when: [environmentAbsent(), ...others()],
+      }),
+    );
     rules.splice(gateRules, 0, ...noEnvironment);
   }
   const policy = {

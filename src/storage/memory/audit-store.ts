@@ -65,7 +65,12 @@ function isoTime(value: string | Date): string {
 
 /** `*` matches any run of characters; everything else literally (as the SQLite store's GLOB). */
 function globMatcher(pattern: string): (value: unknown) => boolean {
-  const re = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[\\s\\S]*')}$`);
+  const re = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('[\\s\\S]*')}$`,
+  );
   return (value) => typeof value === 'string' && re.test(value);
 }
 
@@ -192,13 +197,13 @@ class MemoryAuditView implements AuditStoreView {
 
   /** Checkpoints whose stored size is a number, in size order (ties in insertion order). */
   private sortedCheckpoints(): StoredCheckpoint[] {
-    return this.tables.checkpoints
-      .filter((c) => typeof c.size === 'number')
-      .sort((a, b) => (a.size as number) - (b.size as number) || a.id - b.id);
+    return this.tables.checkpoints.filter((c) => typeof c.size === 'number').sort((a, b) => (a.size as number) - (b.size as number) || a.id - b.id);
   }
 
   async checkpoints(sinceSize = -1): Promise<Checkpoint[]> {
-    return this.sortedCheckpoints().filter((c) => (c.size as number) > sinceSize).map((c) => parseStoredCheckpoint(c.body));
+    return this.sortedCheckpoints()
+      .filter((c) => (c.size as number) > sinceSize)
+      .map((c) => parseStoredCheckpoint(c.body));
   }
 
   async latestCheckpoint(): Promise<Checkpoint | undefined> {

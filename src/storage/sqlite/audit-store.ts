@@ -332,10 +332,16 @@ export class SqliteAuditStore implements AuditStore {
     }
     const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
     if (filter.limit !== undefined) {
-      const bodies = this.db.prepare(`SELECT body FROM audit_events ${clause} ORDER BY seq DESC LIMIT ?`).pluck(true).all(...params, filter.limit) as string[];
+      const bodies = this.db
+        .prepare(`SELECT body FROM audit_events ${clause} ORDER BY seq DESC LIMIT ?`)
+        .pluck(true)
+        .all(...params, filter.limit) as string[];
       return bodies.reverse();
     }
-    return this.db.prepare(`SELECT body FROM audit_events ${clause} ORDER BY seq`).pluck(true).all(...params) as string[];
+    return this.db
+      .prepare(`SELECT body FROM audit_events ${clause} ORDER BY seq`)
+      .pluck(true)
+      .all(...params) as string[];
   }
 
   async eventCount(): Promise<number> {
@@ -362,8 +368,7 @@ export class SqliteAuditStore implements AuditStore {
   async prune(anchor: Anchor): Promise<number> {
     const run = this.db.transaction(() => {
       const { changes } = this.db.prepare('DELETE FROM audit_events WHERE seq <= ?').run(anchor.size);
-      this.db.prepare('INSERT OR REPLACE INTO audit_anchor (id, size, chain_hash, range) VALUES (1, ?, ?, ?)')
-        .run(anchor.size, anchor.chainHash, JSON.stringify(anchor.range.toJSON()));
+      this.db.prepare('INSERT OR REPLACE INTO audit_anchor (id, size, chain_hash, range) VALUES (1, ?, ?, ?)').run(anchor.size, anchor.chainHash, JSON.stringify(anchor.range.toJSON()));
       return changes;
     });
     return run.immediate();

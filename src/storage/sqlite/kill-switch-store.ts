@@ -77,7 +77,9 @@ export function openSqliteKillSwitchStore(path: string, options: SqliteKillSwitc
   const db = opened.value;
   const stmts = {
     read: db.prepare('SELECT state, version, updated_at FROM killswitch_state WHERE id = 1'),
-    write: db.prepare('INSERT INTO killswitch_state (id, state, version, updated_at) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET state = excluded.state, version = excluded.version, updated_at = excluded.updated_at'),
+    write: db.prepare(
+      'INSERT INTO killswitch_state (id, state, version, updated_at) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET state = excluded.state, version = excluded.version, updated_at = excluded.updated_at',
+    ),
   };
   const read = (_db: SqliteDatabase) => fromRow(stmts.read.get() as Row | undefined);
   let listeners: KillSwitchListeners;
@@ -116,4 +118,3 @@ export function openSqliteKillSwitchStore(path: string, options: SqliteKillSwitc
     } satisfies KillSwitchStore,
   };
 }
-

@@ -49,7 +49,9 @@ export function openSqliteLimitStore(path: string, options: SqliteStateOptions =
     readRate: db.prepare('SELECT tat FROM limit_rates WHERE key = ?').pluck(true),
     writeRate: db.prepare('INSERT INTO limit_rates (key, tat) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET tat = excluded.tat'),
     readBudget: db.prepare('SELECT window_start, window_ms, spent FROM limit_budgets WHERE key = ?'),
-    writeBudget: db.prepare('INSERT INTO limit_budgets (key, window_start, window_ms, spent) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET window_start = excluded.window_start, window_ms = excluded.window_ms, spent = excluded.spent'),
+    writeBudget: db.prepare(
+      'INSERT INTO limit_budgets (key, window_start, window_ms, spent) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET window_start = excluded.window_start, window_ms = excluded.window_ms, spent = excluded.spent',
+    ),
     pruneRates: db.prepare('DELETE FROM limit_rates WHERE tat <= ?'),
     pruneBudgets: db.prepare('DELETE FROM limit_budgets WHERE window_start + window_ms <= ?'),
   };
@@ -65,7 +67,8 @@ export function openSqliteLimitStore(path: string, options: SqliteStateOptions =
     const row = stmts.readBudget.get(key) as { window_start: unknown; window_ms: unknown; spent: unknown } | undefined;
     let stored: BudgetState | undefined;
     if (row !== undefined) {
-      if (!finite(row.window_start) || !finite(row.window_ms) || row.window_ms < 1 || !finite(row.spent) || row.spent < 0) throw malformed('limit_budgets', key, 'window_start, window_ms or spent is not a number in range');
+      if (!finite(row.window_start) || !finite(row.window_ms) || row.window_ms < 1 || !finite(row.spent) || row.spent < 0)
+        throw malformed('limit_budgets', key, 'window_start, window_ms or spent is not a number in range');
       stored = { windowStart: row.window_start, windowMs: row.window_ms, spent: row.spent };
     }
     const out = step(stored);

@@ -67,13 +67,7 @@ export function migrate(db: SqliteDatabase, store: string, migrations: readonly 
  * @example
  * const db = openStateDatabase('.bastion/bastion.db', 'approval store', 'approvals', MIGRATIONS);
  */
-export function openStateDatabase(
-  path: string,
-  store: string,
-  schemaName: string,
-  migrations: readonly string[],
-  options: SqliteStateOptions = {},
-): Result<SqliteDatabase, BastionError> {
+export function openStateDatabase(path: string, store: string, schemaName: string, migrations: readonly string[], options: SqliteStateOptions = {}): Result<SqliteDatabase, BastionError> {
   let db: SqliteDatabase | undefined;
   try {
     db = new Database(path);

@@ -101,7 +101,10 @@ export function approvalStoreContract(name: string, makeStore: () => Promise<App
       ])('refuses %s with APPROVAL_INVALID naming the field', async (_d, overrides, field, message) => {
         const errors = failure(await store.create(newApproval(overrides as Partial<NewApproval>)));
         expect(errors[0]).toMatchObject({ code: 'APPROVAL_INVALID', reason: 'invalid' });
-        expect(errors.some((e) => e.field === field && message.test(e.message)), JSON.stringify(errors)).toBe(true);
+        expect(
+          errors.some((e) => e.field === field && message.test(e.message)),
+          JSON.stringify(errors),
+        ).toBe(true);
       });
 
       it('refuses a call whose arguments JSON cannot carry, naming the field', async () => {
@@ -197,7 +200,11 @@ export function approvalStoreContract(name: string, makeStore: () => Promise<App
     describe('consume', () => {
       it('succeeds exactly once for the approved, unexpired call it is bound to', async () => {
         const { id } = await create();
-        expect(failure(await store.consume(id, HASH, T0 + 500))[0]).toMatchObject({ code: 'APPROVAL_CONFLICT', reason: 'pending', message: `approval \`${id}\`: is pending, so it cannot be consumed` });
+        expect(failure(await store.consume(id, HASH, T0 + 500))[0]).toMatchObject({
+          code: 'APPROVAL_CONFLICT',
+          reason: 'pending',
+          message: `approval \`${id}\`: is pending, so it cannot be consumed`,
+        });
         value(await store.decide(id, approver('carol'), T0 + 1000));
         expect(failure(await store.consume(id, OTHER_HASH, T0 + 2000))[0]).toMatchObject({ reason: 'binding_mismatch' });
         expect(value(await store.get(id, T0 + 2000)).status, 'a mismatch leaves it approved').toBe('approved');
@@ -280,7 +287,10 @@ export function approvalStoreContract(name: string, makeStore: () => Promise<App
         expect(await ids({ status: 'expired' })).toEqual([['short']]);
         expect(await ids({ status: 'approved' })).toEqual([['a1']]);
         expect(await ids({ requester: 'agent-9' })).toEqual([['b0']]);
-        expect(await ids({ requester: 'agent-7', status: 'pending', limit: 2 })).toEqual([['a0', 'a2'], ['a3', 'a4']]);
+        expect(await ids({ requester: 'agent-7', status: 'pending', limit: 2 })).toEqual([
+          ['a0', 'a2'],
+          ['a3', 'a4'],
+        ]);
         expect(await ids({ status: 'consumed' })).toEqual([[]]);
         const page = await store.list({ status: 'expired' }, T0 + 2 * MINUTES);
         expect(page.ok && page.value.records[0]?.status, 'listed records carry the effective status').toBe('expired');

@@ -72,14 +72,25 @@ const hex = (h: Buffer | string): string => (typeof h === 'string' ? h : h.toStr
 const KEY = generateKeyPairSync('ed25519');
 
 function checkpoint(head: ChainHead, reason = 'test'): Checkpoint {
-  return signCheckpoint({
-    v: 1, logId: logIdOf(KEY.publicKey), size: head.size, root: head.range.root().toString('hex'),
-    chainHash: head.chainHash.toString('hex'), time: TIME(head.size), reason,
-  }, KEY.privateKey);
+  return signCheckpoint(
+    {
+      v: 1,
+      logId: logIdOf(KEY.publicKey),
+      size: head.size,
+      root: head.range.root().toString('hex'),
+      chainHash: head.chainHash.toString('hex'),
+      time: TIME(head.size),
+      reason,
+    },
+    KEY.privateKey,
+  );
 }
 
 async function rejectsWithState(promise: Promise<unknown>, part: AuditStateError['part'], message: RegExp): Promise<void> {
-  const err = await promise.then(() => undefined, (e: unknown) => e);
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err, 'an AuditStateError').toBeInstanceOf(AuditStateError);
   expect((err as AuditStateError).part).toBe(part);
   expect((err as AuditStateError).message).toMatch(message);
@@ -122,7 +133,12 @@ export function auditStoreContract(name: string, makeStore: () => Promise<AuditS
       const { store } = await make();
       const results: number[][] = [];
       for (const n of [1, 5, 70, 1100]) results.push(await store.appendBatch((head) => batch(head, n)));
-      expect(results.map((r) => [r[0], r[r.length - 1]])).toEqual([[1, 1], [2, 6], [7, 76], [77, 1176]]);
+      expect(results.map((r) => [r[0], r[r.length - 1]])).toEqual([
+        [1, 1],
+        [2, 6],
+        [7, 76],
+        [77, 1176],
+      ]);
       const head = await store.head();
       expect(head.size).toBe(1176);
       expect((await store.storedHead())?.size).toBe(1176);
@@ -138,19 +154,25 @@ export function auditStoreContract(name: string, makeStore: () => Promise<AuditS
       expect(await store.extent()).toEqual({ lowest: '1', highest: '1176' });
       expect(await store.eventCount()).toBe(1176);
       expect(await store.maxTimeThrough(10)).toBe(TIME(10));
-      const report = await verifyRows({ rows: store.rows(), checkpoints: [checkpoint(head)], publicKey: KEY.publicKey, head: await store.storedHead() ?? null, extent: await store.extent() });
+      const report = await verifyRows({ rows: store.rows(), checkpoints: [checkpoint(head)], publicKey: KEY.publicKey, head: (await store.storedHead()) ?? null, extent: await store.extent() });
       expect(report).toMatchObject({ ok: true, events: 1176, checkpointsVerified: 1 });
     });
 
     it('writes a batch entirely or not at all', async () => {
       const { store } = await make();
       await store.appendBatch((head) => batch(head, 3));
-      await expect(store.appendBatch(() => { throw new Error('hashing failed'); })).rejects.toThrow('hashing failed');
+      await expect(
+        store.appendBatch(() => {
+          throw new Error('hashing failed');
+        }),
+      ).rejects.toThrow('hashing failed');
       // The second row repeats a stored seq: the first must not stay behind either.
-      await expect(store.appendBatch((head) => {
-        const b = batch(head, 2);
-        return { ...b, rows: [b.rows[0] as StoredRow, { ...(b.rows[1] as StoredRow), seq: 2 }] };
-      })).rejects.toThrow();
+      await expect(
+        store.appendBatch((head) => {
+          const b = batch(head, 2);
+          return { ...b, rows: [b.rows[0] as StoredRow, { ...(b.rows[1] as StoredRow), seq: 2 }] };
+        }),
+      ).rejects.toThrow();
       expect(await store.eventCount()).toBe(3);
       expect((await store.head()).size).toBe(3);
       expect((await all(store.rows())).map((r) => r.seq)).toEqual([1, 2, 3]);
@@ -162,10 +184,14 @@ export function auditStoreContract(name: string, makeStore: () => Promise<AuditS
       const second = harness.reopen ? await harness.reopen() : store;
       if (second !== store) others.push(second);
       const seen: number[] = [];
-      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? second : store).appendBatch((head) => {
-        seen.push(head.size);
-        return batch(head, 3);
-      })));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          (i % 2 ? second : store).appendBatch((head) => {
+            seen.push(head.size);
+            return batch(head, 3);
+          }),
+        ),
+      );
       expect(seen.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i * 3));
       expect(results.flat().sort((a, b) => a - b)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
       const head = await second.head();
@@ -179,7 +205,11 @@ export function auditStoreContract(name: string, makeStore: () => Promise<AuditS
       const good = storeChainState(await store.head());
       await damage.deleteEvent(5);
       await rejectsWithState(store.head(), 'head', /says 5 events, but the last stored event is 4/);
-      await rejectsWithState(store.appendBatch((head) => batch(head, 1)), 'head', /audit_head/);
+      await rejectsWithState(
+        store.appendBatch((head) => batch(head, 1)),
+        'head',
+        /audit_head/,
+      );
       expect(await store.eventCount()).toBe(4);
       await damage.head(undefined);
       await rejectsWithState(store.head(), 'head', /is missing, but events up to 4 are stored/);
@@ -215,17 +245,24 @@ export function auditStoreContract(name: string, makeStore: () => Promise<AuditS
     it('keeps checkpoints in size order and reports a malformed one', async () => {
       const { store, damage } = await make();
       const heads: ChainHead[] = [];
-      for (const n of [10, 20, 10]) heads.push(await store.appendBatch((head) => {
-        const b = batch(head, n);
-        return { ...b, result: b.head };
-      }));
+      for (const n of [10, 20, 10])
+        heads.push(
+          await store.appendBatch((head) => {
+            const b = batch(head, n);
+            return { ...b, result: b.head };
+          }),
+        );
       const [a, b, c] = heads.map((h) => checkpoint(h)) as [Checkpoint, Checkpoint, Checkpoint];
       // Stored out of order: size order is the store's job.
       for (const cp of [b, a, c]) await store.addCheckpoint(cp);
       expect((await store.checkpoints()).map((cp) => cp.size)).toEqual([10, 30, 40]);
       expect((await store.checkpoints(10)).map((cp) => cp.size)).toEqual([30, 40]);
       expect(await store.latestCheckpoint()).toEqual(c);
-      expect((await store.checkpointRows()).map((r) => [r.size, JSON.parse(r.body).signature])).toEqual([[30, b.signature], [10, a.signature], [40, c.signature]]);
+      expect((await store.checkpointRows()).map((r) => [r.size, JSON.parse(r.body).signature])).toEqual([
+        [30, b.signature],
+        [10, a.signature],
+        [40, c.signature],
+      ]);
       await damage.checkpointRow(50, '{not json');
       await rejectsWithState(store.latestCheckpoint(), 'checkpoint', /a stored checkpoint \(table audit_checkpoints\) is not JSON/);
     });

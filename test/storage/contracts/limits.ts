@@ -87,7 +87,12 @@ export function limitStoreContract(name: string, makeStore: () => Promise<LimitS
       const limit = { perPeriod: 1, periodMs: 60_000, burst: 10 };
       const verdicts = await Promise.all(Array.from({ length: 100 }, () => ok(store.take('crowd', limit, 5_000))));
       expect(verdicts.filter((v) => v.allowed)).toHaveLength(10);
-      expect(verdicts.filter((v) => v.allowed).map((v) => v.remaining).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      expect(
+        verdicts
+          .filter((v) => v.allowed)
+          .map((v) => v.remaining)
+          .sort((a, b) => a - b),
+      ).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     });
 
     it('spends exactly the budget under 50 concurrent spends of one key', async () => {
