@@ -8,7 +8,7 @@
  *   agent-bastion/scan       secrets, personal data, prompt injection, egress, redaction
  *   agent-bastion/audit      the tamper-evident log over any store, verification, export, SIEM
  *   agent-bastion/storage    the in-memory and SQLite adapters of every port
- *   agent-bastion/killswitch, /approvals, /limits   the ports and rules of those stages
+ *   agent-bastion/identity, /killswitch, /approvals, /limits   those stages' ports and rules
  *
  * Named exports only, no wildcards: `test/exports.test.ts` pins the names of every entry
  * point, and `api/*.api.md` (API Extractor) their declarations.

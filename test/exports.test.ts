@@ -168,6 +168,7 @@ const ENTRIES: Record<string, string[]> = {
     'parseApprovalRecord',
   ],
   limits: ['checkBudget', 'checkRateLimit', 'gcra', 'limitStoreOver', 'spendBudget'],
+  identity: ['UNVERIFIED_CALLER', 'developmentIdentity', 'noIdentity'],
 };
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { exports: Record<string, unknown>; bin: Record<string, string> };

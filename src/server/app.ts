@@ -22,6 +22,7 @@ import { BastionException, bastionError, quote, type BastionError } from '../cor
 import { parseRequestJson } from '../core/request-json.js';
 import type { Decision } from '../core/types.js';
 import type { Gateway } from '../gateway/index.js';
+import { developmentIdentity, noIdentity, type Authenticator, type Caller } from '../identity/index.js';
 import { parseKillSwitchChange } from '../killswitch/index.js';
 import type { PolicyWatchStatus } from '../policy/index.js';
 import { BODY_LIMIT, handleError, sendError } from './errors.js';
@@ -29,15 +30,14 @@ import { loggerOptions, type LogOptions } from './logging.js';
 
 export interface ServerOptions {
   dev: boolean;
+  /** Who may call the routes that need an identity; default development mode's or none, from `dev`. */
+  identity?: Authenticator;
   startedAt: Date;
   /** The policy watcher's state (`bastion serve` has one); reported by `/health`. */
   policyWatch?: () => PolicyWatchStatus;
   /** Structured JSON logs; off when left out (as in tests). */
   log?: LogOptions;
 }
-
-/** Who changed the kill switch, in its audit event, until identity verification lands. */
-const UNVERIFIED_CALLER = 'http (development mode: identity not verified)';
 
 const DEV_MODE_HEADER = 'development: identity is NOT verified';
 
@@ -110,24 +110,31 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
     return undefined;
   });
 
+  const identity = options.identity ?? (options.dev ? developmentIdentity() : noIdentity());
+  /** The caller each identified request was authenticated as. */
+  const callers = new WeakMap<FastifyRequest, Caller>();
   const route = (method: Method, url: string, handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>, devOnly = false) => {
     methods.set(url, [...(methods.get(url) ?? []), method]);
     app.route({
       method,
       url,
       handler,
-      // Checked before the body is read: production mode has no identity to check yet.
-      ...(devOnly && !options.dev
+      // Checked before the body is read: a caller who cannot be identified gets nothing.
+      ...(devOnly
         ? {
-            onRequest: async (request: FastifyRequest, reply: FastifyReply) =>
-              sendError(request, reply, [
-                bastionError(
-                  'IDENTITY_MISSING',
-                  url === '/v1/decide'
-                    ? 'identity verification is not configured: this build answers /v1/decide only in development mode (--dev)'
-                    : 'identity verification is not configured: this build answers /v1/kill-switch only in development mode (--dev); the `kill_switch` block of a ZYX policy file works in every mode',
-                ),
-              ]),
+            onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
+              const caller = await identity.authenticate({ route: url, headers: request.headers });
+              if (caller.ok) {
+                callers.set(request, caller.value);
+                return undefined;
+              }
+              const hint = url === '/v1/kill-switch' ? '; the `kill_switch` block of a ZYX policy file works in every mode' : '';
+              return sendError(
+                request,
+                reply,
+                caller.errors.map((e) => ({ ...e, message: e.message + hint })),
+              );
+            },
           }
         : {}),
     });
@@ -156,7 +163,7 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
     async (request, reply) => {
       const change = parseKillSwitchChange(bodyOf(request));
       if (!change.ok) return sendError(request, reply, change.errors);
-      return await gateway.setKillSwitch(change.value, UNVERIFIED_CALLER);
+      return await gateway.setKillSwitch(change.value, callers.get(request)?.label ?? 'unknown caller');
     },
     true,
   );

@@ -1,0 +1,53 @@
+/**
+ * The identity stage: who is calling. Every surface asks its authenticator before it lets a
+ * request reach the gateway, and the answer is never read from what the caller controls
+ * unless the operator chose development mode, loudly.
+ *
+ * Two authenticators exist today: development mode (the principal in the request body is
+ * taken as given, unverified) and the production default, which answers `IDENTITY_MISSING`
+ * for every caller until a verifier is configured (JWT and API keys are issue 10's).
+ */
+
+import { bastionError, type BastionError } from '../core/errors.js';
+import { fail, ok, type Result } from '../core/result.js';
+
+/** Who is calling, as an authenticator established it. */
+export interface Caller {
+  /** False in development mode: the principal comes from the request and is not verified. */
+  verified: boolean;
+  /** How the caller is named in audit events (e.g. who changed the kill switch). */
+  label: string;
+}
+
+/** What an authenticator sees of a request. */
+export interface IdentityInput {
+  /** The route, e.g. `/v1/decide`, named in the error when the caller cannot be identified. */
+  route: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+export interface Authenticator {
+  readonly mode: 'development' | 'production';
+  /** The caller, or `IDENTITY_MISSING` when the request carries no identity this authenticator accepts. */
+  authenticate(input: IdentityInput): Promise<Result<Caller, BastionError>>;
+}
+
+/** The audit label of an unverified development-mode caller. */
+export const UNVERIFIED_CALLER = 'http (development mode: identity not verified)';
+
+/**
+ * Development mode: every caller is accepted, unverified; the principal is the one in the
+ * request body. Never expose a service in this mode.
+ */
+export function developmentIdentity(): Authenticator {
+  const caller: Caller = Object.freeze({ verified: false, label: UNVERIFIED_CALLER });
+  return { mode: 'development', authenticate: async () => ok(caller) };
+}
+
+/** Production mode without a verifier configured: nobody can be identified, so nobody gets through. */
+export function noIdentity(): Authenticator {
+  return {
+    mode: 'production',
+    authenticate: async ({ route }) => fail(bastionError('IDENTITY_MISSING', `identity verification is not configured: this build answers ${route} only in development mode (--dev)`)),
+  };
+}
