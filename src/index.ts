@@ -37,7 +37,7 @@ export { ERROR_CODES, BastionException } from './core/errors.js';
 export type { BastionError, ErrorCode } from './core/errors.js';
 export { validateRequest, ActionRequestSchema } from './core/request.js';
 export type { KillSwitchState } from './killswitch/index.js';
-export { createGateway, ActionDeniedError, ActionRuntime, ActionEvent } from './gateway/index.js';
+export { createGateway, openGateway, ActionDeniedError, ActionRuntime, ActionEvent } from './gateway/index.js';
 export type { ActionEventFields, Gateway, GatewayOptions, GatewayStores, ResultInspection, Verdict } from './gateway/index.js';
 export { createBastionApp } from './app/index.js';
 export type { AppIo, BastionApp, BastionAppOptions } from './app/index.js';

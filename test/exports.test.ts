@@ -21,6 +21,7 @@ const ENTRIES: Record<string, string[]> = {
     'compareRisk',
     'createBastionApp',
     'createGateway',
+    'openGateway',
     'isCategory',
     'isRisk',
     'loadConfig',

@@ -12,9 +12,9 @@
 
 import { createSiemSink, type SiemSink } from '../audit/index.js';
 import type { BastionConfig } from '../config/index.js';
-import { BastionException, bastionError, type BastionError } from '../core/errors.js';
+import { bastionError, type BastionError } from '../core/errors.js';
 import { fail, ok, type Result } from '../core/result.js';
-import { createGateway, type Gateway } from '../gateway/index.js';
+import { openGateway, type Gateway } from '../gateway/index.js';
 import { watchPolicies, type PolicyWatcher } from '../policy/index.js';
 import { buildServer, listen, stopServer, type LogOptions } from '../server/index.js';
 import { createMemoryStores, openSqliteStores, type StateStores } from '../storage/index.js';
@@ -87,20 +87,18 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
     stores = opened.value;
   }
 
-  let gateway: Gateway;
-  try {
-    gateway = await createGateway({
-      policies: config.policies,
-      baseline: config.baseline,
-      ...(stores.audit ? { auditLog: stores.audit } : {}),
-      stores: { killSwitch: stores.killSwitch, taint: stores.taint },
-      surface,
-    });
-  } catch (err) {
+  const opened = await openGateway({
+    policies: config.policies,
+    baseline: config.baseline,
+    ...(stores.audit ? { auditLog: stores.audit } : {}),
+    stores: { killSwitch: stores.killSwitch, taint: stores.taint },
+    surface,
+  });
+  if (!opened.ok) {
     await stores.close();
-    if (err instanceof BastionException) return fail(...err.details);
-    throw err;
+    return opened;
   }
+  const gateway: Gateway = opened.value;
 
   const log = stores.audit;
   let sink: SiemSink | undefined;

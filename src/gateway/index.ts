@@ -17,6 +17,7 @@ import { decisionEvent, type AuditEventInput, type AuditLog } from '../audit/ind
 import { createMemoryTaintStore, openSqliteStores, type StateStores } from '../storage/index.js';
 import { validateRequest } from '../core/request.js';
 import type { ActionRequest, Decision } from '../core/types.js';
+import { fail, ok, type Result } from '../core/result.js';
 import { BastionException, bastionError, quote, type BastionError } from '../core/errors.js';
 import { createMemoryKillSwitchStore, type KillSwitchStore } from '../killswitch/index.js';
 import { analyzerOf, decide as engineDecide, factsFor, invalidRequestDecision, loadPolicySet, type BaselineOptions, type KillSwitchState, type PolicyInput, type PolicySet } from '../policy/index.js';
@@ -141,8 +142,9 @@ function copyKillSwitch(state: KillSwitchState): KillSwitchState {
 }
 
 /**
- * Creates a gateway. Throws `BastionException` (with every loading error in `details`)
- * when the policies do not load: use `loadPolicySet` first for a `Result`.
+ * Creates a gateway. Throws `BastionException` (with every error in `details`) when the
+ * options are wrong, the policies do not load or the data directory cannot be opened;
+ * `openGateway` is the same as a `Result` (as Zod's `parse` and `safeParse`).
  *
  * At start the kill switch is the store's state with a policy file's `kill_switch` block
  * (ZYX) applied over it, then the `killSwitch` option: with a persistent store, a switch an
@@ -152,6 +154,16 @@ function copyKillSwitch(state: KillSwitchState): KillSwitchState {
  * const gateway = await createGateway({ policies: ['policies/'], dataDir: '.bastion' });
  * const d = await gateway.decide({ principal: { id: 'ops-agent', groups: ['sre'] }, action: 'shell.execute', args: { command: 'df -h' } });
  */
+export async function openGateway(options: GatewayOptions): Promise<Result<Gateway, BastionError>> {
+  try {
+    return ok(await createGateway(options));
+  } catch (err) {
+    if (err instanceof BastionException) return fail(...err.details);
+    throw err;
+  }
+}
+
+/** Like `openGateway`, throwing the errors as one `BastionException`. */
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const invalid = checkOptions(options);
   if (invalid.length > 0) throw new BastionException(invalid);
