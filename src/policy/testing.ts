@@ -126,7 +126,10 @@ const EXPECT_SHAPE = {
 };
 
 /** Every expectation a case may name, in the order `bastion test --help` lists them. */
-export const EXPECT_FIELDS = Object.keys(EXPECT_SHAPE) as readonly (keyof typeof EXPECT_SHAPE)[];
+export const EXPECT_FIELDS = ['decision', 'reason', 'reasonContains', 'risk', 'categories', 'categoriesInclude', 'matched', 'matchedIncludes', 'errors', 'obligations', 'approval'] as const;
+// INVARIANT: EXPECT_FIELDS names exactly the expectations of the schema.
+const _expectFields: [(typeof EXPECT_FIELDS)[number]] extends [keyof typeof EXPECT_SHAPE] ? ([keyof typeof EXPECT_SHAPE] extends [(typeof EXPECT_FIELDS)[number]] ? true : false) : false = true;
+void _expectFields;
 
 const ExpectSchema = strictObject(EXPECT_SHAPE, { what: 'in `expect`', notObject: (input) => orRequired('must be a mapping of expectations such as `{ decision: deny }`')({ input }) })
   // A case that expects nothing passes whatever happens: it cannot fail, so it tests nothing.
