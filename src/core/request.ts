@@ -15,7 +15,6 @@ import { bastionError, quote, type BastionError } from './errors.js';
 import type { Result } from './result.js';
 import { isRisk, RISKS } from './risk.js';
 import { isPlainObject, jsonObject, schemaProblems, strictObject, unknownFieldMessage } from './schema.js';
-import type { ActionRequest } from './types.js';
 
 const riskSchema = z.enum(RISKS, { error: (iss) => `unknown risk ${quote(iss.input)} (expected low, medium, high or critical)` });
 const nonEmpty = (message: string) => z.string({ error: message }).min(1, { error: message });
@@ -27,9 +26,13 @@ const declaredRisks = ['danger_level', 'risk'] as const;
 /** Who asks, from a verified identity. */
 export const PrincipalSchema = strictObject(
   {
+    /** The principal's id (a user or an agent), as policies name it with `user:<id>`. */
     id: nonEmpty('must be a non-empty string'),
+    /** The groups the principal belongs to, as policies name them with `group:<name>` (default: none). */
     groups: z.array(z.string({ error: 'must be a list of strings' }), { error: 'must be a list of strings' }).default(() => []),
+    /** Whether the principal's device passed its compliance check, for conditions on `principal.deviceCompliant`. */
     deviceCompliant: z.boolean({ error: 'must be true or false' }).exactOptional(),
+    /** Further facts about the principal, for conditions on `principal.attributes.*`. */
     attributes: object.exactOptional(),
   },
   { what: 'in a principal', notObject: 'is required: an object with `id` and `groups`' },
@@ -42,12 +45,20 @@ export const PrincipalSchema = strictObject(
  */
 export const ActionRequestSchema = strictObject(
   {
+    /** Who asks. */
     principal: PrincipalSchema,
+    /** The tool or capability name, e.g. `sys:execute`, `shell.execute`, `jira_add_comment`. */
     action: nonEmpty('is required: a non-empty string such as `shell.execute`'),
+    /** What the action acts on, for rules' `resources` globs. */
     resource: nonEmpty('must be a non-empty string').exactOptional(),
+    /** Where the action runs, for rules' `environments` globs (e.g. `production`). */
     environment: nonEmpty('must be a non-empty string').exactOptional(),
+    /** The tool's arguments, read by the analyzers and by conditions on `args.*`. */
     args: object.exactOptional(),
-    // A declared risk may hide in the context (`danger_level`, ZYX and Control Zero style).
+    /**
+     * Free-form facts about the call, for conditions on `context.*`. A declared risk may hide
+     * here (`danger_level`, `risk`: ZYX and Control Zero style).
+     */
     context: object
       .superRefine((context, ctx) => {
         for (const key of declaredRisks) {
@@ -56,22 +67,22 @@ export const ActionRequestSchema = strictObject(
         }
       })
       .exactOptional(),
+    /** Declared risk; the effective risk is the maximum of this and the analyzed risk. */
     risk: riskSchema.exactOptional(),
+    /** Set when the agent retries an action that a human approved. */
     approvalId: nonEmpty('must be a non-empty string').exactOptional(),
+    /** Groups the calls of one agent task (taint, audit); generated when left out. */
     traceId: nonEmpty('must be a non-empty string').exactOptional(),
   },
   { what: 'in an action request', notObject: 'an action request must be a JSON object' },
 );
 
-/** An action request as validated: `groups` filled in. Assignable to `ActionRequest` (checked below). */
-export type ValidatedActionRequest = z.output<typeof ActionRequestSchema>;
+/** Who asks, as validated (`groups` filled in). */
+export type Principal = z.output<typeof PrincipalSchema>;
+/** One proposed tool call, as validated: what every stage of the pipeline reads. */
+export type ActionRequest = z.output<typeof ActionRequestSchema>;
 /** An action request as a caller may write it (`groups` may be left out). */
 export type ActionRequestInput = z.input<typeof ActionRequestSchema>;
-
-// INVARIANT: what the schema yields is an `ActionRequest`; core/types.ts's hand-written type
-// should become `ValidatedActionRequest` (see the report of issue 9).
-const _sameShape: (r: ValidatedActionRequest) => ActionRequest = (r) => r;
-void _sameShape;
 
 const REQUEST_FIELDS: readonly string[] = Object.keys(ActionRequestSchema.shape);
 const UNKNOWN_REQUEST_FIELD = `in an action request (expected one of ${REQUEST_FIELDS.join(', ')})`;

@@ -49,14 +49,16 @@ export interface SchemaProblem {
 /**
  * A strict object: unknown keys are errors, one per key, worded
  * ``unknown field `<key>` <what> (expected one of <fields>)[: <hint>]``. `notObject` is the
- * message when the value is not a mapping at all. Extend it with `.extend({...})`: the
+ * message when the value is not a mapping at all (or a function of the value, to word a missing
+ * one apart from a wrong one). Extend it with `.extend({...})`: the
  * expected fields in the message are those given here.
  *
  * @example strictObject({ id: z.string() }, { what: 'in a rule', notObject: 'a rule must be a mapping' })
  */
-export function strictObject<T extends z.core.$ZodLooseShape>(shape: T, words: { what: string; notObject: string; hint?: string }): z.ZodObject<T, z.core.$strict> {
+export function strictObject<T extends z.core.$ZodLooseShape>(shape: T, words: { what: string; notObject: string | ((input: unknown) => string); hint?: string }): z.ZodObject<T, z.core.$strict> {
   const suffix = `${words.what} (expected one of ${Object.keys(shape).join(', ')})${words.hint === undefined ? '' : `: ${words.hint}`}`;
-  return z.strictObject(shape, { error: (iss) => (iss.code === 'unrecognized_keys' ? suffix : words.notObject) });
+  const { notObject } = words;
+  return z.strictObject(shape, { error: (iss) => (iss.code === 'unrecognized_keys' ? suffix : typeof notObject === 'string' ? notObject : notObject(iss.input)) });
 }
 
 /** The message an `unrecognized_keys` problem gets for one key (see `strictObject`). */
@@ -117,4 +119,35 @@ export function schemaErrors(problems: readonly SchemaProblem[], where: (p: Sche
     const { prefix, ...at } = where(p);
     return bastionError(p.code, `${prefix}${field === '' ? '' : `field ${quote(field)}: `}${p.message}`, { ...at, ...(field === '' ? {} : { field }) });
   });
+}
+
+/** Issues at a branch's root that mean the input was not of that branch's type. */
+const ROOT_TYPE_CODES = new Set<string>(['invalid_type', 'invalid_value', 'invalid_union']);
+
+/**
+ * A union's failure said precisely: when the input had the root type of exactly one branch
+ * (that branch failed only below its root, e.g. a list whose third entry is wrong), the
+ * union's issue is replaced by that branch's issues, with the union's path in front; any
+ * other union failure keeps the union's own message. Use before `schemaProblems`.
+ *
+ * @example
+ * // z.union([z.boolean(), z.array(Entry)]) given [{ cod: 1 }]: the entry's unknown field, not "must be true, false or a list"
+ * schemaProblems(unionBranchIssues(r.error.issues), 'INPUT_INVALID')
+ */
+export function unionBranchIssues(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] {
+  const out: z.core.$ZodIssue[] = [];
+  for (const iss of issues) {
+    if (iss.code !== 'invalid_union') {
+      out.push(iss);
+      continue;
+    }
+    const deeper = iss.errors.filter((branch) => branch.length > 0 && !branch.some((b) => b.path.length === 0 && ROOT_TYPE_CODES.has(b.code)));
+    const only = deeper[0];
+    if (deeper.length !== 1 || only === undefined) {
+      out.push(iss);
+      continue;
+    }
+    out.push(...unionBranchIssues(only.map((b) => ({ ...b, path: [...iss.path, ...b.path] }) as z.core.$ZodIssue)));
+  }
+  return out;
 }

@@ -7,29 +7,8 @@ import type { Category } from './categories.js';
 import type { ErrorCode } from './errors.js';
 import type { Risk } from './risk.js';
 
-/** Who asks, from a verified identity. */
-export interface Principal {
-  id: string;
-  groups: string[];
-  deviceCompliant?: boolean;
-  attributes?: Record<string, unknown>;
-}
-
-/** One proposed tool call. */
-export interface ActionRequest {
-  principal: Principal;
-  /** The tool or capability name, e.g. `sys:execute`, `shell.execute`, `jira_add_comment`. */
-  action: string;
-  resource?: string;
-  environment?: string;
-  args?: Record<string, unknown>;
-  context?: Record<string, unknown>;
-  /** Declared risk; the effective risk is the maximum of this and the analyzed risk. */
-  risk?: Risk;
-  /** Set when the agent retries an action that a human approved. */
-  approvalId?: string;
-  traceId?: string;
-}
+// The request's types come from its schema (request.ts), the one definition `validateRequest` checks.
+export type { ActionRequest, Principal } from './request.js';
 
 /** One fact an analyzer established, with the text that shows it. */
 export interface AnalysisFinding {

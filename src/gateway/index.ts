@@ -19,6 +19,7 @@ import { validateRequest } from '../core/request.js';
 import type { ActionRequest, Decision } from '../core/types.js';
 import { fail, ok, type Result } from '../core/result.js';
 import { BastionException, bastionError, quote, type BastionError } from '../core/errors.js';
+import { isPlainObject } from '../core/schema.js';
 import { createMemoryKillSwitchStore, type KillSwitchStore } from '../killswitch/index.js';
 import { analyzerOf, decide as engineDecide, factsFor, invalidRequestDecision, loadPolicySet, type BaselineOptions, type KillSwitchState, type PolicyInput, type PolicySet } from '../policy/index.js';
 import { detectInjection, redactValue, validateOutput, type OutputMode, type ScanFinding } from '../scan/index.js';
@@ -287,7 +288,7 @@ const OPTION_NAMES = ['policies', 'baseline', 'dataDir', 'auditLog', 'durable', 
 /** A path, a `{source, text}` / `{source, document}` input, or a bare parsed document (a mapping). */
 function isPolicyInput(v: unknown): boolean {
   if (typeof v === 'string') return v !== '';
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+  return isPlainObject(v);
 }
 
 /**
@@ -317,7 +318,6 @@ function checkOptions(options: unknown): BastionError[] {
   const optional = (field: string, ok: (v: unknown) => boolean, expected: string) => {
     if (o[field] !== undefined && !ok(o[field])) err(field, `must be ${expected}`);
   };
-  const isPlainObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
   optional('baseline', isPlainObject, 'an object such as `{ enabled: false }`');
   optional('dataDir', (v) => typeof v === 'string' && v !== '', 'a non-empty directory path');
   optional('auditLog', (v) => isPlainObject(v) && typeof (v as { append?: unknown }).append === 'function', 'an audit log opened with `openAuditLog` or `openSqliteAuditLog`');

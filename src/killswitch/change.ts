@@ -5,6 +5,7 @@
 
 import type { Result } from '../core/result.js';
 import { bastionError, quote, type BastionError } from '../core/errors.js';
+import { isPlainObject } from '../core/schema.js';
 import type { KillSwitchState } from './state.js';
 
 const BOOLEAN_FIELDS = ['all_write_tools_disabled', 'read_only_mode'] as const;
@@ -14,10 +15,6 @@ const FIELDS: readonly string[] = [...BOOLEAN_FIELDS, ...LIST_FIELDS, 'reason'];
 const MAX_LIST = 10_000;
 const MAX_STRING = 1024;
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /**
  * Checks a parsed JSON body and returns the change it asks for; fields left out keep their
  * value, so `{"read_only_mode": true}` changes one switch.
@@ -25,7 +22,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
  * @example parseKillSwitchChange({ read_only_mode: true }) // { ok: true, value: { read_only_mode: true } }
  */
 export function parseKillSwitchChange(raw: unknown, where = 'request body'): Result<Partial<KillSwitchState>, BastionError> {
-  if (!isObject(raw)) return { ok: false, errors: [bastionError('REQUEST_INVALID', `${where}: a kill-switch change must be a JSON object with one or more of ${FIELDS.join(', ')}`)] };
+  if (!isPlainObject(raw)) return { ok: false, errors: [bastionError('REQUEST_INVALID', `${where}: a kill-switch change must be a JSON object with one or more of ${FIELDS.join(', ')}`)] };
   const errors: BastionError[] = [];
   const err = (field: string, message: string) => errors.push(bastionError('REQUEST_INVALID', `${where}: field ${quote(field)}: ${message}`, { field }));
   const change: Partial<KillSwitchState> = {};

@@ -15,6 +15,7 @@
  */
 
 import { BastionException, bastionError } from '../core/errors.js';
+import { isPlainObject } from '../core/schema.js';
 import { parseKillSwitchChange } from './change.js';
 import type { KillSwitchState } from './state.js';
 import { applyKillSwitchChange, EMPTY_KILL_SWITCH } from './state.js';
@@ -54,7 +55,7 @@ export interface KillSwitchStore {
  */
 export function checkKillSwitchChange(change: unknown): Partial<KillSwitchState> {
   let given = change;
-  if (typeof change === 'object' && change !== null && !Array.isArray(change)) {
+  if (isPlainObject(change)) {
     // Keys given as undefined are left out, as in an object spread; nothing left changes nothing.
     given = Object.fromEntries(Object.entries(change).filter(([, v]) => v !== undefined));
     if (Object.keys(given as object).length === 0) return {};

@@ -9,6 +9,7 @@
 import { Environment, type ASTNode } from '@marcbachmann/cel-js';
 import { isRisk, riskRank } from '../core/risk.js';
 import { compileGlob } from '../core/glob.js';
+import { isPlainObject } from '../core/schema.js';
 import { compilePolicyRegex } from './regex-safety.js';
 
 /** What conditions see. `risk` is the effective risk: max(declared, analyzed). */
@@ -56,10 +57,6 @@ function readPath(ctx: EvalContext, path: readonly string[]): unknown {
     }
   }
   return value;
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** The JSON type of a value, as messages name it. */

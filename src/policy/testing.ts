@@ -14,66 +14,181 @@
 
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { validateRequest } from '../core/request.js';
-import { isRisk } from '../core/risk.js';
+import { LineCounter, parseDocument } from 'yaml';
+import * as z from 'zod';
 import { canonicalJson } from '../core/canonical-json.js';
-import { EFFECTS, type ApprovalRequirement, type Decision, type DecisionError, type Obligation } from '../core/types.js';
 import { bastionError, quote, type BastionError } from '../core/errors.js';
+import { validateRequest } from '../core/request.js';
+import { RISKS } from '../core/risk.js';
+import { isPlainObject, schemaErrors, schemaProblems, strictObject, unionBranchIssues } from '../core/schema.js';
+import { EFFECTS, type ApprovalRequirement, type Decision, type DecisionError, type Obligation } from '../core/types.js';
+import { yamlLocator } from '../core/yaml-position.js';
 import type { KillSwitchState } from './model.js';
 
-/** One expected decision error; every field named must agree, fields left out are not checked. */
 /** What the runner decides through: a gateway (the production path) or anything shaped like one. */
 export interface DecisionSurface {
   decide(request: unknown): Promise<Decision>;
   close(): Promise<void>;
 }
 
-export interface ExpectedError {
-  code?: string;
-  policy?: string;
-  rule?: string;
+// ---- the schema of a test file -----------------------------------------------------------
+// Messages name no field: the error says `field \`tests[0].expect.risk\`: …` in front of them.
+
+/** `message` for a wrong value; a missing (required) one `is required: <what it must be>`. */
+const orRequired = (message: string) => (iss: { input?: unknown }) => (iss.input === undefined ? `is required: ${message.replace(/^must be /, '')}` : message);
+const nonEmpty = (message: string) => z.string({ error: orRequired(message) }).min(1, { error: message });
+const bool = z.boolean({ error: orRequired('must be true or false') });
+const STRING_LIST = 'must be a list of non-empty strings';
+const stringList = () => z.array(nonEmpty('must be a non-empty string'), { error: STRING_LIST });
+/** A subset expectation: an empty list would check nothing. */
+const subsetList = () => stringList().min(1, { error: 'must name at least one entry (an empty list checks nothing)' });
+
+/** Kill-switch fields a file or a case sets; those left out keep their value (off, empty). */
+const KillSwitchSchema = strictObject(
+  {
+    all_write_tools_disabled: bool.exactOptional(),
+    read_only_mode: bool.exactOptional(),
+    disabled_connectors: stringList().exactOptional(),
+    disabled_users: stringList().exactOptional(),
+    disabled_workflows: stringList().exactOptional(),
+    reason: z.string({ error: 'must be a string' }).exactOptional(),
+  },
+  { what: 'in a kill switch', notObject: 'must be a mapping of kill-switch fields such as `{ read_only_mode: true }`' },
+);
+// INVARIANT: the schema names every kill-switch field, and yields a change the runner can apply.
+const _killSwitchFields: Record<keyof KillSwitchState, unknown> = KillSwitchSchema.shape;
+const _killSwitchChange: (k: z.output<typeof KillSwitchSchema>) => Partial<KillSwitchState> = (k) => k;
+void _killSwitchFields;
+void _killSwitchChange;
+
+const ERROR_SHAPE = {
+  code: nonEmpty('must be a non-empty string').exactOptional(),
+  policy: nonEmpty('must be a non-empty string').exactOptional(),
+  rule: nonEmpty('must be a non-empty string').exactOptional(),
   /** A substring the error's message must contain. */
-  messageContains?: string;
-}
+  messageContains: nonEmpty('must be a non-empty string').exactOptional(),
+};
+const ERROR_FIELDS = Object.keys(ERROR_SHAPE).join(', ');
 
-export interface PolicyTestCase {
-  description: string;
-  request: unknown;
-  killSwitch?: Partial<KillSwitchState>;
-  expect: {
-    decision?: Decision['decision'];
-    reason?: string;
-    /** A substring the reason must contain, for reasons that name dynamic parts. */
-    reasonContains?: string;
-    risk?: Decision['risk'];
-    /** The decision's categories, exactly (as a set). */
-    categories?: string[];
-    /** Categories the decision must include (others may be present). */
-    categoriesInclude?: string[];
-    /** The matched rules as `policy/rule`, exactly and in the decision's order. */
-    matched?: string[];
-    /** `policy/rule` names that must be among the matched rules (others may be present). */
-    matchedIncludes?: string[];
-    /**
-     * `true`: the decision reports errors; `false`: it reports none; a list: exactly that
-     * many errors, the n-th agreeing with the n-th entry.
-     */
-    errors?: boolean | ExpectedError[];
-    /** The decision's obligations, exactly and in order (each compared deeply). */
-    obligations?: Obligation[];
-    /** The decision's approval requirements, exactly and in order (`[]`: none). */
-    approval?: ApprovalRequirement[];
-  };
-}
+/** One expected decision error; every field named must agree, fields left out are not checked. */
+const ExpectedErrorSchema = strictObject(ERROR_SHAPE, { what: 'in an expected error', notObject: `must be a mapping with any of ${ERROR_FIELDS}` }).refine((e) => Object.keys(e).length > 0, {
+  error: `is empty: name at least one of ${ERROR_FIELDS}`,
+  when: (payload) => payload.issues.length === 0,
+});
 
-export interface PolicyTestFile {
-  file: string;
-  policies: string[];
-  baseline: boolean;
-  killSwitch?: Partial<KillSwitchState>;
-  tests: PolicyTestCase[];
-}
+const ApprovalRequirementSchema = strictObject(
+  {
+    policy: nonEmpty('must be a non-empty string'),
+    rule: nonEmpty('must be a non-empty string'),
+    approverGroups: z.array(z.string({ error: 'must be a string' }), { error: orRequired('must be a list of strings') }),
+    quorum: z.int({ error: orRequired('must be a whole number') }),
+    expiresInSeconds: z.int({ error: 'must be a whole number' }).exactOptional(),
+    changeTicketRequired: bool,
+    rollbackPlanRequired: bool,
+  },
+  { what: 'in an approval requirement', notObject: 'must be an approval requirement (a mapping)' },
+);
+// INVARIANT: an expected approval requirement has the decision's shape, field for field.
+const _approvalShape: (a: z.output<typeof ApprovalRequirementSchema>) => ApprovalRequirement = (a) => a;
+const _approvalFields: Record<keyof ApprovalRequirement, unknown> = ApprovalRequirementSchema.shape;
+void _approvalShape;
+void _approvalFields;
+
+const OBLIGATIONS = 'must be a list of obligations, each a mapping with a `type`';
+
+/** What a case expects of the decision: lists are exact, the `…Includes`/`…Include` forms are subsets. */
+const EXPECT_SHAPE = {
+  decision: z.enum(EFFECTS, { error: (iss) => `must be allow, deny or require_approval, got ${quote(String(iss.input))}` }).exactOptional(),
+  reason: nonEmpty('must be a non-empty string').exactOptional(),
+  /** A substring the reason must contain, for reasons that name dynamic parts. */
+  reasonContains: nonEmpty('must be a non-empty string').exactOptional(),
+  risk: z.enum(RISKS, { error: (iss) => `must be low, medium, high or critical, got ${quote(String(iss.input))}` }).exactOptional(),
+  /** The decision's categories, exactly (as a set). */
+  categories: stringList().exactOptional(),
+  /** Categories the decision must include (others may be present). */
+  categoriesInclude: subsetList().exactOptional(),
+  /** The matched rules as `policy/rule`, exactly and in the decision's order. */
+  matched: stringList().exactOptional(),
+  /** `policy/rule` names that must be among the matched rules (others may be present). */
+  matchedIncludes: subsetList().exactOptional(),
+  /**
+   * `true`: the decision reports errors; `false`: it reports none; a list: exactly that
+   * many errors, the n-th agreeing with the n-th entry.
+   */
+  errors: z.union([z.boolean(), z.array(ExpectedErrorSchema)], { error: 'must be true, false or a list of expected errors' }).exactOptional(),
+  /** The decision's obligations, exactly and in order (each compared deeply). */
+  obligations: z
+    .array(z.looseObject({ type: nonEmpty('must be a non-empty string such as `sandbox`') }, { error: 'must be an obligation: a mapping with a `type`' }), { error: OBLIGATIONS })
+    .transform((list): Obligation[] => list)
+    .exactOptional(),
+  /** The decision's approval requirements, exactly and in order (`[]`: none). */
+  approval: z.array(ApprovalRequirementSchema, { error: 'must be a list of approval requirements (mappings)' }).exactOptional(),
+};
+
+/** Every expectation a case may name, in the order `bastion test --help` lists them. */
+export const EXPECT_FIELDS = ['decision', 'reason', 'reasonContains', 'risk', 'categories', 'categoriesInclude', 'matched', 'matchedIncludes', 'errors', 'obligations', 'approval'] as const;
+// INVARIANT: EXPECT_FIELDS names exactly the expectations of the schema.
+const _expectFields: [(typeof EXPECT_FIELDS)[number]] extends [keyof typeof EXPECT_SHAPE] ? ([keyof typeof EXPECT_SHAPE] extends [(typeof EXPECT_FIELDS)[number]] ? true : false) : false = true;
+void _expectFields;
+
+const ExpectSchema = strictObject(EXPECT_SHAPE, { what: 'in `expect`', notObject: (input) => orRequired('must be a mapping of expectations such as `{ decision: deny }`')({ input }) })
+  // A case that expects nothing passes whatever happens: it cannot fail, so it tests nothing.
+  .refine((e) => Object.keys(e).length > 0, { error: `is empty: name at least one of ${EXPECT_FIELDS.join(', ')}`, when: (payload) => payload.issues.length === 0 });
+
+/** The gateway's reason for a request that fails validation. */
+const INVALID_REQUEST = 'request is invalid';
+
+const TestCaseSchema = strictObject(
+  {
+    description: nonEmpty('must be a non-empty string naming the case'),
+    /** The action request, as a caller sends it (checked with `validateRequest` at load). */
+    request: z.unknown(),
+    /** Kill-switch fields for this case, over the file's. */
+    killSwitch: KillSwitchSchema.exactOptional(),
+    expect: ExpectSchema,
+  },
+  { what: 'in a test case', notObject: 'a test case must be a mapping with `description`, `request` and `expect`' },
+).superRefine(
+  (t, ctx) => {
+    // INVARIANT: an invalid request is denied as `request is invalid`, which would satisfy
+    // most deny expectations by accident (a misspelt `actoin`). Only a case that says it
+    // tests an invalid request may carry one. Runs whatever else is wrong with the case.
+    const raw = t as Record<string, unknown>;
+    const expect = raw['expect'];
+    const checked = validateRequest(raw['request'], 'request');
+    if (!checked.ok && !(isPlainObject(expect) && expect['reason'] === INVALID_REQUEST)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['request'],
+        message: `the request is invalid (${checked.errors.map((e) => e.message).join('; ')}); a case that tests an invalid request says \`expect: { reason: ${INVALID_REQUEST} }\``,
+      });
+    }
+  },
+  { when: (payload) => isPlainObject(payload.value) },
+);
+
+const TestFileSchema = strictObject(
+  {
+    description: z.string({ error: 'must be a string' }).exactOptional(),
+    /** Policy files or directories, relative to the test file (default: its directory). */
+    policies: z.array(z.string({ error: 'must be a list of paths relative to the test file' }), { error: 'must be a list of paths relative to the test file' }).default(() => ['.']),
+    /** Whether Bastion's baseline policy takes part (default true). */
+    baseline: bool.default(true),
+    /** Kill-switch fields for every case of the file. */
+    killSwitch: KillSwitchSchema.exactOptional(),
+    tests: z.array(TestCaseSchema, { error: orRequired('must be a non-empty list of test cases') }).min(1, { error: 'must be a non-empty list of test cases' }),
+  },
+  { what: 'in a test file', notObject: 'a test file must be a mapping with `policies` and `tests`' },
+);
+
+/** One expected decision error; every field named must agree, fields left out are not checked. */
+export type ExpectedError = z.output<typeof ExpectedErrorSchema>;
+
+/** One case: a request and what the decision must be. */
+export type PolicyTestCase = z.output<typeof TestCaseSchema>;
+
+/** A loaded test file: its path, its policies resolved against its directory, its cases. */
+export type PolicyTestFile = Omit<z.output<typeof TestFileSchema>, 'description'> & { file: string };
 
 export interface CaseOutcome {
   file: string;
@@ -81,54 +196,6 @@ export interface CaseOutcome {
   passed: boolean;
   failures: string[];
   decision: Decision;
-}
-
-const FILE_FIELDS = ['policies', 'baseline', 'killSwitch', 'tests', 'description'];
-const CASE_FIELDS = ['description', 'request', 'killSwitch', 'expect'];
-/** Every expectation a case may name, in the order `bastion test --help` lists them. */
-export const EXPECT_FIELDS = ['decision', 'reason', 'reasonContains', 'risk', 'categories', 'categoriesInclude', 'matched', 'matchedIncludes', 'errors', 'obligations', 'approval'] as const;
-const ERROR_FIELDS = ['code', 'policy', 'rule', 'messageContains'] as const;
-
-/** The gateway's reason for a request that fails validation. */
-const INVALID_REQUEST = 'request is invalid';
-
-function isStringList(v: unknown): boolean {
-  return Array.isArray(v) && v.every((x) => typeof x === 'string' && x !== '');
-}
-
-/** Expectations of the wrong type would fail every run, or never: report them at load. */
-function expectationProblems(expect: Record<string, unknown>): string[] {
-  const out: string[] = [];
-  const e = expect;
-  if (e['decision'] !== undefined && !(EFFECTS as readonly unknown[]).includes(e['decision']))
-    out.push(`\`expect.decision\` must be allow, deny or require_approval, got ${quote(String(e['decision']))}`);
-  for (const f of ['reason', 'reasonContains']) if (e[f] !== undefined && (typeof e[f] !== 'string' || e[f] === '')) out.push(`\`expect.${f}\` must be a non-empty string`);
-  if (e['risk'] !== undefined && !isRisk(e['risk'])) out.push(`\`expect.risk\` must be low, medium, high or critical, got ${quote(String(e['risk']))}`);
-  for (const f of ['categories', 'categoriesInclude', 'matched', 'matchedIncludes']) if (e[f] !== undefined && !isStringList(e[f])) out.push(`\`expect.${f}\` must be a list of non-empty strings`);
-  for (const f of ['categoriesInclude', 'matchedIncludes']) if (Array.isArray(e[f]) && e[f].length === 0) out.push(`\`expect.${f}\` must name at least one entry (an empty list checks nothing)`);
-  const errors = e['errors'];
-  if (errors !== undefined && typeof errors !== 'boolean') {
-    if (!Array.isArray(errors)) out.push('`expect.errors` must be true, false or a list of expected errors');
-    else errors.forEach((x, i) => out.push(...expectedErrorProblems(x, `expect.errors[${i}]`)));
-  }
-  if (e['obligations'] !== undefined && !(Array.isArray(e['obligations']) && e['obligations'].every((o) => isObject(o) && typeof o['type'] === 'string' && o['type'] !== ''))) {
-    out.push('`expect.obligations` must be a list of obligations, each a mapping with a `type`');
-  }
-  if (e['approval'] !== undefined && !(Array.isArray(e['approval']) && e['approval'].every(isObject))) out.push('`expect.approval` must be a list of approval requirements (mappings)');
-  return out;
-}
-
-function expectedErrorProblems(x: unknown, at: string): string[] {
-  if (!isObject(x)) return [`\`${at}\` must be a mapping with any of ${ERROR_FIELDS.join(', ')}`];
-  const out: string[] = [];
-  for (const k of Object.keys(x)) if (!(ERROR_FIELDS as readonly string[]).includes(k)) out.push(`\`${at}\`: unknown field \`${k}\` (expected one of ${ERROR_FIELDS.join(', ')})`);
-  for (const k of ERROR_FIELDS) if (x[k] !== undefined && (typeof x[k] !== 'string' || x[k] === '')) out.push(`\`${at}.${k}\` must be a non-empty string`);
-  if (Object.keys(x).length === 0) out.push(`\`${at}\` is empty: name at least one of ${ERROR_FIELDS.join(', ')}`);
-  return out;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** Lists test files under the given paths (`*.test.yaml`, `*.test.yml`, `*.test.json`). */
@@ -154,66 +221,62 @@ export function findTestFiles(paths: string[], cwd = process.cwd()): { files: st
   return { files, errors };
 }
 
-/** Reads and checks one test file. */
+/**
+ * Reads and checks one test file. Every problem names the file and, where it can, the line,
+ * column, case and field:
+ *
+ *   while loading `x.test.yaml`: line 9, column 15: test 2 (`reads jira`): field `tests[1].expect.risk`: must be low, medium, high or critical, got `hihg`
+ */
 export function readTestFile(file: string): { ok: true; value: PolicyTestFile } | { ok: false; errors: BastionError[] } {
-  const errors: BastionError[] = [];
-  const fail = (msg: string) => errors.push(bastionError('INPUT_INVALID', `while loading ${quote(file)}: ${msg}`, { file }));
+  const at = (pos?: { line: number; column: number }) => `while loading ${quote(file)}: ${pos ? `line ${pos.line}, column ${pos.column}: ` : ''}`;
+  const fail = (message: string, pos?: { line: number; column: number }) => ({
+    ok: false as const,
+    errors: [bastionError('INPUT_INVALID', `${at(pos)}${message}`, { file, ...(pos ? { line: pos.line, column: pos.column } : {}) })],
+  });
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    return fail(e.code === 'ENOENT' ? 'no such file' : (e.message.split('\n')[0] ?? 'cannot read'));
+  }
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  const syntax = doc.errors[0];
+  if (syntax !== undefined) {
+    const pos = lineCounter.linePos(syntax.pos[0]);
+    return fail(syntax.message.split('\n')[0] ?? 'cannot parse', { line: pos.line, column: pos.col });
+  }
   let raw: unknown;
   try {
-    raw = parseYaml(readFileSync(file, 'utf8'), { uniqueKeys: true });
+    raw = doc.toJS({ maxAliasCount: 100 });
   } catch (err) {
-    fail((err as Error).message.split('\n')[0] ?? 'cannot parse');
-    return { ok: false, errors };
+    return fail((err as Error).message.split('\n')[0] ?? 'cannot parse');
   }
-  if (!isObject(raw)) {
-    fail('a test file must be a mapping with `policies` and `tests`');
-    return { ok: false, errors };
-  }
-  for (const k of Object.keys(raw)) if (!FILE_FIELDS.includes(k)) fail(`unknown field \`${k}\` (expected one of ${FILE_FIELDS.join(', ')})`);
-  const policies = raw['policies'] ?? ['.'];
-  if (!Array.isArray(policies) || policies.some((p) => typeof p !== 'string')) fail('`policies` must be a list of paths relative to the test file');
-  if (raw['baseline'] !== undefined && typeof raw['baseline'] !== 'boolean') fail('`baseline` must be true or false');
-  const tests = raw['tests'];
-  if (!Array.isArray(tests) || tests.length === 0) fail('`tests` must be a non-empty list');
-  else {
-    tests.forEach((t, i) => {
-      const at = `test ${i + 1}`;
-      if (!isObject(t)) {
-        fail(`${at}: must be a mapping`);
-        return;
-      }
-      for (const k of Object.keys(t)) if (!CASE_FIELDS.includes(k)) fail(`${at}: unknown field \`${k}\``);
-      if (typeof t['description'] !== 'string' || t['description'] === '') fail(`${at}: \`description\` is required`);
-      const named = typeof t['description'] === 'string' && t['description'] !== '' ? `${at} (${quote(t['description'])})` : at;
-      const expect = t['expect'];
-      if (!isObject(expect)) fail(`${named}: \`expect\` is required`);
-      else {
-        for (const k of Object.keys(expect)) if (!(EXPECT_FIELDS as readonly string[]).includes(k)) fail(`${named}: unknown expectation \`${k}\` (expected one of ${EXPECT_FIELDS.join(', ')})`);
-        // A case that expects nothing passes whatever happens: it cannot fail, so it tests nothing.
-        if (Object.keys(expect).length === 0) fail(`${named}: \`expect\` is empty: name at least one of ${EXPECT_FIELDS.join(', ')}`);
-        expectationProblems(expect).forEach((m) => fail(`${named}: ${m}`));
-      }
-      // INVARIANT: an invalid request is denied as `request is invalid`, which would satisfy
-      // most deny expectations by accident (a misspelt `actoin`). Only a case that says it
-      // tests an invalid request may carry one.
-      const checked = validateRequest(t['request'], 'request');
-      if (!checked.ok && !(isObject(expect) && expect['reason'] === INVALID_REQUEST)) {
-        fail(`${named}: the request is invalid (${checked.errors.map((e) => e.message).join('; ')}); a case that tests an invalid request says \`expect: { reason: ${INVALID_REQUEST} }\``);
-      }
+  const parsed = TestFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const locate = yamlLocator(doc, lineCounter);
+    const tests = isPlainObject(raw) && Array.isArray(raw['tests']) ? (raw['tests'] as unknown[]) : [];
+    const problems = schemaProblems(unionBranchIssues(parsed.error.issues), 'INPUT_INVALID');
+    const errors = schemaErrors(problems, (p) => {
+      const pos = p.path.length > 0 ? locate(p.path, p.atKey) : undefined;
+      return { prefix: `${at(pos)}${caseName(p.path, tests)}`, file, ...(pos ? { line: pos.line, column: pos.column } : {}) };
     });
+    // In document order (the schema reports a mapping's unknown keys after its fields).
+    return { ok: false, errors: errors.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0)) };
   }
-  if (errors.length > 0) return { ok: false, errors };
+  const { description: _description, ...value } = parsed.data;
   const dir = dirname(file);
-  return {
-    ok: true,
-    value: {
-      file,
-      policies: (policies as string[]).map((p) => resolve(dir, p)),
-      baseline: raw['baseline'] !== false,
-      ...(isObject(raw['killSwitch']) ? { killSwitch: raw['killSwitch'] as Partial<KillSwitchState> } : {}),
-      tests: tests as PolicyTestCase[],
-    },
-  };
+  return { ok: true, value: { ...value, file, policies: value.policies.map((p) => resolve(dir, p)) } };
+}
+
+/** ``test 2 (`reads jira`): `` for a problem inside a case (its place from 1, and its description). */
+function caseName(path: readonly (string | number)[], tests: readonly unknown[]): string {
+  const [top, index] = path;
+  if (top !== 'tests' || typeof index !== 'number') return '';
+  const t = tests[index];
+  const description = isPlainObject(t) ? t['description'] : undefined;
+  return typeof description === 'string' && description !== '' ? `test ${index + 1} (${quote(description)}): ` : `test ${index + 1}: `;
 }
 
 /** A decision error as the runner compares it: the fields an expectation may name. */

@@ -7,10 +7,11 @@
  * `approval`) and their subset forms, and the `--format json` report (issue 9).
  */
 
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import type { TestReport } from '../../src/cli/commands/test.js';
 import type { Decision } from '../../src/core/types.js';
 import { checkExpectations, readTestFile } from '../../src/policy/testing.js';
@@ -23,14 +24,19 @@ const cases = [
   {
     file: 'misspelt-field.cases.yaml',
     code: 2,
-    message: ['test 1 (`x`): the request is invalid (request: field `actoin`: unknown field', 'a case that tests an invalid request says `expect: { reason: request is invalid }`'],
+    message: [
+      'line 5, column 32: test 1 (`x`): field `tests[0].request`: the request is invalid (request: field `actoin`: unknown field',
+      'a case that tests an invalid request says `expect: { reason: request is invalid }`',
+    ],
   },
   {
     file: 'empty-expect.cases.yaml',
     code: 2,
-    message: ['test 1 (`y`): `expect` is empty: name at least one of decision, reason, reasonContains, risk, categories, categoriesInclude, matched, matchedIncludes, errors, obligations, approval'],
+    message: [
+      'line 4, column 77: test 1 (`y`): field `tests[0].expect`: is empty: name at least one of decision, reason, reasonContains, risk, categories, categoriesInclude, matched, matchedIncludes, errors, obligations, approval',
+    ],
   },
-  { file: 'bad-expectation.cases.yaml', code: 2, message: ['test 1 (`z`): `expect.decision` must be allow, deny or require_approval, got `denyy`'] },
+  { file: 'bad-expectation.cases.yaml', code: 2, message: ['line 4, column 89: test 1 (`z`): field `tests[0].expect.decision`: must be allow, deny or require_approval, got `denyy`'] },
   { file: 'explicit-invalid.cases.yaml', code: 0, message: ['2 passed, 0 failed'] },
 ];
 
@@ -146,36 +152,40 @@ describe('checkExpectations: exact expectations', () => {
   });
 });
 
-describe('readTestFile: expectation fields are checked at load', () => {
-  const tmp = mkdtempSync(join(tmpdir(), 'bastion-testing-'));
-  const load = (expectYaml: string) => {
-    const file = join(tmp, `case-${Math.abs(hash(expectYaml))}.test.yaml`);
-    writeFileSync(file, `policies: []\ntests:\n  - description: d\n    request: { principal: { id: a }, action: x }\n    expect: ${expectYaml}\n`);
-    const r = readTestFile(file);
-    return r.ok ? [] : r.errors.map((e) => e.message.slice(`while loading \`${file}\`: `.length));
-  };
-  const hash = (s: string) => [...s].reduce((h, c) => (h * 31 + c.charCodeAt(0)) | 0, 7);
+interface InvalidTestFile {
+  description: string;
+  code?: string;
+  text: string;
+  errors: string[];
+}
 
-  it.each([
-    [
-      '{ matched: [a/b], matchedIncludes: [a/b], categories: [], categoriesInclude: [fs.read], errors: [{ code: X, policy: p, rule: r, messageContains: m }], obligations: [{ type: sandbox }], approval: [] }',
-      [],
-    ],
-    [
-      '{ matchd: [a/b] }',
-      ['test 1 (`d`): unknown expectation `matchd` (expected one of decision, reason, reasonContains, risk, categories, categoriesInclude, matched, matchedIncludes, errors, obligations, approval)'],
-    ],
-    ['{ matched: a/b }', ['test 1 (`d`): `expect.matched` must be a list of non-empty strings']],
-    ['{ matchedIncludes: [] }', ['test 1 (`d`): `expect.matchedIncludes` must name at least one entry (an empty list checks nothing)']],
-    ['{ errors: yes }', ['test 1 (`d`): `expect.errors` must be true, false or a list of expected errors']],
-    ['{ errors: [{ cod: X }] }', ['test 1 (`d`): `expect.errors[0]`: unknown field `cod` (expected one of code, policy, rule, messageContains)']],
-    ['{ errors: [{}] }', ['test 1 (`d`): `expect.errors[0]` is empty: name at least one of code, policy, rule, messageContains']],
-    ['{ errors: [{ code: 3 }] }', ['test 1 (`d`): `expect.errors[0].code` must be a non-empty string']],
-    ['{ errors: [oops] }', ['test 1 (`d`): `expect.errors[0]` must be a mapping with any of code, policy, rule, messageContains']],
-    ['{ obligations: [{ seconds: 3 }] }', ['test 1 (`d`): `expect.obligations` must be a list of obligations, each a mapping with a `type`']],
-    ['{ approval: { quorum: 1 } }', ['test 1 (`d`): `expect.approval` must be a list of approval requirements (mappings)']],
-  ])('%s', (yaml, messages) => {
-    expect(load(yaml)).toEqual(messages);
+describe('readTestFile: every field is checked at load (test/fixtures/policy/invalid-test-files.yaml)', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'bastion-testing-'));
+  const table = parseYaml(readFileSync(`${root}test/fixtures/policy/invalid-test-files.yaml`, 'utf8')) as InvalidTestFile[];
+
+  it.each(table.map((c, i) => [c.description, c, i] as const))('%s', (_description, c, i) => {
+    const file = join(tmp, `case-${i}.test.yaml`);
+    writeFileSync(file, c.text);
+    const r = readTestFile(file);
+    const prefix = `while loading \`${file}\`: `;
+    if (r.ok) {
+      expect(c.errors).toEqual([]);
+      return;
+    }
+    for (const e of r.errors) {
+      expect(e.message.startsWith(prefix), e.message).toBe(true);
+      expect(e.file).toBe(file);
+    }
+    expect(r.errors.map((e) => e.message.slice(prefix.length))).toEqual(c.errors);
+    expect(r.errors.map((e) => e.code)).toEqual(c.errors.map(() => c.code));
+  });
+
+  it('locates an error by line, column and field', () => {
+    const c = table.find((t) => t.description === 'an unknown expectation');
+    const file = join(tmp, 'located.test.yaml');
+    writeFileSync(file, c?.text ?? '');
+    const r = readTestFile(file);
+    expect(r.ok ? [] : r.errors.map((e) => [e.line, e.column, e.field])).toEqual([[4, 15, 'tests[0].expect.matchd']]);
   });
 });
 
@@ -208,7 +218,7 @@ describe('bastion test --format json', () => {
   it('exits 2 on bad input with nothing on stdout, and rejects an unknown format', async () => {
     const bad = await runBastion(['test', `${dir}/empty-expect.cases.yaml`, '--format', 'json'], { cwd: root });
     expect([bad.code, bad.stdout]).toEqual([2, '']);
-    expect(bad.stderr).toContain('`expect` is empty');
+    expect(bad.stderr).toContain('field `tests[0].expect`: is empty');
     const format = await runBastion(['test', 'examples', '--format', 'xml'], { cwd: root });
     expect([format.code, format.stdout, format.stderr]).toEqual([2, '', 'bastion test: unknown format `xml` (expected text or json)\n']);
   });
