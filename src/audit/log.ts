@@ -94,8 +94,10 @@ export interface AuditReader {
   eventsAfter(afterSeq: number, limit: number): Promise<AuditEvent[]>;
   /** Verifies one snapshot of the store while appends go on. */
   verify(options?: VerifyOptions): Promise<VerifyReport>;
-  inclusionProof(seq: number): Promise<InclusionProof>;
-  consistencyProof(fromSize: number, toSize: number): Promise<string[]>;
+  /** The proof that event `seq` is in the log under the latest signed checkpoint; `AUDIT_NOT_FOUND` when unknown, pruned or not yet covered. */
+  inclusionProof(seq: number): Promise<Result<InclusionProof, BastionError>>;
+  /** The proof that the log at `toSize` extends the log at `fromSize`; `AUDIT_NOT_FOUND` when out of range or pruned. */
+  consistencyProof(fromSize: number, toSize: number): Promise<Result<string[], BastionError>>;
   publicKeyPem(): string;
   latestCheckpoint(): Promise<Checkpoint | undefined>;
   checkpoints(sinceSize?: number): Promise<Checkpoint[]>;
@@ -228,7 +230,7 @@ class Reader implements AuditReader {
     return latest && latest.size >= seq ? latest : undefined;
   }
 
-  async inclusionProof(seq: number): Promise<InclusionProof> {
+  async inclusionProof(seq: number): Promise<Result<InclusionProof, BastionError>> {
     const known = Number.isSafeInteger(seq) && seq >= 1;
     const cp = known ? await withState(() => this.coveringCheckpoint(seq)) : undefined;
     // One snapshot: a pruning between reading the row and its neighbours must not tear the proof.
@@ -237,12 +239,12 @@ class Reader implements AuditReader {
       const row = known && seq > anchor.size ? await view.row(seq) : undefined;
       if (!row) {
         const why = known && seq <= anchor.size ? 'was pruned' : 'does not exist';
-        throw new BastionException(bastionError('AUDIT_NOT_FOUND', `event ${quote(String(seq))} ${why}`));
+        return fail(bastionError('AUDIT_NOT_FOUND', `event ${quote(String(seq))} ${why}`));
       }
-      if (!cp) throw new BastionException(bastionError('AUDIT_NOT_FOUND', `no signed checkpoint covers event ${seq} yet`));
+      if (!cp) return fail(bastionError('AUDIT_NOT_FOUND', `no signed checkpoint covers event ${seq} yet`));
       const leaves = await leafHashes(view, anchor.size + 1, cp.size);
       const hasher = new TreeHasher((i) => leaves[i - anchor.size] as Buffer, anchor.range);
-      return {
+      return ok({
         seq,
         leafIndex: seq - 1,
         event: row.body,
@@ -251,23 +253,23 @@ class Reader implements AuditReader {
         proof: hasher.inclusionProof(seq - 1, cp.size).map((b) => b.toString('hex')),
         root: cp.root,
         checkpoint: cp,
-      };
+      });
     });
   }
 
-  consistencyProof(fromSize: number, toSize: number): Promise<string[]> {
-    return this.store.snapshot(async (view) => {
+  consistencyProof(fromSize: number, toSize: number): Promise<Result<string[], BastionError>> {
+    return this.store.snapshot(async (view): Promise<Result<string[], BastionError>> => {
       const anchor = await withState(() => view.anchor());
       const head = await withState(() => view.head());
       if (!(Number.isSafeInteger(fromSize) && Number.isSafeInteger(toSize) && fromSize >= 1 && fromSize <= toSize && toSize <= head.size)) {
-        throw new BastionException(bastionError('AUDIT_NOT_FOUND', `no consistency proof from size ${quote(String(fromSize))} to ${quote(String(toSize))}`));
+        return fail(bastionError('AUDIT_NOT_FOUND', `no consistency proof from size ${quote(String(fromSize))} to ${quote(String(toSize))}`));
       }
       const leaves = await leafHashes(view, anchor.size + 1, toSize);
       const hasher = new TreeHasher((i) => leaves[i - anchor.size] as Buffer, anchor.range);
       try {
-        return hasher.consistencyProof(fromSize, toSize).map((b) => b.toString('hex'));
+        return ok(hasher.consistencyProof(fromSize, toSize).map((b) => b.toString('hex')));
       } catch {
-        throw new BastionException(bastionError('AUDIT_NOT_FOUND', `the proof from size ${fromSize} needs pruned events`));
+        return fail(bastionError('AUDIT_NOT_FOUND', `the proof from size ${fromSize} needs pruned events`));
       }
     });
   }
@@ -703,7 +705,8 @@ export async function openAuditReader(options: AuditReaderOptions): Promise<Resu
  * event, and the audit path up to the signed root. Returns why it fails, or undefined.
  *
  * @example
- * verifyInclusionProof(await log.inclusionProof(42), log.publicKeyPem()) // undefined: valid
+ * const proof = await log.inclusionProof(42);
+ * if (proof.ok) verifyInclusionProof(proof.value, log.publicKeyPem()) // undefined: valid
  */
 export function verifyInclusionProof(proof: InclusionProof, publicKeyPem: string): string | undefined {
   const publicKey = parsePublicKey(publicKeyPem);

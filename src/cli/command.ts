@@ -83,3 +83,13 @@ export async function forEachLine(stream: Readable, onLine: (line: string, lineN
     await onLine(line, n);
   }
 }
+
+/**
+ * The output line for an input line of a `--jsonl` command that cannot be processed: the same
+ * error shape as everywhere else, so outputs stay one line per input line.
+ *
+ * @example jsonlError(3, 'invalid JSON: Unexpected token') // {"error":{"code":"INPUT_INVALID","message":"line 3: invalid JSON: …","line":3}}
+ */
+export function jsonlError(line: number, message: string): string {
+  return JSON.stringify({ error: { code: 'INPUT_INVALID', message: `line ${line}: ${message}`, line } });
+}

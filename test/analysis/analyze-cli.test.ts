@@ -29,9 +29,9 @@ describe('bastion analyze', () => {
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).toHaveLength(4);
     expect(lines[0]).toMatchObject({ command: 'ls -la', risk: 'low' });
-    expect(String(lines[1]?.['error'])).toMatch(/^line 2: invalid JSON/);
+    expect(lines[1]).toEqual({ error: { code: 'INPUT_INVALID', message: expect.stringMatching(/^line 2: invalid JSON/), line: 2 } });
     expect(lines[2]).toMatchObject({ risk: 'critical', categories: expect.arrayContaining(['exec.remote_code']) });
-    expect(String(lines[3]?.['error'])).toMatch(/^line 4: /);
+    expect(lines[3]).toEqual({ error: { code: 'INPUT_INVALID', message: 'line 4: expected an object with a string `command`', line: 4 } });
     expect(r.code).toBe(2);
   });
 

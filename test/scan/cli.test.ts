@@ -36,9 +36,9 @@ describe('bastion scan --jsonl', () => {
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(results).toHaveLength(5);
-    expect(results[1]?.['error']).toMatch(/^line 2: invalid JSON/);
-    expect(results[2]?.['error']).toBe('line 3: field `text` must be a string');
-    expect(results[3]?.['error']).toMatch(/^line 4: field `kind`: unknown kind `weird`/);
+    expect(results[1]).toEqual({ error: { code: 'INPUT_INVALID', message: expect.stringMatching(/^line 2: invalid JSON/), line: 2 } });
+    expect(results[2]).toEqual({ error: { code: 'INPUT_INVALID', message: 'line 3: field `text` must be a string', line: 3 } });
+    expect(results[3]).toEqual({ error: { code: 'INPUT_INVALID', message: expect.stringMatching(/^line 4: field `kind`: unknown kind `weird`/), line: 4 } });
     expect(results[4]).toEqual({ findings: [], redacted: 'fine' });
   });
 });

@@ -5,7 +5,7 @@
 
 import { parseArgs } from 'node:util';
 import { createAnalyzer, type Analyzer, type ShellAnalysis, type ShellOptions, type SqlAnalysis } from '../../analysis/index.js';
-import { badInput, EXIT, forEachLine, type CliIo, type Command } from '../command.js';
+import { badInput, EXIT, forEachLine, jsonlError, type CliIo, type Command } from '../command.js';
 
 const HELP = `usage: bastion analyze [--json] [--cwd DIR] -- '<command>'
        bastion analyze --jsonl            (lines {"command": "...", "cwd"?: "..."} on stdin)
@@ -61,19 +61,19 @@ async function jsonl(analyzer: Analyzer, io: CliIo): Promise<number> {
       value = JSON.parse(line);
     } catch (e) {
       failed = true;
-      io.stdout.write(JSON.stringify({ error: `line ${n}: invalid JSON: ${(e as Error).message}` }) + '\n');
+      io.stdout.write(jsonlError(n, `invalid JSON: ${(e as Error).message}`) + '\n');
       return;
     }
     const obj = value as Record<string, unknown> | null;
     if (typeof obj !== 'object' || obj === null || Array.isArray(obj) || typeof obj['command'] !== 'string') {
       failed = true;
-      io.stdout.write(JSON.stringify({ error: `line ${n}: expected an object with a string \`command\`` }) + '\n');
+      io.stdout.write(jsonlError(n, `expected an object with a string \`command\``) + '\n');
       return;
     }
     const cwd = obj['cwd'];
     if (cwd !== undefined && (typeof cwd !== 'string' || !cwd.startsWith('/'))) {
       failed = true;
-      io.stdout.write(JSON.stringify({ error: `line ${n}: \`cwd\` must be an absolute path` }) + '\n');
+      io.stdout.write(jsonlError(n, `\`cwd\` must be an absolute path`) + '\n');
       return;
     }
     const r = analyzer.shell(obj['command'], shellOptions(io, cwd));

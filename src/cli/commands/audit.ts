@@ -12,7 +12,7 @@ import { openSqliteAuditReader } from '../../storage/index.js';
 import { isRisk } from '../../core/risk.js';
 import { BastionException, quote } from '../../core/errors.js';
 import type { CliIo, Command } from '../command.js';
-import { badInput, EXIT } from '../command.js';
+import { badInput, EXIT, failWith } from '../command.js';
 
 const HELP = `Usage: bastion audit <subcommand> [options]
 
@@ -313,12 +313,10 @@ async function proofCommand(args: string[], io: CliIo): Promise<number> {
   if (typeof reader === 'string') return badInput(io, 'audit proof', reader);
   try {
     const proof = await reader.inclusionProof(seq);
-    const problem = verifyInclusionProof(proof, reader.publicKeyPem());
-    io.stdout.write(JSON.stringify({ ...proof, verified: problem === undefined, ...(problem ? { problem } : {}) }, null, 2) + '\n');
+    if (!proof.ok) return failWith(io, 'audit proof', proof.errors);
+    const problem = verifyInclusionProof(proof.value, reader.publicKeyPem());
+    io.stdout.write(JSON.stringify({ ...proof.value, verified: problem === undefined, ...(problem ? { problem } : {}) }, null, 2) + '\n');
     return problem === undefined ? EXIT.OK : EXIT.FAILED;
-  } catch (err) {
-    if (err instanceof BastionException) return badInput(io, 'audit proof', err.message);
-    throw err;
   } finally {
     await reader.close();
   }

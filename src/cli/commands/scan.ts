@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { detectInjection, scanText } from '../../scan/index.js';
 import type { ScanFinding, ScanKind, ScanOptions } from '../../scan/index.js';
 import { quote } from '../../core/errors.js';
-import { badInput, forEachLine, readAll, type CliIo, type Command, EXIT } from '../command.js';
+import { badInput, forEachLine, jsonlError, readAll, type CliIo, type Command, EXIT } from '../command.js';
 
 const KINDS: Readonly<Record<string, ScanKind[] | undefined>> = {
   any: undefined,
@@ -38,7 +38,7 @@ async function runJsonl(io: CliIo): Promise<number> {
       input = JSON.parse(line);
     } catch (err) {
       failed = true;
-      io.stdout.write(JSON.stringify({ error: `line ${lineNo}: invalid JSON: ${(err as Error).message}` }) + '\n');
+      io.stdout.write(jsonlError(lineNo, `invalid JSON: ${(err as Error).message}`) + '\n');
       return;
     }
     const record = input as { text?: unknown; kind?: unknown };
@@ -52,7 +52,7 @@ async function runJsonl(io: CliIo): Promise<number> {
             : undefined;
     if (problem !== undefined) {
       failed = true;
-      io.stdout.write(JSON.stringify({ error: `line ${lineNo}: ${problem}` }) + '\n');
+      io.stdout.write(jsonlError(lineNo, problem) + '\n');
       return;
     }
     const result = scanText(record.text as string, optionsFor((record.kind as string | undefined) ?? 'any'));
