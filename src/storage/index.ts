@@ -55,6 +55,12 @@ function storageError(path: string, err: unknown): BastionError {
  * if (!opened.ok) throw new BastionException(opened.errors);
  */
 export async function openSqliteAuditLog(path: string, options: SqliteAuditLogOptions = {}): Promise<Result<AuditLog, BastionError>> {
+  const opened = await openSqliteAudit(path, options);
+  return opened.ok ? ok(opened.value.log) : opened;
+}
+
+/** `openSqliteAuditLog`, also handing out the store (whose connection the other stores share). */
+async function openSqliteAudit(path: string, options: SqliteAuditLogOptions): Promise<Result<{ log: AuditLog; store: SqliteAuditStore }, BastionError>> {
   if (typeof path !== 'string' || path === '') return fail(bastionError('AUDIT_STORAGE', 'audit log path is empty'));
   const { keyDir = dirname(path), durable, ...rest } = options;
   for (const dir of new Set([dirname(path), keyDir])) {
@@ -67,7 +73,8 @@ export async function openSqliteAuditLog(path: string, options: SqliteAuditLogOp
   } catch (err) {
     return fail(storageError(path, err));
   }
-  return openAuditLog({ ...rest, store, key: keyDirectory(keyDir), name: path });
+  const log = await openAuditLog({ ...rest, store, key: keyDirectory(keyDir), name: path });
+  return log.ok ? ok({ log: log.value, store }) : log;
 }
 
 export interface SqliteAuditReaderOptions {
@@ -153,16 +160,18 @@ export async function openSqliteStores(dataDir: string, options: SqliteStoresOpt
   if (typeof dataDir !== 'string' || dataDir === '') return fail(bastionError('STATE_STORAGE', 'the data directory path is empty'));
   const { file = 'bastion.db', ...auditOptions } = options;
   const path = join(dataDir, file);
-  const audit = await openSqliteAuditLog(path, auditOptions);
+  const audit = await openSqliteAudit(path, auditOptions);
   if (!audit.ok) return audit;
-  const killSwitch = openSqliteKillSwitchStore(path);
-  const approvals = killSwitch.ok ? openSqliteApprovalStore(path) : undefined;
-  const limits = approvals?.ok ? openSqliteLimitStore(path) : undefined;
+  // One connection for every store in the file: reads see the audit log's commits at once.
+  const shared = { database: audit.value.store.db };
+  const killSwitch = openSqliteKillSwitchStore(path, shared);
+  const approvals = killSwitch.ok ? openSqliteApprovalStore(path, shared) : undefined;
+  const limits = approvals?.ok ? openSqliteLimitStore(path, shared) : undefined;
   if (!killSwitch.ok || !approvals?.ok || !limits?.ok) {
     const errors = !killSwitch.ok ? killSwitch.errors : approvals && !approvals.ok ? approvals.errors : limits && !limits.ok ? limits.errors : [];
-    await Promise.allSettled([killSwitch.ok ? killSwitch.value.close() : undefined, approvals?.ok ? approvals.value.close() : undefined, audit.value.close()]);
+    await Promise.allSettled([killSwitch.ok ? killSwitch.value.close() : undefined, approvals?.ok ? approvals.value.close() : undefined, audit.value.log.close()]);
     return fail(...errors);
   }
-  const stores = { audit: audit.value, killSwitch: killSwitch.value, approvals: approvals.value, limits: limits.value, taint: createMemoryTaintStore() };
+  const stores = { audit: audit.value.log, killSwitch: killSwitch.value, approvals: approvals.value, limits: limits.value, taint: createMemoryTaintStore() };
   return ok({ ...stores, close: closeAll(stores) });
 }

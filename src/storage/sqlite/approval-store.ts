@@ -93,7 +93,7 @@ export function openSqliteApprovalStore(path: string, options: SqliteStateOption
   const opened = openStateDatabase(path, STORE, 'approvals', MIGRATIONS, options);
   if (!opened.ok) return opened;
   const db: SqliteDatabase = opened.value;
-  const conn = new StateConnection(db, STORE);
+  const conn = new StateConnection(db, STORE, options.database !== undefined);
   const stmts = {
     insert: db.prepare(`INSERT INTO approval_records (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`),
     read: db.prepare(`SELECT ${COLUMNS} FROM approval_records WHERE id = ?`),

@@ -72,7 +72,7 @@ export interface SqliteKillSwitchStoreOptions extends SqliteStateOptions {
 export function openSqliteKillSwitchStore(path: string, options: SqliteKillSwitchStoreOptions = {}): Result<KillSwitchStore, BastionError> {
   const opened = openStateDatabase(path, STORE, 'killswitch', MIGRATIONS, options);
   if (!opened.ok) return opened;
-  const conn = new StateConnection(opened.value, STORE);
+  const conn = new StateConnection(opened.value, STORE, options.database !== undefined);
   const now = options.now ?? Date.now;
   const db = opened.value;
   const stmts = {
@@ -81,7 +81,16 @@ export function openSqliteKillSwitchStore(path: string, options: SqliteKillSwitc
       'INSERT INTO killswitch_state (id, state, version, updated_at) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET state = excluded.state, version = excluded.version, updated_at = excluded.updated_at',
     ),
   };
-  const read = (_db: SqliteDatabase) => fromRow(stmts.read.get() as Row | undefined);
+  // The row is read before every decision; it is parsed and checked again only when it
+  // changed (any edit to it, by any process, changes the text or the version).
+  let cached: { row: Row; snapshot: KillSwitchSnapshot } | undefined;
+  const read = (_db: SqliteDatabase): KillSwitchSnapshot => {
+    const row = stmts.read.get() as Row | undefined;
+    if (row !== undefined && cached !== undefined && cached.row.state === row.state && cached.row.version === row.version && cached.row.updated_at === row.updated_at) return cached.snapshot;
+    const snapshot = fromRow(row);
+    cached = row === undefined ? undefined : { row, snapshot };
+    return snapshot;
+  };
   let listeners: KillSwitchListeners;
   try {
     listeners = new KillSwitchListeners(conn.run('read its state', read).version);
@@ -97,7 +106,7 @@ export function openSqliteKillSwitchStore(path: string, options: SqliteKillSwitc
   return {
     ok: true,
     value: {
-      get: async () => snapshot().state,
+      get: async () => applyKillSwitchChange(snapshot().state, {}),
       snapshot: async () => copySnapshot(snapshot()),
       async update(change) {
         const clean = checkKillSwitchChange(change);

@@ -44,7 +44,7 @@ export function openSqliteLimitStore(path: string, options: SqliteStateOptions =
   const opened = openStateDatabase(path, STORE, 'limits', MIGRATIONS, { ...options, synchronous: options.synchronous ?? 'NORMAL' });
   if (!opened.ok) return opened;
   const db = opened.value;
-  const conn = new StateConnection(db, STORE);
+  const conn = new StateConnection(db, STORE, options.database !== undefined);
   const stmts = {
     readRate: db.prepare('SELECT tat FROM limit_rates WHERE key = ?').pluck(true),
     writeRate: db.prepare('INSERT INTO limit_rates (key, tat) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET tat = excluded.tat'),

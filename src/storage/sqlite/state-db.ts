@@ -17,6 +17,13 @@ export interface SqliteStateOptions {
   synchronous?: 'FULL' | 'NORMAL';
   /** How long a writer waits for another process's transaction, in ms (default 5000). */
   busyTimeoutMs?: number;
+  /**
+   * An open connection to the same file to share, such as the audit store's: its settings are
+   * left as they are and closing the store leaves it open. A store on the audit log's own
+   * connection reads without first catching up with another connection's commits (a fresh
+   * read after every audit commit costs about 15 µs per decision).
+   */
+  database?: SqliteDatabase;
 }
 
 const SCHEMA_TABLE = `CREATE TABLE IF NOT EXISTS state_schema (
@@ -68,6 +75,14 @@ export function migrate(db: SqliteDatabase, store: string, migrations: readonly 
  * const db = openStateDatabase('.bastion/bastion.db', 'approval store', 'approvals', MIGRATIONS);
  */
 export function openStateDatabase(path: string, store: string, schemaName: string, migrations: readonly string[], options: SqliteStateOptions = {}): Result<SqliteDatabase, BastionError> {
+  if (options.database !== undefined) {
+    try {
+      migrate(options.database, schemaName, migrations);
+      return { ok: true, value: options.database };
+    } catch (err) {
+      return { ok: false, errors: [bastionError('STATE_STORAGE', `the ${store} cannot open \`${path}\`: ${reason(err)}`)] };
+    }
+  }
   let db: SqliteDatabase | undefined;
   try {
     db = new Database(path);
@@ -89,6 +104,8 @@ export class StateConnection {
   constructor(
     readonly db: SqliteDatabase,
     private readonly store: string,
+    /** A shared connection (`SqliteStateOptions.database`): its owner closes it. */
+    private readonly borrowed = false,
   ) {}
 
   /** Runs `fn` (synchronously, so nothing interleaves with it in this process), mapping failures. */
@@ -109,6 +126,6 @@ export class StateConnection {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.db.close();
+    if (!this.borrowed) this.db.close();
   }
 }
