@@ -47,7 +47,9 @@ describe('openSqliteStores', () => {
     await stores.killSwitch.update({ disabled_users: ['mallory'] });
     expect((await stores.killSwitch.get()).disabled_users).toEqual(['mallory']);
     const other = new Database(join(dir, 'bastion.db'));
-    other.prepare('UPDATE killswitch_state SET state = ? WHERE id = 1').run(JSON.stringify({ all_write_tools_disabled: false, read_only_mode: false, disabled_connectors: [], disabled_users: [], disabled_workflows: [] }));
+    other
+      .prepare('UPDATE killswitch_state SET state = ? WHERE id = 1')
+      .run(JSON.stringify({ all_write_tools_disabled: false, read_only_mode: false, disabled_connectors: [], disabled_users: [], disabled_workflows: [] }));
     expect((await stores.killSwitch.get()).disabled_users).toEqual([]);
     other.prepare('UPDATE killswitch_state SET state = ? WHERE id = 1').run('{"read_only_mode": "yes"}');
     other.close();
