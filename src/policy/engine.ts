@@ -285,7 +285,11 @@ function rulesOutcome(set: PolicySet, request: ActionRequest, analysis: Analysis
   const obligations: Obligation[] = [];
   for (const r of [...approvals, ...allows]) obligations.push(...r.obligations);
 
-  if (approvals.length === 0 && erroredApproval) approvals.push(erroredApproval);
+  if (approvals.length === 0 && erroredApproval) {
+    // It holds the call, so the explanation names it, as it names an errored deny rule.
+    approvals.push(erroredApproval);
+    explain.push({ policy: erroredApproval.policy, rule: erroredApproval.id, effect: erroredApproval.effect });
+  }
   if (approvals.length > 0) {
     return { effect: 'require_approval', reason: (approvals[0] as CompiledRule).reason, matched: explain, obligations, approvalRequirements: approvals.map(requirementOf) };
   }
