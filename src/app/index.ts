@@ -137,6 +137,8 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
   };
   let pruneTimer: NodeJS.Timeout | undefined;
   let started = false;
+  /** Set once the start was recorded: only a recorded start gets a `service.stop`. */
+  let running = false;
   let stopped = false;
 
   const stopParts = async (): Promise<void> => {
@@ -187,6 +189,7 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
         io.stderr.write(`bastion: streaming the audit log to ${config.audit.siem?.url} (${config.audit.siem?.format}, ${config.audit.siem?.eventFormat})\n`);
       }
       // Recorded once the port is bound: a start that failed (port taken) is not a start.
+      running = true;
       await log?.append({
         type: 'service.start',
         data: { host: config.host, port: url ? Number(new URL(url).port) : config.port, dev: config.dev, policyVersion: gateway.policySet.version, surface },
@@ -199,7 +202,7 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
       // Drain first: requests in flight finish (and are audited) before the log closes.
       if (server) await stopServer(server, SHUTDOWN_GRACE_MS);
       await stopParts();
-      if (started) await log?.append({ type: 'service.stop', data: { reason } });
+      if (running) await log?.append({ type: 'service.stop', data: { reason } });
       if (sink) {
         await Promise.race([sink.flush().catch(() => undefined), new Promise((r) => setTimeout(r, SINK_FLUSH_MS).unref())]);
         await sink.stop();
