@@ -10,6 +10,10 @@
 
 import { bastionError, type BastionError } from '../core/errors.js';
 import { fail, ok, type Result } from '../core/result.js';
+import type { Principal } from '../core/types.js';
+
+/** How a caller was identified. */
+export type IdentityMethod = 'jwt' | 'api_key' | 'development';
 
 /** Who is calling, as an authenticator established it. */
 export interface Caller {
@@ -17,6 +21,13 @@ export interface Caller {
   verified: boolean;
   /** How the caller is named in audit events (e.g. who changed the kill switch). */
   label: string;
+  method: IdentityMethod;
+  /**
+   * The principal the credential names. Surfaces decide with this one, never with a
+   * principal in the request body. Undefined only in development mode when the request
+   * carries no identity headers: the body's principal is then used, unverified.
+   */
+  principal?: Principal;
 }
 
 /** What an authenticator sees of a request. */
@@ -40,7 +51,7 @@ export const UNVERIFIED_CALLER = 'http (development mode: identity not verified)
  * request body. Never expose a service in this mode.
  */
 export function developmentIdentity(): Authenticator {
-  const caller: Caller = Object.freeze({ verified: false, label: UNVERIFIED_CALLER });
+  const caller: Caller = Object.freeze({ verified: false, label: UNVERIFIED_CALLER, method: 'development' as const });
   return { mode: 'development', authenticate: async () => ok(caller) };
 }
 

@@ -4,7 +4,7 @@ import { developmentIdentity, noIdentity, UNVERIFIED_CALLER } from '../../src/id
 describe('identity', () => {
   it('development mode accepts every caller, unverified, with the audit label that says so', async () => {
     const r = await developmentIdentity().authenticate({ route: '/v1/decide', headers: { authorization: 'Bearer anything' } });
-    expect(r).toEqual({ ok: true, value: { verified: false, label: UNVERIFIED_CALLER } });
+    expect(r).toEqual({ ok: true, value: { verified: false, label: UNVERIFIED_CALLER, method: 'development' } });
     expect(developmentIdentity().mode).toBe('development');
   });
 
