@@ -15,6 +15,7 @@ import type { BastionConfig } from '../config/index.js';
 import { bastionError, type BastionError } from '../core/errors.js';
 import { fail, ok, type Result } from '../core/result.js';
 import { openGateway, type Gateway } from '../gateway/index.js';
+import { buildAuthenticator, type Authenticator } from '../identity/index.js';
 import { watchPolicies, type PolicyWatcher } from '../policy/index.js';
 import { buildServer, listen, stopServer, type LogOptions } from '../server/index.js';
 import { createMemoryStores, openSqliteStores, type StateStores } from '../storage/index.js';
@@ -44,6 +45,8 @@ export interface BastionApp {
   readonly config: BastionConfig;
   readonly gateway: Gateway;
   readonly stores: StateStores;
+  /** Who may call the service, built from `config.identity` (and `config.dev`). */
+  readonly identity: Authenticator;
   /** The Fastify app, for `inject()`; undefined when built with `server: false`. */
   readonly server: Awaited<ReturnType<typeof buildServer>> | undefined;
   /**
@@ -53,6 +56,27 @@ export interface BastionApp {
   start(): Promise<Result<{ url?: string }, BastionError>>;
   /** Drains requests in flight, stops everything started, records `service.stop`, closes the stores. */
   stop(reason?: string): Promise<void>;
+}
+
+/**
+ * Says at start who may call the service, and fetches a JWKS URL once so `/health` knows at
+ * once whether it answers (it does not hold the start: tokens are refused until it does).
+ */
+async function announceIdentity(config: BastionConfig, identity: Authenticator, io: AppIo): Promise<void> {
+  await identity.refresh?.();
+  const status = identity.status?.();
+  const jwt = config.identity.jwt;
+  const ways = [
+    jwt ? `JWTs from ${jwt.issuer.join(', ')} for ${jwt.audience.join(', ')} (${jwt.keys.kind === 'jwksUrl' ? jwt.keys.url : jwt.keys.path})` : undefined,
+    config.identity.apiKeys ? 'API keys (`bastion keys`)' : undefined,
+  ].filter((w) => w !== undefined);
+  if (config.dev) io.stderr.write(`bastion: development mode: identity headers and request bodies are trusted, NOT verified${ways.length > 0 ? `; bearer ${ways.join(' and ')} are verified` : ''}\n`);
+  else if (ways.length === 0) {
+    io.stderr.write(
+      'bastion: WARNING: no identity is configured (`identity.jwt`, `identity.apiKeys` in the config file): every /v1 call is refused with 401 until one is; see the README, "Identity"\n',
+    );
+  } else io.stderr.write(`bastion: identity: ${ways.join('; ')}\n`);
+  if (status?.jwt?.jwks === 'unreachable') io.stderr.write(`bastion: WARNING: the JWKS cannot be fetched (${status.jwt.lastError ?? 'unknown error'}): JWTs are refused until it answers\n`);
 }
 
 /** How long requests in flight may take to finish on stop before their connections are cut. */
@@ -113,6 +137,13 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
     sink = created.value;
   }
 
+  const identity = buildAuthenticator(config.identity, { dev: config.dev, apiKeys: stores.apiKeys });
+  if (!identity.ok) {
+    await gateway.close();
+    await stores.close();
+    return identity;
+  }
+
   let watcher: PolicyWatcher | undefined;
   const startedAt = new Date();
   const server =
@@ -120,6 +151,8 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
       ? undefined
       : await buildServer(gateway, {
           dev: config.dev,
+          identity: identity.value,
+          identityHeaders: config.identity.headers,
           startedAt,
           ...(options.watch !== false ? { policyWatch: () => watcher?.status() ?? { watching: false, version: gateway.policySet.version, watchErrors: [] } } : {}),
           ...(options.requestLog ? { log: options.requestLog } : {}),
@@ -150,6 +183,7 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
     config,
     gateway,
     stores,
+    identity: identity.value,
     server,
     async start() {
       if (started) return fail(bastionError('INTERNAL', 'the application was already started'));
@@ -174,6 +208,7 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
         );
         watcher = current;
       }
+      if (server) await announceIdentity(config, identity.value, io);
       let url: string | undefined;
       if (server) {
         try {

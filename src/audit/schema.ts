@@ -21,6 +21,8 @@ export const AUDIT_EVENT_TYPES = [
   'approval.expired',
   'approval.consumed',
   'kill_switch.changed',
+  'api_key.created',
+  'api_key.revoked',
   'execution',
   'validation',
   'policy.loaded',

@@ -9,12 +9,13 @@
  *   policies: [./native]
  *   baseline: { enabled: true }
  *   audit: { durable: true, retentionDays: 2555 }
+ *   identity: { jwt: { jwksUrl: https://idp/jwks, issuer: https://idp/, audience: bastion }, apiKeys: true }
  *
  * `ConfigFileSchema` is the file's one definition. The sections later issues add (identity,
  * approvals, limits, storage, mcp) extend it: `ConfigFileSchema.extend({ identity: … })`.
  */
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import * as z from 'zod';
@@ -22,6 +23,17 @@ import type { Result } from '../core/result.js';
 import { bastionError, quote, type BastionError } from '../core/errors.js';
 import { schemaErrors, schemaProblems, strictObject } from '../core/schema.js';
 import { yamlLocator } from '../core/yaml-position.js';
+import {
+  DEFAULT_CLAIMS,
+  DEFAULT_IDENTITY,
+  DEFAULT_JWT_ALGORITHMS,
+  JWT_ALGORITHMS,
+  MAX_CLOCK_TOLERANCE_SECONDS,
+  withAliases,
+  type IdentityConfig,
+  type JwtAlgorithm,
+  type JwtConfig,
+} from '../identity/index.js';
 
 const HTTP_URL = /^https?:\/\//;
 const bool = z.boolean({ error: 'must be true or false' });
@@ -37,6 +49,77 @@ export const SiemConfigSchema = strictObject(
 );
 
 export type SiemConfig = z.output<typeof SiemConfigSchema>;
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+const names = (what: string) =>
+  z.union([z.string().min(1), z.array(z.string().min(1)).min(1)], { error: `must be ${what}: a string or a non-empty list of strings` }).transform((v) => (Array.isArray(v) ? v : [v]));
+const seconds = (max: number, what: string) =>
+  z
+    .number({ error: `must be a number of seconds from 0 to ${max}${what}` })
+    .min(0, { error: `must be a number of seconds from 0 to ${max}${what}` })
+    .max(max, { error: `must be a number of seconds from 0 to ${max}${what}` });
+const claimPath = z.string({ error: 'must be a claim name or a dotted path such as `realm_access.roles`' }).min(1, { error: 'must be a claim name or a dotted path such as `realm_access.roles`' });
+const headerNames = z
+  .union([z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/), z.array(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/)).min(1)], { error: 'must be a header name or a list of header names' })
+  .exactOptional();
+
+const algorithm = z.string({ error: 'must be an algorithm name such as `RS256`' }).superRefine((alg, ctx) => {
+  if ((JWT_ALGORITHMS as readonly string[]).includes(alg)) return;
+  const message =
+    alg.toLowerCase() === 'none'
+      ? '`none` would accept unsigned tokens: it is never allowed'
+      : /^HS/i.test(alg)
+        ? `${quote(alg)} is symmetric: every holder of the shared secret could mint tokens; use an asymmetric algorithm (${DEFAULT_JWT_ALGORITHMS.join(', ')}, …)`
+        : `unknown algorithm ${quote(alg)} (expected one of ${JWT_ALGORITHMS.join(', ')})`;
+  ctx.addIssue({ code: 'custom', message });
+});
+
+/** `identity.jwt`: how bearer JWTs are verified. */
+export const JwtConfigSchema = strictObject(
+  {
+    jwksUrl: z
+      .url({ error: 'must be an https URL (http only on a loopback host)' })
+      .refine((u) => u.startsWith('https://') || (u.startsWith('http://') && LOOPBACK_HOSTS.has(new URL(u).hostname)), { error: 'must be an https URL (http only on a loopback host)' })
+      .exactOptional(),
+    jwksFile: z.string({ error: 'must be a file path' }).min(1, { error: 'must be a file path' }).exactOptional(),
+    publicKeyFile: z.string({ error: 'must be a file path' }).min(1, { error: 'must be a file path' }).exactOptional(),
+    issuer: names('the accepted issuer (`iss`)'),
+    audience: names('the accepted audience (`aud`)'),
+    algorithms: z.array(algorithm, { error: 'must be a list of algorithm names such as `[RS256, ES256]`' }).min(1, { error: 'must name at least one algorithm' }).exactOptional(),
+    clockToleranceSeconds: seconds(MAX_CLOCK_TOLERANCE_SECONDS, ' (the allowed clock skew)').exactOptional(),
+    requiredClaims: z.array(claimPath, { error: 'must be a list of claim names' }).exactOptional(),
+    claims: strictObject(
+      {
+        id: claimPath.exactOptional(),
+        groups: claimPath.exactOptional(),
+        deviceCompliant: claimPath.exactOptional(),
+        attributes: z.record(z.string(), claimPath, { error: 'must map attribute names to claim paths' }).exactOptional(),
+      },
+      { what: 'in `identity.jwt.claims`', notObject: 'must be a mapping such as `{ id: sub, groups: groups }`' },
+    ).exactOptional(),
+    jwksTimeoutSeconds: seconds(60, '').exactOptional(),
+    jwksCooldownSeconds: seconds(3600, '').exactOptional(),
+    jwksMaxAgeSeconds: seconds(86_400, '').exactOptional(),
+  },
+  { what: 'in `identity.jwt`', notObject: 'must be a mapping with one of `jwksUrl`, `jwksFile`, `publicKeyFile`, and `issuer` and `audience`' },
+).superRefine((jwt, ctx) => {
+  const given = (['jwksUrl', 'jwksFile', 'publicKeyFile'] as const).filter((k) => jwt[k] !== undefined);
+  if (given.length === 0) ctx.addIssue({ code: 'custom', message: 'needs the keys: one of `jwksUrl`, `jwksFile` or `publicKeyFile`' });
+  for (const extra of given.slice(1)) ctx.addIssue({ code: 'custom', path: [extra], message: `give only one of \`jwksUrl\`, \`jwksFile\` or \`publicKeyFile\` (\`${given[0]}\` is given too)` });
+});
+
+/** `identity`: who may call the service (see the README, "Identity"). */
+export const IdentityConfigSchema = strictObject(
+  {
+    jwt: JwtConfigSchema.exactOptional(),
+    apiKeys: bool.exactOptional(),
+    headers: strictObject(
+      { id: headerNames, groups: headerNames, deviceCompliant: headerNames, environment: headerNames, dangerLevel: headerNames },
+      { what: 'in `identity.headers`', notObject: 'must be a mapping of header names (development mode)' },
+    ).exactOptional(),
+  },
+  { what: 'in `identity`', notObject: 'must be a mapping with `jwt` and/or `apiKeys`' },
+);
 
 /** `bastion.yaml` as written. */
 export const ConfigFileSchema = strictObject(
@@ -69,6 +152,7 @@ export const ConfigFileSchema = strictObject(
     ).exactOptional(),
     upstream: z.string({ error: 'must be an http(s) URL' }).regex(HTTP_URL, { error: 'must be an http(s) URL' }).exactOptional(),
     dev: bool.exactOptional(),
+    identity: IdentityConfigSchema.exactOptional(),
   },
   { what: 'in the configuration', notObject: 'the configuration must be a mapping' },
 );
@@ -85,6 +169,8 @@ export interface BastionConfig {
   audit: { durable: boolean; retentionDays?: number; siem?: SiemConfig };
   upstream?: string;
   dev: boolean;
+  /** Who may call the service; nothing verifies by default (production mode then refuses everyone). */
+  identity: IdentityConfig;
   /** The file the configuration came from, if any. */
   source?: string;
 }
@@ -97,6 +183,7 @@ export const DEFAULT_CONFIG: BastionConfig = {
   baseline: { enabled: true },
   audit: { durable: true },
   dev: false,
+  identity: DEFAULT_IDENTITY,
 };
 
 /**
@@ -144,7 +231,50 @@ export function loadConfig(file: string, cwd = process.cwd()): Result<BastionCon
     // In document order (the schema reports a mapping's unknown keys after its fields).
     return { ok: false, errors: errors.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0)) };
   }
-  return { ok: true, value: resolveConfig(parsed.data, path) };
+  const config = resolveConfig(parsed.data, path);
+  const keys = config.identity.jwt?.keys;
+  if (keys !== undefined && keys.kind !== 'jwksUrl' && !existsSync(keys.path)) {
+    const pos = yamlLocator(doc, lineCounter)(['identity', 'jwt', keys.kind], false);
+    const field = `identity.jwt.${keys.kind}`;
+    return {
+      ok: false,
+      errors: [bastionError('CONFIG_INVALID', `${at(pos)}field ${quote(field)}: no such file ${quote(keys.path)}`, { file, field, ...(pos ? { line: pos.line, column: pos.column } : {}) })],
+    };
+  }
+  return { ok: true, value: config };
+}
+
+/** The identity section resolved: defaults filled in, key files against the config's directory. */
+function resolveIdentity(c: ConfigFile['identity'], dir: string): IdentityConfig {
+  if (c === undefined) return DEFAULT_IDENTITY;
+  const identity: IdentityConfig = { apiKeys: c.apiKeys ?? false, headers: withAliases(c.headers ?? {}) };
+  const j = c.jwt;
+  if (j !== undefined) {
+    const keys: JwtConfig['keys'] =
+      j.jwksUrl !== undefined
+        ? { kind: 'jwksUrl', url: j.jwksUrl }
+        : j.jwksFile !== undefined
+          ? { kind: 'jwksFile', path: resolve(dir, j.jwksFile) }
+          : { kind: 'publicKeyFile', path: resolve(dir, j.publicKeyFile ?? '') };
+    identity.jwt = {
+      keys,
+      issuer: j.issuer,
+      audience: j.audience,
+      algorithms: [...new Set((j.algorithms ?? DEFAULT_JWT_ALGORITHMS) as JwtAlgorithm[])],
+      clockToleranceSeconds: j.clockToleranceSeconds ?? 30,
+      requiredClaims: j.requiredClaims ?? [],
+      claims: {
+        id: j.claims?.id ?? DEFAULT_CLAIMS.id,
+        groups: j.claims?.groups ?? DEFAULT_CLAIMS.groups,
+        deviceCompliant: j.claims?.deviceCompliant ?? DEFAULT_CLAIMS.deviceCompliant,
+        ...(j.claims?.attributes !== undefined ? { attributes: j.claims.attributes } : {}),
+      },
+      jwksTimeoutSeconds: j.jwksTimeoutSeconds ?? 5,
+      jwksCooldownSeconds: j.jwksCooldownSeconds ?? 30,
+      jwksMaxAgeSeconds: j.jwksMaxAgeSeconds ?? 600,
+    };
+  }
+  return identity;
 }
 
 /** Fills in defaults and resolves the file's paths against its directory. */
@@ -160,6 +290,7 @@ function resolveConfig(c: ConfigFile, path: string): BastionConfig {
     baseline: { enabled: c.baseline?.enabled ?? true },
     audit: { durable: c.audit?.durable ?? DEFAULT_CONFIG.audit.durable },
     dev: c.dev ?? false,
+    identity: resolveIdentity(c.identity, dir),
   };
   if (c.audit?.retentionDays !== undefined) config.audit.retentionDays = c.audit.retentionDays;
   if (c.audit?.siem !== undefined) config.audit.siem = c.audit.siem;

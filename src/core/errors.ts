@@ -30,7 +30,14 @@ export const ERROR_CODES = {
   APPROVAL_NOT_FOUND: { status: 404, summary: 'no approval has this id' },
   APPROVAL_CONFLICT: { status: 409, summary: 'the approval is not in a state that allows this: already decided, expired, consumed, cancelled or bound to another call' },
   LIMIT_INVALID: { status: 400, summary: 'a rate limit or budget is malformed' },
-  IDENTITY_MISSING: { status: 401, summary: 'the request carries no verified identity' },
+  IDENTITY_MISSING: { status: 401, summary: 'the request carries no credential (`Authorization: Bearer …`), or production mode has no identity configured' },
+  IDENTITY_INVALID: {
+    status: 401,
+    summary:
+      'the credential is not accepted: malformed, bad signature, wrong issuer or audience, algorithm not allowed, unknown key, not yet valid, unknown API key, or claims that do not map to a principal',
+  },
+  IDENTITY_EXPIRED: { status: 401, summary: 'the bearer token has expired (beyond the allowed clock skew)' },
+  IDENTITY_REVOKED: { status: 401, summary: 'the API key was revoked' },
   NOT_FOUND: { status: 404, summary: 'no such route or resource' },
   METHOD_NOT_ALLOWED: { status: 405, summary: 'the route does not take this method' },
   INTERNAL: { status: 500, summary: 'an unexpected internal error' },
@@ -53,6 +60,8 @@ export interface BastionError {
   column?: number;
   /** Dotted path of the offending field, e.g. `rules[2].effect`. */
   field?: string;
+  /** A stable, machine-readable refinement of the code, e.g. `wrong_audience` for `IDENTITY_INVALID`. */
+  reason?: string;
 }
 
 export function httpStatus(code: ErrorCode): number {

@@ -3,62 +3,74 @@
  * request reach the gateway, and the answer is never read from what the caller controls
  * unless the operator chose development mode, loudly.
  *
- * Two authenticators exist today: development mode (the principal in the request body is
- * taken as given, unverified) and the production default, which answers `IDENTITY_MISSING`
- * for every caller until a verifier is configured (JWT and API keys are issue 10's).
+ * - Production mode: `Authorization: Bearer <token>`, a JWT verified with `jose` (`jwt.ts`:
+ *   JWKS URL, JWKS file or public key file; issuer, audience, asymmetric algorithms, bounded
+ *   skew, claim mapping) or an API key (`api-keys.ts`: `bst_<id>_<secret>`, stored hashed
+ *   behind the `ApiKeyStore` port). With neither configured, nobody gets through.
+ * - Development mode: a bearer token is still verified when a verifier is configured; else
+ *   the identity headers (`headers.ts`, the seeds' names as aliases) name the principal,
+ *   unverified; else the request body's principal is used, unverified.
  */
 
 import { bastionError, type BastionError } from '../core/errors.js';
 import { fail, ok, type Result } from '../core/result.js';
-import type { Principal } from '../core/types.js';
+import type { ApiKeyStore } from './api-keys.js';
+import { createAuthenticator } from './authenticator.js';
+import type { Authenticator } from './caller.js';
+import type { IdentityConfig } from './config.js';
+import { createJwtVerifier } from './jwt.js';
 
-/** How a caller was identified. */
-export type IdentityMethod = 'jwt' | 'api_key' | 'development';
-
-/** Who is calling, as an authenticator established it. */
-export interface Caller {
-  /** False in development mode: the principal comes from the request and is not verified. */
-  verified: boolean;
-  /** How the caller is named in audit events (e.g. who changed the kill switch). */
-  label: string;
-  method: IdentityMethod;
-  /**
-   * The principal the credential names. Surfaces decide with this one, never with a
-   * principal in the request body. Undefined only in development mode when the request
-   * carries no identity headers: the body's principal is then used, unverified.
-   */
-  principal?: Principal;
-}
-
-/** What an authenticator sees of a request. */
-export interface IdentityInput {
-  /** The route, e.g. `/v1/decide`, named in the error when the caller cannot be identified. */
-  route: string;
-  headers: Record<string, string | string[] | undefined>;
-}
-
-export interface Authenticator {
-  readonly mode: 'development' | 'production';
-  /** The caller, or `IDENTITY_MISSING` when the request carries no identity this authenticator accepts. */
-  authenticate(input: IdentityInput): Promise<Result<Caller, BastionError>>;
-}
-
-/** The audit label of an unverified development-mode caller. */
-export const UNVERIFIED_CALLER = 'http (development mode: identity not verified)';
+export type { Authenticator, Caller, IdentityInput, IdentityMethod, IdentityStatus } from './caller.js';
+export { UNVERIFIED_CALLER } from './caller.js';
+export type { ClaimMapping, IdentityConfig, IdentityHeaders, JwtAlgorithm, JwtConfig, JwtKeySource } from './config.js';
+export { DEFAULT_CLAIMS, DEFAULT_IDENTITY, DEFAULT_IDENTITY_HEADERS, DEFAULT_JWT_ALGORITHMS, HEADER_ALIASES, JWT_ALGORITHMS, MAX_CLOCK_TOLERANCE_SECONDS, withAliases } from './config.js';
+export { claimAt, groupsOf, principalFromClaims } from './claims.js';
+export { createJwtVerifier } from './jwt.js';
+export type { JwtStatus, JwtVerifier } from './jwt.js';
+export { API_KEY_PREFIX, apiKeyStoreOver, isApiKeyId, looksLikeApiKey, parseApiKey } from './api-keys.js';
+export type { ApiKeyBackend, ApiKeyLookup, ApiKeyRecord, ApiKeyStore, NewApiKey, StoredApiKey } from './api-keys.js';
+export { applyIdentity, contextFromHeaders, principalFromHeaders } from './headers.js';
+export type { HeaderContext } from './headers.js';
+export { createAuthenticator, headerCallerLabel } from './authenticator.js';
+export type { AuthenticatorOptions } from './authenticator.js';
 
 /**
- * Development mode: every caller is accepted, unverified; the principal is the one in the
- * request body. Never expose a service in this mode.
+ * Development mode with nothing configured: a caller is named by the identity headers, or
+ * (without any) by the request body's principal; nothing is verified. Never expose a service
+ * in this mode.
  */
 export function developmentIdentity(): Authenticator {
-  const caller: Caller = Object.freeze({ verified: false, label: UNVERIFIED_CALLER, method: 'development' as const });
-  return { mode: 'development', authenticate: async () => ok(caller) };
+  return createAuthenticator({ mode: 'development' });
 }
 
 /** Production mode without a verifier configured: nobody can be identified, so nobody gets through. */
 export function noIdentity(): Authenticator {
-  return {
-    mode: 'production',
-    authenticate: async ({ route }) => fail(bastionError('IDENTITY_MISSING', `identity verification is not configured: this build answers ${route} only in development mode (--dev)`)),
-  };
+  return createAuthenticator({ mode: 'production' });
+}
+
+/**
+ * The authenticator the identity settings describe. The key files are read here: a missing
+ * or wrong file is a `CONFIG_INVALID` error at start, not a 401 at the first request.
+ * `apiKeys` is the data directory's key store, used when `config.apiKeys` is true.
+ *
+ * @example
+ * const auth = buildAuthenticator(config.identity, { dev: false, apiKeys: stores.apiKeys });
+ * if (!auth.ok) return auth;
+ */
+export function buildAuthenticator(config: IdentityConfig, options: { dev: boolean; apiKeys?: ApiKeyStore }): Result<Authenticator, BastionError> {
+  let jwt;
+  if (config.jwt !== undefined) {
+    const built = createJwtVerifier(config.jwt);
+    if (!built.ok) return built;
+    jwt = built.value;
+  }
+  if (config.apiKeys && options.apiKeys === undefined) return fail(bastionError('CONFIG_INVALID', '`identity.apiKeys` is on, but no API key store was given', { field: 'identity.apiKeys' }));
+  return ok(
+    createAuthenticator({
+      mode: options.dev ? 'development' : 'production',
+      ...(jwt ? { jwt } : {}),
+      ...(config.apiKeys && options.apiKeys ? { apiKeys: options.apiKeys } : {}),
+      headers: config.headers,
+    }),
+  );
 }

@@ -2,14 +2,17 @@
  * The HTTP API on Fastify 5. Tests drive it with `app.inject()`, without a socket;
  * `listen.ts` is the one file that binds a port.
  *
- * Until identity verification lands, `/v1/decide` and `/v1/kill-switch` answer only in
- * development mode, where the principal is read from the request body and every response
- * says so (`x-bastion-mode`). In production mode they fail closed with 401 before the body is
- * read: identity must never come from the body, and an unauthenticated caller must not
- * switch the kill switch off.
+ * Every `/v1/*` route authenticates its caller before the body is read, in every mode,
+ * except the audit log's public key and signed checkpoints (public by design). Production
+ * mode accepts `Authorization: Bearer <jwt or api key>` only; a 401 names the reason in
+ * `error.reason` and in `WWW-Authenticate` (RFC 6750). Development mode also takes identity
+ * headers, or the body's principal, unverified, and every response says so
+ * (`x-bastion-mode`). `/v1/decide` decides with the caller's verified principal: a principal
+ * in the body is overwritten, never read.
  *
  * `/health` answers 503 `degraded` when the policy watcher lost a watch or the last change
- * to the policy files did not load: the set in force is then not what the files say.
+ * to the policy files did not load: the set in force is then not what the files say. It
+ * reports identity too (`identity.jwt.jwks: unreachable` while a JWKS URL does not answer).
  *
  * Errors have one shape and one mapping to a status (`errors.ts`). Bodies are JSON only,
  * read strictly (`parseRequestJson`: duplicate keys, invalid UTF-8 and integers beyond 2^53
@@ -22,7 +25,7 @@ import { BastionException, bastionError, quote, type BastionError } from '../cor
 import { parseRequestJson } from '../core/request-json.js';
 import type { Decision } from '../core/types.js';
 import type { Gateway } from '../gateway/index.js';
-import { developmentIdentity, noIdentity, type Authenticator, type Caller } from '../identity/index.js';
+import { applyIdentity, contextFromHeaders, DEFAULT_IDENTITY, developmentIdentity, noIdentity, type Authenticator, type Caller, type IdentityHeaders, type IdentityStatus } from '../identity/index.js';
 import { parseKillSwitchChange } from '../killswitch/index.js';
 import type { PolicyWatchStatus } from '../policy/index.js';
 import { BODY_LIMIT, handleError, sendError } from './errors.js';
@@ -30,8 +33,10 @@ import { loggerOptions, type LogOptions } from './logging.js';
 
 export interface ServerOptions {
   dev: boolean;
-  /** Who may call the routes that need an identity; default development mode's or none, from `dev`. */
+  /** Who may call the `/v1/*` routes; default development mode's or none, from `dev`. */
   identity?: Authenticator;
+  /** The headers that carry the environment and danger level (default: Bastion's and the seeds' names). */
+  identityHeaders?: IdentityHeaders;
   startedAt: Date;
   /** The policy watcher's state (`bastion serve` has one); reported by `/health`. */
   policyWatch?: () => PolicyWatchStatus;
@@ -42,6 +47,23 @@ export interface ServerOptions {
 const DEV_MODE_HEADER = 'development: identity is NOT verified';
 
 type Method = 'GET' | 'PUT' | 'POST';
+
+/** The `/v1/*` routes anyone may read: an external witness keeps copies of the signed checkpoints. */
+const PUBLIC_ROUTES = new Set(['/v1/audit/public-key', '/v1/audit/checkpoints']);
+
+/** A quoted-string of RFC 6750's `error_description`: printable ASCII without `"` and `\`. */
+function headerText(text: string): string {
+  return text
+    .replace(/["\\]/g, "'")
+    .replace(/[^\x20-\x7e]/g, '?')
+    .slice(0, 300);
+}
+
+/** The `WWW-Authenticate` challenge of a 401: no error code when no credential was sent (RFC 6750 §3.1). */
+function challenge(error: BastionError): string {
+  if (error.code === 'IDENTITY_MISSING') return 'Bearer realm="bastion"';
+  return `Bearer realm="bastion", error="invalid_token", error_description="${headerText(error.message)}"`;
+}
 
 /** Whether a decision was refused because its request is malformed: read from the error code, never the reason. */
 export function isRequestInvalid(decision: Decision): boolean {
@@ -111,34 +133,31 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
   });
 
   const identity = options.identity ?? (options.dev ? developmentIdentity() : noIdentity());
-  /** The caller each identified request was authenticated as. */
+  const identityHeaders = options.identityHeaders ?? DEFAULT_IDENTITY.headers;
+  /** The caller each identified request was authenticated as (every `/v1/*` route but the public ones). */
   const callers = new WeakMap<FastifyRequest, Caller>();
-  const route = (method: Method, url: string, handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>, devOnly = false) => {
-    methods.set(url, [...(methods.get(url) ?? []), method]);
-    app.route({
-      method,
-      url,
-      handler,
-      // Checked before the body is read: a caller who cannot be identified gets nothing.
-      ...(devOnly
-        ? {
-            onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
-              const caller = await identity.authenticate({ route: url, headers: request.headers });
-              if (caller.ok) {
-                callers.set(request, caller.value);
-                return undefined;
-              }
-              const hint = url === '/v1/kill-switch' ? '; the `kill_switch` block of a ZYX policy file works in every mode' : '';
-              return sendError(
-                request,
-                reply,
-                caller.errors.map((e) => ({ ...e, message: e.message + hint })),
-              );
-            },
-          }
-        : {}),
-    });
+  // Checked before the body is read: a caller who cannot be identified gets nothing.
+  const authenticate = (url: string) => async (request: FastifyRequest, reply: FastifyReply) => {
+    const caller = await identity.authenticate({ route: url, headers: request.headers });
+    if (caller.ok) {
+      callers.set(request, caller.value);
+      return undefined;
+    }
+    const first = caller.errors[0];
+    const hint = url === '/v1/kill-switch' && first?.reason === 'not_configured' ? '; the `kill_switch` block of a ZYX policy file works in every mode' : '';
+    return sendError(
+      request,
+      reply,
+      caller.errors.map((e) => ({ ...e, message: e.message + hint })),
+      first?.code.startsWith('IDENTITY_') ? { headers: { 'www-authenticate': challenge(first as BastionError) } } : {},
+    );
   };
+  const route = (method: Method, url: string, handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>) => {
+    methods.set(url, [...(methods.get(url) ?? []), method]);
+    const needsIdentity = url.startsWith('/v1/') && !PUBLIC_ROUTES.has(url);
+    app.route({ method, url, handler, ...(needsIdentity ? { onRequest: authenticate(url) } : {}) });
+  };
+  const identityStatus = (): IdentityStatus => identity.status?.() ?? { mode: identity.mode, apiKeys: false };
 
   route('GET', '/health', async (_request, reply) => {
     const watch = options.policyWatch?.();
@@ -153,31 +172,26 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
       policies: gateway.policySet.policies.length,
       startedAt: options.startedAt.toISOString(),
       policy,
+      identity: identityStatus(),
     });
   });
 
-  route('GET', '/v1/kill-switch', async () => await gateway.killSwitch(), true);
-  route(
-    'PUT',
-    '/v1/kill-switch',
-    async (request, reply) => {
-      const change = parseKillSwitchChange(bodyOf(request));
-      if (!change.ok) return sendError(request, reply, change.errors);
-      return await gateway.setKillSwitch(change.value, callers.get(request)?.label ?? 'unknown caller');
-    },
-    true,
-  );
+  route('GET', '/v1/kill-switch', async () => await gateway.killSwitch());
+  route('PUT', '/v1/kill-switch', async (request, reply) => {
+    const change = parseKillSwitchChange(bodyOf(request));
+    if (!change.ok) return sendError(request, reply, change.errors);
+    return await gateway.setKillSwitch(change.value, callers.get(request)?.label ?? 'unknown caller');
+  });
 
-  route(
-    'POST',
-    '/v1/decide',
-    async (request, reply) => {
-      const decision = await gateway.decide(bodyOf(request));
-      if (isRequestInvalid(decision)) return sendError(request, reply, decisionErrors(decision), { body: { decision } });
-      return decision;
-    },
-    true,
-  );
+  route('POST', '/v1/decide', async (request, reply) => {
+    const context = contextFromHeaders(request.headers, identityHeaders);
+    if (!context.ok) return sendError(request, reply, context.errors);
+    // INVARIANT: the decision is made for the authenticated principal; a principal in the
+    // body is overwritten (it is read only in development mode without identity headers).
+    const decision = await gateway.decide(applyIdentity(bodyOf(request), callers.get(request)?.principal, context.value));
+    if (isRequestInvalid(decision)) return sendError(request, reply, decisionErrors(decision), { body: { decision } });
+    return decision;
+  });
 
   // Signed checkpoints and the public key are public by design: an external witness keeps
   // copies, so the log operator cannot quietly rewrite history.

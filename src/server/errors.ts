@@ -25,7 +25,7 @@ export interface ErrorExtras {
 
 /** The body of an error answer. */
 export interface ErrorBody {
-  error: { code: string; message: string; fields?: string[]; id?: string };
+  error: { code: string; message: string; fields?: string[]; reason?: string; id?: string };
   [member: string]: unknown;
 }
 
@@ -44,6 +44,7 @@ export function errorAnswer(request: FastifyRequest, errors: readonly BastionErr
   const fields = errors.flatMap((e) => (e.field !== undefined ? [e.field] : []));
   const error: ErrorBody['error'] = { code: first.code, message: errors.map((e) => e.message).join('; ') };
   if (fields.length > 0) error.fields = fields;
+  if (first.reason !== undefined) error.reason = first.reason;
   return { status: httpStatus(first.code), error };
 }
 

@@ -15,12 +15,15 @@ import type { Result } from '../core/result.js';
 import { fail, ok } from '../core/result.js';
 import type { TaintStore } from '../analysis/index.js';
 import type { ApprovalStore } from '../approvals/index.js';
+import type { ApiKeyStore } from '../identity/index.js';
 import type { KillSwitchStore } from '../killswitch/index.js';
 import type { LimitStore } from '../limits/index.js';
 import { createMemoryKillSwitchStore } from './memory/kill-switch.js';
 import { createMemoryApprovalStore } from './memory/approvals.js';
 import { createMemoryLimitStore } from './memory/limits.js';
 import { createMemoryTaintStore } from './memory/taint-store.js';
+import { createMemoryApiKeyStore } from './memory/api-keys.js';
+import { openSqliteApiKeyStore } from './sqlite/api-key-store.js';
 import { openSqliteKillSwitchStore } from './sqlite/kill-switch-store.js';
 import { openSqliteApprovalStore } from './sqlite/approval-store.js';
 import { openSqliteLimitStore } from './sqlite/limit-store.js';
@@ -107,7 +110,17 @@ export async function openSqliteAuditReader(path: string, options: SqliteAuditRe
   return openAuditReader({ store, name: path });
 }
 
-export { createMemoryKillSwitchStore, createMemoryApprovalStore, createMemoryLimitStore, createMemoryTaintStore, openSqliteKillSwitchStore, openSqliteApprovalStore, openSqliteLimitStore };
+export {
+  createMemoryKillSwitchStore,
+  createMemoryApprovalStore,
+  createMemoryLimitStore,
+  createMemoryTaintStore,
+  createMemoryApiKeyStore,
+  openSqliteKillSwitchStore,
+  openSqliteApprovalStore,
+  openSqliteLimitStore,
+  openSqliteApiKeyStore,
+};
 export { TAINT_LIMIT } from './memory/taint-store.js';
 export type { SqliteKillSwitchStoreOptions } from './sqlite/kill-switch-store.js';
 export type { SqliteStateOptions } from './sqlite/state-db.js';
@@ -120,6 +133,8 @@ export interface StateStores {
   approvals: ApprovalStore;
   limits: LimitStore;
   taint: TaintStore;
+  /** API keys made with `bastion keys create` (only their hashes). */
+  apiKeys: ApiKeyStore;
   /** Closes every store (the audit log last, so what the others record is flushed first). */
   close(): Promise<void>;
 }
@@ -131,7 +146,7 @@ export interface SqliteStoresOptions extends SqliteAuditLogOptions {
 
 function closeAll(stores: Omit<StateStores, 'close'>): () => Promise<void> {
   return async () => {
-    await Promise.allSettled([stores.killSwitch.close(), stores.approvals.close(), stores.limits.close()]);
+    await Promise.allSettled([stores.killSwitch.close(), stores.approvals.close(), stores.limits.close(), stores.apiKeys.close()]);
     await stores.audit?.close();
   };
 }
@@ -141,14 +156,20 @@ function closeAll(stores: Omit<StateStores, 'close'>): () => Promise<void> {
  * gateway without a data directory uses, and what tests use.
  */
 export function createMemoryStores(): StateStores {
-  const stores = { killSwitch: createMemoryKillSwitchStore(), approvals: createMemoryApprovalStore(), limits: createMemoryLimitStore(), taint: createMemoryTaintStore() };
+  const stores = {
+    killSwitch: createMemoryKillSwitchStore(),
+    approvals: createMemoryApprovalStore(),
+    limits: createMemoryLimitStore(),
+    taint: createMemoryTaintStore(),
+    apiKeys: createMemoryApiKeyStore(),
+  };
   return { ...stores, close: closeAll(stores) };
 }
 
 /**
  * Opens every store in one SQLite file in the data directory (`DIR/bastion.db`, created
  * with the directory on first use): the audit log with its signing key beside it, the kill
- * switch, approvals and limits, each with its own tables. Taint stays in memory (it is
+ * switch, approvals, limits and API keys, each with its own tables. Taint stays in memory (it is
  * per-trace and short-lived). On any failure, what was opened is closed again.
  *
  * @example
@@ -167,11 +188,17 @@ export async function openSqliteStores(dataDir: string, options: SqliteStoresOpt
   const killSwitch = openSqliteKillSwitchStore(path, shared);
   const approvals = killSwitch.ok ? openSqliteApprovalStore(path, shared) : undefined;
   const limits = approvals?.ok ? openSqliteLimitStore(path, shared) : undefined;
-  if (!killSwitch.ok || !approvals?.ok || !limits?.ok) {
-    const errors = !killSwitch.ok ? killSwitch.errors : approvals && !approvals.ok ? approvals.errors : limits && !limits.ok ? limits.errors : [];
-    await Promise.allSettled([killSwitch.ok ? killSwitch.value.close() : undefined, approvals?.ok ? approvals.value.close() : undefined, audit.value.log.close()]);
-    return fail(...errors);
+  const apiKeys = limits?.ok ? openSqliteApiKeyStore(path, shared) : undefined;
+  if (!killSwitch.ok || !approvals?.ok || !limits?.ok || !apiKeys?.ok) {
+    const errors = [killSwitch, approvals, limits, apiKeys].find((r) => r !== undefined && !r.ok);
+    await Promise.allSettled([
+      killSwitch.ok ? killSwitch.value.close() : undefined,
+      approvals?.ok ? approvals.value.close() : undefined,
+      limits?.ok ? limits.value.close() : undefined,
+      audit.value.log.close(),
+    ]);
+    return fail(...(errors !== undefined && !errors.ok ? errors.errors : []));
   }
-  const stores = { audit: audit.value.log, killSwitch: killSwitch.value, approvals: approvals.value, limits: limits.value, taint: createMemoryTaintStore() };
+  const stores = { audit: audit.value.log, killSwitch: killSwitch.value, approvals: approvals.value, limits: limits.value, taint: createMemoryTaintStore(), apiKeys: apiKeys.value };
   return ok({ ...stores, close: closeAll(stores) });
 }

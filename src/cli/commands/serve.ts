@@ -2,7 +2,7 @@
  * `bastion serve`: the gateway as a service. Loads the configuration and policies, watches the
  * policies (a bad edit keeps the last good set; a failed reload
  * or a lost watch is reported on stderr and makes `/health` answer 503), answers `/health`
- * and, in development mode, `/v1/decide` and `/v1/kill-switch`; records `service.start` once
+ * and `/v1/decide` and `/v1/kill-switch` for authenticated callers; records `service.start` once
  * the port is bound; on SIGINT/SIGTERM drains the requests in flight, then closes the audit log.
  */
 
@@ -21,20 +21,28 @@ export const serveCommand: Command = {
   help: `Usage: bastion serve [--config FILE] [--policy PATH]… [--port N] [--host H] [--data-dir DIR] [--upstream URL] [--dev] [--log-level L]
 
 Options (flags override the config file):
-  --config FILE    YAML configuration (server, dataDir, policies, baseline, audit, upstream, dev)
+  --config FILE    YAML configuration (server, dataDir, policies, baseline, audit, upstream,
+                   dev, identity), e.g. config/bastion.yaml in the checkout
   --policy PATH    policy file or directory (repeatable; replaces the config's list)
   --port N         default 8700
   --host H         default 127.0.0.1
   --data-dir DIR   state directory (audit log in DIR/bastion.db); default .bastion
   --upstream URL   the OpenAI-compatible provider the proxy forwards to (key: BASTION_UPSTREAM_API_KEY)
-  --dev            development mode: identity is read from the request, NOT verified
+  --dev            development mode: identity is read from headers or the request body,
+                   NOT verified (bearer tokens are still verified when configured)
   --log-level L    request log as JSON lines on stderr: trace, debug, info (default), warn,
                    error, fatal, or off; credentials in headers are redacted
 
-Endpoints: GET /health (503 "degraded" while a policy change did not load or a watch is lost),
-POST /v1/decide and GET/PUT /v1/kill-switch (development mode until identity verification
-lands), GET /v1/audit/checkpoints[?since=SIZE] and GET /v1/audit/public-key (for external
-witnesses). Bodies are JSON (\`application/json\`, else 415), at most 1 MiB (else 413).
+Identity: every /v1 route except the audit checkpoints and public key needs
+\`Authorization: Bearer <token>\`, a JWT (\`identity.jwt\` in the config: jwksUrl, jwksFile or
+publicKeyFile, issuer, audience) or an API key (\`identity: { apiKeys: true }\`, keys made with
+\`bastion keys create\`). Without either, production mode answers 401 to every call. /v1/decide
+decides for the verified principal; a principal in the body is overwritten.
+
+Endpoints: GET /health (503 "degraded" while a policy change did not load or a watch is lost;
+reports identity), POST /v1/decide, GET/PUT /v1/kill-switch, GET /v1/audit/checkpoints[?since=SIZE]
+and GET /v1/audit/public-key (for external witnesses). Bodies are JSON (\`application/json\`,
+else 415), at most 1 MiB (else 413).
 
 Policy files are watched: every valid change is loaded, an invalid one is reported and the
 last good set stays in force.
@@ -88,7 +96,7 @@ Example:
       await app.stop('start failed');
       return failWith(io, 'serve', started.errors);
     }
-    if (config.dev) io.stderr.write('\n  !!! DEVELOPMENT MODE: identity is read from requests and NOT verified. Never expose this. !!!\n\n');
+    if (config.dev) io.stderr.write('\n  !!! DEVELOPMENT MODE: identity is read from request headers and bodies and NOT verified. Never expose this. !!!\n\n');
     io.stdout.write(`bastion listening on ${started.value.url} (policy ${app.gateway.policySet.version}, data ${config.dataDir})\n`);
 
     await new Promise<void>((done) => {

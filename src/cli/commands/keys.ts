@@ -1,0 +1,166 @@
+/**
+ * `bastion keys create|list|revoke`: API keys for agents and service accounts, kept (hashed)
+ * in the data directory a running `bastion serve` reads. `create` prints the key once, on
+ * one line of stdout, so `KEY=$(bastion keys create …)` captures exactly the key; a revoked
+ * key is refused by the service at its very next request. Creating and revoking are audit
+ * events (`api_key.created`, `api_key.revoked`), which never hold the secret.
+ */
+
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../../config/index.js';
+import type { ApiKeyRecord } from '../../identity/index.js';
+import { openSqliteStores, type StateStores } from '../../storage/index.js';
+import { badInput, type CliIo, type Command, EXIT, failWith } from '../command.js';
+
+const HELP = `Usage: bastion keys <create|list|revoke> [options]
+
+API keys for agents and service accounts. A key is sent as \`Authorization: Bearer <key>\`
+to a \`bastion serve\` whose configuration has \`identity: { apiKeys: true }\` and the same
+data directory. Only a hash of each key is stored.
+
+  bastion keys create --principal ID [--groups a,b] [--description TEXT] [--data-dir DIR]
+      makes a key for principal ID with those groups and prints it once, alone on one line
+      of stdout (it cannot be shown again)
+  bastion keys list [--data-dir DIR] [--json]
+      lists the keys (id, principal, groups, created, revoked), never their secrets
+  bastion keys revoke ID [--data-dir DIR]
+      revokes the key with that id; the service refuses it from its next request on
+
+Options:
+  --data-dir DIR   the data directory (default .bastion; the keys live in DIR/bastion.db)
+  --config FILE    take the data directory from this configuration file instead
+
+Example:
+  export BASTION_TOKEN=$(bastion keys create --principal deploy-bot --groups ci,deployers)
+`;
+
+type Values = { 'data-dir'?: string | undefined; config?: string | undefined };
+
+/** The data directory: `--data-dir`, else the config file's, else `.bastion`. */
+function dataDirOf(values: Values, io: CliIo): string | { error: string } {
+  if (values['data-dir'] !== undefined) return resolve(io.cwd, values['data-dir']);
+  if (values.config !== undefined) {
+    const loaded = loadConfig(values.config, io.cwd);
+    if (!loaded.ok) return { error: loaded.errors[0]?.message ?? 'cannot load the configuration' };
+    return loaded.value.dataDir;
+  }
+  return resolve(io.cwd, '.bastion');
+}
+
+async function withStores(dir: string, io: CliIo, fn: (stores: StateStores) => Promise<number>): Promise<number> {
+  const opened = await openSqliteStores(dir);
+  if (!opened.ok) return failWith(io, 'keys', opened.errors);
+  try {
+    return await fn(opened.value);
+  } finally {
+    await opened.value.close();
+  }
+}
+
+const when = (ms: number) => new Date(ms).toISOString();
+
+function table(records: readonly ApiKeyRecord[]): string {
+  const rows = [
+    ['ID', 'PRINCIPAL', 'GROUPS', 'CREATED', 'STATUS'],
+    ...records.map((r) => [r.id, r.principal.id, r.principal.groups.join(',') || '-', when(r.createdAt), r.revokedAt === undefined ? 'active' : `revoked ${when(r.revokedAt)}`]),
+  ];
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length))) ?? [];
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ')).join('\n') + '\n';
+}
+
+export const keysCommand: Command = {
+  name: 'keys',
+  summary: 'create, list and revoke API keys (stored hashed in the data directory)',
+  help: HELP,
+  async run(args: string[], io: CliIo): Promise<number> {
+    const [sub, ...rest] = args;
+    if (sub === undefined || sub === '--help' || sub === '-h' || rest.includes('--help') || rest.includes('-h')) {
+      io.stdout.write(HELP);
+      return sub === undefined ? EXIT.BAD_INPUT : EXIT.OK;
+    }
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args: rest,
+        allowPositionals: sub === 'revoke',
+        options: {
+          principal: { type: 'string' },
+          groups: { type: 'string' },
+          description: { type: 'string' },
+          'data-dir': { type: 'string' },
+          config: { type: 'string' },
+          json: { type: 'boolean', default: false },
+        },
+      });
+    } catch (err) {
+      return badInput(io, 'keys', `${sub}: ${(err as Error).message}`);
+    }
+    const { values, positionals } = parsed;
+    const dir = dataDirOf(values, io);
+    if (typeof dir !== 'string') return badInput(io, 'keys', dir.error);
+
+    switch (sub) {
+      case 'create': {
+        if (values.principal === undefined) return badInput(io, 'keys', 'create: --principal ID is required (who the key identifies)');
+        const groups = (values.groups ?? '')
+          .split(',')
+          .map((g) => g.trim())
+          .filter((g) => g !== '');
+        return withStores(dir, io, async (stores) => {
+          const made = await stores.apiKeys.create(
+            { principal: { id: values.principal as string, groups }, ...(values.description !== undefined ? { description: values.description } : {}) },
+            Date.now(),
+          );
+          if (!made.ok) return failWith(io, 'keys', made.errors);
+          const { record } = made.value;
+          await stores.audit?.append({
+            type: 'api_key.created',
+            principal: { id: record.principal.id, groups: [...record.principal.groups] },
+            surface: 'cli',
+            data: { id: record.id, ...(record.description !== undefined ? { description: record.description } : {}) },
+          });
+          // INVARIANT: the key is the only line on stdout; everything else goes to stderr.
+          io.stdout.write(`${made.value.key}\n`);
+          io.stderr.write(
+            `bastion keys: created key ${record.id} for \`${record.principal.id}\`${groups.length > 0 ? ` (groups ${groups.join(', ')})` : ''} in ${dir}; it is shown only this once: store it now\n`,
+          );
+          return EXIT.OK;
+        });
+      }
+      case 'list': {
+        if (!existsSync(join(dir, 'bastion.db'))) {
+          io.stdout.write(values.json ? '[]\n' : '');
+          io.stderr.write(`bastion keys: no data directory at ${dir} (no keys yet)\n`);
+          return EXIT.OK;
+        }
+        return withStores(dir, io, async (stores) => {
+          const records = await stores.apiKeys.list();
+          if (values.json) io.stdout.write(`${JSON.stringify(records)}\n`);
+          else if (records.length === 0) io.stderr.write(`bastion keys: no keys in ${dir}\n`);
+          else io.stdout.write(table(records));
+          return EXIT.OK;
+        });
+      }
+      case 'revoke': {
+        const [id, ...extra] = positionals;
+        if (id === undefined || extra.length > 0) return badInput(io, 'keys', 'revoke: give exactly one key id (see `bastion keys list`)');
+        return withStores(dir, io, async (stores) => {
+          const revoked = await stores.apiKeys.revoke(id, Date.now());
+          if (!revoked.ok) return failWith(io, 'keys', revoked.errors);
+          await stores.audit?.append({
+            type: 'api_key.revoked',
+            principal: { id: revoked.value.principal.id, groups: [...revoked.value.principal.groups] },
+            surface: 'cli',
+            data: { id: revoked.value.id, revokedAt: when(revoked.value.revokedAt ?? Date.now()) },
+          });
+          io.stdout.write(`revoked key ${revoked.value.id} (principal \`${revoked.value.principal.id}\`)\n`);
+          return EXIT.OK;
+        });
+      }
+      default:
+        return badInput(io, 'keys', `unknown subcommand \`${sub}\` (expected create, list or revoke)`);
+    }
+  },
+};
