@@ -59,11 +59,10 @@ export interface BastionApp {
 }
 
 /**
- * Says at start who may call the service, and fetches a JWKS URL once so `/health` knows at
- * once whether it answers (it does not hold the start: tokens are refused until it does).
+ * Says at start who may call the service, and whether the JWKS answered its first fetch (an
+ * unreachable one does not hold the start: tokens are refused until it answers).
  */
-async function announceIdentity(config: BastionConfig, identity: Authenticator, io: AppIo): Promise<void> {
-  await identity.refresh?.();
+function announceIdentity(config: BastionConfig, identity: Authenticator, io: AppIo): void {
   const status = identity.status?.();
   const jwt = config.identity.jwt;
   const ways = [
@@ -208,7 +207,8 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
         );
         watcher = current;
       }
-      if (server) await announceIdentity(config, identity.value, io);
+      // Fetched before the port opens, so the first request and `/health` already know the JWKS.
+      if (server) await identity.value.refresh?.();
       let url: string | undefined;
       if (server) {
         try {
@@ -225,6 +225,7 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
       }
       // Recorded once the port is bound: a start that failed (port taken) is not a start.
       running = true;
+      if (server) announceIdentity(config, identity.value, io);
       await log?.append({
         type: 'service.start',
         data: { host: config.host, port: url ? Number(new URL(url).port) : config.port, dev: config.dev, policyVersion: gateway.policySet.version, surface },

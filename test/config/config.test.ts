@@ -53,7 +53,7 @@ describe('the service configuration', () => {
       [
         `while loading ${file}: line 3, column 9: field \`server.port\`: must be a port number from 0 to 65535`,
         `while loading ${file}: line 8, column 5: field \`audit.siem.token\`: unknown field \`token\` in \`audit.siem\` (expected one of url, format, eventFormat): the token comes from BASTION_SIEM_TOKEN`,
-        `while loading ${file}: line 9, column 1: field \`polices\`: unknown field \`polices\` in the configuration (expected one of server, dataDir, policies, baseline, audit, upstream, dev)`,
+        `while loading ${file}: line 9, column 1: field \`polices\`: unknown field \`polices\` in the configuration (expected one of server, dataDir, policies, baseline, audit, upstream, dev, identity)`,
       ].sort(),
     );
     expect(r.errors.find((e) => e.field === 'server.port')).toMatchObject({ code: 'CONFIG_INVALID', line: 3, column: 9 });
@@ -68,5 +68,66 @@ describe('the service configuration', () => {
   it('reports a missing file', () => {
     const r = loadConfig(join(dir, 'nope.yaml'));
     expect(!r.ok && r.errors[0]?.message).toContain('no such file');
+  });
+});
+
+describe('the identity section', () => {
+  const jwks = join(dir, 'jwks.json');
+  writeFileSync(jwks, '{"keys": []}');
+
+  it('resolves the shape DESIGN.md shows: defaults filled in, the key file against the config file', () => {
+    const r = config(
+      'identity.yaml',
+      'identity:\n  jwt:\n    jwksFile: ./jwks.json\n    issuer: https://idp.example.com/\n    audience: bastion\n    algorithms: [RS256, ES256, EdDSA]\n    clockToleranceSeconds: 30\n    claims: { id: sub, groups: groups, deviceCompliant: device_compliant }\n  apiKeys: true\n',
+    );
+    expect(r.ok, JSON.stringify(!r.ok && r.errors)).toBe(true);
+    if (!r.ok) return;
+    expect(r.value.identity).toMatchObject({
+      apiKeys: true,
+      jwt: {
+        keys: { kind: 'jwksFile', path: jwks },
+        issuer: ['https://idp.example.com/'],
+        audience: ['bastion'],
+        algorithms: ['RS256', 'ES256', 'EdDSA'],
+        clockToleranceSeconds: 30,
+        requiredClaims: [],
+        claims: { id: 'sub', groups: 'groups', deviceCompliant: 'device_compliant' },
+        jwksCooldownSeconds: 30,
+      },
+    });
+    expect(r.value.identity.headers.id).toEqual(['x-bastion-principal-id', 'x-controlzero-user-id', 'x-user-email']);
+  });
+
+  it('leaves identity unconfigured without the section', () => {
+    const r = config('none.yaml', 'policies: [p]\n');
+    expect(r.ok && r.value.identity).toEqual({ apiKeys: false, headers: expect.objectContaining({ groups: ['x-bastion-principal-groups', 'x-controlzero-user-group', 'x-user-groups'] }) });
+  });
+
+  it.each([
+    ['alg none', 'algorithms: [none]', 'field `identity.jwt.algorithms[0]`: `none` would accept unsigned tokens: it is never allowed'],
+    ['a symmetric algorithm', 'algorithms: [ES256, HS256]', 'field `identity.jwt.algorithms[1]`: `HS256` is symmetric: every holder of the shared secret could mint tokens'],
+    ['an unknown algorithm', 'algorithms: [XS1]', 'unknown algorithm `XS1`'],
+    ['a skew beyond 300 s', 'clockToleranceSeconds: 3600', 'field `identity.jwt.clockToleranceSeconds`: must be a number of seconds from 0 to 300'],
+    ['an http JWKS on a remote host', 'jwksUrl: http://idp.example.com/jwks', 'field `identity.jwt.jwksUrl`: must be an https URL (http only on a loopback host)'],
+    ['two key sources', 'publicKeyFile: ./key.pem', 'field `identity.jwt.publicKeyFile`: give only one of `jwksUrl`, `jwksFile` or `publicKeyFile` (`jwksFile` is given too)'],
+    ['a misspelt claim key', 'claims: { group: roles }', 'field `identity.jwt.claims.group`: unknown field `group` in `identity.jwt.claims`'],
+  ])('refuses %s at load, with line and field', (_what, extra, message) => {
+    const r = config('bad-identity.yaml', `identity:\n  jwt:\n    jwksFile: ./jwks.json\n    issuer: https://idp/\n    audience: bastion\n    ${extra}\n`);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.errors.map((e) => e.message).join('\n')).toContain(message);
+    expect(r.errors.find((e) => e.message.includes(message))).toMatchObject({ code: 'CONFIG_INVALID', line: 6, file: join(dir, 'bad-identity.yaml') });
+  });
+
+  it.each([
+    ['no key source', 'identity:\n  jwt:\n    issuer: a\n    audience: b\n', 'field `identity.jwt`: needs the keys: one of `jwksUrl`, `jwksFile` or `publicKeyFile`'],
+    ['no issuer or audience', 'identity:\n  jwt:\n    jwksFile: ./jwks.json\n', 'field `identity.jwt.issuer`: must be the accepted issuer'],
+    ['a key file that does not exist', 'identity:\n  jwt:\n    jwksFile: ./nope.json\n    issuer: a\n    audience: b\n', 'line 3, column 15: field `identity.jwt.jwksFile`: no such file'],
+    ['apiKeys that is not a boolean', 'identity:\n  apiKeys: yes-please\n', 'field `identity.apiKeys`: must be true or false'],
+    ['a header name with a space', 'identity:\n  headers: { id: "x user" }\n', 'field `identity.headers.id`: `x user` is not a header name'],
+  ])('refuses %s', (_what, text, message) => {
+    const r = config('bad-identity2.yaml', text);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors.map((e) => e.message).join('\n')).toContain(message);
   });
 });
