@@ -16,6 +16,7 @@ import { bastionError, type BastionError } from '../core/errors.js';
 import { fail, ok, type Result } from '../core/result.js';
 import { openGateway, type Gateway } from '../gateway/index.js';
 import { watchPolicies, type PolicyWatcher } from '../policy/index.js';
+import type { Authenticator } from '../identity/index.js';
 import { buildServer, listen, stopServer, type LogOptions } from '../server/index.js';
 import { createMemoryStores, openSqliteStores, type StateStores } from '../storage/index.js';
 
@@ -38,6 +39,10 @@ export interface BastionAppOptions {
   requestLog?: LogOptions;
   /** State in memory instead of the data directory (tests, throwaway runs). */
   memory?: boolean;
+  /** Who may call the routes that need an identity; default from the config's mode. */
+  identity?: Authenticator;
+  /** The clock limits count with (ms since the epoch); default `Date.now`. For tests. */
+  now?: () => number;
 }
 
 export interface BastionApp {
@@ -91,7 +96,9 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
     policies: config.policies,
     baseline: config.baseline,
     ...(stores.audit ? { auditLog: stores.audit } : {}),
-    stores: { killSwitch: stores.killSwitch, taint: stores.taint },
+    stores: { killSwitch: stores.killSwitch, taint: stores.taint, limits: stores.limits },
+    limits: { onStoreError: config.limits.onStoreError },
+    ...(options.now ? { now: options.now } : {}),
     surface,
   });
   if (!opened.ok) {
@@ -121,6 +128,8 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
       : await buildServer(gateway, {
           dev: config.dev,
           startedAt,
+          adminGroups: config.adminGroups,
+          ...(options.identity ? { identity: options.identity } : {}),
           ...(options.watch !== false ? { policyWatch: () => watcher?.status() ?? { watching: false, version: gateway.policySet.version, watchErrors: [] } } : {}),
           ...(options.requestLog ? { log: options.requestLog } : {}),
         });

@@ -21,6 +21,7 @@ export const AUDIT_EVENT_TYPES = [
   'approval.expired',
   'approval.consumed',
   'kill_switch.changed',
+  'limits.fail_open',
   'execution',
   'validation',
   'policy.loaded',
@@ -170,6 +171,7 @@ export function decisionEvent(
   if (decision.errors.length > 0) data['errors'] = [...decision.errors];
   if (decision.obligations.length > 0) data['obligations'] = decision.obligations;
   if (decision.approval !== undefined) data['approvalStatus'] = decision.approval.status;
+  if (decision.limit !== undefined) data['limit'] = { ...decision.limit };
   const declared = declaredRisk(request);
   if (declared !== undefined) data['declaredRisk'] = declared;
   if (Object.keys(data).length > 0) event.data = data;

@@ -9,6 +9,8 @@
  *   policies: [./native]
  *   baseline: { enabled: true }
  *   audit: { durable: true, retentionDays: 2555 }
+ *   admin_groups: [bastion-admins]
+ *   limits: { onStoreError: closed }
  *
  * `ConfigFileSchema` is the file's one definition. The sections later issues add (identity,
  * approvals, limits, storage, mcp) extend it: `ConfigFileSchema.extend({ identity: … })`.
@@ -69,6 +71,18 @@ export const ConfigFileSchema = strictObject(
     ).exactOptional(),
     upstream: z.string({ error: 'must be an http(s) URL' }).regex(HTTP_URL, { error: 'must be an http(s) URL' }).exactOptional(),
     dev: bool.exactOptional(),
+    admin_groups: z
+      .array(z.string({ error: 'must be a non-empty list of group names' }).min(1, { error: 'must be a non-empty list of group names' }), {
+        error: 'must be a non-empty list of group names',
+      })
+      .min(1, { error: 'must be a non-empty list of group names (leave it out for the default `[bastion-admins]`)' })
+      .exactOptional(),
+    limits: strictObject(
+      {
+        onStoreError: z.enum(['closed', 'open'], { error: 'must be `closed` (refuse rate-limited calls while the limit store fails) or `open` (let them through, audited)' }).exactOptional(),
+      },
+      { what: 'in `limits`', notObject: 'must be a mapping such as `{ onStoreError: closed }`' },
+    ).exactOptional(),
   },
   { what: 'in the configuration', notObject: 'the configuration must be a mapping' },
 );
@@ -85,6 +99,10 @@ export interface BastionConfig {
   audit: { durable: boolean; retentionDays?: number; siem?: SiemConfig };
   upstream?: string;
   dev: boolean;
+  /** Groups whose members may change the kill switch; default `[bastion-admins]`. */
+  adminGroups: string[];
+  /** The limits declared in policy: what rate limits do while the limit store fails (budgets always fail closed). */
+  limits: { onStoreError: 'closed' | 'open' };
   /** The file the configuration came from, if any. */
   source?: string;
 }
@@ -97,6 +115,8 @@ export const DEFAULT_CONFIG: BastionConfig = {
   baseline: { enabled: true },
   audit: { durable: true },
   dev: false,
+  adminGroups: ['bastion-admins'],
+  limits: { onStoreError: 'closed' },
 };
 
 /**
@@ -160,6 +180,8 @@ function resolveConfig(c: ConfigFile, path: string): BastionConfig {
     baseline: { enabled: c.baseline?.enabled ?? true },
     audit: { durable: c.audit?.durable ?? DEFAULT_CONFIG.audit.durable },
     dev: c.dev ?? false,
+    adminGroups: [...new Set(c.admin_groups ?? DEFAULT_CONFIG.adminGroups)],
+    limits: { onStoreError: c.limits?.onStoreError ?? DEFAULT_CONFIG.limits.onStoreError },
   };
   if (c.audit?.retentionDays !== undefined) config.audit.retentionDays = c.audit.retentionDays;
   if (c.audit?.siem !== undefined) config.audit.siem = c.audit.siem;

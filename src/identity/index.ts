@@ -52,7 +52,25 @@ export const UNVERIFIED_CALLER = 'http (development mode: identity not verified)
  */
 export function developmentIdentity(): Authenticator {
   const caller: Caller = Object.freeze({ verified: false, label: UNVERIFIED_CALLER, method: 'development' as const });
-  return { mode: 'development', authenticate: async () => ok(caller) };
+  const header = (headers: IdentityInput['headers'], names: string[]): string | undefined => {
+    for (const name of names) {
+      const v = headers[name];
+      const first = Array.isArray(v) ? v[0] : v;
+      if (first !== undefined && first.trim() !== '') return first.trim();
+    }
+    return undefined;
+  };
+  return {
+    mode: 'development',
+    // The seeds' identity headers name the principal, unverified (the kill switch's PUT needs
+    // one). Without them the caller has no principal and the body's is used.
+    authenticate: async ({ headers }) => {
+      const id = header(headers, ['x-controlzero-user-id', 'x-user-email']);
+      if (id === undefined) return ok(caller);
+      const groups = (header(headers, ['x-controlzero-user-group', 'x-user-groups']) ?? '').split(/[\s,]+/).filter((g) => g !== '');
+      return ok({ ...caller, label: `${id} (development mode: identity not verified)`, principal: { id, groups } });
+    },
+  };
 }
 
 /** Production mode without a verifier configured: nobody can be identified, so nobody gets through. */
