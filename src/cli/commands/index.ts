@@ -6,9 +6,10 @@ import type { Command } from '../command.js';
 import { analyzeCommand } from './analyze.js';
 import { auditCommand } from './audit.js';
 import { checkCommand } from './check.js';
+import { killSwitchCommand } from './kill-switch.js';
 import { policyCommand } from './policy.js';
 import { scanCommand } from './scan.js';
 import { serveCommand } from './serve.js';
 import { testCommand } from './test.js';
 
-export const COMMANDS: Command[] = [serveCommand, checkCommand, policyCommand, testCommand, auditCommand, scanCommand, analyzeCommand];
+export const COMMANDS: Command[] = [serveCommand, checkCommand, policyCommand, testCommand, auditCommand, killSwitchCommand, scanCommand, analyzeCommand];
