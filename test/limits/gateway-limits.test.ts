@@ -17,7 +17,7 @@ import { loadPolicySet } from '../../src/policy/index.js';
 import { openSqliteAuditReader } from '../../src/storage/index.js';
 
 const root = new URL('../..', import.meta.url).pathname;
-const POLICY = join(root, 'examples/limits/policy.yaml');
+const POLICY = join(root, 'test/fixtures/limits/policy.yaml');
 
 interface Step {
   description: string;

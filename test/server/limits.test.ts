@@ -16,7 +16,7 @@ import { openSqliteAuditReader } from '../../src/storage/index.js';
 import { tokenIdentity } from '../helpers/identity.js';
 
 const root = new URL('../..', import.meta.url).pathname;
-const POLICY = join(root, 'examples/limits/policy.yaml');
+const POLICY = join(root, 'test/fixtures/limits/policy.yaml');
 const quiet = { stderr: { write: () => true }, env: {} };
 const alice = { id: 'alice', groups: ['agents'] };
 const identity = tokenIdentity({ 'alice-token': alice });
