@@ -260,6 +260,10 @@ describe('the kill switch on a real service', () => {
       const before = s.app.gateway.policySet.version;
       edit();
       await eventually(() => (s.app.gateway.policySet.version !== before ? true : undefined), what);
+      // The set is swapped in first, then its kill-switch change and policy.loaded are recorded:
+      // wait for the latter, so the next change in this test follows the reload's checkpoint.
+      const version = s.app.gateway.policySet.version;
+      await eventually(async () => ((await s.app.gateway.auditLog?.query({ type: 'policy.loaded' }))?.some((e) => e.policyVersion === version) ? true : undefined), `${what}: recorded`);
     };
 
     // The file switches writes off; an admin's PUT of `false` cannot switch them back on.
