@@ -28,6 +28,7 @@ export type {
   DecisionError,
   Effect,
   Facts,
+  LimitRefusal,
   MatchedRule,
   Obligation,
   Principal,
@@ -38,7 +39,7 @@ export type { BastionError, ErrorCode } from './core/errors.js';
 export { validateRequest, ActionRequestSchema } from './core/request.js';
 export type { KillSwitchState } from './killswitch/index.js';
 export { createGateway, openGateway, ActionDeniedError, ActionRuntime, ActionEvent } from './gateway/index.js';
-export type { ActionEventFields, Gateway, GatewayOptions, GatewayStores, ResultInspection, Verdict } from './gateway/index.js';
+export type { ActionEventFields, Gateway, GatewayLimitOptions, GatewayOptions, GatewayStores, KillSwitchStatus, ResultInspection, UsageReport, Verdict } from './gateway/index.js';
 export { createBastionApp } from './app/index.js';
 export type { AppIo, BastionApp, BastionAppOptions } from './app/index.js';
 export { loadConfig, DEFAULT_CONFIG } from './config/index.js';

@@ -39,6 +39,10 @@ export interface BastionAppOptions {
   requestLog?: LogOptions;
   /** State in memory instead of the data directory (tests, throwaway runs). */
   memory?: boolean;
+  /** Who may call the routes that need an identity; default from the config's mode. */
+  identity?: Authenticator;
+  /** The clock limits count with (ms since the epoch); default `Date.now`. For tests. */
+  now?: () => number;
 }
 
 export interface BastionApp {
@@ -114,7 +118,9 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
     policies: config.policies,
     baseline: config.baseline,
     ...(stores.audit ? { auditLog: stores.audit } : {}),
-    stores: { killSwitch: stores.killSwitch, taint: stores.taint },
+    stores: { killSwitch: stores.killSwitch, taint: stores.taint, limits: stores.limits },
+    limits: { onStoreError: config.limits.onStoreError },
+    ...(options.now ? { now: options.now } : {}),
     surface,
   });
   if (!opened.ok) {
@@ -142,6 +148,8 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
     await stores.close();
     return identity;
   }
+  // A test may pass its own authenticator; the service's is built from the config.
+  const authenticator = options.identity ?? identity.value;
 
   let watcher: PolicyWatcher | undefined;
   const startedAt = new Date();
@@ -150,9 +158,10 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
       ? undefined
       : await buildServer(gateway, {
           dev: config.dev,
-          identity: identity.value,
+          identity: authenticator,
           identityHeaders: config.identity.headers,
           startedAt,
+          adminGroups: config.adminGroups,
           ...(options.watch !== false ? { policyWatch: () => watcher?.status() ?? { watching: false, version: gateway.policySet.version, watchErrors: [] } } : {}),
           ...(options.requestLog ? { log: options.requestLog } : {}),
         });
@@ -182,7 +191,7 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
     config,
     gateway,
     stores,
-    identity: identity.value,
+    identity: authenticator,
     server,
     async start() {
       if (started) return fail(bastionError('INTERNAL', 'the application was already started'));
@@ -208,7 +217,7 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
         watcher = current;
       }
       // Fetched before the port opens, so the first request and `/health` already know the JWKS.
-      if (server) await identity.value.refresh?.();
+      if (server) await authenticator.refresh?.();
       let url: string | undefined;
       if (server) {
         try {
@@ -225,7 +234,7 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
       }
       // Recorded once the port is bound: a start that failed (port taken) is not a start.
       running = true;
-      if (server) announceIdentity(config, identity.value, io);
+      if (server) announceIdentity(config, authenticator, io);
       await log?.append({
         type: 'service.start',
         data: { host: config.host, port: url ? Number(new URL(url).port) : config.port, dev: config.dev, policyVersion: gateway.policySet.version, surface },

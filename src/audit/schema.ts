@@ -23,6 +23,7 @@ export const AUDIT_EVENT_TYPES = [
   'kill_switch.changed',
   'api_key.created',
   'api_key.revoked',
+  'limits.fail_open',
   'execution',
   'validation',
   'policy.loaded',
@@ -172,6 +173,7 @@ export function decisionEvent(
   if (decision.errors.length > 0) data['errors'] = [...decision.errors];
   if (decision.obligations.length > 0) data['obligations'] = decision.obligations;
   if (decision.approval !== undefined) data['approvalStatus'] = decision.approval.status;
+  if (decision.limit !== undefined) data['limit'] = { ...decision.limit };
   const declared = declaredRisk(request);
   if (declared !== undefined) data['declaredRisk'] = declared;
   if (Object.keys(data).length > 0) event.data = data;

@@ -10,6 +10,8 @@
  *   baseline: { enabled: true }
  *   audit: { durable: true, retentionDays: 2555 }
  *   identity: { jwt: { jwksUrl: https://idp/jwks, issuer: https://idp/, audience: bastion }, apiKeys: true }
+ *   admin_groups: [bastion-admins]
+ *   limits: { onStoreError: closed }
  *
  * `ConfigFileSchema` is the file's one definition. The sections later issues add (identity,
  * approvals, limits, storage, mcp) extend it: `ConfigFileSchema.extend({ identity: … })`.
@@ -157,6 +159,18 @@ export const ConfigFileSchema = strictObject(
     upstream: z.string({ error: 'must be an http(s) URL' }).regex(HTTP_URL, { error: 'must be an http(s) URL' }).exactOptional(),
     dev: bool.exactOptional(),
     identity: IdentityConfigSchema.exactOptional(),
+    admin_groups: z
+      .array(z.string({ error: 'must be a non-empty list of group names' }).min(1, { error: 'must be a non-empty list of group names' }), {
+        error: 'must be a non-empty list of group names',
+      })
+      .min(1, { error: 'must be a non-empty list of group names (leave it out for the default `[bastion-admins]`)' })
+      .exactOptional(),
+    limits: strictObject(
+      {
+        onStoreError: z.enum(['closed', 'open'], { error: 'must be `closed` (refuse rate-limited calls while the limit store fails) or `open` (let them through, audited)' }).exactOptional(),
+      },
+      { what: 'in `limits`', notObject: 'must be a mapping such as `{ onStoreError: closed }`' },
+    ).exactOptional(),
   },
   { what: 'in the configuration', notObject: 'the configuration must be a mapping' },
 );
@@ -175,6 +189,10 @@ export interface BastionConfig {
   dev: boolean;
   /** Who may call the service; nothing verifies by default (production mode then refuses everyone). */
   identity: IdentityConfig;
+  /** Groups whose members may change the kill switch; default `[bastion-admins]`. */
+  adminGroups: string[];
+  /** The limits declared in policy: what rate limits do while the limit store fails (budgets always fail closed). */
+  limits: { onStoreError: 'closed' | 'open' };
   /** The file the configuration came from, if any. */
   source?: string;
 }
@@ -188,6 +206,8 @@ export const DEFAULT_CONFIG: BastionConfig = {
   audit: { durable: true },
   dev: false,
   identity: DEFAULT_IDENTITY,
+  adminGroups: ['bastion-admins'],
+  limits: { onStoreError: 'closed' },
 };
 
 /**
@@ -295,6 +315,8 @@ function resolveConfig(c: ConfigFile, path: string): BastionConfig {
     audit: { durable: c.audit?.durable ?? DEFAULT_CONFIG.audit.durable },
     dev: c.dev ?? false,
     identity: resolveIdentity(c.identity, dir),
+    adminGroups: [...new Set(c.admin_groups ?? DEFAULT_CONFIG.adminGroups)],
+    limits: { onStoreError: c.limits?.onStoreError ?? DEFAULT_CONFIG.limits.onStoreError },
   };
   if (c.audit?.retentionDays !== undefined) config.audit.retentionDays = c.audit.retentionDays;
   if (c.audit?.siem !== undefined) config.audit.siem = c.audit.siem;

@@ -38,6 +38,8 @@ export const ERROR_CODES = {
   },
   IDENTITY_EXPIRED: { status: 401, summary: 'the bearer token has expired (beyond the allowed clock skew)' },
   IDENTITY_REVOKED: { status: 401, summary: 'the API key was revoked' },
+  FORBIDDEN: { status: 403, summary: 'the caller is identified but not allowed to do this' },
+  LIMIT_EXCEEDED: { status: 429, summary: 'a rate limit, concurrency cap or budget declared in policy refused the call (the decision is in the body, `Retry-After` says when to retry)' },
   NOT_FOUND: { status: 404, summary: 'no such route or resource' },
   METHOD_NOT_ALLOWED: { status: 405, summary: 'the route does not take this method' },
   INTERNAL: { status: 500, summary: 'an unexpected internal error' },

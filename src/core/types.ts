@@ -102,4 +102,14 @@ export interface Decision {
   approvalRequirements?: ApprovalRequirement[];
   analysis?: Analysis;
   approval?: { id: string; status: string; [field: string]: unknown };
+  /** Present when a limit declared in policy refused the call: which one and when to retry. */
+  limit?: LimitRefusal;
+}
+
+/** The limit that refused a call (`bastion/limits` in `matched`). */
+export interface LimitRefusal {
+  name: string;
+  kind: 'rate' | 'concurrency' | 'budget';
+  /** Seconds until the same call may pass (what `Retry-After` carries), rounded up; at least 1. */
+  retryAfterSeconds: number;
 }

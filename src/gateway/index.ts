@@ -21,7 +21,21 @@ import { fail, ok, type Result } from '../core/result.js';
 import { BastionException, bastionError, quote, type BastionError } from '../core/errors.js';
 import { isPlainObject } from '../core/schema.js';
 import { createMemoryKillSwitchStore, type KillSwitchStore } from '../killswitch/index.js';
-import { analyzerOf, decide as engineDecide, factsFor, invalidRequestDecision, loadPolicySet, type BaselineOptions, type KillSwitchState, type PolicyInput, type PolicySet } from '../policy/index.js';
+import type { LimitStore } from '../limits/index.js';
+import { createMemoryLimitStore } from '../storage/index.js';
+import { GatewayLimits, type LimitStoreFailMode } from './limits.js';
+import {
+  analyzerOf,
+  combineKillSwitch,
+  decide as engineDecide,
+  factsFor,
+  invalidRequestDecision,
+  loadPolicySet,
+  type BaselineOptions,
+  type KillSwitchState,
+  type PolicyInput,
+  type PolicySet,
+} from '../policy/index.js';
 import { detectInjection, redactValue, validateOutput, type OutputMode, type ScanFinding } from '../scan/index.js';
 
 /** Where the gateway's state lives. Each store left out is a fresh one in memory. */
@@ -30,6 +44,40 @@ export interface GatewayStores {
   killSwitch?: KillSwitchStore;
   /** Traces that read untrusted content scoring as an attack. */
   taint?: TaintStore;
+  /** Rate-limit and budget counters for the `limits` declared in policy. */
+  limits?: LimitStore;
+}
+
+/** How the limits declared in policy behave when their store fails. */
+export interface GatewayLimitOptions {
+  /**
+   * Rate limits when the limit store fails: `closed` (default) refuses the call, `open` lets
+   * it through, audited as `limits.fail_open` and counted (`gateway.failOpenCount()`).
+   * Budgets always fail closed.
+   */
+  onStoreError?: LimitStoreFailMode;
+}
+
+/** The kill switch as `GET /v1/kill-switch` answers it: the effective state and both sources. */
+export interface KillSwitchStatus extends KillSwitchState {
+  sources: {
+    /** What operators set (`PUT /v1/kill-switch`, `bastion kill-switch set`), persisted in the store. */
+    runtime: KillSwitchState & { version: number; updatedAt: string | null };
+    /** What the policy files' `kill_switch` blocks declare (null when none does). */
+    policy: KillSwitchState | null;
+  };
+}
+
+/** Model usage reported after a call, spent from the `tokens` budgets that apply. */
+export interface UsageReport {
+  /** The trace of the allowed decision (its principal and action are used), or … */
+  traceId?: string;
+  /** … the principal directly. */
+  principal?: ActionRequest['principal'];
+  /** The action; default the traced decision's. */
+  action?: string;
+  /** Tokens used (a whole number ≥ 0). */
+  tokens: number;
 }
 
 export interface GatewayOptions {
@@ -55,6 +103,10 @@ export interface GatewayOptions {
   surface?: string;
   /** Resolve relative policy paths against this directory. */
   cwd?: string;
+  /** The fail mode of the limits declared in policy. */
+  limits?: GatewayLimitOptions;
+  /** The clock limits count with (ms since the epoch); default `Date.now`. For tests. */
+  now?: () => number;
 }
 
 export interface ResultInspection {
@@ -89,13 +141,31 @@ export interface Gateway {
   /** Swaps in a new policy set (the watcher calls this); records a `policy.loaded` event. */
   setPolicySet(set: PolicySet): Promise<void>;
   /**
-   * The kill switch as last read from its store (at start, by the last decision or change).
-   * Synchronous for the HTTP `GET`; with a store shared by replicas it may trail a change
-   * made elsewhere until this gateway's next decision.
+   * The effective kill switch: the policy files' blocks combined with the runtime state as
+   * last read from its store (at start, by the last decision or change); either can disable.
+   * With a store shared by replicas it may trail a change made elsewhere until this
+   * gateway's next decision; `killSwitchStatus()` reads the store.
    */
   killSwitch(): KillSwitchState;
-  /** Changes the kill switch (fields left out keep their value) and records it. */
-  setKillSwitch(change: Partial<KillSwitchState>, by: string): Promise<KillSwitchState>;
+  /** The effective kill switch and both its sources, read from the store now. */
+  killSwitchStatus(): Promise<KillSwitchStatus>;
+  /**
+   * Changes the runtime kill switch (fields left out keep their value), records a
+   * `kill_switch.changed` event naming `by` (the principal id) and the change's `reason`,
+   * takes a signed checkpoint, and answers the effective state. It cannot switch back on
+   * what a policy file switches off.
+   */
+  setKillSwitch(change: Partial<KillSwitchState>, by: string, options?: { via?: string }): Promise<KillSwitchState>;
+  /**
+   * Spends model tokens from the `tokens` budgets that apply (with overdraw: the usage is
+   * known only after the call); later calls are refused once a window is spent. Rejects with
+   * `REQUEST_INVALID` on a malformed report and `STATE_STORAGE` when the limit store fails.
+   *
+   * @example await gateway.recordUsage({ traceId: decision.traceId, tokens: 1200 });
+   */
+  recordUsage(usage: UsageReport): Promise<{ budgets: { name: string; spent: number; remaining: number; exhausted: boolean }[] }>;
+  /** How many calls a rate limit let through because the limit store failed (`limits.onStoreError: open`). */
+  failOpenCount(): number;
   readonly auditLog: AuditLog | undefined;
   close(): Promise<void>;
 }
@@ -147,9 +217,10 @@ function copyKillSwitch(state: KillSwitchState): KillSwitchState {
  * options are wrong, the policies do not load or the data directory cannot be opened;
  * `openGateway` is the same as a `Result` (as Zod's `parse` and `safeParse`).
  *
- * At start the kill switch is the store's state with a policy file's `kill_switch` block
- * (ZYX) applied over it, then the `killSwitch` option: with a persistent store, a switch an
- * operator set through the API survives a restart unless a policy file declares that key.
+ * The kill switch has two sources that combine (either can disable): the policy files'
+ * `kill_switch` blocks (ZYX), read from the set and never written to the store, and the
+ * runtime state in the store (what operators set; it survives a restart with a persistent
+ * store). The `killSwitch` option is applied to the runtime state at start.
  *
  * @example
  * const gateway = await createGateway({ policies: ['policies/'], dataDir: '.bastion' });
@@ -190,19 +261,29 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   }
   const killSwitchStore = options.stores?.killSwitch ?? opened?.killSwitch ?? createMemoryKillSwitchStore();
   const taintStore = options.stores?.taint ?? createMemoryTaintStore();
-  const owned = [...(options.stores?.killSwitch || opened ? [] : [killSwitchStore]), ...(options.stores?.taint ? [] : [taintStore]), ...(opened ? [opened] : [])];
-  const atStart: Partial<KillSwitchState> = { ...(set.killSwitch ?? {}), ...(options.killSwitch ?? {}) };
-  let killSwitch = Object.keys(atStart).length > 0 ? await killSwitchStore.update(atStart) : await killSwitchStore.get();
+  const limitStore = options.stores?.limits ?? opened?.limits ?? createMemoryLimitStore();
+  const owned = [
+    ...(options.stores?.killSwitch || opened ? [] : [killSwitchStore]),
+    ...(options.stores?.taint ? [] : [taintStore]),
+    ...(options.stores?.limits || opened ? [] : [limitStore]),
+    ...(opened ? [opened] : []),
+  ];
+  // INVARIANT: the runtime state is only the operators'; the files' blocks are never written
+  // into it, so a file can never undo an API switch, nor an API change re-enable a file's.
+  let runtime = await killSwitchStore.get();
   const audit: AuditLog | undefined = options.auditLog ?? opened?.audit;
   const surface = options.surface ?? 'library';
   const record = async (event: AuditEventInput): Promise<void> => {
     if (audit) await audit.append(event);
   };
+  const limits = new GatewayLimits(limitStore, options.limits?.onStoreError ?? 'closed', options.now ?? Date.now);
+  /** Principal and action of recent allowed traces, for `recordUsage({ traceId })`. */
+  const traces = new Map<string, { principal: ActionRequest['principal']; action: string }>();
   await record({ type: 'policy.loaded', policyVersion: set.version, data: { policies: set.policies.map((p) => ({ name: p.name, format: p.format, source: p.source })), surface } });
 
   // Returns the validated, frozen copy that was decided along with the decision, so guard()
   // runs the tool on exactly what was decided and recorded.
-  const decideRequest = async (raw: unknown): Promise<{ decision: Decision; request?: ActionRequest }> => {
+  const decideRequest = async (raw: unknown): Promise<{ decision: Decision; request?: ActionRequest; release: () => void }> => {
     const current = set;
     const checked = validateRequest(raw);
     // An invalid request gets a fresh trace id: its own may be what is invalid.
@@ -210,26 +291,72 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     if (!checked.ok) {
       const decision = invalidRequestDecision(current, checked.errors, traceId);
       await record({ type: 'decision', traceId, decision: 'deny', reason: decision.reason, data: { errors: decision.errors, surface } });
-      return { decision };
+      return { decision, release: () => undefined };
     }
     const request: ActionRequest = Object.freeze({ ...checked.value, traceId });
     const [state, taint] = await Promise.all([killSwitchStore.get(), taintStore.get(traceId)]);
-    killSwitch = state;
-    const decision = engineDecide(current, request, { ...factsFor(current, request), taint }, { killSwitch: state });
-    await record(decisionEvent(request, decision, { redact: (v) => redactValue(v), surface }));
-    return { decision, request };
+    runtime = state;
+    const facts = { ...factsFor(current, request), taint };
+    let decision = engineDecide(current, request, facts, { killSwitch: state });
+    // Limits count only what the rules let through: the engine decides once without them,
+    // the verdicts are taken from the store, and the engine decides again with them (it is
+    // pure, so the rules' part of both decisions is the same).
+    const checkedLimits = await limits.check(current, request, decision.decision);
+    try {
+      for (const f of checkedLimits.failOpen) {
+        await record({
+          type: 'limits.fail_open',
+          traceId,
+          principal: { id: request.principal.id, groups: [...request.principal.groups] },
+          action: request.action,
+          data: { limit: f.limit, error: f.error, onStoreError: 'open', surface },
+        });
+      }
+      if (checkedLimits.verdicts.length > 0) decision = engineDecide(current, request, facts, { killSwitch: state, limits: checkedLimits.verdicts });
+      await record(decisionEvent(request, decision, { redact: (v) => redactValue(v), surface }));
+    } catch (err) {
+      checkedLimits.release();
+      throw err;
+    }
+    if (decision.decision === 'allow' && current.limits.some((l) => l.budget?.unit === 'tokens')) {
+      if (traces.size >= 10_000) traces.delete(traces.keys().next().value as string);
+      traces.set(traceId, { principal: request.principal, action: request.action });
+    }
+    return { decision, request, release: checkedLimits.release };
   };
-  const decide = async (raw: unknown): Promise<Decision> => (await decideRequest(raw)).decision;
+  const decide = async (raw: unknown): Promise<Decision> => {
+    const { decision, release } = await decideRequest(raw);
+    // A decision alone holds no concurrency slot past its answer: the gateway cannot see
+    // when the caller finishes executing (guard() holds it for the function's run).
+    release();
+    return decision;
+  };
+  const effective = (): KillSwitchState => combineKillSwitch(set.killSwitch, runtime);
+  const setKillSwitch = async (change: Partial<KillSwitchState>, by: string, opts: { via?: string } = {}): Promise<KillSwitchState> => {
+    runtime = await killSwitchStore.update(change);
+    await record({
+      type: 'kill_switch.changed',
+      data: { by, via: opts.via ?? surface, reason: change.reason ?? null, change: { ...change }, state: effective(), runtime, policy: set.killSwitch ?? null },
+    });
+    if (audit) await audit.checkpoint('kill switch changed');
+    return effective();
+  };
+  if (options.killSwitch !== undefined && Object.keys(options.killSwitch).length > 0) await setKillSwitch(options.killSwitch, 'gateway options', { via: 'options' });
 
   const gateway: Gateway = {
     decide,
     guard(action, fn, defaults) {
       return async (args, overrides = {}) => {
-        const { decision, request } = await decideRequest({ ...defaults, ...overrides, action, args });
-        if (decision.decision !== 'allow' || request === undefined) throw new ActionDeniedError(decision);
-        // INVARIANT: the tool gets the frozen copy that was decided and audited, never the
-        // caller's object, which could change after the check (TOCTOU) or hold getters.
-        return await fn(request.args as Parameters<typeof fn>[0]);
+        const { decision, request, release } = await decideRequest({ ...defaults, ...overrides, action, args });
+        try {
+          if (decision.decision !== 'allow' || request === undefined) throw new ActionDeniedError(decision);
+          // INVARIANT: the tool gets the frozen copy that was decided and audited, never the
+          // caller's object, which could change after the check (TOCTOU) or hold getters.
+          return await fn(request.args as Parameters<typeof fn>[0]);
+        } finally {
+          // A concurrency slot is held from the allow until the guarded function settles.
+          release();
+        }
       };
     },
     async inspectResult(input) {
@@ -255,24 +382,50 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       analyzerOf(next); // a set whose analyzers do not parse is refused before it is swapped in
       const previous = set;
       set = next;
-      // A kill switch declared in a policy file (ZYX) is operator state: an edit to it in the
-      // file is applied on reload and recorded like any other change. Only the keys the edit
-      // changed are applied, so an unrelated edit never undoes what an operator switched
-      // through the API (`PUT /v1/kill-switch`): the last change of a key wins.
-      if (next.killSwitch) {
-        const before = previous.killSwitch as Record<string, unknown> | undefined;
-        const changed = Object.fromEntries(Object.entries(next.killSwitch).filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(before?.[k]))) as Partial<KillSwitchState>;
-        if (Object.keys(changed).length > 0) await gateway.setKillSwitch(changed, 'policy file');
+      // A kill switch declared in a policy file (ZYX) is one of the two sources: an edit to
+      // it applies with the new set, never touches the runtime state (what operators set
+      // through the API stays as they set it), and is recorded like any other change.
+      if (JSON.stringify(next.killSwitch ?? null) !== JSON.stringify(previous.killSwitch ?? null)) {
+        await record({
+          type: 'kill_switch.changed',
+          data: { by: 'policy file', via: 'policy', reason: next.killSwitch?.reason ?? null, state: effective(), runtime, policy: next.killSwitch ?? null },
+        });
+        if (audit) await audit.checkpoint('kill switch changed');
       }
       await record({ type: 'policy.loaded', policyVersion: set.version, data: { policies: set.policies.map((p) => ({ name: p.name, format: p.format, source: p.source })), surface } });
     },
-    killSwitch: () => copyKillSwitch(killSwitch),
-    async setKillSwitch(change, by) {
-      killSwitch = await killSwitchStore.update(change);
-      await record({ type: 'kill_switch.changed', data: { state: killSwitch, by } });
-      if (audit) await audit.checkpoint('kill switch changed');
-      return copyKillSwitch(killSwitch);
+    killSwitch: () => copyKillSwitch(effective()),
+    async killSwitchStatus() {
+      const snap = await killSwitchStore.snapshot();
+      runtime = snap.state;
+      return {
+        ...effective(),
+        sources: {
+          runtime: { ...copyKillSwitch(snap.state), version: snap.version, updatedAt: snap.updatedAt === null ? null : new Date(snap.updatedAt).toISOString() },
+          policy: set.killSwitch ? copyKillSwitch(set.killSwitch) : null,
+        },
+      };
     },
+    setKillSwitch,
+    async recordUsage(usage) {
+      const report = checkUsage(usage);
+      const traced = report.traceId !== undefined ? traces.get(report.traceId) : undefined;
+      if (report.traceId !== undefined && traced === undefined && report.principal === undefined) {
+        throw new BastionException(
+          bastionError('REQUEST_INVALID', `recordUsage: no recent allowed decision has trace id ${quote(report.traceId)}: pass \`principal\` and \`action\``, { field: 'traceId' }),
+        );
+      }
+      const principal = report.principal ?? (traced as { principal: ActionRequest['principal'] }).principal;
+      const action = report.action ?? traced?.action;
+      if (action === undefined) throw new BastionException(bastionError('REQUEST_INVALID', 'recordUsage: field `action` is required with `principal`', { field: 'action' }));
+      try {
+        return { budgets: await limits.spendTokens(set, principal, action, report.tokens) };
+      } catch (err) {
+        if (err instanceof BastionException) throw err;
+        throw new BastionException(bastionError('STATE_STORAGE', `recordUsage: the limit store failed: ${(err as Error).message}`));
+      }
+    },
+    failOpenCount: () => limits.failOpenCount(),
     get auditLog() {
       return audit;
     },
@@ -283,12 +436,39 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   return gateway;
 }
 
-const OPTION_NAMES = ['policies', 'baseline', 'dataDir', 'auditLog', 'durable', 'retentionDays', 'killSwitch', 'stores', 'surface', 'cwd'];
+const OPTION_NAMES = ['policies', 'baseline', 'dataDir', 'auditLog', 'durable', 'retentionDays', 'killSwitch', 'stores', 'surface', 'cwd', 'limits', 'now'];
 
 /** A path, a `{source, text}` / `{source, document}` input, or a bare parsed document (a mapping). */
 function isPolicyInput(v: unknown): boolean {
   if (typeof v === 'string') return v !== '';
   return isPlainObject(v);
+}
+
+/** Checks a usage report (the proxy's, not an agent's: a wrong shape is misuse and throws). */
+function checkUsage(usage: unknown): UsageReport & { principal?: ActionRequest['principal'] } {
+  const fail = (field: string, message: string): never => {
+    throw new BastionException(bastionError('REQUEST_INVALID', `recordUsage: field ${quote(field)}: ${message}`, { field }));
+  };
+  if (!isPlainObject(usage)) throw new BastionException(bastionError('REQUEST_INVALID', 'recordUsage: expects { traceId | principal, action?, tokens }'));
+  const u = usage as Record<string, unknown>;
+  for (const key of Object.keys(u)) if (!['traceId', 'principal', 'action', 'tokens'].includes(key)) fail(key, 'unknown field (expected traceId, principal, action, tokens)');
+  const tokens = u['tokens'];
+  if (typeof tokens !== 'number' || !Number.isSafeInteger(tokens) || tokens < 0) fail('tokens', `must be a whole number from 0, got ${quote(tokens)}`);
+  if (u['traceId'] !== undefined && (typeof u['traceId'] !== 'string' || u['traceId'] === '')) fail('traceId', 'must be a non-empty string');
+  if (u['action'] !== undefined && (typeof u['action'] !== 'string' || u['action'] === '')) fail('action', 'must be a non-empty string');
+  if (u['traceId'] === undefined && u['principal'] === undefined) fail('principal', 'give `traceId` or `principal`');
+  let principal: ActionRequest['principal'] | undefined;
+  if (u['principal'] !== undefined) {
+    const checked = validateRequest({ principal: u['principal'], action: 'usage' });
+    if (!checked.ok) fail('principal', checked.errors.map((e) => e.message).join('; '));
+    else principal = checked.value.principal;
+  }
+  return {
+    tokens: tokens as number,
+    ...(typeof u['traceId'] === 'string' ? { traceId: u['traceId'] } : {}),
+    ...(principal ? { principal } : {}),
+    ...(typeof u['action'] === 'string' ? { action: u['action'] } : {}),
+  };
 }
 
 /**
@@ -329,12 +509,21 @@ function checkOptions(options: unknown): BastionError[] {
   if (isPlainObject(stores)) {
     const s = stores as Record<string, unknown>;
     const hasMethods = (v: unknown, names: string[]) => isPlainObject(v) && names.every((n) => typeof (v as Record<string, unknown>)[n] === 'function');
-    for (const key of Object.keys(s)) if (key !== 'killSwitch' && key !== 'taint') err(`stores.${key}`, 'unknown store (expected killSwitch or taint)');
+    for (const key of Object.keys(s)) if (!['killSwitch', 'taint', 'limits'].includes(key)) err(`stores.${key}`, 'unknown store (expected killSwitch, taint or limits)');
+    if (s['limits'] !== undefined && !hasMethods(s['limits'], ['take', 'spend', 'close'])) err('stores.limits', 'must be a limit store with `take`, `spend` and `close`');
     if (s['killSwitch'] !== undefined && !hasMethods(s['killSwitch'], ['get', 'update', 'close'])) err('stores.killSwitch', 'must be a kill-switch store with `get`, `update` and `close`');
     if (s['taint'] !== undefined && !hasMethods(s['taint'], ['get', 'mark', 'close'])) err('stores.taint', 'must be a taint store with `get`, `mark` and `close`');
   }
   optional('surface', (v) => typeof v === 'string' && v !== '', 'a non-empty string such as `library`');
   optional('cwd', (v) => typeof v === 'string' && v !== '', 'a directory path');
+  optional('now', (v) => typeof v === 'function', 'a function answering the time in ms');
+  optional('limits', isPlainObject, 'an object such as `{ onStoreError: closed }`');
+  const lim = o['limits'];
+  if (isPlainObject(lim)) {
+    for (const key of Object.keys(lim)) if (key !== 'onStoreError') err(`limits.${key}`, 'unknown option (expected onStoreError)');
+    const mode = (lim as Record<string, unknown>)['onStoreError'];
+    if (mode !== undefined && mode !== 'closed' && mode !== 'open') err('limits.onStoreError', `must be \`closed\` or \`open\`, got ${quote(mode)}`);
+  }
   return errors;
 }
 

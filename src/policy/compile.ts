@@ -9,8 +9,9 @@ import { canonicalJson } from '../core/canonical-json.js';
 import type { Effect } from '../core/types.js';
 import { compileCondition, type ConditionProblem, type Predicate } from './conditions.js';
 import { compileGlob } from '../core/glob.js';
-import type { BaselineOptions, CompiledPolicy, CompiledRule, KillSwitchState, NativePolicy, NativeRule, PolicySet } from './model.js';
-import type { Problem } from './native.js';
+import { combineKillSwitch } from './kill-switch.js';
+import type { BaselineOptions, CompiledLimit, CompiledPolicy, CompiledRule, KillSwitchState, NativePolicy, NativeRule, PolicySet } from './model.js';
+import { parseDuration, type Problem } from './native.js';
 
 export const DEFAULT_REASON = 'no rule allows this action';
 
@@ -109,6 +110,45 @@ function compileRules(policy: NativePolicy, rankBase: number, problems: Problem[
   });
 }
 
+/** Compiles one policy's limits; names are unique in the whole set, checked by the caller. */
+function compileLimits(policy: NativePolicy, problems: Problem[]): CompiledLimit[] {
+  return (policy.limits ?? []).map((limit, i) => {
+    const at: (string | number)[] = ['limits', i];
+    const label = `limit \`${limit.name}\`: `;
+    const tests: ((a: string) => boolean)[] = [];
+    let anyAction = false;
+    (limit.actions ?? ['*']).forEach((pattern, k) => {
+      if (pattern === '*') anyAction = true;
+      const g = compileGlob(pattern);
+      if (g.ok) tests.push(g.test);
+      else problems.push({ path: [...at, 'actions', k], message: `${label}invalid glob \`${pattern}\`: ${g.message}`, code: 'POLICY_BAD_GLOB' });
+    });
+    let anyPrincipal = false;
+    const users = new Set<string>();
+    const groups = new Set<string>();
+    for (const p of limit.principals ?? ['*']) {
+      if (p === '*') anyPrincipal = true;
+      else if (p.startsWith('group:')) groups.add(p.slice(6));
+      else if (p.startsWith('user:')) users.add(p.slice(5));
+      else users.add(p);
+    }
+    const compiled: CompiledLimit = {
+      name: limit.name,
+      policy: policy.name,
+      per: limit.per ?? 'principal',
+      applies: (action, principal) => (anyAction || tests.some((t) => t(action))) && (anyPrincipal || users.has(principal.id) || (principal.groups ?? []).some((g) => groups.has(g))),
+    };
+    const ms = (d: string) => (parseDuration(d) ?? 0) * 1000;
+    if (limit.rate) compiled.rate = { perPeriod: limit.rate.perPeriod, periodMs: ms(limit.rate.period), burst: limit.rate.burst ?? limit.rate.perPeriod };
+    if (limit.concurrency !== undefined) compiled.concurrency = limit.concurrency;
+    if (limit.budget) {
+      const unit = limit.budget.calls !== undefined ? 'calls' : 'tokens';
+      compiled.budget = { unit, amount: (limit.budget.calls ?? limit.budget.tokens) as number, windowMs: ms(limit.budget.window) };
+    }
+    return compiled;
+  });
+}
+
 export interface CompileInput {
   policy: NativePolicy;
   source: string;
@@ -127,9 +167,20 @@ export function compilePolicySet(inputs: CompileInput[], options: { baseline?: B
   const order = inputs.map((input, index) => ({ input, index })).sort((a, b) => (b.input.policy.priority ?? 0) - (a.input.policy.priority ?? 0) || a.index - b.index);
   const rules: CompiledRule[] = [];
   const policies: CompiledPolicy[] = [];
+  const limits: CompiledLimit[] = [];
+  const limitOwner = new Map<string, string>();
   for (const { input, index } of order) {
     const local: Problem[] = [];
     rules.push(...compileRules(input.policy, rules.length, local));
+    for (const [i, limit] of compileLimits(input.policy, local).entries()) {
+      const first = limitOwner.get(limit.name);
+      if (first !== undefined && first !== input.policy.name)
+        local.push({ path: ['limits', i, 'name'], message: `limit \`${limit.name}\` is also declared by policy \`${first}\`: limit names are unique in the set`, code: 'POLICY_INVALID' });
+      else {
+        limitOwner.set(limit.name, input.policy.name);
+        limits.push(limit);
+      }
+    }
     for (const problem of local) problems.push({ input: index, problem });
     policies.push({ name: input.policy.name, priority: input.policy.priority ?? 0, source: input.source, format: input.format, native: input.policy });
   }
@@ -141,7 +192,10 @@ export function compilePolicySet(inputs: CompileInput[], options: { baseline?: B
       if (g.ok) actionMeta.push({ pattern, test: g.test, meta });
     }
   }
-  const killSwitch = order.map((o) => o.input.killSwitch).find((k) => k !== undefined);
+  // Several files may each declare a kill switch: any of them can disable (booleans ORed,
+  // lists united), as the runtime state and the files combine in the engine.
+  const blocks = order.map((o) => o.input.killSwitch).filter((k) => k !== undefined);
+  const killSwitch = blocks.length <= 1 ? blocks[0] : blocks.reduce((a, b) => combineKillSwitch(a, b));
   const baselineEnabled = options.baseline?.enabled ?? true;
   // The version is a content hash of the canonical (RFC 8785) native set: formatting,
   // comments and key order do not change it; any change of meaning does.
@@ -194,6 +248,7 @@ export function compilePolicySet(inputs: CompileInput[], options: { baseline?: B
       defaultReason: top?.native.defaultReason ?? DEFAULT_REASON,
       actionMeta,
       killSwitch,
+      limits,
       analyzers: policies.map((p) => p.native.analyzers).filter((a) => a !== undefined),
       candidates,
     },

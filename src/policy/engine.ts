@@ -24,8 +24,9 @@
 
 import type { Category } from '../core/categories.js';
 import { declaredRisk, declaredValues, isRisk, maxRisk, riskRank } from '../core/risk.js';
-import type { ActionRequest, Analysis, ApprovalRequirement, Decision, DecisionError, Effect, Facts, MatchedRule, Obligation } from '../core/types.js';
+import type { ActionRequest, Analysis, ApprovalRequirement, Decision, DecisionError, Effect, Facts, LimitRefusal, MatchedRule, Obligation } from '../core/types.js';
 import { ConditionError, type EvalContext } from './conditions.js';
+import { combineKillSwitch } from './kill-switch.js';
 import type { CompiledRule, ContentMode, KillSwitchState, PolicySet } from './model.js';
 import { parseDuration } from './native.js';
 
@@ -69,11 +70,19 @@ export interface LimitVerdict {
   name: string;
   allowed: boolean;
   reason?: string;
+  /** What kind of limit it is; a refusal carries it in the decision's `limit`. */
+  kind?: 'rate' | 'concurrency' | 'budget';
+  /** When refused: ms until the same call may pass (rounded up to whole seconds in the decision). */
+  retryAfterMs?: number;
 }
 
 /** Snapshots of state, as plain values. Everything left out is "nothing there". */
 export interface DecisionState {
-  /** Defaults to the state a policy file declared, else all off. */
+  /**
+   * The runtime kill switch (what operators set through the API or the CLI). Combined with
+   * the state the policy files declare (`combineKillSwitch`: either can disable); left out,
+   * the files' state alone counts.
+   */
   killSwitch?: KillSwitchState | undefined;
   /** The approval the request's `approvalId` names, if the caller looked it up. */
   approval?: ApprovalSnapshot | undefined;
@@ -234,6 +243,7 @@ interface RulesOutcome {
   matched: MatchedRule[];
   obligations: Obligation[];
   approvalRequirements?: ApprovalRequirement[];
+  limit?: LimitRefusal;
 }
 
 function rulesOutcome(set: PolicySet, request: ActionRequest, analysis: Analysis, risk: Decision['risk'], declared: Decision['risk'] | undefined, errors: DecisionError[]): RulesOutcome {
@@ -334,7 +344,14 @@ function limitsExceeded(limits: readonly LimitVerdict[] | undefined, outcome: Ru
   const over = limits?.find((l) => l.allowed !== true);
   if (over === undefined) return outcome;
   const reason = typeof over.reason === 'string' && over.reason !== '' ? over.reason : `${REASONS.limitExceeded}: \`${over.name}\``;
-  return { effect: 'deny', reason, matched: [...outcome.matched, { policy: LIMITS_POLICY, rule: over.name, effect: 'deny' }], obligations: [] };
+  const retryAfterSeconds = Math.max(1, Math.ceil((typeof over.retryAfterMs === 'number' && Number.isFinite(over.retryAfterMs) ? over.retryAfterMs : 1000) / 1000));
+  return {
+    effect: 'deny',
+    reason,
+    matched: [...outcome.matched, { policy: LIMITS_POLICY, rule: over.name, effect: 'deny' }],
+    obligations: [],
+    limit: { name: over.name, kind: over.kind ?? 'rate', retryAfterSeconds },
+  };
 }
 
 /**
@@ -375,7 +392,9 @@ export function decide(set: PolicySet, request: ActionRequest, facts: Facts, sta
   if (typeof analysis['error'] === 'string') errors.push({ policy: ANALYSIS_POLICY, rule: 'analyze', code: 'ANALYSIS_FAILED', message: analysis['error'] });
 
   let outcome: RulesOutcome;
-  const killSwitch = state.killSwitch ?? set.killSwitch;
+  // INVARIANT: the runtime state and the files' blocks combine (either can disable); a
+  // runtime state never switches back on what a policy file switches off.
+  const killSwitch = state.killSwitch === undefined ? set.killSwitch : combineKillSwitch(set.killSwitch, state.killSwitch);
   const blocked = killSwitch ? killSwitchBlocks(set, killSwitch, request, analysis) : undefined;
   if (blocked) outcome = { effect: 'deny', reason: blocked.reason, matched: [{ policy: KILL_SWITCH_POLICY, rule: blocked.rule, effect: 'deny' }], obligations: [] };
   else {
@@ -397,6 +416,7 @@ export function decide(set: PolicySet, request: ActionRequest, facts: Facts, sta
     traceId,
   };
   if (outcome.effect === 'require_approval' && outcome.approvalRequirements) decision.approvalRequirements = outcome.approvalRequirements;
+  if (outcome.limit) decision.limit = outcome.limit;
   decision.analysis = analysis;
   if (state.approval !== undefined && state.approval.id === request.approvalId) decision.approval = { id: state.approval.id, status: state.approval.status, bound: state.approval.bound === true };
   return decision;

@@ -24,7 +24,22 @@ export type { EvaluateOptions } from './evaluate.js';
 export { loadPolicySet, detectFormat } from './load.js';
 export type { PolicyInput, LoadOptions } from './load.js';
 export { EMPTY_KILL_SWITCH } from './model.js';
-export type { BaselineOptions, CompiledPolicy, CompiledRule, ContentMode, KillSwitchState, NativeActionMeta, NativeApproval, NativePolicy, NativeRule, PolicyFormat, PolicySet } from './model.js';
+export { combineKillSwitch, killSwitchHolds } from './kill-switch.js';
+export type {
+  BaselineOptions,
+  CompiledLimit,
+  CompiledPolicy,
+  CompiledRule,
+  ContentMode,
+  KillSwitchState,
+  NativeActionMeta,
+  NativeApproval,
+  NativeLimit,
+  NativePolicy,
+  NativeRule,
+  PolicyFormat,
+  PolicySet,
+} from './model.js';
 export { watchPolicies } from './watch.js';
 export type { PolicyWatcher, PolicyWatchStatus, WatchHandlers, WatchOptions } from './watch.js';
 export { checkExpectations, findTestFiles, readTestFile, runTestFile, EXPECT_FIELDS } from './testing.js';

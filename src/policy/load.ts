@@ -356,7 +356,7 @@ export function loadPolicySet(inputs: PolicyInput | PolicyInput[], options: Load
       continue;
     }
     const policy = t.value.policy;
-    if (policy.rules.length === 0 && Object.keys(policy.actions ?? {}).length === 0 && policy.analyzers === undefined && !t.value.killSwitch) {
+    if (policy.rules.length === 0 && Object.keys(policy.actions ?? {}).length === 0 && policy.analyzers === undefined && (policy.limits ?? []).length === 0 && !t.value.killSwitch) {
       // A policy that decides nothing and declares nothing is a truncated or unfinished
       // file, not a choice; a metadata-only policy (`actions`, `analyzers`) stays valid.
       errors.push(

@@ -6,7 +6,7 @@
 import type * as z from 'zod';
 import type { Effect, Obligation } from '../core/types.js';
 import type { Predicate } from './conditions.js';
-import type { ActionMetaSchema, ApprovalSchema, NativePolicySchema, RuleSchema } from './schema.js';
+import type { ActionMetaSchema, ApprovalSchema, LimitSchema, NativePolicySchema, RuleSchema } from './schema.js';
 
 export const API_VERSION = 'bastion/v1' as const;
 
@@ -22,6 +22,7 @@ export type NativePolicy = z.input<typeof NativePolicySchema>;
 export type NativeRule = z.input<typeof RuleSchema>;
 export type NativeApproval = z.input<typeof ApprovalSchema>;
 export type NativeActionMeta = z.input<typeof ActionMetaSchema>;
+export type NativeLimit = z.input<typeof LimitSchema>;
 
 /** Output validation: withhold the text, redact the secrets in it, or let it through. */
 export type ContentMode = (typeof CONTENT_MODES)[number];
@@ -57,6 +58,23 @@ export interface CompiledRule {
   obligations: Obligation[];
 }
 
+/**
+ * A limit declared in policy, compiled: which calls it counts, what its key is made of and
+ * its one bound. The gateway turns it into a `LimitVerdict` per call (store operations are
+ * async, so they happen before the pure engine runs).
+ */
+export interface CompiledLimit {
+  name: string;
+  /** The policy that declares it. */
+  policy: string;
+  per: 'principal' | 'action' | 'principal+action';
+  /** Whether the limit counts this call (action glob and principal). */
+  applies(action: string, principal: { id: string; groups?: readonly string[] | undefined }): boolean;
+  rate?: { perPeriod: number; periodMs: number; burst: number };
+  concurrency?: number;
+  budget?: { unit: 'calls' | 'tokens'; amount: number; windowMs: number };
+}
+
 export interface CompiledPolicy {
   name: string;
   priority: number;
@@ -77,8 +95,10 @@ export interface PolicySet {
   defaultReason: string;
   /** Action metadata merged from every policy, by action glob. */
   actionMeta: { test: (action: string) => boolean; pattern: string; meta: NativeActionMeta }[];
-  /** Kill-switch state declared by a policy file (the ZYX format carries one). */
+  /** Kill-switch state declared by policy files (the ZYX format carries one), combined: either can disable. */
   killSwitch: KillSwitchState | undefined;
+  /** Limits declared by the policies, in evaluation order (policy priority, then order in the file). */
+  limits: CompiledLimit[];
   /** Analyzer configuration blocks, in policy order. */
   analyzers: unknown[];
   /** Candidate rules for an action, in rank order. */

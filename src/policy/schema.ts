@@ -216,6 +216,81 @@ export const ActionMetaSchema = strictObject(
   { what: 'in action metadata', notObject: 'action metadata must be a mapping' },
 ).meta({ id: 'actionMeta', description: 'Metadata for the actions an `actions` key matches.' });
 
+// ---- limits ---------------------------------------------------------------------------
+
+/** What a limit's key is made of: whose calls count together. */
+export const LIMIT_KEYS = ['principal', 'action', 'principal+action'] as const;
+
+const DURATION_MESSAGE = (field: string) => `\`${field}\` must be a duration such as \`1s\`, \`1m\`, \`1h\` or \`1d\``;
+const duration = (field: string) =>
+  z
+    .string({ error: DURATION_MESSAGE(field) })
+    .regex(/^[0-9]*[1-9][0-9]*(s|m|h|d)$/, { error: DURATION_MESSAGE(field) })
+    .refine((v) => parseDuration(v) !== undefined, { error: DURATION_MESSAGE(field) });
+const wholeFrom1 = (field: string) => z.int({ error: `\`${field}\` must be a whole number of at least 1` }).min(1, { error: `\`${field}\` must be a whole number of at least 1` });
+
+export const RateSchema = strictObject(
+  {
+    perPeriod: wholeFrom1('perPeriod').meta({ description: 'Calls allowed per `period` at the steady rate: calls are spaced `period / perPeriod` apart on average.' }),
+    period: duration('period').meta({ description: 'The period: `1s`, `1m`, `1h` (any whole number of `s`, `m`, `h` or `d`).' }),
+    burst: wholeFrom1('burst').meta({ description: 'Calls allowed at once from idle. Default: `perPeriod`.' }).exactOptional(),
+  },
+  { what: 'in `rate`', notObject: '`rate` must be a mapping such as `{ perPeriod: 10, period: 1m, burst: 5 }`' },
+).meta({
+  id: 'rate',
+  description:
+    'A rate limit (GCRA): `perPeriod` calls per `period` on average, `burst` at once from idle. A refused call costs nothing and is answered 429 with `Retry-After` (seconds until the same call would pass, rounded up).',
+});
+
+export const BudgetSchema = strictObject(
+  {
+    calls: wholeFrom1('calls').meta({ description: 'Allowed calls per window (each allowed decision spends one).' }).exactOptional(),
+    tokens: wholeFrom1('tokens')
+      .meta({ description: 'Model tokens per window, spent by `gateway.recordUsage()` after the call (with overdraw); calls are refused once the window is spent.' })
+      .exactOptional(),
+    window: duration('window').meta({ description: 'The window, aligned to the epoch (`1d` resets at midnight UTC on every replica alike).' }),
+  },
+  { what: 'in `budget`', notObject: '`budget` must be a mapping such as `{ calls: 1000, window: 1d }`' },
+)
+  .refine((b) => (b.calls === undefined) !== (b.tokens === undefined), { error: '`budget` takes exactly one of `calls` or `tokens`' })
+  .meta({ id: 'budget', description: 'A spend budget per fixed window: `calls` or `tokens` (exactly one). Budgets always fail closed when the limit store fails.' });
+
+const LIMIT_KINDS = ['rate', 'concurrency', 'budget'] as const;
+
+export const LimitSchema = strictObject(
+  {
+    name: nonEmpty('name').meta({ description: 'Unique in the loaded set. A refused call is explained as `{policy: bastion/limits, rule: <name>}`.' }),
+    description: str('description').meta({ description: 'Free text for people.' }).exactOptional(),
+    actions: stringList('actions').meta({ description: 'Action names or globs the limit counts (default `*`, every action).' }).exactOptional(),
+    principals: stringList('principals').meta({ description: 'Whose calls it counts: `*` (anyone, the default), `group:<name>`, `user:<id>` or a plain principal id, as in rules.' }).exactOptional(),
+    per: z
+      .enum(LIMIT_KEYS, { error: '`per` must be principal, action or principal+action' })
+      .meta({ description: 'What is counted separately: each principal (default), each action, or each principal and action pair.' })
+      .exactOptional(),
+    rate: RateSchema.meta({ description: 'A rate limit: `{ perPeriod, period, burst? }`.' }).exactOptional(),
+    concurrency: wholeFrom1('concurrency')
+      .meta({
+        description:
+          'At most this many calls in flight at once, in this gateway process: for `gateway.guard()` from the allow until the guarded function settles; for `decide()` and `POST /v1/decide` while the decision is being made (the gateway cannot see when a caller finishes executing).',
+      })
+      .exactOptional(),
+    budget: BudgetSchema.meta({ description: 'A spend budget: `{ calls | tokens, window }`.' }).exactOptional(),
+  },
+  { what: 'in a limit', notObject: 'a limit must be a mapping with `name` and one of `rate`, `concurrency` or `budget`' },
+)
+  .superRefine(
+    (limit, ctx) => {
+      const kinds = LIMIT_KINDS.filter((k) => (limit as Record<string, unknown>)[k] !== undefined);
+      if (kinds.length !== 1) ctx.addIssue({ code: 'custom', path: [], message: `a limit takes exactly one of rate, concurrency or budget${kinds.length > 1 ? ` (got ${kinds.join(', ')})` : ''}` });
+    },
+    { when: (payload) => isPlainObject(payload.value) },
+  )
+  .meta({
+    id: 'limit',
+    description:
+      'A limit on the calls policy allows: a rate limit, a concurrency cap or a spend budget (exactly one), for the actions and principals it names. Checked after the rules, on calls they allow (rate limits also on calls held for approval); one refusal denies.',
+  });
+
 const AnalyzersSchema = AnalyzerConfigSchema.meta({ id: 'analyzers' });
 
 export const NativePolicySchema = strictObject(
@@ -268,6 +343,23 @@ export const NativePolicySchema = strictObject(
         { when: (payload) => Array.isArray(payload.value) },
       )
       .meta({ description: 'The rules, in evaluation order within this policy.' }),
+    limits: z
+      .array(LimitSchema, { error: '`limits` must be a list of limits' })
+      .superRefine(
+        (limits, ctx) => {
+          const seen = new Map<string, number>();
+          (limits as unknown[]).forEach((limit, i) => {
+            const name = isPlainObject(limit) ? limit['name'] : undefined;
+            if (typeof name !== 'string' || name === '') return;
+            const first = seen.get(name);
+            if (first !== undefined) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate limit name \`${name}\` (first used by limit ${first + 1})` });
+            else seen.set(name, i);
+          });
+        },
+        { when: (payload) => Array.isArray(payload.value) },
+      )
+      .meta({ description: 'Rate limits, concurrency caps and budgets on the calls this policy set allows. See docs/policy.md#limits.' })
+      .exactOptional(),
   },
   { what: 'in a policy', notObject: 'a policy must be a mapping' },
 ).meta({

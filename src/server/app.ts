@@ -42,7 +42,11 @@ export interface ServerOptions {
   policyWatch?: () => PolicyWatchStatus;
   /** Structured JSON logs; off when left out (as in tests). */
   log?: LogOptions;
+  /** Groups whose members may change the kill switch (`admin_groups`); default `[bastion-admins]`. */
+  adminGroups?: readonly string[];
 }
+
+export const DEFAULT_ADMIN_GROUPS: readonly string[] = Object.freeze(['bastion-admins']);
 
 const DEV_MODE_HEADER = 'development: identity is NOT verified';
 
@@ -176,11 +180,28 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
     });
   });
 
-  route('GET', '/v1/kill-switch', async () => await gateway.killSwitch());
+  const adminGroups = options.adminGroups ?? DEFAULT_ADMIN_GROUPS;
+  route('GET', '/v1/kill-switch', async () => await gateway.killSwitchStatus());
   route('PUT', '/v1/kill-switch', async (request, reply) => {
+    // INVARIANT: only a principal the authenticator named, in an admin group, changes the
+    // switch; checked before the body is read, so a refused caller learns nothing from it.
+    const principal = callers.get(request)?.principal;
+    const admins = adminGroups.map((g) => quote(g)).join(', ');
+    if (principal === undefined) {
+      return sendError(request, reply, [
+        bastionError(
+          'FORBIDDEN',
+          `changing the kill switch needs an identified principal in an admin group (${admins}): send a token (\`Authorization: Bearer …\`), or in development mode identity headers such as \`X-ControlZero-User-ID\` and \`X-ControlZero-User-Group\`; on the host, \`bastion kill-switch set --data-dir DIR\` works too`,
+        ),
+      ]);
+    }
+    if (!principal.groups.some((g) => adminGroups.includes(g))) {
+      return sendError(request, reply, [bastionError('FORBIDDEN', `principal ${quote(principal.id)} may not change the kill switch: it is in none of the admin groups (${admins})`)]);
+    }
     const change = parseKillSwitchChange(bodyOf(request));
     if (!change.ok) return sendError(request, reply, change.errors);
-    return await gateway.setKillSwitch(change.value, callers.get(request)?.label ?? 'unknown caller');
+    await gateway.setKillSwitch(change.value, principal.id, { via: 'http' });
+    return await gateway.killSwitchStatus();
   });
 
   route('POST', '/v1/decide', async (request, reply) => {
@@ -190,6 +211,10 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
     // body is overwritten (it is read only in development mode without identity headers).
     const decision = await gateway.decide(applyIdentity(bodyOf(request), callers.get(request)?.principal, context.value));
     if (isRequestInvalid(decision)) return sendError(request, reply, decisionErrors(decision), { body: { decision } });
+    // A limit that refused the call: 429 with when to retry, the decision in the body.
+    if (decision.limit !== undefined) {
+      return sendError(request, reply, [bastionError('LIMIT_EXCEEDED', decision.reason)], { headers: { 'retry-after': String(decision.limit.retryAfterSeconds) }, body: { decision } });
+    }
     return decision;
   });
 

@@ -14,8 +14,10 @@
  * when the request has none). `evaluate`'s decision must also meet the case's expectations.
  *
  * Kill-switch cases are run through every surface that can take that state: `evaluate`'s
- * `killSwitch` option, `gateway.setKillSwitch`, `PUT /v1/kill-switch` and `bastion check
- * --kill-switch`. Not applicable: `bastion check` on a case whose request is invalid; the
+ * `killSwitch` option, `gateway.setKillSwitch`, `PUT /v1/kill-switch` (as an admin named by
+ * development-mode headers) and `bastion check --kill-switch`. The runtime state combines
+ * with a file's `kill_switch` block (either can disable); no case switches off what its file
+ * switches on. Not applicable: `bastion check` on a case whose request is invalid; the
  * CLI contract is exit 2 with one line on stderr before any decision, which is asserted
  * instead.
  */
@@ -103,8 +105,14 @@ async function stopServer(server: Server | undefined): Promise<void> {
   rmSync(server.dir, { recursive: true, force: true });
 }
 
+/**
+ * A kill-switch admin, named by the seeds' development-mode identity headers; sent only on the
+ * kill switch's PUT (on `/v1/decide` they would name the principal instead of the case's).
+ */
+const ADMIN_HEADERS = { 'x-controlzero-user-id': 'conformance-admin', 'x-controlzero-user-group': 'bastion-admins' };
+
 async function http(url: string, method: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const r = await fetch(url, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const r = await fetch(url, { method, headers: { 'content-type': 'application/json', ...(url.endsWith('/v1/kill-switch') ? ADMIN_HEADERS : {}) }, body: JSON.stringify(body) });
   return { status: r.status, body: (await r.json()) as Record<string, unknown> };
 }
 

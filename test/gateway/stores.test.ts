@@ -54,16 +54,18 @@ describe('kill-switch store', () => {
     }
   });
 
-  it("applies a policy file's block, then the killSwitch option, over what the store held at start", async () => {
+  it("combines a policy file's block with the stored runtime state at start, and never writes the file's into the store", async () => {
     const store = createMemoryKillSwitchStore({ disabled_workflows: ['release'], read_only_mode: true });
     const zyx = await createGateway({ policies: [ZYX], stores: { killSwitch: store } });
-    // The ZYX file declares every key (all off), so at start it wins over the stored switches.
-    expect(zyx.killSwitch()).toMatchObject({ read_only_mode: false, disabled_workflows: [] });
+    // The ZYX file declares every key (all off): before, it was written over the stored
+    // switches at start (last write wins) and switched read-only off; now either can disable.
+    expect(zyx.killSwitch()).toMatchObject({ read_only_mode: true, disabled_workflows: ['release'] });
+    expect(await store.snapshot()).toMatchObject({ version: 0, state: { read_only_mode: true, disabled_workflows: ['release'] } });
     await zyx.close();
 
     const kept = createMemoryKillSwitchStore({ disabled_workflows: ['release'] });
     const native = await createGateway({ policies: [NATIVE], stores: { killSwitch: kept }, killSwitch: { read_only_mode: true } });
-    // No policy file declares a kill switch: the stored switch survives (a restart keeps it).
+    // The killSwitch option is applied to the runtime state, over what the store held.
     expect(native.killSwitch()).toMatchObject({ read_only_mode: true, disabled_workflows: ['release'] });
     await native.close();
   });
@@ -108,7 +110,7 @@ describe('stores option errors', () => {
   it.each([
     [{ killSwitch: {} }, 'createGateway: option `stores.killSwitch`: must be a kill-switch store with `get`, `update` and `close`'],
     [{ taint: { get: async () => undefined } }, 'createGateway: option `stores.taint`: must be a taint store with `get`, `mark` and `close`'],
-    [{ approvals: {} }, 'createGateway: option `stores.approvals`: unknown store (expected killSwitch or taint)'],
+    [{ approvals: {} }, 'createGateway: option `stores.approvals`: unknown store (expected killSwitch, taint or limits)'],
   ])('%j is CONFIG_INVALID', async (stores, message) => {
     await expect(createGateway({ policies: [ZYX], stores: stores as never })).rejects.toSatisfy((e: unknown) => e instanceof BastionException && e.code === 'CONFIG_INVALID' && e.message === message);
   });

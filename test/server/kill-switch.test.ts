@@ -1,19 +1,24 @@
 /**
- * `GET`/`PUT /v1/kill-switch` (finding 21): strict bodies from a fixture file, the
- * development-mode rule, and on a real `bastion serve` the change enforced, audited and
- * checkpointed; then how the API's state and a ZYX file's `kill_switch` block meet on reload:
- * every edit of the block is applied (finding 2), and only the keys an edit changes, so an
- * operator's switch holds until the file changes that key.
+ * `GET`/`PUT /v1/kill-switch` (finding 21, issue 10): strict bodies from a fixture file; only
+ * principals in `admin_groups` may change it (403 otherwise, and in development mode without
+ * identity headers); on a real server (port 0, fetch, token identity) every change is
+ * enforced on the very next decision, audited with who and why, and checkpointed; and the
+ * runtime state and a ZYX file's `kill_switch` block combine (either can disable): an API
+ * change never re-enables what the file disables, and a file edit never undoes an API switch.
  */
 
 import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createBastionApp, type BastionApp } from '../../src/app/index.js';
+import { DEFAULT_CONFIG, type BastionConfig } from '../../src/config/index.js';
+import type { Authenticator } from '../../src/identity/index.js';
 import { openSqliteAuditReader } from '../../src/storage/index.js';
 import { createGateway, type Gateway } from '../../src/gateway/index.js';
 import { buildServer } from '../../src/server/index.js';
-import { atomicWrite, decide, eventually, request, sedInPlace, serve, type Served } from './serve-process.js';
+import { tokenIdentity } from '../helpers/identity.js';
+import { atomicWrite, eventually, sedInPlace } from './serve-process.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const ZYX = join(root, 'examples/zyx/tool_policies.yaml');
@@ -33,6 +38,8 @@ const fixture = JSON.parse(readFileSync(join(root, 'test/fixtures/server/kill-sw
 const engineer = { id: 'engineer@zyxbank.example', groups: ['grp-ai-devops-readonly'], deviceCompliant: true };
 const slackPost = { principal: engineer, action: 'slack_post_message', args: { channel: 'devsecops-change-review', message: 'CHG-18422 requires Cloud Security review before promotion.' } };
 const jiraRead = { principal: engineer, action: 'jira_read', args: { ticket: 'CHG-18422' } };
+/** A kill-switch admin, named by the seeds' development-mode identity headers. */
+const DEV_ADMIN = { 'x-controlzero-user-id': 'oncall@zyxbank.example', 'x-controlzero-user-group': 'bastion-admins' };
 
 describe('PUT /v1/kill-switch bodies (the app, no socket)', () => {
   let gateway: Gateway;
@@ -48,13 +55,16 @@ describe('PUT /v1/kill-switch bodies (the app, no socket)', () => {
   it.each(fixture.cases.map((c) => [c.description, c] as const))('%s', async (_, c) => {
     const app = await buildServer(gateway, { dev: true, startedAt: new Date() });
     const before = gateway.killSwitch();
-    const r = await app.inject({ method: 'PUT', url: '/v1/kill-switch', headers: { 'content-type': 'application/json' }, payload: c.body });
+    const r = await app.inject({ method: 'PUT', url: '/v1/kill-switch', headers: { 'content-type': 'application/json', ...DEV_ADMIN }, payload: c.body });
     const body = r.json() as Record<string, unknown> & { error?: { code: string; message: string; fields?: string[] } };
     expect(r.statusCode, c.description).toBe(c.status);
     expect(r.headers['x-bastion-mode']).toMatch(/NOT verified/);
     if (c.status === 200) {
       expect(body, c.description).toMatchObject(c.state ?? {});
-      expect(gateway.killSwitch()).toEqual(body);
+      const { sources, ...state } = body;
+      expect(gateway.killSwitch()).toEqual(state);
+      // The ZYX file's block is all off: the effective state is the runtime one.
+      expect(sources).toMatchObject({ runtime: { ...state, version: 1 }, policy: { read_only_mode: false, all_write_tools_disabled: false } });
       const got = await app.inject({ method: 'GET', url: '/v1/kill-switch' });
       expect(got.json()).toEqual(body);
       return;
@@ -69,11 +79,33 @@ describe('PUT /v1/kill-switch bodies (the app, no socket)', () => {
   it('only GET and PUT: other methods get 405 with Allow', async () => {
     const app = await buildServer(gateway, { dev: true, startedAt: new Date() });
     for (const method of ['POST', 'DELETE', 'PATCH'] as const) {
-      const r = await app.inject({ method, url: '/v1/kill-switch', headers: { 'content-type': 'application/json' }, payload: '{"read_only_mode":true}' });
+      const r = await app.inject({ method, url: '/v1/kill-switch', headers: { 'content-type': 'application/json', ...DEV_ADMIN }, payload: '{"read_only_mode":true}' });
       expect(r.statusCode).toBe(405);
       expect(r.headers['allow']).toBe('GET, PUT');
     }
     expect(gateway.killSwitch().read_only_mode).toBe(false);
+  });
+
+  it('development mode without identity headers: PUT is 403 FORBIDDEN naming how to identify, and nothing changes', async () => {
+    const app = await buildServer(gateway, { dev: true, startedAt: new Date() });
+    const put = await app.inject({ method: 'PUT', url: '/v1/kill-switch', headers: { 'content-type': 'application/json' }, payload: '{"read_only_mode":true}' });
+    expect(put.statusCode).toBe(403);
+    const error = (put.json() as { error: { code: string; message: string } }).error;
+    expect(error.code).toBe('FORBIDDEN');
+    expect(error.message).toContain('`X-ControlZero-User-ID`');
+    expect(error.message).toContain('`bastion-admins`');
+    // Identity headers naming a principal outside the admin groups: 403 naming it.
+    const other = await app.inject({
+      method: 'PUT',
+      url: '/v1/kill-switch',
+      headers: { 'content-type': 'application/json', 'x-controlzero-user-id': 'engineer@zyxbank.example', 'x-controlzero-user-group': 'grp-ai-devops-readonly' },
+      payload: '{"read_only_mode":true}',
+    });
+    expect(other.statusCode).toBe(403);
+    expect(other.json()).toMatchObject({ error: { code: 'FORBIDDEN', message: expect.stringContaining('`engineer@zyxbank.example` may not change the kill switch') } });
+    expect(gateway.killSwitch().read_only_mode).toBe(false);
+    // Reading it needs no admin.
+    expect((await app.inject({ method: 'GET', url: '/v1/kill-switch' })).statusCode).toBe(200);
   });
 
   it('production mode: GET and PUT answer 401 IDENTITY_MISSING and nothing changes', async () => {
@@ -87,109 +119,193 @@ describe('PUT /v1/kill-switch bodies (the app, no socket)', () => {
   });
 });
 
+const quiet = { stderr: { write: () => true }, env: {} };
+const ADMIN = { id: 'oncall@zyxbank.example', groups: ['bastion-admins', 'sre'] };
+const tokens = { 'admin-token': ADMIN, 'engineer-token': engineer, 'lead-token': { id: 'lead@zyxbank.example', groups: ['sre-leads'] } };
+
+interface Running {
+  url: string;
+  app: BastionApp;
+  dataDir: string;
+  call(method: string, path: string, token?: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }>;
+}
+
+async function start(policies: string[], extra: Partial<BastionConfig> = {}, options: { identity?: Authenticator; watch?: boolean; dataDir?: string } = {}): Promise<Running> {
+  const dataDir = options.dataDir ?? join(mkdtempSync(join(tmpdir(), 'bastion-ks-')), 'data');
+  const config: BastionConfig = { ...DEFAULT_CONFIG, port: 0, dataDir, policies, dev: false, ...extra };
+  const built = await createBastionApp({ config, io: quiet, watch: options.watch ?? false, identity: options.identity ?? tokenIdentity(tokens) });
+  if (!built.ok) throw new Error(built.errors.map((e) => e.message).join('; '));
+  const started = await built.value.start();
+  if (!started.ok) throw new Error(started.errors.map((e) => e.message).join('; '));
+  const url = started.value.url as string;
+  return {
+    url,
+    app: built.value,
+    dataDir,
+    async call(method, path, token, body) {
+      const headers: Record<string, string> = {};
+      if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      const r = await fetch(`${url}${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+      return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+    },
+  };
+}
+
+async function killSwitchEvents(dataDir: string): Promise<{ seq: number; data: Record<string, unknown> }[]> {
+  const reader = await openSqliteAuditReader(join(dataDir, 'bastion.db'));
+  if (!reader.ok) throw new Error(reader.errors.map((e) => e.message).join('; '));
+  try {
+    expect((await reader.value.verify()).ok).toBe(true);
+    const sizes = (await reader.value.checkpoints()).map((c) => c.size);
+    const changes = (await reader.value.query({})).filter((e) => e.type === 'kill_switch.changed');
+    // Every change is pinned by a signed checkpoint taken right after it: before the next
+    // change (events appended meanwhile, decisions say, may join it).
+    changes.forEach((e, i) => {
+      const next = changes[i + 1]?.seq ?? Number.POSITIVE_INFINITY;
+      expect(
+        sizes.some((size) => size >= e.seq && size < next),
+        `a checkpoint covering change ${e.seq}`,
+      ).toBe(true);
+    });
+    return changes.map((e) => ({ seq: e.seq, data: e.data as Record<string, unknown> }));
+  } finally {
+    await reader.value.close();
+  }
+}
+
 describe('the kill switch on a real service', () => {
-  const served: Served[] = [];
+  const running: Running[] = [];
   afterEach(async () => {
-    for (const s of served.splice(0)) await s.stop();
+    for (const r of running.splice(0)) await r.app.stop();
   });
 
-  it('PUT switches it, GET reads it, decisions follow, and each change is audited and checkpointed', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'bastion-ks-api-'));
-    const dataDir = join(dir, 'data');
-    const s = await serve(['--dev', '--policy', ZYX, '--data-dir', dataDir]);
-    served.push(s);
-    expect(await decide(s.url, slackPost)).toMatchObject({ decision: 'allow', reason: 'authorized' });
-    const on = await request(`${s.url}/v1/kill-switch`, 'PUT', { read_only_mode: true, reason: 'incident 42' });
+  it('only admins change it: 401 without a token, 403 for a non-admin, 200 for an admin; GET needs any identity', async () => {
+    const s = await start([ZYX]);
+    running.push(s);
+    expect(await s.call('PUT', '/v1/kill-switch', undefined, { read_only_mode: true })).toMatchObject({ status: 401, body: { error: { code: 'IDENTITY_MISSING' } } });
+    const refused = await s.call('PUT', '/v1/kill-switch', 'engineer-token', { read_only_mode: true });
+    expect(refused).toMatchObject({ status: 403, body: { error: { code: 'FORBIDDEN' } } });
+    expect(String((refused.body['error'] as { message: string }).message)).toBe(
+      'principal `engineer@zyxbank.example` may not change the kill switch: it is in none of the admin groups (`bastion-admins`)',
+    );
+    // A refused caller's body is not even read: a malformed one still gets 403, not 400.
+    expect((await s.call('PUT', '/v1/kill-switch', 'engineer-token', { read_only: 'x' })).status).toBe(403);
+    expect((await s.call('GET', '/v1/kill-switch', 'engineer-token')).body).toMatchObject({ read_only_mode: false, sources: { runtime: { version: 0, updatedAt: null } } });
+    expect(await s.call('PUT', '/v1/kill-switch', 'admin-token', { read_only_mode: true, reason: 'incident 42' })).toMatchObject({ status: 200, body: { read_only_mode: true } });
+    const events = await killSwitchEvents(s.dataDir);
+    expect(events.map((e) => e.data['by'])).toEqual(['oncall@zyxbank.example']);
+  });
+
+  it('admin_groups in the configuration decides who is an admin', async () => {
+    const s = await start([ZYX], { adminGroups: ['sre-leads'] });
+    running.push(s);
+    expect((await s.call('PUT', '/v1/kill-switch', 'admin-token', { read_only_mode: true })).status).toBe(403);
+    expect((await s.call('PUT', '/v1/kill-switch', 'lead-token', { read_only_mode: true })).status).toBe(200);
+  });
+
+  it('PUT applies to the very next decision, GET reads it, and each change is audited with who and why and checkpointed', async () => {
+    const s = await start([ZYX]);
+    running.push(s);
+    const decide = async (req: unknown) => (await s.call('POST', '/v1/decide', 'engineer-token', req)).body;
+    expect(await decide(slackPost)).toMatchObject({ decision: 'allow', reason: 'authorized' });
+    const on = await s.call('PUT', '/v1/kill-switch', 'admin-token', { read_only_mode: true, reason: 'incident 42' });
     expect(on).toMatchObject({ status: 200, body: { read_only_mode: true, all_write_tools_disabled: false, reason: 'incident 42' } });
-    expect((await request(`${s.url}/v1/kill-switch`, 'GET')).body).toEqual(on.body);
-    expect(await decide(s.url, slackPost)).toMatchObject({ decision: 'deny', reason: 'agent is in read-only mode' });
-    expect(await decide(s.url, jiraRead)).toMatchObject({ decision: 'allow', reason: 'authorized' });
-    const bad = await request(`${s.url}/v1/kill-switch`, 'PUT', { read_only_mode: 'false' });
-    expect(bad.status).toBe(400);
-    expect(await decide(s.url, slackPost)).toMatchObject({ decision: 'deny', reason: 'agent is in read-only mode' });
-    expect((await request(`${s.url}/v1/kill-switch`, 'PUT', { read_only_mode: false })).status).toBe(200);
-    expect(await decide(s.url, slackPost)).toMatchObject({ decision: 'allow', reason: 'authorized' });
-    expect(await s.stop()).toBe(0);
-    const reader = await openSqliteAuditReader(join(dataDir, 'bastion.db'));
-    if (!reader.ok) throw new Error(reader.errors.map((e) => e.message).join('; '));
+    expect((await s.call('GET', '/v1/kill-switch', 'engineer-token')).body).toEqual(on.body);
+    // No wait, no poll: the decision right after the PUT is denied.
+    expect(await decide(slackPost)).toMatchObject({ decision: 'deny', reason: 'agent is in read-only mode', matched: [{ policy: 'bastion/kill-switch', rule: 'read_only_mode', effect: 'deny' }] });
+    expect(await decide(jiraRead)).toMatchObject({ decision: 'allow', reason: 'authorized' });
+    expect((await s.call('PUT', '/v1/kill-switch', 'admin-token', { read_only_mode: 'false' })).status).toBe(400);
+    expect(await decide(slackPost)).toMatchObject({ decision: 'deny', reason: 'agent is in read-only mode' });
+    expect((await s.call('PUT', '/v1/kill-switch', 'admin-token', { read_only_mode: false })).status).toBe(200);
+    expect(await decide(slackPost)).toMatchObject({ decision: 'allow', reason: 'authorized' });
+    await s.app.stop();
+    running.splice(0);
+    const events = await killSwitchEvents(s.dataDir);
+    expect(events.map((e) => [e.data['by'], e.data['via'], e.data['reason'], (e.data['state'] as { read_only_mode: boolean }).read_only_mode])).toEqual([
+      ['oncall@zyxbank.example', 'http', 'incident 42', true],
+      ['oncall@zyxbank.example', 'http', null, false],
+    ]);
+    expect(events[0]?.data['change']).toEqual({ read_only_mode: true, reason: 'incident 42' });
+  });
+
+  it('production mode without a verifier: 401 on GET and PUT, and the switch stays as it was', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bastion-ks-prod-'));
+    const built = await createBastionApp({ config: { ...DEFAULT_CONFIG, port: 0, dataDir: join(dir, 'data'), policies: [ZYX] }, io: quiet, watch: false });
+    if (!built.ok) throw new Error('not built');
+    const started = await built.value.start();
+    if (!started.ok) throw new Error('not started');
     try {
-      const changes = (await reader.value.query({})).filter((e) => e.type === 'kill_switch.changed');
-      expect(changes.map((e) => (e.data as { by: string; state: { read_only_mode: boolean } }).state.read_only_mode)).toEqual([true, false]);
-      expect(changes.every((e) => (e.data as { by: string }).by === 'http (development mode: identity not verified)')).toBe(true);
-      expect((await reader.value.verify()).ok).toBe(true);
-      // Every change is pinned by a signed checkpoint taken right after it.
-      const sizes = (await reader.value.checkpoints()).map((c) => c.size);
-      for (const e of changes) expect(sizes).toContain(e.seq);
+      const url = started.value.url as string;
+      const put = await fetch(`${url}/v1/kill-switch`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"disabled_users":[]}' });
+      expect(put.status).toBe(401);
+      expect(await put.json()).toMatchObject({ error: { code: 'IDENTITY_MISSING' } });
+      expect((await fetch(`${url}/v1/kill-switch`)).status).toBe(401);
+      expect(built.value.gateway.killSwitch().disabled_users).toEqual([]);
     } finally {
-      await reader.value.close();
+      await built.value.stop();
     }
   });
 
-  it('production mode: 401 on GET and PUT, and the switch stays as it was', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'bastion-ks-prod-'));
-    const s = await serve(['--policy', ZYX, '--data-dir', join(dir, 'data')]);
-    served.push(s);
-    const put = await request(`${s.url}/v1/kill-switch`, 'PUT', { disabled_users: [] });
-    expect(put).toMatchObject({ status: 401, body: { error: { code: 'IDENTITY_MISSING' } } });
-    expect((await request(`${s.url}/v1/kill-switch`, 'GET')).status).toBe(401);
-    expect((await request(`${s.url}/health`, 'GET')).body).toMatchObject({ status: 'ok', mode: 'production' });
-  });
-
-  it("the ZYX file's kill_switch block follows every edit, and an operator's PUT holds until the file changes that key", async () => {
+  it("the file's block and the runtime state combine: either disables, an API change never re-enables what the file disables, an edit never undoes an API switch", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bastion-ks-file-'));
     const file = join(dir, 'tool_policies.yaml');
     copyFileSync(ZYX, file);
-    const s = await serve(['--dev', '--policy', file, '--data-dir', join(dir, 'data')]);
-    served.push(s);
-    const state = async () => (await request(`${s.url}/v1/kill-switch`, 'GET')).body;
-    const until = (want: Record<string, unknown>, what: string) =>
-      eventually(async () => {
-        const got = await state();
-        return Object.entries(want).every(([k, v]) => JSON.stringify(got[k]) === JSON.stringify(v)) ? got : undefined;
-      }, what);
-    // The state may already read as wanted before an edit is applied: wait for a new version.
-    const version = async () => (await request(`${s.url}/health`, 'GET')).body['policyVersion'];
-    const loaded = async (edit: () => void, what: string) => {
-      const before = await version();
+    const dataDir = join(dir, 'data');
+    let s = await start([file], {}, { watch: true, dataDir });
+    running.push(s);
+    const state = async () => (await s.call('GET', '/v1/kill-switch', 'engineer-token')).body;
+    const decide = async () => (await s.call('POST', '/v1/decide', 'engineer-token', slackPost)).body;
+    const reloaded = async (edit: () => void, what: string) => {
+      const before = s.app.gateway.policySet.version;
       edit();
-      await eventually(async () => ((await version()) !== before ? true : undefined), what);
+      await eventually(() => (s.app.gateway.policySet.version !== before ? true : undefined), what);
+      // The set is swapped in first, then its kill-switch change and policy.loaded are recorded:
+      // wait for the latter, so the next change in this test follows the reload's checkpoint.
+      const version = s.app.gateway.policySet.version;
+      await eventually(async () => ((await s.app.gateway.auditLog?.query({ type: 'policy.loaded' }))?.some((e) => e.policyVersion === version) ? true : undefined), `${what}: recorded`);
     };
 
-    // Toggled through the file with sed -i, back and forth: each edit applies (seen through
-    // decisions alone, so this part also runs against a build without the route).
-    const decided = (decision: string, what: string) =>
-      eventually(async () => {
-        const d = await decide(s.url, slackPost);
-        return d.decision === decision ? d : undefined;
-      }, what);
-    for (let round = 1; round <= 3; round++) {
-      sedInPlace(file, 's/all_write_tools_disabled: false/all_write_tools_disabled: true/');
-      expect(await decided('deny', `the file switching writes off (round ${round})`)).toMatchObject({ reason: 'all write tools disabled by kill switch' });
-      sedInPlace(file, 's/all_write_tools_disabled: true/all_write_tools_disabled: false/');
-      expect(await decided('allow', `the file switching writes back on (round ${round})`)).toMatchObject({ reason: 'authorized' });
-    }
-    expect(await state()).toMatchObject({ all_write_tools_disabled: false });
+    // The file switches writes off; an admin's PUT of `false` cannot switch them back on.
+    await reloaded(() => sedInPlace(file, 's/all_write_tools_disabled: false/all_write_tools_disabled: true/'), 'the file switching writes off');
+    expect(await decide()).toMatchObject({ decision: 'deny', reason: 'all write tools disabled by kill switch' });
+    const put = await s.call('PUT', '/v1/kill-switch', 'admin-token', { all_write_tools_disabled: false, read_only_mode: true, reason: 'incident 7' });
+    expect(put.status).toBe(200);
+    expect(put.body).toMatchObject({
+      all_write_tools_disabled: true,
+      read_only_mode: true,
+      sources: { runtime: { all_write_tools_disabled: false, read_only_mode: true, reason: 'incident 7', version: 1 }, policy: { all_write_tools_disabled: true, read_only_mode: false } },
+    });
+    expect(await decide()).toMatchObject({ decision: 'deny', reason: 'all write tools disabled by kill switch' });
 
-    // An operator switches read-only on through the API; an edit of another key in the file
-    // applies that key and leaves read-only on.
-    expect((await request(`${s.url}/v1/kill-switch`, 'PUT', { read_only_mode: true })).status).toBe(200);
-    sedInPlace(file, 's/disabled_users: \\[\\]/disabled_users: [intern@zyxbank.example]/');
-    await until({ disabled_users: ['intern@zyxbank.example'], read_only_mode: true }, 'the file disabling a user');
-    expect(await decide(s.url, slackPost)).toMatchObject({ decision: 'deny', reason: 'agent is in read-only mode' });
+    // The file switching writes back on leaves the operator's read-only mode on.
+    await reloaded(() => sedInPlace(file, 's/all_write_tools_disabled: true/all_write_tools_disabled: false/'), 'the file switching writes on');
+    expect(await state()).toMatchObject({ all_write_tools_disabled: false, read_only_mode: true, sources: { runtime: { read_only_mode: true, version: 1 } } });
+    expect(await decide()).toMatchObject({ decision: 'deny', reason: 'agent is in read-only mode' });
 
-    // The file changing read_only_mode itself wins for that key (the last change wins)…
-    await loaded(() => atomicWrite(file, readFileSync(file, 'utf8').replace('read_only_mode: false', 'read_only_mode: true')), 'the file switching read-only on');
-    expect(await state()).toMatchObject({ read_only_mode: true });
-    atomicWrite(file, readFileSync(file, 'utf8').replace('read_only_mode: true', 'read_only_mode: false'));
-    await until({ read_only_mode: false }, 'the file switching read-only off');
-    expect(await decide(s.url, slackPost)).toMatchObject({ decision: 'allow', reason: 'authorized' });
+    // Lists unite: the file disables a user, the API a connector; an edit of the file's
+    // read_only_mode to false (it already is) undoes nothing.
+    await reloaded(() => atomicWrite(file, readFileSync(file, 'utf8').replace('disabled_users: []', 'disabled_users: [intern@zyxbank.example]')), 'the file disabling a user');
+    expect((await s.call('PUT', '/v1/kill-switch', 'admin-token', { disabled_users: ['mallory@zyxbank.example'], read_only_mode: false })).body).toMatchObject({
+      disabled_users: ['intern@zyxbank.example', 'mallory@zyxbank.example'],
+      read_only_mode: false,
+    });
+    expect(await decide()).toMatchObject({ decision: 'allow', reason: 'authorized' });
 
-    // …and an operator's later PUT wins again, through unrelated edits of the file.
-    expect((await request(`${s.url}/v1/kill-switch`, 'PUT', { disabled_connectors: ['slack'] })).status).toBe(200);
-    sedInPlace(file, 's/disabled_users: \\[intern@zyxbank.example\\]/disabled_users: []/');
-    await until({ disabled_users: [] }, 'the file enabling the user again');
-    expect(await state()).toMatchObject({ disabled_connectors: ['slack'], read_only_mode: false });
-    expect(await decide(s.url, slackPost)).toMatchObject({ decision: 'deny', reason: 'connector disabled by kill switch' });
-    expect(s.stderr()).not.toContain('rejected');
+    // A restart keeps the runtime state as the operator left it; the file's block was never
+    // written into the store (the runtime version counts the two PUTs only).
+    await s.app.stop();
+    running.splice(0);
+    s = await start([file], {}, { dataDir });
+    running.push(s);
+    expect(await state()).toMatchObject({
+      disabled_users: ['intern@zyxbank.example', 'mallory@zyxbank.example'],
+      sources: { runtime: { disabled_users: ['mallory@zyxbank.example'], version: 2 }, policy: { disabled_users: ['intern@zyxbank.example'] } },
+    });
+    await s.app.stop();
+    running.splice(0);
+    // The file's edits are audited as changes too, by `policy file`.
+    const events = await killSwitchEvents(dataDir);
+    expect(events.map((e) => e.data['by'])).toEqual(['policy file', 'oncall@zyxbank.example', 'policy file', 'policy file', 'oncall@zyxbank.example']);
   });
 });

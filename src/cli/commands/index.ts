@@ -7,9 +7,10 @@ import { analyzeCommand } from './analyze.js';
 import { auditCommand } from './audit.js';
 import { checkCommand } from './check.js';
 import { keysCommand } from './keys.js';
+import { killSwitchCommand } from './kill-switch.js';
 import { policyCommand } from './policy.js';
 import { scanCommand } from './scan.js';
 import { serveCommand } from './serve.js';
 import { testCommand } from './test.js';
 
-export const COMMANDS: Command[] = [serveCommand, checkCommand, policyCommand, testCommand, auditCommand, scanCommand, analyzeCommand, keysCommand];
+export const COMMANDS: Command[] = [serveCommand, checkCommand, policyCommand, testCommand, auditCommand, killSwitchCommand, keysCommand, scanCommand, analyzeCommand];
