@@ -31,6 +31,7 @@ export const ERROR_CODES = {
   APPROVAL_CONFLICT: { status: 409, summary: 'the approval is not in a state that allows this: already decided, expired, consumed, cancelled or bound to another call' },
   LIMIT_INVALID: { status: 400, summary: 'a rate limit or budget is malformed' },
   IDENTITY_MISSING: { status: 401, summary: 'the request carries no verified identity' },
+  FORBIDDEN: { status: 403, summary: 'the caller is identified but not allowed to do this' },
   NOT_FOUND: { status: 404, summary: 'no such route or resource' },
   METHOD_NOT_ALLOWED: { status: 405, summary: 'the route does not take this method' },
   INTERNAL: { status: 500, summary: 'an unexpected internal error' },
