@@ -7,14 +7,20 @@
  *
  * The engine (`policy/engine.ts`) decides everything, built-in policies included (kill
  * switch, baseline, secrets in arguments); nothing here edits a decision after it returns.
- * State lives behind ports (`KillSwitchStore`, `TaintStore`; in memory unless the caller
- * passes stores), so the same gateway runs on shared stores across replicas.
+ * State lives behind ports (`KillSwitchStore`, `TaintStore`, `ApprovalStore`; in memory unless
+ * the caller passes stores), so the same gateway runs on shared stores across replicas.
+ *
+ * Approvals (the approvals stage's service): a request naming `approvalId` is looked up and
+ * bound to this call before the engine runs; after it, a `require_approval` decision gets its
+ * approval created (or keeps the pending one it named) and an allow by an approval uses it
+ * once. Attaching the approval is the one thing added to a decision here; the engine decides.
  */
 
 import { randomUUID } from 'node:crypto';
 import type { TaintStore } from '../analysis/index.js';
+import { createApprovalService, type ApprovalEvent, type ApprovalService, type ApprovalSettings, type ApprovalStore } from '../approvals/index.js';
 import { decisionEvent, type AuditEventInput, type AuditLog } from '../audit/index.js';
-import { createMemoryTaintStore, openSqliteStores, type StateStores } from '../storage/index.js';
+import { createMemoryApprovalStore, createMemoryTaintStore, openSqliteStores, type StateStores } from '../storage/index.js';
 import { validateRequest } from '../core/request.js';
 import type { ActionRequest, Decision } from '../core/types.js';
 import { fail, ok, type Result } from '../core/result.js';
@@ -30,6 +36,16 @@ export interface GatewayStores {
   killSwitch?: KillSwitchStore;
   /** Traces that read untrusted content scoring as an attack. */
   taint?: TaintStore;
+  /** Approvals between the decision that asks for one and the retry that uses it. */
+  approvals?: ApprovalStore;
+}
+
+/** How approvals are made when a rule does not say, and who hears of them. */
+export interface GatewayApprovalOptions extends Partial<ApprovalSettings> {
+  /** Told of every approval transition (the notifier's queue); must not block. */
+  notify?: (event: ApprovalEvent) => void;
+  /** The clock of approvals (tests); default `Date.now`. */
+  now?: () => number;
 }
 
 export interface GatewayOptions {
@@ -55,6 +71,8 @@ export interface GatewayOptions {
   surface?: string;
   /** Resolve relative policy paths against this directory. */
   cwd?: string;
+  /** Default approver groups (`[bastion-approvers]`) and expiry (900 s), notifications. */
+  approvals?: GatewayApprovalOptions;
 }
 
 export interface ResultInspection {
@@ -97,6 +115,8 @@ export interface Gateway {
   /** Changes the kill switch (fields left out keep their value) and records it. */
   setKillSwitch(change: Partial<KillSwitchState>, by: string): Promise<KillSwitchState>;
   readonly auditLog: AuditLog | undefined;
+  /** The approvals workflow: list, show, wait on, approve, deny, cancel, sweep expired ones. */
+  readonly approvals: ApprovalService;
   close(): Promise<void>;
 }
 
@@ -190,7 +210,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   }
   const killSwitchStore = options.stores?.killSwitch ?? opened?.killSwitch ?? createMemoryKillSwitchStore();
   const taintStore = options.stores?.taint ?? createMemoryTaintStore();
-  const owned = [...(options.stores?.killSwitch || opened ? [] : [killSwitchStore]), ...(options.stores?.taint ? [] : [taintStore]), ...(opened ? [opened] : [])];
+  const approvalStore = options.stores?.approvals ?? opened?.approvals ?? createMemoryApprovalStore();
+  const owned = [
+    ...(options.stores?.killSwitch || opened ? [] : [killSwitchStore]),
+    ...(options.stores?.taint ? [] : [taintStore]),
+    ...(options.stores?.approvals || opened ? [] : [approvalStore]),
+    ...(opened ? [opened] : []),
+  ];
   const atStart: Partial<KillSwitchState> = { ...(set.killSwitch ?? {}), ...(options.killSwitch ?? {}) };
   let killSwitch = Object.keys(atStart).length > 0 ? await killSwitchStore.update(atStart) : await killSwitchStore.get();
   const audit: AuditLog | undefined = options.auditLog ?? opened?.audit;
@@ -199,6 +225,15 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     if (audit) await audit.append(event);
   };
   await record({ type: 'policy.loaded', policyVersion: set.version, data: { policies: set.policies.map((p) => ({ name: p.name, format: p.format, source: p.source })), surface } });
+  const { notify, now, ...approvalSettings } = options.approvals ?? {};
+  const approvals = createApprovalService({
+    store: approvalStore,
+    settings: approvalSettings,
+    record,
+    redact: (v) => redactValue(v),
+    ...(notify ? { notify } : {}),
+    ...(now ? { now } : {}),
+  });
 
   // Returns the validated, frozen copy that was decided along with the decision, so guard()
   // runs the tool on exactly what was decided and recorded.
@@ -213,9 +248,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       return { decision };
     }
     const request: ActionRequest = Object.freeze({ ...checked.value, traceId });
-    const [state, taint] = await Promise.all([killSwitchStore.get(), taintStore.get(traceId)]);
+    const [state, taint, found] = await Promise.all([killSwitchStore.get(), taintStore.get(traceId), approvals.check(request, current.version)]);
     killSwitch = state;
-    const decision = engineDecide(current, request, { ...factsFor(current, request), taint }, { killSwitch: state });
+    const facts = { ...factsFor(current, request), taint };
+    const engineDecision = engineDecide(current, request, facts, { killSwitch: state, approval: found?.snapshot });
+    const decision = await approvals.settle(request, engineDecision, found, (approval) => engineDecide(current, request, facts, { killSwitch: state, approval }));
     await record(decisionEvent(request, decision, { redact: (v) => redactValue(v), surface }));
     return { decision, request };
   };
@@ -276,14 +313,16 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     get auditLog() {
       return audit;
     },
+    approvals,
     async close() {
+      approvals.close();
       for (const store of owned) await store.close();
     },
   };
   return gateway;
 }
 
-const OPTION_NAMES = ['policies', 'baseline', 'dataDir', 'auditLog', 'durable', 'retentionDays', 'killSwitch', 'stores', 'surface', 'cwd'];
+const OPTION_NAMES = ['policies', 'baseline', 'dataDir', 'auditLog', 'durable', 'retentionDays', 'killSwitch', 'stores', 'surface', 'cwd', 'approvals'];
 
 /** A path, a `{source, text}` / `{source, document}` input, or a bare parsed document (a mapping). */
 function isPolicyInput(v: unknown): boolean {
@@ -329,12 +368,28 @@ function checkOptions(options: unknown): BastionError[] {
   if (isPlainObject(stores)) {
     const s = stores as Record<string, unknown>;
     const hasMethods = (v: unknown, names: string[]) => isPlainObject(v) && names.every((n) => typeof (v as Record<string, unknown>)[n] === 'function');
-    for (const key of Object.keys(s)) if (key !== 'killSwitch' && key !== 'taint') err(`stores.${key}`, 'unknown store (expected killSwitch or taint)');
+    for (const key of Object.keys(s)) if (!['killSwitch', 'taint', 'approvals'].includes(key)) err(`stores.${key}`, 'unknown store (expected killSwitch, taint or approvals)');
+    if (s['approvals'] !== undefined && !hasMethods(s['approvals'], ['create', 'get', 'consume', 'close']))
+      err('stores.approvals', 'must be an approval store with `create`, `get`, `consume` and `close`');
     if (s['killSwitch'] !== undefined && !hasMethods(s['killSwitch'], ['get', 'update', 'close'])) err('stores.killSwitch', 'must be a kill-switch store with `get`, `update` and `close`');
     if (s['taint'] !== undefined && !hasMethods(s['taint'], ['get', 'mark', 'close'])) err('stores.taint', 'must be a taint store with `get`, `mark` and `close`');
   }
   optional('surface', (v) => typeof v === 'string' && v !== '', 'a non-empty string such as `library`');
   optional('cwd', (v) => typeof v === 'string' && v !== '', 'a directory path');
+  optional('approvals', isPlainObject, "an object such as `{ defaultApproverGroups: ['bastion-approvers'], defaultExpirySeconds: 900 }`");
+  const a = o['approvals'];
+  if (isPlainObject(a)) {
+    const ap = a as Record<string, unknown>;
+    for (const key of Object.keys(ap))
+      if (!['defaultApproverGroups', 'defaultExpirySeconds', 'notify', 'now'].includes(key))
+        err(`approvals.${key}`, 'unknown option (expected defaultApproverGroups, defaultExpirySeconds, notify, now)');
+    const groups = ap['defaultApproverGroups'];
+    if (groups !== undefined && !(Array.isArray(groups) && groups.length > 0 && groups.every((g) => typeof g === 'string' && g !== '')))
+      err('approvals.defaultApproverGroups', 'must be a non-empty list of group names');
+    const expiry = ap['defaultExpirySeconds'];
+    if (expiry !== undefined && !(typeof expiry === 'number' && Number.isSafeInteger(expiry) && expiry > 0)) err('approvals.defaultExpirySeconds', 'must be a whole number of seconds from 1');
+    for (const fn of ['notify', 'now'] as const) if (ap[fn] !== undefined && typeof ap[fn] !== 'function') err(`approvals.${fn}`, 'must be a function');
+  }
   return errors;
 }
 
