@@ -4,6 +4,7 @@
 
 import type { Command } from '../command.js';
 import { analyzeCommand } from './analyze.js';
+import { approvalsCommand } from './approvals.js';
 import { auditCommand } from './audit.js';
 import { checkCommand } from './check.js';
 import { policyCommand } from './policy.js';
@@ -11,4 +12,4 @@ import { scanCommand } from './scan.js';
 import { serveCommand } from './serve.js';
 import { testCommand } from './test.js';
 
-export const COMMANDS: Command[] = [serveCommand, checkCommand, policyCommand, testCommand, auditCommand, scanCommand, analyzeCommand];
+export const COMMANDS: Command[] = [serveCommand, checkCommand, policyCommand, testCommand, auditCommand, scanCommand, analyzeCommand, approvalsCommand];
