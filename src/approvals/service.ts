@@ -159,7 +159,7 @@ export function approvalTerms(
 }
 
 /** Which parts of the call differ from the one an approval is bound to, e.g. `['arguments']`. */
-export function bindingDifferences(record: ApprovalRecord, request: ActionRequest, policyVersion: string): string[] {
+export function bindingDifferences(record: ApprovalRecord, request: ActionRequest, policyVersion: string, redact: (value: unknown) => unknown = (v) => v): string[] {
   const same = (a: unknown, b: unknown): boolean => {
     const x = canonicalJson(a ?? null);
     const y = canonicalJson(b ?? null);
@@ -171,8 +171,9 @@ export function bindingDifferences(record: ApprovalRecord, request: ActionReques
   if (record.request.action !== b.action) out.push('action');
   if ((record.request.resource ?? null) !== (b.resource ?? null)) out.push('resource');
   if ((record.request.environment ?? null) !== (b.environment ?? null)) out.push('environment');
-  if (!same(record.request.args, b.args)) out.push('arguments');
-  if (!same(record.request.context, b.context)) out.push('context');
+  // The record keeps them redacted: compare like with like (the binding itself is the hash).
+  if (!same(record.request.args, redact(b.args))) out.push('arguments');
+  if (!same(record.request.context, redact(b.context))) out.push('context');
   if (record.policyVersion !== b.policyVersion) out.push('policy version');
   return out;
 }
@@ -183,10 +184,10 @@ function listWords(words: readonly string[]): string {
 }
 
 /** Why an approval does not allow this call, as the decision's reason. */
-function noteFor(record: ApprovalRecord, bound: boolean, request: ActionRequest, policyVersion: string): string | undefined {
+function noteFor(record: ApprovalRecord, bound: boolean, request: ActionRequest, policyVersion: string, redact: (value: unknown) => unknown): string | undefined {
   const id = quote(record.id);
   if (!bound) {
-    const diff = bindingDifferences(record, request, policyVersion);
+    const diff = bindingDifferences(record, request, policyVersion, redact);
     const granted = record.status === 'approved' || record.status === 'consumed' ? 'granted' : 'requested';
     // A hash mismatch with no visible difference cannot happen for a stored request; say so rather than nothing.
     const what = diff.length > 0 ? `${listWords(diff)} ${diff.length === 1 && diff[0] !== 'arguments' ? 'differs' : 'differ'}` : 'the call differs';
@@ -363,7 +364,7 @@ export function createApprovalService(options: ApprovalServiceOptions): Approval
     }
     const record = found.value;
     const bound = hash.ok && hash.value === record.bindingHash;
-    const note = noteFor(record, bound, request, policyVersion);
+    const note = noteFor(record, bound, request, policyVersion, redact);
     return { snapshot: { id, status: record.status, bound, ...(note !== undefined ? { note } : {}) }, record, ...(hash.ok ? { bindingHash: hash.value } : {}) };
   };
 
@@ -383,8 +384,10 @@ export function createApprovalService(options: ApprovalServiceOptions): Approval
         action: request.action,
         ...(request.resource !== undefined ? { resource: request.resource } : {}),
         ...(request.environment !== undefined ? { environment: request.environment } : {}),
-        args: request.args ?? {},
-        context: request.context ?? {},
+        // Kept for approvers to read and to say what differs on a retry; the binding is the
+        // hash, so secrets are stored redacted.
+        args: redact(request.args ?? {}) as Record<string, unknown>,
+        context: redact(request.context ?? {}) as Record<string, unknown>,
       },
       approverGroups: terms.approverGroups,
       quorum: terms.quorum,

@@ -42,6 +42,12 @@ export interface GatewayStores {
 
 /** How approvals are made when a rule does not say, and who hears of them. */
 export interface GatewayApprovalOptions extends Partial<ApprovalSettings> {
+  /**
+   * Default true: a `require_approval` decision opens an approval and a retry's `approvalId`
+   * is looked up and used. False for dry evaluations (`bastion check`, `bastion test`): the
+   * decision only, no approval state written.
+   */
+  enabled?: boolean;
   /** Told of every approval transition (the notifier's queue); must not block. */
   notify?: (event: ApprovalEvent) => void;
   /** The clock of approvals (tests); default `Date.now`. */
@@ -225,7 +231,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     if (audit) await audit.append(event);
   };
   await record({ type: 'policy.loaded', policyVersion: set.version, data: { policies: set.policies.map((p) => ({ name: p.name, format: p.format, source: p.source })), surface } });
-  const { notify, now, ...approvalSettings } = options.approvals ?? {};
+  const { notify, now, enabled: approvalsEnabled = true, ...approvalSettings } = options.approvals ?? {};
   const approvals = createApprovalService({
     store: approvalStore,
     settings: approvalSettings,
@@ -248,11 +254,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       return { decision };
     }
     const request: ActionRequest = Object.freeze({ ...checked.value, traceId });
-    const [state, taint, found] = await Promise.all([killSwitchStore.get(), taintStore.get(traceId), approvals.check(request, current.version)]);
+    const [state, taint, found] = await Promise.all([killSwitchStore.get(), taintStore.get(traceId), approvalsEnabled ? approvals.check(request, current.version) : undefined]);
     killSwitch = state;
     const facts = { ...factsFor(current, request), taint };
     const engineDecision = engineDecide(current, request, facts, { killSwitch: state, approval: found?.snapshot });
-    const decision = await approvals.settle(request, engineDecision, found, (approval) => engineDecide(current, request, facts, { killSwitch: state, approval }));
+    const decision = !approvalsEnabled ? engineDecision : await approvals.settle(request, engineDecision, found, (approval) => engineDecide(current, request, facts, { killSwitch: state, approval }));
     await record(decisionEvent(request, decision, { redact: (v) => redactValue(v), surface }));
     return { decision, request };
   };
@@ -381,8 +387,9 @@ function checkOptions(options: unknown): BastionError[] {
   if (isPlainObject(a)) {
     const ap = a as Record<string, unknown>;
     for (const key of Object.keys(ap))
-      if (!['defaultApproverGroups', 'defaultExpirySeconds', 'notify', 'now'].includes(key))
-        err(`approvals.${key}`, 'unknown option (expected defaultApproverGroups, defaultExpirySeconds, notify, now)');
+      if (!['enabled', 'defaultApproverGroups', 'defaultExpirySeconds', 'notify', 'now'].includes(key))
+        err(`approvals.${key}`, 'unknown option (expected enabled, defaultApproverGroups, defaultExpirySeconds, notify, now)');
+    if (ap['enabled'] !== undefined && typeof ap['enabled'] !== 'boolean') err('approvals.enabled', 'must be true or false');
     const groups = ap['defaultApproverGroups'];
     if (groups !== undefined && !(Array.isArray(groups) && groups.length > 0 && groups.every((g) => typeof g === 'string' && g !== '')))
       err('approvals.defaultApproverGroups', 'must be a non-empty list of group names');
