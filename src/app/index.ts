@@ -5,14 +5,16 @@
  * serve` is a thin command over it, and so will be every later surface (the MCP proxy, the
  * model-API proxy, hooks), so none of them copies the wiring.
  *
- *   createBastionApp(config) → stores → gateway → server (built, not bound)
- *   app.start()  → retention, SIEM sink, watcher, listen, then `service.start`
- *   app.stop()   → drain the server, watcher, timers, `service.stop`, flush the sink, stores
+ *   createBastionApp(config) → stores → notifier → gateway → server (built, not bound)
+ *   app.start()  → retention, approval expiry sweep, SIEM sink, watcher, listen, then `service.start`
+ *   app.stop()   → drain the server, watcher, timers, notifier, `service.stop`, flush the sink, stores
  */
 
+import { readFileSync } from 'node:fs';
+import { createNotifier, type Notifier, type WebhookTarget } from '../approvals/index.js';
 import { createSiemSink, type SiemSink } from '../audit/index.js';
 import type { BastionConfig } from '../config/index.js';
-import { bastionError, type BastionError } from '../core/errors.js';
+import { bastionError, quote, type BastionError } from '../core/errors.js';
 import { fail, ok, type Result } from '../core/result.js';
 import { openGateway, type Gateway } from '../gateway/index.js';
 import { buildAuthenticator, type Authenticator } from '../identity/index.js';
@@ -43,6 +45,8 @@ export interface BastionAppOptions {
   identity?: Authenticator;
   /** The clock limits count with (ms since the epoch); default `Date.now`. For tests. */
   now?: () => number;
+  /** How often expired approvals are written as `expired` (and audited); default 5 s. */
+  approvalSweepMs?: number;
 }
 
 export interface BastionApp {
@@ -51,6 +55,8 @@ export interface BastionApp {
   readonly stores: StateStores;
   /** Who may call the service, built from `config.identity` (and `config.dev`). */
   readonly identity: Authenticator;
+  /** Approval notifications; undefined without a `notifications` section. */
+  readonly notifier: Notifier | undefined;
   /** The Fastify app, for `inject()`; undefined when built with `server: false`. */
   readonly server: Awaited<ReturnType<typeof buildServer>> | undefined;
   /**
@@ -87,6 +93,43 @@ const SHUTDOWN_GRACE_MS = 10_000;
 /** A SIEM collector that is down must not hold the shutdown for longer than this. */
 const SINK_FLUSH_MS = 5_000;
 const RETENTION_INTERVAL_MS = 6 * 3600_000;
+const APPROVAL_SWEEP_MS = 5_000;
+/** Notifications still in flight at stop may take this long before they are audited as undelivered. */
+const NOTIFY_DRAIN_MS = 2_000;
+
+/** The webhooks of `notifications`, their URLs and secrets read from the environment or files now, so a missing one stops the start. */
+function webhookTargets(config: BastionConfig, env: AppIo['env']): Result<WebhookTarget[], BastionError> {
+  const errors: BastionError[] = [];
+  const targets: WebhookTarget[] = [];
+  (config.notifications?.webhooks ?? []).forEach((w, i) => {
+    const field = `notifications.webhooks[${i}]`;
+    let url = w.url;
+    if (w.urlEnv !== undefined) {
+      url = env[w.urlEnv];
+      if (url === undefined || !/^https?:\/\//.test(url))
+        errors.push(bastionError('CONFIG_INVALID', `webhook ${quote(w.name)}: environment variable ${quote(w.urlEnv)} must hold an http(s) URL`, { field: `${field}.urlEnv` }));
+    }
+    let secret: string | undefined;
+    if (w.secretEnv !== undefined) {
+      secret = env[w.secretEnv];
+      if (secret === undefined || secret === '')
+        errors.push(bastionError('CONFIG_INVALID', `webhook ${quote(w.name)}: environment variable ${quote(w.secretEnv)} is not set (it holds the signing secret)`, { field: `${field}.secretEnv` }));
+    } else if (w.secretFile !== undefined) {
+      try {
+        secret = readFileSync(w.secretFile, 'utf8').trim();
+        if (secret === '') errors.push(bastionError('CONFIG_INVALID', `webhook ${quote(w.name)}: secret file ${quote(w.secretFile)} is empty`, { field: `${field}.secretFile` }));
+      } catch (err) {
+        errors.push(
+          bastionError('CONFIG_INVALID', `webhook ${quote(w.name)}: cannot read secret file ${quote(w.secretFile)}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`, {
+            field: `${field}.secretFile`,
+          }),
+        );
+      }
+    }
+    if (url !== undefined) targets.push({ name: w.name, url, format: w.format, events: w.events, ...(secret ? { secret } : {}) });
+  });
+  return errors.length > 0 ? fail(...errors) : ok(targets);
+}
 
 /**
  * Builds the application from a configuration (see `loadConfig`). Returns the errors when a
@@ -114,14 +157,33 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
     stores = opened.value;
   }
 
+  let notifier: Notifier | undefined;
+  if (config.notifications !== undefined && config.notifications.webhooks.length > 0) {
+    const targets = webhookTargets(config, io.env);
+    if (!targets.ok) {
+      await stores.close();
+      return targets;
+    }
+    const audit = stores.audit;
+    notifier = createNotifier({
+      targets: targets.value,
+      retry: config.notifications.retry,
+      queueSize: config.notifications.queueSize,
+      timeoutMs: config.notifications.timeoutMs,
+      ...(audit ? { record: async (event) => void (await audit.append(event)) } : {}),
+      log: (line) => io.stderr.write(line),
+    });
+  }
+
   const opened = await openGateway({
     policies: config.policies,
     baseline: config.baseline,
     ...(stores.audit ? { auditLog: stores.audit } : {}),
-    stores: { killSwitch: stores.killSwitch, taint: stores.taint, limits: stores.limits },
+    stores: { killSwitch: stores.killSwitch, taint: stores.taint, limits: stores.limits, approvals: stores.approvals },
     limits: { onStoreError: config.limits.onStoreError },
     ...(options.now ? { now: options.now } : {}),
     surface,
+    approvals: { ...config.approvals, ...(notifier ? { notify: notifier.notify } : {}) },
   });
   if (!opened.ok) {
     await stores.close();
@@ -177,6 +239,20 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
     }
   };
   let pruneTimer: NodeJS.Timeout | undefined;
+  let sweepTimer: NodeJS.Timeout | undefined;
+  // Expiry applies on read at once; the sweep writes `expired` and audits it once per approval.
+  let sweeping = false;
+  const sweep = async (): Promise<void> => {
+    if (sweeping) return;
+    sweeping = true;
+    try {
+      await gateway.approvals.sweep();
+    } catch (err) {
+      io.stderr.write(`bastion: approval expiry sweep failed: ${(err as Error).message}\n`);
+    } finally {
+      sweeping = false;
+    }
+  };
   let started = false;
   /** Set once the start was recorded: only a recorded start gets a `service.stop`. */
   let running = false;
@@ -185,6 +261,7 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
   const stopParts = async (): Promise<void> => {
     watcher?.close();
     if (pruneTimer) clearInterval(pruneTimer);
+    if (sweepTimer) clearInterval(sweepTimer);
   };
 
   const app: BastionApp = {
@@ -192,6 +269,7 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
     gateway,
     stores,
     identity: authenticator,
+    notifier,
     server,
     async start() {
       if (started) return fail(bastionError('INTERNAL', 'the application was already started'));
@@ -199,6 +277,9 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
       await prune();
       pruneTimer = setInterval(() => void prune(), RETENTION_INTERVAL_MS);
       pruneTimer.unref();
+      await sweep();
+      sweepTimer = setInterval(() => void sweep(), options.approvalSweepMs ?? APPROVAL_SWEEP_MS);
+      sweepTimer.unref();
       if (options.watch !== false) {
         const current = watchPolicies(
           config.policies,
@@ -247,6 +328,10 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
       // Drain first: requests in flight finish (and are audited) before the log closes.
       if (server) await stopServer(server, SHUTDOWN_GRACE_MS);
       await stopParts();
+      if (notifier) {
+        await notifier.idle(NOTIFY_DRAIN_MS);
+        await notifier.stop();
+      }
       if (running) await log?.append({ type: 'service.stop', data: { reason } });
       if (sink) {
         await Promise.race([sink.flush().catch(() => undefined), new Promise((r) => setTimeout(r, SINK_FLUSH_MS).unref())]);

@@ -37,3 +37,7 @@ export {
 } from './record.js';
 export type { ApprovalBackend, ApprovalListener, ApprovalStore } from './store.js';
 export { approvalStoreOver } from './store.js';
+export type { ApprovalCheck, ApprovalEvent, ApprovalService, ApprovalServiceOptions, ApprovalSettings, ApprovalTransition, ApprovalView, ApproverInput } from './service.js';
+export { APPROVAL_NEEDS, DEFAULT_APPROVAL_SETTINGS, MAX_WAIT_SECONDS, approvalTerms, bindingDifferences, createApprovalService } from './service.js';
+export type { Notifier, NotifierOptions, WebhookTarget } from './notifier.js';
+export { createNotifier, genericPayload, slackPayload, webhookSignature } from './notifier.js';

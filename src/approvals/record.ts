@@ -39,6 +39,8 @@ const decisionSchema = z.strictObject({
   groups: names,
   verdict: z.enum(['approve', 'deny']),
   comment: z.string().max(MAX_TEXT).optional(),
+  /** Prerequisites this approver supplied (`change_ticket`, `rollback_plan` …), by need. */
+  evidence: z.record(z.string().min(1).max(MAX_NAME), z.string().min(1).max(MAX_TEXT)).optional(),
   at: time,
 });
 

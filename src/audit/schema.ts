@@ -20,6 +20,8 @@ export const AUDIT_EVENT_TYPES = [
   'approval.denied',
   'approval.expired',
   'approval.consumed',
+  'approval.cancelled',
+  'notification.failed',
   'kill_switch.changed',
   'api_key.created',
   'api_key.revoked',

@@ -12,6 +12,8 @@
  *   identity: { jwt: { jwksUrl: https://idp/jwks, issuer: https://idp/, audience: bastion }, apiKeys: true }
  *   admin_groups: [bastion-admins]
  *   limits: { onStoreError: closed }
+ *   approvals: { defaultApproverGroups: [bastion-approvers], defaultExpiry: 15m }
+ *   notifications: { webhooks: [{ name, url | urlEnv, format: generic | slack, secretEnv | secretFile }] }
  *
  * `ConfigFileSchema` is the file's one definition. The sections later issues add (identity,
  * approvals, limits, storage, mcp) extend it: `ConfigFileSchema.extend({ identity: … })`.
@@ -127,6 +129,93 @@ export const IdentityConfigSchema = strictObject(
   { what: 'in `identity`', notObject: 'must be a mapping with `jwt` and/or `apiKeys`' },
 );
 
+const DURATION = /^([0-9]+)(ms|s|m|h|d)$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+/** Milliseconds of a duration such as `250ms`, `30s`, `15m`, `4h`, `7d` (a bare number is seconds). */
+export function durationMs(value: string | number): number {
+  if (typeof value === 'number') return value * 1000;
+  const m = DURATION.exec(value);
+  return m ? Number(m[1]) * (UNIT_MS[m[2] as string] as number) : Number.NaN;
+}
+const duration = (what: string) =>
+  z
+    .union([z.int().min(1), z.string().regex(DURATION)], { error: `must be ${what}: a number of seconds or a duration such as \`500ms\`, \`30s\`, \`15m\`, \`4h\`, \`7d\`` })
+    .refine((v) => durationMs(v) > 0, { error: `must be ${what}: a duration above zero` });
+const groupName = z.string({ error: 'must be a list of group names' }).min(1, { error: 'must be a list of group names' });
+const envName = z.string({ error: 'must be an environment variable name' }).regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be an environment variable name' });
+
+export const APPROVAL_TRANSITIONS = ['requested', 'approved', 'denied', 'expired', 'consumed', 'cancelled'] as const;
+
+/** One webhook that hears of approvals. Its URL (Slack's is a secret) may come from the environment; the HMAC secret always does, or from a file. */
+export const WebhookConfigSchema = strictObject(
+  {
+    name: z.string({ error: 'must be a name for the webhook' }).regex(/^[A-Za-z0-9._-]{1,64}$/, { error: 'must be a name of letters, digits, `.`, `_` or `-`' }),
+    url: z.string({ error: 'must be an http(s) URL' }).regex(HTTP_URL, { error: 'must be an http(s) URL' }).exactOptional(),
+    urlEnv: envName.exactOptional(),
+    format: z.enum(['generic', 'slack'], { error: 'must be `generic` or `slack`' }).default('generic'),
+    secretEnv: envName.exactOptional(),
+    secretFile: z.string({ error: 'must be a file path' }).min(1, { error: 'must be a file path' }).exactOptional(),
+    events: z
+      .array(z.enum(APPROVAL_TRANSITIONS, { error: `must be one of ${APPROVAL_TRANSITIONS.join(', ')}` }), { error: 'must be a list of approval transitions' })
+      .min(1, { error: 'must list at least one transition' })
+      .exactOptional(),
+  },
+  { what: 'in a webhook', notObject: 'a webhook must be a mapping with `name`, `url` and `secretEnv`', hint: 'secrets come from `secretEnv` or `secretFile`, never the file itself' },
+).superRefine((w, ctx) => {
+  if ((w.url === undefined) === (w.urlEnv === undefined)) ctx.addIssue({ code: 'custom', message: 'give exactly one of `url` and `urlEnv`', path: [w.url === undefined ? 'url' : 'urlEnv'] });
+  if (w.secretEnv !== undefined && w.secretFile !== undefined) ctx.addIssue({ code: 'custom', message: 'give one of `secretEnv` and `secretFile`, not both', path: ['secretFile'] });
+  if (w.format === 'generic' && w.secretEnv === undefined && w.secretFile === undefined)
+    ctx.addIssue({ code: 'custom', message: 'a generic webhook is signed: give `secretEnv` (an environment variable) or `secretFile`', path: ['secretEnv'] });
+});
+
+export const NotificationsConfigSchema = strictObject(
+  {
+    webhooks: z.array(WebhookConfigSchema, { error: 'must be a list of webhooks' }),
+    retry: strictObject(
+      {
+        attempts: z
+          .int({ error: 'must be a whole number from 1 to 20' })
+          .min(1, { error: 'must be a whole number from 1 to 20' })
+          .max(20, { error: 'must be a whole number from 1 to 20' })
+          .exactOptional(),
+        initialDelay: duration('the first retry delay').exactOptional(),
+        maxDelay: duration('the longest retry delay').exactOptional(),
+      },
+      { what: 'in `notifications.retry`', notObject: 'must be a mapping with `attempts`, `initialDelay` and `maxDelay`' },
+    ).exactOptional(),
+    queueSize: z
+      .int({ error: 'must be a whole number from 1 to 100000' })
+      .min(1, { error: 'must be a whole number from 1 to 100000' })
+      .max(100_000, { error: 'must be a whole number from 1 to 100000' })
+      .exactOptional(),
+    timeout: duration('the time a webhook may take to answer').exactOptional(),
+  },
+  { what: 'in `notifications`', notObject: 'must be a mapping with `webhooks`' },
+);
+
+/** A webhook, resolved: the secret file's path absolute. Secrets are read when the app is built. */
+export interface WebhookConfig {
+  name: string;
+  url?: string;
+  urlEnv?: string;
+  format: 'generic' | 'slack';
+  secretEnv?: string;
+  secretFile?: string;
+  events: (typeof APPROVAL_TRANSITIONS)[number][];
+}
+
+export interface NotificationsConfig {
+  webhooks: WebhookConfig[];
+  retry: { attempts: number; initialDelayMs: number; maxDelayMs: number };
+  queueSize: number;
+  timeoutMs: number;
+}
+
+/** Defaults of `notifications`: 5 attempts, 1 s doubling up to 60 s, 1000 queued, 10 s per attempt. */
+export const DEFAULT_NOTIFICATIONS: Omit<NotificationsConfig, 'webhooks'> = { retry: { attempts: 5, initialDelayMs: 1000, maxDelayMs: 60_000 }, queueSize: 1000, timeoutMs: 10_000 };
+/** Transitions a webhook hears of unless it lists its own: new and decided approvals. */
+export const DEFAULT_WEBHOOK_EVENTS: WebhookConfig['events'] = ['requested', 'approved', 'denied', 'expired', 'cancelled'];
+
 /** `bastion.yaml` as written. */
 export const ConfigFileSchema = strictObject(
   {
@@ -171,6 +260,14 @@ export const ConfigFileSchema = strictObject(
       },
       { what: 'in `limits`', notObject: 'must be a mapping such as `{ onStoreError: closed }`' },
     ).exactOptional(),
+    approvals: strictObject(
+      {
+        defaultApproverGroups: z.array(groupName, { error: 'must be a list of group names' }).min(1, { error: 'must name at least one group' }).exactOptional(),
+        defaultExpiry: duration('how long an approval stays valid').exactOptional(),
+      },
+      { what: 'in `approvals`', notObject: 'must be a mapping with `defaultApproverGroups` and `defaultExpiry`' },
+    ).exactOptional(),
+    notifications: NotificationsConfigSchema.exactOptional(),
   },
   { what: 'in the configuration', notObject: 'the configuration must be a mapping' },
 );
@@ -193,6 +290,9 @@ export interface BastionConfig {
   adminGroups: string[];
   /** The limits declared in policy: what rate limits do while the limit store fails (budgets always fail closed). */
   limits: { onStoreError: 'closed' | 'open' };
+  /** Approver groups and expiry of approvals whose rule names none. */
+  approvals: { defaultApproverGroups: string[]; defaultExpirySeconds: number };
+  notifications?: NotificationsConfig;
   /** The file the configuration came from, if any. */
   source?: string;
 }
@@ -208,6 +308,7 @@ export const DEFAULT_CONFIG: BastionConfig = {
   identity: DEFAULT_IDENTITY,
   adminGroups: ['bastion-admins'],
   limits: { onStoreError: 'closed' },
+  approvals: { defaultApproverGroups: ['bastion-approvers'], defaultExpirySeconds: 900 },
 };
 
 /**
@@ -321,5 +422,23 @@ function resolveConfig(c: ConfigFile, path: string): BastionConfig {
   if (c.audit?.retentionDays !== undefined) config.audit.retentionDays = c.audit.retentionDays;
   if (c.audit?.siem !== undefined) config.audit.siem = c.audit.siem;
   if (c.upstream !== undefined) config.upstream = c.upstream;
+  config.approvals = {
+    defaultApproverGroups: c.approvals?.defaultApproverGroups ?? [...DEFAULT_CONFIG.approvals.defaultApproverGroups],
+    defaultExpirySeconds: c.approvals?.defaultExpiry !== undefined ? Math.max(1, Math.ceil(durationMs(c.approvals.defaultExpiry) / 1000)) : DEFAULT_CONFIG.approvals.defaultExpirySeconds,
+  };
+  if (c.notifications !== undefined) {
+    const n = c.notifications;
+    const d = DEFAULT_NOTIFICATIONS;
+    config.notifications = {
+      webhooks: n.webhooks.map((w) => ({ ...w, ...(w.secretFile !== undefined ? { secretFile: resolve(dir, w.secretFile) } : {}), events: w.events ?? [...DEFAULT_WEBHOOK_EVENTS] })),
+      retry: {
+        attempts: n.retry?.attempts ?? d.retry.attempts,
+        initialDelayMs: n.retry?.initialDelay !== undefined ? durationMs(n.retry.initialDelay) : d.retry.initialDelayMs,
+        maxDelayMs: n.retry?.maxDelay !== undefined ? durationMs(n.retry.maxDelay) : d.retry.maxDelayMs,
+      },
+      queueSize: n.queueSize ?? d.queueSize,
+      timeoutMs: n.timeout !== undefined ? durationMs(n.timeout) : d.timeoutMs,
+    };
+  }
   return config;
 }

@@ -101,7 +101,11 @@ export interface Decision {
   /** Present on `require_approval`: what the approval must satisfy. */
   approvalRequirements?: ApprovalRequirement[];
   analysis?: Analysis;
-  approval?: { id: string; status: string; [field: string]: unknown };
+  /**
+   * The approval this decision is about: on `require_approval` the one created (or the
+   * pending one the request named) for the call; on a retry with `approvalId` the one named.
+   */
+  approval?: DecisionApproval;
   /** Present when a limit declared in policy refused the call: which one and when to retry. */
   limit?: LimitRefusal;
 }
@@ -112,4 +116,23 @@ export interface LimitRefusal {
   kind: 'rate' | 'concurrency' | 'budget';
   /** Seconds until the same call may pass (what `Retry-After` carries), rounded up; at least 1. */
   retryAfterSeconds: number;
+}
+
+/** An approval as a decision shows it (`GET /v1/approvals/<id>` shows the whole record). */
+export interface DecisionApproval {
+  id: string;
+  /** `pending`, `approved`, `denied`, `expired`, `consumed` or `cancelled`. */
+  status: string;
+  /** Whether the approval is bound to this exact call (its binding hash matches). */
+  bound?: boolean;
+  /** Who may decide: a principal in any of these groups, not the requester. */
+  approverGroups?: string[];
+  /** How many distinct approvers must approve. */
+  quorum?: number;
+  /** How many distinct approvers have approved so far. */
+  approvals?: number;
+  /** When it expires, ISO 8601 UTC. */
+  expiresAt?: string;
+  /** Prerequisites an approver must supply (`change_ticket`, `rollback_plan`) unless the request's context carries them. */
+  needs?: string[];
 }

@@ -7,14 +7,20 @@
  *
  * The engine (`policy/engine.ts`) decides everything, built-in policies included (kill
  * switch, baseline, secrets in arguments); nothing here edits a decision after it returns.
- * State lives behind ports (`KillSwitchStore`, `TaintStore`; in memory unless the caller
- * passes stores), so the same gateway runs on shared stores across replicas.
+ * State lives behind ports (`KillSwitchStore`, `TaintStore`, `ApprovalStore`; in memory unless
+ * the caller passes stores), so the same gateway runs on shared stores across replicas.
+ *
+ * Approvals (the approvals stage's service): a request naming `approvalId` is looked up and
+ * bound to this call before the engine runs; after it, a `require_approval` decision gets its
+ * approval created (or keeps the pending one it named) and an allow by an approval uses it
+ * once. Attaching the approval is the one thing added to a decision here; the engine decides.
  */
 
 import { randomUUID } from 'node:crypto';
 import type { TaintStore } from '../analysis/index.js';
+import { createApprovalService, type ApprovalEvent, type ApprovalService, type ApprovalSettings, type ApprovalStore } from '../approvals/index.js';
 import { decisionEvent, type AuditEventInput, type AuditLog } from '../audit/index.js';
-import { createMemoryTaintStore, openSqliteStores, type StateStores } from '../storage/index.js';
+import { createMemoryApprovalStore, createMemoryTaintStore, openSqliteStores, type StateStores } from '../storage/index.js';
 import { validateRequest } from '../core/request.js';
 import type { ActionRequest, Decision } from '../core/types.js';
 import { fail, ok, type Result } from '../core/result.js';
@@ -46,6 +52,8 @@ export interface GatewayStores {
   taint?: TaintStore;
   /** Rate-limit and budget counters for the `limits` declared in policy. */
   limits?: LimitStore;
+  /** Approvals between the decision that asks for one and the retry that uses it. */
+  approvals?: ApprovalStore;
 }
 
 /** How the limits declared in policy behave when their store fails. */
@@ -80,6 +88,20 @@ export interface UsageReport {
   tokens: number;
 }
 
+/** How approvals are made when a rule does not say, and who hears of them. */
+export interface GatewayApprovalOptions extends Partial<ApprovalSettings> {
+  /**
+   * Default true: a `require_approval` decision opens an approval and a retry's `approvalId`
+   * is looked up and used. False for dry evaluations (`bastion check`, `bastion test`): the
+   * decision only, no approval state written.
+   */
+  enabled?: boolean;
+  /** Told of every approval transition (the notifier's queue); must not block. */
+  notify?: (event: ApprovalEvent) => void;
+  /** The clock of approvals (tests); default `Date.now`. */
+  now?: () => number;
+}
+
 export interface GatewayOptions {
   /** Policy files, directories or documents, or an already loaded set. */
   policies: PolicyInput | PolicyInput[] | PolicySet;
@@ -107,6 +129,8 @@ export interface GatewayOptions {
   limits?: GatewayLimitOptions;
   /** The clock limits count with (ms since the epoch); default `Date.now`. For tests. */
   now?: () => number;
+  /** Default approver groups (`[bastion-approvers]`) and expiry (900 s), notifications. */
+  approvals?: GatewayApprovalOptions;
 }
 
 export interface ResultInspection {
@@ -167,6 +191,8 @@ export interface Gateway {
   /** How many calls a rate limit let through because the limit store failed (`limits.onStoreError: open`). */
   failOpenCount(): number;
   readonly auditLog: AuditLog | undefined;
+  /** The approvals workflow: list, show, wait on, approve, deny, cancel, sweep expired ones. */
+  readonly approvals: ApprovalService;
   close(): Promise<void>;
 }
 
@@ -261,11 +287,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   }
   const killSwitchStore = options.stores?.killSwitch ?? opened?.killSwitch ?? createMemoryKillSwitchStore();
   const taintStore = options.stores?.taint ?? createMemoryTaintStore();
+  const approvalStore = options.stores?.approvals ?? opened?.approvals ?? createMemoryApprovalStore();
   const limitStore = options.stores?.limits ?? opened?.limits ?? createMemoryLimitStore();
   const owned = [
     ...(options.stores?.killSwitch || opened ? [] : [killSwitchStore]),
     ...(options.stores?.taint ? [] : [taintStore]),
     ...(options.stores?.limits || opened ? [] : [limitStore]),
+    ...(options.stores?.approvals || opened ? [] : [approvalStore]),
     ...(opened ? [opened] : []),
   ];
   // INVARIANT: the runtime state is only the operators'; the files' blocks are never written
@@ -280,6 +308,15 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   /** Principal and action of recent allowed traces, for `recordUsage({ traceId })`. */
   const traces = new Map<string, { principal: ActionRequest['principal']; action: string }>();
   await record({ type: 'policy.loaded', policyVersion: set.version, data: { policies: set.policies.map((p) => ({ name: p.name, format: p.format, source: p.source })), surface } });
+  const { notify, now, enabled: approvalsEnabled = true, ...approvalSettings } = options.approvals ?? {};
+  const approvals = createApprovalService({
+    store: approvalStore,
+    settings: approvalSettings,
+    record,
+    redact: (v) => redactValue(v),
+    ...(notify ? { notify } : {}),
+    ...(now ? { now } : {}),
+  });
 
   // Returns the validated, frozen copy that was decided along with the decision, so guard()
   // runs the tool on exactly what was decided and recorded.
@@ -294,10 +331,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       return { decision, release: () => undefined };
     }
     const request: ActionRequest = Object.freeze({ ...checked.value, traceId });
-    const [state, taint] = await Promise.all([killSwitchStore.get(), taintStore.get(traceId)]);
+    const [state, taint, found] = await Promise.all([killSwitchStore.get(), taintStore.get(traceId), approvalsEnabled ? approvals.check(request, current.version) : undefined]);
     runtime = state;
     const facts = { ...factsFor(current, request), taint };
-    let decision = engineDecide(current, request, facts, { killSwitch: state });
+    const snapshot = { killSwitch: state, approval: found?.snapshot };
+    let decision = engineDecide(current, request, facts, snapshot);
     // Limits count only what the rules let through: the engine decides once without them,
     // the verdicts are taken from the store, and the engine decides again with them (it is
     // pure, so the rules' part of both decisions is the same).
@@ -312,7 +350,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
           data: { limit: f.limit, error: f.error, onStoreError: 'open', surface },
         });
       }
-      if (checkedLimits.verdicts.length > 0) decision = engineDecide(current, request, facts, { killSwitch: state, limits: checkedLimits.verdicts });
+      const verdicts = checkedLimits.verdicts.length > 0 ? { limits: checkedLimits.verdicts } : {};
+      if (checkedLimits.verdicts.length > 0) decision = engineDecide(current, request, facts, { ...snapshot, ...verdicts });
+      // The approval named by the request is consumed only by a decision that allows by it;
+      // a call that needs one gets it created here (bound to this exact call).
+      if (approvalsEnabled) decision = await approvals.settle(request, decision, found, (approval) => engineDecide(current, request, facts, { ...snapshot, ...verdicts, approval }));
       await record(decisionEvent(request, decision, { redact: (v) => redactValue(v), surface }));
     } catch (err) {
       checkedLimits.release();
@@ -429,14 +471,16 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     get auditLog() {
       return audit;
     },
+    approvals,
     async close() {
+      approvals.close();
       for (const store of owned) await store.close();
     },
   };
   return gateway;
 }
 
-const OPTION_NAMES = ['policies', 'baseline', 'dataDir', 'auditLog', 'durable', 'retentionDays', 'killSwitch', 'stores', 'surface', 'cwd', 'limits', 'now'];
+const OPTION_NAMES = ['policies', 'baseline', 'dataDir', 'auditLog', 'durable', 'retentionDays', 'killSwitch', 'stores', 'surface', 'cwd', 'limits', 'now', 'approvals'];
 
 /** A path, a `{source, text}` / `{source, document}` input, or a bare parsed document (a mapping). */
 function isPolicyInput(v: unknown): boolean {
@@ -509,8 +553,10 @@ function checkOptions(options: unknown): BastionError[] {
   if (isPlainObject(stores)) {
     const s = stores as Record<string, unknown>;
     const hasMethods = (v: unknown, names: string[]) => isPlainObject(v) && names.every((n) => typeof (v as Record<string, unknown>)[n] === 'function');
-    for (const key of Object.keys(s)) if (!['killSwitch', 'taint', 'limits'].includes(key)) err(`stores.${key}`, 'unknown store (expected killSwitch, taint or limits)');
+    for (const key of Object.keys(s)) if (!['killSwitch', 'taint', 'limits', 'approvals'].includes(key)) err(`stores.${key}`, 'unknown store (expected killSwitch, taint, limits or approvals)');
     if (s['limits'] !== undefined && !hasMethods(s['limits'], ['take', 'spend', 'close'])) err('stores.limits', 'must be a limit store with `take`, `spend` and `close`');
+    if (s['approvals'] !== undefined && !hasMethods(s['approvals'], ['create', 'get', 'consume', 'close']))
+      err('stores.approvals', 'must be an approval store with `create`, `get`, `consume` and `close`');
     if (s['killSwitch'] !== undefined && !hasMethods(s['killSwitch'], ['get', 'update', 'close'])) err('stores.killSwitch', 'must be a kill-switch store with `get`, `update` and `close`');
     if (s['taint'] !== undefined && !hasMethods(s['taint'], ['get', 'mark', 'close'])) err('stores.taint', 'must be a taint store with `get`, `mark` and `close`');
   }
@@ -523,6 +569,21 @@ function checkOptions(options: unknown): BastionError[] {
     for (const key of Object.keys(lim)) if (key !== 'onStoreError') err(`limits.${key}`, 'unknown option (expected onStoreError)');
     const mode = (lim as Record<string, unknown>)['onStoreError'];
     if (mode !== undefined && mode !== 'closed' && mode !== 'open') err('limits.onStoreError', `must be \`closed\` or \`open\`, got ${quote(mode)}`);
+  }
+  optional('approvals', isPlainObject, "an object such as `{ defaultApproverGroups: ['bastion-approvers'], defaultExpirySeconds: 900 }`");
+  const a = o['approvals'];
+  if (isPlainObject(a)) {
+    const ap = a as Record<string, unknown>;
+    for (const key of Object.keys(ap))
+      if (!['enabled', 'defaultApproverGroups', 'defaultExpirySeconds', 'notify', 'now'].includes(key))
+        err(`approvals.${key}`, 'unknown option (expected enabled, defaultApproverGroups, defaultExpirySeconds, notify, now)');
+    if (ap['enabled'] !== undefined && typeof ap['enabled'] !== 'boolean') err('approvals.enabled', 'must be true or false');
+    const groups = ap['defaultApproverGroups'];
+    if (groups !== undefined && !(Array.isArray(groups) && groups.length > 0 && groups.every((g) => typeof g === 'string' && g !== '')))
+      err('approvals.defaultApproverGroups', 'must be a non-empty list of group names');
+    const expiry = ap['defaultExpirySeconds'];
+    if (expiry !== undefined && !(typeof expiry === 'number' && Number.isSafeInteger(expiry) && expiry > 0)) err('approvals.defaultExpirySeconds', 'must be a whole number of seconds from 1');
+    for (const fn of ['notify', 'now'] as const) if (ap[fn] !== undefined && typeof ap[fn] !== 'function') err(`approvals.${fn}`, 'must be a function');
   }
   return errors;
 }

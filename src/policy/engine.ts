@@ -54,6 +54,8 @@ export const REASONS = {
   /** Followed by the limit's name, when its verdict gives no reason of its own. */
   limitExceeded: 'limit exceeded',
   approved: 'allowed by an approval bound to this call',
+  approvalDenied: 'the approval for this call was denied',
+  approvalUsed: 'the approval for this call was already used: an approval allows one call',
 } as const;
 
 /** What the approval lookup found for the request's `approvalId`. */
@@ -63,6 +65,12 @@ export interface ApprovalSnapshot {
   status: string;
   /** True when the approval was granted for exactly this call (its binding hash matches). */
   bound: boolean;
+  /**
+   * Why the approval does not apply to this call, when it does not (the approval service
+   * says it from the record: which of principal, action, arguments … differ, who denied it,
+   * when it expired). It becomes the decision's reason.
+   */
+  note?: string;
 }
 
 /** One limit's verdict for this request (rate limit, budget), computed before the engine runs. */
@@ -357,13 +365,24 @@ function limitsExceeded(limits: readonly LimitVerdict[] | undefined, outcome: Ru
 /**
  * INVARIANT: only an approval that is `approved`, bound to this exact call and named by the
  * request's own `approvalId` turns `require_approval` into allow. It never turns a deny into
- * anything, and any other snapshot (pending, denied, expired, consumed, unbound, another id)
- * changes nothing. Quorum, expiry and single use are the approval store's (issue 10).
+ * anything. An approval bound to this call that was denied, or already used (single use),
+ * denies it: a human said no, or the one call it allowed was made. Any other snapshot
+ * (pending, expired, cancelled, unbound) leaves `require_approval`, with the snapshot's note
+ * (why it does not apply) as the reason. Quorum, expiry and single use are the store's.
  */
 function approvalGrants(request: ActionRequest, approval: ApprovalSnapshot | undefined, outcome: RulesOutcome): RulesOutcome {
   if (outcome.effect !== 'require_approval' || approval === undefined) return outcome;
-  if (request.approvalId === undefined || approval.id !== request.approvalId || approval.status !== 'approved' || approval.bound !== true) return outcome;
-  return { effect: 'allow', reason: REASONS.approved, matched: [...outcome.matched, { policy: APPROVALS_POLICY, rule: 'approved', effect: 'allow' }], obligations: outcome.obligations };
+  if (request.approvalId === undefined || approval.id !== request.approvalId) return outcome;
+  const note = typeof approval.note === 'string' && approval.note !== '' ? approval.note : undefined;
+  if (approval.bound === true) {
+    if (approval.status === 'approved')
+      return { effect: 'allow', reason: REASONS.approved, matched: [...outcome.matched, { policy: APPROVALS_POLICY, rule: 'approved', effect: 'allow' }], obligations: outcome.obligations };
+    if (approval.status === 'denied' || approval.status === 'consumed') {
+      const reason = note ?? (approval.status === 'denied' ? REASONS.approvalDenied : REASONS.approvalUsed);
+      return { effect: 'deny', reason, matched: [...outcome.matched, { policy: APPROVALS_POLICY, rule: approval.status, effect: 'deny' }], obligations: [] };
+    }
+  }
+  return note === undefined ? outcome : { ...outcome, reason: note };
 }
 
 /**

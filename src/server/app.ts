@@ -10,6 +10,11 @@
  * (`x-bastion-mode`). `/v1/decide` decides with the caller's verified principal: a principal
  * in the body is overwritten, never read.
  *
+ * Approvals (`/v1/approvals…`) need an identity in every mode: an approver or requester is
+ * the caller's verified principal (`Caller.principal`), never a name in the body. A long poll
+ * (`GET /v1/approvals/<id>?wait=SECONDS`, at most 60) answers when the record changes, at the
+ * deadline, or at once when the caller goes away or the server closes.
+ *
  * `/health` answers 503 `degraded` when the policy watcher lost a watch or the last change
  * to the policy files did not load: the set in force is then not what the files say. It
  * reports identity too (`identity.jwt.jwks: unreachable` while a JWKS URL does not answer).
@@ -23,7 +28,9 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { BastionException, bastionError, quote, type BastionError } from '../core/errors.js';
 import { parseRequestJson } from '../core/request-json.js';
+import { fail, ok, type Result } from '../core/result.js';
 import type { Decision } from '../core/types.js';
+import { MAX_WAIT_SECONDS } from '../approvals/index.js';
 import type { Gateway } from '../gateway/index.js';
 import { applyIdentity, contextFromHeaders, DEFAULT_IDENTITY, developmentIdentity, noIdentity, type Authenticator, type Caller, type IdentityHeaders, type IdentityStatus } from '../identity/index.js';
 import { parseKillSwitchChange } from '../killswitch/index.js';
@@ -125,6 +132,8 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
+    // Long polls answer now (the record as it is) instead of holding the drain open.
+    gateway.approvals.close();
   });
   app.addHook('onSend', async (_request, reply) => {
     if (closing) void reply.header('connection', 'close');
@@ -217,6 +226,66 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
     }
     return decision;
   });
+
+  // Approvals: identified callers only; who may decide or cancel is the approvals service's rule.
+  const approvalQuery = (request: FastifyRequest, allowed: readonly string[]): Result<URLSearchParams, BastionError> => {
+    const params = new URLSearchParams(request.url.split('?')[1] ?? '');
+    const errors: BastionError[] = [];
+    for (const key of new Set(params.keys())) {
+      if (!allowed.includes(key)) errors.push(bastionError('REQUEST_INVALID', `unknown query parameter ${quote(key)} (expected ${allowed.join(', ')})`, { field: key }));
+      else if (params.getAll(key).length > 1) errors.push(bastionError('REQUEST_INVALID', `query parameter ${quote(key)} is given more than once`, { field: key }));
+    }
+    return errors.length > 0 ? fail(...errors) : ok(params);
+  };
+  const answer = (request: FastifyRequest, reply: FastifyReply, result: Result<unknown, BastionError>) => (result.ok ? result.value : sendError(request, reply, result.errors));
+  const idOf = (request: FastifyRequest): string => (request.params as { id: string }).id;
+  /** A POST body is optional here (`{comment}`): none is `{}`. */
+  const optionalBody = (request: FastifyRequest): unknown => request.body ?? {};
+
+  route('GET', '/v1/approvals', async (request, reply) => {
+    const query = approvalQuery(request, ['status', 'requester', 'cursor', 'limit']);
+    if (!query.ok) return sendError(request, reply, query.errors);
+    const q = query.value;
+    const filter: Record<string, unknown> = {};
+    for (const key of ['status', 'requester', 'cursor'] as const) {
+      const v = q.get(key);
+      if (v !== null) filter[key] = v;
+    }
+    const limit = q.get('limit');
+    if (limit !== null) {
+      if (!/^[0-9]{1,7}$/.test(limit)) return sendError(request, reply, [bastionError('REQUEST_INVALID', `\`limit\` must be a whole number from 1 to 1000, got ${quote(limit)}`, { field: 'limit' })]);
+      filter['limit'] = Number(limit);
+    }
+    return answer(request, reply, await gateway.approvals.list(filter));
+  });
+  route('GET', '/v1/approvals/:id', async (request, reply) => {
+    const query = approvalQuery(request, ['wait']);
+    if (!query.ok) return sendError(request, reply, query.errors);
+    const wait = query.value.get('wait');
+    if (wait === null) return answer(request, reply, await gateway.approvals.get(idOf(request)));
+    if (!/^[0-9]{1,3}$/.test(wait) || Number(wait) > MAX_WAIT_SECONDS) {
+      return sendError(request, reply, [bastionError('REQUEST_INVALID', `\`wait\` must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}, got ${quote(wait)}`, { field: 'wait' })]);
+    }
+    // A caller that hangs up ends its wait.
+    const gone = new AbortController();
+    const onClose = () => gone.abort();
+    reply.raw.once('close', onClose);
+    try {
+      return answer(request, reply, await gateway.approvals.wait(idOf(request), Number(wait), gone.signal));
+    } finally {
+      reply.raw.off('close', onClose);
+    }
+  });
+  for (const verb of ['approve', 'deny', 'cancel'] as const) {
+    route('POST', `/v1/approvals/:id/${verb}`, async (request, reply) => {
+      const who = callers.get(request)?.principal;
+      const id = idOf(request);
+      const body = optionalBody(request);
+      const result =
+        verb === 'approve' ? await gateway.approvals.approve(id, who, body) : verb === 'deny' ? await gateway.approvals.deny(id, who, body) : await gateway.approvals.cancel(id, who, body);
+      return answer(request, reply, result);
+    });
+  }
 
   // Signed checkpoints and the public key are public by design: an external witness keeps
   // copies, so the log operator cannot quietly rewrite history.

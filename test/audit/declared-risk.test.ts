@@ -23,7 +23,8 @@ it.each([
     const d = await gateway.decide({ principal: { id: 'a', groups: ['admin'] }, action: 'sys:execute', args: { command: 'ls' }, ...fields });
     const reader = await openSqliteAuditReader(join(dataDir, 'bastion.db'));
     if (!reader.ok) throw new Error('cannot open the audit log');
-    const [event] = await reader.value.getTrace(d.traceId);
+    // A held call's trace also holds its `approval.requested` event.
+    const event = (await reader.value.getTrace(d.traceId)).find((e) => e.type === 'decision');
     await reader.value.close();
     expect(event?.data?.['declaredRisk']).toBe(expected);
   } finally {

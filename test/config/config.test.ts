@@ -21,6 +21,27 @@ describe('the service configuration', () => {
     expect(r.value.dataDir).toMatch(/\/\.bastion$/);
   });
 
+  it('takes approvals and notifications, with defaults, the secret file resolved against the file', () => {
+    const r = config(
+      'notify.yaml',
+      'policies: [p]\napprovals: { defaultApproverGroups: [ops-leads], defaultExpiry: 30m }\nnotifications:\n  webhooks:\n    - { name: ops, url: "https://hooks.example/bastion", secretFile: secrets/hook }\n    - { name: slack, format: slack, urlEnv: SLACK_URL, events: [requested] }\n  retry: { attempts: 3, initialDelay: 500ms }\n',
+    );
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.value.approvals).toEqual({ defaultApproverGroups: ['ops-leads'], defaultExpirySeconds: 1800 });
+    expect(r.value.notifications).toEqual({
+      webhooks: [
+        { name: 'ops', url: 'https://hooks.example/bastion', format: 'generic', secretFile: join(dir, 'secrets/hook'), events: ['requested', 'approved', 'denied', 'expired', 'cancelled'] },
+        { name: 'slack', format: 'slack', urlEnv: 'SLACK_URL', events: ['requested'] },
+      ],
+      retry: { attempts: 3, initialDelayMs: 500, maxDelayMs: 60_000 },
+      queueSize: 1000,
+      timeoutMs: 10_000,
+    });
+    const plain = config('plain.yaml', 'policies: [p]\n');
+    expect(plain.ok && plain.value.approvals).toEqual({ defaultApproverGroups: ['bastion-approvers'], defaultExpirySeconds: 900 });
+  });
+
   it('takes a SIEM with defaults for format and event format', () => {
     const r = config('siem.yaml', 'policies: [p]\naudit:\n  siem: { url: "https://splunk.example:8088/services/collector/event" }\n');
     expect(r.ok && r.value.audit.siem).toEqual({ url: 'https://splunk.example:8088/services/collector/event', format: 'splunk-hec', eventFormat: 'ocsf' });
@@ -38,6 +59,25 @@ describe('the service configuration', () => {
     ['a SIEM format that does not exist', 'audit: { siem: { url: "https://x.example", format: syslog } }\n', 'field `audit.siem.format`'],
     ['an upstream that is not a URL', 'upstream: api.openai.com\n', 'field `upstream`: must be an http(s) URL'],
     ['YAML that does not parse', 'server: [\n', 'while loading'],
+    ['approver groups that are empty', 'approvals: { defaultApproverGroups: [] }\n', 'field `approvals.defaultApproverGroups`: must name at least one group'],
+    ['an expiry that is not a duration', 'approvals: { defaultExpiry: soon }\n', 'field `approvals.defaultExpiry`: must be how long an approval stays valid'],
+    [
+      'a webhook secret in the file',
+      'notifications: { webhooks: [{ name: ops, url: "https://h.example", secretEnv: S, secret: abc }] }\n',
+      'secrets come from `secretEnv` or `secretFile`, never the file itself',
+    ],
+    ['a generic webhook without a secret', 'notifications: { webhooks: [{ name: ops, url: "https://h.example" }] }\n', 'field `notifications.webhooks[0].secretEnv`: a generic webhook is signed'],
+    [
+      'a webhook with both url and urlEnv',
+      'notifications: { webhooks: [{ name: s, format: slack, url: "https://h.example", urlEnv: U }] }\n',
+      'field `notifications.webhooks[0].urlEnv`: give exactly one of `url` and `urlEnv`',
+    ],
+    [
+      'a webhook event that does not exist',
+      'notifications: { webhooks: [{ name: s, format: slack, urlEnv: U, events: [approved, maybe] }] }\n',
+      'field `notifications.webhooks[0].events[1]`: must be one of',
+    ],
+    ['too many retry attempts', 'notifications: { webhooks: [], retry: { attempts: 50 } }\n', 'field `notifications.retry.attempts`: must be a whole number from 1 to 20'],
   ])('rejects %s, naming the file and field', (_what, text, message) => {
     const r = config('bad.yaml', text);
     expect(r.ok).toBe(false);
@@ -53,7 +93,7 @@ describe('the service configuration', () => {
       [
         `while loading ${file}: line 3, column 9: field \`server.port\`: must be a port number from 0 to 65535`,
         `while loading ${file}: line 8, column 5: field \`audit.siem.token\`: unknown field \`token\` in \`audit.siem\` (expected one of url, format, eventFormat): the token comes from BASTION_SIEM_TOKEN`,
-        `while loading ${file}: line 9, column 1: field \`polices\`: unknown field \`polices\` in the configuration (expected one of server, dataDir, policies, baseline, audit, upstream, dev, identity, admin_groups, limits)`,
+        `while loading ${file}: line 9, column 1: field \`polices\`: unknown field \`polices\` in the configuration (expected one of server, dataDir, policies, baseline, audit, upstream, dev, identity, admin_groups, limits, approvals, notifications)`,
       ].sort(),
     );
     expect(r.errors.find((e) => e.field === 'server.port')).toMatchObject({ code: 'CONFIG_INVALID', line: 3, column: 9 });

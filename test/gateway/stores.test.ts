@@ -110,7 +110,9 @@ describe('stores option errors', () => {
   it.each([
     [{ killSwitch: {} }, 'createGateway: option `stores.killSwitch`: must be a kill-switch store with `get`, `update` and `close`'],
     [{ taint: { get: async () => undefined } }, 'createGateway: option `stores.taint`: must be a taint store with `get`, `mark` and `close`'],
-    [{ approvals: {} }, 'createGateway: option `stores.approvals`: unknown store (expected killSwitch, taint or limits)'],
+    [{ approvals: {} }, 'createGateway: option `stores.approvals`: must be an approval store with `create`, `get`, `consume` and `close`'],
+    [{ limits: {} }, 'createGateway: option `stores.limits`: must be a limit store with `take`, `spend` and `close`'],
+    [{ ledger: {} }, 'createGateway: option `stores.ledger`: unknown store (expected killSwitch, taint, limits or approvals)'],
   ])('%j is CONFIG_INVALID', async (stores, message) => {
     await expect(createGateway({ policies: [ZYX], stores: stores as never })).rejects.toSatisfy((e: unknown) => e instanceof BastionException && e.code === 'CONFIG_INVALID' && e.message === message);
   });

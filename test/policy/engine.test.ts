@@ -101,11 +101,34 @@ describe('approval snapshots', () => {
   });
 
   it.each([
+    ['denied', snap({ status: 'denied' }), 'the approval for this call was denied'],
+    ['consumed (single use)', snap({ status: 'consumed' }), 'the approval for this call was already used: an approval allows one call'],
+    ["denied, with the service's note", snap({ status: 'denied', note: 'approval `apr-1` was denied by `bob`' }), 'approval `apr-1` was denied by `bob`'],
+  ])('an approval bound to this call that is %s denies it, named in matched', (_what, approval, reason) => {
+    const d = decide(approvals, request('deploy'), NO_FACTS, { approval });
+    expect([d.decision, d.reason, d.matched]).toEqual([
+      'deny',
+      reason,
+      [
+        { policy: 'approvals', rule: 'approve-deploy', effect: 'require_approval' },
+        { policy: 'bastion/approvals', rule: approval.status, effect: 'deny' },
+      ],
+    ]);
+    expect(d.approvalRequirements).toBeUndefined();
+  });
+
+  it('a note on an approval that does not apply becomes the reason, still require_approval', () => {
+    const d = decide(approvals, request('deploy'), NO_FACTS, { approval: snap({ bound: false, note: 'approval `apr-1` was granted for a different call: arguments differ' }) });
+    expect([d.decision, d.reason, d.matched.length]).toEqual(['require_approval', 'approval `apr-1` was granted for a different call: arguments differ', 1]);
+    expect(d.approvalRequirements).toHaveLength(1);
+  });
+
+  it.each([
     ['pending', snap({ status: 'pending' })],
-    ['denied', snap({ status: 'denied' })],
     ['expired', snap({ status: 'expired' })],
-    ['consumed', snap({ status: 'consumed' })],
     ['cancelled', snap({ status: 'cancelled' })],
+    ['denied but bound to another call', snap({ status: 'denied', bound: false })],
+    ['consumed but bound to another call', snap({ status: 'consumed', bound: false })],
     ['approved but bound to another call', snap({ bound: false })],
     ['approved, for another approval id', snap({ id: 'apr-2' })],
   ])('%s changes nothing', (_what, approval) => {

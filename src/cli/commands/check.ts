@@ -83,6 +83,8 @@ Example:
         policies: opts.policy,
         cwd: io.cwd,
         surface: 'cli',
+        // A dry evaluation: it prints the decision and opens no approval.
+        approvals: { enabled: false },
         ...(opts['no-baseline'] ? { baseline: { enabled: false } } : {}),
         ...(opts['data-dir'] !== undefined ? { dataDir: resolve(io.cwd, opts['data-dir']) } : {}),
       });

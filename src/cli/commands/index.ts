@@ -4,6 +4,7 @@
 
 import type { Command } from '../command.js';
 import { analyzeCommand } from './analyze.js';
+import { approvalsCommand } from './approvals.js';
 import { auditCommand } from './audit.js';
 import { checkCommand } from './check.js';
 import { keysCommand } from './keys.js';
@@ -13,4 +14,4 @@ import { scanCommand } from './scan.js';
 import { serveCommand } from './serve.js';
 import { testCommand } from './test.js';
 
-export const COMMANDS: Command[] = [serveCommand, checkCommand, policyCommand, testCommand, auditCommand, killSwitchCommand, keysCommand, scanCommand, analyzeCommand];
+export const COMMANDS: Command[] = [serveCommand, checkCommand, policyCommand, testCommand, auditCommand, approvalsCommand, killSwitchCommand, keysCommand, scanCommand, analyzeCommand];

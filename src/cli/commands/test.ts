@@ -89,7 +89,9 @@ Examples:
     for (const file of files) {
       let ran;
       try {
-        ran = await runTestFile(file, (policies, baseline, killSwitch) => createGateway({ policies, baseline: { enabled: baseline }, surface: 'test', ...(killSwitch ? { killSwitch } : {}) }));
+        ran = await runTestFile(file, (policies, baseline, killSwitch) =>
+          createGateway({ policies, baseline: { enabled: baseline }, surface: 'test', approvals: { enabled: false }, ...(killSwitch ? { killSwitch } : {}) }),
+        );
       } catch (err) {
         const details = (err as { details?: { message: string }[] }).details;
         return badInput(io, 'test', details ? details.map((d) => d.message).join('; ') : (err as Error).message);
