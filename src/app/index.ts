@@ -15,6 +15,7 @@ import type { BastionConfig } from '../config/index.js';
 import { bastionError, type BastionError } from '../core/errors.js';
 import { fail, ok, type Result } from '../core/result.js';
 import { openGateway, type Gateway } from '../gateway/index.js';
+import { countPending, createMetrics, timeAuditAppends, type Metrics } from '../metrics/index.js';
 import { watchPolicies, type PolicyWatcher } from '../policy/index.js';
 import { buildServer, listen, stopServer, type LogOptions } from '../server/index.js';
 import { createMemoryStores, openSqliteStores, type StateStores } from '../storage/index.js';
@@ -44,6 +45,11 @@ export interface BastionApp {
   readonly config: BastionConfig;
   readonly gateway: Gateway;
   readonly stores: StateStores;
+  /**
+   * This app's Prometheus metrics (`GET /metrics`). A part that lets a call through while a
+   * dependency is down counts it: `app.metrics.failOpen('limit store')`.
+   */
+  readonly metrics: Metrics;
   /** The Fastify app, for `inject()`; undefined when built with `server: false`. */
   readonly server: Awaited<ReturnType<typeof buildServer>> | undefined;
   /**
@@ -86,6 +92,11 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
     if (!opened.ok) return opened;
     stores = opened.value;
   }
+  const metrics = createMetrics({
+    sources: { killSwitch: () => stores.killSwitch.get(), pendingApprovals: () => countPending(stores.approvals) },
+  });
+  // Every append through the app (decisions, service events, kill-switch changes) is timed.
+  if (stores.audit) stores = { ...stores, audit: timeAuditAppends(stores.audit, metrics) };
 
   const opened = await openGateway({
     policies: config.policies,
@@ -123,6 +134,18 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
           startedAt,
           ...(options.watch !== false ? { policyWatch: () => watcher?.status() ?? { watching: false, version: gateway.policySet.version, watchErrors: [] } } : {}),
           ...(options.requestLog ? { log: options.requestLog } : {}),
+          metrics,
+          probes: [
+            { name: 'killSwitch', check: () => stores.killSwitch.get() },
+            {
+              name: 'approvals',
+              check: async () => {
+                const page = await stores.approvals.list({ status: 'pending', limit: 1 }, Date.now());
+                if (!page.ok) throw new Error(page.errors.map((e) => e.message).join('; '));
+              },
+            },
+            ...(log ? [{ name: 'auditLog', check: () => log.store.head() }] : []),
+          ],
         });
 
   // Retention: at start and every six hours; each pruning is itself an audit event.
@@ -150,6 +173,7 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
     config,
     gateway,
     stores,
+    metrics,
     server,
     async start() {
       if (started) return fail(bastionError('INTERNAL', 'the application was already started'));
@@ -181,6 +205,9 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
         } catch (err) {
           await server.close();
           await stopParts();
+          if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+            return fail(bastionError('CONFIG_INVALID', `port ${config.port} is in use: pass --port N (npm start -- --port N)`, { field: 'server.port' }));
+          }
           return fail(bastionError('CONFIG_INVALID', `cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`, { field: 'server.port' }));
         }
       }

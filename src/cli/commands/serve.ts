@@ -15,6 +15,24 @@ import { badInput, type CliIo, type Command, EXIT, failWith } from '../command.j
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'off'] as const;
 
+/**
+ * The lines printed after start: curl commands that work as printed for the mode the service
+ * runs in (development mode: the principal in the body; production: a bearer token).
+ */
+export function howToCall(url: string, dev: boolean): string {
+  const request = dev ? '{"principal":{"id":"sre-agent","groups":["sre"]},"action":"shell.execute","args":{"command":"df -h"}}' : '{"action":"shell.execute","args":{"command":"df -h"}}';
+  const auth = dev ? '' : ` -H "authorization: Bearer $BASTION_TOKEN"`;
+  return [
+    '',
+    'Try it:',
+    `  curl -s ${url}/health`,
+    `  curl -s ${url}/v1/decide -H 'content-type: application/json'${auth} -d '${request}'`,
+    ...(dev ? [] : ['  (BASTION_TOKEN: a JWT from your identity provider, or a key from `bastion keys create`)']),
+    `Metrics: ${url}/metrics   API description: ${url}/openapi.json`,
+    '',
+  ].join('\n');
+}
+
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'run the gateway service (HTTP API, /health)',
@@ -31,16 +49,19 @@ Options (flags override the config file):
   --log-level L    request log as JSON lines on stderr: trace, debug, info (default), warn,
                    error, fatal, or off; credentials in headers are redacted
 
-Endpoints: GET /health (503 "degraded" while a policy change did not load or a watch is lost),
-POST /v1/decide and GET/PUT /v1/kill-switch (development mode until identity verification
-lands), GET /v1/audit/checkpoints[?since=SIZE] and GET /v1/audit/public-key (for external
-witnesses). Bodies are JSON (\`application/json\`, else 415), at most 1 MiB (else 413).
+Endpoints: GET /health (503 "degraded" naming what failed: a policy change that did not load,
+a lost watch, a store or the audit log not answering), GET /metrics (Prometheus text),
+GET /openapi.json, POST /v1/decide, POST /v1/decide/batch (up to 100 requests) and
+GET/PUT /v1/kill-switch, GET /v1/audit/checkpoints[?since=SIZE] and GET /v1/audit/public-key
+(for external witnesses). Bodies are JSON (\`application/json\`, else 415), at most 1 MiB
+(else 413).
 
 Policy files are watched: every valid change is loaded, an invalid one is reported and the
 last good set stays in force.
 
-Example:
-  bastion serve --config examples/bastion.yaml
+Examples:
+  bastion serve --config config/bastion.yaml          (what \`npm start\` runs)
+  bastion serve --policy examples/zyx --dev --port 8701
 `,
   async run(args: string[], io: CliIo): Promise<number> {
     let opts;
@@ -90,6 +111,7 @@ Example:
     }
     if (config.dev) io.stderr.write('\n  !!! DEVELOPMENT MODE: identity is read from requests and NOT verified. Never expose this. !!!\n\n');
     io.stdout.write(`bastion listening on ${started.value.url} (policy ${app.gateway.policySet.version}, data ${config.dataDir})\n`);
+    io.stdout.write(howToCall(started.value.url ?? `http://${config.host}:${config.port}`, config.dev));
 
     await new Promise<void>((done) => {
       const stop = () => {
