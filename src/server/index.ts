@@ -11,4 +11,4 @@ export { REDACTED_HEADERS, REDACTED_QUERY_PARAMS, redactUrl, type LogOptions } f
 export { formatEvent, sendEvents, type SendEventsOptions, type ServerSentEvent } from './sse.js';
 export { PROBE_TIMEOUT_MS, runProbes, type HealthProbe, type ProbeOutcome } from './health.js';
 export { openApiDocument, type DocumentedRoute } from './openapi.js';
-export { DecideBatchSchema, MAX_BATCH, ROUTE_SCHEMAS, type RouteSchema } from './schemas.js';
+export { DecideBatchSchema, jsonSchema, MAX_BATCH, ROUTE_SCHEMAS, type RouteSchema } from './schemas.js';
