@@ -34,7 +34,7 @@ const principal = { id: 'sre-agent', groups: ['sre'] };
 
 /** The config and the request's headers and body for each identity mode. */
 const identities = {
-  async dev(dir) {
+  async dev() {
     return { yaml: 'dev: true\n', headers: {}, body: { principal, action: 'shell.execute', args: { command: COMMAND } } };
   },
   async jwt(dir) {

@@ -1,9 +1,10 @@
 /**
  * `bastion serve`: the gateway as a service. Loads the configuration and policies, watches the
- * policies (a bad edit keeps the last good set; a failed reload
- * or a lost watch is reported on stderr and makes `/health` answer 503), answers `/health`
- * and, in development mode, `/v1/decide` and `/v1/kill-switch`; records `service.start` once
- * the port is bound; on SIGINT/SIGTERM drains the requests in flight, then closes the audit log.
+ * policies (a bad edit keeps the last good set; a failed reload or a lost watch is reported on
+ * stderr and makes `/health` answer 503), serves the HTTP API (`server/`), prints where it
+ * listens and curl lines that work for the mode it runs in; records `service.start` once the
+ * port is bound (a taken port says how to pick another); on SIGINT/SIGTERM drains the requests
+ * in flight, then closes the audit log.
  */
 
 import { parseArgs } from 'node:util';
