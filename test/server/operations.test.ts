@@ -5,6 +5,7 @@
  */
 
 import { mkdtempSync, readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -314,6 +315,44 @@ describe('logs', () => {
     ['/x?%zz=secret', '/x?%zz=[redacted]'],
     ['/x?tokenish=a', '/x?tokenish=a'],
   ])('redactUrl(%s)', (input, want) => expect(redactUrl(input)).toBe(want));
+});
+
+describe('graceful shutdown', () => {
+  it('a request in flight when stop() is called is answered and audited before service.stop', async () => {
+    const c = config();
+    const { app, url } = await start(c);
+    const body = JSON.stringify({ principal: intern, action: 'jira_read', traceId: 'in-flight' });
+    const half = Math.floor(body.length / 2);
+    const answered = new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = httpRequest(`${url}/v1/decide`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      });
+      req.on('error', reject);
+      req.write(body.slice(0, half));
+      // The rest arrives only after stop() began: the request is in flight while the server drains.
+      setTimeout(() => {
+        stopping = app.stop('test');
+        setTimeout(() => req.end(body.slice(half)), 100);
+      }, 100);
+    });
+    let stopping: Promise<void> | undefined;
+    const r = await answered;
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.text)).toMatchObject({ decision: 'deny', traceId: 'in-flight' });
+    await stopping;
+    const opened = await openSqliteAuditReader(join(c.dataDir, 'bastion.db'));
+    if (!opened.ok) throw new Error(opened.errors[0]?.message);
+    try {
+      const events = (await opened.value.query({})) as { type: string; traceId?: string }[];
+      const decided = events.findIndex((e) => e.type === 'decision' && e.traceId === 'in-flight');
+      expect(decided).toBeGreaterThan(-1);
+      expect(events.findIndex((e) => e.type === 'service.stop')).toBeGreaterThan(decided);
+    } finally {
+      await opened.value.close();
+    }
+  });
 });
 
 interface BadInputCase {
