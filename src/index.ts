@@ -42,5 +42,6 @@ export { createGateway, openGateway, ActionDeniedError, ActionRuntime, ActionEve
 export type { ActionEventFields, Gateway, GatewayLimitOptions, GatewayOptions, GatewayStores, KillSwitchStatus, ResultInspection, UsageReport, Verdict } from './gateway/index.js';
 export { createBastionApp } from './app/index.js';
 export type { AppIo, BastionApp, BastionAppOptions } from './app/index.js';
+export type { Metrics } from './metrics/index.js';
 export { loadConfig, DEFAULT_CONFIG } from './config/index.js';
 export type { BastionConfig } from './config/index.js';

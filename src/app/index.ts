@@ -18,6 +18,7 @@ import { bastionError, quote, type BastionError } from '../core/errors.js';
 import { fail, ok, type Result } from '../core/result.js';
 import { openGateway, type Gateway } from '../gateway/index.js';
 import { buildAuthenticator, type Authenticator } from '../identity/index.js';
+import { countPending, createMetrics, timeAuditAppends, type Metrics } from '../metrics/index.js';
 import { watchPolicies, type PolicyWatcher } from '../policy/index.js';
 import { buildServer, listen, stopServer, type LogOptions } from '../server/index.js';
 import { createMemoryStores, openSqliteStores, type StateStores } from '../storage/index.js';
@@ -57,6 +58,11 @@ export interface BastionApp {
   readonly identity: Authenticator;
   /** Approval notifications; undefined without a `notifications` section. */
   readonly notifier: Notifier | undefined;
+  /**
+   * This app's Prometheus metrics (`GET /metrics`). A part that lets a call through while a
+   * dependency is down counts it: `app.metrics.failOpen('limit store')`.
+   */
+  readonly metrics: Metrics;
   /** The Fastify app, for `inject()`; undefined when built with `server: false`. */
   readonly server: Awaited<ReturnType<typeof buildServer>> | undefined;
   /**
@@ -156,6 +162,11 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
     if (!opened.ok) return opened;
     stores = opened.value;
   }
+  const metrics = createMetrics({
+    sources: { killSwitch: () => stores.killSwitch.get(), pendingApprovals: () => countPending(stores.approvals) },
+  });
+  // Every append through the app (decisions, service events, kill-switch changes) is timed.
+  if (stores.audit) stores = { ...stores, audit: timeAuditAppends(stores.audit, metrics) };
 
   let notifier: Notifier | undefined;
   if (config.notifications !== undefined && config.notifications.webhooks.length > 0) {
@@ -180,7 +191,7 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
     baseline: config.baseline,
     ...(stores.audit ? { auditLog: stores.audit } : {}),
     stores: { killSwitch: stores.killSwitch, taint: stores.taint, limits: stores.limits, approvals: stores.approvals },
-    limits: { onStoreError: config.limits.onStoreError },
+    limits: { onStoreError: config.limits.onStoreError, onFailOpen: () => metrics.failOpen('limit store') },
     ...(options.now ? { now: options.now } : {}),
     surface,
     approvals: { ...config.approvals, ...(notifier ? { notify: notifier.notify } : {}) },
@@ -226,6 +237,18 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
           adminGroups: config.adminGroups,
           ...(options.watch !== false ? { policyWatch: () => watcher?.status() ?? { watching: false, version: gateway.policySet.version, watchErrors: [] } } : {}),
           ...(options.requestLog ? { log: options.requestLog } : {}),
+          metrics,
+          probes: [
+            { name: 'killSwitch', check: () => stores.killSwitch.get() },
+            {
+              name: 'approvals',
+              check: async () => {
+                const page = await stores.approvals.list({ status: 'pending', limit: 1 }, Date.now());
+                if (!page.ok) throw new Error(page.errors.map((e) => e.message).join('; '));
+              },
+            },
+            ...(log ? [{ name: 'auditLog', check: () => log.store.head() }] : []),
+          ],
         });
 
   // Retention: at start and every six hours; each pruning is itself an audit event.
@@ -270,6 +293,7 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
     stores,
     identity: authenticator,
     notifier,
+    metrics,
     server,
     async start() {
       if (started) return fail(bastionError('INTERNAL', 'the application was already started'));
@@ -306,6 +330,9 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
         } catch (err) {
           await server.close();
           await stopParts();
+          if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+            return fail(bastionError('CONFIG_INVALID', `port ${config.port} is in use: pass --port N (npm start -- --port N)`, { field: 'server.port' }));
+          }
           return fail(bastionError('CONFIG_INVALID', `cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`, { field: 'server.port' }));
         }
       }

@@ -64,6 +64,8 @@ export interface GatewayLimitOptions {
    * Budgets always fail closed.
    */
   onStoreError?: LimitStoreFailMode;
+  /** Told of each call let through while the limit store failed (the service counts it in `/metrics`). */
+  onFailOpen?: (limit: string) => void;
 }
 
 /** The kill switch as `GET /v1/kill-switch` answers it: the effective state and both sources. */
@@ -349,6 +351,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
           action: request.action,
           data: { limit: f.limit, error: f.error, onStoreError: 'open', surface },
         });
+        try {
+          options.limits?.onFailOpen?.(f.limit);
+        } catch {
+          // INVARIANT: a listener's failure never changes the decision.
+        }
       }
       const verdicts = checkedLimits.verdicts.length > 0 ? { limits: checkedLimits.verdicts } : {};
       if (checkedLimits.verdicts.length > 0) decision = engineDecide(current, request, facts, { ...snapshot, ...verdicts });
@@ -566,7 +573,9 @@ function checkOptions(options: unknown): BastionError[] {
   optional('limits', isPlainObject, 'an object such as `{ onStoreError: closed }`');
   const lim = o['limits'];
   if (isPlainObject(lim)) {
-    for (const key of Object.keys(lim)) if (key !== 'onStoreError') err(`limits.${key}`, 'unknown option (expected onStoreError)');
+    for (const key of Object.keys(lim)) if (key !== 'onStoreError' && key !== 'onFailOpen') err(`limits.${key}`, 'unknown option (expected onStoreError, onFailOpen)');
+    const listener = (lim as Record<string, unknown>)['onFailOpen'];
+    if (listener !== undefined && typeof listener !== 'function') err('limits.onFailOpen', 'must be a function');
     const mode = (lim as Record<string, unknown>)['onStoreError'];
     if (mode !== undefined && mode !== 'closed' && mode !== 'open') err('limits.onStoreError', `must be \`closed\` or \`open\`, got ${quote(mode)}`);
   }

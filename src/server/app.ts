@@ -18,6 +18,13 @@
  * `/health` answers 503 `degraded` when the policy watcher lost a watch or the last change
  * to the policy files did not load: the set in force is then not what the files say. It
  * reports identity too (`identity.jwt.jwks: unreachable` while a JWKS URL does not answer).
+ * to the policy files did not load (the set in force is then not what the files say), or
+ * when a store or the audit log does not answer its probe (`health.ts`).
+ *
+ * `POST /v1/decide/batch` decides up to 100 requests, each exactly as `/v1/decide` would.
+ * `/metrics` is Prometheus text from the app's own registry (`metrics/`); `/openapi.json` is
+ * generated from the routes as registered and their documentation-only schemas
+ * (`schemas.ts`): Zod validates, Fastify compiles nothing from those JSON Schemas.
  *
  * Errors have one shape and one mapping to a status (`errors.ts`). Bodies are JSON only,
  * read strictly (`parseRequestJson`: duplicate keys, invalid UTF-8 and integers beyond 2^53
@@ -25,8 +32,10 @@
  */
 
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { BastionException, bastionError, quote, type BastionError } from '../core/errors.js';
+import { schemaErrors, schemaProblems } from '../core/schema.js';
 import { parseRequestJson } from '../core/request-json.js';
 import { fail, ok, type Result } from '../core/result.js';
 import type { Decision } from '../core/types.js';
@@ -34,9 +43,13 @@ import { MAX_WAIT_SECONDS } from '../approvals/index.js';
 import type { Gateway } from '../gateway/index.js';
 import { applyIdentity, contextFromHeaders, DEFAULT_IDENTITY, developmentIdentity, noIdentity, type Authenticator, type Caller, type IdentityHeaders, type IdentityStatus } from '../identity/index.js';
 import { parseKillSwitchChange } from '../killswitch/index.js';
+import { createMetrics, type Metrics } from '../metrics/index.js';
 import type { PolicyWatchStatus } from '../policy/index.js';
 import { BODY_LIMIT, handleError, sendError } from './errors.js';
+import { type HealthProbe, PROBE_TIMEOUT_MS, runProbes } from './health.js';
 import { loggerOptions, type LogOptions } from './logging.js';
+import { type DocumentedRoute, openApiDocument } from './openapi.js';
+import { DecideBatchSchema, ROUTE_SCHEMAS, type RouteSchema } from './schemas.js';
 
 export interface ServerOptions {
   dev: boolean;
@@ -51,6 +64,15 @@ export interface ServerOptions {
   log?: LogOptions;
   /** Groups whose members may change the kill switch (`admin_groups`); default `[bastion-admins]`. */
   adminGroups?: readonly string[];
+  /** The app's metrics (`createBastionApp` passes its own); a fresh registry when left out. */
+  metrics?: Metrics;
+  /**
+   * What `/health` probes besides the policies; default the audit log's head, when the
+   * gateway keeps one. `createBastionApp` adds the kill-switch and approval stores.
+   */
+  probes?: HealthProbe[];
+  /** Per probe; default 1000 ms. */
+  probeTimeoutMs?: number;
 }
 
 export const DEFAULT_ADMIN_GROUPS: readonly string[] = Object.freeze(['bastion-admins']);
@@ -74,6 +96,31 @@ function headerText(text: string): string {
 function challenge(error: BastionError): string {
   if (error.code === 'IDENTITY_MISSING') return 'Bearer realm="bastion"';
   return `Bearer realm="bastion", error="invalid_token", error_description="${headerText(error.message)}"`;
+}
+
+const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/**
+ * Route options that keep a route's `schema` documentation only: Zod is the one validator
+ * (its messages name fields in Bastion's grammar), and answers are serialised as they are,
+ * never filtered through a response schema.
+ */
+const DOCUMENTATION_ONLY = {
+  validatorCompiler: () => () => true,
+  serializerCompiler: () => (data: unknown) => JSON.stringify(data),
+} as const;
+
+/** The errors of a batch's invalid entry, as the batch answer lists them: the index in front of each message and field. */
+function batchEntryErrors(index: number, errors: readonly BastionError[]): { index: number; code: string; message: string; fields?: string[] } {
+  const where = `requests[${index}]`;
+  const fields = errors.flatMap((e) => (e.field !== undefined ? [`${where}${e.field.startsWith('[') ? '' : '.'}${e.field}`] : []));
+  const first = errors[0];
+  return {
+    index,
+    code: first?.code ?? 'REQUEST_INVALID',
+    message: errors.map((e) => `${where}: ${e.message.replace(/^request: /, '')}`).join('; '),
+    ...(fields.length > 0 ? { fields } : {}),
+  };
 }
 
 /** Whether a decision was refused because its request is malformed: read from the error code, never the reason. */
@@ -116,6 +163,15 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
     else done(new BastionException(parsed.errors), undefined);
   });
   app.setErrorHandler(handleError);
+
+  const metrics = options.metrics ?? createMetrics();
+  // Every route as registered, for /openapi.json (routes added later, by other parts, too).
+  const documented: DocumentedRoute[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      documented.push({ method, url: route.url, authenticated: route.onRequest !== undefined, ...(route.schema ? { schema: route.schema as RouteSchema } : {}) });
+    }
+  });
 
   const methods = new Map<string, Method[]>();
   const notFound = (request: FastifyRequest, reply: FastifyReply) => {
@@ -168,26 +224,55 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
   const route = (method: Method, url: string, handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>) => {
     methods.set(url, [...(methods.get(url) ?? []), method]);
     const needsIdentity = url.startsWith('/v1/') && !PUBLIC_ROUTES.has(url);
-    app.route({ method, url, handler, ...(needsIdentity ? { onRequest: authenticate(url) } : {}) });
+    const schema = (ROUTE_SCHEMAS as Record<string, RouteSchema>)[`${method} ${url}`];
+    app.route({ method, url, handler, ...(schema ? { schema, ...DOCUMENTATION_ONLY } : {}), ...(needsIdentity ? { onRequest: authenticate(url) } : {}) });
   };
   const identityStatus = (): IdentityStatus => identity.status?.() ?? { mode: identity.mode, apiKeys: false };
 
-  route('GET', '/health', async (_request, reply) => {
+  const probes: HealthProbe[] =
+    options.probes ??
+    (gateway.auditLog
+      ? [
+          {
+            name: 'auditLog',
+            check: async () => {
+              const log = gateway.auditLog;
+              if (log) await log.store.head();
+            },
+          },
+        ]
+      : []);
+  route('GET', '/health', async (request, reply) => {
     const watch = options.policyWatch?.();
     // Not ready while the set in force may differ from the files: a lost watch would
     // miss the next edit, and a failed reload left an older set in force.
-    const degraded = watch !== undefined && (!watch.watching || watch.reloadError !== undefined);
+    const policiesOk = watch === undefined || (watch.watching && watch.reloadError === undefined);
     const policy = watch ?? { version: gateway.policySet.version };
-    return reply.code(degraded ? 503 : 200).send({
-      status: degraded ? 'degraded' : 'ok',
+    const probed = await runProbes(probes, options.probeTimeoutMs ?? PROBE_TIMEOUT_MS, (name, err) => request.log.error({ err, probe: name }, `health probe ${name} failed`));
+    const checks = {
+      policies: policiesOk ? { status: 'ok' } : { status: 'failed', error: watch?.reloadError ? 'the last change to the policy files did not load' : 'a policy watch is lost' },
+      ...probed,
+    };
+    const failed = Object.entries(checks)
+      .filter(([, c]) => c.status !== 'ok')
+      .map(([name]) => name);
+    return reply.code(failed.length > 0 ? 503 : 200).send({
+      status: failed.length > 0 ? 'degraded' : 'ok',
       mode: options.dev ? 'development' : 'production',
       policyVersion: gateway.policySet.version,
       policies: gateway.policySet.policies.length,
       startedAt: options.startedAt.toISOString(),
       policy,
       identity: identityStatus(),
+      checks,
+      ...(failed.length > 0 ? { failed } : {}),
     });
   });
+
+  // Prometheus scrapes without credentials, like most exporters: the listener is loopback
+  // by default, and the figures hold counts and switch states, no request content.
+  route('GET', '/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.render()));
+  route('GET', '/openapi.json', async () => openApiDocument(documented, PACKAGE_VERSION));
 
   const adminGroups = options.adminGroups ?? DEFAULT_ADMIN_GROUPS;
   route('GET', '/v1/kill-switch', async () => await gateway.killSwitchStatus());
@@ -213,12 +298,23 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
     return await gateway.killSwitchStatus();
   });
 
-  route('POST', '/v1/decide', async (request, reply) => {
+  /**
+   * One decision, timed and counted: what `/v1/decide` and each entry of a batch do, for the
+   * caller `request` was authenticated as (`callers`), so both routes decide alike.
+   */
+  const decideOne = async (request: FastifyRequest, body: unknown): Promise<Decision> => {
     const context = contextFromHeaders(request.headers, identityHeaders);
-    if (!context.ok) return sendError(request, reply, context.errors);
+    if (!context.ok) throw new BastionException(context.errors);
+    const started = process.hrtime.bigint();
     // INVARIANT: the decision is made for the authenticated principal; a principal in the
     // body is overwritten (it is read only in development mode without identity headers).
-    const decision = await gateway.decide(applyIdentity(bodyOf(request), callers.get(request)?.principal, context.value));
+    const decision = await gateway.decide(applyIdentity(body, callers.get(request)?.principal, context.value));
+    metrics.decision(decision.decision, Number(process.hrtime.bigint() - started) / 1e9);
+    return decision;
+  };
+
+  route('POST', '/v1/decide', async (request, reply) => {
+    const decision = await decideOne(request, bodyOf(request));
     if (isRequestInvalid(decision)) return sendError(request, reply, decisionErrors(decision), { body: { decision } });
     // A limit that refused the call: 429 with when to retry, the decision in the body.
     if (decision.limit !== undefined) {
@@ -286,6 +382,20 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
       return answer(request, reply, result);
     });
   }
+
+  route('POST', '/v1/decide/batch', async (request, reply) => {
+    const envelope = DecideBatchSchema.safeParse(bodyOf(request));
+    if (!envelope.success)
+      return sendError(
+        request,
+        reply,
+        schemaErrors(schemaProblems(envelope.error.issues, 'REQUEST_INVALID'), () => ({ prefix: 'batch: ' })),
+      );
+    // Decided together, so their audit events share group commits; answered in order.
+    const decisions = await Promise.all(envelope.data.requests.map((item) => decideOne(request, item)));
+    const errors = decisions.flatMap((decision, index) => (isRequestInvalid(decision) ? [batchEntryErrors(index, decisionErrors(decision))] : []));
+    return { decisions, ...(errors.length > 0 ? { errors } : {}) };
+  });
 
   // Signed checkpoints and the public key are public by design: an external witness keeps
   // copies, so the log operator cannot quietly rewrite history.

@@ -327,7 +327,7 @@ describe('bastion serve: failed start and graceful stop (real process)', () => {
       });
       expect(r.code).toBe(2);
       expect(r.stdout).toBe('');
-      expect(r.stderr).toBe(`bastion serve: cannot listen on 127.0.0.1:${port}: listen EADDRINUSE: address already in use 127.0.0.1:${port}\n`);
+      expect(r.stderr).toBe(`bastion serve: port ${port} is in use: pass --port N (npm start -- --port N)\n`);
     } finally {
       taken.close();
     }

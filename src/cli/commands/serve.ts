@@ -1,9 +1,10 @@
 /**
  * `bastion serve`: the gateway as a service. Loads the configuration and policies, watches the
- * policies (a bad edit keeps the last good set; a failed reload
- * or a lost watch is reported on stderr and makes `/health` answer 503), answers `/health`
- * and `/v1/decide` and `/v1/kill-switch` for authenticated callers; records `service.start` once
- * the port is bound; on SIGINT/SIGTERM drains the requests in flight, then closes the audit log.
+ * policies (a bad edit keeps the last good set; a failed reload or a lost watch is reported on
+ * stderr and makes `/health` answer 503), serves the HTTP API (`server/`), prints where it
+ * listens and curl lines that work for the mode it runs in; records `service.start` once the
+ * port is bound (a taken port says how to pick another); on SIGINT/SIGTERM drains the requests
+ * in flight, then closes the audit log.
  */
 
 import { parseArgs } from 'node:util';
@@ -14,6 +15,24 @@ import type { LogOptions } from '../../server/index.js';
 import { badInput, type CliIo, type Command, EXIT, failWith } from '../command.js';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'off'] as const;
+
+/**
+ * The lines printed after start: curl commands that work as printed for the mode the service
+ * runs in (development mode: the principal in the body; production: a bearer token).
+ */
+export function howToCall(url: string, dev: boolean): string {
+  const request = dev ? '{"principal":{"id":"sre-agent","groups":["sre"]},"action":"shell.execute","args":{"command":"df -h"}}' : '{"action":"shell.execute","args":{"command":"df -h"}}';
+  const auth = dev ? '' : ` -H "authorization: Bearer $BASTION_TOKEN"`;
+  return [
+    '',
+    'Try it:',
+    `  curl -s ${url}/health`,
+    `  curl -s ${url}/v1/decide -H 'content-type: application/json'${auth} -d '${request}'`,
+    ...(dev ? [] : ['  (BASTION_TOKEN: a JWT from your identity provider, or a key from `bastion keys create`)']),
+    `Metrics: ${url}/metrics   API description: ${url}/openapi.json`,
+    '',
+  ].join('\n');
+}
 
 export const serveCommand: Command = {
   name: 'serve',
@@ -39,16 +58,20 @@ publicKeyFile, issuer, audience) or an API key (\`identity: { apiKeys: true }\`,
 \`bastion keys create\`). Without either, production mode answers 401 to every call. /v1/decide
 decides for the verified principal; a principal in the body is overwritten.
 
-Endpoints: GET /health (503 "degraded" while a policy change did not load or a watch is lost;
-reports identity), POST /v1/decide, GET/PUT /v1/kill-switch, GET /v1/audit/checkpoints[?since=SIZE]
-and GET /v1/audit/public-key (for external witnesses). Bodies are JSON (\`application/json\`,
-else 415), at most 1 MiB (else 413).
+Endpoints: GET /health (503 "degraded" naming what failed: a policy change that did not load,
+a lost watch, a store or the audit log not answering), GET /metrics (Prometheus text),
+GET /openapi.json, POST /v1/decide, POST /v1/decide/batch (up to 100 requests) and
+GET/PUT /v1/kill-switch, GET /v1/approvals[/ID[?wait=S]],
+POST /v1/approvals/ID/approve|deny|cancel, GET /v1/audit/checkpoints[?since=SIZE] and GET /v1/audit/public-key
+(for external witnesses). Bodies are JSON (\`application/json\`, else 415), at most 1 MiB
+(else 413).
 
 Policy files are watched: every valid change is loaded, an invalid one is reported and the
 last good set stays in force.
 
-Example:
-  bastion serve --config examples/bastion.yaml
+Examples:
+  bastion serve --config config/bastion.yaml          (what \`npm start\` runs)
+  bastion serve --policy examples/zyx --dev --port 8701
 `,
   async run(args: string[], io: CliIo): Promise<number> {
     let opts;
@@ -98,6 +121,7 @@ Example:
     }
     if (config.dev) io.stderr.write('\n  !!! DEVELOPMENT MODE: identity is read from request headers and bodies and NOT verified. Never expose this. !!!\n\n');
     io.stdout.write(`bastion listening on ${started.value.url} (policy ${app.gateway.policySet.version}, data ${config.dataDir})\n`);
+    io.stdout.write(howToCall(started.value.url ?? `http://${config.host}:${config.port}`, config.dev));
 
     await new Promise<void>((done) => {
       const stop = () => {
