@@ -200,24 +200,24 @@ export async function verifyRows(input: VerifyInput): Promise<VerifyReport> {
   }
 
   // Checkpoints below the anchor cover pruned events: their signatures were checked above;
-  // the one at the anchor must vouch for the anchor itself.
+  // the ones at the anchor must vouch for the anchor itself (a pruned prefix, or the empty
+  // log: a checkpoint at size 0 left unchecked would hold up every one after it).
   let next = checkpoints.findIndex((cp) => cp.size >= anchor.size);
   if (next === -1) next = checkpoints.length;
-  if (anchor.size > 0) {
-    const atAnchor = checkpoints.filter((cp) => cp.size === anchor.size);
-    if (atAnchor.length === 0) {
-      return report({ seq: anchor.size + 1, reason: `pruned prefix of ${anchor.size} events is not covered by a signed checkpoint` });
+  const atAnchor = checkpoints.filter((cp) => cp.size === anchor.size);
+  if (anchor.size > 0 && atAnchor.length === 0) {
+    return report({ seq: anchor.size + 1, reason: `pruned prefix of ${anchor.size} events is not covered by a signed checkpoint` });
+  }
+  const rootAtAnchor = range.rootHex();
+  for (const cp of atAnchor) {
+    if (cp.root !== rootAtAnchor || cp.chainHash !== previous) {
+      const what = anchor.size > 0 ? 'pruned prefix does not match' : 'the empty log does not match';
+      return report({ seq: anchor.size + 1, checkpointSize: cp.size, reason: `${what} the signed ${label(cp)} at size ${cp.size}` });
     }
-    const rootHex = range.rootHex();
-    for (const cp of atAnchor) {
-      if (cp.root !== rootHex || cp.chainHash !== previous) {
-        return report({ seq: anchor.size + 1, checkpointSize: cp.size, reason: `pruned prefix does not match the signed ${label(cp)} at size ${cp.size}` });
-      }
-      verified++;
-      if (fromOutside.has(cp)) trustedVerified++;
-      latest = cp;
-      next++;
-    }
+    verified++;
+    if (fromOutside.has(cp)) trustedVerified++;
+    latest = cp;
+    next++;
   }
   const anchorRoot = range.rootHex();
   let lastGood = anchor.size;

@@ -7,7 +7,7 @@ import { Database, type SqliteDatabase } from '../../src/storage/sqlite/driver.j
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chainHash, GENESIS_CHAIN_HASH, leafHash } from '../../src/audit/hash.js';
 import { CompactRange } from '../../src/audit/merkle.js';
-import type { AuditEventInput, AuditLog, Checkpoint } from '../../src/audit/index.js';
+import type { AuditEventInput, AuditLog, Checkpoint, VerifyReport } from '../../src/audit/index.js';
 import { decisionEvent, logIdOf, signCheckpoint, verifyInclusionProof } from '../../src/audit/index.js';
 import { openSqliteAuditLog, openSqliteAuditReader, type SqliteAuditLogOptions } from '../../src/storage/index.js';
 import type { ActionRequest, Decision } from '../../src/core/types.js';
@@ -165,6 +165,32 @@ describe('audit log', () => {
     expect(proof.ok && verifyInclusionProof(proof.value, log.publicKeyPem())).toBeUndefined();
     expect(await log.inclusionProof(3)).toEqual({ ok: false, errors: [{ code: 'AUDIT_NOT_FOUND', message: 'event `3` was pruned' }] });
     await log.close();
+  });
+
+  it('holds the events to every checkpoint after a signed checkpoint of the empty log', async () => {
+    // Before the fix a checkpoint at size 0 was never matched, and held up every later one:
+    // 0 checkpoints verified, and a rewritten, rehashed event passed the checkpoints.
+    const log = await open();
+    expect((await log.checkpoint('manual')).size).toBe(0);
+    await fill(log, 30);
+    await log.close();
+    const path = join(dir, 'bastion.db');
+    const verify = async (): Promise<VerifyReport> => {
+      const reader = await openSqliteAuditReader(path);
+      if (!reader.ok) throw new Error('cannot open reader');
+      try {
+        return await reader.value.verify();
+      } finally {
+        await reader.value.close();
+      }
+    };
+    expect(await verify()).toMatchObject({ ok: true, events: 30, checkpointsVerified: 4 });
+    applyTamper(path, 'modify-rehash', 17);
+    const db = new Database(path);
+    // A careful tamperer also rewrites the head to the rehashed chain.
+    db.prepare('UPDATE audit_head SET chain_hash = (SELECT chain_hash FROM audit_events WHERE seq = 30)').run();
+    db.close();
+    expect((await verify()).failure).toEqual({ seq: 11, checkpointSize: 20, reason: 'events 11..20 do not match the signed checkpoint at size 20 (rewritten)' });
   });
 
   it('detects truncation against a checkpoint held outside the log', async () => {
