@@ -8,14 +8,17 @@
 export { canonicalJson } from '../core/canonical-json.js';
 export type { CanonicalJsonError } from '../core/canonical-json.js';
 export { chainHash, leafHash, nodeHash, GENESIS_CHAIN_HASH, EMPTY_ROOT } from './hash.js';
-export { CompactRange, TreeHasher, merkleRoot, verifyConsistency, verifyInclusion } from './merkle.js';
+export { CompactRange, SegmentRange, TreeHasher, merkleRoot, verifyConsistency, verifyInclusion } from './merkle.js';
+export type { SegmentNodes } from './merkle.js';
 export { CHECKPOINT_VERSION, checkCheckpointSignature, checkpointShapeProblem, logIdOf, parsePublicKey, signCheckpoint } from './checkpoint.js';
 export type { Checkpoint, UnsignedCheckpoint } from './checkpoint.js';
-export { verifyRows, GENESIS_ANCHOR } from './verify.js';
-export type { Anchor, StoredCheckpoint, StoredRow, VerifyFailure, VerifyInput, VerifyReport } from './verify.js';
+export { verifyRows, verifySegment, GENESIS_ANCHOR } from './verify.js';
+export type { Anchor, SegmentResult, SegmentRunner, SegmentTask, StoredCheckpoint, StoredRow, VerifyFailure, VerifyInput, VerifyReport } from './verify.js';
+export { verifyOnThreads } from './verify-threads.js';
+export type { SegmentRows, SegmentSource } from './verify-threads.js';
 export { AUDIT_EVENT_TYPES, AUDIT_SCHEMA_VERSION, decisionEvent, validateEventInput } from './schema.js';
 export type { AuditEvent, AuditEventInput, AuditEventType, AuditPrincipal } from './schema.js';
-export { openAuditLog, openAuditReader, verifyInclusionProof } from './log.js';
+export { openAuditLog, openAuditReader, PARALLEL_VERIFY_FROM, verifyInclusionProof } from './log.js';
 export type {
   AuditLog,
   AuditLogOptions,

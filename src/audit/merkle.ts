@@ -100,6 +100,12 @@ export class DigestRange {
     private readonly nodes: Digest[],
   ) {}
 
+  /** A range of `size` leaves from its frontier digests, largest subtree first. */
+  static of(size: number, nodes: Digest[]): DigestRange {
+    if (popcount(size) !== nodes.length) throw new Error(`compact range of size ${size} needs ${popcount(size)} nodes, got ${nodes.length}`);
+    return new DigestRange(size, nodes);
+  }
+
   static from(range: CompactRange): DigestRange {
     return new DigestRange(
       range.size,
@@ -123,6 +129,113 @@ export class DigestRange {
     let acc = this.nodes[this.nodes.length - 1] as Digest;
     for (let i = this.nodes.length - 2; i >= 0; i--) acc = nodeDigest(this.nodes[i] as Digest, acc);
     return Buffer.from(acc, 'latin1').toString('hex');
+  }
+}
+
+/** A {@link SegmentRange} as plain data, to hand across threads. */
+export interface SegmentNodes {
+  begin: number;
+  end: number;
+  /** Per node, left to right: its level (0 for a leaf), its index at that level, its digest. */
+  levels: number[];
+  indexes: number[];
+  hashes: Digest[];
+}
+
+/**
+ * The compact range of any leaves [begin, end), not only of a prefix: the maximal perfect
+ * subtrees that cover it, left to right. Two adjacent ranges merge into the range of both
+ * (RFC 6962 subtrees are aligned, so the merge is the same carry as appending leaves), which
+ * lets threads hash disjoint stretches of a log and one thread combine their roots.
+ *
+ * @example
+ * const left = new SegmentRange(0); left.append(a);
+ * const right = new SegmentRange(1); right.append(b);
+ * left.concat(right).rootHex(); // === the root over [a, b]
+ */
+export class SegmentRange {
+  private constructor(
+    readonly begin: number,
+    public end: number,
+    private readonly levels: number[],
+    private readonly indexes: number[],
+    private readonly hashes: Digest[],
+  ) {}
+
+  /** The empty range at `begin`. */
+  static at(begin: number): SegmentRange {
+    return new SegmentRange(begin, begin, [], [], []);
+  }
+
+  /** The range [0, size) of a prefix's compact range. */
+  static ofPrefix(range: CompactRange): SegmentRange {
+    const out = SegmentRange.at(0);
+    range.spans().forEach(([start, end], i) => {
+      const level = Math.log2(end - start);
+      out.push(level, start / (end - start), (range.nodes[i] as Buffer).toString('latin1'));
+    });
+    out.end = range.size;
+    return out;
+  }
+
+  static fromJSON(value: SegmentNodes): SegmentRange {
+    const { begin, end, levels, indexes, hashes } = value;
+    return new SegmentRange(begin, end, [...levels], [...indexes], [...hashes]);
+  }
+
+  toJSON(): SegmentNodes {
+    return { begin: this.begin, end: this.end, levels: [...this.levels], indexes: [...this.indexes], hashes: [...this.hashes] };
+  }
+
+  /** Appends the leaf at index `end`. */
+  append(leaf: Digest): void {
+    this.push(0, this.end, leaf);
+    this.end++;
+  }
+
+  /** This range followed by `next`, which must start where this one ends; neither changes. */
+  concat(next: SegmentRange): SegmentRange {
+    if (next.begin !== this.end) throw new RangeError(`range [${next.begin}, ${next.end}) does not follow [${this.begin}, ${this.end})`);
+    const out = new SegmentRange(this.begin, this.end, [...this.levels], [...this.indexes], [...this.hashes]);
+    for (let i = 0; i < next.hashes.length; i++) out.push(next.levels[i] as number, next.indexes[i] as number, next.hashes[i] as Digest);
+    out.end = next.end;
+    return out;
+  }
+
+  /** The root of leaves [0, end); only a range that starts at 0 has one. */
+  rootHex(): string {
+    if (this.begin !== 0) throw new RangeError(`range [${this.begin}, ${this.end}) is not a prefix of the log`);
+    return DigestRange.of(this.end, this.hashes).rootHex();
+  }
+
+  /** The same prefix as a {@link DigestRange}, to go on appending to. */
+  toDigestRange(): DigestRange {
+    if (this.begin !== 0) throw new RangeError(`range [${this.begin}, ${this.end}) is not a prefix of the log`);
+    return DigestRange.of(this.end, [...this.hashes]);
+  }
+
+  // A node merges with the one before it when that is its left sibling: same level, the
+  // index before its own, and it is a right child (odd index). Merging carries upwards.
+  private push(level: number, index: number, hash: Digest): void {
+    let l = level;
+    let at = index;
+    let value = hash;
+    const last = this.hashes.length - 1;
+    let top = last;
+    while (top >= 0 && at % 2 === 1 && this.levels[top] === l && this.indexes[top] === at - 1) {
+      value = nodeDigest(this.hashes[top] as Digest, value);
+      l++;
+      at = (at - 1) / 2;
+      top--;
+    }
+    if (top < last) {
+      this.levels.length = top + 1;
+      this.indexes.length = top + 1;
+      this.hashes.length = top + 1;
+    }
+    this.levels.push(l);
+    this.indexes.push(at);
+    this.hashes.push(value);
   }
 }
 

@@ -14,7 +14,7 @@
 import type { Checkpoint } from './checkpoint.js';
 import { HASH_BYTES } from './hash.js';
 import { CompactRange } from './merkle.js';
-import type { Anchor, StoredCheckpoint, StoredRow } from './verify.js';
+import type { Anchor, SegmentResult, SegmentTask, StoredCheckpoint, StoredRow } from './verify.js';
 import type { Risk } from '../core/risk.js';
 
 /**
@@ -107,6 +107,14 @@ export interface AuditStoreView {
   getMeta(key: string): Promise<string | undefined>;
   /** A named cursor (a SIEM sink's last acknowledged seq); 0 when never set. */
   getCursor(name: string): Promise<number>;
+  /**
+   * Verifies stretches of rows (`verifySegment` on each) on `threads` threads: the calling
+   * one through this view, the others worker threads reading the store over their own
+   * read-only connections (`verifyOnThreads`). Resolves to the results in task order, as
+   * soon as one does not hold (the others then undefined). Every worker is gone when it
+   * settles, on errors too. Absent where the store cannot (memory).
+   */
+  verifySegments?(tasks: readonly SegmentTask[], threads: number, onRows: (rows: number) => void): Promise<Array<SegmentResult | undefined>>;
 }
 
 export interface AuditStore extends AuditStoreView {

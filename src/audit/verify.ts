@@ -8,8 +8,10 @@
 import type { KeyObject } from 'node:crypto';
 import type { Checkpoint } from './checkpoint.js';
 import { checkCheckpointSignature, checkpointShapeProblem } from './checkpoint.js';
+import type { Digest } from './hash.js';
 import { chainHash, ChainCursor, GENESIS_CHAIN_HASH, HASH_BYTES, leafDigest, leafHash } from './hash.js';
-import { CompactRange, DigestRange } from './merkle.js';
+import type { SegmentNodes } from './merkle.js';
+import { CompactRange, DigestRange, SegmentRange } from './merkle.js';
 
 /**
  * One stored event as the verifier sees it. The leaf hash is not stored: it is recomputed
@@ -99,7 +101,54 @@ export interface VerifyInput {
   /** The lowest and highest seq the store holds (exact decimal text): no row may lie outside the verified range. */
   extent?: { lowest: string; highest: string } | undefined;
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Checks stretches of the rows elsewhere (worker threads, each reading the store on its own
+   * connection) instead of reading `rows` here. Used only for a log of at least `minEvents`
+   * events whose stored head and highest row agree on its end; when any stretch does not
+   * verify (or the runner fails), `rows` is verified here as without it, so the report is the
+   * same either way.
+   */
+  segments?: SegmentRunner;
 }
+
+/** Runs {@link SegmentTask}s somewhere else; see {@link VerifyInput.segments}. */
+export interface SegmentRunner {
+  /** How many threads verify at once, the calling one among them (2 or more, or `rows` are verified here alone). */
+  threads: number;
+  /** Fewer events are verified on the calling thread (starting threads costs more). */
+  minEvents: number;
+  /** Resolves to one result per task, in task order (undefined for a task left unrun after another failed). */
+  run(tasks: readonly SegmentTask[], onRows: (rows: number) => void): Promise<ReadonlyArray<SegmentResult | undefined>>;
+  /** Told how the events were checked: `rechecked` when a stretch did not verify and the calling thread verified everything again, to name the fault. */
+  onUsed?: (used: { threads: number; segments: number; rechecked: boolean }) => void;
+}
+
+/** A stretch of rows `from..to` (all of them must be there), checked on its own. */
+export interface SegmentTask {
+  from: number;
+  to: number;
+  /** The chain hash before `from` (hex), or null: the stored chain hash of row `from - 1`, which the previous task verifies. */
+  seed: string | null;
+  /** Sizes within `from..to` at which the chain hash and Merkle range are wanted (the checkpoints'). */
+  marks: number[];
+  /** The pruned prefix: an `audit.pruned` event naming it is reported. */
+  anchorSize: number;
+  anchorRoot: string;
+}
+
+/** A stretch's outcome: its chain and Merkle range at its end and at each mark, or the first seq that did not hold. */
+export type SegmentResult =
+  | {
+      ok: true;
+      /** The chain hash it started from, hex. */
+      seed: string;
+      chainHash: string;
+      range: SegmentNodes;
+      marks: Array<{ size: number; chainHash: string; range: SegmentNodes }>;
+      /** The first `audit.pruned` event in the stretch that accounts for the anchor. */
+      prunedBy?: number;
+    }
+  | { ok: false; seq: number };
 
 const PROGRESS_EVERY = 16_384;
 const MALFORMED_ANCHOR = 'the stored anchor of the pruned prefix is malformed (hashes of the wrong length)';
@@ -200,30 +249,78 @@ export async function verifyRows(input: VerifyInput): Promise<VerifyReport> {
   }
 
   // Checkpoints below the anchor cover pruned events: their signatures were checked above;
-  // the one at the anchor must vouch for the anchor itself.
+  // the ones at the anchor must vouch for the anchor itself (a pruned prefix, or the empty
+  // log: a checkpoint at size 0 left unchecked would hold up every one after it).
   let next = checkpoints.findIndex((cp) => cp.size >= anchor.size);
   if (next === -1) next = checkpoints.length;
-  if (anchor.size > 0) {
-    const atAnchor = checkpoints.filter((cp) => cp.size === anchor.size);
-    if (atAnchor.length === 0) {
-      return report({ seq: anchor.size + 1, reason: `pruned prefix of ${anchor.size} events is not covered by a signed checkpoint` });
+  const atAnchor = checkpoints.filter((cp) => cp.size === anchor.size);
+  if (anchor.size > 0 && atAnchor.length === 0) {
+    return report({ seq: anchor.size + 1, reason: `pruned prefix of ${anchor.size} events is not covered by a signed checkpoint` });
+  }
+  const rootAtAnchor = range.rootHex();
+  for (const cp of atAnchor) {
+    if (cp.root !== rootAtAnchor || cp.chainHash !== previous) {
+      const what = anchor.size > 0 ? 'pruned prefix does not match' : 'the empty log does not match';
+      return report({ seq: anchor.size + 1, checkpointSize: cp.size, reason: `${what} the signed ${label(cp)} at size ${cp.size}` });
     }
-    const rootHex = range.rootHex();
-    for (const cp of atAnchor) {
-      if (cp.root !== rootHex || cp.chainHash !== previous) {
-        return report({ seq: anchor.size + 1, checkpointSize: cp.size, reason: `pruned prefix does not match the signed ${label(cp)} at size ${cp.size}` });
-      }
-      verified++;
-      if (fromOutside.has(cp)) trustedVerified++;
-      latest = cp;
-      next++;
-    }
+    verified++;
+    if (fromOutside.has(cp)) trustedVerified++;
+    latest = cp;
+    next++;
   }
   const anchorRoot = range.rootHex();
   let lastGood = anchor.size;
 
+  const headSize = input.head && !('malformed' in input.head) ? input.head.size : undefined;
+  const runner = input.segments;
+  const count = headSize === undefined ? 0 : headSize - anchor.size;
+  if (runner && headSize !== undefined && runner.threads >= 2 && count >= Math.max(1, runner.minEvents) && input.extent?.highest === String(headSize)) {
+    const tasks = planSegments(
+      anchor,
+      headSize,
+      runner.threads,
+      checkpoints.slice(next).map((cp) => cp.size),
+      anchorRoot,
+    );
+    let done = 0;
+    const results = await runner
+      .run(tasks, (rows) => {
+        done += rows;
+        input.onProgress?.(done, total);
+      })
+      .catch(() => undefined);
+    const merged = results && mergeSegments(anchor, tasks, results);
+    if (merged) {
+      const holds = (cp: Checkpoint): boolean => {
+        const at = merged.marks.get(cp.size);
+        return at !== undefined && cp.root === at.root && cp.chainHash === at.chainHash;
+      };
+      let good = true;
+      for (let i = next; i < checkpoints.length && (checkpoints[i] as Checkpoint).size <= headSize; i++) good &&= holds(checkpoints[i] as Checkpoint);
+      if (good) {
+        for (; next < checkpoints.length && (checkpoints[next] as Checkpoint).size <= headSize; next++) {
+          const cp = checkpoints[next] as Checkpoint;
+          verified++;
+          if (fromOutside.has(cp)) trustedVerified++;
+          latest = cp;
+          lastGood = cp.size;
+        }
+        if (anchor.size > 0 && merged.prunedBy !== undefined) prunedBy = merged.prunedBy;
+        range = merged.range.toDigestRange();
+        previous = merged.chainHash;
+        lastSeq = headSize;
+        events = count;
+        runner.onUsed?.({ threads: Math.min(runner.threads, tasks.length), segments: tasks.length, rechecked: false });
+        input.onProgress?.(events, total);
+        return finish();
+      }
+    }
+    runner.onUsed?.({ threads: Math.min(runner.threads, tasks.length), segments: tasks.length, rechecked: true });
+  }
+
   // Two stored chain hashes back: telling an insertion from an edit needs the one before last.
   let beforePrevious: string | undefined;
+  const checked = new CheckedRow();
   const pages = pageIterator(input.rows);
   const nextPage = async (): Promise<readonly StoredRow[] | undefined> => {
     const step = await pages.next();
@@ -241,21 +338,17 @@ export async function verifyRows(input: VerifyInput): Promise<VerifyReport> {
             reason: row.seq > expected ? `event ${expected} is missing (deleted)` : `event ${row.seq} appears out of order or twice`,
           });
         }
-        const leaf = leafDigest(row.body);
-        const chained = chain.next(leaf);
-        const stored = row.chainHash;
-        if (typeof stored === 'string' ? chained !== stored : chained !== stored.toString('hex')) {
+        const fault = checkRow(row, chain, checked);
+        if (fault === CHAIN_BROKEN) {
           // One row ahead tells an edit from an insertion.
           const following = i + 1 < page.length ? page[i + 1] : (await nextPage())?.[0];
           return report({ seq: row.seq, reason: chainBreak(row, beforePrevious, following) });
         }
-        // The body names its own seq: a row moved to another seq with rehashed chain would
-        // otherwise only show at the next checkpoint.
-        const tail = plainTail(row.body) ?? eventTail(row.body);
-        if (tail?.seq !== row.seq) return report({ seq: row.seq, reason: `event ${row.seq} carries another sequence number in its content` });
-        if ((row.time !== undefined && row.time !== tail.time) || (row.traceId !== undefined && (row.traceId ?? undefined) !== tail.traceId)) {
+        if (fault === OTHER_SEQ) return report({ seq: row.seq, reason: `event ${row.seq} carries another sequence number in its content` });
+        if (fault === INDEX_EDITED) {
           return report({ seq: row.seq, reason: `event ${row.seq} has index columns that disagree with its content (edited to hide it from queries)` });
         }
+        const { leaf, chained, tail } = checked;
         if (tail.type === 'audit.pruned' && prunedBy === undefined && anchor.size > 0 && accountsFor(row.body, anchor.size, anchorRoot)) prunedBy = row.seq;
         beforePrevious = previous;
         chain.advance();
@@ -288,43 +381,180 @@ export async function verifyRows(input: VerifyInput): Promise<VerifyReport> {
     await pages.return?.();
   }
   input.onProgress?.(events, total);
+  return finish();
 
-  const last = checkpoints[checkpoints.length - 1];
-  if (last && last.size > lastSeq) {
-    return report({
-      seq: lastSeq + 1,
-      checkpointSize: last.size,
-      reason: `log ends at event ${lastSeq} but a signed ${label(last)} covers ${last.size} events (truncated)`,
-    });
-  }
-  // A pruned prefix is only accounted for by the log's own signed word: an `audit.pruned`
-  // event naming this anchor, inside the range a checkpoint covers. Everything else about the
-  // anchor (its size, chain hash and frontier) can be recomputed by whoever deleted the rows.
-  if (anchor.size > 0 && (prunedBy === undefined || prunedBy > lastGood)) {
-    const why =
-      prunedBy === undefined
-        ? `no \`audit.pruned\` event names throughSeq ${anchor.size} and the checkpoint root at that size`
-        : `the \`audit.pruned\` event ${prunedBy} that names it is not covered by a signed checkpoint`;
-    prunedBy = undefined;
-    return report({ seq: 1, reason: `events 1..${anchor.size} are missing: ${why} (deleted, not pruned)` });
-  }
-  const highest = input.extent?.highest;
-  if (highest !== undefined && seqAbove(highest, lastSeq)) {
-    return report({ seq: lastSeq + 1, reason: `a row at seq ${highest} lies past the end of the verified log (event ${lastSeq})` });
-  }
-  const head = input.head;
-  if (head === null) {
-    if (lastSeq > anchor.size) return report({ seq: lastSeq + 1, reason: `the stored head (table audit_head) is missing, but events up to ${lastSeq} are stored` });
-  } else if (head !== undefined) {
-    if ('malformed' in head) return report({ seq: lastSeq + 1, reason: head.malformed });
-    if (head.size !== lastSeq) {
-      return report({ seq: Math.min(head.size, lastSeq) + 1, reason: `the stored head (table audit_head) says ${head.size} events, but the log ends at event ${lastSeq} (edited)` });
+  // What holds after the last row, however the rows were checked.
+  function finish(): VerifyReport {
+    const last = checkpoints[checkpoints.length - 1];
+    if (last && last.size > lastSeq) {
+      return report({
+        seq: lastSeq + 1,
+        checkpointSize: last.size,
+        reason: `log ends at event ${lastSeq} but a signed ${label(last)} covers ${last.size} events (truncated)`,
+      });
     }
-    if (head.chainHash.toString('hex') !== previous || head.range.root().toString('hex') !== range.rootHex()) {
-      return report({ seq: lastSeq, reason: `the stored head (table audit_head) does not match event ${lastSeq}: its chain hash or Merkle frontier was edited` });
+    // A pruned prefix is only accounted for by the log's own signed word: an `audit.pruned`
+    // event naming this anchor, inside the range a checkpoint covers. Everything else about the
+    // anchor (its size, chain hash and frontier) can be recomputed by whoever deleted the rows.
+    if (anchor.size > 0 && (prunedBy === undefined || prunedBy > lastGood)) {
+      const why =
+        prunedBy === undefined
+          ? `no \`audit.pruned\` event names throughSeq ${anchor.size} and the checkpoint root at that size`
+          : `the \`audit.pruned\` event ${prunedBy} that names it is not covered by a signed checkpoint`;
+      prunedBy = undefined;
+      return report({ seq: 1, reason: `events 1..${anchor.size} are missing: ${why} (deleted, not pruned)` });
     }
+    const highest = input.extent?.highest;
+    if (highest !== undefined && seqAbove(highest, lastSeq)) {
+      return report({ seq: lastSeq + 1, reason: `a row at seq ${highest} lies past the end of the verified log (event ${lastSeq})` });
+    }
+    const head = input.head;
+    if (head === null) {
+      if (lastSeq > anchor.size) return report({ seq: lastSeq + 1, reason: `the stored head (table audit_head) is missing, but events up to ${lastSeq} are stored` });
+    } else if (head !== undefined) {
+      if ('malformed' in head) return report({ seq: lastSeq + 1, reason: head.malformed });
+      if (head.size !== lastSeq) {
+        return report({ seq: Math.min(head.size, lastSeq) + 1, reason: `the stored head (table audit_head) says ${head.size} events, but the log ends at event ${lastSeq} (edited)` });
+      }
+      if (head.chainHash.toString('hex') !== previous || head.range.root().toString('hex') !== (range as DigestRange).rootHex()) {
+        return report({ seq: lastSeq, reason: `the stored head (table audit_head) does not match event ${lastSeq}: its chain hash or Merkle frontier was edited` });
+      }
+    }
+    return report();
   }
-  return report();
+}
+
+// What `checkRow` finds wrong with a row (0: nothing).
+const CHAIN_BROKEN = 1;
+const OTHER_SEQ = 2;
+const INDEX_EDITED = 3;
+
+/** What `checkRow` computed for a row that holds: reused from row to row, nothing allocated. */
+class CheckedRow {
+  leaf: Digest = '';
+  chained = '';
+  tail: EventTail = {};
+}
+
+/**
+ * The checks of one row whose seq is the expected one, shared by every way of verifying
+ * (here, and a stretch on a worker thread): its body must hash onto the chain so far to its
+ * stored chain hash, name its own seq, and agree with its indexed copies.
+ */
+function checkRow(row: StoredRow, chain: ChainCursor, out: CheckedRow): number {
+  const leaf = leafDigest(row.body);
+  const chained = chain.next(leaf);
+  const stored = row.chainHash;
+  if (typeof stored === 'string' ? chained !== stored : chained !== stored.toString('hex')) return CHAIN_BROKEN;
+  // The body names its own seq: a row moved to another seq with rehashed chain would
+  // otherwise only show at the next checkpoint.
+  const tail = plainTail(row.body) ?? eventTail(row.body);
+  if (tail?.seq !== row.seq) return OTHER_SEQ;
+  if ((row.time !== undefined && row.time !== tail.time) || (row.traceId !== undefined && (row.traceId ?? undefined) !== tail.traceId)) return INDEX_EDITED;
+  out.leaf = leaf;
+  out.chained = chained;
+  out.tail = tail;
+  return 0;
+}
+
+/**
+ * Verifies one stretch of rows (see {@link SegmentTask}) as {@link verifyRows} verifies every
+ * row, but only says whether it holds: the chain from `seed`, each body's own seq and index
+ * copies, every seq of `from..to` present once, in order. The Merkle range and chain hash at
+ * the end and at each mark go back to whoever combines the stretches. A worker thread runs
+ * this over its own connection.
+ *
+ * @example
+ * const result = await verifySegment(store.rows(task.from, task.to), { ...task, seed });
+ */
+export async function verifySegment(rows: AsyncIterable<readonly StoredRow[]> | Iterable<StoredRow>, task: SegmentTask & { seed: string }, onRows?: (rows: number) => void): Promise<SegmentResult> {
+  let expected = task.from;
+  const seedBytes = Buffer.from(task.seed, 'hex');
+  if (seedBytes.length !== HASH_BYTES || seedBytes.toString('hex') !== task.seed) return { ok: false, seq: task.from };
+  const chain = new ChainCursor(seedBytes);
+  const range = SegmentRange.at(task.from - 1);
+  const checked = new CheckedRow();
+  const marks: Array<{ size: number; chainHash: string; range: SegmentNodes }> = [];
+  let mark = 0;
+  let chained = task.seed;
+  let prunedBy: number | undefined;
+  let sinceReport = 0;
+  const pages = pageIterator(rows);
+  try {
+    for (let step = await pages.next(); !step.done; step = await pages.next()) {
+      const page = step.value;
+      for (let i = 0; i < page.length; i++) {
+        const row = page[i] as StoredRow;
+        if (row.seq !== expected || expected > task.to) return { ok: false, seq: expected };
+        if (checkRow(row, chain, checked) !== 0) return { ok: false, seq: expected };
+        if (checked.tail.type === 'audit.pruned' && prunedBy === undefined && task.anchorSize > 0 && accountsFor(row.body, task.anchorSize, task.anchorRoot)) prunedBy = row.seq;
+        chain.advance();
+        range.append(checked.leaf);
+        chained = checked.chained;
+        while (mark < task.marks.length && task.marks[mark] === expected) {
+          marks.push({ size: expected, chainHash: chained, range: range.toJSON() });
+          mark++;
+        }
+        expected++;
+      }
+      sinceReport += page.length;
+      if (onRows && sinceReport >= PROGRESS_EVERY) {
+        onRows(sinceReport);
+        sinceReport = 0;
+      }
+    }
+  } finally {
+    await pages.return?.();
+  }
+  if (expected !== task.to + 1 || mark !== task.marks.length) return { ok: false, seq: expected };
+  if (onRows && sinceReport > 0) onRows(sinceReport);
+  const out: SegmentResult = { ok: true, seed: task.seed, chainHash: chained, range: range.toJSON(), marks };
+  if (prunedBy !== undefined) out.prunedBy = prunedBy;
+  return out;
+}
+
+/** Splits the rows after the anchor up to the head into stretches, several per thread (threads slowed by others' work then share the rest). */
+function planSegments(anchor: Anchor, headSize: number, threads: number, checkpointSizes: readonly number[], anchorRoot: string): SegmentTask[] {
+  const count = headSize - anchor.size;
+  const segments = Math.min(count, threads * SEGMENTS_PER_THREAD);
+  const size = Math.ceil(count / segments);
+  const tasks: SegmentTask[] = [];
+  for (let from = anchor.size + 1; from <= headSize; from += size) {
+    const to = Math.min(headSize, from + size - 1);
+    const marks = [...new Set(checkpointSizes.filter((s) => s >= from && s <= to))];
+    tasks.push({ from, to, seed: from === anchor.size + 1 ? anchor.chainHash.toString('hex') : null, marks, anchorSize: anchor.size, anchorRoot });
+  }
+  return tasks;
+}
+
+// Stretches per thread: the calling thread and the workers take the next one as they come
+// free, so a thread slowed by others' work (or a worker still starting) leaves its share to them.
+const SEGMENTS_PER_THREAD = 8;
+
+/**
+ * Joins the stretches' results: each must hold and start from the chain hash the one before
+ * it ended on (the first from the anchor's); gives the chain hash and Merkle range at the end
+ * and the root and chain hash at every mark, or undefined when anything does not fit.
+ */
+function mergeSegments(
+  anchor: Anchor,
+  tasks: readonly SegmentTask[],
+  results: ReadonlyArray<SegmentResult | undefined>,
+): { chainHash: string; range: SegmentRange; marks: Map<number, { root: string; chainHash: string }>; prunedBy?: number } | undefined {
+  if (results.length !== tasks.length) return undefined;
+  let range = SegmentRange.ofPrefix(anchor.range);
+  let chainHashHex = anchor.chainHash.toString('hex');
+  let prunedBy: number | undefined;
+  const marks = new Map<number, { root: string; chainHash: string }>();
+  for (const [i, result] of results.entries()) {
+    const task = tasks[i] as SegmentTask;
+    if (!result?.ok || result.seed !== chainHashHex || result.range.begin !== task.from - 1 || result.range.end !== task.to) return undefined;
+    for (const m of result.marks) marks.set(m.size, { root: range.concat(SegmentRange.fromJSON(m.range)).rootHex(), chainHash: m.chainHash });
+    range = range.concat(SegmentRange.fromJSON(result.range));
+    chainHashHex = result.chainHash;
+    prunedBy ??= result.prunedBy;
+  }
+  return prunedBy === undefined ? { chainHash: chainHashHex, range, marks } : { chainHash: chainHashHex, range, marks, prunedBy };
 }
 
 /** Whether a seq given as decimal text is above `size` (text that is no integer is not). */

@@ -11,6 +11,7 @@ import type { AuditEventInput, AuditLog, Checkpoint } from '../../src/audit/inde
 import { decisionEvent, logIdOf, signCheckpoint, verifyInclusionProof } from '../../src/audit/index.js';
 import { openSqliteAuditLog, openSqliteAuditReader, type SqliteAuditLogOptions } from '../../src/storage/index.js';
 import type { ActionRequest, Decision } from '../../src/core/types.js';
+import { verifyInBothModes } from '../helpers/verify-modes.js';
 
 let dir: string;
 let clock: number;
@@ -165,6 +166,27 @@ describe('audit log', () => {
     expect(proof.ok && verifyInclusionProof(proof.value, log.publicKeyPem())).toBeUndefined();
     expect(await log.inclusionProof(3)).toEqual({ ok: false, errors: [{ code: 'AUDIT_NOT_FOUND', message: 'event `3` was pruned' }] });
     await log.close();
+  });
+
+  it('holds the events to every checkpoint after a signed checkpoint of the empty log', async () => {
+    // Before the fix a checkpoint at size 0 was never matched, and held up every later one:
+    // 0 checkpoints verified, and a rewritten, rehashed event passed the checkpoints.
+    const log = await open();
+    expect((await log.checkpoint('manual')).size).toBe(0);
+    await fill(log, 30);
+    await log.close();
+    const path = join(dir, 'bastion.db');
+    const intact = await verifyInBothModes(path, 2);
+    expect(intact.single).toMatchObject({ ok: true, events: 30, checkpointsVerified: 4 });
+    expect(intact.threaded).toEqual(intact.single);
+    applyTamper(path, 'modify-rehash', 17);
+    const db = new Database(path);
+    // A careful tamperer also rewrites the head to the rehashed chain.
+    db.prepare('UPDATE audit_head SET chain_hash = (SELECT chain_hash FROM audit_events WHERE seq = 30)').run();
+    db.close();
+    const tampered = await verifyInBothModes(path, 2);
+    expect(tampered.single.failure).toEqual({ seq: 11, checkpointSize: 20, reason: 'events 11..20 do not match the signed checkpoint at size 20 (rewritten)' });
+    expect(tampered.threaded).toEqual(tampered.single);
   });
 
   it('detects truncation against a checkpoint held outside the log', async () => {
@@ -338,6 +360,18 @@ describe('audit verification catches tampering', () => {
     if (!reader.ok) throw new Error('cannot open reader');
     const report = await reader.value.verify();
     await reader.value.close();
+    // The same report with the rows split among threads: the calling one and worker threads.
+    for (const threads of [2, 3]) {
+      const modes = await verifyInBothModes(path, threads);
+      expect(modes.single, description).toEqual(report);
+      expect(modes.threaded, `${description} (${threads} threads)`).toEqual(report);
+      if (want.ok) expect(modes.used, description).toEqual({ threads, segments: expect.any(Number), rechecked: false });
+      // A fault inside the rows: a stretch does not verify, and the calling thread names it.
+      // (Renumbered or inserted rows end elsewhere than the head says: not split at all.)
+      if (['modify', 'modify-rehash', 'delete', 'swap', 'edit-trace-column'].includes(t.kind)) {
+        expect(modes.used, description).toEqual({ threads, segments: expect.any(Number), rechecked: true });
+      }
+    }
     if (want.ok) {
       expect(report.ok, description).toBe(true);
       expect(report.checkpointsVerified, description).toBe(3);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { chainHash, ChainCursor, EMPTY_ROOT, GENESIS_CHAIN_HASH, leafDigest, leafHash, nodeHash } from '../../src/audit/hash.js';
-import { CompactRange, DigestRange, merkleRoot, TreeHasher, verifyConsistency, verifyInclusion } from '../../src/audit/merkle.js';
+import { CompactRange, DigestRange, merkleRoot, SegmentRange, TreeHasher, verifyConsistency, verifyInclusion } from '../../src/audit/merkle.js';
 
 // RFC 6962 section 2.1, written as plainly as possible to check the optimized code against.
 function naiveRoot(leaves: Buffer[]): Buffer {
@@ -15,6 +15,32 @@ function naiveRoot(leaves: Buffer[]): Buffer {
 const LEAVES = Array.from({ length: 70 }, (_, i) => leafHash(JSON.stringify({ seq: i + 1 })));
 
 describe('RFC 6962 Merkle tree', () => {
+  it('joins compact ranges of any adjacent stretches into the root of all of them (how verification threads combine)', () => {
+    const digests = LEAVES.map((l) => l.toString('latin1'));
+    const stretch = (from: number, to: number): SegmentRange => {
+      const range = SegmentRange.at(from);
+      for (let i = from; i < to; i++) range.append(digests[i] as string);
+      return range;
+    };
+    // Every prefix, cut at every pair of points (and with a pruned prefix's frontier first).
+    for (let n = 1; n <= LEAVES.length; n++) {
+      const want = naiveRoot(LEAVES.slice(0, n)).toString('hex');
+      for (let a = 0; a <= n; a += 3) {
+        for (let b = a; b <= n; b += 5) {
+          const joined = stretch(0, a)
+            .concat(stretch(a, b))
+            .concat(SegmentRange.fromJSON(stretch(b, n).toJSON()));
+          expect(joined.rootHex(), `size ${n} cut at ${a}, ${b}`).toBe(want);
+          const prefix = new CompactRange();
+          for (const leaf of LEAVES.slice(0, a)) prefix.append(leaf);
+          expect(SegmentRange.ofPrefix(prefix).concat(stretch(a, n)).rootHex(), `size ${n} after a prefix of ${a}`).toBe(want);
+        }
+      }
+    }
+    expect(() => stretch(0, 3).concat(stretch(4, 6))).toThrow('does not follow');
+    expect(() => stretch(2, 5).rootHex()).toThrow('not a prefix');
+  });
+
   it('matches the RFC 6962 empty-tree and empty-leaf hashes', () => {
     expect(EMPTY_ROOT.toString('hex')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
     expect(leafHash('').toString('hex')).toBe('6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d');

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { AuditEvent, AuditFilter, Checkpoint, ExportFormat, OpenedReader } from '../../audit/index.js';
+import type { AuditEvent, AuditFilter, Checkpoint, ExportFormat, OpenedReader, VerifyOptions } from '../../audit/index.js';
 import { checkpointShapeProblem, EXPORT_FORMATS, exportLine, verifyInclusionProof } from '../../audit/index.js';
 import { openSqliteAuditReader } from '../../storage/index.js';
 import { isRisk } from '../../core/risk.js';
@@ -30,6 +30,8 @@ Where the log is (every subcommand):
 
 verify:
   --checkpoint <file>    also check against checkpoints kept elsewhere (JSON or JSON lines)
+  --threads N            threads that check the events (default: one per core, at most 4,
+                         for logs of 50,000 events or more; 1 for this thread alone)
   --json                 print the report as JSON
   Exit 0 when intact, 1 naming the first bad sequence number when not, 2 on bad input.
 
@@ -135,7 +137,12 @@ function readCheckpoints(file: string): Checkpoint[] | string {
 }
 
 async function verifyCommand(args: string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({ args, options: { ...LOCATION, checkpoint: { type: 'string', multiple: true }, json: { type: 'boolean' } }, strict: true });
+  const { values } = parseArgs({ args, options: { ...LOCATION, checkpoint: { type: 'string', multiple: true }, threads: { type: 'string' }, json: { type: 'boolean' } }, strict: true });
+  let threads: number | undefined;
+  if (values.threads !== undefined) {
+    threads = /^\d{1,2}$/.test(values.threads) ? Number(values.threads) : Number.NaN;
+    if (!(threads >= 1 && threads <= 64)) return badInput(io, 'audit verify', `--threads ${quote(values.threads)} is not a whole number from 1 to 64`);
+  }
   const trusted: Checkpoint[] = [];
   for (const file of values.checkpoint ?? []) {
     const cps = readCheckpoints(resolve(io.cwd, file));
@@ -146,8 +153,10 @@ async function verifyCommand(args: string[], io: CliIo): Promise<number> {
   if (typeof reader === 'string') return badInput(io, 'audit verify', reader);
   try {
     const onProgress = progressBar(io);
-    const given = values.checkpoint === undefined ? {} : { trusted };
-    const report = await reader.verify(onProgress ? { ...given, onProgress } : given);
+    const given: VerifyOptions = values.checkpoint === undefined ? {} : { trusted };
+    if (threads !== undefined) given.threads = threads;
+    if (onProgress) given.onProgress = onProgress;
+    const report = await reader.verify(given);
     if (reader.keySource === 'database' && !values.json) {
       io.stderr.write('note: the public key was read from the log itself; pass --public-key <file> to check against a key kept elsewhere\n');
     }

@@ -10,9 +10,23 @@
  */
 
 import { Database, type SqliteDatabase } from './driver.js';
-import type { Anchor, AuditBatch, AuditFilter, AuditStore, AuditStoreView, ChainHead, Checkpoint, StoredCheckpoint, StoredChainState, StoredRow } from '../../audit/index.js';
-import { checkHead, CompactRange, GENESIS_CHAIN_HASH, parseChainState, parseStoredCheckpoint } from '../../audit/index.js';
+import type {
+  Anchor,
+  AuditBatch,
+  AuditFilter,
+  AuditStore,
+  AuditStoreView,
+  ChainHead,
+  Checkpoint,
+  SegmentResult,
+  SegmentTask,
+  StoredCheckpoint,
+  StoredChainState,
+  StoredRow,
+} from '../../audit/index.js';
+import { checkHead, CompactRange, GENESIS_CHAIN_HASH, parseChainState, parseStoredCheckpoint, verifyOnThreads } from '../../audit/index.js';
 import { RISKS, riskRank } from '../../core/risk.js';
+import { prepareRowPages, type RawRow, rowPages, toRow } from './segment-rows.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS audit_events (
@@ -58,17 +72,7 @@ export interface SqliteAuditStoreOptions {
 /** Layout of the audit tables; bumped when a column changes meaning or goes away. */
 export const AUDIT_STORE_VERSION = 2;
 
-type RawRow = [number, string, Buffer | string, string | null, string];
-/** A row read without its seq column (the seq follows from its position in the page). */
-type DenseRow = [string, string, string | null, string];
-
-function toRow(raw: RawRow): StoredRow {
-  return { seq: raw[0], body: raw[1], chainHash: raw[2], traceId: raw[3], time: raw[4] };
-}
-
 const COLUMNS = 5;
-// Rows per read of a scan: one all() per chunk instead of one native call per row.
-const ROWS_PER_READ = 1024;
 // Rows per INSERT statement: one statement per row pays the call and bind overhead each
 // time; 64 rows x 5 parameters stays far below SQLite's parameter limit.
 const CHUNK = 64;
@@ -86,6 +90,9 @@ function checkLayout(db: SqliteDatabase): void {
     throw new Error(`the audit tables have layout version ${version}; this build reads version ${AUDIT_STORE_VERSION} and does not migrate`);
   }
 }
+
+/** What verification's worker threads load to read this file: `openSegmentRows(path)`. */
+const SEGMENT_ROWS = new URL('./segment-rows.js', import.meta.url);
 
 function isoTime(value: string | Date): string {
   return value instanceof Date ? value.toISOString() : value;
@@ -143,9 +150,7 @@ export class SqliteAuditStore implements AuditStore {
       insert: options.readOnly ? undefined : db.prepare(insertSql(1)),
       insertChunk: options.readOnly ? undefined : db.prepare(insertSql(CHUNK)),
       setHead: options.readOnly ? undefined : db.prepare('INSERT OR REPLACE INTO audit_head (id, size, chain_hash, range) VALUES (1, ?, ?, ?)'),
-      // Hex text rather than a BLOB: a Buffer per row costs more than the hashing of it.
-      rows: db.prepare('SELECT seq, body, lower(hex(chain_hash)), trace_id, time FROM audit_events WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?').raw(true),
-      denseRows: db.prepare('SELECT body, lower(hex(chain_hash)), trace_id, time FROM audit_events WHERE seq >= ? AND seq <= ? ORDER BY seq').raw(true),
+      pages: prepareRowPages(db),
       row: db.prepare('SELECT seq, body, chain_hash, trace_id, time FROM audit_events WHERE seq = ?').raw(true),
       // Only seqs a number holds exactly: a row beyond 2^53 cannot be verified, only reported.
       after: db.prepare('SELECT body FROM audit_events WHERE seq > ? AND seq <= 9007199254740991 ORDER BY seq LIMIT ?').pluck(true),
@@ -242,36 +247,9 @@ export class SqliteAuditStore implements AuditStore {
     return lowest === undefined || highest === undefined ? undefined : { lowest, highest };
   }
 
-  /**
-   * Pages of ROWS_PER_READ rows, one all() each, no transaction held between them (that is
-   * what `snapshot` is for). A page asks for the seq range [n, n + ROWS_PER_READ) without
-   * the seq column (one value less per row): when every seq of the range is there, the
-   * primary key leaves only one order for them. A short page (a gap, or the end of the log)
-   * is read again with its seq column, by keyset from n.
-   */
-  async *rows(from = 1, to = Number.MAX_SAFE_INTEGER): AsyncGenerator<readonly StoredRow[]> {
-    const { rows: keyset, denseRows: dense } = this.stmts;
-    let next = from;
-    while (next <= to) {
-      const end = Math.min(to, next + ROWS_PER_READ - 1);
-      const denseChunk = dense.all(next, end) as DenseRow[];
-      if (denseChunk.length === end - next + 1) {
-        const page = new Array<StoredRow>(denseChunk.length);
-        for (let i = 0; i < denseChunk.length; i++) {
-          const raw = denseChunk[i] as DenseRow;
-          page[i] = { seq: next + i, body: raw[0], chainHash: raw[1], traceId: raw[2], time: raw[3] };
-        }
-        yield page;
-        next = end + 1;
-        continue;
-      }
-      const chunk = keyset.all(next, to, ROWS_PER_READ) as RawRow[];
-      const last = chunk[chunk.length - 1];
-      if (!last) return;
-      yield chunk.map(toRow);
-      if (chunk.length < ROWS_PER_READ) return;
-      next = last[0] + 1;
-    }
+  /** Pages of rows from..to, one `all()` each (see `rowPages`); no transaction held between them (that is what `snapshot` is for). */
+  rows(from = 1, to = Number.MAX_SAFE_INTEGER): AsyncGenerator<readonly StoredRow[]> {
+    return rowPages(this.stmts.pages, from, to);
   }
 
   async row(seq: number): Promise<StoredRow | undefined> {
@@ -392,6 +370,25 @@ export class SqliteAuditStore implements AuditStore {
 
   async setCursor(name: string, seq: number): Promise<void> {
     this.db.prepare('INSERT OR REPLACE INTO audit_cursors (name, seq) VALUES (?, ?)').run(name, seq);
+  }
+
+  /**
+   * The calling thread verifies stretches through this connection (inside the snapshot, when
+   * called in one) and `threads - 1` worker threads through their own read-only connections
+   * to this file. Those read outside this connection's snapshot: rows up to the head a snapshot saw never change in an
+   * append-only log, except when pruned (then a stretch misses them and verification goes
+   * back to the snapshot) or tampered with (which verification is there to find).
+   */
+  verifySegments(tasks: readonly SegmentTask[], threads: number, onRows: (rows: number) => void): Promise<Array<SegmentResult | undefined>> {
+    const local = {
+      rows: (from: number, to: number) => this.rows(from, to),
+      chainHash: async (seq: number) => {
+        const hash = this.stmts.row.get(seq) as RawRow | undefined;
+        return hash === undefined ? undefined : Buffer.isBuffer(hash[2]) ? hash[2].toString('hex') : hash[2];
+      },
+      close: async () => undefined,
+    };
+    return verifyOnThreads({ module: SEGMENT_ROWS, source: this.path }, tasks, threads, onRows, local);
   }
 
   async close(): Promise<void> {
