@@ -6,19 +6,15 @@
  * the port is bound; on SIGINT/SIGTERM drains the requests in flight, then closes the audit log.
  */
 
-import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { DEFAULT_CONFIG, loadConfig, type BastionConfig } from '../../config/index.js';
 import { createBastionApp } from '../../app/index.js';
 import type { LogOptions } from '../../server/index.js';
-import { badInput, type CliIo, type Command, EXIT, failWith } from '../command.js';
+import { badInput, type CliIo, type Command, EXIT, failWith, parseOptions } from '../command.js';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'off'] as const;
 
-export const serveCommand: Command = {
-  name: 'serve',
-  summary: 'run the gateway service (HTTP API, /health)',
-  help: `Usage: bastion serve [--config FILE] [--policy PATH]… [--port N] [--host H] [--data-dir DIR] [--upstream URL] [--dev] [--log-level L]
+const HELP = `Usage: bastion serve [--config FILE] [--policy PATH]… [--port N] [--host H] [--data-dir DIR] [--upstream URL] [--dev] [--log-level L]
 
 Options (flags override the config file):
   --config FILE    YAML configuration (server, dataDir, policies, baseline, audit, upstream, dev)
@@ -41,26 +37,28 @@ last good set stays in force.
 
 Example:
   bastion serve --config examples/bastion.yaml
-`,
+`;
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'run the gateway service (HTTP API, /health)',
+  help: HELP,
   async run(args: string[], io: CliIo): Promise<number> {
-    let opts;
-    try {
-      opts = parseArgs({
-        args,
-        options: {
-          config: { type: 'string' },
-          policy: { type: 'string', multiple: true },
-          port: { type: 'string' },
-          host: { type: 'string' },
-          'data-dir': { type: 'string' },
-          upstream: { type: 'string' },
-          dev: { type: 'boolean', default: false },
-          'log-level': { type: 'string', default: 'info' },
-        },
-      }).values;
-    } catch (err) {
-      return badInput(io, 'serve', (err as Error).message);
-    }
+    const parsed = parseOptions(io, 'serve', args, {
+      help: HELP,
+      options: {
+        config: { type: 'string' },
+        policy: { type: 'string', multiple: true },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'data-dir': { type: 'string' },
+        upstream: { type: 'string' },
+        dev: { type: 'boolean', default: false },
+        'log-level': { type: 'string', default: 'info' },
+      },
+    });
+    if (!parsed.ok) return parsed.exit;
+    const opts = parsed.values;
     let config: BastionConfig = { ...DEFAULT_CONFIG, dataDir: resolve(io.cwd, DEFAULT_CONFIG.dataDir) };
     if (opts.config !== undefined) {
       const loaded = loadConfig(opts.config, io.cwd);
