@@ -272,6 +272,9 @@ function arrayElement(event: AuditEvent): string {
   return '  ' + JSON.stringify(event, null, 2).replace(/\n/g, '\n  ');
 }
 
+/** Events per page of `audit query`: small enough that a page is a few MB, large enough that the queries are few. */
+const QUERY_PAGE = 1000;
+
 async function queryCommand(args: string[], io: CliIo): Promise<number> {
   const parsed = parseOptions(io, 'audit query', args, {
     help: QUERY_HELP,
@@ -320,7 +323,7 @@ async function queryCommand(args: string[], io: CliIo): Promise<number> {
     // Written page by page as read: never the whole result in memory (or in one string).
     let count = 0;
     if (!values.json) await write(io, TABLE_HEAD);
-    for await (const page of reader.queryPages(filter)) {
+    for await (const page of reader.queryPages(filter, QUERY_PAGE)) {
       if (values.json) {
         await write(io, (count === 0 ? '[\n' : ',\n') + page.map(arrayElement).join(',\n'));
       } else await write(io, tableRows(page));
