@@ -111,6 +111,14 @@ function defaultVerifyThreads(): number {
 /** Reading, verifying and proving: what the CLI needs, without the signing key. */
 export interface AuditReader {
   query(filter: AuditFilter): Promise<AuditEvent[]>;
+  /**
+   * The events `query(filter)` would return, in seq order, in pages of at most `pageSize`
+   * events: memory stays bounded whatever the size of the log (with a `limit` too: the most
+   * recent `limit` matches). Events appended after the call starts are not included.
+   *
+   * @example for await (const page of reader.queryPages({ decision: 'deny' })) for (const e of page) write(e);
+   */
+  queryPages(filter: AuditFilter, pageSize?: number): AsyncGenerator<AuditEvent[]>;
   getTrace(traceId: string): Promise<AuditEvent[]>;
   /** Events with seq > afterSeq in seq order, at most `limit` (for paging exports and sinks). */
   eventsAfter(afterSeq: number, limit: number): Promise<AuditEvent[]>;
@@ -212,6 +220,43 @@ class Reader implements AuditReader {
     const through = Math.min(filter.throughSeq ?? Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
     const bodies = await this.store.query({ ...filter, afterSeq: Math.max(filter.afterSeq ?? after, after), throughSeq: through });
     return bodies.map(parseEvent);
+  }
+
+  async *queryPages(filter: AuditFilter, pageSize = 5000): AsyncGenerator<AuditEvent[]> {
+    if (!Number.isSafeInteger(pageSize) || pageSize < 1) throw new RangeError('queryPages: pageSize must be a positive whole number');
+    const anchor = (await withState(() => this.store.anchor())).size;
+    const extent = await this.store.extent();
+    if (extent === undefined) return;
+    const highest = Math.min(Number(extent.highest), filter.throughSeq ?? Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+    const from = Math.max(filter.afterSeq ?? anchor, anchor);
+    const { limit, ...rest } = filter;
+    if (limit === 0 || !(highest > from)) return;
+    // Walk down by matches (the most recent `pageSize` below the last cut, as `limit` reads
+    // them), keeping only where each batch starts, then read the batches upwards: seq gaps
+    // cost nothing and no query ever holds more than `pageSize` events.
+    // INVARIANT: batch (after, through] holds exactly the matches the walk counted there.
+    let need = limit ?? Number.POSITIVE_INFINITY;
+    let top = highest;
+    const cuts: Array<[after: number, through: number]> = [];
+    let oldest: AuditEvent[] = [];
+    while (need > 0 && top > from) {
+      const ask = Math.min(need, pageSize);
+      const found = await this.query({ ...rest, afterSeq: from, throughSeq: top, limit: ask });
+      const first = found[0];
+      if (first === undefined) break;
+      cuts.push([first.seq - 1, top]);
+      oldest = found;
+      need -= found.length;
+      if (found.length < ask) break;
+      top = first.seq - 1;
+    }
+    if (cuts.length === 0) return;
+    yield oldest;
+    for (let i = cuts.length - 2; i >= 0; i--) {
+      const [after, through] = cuts[i] as [number, number];
+      const page = await this.query({ ...rest, afterSeq: after, throughSeq: through });
+      if (page.length > 0) yield page;
+    }
   }
 
   getTrace(traceId: string): Promise<AuditEvent[]> {

@@ -4,7 +4,8 @@
  */
 
 import type { Readable, Writable } from 'node:stream';
-import type { BastionError } from '../core/errors.js';
+import { parseArgs } from 'node:util';
+import { quote, type BastionError } from '../core/errors.js';
 
 export interface CliIo {
   stdin: Readable;
@@ -24,6 +25,19 @@ export interface Command {
   /** The full help text printed by `bastion <name> --help`. */
   help: string;
   /** Runs the command; resolves to the process exit code. */
+  run(args: string[], io: CliIo): Promise<number>;
+  /** The words after `bastion <name>` (`audit verify`, `policy import`), each with its own help. */
+  subcommands?: readonly Subcommand[];
+  /** The subcommands of a command that dispatches them itself and answers their `--help` (`keys create --help`). */
+  ownSubcommands?: readonly string[];
+}
+
+/** One subcommand of a command (`bastion audit verify`): the same shape, one level down. */
+export interface Subcommand {
+  name: string;
+  summary: string;
+  /** Printed by `bastion <command> <name> --help`. */
+  help: string;
   run(args: string[], io: CliIo): Promise<number>;
 }
 
@@ -92,4 +106,107 @@ export async function forEachLine(stream: Readable, onLine: (line: string, lineN
  */
 export function jsonlError(line: number, message: string): string {
   return JSON.stringify({ error: { code: 'INPUT_INVALID', message: `line ${line}: ${message}`, line } });
+}
+
+/** The options a command takes, in `node:util`'s `parseArgs` shape. `help`/`-h` is always there. */
+export type OptionsConfig = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean; default?: string | boolean | string[] | boolean[] }>;
+
+/** What {@link parseOptions} parsed: the values (typed from the options) and the positionals. */
+export type ParsedOptions<O extends OptionsConfig> = { ok: true } & Pick<ReturnType<typeof parseArgs<{ args: string[]; options: O; strict: true; allowPositionals: true }>>, 'values' | 'positionals'>;
+
+/** Help was printed (exit 0) or the arguments were refused with one line on stderr (exit 2). */
+export interface OptionsDone {
+  ok: false;
+  exit: number;
+}
+
+/** Whether `args` ask for help: `--help` or `-h` anywhere before a `--`. */
+export function wantsHelp(args: readonly string[]): boolean {
+  for (const arg of args) {
+    if (arg === '--') return false;
+    if (arg === '--help' || arg === '-h') return true;
+  }
+  return false;
+}
+
+/** Writes a help text to stdout, ending in exactly one newline; returns exit 0. */
+export function printHelp(io: CliIo, help: string): number {
+  io.stdout.write(help.trimEnd() + '\n');
+  return EXIT.OK;
+}
+
+/**
+ * The one way commands read their options. `--help`/`-h` anywhere before `--` prints `help`
+ * (exit 0); an unknown option, a missing value, a value given to a flag or (unless
+ * `positionals`) an argument that is not an option is refused with Bastion's one line naming
+ * it and the command's help (exit 2), never `parseArgs`' own text. Everything after `--` is
+ * positional.
+ *
+ * @example
+ * const parsed = parseOptions(io, 'policy validate', args, { help: VALIDATE_HELP, positionals: true, options: { 'no-baseline': { type: 'boolean' } } });
+ * if (!parsed.ok) return parsed.exit;
+ * parsed.values['no-baseline']; parsed.positionals;
+ */
+export function parseOptions<const O extends OptionsConfig>(io: CliIo, command: string, args: string[], spec: { help: string; options: O; positionals?: boolean }): ParsedOptions<O> | OptionsDone {
+  if (wantsHelp(args)) return { ok: false, exit: printHelp(io, spec.help) };
+  const seeHelp = `run \`bastion ${command} --help\` for the options`;
+  const refuse = (message: string): OptionsDone => ({ ok: false, exit: badInput(io, command, message) });
+  const { tokens } = parseArgs({ args, options: spec.options, strict: false, allowPositionals: true, tokens: true });
+  for (const token of tokens) {
+    if (token.kind === 'option-terminator') break;
+    if (token.kind === 'positional') {
+      if (spec.positionals !== true) return refuse(`unexpected argument ${quote(token.value)}; ${seeHelp}`);
+      continue;
+    }
+    const option = Object.hasOwn(spec.options, token.name) ? spec.options[token.name] : undefined;
+    // `-x` is known only as some option's short letter, not because an option is named `x`.
+    const known = option !== undefined && (token.rawName.startsWith('--') || token.rawName === `-${option.short}`);
+    if (!known) return refuse(`unknown option ${quote(token.rawName)}; ${seeHelp}`);
+    if (option.type === 'boolean' && token.value !== undefined) return refuse(`option ${quote(token.rawName)} takes no value; ${seeHelp}`);
+    if (option.type === 'string') {
+      // parseArgs (not strict) takes the next argument whatever it is; `--policy --json` is a missing value.
+      const missing = token.value === undefined || (!token.inlineValue && token.value.startsWith('-') && token.value !== '-');
+      if (missing)
+        return refuse(`option ${quote(token.rawName)} needs a value${token.value === undefined ? '' : ` (give one that starts with \`-\` as \`${token.rawName}=${token.value}\`)`}; ${seeHelp}`);
+    }
+  }
+  try {
+    const { values, positionals } = parseArgs({ args, options: spec.options, strict: true, allowPositionals: true });
+    return { ok: true, values, positionals } as ParsedOptions<O>;
+  } catch (err) {
+    // Every case parseArgs refuses is caught above; this keeps its text out of sight if one is not.
+    return refuse(
+      `${String((err as Error).message)
+        .split('.')[0]
+        ?.toLowerCase()}; ${seeHelp}`,
+    );
+  }
+}
+
+/**
+ * A command made of subcommands (`bastion audit verify|query|…`): `--help` before the
+ * subcommand prints the command's help, a missing or unknown subcommand (or an option in
+ * its place) is refused naming the ones there are.
+ *
+ * @example export const auditCommand = commandGroup({ name: 'audit', summary: '…', help: HELP, subcommands: [verify, query] });
+ */
+export function commandGroup(group: { name: string; summary: string; help: string; subcommands: readonly Subcommand[] }): Command {
+  const names = group.subcommands.map((s) => s.name);
+  const expected = names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}` : (names[0] ?? '');
+  return {
+    name: group.name,
+    summary: group.summary,
+    help: group.help,
+    subcommands: group.subcommands,
+    async run(args, io) {
+      const [first, ...rest] = args;
+      if (first === '--help' || first === '-h') return printHelp(io, group.help);
+      const seeHelp = `run \`bastion ${group.name} --help\``;
+      if (first === undefined) return badInput(io, group.name, `missing subcommand: expected ${expected}; ${seeHelp}`);
+      if (first.startsWith('-')) return badInput(io, group.name, `unknown option ${quote(first)}; ${seeHelp} for the subcommands`);
+      const sub = group.subcommands.find((s) => s.name === first);
+      if (sub === undefined) return badInput(io, group.name, `unknown subcommand ${quote(first)}: expected ${expected}; ${seeHelp}`);
+      return sub.run(rest, io);
+    },
+  };
 }

@@ -3,9 +3,9 @@
  */
 
 import { readFileSync } from 'node:fs';
-import { BastionException } from '../core/errors.js';
+import { BastionException, quote } from '../core/errors.js';
 import type { CliIo, Command } from './command.js';
-import { EXIT, failWith } from './command.js';
+import { EXIT, failWith, printHelp, wantsHelp } from './command.js';
 import { COMMANDS } from './commands/index.js';
 
 function version(): string {
@@ -29,32 +29,54 @@ function usage(commands: readonly Command[]): string {
   ].join('\n');
 }
 
-/** Runs the CLI with the given arguments (without `node` and the script path). */
+/**
+ * Runs the CLI with the given arguments (without `node` and the script path). `--help` or
+ * `-h` anywhere before `--` prints the help of the command or subcommand named, before the
+ * command sees its arguments (so every command and subcommand has one, whatever it parses).
+ */
 export async function runCli(argv: string[], io: CliIo, commands: readonly Command[] = COMMANDS): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    const target = name === 'help' ? commands.find((c) => c.name === rest[0]) : undefined;
-    io.stdout.write(target ? target.help.trimEnd() + '\n' : usage(commands));
+  if (name === undefined || name === '--help' || name === '-h') {
+    io.stdout.write(usage(commands));
     return EXIT.OK;
+  }
+  if (name === 'help') {
+    const target = commands.find((c) => c.name === rest[0]);
+    if (rest[0] !== undefined && target === undefined) return unknownCommand(io, rest[0]);
+    if (target === undefined) {
+      io.stdout.write(usage(commands));
+      return EXIT.OK;
+    }
+    const sub = target.subcommands?.find((s) => s.name === rest[1]);
+    return printHelp(io, sub ? sub.help : target.help);
   }
   if (name === '--version' || name === '-v') {
     io.stdout.write(version() + '\n');
     return EXIT.OK;
   }
-  const command = commands.find((c) => c.name === name);
-  if (!command) {
-    io.stderr.write(`bastion: unknown command \`${name}\`; run \`bastion --help\` for the list\n`);
+  if (name.startsWith('-')) {
+    io.stderr.write(`bastion: unknown option ${quote(name)}; run \`bastion --help\` for the commands\n`);
     return EXIT.BAD_INPUT;
   }
-  if (rest.length === 1 && (rest[0] === '--help' || rest[0] === '-h')) {
-    io.stdout.write(command.help.trimEnd() + '\n');
-    return EXIT.OK;
+  const command = commands.find((c) => c.name === name);
+  if (!command) return unknownCommand(io, name);
+  // A command that declares no subcommands but takes one (`keys create`) answers its own
+  // subcommands' help; every other `--help` is answered here.
+  const ownsHelp = command.subcommands === undefined && rest[0] !== undefined && (command.ownSubcommands ?? []).includes(rest[0]);
+  if (wantsHelp(rest) && !ownsHelp) {
+    const sub = command.subcommands?.find((s) => s.name === rest[0]);
+    return printHelp(io, sub ? sub.help : command.help);
   }
   try {
     return await command.run(rest, io);
   } catch (err) {
     return reportThrown(io, name, err);
   }
+}
+
+function unknownCommand(io: CliIo, name: string): number {
+  io.stderr.write(`bastion: unknown command ${quote(name)}; run \`bastion --help\` for the list\n`);
+  return EXIT.BAD_INPUT;
 }
 
 /**

@@ -59,7 +59,14 @@ describe('bastion check (interface contract)', () => {
     ['no --policy', ['--input', '-'], request('ls'), /missing --policy/],
     ['no --input', ['--policy', capfence], '', /missing --input/],
     ['a missing input file', ['--policy', capfence, '--input', 'nope.json'], '', /cannot read `nope.json`: no such file/],
-    ['an unknown option', ['--policy', capfence, '--input', '-', '--jsn'], '', /Unknown option '--jsn'/],
+    ['an unknown option', ['--policy', capfence, '--input', '-', '--jsn'], '', /^bastion check: unknown option `--jsn`; run `bastion check --help` for the options\n$/],
+    [
+      'an option without its value',
+      ['--policy', '--input', '-'],
+      '',
+      /^bastion check: option `--policy` needs a value \(give one that starts with `-` as `--policy=--input`\); run `bastion check --help` for the options\n$/,
+    ],
+    ['an unknown --fail-on', ['--policy', capfence, '--input', '-', '--fail-on', 'allow'], request('ls'), /^bastion check: option `--fail-on`: expected deny or require_approval, got `allow`\n$/],
   ])('exits 2 with a one-line error on %s', async (_what, args, stdin, message) => {
     const r = await runBastion(['check', ...args], { cwd: root, stdin });
     expect(r.code).toBe(2);

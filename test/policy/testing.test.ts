@@ -23,7 +23,7 @@ const dir = 'test/fixtures/policy/review/runner';
 const cases = [
   {
     file: 'misspelt-field.cases.yaml',
-    code: 2,
+    code: 1,
     message: [
       'line 5, column 32: test 1 (`x`): field `tests[0].request`: the request is invalid (request: field `actoin`: unknown field',
       'a case that tests an invalid request says `expect: { reason: request is invalid }`',
@@ -31,12 +31,12 @@ const cases = [
   },
   {
     file: 'empty-expect.cases.yaml',
-    code: 2,
+    code: 1,
     message: [
       'line 4, column 77: test 1 (`y`): field `tests[0].expect`: is empty: name at least one of decision, reason, reasonContains, risk, categories, categoriesInclude, matched, matchedIncludes, errors, obligations, approval',
     ],
   },
-  { file: 'bad-expectation.cases.yaml', code: 2, message: ['line 4, column 89: test 1 (`z`): field `tests[0].expect.decision`: must be allow, deny or require_approval, got `denyy`'] },
+  { file: 'bad-expectation.cases.yaml', code: 1, message: ['line 4, column 89: test 1 (`z`): field `tests[0].expect.decision`: must be allow, deny or require_approval, got `denyy`'] },
   { file: 'explicit-invalid.cases.yaml', code: 0, message: ['2 passed, 0 failed'] },
 ];
 
@@ -44,8 +44,13 @@ describe('bastion test rejects vacuous cases', () => {
   it.each(cases.map((c) => [c.file, c] as const))('%s', async (_file, c) => {
     const r = await runBastion(['test', `${dir}/${c.file}`], { cwd: root });
     expect(r.code).toBe(c.code);
-    for (const m of c.message) expect(c.code === 0 ? r.stdout : r.stderr).toContain(m);
-    if (c.code === 2) expect(r.stderr).toContain(`while loading \`${root}${dir}/${c.file}\``);
+    // A file that does not load is that file's error, reported in the summary (exit 1), not a usage error.
+    for (const m of c.message) expect(r.stdout).toContain(m);
+    expect(r.stderr).toBe('');
+    if (c.code === 1) {
+      expect(r.stdout).toContain(`  ! while loading \`${root}${dir}/${c.file}\``);
+      expect(r.stdout).toMatch(/\n0 passed, 0 failed, 1 file not loaded\n$/);
+    }
   });
 
   it('every example test file still loads', () => {
@@ -195,7 +200,8 @@ describe('bastion test --format json', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toBe('');
     const report = JSON.parse(r.stdout) as TestReport;
-    expect(Object.keys(report)).toEqual(['files', 'passed', 'failed', 'cases']);
+    expect(Object.keys(report)).toEqual(['files', 'passed', 'failed', 'cases', 'errors']);
+    expect(report.errors).toEqual([]);
     expect(report.files).toEqual(['test/fixtures/cli/failing/policy.test.yaml']);
     expect([report.passed, report.failed]).toEqual([1, 1]);
     expect(report.cases.map((c) => [c.file, c.description, c.passed, c.failures])).toEqual([
@@ -215,11 +221,15 @@ describe('bastion test --format json', () => {
     expect(report.files).toHaveLength(5);
   });
 
-  it('exits 2 on bad input with nothing on stdout, and rejects an unknown format', async () => {
+  it('reports a file that does not load as its error (exit 1, on stderr too), and rejects an unknown format', async () => {
     const bad = await runBastion(['test', `${dir}/empty-expect.cases.yaml`, '--format', 'json'], { cwd: root });
-    expect([bad.code, bad.stdout]).toEqual([2, '']);
-    expect(bad.stderr).toContain('field `tests[0].expect`: is empty');
+    expect(bad.code).toBe(1);
+    const report = JSON.parse(bad.stdout) as TestReport;
+    expect([report.files, report.passed, report.failed, report.cases]).toEqual([[`${dir}/empty-expect.cases.yaml`], 0, 0, []]);
+    expect(report.errors.map((e) => e.file)).toEqual([`${dir}/empty-expect.cases.yaml`]);
+    expect(report.errors[0]?.messages.join('\n')).toContain('field `tests[0].expect`: is empty');
+    expect(bad.stderr).toMatch(/^bastion test: while loading `.*empty-expect\.cases\.yaml`: .*field `tests\[0\]\.expect`: is empty/);
     const format = await runBastion(['test', 'examples', '--format', 'xml'], { cwd: root });
-    expect([format.code, format.stdout, format.stderr]).toEqual([2, '', 'bastion test: unknown format `xml` (expected text or json)\n']);
+    expect([format.code, format.stdout, format.stderr]).toEqual([2, '', 'bastion test: unknown format `xml` (expected text, json or junit)\n']);
   });
 });

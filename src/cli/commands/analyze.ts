@@ -3,9 +3,8 @@
  * see it — one analysis for `-- '<command>'`, or one per line with `--jsonl`.
  */
 
-import { parseArgs } from 'node:util';
 import { createAnalyzer, type Analyzer, type ShellAnalysis, type ShellOptions, type SqlAnalysis } from '../../analysis/index.js';
-import { badInput, EXIT, forEachLine, jsonlError, type CliIo, type Command } from '../command.js';
+import { badInput, EXIT, forEachLine, jsonlError, parseOptions, type CliIo, type Command } from '../command.js';
 
 const HELP = `usage: bastion analyze [--json] [--cwd DIR] -- '<command>'
        bastion analyze --jsonl            (lines {"command": "...", "cwd"?: "..."} on stdin)
@@ -87,21 +86,13 @@ export const analyzeCommand: Command = {
   summary: 'show what a shell command or SQL query really does (risk, categories, evidence)',
   help: HELP,
   async run(args, io) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args,
-        options: { json: { type: 'boolean' }, jsonl: { type: 'boolean' }, cwd: { type: 'string' }, sql: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-        allowPositionals: true,
-      });
-    } catch (e) {
-      return badInput(io, 'analyze', (e as Error).message);
-    }
+    const parsed = parseOptions(io, 'analyze', args, {
+      help: HELP,
+      positionals: true,
+      options: { json: { type: 'boolean' }, jsonl: { type: 'boolean' }, cwd: { type: 'string' }, sql: { type: 'string' } },
+    });
+    if (!parsed.ok) return parsed.exit;
     const { values, positionals } = parsed;
-    if (values.help === true) {
-      io.stdout.write(HELP);
-      return EXIT.OK;
-    }
     if (values.cwd !== undefined && !values.cwd.startsWith('/')) return badInput(io, 'analyze', `--cwd must be an absolute path, got \`${values.cwd}\``);
     const analyzer = await createAnalyzer();
     if (values.jsonl === true) {

@@ -88,7 +88,12 @@ export const approvalsCommand: Command = {
   name: 'approvals',
   summary: 'list, show, approve, deny or cancel approvals on a running service',
   help: HELP_ALL,
+  ownSubcommands: ['list', 'show', 'approve', 'deny', 'cancel'],
   async run(args: string[], io: CliIo): Promise<number> {
+    const first = args[0];
+    if (first !== undefined && first.startsWith('-') && first !== '--help' && first !== '-h') {
+      return badInput(io, 'approvals', `unknown option \`${first}\`; run \`bastion approvals --help\` for the options`);
+    }
     const [sub, ...rest] = args;
     if (sub === undefined) return badInput(io, 'approvals', 'missing subcommand: list, show, approve, deny or cancel');
     if (!SUBCOMMANDS.includes(sub as Sub)) return badInput(io, 'approvals', `unknown subcommand ${quote(sub)} (expected ${SUBCOMMANDS.join(', ')})`);

@@ -5,14 +5,18 @@
 
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { AuditEvent, AuditFilter, Checkpoint, ExportFormat, OpenedReader, VerifyOptions } from '../../audit/index.js';
 import { checkpointShapeProblem, EXPORT_FORMATS, exportLine, verifyInclusionProof } from '../../audit/index.js';
 import { openSqliteAuditReader } from '../../storage/index.js';
 import { isRisk } from '../../core/risk.js';
 import { BastionException, quote } from '../../core/errors.js';
-import type { CliIo, Command } from '../command.js';
-import { badInput, EXIT, failWith } from '../command.js';
+import type { CliIo, Command, Subcommand } from '../command.js';
+import { badInput, commandGroup, EXIT, failWith, parseOptions } from '../command.js';
+
+const WHERE = `Where the log is:
+  --db <path>            the SQLite file (default DIR/bastion.db)
+  --data-dir <dir>       the data directory (default .bastion)
+  --public-key <file>    verify against this public key instead of the one next to the log`;
 
 const HELP = `Usage: bastion audit <subcommand> [options]
 
@@ -23,25 +27,76 @@ Subcommands:
   proof <seq>            print an inclusion proof of one event against a signed checkpoint
   public-key             print the Ed25519 public key that signs the checkpoints
 
-Where the log is (every subcommand):
-  --db <path>            the SQLite file (default DIR/bastion.db)
-  --data-dir <dir>       the data directory (default .bastion)
-  --public-key <file>    verify against this public key instead of the one next to the log
+${WHERE}
 
-verify:
+Run \`bastion audit <subcommand> --help\` for the options of each.
+`;
+
+const VERIFY_HELP = `Usage: bastion audit verify [--db PATH | --data-dir DIR] [--public-key FILE] [--checkpoint FILE]… [--json]
+
+Recomputes the hash chain, the Merkle roots and the checkpoint signatures of the whole log,
+with a progress bar on stderr when stderr is a terminal.
+
+${WHERE}
   --checkpoint <file>    also check against checkpoints kept elsewhere (JSON or JSON lines)
   --threads N            threads that check the events (default: one per core, at most 4,
                          for logs of 50,000 events or more; 1 for this thread alone)
   --json                 print the report as JSON
-  Exit 0 when intact, 1 naming the first bad sequence number when not, 2 on bad input.
 
-query filters:
+Exit 0 when intact, 1 naming the first bad sequence number when not, 2 on bad input.
+`;
+
+const QUERY_HELP = `Usage: bastion audit query [filters] [--limit N] [--json] [--db PATH | --data-dir DIR]
+
+Lists events as a table, or (--json) as a JSON array, written as the events are read: a
+query over millions of events (--limit 0) streams in bounded memory.
+
+Filters (every one given must hold):
   --decision allow|deny|require_approval   --principal ID   --group G   --action NAME (* glob)
   --risk LEVEL (this level or above)   --trace ID   --type TYPE   --since TIME   --until TIME
-  --limit N (most recent N, default 100; 0 for all)   --json
+  --limit N              the most recent N matches (default 100; 0 for all), in seq order
+  --json                 a JSON array of the events
 
-export:
-  --format ocsf|jsonl|zyx   --since TIME   --until TIME   --after-seq N
+${WHERE}
+
+Example:
+  bastion audit query --decision deny --since 2026-05-01 --limit 0 --json | jq length
+`;
+
+const EXPORT_HELP = `Usage: bastion audit export --format ocsf|jsonl|zyx [range] [--since TIME] [--until TIME] [--db PATH | --data-dir DIR]
+
+Writes events as JSON lines on stdout, in seq order: ocsf (OCSF API Activity 6003), jsonl (the
+events as stored) or zyx. A progress bar goes to stderr when stderr is a terminal; the last
+line on stderr says how many events were written and the last seq, to resume from.
+
+Range (bound and resume a long export):
+  --after-seq N          start after seq N (resume: pass the last seq written)
+  --from-seq N           start at seq N (inclusive)
+  --to-seq M             stop at seq M (inclusive)
+  --limit N              write at most N events
+  --since TIME, --until TIME   only events in this time range (inclusive)
+
+${WHERE}
+
+Examples:
+  bastion audit export --format ocsf --limit 100000 > part-1.jsonl
+  bastion audit export --format ocsf --after-seq 100000 --limit 100000 > part-2.jsonl
+`;
+
+const PROOF_HELP = `Usage: bastion audit proof <seq> [--db PATH | --data-dir DIR] [--public-key FILE]
+
+Prints (JSON) the inclusion proof of event <seq> against the latest signed checkpoint that
+covers it, and whether it verifies. Exit 0 when it verifies, 1 when not, 2 on bad input.
+
+${WHERE}
+`;
+
+const PUBLIC_KEY_HELP = `Usage: bastion audit public-key [--db PATH | --data-dir DIR]
+
+Prints the Ed25519 public key (PEM) that signs the log's checkpoints, to keep elsewhere and
+pass back with --public-key.
+
+${WHERE}
 `;
 
 const LOCATION = {
@@ -68,15 +123,21 @@ function isTty(stream: unknown): boolean {
   return (stream as { isTTY?: boolean }).isTTY === true;
 }
 
-function progressBar(io: CliIo): ((done: number, total: number) => void) | undefined {
+/** A progress bar on stderr, only when stderr is a terminal (never in pipes, logs or tests). */
+function progressBar(io: CliIo, label = 'verifying'): ((done: number, total: number) => void) | undefined {
   if (!isTty(io.stderr)) return undefined;
   return (done, total) => {
     const width = 30;
     const fraction = total > 0 ? Math.min(1, done / total) : 1;
     const filled = Math.round(fraction * width);
-    io.stderr.write(`\rverifying [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`);
+    io.stderr.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`);
     if (done >= total) io.stderr.write('\n');
   };
+}
+
+/** Writes to stdout, waiting while the reader is behind (a pipe to a slow consumer): memory stays bounded. */
+async function write(io: CliIo, text: string): Promise<void> {
+  if (!io.stdout.write(text)) await new Promise((r) => io.stdout.once('drain', r));
 }
 
 /**
@@ -137,7 +198,12 @@ function readCheckpoints(file: string): Checkpoint[] | string {
 }
 
 async function verifyCommand(args: string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({ args, options: { ...LOCATION, checkpoint: { type: 'string', multiple: true }, threads: { type: 'string' }, json: { type: 'boolean' } }, strict: true });
+  const parsed = parseOptions(io, 'audit verify', args, {
+    help: VERIFY_HELP,
+    options: { ...LOCATION, checkpoint: { type: 'string', multiple: true }, threads: { type: 'string' }, json: { type: 'boolean' } },
+  });
+  if (!parsed.ok) return parsed.exit;
+  const { values } = parsed;
   let threads: number | undefined;
   if (values.threads !== undefined) {
     threads = /^\d{1,2}$/.test(values.threads) ? Number(values.threads) : Number.NaN;
@@ -204,17 +270,26 @@ function cell(value: unknown, width: number): string {
   return text.length > width ? text.slice(0, width - 1) + '~' : text.padEnd(width);
 }
 
-function table(events: AuditEvent[]): string {
-  const head = `${cell('SEQ', 7)} ${cell('TIME', 24)} ${cell('TYPE', 19)} ${cell('PRINCIPAL', 22)} ${cell('ACTION', 22)} ${cell('DECISION', 16)} ${cell('RISK', 8)} TRACE`;
-  const lines = events.map(
-    (e) => `${cell(e.seq, 7)} ${cell(e.time, 24)} ${cell(e.type, 19)} ${cell(e.principal?.id, 22)} ${cell(e.action, 22)} ${cell(e.decision, 16)} ${cell(e.risk, 8)} ${e.traceId ?? '-'}`,
-  );
-  return [head, ...lines].join('\n') + '\n';
+const TABLE_HEAD = `${cell('SEQ', 7)} ${cell('TIME', 24)} ${cell('TYPE', 19)} ${cell('PRINCIPAL', 22)} ${cell('ACTION', 22)} ${cell('DECISION', 16)} ${cell('RISK', 8)} TRACE\n`;
+
+function tableRows(events: AuditEvent[]): string {
+  return events
+    .map((e) => `${cell(e.seq, 7)} ${cell(e.time, 24)} ${cell(e.type, 19)} ${cell(e.principal?.id, 22)} ${cell(e.action, 22)} ${cell(e.decision, 16)} ${cell(e.risk, 8)} ${e.traceId ?? '-'}\n`)
+    .join('');
 }
 
+/** One event as an element of `JSON.stringify(events, null, 2)`: the streamed array is byte for byte the one built whole. */
+function arrayElement(event: AuditEvent): string {
+  // JSON text has no raw line breaks inside strings, so indenting after each one is exact.
+  return '  ' + JSON.stringify(event, null, 2).replace(/\n/g, '\n  ');
+}
+
+/** Events per page of `audit query`: small enough that a page is a few MB, large enough that the queries are few. */
+const QUERY_PAGE = 1000;
+
 async function queryCommand(args: string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({
-    args,
+  const parsed = parseOptions(io, 'audit query', args, {
+    help: QUERY_HELP,
     options: {
       ...LOCATION,
       decision: { type: 'string' },
@@ -229,8 +304,9 @@ async function queryCommand(args: string[], io: CliIo): Promise<number> {
       limit: { type: 'string' },
       json: { type: 'boolean' },
     },
-    strict: true,
   });
+  if (!parsed.ok) return parsed.exit;
+  const { values } = parsed;
   const filter: AuditFilter = {};
   if (values.decision !== undefined) {
     if (!['allow', 'deny', 'require_approval'].includes(values.decision)) return badInput(io, 'audit query', `option --decision: unknown decision ${quote(values.decision)}`);
@@ -256,8 +332,16 @@ async function queryCommand(args: string[], io: CliIo): Promise<number> {
   const reader = await openReader(values, io);
   if (typeof reader === 'string') return badInput(io, 'audit query', reader);
   try {
-    const events = await reader.query(filter);
-    io.stdout.write(values.json ? JSON.stringify(events, null, 2) + '\n' : table(events));
+    // Written page by page as read: never the whole result in memory (or in one string).
+    let count = 0;
+    if (!values.json) await write(io, TABLE_HEAD);
+    for await (const page of reader.queryPages(filter, QUERY_PAGE)) {
+      if (values.json) {
+        await write(io, (count === 0 ? '[\n' : ',\n') + page.map(arrayElement).join(',\n'));
+      } else await write(io, tableRows(page));
+      count += page.length;
+    }
+    if (values.json) await write(io, count === 0 ? '[]\n' : '\n]\n');
     return EXIT.OK;
   } catch (err) {
     if (err instanceof BastionException) return badInput(io, 'audit query', err.message);
@@ -269,12 +353,28 @@ async function queryCommand(args: string[], io: CliIo): Promise<number> {
 
 const EXPORT_PAGE = 2048;
 
+function seqOption(value: string | undefined, flag: string, min: number): number | undefined | Error {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  return /^\d+$/.test(value) && Number.isSafeInteger(n) && n >= min ? n : new Error(`option --${flag}: ${quote(value)} is not a whole number${min > 0 ? ` of at least ${min}` : ''}`);
+}
+
 async function exportCommand(args: string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: { ...LOCATION, format: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, 'after-seq': { type: 'string' } },
-    strict: true,
+  const parsed = parseOptions(io, 'audit export', args, {
+    help: EXPORT_HELP,
+    options: {
+      ...LOCATION,
+      format: { type: 'string' },
+      since: { type: 'string' },
+      until: { type: 'string' },
+      'after-seq': { type: 'string' },
+      'from-seq': { type: 'string' },
+      'to-seq': { type: 'string' },
+      limit: { type: 'string' },
+    },
   });
+  if (!parsed.ok) return parsed.exit;
+  const { values } = parsed;
   const format = values.format;
   if (format === undefined || !(EXPORT_FORMATS as readonly string[]).includes(format)) {
     return badInput(io, 'audit export', `option --format: expected one of ${EXPORT_FORMATS.join(', ')}${format === undefined ? '' : `, got ${quote(format)}`}`);
@@ -283,26 +383,54 @@ async function exportCommand(args: string[], io: CliIo): Promise<number> {
   const until = parseTime(values.until, 'until');
   if (since instanceof Error) return badInput(io, 'audit export', since.message);
   if (until instanceof Error) return badInput(io, 'audit export', until.message);
-  let after = values['after-seq'] === undefined ? 0 : Number(values['after-seq']);
-  if (!Number.isSafeInteger(after) || after < 0) return badInput(io, 'audit export', `option --after-seq: ${quote(values['after-seq'])} is not a whole number`);
+  const afterSeq = seqOption(values['after-seq'], 'after-seq', 0);
+  const fromSeq = seqOption(values['from-seq'], 'from-seq', 1);
+  const toSeq = seqOption(values['to-seq'], 'to-seq', 0);
+  const limit = seqOption(values.limit, 'limit', 1);
+  for (const v of [afterSeq, fromSeq, toSeq, limit]) if (v instanceof Error) return badInput(io, 'audit export', v.message);
+  if (afterSeq !== undefined && fromSeq !== undefined) return badInput(io, 'audit export', 'give --after-seq or --from-seq, not both');
+  let after = (afterSeq as number | undefined) ?? ((fromSeq as number | undefined) ?? 1) - 1;
+  const through = (toSeq as number | undefined) ?? Number.MAX_SAFE_INTEGER;
+  const most = (limit as number | undefined) ?? Number.POSITIVE_INFINITY;
+  if (through <= after) return badInput(io, 'audit export', `option --to-seq: ${through} is not after the start (seq ${after})`);
   const reader = await openReader(values, io);
   if (typeof reader === 'string') return badInput(io, 'audit export', reader);
+  let written = 0;
+  let first: number | undefined;
+  let lastWritten: number | undefined;
   try {
     const logId = (await reader.latestCheckpoint())?.logId;
     const meta = logId === undefined ? {} : { logId };
-    for (;;) {
+    const highest = Math.min(through, Number((await reader.store.extent())?.highest ?? 0));
+    const start = after;
+    const progress = progressBar(io, 'exporting');
+    let more = false;
+    while (after < highest) {
       const page = await reader.eventsAfter(after, EXPORT_PAGE);
-      const last = page[page.length - 1];
-      if (!last) break;
+      if (page.length === 0) break;
       const lines: string[] = [];
       for (const event of page) {
+        if (event.seq > through) break;
+        if (written + lines.length >= most) {
+          more = true;
+          break;
+        }
+        after = event.seq;
         if (since !== undefined && event.time < since) continue;
         if (until !== undefined && event.time > until) continue;
         lines.push(exportLine(event, format as ExportFormat, meta));
+        first ??= event.seq;
+        lastWritten = event.seq;
       }
-      if (lines.length > 0 && !io.stdout.write(lines.join('\n') + '\n')) await new Promise((r) => io.stdout.once('drain', r));
-      after = last.seq;
+      if (lines.length > 0) await write(io, lines.join('\n') + '\n');
+      written += lines.length;
+      progress?.(Math.min(after, highest) - start, highest - start);
+      if (more || (page[page.length - 1]?.seq ?? 0) >= through) break;
     }
+    if (progress && after < highest) progress(highest - start, highest - start);
+    const range = first === undefined ? '' : ` (seq ${first}..${lastWritten})`;
+    const resume = more || after < highest ? `; more remain: resume with --after-seq ${after}` : `; resume later with --after-seq ${after}`;
+    io.stderr.write(`bastion audit export: wrote ${written} event${written === 1 ? '' : 's'}${range}, read through seq ${after}${resume}\n`);
     return EXIT.OK;
   } catch (err) {
     if (err instanceof BastionException) return badInput(io, 'audit export', err.message);
@@ -313,7 +441,9 @@ async function exportCommand(args: string[], io: CliIo): Promise<number> {
 }
 
 async function proofCommand(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: { ...LOCATION }, allowPositionals: true, strict: true });
+  const parsed = parseOptions(io, 'audit proof', args, { help: PROOF_HELP, positionals: true, options: { ...LOCATION } });
+  if (!parsed.ok) return parsed.exit;
+  const { values, positionals } = parsed;
   const seq = Number(positionals[0]);
   if (positionals.length !== 1 || !Number.isSafeInteger(seq) || seq < 1) {
     return badInput(io, 'audit proof', `expected one sequence number, got ${quote(positionals.join(' '))}`);
@@ -332,8 +462,9 @@ async function proofCommand(args: string[], io: CliIo): Promise<number> {
 }
 
 async function publicKeyCommand(args: string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({ args, options: { ...LOCATION }, strict: true });
-  const reader = await openReader(values, io);
+  const parsed = parseOptions(io, 'audit public-key', args, { help: PUBLIC_KEY_HELP, options: { ...LOCATION } });
+  if (!parsed.ok) return parsed.exit;
+  const reader = await openReader(parsed.values, io);
   if (typeof reader === 'string') return badInput(io, 'audit public-key', reader);
   try {
     io.stdout.write(reader.publicKeyPem().trimEnd() + '\n');
@@ -343,34 +474,17 @@ async function publicKeyCommand(args: string[], io: CliIo): Promise<number> {
   }
 }
 
-const SUBCOMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> = {
-  verify: verifyCommand,
-  query: queryCommand,
-  export: exportCommand,
-  proof: proofCommand,
-  'public-key': publicKeyCommand,
-};
+const SUBCOMMANDS: Subcommand[] = [
+  { name: 'verify', summary: 'recompute the hash chain, Merkle roots and checkpoint signatures', help: VERIFY_HELP, run: verifyCommand },
+  { name: 'query', summary: 'list events (table, or --json)', help: QUERY_HELP, run: queryCommand },
+  { name: 'export', summary: 'write events as JSON lines (ocsf, jsonl, zyx)', help: EXPORT_HELP, run: exportCommand },
+  { name: 'proof', summary: 'print an inclusion proof of one event', help: PROOF_HELP, run: proofCommand },
+  { name: 'public-key', summary: 'print the public key that signs the checkpoints', help: PUBLIC_KEY_HELP, run: publicKeyCommand },
+];
 
-export const auditCommand: Command = {
+export const auditCommand: Command = commandGroup({
   name: 'audit',
   summary: 'verify, query and export the tamper-evident audit trail',
   help: HELP,
-  async run(args, io) {
-    const [sub, ...rest] = args;
-    const run = sub === undefined ? undefined : SUBCOMMANDS[sub];
-    if (!run) return badInput(io, 'audit', `unknown subcommand ${quote(sub ?? '')}; expected verify, query, export, proof or public-key`);
-    if (rest.includes('--help') || rest.includes('-h')) {
-      io.stdout.write(HELP);
-      return EXIT.OK;
-    }
-    try {
-      return await run(rest, io);
-    } catch (err) {
-      // parseArgs reports unknown or malformed options by throwing: that is bad input.
-      if (err instanceof TypeError && 'code' in err && String((err as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
-        return badInput(io, `audit ${sub ?? ''}`, err.message.toLowerCase().replace(/\.$/, ''));
-      }
-      throw err;
-    }
-  },
-};
+  subcommands: SUBCOMMANDS,
+});

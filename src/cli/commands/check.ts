@@ -5,19 +5,18 @@
 
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { validateRequest } from '../../core/request.js';
 import { parseRequestJson } from '../../core/request-json.js';
 import { createGateway } from '../../gateway/index.js';
-import { BastionException } from '../../core/errors.js';
+import { BastionException, quote } from '../../core/errors.js';
 import { parseKillSwitchChange, type KillSwitchState } from '../../killswitch/index.js';
-import { badInput, readAllBytes, type CliIo, type Command, EXIT } from '../command.js';
+import { badInput, parseOptions, readAllBytes, type CliIo, type Command, EXIT } from '../command.js';
 import { formatDecision } from '../format.js';
 
-export const checkCommand: Command = {
-  name: 'check',
-  summary: 'decide one action request against policies and print the decision',
-  help: `Usage: bastion check --policy <file|dir> [--policy …] --input <file|-> [--json] [--data-dir DIR] [--no-baseline] [--kill-switch JSON]
+/** How strict each decision is, for `--fail-on`: failing on one fails on everything stricter. */
+const STRICTNESS: Readonly<Record<string, number>> = { allow: 0, require_approval: 1, deny: 2 };
+
+const HELP = `Usage: bastion check --policy <file|dir> [--policy …] --input <file|-> [--json] [--fail-on deny|require_approval] [--data-dir DIR] [--no-baseline] [--kill-switch JSON]
 
 Decides one action request (JSON: {principal, action, resource?, environment?, args?, context?, risk?})
 with the same engine as the service: analyzers, scanners, policies, baseline.
@@ -30,30 +29,40 @@ Options:
   --no-baseline     switch off the built-in baseline policy (bastion/baseline)
   --kill-switch JSON  decide under this kill-switch state, e.g. '{"read_only_mode":true}' (the keys
                     of PUT /v1/kill-switch; applied over a policy file's kill_switch block)
+  --fail-on EFFECT  exit 1 when the decision is EFFECT or stricter (deny is stricter than
+                    require_approval): a CI gate. The decision is printed either way
 
-Exit codes: 0 a decision was made (whatever it is), 2 bad input (one line on stderr).
+Exit codes: 0 a decision was made (whatever it is, unless --fail-on), 1 the decision hit
+--fail-on, 2 bad input (one line on stderr).
 
-Example:
+Examples:
   echo '{"principal":{"id":"ops-agent","groups":[]},"action":"shell.execute","args":{"command":"rm -r -f /var/log"}}' \\
     | bastion check --policy examples/capfence --input - --json
-`,
+  bastion check --policy policies/ --input planned-call.json --fail-on require_approval
+`;
+
+export const checkCommand: Command = {
+  name: 'check',
+  summary: 'decide one action request against policies and print the decision',
+  help: HELP,
   async run(args: string[], io: CliIo): Promise<number> {
-    let opts;
-    try {
-      opts = parseArgs({
-        args,
-        options: {
-          policy: { type: 'string', multiple: true },
-          input: { type: 'string' },
-          json: { type: 'boolean', default: false },
-          'data-dir': { type: 'string' },
-          'no-baseline': { type: 'boolean', default: false },
-          'kill-switch': { type: 'string' },
-        },
-        allowPositionals: false,
-      }).values;
-    } catch (err) {
-      return badInput(io, 'check', (err as Error).message);
+    const options = parseOptions(io, 'check', args, {
+      help: HELP,
+      options: {
+        policy: { type: 'string', multiple: true },
+        input: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        'data-dir': { type: 'string' },
+        'no-baseline': { type: 'boolean', default: false },
+        'kill-switch': { type: 'string' },
+        'fail-on': { type: 'string' },
+      },
+    });
+    if (!options.ok) return options.exit;
+    const opts = options.values;
+    const failOn = opts['fail-on'];
+    if (failOn !== undefined && (failOn === 'allow' || !Object.hasOwn(STRICTNESS, failOn))) {
+      return badInput(io, 'check', `option \`--fail-on\`: expected deny or require_approval, got ${quote(failOn)}`);
     }
     if (!opts.policy || opts.policy.length === 0) return badInput(io, 'check', 'missing --policy <file|dir>');
     if (opts.input === undefined) return badInput(io, 'check', 'missing --input <file|-> (the action request as JSON)');
@@ -95,6 +104,10 @@ Example:
     try {
       const decision = await gateway.decide(valid.value);
       io.stdout.write(opts.json ? JSON.stringify(decision, null, 2) + '\n' : formatDecision(decision));
+      if (failOn !== undefined && (STRICTNESS[decision.decision] ?? STRICTNESS['deny'] ?? 2) >= (STRICTNESS[failOn] ?? 0)) {
+        io.stderr.write(`bastion check: the decision is ${decision.decision} (--fail-on ${failOn}): ${decision.reason}\n`);
+        return EXIT.FAILED;
+      }
       return EXIT.OK;
     } finally {
       await gateway.close();

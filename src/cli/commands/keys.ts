@@ -74,7 +74,12 @@ export const keysCommand: Command = {
   name: 'keys',
   summary: 'create, list and revoke API keys (stored hashed in the data directory)',
   help: HELP,
+  ownSubcommands: ['create', 'list', 'revoke'],
   async run(args: string[], io: CliIo): Promise<number> {
+    const first = args[0];
+    if (first !== undefined && first.startsWith('-') && first !== '--help' && first !== '-h') {
+      return badInput(io, 'keys', `unknown option \`${first}\`; run \`bastion keys --help\` for the options`);
+    }
     const [sub, ...rest] = args;
     if (sub === undefined || sub === '--help' || sub === '-h' || rest.includes('--help') || rest.includes('-h')) {
       io.stdout.write(HELP);

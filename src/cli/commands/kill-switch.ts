@@ -86,7 +86,12 @@ export const killSwitchCommand: Command = {
 
 Run \`bastion kill-switch show --help\` or \`bastion kill-switch set --help\` for the details.
 `,
+  ownSubcommands: ['show', 'set'],
   async run(args, io) {
+    const first = args[0];
+    if (first !== undefined && first.startsWith('-') && first !== '--help' && first !== '-h') {
+      return badInput(io, 'kill-switch', `unknown option \`${first}\`; run \`bastion kill-switch --help\` for the options`);
+    }
     const [sub, ...rest] = args;
     if (sub === 'show') return rest.includes('--help') || rest.includes('-h') ? help(io, SHOW_HELP) : show(rest, io);
     if (sub === 'set') return rest.includes('--help') || rest.includes('-h') ? help(io, SET_HELP) : set(rest, io);

@@ -3,17 +3,40 @@
  * the native form.
  */
 
-import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { loadPolicySet, type PolicyFormat } from '../../policy/index.js';
-import { badInput, type CliIo, type Command, EXIT } from '../command.js';
+import { badInput, type CliIo, type Command, commandGroup, EXIT, parseOptions, type Subcommand } from '../command.js';
 
 const FORMATS: PolicyFormat[] = ['native', 'control-zero', 'capfence', 'zyx', 'harness'];
 
-export const policyCommand: Command = {
-  name: 'policy',
-  summary: 'validate policy files, or import a seed format into the native form',
-  help: `Usage:
+const VALIDATE_HELP = `Usage: bastion policy validate <file|dir>… [--no-baseline]
+
+Loads every file (each format detected by its shape), checks fields, globs, regexes
+(catastrophic backtracking is rejected) and CEL, and prints the set's version.
+
+Options:
+  --no-baseline   load without the built-in baseline policy (bastion/baseline)
+
+Exit 0 when valid, 1 when not (every error on its own line), 2 on bad usage.
+
+Example:
+  bastion policy validate examples/
+`;
+
+const IMPORT_HELP = `Usage: bastion policy import <file> [--format native|control-zero|capfence|zyx|harness] [--json]
+
+Prints the native (apiVersion: bastion/v1) form of a policy in any supported format, as YAML
+(or JSON with --json). A kill switch the file declares is printed as a comment.
+
+Options:
+  --format F   read the file as this format instead of detecting it by shape
+  --json       print JSON instead of YAML
+
+Example:
+  bastion policy import examples/zyx/tool_policies.yaml
+`;
+
+const HELP = `Usage:
   bastion policy validate <file|dir>…  [--no-baseline]
   bastion policy import <file> [--format native|control-zero|capfence|zyx|harness] [--json]
 
@@ -23,25 +46,28 @@ validate  loads every file (each format detected by its shape), checks fields, g
 import    prints the native (apiVersion: bastion/v1) form of a policy in any supported format,
           as YAML (or JSON with --json). A kill switch the file declares is printed as a comment.
 
+Run \`bastion policy <subcommand> --help\` for the options of each.
+
 Examples:
   bastion policy validate examples/
   bastion policy import examples/zyx/tool_policies.yaml
-`,
-  async run(args: string[], io: CliIo): Promise<number> {
-    const [sub, ...rest] = args;
-    if (sub === 'validate') return validate(rest, io);
-    if (sub === 'import') return importPolicy(rest, io);
-    return badInput(io, 'policy', sub === undefined ? 'missing subcommand: validate or import' : `unknown subcommand \`${sub}\` (expected validate or import)`);
-  },
-};
+`;
+
+const SUBCOMMANDS: Subcommand[] = [
+  { name: 'validate', summary: 'check policy files and print the set version', help: VALIDATE_HELP, run: async (args, io) => validate(args, io) },
+  { name: 'import', summary: 'print a policy of any format in the native form', help: IMPORT_HELP, run: async (args, io) => importPolicy(args, io) },
+];
+
+export const policyCommand: Command = commandGroup({
+  name: 'policy',
+  summary: 'validate policy files, or import a seed format into the native form',
+  help: HELP,
+  subcommands: SUBCOMMANDS,
+});
 
 function validate(args: string[], io: CliIo): number {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, options: { 'no-baseline': { type: 'boolean', default: false } }, allowPositionals: true });
-  } catch (err) {
-    return badInput(io, 'policy validate', (err as Error).message);
-  }
+  const parsed = parseOptions(io, 'policy validate', args, { help: VALIDATE_HELP, positionals: true, options: { 'no-baseline': { type: 'boolean', default: false } } });
+  if (!parsed.ok) return parsed.exit;
   if (parsed.positionals.length === 0) return badInput(io, 'policy validate', 'name at least one policy file or directory');
   const r = loadPolicySet(parsed.positionals, { cwd: io.cwd, ...(parsed.values['no-baseline'] ? { baseline: { enabled: false } } : {}) });
   if (!r.ok) {
@@ -56,12 +82,8 @@ function validate(args: string[], io: CliIo): number {
 }
 
 function importPolicy(args: string[], io: CliIo): number {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, options: { format: { type: 'string' }, json: { type: 'boolean', default: false } }, allowPositionals: true });
-  } catch (err) {
-    return badInput(io, 'policy import', (err as Error).message);
-  }
+  const parsed = parseOptions(io, 'policy import', args, { help: IMPORT_HELP, positionals: true, options: { format: { type: 'string' }, json: { type: 'boolean', default: false } } });
+  if (!parsed.ok) return parsed.exit;
   const [file, ...extra] = parsed.positionals;
   if (file === undefined || extra.length > 0) return badInput(io, 'policy import', 'name exactly one policy file');
   const format = parsed.values.format;

@@ -7,12 +7,11 @@
  * in flight, then closes the audit log.
  */
 
-import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { DEFAULT_CONFIG, loadConfig, type BastionConfig } from '../../config/index.js';
 import { createBastionApp } from '../../app/index.js';
 import type { LogOptions } from '../../server/index.js';
-import { badInput, type CliIo, type Command, EXIT, failWith } from '../command.js';
+import { badInput, type CliIo, type Command, EXIT, failWith, parseOptions } from '../command.js';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'off'] as const;
 
@@ -34,10 +33,7 @@ export function howToCall(url: string, dev: boolean): string {
   ].join('\n');
 }
 
-export const serveCommand: Command = {
-  name: 'serve',
-  summary: 'run the gateway service (HTTP API, /health)',
-  help: `Usage: bastion serve [--config FILE] [--policy PATH]… [--port N] [--host H] [--data-dir DIR] [--upstream URL] [--dev] [--log-level L]
+const HELP = `Usage: bastion serve [--config FILE] [--policy PATH]… [--port N] [--host H] [--data-dir DIR] [--upstream URL] [--dev] [--log-level L]
 
 Options (flags override the config file):
   --config FILE    YAML configuration (server, dataDir, policies, baseline, audit, upstream,
@@ -72,26 +68,28 @@ last good set stays in force.
 Examples:
   bastion serve --config config/bastion.yaml          (what \`npm start\` runs)
   bastion serve --policy examples/zyx --dev --port 8701
-`,
+`;
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'run the gateway service (HTTP API, /health)',
+  help: HELP,
   async run(args: string[], io: CliIo): Promise<number> {
-    let opts;
-    try {
-      opts = parseArgs({
-        args,
-        options: {
-          config: { type: 'string' },
-          policy: { type: 'string', multiple: true },
-          port: { type: 'string' },
-          host: { type: 'string' },
-          'data-dir': { type: 'string' },
-          upstream: { type: 'string' },
-          dev: { type: 'boolean', default: false },
-          'log-level': { type: 'string', default: 'info' },
-        },
-      }).values;
-    } catch (err) {
-      return badInput(io, 'serve', (err as Error).message);
-    }
+    const parsed = parseOptions(io, 'serve', args, {
+      help: HELP,
+      options: {
+        config: { type: 'string' },
+        policy: { type: 'string', multiple: true },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'data-dir': { type: 'string' },
+        upstream: { type: 'string' },
+        dev: { type: 'boolean', default: false },
+        'log-level': { type: 'string', default: 'info' },
+      },
+    });
+    if (!parsed.ok) return parsed.exit;
+    const opts = parsed.values;
     let config: BastionConfig = { ...DEFAULT_CONFIG, dataDir: resolve(io.cwd, DEFAULT_CONFIG.dataDir) };
     if (opts.config !== undefined) {
       const loaded = loadConfig(opts.config, io.cwd);
