@@ -135,6 +135,8 @@ describe('limits over HTTP', () => {
     expect(await s.decide(shell)).toMatchObject({ status: 200, body: { decision: 'allow' } });
     expect(await s.decide(shell)).toMatchObject({ status: 200, body: { decision: 'allow' } });
     expect(s.app.gateway.failOpenCount()).toBe(2);
+    // And in the registry `/metrics` serves.
+    expect(await s.app.metrics.render()).toContain('bastion_fail_open_total{dependency="limit store"} 2');
     expect(await s.decide({ principal: alice, action: 'jira_read' })).toMatchObject({ status: 429, body: { decision: { reason: 'limit store unavailable: `jira-calls`' } } });
     await s.app.stop();
     const reader = await openSqliteAuditReader(join(s.dataDir, 'bastion.db'));
