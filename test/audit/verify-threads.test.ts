@@ -9,15 +9,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AuditEventInput, AuditLog, SegmentTask, VerifyReport } from '../../src/audit/index.js';
 import { PARALLEL_VERIFY_FROM, verifyOnThreads } from '../../src/audit/index.js';
-import type { CliIo } from '../../src/cli/command.js';
-import { runCli } from '../../src/cli/run.js';
 import { openSqliteAuditLog, openSqliteAuditReader } from '../../src/storage/index.js';
 import { osThreads, verifyInBothModes } from '../helpers/verify-modes.js';
+import { runBastion, type CliRun } from '../helpers/cli.js';
 
 let dir: string;
 let clock: number;
@@ -62,16 +60,8 @@ async function fill(log: AuditLog, from: number, to: number): Promise<void> {
   }
 }
 
-async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const io: CliIo = { stdin: new PassThrough(), stdout, stderr, env: {}, cwd: dir };
-  const code = await runCli(argv, io);
-  return { code, stdout: out, stderr: err };
+function cli(argv: string[]): Promise<CliRun> {
+  return runBastion(argv, { cwd: dir });
 }
 
 describe('verification on several threads', () => {

@@ -10,12 +10,10 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../src/audit/index.js';
-import type { CliIo } from '../../src/cli/command.js';
-import { runCli } from '../../src/cli/run.js';
 import { openSqliteAuditLog, openSqliteAuditReader } from '../../src/storage/index.js';
+import { runBastion, type CliRun } from '../helpers/cli.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 // `BASTION_CLI` runs the memory test against another build (the one before streaming, to see it fail).
@@ -24,17 +22,8 @@ const BIG = 200_000;
 let dir: string;
 let db: string;
 
-async function cli(argv: string[], tty = false): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough() as PassThrough & { isTTY?: boolean };
-  if (tty) stderr.isTTY = true;
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const io: CliIo = { stdin: new PassThrough(), stdout, stderr, env: {}, cwd: dir };
-  const code = await runCli(argv, io);
-  return { code, stdout: out, stderr: err };
+function cli(argv: string[], tty = false): Promise<CliRun> {
+  return runBastion(argv, { cwd: dir, tty });
 }
 
 beforeAll(async () => {

@@ -12,10 +12,12 @@ export interface CliRun {
   stderr: string;
 }
 
-export async function runBastion(argv: string[], options: { cwd: string; stdin?: string; env?: Record<string, string> }): Promise<CliRun> {
+/** `tty: true` makes stderr look like a terminal (progress output). */
+export async function runBastion(argv: string[], options: { cwd: string; stdin?: string; env?: Record<string, string>; tty?: boolean }): Promise<CliRun> {
   const stdin = new PassThrough();
   const stdout = new PassThrough();
-  const stderr = new PassThrough();
+  const stderr = new PassThrough() as PassThrough & { isTTY?: boolean };
+  if (options.tty === true) stderr.isTTY = true;
   let out = '';
   let err = '';
   stdout.on('data', (c: Buffer) => (out += c.toString()));
