@@ -124,6 +124,61 @@ const bearer = (code: 'IDENTITY_INVALID' | 'IDENTITY_EXPIRED', reason: string, m
 const list = (values: readonly string[]) => values.map((v) => quote(v)).join(', ');
 const time = (seconds: unknown) => (typeof seconds === 'number' && Number.isFinite(seconds) ? new Date(seconds * 1000).toISOString() : quote(seconds));
 
+/** How many verified tokens a verifier remembers (about 1 KB each). */
+const VERIFIED_TOKEN_CACHE_SIZE = 10_000;
+
+/**
+ * Tokens whose signature and claims verified, with the seconds between which jose would
+ * accept them again, so an agent that sends the same token with every call pays for one
+ * signature check (most of an identified request's cost), not one per call.
+ *
+ * INVARIANT: a hit never accepts what a full verification would refuse. The key is the
+ * whole token (another signature is another key), the entry is used only inside its
+ * window (`exp` and `nbf`/`iat` with the clock tolerance, as jose reads them), and the
+ * cache is emptied whenever the keys may have changed (a JWKS fetched). Anything outside
+ * the window is verified again, so an expired token gets jose's own refusal.
+ */
+class VerifiedTokens {
+  private readonly entries = new Map<string, { principal: Principal; from: number; until: number }>();
+
+  constructor(
+    private readonly max: number,
+    private readonly toleranceSeconds: number,
+  ) {}
+
+  /** A copy of the principal a token named when it verified, if it is still inside its window. */
+  get(token: string): Principal | undefined {
+    const entry = this.entries.get(token);
+    if (entry === undefined) return undefined;
+    const now = Math.floor(Date.now() / 1000);
+    if (now < entry.from || now >= entry.until) {
+      this.entries.delete(token);
+      return undefined;
+    }
+    return copyPrincipal(entry.principal);
+  }
+
+  set(token: string, payload: Record<string, unknown>, principal: Principal): void {
+    const exp = payload['exp'];
+    if (typeof exp !== 'number' || !Number.isFinite(exp)) return;
+    const starts = [payload['nbf'], payload['iat']].filter((t): t is number => typeof t === 'number' && Number.isFinite(t));
+    if (this.entries.size >= this.max) {
+      const oldest = this.entries.keys().next();
+      if (!oldest.done) this.entries.delete(oldest.value);
+    }
+    this.entries.set(token, { principal: copyPrincipal(principal), from: Math.max(-Infinity, ...starts) - this.toleranceSeconds, until: exp + this.toleranceSeconds });
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}
+
+/** A principal no caller can change the cached one through. */
+function copyPrincipal(principal: Principal): Principal {
+  return structuredClone(principal);
+}
+
 /** Thrown by the key resolver when a JWKS URL cannot be fetched (not a jose error: it must not read as "unknown key"). */
 class JwksUnreachable extends Error {}
 
@@ -140,6 +195,7 @@ export function createJwtVerifier(config: JwtConfig): Result<JwtVerifier, Bastio
   let algorithms: readonly JwtAlgorithm[] = config.algorithms;
   let getKey: JWTVerifyGetKey | KeyObject;
   let refresh = async (): Promise<void> => undefined;
+  const verified = new VerifiedTokens(VERIFIED_TOKEN_CACHE_SIZE, config.clockToleranceSeconds);
   const keysAt = config.keys.kind === 'jwksUrl' ? `the JWKS at ${quote(config.keys.url)}` : config.keys.kind === 'jwksFile' ? `the JWKS file ${quote(config.keys.path)}` : 'the public key file';
 
   if (config.keys.kind === 'publicKeyFile') {
@@ -172,6 +228,8 @@ export function createJwtVerifier(config: JwtConfig): Result<JwtVerifier, Bastio
         throw err;
       }
       if (response.status === 200) {
+        // The keys may have changed (a rotation, a key withdrawn): verify every token again.
+        verified.clear();
         state.jwks = 'ok';
         delete state.lastError;
       } else unreachable(`answered HTTP ${response.status}`);
@@ -264,14 +322,18 @@ export function createJwtVerifier(config: JwtConfig): Result<JwtVerifier, Bastio
 
   return ok({
     async verify(token) {
+      const known = verified.get(token);
+      if (known !== undefined) return ok(known);
       let payload: Record<string, unknown>;
       try {
-        const verified = typeof getKey === 'function' ? await jwtVerify(token, getKey, options) : await jwtVerify(token, getKey, options);
-        payload = verified.payload as Record<string, unknown>;
+        const result = typeof getKey === 'function' ? await jwtVerify(token, getKey, options) : await jwtVerify(token, getKey, options);
+        payload = result.payload as Record<string, unknown>;
       } catch (err) {
         return fail(refusal(err, token));
       }
-      return principalFromClaims(payload, config.claims);
+      const principal = principalFromClaims(payload, config.claims);
+      if (principal.ok) verified.set(token, payload, principal.value);
+      return principal;
     },
     status: () => ({ ...state }),
     refresh: () => refresh(),

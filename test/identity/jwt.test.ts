@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportPKCS8 } from 'jose';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { createJwtVerifier, DEFAULT_CLAIMS, type JwtConfig, type JwtVerifier } from '../../src/identity/index.js';
 import { makeKeyPair, serveJwks, signToken, TEST_AUDIENCE, TEST_ISSUER, writeJwks, writePublicKeyPem, type JwksServer, type TestKey } from '../helpers/jwt.js';
 
@@ -264,5 +264,63 @@ describe('JWT verification against a JWKS URL (a real HTTP server)', () => {
     await v.refresh();
     expect(v.status()).toEqual({ source: 'jwksUrl', jwks: 'unreachable', lastError: 'ECONNREFUSED' });
     expect(await v.verify(await signToken(key, { sub: 'a' }))).toMatchObject({ ok: false, errors: [{ reason: 'jwks_unreachable' }] });
+  });
+});
+
+describe('a token presented again (the verified-token cache)', () => {
+  const servers: JwksServer[] = [];
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+  afterAll(async () => {
+    for (const s of servers) await s.close();
+  });
+
+  it('is refused as expired once its `exp` (with the tolerance) has passed, though it verified before', async () => {
+    const key = await makeKeyPair('ES256', 'cache-exp');
+    const v = verifier(config({ kind: 'jwksFile', path: writeJwks(join(dir, 'cache-exp.json'), [key]) }, { clockToleranceSeconds: 5 }));
+    const token = await signToken(key, { sub: 'alice' }, { expiresIn: 60 });
+    expect(await v.verify(token)).toEqual({ ok: true, value: { id: 'alice', groups: [] } });
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + 64_000);
+    expect((await v.verify(token)).ok).toBe(true);
+    vi.setSystemTime(Date.now() + 2_000);
+    expect(await v.verify(token)).toMatchObject({ ok: false, errors: [{ code: 'IDENTITY_EXPIRED', reason: 'expired' }] });
+  });
+
+  it('is refused once a fetched JWKS no longer holds its key (a key withdrawn), though it verified before', async () => {
+    const k1 = await makeKeyPair('ES256', 'withdrawn');
+    const k2 = await makeKeyPair('ES256', 'successor');
+    const jwks = await serveJwks([k1]);
+    servers.push(jwks);
+    const v = verifier(config({ kind: 'jwksUrl', url: jwks.url }, { jwksCooldownSeconds: 0 }));
+    const token = await signToken(k1, { sub: 'alice' });
+    expect((await v.verify(token)).ok).toBe(true);
+    jwks.setKeys([k2]);
+    await v.refresh();
+    expect(await v.verify(token)).toMatchObject({ ok: false, errors: [{ code: 'IDENTITY_INVALID', reason: 'unknown_key' }] });
+  });
+
+  it('names the same principal each time: a caller that changes the one it got changes no later answer', async () => {
+    const key = await makeKeyPair('ES256', 'cache-copy');
+    const v = verifier(config({ kind: 'jwksFile', path: writeJwks(join(dir, 'cache-copy.json'), [key]) }));
+    const token = await signToken(key, { sub: 'bob', groups: ['sre'] });
+    for (let i = 0; i < 3; i++) {
+      const r = await v.verify(token);
+      expect(r).toEqual({ ok: true, value: { id: 'bob', groups: ['sre'] } });
+      if (r.ok) r.value.groups.push('bastion-admins');
+    }
+  });
+
+  it('a token not valid yet is not accepted early because an identical token was seen (nbf is re-checked)', async () => {
+    const key = await makeKeyPair('ES256', 'cache-nbf');
+    const v = verifier(config({ kind: 'jwksFile', path: writeJwks(join(dir, 'cache-nbf.json'), [key]) }, { clockToleranceSeconds: 0 }));
+    const token = await signToken(key, { sub: 'carol' }, { notBefore: 30 });
+    expect(await v.verify(token)).toMatchObject({ ok: false, errors: [{ reason: 'not_yet_valid' }] });
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + 31_000);
+    expect((await v.verify(token)).ok).toBe(true);
+    vi.setSystemTime(Date.now() - 60_000);
+    expect(await v.verify(token)).toMatchObject({ ok: false, errors: [{ reason: 'not_yet_valid' }] });
   });
 });
