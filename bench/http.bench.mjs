@@ -75,8 +75,10 @@ function load(url, headers, body) {
   });
 }
 
-function figures(report) {
+/** The report's figures, with the CPU this process (the server) spent per answered request. */
+function figures(report, cpu) {
   return {
+    serverCpuMicrosPerRequest: Math.round((cpu.user + cpu.system) / Math.max(1, report.requests.total)),
     requestsPerSecond: Math.round(report.requests.average),
     p50ms: report.latency.p50,
     p99ms: report.latency.p99,
@@ -117,10 +119,17 @@ try {
   const bareUrl = `http://127.0.0.1:${bare.server.address().port}/bare`;
 
   console.log(`${CONNECTIONS} connections, ${SECONDS} s each, identity ${IDENTITY}, command: ${COMMAND}`);
-  const ceiling = figures(await load(bareUrl, mode.headers, mode.body));
-  console.log(`bare Fastify route:   ${ceiling.requestsPerSecond} req/s, p50 ${ceiling.p50ms} ms, p99 ${ceiling.p99ms} ms`);
-  const decide = figures(await load(url, mode.headers, mode.body));
-  console.log(`POST /v1/decide:      ${decide.requestsPerSecond} req/s, p50 ${decide.p50ms} ms, p99 ${decide.p99ms} ms (${decide.non2xx} non-2xx, ${decide.errors} errors)`);
+  const measured = async (target) => {
+    const before = process.cpuUsage();
+    const report = await load(target, mode.headers, mode.body);
+    return figures(report, process.cpuUsage(before));
+  };
+  const ceiling = await measured(bareUrl);
+  console.log(`bare Fastify route:   ${ceiling.requestsPerSecond} req/s, p50 ${ceiling.p50ms} ms, p99 ${ceiling.p99ms} ms, ${ceiling.serverCpuMicrosPerRequest} µs of server CPU per request`);
+  const decide = await measured(url);
+  console.log(
+    `POST /v1/decide:      ${decide.requestsPerSecond} req/s, p50 ${decide.p50ms} ms, p99 ${decide.p99ms} ms, ${decide.serverCpuMicrosPerRequest} µs of server CPU per request (${decide.non2xx} non-2xx, ${decide.errors} errors)`,
+  );
   const audited = (await app.stores.audit.query({ type: 'decision' })).length;
   console.log(`decisions audited:    ${audited} (durable)`);
   if (decide.non2xx > 0 || decide.errors > 0) throw new Error(`${decide.non2xx} non-2xx answers and ${decide.errors} errors under load`);
