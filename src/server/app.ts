@@ -16,10 +16,9 @@
  * deadline, or at once when the caller goes away or the server closes.
  *
  * `/health` answers 503 `degraded` when the policy watcher lost a watch or the last change
- * to the policy files did not load: the set in force is then not what the files say. It
- * reports identity too (`identity.jwt.jwks: unreachable` while a JWKS URL does not answer).
  * to the policy files did not load (the set in force is then not what the files say), or
- * when a store or the audit log does not answer its probe (`health.ts`).
+ * when a store or the audit log does not answer its probe (`health.ts`). It reports
+ * identity too (`identity.jwt.jwks: unreachable` while a JWKS URL does not answer).
  *
  * `POST /v1/decide/batch` decides up to 100 requests, each exactly as `/v1/decide` would.
  * `/metrics` is Prometheus text from the app's own registry (`metrics/`); `/openapi.json` is
