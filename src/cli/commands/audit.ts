@@ -99,13 +99,13 @@ pass back with --public-key.
 ${WHERE}
 `;
 
-const LOCATION = {
+export const LOCATION = {
   db: { type: 'string' },
   'data-dir': { type: 'string' },
   'public-key': { type: 'string' },
 } as const;
 
-async function openReader(values: { db?: string | undefined; 'data-dir'?: string | undefined; 'public-key'?: string | undefined }, io: CliIo): Promise<OpenedReader | string> {
+export async function openReader(values: { db?: string | undefined; 'data-dir'?: string | undefined; 'public-key'?: string | undefined }, io: CliIo): Promise<OpenedReader | string> {
   const path = values.db !== undefined ? resolve(io.cwd, values.db) : resolve(io.cwd, values['data-dir'] ?? '.bastion', 'bastion.db');
   let publicKeyPem: string | undefined;
   if (values['public-key'] !== undefined) {
@@ -259,7 +259,7 @@ async function verifyCommand(args: string[], io: CliIo): Promise<number> {
   }
 }
 
-function parseTime(value: string | undefined, flag: string): string | undefined | Error {
+export function parseTime(value: string | undefined, flag: string): string | undefined | Error {
   if (value === undefined) return undefined;
   const ms = Date.parse(value);
   return Number.isNaN(ms) ? new Error(`option --${flag}: ${quote(value)} is not a date or time`) : new Date(ms).toISOString();
