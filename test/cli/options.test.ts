@@ -66,7 +66,7 @@ describe('--help and unknown options on every command and subcommand', () => {
     expect(await runBastion(['policy', 'valdate'], { cwd: root })).toEqual({
       code: 2,
       stdout: '',
-      stderr: 'bastion policy: unknown subcommand `valdate`: expected validate or import; run `bastion policy --help`\n',
+      stderr: 'bastion policy: unknown subcommand `valdate`: expected validate, import or diff; run `bastion policy --help`\n',
     });
   });
 });
