@@ -39,7 +39,7 @@ export type { BastionError, ErrorCode } from './core/errors.js';
 export { validateRequest, ActionRequestSchema } from './core/request.js';
 export type { KillSwitchState } from './killswitch/index.js';
 export { createGateway, openGateway, ActionDeniedError, ActionRuntime, ActionEvent } from './gateway/index.js';
-export type { ActionEventFields, Gateway, GatewayLimitOptions, GatewayOptions, GatewayStores, KillSwitchStatus, ResultInspection, UsageReport, Verdict } from './gateway/index.js';
+export type { ActionEventFields, Gateway, GatewayLimitOptions, GatewayOptions, GatewayStores, KillSwitchStatus, ResultInspection, ShadowDecision, UsageReport, Verdict } from './gateway/index.js';
 export { createBastionApp } from './app/index.js';
 export type { AppIo, BastionApp, BastionAppOptions } from './app/index.js';
 export type { Metrics } from './metrics/index.js';

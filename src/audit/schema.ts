@@ -83,6 +83,19 @@ export const AuditEventInputSchema = z.object(
     approvalId: str('approvalId').optional(),
     /** Type-specific facts: exit code and output digest of an execution, a validation's findings … */
     data: record('data').optional(),
+    /** What a shadow policy set decided for the same request (shadow mode); only `decision` counted. */
+    shadow: z
+      .object(
+        {
+          decision: z.enum(EFFECTS, { error: 'field `shadow.decision`: expected allow, deny or require_approval' }),
+          reason: z.string({ error: 'field `shadow.reason`: expected a string' }),
+          matched: z.array(z.object({ policy: z.string({ error: MATCHED }), rule: z.string({ error: MATCHED }), effect: z.enum(EFFECTS, { error: MATCHED }) }, { error: MATCHED }), { error: MATCHED }),
+          policyVersion: z.string({ error: 'field `shadow.policyVersion`: expected a string' }),
+          agrees: z.boolean({ error: 'field `shadow.agrees`: expected true or false' }),
+        },
+        { error: 'field `shadow`: expected an object' },
+      )
+      .optional(),
   },
   { error: 'event is not an object' },
 );
@@ -145,7 +158,7 @@ function redactRecord(value: Record<string, unknown> | undefined, redact: (value
 export function decisionEvent(
   request: ActionRequest,
   decision: Decision,
-  extras: { redact: (value: unknown) => unknown; model?: { provider?: string; model?: string }; surface?: string },
+  extras: { redact: (value: unknown) => unknown; model?: { provider?: string; model?: string }; surface?: string; shadow?: AuditEventInput['shadow'] },
 ): AuditEventInput {
   const principal: AuditPrincipal = { id: request.principal.id, groups: [...request.principal.groups] };
   if (request.principal.deviceCompliant !== undefined) principal.deviceCompliant = request.principal.deviceCompliant;
@@ -169,6 +182,7 @@ export function decisionEvent(
   if (context !== undefined) event.context = context;
   if (extras.model !== undefined) event.model = { ...extras.model };
   if (extras.surface !== undefined) event.surface = extras.surface;
+  if (extras.shadow !== undefined) event.shadow = { ...extras.shadow, matched: extras.shadow.matched.map((m) => ({ ...m })) };
   const approvalId = decision.approval?.id ?? request.approvalId;
   if (approvalId !== undefined) event.approvalId = approvalId;
   const data: Record<string, unknown> = {};

@@ -236,6 +236,12 @@ export const ConfigFileSchema = strictObject(
         error: 'must be a list of policy files or directories',
       })
       .exactOptional(),
+    /** A candidate set decided next to `policies` (shadow mode); only `policies` enforces. */
+    shadowPolicies: z
+      .array(z.string({ error: 'must be a list of policy files or directories' }).min(1, { error: 'must be a list of policy files or directories' }), {
+        error: 'must be a list of policy files or directories',
+      })
+      .exactOptional(),
     baseline: strictObject({ enabled: bool }, { what: 'in `baseline`', notObject: 'must be `{ enabled: true | false }`' }).exactOptional(),
     audit: strictObject(
       {
@@ -280,6 +286,8 @@ export interface BastionConfig {
   port: number;
   dataDir: string;
   policies: string[];
+  /** Decided next to `policies`, recorded, never enforced (shadow mode); none by default. */
+  shadowPolicies: string[];
   baseline: { enabled: boolean };
   audit: { durable: boolean; retentionDays?: number; siem?: SiemConfig };
   upstream?: string;
@@ -302,6 +310,7 @@ export const DEFAULT_CONFIG: BastionConfig = {
   port: 8700,
   dataDir: '.bastion',
   policies: [],
+  shadowPolicies: [],
   baseline: { enabled: true },
   audit: { durable: true },
   dev: false,
@@ -412,6 +421,7 @@ function resolveConfig(c: ConfigFile, path: string): BastionConfig {
     source: path,
     dataDir: resolve(dir, c.dataDir ?? DEFAULT_CONFIG.dataDir),
     policies: (c.policies ?? []).map((p) => resolve(dir, p)),
+    shadowPolicies: (c.shadowPolicies ?? []).map((p) => resolve(dir, p)),
     baseline: { enabled: c.baseline?.enabled ?? true },
     audit: { durable: c.audit?.durable ?? DEFAULT_CONFIG.audit.durable },
     dev: c.dev ?? false,

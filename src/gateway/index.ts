@@ -22,7 +22,7 @@ import { createApprovalService, type ApprovalEvent, type ApprovalService, type A
 import { decisionEvent, type AuditEventInput, type AuditLog } from '../audit/index.js';
 import { createMemoryApprovalStore, createMemoryTaintStore, openSqliteStores, type StateStores } from '../storage/index.js';
 import { validateRequest } from '../core/request.js';
-import type { ActionRequest, Decision } from '../core/types.js';
+import type { ActionRequest, Decision, Facts } from '../core/types.js';
 import { fail, ok, type Result } from '../core/result.js';
 import { BastionException, bastionError, quote, type BastionError } from '../core/errors.js';
 import { isPlainObject } from '../core/schema.js';
@@ -38,6 +38,7 @@ import {
   invalidRequestDecision,
   loadPolicySet,
   type BaselineOptions,
+  type DecisionState,
   type KillSwitchState,
   type PolicyInput,
   type PolicySet,
@@ -133,6 +134,24 @@ export interface GatewayOptions {
   now?: () => number;
   /** Default approver groups (`[bastion-approvers]`) and expiry (900 s), notifications. */
   approvals?: GatewayApprovalOptions;
+  /**
+   * A candidate set decided next to the enforcing one (shadow mode): only the enforcing
+   * decision counts; the shadow one is recorded in the decision's audit event (`shadow`)
+   * and told to `onShadow`. Loaded with the same baseline and directory as `policies`.
+   */
+  shadowPolicies?: PolicyInput | PolicyInput[] | PolicySet;
+  /** Told of each shadow decision next to the enforcing one (metrics); must not throw. */
+  onShadow?: (enforcing: Decision, shadow: ShadowDecision) => void;
+}
+
+/** What the shadow set decided for a request (recorded as the audit event's `shadow`). */
+export interface ShadowDecision {
+  decision: Decision['decision'];
+  reason: string;
+  matched: Array<{ policy: string; rule: string; effect: Decision['decision'] }>;
+  policyVersion: string;
+  /** Whether it is the enforcing decision (the same effect). */
+  agrees: boolean;
 }
 
 export interface ResultInspection {
@@ -164,6 +183,8 @@ export interface Gateway {
   inspectResult(input: { traceId: string; action: string; text: string; source?: string }): Promise<ResultInspection>;
   /** The loaded policy set. */
   readonly policySet: PolicySet;
+  /** The shadow set (`shadowPolicies`), when one is loaded. */
+  readonly shadowPolicySet: PolicySet | undefined;
   /** Swaps in a new policy set (the watcher calls this); records a `policy.loaded` event. */
   setPolicySet(set: PolicySet): Promise<void>;
   /**
@@ -275,6 +296,16 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     set = loaded.value;
   }
   analyzerOf(set); // fails here, not at the first decision, on analyzer blocks that do not parse
+  let shadowSet: PolicySet | undefined;
+  if (options.shadowPolicies !== undefined) {
+    if (isPolicySet(options.shadowPolicies)) shadowSet = options.shadowPolicies;
+    else {
+      const loaded = loadPolicySet(options.shadowPolicies, { ...(options.baseline ? { baseline: options.baseline } : {}), ...(options.cwd ? { cwd: options.cwd } : {}) });
+      if (!loaded.ok) throw new BastionException(loaded.errors.map((e) => ({ ...e, message: `shadow policies: ${e.message}` })));
+      shadowSet = loaded.value;
+    }
+    analyzerOf(shadowSet);
+  }
 
   // A data directory holds the audit log and the kill switch (SQLite, `DIR/bastion.db`);
   // stores passed in take precedence, and are the caller's to close.
@@ -362,7 +393,15 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       // The approval named by the request is consumed only by a decision that allows by it;
       // a call that needs one gets it created here (bound to this exact call).
       if (approvalsEnabled) decision = await approvals.settle(request, decision, found, (approval) => engineDecide(current, request, facts, { ...snapshot, ...verdicts, approval }));
-      await record(decisionEvent(request, decision, { redact: (v) => redactValue(v), surface }));
+      const shadow = shadowSet === undefined ? undefined : shadowDecision(shadowSet, current, request, facts, { ...snapshot, ...verdicts }, decision);
+      await record(decisionEvent(request, decision, { redact: (v) => redactValue(v), surface, ...(shadow ? { shadow } : {}) }));
+      if (shadow) {
+        try {
+          options.onShadow?.(decision, shadow);
+        } catch {
+          // INVARIANT: a listener's failure never changes the decision.
+        }
+      }
     } catch (err) {
       checkedLimits.release();
       throw err;
@@ -423,6 +462,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         data: { mode, outcome: validated.action, secrets: validated.findings.map((f) => f.rule), injectionScore: injection.score, injection: injection.attack, techniques },
       });
       return { text: validated.text, action: validated.action, findings: validated.findings, injection: { score: injection.score, attack: injection.attack, techniques } };
+    },
+    get shadowPolicySet() {
+      return shadowSet;
     },
     get policySet() {
       return set;
@@ -487,7 +529,30 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   return gateway;
 }
 
-const OPTION_NAMES = ['policies', 'baseline', 'dataDir', 'auditLog', 'durable', 'retentionDays', 'killSwitch', 'stores', 'surface', 'cwd', 'limits', 'now', 'approvals'];
+const OPTION_NAMES = ['policies', 'baseline', 'dataDir', 'auditLog', 'durable', 'retentionDays', 'killSwitch', 'stores', 'surface', 'cwd', 'limits', 'now', 'approvals', 'shadowPolicies', 'onShadow'];
+
+/**
+ * The shadow set's decision for a request the enforcing set just decided. The facts are the
+ * enforcing set's when both sets analyze alike (the same analyzer blocks), else the shadow
+ * set's own; state is the same snapshot. A shadow set that throws is a shadow deny: shadow
+ * mode never changes, delays past its own work, or fails the enforcing decision.
+ */
+function shadowDecision(shadow: PolicySet, current: PolicySet, request: ActionRequest, facts: Facts, state: DecisionState, enforcing: Decision): ShadowDecision {
+  let d: Decision;
+  try {
+    const sameAnalyzers = JSON.stringify(shadow.analyzers) === JSON.stringify(current.analyzers);
+    d = engineDecide(shadow, request, sameAnalyzers ? facts : { ...factsFor(shadow, request), ...(facts.taint !== undefined ? { taint: facts.taint } : {}) }, state);
+  } catch (err) {
+    return { decision: 'deny', reason: `the shadow set failed: ${(err as Error).message}`, matched: [], policyVersion: shadow.version, agrees: enforcing.decision === 'deny' };
+  }
+  return {
+    decision: d.decision,
+    reason: d.reason,
+    matched: d.matched.map((m) => ({ policy: m.policy, rule: m.rule, effect: m.effect })),
+    policyVersion: d.policyVersion,
+    agrees: d.decision === enforcing.decision,
+  };
+}
 
 /** A path, a `{source, text}` / `{source, document}` input, or a bare parsed document (a mapping). */
 function isPolicyInput(v: unknown): boolean {

@@ -47,6 +47,11 @@ export interface Metrics {
    * @example metrics.failOpen('limit store');
    */
   failOpen(dependency: string): void;
+  /**
+   * Counts one shadow decision next to the enforcing one (shadow mode):
+   * `bastion_shadow_decisions_total{enforcing, shadow, agreement}`.
+   */
+  shadowDecision(enforcing: Effect, shadow: Effect): void;
   /** The metrics in the text exposition format. */
   render(): Promise<string>;
 }
@@ -87,6 +92,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     name: 'bastion_fail_open_total',
     help: 'Calls let through although a dependency was unavailable, by dependency.',
     labelNames: ['dependency'] as const,
+    registers: [registry],
+  });
+  const shadow = new Counter({
+    name: 'bastion_shadow_decisions_total',
+    help: 'Decisions of the shadow policy set, by the enforcing and the shadow effect and whether they agree.',
+    labelNames: ['enforcing', 'shadow', 'agreement'] as const,
     registers: [registry],
   });
   new Gauge({
@@ -136,6 +147,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     failOpen(dependency) {
       failOpen.inc({ dependency });
+    },
+    shadowDecision(enforcing, shadowEffect) {
+      shadow.inc({ enforcing, shadow: shadowEffect, agreement: enforcing === shadowEffect ? 'agree' : 'disagree' });
     },
     render: () => registry.metrics(),
   };

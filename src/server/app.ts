@@ -260,6 +260,7 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
       mode: options.dev ? 'development' : 'production',
       policyVersion: gateway.policySet.version,
       policies: gateway.policySet.policies.length,
+      ...(gateway.shadowPolicySet ? { shadowPolicyVersion: gateway.shadowPolicySet.version } : {}),
       startedAt: options.startedAt.toISOString(),
       policy,
       identity: identityStatus(),

@@ -33,12 +33,15 @@ export function howToCall(url: string, dev: boolean): string {
   ].join('\n');
 }
 
-const HELP = `Usage: bastion serve [--config FILE] [--policy PATH]… [--port N] [--host H] [--data-dir DIR] [--upstream URL] [--dev] [--log-level L]
+const HELP = `Usage: bastion serve [--config FILE] [--policy PATH]… [--shadow-policy PATH]… [--port N] [--host H] [--data-dir DIR] [--upstream URL] [--dev] [--log-level L]
 
 Options (flags override the config file):
   --config FILE    YAML configuration (server, dataDir, policies, baseline, audit, upstream,
                    dev, identity), e.g. config/bastion.yaml in the checkout
   --policy PATH    policy file or directory (repeatable; replaces the config's list)
+  --shadow-policy PATH  a candidate set decided next to the policies and recorded in each
+                   decision's audit event, never enforced (shadow mode; repeatable;
+                   replaces the config's shadowPolicies)
   --port N         default 8700
   --host H         default 127.0.0.1
   --data-dir DIR   state directory (audit log in DIR/bastion.db); default .bastion
@@ -80,6 +83,7 @@ export const serveCommand: Command = {
       options: {
         config: { type: 'string' },
         policy: { type: 'string', multiple: true },
+        'shadow-policy': { type: 'string', multiple: true },
         port: { type: 'string' },
         host: { type: 'string' },
         'data-dir': { type: 'string' },
@@ -97,6 +101,7 @@ export const serveCommand: Command = {
       config = loaded.value;
     }
     if (opts.policy) config.policies = opts.policy.map((p) => resolve(io.cwd, p));
+    if (opts['shadow-policy']) config.shadowPolicies = opts['shadow-policy'].map((p) => resolve(io.cwd, p));
     if (opts.host !== undefined) config.host = opts.host;
     if (opts['data-dir'] !== undefined) config.dataDir = resolve(io.cwd, opts['data-dir']);
     if (opts.upstream !== undefined) config.upstream = opts.upstream;
@@ -118,7 +123,8 @@ export const serveCommand: Command = {
       return failWith(io, 'serve', started.errors);
     }
     if (config.dev) io.stderr.write('\n  !!! DEVELOPMENT MODE: identity is read from request headers and bodies and NOT verified. Never expose this. !!!\n\n');
-    io.stdout.write(`bastion listening on ${started.value.url} (policy ${app.gateway.policySet.version}, data ${config.dataDir})\n`);
+    const shadow = app.gateway.shadowPolicySet;
+    io.stdout.write(`bastion listening on ${started.value.url} (policy ${app.gateway.policySet.version}${shadow ? `, shadow policy ${shadow.version}` : ''}, data ${config.dataDir})\n`);
     io.stdout.write(howToCall(started.value.url ?? `http://${config.host}:${config.port}`, config.dev));
 
     await new Promise<void>((done) => {
