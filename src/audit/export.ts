@@ -98,7 +98,7 @@ export function toOcsf(event: AuditEvent, meta: { logId?: string; productVersion
     };
   }
   const unmapped = out['unmapped'] as Record<string, unknown>;
-  for (const key of ['args', 'context', 'categories', 'matched', 'risk', 'approvalId', 'model', 'environment', 'data'] as const) {
+  for (const key of ['args', 'context', 'categories', 'matched', 'risk', 'approvalId', 'model', 'environment', 'data', 'shadow'] as const) {
     if (event[key] !== undefined) unmapped[key] = event[key];
   }
   return out;

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createBastionApp } from '../../src/app/index.js';
+import { toOcsf } from '../../src/audit/index.js';
 import { DEFAULT_CONFIG } from '../../src/config/index.js';
 import { createGateway, type ShadowDecision } from '../../src/index.js';
 import { decide, request, serve, type Served } from '../server/serve-process.js';
@@ -53,6 +54,8 @@ describe('shadow mode in the library', () => {
         ['allow', 'deny'],
         ['allow', 'allow'],
       ]);
+      // The SIEM export carries it (OCSF: under unmapped, as Bastion's other fields).
+      expect((toOcsf(events[0] as NonNullable<(typeof events)[0]>).unmapped as Record<string, unknown>)['shadow']).toEqual(events[0]?.shadow);
       // The chain still verifies with the new field in it.
       expect((await gateway.auditLog?.verify())?.ok).toBe(true);
     } finally {
