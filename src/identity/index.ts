@@ -32,6 +32,8 @@ export type { ApiKeyBackend, ApiKeyLookup, ApiKeyRecord, ApiKeyStore, NewApiKey,
 export { applyIdentity, contextFromHeaders, principalFromHeaders } from './headers.js';
 export type { HeaderContext } from './headers.js';
 export { createAuthenticator, headerCallerLabel } from './authenticator.js';
+export { createRefusalAudit, credentialHint, IDENTITY_REFUSAL_REASONS, REFUSAL_AUDIT_WINDOW_MS, refusalReason } from './refusals.js';
+export type { CredentialHint, IdentityRefusalReason, Refusal, RefusalAudit, RefusalAuditOptions } from './refusals.js';
 export type { AuthenticatorOptions } from './authenticator.js';
 
 /**

@@ -41,7 +41,20 @@ import { fail, ok, type Result } from '../core/result.js';
 import type { Decision } from '../core/types.js';
 import { MAX_WAIT_SECONDS } from '../approvals/index.js';
 import type { Gateway } from '../gateway/index.js';
-import { applyIdentity, contextFromHeaders, DEFAULT_IDENTITY, developmentIdentity, noIdentity, type Authenticator, type Caller, type IdentityHeaders, type IdentityStatus } from '../identity/index.js';
+import {
+  applyIdentity,
+  contextFromHeaders,
+  createRefusalAudit,
+  credentialHint,
+  DEFAULT_IDENTITY,
+  developmentIdentity,
+  noIdentity,
+  refusalReason,
+  type Authenticator,
+  type Caller,
+  type IdentityHeaders,
+  type IdentityStatus,
+} from '../identity/index.js';
 import { parseKillSwitchChange } from '../killswitch/index.js';
 import { createMetrics, type Metrics } from '../metrics/index.js';
 import type { PolicyWatchStatus } from '../policy/index.js';
@@ -73,6 +86,8 @@ export interface ServerOptions {
   probes?: HealthProbe[];
   /** Per probe; default 1000 ms. */
   probeTimeoutMs?: number;
+  /** The window of the aggregated `identity.refused` audit events (`createRefusalAudit`); default 60 s. */
+  refusalAuditWindowMs?: number;
 }
 
 export const DEFAULT_ADMIN_GROUPS: readonly string[] = Object.freeze(['bastion-admins']);
@@ -205,6 +220,20 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
   const identityHeaders = options.identityHeaders ?? DEFAULT_IDENTITY.headers;
   /** The caller each identified request was authenticated as (every `/v1/*` route but the public ones). */
   const callers = new WeakMap<FastifyRequest, Caller>();
+  // Refused logins are audited in aggregate (see `createRefusalAudit` and the README,
+  // "Identity"): one event per reason per window, so unauthenticated traffic cannot flood
+  // the hash-chained log. Counted and logged one by one.
+  const auditLog = gateway.auditLog;
+  const refusalAudit = auditLog
+    ? createRefusalAudit({
+        record: (event) => auditLog.append(event),
+        ...(options.refusalAuditWindowMs !== undefined ? { windowMs: options.refusalAuditWindowMs } : {}),
+        onError: (err) => app.log.error({ err }, 'cannot audit refused logins'),
+      })
+    : undefined;
+  app.addHook('onClose', async () => {
+    await refusalAudit?.flush();
+  });
   // Checked before the body is read: a caller who cannot be identified gets nothing.
   const authenticate = (url: string) => async (request: FastifyRequest, reply: FastifyReply) => {
     const caller = await identity.authenticate({ route: url, headers: request.headers });
@@ -213,6 +242,13 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
       return undefined;
     }
     const first = caller.errors[0];
+    const reason = refusalReason(first);
+    if (reason !== undefined && first !== undefined) {
+      metrics.identityRefusal(reason);
+      // INVARIANT: never the credential itself; an API key's id, a JWT's kid, a hash prefix.
+      request.log.warn({ identity: { refused: reason, code: first.code, route: url, ...credentialHint(request.headers) }, error: first.message }, `identity refused: ${reason}`);
+      refusalAudit?.refused({ reason, code: first.code, route: url, remoteAddress: request.ip });
+    }
     const hint = url === '/v1/kill-switch' && first?.reason === 'not_configured' ? '; the `kill_switch` block of a ZYX policy file works in every mode' : '';
     return sendError(
       request,

@@ -5,46 +5,12 @@
  * revoked with `bastion keys` on the service's data directory while it runs.
  */
 
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBastionApp, type BastionApp } from '../../src/app/index.js';
-import { loadConfig } from '../../src/config/index.js';
 import { runBastion } from '../helpers/cli.js';
 import { makeKeyPair, serveJwks, signToken, type JwksServer, type TestKey } from '../helpers/jwt.js';
+import { bearer, diagnostic, post, startService, type Started } from './identity-service.js';
 
 const root = new URL('../..', import.meta.url).pathname;
-const NATIVE = join(root, 'examples/native');
-const diagnostic = { action: 'shell.execute', args: { command: 'journalctl -u nginx --since today | tail -n 50' } };
-
-interface Started {
-  app: BastionApp;
-  url: string;
-  stderr: () => string;
-  dataDir: string;
-}
-
-async function startService(yaml: string): Promise<Started> {
-  const dir = mkdtempSync(join(tmpdir(), 'bastion-identity-'));
-  const file = join(dir, 'bastion.yaml');
-  writeFileSync(file, `server: { host: 127.0.0.1, port: 0 }\ndataDir: ./data\npolicies: [${JSON.stringify(NATIVE)}]\n${yaml}`);
-  const config = loadConfig(file);
-  if (!config.ok) throw new Error(config.errors.map((e) => e.message).join('\n'));
-  let stderr = '';
-  const built = await createBastionApp({ config: config.value, io: { stderr: { write: (t: string) => (stderr += t) }, env: {} }, watch: false });
-  if (!built.ok) throw new Error(built.errors[0]?.message);
-  const started = await built.value.start();
-  if (!started.ok || started.value.url === undefined) throw new Error('not started');
-  return { app: built.value, url: started.value.url, stderr: () => stderr, dataDir: config.value.dataDir };
-}
-
-async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
-  const r = await fetch(`${url}/v1/decide`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
-  return { status: r.status, headers: r.headers, body: (await r.json()) as Record<string, unknown> };
-}
-
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 describe('production mode with JWTs (JWKS URL) and API keys, on a real socket', () => {
   let key: TestKey;
