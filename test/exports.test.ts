@@ -211,6 +211,7 @@ const ENTRIES: Record<string, string[]> = {
     'developmentIdentity',
     'groupsOf',
     'headerCallerLabel',
+    'identityCheck',
     'isApiKeyId',
     'looksLikeApiKey',
     'noIdentity',

@@ -75,11 +75,10 @@ export interface BastionApp {
 }
 
 /**
- * Says at start who may call the service, and whether the JWKS answered its first fetch (an
- * unreachable one does not hold the start: tokens are refused until it answers).
+ * Says at start who may call the service. (A JWKS that does not answer its first fetch does
+ * not hold the start: the verifier says so, `/health` is not ready, and it is retried.)
  */
-function announceIdentity(config: BastionConfig, identity: Authenticator, io: AppIo): void {
-  const status = identity.status?.();
+function announceIdentity(config: BastionConfig, io: AppIo): void {
   const jwt = config.identity.jwt;
   const ways = [
     jwt ? `JWTs from ${jwt.issuer.join(', ')} for ${jwt.audience.join(', ')} (${jwt.keys.kind === 'jwksUrl' ? jwt.keys.url : jwt.keys.path})` : undefined,
@@ -91,7 +90,7 @@ function announceIdentity(config: BastionConfig, identity: Authenticator, io: Ap
       'bastion: WARNING: no identity is configured (`identity.jwt`, `identity.apiKeys` in the config file): every /v1 call is refused with 401 until one is; see the README, "Identity"\n',
     );
   } else io.stderr.write(`bastion: identity: ${ways.join('; ')}\n`);
-  if (status?.jwt?.jwks === 'unreachable') io.stderr.write(`bastion: WARNING: the JWKS cannot be fetched (${status.jwt.lastError ?? 'unknown error'}): JWTs are refused until it answers\n`);
+  // A JWKS that did not answer at start was reported by the verifier when it happened.
 }
 
 /** How long requests in flight may take to finish on stop before their connections are cut. */
@@ -215,7 +214,7 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
     sink = created.value;
   }
 
-  const identity = buildAuthenticator(config.identity, { dev: config.dev, apiKeys: stores.apiKeys });
+  const identity = buildAuthenticator(config.identity, { dev: config.dev, apiKeys: stores.apiKeys, jwt: { log: (line) => io.stderr.write(line) } });
   if (!identity.ok) {
     await gateway.close();
     await stores.close();
@@ -223,6 +222,7 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
   }
   // A test may pass its own authenticator; the service's is built from the config.
   const authenticator = options.identity ?? identity.value;
+  if (options.identity) identity.value.close?.();
 
   let watcher: PolicyWatcher | undefined;
   const startedAt = new Date();
@@ -283,6 +283,7 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
 
   const stopParts = async (): Promise<void> => {
     watcher?.close();
+    identity.value.close?.();
     if (pruneTimer) clearInterval(pruneTimer);
     if (sweepTimer) clearInterval(sweepTimer);
   };
@@ -342,7 +343,7 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
       }
       // Recorded once the port is bound: a start that failed (port taken) is not a start.
       running = true;
-      if (server) announceIdentity(config, authenticator, io);
+      if (server) announceIdentity(config, io);
       await log?.append({
         type: 'service.start',
         data: { host: config.host, port: url ? Number(new URL(url).port) : config.port, dev: config.dev, policyVersion: gateway.policySet.version, surface },

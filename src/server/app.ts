@@ -16,10 +16,11 @@
  * deadline, or at once when the caller goes away or the server closes.
  *
  * `/health` answers 503 `degraded` when the policy watcher lost a watch or the last change
- * to the policy files did not load: the set in force is then not what the files say. It
- * reports identity too (`identity.jwt.jwks: unreachable` while a JWKS URL does not answer).
- * to the policy files did not load (the set in force is then not what the files say), or
- * when a store or the audit log does not answer its probe (`health.ts`).
+ * to the policy files did not load (the set in force is then not what the files say), when
+ * a store or the audit log does not answer its probe (`health.ts`), or when no key can verify
+ * a JWT (`checks.identity: failed`). A JWKS URL that does not answer, or a key file that does
+ * not load, while keys are in force is `checks.identity: degraded`, listed in `degraded`:
+ * still 200, the tokens those keys signed verify (`identityCheck`).
  *
  * `POST /v1/decide/batch` decides up to 100 requests, each exactly as `/v1/decide` would.
  * `/metrics` is Prometheus text from the app's own registry (`metrics/`); `/openapi.json` is
@@ -48,6 +49,7 @@ import {
   credentialHint,
   DEFAULT_IDENTITY,
   developmentIdentity,
+  identityCheck,
   noIdentity,
   refusalReason,
   type Authenticator,
@@ -285,12 +287,18 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
     const policiesOk = watch === undefined || (watch.watching && watch.reloadError === undefined);
     const policy = watch ?? { version: gateway.policySet.version };
     const probed = await runProbes(probes, options.probeTimeoutMs ?? PROBE_TIMEOUT_MS, (name, err) => request.log.error({ err, probe: name }, `health probe ${name} failed`));
-    const checks = {
+    const identityNow = identityStatus();
+    const checks: Record<string, { status: string; error?: string }> = {
       policies: policiesOk ? { status: 'ok' } : { status: 'failed', error: watch?.reloadError ? 'the last change to the policy files did not load' : 'a policy watch is lost' },
       ...probed,
+      identity: identityCheck(identityNow),
     };
     const failed = Object.entries(checks)
-      .filter(([, c]) => c.status !== 'ok')
+      .filter(([, c]) => c.status === 'failed')
+      .map(([name]) => name);
+    // Degraded: usable, but not as configured (a JWKS URL down while cached keys verify).
+    const degraded = Object.entries(checks)
+      .filter(([, c]) => c.status === 'degraded')
       .map(([name]) => name);
     return reply.code(failed.length > 0 ? 503 : 200).send({
       status: failed.length > 0 ? 'degraded' : 'ok',
@@ -299,9 +307,10 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
       policies: gateway.policySet.policies.length,
       startedAt: options.startedAt.toISOString(),
       policy,
-      identity: identityStatus(),
+      identity: identityNow,
       checks,
       ...(failed.length > 0 ? { failed } : {}),
+      ...(degraded.length > 0 ? { degraded } : {}),
     });
   });
 

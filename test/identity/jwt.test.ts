@@ -105,7 +105,7 @@ describe('JWT verification against a JWKS file', () => {
     v = verifier(config({ kind: 'jwksFile', path: writeJwks(join(dir, 'jwks.json'), [key]) }));
     const token = await signToken(key, { sub: 'alice', groups: ['sre', 'oncall'], device_compliant: true });
     expect(await v.verify(token)).toEqual({ ok: true, value: { id: 'alice', groups: ['sre', 'oncall'], deviceCompliant: true } });
-    expect(v.status()).toEqual({ source: 'jwksFile', jwks: 'ok' });
+    expect(v.status()).toEqual({ source: 'jwksFile', jwks: 'ok', keys: 1, loadedAt: expect.any(String) });
   });
 
   it.each(cases.map((c) => [c.what, c] as const))('refuses %s, naming the reason', async (_what, c) => {
@@ -171,7 +171,7 @@ describe('JWT verification against a public key file', () => {
     const pem = await writePublicKeyPem(join(dir, 'public.pem'), key);
     const v = verifier(config({ kind: 'publicKeyFile', path: pem }));
     expect(await v.verify(await signToken(key, { sub: 'svc', groups: 'ops' }))).toEqual({ ok: true, value: { id: 'svc', groups: ['ops'] } });
-    expect(v.status()).toEqual({ source: 'publicKeyFile', jwks: 'ok' });
+    expect(v.status()).toEqual({ source: 'publicKeyFile', jwks: 'ok', keys: 1, loadedAt: expect.any(String) });
     // A token signed with an allowed algorithm the key cannot verify.
     const ec = await makeKeyPair('ES256', 'ec');
     expect(await v.verify(await signToken(ec, { sub: 'svc' }))).toMatchObject({ ok: false, errors: [{ code: 'IDENTITY_INVALID', reason: 'algorithm_not_allowed' }] });
@@ -212,7 +212,7 @@ describe('JWT verification against a JWKS URL (a real HTTP server)', () => {
     const v = verifier(config({ kind: 'jwksUrl', url: jwks.url }, { jwksCooldownSeconds: 0.3 }));
     await v.refresh();
     expect(jwks.hits()).toBe(1);
-    expect(v.status()).toEqual({ source: 'jwksUrl', jwks: 'ok' });
+    expect(v.status()).toEqual({ source: 'jwksUrl', jwks: 'ok', keys: 1, loadedAt: expect.any(String) });
     for (let i = 0; i < 3; i++) expect((await v.verify(await signToken(k1, { sub: 'a' }))).ok).toBe(true);
     expect(jwks.hits()).toBe(1);
 
@@ -243,12 +243,12 @@ describe('JWT verification against a JWKS URL (a real HTTP server)', () => {
     expect((await v.verify(await signToken(k1, { sub: 'a' }))).ok).toBe(true);
     const unknown = await v.verify(await signToken(k2, { sub: 'b' }));
     expect(unknown).toMatchObject({ ok: false, errors: [{ code: 'IDENTITY_INVALID', reason: 'jwks_unreachable', message: expect.stringContaining('cannot be fetched (answered HTTP 503)') }] });
-    expect(v.status()).toEqual({ source: 'jwksUrl', jwks: 'unreachable', lastError: 'answered HTTP 503' });
+    expect(v.status()).toEqual({ source: 'jwksUrl', jwks: 'unreachable', lastError: 'answered HTTP 503', since: expect.any(String), keys: 1, loadedAt: expect.any(String) });
 
     jwks.setKeys([k1, k2]);
     jwks.fail(undefined);
     expect(await v.verify(await signToken(k2, { sub: 'b' }))).toEqual({ ok: true, value: { id: 'b', groups: [] } });
-    expect(v.status()).toEqual({ source: 'jwksUrl', jwks: 'ok' });
+    expect(v.status()).toEqual({ source: 'jwksUrl', jwks: 'ok', keys: 2, loadedAt: expect.any(String) });
 
     await jwks.close();
     const k3 = await makeKeyPair('ES256', 'd3');
@@ -262,7 +262,7 @@ describe('JWT verification against a JWKS URL (a real HTTP server)', () => {
     const key = await makeKeyPair('ES256', 'n1');
     const v = verifier(config({ kind: 'jwksUrl', url: jwks.url }));
     await v.refresh();
-    expect(v.status()).toEqual({ source: 'jwksUrl', jwks: 'unreachable', lastError: 'ECONNREFUSED' });
+    expect(v.status()).toEqual({ source: 'jwksUrl', jwks: 'unreachable', lastError: 'ECONNREFUSED', since: expect.any(String), keys: 0 });
     expect(await v.verify(await signToken(key, { sub: 'a' }))).toMatchObject({ ok: false, errors: [{ reason: 'jwks_unreachable' }] });
   });
 });

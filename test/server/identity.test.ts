@@ -29,7 +29,12 @@ describe('production mode with JWTs (JWKS URL) and API keys, on a real socket', 
   it('announces how callers are identified at start, and /health reports it', async () => {
     expect(s.stderr()).toContain(`bastion: identity: JWTs from https://idp.test.example/ for bastion (${jwks.url}); API keys (\`bastion keys\`)`);
     const health = (await (await fetch(`${s.url}/health`)).json()) as Record<string, unknown>;
-    expect(health).toMatchObject({ status: 'ok', mode: 'production', identity: { mode: 'production', jwt: { source: 'jwksUrl', jwks: 'ok' }, apiKeys: true } });
+    expect(health).toMatchObject({
+      status: 'ok',
+      mode: 'production',
+      identity: { mode: 'production', jwt: { source: 'jwksUrl', jwks: 'ok', keys: 1 }, apiKeys: true },
+      checks: { identity: { status: 'ok' } },
+    });
   });
 
   it('decides with the verified principal; a body principal is overwritten, and the audit event shows the verified one', async () => {
@@ -142,8 +147,17 @@ describe('production mode with JWTs (JWKS URL) and API keys, on a real socket', 
     const rotated = await post(s.url, diagnostic, bearer(await signToken(await makeKeyPair('ES256', 'new-key'), { sub: 'sre-1', groups: ['sre'] })));
     expect(rotated.status).toBe(401);
     expect(rotated.body['error']).toMatchObject({ code: 'IDENTITY_INVALID', reason: 'jwks_unreachable' });
-    const health = (await (await fetch(`${s.url}/health`)).json()) as Record<string, unknown>;
-    expect(health['identity']).toEqual({ mode: 'production', jwt: { source: 'jwksUrl', jwks: 'unreachable', lastError: 'ECONNREFUSED' }, apiKeys: true });
+    const r = await fetch(`${s.url}/health`);
+    const health = (await r.json()) as Record<string, unknown>;
+    // Still ready: the cached key verifies.
+    expect(r.status).toBe(200);
+    expect(health['identity']).toEqual({
+      mode: 'production',
+      jwt: { source: 'jwksUrl', jwks: 'unreachable', lastError: 'ECONNREFUSED', since: expect.any(String), keys: 1, loadedAt: expect.any(String) },
+      apiKeys: true,
+    });
+    expect(health['checks']).toMatchObject({ identity: { status: 'degraded', since: expect.any(String) } });
+    expect(s.stderr()).toContain('cannot be fetched (ECONNREFUSED): the 1 cached key still verifies');
   });
 });
 

@@ -140,7 +140,7 @@ describe('GET /health', () => {
       expect(r.status).toBe(200);
       const body = (await r.json()) as Record<string, unknown>;
       expect(body).toMatchObject({ status: 'ok', mode: 'development', policyVersion: app.gateway.policySet.version, policies: 1 });
-      expect(Object.keys(body['checks'] as object)).toEqual(['policies', 'killSwitch', 'approvals', 'auditLog']);
+      expect(Object.keys(body['checks'] as object)).toEqual(['policies', 'killSwitch', 'approvals', 'auditLog', 'identity']);
       for (const check of Object.values(body['checks'] as Record<string, { status: string }>)) expect(check.status).toBe('ok');
       expect(body['failed']).toBeUndefined();
     } finally {
