@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportPKCS8 } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createJwtVerifier, DEFAULT_CLAIMS, type JwtConfig, type JwtVerifier } from '../../src/identity/index.js';
+import { createJwtVerifier, DEFAULT_CLAIMS, identityCheck, type JwtConfig, type JwtVerifier } from '../../src/identity/index.js';
 import { makeKeyPair, serveJwks, signToken, TEST_AUDIENCE, TEST_ISSUER, writeJwks, writePublicKeyPem, type JwksServer, type TestKey } from '../helpers/jwt.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bastion-jwt-'));
@@ -254,6 +254,22 @@ describe('JWT verification against a JWKS URL (a real HTTP server)', () => {
     const k3 = await makeKeyPair('ES256', 'd3');
     expect(await v.verify(await signToken(k3, { sub: 'c' }))).toMatchObject({ ok: false, errors: [{ reason: 'jwks_unreachable' }] });
     expect(v.status()).toMatchObject({ jwks: 'unreachable', lastError: 'ECONNREFUSED' });
+  });
+
+  it('a cached set that ages out while the URL is down: no key is in force, and the identity check fails', async () => {
+    const k1 = await makeKeyPair('ES256', 'age1');
+    const jwks = await serveJwks([k1]);
+    servers.push(jwks);
+    const v = verifier(config({ kind: 'jwksUrl', url: jwks.url }, { jwksCooldownSeconds: 0, jwksMaxAgeSeconds: 0.3 }));
+    await v.refresh();
+    await jwks.close();
+    const token = await signToken(k1, { sub: 'a' });
+    expect((await v.verify(token)).ok).toBe(true);
+    await new Promise((r) => setTimeout(r, 350));
+    expect(await v.verify(token)).toMatchObject({ ok: false, errors: [{ reason: 'jwks_unreachable' }] });
+    expect(v.status()).toMatchObject({ jwks: 'unreachable', keys: 0, loadedAt: expect.any(String) });
+    expect(identityCheck({ mode: 'production', apiKeys: false, jwt: v.status() })).toMatchObject({ status: 'failed', error: expect.stringContaining('aged out') });
+    v.close();
   });
 
   it('a JWKS that never answered: refresh reports it unreachable and every token is refused', async () => {
