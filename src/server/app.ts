@@ -343,10 +343,7 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
     return await gateway.killSwitchStatus();
   });
 
-  /**
-   * One decision, timed and counted: what `/v1/decide` and each entry of a batch do, for the
-   * caller `request` was authenticated as (`callers`), so both routes decide alike.
-   */
+  /** One decision, timed and counted, for the caller `request` was authenticated as (`callers`). */
   const decideOne = async (request: FastifyRequest, body: unknown): Promise<Decision> => {
     const context = contextFromHeaders(request.headers, identityHeaders);
     if (!context.ok) throw new BastionException(context.errors);
@@ -436,8 +433,17 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
         reply,
         schemaErrors(schemaProblems(envelope.error.issues, 'REQUEST_INVALID'), () => ({ prefix: 'batch: ' })),
       );
-    // Decided together, so their audit events share group commits; answered in order.
-    const decisions = await Promise.all(envelope.data.requests.map((item) => decideOne(request, item)));
+    // Decided together; their audit events follow the request order and share one group
+    // commit (`decideBatch`); answered in order.
+    const context = contextFromHeaders(request.headers, identityHeaders);
+    if (!context.ok) throw new BastionException(context.errors);
+    const principal = callers.get(request)?.principal;
+    const started = process.hrtime.bigint();
+    // INVARIANT: every entry is decided for the authenticated principal, as `/v1/decide` is.
+    const decisions = await gateway.decideBatch(envelope.data.requests.map((item) => applyIdentity(item, principal, context.value)));
+    // Each entry's latency is the batch's: its decision is audited when the batch's events are.
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    for (const decision of decisions) metrics.decision(decision.decision, seconds);
     const errors = decisions.flatMap((decision, index) => (isRequestInvalid(decision) ? [batchEntryErrors(index, decisionErrors(decision))] : []));
     return { decisions, ...(errors.length > 0 ? { errors } : {}) };
   });
