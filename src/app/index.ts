@@ -6,7 +6,7 @@
  * model-API proxy, hooks), so none of them copies the wiring.
  *
  *   createBastionApp(config) → stores → notifier → gateway → server (built, not bound)
- *   app.start()  → retention, approval expiry sweep, SIEM sink, watcher, listen, then `service.start`
+ *   app.start()  → retention, approval expiry sweep, SIEM sink, watcher, listen, then `service.start`, then the notification outbox
  *   app.stop()   → drain the server, watcher, timers, notifier, `service.stop`, flush the sink, stores
  */
 
@@ -182,6 +182,9 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
       timeoutMs: config.notifications.timeoutMs,
       ...(audit ? { record: async (event) => void (await audit.append(event)) } : {}),
       log: (line) => io.stderr.write(line),
+      // Undelivered notifications survive a restart in the data directory; state in memory
+      // survives nothing, so there what is pending at stop is audited as failed instead.
+      ...(options.memory === true ? {} : { outbox: stores.notifications }),
     });
   }
 
@@ -348,6 +351,9 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
         type: 'service.start',
         data: { host: config.host, port: url ? Number(new URL(url).port) : config.port, dev: config.dev, policyVersion: gateway.policySet.version, surface },
       });
+      // What a previous run left undelivered (stopped or crashed mid-retry) goes out now.
+      const resumed = (await notifier?.resume()) ?? 0;
+      if (resumed > 0) io.stderr.write(`bastion: redelivering ${resumed} approval notification${resumed === 1 ? '' : 's'} left undelivered by the previous run\n`);
       return ok(url === undefined ? {} : { url });
     },
     async stop(reason = 'signal') {
