@@ -6,7 +6,7 @@
  * model-API proxy, hooks), so none of them copies the wiring.
  *
  *   createBastionApp(config) → stores → notifier → gateway → server (built, not bound)
- *   app.start()  → retention, approval expiry sweep, SIEM sink, watcher, listen, then `service.start`
+ *   app.start()  → retention, approval expiry sweep, SIEM sink, watcher, listen, then `service.start`, then the notification outbox
  *   app.stop()   → drain the server, watcher, timers, notifier, `service.stop`, flush the sink, stores
  */
 
@@ -75,11 +75,10 @@ export interface BastionApp {
 }
 
 /**
- * Says at start who may call the service, and whether the JWKS answered its first fetch (an
- * unreachable one does not hold the start: tokens are refused until it answers).
+ * Says at start who may call the service. (A JWKS that does not answer its first fetch does
+ * not hold the start: the verifier says so, `/health` is not ready, and it is retried.)
  */
-function announceIdentity(config: BastionConfig, identity: Authenticator, io: AppIo): void {
-  const status = identity.status?.();
+function announceIdentity(config: BastionConfig, io: AppIo): void {
   const jwt = config.identity.jwt;
   const ways = [
     jwt ? `JWTs from ${jwt.issuer.join(', ')} for ${jwt.audience.join(', ')} (${jwt.keys.kind === 'jwksUrl' ? jwt.keys.url : jwt.keys.path})` : undefined,
@@ -91,7 +90,7 @@ function announceIdentity(config: BastionConfig, identity: Authenticator, io: Ap
       'bastion: WARNING: no identity is configured (`identity.jwt`, `identity.apiKeys` in the config file): every /v1 call is refused with 401 until one is; see the README, "Identity"\n',
     );
   } else io.stderr.write(`bastion: identity: ${ways.join('; ')}\n`);
-  if (status?.jwt?.jwks === 'unreachable') io.stderr.write(`bastion: WARNING: the JWKS cannot be fetched (${status.jwt.lastError ?? 'unknown error'}): JWTs are refused until it answers\n`);
+  // A JWKS that did not answer at start was reported by the verifier when it happened.
 }
 
 /** How long requests in flight may take to finish on stop before their connections are cut. */
@@ -183,6 +182,9 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
       timeoutMs: config.notifications.timeoutMs,
       ...(audit ? { record: async (event) => void (await audit.append(event)) } : {}),
       log: (line) => io.stderr.write(line),
+      // Undelivered notifications survive a restart in the data directory; state in memory
+      // survives nothing, so there what is pending at stop is audited as failed instead.
+      ...(options.memory === true ? {} : { outbox: stores.notifications }),
     });
   }
 
@@ -216,7 +218,7 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
     sink = created.value;
   }
 
-  const identity = buildAuthenticator(config.identity, { dev: config.dev, apiKeys: stores.apiKeys });
+  const identity = buildAuthenticator(config.identity, { dev: config.dev, apiKeys: stores.apiKeys, jwt: { log: (line) => io.stderr.write(line) } });
   if (!identity.ok) {
     await gateway.close();
     await stores.close();
@@ -224,6 +226,7 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
   }
   // A test may pass its own authenticator; the service's is built from the config.
   const authenticator = options.identity ?? identity.value;
+  if (options.identity) identity.value.close?.();
 
   let watcher: PolicyWatcher | undefined;
   const startedAt = new Date();
@@ -284,6 +287,7 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
 
   const stopParts = async (): Promise<void> => {
     watcher?.close();
+    identity.value.close?.();
     if (pruneTimer) clearInterval(pruneTimer);
     if (sweepTimer) clearInterval(sweepTimer);
   };
@@ -343,11 +347,14 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
       }
       // Recorded once the port is bound: a start that failed (port taken) is not a start.
       running = true;
-      if (server) announceIdentity(config, authenticator, io);
+      if (server) announceIdentity(config, io);
       await log?.append({
         type: 'service.start',
         data: { host: config.host, port: url ? Number(new URL(url).port) : config.port, dev: config.dev, policyVersion: gateway.policySet.version, surface },
       });
+      // What a previous run left undelivered (stopped or crashed mid-retry) goes out now.
+      const resumed = (await notifier?.resume()) ?? 0;
+      if (resumed > 0) io.stderr.write(`bastion: redelivering ${resumed} approval notification${resumed === 1 ? '' : 's'} left undelivered by the previous run\n`);
       return ok(url === undefined ? {} : { url });
     },
     async stop(reason = 'signal') {

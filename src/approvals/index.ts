@@ -41,3 +41,5 @@ export type { ApprovalCheck, ApprovalEvent, ApprovalService, ApprovalServiceOpti
 export { APPROVAL_NEEDS, DEFAULT_APPROVAL_SETTINGS, MAX_WAIT_SECONDS, approvalTerms, bindingDifferences, createApprovalService } from './service.js';
 export type { Notifier, NotifierOptions, WebhookTarget } from './notifier.js';
 export { createNotifier, genericPayload, slackPayload, webhookSignature } from './notifier.js';
+export type { NotificationOutbox, OutboxEntry } from './outbox.js';
+export { parseOutboxEntry } from './outbox.js';

@@ -2,8 +2,14 @@
  * Notifications of approval transitions: a generic JSON webhook, signed with HMAC-SHA256, and
  * a Slack-compatible incoming-webhook payload (`{text, blocks}`). Delivery never blocks a
  * decision: `notify` queues (bounded) and returns; each delivery is retried with exponential
- * backoff (bounded attempts); one that finally fails, is refused by the queue or is still
- * queued when the service stops is audited as `notification.failed` and reported on stderr.
+ * backoff (bounded attempts); one that finally fails or is refused by the queue is audited as
+ * `notification.failed` and reported on stderr.
+ *
+ * With an outbox (`outbox.ts`; the data directory's in `bastion serve`), every delivery is
+ * written there before its first attempt and removed once delivered or given up, so one in
+ * flight or waiting for a retry when the service stops, or crashes, is redelivered by
+ * `resume()` at the next start, with the same delivery id. Without one, what is still queued
+ * at stop is audited as `notification.failed`.
  *
  * Signature (generic, and Slack when a secret is given): headers
  *   X-Bastion-Timestamp: <unix seconds>      X-Bastion-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>
@@ -14,6 +20,7 @@
 
 import { createHmac, randomUUID } from 'node:crypto';
 import type { AuditEventInput } from '../audit/index.js';
+import type { NotificationOutbox, OutboxEntry } from './outbox.js';
 import type { ApprovalEvent, ApprovalTransition, ApprovalView } from './service.js';
 
 export interface WebhookTarget {
@@ -36,6 +43,8 @@ export interface NotifierOptions {
   record?: (event: AuditEventInput) => Promise<void>;
   /** Operator messages (stderr). */
   log?: (line: string) => void;
+  /** Where deliveries are kept until delivered or given up, across restarts. */
+  outbox?: NotificationOutbox;
 }
 
 export interface Notifier {
@@ -45,8 +54,13 @@ export interface Notifier {
   pending(): number;
   /** Resolves once nothing is pending, or after `timeoutMs`. */
   idle(timeoutMs: number): Promise<void>;
-  /** Stops retrying: what is still pending is audited as failed. */
+  /**
+   * Stops retrying. What is still pending stays in the outbox for the next start; without an
+   * outbox it is audited as failed.
+   */
   stop(): Promise<void>;
+  /** Queues what the outbox holds (left by a previous run); resolves with how many. */
+  resume(): Promise<number>;
 }
 
 /** The header value of the signature of `body` sent at `timestamp` (unix seconds). */
@@ -110,6 +124,7 @@ interface Job {
   event: ApprovalEvent;
   delivery: string;
   attempt: number;
+  createdAt: number;
   timer?: NodeJS.Timeout;
   inFlight?: AbortController;
   lastError?: string;
@@ -135,6 +150,17 @@ export function createNotifier(options: NotifierOptions): Notifier {
   const jobs = new Set<Job>();
   const idlers = new Set<() => void>();
   let stopped = false;
+  const outbox = options.outbox;
+  /** Outbox writes not yet done: `stop()` waits for them, so none runs on a closed store. */
+  const writes = new Set<Promise<unknown>>();
+  /** Runs one outbox write; a failure is reported, never thrown (the delivery goes on in memory). */
+  const keep = (what: string, write: (o: NotificationOutbox) => Promise<void>): Promise<void> => {
+    if (!outbox) return Promise.resolve();
+    const p = write(outbox).catch((err: unknown) => options.log?.(`bastion: notification outbox: cannot ${what}: ${(err as Error).message}\n`));
+    writes.add(p);
+    void p.finally(() => writes.delete(p));
+    return p;
+  };
 
   const settle = (job: Job): void => {
     jobs.delete(job);
@@ -186,6 +212,7 @@ export function createNotifier(options: NotifierOptions): Notifier {
       const response = await fetch(job.target.url, { method: 'POST', headers, body, signal: controller.signal, redirect: 'error' });
       await response.arrayBuffer().catch(() => undefined);
       if (response.ok) {
+        void keep('forget a delivered notification', (o) => o.remove(job.delivery));
         settle(job);
         return;
       }
@@ -202,9 +229,11 @@ export function createNotifier(options: NotifierOptions): Notifier {
     if (stopped) return;
     if (!retryable || job.attempt >= options.retry.attempts) {
       await failed(job, job.lastError ?? 'unknown error');
+      await keep('forget a failed notification', (o) => o.remove(job.delivery));
       settle(job);
       return;
     }
+    void keep('record a notification attempt', (o) => o.attempted(job.delivery, job.attempt, job.lastError ?? 'unknown error'));
     const delay = Math.min(options.retry.maxDelayMs, options.retry.initialDelayMs * 2 ** (job.attempt - 1));
     job.timer = setTimeout(() => void attempt(job), delay);
     job.timer.unref();
@@ -215,21 +244,24 @@ export function createNotifier(options: NotifierOptions): Notifier {
       if (stopped) return;
       for (const target of options.targets) {
         if (!target.events.includes(event.transition)) continue;
-        const job: Job = { target, event, delivery: randomUUID(), attempt: 0 };
+        const job: Job = { target, event, delivery: randomUUID(), attempt: 0, createdAt: Date.now() };
         if (jobs.size >= options.queueSize) {
           void failed(job, `the notification queue is full (${options.queueSize} pending)`);
           continue;
         }
         jobs.add(job);
-        void attempt(job);
+        // INVARIANT: kept before the first attempt, so a crash during it cannot lose it.
+        const entry: OutboxEntry = { delivery: job.delivery, target: target.name, event, attempts: 0, createdAt: job.createdAt };
+        void keep('keep a notification', (o) => o.add(entry)).then(() => attempt(job));
       }
     },
     pending: () => jobs.size,
     async idle(timeoutMs) {
       if (jobs.size === 0) return;
       await new Promise<void>((resolve) => {
+        // Not unref'd: at shutdown this wait may be all that is left on the event loop, and
+        // the process must not end inside it (Node exits 13, before `service.stop` is audited).
         const t = setTimeout(done, timeoutMs);
-        t.unref();
         function done(): void {
           clearTimeout(t);
           idlers.delete(done);
@@ -246,9 +278,50 @@ export function createNotifier(options: NotifierOptions): Notifier {
         if (job.timer) clearTimeout(job.timer);
         job.inFlight?.abort();
       }
-      for (const job of left) await failed(job, `the service stopped before it was delivered${job.lastError ? ` (last error: ${job.lastError})` : ''}`);
+      if (outbox) {
+        if (left.length > 0) options.log?.(`bastion: ${left.length} approval notification${left.length === 1 ? '' : 's'} not delivered yet, kept in the outbox: redelivered at the next start\n`);
+      } else {
+        for (const job of left) await failed(job, `the service stopped before it was delivered${job.lastError ? ` (last error: ${job.lastError})` : ''}`);
+      }
       jobs.clear();
       for (const f of [...idlers]) f();
+      await Promise.allSettled([...writes]);
+    },
+    async resume() {
+      if (!outbox || stopped) return 0;
+      let entries: OutboxEntry[];
+      try {
+        entries = await outbox.pending();
+      } catch (err) {
+        options.log?.(`bastion: notification outbox: cannot read it: ${(err as Error).message}\n`);
+        return 0;
+      }
+      const queued = new Set([...jobs].map((j) => j.delivery));
+      let resumed = 0;
+      for (const entry of entries) {
+        if (queued.has(entry.delivery)) continue;
+        const target = options.targets.find((t) => t.name === entry.target);
+        const job: Job = {
+          target: target ?? { name: entry.target, url: '', format: 'generic', events: [] },
+          event: entry.event,
+          delivery: entry.delivery,
+          attempt: entry.attempts,
+          createdAt: entry.createdAt,
+        };
+        if (target === undefined) {
+          // The webhook was removed from the configuration: given up, on record.
+          await failed(job, `webhook \`${entry.target}\` is no longer configured`);
+          await keep('forget a notification', (o) => o.remove(entry.delivery));
+          continue;
+        }
+        if (entry.lastError !== undefined) job.lastError = entry.lastError;
+        jobs.add(job);
+        resumed++;
+        // A restart is a new chance: at least one more attempt, then the usual backoff.
+        if (job.attempt >= options.retry.attempts) job.attempt = options.retry.attempts - 1;
+        void attempt(job);
+      }
+      return resumed;
     },
   };
 }

@@ -25,6 +25,7 @@ export const AUDIT_EVENT_TYPES = [
   'kill_switch.changed',
   'api_key.created',
   'api_key.revoked',
+  'identity.refused',
   'limits.fail_open',
   'execution',
   'validation',

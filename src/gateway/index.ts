@@ -16,6 +16,7 @@
  * once. Attaching the approval is the one thing added to a decision here; the engine decides.
  */
 
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { TaintStore } from '../analysis/index.js';
 import { createApprovalService, type ApprovalEvent, type ApprovalService, type ApprovalSettings, type ApprovalStore } from '../approvals/index.js';
@@ -165,6 +166,15 @@ export interface ResultInspection {
 export interface Gateway {
   /** Decides one action request. Never throws for a bad request: it is denied, with the errors. */
   decide(request: unknown): Promise<Decision>;
+  /**
+   * Decides several action requests at once, each exactly as `decide` would, and answers in
+   * their order. Their audit events follow that order too (all of one request's events before
+   * the next one's), whatever order the decisions finish in, and are committed together (one
+   * group commit). Rejects, once every event is appended, when deciding any of them failed.
+   *
+   * @example const [a, b] = await gateway.decideBatch([{ ...req, action: 'jira_read' }, { ...req, action: 'shell.execute', args }]);
+   */
+  decideBatch(requests: readonly unknown[]): Promise<Decision[]>;
   /**
    * Wraps a tool function: each call is decided first and runs only when allowed.
    *
@@ -334,8 +344,24 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   let runtime = await killSwitchStore.get();
   const audit: AuditLog | undefined = options.auditLog ?? opened?.audit;
   const surface = options.surface ?? 'library';
+  /**
+   * The events of one request of a batch, held while the batch decides so they can be
+   * appended in request order. Anything recorded for it after the batch appended (a late
+   * callback that inherited the async context) goes to the log directly.
+   */
+  interface BatchEntry {
+    events: AuditEventInput[];
+    holding: boolean;
+  }
+  const batchEntry = new AsyncLocalStorage<BatchEntry>();
   const record = async (event: AuditEventInput): Promise<void> => {
-    if (audit) await audit.append(event);
+    if (!audit) return;
+    const entry = batchEntry.getStore();
+    if (entry?.holding) {
+      entry.events.push(event);
+      return;
+    }
+    await audit.append(event);
   };
   const limits = new GatewayLimits(limitStore, options.limits?.onStoreError ?? 'closed', options.now ?? Date.now);
   /** Principal and action of recent allowed traces, for `recordUsage({ traceId })`. */
@@ -419,6 +445,24 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     release();
     return decision;
   };
+  const decideBatch = async (requests: readonly unknown[]): Promise<Decision[]> => {
+    if (!Array.isArray(requests)) throw new BastionException(bastionError('REQUEST_INVALID', 'decideBatch: expects a list of action requests'));
+    const entries: BatchEntry[] = requests.map(() => ({ events: [], holding: true }));
+    // Decided concurrently (store reads overlap); each entry's events are held meanwhile.
+    const settled = await Promise.allSettled(requests.map((raw, i) => batchEntry.run(entries[i] as BatchEntry, () => decide(raw))));
+    // INVARIANT: every event recorded is appended, a failed entry's too (an approval it
+    // consumed must be on record), in request order, each append called before the next:
+    // the log numbers them in call order and commits them in one group.
+    const appends: Promise<unknown>[] = [];
+    for (const entry of entries) {
+      entry.holding = false;
+      if (audit) for (const event of entry.events) appends.push(audit.append(event));
+    }
+    const appended = await Promise.allSettled(appends);
+    const failure = [...settled, ...appended].find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) throw failure.reason;
+    return settled.map((r) => (r as PromiseFulfilledResult<Decision>).value);
+  };
   const effective = (): KillSwitchState => combineKillSwitch(set.killSwitch, runtime);
   const setKillSwitch = async (change: Partial<KillSwitchState>, by: string, opts: { via?: string } = {}): Promise<KillSwitchState> => {
     runtime = await killSwitchStore.update(change);
@@ -433,6 +477,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
   const gateway: Gateway = {
     decide,
+    decideBatch,
     guard(action, fn, defaults) {
       return async (args, overrides = {}) => {
         const { decision, request, release } = await decideRequest({ ...defaults, ...overrides, action, args });

@@ -117,5 +117,8 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     async refresh() {
       await jwt?.refresh();
     },
+    close() {
+      jwt?.close();
+    },
   };
 }

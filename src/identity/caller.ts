@@ -36,7 +36,7 @@ export interface IdentityInput {
 /** What `/health` reports of identity. */
 export interface IdentityStatus {
   mode: 'development' | 'production';
-  /** Present when JWTs are verified: where the keys come from and whether the JWKS answers. */
+  /** Present when JWTs are verified: where the keys come from, whether the source answers, the keys in force. */
   jwt?: JwtStatus;
   /** Whether API keys are accepted. */
   apiKeys: boolean;
@@ -54,6 +54,8 @@ export interface Authenticator {
   status?(): IdentityStatus;
   /** Fetches what verification needs ahead of the first request (a JWKS URL). */
   refresh?(): Promise<void>;
+  /** Stops what verification runs in the background (a key file's watch, a JWKS URL's retry). */
+  close?(): void;
 }
 
 /** The audit label of an unverified development-mode caller whose principal is the body's. */

@@ -18,7 +18,7 @@ import type { ApiKeyStore } from './api-keys.js';
 import { createAuthenticator } from './authenticator.js';
 import type { Authenticator } from './caller.js';
 import type { IdentityConfig } from './config.js';
-import { createJwtVerifier } from './jwt.js';
+import { createJwtVerifier, type JwtVerifierHooks } from './jwt.js';
 
 export type { Authenticator, Caller, IdentityInput, IdentityMethod, IdentityStatus } from './caller.js';
 export { UNVERIFIED_CALLER } from './caller.js';
@@ -26,12 +26,16 @@ export type { ClaimMapping, IdentityConfig, IdentityHeaders, JwtAlgorithm, JwtCo
 export { DEFAULT_CLAIMS, DEFAULT_IDENTITY, DEFAULT_IDENTITY_HEADERS, DEFAULT_JWT_ALGORITHMS, HEADER_ALIASES, JWT_ALGORITHMS, MAX_CLOCK_TOLERANCE_SECONDS, withAliases } from './config.js';
 export { claimAt, groupsOf, principalFromClaims } from './claims.js';
 export { createJwtVerifier } from './jwt.js';
-export type { JwtStatus, JwtVerifier } from './jwt.js';
+export type { JwtStatus, JwtVerifier, JwtVerifierHooks } from './jwt.js';
+export { identityCheck } from './health.js';
+export type { IdentityCheck } from './health.js';
 export { API_KEY_PREFIX, apiKeyStoreOver, isApiKeyId, looksLikeApiKey, parseApiKey } from './api-keys.js';
 export type { ApiKeyBackend, ApiKeyLookup, ApiKeyRecord, ApiKeyStore, NewApiKey, StoredApiKey } from './api-keys.js';
 export { applyIdentity, contextFromHeaders, principalFromHeaders } from './headers.js';
 export type { HeaderContext } from './headers.js';
 export { createAuthenticator, headerCallerLabel } from './authenticator.js';
+export { createRefusalAudit, credentialHint, IDENTITY_REFUSAL_REASONS, REFUSAL_AUDIT_WINDOW_MS, refusalReason } from './refusals.js';
+export type { CredentialHint, IdentityRefusalReason, Refusal, RefusalAudit, RefusalAuditOptions } from './refusals.js';
 export type { AuthenticatorOptions } from './authenticator.js';
 
 /**
@@ -51,16 +55,18 @@ export function noIdentity(): Authenticator {
 /**
  * The authenticator the identity settings describe. The key files are read here: a missing
  * or wrong file is a `CONFIG_INVALID` error at start, not a 401 at the first request.
- * `apiKeys` is the data directory's key store, used when `config.apiKeys` is true.
+ * `apiKeys` is the data directory's key store, used when `config.apiKeys` is true; `jwt` says
+ * where the verifier's operator messages go (a key file reloaded or rejected, a JWKS URL lost).
+ * The key files are watched from here on: `close()` the authenticator when done.
  *
  * @example
  * const auth = buildAuthenticator(config.identity, { dev: false, apiKeys: stores.apiKeys });
  * if (!auth.ok) return auth;
  */
-export function buildAuthenticator(config: IdentityConfig, options: { dev: boolean; apiKeys?: ApiKeyStore }): Result<Authenticator, BastionError> {
+export function buildAuthenticator(config: IdentityConfig, options: { dev: boolean; apiKeys?: ApiKeyStore; jwt?: JwtVerifierHooks }): Result<Authenticator, BastionError> {
   let jwt;
   if (config.jwt !== undefined) {
-    const built = createJwtVerifier(config.jwt);
+    const built = createJwtVerifier(config.jwt, options.jwt);
     if (!built.ok) return built;
     jwt = built.value;
   }

@@ -7,35 +7,66 @@
  *
  * Every refusal is an `IDENTITY_INVALID` (or `IDENTITY_EXPIRED`) error whose `reason` names
  * what failed. A JWKS URL that cannot be fetched fails closed: a key it would have to supply
- * is unknown, and `status()` reports `unreachable` with the last error until a fetch works.
+ * is unknown, and `status()` reports `unreachable` with the last error and since when until
+ * a fetch works (retried in the background, and not more often than that on requests).
+ *
+ * Key files are watched (`key-file.ts`) and re-read when their content changes, so a rotation
+ * needs no restart. A change that does not load (unreadable, not JSON, a private key, no
+ * usable key) keeps the last good keys in force, reported in `status()` and logged: a token
+ * signed by a key outside that set is refused (fail closed).
  */
 
 import { X509Certificate, createPublicKey, type KeyObject } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createLocalJWKSet, createRemoteJWKSet, customFetch, decodeProtectedHeader, jwtVerify, type JWTVerifyGetKey, type JSONWebKeySet } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, customFetch, decodeProtectedHeader, jwksCache, jwtVerify, type ExportedJWKSCache, type JWTVerifyGetKey, type JSONWebKeySet } from 'jose';
 import { bastionError, quote, type BastionError } from '../core/errors.js';
 import { fail, ok, type Result } from '../core/result.js';
 import { isPlainObject } from '../core/schema.js';
 import type { Principal } from '../core/types.js';
 import { principalFromClaims } from './claims.js';
 import type { JwtAlgorithm, JwtConfig } from './config.js';
+import { watchKeyFile } from './key-file.js';
 
 /** What `/health` shows of the JWT verifier. */
 export interface JwtStatus {
   /** Where the keys come from. */
   source: 'jwksUrl' | 'jwksFile' | 'publicKeyFile';
-  /** `unreachable` while the last fetch of a JWKS URL failed (a file is always `ok`). */
-  jwks: 'ok' | 'unreachable';
-  /** Why the last fetch failed. */
+  /**
+   * `ok` while the source answers; `unreachable` while a JWKS URL cannot be fetched or a key
+   * file cannot be read; `invalid` while a key file holds no valid key set. The last good
+   * keys stay in force meanwhile (`keys`).
+   */
+  jwks: 'ok' | 'unreachable' | 'invalid';
+  /** Why the source fails. */
   lastError?: string;
+  /** Since when (ISO time) the source fails. */
+  since?: string;
+  /**
+   * How many keys a token can be verified with now: 0 when none was ever loaded, or when a
+   * JWKS URL's cached set aged out (`jwksMaxAgeSeconds`) while the URL does not answer.
+   */
+  keys: number;
+  /** When the keys in force were loaded (ISO time). */
+  loadedAt?: string;
 }
 
 export interface JwtVerifier {
   /** The principal a valid token names, or why the token is refused. */
   verify(token: string): Promise<Result<Principal, BastionError>>;
   status(): JwtStatus;
-  /** Fetches a JWKS URL now (at start, so `/health` knows at once); a no-op for files. */
+  /** Fetches a JWKS URL now (at start, so `/health` knows at once); for a key file, checks it now. */
   refresh(): Promise<void>;
+  /** Stops watching a key file and retrying a JWKS URL. */
+  close(): void;
+}
+
+/** What the verifier tells the operator: a key file reloaded or rejected, a JWKS URL lost or back. */
+export interface JwtVerifierHooks {
+  /** One operator message per line (stderr in `bastion serve`). */
+  log?: (line: string) => void;
+  /** The key file's poll interval (default 2000 ms). */
+  pollMs?: number;
 }
 
 /** Which algorithms a public key can verify. */
@@ -66,10 +97,8 @@ function readText(path: string, what: string): Result<string, BastionError> {
   }
 }
 
-/** Reads a public key file: PEM SPKI (`BEGIN PUBLIC KEY`) or an X.509 certificate. A private key is refused. */
-function readPublicKey(path: string, allowed: readonly JwtAlgorithm[]): Result<{ key: KeyObject; algorithms: JwtAlgorithm[] }, BastionError> {
-  const text = readText(path, '`publicKeyFile`');
-  if (!text.ok) return text;
+/** Reads a public key file's text: PEM SPKI (`BEGIN PUBLIC KEY`) or an X.509 certificate. A private key is refused. */
+function parsePublicKey(text: { value: string }, path: string, allowed: readonly JwtAlgorithm[]): Result<{ key: KeyObject; algorithms: JwtAlgorithm[] }, BastionError> {
   if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text.value)) {
     return fail(configError(`\`publicKeyFile\` ${quote(path)} holds a private key: give Bastion only the public key (\`openssl pkey -pubout\`)`, path));
   }
@@ -92,10 +121,8 @@ function readPublicKey(path: string, allowed: readonly JwtAlgorithm[]): Result<{
   return ok({ key, algorithms });
 }
 
-/** Reads a JWKS file: `{ "keys": [...] }` of public keys only. */
-function readJwksFile(path: string): Result<JSONWebKeySet, BastionError> {
-  const text = readText(path, '`jwksFile`');
-  if (!text.ok) return text;
+/** Reads a JWKS file's text: `{ "keys": [...] }` of public keys only. */
+function parseJwks(text: { value: string }, path: string): Result<JSONWebKeySet, BastionError> {
   let doc: unknown;
   try {
     doc = JSON.parse(text.value);
@@ -182,46 +209,121 @@ function copyPrincipal(principal: Principal): Principal {
 /** Thrown by the key resolver when a JWKS URL cannot be fetched (not a jose error: it must not read as "unknown key"). */
 class JwksUnreachable extends Error {}
 
+/** The keys a token is verified with, swapped whole when a key file changes. */
+interface KeysInForce {
+  getKey: JWTVerifyGetKey | KeyObject;
+  algorithms: readonly JwtAlgorithm[];
+  count: number;
+  loadedAt: Date;
+}
+
+/** Which keys a set holds, for messages: their `kid`s, or how many. */
+function describeKeys(count: number, kids: readonly (string | undefined)[]): string {
+  const named = kids.filter((k): k is string => typeof k === 'string');
+  return `${count} key${count === 1 ? '' : 's'}${named.length > 0 ? ` (${named.map((k) => quote(k)).join(', ')})` : ''}`;
+}
+
 /**
  * Builds the verifier; the key files are read here, so a missing or wrong file fails the
- * start (`CONFIG_INVALID`), not the first request.
+ * start (`CONFIG_INVALID`), not the first request. Later changes to a key file are read as
+ * they happen (see the module comment); `close()` stops that.
  *
  * @example
  * const v = createJwtVerifier({ keys: { kind: 'jwksFile', path: 'jwks.json' }, issuer: ['https://idp/'], audience: ['bastion'], ... });
  * if (v.ok) await v.value.verify(token); // ok({ id: 'alice', groups: ['sre'] })
  */
-export function createJwtVerifier(config: JwtConfig): Result<JwtVerifier, BastionError> {
-  const state: JwtStatus = { source: config.keys.kind, jwks: 'ok' };
-  let algorithms: readonly JwtAlgorithm[] = config.algorithms;
-  let getKey: JWTVerifyGetKey | KeyObject;
+export function createJwtVerifier(config: JwtConfig, hooks: JwtVerifierHooks = {}): Result<JwtVerifier, BastionError> {
+  const state: { jwks: JwtStatus['jwks']; lastError?: string; since?: Date } = { jwks: 'ok' };
+  const log = hooks.log ?? (() => undefined);
+  let keys: KeysInForce | undefined;
+  /** The number of keys usable now and when they were loaded (a JWKS URL's come from jose's cache). */
+  let inForce = (): { count: number; loadedAt?: Date } => (keys ? { count: keys.count, loadedAt: keys.loadedAt } : { count: 0 });
   let refresh = async (): Promise<void> => undefined;
   const verified = new VerifiedTokens(VERIFIED_TOKEN_CACHE_SIZE, config.clockToleranceSeconds);
+  let close = (): void => undefined;
   const keysAt = config.keys.kind === 'jwksUrl' ? `the JWKS at ${quote(config.keys.url)}` : config.keys.kind === 'jwksFile' ? `the JWKS file ${quote(config.keys.path)}` : 'the public key file';
 
-  if (config.keys.kind === 'publicKeyFile') {
-    const read = readPublicKey(config.keys.path, config.algorithms);
-    if (!read.ok) return read;
-    algorithms = read.value.algorithms;
-    getKey = read.value.key;
-  } else if (config.keys.kind === 'jwksFile') {
-    const read = readJwksFile(config.keys.path);
-    if (!read.ok) return read;
-    try {
-      getKey = createLocalJWKSet(read.value);
-    } catch (err) {
-      return fail(configError(`\`jwksFile\` ${quote(config.keys.path)}: ${(err as Error).message}`, config.keys.path));
-    }
+  const failing = (jwks: 'unreachable' | 'invalid', why: string): void => {
+    state.jwks = jwks;
+    state.lastError = why;
+    state.since ??= new Date();
+  };
+  const recovered = (): void => {
+    state.jwks = 'ok';
+    delete state.lastError;
+    delete state.since;
+  };
+
+  if (config.keys.kind !== 'jwksUrl') {
+    const { kind, path } = config.keys;
+    const what = kind === 'jwksFile' ? '`jwksFile`' : '`publicKeyFile`';
+    /** Parses the file's text into the keys it holds. */
+    const load = (text: string): Result<KeysInForce & { kids: (string | undefined)[] }, BastionError> => {
+      const loadedAt = new Date();
+      if (kind === 'publicKeyFile') {
+        const read = parsePublicKey({ value: text }, path, config.algorithms);
+        if (!read.ok) return read;
+        return ok({ getKey: read.value.key, algorithms: read.value.algorithms, count: 1, loadedAt, kids: [] });
+      }
+      const read = parseJwks({ value: text }, path);
+      if (!read.ok) return read;
+      try {
+        const getKey = createLocalJWKSet(read.value);
+        return ok({ getKey, algorithms: config.algorithms, count: read.value.keys.length, loadedAt, kids: read.value.keys.map((k) => k.kid) });
+      } catch (err) {
+        return fail(configError(`${what} ${quote(path)}: ${(err as Error).message}`, path));
+      }
+    };
+    const first = readText(path, what);
+    if (!first.ok) return first;
+    const loaded = load(first.value);
+    if (!loaded.ok) return loaded;
+    keys = loaded.value;
+    /** A hash of what the file held at the last check (or why it could not be read). */
+    let seen = createHash('sha256').update(first.value).digest('hex');
+    const check = (): void => {
+      const text = readText(path, what);
+      const hash = text.ok ? createHash('sha256').update(text.value).digest('hex') : `unreadable\0${text.errors[0]?.message ?? ''}`;
+      if (hash === seen) return;
+      seen = hash;
+      const next = text.ok ? load(text.value) : text;
+      const held = keys ? `${describeKeys(keys.count, [])} loaded at ${keys.loadedAt.toISOString()}` : 'no keys';
+      if (!next.ok) {
+        const why = (next.errors[0]?.message ?? 'cannot be read').replace(/^identity\.jwt: /, '');
+        failing(text.ok ? 'invalid' : 'unreachable', why);
+        log(`bastion: WARNING: identity: ${why}: keeping the ${held}; a token signed by any other key is refused\n`);
+        return;
+      }
+      // INVARIANT: the keys are swapped whole, never merged: a key removed from the file is refused from now on.
+      keys = next.value;
+      verified.clear();
+      recovered();
+      log(`bastion: identity: ${keysAt} changed: verifying with ${describeKeys(next.value.count, next.value.kids)} from now on\n`);
+    };
+    const watcher = watchKeyFile(path, check, hooks.pollMs !== undefined ? { pollMs: hooks.pollMs } : {});
+    refresh = async () => check();
+    close = () => watcher.close();
   } else {
+    const url = config.keys.url;
+    /** When a fetch of the JWKS was last attempted (ms), so an outage is not hammered by requests. */
+    let lastAttempt = 0;
+    const retryMs = Math.max(1000, config.jwksCooldownSeconds * 1000);
     const unreachable = (why: string) => {
-      state.jwks = 'unreachable';
-      state.lastError = why;
+      if (state.jwks === 'ok') {
+        const cached = inForce().count;
+        log(
+          `bastion: WARNING: identity: ${keysAt} cannot be fetched (${why}): ${cached > 0 ? `the ${cached} cached ${cached === 1 ? 'key still verifies' : 'keys still verify'}, a token signed by any other key is refused` : 'no key is in force, every JWT is refused'} until it answers (retried every ${retryMs / 1000} s)\n`,
+        );
+      }
+      failing('unreachable', why);
     };
     // The fetch is observed, so the status says whether the JWKS answered, not merely
     // whether the last token verified (a cached key still verifies while the URL is down).
-    const observed = async (url: string, options: RequestInit): Promise<Response> => {
+    const observed = async (target: string, options: RequestInit): Promise<Response> => {
+      lastAttempt = Date.now();
       let response: Response;
       try {
-        response = await fetch(url, options);
+        response = await fetch(target, options);
       } catch (err) {
         const cause = (err as { cause?: { code?: string; message?: string } }).cause;
         unreachable((err as Error).name === 'TimeoutError' ? `timed out after ${config.jwksTimeoutSeconds} s` : (cause?.code ?? cause?.message ?? (err as Error).message));
@@ -230,22 +332,36 @@ export function createJwtVerifier(config: JwtConfig): Result<JwtVerifier, Bastio
       if (response.status === 200) {
         // The keys may have changed (a rotation, a key withdrawn): verify every token again.
         verified.clear();
-        state.jwks = 'ok';
-        delete state.lastError;
+        if (state.jwks !== 'ok') log(`bastion: identity: ${keysAt} answers again\n`);
+        recovered();
       } else unreachable(`answered HTTP ${response.status}`);
       return response;
     };
-    const remote = createRemoteJWKSet(new URL(config.keys.url), {
+    // jose fills the cache on every fetch that yields a key set: when, and which keys.
+    const cache: ExportedJWKSCache | Record<string, never> = {};
+    const remote = createRemoteJWKSet(new URL(url), {
       timeoutDuration: Math.round(config.jwksTimeoutSeconds * 1000),
       cooldownDuration: config.jwksCooldownSeconds * 1000,
       cacheMaxAge: config.jwksMaxAgeSeconds * 1000,
       [customFetch]: observed,
+      [jwksCache]: cache,
     });
+    inForce = () => {
+      const c = cache as Partial<ExportedJWKSCache>;
+      if (c.uat === undefined || c.jwks === undefined) return { count: 0 };
+      // A set past its age is used only after a fetch, which fails while the URL is down.
+      const fresh = Date.now() < c.uat + config.jwksMaxAgeSeconds * 1000;
+      if (!fresh && state.jwks !== 'ok') return { count: 0, loadedAt: new Date(c.uat) };
+      return { count: c.jwks.keys.length, loadedAt: new Date(c.uat) };
+    };
     const fetchFailed = (err: unknown): boolean => {
       const code = (err as JoseLike).code;
       return code === undefined || code === 'ERR_JOSE_GENERIC' || code === 'ERR_JWKS_TIMEOUT' || code === 'ERR_JWKS_INVALID';
     };
-    getKey = async (header, token) => {
+    const getKey: JWTVerifyGetKey = async (header, token) => {
+      // With no usable cached set, every token would cost a fetch: while the URL is down, at
+      // most one per `retryMs` (the background retry below finds it back).
+      if (state.jwks !== 'ok' && !remote.fresh && Date.now() - lastAttempt < retryMs) throw new JwksUnreachable(state.lastError ?? 'not answering');
       try {
         return await remote(header, token);
       } catch (err) {
@@ -255,26 +371,38 @@ export function createJwtVerifier(config: JwtConfig): Result<JwtVerifier, Bastio
         throw new JwksUnreachable(state.lastError ?? (err as Error).message);
       }
     };
-    refresh = async () => {
+    keys = { getKey, algorithms: config.algorithms, count: 0, loadedAt: new Date(0) };
+    const reload = async () => {
       try {
         await remote.reload();
       } catch (err) {
         if (state.jwks === 'ok') unreachable((err as Error).message.toLowerCase());
       }
     };
+    refresh = reload;
+    // While the URL does not answer, it is retried in the background: a replica that started
+    // during an outage (no keys, not ready) must find the keys without waiting for a request.
+    let retrying = false;
+    const retry = setInterval(() => {
+      if (state.jwks === 'ok' || retrying) return;
+      retrying = true;
+      void reload().finally(() => (retrying = false));
+    }, retryMs);
+    retry.unref();
+    close = () => clearInterval(retry);
   }
 
   const requiredClaims = [...new Set(['exp', ...config.requiredClaims])];
-  const options = {
-    algorithms: [...algorithms],
+  const optionsFor = (k: KeysInForce) => ({
+    algorithms: [...k.algorithms],
     issuer: config.issuer,
     audience: config.audience,
     clockTolerance: config.clockToleranceSeconds,
     requiredClaims,
-  };
+  });
 
   /** What a jose error (or the resolver's own) means for the caller. */
-  const refusal = (err: unknown, token: string): BastionError => {
+  const refusal = (err: unknown, token: string, algorithms: readonly JwtAlgorithm[]): BastionError => {
     if (err instanceof JwksUnreachable) {
       return bearer('IDENTITY_INVALID', 'jwks_unreachable', `its signing key cannot be checked: ${keysAt} cannot be fetched (${err.message}); a token is refused until it answers`);
     }
@@ -303,12 +431,15 @@ export function createJwtVerifier(config: JwtConfig): Result<JwtVerifier, Bastio
       case 'ERR_JOSE_ALG_NOT_ALLOWED':
         return bearer('IDENTITY_INVALID', 'algorithm_not_allowed', `signed with ${quote(header.alg ?? 'none')}, which is not allowed (allowed: ${algorithms.join(', ')})`);
       case 'ERR_JWKS_NO_MATCHING_KEY':
-      case 'ERR_JWKS_MULTIPLE_MATCHING_KEYS':
+      case 'ERR_JWKS_MULTIPLE_MATCHING_KEYS': {
+        // A key file that does not load now: say which keys are in force instead.
+        const stale = config.keys.kind !== 'jwksUrl' && state.jwks !== 'ok' && keys ? ` as last loaded (at ${keys.loadedAt.toISOString()}; the file does not load now: ${state.lastError})` : '';
         return bearer(
           'IDENTITY_INVALID',
           'unknown_key',
-          header.kid === undefined ? `no single key in ${keysAt} matches it (the token names no \`kid\`)` : `signing key ${quote(header.kid)} is not in ${keysAt}`,
+          header.kid === undefined ? `no single key in ${keysAt}${stale} matches it (the token names no \`kid\`)` : `signing key ${quote(header.kid)} is not in ${keysAt}${stale}`,
         );
+      }
       case 'ERR_JOSE_NOT_SUPPORTED':
         return bearer('IDENTITY_INVALID', 'algorithm_not_allowed', `signed with ${quote(header.alg ?? 'none')}, which Bastion does not support`);
       case 'ERR_JWS_INVALID':
@@ -324,18 +455,31 @@ export function createJwtVerifier(config: JwtConfig): Result<JwtVerifier, Bastio
     async verify(token) {
       const known = verified.get(token);
       if (known !== undefined) return ok(known);
+      // INVARIANT: one set for the whole verification: a reload in between cannot mix keys and algorithms.
+      const k = keys as KeysInForce;
       let payload: Record<string, unknown>;
       try {
-        const result = typeof getKey === 'function' ? await jwtVerify(token, getKey, options) : await jwtVerify(token, getKey, options);
+        const result = typeof k.getKey === 'function' ? await jwtVerify(token, k.getKey, optionsFor(k)) : await jwtVerify(token, k.getKey, optionsFor(k));
         payload = result.payload as Record<string, unknown>;
       } catch (err) {
-        return fail(refusal(err, token));
+        return fail(refusal(err, token, k.algorithms));
       }
       const principal = principalFromClaims(payload, config.claims);
       if (principal.ok) verified.set(token, payload, principal.value);
       return principal;
     },
-    status: () => ({ ...state }),
+    status: () => {
+      const now = inForce();
+      return {
+        source: config.keys.kind,
+        jwks: state.jwks,
+        ...(state.lastError !== undefined ? { lastError: state.lastError } : {}),
+        ...(state.since !== undefined ? { since: state.since.toISOString() } : {}),
+        keys: now.count,
+        ...(now.loadedAt !== undefined ? { loadedAt: now.loadedAt.toISOString() } : {}),
+      };
+    },
     refresh: () => refresh(),
+    close: () => close(),
   });
 }

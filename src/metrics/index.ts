@@ -7,12 +7,14 @@
  * HTTP routes call `decision()`), audit appends by a wrapper around the audit log
  * (`timeAuditAppends`), kill-switch state and pending approvals read from their stores when
  * `/metrics` is scraped, and fail-open events by whichever part let a call through because a
- * dependency was down (`failOpen(dependency)`): a fail-open is never silent.
+ * dependency was down (`failOpen(dependency)`): a fail-open is never silent; refused logins
+ * by the surface that refused them (`identityRefusal(reason)`).
  */
 
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ApprovalStore } from '../approvals/index.js';
 import type { Effect } from '../core/types.js';
+import { IDENTITY_REFUSAL_REASONS, type IdentityRefusalReason } from '../identity/index.js';
 
 /** The kill-switch keys reported by `bastion_kill_switch_active{key}`. */
 export const KILL_SWITCH_KEYS = ['all_write_tools_disabled', 'read_only_mode', 'disabled_connectors', 'disabled_users', 'disabled_workflows'] as const;
@@ -52,6 +54,12 @@ export interface Metrics {
    * `bastion_shadow_decisions_total{enforcing, shadow, agreement}`.
    */
   shadowDecision(enforcing: Effect, shadow: Effect): void;
+  /**
+   * Counts one request refused by the authenticator (a 401): `bastion_identity_refusals_total{reason}`.
+   *
+   * @example metrics.identityRefusal('expired');
+   */
+  identityRefusal(reason: IdentityRefusalReason): void;
   /** The metrics in the text exposition format. */
   render(): Promise<string>;
 }
@@ -100,6 +108,14 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     labelNames: ['enforcing', 'shadow', 'agreement'] as const,
     registers: [registry],
   });
+  const refusals = new Counter({
+    name: 'bastion_identity_refusals_total',
+    help: 'Requests refused because the caller could not be identified (401), by reason.',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  // Every reason from the start: an alert on rate(...{reason="bad_signature"}) has a series at once.
+  for (const reason of IDENTITY_REFUSAL_REASONS) refusals.inc({ reason }, 0);
   new Gauge({
     name: 'bastion_kill_switch_active',
     help: 'Whether a kill-switch key is on (1) or off (0); a list key is on when it names anything. No samples when the store cannot be read.',
@@ -150,6 +166,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     shadowDecision(enforcing, shadowEffect) {
       shadow.inc({ enforcing, shadow: shadowEffect, agreement: enforcing === shadowEffect ? 'agree' : 'disagree' });
+    },
+    identityRefusal(reason) {
+      refusals.inc({ reason });
     },
     render: () => registry.metrics(),
   };

@@ -16,9 +16,11 @@
  * deadline, or at once when the caller goes away or the server closes.
  *
  * `/health` answers 503 `degraded` when the policy watcher lost a watch or the last change
- * to the policy files did not load (the set in force is then not what the files say), or
- * when a store or the audit log does not answer its probe (`health.ts`). It reports
- * identity too (`identity.jwt.jwks: unreachable` while a JWKS URL does not answer).
+ * to the policy files did not load (the set in force is then not what the files say), when
+ * a store or the audit log does not answer its probe (`health.ts`), or when no key can verify
+ * a JWT (`checks.identity: failed`). A JWKS URL that does not answer, or a key file that does
+ * not load, while keys are in force is `checks.identity: degraded`, listed in `degraded`:
+ * still 200, the tokens those keys signed verify (`identityCheck`).
  *
  * `POST /v1/decide/batch` decides up to 100 requests, each exactly as `/v1/decide` would.
  * `/metrics` is Prometheus text from the app's own registry (`metrics/`); `/openapi.json` is
@@ -40,7 +42,21 @@ import { fail, ok, type Result } from '../core/result.js';
 import type { Decision } from '../core/types.js';
 import { MAX_WAIT_SECONDS } from '../approvals/index.js';
 import type { Gateway } from '../gateway/index.js';
-import { applyIdentity, contextFromHeaders, DEFAULT_IDENTITY, developmentIdentity, noIdentity, type Authenticator, type Caller, type IdentityHeaders, type IdentityStatus } from '../identity/index.js';
+import {
+  applyIdentity,
+  contextFromHeaders,
+  createRefusalAudit,
+  credentialHint,
+  DEFAULT_IDENTITY,
+  developmentIdentity,
+  identityCheck,
+  noIdentity,
+  refusalReason,
+  type Authenticator,
+  type Caller,
+  type IdentityHeaders,
+  type IdentityStatus,
+} from '../identity/index.js';
 import { parseKillSwitchChange } from '../killswitch/index.js';
 import { createMetrics, type Metrics } from '../metrics/index.js';
 import type { PolicyWatchStatus } from '../policy/index.js';
@@ -72,6 +88,8 @@ export interface ServerOptions {
   probes?: HealthProbe[];
   /** Per probe; default 1000 ms. */
   probeTimeoutMs?: number;
+  /** The window of the aggregated `identity.refused` audit events (`createRefusalAudit`); default 60 s. */
+  refusalAuditWindowMs?: number;
 }
 
 export const DEFAULT_ADMIN_GROUPS: readonly string[] = Object.freeze(['bastion-admins']);
@@ -204,6 +222,20 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
   const identityHeaders = options.identityHeaders ?? DEFAULT_IDENTITY.headers;
   /** The caller each identified request was authenticated as (every `/v1/*` route but the public ones). */
   const callers = new WeakMap<FastifyRequest, Caller>();
+  // Refused logins are audited in aggregate (see `createRefusalAudit` and the README,
+  // "Identity"): one event per reason per window, so unauthenticated traffic cannot flood
+  // the hash-chained log. Counted and logged one by one.
+  const auditLog = gateway.auditLog;
+  const refusalAudit = auditLog
+    ? createRefusalAudit({
+        record: (event) => auditLog.append(event),
+        ...(options.refusalAuditWindowMs !== undefined ? { windowMs: options.refusalAuditWindowMs } : {}),
+        onError: (err) => app.log.error({ err }, 'cannot audit refused logins'),
+      })
+    : undefined;
+  app.addHook('onClose', async () => {
+    await refusalAudit?.flush();
+  });
   // Checked before the body is read: a caller who cannot be identified gets nothing.
   const authenticate = (url: string) => async (request: FastifyRequest, reply: FastifyReply) => {
     const caller = await identity.authenticate({ route: url, headers: request.headers });
@@ -212,6 +244,13 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
       return undefined;
     }
     const first = caller.errors[0];
+    const reason = refusalReason(first);
+    if (reason !== undefined && first !== undefined) {
+      metrics.identityRefusal(reason);
+      // INVARIANT: never the credential itself; an API key's id, a JWT's kid, a hash prefix.
+      request.log.warn({ identity: { refused: reason, code: first.code, route: url, ...credentialHint(request.headers) }, error: first.message }, `identity refused: ${reason}`);
+      refusalAudit?.refused({ reason, code: first.code, route: url, remoteAddress: request.ip });
+    }
     const hint = url === '/v1/kill-switch' && first?.reason === 'not_configured' ? '; the `kill_switch` block of a ZYX policy file works in every mode' : '';
     return sendError(
       request,
@@ -248,12 +287,18 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
     const policiesOk = watch === undefined || (watch.watching && watch.reloadError === undefined);
     const policy = watch ?? { version: gateway.policySet.version };
     const probed = await runProbes(probes, options.probeTimeoutMs ?? PROBE_TIMEOUT_MS, (name, err) => request.log.error({ err, probe: name }, `health probe ${name} failed`));
-    const checks = {
+    const identityNow = identityStatus();
+    const checks: Record<string, { status: string; error?: string }> = {
       policies: policiesOk ? { status: 'ok' } : { status: 'failed', error: watch?.reloadError ? 'the last change to the policy files did not load' : 'a policy watch is lost' },
       ...probed,
+      identity: identityCheck(identityNow),
     };
     const failed = Object.entries(checks)
-      .filter(([, c]) => c.status !== 'ok')
+      .filter(([, c]) => c.status === 'failed')
+      .map(([name]) => name);
+    // Degraded: usable, but not as configured (a JWKS URL down while cached keys verify).
+    const degraded = Object.entries(checks)
+      .filter(([, c]) => c.status === 'degraded')
       .map(([name]) => name);
     return reply.code(failed.length > 0 ? 503 : 200).send({
       status: failed.length > 0 ? 'degraded' : 'ok',
@@ -263,9 +308,10 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
       ...(gateway.shadowPolicySet ? { shadowPolicyVersion: gateway.shadowPolicySet.version } : {}),
       startedAt: options.startedAt.toISOString(),
       policy,
-      identity: identityStatus(),
+      identity: identityNow,
       checks,
       ...(failed.length > 0 ? { failed } : {}),
+      ...(degraded.length > 0 ? { degraded } : {}),
     });
   });
 
@@ -298,10 +344,7 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
     return await gateway.killSwitchStatus();
   });
 
-  /**
-   * One decision, timed and counted: what `/v1/decide` and each entry of a batch do, for the
-   * caller `request` was authenticated as (`callers`), so both routes decide alike.
-   */
+  /** One decision, timed and counted, for the caller `request` was authenticated as (`callers`). */
   const decideOne = async (request: FastifyRequest, body: unknown): Promise<Decision> => {
     const context = contextFromHeaders(request.headers, identityHeaders);
     if (!context.ok) throw new BastionException(context.errors);
@@ -391,8 +434,17 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
         reply,
         schemaErrors(schemaProblems(envelope.error.issues, 'REQUEST_INVALID'), () => ({ prefix: 'batch: ' })),
       );
-    // Decided together, so their audit events share group commits; answered in order.
-    const decisions = await Promise.all(envelope.data.requests.map((item) => decideOne(request, item)));
+    // Decided together; their audit events follow the request order and share one group
+    // commit (`decideBatch`); answered in order.
+    const context = contextFromHeaders(request.headers, identityHeaders);
+    if (!context.ok) throw new BastionException(context.errors);
+    const principal = callers.get(request)?.principal;
+    const started = process.hrtime.bigint();
+    // INVARIANT: every entry is decided for the authenticated principal, as `/v1/decide` is.
+    const decisions = await gateway.decideBatch(envelope.data.requests.map((item) => applyIdentity(item, principal, context.value)));
+    // Each entry's latency is the batch's: its decision is audited when the batch's events are.
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    for (const decision of decisions) metrics.decision(decision.decision, seconds);
     const errors = decisions.flatMap((decision, index) => (isRequestInvalid(decision) ? [batchEntryErrors(index, decisionErrors(decision))] : []));
     return { decisions, ...(errors.length > 0 ? { errors } : {}) };
   });

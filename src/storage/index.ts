@@ -14,7 +14,7 @@ import { bastionError, quote } from '../core/errors.js';
 import type { Result } from '../core/result.js';
 import { fail, ok } from '../core/result.js';
 import type { TaintStore } from '../analysis/index.js';
-import type { ApprovalStore } from '../approvals/index.js';
+import type { ApprovalStore, NotificationOutbox } from '../approvals/index.js';
 import type { ApiKeyStore } from '../identity/index.js';
 import type { KillSwitchStore } from '../killswitch/index.js';
 import type { LimitStore } from '../limits/index.js';
@@ -24,6 +24,8 @@ import { createMemoryLimitStore } from './memory/limits.js';
 import { createMemoryTaintStore } from './memory/taint-store.js';
 import { createMemoryApiKeyStore } from './memory/api-keys.js';
 import { openSqliteApiKeyStore } from './sqlite/api-key-store.js';
+import { createMemoryNotificationOutbox } from './memory/notification-outbox.js';
+import { openSqliteNotificationOutbox } from './sqlite/notification-outbox.js';
 import { openSqliteKillSwitchStore } from './sqlite/kill-switch-store.js';
 import { openSqliteApprovalStore } from './sqlite/approval-store.js';
 import { openSqliteLimitStore } from './sqlite/limit-store.js';
@@ -116,10 +118,12 @@ export {
   createMemoryLimitStore,
   createMemoryTaintStore,
   createMemoryApiKeyStore,
+  createMemoryNotificationOutbox,
   openSqliteKillSwitchStore,
   openSqliteApprovalStore,
   openSqliteLimitStore,
   openSqliteApiKeyStore,
+  openSqliteNotificationOutbox,
 };
 export { TAINT_LIMIT } from './memory/taint-store.js';
 export type { SqliteKillSwitchStoreOptions } from './sqlite/kill-switch-store.js';
@@ -135,6 +139,8 @@ export interface StateStores {
   taint: TaintStore;
   /** API keys made with `bastion keys create` (only their hashes). */
   apiKeys: ApiKeyStore;
+  /** Approval notifications not yet delivered (redelivered at the next start). */
+  notifications: NotificationOutbox;
   /** Closes every store (the audit log last, so what the others record is flushed first). */
   close(): Promise<void>;
 }
@@ -146,7 +152,7 @@ export interface SqliteStoresOptions extends SqliteAuditLogOptions {
 
 function closeAll(stores: Omit<StateStores, 'close'>): () => Promise<void> {
   return async () => {
-    await Promise.allSettled([stores.killSwitch.close(), stores.approvals.close(), stores.limits.close(), stores.apiKeys.close()]);
+    await Promise.allSettled([stores.killSwitch.close(), stores.approvals.close(), stores.limits.close(), stores.apiKeys.close(), stores.notifications.close()]);
     await stores.audit?.close();
   };
 }
@@ -162,6 +168,7 @@ export function createMemoryStores(): StateStores {
     limits: createMemoryLimitStore(),
     taint: createMemoryTaintStore(),
     apiKeys: createMemoryApiKeyStore(),
+    notifications: createMemoryNotificationOutbox(),
   };
   return { ...stores, close: closeAll(stores) };
 }
@@ -189,16 +196,26 @@ export async function openSqliteStores(dataDir: string, options: SqliteStoresOpt
   const approvals = killSwitch.ok ? openSqliteApprovalStore(path, shared) : undefined;
   const limits = approvals?.ok ? openSqliteLimitStore(path, shared) : undefined;
   const apiKeys = limits?.ok ? openSqliteApiKeyStore(path, shared) : undefined;
-  if (!killSwitch.ok || !approvals?.ok || !limits?.ok || !apiKeys?.ok) {
-    const errors = [killSwitch, approvals, limits, apiKeys].find((r) => r !== undefined && !r.ok);
+  const notifications = apiKeys?.ok ? openSqliteNotificationOutbox(path, shared) : undefined;
+  if (!killSwitch.ok || !approvals?.ok || !limits?.ok || !apiKeys?.ok || !notifications?.ok) {
+    const errors = [killSwitch, approvals, limits, apiKeys, notifications].find((r) => r !== undefined && !r.ok);
     await Promise.allSettled([
       killSwitch.ok ? killSwitch.value.close() : undefined,
       approvals?.ok ? approvals.value.close() : undefined,
       limits?.ok ? limits.value.close() : undefined,
+      apiKeys?.ok ? apiKeys.value.close() : undefined,
       audit.value.log.close(),
     ]);
     return fail(...(errors !== undefined && !errors.ok ? errors.errors : []));
   }
-  const stores = { audit: audit.value.log, killSwitch: killSwitch.value, approvals: approvals.value, limits: limits.value, taint: createMemoryTaintStore(), apiKeys: apiKeys.value };
+  const stores = {
+    audit: audit.value.log,
+    killSwitch: killSwitch.value,
+    approvals: approvals.value,
+    limits: limits.value,
+    taint: createMemoryTaintStore(),
+    apiKeys: apiKeys.value,
+    notifications: notifications.value,
+  };
   return ok({ ...stores, close: closeAll(stores) });
 }

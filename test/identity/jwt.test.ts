@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportPKCS8 } from 'jose';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { createJwtVerifier, DEFAULT_CLAIMS, type JwtConfig, type JwtVerifier } from '../../src/identity/index.js';
+import { createJwtVerifier, DEFAULT_CLAIMS, identityCheck, type JwtConfig, type JwtVerifier } from '../../src/identity/index.js';
 import { makeKeyPair, serveJwks, signToken, TEST_AUDIENCE, TEST_ISSUER, writeJwks, writePublicKeyPem, type JwksServer, type TestKey } from '../helpers/jwt.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bastion-jwt-'));
@@ -105,7 +105,7 @@ describe('JWT verification against a JWKS file', () => {
     v = verifier(config({ kind: 'jwksFile', path: writeJwks(join(dir, 'jwks.json'), [key]) }));
     const token = await signToken(key, { sub: 'alice', groups: ['sre', 'oncall'], device_compliant: true });
     expect(await v.verify(token)).toEqual({ ok: true, value: { id: 'alice', groups: ['sre', 'oncall'], deviceCompliant: true } });
-    expect(v.status()).toEqual({ source: 'jwksFile', jwks: 'ok' });
+    expect(v.status()).toEqual({ source: 'jwksFile', jwks: 'ok', keys: 1, loadedAt: expect.any(String) });
   });
 
   it.each(cases.map((c) => [c.what, c] as const))('refuses %s, naming the reason', async (_what, c) => {
@@ -171,7 +171,7 @@ describe('JWT verification against a public key file', () => {
     const pem = await writePublicKeyPem(join(dir, 'public.pem'), key);
     const v = verifier(config({ kind: 'publicKeyFile', path: pem }));
     expect(await v.verify(await signToken(key, { sub: 'svc', groups: 'ops' }))).toEqual({ ok: true, value: { id: 'svc', groups: ['ops'] } });
-    expect(v.status()).toEqual({ source: 'publicKeyFile', jwks: 'ok' });
+    expect(v.status()).toEqual({ source: 'publicKeyFile', jwks: 'ok', keys: 1, loadedAt: expect.any(String) });
     // A token signed with an allowed algorithm the key cannot verify.
     const ec = await makeKeyPair('ES256', 'ec');
     expect(await v.verify(await signToken(ec, { sub: 'svc' }))).toMatchObject({ ok: false, errors: [{ code: 'IDENTITY_INVALID', reason: 'algorithm_not_allowed' }] });
@@ -212,7 +212,7 @@ describe('JWT verification against a JWKS URL (a real HTTP server)', () => {
     const v = verifier(config({ kind: 'jwksUrl', url: jwks.url }, { jwksCooldownSeconds: 0.3 }));
     await v.refresh();
     expect(jwks.hits()).toBe(1);
-    expect(v.status()).toEqual({ source: 'jwksUrl', jwks: 'ok' });
+    expect(v.status()).toEqual({ source: 'jwksUrl', jwks: 'ok', keys: 1, loadedAt: expect.any(String) });
     for (let i = 0; i < 3; i++) expect((await v.verify(await signToken(k1, { sub: 'a' }))).ok).toBe(true);
     expect(jwks.hits()).toBe(1);
 
@@ -243,17 +243,33 @@ describe('JWT verification against a JWKS URL (a real HTTP server)', () => {
     expect((await v.verify(await signToken(k1, { sub: 'a' }))).ok).toBe(true);
     const unknown = await v.verify(await signToken(k2, { sub: 'b' }));
     expect(unknown).toMatchObject({ ok: false, errors: [{ code: 'IDENTITY_INVALID', reason: 'jwks_unreachable', message: expect.stringContaining('cannot be fetched (answered HTTP 503)') }] });
-    expect(v.status()).toEqual({ source: 'jwksUrl', jwks: 'unreachable', lastError: 'answered HTTP 503' });
+    expect(v.status()).toEqual({ source: 'jwksUrl', jwks: 'unreachable', lastError: 'answered HTTP 503', since: expect.any(String), keys: 1, loadedAt: expect.any(String) });
 
     jwks.setKeys([k1, k2]);
     jwks.fail(undefined);
     expect(await v.verify(await signToken(k2, { sub: 'b' }))).toEqual({ ok: true, value: { id: 'b', groups: [] } });
-    expect(v.status()).toEqual({ source: 'jwksUrl', jwks: 'ok' });
+    expect(v.status()).toEqual({ source: 'jwksUrl', jwks: 'ok', keys: 2, loadedAt: expect.any(String) });
 
     await jwks.close();
     const k3 = await makeKeyPair('ES256', 'd3');
     expect(await v.verify(await signToken(k3, { sub: 'c' }))).toMatchObject({ ok: false, errors: [{ reason: 'jwks_unreachable' }] });
     expect(v.status()).toMatchObject({ jwks: 'unreachable', lastError: 'ECONNREFUSED' });
+  });
+
+  it('a cached set that ages out while the URL is down: no key is in force, and the identity check fails', async () => {
+    const k1 = await makeKeyPair('ES256', 'age1');
+    const jwks = await serveJwks([k1]);
+    servers.push(jwks);
+    const v = verifier(config({ kind: 'jwksUrl', url: jwks.url }, { jwksCooldownSeconds: 0, jwksMaxAgeSeconds: 0.3 }));
+    await v.refresh();
+    await jwks.close();
+    const token = await signToken(k1, { sub: 'a' });
+    expect((await v.verify(token)).ok).toBe(true);
+    await new Promise((r) => setTimeout(r, 350));
+    expect(await v.verify(token)).toMatchObject({ ok: false, errors: [{ reason: 'jwks_unreachable' }] });
+    expect(v.status()).toMatchObject({ jwks: 'unreachable', keys: 0, loadedAt: expect.any(String) });
+    expect(identityCheck({ mode: 'production', apiKeys: false, jwt: v.status() })).toMatchObject({ status: 'failed', error: expect.stringContaining('aged out') });
+    v.close();
   });
 
   it('a JWKS that never answered: refresh reports it unreachable and every token is refused', async () => {
@@ -262,7 +278,7 @@ describe('JWT verification against a JWKS URL (a real HTTP server)', () => {
     const key = await makeKeyPair('ES256', 'n1');
     const v = verifier(config({ kind: 'jwksUrl', url: jwks.url }));
     await v.refresh();
-    expect(v.status()).toEqual({ source: 'jwksUrl', jwks: 'unreachable', lastError: 'ECONNREFUSED' });
+    expect(v.status()).toEqual({ source: 'jwksUrl', jwks: 'unreachable', lastError: 'ECONNREFUSED', since: expect.any(String), keys: 0 });
     expect(await v.verify(await signToken(key, { sub: 'a' }))).toMatchObject({ ok: false, errors: [{ reason: 'jwks_unreachable' }] });
   });
 });
@@ -299,6 +315,23 @@ describe('a token presented again (the verified-token cache)', () => {
     jwks.setKeys([k2]);
     await v.refresh();
     expect(await v.verify(token)).toMatchObject({ ok: false, errors: [{ code: 'IDENTITY_INVALID', reason: 'unknown_key' }] });
+  });
+
+  it('is refused once a re-read key file no longer holds its key (a rotation), though it verified before', async () => {
+    const a = await makeKeyPair('ES256', 'file-old');
+    const b = await makeKeyPair('ES256', 'file-new');
+    const path = writeJwks(join(dir, 'cache-rotate.json'), [a]);
+    const v = verifier(config({ kind: 'jwksFile', path }));
+    try {
+      const token = await signToken(a, { sub: 'alice' });
+      expect((await v.verify(token)).ok).toBe(true);
+      writeJwks(path, [b]);
+      await v.refresh();
+      expect(await v.verify(token)).toMatchObject({ ok: false, errors: [{ reason: 'unknown_key' }] });
+      expect((await v.verify(await signToken(b, { sub: 'alice' }))).ok).toBe(true);
+    } finally {
+      v.close?.();
+    }
   });
 
   it('names the same principal each time: a caller that changes the one it got changes no later answer', async () => {

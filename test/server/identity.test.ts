@@ -5,46 +5,12 @@
  * revoked with `bastion keys` on the service's data directory while it runs.
  */
 
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBastionApp, type BastionApp } from '../../src/app/index.js';
-import { loadConfig } from '../../src/config/index.js';
 import { runBastion } from '../helpers/cli.js';
 import { makeKeyPair, serveJwks, signToken, type JwksServer, type TestKey } from '../helpers/jwt.js';
+import { bearer, diagnostic, post, startService, type Started } from './identity-service.js';
 
 const root = new URL('../..', import.meta.url).pathname;
-const NATIVE = join(root, 'examples/native');
-const diagnostic = { action: 'shell.execute', args: { command: 'journalctl -u nginx --since today | tail -n 50' } };
-
-interface Started {
-  app: BastionApp;
-  url: string;
-  stderr: () => string;
-  dataDir: string;
-}
-
-async function startService(yaml: string): Promise<Started> {
-  const dir = mkdtempSync(join(tmpdir(), 'bastion-identity-'));
-  const file = join(dir, 'bastion.yaml');
-  writeFileSync(file, `server: { host: 127.0.0.1, port: 0 }\ndataDir: ./data\npolicies: [${JSON.stringify(NATIVE)}]\n${yaml}`);
-  const config = loadConfig(file);
-  if (!config.ok) throw new Error(config.errors.map((e) => e.message).join('\n'));
-  let stderr = '';
-  const built = await createBastionApp({ config: config.value, io: { stderr: { write: (t: string) => (stderr += t) }, env: {} }, watch: false });
-  if (!built.ok) throw new Error(built.errors[0]?.message);
-  const started = await built.value.start();
-  if (!started.ok || started.value.url === undefined) throw new Error('not started');
-  return { app: built.value, url: started.value.url, stderr: () => stderr, dataDir: config.value.dataDir };
-}
-
-async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
-  const r = await fetch(`${url}/v1/decide`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
-  return { status: r.status, headers: r.headers, body: (await r.json()) as Record<string, unknown> };
-}
-
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 describe('production mode with JWTs (JWKS URL) and API keys, on a real socket', () => {
   let key: TestKey;
@@ -63,7 +29,12 @@ describe('production mode with JWTs (JWKS URL) and API keys, on a real socket', 
   it('announces how callers are identified at start, and /health reports it', async () => {
     expect(s.stderr()).toContain(`bastion: identity: JWTs from https://idp.test.example/ for bastion (${jwks.url}); API keys (\`bastion keys\`)`);
     const health = (await (await fetch(`${s.url}/health`)).json()) as Record<string, unknown>;
-    expect(health).toMatchObject({ status: 'ok', mode: 'production', identity: { mode: 'production', jwt: { source: 'jwksUrl', jwks: 'ok' }, apiKeys: true } });
+    expect(health).toMatchObject({
+      status: 'ok',
+      mode: 'production',
+      identity: { mode: 'production', jwt: { source: 'jwksUrl', jwks: 'ok', keys: 1 }, apiKeys: true },
+      checks: { identity: { status: 'ok' } },
+    });
   });
 
   it('decides with the verified principal; a body principal is overwritten, and the audit event shows the verified one', async () => {
@@ -176,8 +147,17 @@ describe('production mode with JWTs (JWKS URL) and API keys, on a real socket', 
     const rotated = await post(s.url, diagnostic, bearer(await signToken(await makeKeyPair('ES256', 'new-key'), { sub: 'sre-1', groups: ['sre'] })));
     expect(rotated.status).toBe(401);
     expect(rotated.body['error']).toMatchObject({ code: 'IDENTITY_INVALID', reason: 'jwks_unreachable' });
-    const health = (await (await fetch(`${s.url}/health`)).json()) as Record<string, unknown>;
-    expect(health['identity']).toEqual({ mode: 'production', jwt: { source: 'jwksUrl', jwks: 'unreachable', lastError: 'ECONNREFUSED' }, apiKeys: true });
+    const r = await fetch(`${s.url}/health`);
+    const health = (await r.json()) as Record<string, unknown>;
+    // Still ready: the cached key verifies.
+    expect(r.status).toBe(200);
+    expect(health['identity']).toEqual({
+      mode: 'production',
+      jwt: { source: 'jwksUrl', jwks: 'unreachable', lastError: 'ECONNREFUSED', since: expect.any(String), keys: 1, loadedAt: expect.any(String) },
+      apiKeys: true,
+    });
+    expect(health['checks']).toMatchObject({ identity: { status: 'degraded', since: expect.any(String) } });
+    expect(s.stderr()).toContain('cannot be fetched (ECONNREFUSED): the 1 cached key still verifies');
   });
 });
 

@@ -93,6 +93,22 @@ describe('POST /v1/decide/batch', () => {
       ).toHaveLength(1);
   });
 
+  it('audits the entries in request order, though invalid entries finish deciding first', async () => {
+    // An invalid entry is decided without a store read, so it finishes before a valid one:
+    // with the decisions' own completion order, these events would come out 1, 3, 5, 0, 2, 4.
+    const requests = Array.from({ length: 6 }, (_, i) => (i % 2 === 0 ? { principal: reader, action: 'jira_read', traceId: `order-${i}` } : { principal: intern, action: 42 }));
+    const r = await post(`${url}/v1/decide/batch`, { requests });
+    expect(r.status).toBe(200);
+    const answered = (r.body['decisions'] as { traceId: string }[]).map((d) => d.traceId);
+    expect(answered.filter((_, i) => i % 2 === 0)).toEqual(['order-0', 'order-2', 'order-4']);
+    const ids = new Set(answered);
+    const events = (await decisionEvents(c.dataDir)) as { traceId?: string; seq: number }[];
+    const audited = events.filter((e) => e.traceId !== undefined && ids.has(e.traceId));
+    expect(audited.map((e) => e.traceId)).toEqual(answered);
+    // One after the other in the log, nothing between them.
+    expect(audited.map((e) => e.seq - (audited[0]?.seq ?? 0))).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
   it('an invalid entry is a deny with its errors, and the answer names its index and fields', async () => {
     const r = await post(`${url}/v1/decide/batch`, {
       requests: [
@@ -140,7 +156,7 @@ describe('GET /health', () => {
       expect(r.status).toBe(200);
       const body = (await r.json()) as Record<string, unknown>;
       expect(body).toMatchObject({ status: 'ok', mode: 'development', policyVersion: app.gateway.policySet.version, policies: 1 });
-      expect(Object.keys(body['checks'] as object)).toEqual(['policies', 'killSwitch', 'approvals', 'auditLog']);
+      expect(Object.keys(body['checks'] as object)).toEqual(['policies', 'killSwitch', 'approvals', 'auditLog', 'identity']);
       for (const check of Object.values(body['checks'] as Record<string, { status: string }>)) expect(check.status).toBe('ok');
       expect(body['failed']).toBeUndefined();
     } finally {
