@@ -161,8 +161,9 @@ const VERIFIED_TOKEN_CACHE_SIZE = 10_000;
  *
  * INVARIANT: a hit never accepts what a full verification would refuse. The key is the
  * whole token (another signature is another key), the entry is used only inside its
- * window (`exp` and `nbf`/`iat` with the clock tolerance, as jose reads them), and the
- * cache is emptied whenever the keys may have changed (a JWKS fetched). Anything outside
+ * window (`exp` and `nbf`/`iat` with the clock tolerance, as jose reads them, and no
+ * longer than a JWKS URL's set is vouched for: its cache age), and the cache is emptied
+ * whenever the keys may have changed (a JWKS fetched, a key file re-read). Anything outside
  * the window is verified again, so an expired token gets jose's own refusal.
  */
 class VerifiedTokens {
@@ -185,7 +186,8 @@ class VerifiedTokens {
     return copyPrincipal(entry.principal);
   }
 
-  set(token: string, payload: Record<string, unknown>, principal: Principal): void {
+  /** `keysUntil`: when the keys that verified it stop being vouched for (a JWKS cache's age), in seconds. */
+  set(token: string, payload: Record<string, unknown>, principal: Principal, keysUntil = Infinity): void {
     const exp = payload['exp'];
     if (typeof exp !== 'number' || !Number.isFinite(exp)) return;
     const starts = [payload['nbf'], payload['iat']].filter((t): t is number => typeof t === 'number' && Number.isFinite(t));
@@ -193,7 +195,7 @@ class VerifiedTokens {
       const oldest = this.entries.keys().next();
       if (!oldest.done) this.entries.delete(oldest.value);
     }
-    this.entries.set(token, { principal: copyPrincipal(principal), from: Math.max(-Infinity, ...starts) - this.toleranceSeconds, until: exp + this.toleranceSeconds });
+    this.entries.set(token, { principal: copyPrincipal(principal), from: Math.max(-Infinity, ...starts) - this.toleranceSeconds, until: Math.min(exp + this.toleranceSeconds, keysUntil) });
   }
 
   clear(): void {
@@ -240,6 +242,8 @@ export function createJwtVerifier(config: JwtConfig, hooks: JwtVerifierHooks = {
   let inForce = (): { count: number; loadedAt?: Date } => (keys ? { count: keys.count, loadedAt: keys.loadedAt } : { count: 0 });
   let refresh = async (): Promise<void> => undefined;
   const verified = new VerifiedTokens(VERIFIED_TOKEN_CACHE_SIZE, config.clockToleranceSeconds);
+  /** Until when (seconds) the keys in force are vouched for: a JWKS URL's set only until its cache ages out. */
+  let keysUntil = (): number => Infinity;
   let close = (): void => undefined;
   const keysAt = config.keys.kind === 'jwksUrl' ? `the JWKS at ${quote(config.keys.url)}` : config.keys.kind === 'jwksFile' ? `the JWKS file ${quote(config.keys.path)}` : 'the public key file';
 
@@ -346,6 +350,10 @@ export function createJwtVerifier(config: JwtConfig, hooks: JwtVerifierHooks = {
       [customFetch]: observed,
       [jwksCache]: cache,
     });
+    keysUntil = () => {
+      const c = cache as Partial<ExportedJWKSCache>;
+      return c.uat === undefined ? 0 : Math.floor((c.uat + config.jwksMaxAgeSeconds * 1000) / 1000);
+    };
     inForce = () => {
       const c = cache as Partial<ExportedJWKSCache>;
       if (c.uat === undefined || c.jwks === undefined) return { count: 0 };
@@ -465,7 +473,7 @@ export function createJwtVerifier(config: JwtConfig, hooks: JwtVerifierHooks = {
         return fail(refusal(err, token, k.algorithms));
       }
       const principal = principalFromClaims(payload, config.claims);
-      if (principal.ok) verified.set(token, payload, principal.value);
+      if (principal.ok) verified.set(token, payload, principal.value, keysUntil());
       return principal;
     },
     status: () => {
