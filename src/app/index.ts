@@ -21,6 +21,7 @@ import { buildAuthenticator, type Authenticator } from '../identity/index.js';
 import { countPending, createMetrics, timeAuditAppends, type Metrics } from '../metrics/index.js';
 import { watchPolicies, type PolicyWatcher } from '../policy/index.js';
 import { buildServer, listen, stopServer, type LogOptions } from '../server/index.js';
+import { createChangeReview, fixtureBackend, type ReviewBackend } from '../review/index.js';
 import { createMemoryStores, openSqliteStores, type StateStores } from '../storage/index.js';
 
 /** Where operator messages go and where secrets (`BASTION_SIEM_TOKEN`) come from. */
@@ -48,6 +49,8 @@ export interface BastionAppOptions {
   now?: () => number;
   /** How often expired approvals are written as `expired` (and audited); default 5 s. */
   approvalSweepMs?: number;
+  /** The systems behind `POST /review-change`; default the demo's fixture files (`examples/change-review/`). */
+  reviewBackend?: ReviewBackend;
 }
 
 export interface BastionApp {
@@ -238,6 +241,7 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
           ...(options.watch !== false ? { policyWatch: () => watcher?.status() ?? { watching: false, version: gateway.policySet.version, watchErrors: [] } } : {}),
           ...(options.requestLog ? { log: options.requestLog } : {}),
           metrics,
+          review: createChangeReview({ gateway, backend: options.reviewBackend ?? fixtureBackend() }),
           probes: [
             { name: 'killSwitch', check: () => stores.killSwitch.get() },
             {
