@@ -10,8 +10,9 @@ import { checkCommand } from './check.js';
 import { keysCommand } from './keys.js';
 import { killSwitchCommand } from './kill-switch.js';
 import { policyCommand } from './policy.js';
+import { reviewCommand } from './review.js';
 import { scanCommand } from './scan.js';
 import { serveCommand } from './serve.js';
 import { testCommand } from './test.js';
 
-export const COMMANDS: Command[] = [serveCommand, checkCommand, policyCommand, testCommand, auditCommand, approvalsCommand, killSwitchCommand, keysCommand, scanCommand, analyzeCommand];
+export const COMMANDS: Command[] = [serveCommand, checkCommand, policyCommand, testCommand, auditCommand, approvalsCommand, killSwitchCommand, keysCommand, scanCommand, analyzeCommand, reviewCommand];
