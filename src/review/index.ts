@@ -29,6 +29,12 @@ export { APPROVALS, buildReview, jiraComment, slackSummary, ticketFindings } fro
 export type { Review, CommentInput } from './review.js';
 export { DEFAULT_FIXTURES_DIR, fixtureBackend } from './fixtures.js';
 export type { FixtureBackend, Outbox } from './fixtures.js';
+export { adfText, httpBackend, standardsFromStorage, toAdf } from './http-backend.js';
+export type { HttpBackendOptions } from './http-backend.js';
+export { httpRequest, nextLink } from './http.js';
+export type { HttpAnswer, HttpOptions } from './http.js';
+export { amzDate, signV4 } from './sigv4.js';
+export type { AwsCredentials, SignInput } from './sigv4.js';
 export { REVIEW_TOOLS, WORKFLOW, decideTool, toolDecision } from './tools.js';
 export type { ReviewTool, ToolArgs, ToolCallContext } from './tools.js';
 export {
