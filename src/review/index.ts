@@ -24,7 +24,7 @@ export type {
 } from './types.js';
 export { FINDING_SPECS, FINDING_ORDER } from './catalogue.js';
 export type { FindingSpec } from './catalogue.js';
-export { ADMIN_PORTS, analyzeTerraform, parseTerraform } from './terraform.js';
+export { ADMIN_PORTS, analyzeTerraform, MAX_TERRAFORM_FILE, parseTerraform } from './terraform.js';
 export { APPROVALS, buildReview, jiraComment, slackSummary, ticketFindings } from './review.js';
 export type { Review, CommentInput } from './review.js';
 export { DEFAULT_FIXTURES_DIR, fixtureBackend } from './fixtures.js';

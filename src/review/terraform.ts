@@ -27,6 +27,8 @@ const isExpression = (v: Json | undefined): boolean => typeof v === 'string' && 
 /** Ports whose exposure to the internet the standard forbids: remote administration and databases. */
 export const ADMIN_PORTS: readonly number[] = [22, 23, 3389, 5985, 5986, 1433, 1521, 3306, 5432, 5439, 6379, 9200, 11211, 27017];
 const OPEN_CIDRS = ['0.0.0.0/0', '::/0'];
+/** A Terraform file larger than this is not parsed (a human reviews it): the parser's memory stays bounded. */
+export const MAX_TERRAFORM_FILE = 1024 * 1024;
 
 interface Block {
   type: string;
@@ -109,6 +111,10 @@ export async function parseTerraform(files: readonly PullRequestFile[]): Promise
   for (const file of files) {
     if (file.status === 'removed' || !file.path.endsWith('.tf')) continue;
     const source = file.content ?? '';
+    if (source.length > MAX_TERRAFORM_FILE) {
+      findings.push(at('terraform_unparsed', { file: file.path }, `larger than ${MAX_TERRAFORM_FILE} characters`));
+      continue;
+    }
     let doc: unknown;
     try {
       doc = await parse(file.path, source);
@@ -168,7 +174,8 @@ interface Statement {
 function jsonStatements(doc: Json): Statement[] | undefined {
   if (!isObj(doc)) return undefined;
   const raw = doc['Statement'];
-  if (raw === undefined) return undefined;
+  // A Statement that is an expression (`local.statements`, a `for`) cannot be read: not a pass.
+  if (raw === undefined || !list(raw).every(isObj)) return undefined;
   return list(raw)
     .filter(isObj)
     .map((s) => ({
@@ -227,6 +234,9 @@ async function policyStatements(value: Json | undefined, documents: ReadonlyMap<
   }
 }
 
+/** Whether a statement's actions can be read: none of them is an expression (`var.actions`, `local.x`). */
+const actionsKnown = (statements: readonly Statement[]): boolean => statements.every((s) => s.actions.every((a) => typeof a === 'string' && !isExpression(a)));
+
 const POLICY_RESOURCES = new Set(['aws_iam_policy', 'aws_iam_role_policy', 'aws_iam_user_policy', 'aws_iam_group_policy']);
 
 function wildcardFindings(block: Block, statements: readonly Statement[]): Finding[] {
@@ -250,8 +260,16 @@ function wildcardFindings(block: Block, statements: readonly Statement[]): Findi
 async function iamFindings(blocks: readonly Block[]): Promise<Finding[]> {
   const documents = new Map(blocks.filter((b) => b.kind === 'data' && b.type === 'aws_iam_policy_document').map((b) => [b.name, b]));
   const out: Finding[] = [];
-  for (const doc of documents.values()) out.push(...wildcardFindings(doc, dataStatements(doc.body)));
+  // In file order: a data source's findings at its own line, a resource's at its line.
   for (const block of blocks) {
+    if (block.kind === 'data' && block.type === 'aws_iam_policy_document') {
+      // `dynamic "statement"` blocks and actions from variables are built at plan time.
+      const statements = dataStatements(block.body);
+      if (block.body['dynamic'] !== undefined || !actionsKnown(statements))
+        out.push(at('iam_policy_unresolved', block, block.body['dynamic'] !== undefined ? 'dynamic statement blocks' : 'actions that are not literals'));
+      out.push(...wildcardFindings(block, statements));
+      continue;
+    }
     if (block.kind !== 'resource') continue;
     const values: Json[] = [];
     if (POLICY_RESOURCES.has(block.type)) values.push(block.body['policy'] ?? null);
@@ -259,9 +277,9 @@ async function iamFindings(blocks: readonly Block[]): Promise<Finding[]> {
     for (const value of values) {
       const isDocRef = typeof value === 'string' && /^\$\{\s*data\.aws_iam_policy_document\.[A-Za-z0-9_-]+\.json\s*\}$/.test(value.trim());
       const statements = await policyStatements(value, documents);
-      if (statements === undefined) {
-        out.push(at('iam_policy_unresolved', block, typeof value === 'string' ? value.slice(0, 120) : 'no policy document'));
-        continue;
+      if (statements === undefined || (!isDocRef && !actionsKnown(statements))) {
+        out.push(at('iam_policy_unresolved', block, statements !== undefined ? 'actions that are not literals' : typeof value === 'string' ? value.slice(0, 120) : 'no policy document'));
+        if (statements === undefined) continue;
       }
       // A referenced data source was checked above, once, at its own line.
       if (!isDocRef) out.push(...wildcardFindings(block, statements));

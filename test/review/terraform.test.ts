@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { analyzeTerraform } from '../../src/review/index.js';
+import { analyzeTerraform, MAX_TERRAFORM_FILE } from '../../src/review/index.js';
 
 const dir = new URL('../fixtures/review/terraform/', import.meta.url).pathname;
 const cases = readdirSync(dir)
@@ -37,6 +37,12 @@ describe('Terraform findings (fixture corpus)', () => {
       expect(subset, `${description}: finding ${i}`).toEqual(want);
       expect(got['file']).toBe(`terraform/${file}`);
     });
+  });
+
+  it('a file too large to parse safely is reported for a human, not parsed', async () => {
+    const big = `# ${'x'.repeat(MAX_TERRAFORM_FILE)}\nresource "aws_s3_bucket" "b" {}\n`;
+    const found = await analyzeTerraform([{ path: 'big.tf', status: 'added', content: big }]);
+    expect(found.map((f) => [f.kind, f.file, f.evidence])).toEqual([['terraform_unparsed', 'big.tf', `larger than ${MAX_TERRAFORM_FILE} characters`]]);
   });
 
   it('skips removed files and files that are not Terraform', async () => {
