@@ -4,11 +4,15 @@
  * kept in an outbox the caller can read (a test, the CLI). Same contract as the HTTP
  * clients: a missing ticket is `NOT_FOUND`, a malformed file `CONNECTOR_FAILED`.
  *
- *   tickets/<KEY>.json                  {key, summary, description, status, environment, reporter, rollback_plan}
- *   pulls/<repository>/<number>.json    {number, title, body, state, author, files[{path, status}]}
+ *   tickets/<KEY>.jsonc                 {key, summary, description, status, environment, reporter, rollback_plan}
+ *   pulls/<repository>/<number>.jsonc   {number, title, body, state, author, files[{path, status}]}
  *   pulls/<repository>/<number>/<path>  each changed file's content at the head
- *   confluence/standards.json           {page_id, title, standards[{id, text}]}
- *   aws/<account>.json                  {account, account_id, environment, region, approved_admin_ranges}
+ *   confluence/standards.jsonc          {page_id, title, standards[{id, text}]}
+ *   aws/<account>.jsonc                 {account, account_id, environment, region, approved_admin_ranges}
+ *
+ * `.jsonc`, not `.json`: the data sits under `examples/`, which loads as a policy directory
+ * (`bastion serve --policy examples`), and a policy directory reads every `.json` file. Whole
+ * lines starting with `//` are comments.
  */
 
 import { readFile } from 'node:fs/promises';
@@ -57,7 +61,7 @@ export function fixtureBackend(root: string = DEFAULT_FIXTURES_DIR): FixtureBack
     const text = await read(what, ...parts);
     if (!text.ok) return text;
     try {
-      const value: unknown = JSON.parse(text.value);
+      const value: unknown = JSON.parse(text.value.replace(/^\s*\/\/.*$/gm, ''));
       if (isRecord(value)) return ok(value);
     } catch {
       // reported below
@@ -70,7 +74,7 @@ export function fixtureBackend(root: string = DEFAULT_FIXTURES_DIR): FixtureBack
     outbox,
     async readTicket(key) {
       const what = `ticket ${quote(key)}`;
-      const doc = await readJson(what, 'tickets', `${key}.json`);
+      const doc = await readJson(what, 'tickets', `${key}.jsonc`);
       if (!doc.ok) return doc;
       const d = doc.value;
       const summary = str(d['summary']);
@@ -86,7 +90,7 @@ export function fixtureBackend(root: string = DEFAULT_FIXTURES_DIR): FixtureBack
     },
     async readPullRequest(repository, number) {
       const what = `pull request ${quote(`${repository}#${number}`)}`;
-      const doc = await readJson(what, 'pulls', repository, `${number}.json`);
+      const doc = await readJson(what, 'pulls', repository, `${number}.jsonc`);
       if (!doc.ok) return doc;
       const d = doc.value;
       if (!Array.isArray(d['files'])) return malformed(what, 'files');
@@ -115,7 +119,7 @@ export function fixtureBackend(root: string = DEFAULT_FIXTURES_DIR): FixtureBack
     },
     async readStandards() {
       const what = 'the security standards page';
-      const doc = await readJson(what, 'confluence', 'standards.json');
+      const doc = await readJson(what, 'confluence', 'standards.jsonc');
       if (!doc.ok) return doc;
       const d = doc.value;
       const raw = d['standards'];
@@ -129,7 +133,7 @@ export function fixtureBackend(root: string = DEFAULT_FIXTURES_DIR): FixtureBack
     },
     async describeAccount(account) {
       const what = `AWS account ${quote(account)}`;
-      const doc = await readJson(what, 'aws', `${account}.json`);
+      const doc = await readJson(what, 'aws', `${account}.jsonc`);
       if (!doc.ok) return doc;
       const d = doc.value;
       const region = str(d['region']);

@@ -78,7 +78,7 @@ export function fakeApis() {
       }
       if (url.pathname.startsWith('/repos/')) return json(res, 404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' });
       if (key === 'GET /wiki/api/v2/pages/48213') {
-        const standards = JSON.parse(readFileSync(join(root, 'examples/change-review/confluence/standards.json'), 'utf8')) as { standards: { id: string; text: string }[] };
+        const standards = JSON.parse(readFileSync(join(root, 'examples/change-review/confluence/standards.jsonc'), 'utf8')) as { standards: { id: string; text: string }[] };
         return json(res, 200, {
           id: '48213',
           status: 'current',
