@@ -99,9 +99,12 @@ function announceIdentity(config: BastionConfig, identity: Authenticator, io: Ap
 
 /**
  * The change review's systems: the real ones of `review.http` (their tokens read from the
- * environment now, so a missing one stops the start), else the fixture data.
+ * environment now, so a missing one stops the start), else the fixture data. `bastion review
+ * --config` uses it too.
+ *
+ * @example const backend = reviewBackendFor(config, process.env);
  */
-function reviewBackendOf(config: BastionConfig, env: AppIo['env']): Result<ReviewBackend, BastionError> {
+export function reviewBackendFor(config: BastionConfig, env: AppIo['env']): Result<ReviewBackend, BastionError> {
   const h = config.review?.http;
   if (h === undefined) return ok(fixtureBackend(...(config.review?.fixtures !== undefined ? [config.review.fixtures] : [])));
   const missing: BastionError[] = [];
@@ -262,7 +265,7 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
   // A test may pass its own authenticator; the service's is built from the config.
   const authenticator = options.identity ?? identity.value;
 
-  const reviewBackend = options.reviewBackend !== undefined ? ok(options.reviewBackend) : reviewBackendOf(config, io.env);
+  const reviewBackend = options.reviewBackend !== undefined ? ok(options.reviewBackend) : reviewBackendFor(config, io.env);
   if (!reviewBackend.ok) {
     await gateway.close();
     await stores.close();

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBastionApp } from '../../src/app/index.js';
 import { loadConfig } from '../../src/config/index.js';
+import { runBastion } from '../helpers/cli.js';
 import { fakeApis } from './fake-apis.js';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -80,6 +81,36 @@ describe('review.http in bastion.yaml', () => {
     const built = await createBastionApp({ config: config.value, io: { stderr: { write: () => true }, env }, watch: false, memory: true });
     expect(built.ok).toBe(false);
     expect(built.ok ? [] : built.errors.map((e) => e.message)).toEqual(['field `review.http.slack.tokenEnv`: the environment variable `SLACK_BOT_TOKEN` is not set']);
+  });
+
+  it('bastion review --config runs over the same systems; a missing token variable is exit 2 naming it', async () => {
+    writeFileSync(join(dir, 'bastion.yaml'), yaml(base));
+    const argv = [
+      'review',
+      '--config',
+      join(dir, 'bastion.yaml'),
+      '--ticket',
+      'CHG-18422',
+      '--repository',
+      'platform-infra',
+      '--pull-request',
+      '991',
+      '--principal',
+      'engineer@zyxbank.example',
+      '--groups',
+      'grp-ai-devops-readonly',
+      '--device-compliant',
+      '--json',
+    ];
+    fake.seen.length = 0;
+    const r = await runBastion(argv, { cwd: dir, env: ENV });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as { risk_rating: string }).risk_rating).toBe('High');
+    expect(fake.seen.some((s) => s.url === '/api/chat.postMessage')).toBe(true);
+    const { GITHUB_TOKEN: _unset, ...env } = ENV;
+    const missing = await runBastion(argv, { cwd: dir, env });
+    expect(missing).toEqual({ code: 2, stdout: '', stderr: 'bastion review: field `review.http.github.tokenEnv`: the environment variable `GITHUB_TOKEN` is not set\n' });
   });
 
   it('fixtures and http together are refused with the line', () => {

@@ -6,16 +6,18 @@
  */
 
 import { resolve } from 'node:path';
+import { reviewBackendFor } from '../../app/index.js';
+import { loadConfig, type BastionConfig } from '../../config/index.js';
 import { BastionException } from '../../core/errors.js';
 import { parseRequestJson } from '../../core/request-json.js';
 import type { Principal } from '../../core/types.js';
 import { createGateway } from '../../gateway/index.js';
 import { parseKillSwitchChange, type KillSwitchState } from '../../killswitch/index.js';
-import { createChangeReview, fixtureBackend, REVIEW_MESSAGES, type ReviewOutcome } from '../../review/index.js';
+import { createChangeReview, fixtureBackend, REVIEW_MESSAGES, type ReviewBackend, type ReviewOutcome } from '../../review/index.js';
 import { badInput, EXIT, parseOptions, type CliIo, type Command } from '../command.js';
 import { oneLine } from './check.js';
 
-const HELP = `Usage: bastion review --ticket KEY --repository NAME --pull-request N --policy <file|dir> [--policy …]
+const HELP = `Usage: bastion review --ticket KEY --repository NAME --pull-request N (--policy <file|dir> [--policy …] | --config FILE)
                       --principal ID [--groups G1,G2] [--device-compliant] [--json] [--data-dir DIR]
                       [--fixtures DIR] [--kill-switch JSON]
 
@@ -28,6 +30,9 @@ Options:
   --repository NAME     the repository of the pull request, e.g. platform-infra
   --pull-request N      the pull request number, e.g. 991
   --policy PATH         a policy file or directory (repeatable), e.g. examples/zyx
+  --config FILE         a bastion.yaml: its policies (unless --policy is given) and its \`review\`
+                        section (the Slack channel; fixture data or the real systems, tokens from
+                        the environment variables it names)
   --principal ID        who asks (the identity the tools are decided for)
   --groups G1,G2        the principal's groups
   --device-compliant    the principal's device is managed and compliant (default: not)
@@ -97,12 +102,27 @@ export const reviewCommand: Command = {
         'data-dir': { type: 'string' },
         fixtures: { type: 'string' },
         'kill-switch': { type: 'string' },
+        config: { type: 'string' },
       },
     });
     if (!options.ok) return options.exit;
     const opts = options.values;
     for (const name of ['ticket', 'repository', 'pull-request'] as const) if (opts[name] === undefined) return badInput(io, 'review', `missing --${name}`);
-    if (!opts.policy || opts.policy.length === 0) return badInput(io, 'review', 'missing --policy <file|dir> (the ZYX tool policy is examples/zyx)');
+    let config: BastionConfig | undefined;
+    if (opts.config !== undefined) {
+      const loaded = loadConfig(opts.config, io.cwd);
+      if (!loaded.ok) return badInput(io, 'review', oneLine(loaded.errors.map((e) => e.message)));
+      config = loaded.value;
+    }
+    const policies = opts.policy && opts.policy.length > 0 ? opts.policy : (config?.policies ?? []);
+    if (policies.length === 0) return badInput(io, 'review', 'missing --policy <file|dir> (the ZYX tool policy is examples/zyx), or a --config file that lists policies');
+    let backend: ReviewBackend;
+    if (opts.fixtures !== undefined || config === undefined) backend = fixtureBackend(...(opts.fixtures !== undefined ? [resolve(io.cwd, opts.fixtures)] : []));
+    else {
+      const built = reviewBackendFor(config, io.env);
+      if (!built.ok) return badInput(io, 'review', oneLine(built.errors.map((e) => e.message)));
+      backend = built.value;
+    }
     if (opts.principal === undefined || opts.principal.trim() === '') return badInput(io, 'review', `${REVIEW_MESSAGES.missingIdentity}: pass --principal ID (with --groups and --device-compliant)`);
     const principal: Principal = {
       id: opts.principal.trim(),
@@ -120,7 +140,7 @@ export const reviewCommand: Command = {
     let gateway;
     try {
       gateway = await createGateway({
-        policies: opts.policy,
+        policies,
         cwd: io.cwd,
         surface: 'cli',
         approvals: { enabled: false },
@@ -132,8 +152,12 @@ export const reviewCommand: Command = {
       throw err;
     }
     try {
-      const backend = fixtureBackend(...(opts.fixtures !== undefined ? [resolve(io.cwd, opts.fixtures)] : []));
-      const outcome = await createChangeReview({ gateway, backend }).run(principal, { ticket: opts.ticket, repository: opts.repository, pull_request: opts['pull-request'] });
+      const channel = config?.review?.slackChannel;
+      const outcome = await createChangeReview({ gateway, backend, ...(channel !== undefined ? { slackChannel: channel } : {}) }).run(principal, {
+        ticket: opts.ticket,
+        repository: opts.repository,
+        pull_request: opts['pull-request'],
+      });
       io.stdout.write(opts.json ? `${JSON.stringify(outcome.body, null, 2)}\n` : formatOutcome(outcome));
       if (outcome.status === 422) return EXIT.BAD_INPUT;
       return outcome.status === 200 ? EXIT.OK : EXIT.FAILED;
