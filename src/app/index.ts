@@ -21,6 +21,7 @@ import { buildAuthenticator, type Authenticator } from '../identity/index.js';
 import { countPending, createMetrics, timeAuditAppends, type Metrics } from '../metrics/index.js';
 import { watchPolicies, type PolicyWatcher } from '../policy/index.js';
 import { buildServer, listen, stopServer, type LogOptions } from '../server/index.js';
+import { createChangeReview, fixtureBackend, httpBackend, type ReviewBackend } from '../review/index.js';
 import { createMemoryStores, openSqliteStores, type StateStores } from '../storage/index.js';
 
 /** Where operator messages go and where secrets (`BASTION_SIEM_TOKEN`) come from. */
@@ -48,6 +49,8 @@ export interface BastionAppOptions {
   now?: () => number;
   /** How often expired approvals are written as `expired` (and audited); default 5 s. */
   approvalSweepMs?: number;
+  /** The systems behind `POST /review-change`; default the demo's fixture files (`examples/change-review/`). */
+  reviewBackend?: ReviewBackend;
 }
 
 export interface BastionApp {
@@ -91,6 +94,44 @@ function announceIdentity(config: BastionConfig, io: AppIo): void {
     );
   } else io.stderr.write(`bastion: identity: ${ways.join('; ')}\n`);
   // A JWKS that did not answer at start was reported by the verifier when it happened.
+}
+
+/**
+ * The change review's systems: the real ones of `review.http` (their tokens read from the
+ * environment now, so a missing one stops the start), else the fixture data. `bastion review
+ * --config` uses it too.
+ *
+ * @example const backend = reviewBackendFor(config, process.env);
+ */
+export function reviewBackendFor(config: BastionConfig, env: AppIo['env']): Result<ReviewBackend, BastionError> {
+  const h = config.review?.http;
+  if (h === undefined) return ok(fixtureBackend(...(config.review?.fixtures !== undefined ? [config.review.fixtures] : [])));
+  const missing: BastionError[] = [];
+  const read = (name: string, field: string): string => {
+    const value = env[name];
+    if (value === undefined || value === '')
+      missing.push(bastionError('CONFIG_INVALID', `field ${quote(`review.http.${field}`)}: the environment variable ${quote(name)} is not set`, { field: `review.http.${field}` }));
+    return value ?? '';
+  };
+  const backend = httpBackend({
+    jira: { baseUrl: h.jira.baseUrl, email: h.jira.email, apiToken: read(h.jira.tokenEnv, 'jira.tokenEnv'), ...(h.jira.rollbackField !== undefined ? { rollbackField: h.jira.rollbackField } : {}) },
+    github: { owner: h.github.owner, token: read(h.github.tokenEnv, 'github.tokenEnv'), ...(h.github.baseUrl !== undefined ? { baseUrl: h.github.baseUrl } : {}) },
+    confluence: { baseUrl: h.confluence.baseUrl, email: h.confluence.email, apiToken: read(h.confluence.tokenEnv, 'confluence.tokenEnv'), standardsPageId: h.confluence.standardsPageId },
+    slack: { token: read(h.slack.tokenEnv, 'slack.tokenEnv'), ...(h.slack.baseUrl !== undefined ? { baseUrl: h.slack.baseUrl } : {}) },
+    aws: {
+      environment: h.aws.environment,
+      region: h.aws.region,
+      credentials: {
+        accessKeyId: read(h.aws.accessKeyIdEnv, 'aws.accessKeyIdEnv'),
+        secretAccessKey: read(h.aws.secretAccessKeyEnv, 'aws.secretAccessKeyEnv'),
+        ...(h.aws.sessionTokenEnv !== undefined ? { sessionToken: read(h.aws.sessionTokenEnv, 'aws.sessionTokenEnv') } : {}),
+      },
+      ...(h.aws.alias !== undefined ? { alias: h.aws.alias } : {}),
+      ...(h.aws.stsEndpoint !== undefined ? { stsEndpoint: h.aws.stsEndpoint } : {}),
+      ...(h.aws.ec2Endpoint !== undefined ? { ec2Endpoint: h.aws.ec2Endpoint } : {}),
+    },
+  });
+  return missing.length > 0 ? fail(...missing) : ok(backend);
 }
 
 /** How long requests in flight may take to finish on stop before their connections are cut. */
@@ -228,6 +269,13 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
   const authenticator = options.identity ?? identity.value;
   if (options.identity) identity.value.close?.();
 
+  const reviewBackend = options.reviewBackend !== undefined ? ok(options.reviewBackend) : reviewBackendFor(config, io.env);
+  if (!reviewBackend.ok) {
+    await gateway.close();
+    await stores.close();
+    return reviewBackend;
+  }
+
   let watcher: PolicyWatcher | undefined;
   const startedAt = new Date();
   const server =
@@ -242,6 +290,7 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
           ...(options.watch !== false ? { policyWatch: () => watcher?.status() ?? { watching: false, version: gateway.policySet.version, watchErrors: [] } } : {}),
           ...(options.requestLog ? { log: options.requestLog } : {}),
           metrics,
+          review: createChangeReview({ gateway, backend: reviewBackend.value, ...(config.review?.slackChannel !== undefined ? { slackChannel: config.review.slackChannel } : {}) }),
           probes: [
             { name: 'killSwitch', check: () => stores.killSwitch.get() },
             {

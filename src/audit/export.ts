@@ -104,7 +104,12 @@ export function toOcsf(event: AuditEvent, meta: { logId?: string; productVersion
   return out;
 }
 
-const ZYX_EVENT_TYPE: Record<string, string> = { decision: 'policy_decision' };
+const ZYX_EVENT_TYPE: Record<string, string> = {
+  decision: 'policy_decision',
+  'review.prompt_injection_detected': 'prompt_injection_detected',
+  'review.completed': 'ai_agent_review_completed',
+  'review.failed': 'ai_agent_review_failed',
+};
 
 /**
  * Maps an event to the ZYX seed's `audit_events.jsonl` shape (snake_case, `timestamp_utc`,
@@ -152,6 +157,12 @@ export function toZyx(event: AuditEvent): Record<string, unknown> {
     ['data', event.data],
   ];
   for (const [key, value] of pairs) if (value !== undefined) out[key] = value;
+  // The change review's events carry the seed's fields (ticket, tools_used, risk_rating …)
+  // at the top level, as the seed writes them.
+  if (event.type.startsWith('review.') && event.data) {
+    delete out['data'];
+    for (const [key, value] of Object.entries(event.data)) if (!(key in out) || key === 'risk_rating') out[key] = value;
+  }
   return out;
 }
 

@@ -33,6 +33,9 @@ export const AUDIT_EVENT_TYPES = [
   'service.start',
   'service.stop',
   'audit.pruned',
+  'review.prompt_injection_detected',
+  'review.completed',
+  'review.failed',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

@@ -216,6 +216,57 @@ export const DEFAULT_NOTIFICATIONS: Omit<NotificationsConfig, 'webhooks'> = { re
 /** Transitions a webhook hears of unless it lists its own: new and decided approvals. */
 export const DEFAULT_WEBHOOK_EVENTS: WebhookConfig['events'] = ['requested', 'approved', 'denied', 'expired', 'cancelled'];
 
+const url = z.string({ error: 'must be an http(s) URL' }).regex(HTTP_URL, { error: 'must be an http(s) URL' });
+const text = (what: string) => z.string({ error: `must be ${what}` }).min(1, { error: `must be ${what}` });
+
+/**
+ * The change review's real systems (`POST /review-change`, `bastion review`). Tokens come
+ * from environment variables named here, read when the app is built, never from the file.
+ */
+export const ReviewHttpConfigSchema = strictObject(
+  {
+    jira: strictObject(
+      { baseUrl: url, email: text('the Jira account e-mail'), tokenEnv: envName, rollbackField: text('a Jira field id such as `customfield_10050`').exactOptional() },
+      { what: 'in `review.http.jira`', notObject: 'must be a mapping with `baseUrl`, `email` and `tokenEnv`' },
+    ),
+    github: strictObject(
+      { baseUrl: url.exactOptional(), owner: text('the repository owner'), tokenEnv: envName },
+      { what: 'in `review.http.github`', notObject: 'must be a mapping with `owner` and `tokenEnv`' },
+    ),
+    confluence: strictObject(
+      { baseUrl: url, email: text('the Confluence account e-mail'), tokenEnv: envName, standardsPageId: text('the id of the standards page') },
+      { what: 'in `review.http.confluence`', notObject: 'must be a mapping with `baseUrl`, `email`, `tokenEnv` and `standardsPageId`' },
+    ),
+    slack: strictObject({ baseUrl: url.exactOptional(), tokenEnv: envName }, { what: 'in `review.http.slack`', notObject: 'must be a mapping with `tokenEnv`' }),
+    aws: strictObject(
+      {
+        environment: text('the account the review reads, e.g. `development`'),
+        alias: text('an account alias').exactOptional(),
+        region: text('an AWS region'),
+        accessKeyIdEnv: envName,
+        secretAccessKeyEnv: envName,
+        sessionTokenEnv: envName.exactOptional(),
+        stsEndpoint: url.exactOptional(),
+        ec2Endpoint: url.exactOptional(),
+      },
+      { what: 'in `review.http.aws`', notObject: 'must be a mapping with `environment`, `region`, `accessKeyIdEnv` and `secretAccessKeyEnv`' },
+    ),
+  },
+  { what: 'in `review.http`', notObject: 'must be a mapping with `jira`, `github`, `confluence`, `slack` and `aws`' },
+);
+export type ReviewHttpConfig = z.output<typeof ReviewHttpConfigSchema>;
+
+export const ReviewConfigSchema = strictObject(
+  {
+    slackChannel: text('a Slack channel').exactOptional(),
+    fixtures: text('a directory of fixture data').exactOptional(),
+    http: ReviewHttpConfigSchema.exactOptional(),
+  },
+  { what: 'in `review`', notObject: 'must be a mapping with `slackChannel`, and `fixtures` or `http`' },
+).superRefine((r, ctx) => {
+  if (r.fixtures !== undefined && r.http !== undefined) ctx.addIssue({ code: 'custom', message: 'give one of `fixtures` and `http`, not both', path: ['http'] });
+});
+
 /** `bastion.yaml` as written. */
 export const ConfigFileSchema = strictObject(
   {
@@ -274,6 +325,7 @@ export const ConfigFileSchema = strictObject(
       { what: 'in `approvals`', notObject: 'must be a mapping with `defaultApproverGroups` and `defaultExpiry`' },
     ).exactOptional(),
     notifications: NotificationsConfigSchema.exactOptional(),
+    review: ReviewConfigSchema.exactOptional(),
   },
   { what: 'in the configuration', notObject: 'the configuration must be a mapping' },
 );
@@ -301,6 +353,8 @@ export interface BastionConfig {
   /** Approver groups and expiry of approvals whose rule names none. */
   approvals: { defaultApproverGroups: string[]; defaultExpirySeconds: number };
   notifications?: NotificationsConfig;
+  /** The change review: its Slack channel, and fixture data (the default demo) or real systems. */
+  review?: { slackChannel?: string; fixtures?: string; http?: ReviewHttpConfig };
   /** The file the configuration came from, if any. */
   source?: string;
 }
@@ -432,6 +486,14 @@ function resolveConfig(c: ConfigFile, path: string): BastionConfig {
   if (c.audit?.retentionDays !== undefined) config.audit.retentionDays = c.audit.retentionDays;
   if (c.audit?.siem !== undefined) config.audit.siem = c.audit.siem;
   if (c.upstream !== undefined) config.upstream = c.upstream;
+  if (c.review !== undefined) {
+    const r = c.review;
+    config.review = {
+      ...(r.slackChannel !== undefined ? { slackChannel: r.slackChannel } : {}),
+      ...(r.fixtures !== undefined ? { fixtures: resolve(dir, r.fixtures) } : {}),
+      ...(r.http !== undefined ? { http: r.http } : {}),
+    };
+  }
   config.approvals = {
     defaultApproverGroups: c.approvals?.defaultApproverGroups ?? [...DEFAULT_CONFIG.approvals.defaultApproverGroups],
     defaultExpirySeconds: c.approvals?.defaultExpiry !== undefined ? Math.max(1, Math.ceil(durationMs(c.approvals.defaultExpiry) / 1000)) : DEFAULT_CONFIG.approvals.defaultExpirySeconds,

@@ -45,6 +45,7 @@ export const ERROR_CODES = {
   INTERNAL: { status: 500, summary: 'an unexpected internal error' },
   REQUEST_TOO_LARGE: { status: 413, summary: 'a request body is larger than the limit (1 MiB)' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'a request body is not sent as `application/json`' },
+  CONNECTOR_FAILED: { status: 502, summary: 'a change-review connector (Jira, GitHub, Confluence, AWS, Slack) could not read or write its system, or answered something malformed' },
   SERVICE_CALL_FAILED: { status: 502, summary: 'a CLI command acting on a running service (`--server URL`) could not reach it, or the service refused the call' },
   CONDITION_ERROR: { status: 400, summary: "a rule's condition could not be evaluated on a request (reported in the decision, which fails closed)" },
   ANALYSIS_INVALID: { status: 400, summary: 'the analysis passed to `evaluate()` has no valid risk or categories' },

@@ -35,6 +35,8 @@ const TLDS =
   'com|net|org|io|ai|dev|app|co|me|xyz|info|biz|cloud|site|online|top|tech|ru|cn|de|fr|uk|nl|es|it|pl|se|ch|at|be|br|in|jp|kr|au|ca|us|eu|tk|ml|ga|cf|gq|cc|tv|ly|gg|so|to|pw|su|ir|kp|onion|link|click|live|store|shop|zip|mov|xn--[a-z0-9-]{1,59}';
 const HOST_RE = new RegExp(`(?<![\\w.@/:-])(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\\.){1,10}(?:${TLDS})(?::[0-9]{1,5})?(?![\\w@-]|\\.[a-z0-9])`, 'gi');
 const IP_RE = /(?<![\w.:])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?::[0-9]{1,5})?(?![\w.])|\[[0-9a-f:.]{2,45}\](?::[0-9]{1,5})?/gi;
+/** A prefix length right after a bare IPv4 address: `0.0.0.0/0`, `10.8.0.0/22` name a network range (a CIDR block), not a place to connect to. */
+const CIDR_SUFFIX = /\/(?:3[0-2]|[12]?[0-9])(?![\w/%-]|\.[\w])/y;
 const NAMED_RE = /(?<![\w.-])(?:localhost|metadata\.google\.internal)(?::[0-9]{1,5})?(?![\w-])/gi;
 const EMAIL_RE = /(?<![\w.%+-])[A-Za-z0-9._%+-]{1,64}@((?:[A-Za-z0-9-]{1,63}\.){1,10}[A-Za-z]{2,24})(?![\w-])/g;
 const HOST_AT = new RegExp(HOST_RE.source, 'iy');
@@ -194,6 +196,11 @@ export function extractDestinations(text: string, namedHits?: readonly number[])
       const end = m.index + m[0].length;
       if (covered(m.index, end)) continue;
       const hostPart = m[0].startsWith('[') ? m[0].slice(0, m[0].indexOf(']') + 1) : m[0].replace(/:[0-9]{1,5}$/, '');
+      // A security group rule or a firewall note names ranges; `169.254.169.254/latest/…` stays a destination.
+      if (hostPart === m[0] && /^[0-9.]+$/.test(hostPart)) {
+        CIDR_SUFFIX.lastIndex = end;
+        if (CIDR_SUFFIX.test(text)) continue;
+      }
       const resolved = resolveHost(hostPart);
       if (resolved === undefined) continue;
       take({ kind: 'host', value: m[0], host: resolved.host, hostClass: resolved.hostClass, start: m.index, end });

@@ -64,6 +64,8 @@ import { BODY_LIMIT, handleError, sendError } from './errors.js';
 import { type HealthProbe, PROBE_TIMEOUT_MS, runProbes } from './health.js';
 import { loggerOptions, type LogOptions } from './logging.js';
 import { type DocumentedRoute, openApiDocument } from './openapi.js';
+import { reviewRoute } from './review-route.js';
+import type { ChangeReview } from '../review/index.js';
 import { DecideBatchSchema, ROUTE_SCHEMAS, type RouteSchema } from './schemas.js';
 
 export interface ServerOptions {
@@ -90,6 +92,8 @@ export interface ServerOptions {
   probeTimeoutMs?: number;
   /** The window of the aggregated `identity.refused` audit events (`createRefusalAudit`); default 60 s. */
   refusalAuditWindowMs?: number;
+  /** The change review behind `POST /review-change` (the ZYX workflow); no route without it. */
+  review?: ChangeReview;
 }
 
 export const DEFAULT_ADMIN_GROUPS: readonly string[] = Object.freeze(['bastion-admins']);
@@ -259,11 +263,18 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
       first?.code.startsWith('IDENTITY_') ? { headers: { 'www-authenticate': challenge(first as BastionError) } } : {},
     );
   };
-  const route = (method: Method, url: string, handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>) => {
+  /** `onRequest`: a route outside `/v1/` that authenticates its own way (`/review-change`). */
+  const route = (
+    method: Method,
+    url: string,
+    handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>,
+    onRequest?: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>,
+  ) => {
     methods.set(url, [...(methods.get(url) ?? []), method]);
     const needsIdentity = url.startsWith('/v1/') && !PUBLIC_ROUTES.has(url);
     const schema = (ROUTE_SCHEMAS as Record<string, RouteSchema>)[`${method} ${url}`];
-    app.route({ method, url, handler, ...(schema ? { schema, ...DOCUMENTATION_ONLY } : {}), ...(needsIdentity ? { onRequest: authenticate(url) } : {}) });
+    const check = needsIdentity ? authenticate(url) : onRequest;
+    app.route({ method, url, handler, ...(schema ? { schema, ...DOCUMENTATION_ONLY } : {}), ...(check ? { onRequest: check } : {}) });
   };
   const identityStatus = (): IdentityStatus => identity.status?.() ?? { mode: identity.mode, apiKeys: false };
 
@@ -448,6 +459,11 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
     const errors = decisions.flatMap((decision, index) => (isRequestInvalid(decision) ? [batchEntryErrors(index, decisionErrors(decision))] : []));
     return { decisions, ...(errors.length > 0 ? { errors } : {}) };
   });
+
+  if (options.review) {
+    const review = reviewRoute(options.review, identity);
+    route('POST', '/review-change', review.handler, review.onRequest);
+  }
 
   // Signed checkpoints and the public key are public by design: an external witness keeps
   // copies, so the log operator cannot quietly rewrite history.

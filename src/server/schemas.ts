@@ -85,6 +85,38 @@ export const ROUTE_SCHEMAS = {
     response: { 200: { description: 'text/plain; version=0.0.4', type: 'string' } },
   },
   'GET /openapi.json': { summary: 'This OpenAPI 3.1 document', tags: ['operations'], response: { 200: { type: 'object' } } },
+  'POST /review-change': {
+    summary: 'Review a change (the ZYX workflow): ticket, pull request, standards, account; Jira comment and Slack summary',
+    description:
+      'The ZYX seed\'s endpoint and answers: 200 the review; 401 `{detail: "missing user identity"}`; 403 `{detail: {message, denied[{tool_name, allowed, reason, approval_required}], trace_id}}`; 400 `{detail}` when retrieved context carries prompt injection; 422 a malformed body.',
+    tags: ['change review'],
+    body: {
+      type: 'object',
+      required: ['ticket', 'repository', 'pull_request'],
+      additionalProperties: false,
+      properties: { ticket: { type: 'string', examples: ['CHG-18422'] }, repository: { type: 'string', examples: ['platform-infra'] }, pull_request: { type: 'string', examples: ['991'] } },
+    },
+    response: {
+      200: {
+        type: 'object',
+        required: ['ticket', 'repository', 'pull_request', 'risk_rating', 'findings', 'required_approvals', 'recommended_remediation', 'tools_used', 'audit_trace_id'],
+        properties: {
+          ticket: { type: 'string' },
+          repository: { type: 'string' },
+          pull_request: { type: 'string' },
+          risk_rating: { enum: ['Low', 'Medium', 'High', 'Critical'] },
+          findings: { type: 'array', items: { type: 'string' } },
+          required_approvals: { type: 'array', items: { type: 'string' } },
+          recommended_remediation: { type: 'array', items: { type: 'string' } },
+          tools_used: { type: 'array', items: { type: 'string' } },
+          audit_trace_id: { type: 'string', pattern: '^ai-[0-9]{8}-[0-9a-f]{12}$' },
+        },
+      },
+      400: { type: 'object', properties: { detail: { type: 'string' } } },
+      401: { type: 'object', properties: { detail: { type: 'string' } } },
+      403: { type: 'object', properties: { detail: { type: 'object' } } },
+    },
+  },
   'POST /v1/decide': {
     summary: 'Decide one action request',
     tags: ['decisions'],

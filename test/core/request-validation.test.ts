@@ -194,7 +194,7 @@ describe('POST /v1/decide on a real bastion serve --dev', () => {
     child.kill('SIGTERM');
     await exited;
   });
-  const post = (c: Case) => fetch(`${server?.url}/v1/decide`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bytesOf(c) });
+  const post = (c: Case) => fetch(`${server?.url}/v1/decide`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: new Uint8Array(bytesOf(c)) });
 
   it.each(corpus.invalid.filter((c) => on(c, 'http')).map((c) => [c.description, c] as const))('answers 400 REQUEST_INVALID on %s', async (_d, c) => {
     const r = await post(c);

@@ -14,6 +14,12 @@ describe('extractDestinations', () => {
     ]);
     for (const d of found) expect(text.slice(d.start, d.end)).toBe(d.value);
   });
+  it('does not take a CIDR block for a destination, but keeps an address followed by a path or a port', () => {
+    // A review comment quoting a security group rule must not read as egress to 0.0.0.0.
+    expect(extractDestinations('allows inbound access from 0.0.0.0/0 on port 22; restrict to 10.8.0.0/22.')).toEqual([]);
+    expect(extractDestinations('fetch 169.254.169.254/32/latest/meta-data and 0.0.0.0/0x and 10.0.0.5:8080/24').map((d) => d.host)).toEqual(['169.254.169.254', '0.0.0.0', '10.0.0.5']);
+    expect(extractDestinations('curl 169.254.169.254/latest').map((d) => d.hostClass)).toEqual(['metadata']);
+  });
   it('does not take file names for hosts', () => {
     expect(extractDestinations('edit index.ts and README.md, run node.js')).toEqual([]);
   });

@@ -407,8 +407,9 @@ describe('bad input of every kind, over HTTP (test/fixtures/server/bad-input.jso
   it('the corpus is not empty', () => expect(corpus.cases.length).toBeGreaterThanOrEqual(30));
 
   it.each(corpus.cases.map((c) => [c.description, c] as const))('%s', async (_d, c) => {
-    let body: string | Buffer | undefined = c.body;
-    if (c.bodyBase64 !== undefined) body = Buffer.from(c.bodyBase64, 'base64');
+    // Bytes as a plain Uint8Array: fetch's BodyInit (DOM's or undici's) takes that, not every Buffer.
+    let body: string | Uint8Array<ArrayBuffer> | undefined = c.body;
+    if (c.bodyBase64 !== undefined) body = new Uint8Array(Buffer.from(c.bodyBase64, 'base64'));
     if (c.repeat) body = c.repeat.prefix + c.repeat.unit.repeat(c.repeat.times) + (c.repeat.middle ?? '') + (c.repeat.closer ?? '').repeat(c.repeat.times) + c.repeat.suffix;
     const method = c.method ?? 'POST';
     const r = await fetch(`${url}${c.url}`, {

@@ -11,8 +11,22 @@ import { keysCommand } from './keys.js';
 import { killSwitchCommand } from './kill-switch.js';
 import { policyCommand } from './policy.js';
 import { replayCommand } from './replay.js';
+import { reviewCommand } from './review.js';
 import { scanCommand } from './scan.js';
 import { serveCommand } from './serve.js';
 import { testCommand } from './test.js';
 
-export const COMMANDS: Command[] = [serveCommand, checkCommand, policyCommand, testCommand, replayCommand, auditCommand, approvalsCommand, killSwitchCommand, keysCommand, scanCommand, analyzeCommand];
+export const COMMANDS: Command[] = [
+  serveCommand,
+  checkCommand,
+  policyCommand,
+  testCommand,
+  replayCommand,
+  auditCommand,
+  approvalsCommand,
+  killSwitchCommand,
+  keysCommand,
+  scanCommand,
+  analyzeCommand,
+  reviewCommand,
+];

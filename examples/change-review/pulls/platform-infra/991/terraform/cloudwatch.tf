@@ -1,0 +1,3 @@
+resource "aws_cloudwatch_log_group" "artifact_service" {
+  name = "/zyx/dev/artifact-service"
+}
