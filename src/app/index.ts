@@ -20,6 +20,7 @@ import { openGateway, type Gateway } from '../gateway/index.js';
 import { buildAuthenticator, type Authenticator } from '../identity/index.js';
 import { countPending, createMetrics, timeAuditAppends, type Metrics } from '../metrics/index.js';
 import { watchPolicies, type PolicyWatcher } from '../policy/index.js';
+import { registerProxy, upstreamKey } from '../proxy/index.js';
 import { buildServer, listen, stopServer, type LogOptions } from '../server/index.js';
 import { createMemoryStores, openSqliteStores, type StateStores } from '../storage/index.js';
 
@@ -224,6 +225,15 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
   // A test may pass its own authenticator; the service's is built from the config.
   const authenticator = options.identity ?? identity.value;
 
+  // The model-API proxy's provider key, from the environment or a secret file, never the config file.
+  const key = upstreamKey(io.env, (path) => readFileSync(path, 'utf8'));
+  if (!key.ok) {
+    await gateway.close();
+    await stores.close();
+    return fail(bastionError('CONFIG_INVALID', key.message, { field: 'upstream' }));
+  }
+  const proxy = { ...config.proxy, ...(config.upstream !== undefined ? { upstream: config.upstream } : {}), ...(key.value !== undefined ? { apiKey: key.value } : {}) };
+
   let watcher: PolicyWatcher | undefined;
   const startedAt = new Date();
   const server =
@@ -238,6 +248,7 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
           ...(options.watch !== false ? { policyWatch: () => watcher?.status() ?? { watching: false, version: gateway.policySet.version, watchErrors: [] } } : {}),
           ...(options.requestLog ? { log: options.requestLog } : {}),
           metrics,
+          extensions: [(routes) => registerProxy(routes, gateway, proxy)],
           probes: [
             { name: 'killSwitch', check: () => stores.killSwitch.get() },
             {

@@ -73,13 +73,29 @@ export interface ServerOptions {
   probes?: HealthProbe[];
   /** Per probe; default 1000 ms. */
   probeTimeoutMs?: number;
+  /**
+   * More routes, registered by other stages (the model-API proxy) through the same `route()`
+   * helper, so they authenticate, answer errors and appear in `/openapi.json` alike.
+   */
+  extensions?: readonly ((routes: ServerRoutes) => void)[];
+}
+
+/** What `ServerOptions.extensions` get: the server's own route helper and the caller of each request. */
+export interface ServerRoutes {
+  /** Registers a route as the server's own are (authenticated under `/v1/`, schema from `ROUTE_SCHEMAS`). */
+  route(method: Method, url: string, handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>, options?: { bodyLimit?: number }): void;
+  /** The caller `request` was authenticated as (undefined on public routes). */
+  caller(request: FastifyRequest): Caller | undefined;
+  /** The headers that carry the environment and danger level. */
+  readonly identityHeaders: IdentityHeaders;
+  readonly metrics: Metrics;
 }
 
 export const DEFAULT_ADMIN_GROUPS: readonly string[] = Object.freeze(['bastion-admins']);
 
 const DEV_MODE_HEADER = 'development: identity is NOT verified';
 
-type Method = 'GET' | 'PUT' | 'POST';
+export type Method = 'GET' | 'PUT' | 'POST';
 
 /** The `/v1/*` routes anyone may read: an external witness keeps copies of the signed checkpoints. */
 const PUBLIC_ROUTES = new Set(['/v1/audit/public-key', '/v1/audit/checkpoints']);
@@ -221,11 +237,18 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
       first?.code.startsWith('IDENTITY_') ? { headers: { 'www-authenticate': challenge(first as BastionError) } } : {},
     );
   };
-  const route = (method: Method, url: string, handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>) => {
+  const route = (method: Method, url: string, handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>, extra: { bodyLimit?: number } = {}) => {
     methods.set(url, [...(methods.get(url) ?? []), method]);
     const needsIdentity = url.startsWith('/v1/') && !PUBLIC_ROUTES.has(url);
     const schema = (ROUTE_SCHEMAS as Record<string, RouteSchema>)[`${method} ${url}`];
-    app.route({ method, url, handler, ...(schema ? { schema, ...DOCUMENTATION_ONLY } : {}), ...(needsIdentity ? { onRequest: authenticate(url) } : {}) });
+    app.route({
+      method,
+      url,
+      handler,
+      ...(extra.bodyLimit !== undefined ? { bodyLimit: extra.bodyLimit } : {}),
+      ...(schema ? { schema, ...DOCUMENTATION_ONLY } : {}),
+      ...(needsIdentity ? { onRequest: authenticate(url) } : {}),
+    });
   };
   const identityStatus = (): IdentityStatus => identity.status?.() ?? { mode: identity.mode, apiKeys: false };
 
@@ -416,6 +439,9 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
     }
     return { logId: (await log.latestCheckpoint())?.logId, checkpoints: await log.checkpoints(size) };
   });
+
+  const routes: ServerRoutes = { route, caller: (request) => callers.get(request), identityHeaders, metrics };
+  for (const extend of options.extensions ?? []) extend(routes);
 
   return app;
 }
