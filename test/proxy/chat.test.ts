@@ -174,11 +174,13 @@ describe('Chat Completions, streamed', () => {
     // The text went out at once, word by word as it came.
     expect(raw).toContain('"content":"Deleting "');
     expect(raw).toContain('"content":"now. "');
-    expect(raw).not.toContain('rm -rf');
-    expect(raw).not.toContain('sys:execute"');
+    // Nothing of the call before the error (which carries the decision, and ends the stream).
+    const [before, after] = raw.split('event: error\n');
+    expect(after).toMatch(/^data: \{"error":\{"type":"governance_denied"/);
+    expect(before).not.toContain('rm -rf');
+    expect(before).not.toContain('sys:execute');
     expect(raw).not.toContain('tool_calls');
     expect(raw).not.toContain('[DONE]');
-    expect(raw).toMatch(/event: error\ndata: \{"error":\{"type":"governance_denied"/);
 
     // The official client raises it.
     h.upstream.queue({ sse: chatToolCallStream('sys:execute', JSON.stringify({ cmd: 'rm -rf /app/data' }), { text: 'Deleting now. ' }) });
