@@ -14,6 +14,7 @@
  * (traces and tool results).
  */
 
+import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BastionException, bastionError, quote } from '../core/errors.js';
 import { isPlainObject } from '../core/schema.js';
@@ -185,7 +186,8 @@ export function registerProxy(routes: ServerRoutes, gateway: Gateway, options: P
       if ('refuse' in checked) return reply.code(403).headers(refusalHeaders(checked.refuse)).type('application/json').send(refusalBody(api, checked.refuse));
       return reply.code(200).type('application/json').send(checked.body);
     } catch (err) {
-      return fail(request, reply, api, err, traceId !== undefined ? { [TRACE_HEADER]: traceId } : {});
+      // Every answer names a trace, a refused request too (its own, as no decision was made).
+      return fail(request, reply, api, err, { [TRACE_HEADER]: traceId ?? randomUUID() });
     }
   };
 
@@ -204,9 +206,9 @@ export function registerProxy(routes: ServerRoutes, gateway: Gateway, options: P
       } catch {
         throw new BastionException(bastionError('UPSTREAM_UNAVAILABLE', `upstream ${quote(settings.baseUrl)} answered \`/models\` with something that is not JSON`));
       }
-      return reply.code(answer.response.status).type('application/json').send(parsed);
+      return reply.code(answer.response.status).header(TRACE_HEADER, randomUUID()).type('application/json').send(parsed);
     } catch (err) {
-      return fail(request, reply, 'chat', err);
+      return fail(request, reply, 'chat', err, { [TRACE_HEADER]: randomUUID() });
     }
   });
 }
