@@ -31,7 +31,7 @@ export const ADMIN = { 'X-ControlZero-User-ID': 'admin-1', 'X-ControlZero-User-G
 export const INTERN = { 'X-ControlZero-User-ID': 'intern-1', 'X-ControlZero-User-Group': 'intern' };
 export const APPROVER = { 'X-ControlZero-User-ID': 'boss', 'X-ControlZero-User-Group': 'approvers' };
 
-export async function startHarness(options: { proxy?: Partial<ProxyConfig>; upstream?: string | null; env?: Record<string, string> } = {}): Promise<Harness> {
+export async function startHarness(options: { proxy?: Partial<ProxyConfig>; upstream?: string | null; env?: Record<string, string>; policies?: string[] } = {}): Promise<Harness> {
   const upstream = await startFakeUpstream();
   const dataDir = mkdtempSync(join(tmpdir(), 'bastion-proxy-'));
   const config: BastionConfig = {
@@ -40,7 +40,7 @@ export async function startHarness(options: { proxy?: Partial<ProxyConfig>; upst
     port: 0,
     dev: true,
     dataDir,
-    policies: [SEED_POLICY, PROXY_RULES],
+    policies: [SEED_POLICY, PROXY_RULES, ...(options.policies ?? [])],
     proxy: { ...DEFAULT_PROXY, ...options.proxy },
     ...(options.upstream === null ? {} : { upstream: options.upstream ?? upstream.url }),
   };
