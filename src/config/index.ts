@@ -221,7 +221,7 @@ export const DEFAULT_WEBHOOK_EVENTS: WebhookConfig['events'] = ['requested', 'ap
 /** `proxy`: how the model-API proxy treats the upstream and the tool calls it refuses. */
 export const ProxyConfigSchema = strictObject(
   {
-    onDeny: z.enum(['error', 'strip'], { error: 'must be `error` (answer the API\'s error, HTTP 403) or `strip` (remove the refused call and say why in the text)' }).exactOptional(),
+    onDeny: z.enum(['error', 'strip'], { error: "must be `error` (answer the API's error, HTTP 403) or `strip` (remove the refused call and say why in the text)" }).exactOptional(),
     timeout: duration('how long the upstream may take to answer').exactOptional(),
     idleTimeout: duration('the longest silence inside a streamed answer').exactOptional(),
     redactText: bool.exactOptional(),

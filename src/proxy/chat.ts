@@ -104,7 +104,8 @@ async function plain(answer: unknown, gate: Gate): Promise<{ body: unknown } | {
       if (kept.length > 0) f.message['tool_calls'] = kept;
       else delete f.message['tool_calls'];
       f.message['content'] = withExplanations(f.message['content'], denied);
-      if (kept.length === 0 && (f.choice['finish_reason'] === 'tool_calls' || f.choice['finish_reason'] === 'function_call') && !isObject(f.message['function_call'])) f.choice['finish_reason'] = 'stop';
+      if (kept.length === 0 && (f.choice['finish_reason'] === 'tool_calls' || f.choice['finish_reason'] === 'function_call') && !isObject(f.message['function_call']))
+        f.choice['finish_reason'] = 'stop';
     }
     if (gate.redactText && typeof f.message['content'] === 'string') f.message['content'] = redact(f.message['content']);
     gate.released(mine.filter((g) => g.decision.decision === 'allow').map((g) => ({ id: g.call.id, name: g.call.name })));
@@ -169,7 +170,8 @@ function stream(gate: Gate, body: Json, wantUsage: boolean): ReturnType<Adapter[
       });
     if (tools.length > 0) out.push({ frame: chunk({ index, delta: { tool_calls: tools } }), substantive: true });
     const legacy = s.legacy ? gated[gated.length - 1] : undefined;
-    if (legacy?.decision.decision === 'allow') out.push({ frame: chunk({ index, delta: { function_call: { name: legacy.call.name, arguments: JSON.stringify(legacy.args ?? {}) } } }), substantive: true });
+    if (legacy?.decision.decision === 'allow')
+      out.push({ frame: chunk({ index, delta: { function_call: { name: legacy.call.name, arguments: JSON.stringify(legacy.args ?? {}) } } }), substantive: true });
     const denied = gated.filter((g) => g.decision.decision !== 'allow');
     if (denied.length > 0) out.push({ frame: chunk({ index, delta: { content: withExplanations('', denied) } }), substantive: true });
     gate.released(allowed.map((g) => ({ id: g.call.id, name: g.call.name })));

@@ -63,9 +63,12 @@ export class Conversations {
     const raw = headers[TRACE_HEADER];
     if (raw !== undefined) {
       const value = Array.isArray(raw) ? raw[0] : raw;
-      if (Array.isArray(raw) && new Set(raw).size > 1) throw new BastionException(bastionError('REQUEST_INVALID', `header ${quote(TRACE_HEADER)} is sent more than once with different values`, { field: `headers.${TRACE_HEADER}` }));
+      if (Array.isArray(raw) && new Set(raw).size > 1)
+        throw new BastionException(bastionError('REQUEST_INVALID', `header ${quote(TRACE_HEADER)} is sent more than once with different values`, { field: `headers.${TRACE_HEADER}` }));
       if (value === undefined || !TRACE_ID.test(value))
-        throw new BastionException(bastionError('REQUEST_INVALID', `header ${quote(TRACE_HEADER)}: must be 1 to 128 letters, digits, \`.\`, \`_\`, \`:\` or \`-\``, { field: `headers.${TRACE_HEADER}` }));
+        throw new BastionException(
+          bastionError('REQUEST_INVALID', `header ${quote(TRACE_HEADER)}: must be 1 to 128 letters, digits, \`.\`, \`_\`, \`:\` or \`-\``, { field: `headers.${TRACE_HEADER}` }),
+        );
       return value;
     }
     for (const id of ids) {

@@ -69,11 +69,7 @@ export async function decideCall(gateway: Gateway, call: ToolCall, who: CallerCo
     });
     return { call, decision };
   }
-  const request = applyIdentity(
-    { action: call.name, args: args.value, traceId: who.traceId, ...(who.approvalId !== undefined ? { approvalId: who.approvalId } : {}) },
-    who.principal,
-    who.context,
-  );
+  const request = applyIdentity({ action: call.name, args: args.value, traceId: who.traceId, ...(who.approvalId !== undefined ? { approvalId: who.approvalId } : {}) }, who.principal, who.context);
   return { call, decision: await gateway.decide(request), args: args.value };
 }
 

@@ -103,18 +103,28 @@ export function registerProxy(routes: ServerRoutes, gateway: Gateway, options: P
     let traceId: string | undefined;
     try {
       if (settings === undefined) {
-        throw new BastionException(bastionError('UPSTREAM_NOT_CONFIGURED', `no upstream provider is configured: start \`bastion serve --upstream URL\` (a base URL ending in \`/v1\`) or set \`upstream:\` in the configuration`));
+        throw new BastionException(
+          bastionError(
+            'UPSTREAM_NOT_CONFIGURED',
+            `no upstream provider is configured: start \`bastion serve --upstream URL\` (a base URL ending in \`/v1\`) or set \`upstream:\` in the configuration`,
+          ),
+        );
       }
       const principal = routes.caller(request)?.principal;
       if (principal === undefined) {
         throw new BastionException(
-          bastionError('IDENTITY_MISSING', `the model-API proxy decides tool calls for an identified caller: send \`Authorization: Bearer <token>\`, or in development mode identity headers such as \`X-ControlZero-User-ID\``, { reason: 'missing' }),
+          bastionError(
+            'IDENTITY_MISSING',
+            `the model-API proxy decides tool calls for an identified caller: send \`Authorization: Bearer <token>\`, or in development mode identity headers such as \`X-ControlZero-User-ID\``,
+            { reason: 'missing' },
+          ),
         );
       }
       const context = contextFromHeaders(request.headers, routes.identityHeaders);
       if (!context.ok) throw new BastionException(context.errors);
       const approvalId = header(request, APPROVAL_HEADER);
-      if (approvalId !== undefined && !APPROVAL_ID.test(approvalId)) throw new BastionException(bastionError('REQUEST_INVALID', `header ${quote(APPROVAL_HEADER)}: not an approval id`, { field: `headers.${APPROVAL_HEADER}` }));
+      if (approvalId !== undefined && !APPROVAL_ID.test(approvalId))
+        throw new BastionException(bastionError('REQUEST_INVALID', `header ${quote(APPROVAL_HEADER)}: not an approval id`, { field: `headers.${APPROVAL_HEADER}` }));
       if (!isPlainObject(request.body)) throw new BastionException(bastionError('REQUEST_INVALID', 'request body must be a JSON object'));
       // The agent's body is read, checked and changed as a copy.
       const body = structuredClone(request.body) as Record<string, unknown>;
@@ -173,7 +183,10 @@ export function registerProxy(routes: ServerRoutes, gateway: Gateway, options: P
         await spend();
         return sent;
       }
-      if (transform !== undefined) throw new BastionException(bastionError('UPSTREAM_UNAVAILABLE', `upstream ${quote(settings.baseUrl)} answered a streamed request with ${quote(type || 'no content type')}, not \`text/event-stream\``));
+      if (transform !== undefined)
+        throw new BastionException(
+          bastionError('UPSTREAM_UNAVAILABLE', `upstream ${quote(settings.baseUrl)} answered a streamed request with ${quote(type || 'no content type')}, not \`text/event-stream\``),
+        );
       const text = await readBody(settings, answer);
       let parsed: unknown;
       try {
@@ -196,7 +209,8 @@ export function registerProxy(routes: ServerRoutes, gateway: Gateway, options: P
   routes.route('POST', '/v1/messages', handle(messagesAdapter), { bodyLimit: PROXY_BODY_LIMIT });
   routes.route('GET', '/v1/models', async (request, reply) => {
     try {
-      if (settings === undefined) throw new BastionException(bastionError('UPSTREAM_NOT_CONFIGURED', 'no upstream provider is configured: start `bastion serve --upstream URL` or set `upstream:` in the configuration'));
+      if (settings === undefined)
+        throw new BastionException(bastionError('UPSTREAM_NOT_CONFIGURED', 'no upstream provider is configured: start `bastion serve --upstream URL` or set `upstream:` in the configuration'));
       const gone = new AbortController();
       const answer = await callUpstream(settings, { method: 'GET', path: '/models', auth: 'bearer', signal: gone.signal });
       const text = await readBody(settings, answer);

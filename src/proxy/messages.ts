@@ -56,7 +56,11 @@ function usageTokens(usage: unknown): number | undefined {
 
 function toCall(b: Json): ToolCall {
   const input = b['input'];
-  return { id: typeof b['id'] === 'string' ? b['id'] : '', name: typeof b['name'] === 'string' ? b['name'] : '', arguments: isObject(input) ? input : typeof input === 'string' ? input : JSON.stringify(input ?? null) };
+  return {
+    id: typeof b['id'] === 'string' ? b['id'] : '',
+    name: typeof b['name'] === 'string' ? b['name'] : '',
+    arguments: isObject(input) ? input : typeof input === 'string' ? input : JSON.stringify(input ?? null),
+  };
 }
 
 async function plain(answer: unknown, gate: Gate): Promise<{ body: unknown } | { refuse: GatedCall }> {

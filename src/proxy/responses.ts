@@ -21,7 +21,18 @@ import { firstRefused, type GatedCall, type ToolCall } from './gate.js';
 import { malformed } from './stream.js';
 
 /** Output items that only inform the agent (or ran at the provider): passed without a decision. */
-const INFORMATIONAL = new Set(['message', 'reasoning', 'web_search_call', 'file_search_call', 'image_generation_call', 'code_interpreter_call', 'mcp_call', 'mcp_list_tools', 'mcp_approval_request', 'compaction']);
+const INFORMATIONAL = new Set([
+  'message',
+  'reasoning',
+  'web_search_call',
+  'file_search_call',
+  'image_generation_call',
+  'code_interpreter_call',
+  'mcp_call',
+  'mcp_list_tools',
+  'mcp_approval_request',
+  'compaction',
+]);
 
 const isGated = (item: Json): boolean => typeof item['type'] !== 'string' || !INFORMATIONAL.has(item['type']);
 
@@ -120,7 +131,12 @@ function stream(gate: Gate): ReturnType<Adapter['stream']> {
       const index = data['output_index'];
       if (type === 'error') {
         ended = true;
-        return [{ frame: formatEvent({ event: 'error', data: JSON.stringify({ ...data, error: { type: 'upstream_error', code: data['code'] ?? null, message: data['message'] ?? 'upstream error' } }) }), substantive: true }];
+        return [
+          {
+            frame: formatEvent({ event: 'error', data: JSON.stringify({ ...data, error: { type: 'upstream_error', code: data['code'] ?? null, message: data['message'] ?? 'upstream error' } }) }),
+            substantive: true,
+          },
+        ];
       }
       if (type === 'response.output_item.added') {
         const item = data['item'];
@@ -151,7 +167,10 @@ function stream(gate: Gate): ReturnType<Adapter['stream']> {
         const replacement = explanationItem(gated);
         const seq = data['sequence_number'];
         return [
-          { frame: formatEvent({ event: 'response.output_item.added', data: JSON.stringify({ type: 'response.output_item.added', output_index: index, item: replacement, sequence_number: seq }) }), substantive: true },
+          {
+            frame: formatEvent({ event: 'response.output_item.added', data: JSON.stringify({ type: 'response.output_item.added', output_index: index, item: replacement, sequence_number: seq }) }),
+            substantive: true,
+          },
           { frame: f({ ...(data as Json), item: replacement }), substantive: true },
         ];
       }

@@ -67,7 +67,12 @@ export async function runStream(
   try {
     for await (const o of source) {
       if ('refuse' in o) {
-        if (out === undefined) return reply.code(403).headers({ ...headers, ...refusalHeaders(o.refuse) }).type('application/json').send(refusalBody(api, o.refuse));
+        if (out === undefined)
+          return reply
+            .code(403)
+            .headers({ ...headers, ...refusalHeaders(o.refuse) })
+            .type('application/json')
+            .send(refusalBody(api, o.refuse));
         out.end(refusalFrame(api, o.refuse));
         return reply;
       }
@@ -93,7 +98,10 @@ export async function runStream(
     if (out === undefined) {
       // Nothing substantive at all (an empty answer): what was held, as it came.
       out = new PassThrough();
-      void reply.code(200).headers({ ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform' }).send(out);
+      void reply
+        .code(200)
+        .headers({ ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform' })
+        .send(out);
       out.end(held.join(''));
       return reply;
     }

@@ -187,12 +187,17 @@ export const ROUTE_SCHEMAS = {
   },
   'POST /v1/messages': {
     summary: 'Anthropic Messages through the model-API proxy (plain and `stream: true`)',
-    description: 'Forwarded with the upstream key as `x-api-key`; every `tool_use` block is decided first. A refused call answers 403 `{"type": "error", "error": {"type": "governance_denied" | "approval_required", "message"}, "decision"}`.',
+    description:
+      'Forwarded with the upstream key as `x-api-key`; every `tool_use` block is decided first. A refused call answers 403 `{"type": "error", "error": {"type": "governance_denied" | "approval_required", "message"}, "decision"}`.',
     tags: ['model proxy'],
     body: { type: 'object', description: 'a Messages request' },
     response: { 200: { type: 'object' }, 400: errorBody, 401: errorBody, 403: { type: 'object' }, 502: { type: 'object' }, 503: { type: 'object' }, 504: { type: 'object' } },
   },
-  'GET /v1/models': { summary: "The upstream's model list, through the model-API proxy", tags: ['model proxy'], response: { 200: { type: 'object' }, 401: errorBody, 502: { type: 'object' }, 503: { type: 'object' } } },
+  'GET /v1/models': {
+    summary: "The upstream's model list, through the model-API proxy",
+    tags: ['model proxy'],
+    response: { 200: { type: 'object' }, 401: errorBody, 502: { type: 'object' }, 503: { type: 'object' } },
+  },
   'GET /v1/audit/public-key': { summary: "The audit log's Ed25519 public key (PEM)", tags: ['audit'], response: { 200: { type: 'string' }, 404: errorBody } },
   'GET /v1/audit/checkpoints': {
     summary: 'Signed checkpoints of the audit log, for external witnesses',

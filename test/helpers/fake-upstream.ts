@@ -16,11 +16,7 @@ export interface Recorded {
 }
 
 /** What the next request is answered with. */
-export type Answer =
-  | { json: unknown; status?: number }
-  | { sse: string[]; delayMs?: number; contentType?: string }
-  | { hang: true }
-  | ((req: Recorded, res: ServerResponse) => void);
+export type Answer = { json: unknown; status?: number } | { sse: string[]; delayMs?: number; contentType?: string } | { hang: true } | ((req: Recorded, res: ServerResponse) => void);
 
 export interface FakeUpstream {
   /** The base URL, ending in `/v1`. */
@@ -64,7 +60,10 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
       const parts = [...answer.sse];
       const next = () => {
         const part = parts.shift();
-        if (part === undefined) return res.end();
+        if (part === undefined) {
+          res.end();
+          return;
+        }
         res.write(part);
         if (answer.delayMs) setTimeout(next, answer.delayMs);
         else next();
@@ -109,7 +108,14 @@ export function chatToolCall(name: string, args: string | Record<string, unknown
 
 /** A chat completion with text only. */
 export function chatText(text: string): unknown {
-  return { id: 'chatcmpl-2', object: 'chat.completion', created: 1, model: 'gpt-4o', choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop', logprobs: null }], usage: USAGE };
+  return {
+    id: 'chatcmpl-2',
+    object: 'chat.completion',
+    created: 1,
+    model: 'gpt-4o',
+    choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop', logprobs: null }],
+    usage: USAGE,
+  };
 }
 
 /** The same tool call streamed: an optional text first, the arguments in `pieces` fragments, usage, `[DONE]`. */
@@ -148,7 +154,9 @@ export function messageToolUse(name: string, input: Record<string, unknown>, tex
 /** The same streamed, the input JSON in `pieces` fragments. */
 export function messageToolUseStream(name: string, input: string, options: { text?: string; pieces?: number; id?: string } = {}): string[] {
   const out = [
-    named('message_start', { message: { id: 'msg_2', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 20, output_tokens: 1 } } }),
+    named('message_start', {
+      message: { id: 'msg_2', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 20, output_tokens: 1 } },
+    }),
   ];
   let index = 0;
   if (options.text !== undefined) {

@@ -139,7 +139,9 @@ describe('Chat Completions, streamed', () => {
     let text = '';
     const calls: { name?: string; args?: string }[] = [];
     let finish: string | null | undefined;
+    let usage = false;
     for await (const chunk of stream) {
+      if (chunk.usage) usage = true;
       const c = chunk.choices[0];
       if (!c) continue;
       text += c.delta.content ?? '';
@@ -151,12 +153,16 @@ describe('Chat Completions, streamed', () => {
     expect(calls).toEqual([{ name: 'sys:execute', args: '{"cmd":"ls -la"}' }]);
     expect(finish).toBe('tool_calls');
     // The agent did not ask for usage: the usage chunk the proxy asked for is not passed on.
-    expect((h.upstream.requests.at(-1)?.body as { stream_options?: unknown }).stream_options).toEqual({ include_usage: true });
+    const sent = h.upstream.requests.at(-1)?.body as { stream_options?: unknown };
+    expect(sent.stream_options).toEqual({ include_usage: true });
+    expect(usage).toBe(false);
   });
 
   it('a forbidden call alone is a plain 403, before any byte of it', async () => {
     h.upstream.queue({ sse: chatToolCallStream('sys:execute', JSON.stringify({ cmd: 'rm -rf /app/data' })) });
-    const err = await refusal(client(ADMIN).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }], tools: TOOLS, stream: true }, { headers: { 'X-ControlZero-Danger-Level': 'low' } }));
+    const err = await refusal(
+      client(ADMIN).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }], tools: TOOLS, stream: true }, { headers: { 'X-ControlZero-Danger-Level': 'low' } }),
+    );
     expect(err.status).toBe(403);
     expect(err.type).toBe('governance_denied');
   });
@@ -197,7 +203,9 @@ describe('Chat Completions, streamed', () => {
 
   it('a stream the proxy cannot parse is cut off with an error event, never passed on', async () => {
     const good = chatToolCallStream('sys:execute', JSON.stringify({ cmd: 'ls' }), { text: 'Hello ' });
-    h.upstream.queue({ sse: [...good.slice(0, 3), 'data: {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": "x"}}]}}]\n\n', 'data: {not json\n\n', ...good.slice(3)] });
+    h.upstream.queue({
+      sse: [...good.slice(0, 3), 'data: {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": "x"}}]}}]\n\n', 'data: {not json\n\n', ...good.slice(3)],
+    });
     const response = await fetch(`${h.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { ...SRE, 'content-type': 'application/json' },

@@ -23,7 +23,10 @@ function client(headers: Record<string, string>): Anthropic {
 }
 
 const ask = (c: Anthropic, command: string, danger = 'low') =>
-  c.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 1024, messages: [{ role: 'user', content: `Execute this: ${command}` }], tools: TOOLS }, { headers: { 'X-ControlZero-Danger-Level': danger } });
+  c.messages.create(
+    { model: 'claude-sonnet-4-5', max_tokens: 1024, messages: [{ role: 'user', content: `Execute this: ${command}` }], tools: TOOLS },
+    { headers: { 'X-ControlZero-Danger-Level': danger } },
+  );
 
 async function refusal(p: Promise<unknown>): Promise<APIError> {
   try {
@@ -111,12 +114,20 @@ describe('Messages, streamed', () => {
   it('an unknown event type or a truncated stream is cut off with an error event', async () => {
     const frames = messageToolUseStream('sys:execute', JSON.stringify({ cmd: 'ls' }), { text: 'Hi ' });
     h.upstream.queue({ sse: [...frames.slice(0, 4), 'event: surprise\ndata: {"type":"surprise"}\n\n', ...frames.slice(4)] });
-    const r1 = await fetch(`${h.url}/v1/messages`, { method: 'POST', headers: { ...SRE, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', max_tokens: 1, messages: [], stream: true }) });
+    const r1 = await fetch(`${h.url}/v1/messages`, {
+      method: 'POST',
+      headers: { ...SRE, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'm', max_tokens: 1, messages: [], stream: true }),
+    });
     const raw1 = await r1.text();
     expect(raw1).toContain('unknown event type \\"surprise\\"');
     expect(raw1).not.toContain('tool_use');
     h.upstream.queue({ sse: frames.slice(0, -4) });
-    const r2 = await fetch(`${h.url}/v1/messages`, { method: 'POST', headers: { ...SRE, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', max_tokens: 1, messages: [], stream: true }) });
+    const r2 = await fetch(`${h.url}/v1/messages`, {
+      method: 'POST',
+      headers: { ...SRE, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'm', max_tokens: 1, messages: [], stream: true }),
+    });
     const raw2 = await r2.text();
     expect(raw2).toMatch(/event: error\ndata: \{"type":"error","error":\{"type":"upstream_error"/);
     expect(raw2).not.toContain('tool_use');

@@ -83,7 +83,15 @@ describe('redactText', () => {
 
     const env = { id: 'c', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o' };
     const piece = (content: string) => `data: ${JSON.stringify({ ...env, choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
-    h.upstream.queue({ sse: [`data: ${JSON.stringify({ ...env, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] })}\n\n`, piece('the token is AKIAZ7VQ'), piece('3XKQ2M5PLR4T ok'), `data: ${JSON.stringify({ ...env, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\n`, 'data: [DONE]\n\n'] });
+    h.upstream.queue({
+      sse: [
+        `data: ${JSON.stringify({ ...env, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] })}\n\n`,
+        piece('the token is AKIAZ7VQ'),
+        piece('3XKQ2M5PLR4T ok'),
+        `data: ${JSON.stringify({ ...env, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\n`,
+        'data: [DONE]\n\n',
+      ],
+    });
     const client = new OpenAI({ apiKey: 'ignored', baseURL: `${h.url}/v1`, defaultHeaders: SRE, maxRetries: 0 });
     const final = await client.chat.completions.stream({ model: 'gpt-4o', messages: [] }).finalChatCompletion();
     const text = final.choices[0]?.message.content ?? '';

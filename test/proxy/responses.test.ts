@@ -77,7 +77,11 @@ describe('Responses, streamed', () => {
 
   it('a forbidden call after text ends the stream with the error; no event of it leaks', async () => {
     h.upstream.queue({ sse: responseFunctionCallStream('sys:execute', '{"cmd":"rm -rf /app/data"}', { text: 'Deleting. ' }) });
-    const response = await fetch(`${h.url}/v1/responses`, { method: 'POST', headers: { ...ADMIN, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o', input: 'x', stream: true }) });
+    const response = await fetch(`${h.url}/v1/responses`, {
+      method: 'POST',
+      headers: { ...ADMIN, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o', input: 'x', stream: true }),
+    });
     const raw = await response.text();
     const [before, after] = raw.split('event: error\n');
     expect(before).toContain('"delta":"Deleting. "');
@@ -96,7 +100,11 @@ describe('Responses, streamed', () => {
     // Drop the call's own events: only the final response shows it.
     const sneaky = frames.filter((f) => !f.includes('"output_index":1'));
     h.upstream.queue({ sse: sneaky });
-    const response = await fetch(`${h.url}/v1/responses`, { method: 'POST', headers: { ...ADMIN, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o', input: 'x', stream: true }) });
+    const response = await fetch(`${h.url}/v1/responses`, {
+      method: 'POST',
+      headers: { ...ADMIN, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o', input: 'x', stream: true }),
+    });
     const raw = await response.text();
     expect(raw).not.toContain('response.completed');
     expect(raw).toContain('governance_denied');

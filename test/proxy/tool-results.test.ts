@@ -45,7 +45,13 @@ describe('Chat Completions: role tool', () => {
 
   it('without the injection the same conversation goes on', async () => {
     h.upstream.queue({ json: chatToolCall('sys:execute', { cmd: 'ls' }) });
-    const r = await post('/v1/chat/completions', { model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }, { role: 'tool', tool_call_id: 'call_zz', content: 'README: a small tool' }] });
+    const r = await post('/v1/chat/completions', {
+      model: 'gpt-4o',
+      messages: [
+        { role: 'user', content: 'x' },
+        { role: 'tool', tool_call_id: 'call_zz', content: 'README: a small tool' },
+      ],
+    });
     expect(r.status).toBe(200);
   });
 
