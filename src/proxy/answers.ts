@@ -44,7 +44,7 @@ function refusalError(g: GatedCall): Record<string, unknown> {
 export function refusalBody(api: ApiKind, g: GatedCall): Record<string, unknown> {
   const error = refusalError(g);
   if (api !== 'messages') return { error };
-  const { type, message, ...rest } = error;
+  const { type, message, code: _code, param: _param, ...rest } = error;
   return { type: 'error', error: { type, message }, ...rest };
 }
 

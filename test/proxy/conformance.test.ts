@@ -42,7 +42,12 @@ const SURFACES: { name: string; path: string; body: Record<string, unknown>; ans
       res.end(JSON.stringify(messageToolUse(c.name, {})).replace('"input":{}', `"input":${c.arguments}`));
     },
   },
-  { name: 'messages stream', path: '/v1/messages', body: { model: 'claude-sonnet-4-5', max_tokens: 10, messages: [], stream: true }, answer: (c) => ({ sse: messageToolUseStream(c.name, c.arguments) }) },
+  {
+    name: 'messages stream',
+    path: '/v1/messages',
+    body: { model: 'claude-sonnet-4-5', max_tokens: 10, messages: [], stream: true },
+    answer: (c) => ({ sse: messageToolUseStream(c.name, c.arguments) }),
+  },
 ];
 
 describe('the same tool call gets the same decision through every proxy surface and /v1/decide', () => {
