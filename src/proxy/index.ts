@@ -138,7 +138,14 @@ export function registerProxy(routes: ServerRoutes, gateway: Gateway, options: P
       const who: CallerContext = { principal, context: context.value, traceId: trace, ...(approvalId !== undefined ? { approvalId } : {}) };
       let tokens = 0;
       const gate: Gate = {
-        decide: (calls) => decideCalls(gateway, calls, who),
+        decide: async (calls) => {
+          const started = process.hrtime.bigint();
+          const gated = await decideCalls(gateway, calls, who);
+          // Counted in /metrics like the decisions of /v1/decide.
+          const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+          for (const g of gated) routes.metrics.decision(g.decision.decision, seconds);
+          return gated;
+        },
         onDeny: options.onDeny,
         redactText: options.redactText,
         usage: (n) => void (tokens = Math.max(tokens, n)),

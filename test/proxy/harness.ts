@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBastionApp, type BastionApp } from '../../src/app/index.js';
 import { DEFAULT_CONFIG, DEFAULT_PROXY, type BastionConfig, type ProxyConfig } from '../../src/config/index.js';
+import type { Authenticator } from '../../src/identity/index.js';
 import { runBastion } from '../helpers/cli.js';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
 
@@ -31,20 +32,27 @@ export const ADMIN = { 'X-ControlZero-User-ID': 'admin-1', 'X-ControlZero-User-G
 export const INTERN = { 'X-ControlZero-User-ID': 'intern-1', 'X-ControlZero-User-Group': 'intern' };
 export const APPROVER = { 'X-ControlZero-User-ID': 'boss', 'X-ControlZero-User-Group': 'approvers' };
 
-export async function startHarness(options: { proxy?: Partial<ProxyConfig>; upstream?: string | null; env?: Record<string, string>; policies?: string[] } = {}): Promise<Harness> {
+export async function startHarness(
+  options: { proxy?: Partial<ProxyConfig>; upstream?: string | null; env?: Record<string, string>; policies?: string[]; identity?: Authenticator } = {},
+): Promise<Harness> {
   const upstream = await startFakeUpstream();
   const dataDir = mkdtempSync(join(tmpdir(), 'bastion-proxy-'));
   const config: BastionConfig = {
     ...DEFAULT_CONFIG,
     host: '127.0.0.1',
     port: 0,
-    dev: true,
+    dev: options.identity === undefined,
     dataDir,
     policies: [SEED_POLICY, PROXY_RULES, ...(options.policies ?? [])],
     proxy: { ...DEFAULT_PROXY, ...options.proxy },
     ...(options.upstream === null ? {} : { upstream: options.upstream ?? upstream.url }),
   };
-  const built = await createBastionApp({ config, io: { stderr: { write: () => true }, env: options.env ?? { BASTION_UPSTREAM_API_KEY: UPSTREAM_KEY } }, watch: false });
+  const built = await createBastionApp({
+    config,
+    io: { stderr: { write: () => true }, env: options.env ?? { BASTION_UPSTREAM_API_KEY: UPSTREAM_KEY } },
+    watch: false,
+    ...(options.identity ? { identity: options.identity } : {}),
+  });
   if (!built.ok) throw new Error(built.errors.map((e) => e.message).join('; '));
   const started = await built.value.start();
   if (!started.ok) throw new Error(started.errors.map((e) => e.message).join('; '));

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import OpenAI, { APIError } from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { chatToolCall, chatToolCallStream } from '../helpers/fake-upstream.js';
+import { tokenIdentity } from '../helpers/identity.js';
 import { SRE, startHarness, type Harness } from './harness.js';
 
 let h: Harness | undefined;
@@ -22,6 +23,26 @@ afterEach(async () => {
 
 const post = (url: string, body: unknown, headers: Record<string, string> = SRE) =>
   fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+describe('production mode', () => {
+  it("the agent's bearer token identifies it to Bastion and never reaches the upstream", async () => {
+    h = await startHarness({ identity: tokenIdentity({ 'bastion-agent-token': { id: 'sre-user-1', groups: ['sre-ops'] } }) });
+    h.upstream.queue({ json: chatToolCall('sys:execute', { cmd: 'ls -la' }) });
+    const client = new OpenAI({ apiKey: 'bastion-agent-token', baseURL: `${h.url}/v1`, maxRetries: 0 });
+    const answer = await client.chat.completions.create({ model: 'gpt-4o', messages: [] });
+    expect(answer.choices[0]?.message.tool_calls).toHaveLength(1);
+    const sent = JSON.stringify(h.upstream.requests[0]?.headers);
+    expect(sent).not.toContain('bastion-agent-token');
+    expect(h.upstream.requests[0]?.headers['authorization']).toBe('Bearer sk-upstream-secret-key');
+    // Identity headers are not identity in production: a forged intern header changes nothing, a wrong token is 401.
+    const forged = await fetch(`${h.url}/v1/chat/completions`, { method: 'POST', headers: { ...SRE, 'content-type': 'application/json' }, body: '{"model":"gpt-4o","messages":[]}' });
+    expect(forged.status).toBe(401);
+    expect(h.upstream.requests).toHaveLength(1);
+    // The proxy's decisions are counted in /metrics like those of /v1/decide.
+    const metrics = await (await fetch(`${h.url}/metrics`)).text();
+    expect(metrics).toMatch(/bastion_decisions_total\{effect="allow"\} 1/);
+  });
+});
 
 describe('upstream failures', () => {
   it('an upstream that is down answers 502 naming the upstream, and the SDK raises it', async () => {
