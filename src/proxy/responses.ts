@@ -12,7 +12,7 @@
  * final `response.completed` is checked again, so no undecided call reaches `finalResponse()`.
  */
 
-import { redact } from '../scan/index.js';
+import { createStreamRedactor, redact, type StreamRedactor } from '../scan/index.js';
 import { formatEvent } from '../server/index.js';
 import { type Adapter, type Gate, type Inbound, type Json, isObject, joinParts, textParts, unreadable } from './adapter.js';
 import { explanation } from './answers.js';
@@ -112,6 +112,8 @@ function stream(gate: Gate): ReturnType<Adapter['stream']> {
   const held = new Map<number, string[]>();
   /** Decided calls by their item's id or call id: the verdict. */
   const verdicts = new Map<string, GatedCall>();
+  /** Text redactors by `item_id:content_index` (`proxy.redactText`). */
+  const redactors = new Map<string, StreamRedactor>();
   let ended = false;
   const keyOf = (item: Json): string => (typeof item['call_id'] === 'string' ? item['call_id'] : typeof item['id'] === 'string' ? item['id'] : '');
 
@@ -152,6 +154,7 @@ function stream(gate: Gate): ReturnType<Adapter['stream']> {
         if (typeof index !== 'number' || !isObject(item)) throw malformed('`response.output_item.done` has no `output_index` or `item`');
         if (!isGated(item)) {
           if (held.has(index)) throw malformed('an output item changed its type');
+          if (gate.redactText) redactMessage(item);
           return [{ frame: f(), substantive: true }];
         }
         const frames = held.get(index) ?? [];
@@ -178,6 +181,32 @@ function stream(gate: Gate): ReturnType<Adapter['stream']> {
         (held.get(index) as string[]).push(f());
         return [];
       }
+      if (gate.redactText) {
+        const key = `${String(data['item_id'])}:${String(data['content_index'])}`;
+        if (type === 'response.output_text.delta' && typeof data['delta'] === 'string') {
+          let r = redactors.get(key);
+          if (r === undefined) redactors.set(key, (r = createStreamRedactor()));
+          const text = r.push(data['delta']);
+          return text === '' ? [] : [{ frame: f({ ...(data as Json), delta: text }), substantive: true }];
+        }
+        if (type === 'response.output_text.done') {
+          const rest = redactors.get(key)?.end() ?? '';
+          redactors.delete(key);
+          const full = typeof data['text'] === 'string' ? redact(data['text']) : data['text'];
+          return [
+            ...(rest !== ''
+              ? [
+                  {
+                    frame: formatEvent({ event: 'response.output_text.delta', data: JSON.stringify({ ...(data as Json), type: 'response.output_text.delta', delta: rest, text: undefined }) }),
+                    substantive: true,
+                  },
+                ]
+              : []),
+            { frame: f({ ...(data as Json), text: full }), substantive: true },
+          ];
+        }
+        if (type === 'response.content_part.done' && isObject(data['part']) && typeof data['part']['text'] === 'string') data['part']['text'] = redact(data['part']['text']);
+      }
       if (type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed') {
         if (held.size > 0) throw malformed(`\`${type}\` came while an output item was still open`);
         const response = data['response'];
@@ -200,6 +229,7 @@ function stream(gate: Gate): ReturnType<Adapter['stream']> {
             output[i] = explanationItem(g);
           }
         }
+        if (gate.redactText) for (const item of output) if (isObject(item)) redactMessage(item);
         if (typeof response['id'] === 'string') gate.released([{ id: response['id'] }]);
         ended = true;
         return [{ frame: f(), substantive: true }];

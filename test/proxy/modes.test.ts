@@ -5,9 +5,10 @@
  */
 
 import { join } from 'node:path';
+import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { chatText, chatToolCall, chatToolCallStream, messageToolUse, responseFunctionCall } from '../helpers/fake-upstream.js';
+import { chatText, chatToolCall, chatToolCallStream, messageToolUse, messageToolUseStream, responseFunctionCall, responseFunctionCallStream } from '../helpers/fake-upstream.js';
 import { ADMIN, SRE, startHarness, type Harness } from './harness.js';
 
 let h: Harness | undefined;
@@ -96,6 +97,39 @@ describe('redactText', () => {
     const final = await client.chat.completions.stream({ model: 'gpt-4o', messages: [] }).finalChatCompletion();
     const text = final.choices[0]?.message.content ?? '';
     expect(text).toBe('the token is [REDACTED:aws-access-key] ok');
+  });
+});
+
+describe('redactText in a Responses stream', () => {
+  it('redacts a secret split across deltas, in the done events and the final response', async () => {
+    h = await startHarness({ proxy: { redactText: true } });
+    const frames = responseFunctionCallStream('sys:execute', '{"cmd":"ls"}', { text: 'key AKIAZ7VQ3XKQ2M5PLR4T end' });
+    // Split the one text delta in two, inside the key.
+    const split = frames.flatMap((f) => {
+      if (!f.includes('response.output_text.delta')) return [f];
+      return [f.replace('key AKIAZ7VQ3XKQ2M5PLR4T end', 'key AKIAZ7VQ'), f.replace('key AKIAZ7VQ3XKQ2M5PLR4T end', '3XKQ2M5PLR4T end')];
+    });
+    h.upstream.queue({ sse: split });
+    const client = new OpenAI({ apiKey: 'ignored', baseURL: `${h.url}/v1`, defaultHeaders: SRE, maxRetries: 0 });
+    const stream = client.responses.stream({ model: 'gpt-4o', input: 'x' });
+    let text = '';
+    stream.on('response.output_text.delta', (e) => (text += e.delta));
+    const final = await stream.finalResponse();
+    expect(text).toBe('key [REDACTED:aws-access-key] end');
+    expect(JSON.stringify(final)).not.toContain('AKIAZ7VQ3XKQ2M5PLR4T');
+    expect(final.output_text).toBe('key [REDACTED:aws-access-key] end');
+  });
+});
+
+describe('redactText in a Messages stream', () => {
+  it('redacts a secret split across text deltas', async () => {
+    h = await startHarness({ proxy: { redactText: true } });
+    const frames = messageToolUseStream('sys:execute', '{"cmd":"ls"}', { text: 'key AKIAZ7VQ 3XKQ2M5PLR4T end' }).map((f) => f.replace('"text":"AKIAZ7VQ "', '"text":"AKIAZ7VQ"'));
+    h.upstream.queue({ sse: frames });
+    const client = new Anthropic({ apiKey: 'ignored', baseURL: h.url, defaultHeaders: SRE, maxRetries: 0 });
+    const final = await client.messages.stream({ model: 'm', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] }).finalMessage();
+    expect(final.content[0]?.type === 'text' && final.content[0].text).toBe('key [REDACTED:aws-access-key] end');
+    expect(final.content[1]?.type).toBe('tool_use');
   });
 });
 
