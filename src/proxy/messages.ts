@@ -90,6 +90,10 @@ function stream(gate: Gate): ReturnType<Adapter['stream']> {
   const held = new Map<number, { block: Json; json: string }>();
   const redactors = new Map<number, StreamRedactor>();
   let decided = 0;
+  // Usage: the input from `message_start`, the output as `message_delta` counts it (cumulative).
+  let inputTokens = 0;
+  let outputTokens = 0;
+  const report = () => gate.usage(inputTokens + outputTokens);
   let allowedCount = 0;
   let ended = false;
   return {
@@ -110,8 +114,11 @@ function stream(gate: Gate): ReturnType<Adapter['stream']> {
           return pass(false);
         case 'message_start': {
           const msg = isObject(data['message']) ? data['message'] : undefined;
-          const tokens = usageTokens(msg?.['usage']);
-          if (tokens !== undefined) gate.usage(tokens);
+          const usage = isObject(msg?.['usage']) ? (msg['usage'] as Json) : {};
+          const output = usage['output_tokens'];
+          inputTokens = (usageTokens({ ...usage, output_tokens: 0 }) ?? 0);
+          outputTokens = typeof output === 'number' && Number.isSafeInteger(output) && output >= 0 ? output : 0;
+          report();
           return pass(false);
         }
         case 'error':
@@ -181,8 +188,10 @@ function stream(gate: Gate): ReturnType<Adapter['stream']> {
         }
         case 'message_delta': {
           if (held.size > 0) throw malformed('`message_delta` came while a `tool_use` block was still open');
-          const tokens = usageTokens(data['usage']);
-          if (tokens !== undefined) gate.usage(tokens);
+          const usage = isObject(data['usage']) ? data['usage'] : {};
+          const output = usage['output_tokens'];
+          if (typeof output === 'number' && Number.isSafeInteger(output) && output >= 0) outputTokens = output;
+          report();
           const delta = isObject(data['delta']) ? data['delta'] : {};
           if (decided > 0 && allowedCount === 0 && delta['stop_reason'] === 'tool_use') {
             return [{ frame: formatEvent({ event: type, data: JSON.stringify({ ...data, delta: { ...delta, stop_reason: 'end_turn' } }) }), substantive: true }];

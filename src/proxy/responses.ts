@@ -110,8 +110,11 @@ async function plain(answer: unknown, gate: Gate): Promise<{ body: unknown } | {
 
 function stream(gate: Gate): ReturnType<Adapter['stream']> {
   const held = new Map<number, string[]>();
-  /** Decided calls by their item's id or call id: the verdict. */
-  const verdicts = new Map<string, GatedCall>();
+  /** Decided calls by their item's id or call id: the verdict, and the call as it was decided. */
+  const verdicts = new Map<string, { gated: GatedCall; call: string }>();
+  /** The argument text each held item's deltas add up to. */
+  const streamed = new Map<number, string>();
+  const callText = (item: Json): string => JSON.stringify(toCall(item));
   /** Text redactors by `item_id:content_index` (`proxy.redactText`). */
   const redactors = new Map<string, StreamRedactor>();
   let ended = false;
@@ -159,9 +162,15 @@ function stream(gate: Gate): ReturnType<Adapter['stream']> {
         }
         const frames = held.get(index) ?? [];
         held.delete(index);
+        // INVARIANT: what the deltas said is what is decided: an agent reading the deltas must
+        // not get other arguments than the finished item's.
+        const pieces = streamed.get(index);
+        streamed.delete(index);
+        const whole = item['type'] === 'custom_tool_call' ? item['input'] : item['arguments'];
+        if (pieces !== undefined && pieces !== whole) throw malformed('the deltas of a call do not add up to its arguments');
         const [g] = await gate.decide([toCall(item)]);
         const gated = g as GatedCall;
-        verdicts.set(keyOf(item), gated);
+        verdicts.set(keyOf(item), { gated, call: callText(item) });
         if (gated.decision.decision === 'allow') {
           gate.released([{ id: gated.call.id, name: gated.call.name }]);
           return [...frames.map((frame) => ({ frame, substantive: true })), { frame: f(), substantive: true }];
@@ -178,6 +187,14 @@ function stream(gate: Gate): ReturnType<Adapter['stream']> {
         ];
       }
       if (typeof index === 'number' && held.has(index)) {
+        if (type === 'response.function_call_arguments.delta' || type === 'response.custom_tool_call_input.delta') {
+          if (typeof data['delta'] !== 'string') throw malformed(`\`${type}\` has no text \`delta\``);
+          streamed.set(index, (streamed.get(index) ?? '') + data['delta']);
+        }
+        if (type === 'response.function_call_arguments.done' || type === 'response.custom_tool_call_input.done') {
+          const whole = type === 'response.function_call_arguments.done' ? data['arguments'] : data['input'];
+          if (whole !== (streamed.get(index) ?? '')) throw malformed('the deltas of a call do not add up to its arguments');
+        }
         (held.get(index) as string[]).push(f());
         return [];
       }
@@ -218,10 +235,12 @@ function stream(gate: Gate): ReturnType<Adapter['stream']> {
         for (let i = 0; i < output.length; i++) {
           const item = output[i];
           if (!isObject(item) || !isGated(item)) continue;
-          let g = verdicts.get(keyOf(item));
+          const seen = verdicts.get(keyOf(item));
+          if (seen !== undefined && seen.call !== callText(item)) throw malformed('the final response shows a call other than the one streamed');
+          let g = seen?.gated;
           if (g === undefined) {
             g = (await gate.decide([toCall(item)]))[0] as GatedCall;
-            verdicts.set(keyOf(item), g);
+            verdicts.set(keyOf(item), { gated: g, call: callText(item) });
             if (g.decision.decision === 'allow') gate.released([{ id: g.call.id, name: g.call.name }]);
           }
           if (g.decision.decision !== 'allow') {

@@ -95,6 +95,24 @@ describe('Responses, streamed', () => {
     expect((err.error as { type: string }).type).toBe('governance_denied');
   });
 
+  it('deltas that do not add up to the finished call are cut off, never released', async () => {
+    // The deltas say one thing, the finished item (what would be decided) another.
+    const frames = responseFunctionCallStream('sys:execute', '{"cmd":"ls -la"}').map((f) =>
+      f.includes('response.function_call_arguments.delta') ? f.replace('"delta":"ls -la', '"delta":"rm -rf /;ls -la') : f,
+    );
+    expect(frames.join('')).toContain('rm -rf /;ls -la');
+    h.upstream.queue({ sse: frames });
+    const response = await fetch(`${h.url}/v1/responses`, {
+      method: 'POST',
+      headers: { ...SRE, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o', input: 'x', stream: true }),
+    });
+    const raw = await response.text();
+    expect(raw).not.toContain('rm -rf');
+    expect(raw).not.toContain('function_call_arguments');
+    expect(raw).toContain('the deltas of a call do not add up to its arguments');
+  });
+
   it('a call that appears only in response.completed is decided there', async () => {
     const frames = responseFunctionCallStream('sys:execute', '{"cmd":"rm -rf /app/data"}', { text: 'Hi ' });
     // Drop the call's own events: only the final response shows it.
