@@ -22,7 +22,7 @@ import type { Gateway } from '../gateway/index.js';
 import { contextFromHeaders } from '../identity/index.js';
 import type { ServerRoutes } from '../server/index.js';
 import type { Adapter, Gate } from './adapter.js';
-import { APPROVAL_HEADER, type ApiKind, errorBody, refusalBody, refusalHeaders, TRACE_HEADER } from './answers.js';
+import { APPROVAL_HEADER, type ApiKind, refusalBody, refusalHeaders, TRACE_HEADER } from './answers.js';
 import { chatAdapter } from './chat.js';
 import { Conversations } from './conversation.js';
 import { decideCalls, type CallerContext } from './gate.js';
@@ -234,4 +234,3 @@ export function registerProxy(routes: ServerRoutes, gateway: Gateway, options: P
   });
 }
 
-export { errorBody };
