@@ -233,4 +233,3 @@ export function registerProxy(routes: ServerRoutes, gateway: Gateway, options: P
     }
   });
 }
-

@@ -116,7 +116,7 @@ function stream(gate: Gate): ReturnType<Adapter['stream']> {
           const msg = isObject(data['message']) ? data['message'] : undefined;
           const usage = isObject(msg?.['usage']) ? (msg['usage'] as Json) : {};
           const output = usage['output_tokens'];
-          inputTokens = (usageTokens({ ...usage, output_tokens: 0 }) ?? 0);
+          inputTokens = usageTokens({ ...usage, output_tokens: 0 }) ?? 0;
           outputTokens = typeof output === 'number' && Number.isSafeInteger(output) && output >= 0 ? output : 0;
           report();
           return pass(false);
