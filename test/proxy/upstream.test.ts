@@ -9,9 +9,10 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Anthropic from '@anthropic-ai/sdk';
 import OpenAI, { APIError } from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { chatToolCall, chatToolCallStream } from '../helpers/fake-upstream.js';
+import { chatToolCall, chatToolCallStream, messageToolUse } from '../helpers/fake-upstream.js';
 import { tokenIdentity } from '../helpers/identity.js';
 import { SRE, startHarness, type Harness } from './harness.js';
 
@@ -41,6 +42,27 @@ describe('production mode', () => {
     // The proxy's decisions are counted in /metrics like those of /v1/decide.
     const metrics = await (await fetch(`${h.url}/metrics`)).text();
     expect(metrics).toMatch(/bastion_decisions_total\{effect="allow"\} 1/);
+  });
+});
+
+describe('production mode, Anthropic', () => {
+  it('the SDK authenticates to Bastion with `authToken` (Authorization: Bearer); the upstream gets only its own key', async () => {
+    h = await startHarness({ identity: tokenIdentity({ 'bastion-agent-token': { id: 'sre-user-1', groups: ['sre-ops'] } }) });
+    h.upstream.queue({ json: messageToolUse('sys:execute', { cmd: 'ls -la' }) });
+    const client = new Anthropic({ apiKey: null, authToken: 'bastion-agent-token', baseURL: h.url, maxRetries: 0 });
+    const answer = await client.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] });
+    expect(answer.content.map((b) => b.type)).toEqual(['text', 'tool_use']);
+    const sent = h.upstream.requests[0]?.headers;
+    expect(sent?.['x-api-key']).toBe('sk-upstream-secret-key');
+    expect(sent?.['authorization']).toBeUndefined();
+    expect(JSON.stringify(sent)).not.toContain('bastion-agent-token');
+  });
+
+  it('a malformed X-Bastion-Approval-Id is refused before the upstream is called', async () => {
+    h = await startHarness();
+    const r = await post(h.url, { model: 'gpt-4o', messages: [] }, { ...SRE, 'X-Bastion-Approval-Id': 'not an id' });
+    expect(r.status).toBe(400);
+    expect(h.upstream.requests).toHaveLength(0);
   });
 });
 
