@@ -20,6 +20,7 @@ import { openGateway, type Gateway } from '../gateway/index.js';
 import { buildAuthenticator, type Authenticator } from '../identity/index.js';
 import { countPending, createMetrics, timeAuditAppends, type Metrics } from '../metrics/index.js';
 import { watchPolicies, type PolicyWatcher } from '../policy/index.js';
+import { registerProxy, upstreamKey } from '../proxy/index.js';
 import { buildServer, listen, stopServer, type LogOptions } from '../server/index.js';
 import { createChangeReview, fixtureBackend, httpBackend, type ReviewBackend } from '../review/index.js';
 import { createMemoryStores, openSqliteStores, type StateStores } from '../storage/index.js';
@@ -276,6 +277,15 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
     return reviewBackend;
   }
 
+  // The model-API proxy's provider key, from the environment or a secret file, never the config file.
+  const key = upstreamKey(io.env, (path) => readFileSync(path, 'utf8'));
+  if (!key.ok) {
+    await gateway.close();
+    await stores.close();
+    return fail(bastionError('CONFIG_INVALID', key.message, { field: 'upstream' }));
+  }
+  const proxy = { ...config.proxy, ...(config.upstream !== undefined ? { upstream: config.upstream } : {}), ...(key.value !== undefined ? { apiKey: key.value } : {}) };
+
   let watcher: PolicyWatcher | undefined;
   const startedAt = new Date();
   const server =
@@ -291,6 +301,7 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
           ...(options.requestLog ? { log: options.requestLog } : {}),
           metrics,
           review: createChangeReview({ gateway, backend: reviewBackend.value, ...(config.review?.slackChannel !== undefined ? { slackChannel: config.review.slackChannel } : {}) }),
+          extensions: [(routes) => registerProxy(routes, gateway, proxy)],
           probes: [
             { name: 'killSwitch', check: () => stores.killSwitch.get() },
             {

@@ -14,6 +14,8 @@
  *   limits: { onStoreError: closed }
  *   approvals: { defaultApproverGroups: [bastion-approvers], defaultExpiry: 15m }
  *   notifications: { webhooks: [{ name, url | urlEnv, format: generic | slack, secretEnv | secretFile }] }
+ *   upstream: https://api.openai.com/v1
+ *   proxy: { onDeny: error | strip, timeout: 120s, idleTimeout: 60s, redactText: false }
  *
  * `ConfigFileSchema` is the file's one definition. The sections later issues add (identity,
  * approvals, limits, storage, mcp) extend it: `ConfigFileSchema.extend({ identity: … })`.
@@ -266,6 +268,30 @@ export const ReviewConfigSchema = strictObject(
 ).superRefine((r, ctx) => {
   if (r.fixtures !== undefined && r.http !== undefined) ctx.addIssue({ code: 'custom', message: 'give one of `fixtures` and `http`, not both', path: ['http'] });
 });
+/** `proxy`: how the model-API proxy treats the upstream and the tool calls it refuses. */
+export const ProxyConfigSchema = strictObject(
+  {
+    onDeny: z.enum(['error', 'strip'], { error: "must be `error` (answer the API's error, HTTP 403) or `strip` (remove the refused call and say why in the text)" }).exactOptional(),
+    timeout: duration('how long the upstream may take to answer').exactOptional(),
+    idleTimeout: duration('the longest silence inside a streamed answer').exactOptional(),
+    redactText: bool.exactOptional(),
+  },
+  { what: 'in `proxy`', notObject: 'must be a mapping such as `{ onDeny: error, timeout: 120s }`' },
+);
+
+/** The model-API proxy, resolved (`proxy` in `bastion.yaml`). */
+export interface ProxyConfig {
+  /** `error` (default): a refused tool call fails the answer with the API's error; `strip`: it is removed and explained. */
+  onDeny: 'error' | 'strip';
+  /** Until the upstream's answer (a whole plain answer, or a stream's headers); default 120 s. */
+  timeoutMs: number;
+  /** The longest gap between two chunks of a streamed answer; default 60 s. */
+  idleTimeoutMs: number;
+  /** Redact secrets in the model's text (streamed text then lags by up to about 1 KB); default false. */
+  redactText: boolean;
+}
+
+export const DEFAULT_PROXY: ProxyConfig = { onDeny: 'error', timeoutMs: 120_000, idleTimeoutMs: 60_000, redactText: false };
 
 /** `bastion.yaml` as written. */
 export const ConfigFileSchema = strictObject(
@@ -303,6 +329,7 @@ export const ConfigFileSchema = strictObject(
       { what: 'in `audit`', notObject: 'must be a mapping' },
     ).exactOptional(),
     upstream: z.string({ error: 'must be an http(s) URL' }).regex(HTTP_URL, { error: 'must be an http(s) URL' }).exactOptional(),
+    proxy: ProxyConfigSchema.exactOptional(),
     dev: bool.exactOptional(),
     identity: IdentityConfigSchema.exactOptional(),
     admin_groups: z
@@ -342,7 +369,9 @@ export interface BastionConfig {
   shadowPolicies: string[];
   baseline: { enabled: boolean };
   audit: { durable: boolean; retentionDays?: number; siem?: SiemConfig };
+  /** The provider the model-API proxy forwards to (a base URL ending in `/v1`); its key from `BASTION_UPSTREAM_API_KEY`. */
   upstream?: string;
+  proxy: ProxyConfig;
   dev: boolean;
   /** Who may call the service; nothing verifies by default (production mode then refuses everyone). */
   identity: IdentityConfig;
@@ -367,6 +396,7 @@ export const DEFAULT_CONFIG: BastionConfig = {
   shadowPolicies: [],
   baseline: { enabled: true },
   audit: { durable: true },
+  proxy: DEFAULT_PROXY,
   dev: false,
   identity: DEFAULT_IDENTITY,
   adminGroups: ['bastion-admins'],
@@ -492,6 +522,14 @@ function resolveConfig(c: ConfigFile, path: string): BastionConfig {
       ...(r.slackChannel !== undefined ? { slackChannel: r.slackChannel } : {}),
       ...(r.fixtures !== undefined ? { fixtures: resolve(dir, r.fixtures) } : {}),
       ...(r.http !== undefined ? { http: r.http } : {}),
+    };
+  }
+  if (c.proxy !== undefined) {
+    config.proxy = {
+      onDeny: c.proxy.onDeny ?? DEFAULT_PROXY.onDeny,
+      timeoutMs: c.proxy.timeout !== undefined ? durationMs(c.proxy.timeout) : DEFAULT_PROXY.timeoutMs,
+      idleTimeoutMs: c.proxy.idleTimeout !== undefined ? durationMs(c.proxy.idleTimeout) : DEFAULT_PROXY.idleTimeoutMs,
+      redactText: c.proxy.redactText ?? DEFAULT_PROXY.redactText,
     };
   }
   config.approvals = {

@@ -94,13 +94,29 @@ export interface ServerOptions {
   refusalAuditWindowMs?: number;
   /** The change review behind `POST /review-change` (the ZYX workflow); no route without it. */
   review?: ChangeReview;
+  /**
+   * More routes, registered by other stages (the model-API proxy) through the same `route()`
+   * helper, so they authenticate, answer errors and appear in `/openapi.json` alike.
+   */
+  extensions?: readonly ((routes: ServerRoutes) => void)[];
+}
+
+/** What `ServerOptions.extensions` get: the server's own route helper and the caller of each request. */
+export interface ServerRoutes {
+  /** Registers a route as the server's own are (authenticated under `/v1/`, schema from `ROUTE_SCHEMAS`). */
+  route(method: Method, url: string, handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>, options?: { bodyLimit?: number }): void;
+  /** The caller `request` was authenticated as (undefined on public routes). */
+  caller(request: FastifyRequest): Caller | undefined;
+  /** The headers that carry the environment and danger level. */
+  readonly identityHeaders: IdentityHeaders;
+  readonly metrics: Metrics;
 }
 
 export const DEFAULT_ADMIN_GROUPS: readonly string[] = Object.freeze(['bastion-admins']);
 
 const DEV_MODE_HEADER = 'development: identity is NOT verified';
 
-type Method = 'GET' | 'PUT' | 'POST';
+export type Method = 'GET' | 'PUT' | 'POST';
 
 /** The `/v1/*` routes anyone may read: an external witness keeps copies of the signed checkpoints. */
 const PUBLIC_ROUTES = new Set(['/v1/audit/public-key', '/v1/audit/checkpoints']);
@@ -263,18 +279,25 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
       first?.code.startsWith('IDENTITY_') ? { headers: { 'www-authenticate': challenge(first as BastionError) } } : {},
     );
   };
-  /** `onRequest`: a route outside `/v1/` that authenticates its own way (`/review-change`). */
+  /** `extra.onRequest`: a route outside `/v1/` that authenticates its own way (`/review-change`). */
   const route = (
     method: Method,
     url: string,
     handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>,
-    onRequest?: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>,
+    extra: { bodyLimit?: number; onRequest?: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown> } = {},
   ) => {
     methods.set(url, [...(methods.get(url) ?? []), method]);
     const needsIdentity = url.startsWith('/v1/') && !PUBLIC_ROUTES.has(url);
     const schema = (ROUTE_SCHEMAS as Record<string, RouteSchema>)[`${method} ${url}`];
-    const check = needsIdentity ? authenticate(url) : onRequest;
-    app.route({ method, url, handler, ...(schema ? { schema, ...DOCUMENTATION_ONLY } : {}), ...(check ? { onRequest: check } : {}) });
+    const check = needsIdentity ? authenticate(url) : extra.onRequest;
+    app.route({
+      method,
+      url,
+      handler,
+      ...(extra.bodyLimit !== undefined ? { bodyLimit: extra.bodyLimit } : {}),
+      ...(schema ? { schema, ...DOCUMENTATION_ONLY } : {}),
+      ...(check ? { onRequest: check } : {}),
+    });
   };
   const identityStatus = (): IdentityStatus => identity.status?.() ?? { mode: identity.mode, apiKeys: false };
 
@@ -462,7 +485,7 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
 
   if (options.review) {
     const review = reviewRoute(options.review, identity);
-    route('POST', '/review-change', review.handler, review.onRequest);
+    route('POST', '/review-change', review.handler, { onRequest: review.onRequest });
   }
 
   // Signed checkpoints and the public key are public by design: an external witness keeps
@@ -484,6 +507,9 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
     }
     return { logId: (await log.latestCheckpoint())?.logId, checkpoints: await log.checkpoints(size) };
   });
+
+  const routes: ServerRoutes = { route, caller: (request) => callers.get(request), identityHeaders, metrics };
+  for (const extend of options.extensions ?? []) extend(routes);
 
   return app;
 }

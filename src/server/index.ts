@@ -4,7 +4,7 @@
  * and the OpenAPI document generated from them.
  */
 
-export { buildServer, isRequestInvalid, type ServerOptions } from './app.js';
+export { buildServer, isRequestInvalid, type Method, type ServerOptions, type ServerRoutes } from './app.js';
 export { BODY_LIMIT, errorAnswer, errorsOf, handleError, sendError, type ErrorBody, type ErrorExtras } from './errors.js';
 export { listen, stopServer } from './listen.js';
 export { REDACTED_HEADERS, REDACTED_QUERY_PARAMS, redactUrl, type LogOptions } from './logging.js';

@@ -202,6 +202,34 @@ export const ROUTE_SCHEMAS = {
     body: { type: 'object', properties: { comment: { type: 'string' } } },
     response: { 200: { type: 'object' }, 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody },
   },
+  'POST /v1/chat/completions': {
+    summary: 'OpenAI Chat Completions through the model-API proxy (plain and `stream: true`)',
+    description:
+      'Forwarded to the upstream (`--upstream`); every tool call in the answer is decided for the caller first. A refused call answers 403 `{"error": {"type": "governance_denied" | "approval_required", "message", "decision", "approval_id"?}}`; retry a held call with header `X-Bastion-Approval-Id`. Every answer carries `X-Bastion-Trace-Id`.',
+    tags: ['model proxy'],
+    body: { type: 'object', description: 'a Chat Completions request' },
+    response: { 200: { type: 'object' }, 400: errorBody, 401: errorBody, 403: { type: 'object' }, 502: { type: 'object' }, 503: { type: 'object' }, 504: { type: 'object' } },
+  },
+  'POST /v1/responses': {
+    summary: 'OpenAI Responses through the model-API proxy (plain and `stream: true`)',
+    description: 'As `POST /v1/chat/completions`, for the Responses API: every output item the agent would execute is decided first.',
+    tags: ['model proxy'],
+    body: { type: 'object', description: 'a Responses request' },
+    response: { 200: { type: 'object' }, 400: errorBody, 401: errorBody, 403: { type: 'object' }, 502: { type: 'object' }, 503: { type: 'object' }, 504: { type: 'object' } },
+  },
+  'POST /v1/messages': {
+    summary: 'Anthropic Messages through the model-API proxy (plain and `stream: true`)',
+    description:
+      'Forwarded with the upstream key as `x-api-key`; every `tool_use` block is decided first. A refused call answers 403 `{"type": "error", "error": {"type": "governance_denied" | "approval_required", "message"}, "decision"}`.',
+    tags: ['model proxy'],
+    body: { type: 'object', description: 'a Messages request' },
+    response: { 200: { type: 'object' }, 400: errorBody, 401: errorBody, 403: { type: 'object' }, 502: { type: 'object' }, 503: { type: 'object' }, 504: { type: 'object' } },
+  },
+  'GET /v1/models': {
+    summary: "The upstream's model list, through the model-API proxy",
+    tags: ['model proxy'],
+    response: { 200: { type: 'object' }, 401: errorBody, 502: { type: 'object' }, 503: { type: 'object' } },
+  },
   'GET /v1/audit/public-key': { summary: "The audit log's Ed25519 public key (PEM)", tags: ['audit'], response: { 200: { type: 'string' }, 404: errorBody } },
   'GET /v1/audit/checkpoints': {
     summary: 'Signed checkpoints of the audit log, for external witnesses',

@@ -93,7 +93,7 @@ describe('the service configuration', () => {
       [
         `while loading ${file}: line 3, column 9: field \`server.port\`: must be a port number from 0 to 65535`,
         `while loading ${file}: line 8, column 5: field \`audit.siem.token\`: unknown field \`token\` in \`audit.siem\` (expected one of url, format, eventFormat): the token comes from BASTION_SIEM_TOKEN`,
-        `while loading ${file}: line 9, column 1: field \`polices\`: unknown field \`polices\` in the configuration (expected one of server, dataDir, policies, shadowPolicies, baseline, audit, upstream, dev, identity, admin_groups, limits, approvals, notifications, review)`,
+        `while loading ${file}: line 9, column 1: field \`polices\`: unknown field \`polices\` in the configuration (expected one of server, dataDir, policies, shadowPolicies, baseline, audit, upstream, proxy, dev, identity, admin_groups, limits, approvals, notifications, review)`,
       ].sort(),
     );
     expect(r.errors.find((e) => e.field === 'server.port')).toMatchObject({ code: 'CONFIG_INVALID', line: 3, column: 9 });
@@ -169,5 +169,25 @@ describe('the identity section', () => {
     const r = config('bad-identity2.yaml', text);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.errors.map((e) => e.message).join('\n')).toContain(message);
+  });
+});
+
+describe('the model-API proxy settings', () => {
+  it('default to errors on refused calls, 120 s / 60 s timeouts and text left as it is', () => {
+    const r = config('proxy-default.yaml', 'policies: [./p]\nupstream: https://api.openai.com/v1\n');
+    expect(r.ok && r.value.proxy).toEqual({ onDeny: 'error', timeoutMs: 120_000, idleTimeoutMs: 60_000, redactText: false });
+    expect(r.ok && r.value.upstream).toBe('https://api.openai.com/v1');
+  });
+
+  it('read `proxy:` with durations', () => {
+    const r = config('proxy-set.yaml', 'policies: [./p]\nproxy: { onDeny: strip, timeout: 30s, idleTimeout: 500ms, redactText: true }\n');
+    expect(r.ok && r.value.proxy).toEqual({ onDeny: 'strip', timeoutMs: 30_000, idleTimeoutMs: 500, redactText: true });
+  });
+
+  it('point at a wrong value', () => {
+    const r = config('proxy-bad.yaml', 'policies: [./p]\nproxy:\n  onDeny: drop\n');
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.errors[0]?.message).toMatch(/line 3, column 11: field `proxy.onDeny`: must be `error` .* or `strip`/);
   });
 });

@@ -37,7 +37,7 @@ const HELP = `Usage: bastion serve [--config FILE] [--policy PATH]… [--shadow-
 
 Options (flags override the config file):
   --config FILE    YAML configuration (server, dataDir, policies, baseline, audit, upstream,
-                   dev, identity), e.g. config/bastion.yaml in the checkout
+                   proxy, dev, identity), e.g. config/bastion.yaml in the checkout
   --policy PATH    policy file or directory (repeatable; replaces the config's list)
   --shadow-policy PATH  a candidate set decided next to the policies and recorded in each
                    decision's audit event, never enforced (shadow mode; repeatable;
@@ -45,7 +45,8 @@ Options (flags override the config file):
   --port N         default 8700
   --host H         default 127.0.0.1
   --data-dir DIR   state directory (audit log in DIR/bastion.db); default .bastion
-  --upstream URL   the OpenAI-compatible provider the proxy forwards to (key: BASTION_UPSTREAM_API_KEY)
+  --upstream URL   the model provider the proxy forwards to, a base URL ending in /v1 (its key:
+                   BASTION_UPSTREAM_API_KEY, or the file BASTION_UPSTREAM_API_KEY_FILE names)
   --dev            development mode: identity is read from headers or the request body,
                    NOT verified (bearer tokens are still verified when configured)
   --log-level L    request log as JSON lines on stderr: trace, debug, info (default), warn,
@@ -62,7 +63,9 @@ a lost watch, a store or the audit log not answering), GET /metrics (Prometheus 
 GET /openapi.json, POST /v1/decide, POST /v1/decide/batch (up to 100 requests) and
 GET/PUT /v1/kill-switch, GET /v1/approvals[/ID[?wait=S]],
 POST /v1/approvals/ID/approve|deny|cancel, GET /v1/audit/checkpoints[?since=SIZE] and GET /v1/audit/public-key
-(for external witnesses). Bodies are JSON (\`application/json\`, else 415), at most 1 MiB
+(for external witnesses). The model-API proxy: POST /v1/chat/completions, /v1/responses,
+/v1/messages and GET /v1/models (every tool call in an answer decided first; a refused one
+is HTTP 403 \`governance_denied\`; \`proxy:\` in the config: onDeny, timeout, idleTimeout, redactText). Bodies are JSON (\`application/json\`, else 415), at most 1 MiB
 (else 413).
 
 Policy files are watched: every valid change is loaded, an invalid one is reported and the
