@@ -32,6 +32,10 @@ export const AUDIT_EVENT_TYPES = [
   'service.start',
   'service.stop',
   'audit.pruned',
+  'mcp.tool.pinned',
+  'mcp.tool.changed',
+  'mcp.tool.refused',
+  'mcp.tool.accepted',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

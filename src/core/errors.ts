@@ -46,6 +46,7 @@ export const ERROR_CODES = {
   REQUEST_TOO_LARGE: { status: 413, summary: 'a request body is larger than the limit (1 MiB)' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'a request body is not sent as `application/json`' },
   SERVICE_CALL_FAILED: { status: 502, summary: 'a CLI command acting on a running service (`--server URL`) could not reach it, or the service refused the call' },
+  MCP_UPSTREAM: { status: 502, summary: 'an upstream MCP server did not start, does not answer, or offers no tools' },
   CONDITION_ERROR: { status: 400, summary: "a rule's condition could not be evaluated on a request (reported in the decision, which fails closed)" },
   ANALYSIS_INVALID: { status: 400, summary: 'the analysis passed to `evaluate()` has no valid risk or categories' },
   ANALYSIS_FAILED: { status: 500, summary: 'an analyzer failed on a request (reported in the decision; risk is raised to high)' },

@@ -8,10 +8,11 @@ import { approvalsCommand } from './approvals.js';
 import { auditCommand } from './audit.js';
 import { checkCommand } from './check.js';
 import { keysCommand } from './keys.js';
+import { mcpCommand } from './mcp.js';
 import { killSwitchCommand } from './kill-switch.js';
 import { policyCommand } from './policy.js';
 import { scanCommand } from './scan.js';
 import { serveCommand } from './serve.js';
 import { testCommand } from './test.js';
 
-export const COMMANDS: Command[] = [serveCommand, checkCommand, policyCommand, testCommand, auditCommand, approvalsCommand, killSwitchCommand, keysCommand, scanCommand, analyzeCommand];
+export const COMMANDS: Command[] = [serveCommand, checkCommand, policyCommand, testCommand, auditCommand, approvalsCommand, killSwitchCommand, keysCommand, mcpCommand, scanCommand, analyzeCommand];
