@@ -44,6 +44,7 @@ const ENTRIES: Record<string, string[]> = {
     'checkExpectations',
     'combineKillSwitch',
     'connectorOf',
+    'couldAllow',
     'decide',
     'detectFormat',
     'evaluate',
@@ -147,6 +148,7 @@ const ENTRIES: Record<string, string[]> = {
     'createMemoryLimitStore',
     'createMemoryStores',
     'createMemoryTaintStore',
+    'createMemoryToolPinStore',
     'ensureDirectory',
     'openSqliteApiKeyStore',
     'openSqliteApprovalStore',
@@ -155,6 +157,7 @@ const ENTRIES: Record<string, string[]> = {
     'openSqliteKillSwitchStore',
     'openSqliteLimitStore',
     'openSqliteStores',
+    'openSqliteToolPinStore',
   ],
   killswitch: ['EMPTY_KILL_SWITCH', 'KillSwitchListeners', 'applyKillSwitchChange', 'checkKillSwitchChange', 'copySnapshot', 'createMemoryKillSwitchStore', 'parseKillSwitchChange'],
   approvals: [

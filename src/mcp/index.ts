@@ -15,3 +15,5 @@ export { createSessionServer, META } from './session.js';
 export type { SessionOptions } from './session.js';
 export { definitionHash, pinnedDefinition } from './definition.js';
 export { acceptTool, serverNameFor } from './admin.js';
+export { createMcpHttp } from './http.js';
+export type { McpHttp, McpHttpOptions, McpHttpRequest } from './http.js';
