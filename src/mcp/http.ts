@@ -119,6 +119,7 @@ export function createMcpHttp(options: McpHttpOptions): McpHttp {
         info: { name: `bastion (${name})`, version: options.version },
         ...(options.approvalWaitSeconds !== undefined ? { approvalWaitSeconds: options.approvalWaitSeconds } : {}),
         ...(options.log ? { log: options.log } : {}),
+        record: options.record,
       });
       const transport = new StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),

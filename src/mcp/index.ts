@@ -11,7 +11,7 @@ export { connectUpstream, DEFAULT_CALL_TIMEOUT_MS } from './upstream.js';
 export type { Upstream, UpstreamSpec } from './upstream.js';
 export { createToolIntegrity } from './integrity.js';
 export type { RefusalKind, ToolIntegrity, ToolIntegrityOptions, ToolRefusal, ToolReview } from './integrity.js';
-export { createSessionServer, META } from './session.js';
+export { createSessionServer, INTEGRITY_POLICY, META } from './session.js';
 export type { SessionOptions } from './session.js';
 export { definitionHash, pinnedDefinition } from './definition.js';
 export { acceptTool, serverNameFor } from './admin.js';

@@ -22,6 +22,7 @@
 import { randomUUID } from 'node:crypto';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { AuditEventInput } from '../audit/index.js';
 import type { Principal } from '../core/request.js';
 import type { Decision } from '../core/types.js';
 import type { Gateway } from '../gateway/index.js';
@@ -46,6 +47,11 @@ export interface SessionOptions {
   info: { name: string; version: string };
   /** Operator messages (stderr); never the MCP stream. */
   log?: (line: string) => void;
+  /**
+   * Records a call refused before the gateway was asked (tool integrity, unknown tool) as a
+   * `deny` decision event, so the audit query shows every refused call.
+   */
+  record?: (event: AuditEventInput) => Promise<void>;
 }
 
 interface Listing {
@@ -55,6 +61,9 @@ interface Listing {
   hidden: Map<string, string>;
   refused: Map<string, ToolRefusal>;
 }
+
+/** The policy name a call refused by tool integrity is recorded under. */
+export const INTEGRITY_POLICY = 'bastion/mcp-integrity';
 
 const text = (t: string) => [{ type: 'text' as const, text: t }];
 
@@ -147,9 +156,23 @@ export function createSessionServer(options: SessionOptions): Server {
     }
     let l = await current(false);
     if (!l.visible.has(name) && !l.hidden.has(name)) l = await current(true);
-    const refusal = l.refused.get(name);
-    if (refusal !== undefined) return refuse(`Bastion refused \`${name}\`: ${refusal.reason}`);
-    if (!l.visible.has(name) && !l.hidden.has(name)) return refuse(`Bastion refused \`${name}\`: server \`${upstream.name}\` has no such tool`);
+    const refusal = l.refused.get(name) ?? (!l.visible.has(name) && !l.hidden.has(name) ? { kind: 'unknown', reason: `server \`${upstream.name}\` has no such tool` } : undefined);
+    if (refusal !== undefined) {
+      await options.record?.({
+        type: 'decision',
+        traceId,
+        principal: { id: principal.id, groups: [...principal.groups] },
+        action: name,
+        ...(environment ? { environment } : {}),
+        args: redactValue(args) as Record<string, unknown>,
+        context: { mcp: { server: upstream.name } },
+        decision: 'deny',
+        reason: refusal.reason,
+        matched: [{ policy: INTEGRITY_POLICY, rule: refusal.kind, effect: 'deny' }],
+        surface: 'mcp',
+      });
+      return refuse(`Bastion refused \`${name}\`: ${refusal.reason}`);
+    }
 
     const ask = (id?: string) =>
       gateway.decide({ principal, action: name, args, ...(environment ? { environment } : {}), context: { mcp: { server: upstream.name } }, traceId, ...(id ? { approvalId: id } : {}) });

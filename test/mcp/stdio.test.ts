@@ -67,6 +67,12 @@ describe('bastion mcp (stdio)', () => {
     expect(call.isError).toBe(true);
     expect(textOf(call)).toMatch(/^Bastion refused `weather`: the definition of tool `weather` changed since it was pinned: hidden until an admin accepts it/);
 
+    // The refused call is a deny decision in the audit log, like every other refusal.
+    expect(auditEvents(dataDir, ['--type', 'decision', '--action', 'weather'])[0]).toMatchObject({
+      decision: 'deny',
+      matched: [{ policy: 'bastion/mcp-integrity', rule: 'changed', effect: 'deny' }],
+      args: { city: 'Oslo' },
+    });
     const changed = auditEvents(dataDir, ['--type', 'mcp.tool.changed']);
     expect(changed).toHaveLength(1);
     expect(changed[0]).toMatchObject({

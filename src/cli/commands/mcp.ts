@@ -177,6 +177,7 @@ async function proxy(args: string[], io: CliIo): Promise<number> {
     approvalWaitSeconds: wait,
     info: { name: `bastion (${server})`, version: VERSION },
     log: (line) => io.stderr.write(line),
+    record: async (e) => void (await audit?.append(e)),
   });
   const transport = new StdioServerTransport(io.stdin, io.stdout);
   io.stderr.write(`bastion mcp: proxying \`${server}\` (${command.join(' ')}) for principal \`${principal.value.principal.id}\`, policy ${app.gateway.policySet.version}\n`);
