@@ -382,7 +382,7 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
       if (stopped) return;
       stopped = true;
       // MCP sessions hold SSE streams open: they end first, so the drain does not wait on them.
-      await mcp?.close();
+      if (mcp) await mcp.close();
       // Drain first: requests in flight finish (and are audited) before the log closes.
       if (server) await stopServer(server, SHUTDOWN_GRACE_MS);
       await stopParts();
