@@ -44,6 +44,7 @@ const ENTRIES: Record<string, string[]> = {
     'checkExpectations',
     'combineKillSwitch',
     'connectorOf',
+    'couldAllow',
     'decide',
     'detectFormat',
     'evaluate',
@@ -148,6 +149,7 @@ const ENTRIES: Record<string, string[]> = {
     'createMemoryLimitStore',
     'createMemoryStores',
     'createMemoryTaintStore',
+    'createMemoryToolPinStore',
     'ensureDirectory',
     'openSqliteApiKeyStore',
     'openSqliteNotificationOutbox',
@@ -157,6 +159,7 @@ const ENTRIES: Record<string, string[]> = {
     'openSqliteKillSwitchStore',
     'openSqliteLimitStore',
     'openSqliteStores',
+    'openSqliteToolPinStore',
   ],
   killswitch: ['EMPTY_KILL_SWITCH', 'KillSwitchListeners', 'applyKillSwitchChange', 'checkKillSwitchChange', 'copySnapshot', 'createMemoryKillSwitchStore', 'parseKillSwitchChange'],
   approvals: [

@@ -18,6 +18,7 @@ import { bastionError, quote, type BastionError } from '../core/errors.js';
 import { fail, ok, type Result } from '../core/result.js';
 import { openGateway, type Gateway } from '../gateway/index.js';
 import { buildAuthenticator, type Authenticator } from '../identity/index.js';
+import { createMcpHttp, type McpHttp, type UpstreamSpec } from '../mcp/index.js';
 import { countPending, createMetrics, timeAuditAppends, type Metrics } from '../metrics/index.js';
 import { watchPolicies, type PolicyWatcher } from '../policy/index.js';
 import { registerProxy, upstreamKey } from '../proxy/index.js';
@@ -133,6 +134,19 @@ export function reviewBackendFor(config: BastionConfig, env: AppIo['env']): Resu
     },
   });
   return missing.length > 0 ? fail(...missing) : ok(backend);
+}
+
+const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** The upstream MCP servers of `config.mcp`; a stdio server inherits the environment without Bastion's own `BASTION_*` settings. */
+function mcpUpstreams(config: BastionConfig, env: AppIo['env']): Record<string, UpstreamSpec> {
+  const inherited: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && !k.startsWith('BASTION_')) inherited[k] = v;
+  const specs: Record<string, UpstreamSpec> = {};
+  for (const [name, server] of Object.entries(config.mcp?.servers ?? {})) {
+    specs[name] = 'url' in server ? { kind: 'http', url: server.url } : { kind: 'stdio', command: server.command[0] as string, args: server.command.slice(1), cwd: server.cwd, env: inherited };
+  }
+  return specs;
 }
 
 /** How long requests in flight may take to finish on stop before their connections are cut. */
@@ -286,6 +300,20 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
   }
   const proxy = { ...config.proxy, ...(config.upstream !== undefined ? { upstream: config.upstream } : {}), ...(key.value !== undefined ? { apiKey: key.value } : {}) };
 
+  // MCP over Streamable HTTP at `/mcp/<server>`, for the servers the config lists.
+  const audit = stores.audit;
+  const mcp: McpHttp | undefined =
+    options.server !== false && config.mcp !== undefined && Object.keys(config.mcp.servers).length > 0
+      ? createMcpHttp({
+          servers: mcpUpstreams(config, io.env),
+          gateway,
+          pins: stores.toolPins,
+          record: async (event) => void (await audit?.append(event)),
+          version: PACKAGE_VERSION,
+          log: (line) => io.stderr.write(line),
+        })
+      : undefined;
+
   let watcher: PolicyWatcher | undefined;
   const startedAt = new Date();
   const server =
@@ -302,6 +330,7 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
           metrics,
           review: createChangeReview({ gateway, backend: reviewBackend.value, ...(config.review?.slackChannel !== undefined ? { slackChannel: config.review.slackChannel } : {}) }),
           extensions: [(routes) => registerProxy(routes, gateway, proxy)],
+          ...(mcp ? { mcp: { servers: mcp.servers, allowedOrigins: config.mcp?.allowedOrigins ?? [], handle: mcp.handle } } : {}),
           probes: [
             { name: 'killSwitch', check: () => stores.killSwitch.get() },
             {
@@ -420,6 +449,8 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
     async stop(reason = 'signal') {
       if (stopped) return;
       stopped = true;
+      // MCP sessions hold SSE streams open: they end first, so the drain does not wait on them.
+      if (mcp) await mcp.close();
       // Drain first: requests in flight finish (and are audited) before the log closes.
       if (server) await stopServer(server, SHUTDOWN_GRACE_MS);
       await stopParts();

@@ -36,6 +36,10 @@ export const AUDIT_EVENT_TYPES = [
   'review.prompt_injection_detected',
   'review.completed',
   'review.failed',
+  'mcp.tool.pinned',
+  'mcp.tool.changed',
+  'mcp.tool.refused',
+  'mcp.tool.accepted',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

@@ -16,6 +16,7 @@
  *   notifications: { webhooks: [{ name, url | urlEnv, format: generic | slack, secretEnv | secretFile }] }
  *   upstream: https://api.openai.com/v1
  *   proxy: { onDeny: error | strip, timeout: 120s, idleTimeout: 60s, redactText: false }
+ *   mcp: { servers: { files: { command: [node, files.js] }, remote: { url: https://mcp.example/mcp } }, allowedOrigins: [] }
  *
  * `ConfigFileSchema` is the file's one definition. The sections later issues add (identity,
  * approvals, limits, storage, mcp) extend it: `ConfigFileSchema.extend({ identity: … })`.
@@ -292,6 +293,46 @@ export interface ProxyConfig {
 }
 
 export const DEFAULT_PROXY: ProxyConfig = { onDeny: 'error', timeoutMs: 120_000, idleTimeoutMs: 60_000, redactText: false };
+const SERVER_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** One upstream MCP server of `mcp.servers`: a command started over stdio, or a Streamable HTTP URL. */
+export const McpServerConfigSchema = strictObject(
+  {
+    command: z
+      .array(z.string({ error: 'must be a list of non-empty strings (the program, then its arguments)' }).min(1, { error: 'must be a list of non-empty strings (the program, then its arguments)' }), {
+        error: 'must be a list: the program, then its arguments, e.g. `[node, server.js]`',
+      })
+      .min(1, { error: 'must name the program to start' })
+      .exactOptional(),
+    url: z.string({ error: 'must be an http(s) URL' }).regex(HTTP_URL, { error: 'must be an http(s) URL' }).exactOptional(),
+  },
+  { what: 'in an MCP server', notObject: 'an MCP server must be a mapping with `command` (a list) or `url`' },
+).superRefine((server, ctx) => {
+  if ((server.command === undefined) === (server.url === undefined)) ctx.addIssue({ code: 'custom', message: 'give exactly one of `command` (a stdio server) and `url` (a Streamable HTTP server)' });
+});
+
+/** `mcp`: the upstream MCP servers `bastion serve` proxies at `/mcp/<name>`. */
+export const McpConfigSchema = strictObject(
+  {
+    servers: z.record(z.string(), McpServerConfigSchema, { error: 'must map server names to `{ command: [...] }` or `{ url: ... }`' }).superRefine((servers, ctx) => {
+      for (const name of Object.keys(servers)) {
+        if (!SERVER_NAME.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: `${quote(name)} is not a server name of letters, digits, \`.\`, \`_\` or \`-\`` });
+      }
+    }),
+    allowedOrigins: z
+      .array(
+        z
+          .string({ error: 'must be a list of origins such as `https://app.example.com`' })
+          .regex(/^https?:\/\/[^/\s]+$/, { error: 'must be an origin: scheme and host, no path, e.g. `https://app.example.com`' }),
+        { error: 'must be a list of origins such as `https://app.example.com`' },
+      )
+      .exactOptional(),
+  },
+  { what: 'in `mcp`', notObject: 'must be a mapping with `servers`' },
+);
+
+/** An upstream MCP server, resolved: the stdio command runs in the config file's directory. */
+export type McpServerConfig = { command: string[]; cwd: string } | { url: string };
 
 /** `bastion.yaml` as written. */
 export const ConfigFileSchema = strictObject(
@@ -353,6 +394,7 @@ export const ConfigFileSchema = strictObject(
     ).exactOptional(),
     notifications: NotificationsConfigSchema.exactOptional(),
     review: ReviewConfigSchema.exactOptional(),
+    mcp: McpConfigSchema.exactOptional(),
   },
   { what: 'in the configuration', notObject: 'the configuration must be a mapping' },
 );
@@ -384,6 +426,11 @@ export interface BastionConfig {
   notifications?: NotificationsConfig;
   /** The change review: its Slack channel, and fixture data (the default demo) or real systems. */
   review?: { slackChannel?: string; fixtures?: string; http?: ReviewHttpConfig };
+  /**
+   * The upstream MCP servers served at `/mcp/<name>`, and the browser origins allowed to call
+   * them (none by default: a request with an `Origin` header not listed is refused).
+   */
+  mcp?: { servers: Record<string, McpServerConfig>; allowedOrigins: string[] };
   /** The file the configuration came from, if any. */
   source?: string;
 }
@@ -531,6 +578,11 @@ function resolveConfig(c: ConfigFile, path: string): BastionConfig {
       idleTimeoutMs: c.proxy.idleTimeout !== undefined ? durationMs(c.proxy.idleTimeout) : DEFAULT_PROXY.idleTimeoutMs,
       redactText: c.proxy.redactText ?? DEFAULT_PROXY.redactText,
     };
+  }
+  if (c.mcp !== undefined) {
+    const servers: Record<string, McpServerConfig> = {};
+    for (const [name, server] of Object.entries(c.mcp.servers)) servers[name] = server.command !== undefined ? { command: server.command, cwd: dir } : { url: server.url as string };
+    config.mcp = { servers, allowedOrigins: c.mcp.allowedOrigins ?? [] };
   }
   config.approvals = {
     defaultApproverGroups: c.approvals?.defaultApproverGroups ?? [...DEFAULT_CONFIG.approvals.defaultApproverGroups],

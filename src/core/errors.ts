@@ -50,6 +50,7 @@ export const ERROR_CODES = {
   UPSTREAM_NOT_CONFIGURED: { status: 503, summary: 'a model-API proxy route was called, but no upstream provider is configured (`--upstream URL` or `upstream:` in the config)' },
   UPSTREAM_UNAVAILABLE: { status: 502, summary: 'the model-API upstream could not be reached, or answered something the proxy cannot read (the stream is then cut off)' },
   UPSTREAM_TIMEOUT: { status: 504, summary: 'the model-API upstream did not answer in time (`proxy.timeout`, `proxy.idleTimeout`)' },
+  MCP_UPSTREAM: { status: 502, summary: 'an upstream MCP server did not start, does not answer, or offers no tools' },
   CONDITION_ERROR: { status: 400, summary: "a rule's condition could not be evaluated on a request (reported in the decision, which fails closed)" },
   ANALYSIS_INVALID: { status: 400, summary: 'the analysis passed to `evaluate()` has no valid risk or categories' },
   ANALYSIS_FAILED: { status: 500, summary: 'an analyzer failed on a request (reported in the decision; risk is raised to high)' },

@@ -44,3 +44,5 @@ export { watchPolicies } from './watch.js';
 export type { PolicyWatcher, PolicyWatchStatus, WatchHandlers, WatchOptions } from './watch.js';
 export { checkExpectations, findTestFiles, readTestFile, runTestFile, EXPECT_FIELDS } from './testing.js';
 export type { CaseOutcome, DecisionSurface, ExpectedError, PolicyTestCase, PolicyTestFile } from './testing.js';
+export { couldAllow } from './reachable.js';
+export type { Reachability, ReachQuery } from './reachable.js';

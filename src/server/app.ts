@@ -34,12 +34,13 @@
 
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { BastionException, bastionError, quote, type BastionError } from '../core/errors.js';
 import { schemaErrors, schemaProblems } from '../core/schema.js';
 import { parseRequestJson } from '../core/request-json.js';
 import { fail, ok, type Result } from '../core/result.js';
-import type { Decision } from '../core/types.js';
+import type { Decision, Principal } from '../core/types.js';
 import { MAX_WAIT_SECONDS } from '../approvals/index.js';
 import type { Gateway } from '../gateway/index.js';
 import {
@@ -99,6 +100,8 @@ export interface ServerOptions {
    * helper, so they authenticate, answer errors and appear in `/openapi.json` alike.
    */
   extensions?: readonly ((routes: ServerRoutes) => void)[];
+  /** MCP over Streamable HTTP at `/mcp/<server>` (`mcp/`'s `createMcpHttp`); without it every `/mcp/*` answers 404. */
+  mcp?: McpEndpoint;
 }
 
 /** What `ServerOptions.extensions` get: the server's own route helper and the caller of each request. */
@@ -112,11 +115,22 @@ export interface ServerRoutes {
   readonly metrics: Metrics;
 }
 
+/**
+ * What the `/mcp/<server>` routes hand the MCP proxy: a request whose `Origin` was checked and
+ * whose caller was authenticated (its principal), with the raw Node request and response.
+ */
+export interface McpEndpoint {
+  readonly servers: readonly string[];
+  /** Browser origins allowed to call; a request with any other `Origin` is refused (no `Origin`: not a browser, allowed). */
+  readonly allowedOrigins: readonly string[];
+  handle(input: { server: string; principal: Principal; environment?: string; request: IncomingMessage; response: ServerResponse; body: unknown }): Promise<void>;
+}
+
 export const DEFAULT_ADMIN_GROUPS: readonly string[] = Object.freeze(['bastion-admins']);
 
 const DEV_MODE_HEADER = 'development: identity is NOT verified';
 
-export type Method = 'GET' | 'PUT' | 'POST';
+export type Method = 'GET' | 'PUT' | 'POST' | 'DELETE';
 
 /** The `/v1/*` routes anyone may read: an external witness keeps copies of the signed checkpoints. */
 const PUBLIC_ROUTES = new Set(['/v1/audit/public-key', '/v1/audit/checkpoints']);
@@ -238,6 +252,19 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
     return undefined;
   });
 
+  // MCP over Streamable HTTP. DNS rebinding: a page on another site that resolves its name to
+  // this loopback listener sends its own `Origin`, which is refused here before the caller is
+  // authenticated (a browser sends `Origin` on every POST; a GET or DELETE also needs the
+  // session id, which only the session's own principal holds).
+  app.addHook('onRequest', async (request, reply) => {
+    if (!request.url.startsWith('/mcp/')) return undefined;
+    const origin = request.headers.origin;
+    if (origin === undefined || options.mcp?.allowedOrigins.includes(origin)) return undefined;
+    return sendError(request, reply, [
+      bastionError('FORBIDDEN', `origin ${quote(origin)} may not call the MCP endpoints (DNS-rebinding protection): list it in \`mcp.allowedOrigins\` of the config to allow it`),
+    ]);
+  });
+
   const identity = options.identity ?? (options.dev ? developmentIdentity() : noIdentity());
   const identityHeaders = options.identityHeaders ?? DEFAULT_IDENTITY.headers;
   /** The caller each identified request was authenticated as (every `/v1/*` route but the public ones). */
@@ -287,7 +314,7 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
     extra: { bodyLimit?: number; onRequest?: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown> } = {},
   ) => {
     methods.set(url, [...(methods.get(url) ?? []), method]);
-    const needsIdentity = url.startsWith('/v1/') && !PUBLIC_ROUTES.has(url);
+    const needsIdentity = (url.startsWith('/v1/') || url.startsWith('/mcp/')) && !PUBLIC_ROUTES.has(url);
     const schema = (ROUTE_SCHEMAS as Record<string, RouteSchema>)[`${method} ${url}`];
     const check = needsIdentity ? authenticate(url) : extra.onRequest;
     app.route({
@@ -508,6 +535,45 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
     return { logId: (await log.latestCheckpoint())?.logId, checkpoints: await log.checkpoints(size) };
   });
 
+  for (const method of ['POST', 'GET', 'DELETE'] as const) {
+    route(method, '/mcp/:server', async (request, reply) => {
+      const name = (request.params as { server: string }).server;
+      const mcp = options.mcp;
+      if (mcp === undefined || !mcp.servers.includes(name)) {
+        return sendError(request, reply, [bastionError('NOT_FOUND', `no MCP server ${quote(name)} is configured (\`mcp.servers\` in the config)`)]);
+      }
+      const principal = callers.get(request)?.principal;
+      if (principal === undefined) {
+        return sendError(
+          request,
+          reply,
+          [bastionError('IDENTITY_MISSING', 'the MCP endpoints need an identified caller: a bearer token, or in development mode identity headers such as `x-bastion-principal-id`')],
+          {
+            headers: { 'www-authenticate': 'Bearer realm="bastion"' },
+          },
+        );
+      }
+      const context = contextFromHeaders(request.headers, identityHeaders);
+      if (!context.ok) return sendError(request, reply, context.errors);
+      // The MCP transport writes the answer itself (JSON or an SSE stream).
+      reply.hijack();
+      try {
+        await mcp.handle({
+          server: name,
+          principal,
+          ...(context.value.environment !== undefined ? { environment: context.value.environment } : {}),
+          request: request.raw,
+          response: reply.raw,
+          body: request.body,
+        });
+      } catch (err) {
+        request.log.error({ err }, 'MCP request failed');
+        if (!reply.raw.headersSent)
+          reply.raw.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32603, message: 'internal error' }, id: null }));
+      }
+      return reply;
+    });
+  }
   const routes: ServerRoutes = { route, caller: (request) => callers.get(request), identityHeaders, metrics };
   for (const extend of options.extensions ?? []) extend(routes);
 

@@ -70,6 +70,14 @@ delete batchItem['$schema'];
 
 /** The documentation-only `schema` of each route (Fastify's route option) by `METHOD /path`, read by `/openapi.json`. */
 export const ROUTE_SCHEMAS = {
+  'POST /mcp/:server': {
+    summary: 'MCP over Streamable HTTP: a JSON-RPC message to the configured MCP server `server`',
+    description:
+      'Authenticated like `/v1/*`; an `Origin` not in `mcp.allowedOrigins` is refused (403). `initialize` starts a session bound to the caller (`Mcp-Session-Id`); `tools/list` shows the tools policy could allow, `tools/call` is decided by the gateway.',
+    tags: ['mcp'],
+  },
+  'GET /mcp/:server': { summary: 'MCP over Streamable HTTP: the server-to-client SSE stream of a session', tags: ['mcp'] },
+  'DELETE /mcp/:server': { summary: 'MCP over Streamable HTTP: ends a session', tags: ['mcp'] },
   'GET /health': {
     summary: 'Readiness: policies, stores and the audit log usable',
     description: '200 `{"status":"ok",…}` when every check passes; 503 `{"status":"degraded","failed":[…]}` naming what did not.',

@@ -23,6 +23,9 @@ import { createMemoryApprovalStore } from './memory/approvals.js';
 import { createMemoryLimitStore } from './memory/limits.js';
 import { createMemoryTaintStore } from './memory/taint-store.js';
 import { createMemoryApiKeyStore } from './memory/api-keys.js';
+import { createMemoryToolPinStore } from './memory/tool-pins.js';
+import { openSqliteToolPinStore } from './sqlite/tool-pin-store.js';
+import type { ToolPinStore } from './tool-pins.js';
 import { openSqliteApiKeyStore } from './sqlite/api-key-store.js';
 import { createMemoryNotificationOutbox } from './memory/notification-outbox.js';
 import { openSqliteNotificationOutbox } from './sqlite/notification-outbox.js';
@@ -33,6 +36,7 @@ import { ensureDirectory } from './directory.js';
 import { SqliteAuditStore } from './sqlite/audit-store.js';
 
 export type { AuditFilter, AuditStore, ChainHead } from '../audit/index.js';
+export type { ToolChange, ToolPin, ToolPinStatus, ToolPinStore } from './tool-pins.js';
 export { ensureDirectory } from './directory.js';
 export { AUDIT_STORE_VERSION, SqliteAuditStore } from './sqlite/audit-store.js';
 export type { SqliteAuditStoreOptions } from './sqlite/audit-store.js';
@@ -124,6 +128,8 @@ export {
   openSqliteLimitStore,
   openSqliteApiKeyStore,
   openSqliteNotificationOutbox,
+  createMemoryToolPinStore,
+  openSqliteToolPinStore,
 };
 export { TAINT_LIMIT } from './memory/taint-store.js';
 export type { SqliteKillSwitchStoreOptions } from './sqlite/kill-switch-store.js';
@@ -141,6 +147,8 @@ export interface StateStores {
   apiKeys: ApiKeyStore;
   /** Approval notifications not yet delivered (redelivered at the next start). */
   notifications: NotificationOutbox;
+  /** MCP tool definitions pinned on first sight, and the changes seen since (the MCP proxy). */
+  toolPins: ToolPinStore;
   /** Closes every store (the audit log last, so what the others record is flushed first). */
   close(): Promise<void>;
 }
@@ -152,7 +160,7 @@ export interface SqliteStoresOptions extends SqliteAuditLogOptions {
 
 function closeAll(stores: Omit<StateStores, 'close'>): () => Promise<void> {
   return async () => {
-    await Promise.allSettled([stores.killSwitch.close(), stores.approvals.close(), stores.limits.close(), stores.apiKeys.close(), stores.notifications.close()]);
+    await Promise.allSettled([stores.killSwitch.close(), stores.approvals.close(), stores.limits.close(), stores.apiKeys.close(), stores.notifications.close(), stores.toolPins.close()]);
     await stores.audit?.close();
   };
 }
@@ -169,6 +177,7 @@ export function createMemoryStores(): StateStores {
     taint: createMemoryTaintStore(),
     apiKeys: createMemoryApiKeyStore(),
     notifications: createMemoryNotificationOutbox(),
+    toolPins: createMemoryToolPinStore(),
   };
   return { ...stores, close: closeAll(stores) };
 }
@@ -176,7 +185,7 @@ export function createMemoryStores(): StateStores {
 /**
  * Opens every store in one SQLite file in the data directory (`DIR/bastion.db`, created
  * with the directory on first use): the audit log with its signing key beside it, the kill
- * switch, approvals, limits and API keys, each with its own tables. Taint stays in memory (it is
+ * switch, approvals, limits, API keys and MCP tool pins, each with its own tables. Taint stays in memory (it is
  * per-trace and short-lived). On any failure, what was opened is closed again.
  *
  * @example
@@ -197,13 +206,15 @@ export async function openSqliteStores(dataDir: string, options: SqliteStoresOpt
   const limits = approvals?.ok ? openSqliteLimitStore(path, shared) : undefined;
   const apiKeys = limits?.ok ? openSqliteApiKeyStore(path, shared) : undefined;
   const notifications = apiKeys?.ok ? openSqliteNotificationOutbox(path, shared) : undefined;
-  if (!killSwitch.ok || !approvals?.ok || !limits?.ok || !apiKeys?.ok || !notifications?.ok) {
-    const errors = [killSwitch, approvals, limits, apiKeys, notifications].find((r) => r !== undefined && !r.ok);
+  const toolPins = notifications?.ok ? openSqliteToolPinStore(path, shared) : undefined;
+  if (!killSwitch.ok || !approvals?.ok || !limits?.ok || !apiKeys?.ok || !notifications?.ok || !toolPins?.ok) {
+    const errors = [killSwitch, approvals, limits, apiKeys, notifications, toolPins].find((r) => r !== undefined && !r.ok);
     await Promise.allSettled([
       killSwitch.ok ? killSwitch.value.close() : undefined,
       approvals?.ok ? approvals.value.close() : undefined,
       limits?.ok ? limits.value.close() : undefined,
       apiKeys?.ok ? apiKeys.value.close() : undefined,
+      notifications?.ok ? notifications.value.close() : undefined,
       audit.value.log.close(),
     ]);
     return fail(...(errors !== undefined && !errors.ok ? errors.errors : []));
@@ -216,6 +227,7 @@ export async function openSqliteStores(dataDir: string, options: SqliteStoresOpt
     taint: createMemoryTaintStore(),
     apiKeys: apiKeys.value,
     notifications: notifications.value,
+    toolPins: toolPins.value,
   };
   return ok({ ...stores, close: closeAll(stores) });
 }

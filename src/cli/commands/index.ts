@@ -8,6 +8,7 @@ import { approvalsCommand } from './approvals.js';
 import { auditCommand } from './audit.js';
 import { checkCommand } from './check.js';
 import { keysCommand } from './keys.js';
+import { mcpCommand } from './mcp.js';
 import { killSwitchCommand } from './kill-switch.js';
 import { policyCommand } from './policy.js';
 import { replayCommand } from './replay.js';
@@ -26,6 +27,7 @@ export const COMMANDS: Command[] = [
   approvalsCommand,
   killSwitchCommand,
   keysCommand,
+  mcpCommand,
   scanCommand,
   analyzeCommand,
   reviewCommand,

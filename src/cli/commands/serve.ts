@@ -63,9 +63,11 @@ a lost watch, a store or the audit log not answering), GET /metrics (Prometheus 
 GET /openapi.json, POST /v1/decide, POST /v1/decide/batch (up to 100 requests) and
 GET/PUT /v1/kill-switch, GET /v1/approvals[/ID[?wait=S]],
 POST /v1/approvals/ID/approve|deny|cancel, GET /v1/audit/checkpoints[?since=SIZE] and GET /v1/audit/public-key
-(for external witnesses). The model-API proxy: POST /v1/chat/completions, /v1/responses,
-/v1/messages and GET /v1/models (every tool call in an answer decided first; a refused one
-is HTTP 403 \`governance_denied\`; \`proxy:\` in the config: onDeny, timeout, idleTimeout, redactText). Bodies are JSON (\`application/json\`, else 415), at most 1 MiB
+(for external witnesses), and POST|GET|DELETE /mcp/NAME (MCP over Streamable HTTP for each server of
+\`mcp.servers\` in the config; an \`Origin\` not in \`mcp.allowedOrigins\` is refused). The model-API
+proxy: POST /v1/chat/completions, /v1/responses, /v1/messages and GET /v1/models (every tool call
+in an answer decided first; a refused one is HTTP 403 \`governance_denied\`; \`proxy:\` in the config:
+onDeny, timeout, idleTimeout, redactText). Bodies are JSON (\`application/json\`, else 415), at most 1 MiB
 (else 413).
 
 Policy files are watched: every valid change is loaded, an invalid one is reported and the
