@@ -7,6 +7,8 @@ import { analyzeCommand } from './analyze.js';
 import { approvalsCommand } from './approvals.js';
 import { auditCommand } from './audit.js';
 import { checkCommand } from './check.js';
+import { execCommand } from './exec.js';
+import { hookCommand } from './hook.js';
 import { keysCommand } from './keys.js';
 import { killSwitchCommand } from './kill-switch.js';
 import { policyCommand } from './policy.js';
@@ -14,4 +16,4 @@ import { scanCommand } from './scan.js';
 import { serveCommand } from './serve.js';
 import { testCommand } from './test.js';
 
-export const COMMANDS: Command[] = [serveCommand, checkCommand, policyCommand, testCommand, auditCommand, approvalsCommand, killSwitchCommand, keysCommand, scanCommand, analyzeCommand];
+export const COMMANDS: Command[] = [serveCommand, checkCommand, policyCommand, testCommand, auditCommand, approvalsCommand, killSwitchCommand, keysCommand, scanCommand, analyzeCommand, hookCommand, execCommand];
