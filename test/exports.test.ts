@@ -20,12 +20,14 @@ const ENTRIES: Record<string, string[]> = {
     'RISKS',
     'compareRisk',
     'createBastionApp',
+    'claudeCodeHook',
     'createGateway',
     'openGateway',
     'isCategory',
     'isRisk',
     'loadConfig',
     'maxRisk',
+    'runCommand',
     'validateRequest',
   ],
   policy: [
@@ -59,6 +61,7 @@ const ENTRIES: Record<string, string[]> = {
   analysis: [
     'ANALYZER_KINDS',
     'AnalyzerConfigSchema',
+    'BUILTIN_ACTION_ARGUMENTS',
     'DEFAULT_ARGUMENTS',
     'analyzerForBlocks',
     'buildFacts',
@@ -155,6 +158,7 @@ const ENTRIES: Record<string, string[]> = {
     'openSqliteKillSwitchStore',
     'openSqliteLimitStore',
     'openSqliteStores',
+    'openSqliteTaintStore',
   ],
   killswitch: ['EMPTY_KILL_SWITCH', 'KillSwitchListeners', 'applyKillSwitchChange', 'checkKillSwitchChange', 'copySnapshot', 'createMemoryKillSwitchStore', 'parseKillSwitchChange'],
   approvals: [

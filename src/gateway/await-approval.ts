@@ -50,6 +50,17 @@ export async function awaitApproval(gateway: Gateway, request: ActionRequest, fi
   const approval = first.approval;
   if (first.decision !== 'require_approval' || approval === undefined) return { outcome: 'not_needed', decision: first };
   options.onPending?.(approval);
+  // The service's long poll keeps no timer referenced (a server must be able to stop); a CLI
+  // that only waits would otherwise see its event loop empty and exit mid-wait.
+  const keepAlive = setInterval(() => undefined, 1000);
+  try {
+    return await waitFor(gateway, request, first, approval, options);
+  } finally {
+    clearInterval(keepAlive);
+  }
+}
+
+async function waitFor(gateway: Gateway, request: ActionRequest, first: Decision, approval: DecisionApproval, options: AwaitApprovalOptions): Promise<AwaitedDecision> {
   const now = options.now ?? Date.now;
   const deadline = now() + Math.max(0, options.seconds) * 1000;
   for (;;) {

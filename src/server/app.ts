@@ -49,6 +49,7 @@ import { BODY_LIMIT, handleError, sendError } from './errors.js';
 import { type HealthProbe, PROBE_TIMEOUT_MS, runProbes } from './health.js';
 import { loggerOptions, type LogOptions } from './logging.js';
 import { type DocumentedRoute, openApiDocument } from './openapi.js';
+import { registerHookRoutes, type HookRouteSettings } from './hook-routes.js';
 import { DecideBatchSchema, ROUTE_SCHEMAS, type RouteSchema } from './schemas.js';
 
 export interface ServerOptions {
@@ -73,6 +74,8 @@ export interface ServerOptions {
   probes?: HealthProbe[];
   /** Per probe; default 1000 ms. */
   probeTimeoutMs?: number;
+  /** `POST /v1/hooks/claude-code`: `ask` or `wait` on require_approval, the wait, the deadline. */
+  claudeCodeHook?: HookRouteSettings;
 }
 
 export const DEFAULT_ADMIN_GROUPS: readonly string[] = Object.freeze(['bastion-admins']);
@@ -221,11 +224,16 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
       first?.code.startsWith('IDENTITY_') ? { headers: { 'www-authenticate': challenge(first as BastionError) } } : {},
     );
   };
-  const route = (method: Method, url: string, handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>) => {
+  const route = (
+    method: Method,
+    url: string,
+    handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>,
+    extra: { errorHandler?: (error: unknown, request: FastifyRequest, reply: FastifyReply) => unknown } = {},
+  ) => {
     methods.set(url, [...(methods.get(url) ?? []), method]);
     const needsIdentity = url.startsWith('/v1/') && !PUBLIC_ROUTES.has(url);
     const schema = (ROUTE_SCHEMAS as Record<string, RouteSchema>)[`${method} ${url}`];
-    app.route({ method, url, handler, ...(schema ? { schema, ...DOCUMENTATION_ONLY } : {}), ...(needsIdentity ? { onRequest: authenticate(url) } : {}) });
+    app.route({ method, url, handler, ...extra, ...(schema ? { schema, ...DOCUMENTATION_ONLY } : {}), ...(needsIdentity ? { onRequest: authenticate(url) } : {}) });
   };
   const identityStatus = (): IdentityStatus => identity.status?.() ?? { mode: identity.mode, apiKeys: false };
 
@@ -396,6 +404,8 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
     const errors = decisions.flatMap((decision, index) => (isRequestInvalid(decision) ? [batchEntryErrors(index, decisionErrors(decision))] : []));
     return { decisions, ...(errors.length > 0 ? { errors } : {}) };
   });
+
+  registerHookRoutes(route, { gateway, callers, ...(options.claudeCodeHook ? { claudeCode: options.claudeCodeHook } : {}) });
 
   // Signed checkpoints and the public key are public by design: an external witness keeps
   // copies, so the log operator cannot quietly rewrite history.

@@ -27,6 +27,7 @@ import { openSqliteApiKeyStore } from './sqlite/api-key-store.js';
 import { openSqliteKillSwitchStore } from './sqlite/kill-switch-store.js';
 import { openSqliteApprovalStore } from './sqlite/approval-store.js';
 import { openSqliteLimitStore } from './sqlite/limit-store.js';
+import { openSqliteTaintStore } from './sqlite/taint-store.js';
 import { ensureDirectory } from './directory.js';
 import { SqliteAuditStore } from './sqlite/audit-store.js';
 
@@ -120,7 +121,9 @@ export {
   openSqliteApprovalStore,
   openSqliteLimitStore,
   openSqliteApiKeyStore,
+  openSqliteTaintStore,
 };
+export type { SqliteTaintStoreOptions } from './sqlite/taint-store.js';
 export { TAINT_LIMIT } from './memory/taint-store.js';
 export type { SqliteKillSwitchStoreOptions } from './sqlite/kill-switch-store.js';
 export type { SqliteStateOptions } from './sqlite/state-db.js';
@@ -146,7 +149,7 @@ export interface SqliteStoresOptions extends SqliteAuditLogOptions {
 
 function closeAll(stores: Omit<StateStores, 'close'>): () => Promise<void> {
   return async () => {
-    await Promise.allSettled([stores.killSwitch.close(), stores.approvals.close(), stores.limits.close(), stores.apiKeys.close()]);
+    await Promise.allSettled([stores.killSwitch.close(), stores.approvals.close(), stores.limits.close(), stores.apiKeys.close(), stores.taint.close()]);
     await stores.audit?.close();
   };
 }
@@ -169,8 +172,9 @@ export function createMemoryStores(): StateStores {
 /**
  * Opens every store in one SQLite file in the data directory (`DIR/bastion.db`, created
  * with the directory on first use): the audit log with its signing key beside it, the kill
- * switch, approvals, limits and API keys, each with its own tables. Taint stays in memory (it is
- * per-trace and short-lived). On any failure, what was opened is closed again.
+ * switch, approvals, limits, API keys and taint, each with its own tables (taint in the file,
+ * since one trace, a Claude Code session, spans hook processes). On any failure, what was
+ * opened is closed again.
  *
  * @example
  * const opened = await openSqliteStores('.bastion');
@@ -189,16 +193,18 @@ export async function openSqliteStores(dataDir: string, options: SqliteStoresOpt
   const approvals = killSwitch.ok ? openSqliteApprovalStore(path, shared) : undefined;
   const limits = approvals?.ok ? openSqliteLimitStore(path, shared) : undefined;
   const apiKeys = limits?.ok ? openSqliteApiKeyStore(path, shared) : undefined;
-  if (!killSwitch.ok || !approvals?.ok || !limits?.ok || !apiKeys?.ok) {
-    const errors = [killSwitch, approvals, limits, apiKeys].find((r) => r !== undefined && !r.ok);
+  const taint = apiKeys?.ok ? openSqliteTaintStore(path, shared) : undefined;
+  if (!killSwitch.ok || !approvals?.ok || !limits?.ok || !apiKeys?.ok || !taint?.ok) {
+    const errors = [killSwitch, approvals, limits, apiKeys, taint].find((r) => r !== undefined && !r.ok);
     await Promise.allSettled([
       killSwitch.ok ? killSwitch.value.close() : undefined,
       approvals?.ok ? approvals.value.close() : undefined,
       limits?.ok ? limits.value.close() : undefined,
+      apiKeys?.ok ? apiKeys.value.close() : undefined,
       audit.value.log.close(),
     ]);
     return fail(...(errors !== undefined && !errors.ok ? errors.errors : []));
   }
-  const stores = { audit: audit.value.log, killSwitch: killSwitch.value, approvals: approvals.value, limits: limits.value, taint: createMemoryTaintStore(), apiKeys: apiKeys.value };
+  const stores = { audit: audit.value.log, killSwitch: killSwitch.value, approvals: approvals.value, limits: limits.value, taint: taint.value, apiKeys: apiKeys.value };
   return ok({ ...stores, close: closeAll(stores) });
 }

@@ -90,7 +90,8 @@ const claudeCode: Subcommand = {
         help: CLAUDE_HELP,
         options: { ...AGENT_OPTIONS, 'on-approval': { type: 'string' }, wait: { type: 'string' }, timeout: { type: 'string' } },
       });
-      if (!parsed.ok) return parsed.exit === 0 ? 0 : write(io, hookRefusal('invalid options: see the line above'));
+      // Help is exit 0; a refused option is exit 2 with its one line on stderr: a block.
+      if (!parsed.ok) return parsed.exit;
       const values = parsed.values;
       const mode = values['on-approval'];
       if (mode !== undefined && mode !== 'ask' && mode !== 'wait') return write(io, hookRefusal(`option \`--on-approval\` must be ask or wait, got \`${mode}\``));
