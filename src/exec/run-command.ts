@@ -102,7 +102,21 @@ function digest(stdout: string, stderr: string): string {
 }
 
 function refused(decision: Decision, reason: string, sandbox: SandboxReport): CommandOutcome {
-  return { ran: false, decision, reason, exitCode: null, signal: null, timedOut: false, truncated: false, stdout: '', stderr: '', redactions: [], durationMs: 0, sandbox, outputDigest: digest('', '') };
+  return {
+    ran: false,
+    decision,
+    reason,
+    exitCode: null,
+    signal: null,
+    timedOut: false,
+    truncated: false,
+    stdout: '',
+    stderr: '',
+    redactions: [],
+    durationMs: 0,
+    sandbox,
+    outputDigest: digest('', ''),
+  };
 }
 
 /**

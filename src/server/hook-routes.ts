@@ -26,7 +26,9 @@ type Route = (
 ) => void;
 
 function eventOf(body: unknown): string {
-  return typeof body === 'object' && body !== null && typeof (body as Record<string, unknown>)['hook_event_name'] === 'string' ? ((body as Record<string, string>)['hook_event_name'] as string) : 'PreToolUse';
+  return typeof body === 'object' && body !== null && typeof (body as Record<string, unknown>)['hook_event_name'] === 'string'
+    ? ((body as Record<string, string>)['hook_event_name'] as string)
+    : 'PreToolUse';
 }
 
 /** Registers the hook routes on the server's authenticated `route` helper. */

@@ -117,7 +117,7 @@ export const ROUTE_SCHEMAS = {
   'POST /v1/hooks/claude-code': {
     summary: 'A Claude Code `http` hook (PreToolUse / PostToolUse): the hook input in, the hook answer out',
     description:
-      'The body is the JSON Claude Code sends; the principal is the authenticated caller. Always 200 with Claude Code\'s answer once authenticated, a refusal included (`permissionDecision: deny`, or `decision: block` for PostToolUse): Claude Code lets a call through on a non-2xx answer unless the hook has `onFailure: block`.',
+      "The body is the JSON Claude Code sends; the principal is the authenticated caller. Always 200 with Claude Code's answer once authenticated, a refusal included (`permissionDecision: deny`, or `decision: block` for PostToolUse): Claude Code lets a call through on a non-2xx answer unless the hook has `onFailure: block`.",
     tags: ['hooks'],
     body: { type: 'object', required: ['hook_event_name', 'session_id', 'tool_name', 'tool_input'] },
     response: { 200: { type: 'object' }, 401: errorBody },

@@ -93,7 +93,7 @@ describe('the service configuration', () => {
       [
         `while loading ${file}: line 3, column 9: field \`server.port\`: must be a port number from 0 to 65535`,
         `while loading ${file}: line 8, column 5: field \`audit.siem.token\`: unknown field \`token\` in \`audit.siem\` (expected one of url, format, eventFormat): the token comes from BASTION_SIEM_TOKEN`,
-        `while loading ${file}: line 9, column 1: field \`polices\`: unknown field \`polices\` in the configuration (expected one of server, dataDir, policies, baseline, audit, upstream, dev, identity, admin_groups, limits, approvals, notifications)`,
+        `while loading ${file}: line 9, column 1: field \`polices\`: unknown field \`polices\` in the configuration (expected one of server, dataDir, policies, baseline, audit, upstream, dev, identity, admin_groups, limits, approvals, notifications, hooks, exec)`,
       ].sort(),
     );
     expect(r.errors.find((e) => e.field === 'server.port')).toMatchObject({ code: 'CONFIG_INVALID', line: 3, column: 9 });
@@ -169,5 +169,24 @@ describe('the identity section', () => {
     const r = config('bad-identity2.yaml', text);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.errors.map((e) => e.message).join('\n')).toContain(message);
+  });
+});
+
+describe('the hooks and exec sections', () => {
+  it('fills in defaults and reads what is given, refusing a wrong value with its line', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { loadConfig, DEFAULT_CONFIG } = await import('../../src/config/index.js');
+    const dir = mkdtempSync(join(tmpdir(), 'bastion-config-hooks-'));
+    writeFileSync(join(dir, 'a.yaml'), 'policies: [./p]\nhooks:\n  claudeCode: { onApproval: wait, waitSeconds: 300 }\nexec:\n  sandbox: false\n  maxOutputBytes: 4096\n');
+    const a = loadConfig(join(dir, 'a.yaml'));
+    expect(a.ok && a.value.hooks).toEqual({ claudeCode: { onApproval: 'wait', waitSeconds: 300, timeoutSeconds: 30 } });
+    expect(a.ok && a.value.exec).toEqual({ sandbox: false, timeoutSeconds: 300, maxOutputBytes: 4096, approvalWaitSeconds: 900 });
+    expect(DEFAULT_CONFIG.exec.sandbox).toBe(true);
+    writeFileSync(join(dir, 'b.yaml'), 'hooks:\n  claudeCode:\n    onApproval: later\n');
+    const b = loadConfig(join(dir, 'b.yaml'));
+    expect(b.ok).toBe(false);
+    if (!b.ok) expect(b.errors[0]?.message).toMatch(/line 3, column 17: field `hooks.claudeCode.onApproval`: must be `ask`/);
   });
 });

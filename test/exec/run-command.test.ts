@@ -227,7 +227,7 @@ describe('runCommand in the bubblewrap sandbox', () => {
         output: { stdoutBytes: 8, stderrBytes: 0, digest: r.outputDigest },
       },
     });
-    expect(typeof (last?.data as Record<string, unknown>)['durationMs']).toBe('number');
+    expect(typeof (last?.data as Record<string, unknown> | undefined)?.['durationMs']).toBe('number');
     expect(r.outputDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
     await reader.value.close();
   });

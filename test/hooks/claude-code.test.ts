@@ -24,14 +24,14 @@ const corpus = parse(readFileSync(FIXTURE, 'utf8')) as {
 };
 const POLICY = join(dirname(FIXTURE), corpus.policy);
 
-export interface HookRun {
+interface HookRun {
   code: number | null;
   stdout: string;
   stderr: string;
 }
 
 /** Runs `bastion hook claude-code ARGS` with `stdin`, as Claude Code runs a command hook. */
-export function runHook(args: string[], stdin: string, env: Record<string, string> = {}): Promise<HookRun> {
+function runHook(args: string[], stdin: string, env: Record<string, string> = {}): Promise<HookRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, 'hook', 'claude-code', ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stdout = '';
@@ -82,7 +82,10 @@ describe('the Claude Code hook corpus', () => {
 
     const inProcess = await claudeCodeHook(gateway, input, { principal: { id: 'claude-code', groups: [] } });
     expect((inProcess.output['hookSpecificOutput'] as Record<string, unknown>)['permissionDecision']).toBe(c.expect.permissionDecision);
-    expect(inProcess.decision?.matched.map((m) => `${m.policy}/${m.rule}`), c.description).toEqual(c.expect.matched);
+    expect(
+      inProcess.decision?.matched.map((m) => `${m.policy}/${m.rule}`),
+      c.description,
+    ).toEqual(c.expect.matched);
   });
 });
 
@@ -153,7 +156,11 @@ describe('the hook fails closed', () => {
   it('a PostToolUse failure blocks in PostToolUse form', async () => {
     const broken = { inspectResult: async () => Promise.reject(new Error('scanner exploded')) } as unknown as Gateway;
     const answer = await claudeCodeHook(broken, hookInput('Bash', { command: 'ls' }, { hook_event_name: 'PostToolUse', tool_response: { stdout: 'x' } }), { principal: { id: 'dev', groups: [] } });
-    expect(answer).toEqual({ exit: 2, stderr: 'bastion: cannot decide, so the call is refused: scanner exploded', output: { decision: 'block', reason: 'bastion: cannot decide, so the call is refused: scanner exploded' } });
+    expect(answer).toEqual({
+      exit: 2,
+      stderr: 'bastion: cannot decide, so the call is refused: scanner exploded',
+      output: { decision: 'block', reason: 'bastion: cannot decide, so the call is refused: scanner exploded' },
+    });
   });
 });
 

@@ -71,7 +71,14 @@ export const execCommand: Command = {
     const parsed = parseOptions(io, 'exec', args, {
       help: HELP,
       positionals: true,
-      options: { ...AGENT_OPTIONS, cwd: { type: 'string' }, timeout: { type: 'string' }, 'max-output': { type: 'string' }, wait: { type: 'string' }, 'no-sandbox': { type: 'boolean', default: false } },
+      options: {
+        ...AGENT_OPTIONS,
+        cwd: { type: 'string' },
+        timeout: { type: 'string' },
+        'max-output': { type: 'string' },
+        wait: { type: 'string' },
+        'no-sandbox': { type: 'boolean', default: false },
+      },
     });
     if (!parsed.ok) return parsed.exit;
     const dash = args.indexOf('--');
@@ -98,7 +105,12 @@ export const execCommand: Command = {
         maxOutputBytes: maxOutput as number,
         onWarning: (line) => io.stderr.write(line + '\n'),
         ...(built.value.persistent
-          ? { approval: { waitSeconds: wait as number, onPending: (a) => io.stderr.write(`bastion exec: approval required: waiting up to ${wait} s for approval ${a.id} (bastion approvals approve ${a.id})\n`) } }
+          ? {
+              approval: {
+                waitSeconds: wait as number,
+                onPending: (a) => io.stderr.write(`bastion exec: approval required: waiting up to ${wait} s for approval ${a.id} (bastion approvals approve ${a.id})\n`),
+              },
+            }
           : {}),
       });
       if (!outcome.ran) {

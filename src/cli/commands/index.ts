@@ -16,4 +16,17 @@ import { scanCommand } from './scan.js';
 import { serveCommand } from './serve.js';
 import { testCommand } from './test.js';
 
-export const COMMANDS: Command[] = [serveCommand, checkCommand, policyCommand, testCommand, auditCommand, approvalsCommand, killSwitchCommand, keysCommand, scanCommand, analyzeCommand, hookCommand, execCommand];
+export const COMMANDS: Command[] = [
+  serveCommand,
+  checkCommand,
+  policyCommand,
+  testCommand,
+  auditCommand,
+  approvalsCommand,
+  killSwitchCommand,
+  keysCommand,
+  scanCommand,
+  analyzeCommand,
+  hookCommand,
+  execCommand,
+];

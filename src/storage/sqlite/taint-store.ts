@@ -41,7 +41,8 @@ function parseRecord(text: unknown): TaintRecord {
     throw bad();
   }
   const r = v as Partial<TaintRecord>;
-  if (typeof r !== 'object' || r === null || typeof r.score !== 'number' || typeof r.source !== 'string' || !Array.isArray(r.techniques) || !r.techniques.every((t) => typeof t === 'string')) throw bad();
+  if (typeof r !== 'object' || r === null || typeof r.score !== 'number' || typeof r.source !== 'string' || !Array.isArray(r.techniques) || !r.techniques.every((t) => typeof t === 'string'))
+    throw bad();
   return { score: r.score, techniques: [...r.techniques], source: r.source };
 }
 
