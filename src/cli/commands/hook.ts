@@ -45,7 +45,8 @@ Exit codes: 0 an answer is on stdout (allow, deny, ask or a PostToolUse report);
 refused because Bastion could not decide (reason on stderr).
 
 settings.json:
-  {"hooks":{"PreToolUse":[{"matcher":"*","hooks":[{"type":"command","command":"npx bastion hook claude-code --config ~/.bastion/bastion.yaml","timeout":60,"onFailure":"block"}]}]}}
+  {"hooks":{"PreToolUse":[{"matcher":"*","hooks":[{"type":"command","command":"bastion hook claude-code --policy ~/bastion/examples/claude-code/policy.yaml --data-dir ~/.bastion","timeout":60,"onFailure":"block"}]}]}}
+  (and the same under "PostToolUse"; see the README, "Claude Code")
 `;
 
 const HOOK_HELP = `Usage: bastion hook <agent> [options]
