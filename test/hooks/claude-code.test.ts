@@ -251,7 +251,7 @@ describe('require_approval: ask, or wait for the Bastion approval', () => {
     expect(run.stderr).toContain(`waiting up to 60 s for approval ${id}`);
     const answer = JSON.parse(run.stdout) as { hookSpecificOutput: Record<string, unknown> };
     expect(answer.hookSpecificOutput['permissionDecision']).toBe('allow');
-    expect(answer.hookSpecificOutput['permissionDecisionReason']).toBe('Bastion: allowed by an approval bound to this call [bastion/approvals/approved]');
+    expect(answer.hookSpecificOutput['permissionDecisionReason']).toBe('Bastion: allowed by an approval bound to this call [claude-code/allow-coding-tools, bastion/approvals/approved]');
   });
 
   it('wait mode: no approval within the wait is a deny', async () => {
