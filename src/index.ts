@@ -45,3 +45,7 @@ export type { AppIo, BastionApp, BastionAppOptions } from './app/index.js';
 export type { Metrics } from './metrics/index.js';
 export { loadConfig, DEFAULT_CONFIG } from './config/index.js';
 export type { BastionConfig } from './config/index.js';
+export { runCommand } from './exec/index.js';
+export type { CommandOutcome, RunCommandOptions, SandboxReport } from './exec/index.js';
+export { claudeCodeHook } from './hooks/index.js';
+export type { ApprovalMode, ClaudeCodeHookInput, ClaudeCodeHookOptions, HookAnswer } from './hooks/index.js';

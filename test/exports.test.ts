@@ -20,12 +20,14 @@ const ENTRIES: Record<string, string[]> = {
     'RISKS',
     'compareRisk',
     'createBastionApp',
+    'claudeCodeHook',
     'createGateway',
     'openGateway',
     'isCategory',
     'isRisk',
     'loadConfig',
     'maxRisk',
+    'runCommand',
     'validateRequest',
   ],
   policy: [
@@ -60,6 +62,7 @@ const ENTRIES: Record<string, string[]> = {
   analysis: [
     'ANALYZER_KINDS',
     'AnalyzerConfigSchema',
+    'BUILTIN_ACTION_ARGUMENTS',
     'DEFAULT_ARGUMENTS',
     'analyzerForBlocks',
     'buildFacts',
@@ -160,6 +163,7 @@ const ENTRIES: Record<string, string[]> = {
     'openSqliteLimitStore',
     'openSqliteStores',
     'openSqliteToolPinStore',
+    'openSqliteTaintStore',
   ],
   killswitch: ['EMPTY_KILL_SWITCH', 'KillSwitchListeners', 'applyKillSwitchChange', 'checkKillSwitchChange', 'copySnapshot', 'createMemoryKillSwitchStore', 'parseKillSwitchChange'],
   approvals: [

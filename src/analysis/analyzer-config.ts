@@ -110,6 +110,26 @@ export const DEFAULT_ARGUMENTS: Required<ArgumentMap> = {
 };
 
 /**
+ * The argument maps of the agent CLIs' built-in tools (Claude Code's names, which Codex's
+ * hooks reuse), used when no `analyzers.actions` glob of the policies matches: `Bash`'s
+ * `command` is a shell command, the file tools' `file_path` (`notebook_path`) a path, and
+ * `WebFetch`'s `url` a URL. The analyzer takes the access (read, write) from the action name,
+ * so `Write`, `Edit`, `MultiEdit` and `NotebookEdit` are writes and `Read` a read.
+ */
+export const BUILTIN_ACTION_ARGUMENTS: Readonly<Record<string, ArgumentMap>> = Object.freeze({
+  Bash: { shell: ['command'] },
+  Write: { path: ['file_path'] },
+  Edit: { path: ['file_path'] },
+  MultiEdit: { path: ['file_path'] },
+  NotebookEdit: { path: ['notebook_path'] },
+  Read: { path: ['file_path'] },
+  Glob: { path: ['path'] },
+  Grep: { path: ['path'] },
+  LS: { path: ['path'] },
+  WebFetch: { url: ['url'] },
+});
+
+/**
  * Validates the `analyzers:` block. `where` prefixes every message (e.g. the file name);
  * fields are named from `analyzers`.
  *

@@ -10,7 +10,7 @@ import type { Parser } from 'web-tree-sitter';
 import type { Category } from '../core/categories.js';
 import { maxRisk, type Risk } from '../core/risk.js';
 import type { ActionRequest, Analysis, AnalysisFinding } from '../core/types.js';
-import { actionMatches, DEFAULT_ARGUMENTS, type AnalyzerConfig, type AnalyzerKind, type ArgumentMap } from './analyzer-config.js';
+import { actionMatches, BUILTIN_ACTION_ARGUMENTS, DEFAULT_ARGUMENTS, type AnalyzerConfig, type AnalyzerKind, type ArgumentMap } from './analyzer-config.js';
 import { bashParser } from './bash-grammar.js';
 import { LruCache } from './lru-cache.js';
 import { analyzePath, type PathAnalysis, type PathOptions } from './path-analyzer.js';
@@ -120,7 +120,7 @@ class DefaultAnalyzer implements Analyzer {
 
   private argumentsFor(action: string): ArgumentMap {
     for (const [glob, map] of Object.entries(this.config.actions ?? {})) if (actionMatches(glob, action)) return map;
-    return DEFAULT_ARGUMENTS;
+    return Object.hasOwn(BUILTIN_ACTION_ARGUMENTS, action) ? (BUILTIN_ACTION_ARGUMENTS[action] as ArgumentMap) : DEFAULT_ARGUMENTS;
   }
 
   analyze(request: ActionRequest): Analysis {

@@ -8,7 +8,7 @@ export { createAnalyzer } from './analyzer.js';
 export { buildFacts, analyzerForBlocks } from './facts.js';
 export type { TaintStore } from './taint.js';
 export type { Analyzer } from './analyzer.js';
-export { parseAnalyzerConfig, AnalyzerConfigSchema, ANALYZER_KINDS, DEFAULT_ARGUMENTS } from './analyzer-config.js';
+export { parseAnalyzerConfig, AnalyzerConfigSchema, ANALYZER_KINDS, DEFAULT_ARGUMENTS, BUILTIN_ACTION_ARGUMENTS } from './analyzer-config.js';
 export type { AnalyzerConfig, AnalyzerKind, ArgumentMap } from './analyzer-config.js';
 export type { ShellAnalysis, ShellOptions, ShellFinding } from './shell-analyzer.js';
 export type { SqlAnalysis, SqlFinding } from './sql-analyzer.js';

@@ -17,6 +17,8 @@
  *   upstream: https://api.openai.com/v1
  *   proxy: { onDeny: error | strip, timeout: 120s, idleTimeout: 60s, redactText: false }
  *   mcp: { servers: { files: { command: [node, files.js] }, remote: { url: https://mcp.example/mcp } }, allowedOrigins: [] }
+ *   hooks: { claudeCode: { onApproval: ask | wait, waitSeconds: 120, timeoutSeconds: 30 } }
+ *   exec: { sandbox: true, timeoutSeconds: 300, maxOutputBytes: 1048576, approvalWaitSeconds: 900 }
  *
  * `ConfigFileSchema` is the file's one definition. The sections later issues add (identity,
  * approvals, limits, storage, mcp) extend it: `ConfigFileSchema.extend({ identity: … })`.
@@ -334,6 +336,42 @@ export const McpConfigSchema = strictObject(
 /** An upstream MCP server, resolved: the stdio command runs in the config file's directory. */
 export type McpServerConfig = { command: string[]; cwd: string } | { url: string };
 
+const wholeSeconds = (max: number) =>
+  z
+    .int({ error: `must be a whole number of seconds from 1 to ${max}` })
+    .min(1, { error: `must be a whole number of seconds from 1 to ${max}` })
+    .max(max, { error: `must be a whole number of seconds from 1 to ${max}` });
+
+/** `hooks`: the agent CLI hooks (`bastion hook claude-code`, `POST /v1/hooks/claude-code`). */
+export const HooksConfigSchema = strictObject(
+  {
+    claudeCode: strictObject(
+      {
+        onApproval: z.enum(['ask', 'wait'], { error: 'must be `ask` (Claude Code asks its user) or `wait` (wait for the Bastion approval)' }).exactOptional(),
+        waitSeconds: wholeSeconds(3600).exactOptional(),
+        timeoutSeconds: wholeSeconds(600).exactOptional(),
+      },
+      { what: 'in `hooks.claudeCode`', notObject: 'must be a mapping such as `{ onApproval: ask }`' },
+    ).exactOptional(),
+  },
+  { what: 'in `hooks`', notObject: 'must be a mapping with `claudeCode`' },
+);
+
+/** `exec`: guarded shell execution (`bastion exec`, `runCommand`). */
+export const ExecConfigSchema = strictObject(
+  {
+    sandbox: bool.exactOptional(),
+    timeoutSeconds: wholeSeconds(86_400).exactOptional(),
+    maxOutputBytes: z
+      .int({ error: 'must be a whole number of bytes from 1 to 1073741824' })
+      .min(1, { error: 'must be a whole number of bytes from 1 to 1073741824' })
+      .max(1_073_741_824, { error: 'must be a whole number of bytes from 1 to 1073741824' })
+      .exactOptional(),
+    approvalWaitSeconds: wholeSeconds(86_400).exactOptional(),
+  },
+  { what: 'in `exec`', notObject: 'must be a mapping such as `{ sandbox: true, timeoutSeconds: 60 }`' },
+);
+
 /** `bastion.yaml` as written. */
 export const ConfigFileSchema = strictObject(
   {
@@ -395,6 +433,8 @@ export const ConfigFileSchema = strictObject(
     notifications: NotificationsConfigSchema.exactOptional(),
     review: ReviewConfigSchema.exactOptional(),
     mcp: McpConfigSchema.exactOptional(),
+    hooks: HooksConfigSchema.exactOptional(),
+    exec: ExecConfigSchema.exactOptional(),
   },
   { what: 'in the configuration', notObject: 'the configuration must be a mapping' },
 );
@@ -431,6 +471,13 @@ export interface BastionConfig {
    * them (none by default: a request with an `Origin` header not listed is refused).
    */
   mcp?: { servers: Record<string, McpServerConfig>; allowedOrigins: string[] };
+  /** The Claude Code hook: `ask` or `wait` on require_approval, how long to wait, the answer's deadline. */
+  hooks: { claudeCode: { onApproval: 'ask' | 'wait'; waitSeconds: number; timeoutSeconds: number } };
+  /**
+   * Guarded execution: the sandbox (bubblewrap) on unless switched off here, the command's
+   * time limit, the output cap per stream, and how long a held command waits for its approval.
+   */
+  exec: { sandbox: boolean; timeoutSeconds: number; maxOutputBytes: number; approvalWaitSeconds: number };
   /** The file the configuration came from, if any. */
   source?: string;
 }
@@ -449,6 +496,8 @@ export const DEFAULT_CONFIG: BastionConfig = {
   adminGroups: ['bastion-admins'],
   limits: { onStoreError: 'closed' },
   approvals: { defaultApproverGroups: ['bastion-approvers'], defaultExpirySeconds: 900 },
+  hooks: { claudeCode: { onApproval: 'ask', waitSeconds: 120, timeoutSeconds: 30 } },
+  exec: { sandbox: true, timeoutSeconds: 300, maxOutputBytes: 1_048_576, approvalWaitSeconds: 900 },
 };
 
 /**
@@ -559,6 +608,16 @@ function resolveConfig(c: ConfigFile, path: string): BastionConfig {
     identity: resolveIdentity(c.identity, dir),
     adminGroups: [...new Set(c.admin_groups ?? DEFAULT_CONFIG.adminGroups)],
     limits: { onStoreError: c.limits?.onStoreError ?? DEFAULT_CONFIG.limits.onStoreError },
+  };
+  const cc = c.hooks?.claudeCode;
+  const hd = DEFAULT_CONFIG.hooks.claudeCode;
+  config.hooks = { claudeCode: { onApproval: cc?.onApproval ?? hd.onApproval, waitSeconds: cc?.waitSeconds ?? hd.waitSeconds, timeoutSeconds: cc?.timeoutSeconds ?? hd.timeoutSeconds } };
+  const ed = DEFAULT_CONFIG.exec;
+  config.exec = {
+    sandbox: c.exec?.sandbox ?? ed.sandbox,
+    timeoutSeconds: c.exec?.timeoutSeconds ?? ed.timeoutSeconds,
+    maxOutputBytes: c.exec?.maxOutputBytes ?? ed.maxOutputBytes,
+    approvalWaitSeconds: c.exec?.approvalWaitSeconds ?? ed.approvalWaitSeconds,
   };
   if (c.audit?.retentionDays !== undefined) config.audit.retentionDays = c.audit.retentionDays;
   if (c.audit?.siem !== undefined) config.audit.siem = c.audit.siem;

@@ -713,3 +713,5 @@ function isPolicySet(v: unknown): v is PolicySet {
 
 export { ActionRuntime, ActionEvent } from './action-runtime.js';
 export type { ActionEventFields, Verdict } from './action-runtime.js';
+export { decideAndWait, awaitApproval, approvalRefusal } from './await-approval.js';
+export type { AwaitedDecision, AwaitApprovalOptions, ApprovalOutcome } from './await-approval.js';

@@ -67,6 +67,7 @@ import { loggerOptions, type LogOptions } from './logging.js';
 import { type DocumentedRoute, openApiDocument } from './openapi.js';
 import { reviewRoute } from './review-route.js';
 import type { ChangeReview } from '../review/index.js';
+import { registerHookRoutes, type HookRouteSettings } from './hook-routes.js';
 import { DecideBatchSchema, ROUTE_SCHEMAS, type RouteSchema } from './schemas.js';
 
 export interface ServerOptions {
@@ -102,6 +103,8 @@ export interface ServerOptions {
   extensions?: readonly ((routes: ServerRoutes) => void)[];
   /** MCP over Streamable HTTP at `/mcp/<server>` (`mcp/`'s `createMcpHttp`); without it every `/mcp/*` answers 404. */
   mcp?: McpEndpoint;
+  /** `POST /v1/hooks/claude-code`: `ask` or `wait` on require_approval, the wait, the deadline. */
+  claudeCodeHook?: HookRouteSettings;
 }
 
 /** What `ServerOptions.extensions` get: the server's own route helper and the caller of each request. */
@@ -311,7 +314,11 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
     method: Method,
     url: string,
     handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>,
-    extra: { bodyLimit?: number; onRequest?: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown> } = {},
+    extra: {
+      bodyLimit?: number;
+      onRequest?: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+      errorHandler?: (error: unknown, request: FastifyRequest, reply: FastifyReply) => unknown;
+    } = {},
   ) => {
     methods.set(url, [...(methods.get(url) ?? []), method]);
     const needsIdentity = (url.startsWith('/v1/') || url.startsWith('/mcp/')) && !PUBLIC_ROUTES.has(url);
@@ -322,6 +329,7 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
       url,
       handler,
       ...(extra.bodyLimit !== undefined ? { bodyLimit: extra.bodyLimit } : {}),
+      ...(extra.errorHandler !== undefined ? { errorHandler: extra.errorHandler } : {}),
       ...(schema ? { schema, ...DOCUMENTATION_ONLY } : {}),
       ...(check ? { onRequest: check } : {}),
     });
@@ -514,6 +522,7 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
     const review = reviewRoute(options.review, identity);
     route('POST', '/review-change', review.handler, { onRequest: review.onRequest });
   }
+  registerHookRoutes(route, { gateway, callers, ...(options.claudeCodeHook ? { claudeCode: options.claudeCodeHook } : {}) });
 
   // Signed checkpoints and the public key are public by design: an external witness keeps
   // copies, so the log operator cannot quietly rewrite history.

@@ -154,6 +154,14 @@ export const ROUTE_SCHEMAS = {
       415: errorBody,
     },
   },
+  'POST /v1/hooks/claude-code': {
+    summary: 'A Claude Code `http` hook (PreToolUse / PostToolUse): the hook input in, the hook answer out',
+    description:
+      "The body is the JSON Claude Code sends; the principal is the authenticated caller. Always 200 with Claude Code's answer once authenticated, a refusal included (`permissionDecision: deny`, or `decision: block` for PostToolUse): Claude Code lets a call through on a non-2xx answer unless the hook has `onFailure: block`.",
+    tags: ['hooks'],
+    body: { type: 'object', required: ['hook_event_name', 'session_id', 'tool_name', 'tool_input'] },
+    response: { 200: { type: 'object' }, 401: errorBody },
+  },
   'GET /v1/kill-switch': { summary: 'The kill-switch state', tags: ['kill switch'], response: { 200: { type: 'object' }, 401: errorBody } },
   'PUT /v1/kill-switch': {
     summary: 'Change the kill switch (fields left out keep their value)',

@@ -32,6 +32,7 @@ import { openSqliteNotificationOutbox } from './sqlite/notification-outbox.js';
 import { openSqliteKillSwitchStore } from './sqlite/kill-switch-store.js';
 import { openSqliteApprovalStore } from './sqlite/approval-store.js';
 import { openSqliteLimitStore } from './sqlite/limit-store.js';
+import { openSqliteTaintStore } from './sqlite/taint-store.js';
 import { ensureDirectory } from './directory.js';
 import { SqliteAuditStore } from './sqlite/audit-store.js';
 
@@ -130,7 +131,9 @@ export {
   openSqliteNotificationOutbox,
   createMemoryToolPinStore,
   openSqliteToolPinStore,
+  openSqliteTaintStore,
 };
+export type { SqliteTaintStoreOptions } from './sqlite/taint-store.js';
 export { TAINT_LIMIT } from './memory/taint-store.js';
 export type { SqliteKillSwitchStoreOptions } from './sqlite/kill-switch-store.js';
 export type { SqliteStateOptions } from './sqlite/state-db.js';
@@ -160,7 +163,15 @@ export interface SqliteStoresOptions extends SqliteAuditLogOptions {
 
 function closeAll(stores: Omit<StateStores, 'close'>): () => Promise<void> {
   return async () => {
-    await Promise.allSettled([stores.killSwitch.close(), stores.approvals.close(), stores.limits.close(), stores.apiKeys.close(), stores.notifications.close(), stores.toolPins.close()]);
+    await Promise.allSettled([
+      stores.killSwitch.close(),
+      stores.approvals.close(),
+      stores.limits.close(),
+      stores.apiKeys.close(),
+      stores.notifications.close(),
+      stores.toolPins.close(),
+      stores.taint.close(),
+    ]);
     await stores.audit?.close();
   };
 }
@@ -185,8 +196,9 @@ export function createMemoryStores(): StateStores {
 /**
  * Opens every store in one SQLite file in the data directory (`DIR/bastion.db`, created
  * with the directory on first use): the audit log with its signing key beside it, the kill
- * switch, approvals, limits, API keys and MCP tool pins, each with its own tables. Taint stays in memory (it is
- * per-trace and short-lived). On any failure, what was opened is closed again.
+ * switch, approvals, limits, API keys, the notification outbox, MCP tool pins and taint, each
+ * with its own tables (taint in the file, since one trace, a Claude Code session, spans hook
+ * processes). On any failure, what was opened is closed again.
  *
  * @example
  * const opened = await openSqliteStores('.bastion');
@@ -207,14 +219,16 @@ export async function openSqliteStores(dataDir: string, options: SqliteStoresOpt
   const apiKeys = limits?.ok ? openSqliteApiKeyStore(path, shared) : undefined;
   const notifications = apiKeys?.ok ? openSqliteNotificationOutbox(path, shared) : undefined;
   const toolPins = notifications?.ok ? openSqliteToolPinStore(path, shared) : undefined;
-  if (!killSwitch.ok || !approvals?.ok || !limits?.ok || !apiKeys?.ok || !notifications?.ok || !toolPins?.ok) {
-    const errors = [killSwitch, approvals, limits, apiKeys, notifications, toolPins].find((r) => r !== undefined && !r.ok);
+  const taint = toolPins?.ok ? openSqliteTaintStore(path, shared) : undefined;
+  if (!killSwitch.ok || !approvals?.ok || !limits?.ok || !apiKeys?.ok || !notifications?.ok || !toolPins?.ok || !taint?.ok) {
+    const errors = [killSwitch, approvals, limits, apiKeys, notifications, toolPins, taint].find((r) => r !== undefined && !r.ok);
     await Promise.allSettled([
       killSwitch.ok ? killSwitch.value.close() : undefined,
       approvals?.ok ? approvals.value.close() : undefined,
       limits?.ok ? limits.value.close() : undefined,
       apiKeys?.ok ? apiKeys.value.close() : undefined,
       notifications?.ok ? notifications.value.close() : undefined,
+      toolPins?.ok ? toolPins.value.close() : undefined,
       audit.value.log.close(),
     ]);
     return fail(...(errors !== undefined && !errors.ok ? errors.errors : []));
@@ -224,7 +238,7 @@ export async function openSqliteStores(dataDir: string, options: SqliteStoresOpt
     killSwitch: killSwitch.value,
     approvals: approvals.value,
     limits: limits.value,
-    taint: createMemoryTaintStore(),
+    taint: taint.value,
     apiKeys: apiKeys.value,
     notifications: notifications.value,
     toolPins: toolPins.value,

@@ -7,6 +7,8 @@ import { analyzeCommand } from './analyze.js';
 import { approvalsCommand } from './approvals.js';
 import { auditCommand } from './audit.js';
 import { checkCommand } from './check.js';
+import { execCommand } from './exec.js';
+import { hookCommand } from './hook.js';
 import { keysCommand } from './keys.js';
 import { mcpCommand } from './mcp.js';
 import { killSwitchCommand } from './kill-switch.js';
@@ -31,4 +33,6 @@ export const COMMANDS: Command[] = [
   scanCommand,
   analyzeCommand,
   reviewCommand,
+  hookCommand,
+  execCommand,
 ];
