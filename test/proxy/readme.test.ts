@@ -13,7 +13,7 @@ import { serve, type Served } from '../server/serve-process.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
-const section = readme.slice(readme.indexOf('### Model-API proxy'), readme.indexOf('### CLI'));
+const section = readme.slice(readme.indexOf('### Model-API proxy'), readme.indexOf('### Claude Code'));
 
 let provider: ChildProcess;
 let providerUrl = '';
