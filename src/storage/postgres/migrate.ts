@@ -21,8 +21,8 @@ export interface MigrationReport {
   applied: Array<{ component: string; version: number; description: string }>;
 }
 
-/** The advisory lock every migration run holds (an arbitrary constant: "bastion" in ASCII). */
-const MIGRATION_LOCK = 0x62617374696f6e;
+/** The advisory lock every migration run holds (an arbitrary constant: "bast" in ASCII). */
+const MIGRATION_LOCK = 0x62617374;
 
 const LEDGER = `CREATE TABLE IF NOT EXISTS bastion_schema_migrations (
   component text NOT NULL,
