@@ -188,7 +188,7 @@ const ID_RULES: readonly IdRule[] = [
   { rule: 'fi-hetu', patterns: [/(?<![0-9A-Za-z])[0-3][0-9][01][0-9]{3}[-+A-FU-Y][0-9]{3}[0-9A-Y](?![0-9A-Za-z])/g], valid: hetuValid, confidence: 0.9, digitRun: 6 },
   {
     rule: 'se-personnummer',
-    patterns: [/(?<![0-9])(?:19|20)?[0-9]{2}[01][0-9][0-3][0-9][-+][0-9]{4}(?![0-9])/g],
+    patterns: [/(?<![0-9A-Za-z])(?:19|20)?[0-9]{2}[01][0-9][0-3][0-9][-+][0-9]{4}(?![0-9A-Za-z])/g],
     valid: (v) => personnummerValid(v) && plausibleDate('20' + v.replace(/[-+]/g, '').slice(-10, -4)),
     confidence: 0.75,
     digitRun: 6,
