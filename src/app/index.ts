@@ -23,7 +23,7 @@ import { countPending, createMetrics, timeAuditAppends, type Metrics } from '../
 import { watchPolicies, type PolicyWatcher } from '../policy/index.js';
 import { registerProxy, upstreamKey } from '../proxy/index.js';
 import { buildServer, listen, stopServer, type LogOptions } from '../server/index.js';
-import { createChangeReview, fixtureBackend, httpBackend, type ReviewBackend } from '../review/index.js';
+import { createChangeReview, fixtureBackend, httpBackend, type ReviewBackend, type ReviewModelOptions } from '../review/index.js';
 import { createMemoryStores, openSqliteStores, type StateStores } from '../storage/index.js';
 
 /** Where operator messages go and where secrets (`BASTION_SIEM_TOKEN`) come from. */
@@ -96,6 +96,21 @@ function announceIdentity(config: BastionConfig, io: AppIo): void {
     );
   } else io.stderr.write(`bastion: identity: ${ways.join('; ')}\n`);
   // A JWKS that did not answer at start was reported by the verifier when it happened.
+}
+
+/**
+ * The change review's optional model step from `review.model` (its API key read from the
+ * environment now, so a missing one stops the start); undefined when none is configured.
+ *
+ * @example const model = reviewModelFor(config, process.env);
+ */
+export function reviewModelFor(config: BastionConfig, env: AppIo['env']): Result<ReviewModelOptions | undefined, BastionError> {
+  const m = config.review?.model;
+  if (m === undefined) return ok(undefined);
+  const key = m.apiKeyEnv !== undefined ? env[m.apiKeyEnv] : undefined;
+  if (m.apiKeyEnv !== undefined && (key === undefined || key === ''))
+    return fail(bastionError('CONFIG_INVALID', `field ${quote('review.model.apiKeyEnv')}: the environment variable ${quote(m.apiKeyEnv)} is not set`, { field: 'review.model.apiKeyEnv' }));
+  return ok({ baseUrl: m.baseUrl, model: m.model, timeoutMs: m.timeoutMs, ...(key !== undefined ? { apiKey: key } : {}) });
 }
 
 /**
@@ -284,7 +299,8 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
   const authenticator = options.identity ?? identity.value;
   if (options.identity) identity.value.close?.();
 
-  const reviewBackend = options.reviewBackend !== undefined ? ok(options.reviewBackend) : reviewBackendFor(config, io.env);
+  const reviewModel = reviewModelFor(config, io.env);
+  const reviewBackend = !reviewModel.ok ? reviewModel : options.reviewBackend !== undefined ? ok(options.reviewBackend) : reviewBackendFor(config, io.env);
   if (!reviewBackend.ok) {
     await gateway.close();
     await stores.close();
@@ -329,7 +345,12 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
           ...(options.watch !== false ? { policyWatch: () => watcher?.status() ?? { watching: false, version: gateway.policySet.version, watchErrors: [] } } : {}),
           ...(options.requestLog ? { log: options.requestLog } : {}),
           metrics,
-          review: createChangeReview({ gateway, backend: reviewBackend.value, ...(config.review?.slackChannel !== undefined ? { slackChannel: config.review.slackChannel } : {}) }),
+          review: createChangeReview({
+            gateway,
+            backend: reviewBackend.value,
+            ...(config.review?.slackChannel !== undefined ? { slackChannel: config.review.slackChannel } : {}),
+            ...(reviewModel.ok && reviewModel.value !== undefined ? { model: reviewModel.value } : {}),
+          }),
           extensions: [(routes) => registerProxy(routes, gateway, proxy)],
           ...(mcp ? { mcp: { servers: mcp.servers, allowedOrigins: config.mcp?.allowedOrigins ?? [], handle: mcp.handle } } : {}),
           probes: [

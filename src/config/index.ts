@@ -261,9 +261,21 @@ export const ReviewHttpConfigSchema = strictObject(
 );
 export type ReviewHttpConfig = z.output<typeof ReviewHttpConfigSchema>;
 
+/** The review's optional model step: an OpenAI-compatible endpoint that writes a narrative summary. */
+export const ReviewModelConfigSchema = strictObject(
+  {
+    baseUrl: url,
+    model: text('a model name'),
+    apiKeyEnv: envName.exactOptional(),
+    timeout: duration('how long the model may take to answer').exactOptional(),
+  },
+  { what: 'in `review.model`', notObject: 'must be a mapping with `baseUrl` and `model` (and `apiKeyEnv`, `timeout`)' },
+);
+
 export const ReviewConfigSchema = strictObject(
   {
     slackChannel: text('a Slack channel').exactOptional(),
+    model: ReviewModelConfigSchema.exactOptional(),
     fixtures: text('a directory of fixture data').exactOptional(),
     http: ReviewHttpConfigSchema.exactOptional(),
   },
@@ -465,7 +477,7 @@ export interface BastionConfig {
   approvals: { defaultApproverGroups: string[]; defaultExpirySeconds: number };
   notifications?: NotificationsConfig;
   /** The change review: its Slack channel, and fixture data (the default demo) or real systems. */
-  review?: { slackChannel?: string; fixtures?: string; http?: ReviewHttpConfig };
+  review?: { slackChannel?: string; fixtures?: string; http?: ReviewHttpConfig; model?: { baseUrl: string; model: string; apiKeyEnv?: string; timeoutMs: number } };
   /**
    * The upstream MCP servers served at `/mcp/<name>`, and the browser origins allowed to call
    * them (none by default: a request with an `Origin` header not listed is refused).
@@ -628,6 +640,16 @@ function resolveConfig(c: ConfigFile, path: string): BastionConfig {
       ...(r.slackChannel !== undefined ? { slackChannel: r.slackChannel } : {}),
       ...(r.fixtures !== undefined ? { fixtures: resolve(dir, r.fixtures) } : {}),
       ...(r.http !== undefined ? { http: r.http } : {}),
+      ...(r.model !== undefined
+        ? {
+            model: {
+              baseUrl: r.model.baseUrl,
+              model: r.model.model,
+              ...(r.model.apiKeyEnv !== undefined ? { apiKeyEnv: r.model.apiKeyEnv } : {}),
+              timeoutMs: r.model.timeout !== undefined ? durationMs(r.model.timeout) : 20_000,
+            },
+          }
+        : {}),
     };
   }
   if (c.proxy !== undefined) {

@@ -43,11 +43,14 @@ function rateLimitWait(r: Response, now: number): number | undefined {
   return 1000;
 }
 
-/** The API's own words for an error, from the usual fields (`message`, `errorMessages`, `error`). */
+/** The API's own words for an error, from the usual fields (`message`, `errorMessages`, `error`, `error.message`). */
 function apiMessage(text: string): string {
   try {
     const v = JSON.parse(text) as Record<string, unknown>;
-    const m = v['message'] ?? (Array.isArray(v['errorMessages']) ? (v['errorMessages'] as unknown[]).join('; ') : undefined) ?? v['error'] ?? v['title'];
+    const error = v['error'];
+    // OpenAI-style APIs nest it: `{"error": {"message": "…"}}`.
+    const nested = typeof error === 'object' && error !== null ? (error as Record<string, unknown>)['message'] : error;
+    const m = v['message'] ?? (Array.isArray(v['errorMessages']) ? (v['errorMessages'] as unknown[]).join('; ') : undefined) ?? nested ?? v['title'];
     if (typeof m === 'string' && m !== '') return `: ${m.slice(0, 200)}`;
   } catch {
     const m = /<Message>([^<]{1,200})<\/Message>/.exec(text);

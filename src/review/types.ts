@@ -132,4 +132,6 @@ export interface ReviewResponse {
   recommended_remediation: string[];
   tools_used: string[];
   audit_trace_id: string;
+  /** Not in the seed: the model step's narrative, only when a model is configured and its answer passed validation. */
+  summary?: string;
 }

@@ -20,6 +20,7 @@ import type { Gateway } from '../gateway/index.js';
 import { validateOutput } from '../scan/index.js';
 import { FINDING_SPECS } from './catalogue.js';
 import { buildReview, jiraComment, slackSummary, ticketFindings, type Review } from './review.js';
+import { summarizeReview, type ModelSummary, type ReviewModelOptions } from './model.js';
 import { analyzeTerraform } from './terraform.js';
 import { decideTool, REVIEW_TOOLS, toolDecision, type ReviewTool, type ToolArgs, type ToolCallContext } from './tools.js';
 import type { ChangeReviewRequest, Finding, PullRequest, ReviewBackend, ReviewResponse, ToolDecision } from './types.js';
@@ -65,6 +66,8 @@ export interface ChangeReviewOptions {
   awsAccount?: string;
   /** The Confluence space of the standards (default `SECSTD`). */
   standardsSpace?: string;
+  /** The optional model step: an OpenAI-compatible endpoint that adds a narrative summary (never findings, approvals or authorization). */
+  model?: ReviewModelOptions;
   /** For tests: the clock of trace ids. */
   now?: () => Date;
 }
@@ -197,7 +200,12 @@ export function createChangeReview(options: ChangeReviewOptions): ChangeReview {
 
       const found = [...secretFindings, ...(await analyzeTerraform(pull.value.files)), ...ticketFindings(ticket.value)];
       const review = buildReview(found, standards.value.standards);
-      const comment = jiraComment(review, { ticket: request.ticket, repository: request.repository, pullRequest: request.pull_request, traceId });
+      // The model, when there is one, sees the computed review and the ticket's summary line
+      // (spotlighted) and adds prose; nothing it says is read back into the review.
+      const modelStep: ModelSummary | undefined = options.model ? await summarizeReview(options.model, review, ticket.value) : undefined;
+      const narrative = modelStep?.status === 'added' ? modelStep.summary : undefined;
+      const deterministic = jiraComment(review, { ticket: request.ticket, repository: request.repository, pullRequest: request.pull_request, traceId });
+      const comment = narrative === undefined ? deterministic : `${deterministic}\n### Model summary (advisory; the findings above are authoritative)\n${narrative}\n`;
       const summary = slackSummary(review, request.ticket);
       // The seed's output validation, before anything is posted (the gateway checks the
       // arguments again when each write is decided).
@@ -225,6 +233,7 @@ export function createChangeReview(options: ChangeReviewOptions): ChangeReview {
         recommended_remediation: review.remediation,
         tools_used: [...REVIEW_TOOLS],
         audit_trace_id: traceId,
+        ...(narrative !== undefined ? { summary: narrative } : {}),
       };
       await audit({
         type: 'review.completed',
@@ -252,6 +261,9 @@ export function createChangeReview(options: ChangeReviewOptions): ChangeReview {
           jira_result: { ticket: request.ticket, comment_created: true, comment_id: posted.value.id },
           slack_result: { channel, message_posted: true, ts: sent.value.ts },
           aws_context: { account: aws.value.account, region: aws.value.region, affected_services: affectedServices(pull.value) },
+          ...(modelStep
+            ? { model_summary: modelStep.status === 'added' ? { status: 'added', model: modelStep.model } : { status: modelStep.status, model: modelStep.model, reason: modelStep.reason } }
+            : {}),
         },
       });
       return { status: 200, body: response, review, traceId };

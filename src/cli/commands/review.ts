@@ -6,7 +6,7 @@
  */
 
 import { resolve } from 'node:path';
-import { reviewBackendFor } from '../../app/index.js';
+import { reviewBackendFor, reviewModelFor } from '../../app/index.js';
 import { loadConfig, type BastionConfig } from '../../config/index.js';
 import { BastionException } from '../../core/errors.js';
 import { parseRequestJson } from '../../core/request-json.js';
@@ -72,6 +72,7 @@ function formatOutcome(outcome: ReviewOutcome): string {
       'Recommended remediation:',
       ...(body.recommended_remediation.length > 0 ? body.recommended_remediation.map((r) => `  - ${r}`) : ['  none']),
     );
+    if (body.summary !== undefined) lines.push('', 'Model summary (advisory; the findings above are authoritative):', `  ${body.summary}`);
     lines.push('', `Tools used: ${body.tools_used.join(', ')}`);
     return `${lines.join('\n')}\n`;
   }
@@ -123,6 +124,8 @@ export const reviewCommand: Command = {
       if (!built.ok) return badInput(io, 'review', oneLine(built.errors.map((e) => e.message)));
       backend = built.value;
     }
+    const model = config !== undefined ? reviewModelFor(config, io.env) : undefined;
+    if (model !== undefined && !model.ok) return badInput(io, 'review', oneLine(model.errors.map((e) => e.message)));
     if (opts.principal === undefined || opts.principal.trim() === '') return badInput(io, 'review', `${REVIEW_MESSAGES.missingIdentity}: pass --principal ID (with --groups and --device-compliant)`);
     const principal: Principal = {
       id: opts.principal.trim(),
@@ -153,7 +156,12 @@ export const reviewCommand: Command = {
     }
     try {
       const channel = config?.review?.slackChannel;
-      const outcome = await createChangeReview({ gateway, backend, ...(channel !== undefined ? { slackChannel: channel } : {}) }).run(principal, {
+      const outcome = await createChangeReview({
+        gateway,
+        backend,
+        ...(channel !== undefined ? { slackChannel: channel } : {}),
+        ...(model?.ok && model.value !== undefined ? { model: model.value } : {}),
+      }).run(principal, {
         ticket: opts.ticket,
         repository: opts.repository,
         pull_request: opts['pull-request'],
