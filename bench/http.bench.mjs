@@ -10,12 +10,16 @@
 //   BASTION_BENCH_IDENTITY           dev (default): development mode, the principal in the body;
 //                                    jwt: production mode with `identity.jwt.publicKeyFile` in the
 //                                    config and an ES256 token signed by a key made for the run
+//   BASTION_BENCH_HTTP_PROFILE       a file: writes a V8 CPU profile (.cpuprofile) of the server
+//                                    during the /v1/decide run only (the figures then include
+//                                    the profiler's cost)
 //
 // autocannon runs in its own process, so the load generator and the server share the two
 // cores as they would with a client on the same host; the service runs in this process.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
@@ -126,7 +130,20 @@ try {
   };
   const ceiling = await measured(bareUrl);
   console.log(`bare Fastify route:   ${ceiling.requestsPerSecond} req/s, p50 ${ceiling.p50ms} ms, p99 ${ceiling.p99ms} ms, ${ceiling.serverCpuMicrosPerRequest} µs of server CPU per request`);
+  const profileFile = process.env.BASTION_BENCH_HTTP_PROFILE;
+  const session = profileFile ? new Session() : undefined;
+  if (session) {
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.start');
+  }
   const decide = await measured(url);
+  if (session) {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(profileFile, JSON.stringify(profile));
+    session.disconnect();
+    console.log(`CPU profile of the /v1/decide run: ${profileFile}`);
+  }
   console.log(
     `POST /v1/decide:      ${decide.requestsPerSecond} req/s, p50 ${decide.p50ms} ms, p99 ${decide.p99ms} ms, ${decide.serverCpuMicrosPerRequest} µs of server CPU per request (${decide.non2xx} non-2xx, ${decide.errors} errors)`,
   );
