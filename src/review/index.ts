@@ -27,7 +27,7 @@ export type { FindingSpec } from './catalogue.js';
 export { ADMIN_PORTS, analyzeTerraform, MAX_TERRAFORM_FILE, parseTerraform } from './terraform.js';
 export { datamark, MAX_MODEL_SUMMARY, modelContext, summarizeReview, SUMMARY_SCHEMA } from './model.js';
 export type { ModelSummary, ReviewModelOptions } from './model.js';
-export { APPROVALS, buildReview, jiraComment, slackSummary, ticketFindings } from './review.js';
+export { APPROVALS, buildReview, findingRecord, jiraComment, slackSummary, ticketFindings } from './review.js';
 export type { Review, CommentInput } from './review.js';
 export { DEFAULT_FIXTURES_DIR, fixtureBackend } from './fixtures.js';
 export type { FixtureBackend, Outbox } from './fixtures.js';

@@ -12,7 +12,7 @@
 import { z } from 'zod';
 import { detectInjection, validateOutput } from '../scan/index.js';
 import { httpRequest, jsonOf } from './http.js';
-import type { Review } from './review.js';
+import { findingRecord, type Review } from './review.js';
 
 export interface ReviewModelOptions {
   /** The API's base URL, e.g. `https://api.openai.com/v1` (`/chat/completions` is appended). */
@@ -52,19 +52,12 @@ const SYSTEM = [
   'No links, no markdown, no code. Answer only with the JSON object the schema asks for.',
 ].join(' ');
 
-/** The user message: the computed review as JSON, and the ticket's summary line spotlighted. */
+/** The user message: the computed review as JSON, and the ticket's summary line spotlighted (no resource names or evidence: they quote the pull request). */
 export function modelContext(review: Review, ticket: { key: string; summary: string }): string {
   const facts = {
     ticket: ticket.key,
     risk_rating: review.riskRating,
-    findings: review.findings.map((f) => ({
-      kind: f.kind,
-      severity: f.severity,
-      message: f.message,
-      ...(f.file !== undefined ? { file: f.file } : {}),
-      ...(f.line !== undefined ? { line: f.line } : {}),
-      ...(f.standard ? { standard: f.standard.id } : {}),
-    })),
+    findings: review.findings.map((f) => findingRecord(f, false)),
     required_approvals: review.requiredApprovals,
     recommended_remediation: review.remediation,
   };

@@ -65,6 +65,23 @@ export function buildReview(found: readonly Finding[], standards: readonly Secur
   };
 }
 
+/**
+ * A finding as plain data (the audit event's shape). Without `detail`, no resource name or
+ * evidence: those are quoted from the pull request, which the model step must not see.
+ */
+export function findingRecord(f: Finding, detail: boolean): Record<string, string | number> {
+  return {
+    kind: f.kind,
+    severity: f.severity,
+    message: f.message,
+    ...(f.file !== undefined ? { file: f.file } : {}),
+    ...(f.line !== undefined ? { line: f.line } : {}),
+    ...(detail && f.resource !== undefined ? { resource: f.resource } : {}),
+    ...(detail && f.evidence !== undefined ? { evidence: f.evidence } : {}),
+    ...(f.standard ? { standard: f.standard.id } : {}),
+  };
+}
+
 /** Where a finding is, for the comment: `` `terraform/s3.tf` line 2, `aws_s3_bucket.x` ``. */
 function location(f: Finding): string {
   const parts = [f.file !== undefined ? `\`${f.file}\`${f.line !== undefined ? ` line ${f.line}` : ''}` : undefined, f.resource !== undefined ? `\`${f.resource}\`` : undefined, f.evidence];

@@ -19,7 +19,7 @@ import type { Principal } from '../core/types.js';
 import type { Gateway } from '../gateway/index.js';
 import { validateOutput } from '../scan/index.js';
 import { FINDING_SPECS } from './catalogue.js';
-import { buildReview, jiraComment, slackSummary, ticketFindings, type Review } from './review.js';
+import { buildReview, findingRecord, jiraComment, slackSummary, ticketFindings, type Review } from './review.js';
 import { summarizeReview, type ModelSummary, type ReviewModelOptions } from './model.js';
 import { analyzeTerraform } from './terraform.js';
 import { decideTool, REVIEW_TOOLS, toolDecision, type ReviewTool, type ToolArgs, type ToolCallContext } from './tools.js';
@@ -248,16 +248,7 @@ export function createChangeReview(options: ChangeReviewOptions): ChangeReview {
           risk_rating: review.riskRating.toLowerCase(),
           approval_required: review.requiredApprovals.length > 0,
           required_approvals: review.requiredApprovals,
-          findings: review.findings.map((f) => ({
-            kind: f.kind,
-            severity: f.severity,
-            message: f.message,
-            ...(f.file !== undefined ? { file: f.file } : {}),
-            ...(f.line !== undefined ? { line: f.line } : {}),
-            ...(f.resource !== undefined ? { resource: f.resource } : {}),
-            ...(f.evidence !== undefined ? { evidence: f.evidence } : {}),
-            ...(f.standard ? { standard: f.standard.id } : {}),
-          })),
+          findings: review.findings.map((f) => findingRecord(f, true)),
           jira_result: { ticket: request.ticket, comment_created: true, comment_id: posted.value.id },
           slack_result: { channel, message_posted: true, ts: sent.value.ts },
           aws_context: { account: aws.value.account, region: aws.value.region, affected_services: affectedServices(pull.value) },
