@@ -20,6 +20,7 @@ import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { ActionRequest, Decision, DecisionApproval, Obligation, Principal } from '../core/types.js';
+import type { Risk } from '../core/risk.js';
 import { approvalRefusal, awaitApproval, type Gateway } from '../gateway/index.js';
 import { redact } from '../scan/index.js';
 import { bubblewrapArgs, findBubblewrap, probeBubblewrap } from './sandbox.js';
@@ -30,6 +31,8 @@ export interface RunCommandOptions {
   /** The working directory, writable in the sandbox; default `process.cwd()`. */
   cwd?: string;
   environment?: string;
+  /** The risk the caller declares (a CapFence event's `risk`); the effective risk is the higher of it and the analyzed one. */
+  risk?: Risk;
   context?: Record<string, unknown>;
   traceId?: string;
   /** Default true. False only when the operator turns the sandbox off; a `sandbox` obligation still applies. */
@@ -135,6 +138,7 @@ export async function runCommand(command: string, options: RunCommandOptions): P
     action: 'shell.execute',
     args: { command, cwd },
     ...(options.environment !== undefined ? { environment: options.environment } : {}),
+    ...(options.risk !== undefined ? { risk: options.risk } : {}),
     ...(options.context !== undefined ? { context: options.context } : {}),
     ...(options.traceId !== undefined ? { traceId: options.traceId } : {}),
   };
