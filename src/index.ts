@@ -2,7 +2,7 @@
  * The root of `agent-bastion`: the gateway façade, the vocabulary's types and the errors.
  * Each stage has its own entry point, mirroring `src/` (see docs/architecture.md):
  *
- *   agent-bastion            createGateway, guard, ActionRuntime, createBastionApp, types, errors
+ *   agent-bastion            createGateway, guard, ActionRuntime, createBastionApp, tool guards, types, errors
  *   agent-bastion/policy     loadPolicySet, evaluate, the pure engine `decide`, the watcher, policy tests
  *   agent-bastion/analysis   createAnalyzer (shell, SQL, path, URL), facts, host helpers
  *   agent-bastion/scan       secrets, personal data, prompt injection, egress, redaction
@@ -47,5 +47,7 @@ export { loadConfig, DEFAULT_CONFIG } from './config/index.js';
 export type { BastionConfig } from './config/index.js';
 export { runCommand } from './exec/index.js';
 export type { CommandOutcome, RunCommandOptions, SandboxReport } from './exec/index.js';
-export { claudeCodeHook } from './hooks/index.js';
-export type { ApprovalMode, ClaudeCodeHookInput, ClaudeCodeHookOptions, HookAnswer } from './hooks/index.js';
+export { guardAgentTool, guardLangChainTool, guardLangChainTools, guardVercelTools, guardedAction, refusalMessage, runGuardedTool } from './guards/index.js';
+export type { AgentToolApproval, AgentToolDefinition, GuardedToolResult, LangChainToolLike, ToolGuardOptions, VercelToolLike } from './guards/index.js';
+export { claudeCodeHook, geminiCliHook } from './hooks/index.js';
+export type { ApprovalMode, ClaudeCodeHookInput, ClaudeCodeHookOptions, GeminiCliHookInput, GeminiCliHookOptions, HookAnswer } from './hooks/index.js';
