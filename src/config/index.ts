@@ -17,7 +17,8 @@
  *   upstream: https://api.openai.com/v1
  *   proxy: { onDeny: error | strip, timeout: 120s, idleTimeout: 60s, redactText: false }
  *   mcp: { servers: { files: { command: [node, files.js] }, remote: { url: https://mcp.example/mcp } }, allowedOrigins: [] }
- *   hooks: { claudeCode: { onApproval: ask | wait, waitSeconds: 120, timeoutSeconds: 30 } }
+ *   hooks: { claudeCode: { onApproval: ask | wait, waitSeconds: 120, timeoutSeconds: 30 },
+ *            geminiCli: { onApproval: deny | wait, waitSeconds: 50, timeoutSeconds: 30 } }
  *   exec: { sandbox: true, timeoutSeconds: 300, maxOutputBytes: 1048576, approvalWaitSeconds: 900 }
  *
  * `ConfigFileSchema` is the file's one definition. The sections later issues add (identity,
@@ -365,8 +366,16 @@ export const HooksConfigSchema = strictObject(
       },
       { what: 'in `hooks.claudeCode`', notObject: 'must be a mapping such as `{ onApproval: ask }`' },
     ).exactOptional(),
+    geminiCli: strictObject(
+      {
+        onApproval: z.enum(['deny', 'wait'], { error: 'must be `deny` (the reason names the Bastion approval) or `wait` (wait for the Bastion approval)' }).exactOptional(),
+        waitSeconds: wholeSeconds(3600).exactOptional(),
+        timeoutSeconds: wholeSeconds(600).exactOptional(),
+      },
+      { what: 'in `hooks.geminiCli`', notObject: 'must be a mapping such as `{ onApproval: wait }`' },
+    ).exactOptional(),
   },
-  { what: 'in `hooks`', notObject: 'must be a mapping with `claudeCode`' },
+  { what: 'in `hooks`', notObject: 'must be a mapping with `claudeCode` or `geminiCli`' },
 );
 
 /** `exec`: guarded shell execution (`bastion exec`, `runCommand`). */
@@ -484,7 +493,11 @@ export interface BastionConfig {
    */
   mcp?: { servers: Record<string, McpServerConfig>; allowedOrigins: string[] };
   /** The Claude Code hook: `ask` or `wait` on require_approval, how long to wait, the answer's deadline. */
-  hooks: { claudeCode: { onApproval: 'ask' | 'wait'; waitSeconds: number; timeoutSeconds: number } };
+  hooks: {
+    claudeCode: { onApproval: 'ask' | 'wait'; waitSeconds: number; timeoutSeconds: number };
+    /** Gemini CLI's hook timeout is 60 s unless its settings say otherwise: the default wait stays under it. */
+    geminiCli: { onApproval: 'deny' | 'wait'; waitSeconds: number; timeoutSeconds: number };
+  };
   /**
    * Guarded execution: the sandbox (bubblewrap) on unless switched off here, the command's
    * time limit, the output cap per stream, and how long a held command waits for its approval.
@@ -508,7 +521,7 @@ export const DEFAULT_CONFIG: BastionConfig = {
   adminGroups: ['bastion-admins'],
   limits: { onStoreError: 'closed' },
   approvals: { defaultApproverGroups: ['bastion-approvers'], defaultExpirySeconds: 900 },
-  hooks: { claudeCode: { onApproval: 'ask', waitSeconds: 120, timeoutSeconds: 30 } },
+  hooks: { claudeCode: { onApproval: 'ask', waitSeconds: 120, timeoutSeconds: 30 }, geminiCli: { onApproval: 'deny', waitSeconds: 50, timeoutSeconds: 30 } },
   exec: { sandbox: true, timeoutSeconds: 300, maxOutputBytes: 1_048_576, approvalWaitSeconds: 900 },
 };
 
@@ -623,7 +636,12 @@ function resolveConfig(c: ConfigFile, path: string): BastionConfig {
   };
   const cc = c.hooks?.claudeCode;
   const hd = DEFAULT_CONFIG.hooks.claudeCode;
-  config.hooks = { claudeCode: { onApproval: cc?.onApproval ?? hd.onApproval, waitSeconds: cc?.waitSeconds ?? hd.waitSeconds, timeoutSeconds: cc?.timeoutSeconds ?? hd.timeoutSeconds } };
+  const gc = c.hooks?.geminiCli;
+  const gd = DEFAULT_CONFIG.hooks.geminiCli;
+  config.hooks = {
+    claudeCode: { onApproval: cc?.onApproval ?? hd.onApproval, waitSeconds: cc?.waitSeconds ?? hd.waitSeconds, timeoutSeconds: cc?.timeoutSeconds ?? hd.timeoutSeconds },
+    geminiCli: { onApproval: gc?.onApproval ?? gd.onApproval, waitSeconds: gc?.waitSeconds ?? gd.waitSeconds, timeoutSeconds: gc?.timeoutSeconds ?? gd.timeoutSeconds },
+  };
   const ed = DEFAULT_CONFIG.exec;
   config.exec = {
     sandbox: c.exec?.sandbox ?? ed.sandbox,

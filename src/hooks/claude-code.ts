@@ -124,7 +124,7 @@ function preToolUse(permissionDecision: 'allow' | 'deny' | 'ask', reason: string
 }
 
 /** Rejects after `ms` with a timeout message, so a stuck store cannot hold the agent (or let it through). */
-function deadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+export function deadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms / 1000} s`)), ms);
@@ -162,25 +162,41 @@ export async function claudeCodeHook(gateway: Gateway, raw: unknown, options: Cl
 }
 
 async function preToolUseAnswer(gateway: Gateway, input: ClaudeCodeHookInput, options: ClaudeCodeHookOptions, ms: number): Promise<HookAnswer> {
-  const request = claudeCodeRequest(input, options.principal, options.home);
+  const verdict = await decideHookCall(gateway, claudeCodeRequest(input, options.principal, options.home), options, ms);
+  return preToolUse(verdict.permission, verdict.reason, verdict.decision);
+}
+
+/** What a pre-tool hook answers, whatever the agent CLI: allow, deny or ask, with the reason shown. */
+export interface HookVerdict {
+  permission: 'allow' | 'deny' | 'ask';
+  reason: string;
+  decision: Decision;
+}
+
+/**
+ * Decides one tool call for a hook (any agent CLI's): `require_approval` is `ask` (naming
+ * the Bastion approval), or in `wait` mode the approval is waited for and the call then
+ * allowed or denied. Throws on a timeout or a failure, which the hook turns into a refusal.
+ */
+export async function decideHookCall(gateway: Gateway, request: ActionRequest, options: Omit<ClaudeCodeHookOptions, 'principal' | 'home'>, ms: number): Promise<HookVerdict> {
   const decision = await deadline(gateway.decide(request), ms, 'the decision');
-  if (decision.decision === 'allow') return preToolUse('allow', `Bastion: ${decision.reason}${rulesOf(decision)}`, decision);
-  if (decision.decision === 'deny') return preToolUse('deny', `Bastion denied this call: ${decision.reason}${rulesOf(decision)}`, decision);
+  if (decision.decision === 'allow') return { permission: 'allow', reason: `Bastion: ${decision.reason}${rulesOf(decision)}`, decision };
+  if (decision.decision === 'deny') return { permission: 'deny', reason: `Bastion denied this call: ${decision.reason}${rulesOf(decision)}`, decision };
   const id = decision.approval?.id;
   if ((options.onApproval ?? 'ask') === 'ask' || id === undefined) {
-    return preToolUse('ask', `Bastion: ${decision.reason}${rulesOf(decision)}${id !== undefined ? ` (Bastion approval ${id})` : ''}`, decision);
+    return { permission: 'ask', reason: `Bastion: ${decision.reason}${rulesOf(decision)}${id !== undefined ? ` (Bastion approval ${id})` : ''}`, decision };
   }
   const seconds = options.waitSeconds ?? 120;
   const awaited = await awaitApproval(gateway, request, decision, { seconds, ...(options.onPending ? { onPending: options.onPending } : {}) });
   if (awaited.outcome === 'approved' && awaited.decision.decision === 'allow') {
-    return preToolUse('allow', `Bastion: ${awaited.decision.reason}${rulesOf(awaited.decision)}`, awaited.decision);
+    return { permission: 'allow', reason: `Bastion: ${awaited.decision.reason}${rulesOf(awaited.decision)}`, decision: awaited.decision };
   }
   const why = awaited.outcome === 'approved' ? awaited.decision.reason : approvalRefusal(awaited, seconds);
-  return preToolUse('deny', `Bastion denied this call: ${why}`, awaited.decision);
+  return { permission: 'deny', reason: `Bastion denied this call: ${why}`, decision: awaited.decision };
 }
 
 /** The tool's result as text for the scanners: a string as it is, anything else as JSON. */
-function responseText(response: unknown): string {
+export function responseText(response: unknown): string {
   if (typeof response === 'string') return response;
   return JSON.stringify(response ?? null) ?? '';
 }

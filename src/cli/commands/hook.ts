@@ -1,6 +1,7 @@
 /**
  * `bastion hook claude-code`: a Claude Code `command` hook. Reads the PreToolUse or
- * PostToolUse JSON on stdin and writes Claude Code's answer on stdout (exit 0). It fails
+ * PostToolUse JSON on stdin and writes Claude Code's answer on stdout (exit 0); `bastion hook
+ * gemini-cli` is the same for Gemini CLI's BeforeTool and AfterTool. It fails
  * closed: bad options, a policy that does not load, malformed input, an unknown event, a
  * timeout or an internal error all answer deny with exit 2 and the reason on stderr, which
  * Claude Code treats as a block (any other exit code would let the call through).
@@ -8,7 +9,7 @@
 
 import { homedir } from 'node:os';
 import { parseRequestJson } from '../../core/request-json.js';
-import { claudeCodeHook, hookRefusal, type ApprovalMode, type HookAnswer } from '../../hooks/index.js';
+import { claudeCodeHook, geminiCliHook, geminiRefusal, hookRefusal, type ApprovalMode, type HookAnswer } from '../../hooks/index.js';
 import { AGENT_OPTIONS, buildAgentApp, type AgentApp } from '../agent-app.js';
 import { commandGroup, errorLine, parseOptions, readAllBytes, type CliIo, type Subcommand } from '../command.js';
 
@@ -49,14 +50,51 @@ settings.json:
   (and the same under "PostToolUse"; see the README, "Claude Code")
 `;
 
+const GEMINI_HELP = `Usage: bastion hook gemini-cli [--config FILE] [--policy PATH]… [--principal ID] [--groups G1,G2] [--data-dir DIR]
+                              [--on-approval deny|wait] [--wait SECONDS] [--timeout SECONDS] [--no-baseline]
+
+A Gemini CLI hook (type "command") for BeforeTool and AfterTool. Reads the hook's JSON on
+stdin, decides the tool call with the policies, and prints Gemini CLI's answer on stdout:
+{"decision":"allow|deny","reason":"…"}.
+
+Built-in tools are decided under their Claude Code names, so one policy serves both CLIs
+(examples/claude-code/policy.yaml): run_shell_command → Bash, write_file → Write,
+replace → Edit, read_file → Read, web_fetch → WebFetch, google_web_search → WebSearch;
+mcp__<server>__<tool> and other tools keep their names (context.tool holds Gemini's name).
+AfterTool scans tool_response.llmContent: secrets are redacted from what the model sees
+(hookSpecificOutput.tool_output), prompt injection replaces the result and marks the session.
+
+Options:
+  --config FILE        bastion.yaml (policies, dataDir, baseline, approvals, hooks.geminiCli)
+  --policy PATH        policy file or directory (repeatable; replaces the config's list)
+  --principal ID       who the agent acts for (default: gemini-cli)
+  --groups G1,G2       the principal's groups
+  --data-dir DIR       state and audit log in DIR/bastion.db (needed for taint across calls
+                       and for --on-approval wait); without it and --config, state is in memory
+  --on-approval MODE   require_approval becomes: deny (default: the reason names the Bastion
+                       approval; a hook cannot make Gemini CLI ask) or wait (wait for it)
+  --wait SECONDS       how long wait mode waits (default 50: Gemini CLI's hook timeout is
+                       60 s unless the hook's "timeout" (milliseconds) says more)
+  --timeout SECONDS    deadline of the decision; later is deny (default 30)
+  --no-baseline        switch off the built-in baseline policy
+
+Exit codes: 0 an answer is on stdout; 2 the call is refused because Bastion could not
+decide (reason on stderr, which Gemini CLI sends to the agent).
+
+settings.json:
+  {"hooks":{"BeforeTool":[{"matcher":".*","hooks":[{"type":"command","command":"bastion hook gemini-cli --policy ~/bastion/examples/claude-code/policy.yaml --data-dir ~/.bastion","timeout":60000}]}]}}
+  (and the same under "AfterTool"; see the README, "Gemini CLI")
+`;
+
 const HOOK_HELP = `Usage: bastion hook <agent> [options]
 
 Agent CLI hooks decided by Bastion's policies.
 
 Subcommands:
   claude-code   Claude Code PreToolUse / PostToolUse hook (stdin JSON, stdout answer)
+  gemini-cli    Gemini CLI BeforeTool / AfterTool hook (stdin JSON, stdout answer)
 
-Run \`bastion hook claude-code --help\` for its options.
+Run \`bastion hook <agent> --help\` for its options.
 `;
 
 function parsePositiveSeconds(raw: string | undefined, option: string, fallback: number): number | string {
@@ -78,57 +116,100 @@ function eventOf(value: unknown): string {
   return 'PreToolUse';
 }
 
-const claudeCode: Subcommand = {
+/** What differs between the agent CLIs' hooks: the answer's shape, the approval modes, the settings. */
+interface HookSpec {
+  name: string;
+  summary: string;
+  help: string;
+  /** `--on-approval` values; the first of them with a wait is `wait`. */
+  modes: readonly string[];
+  settings: (config: AgentApp['config']) => { onApproval: string; waitSeconds: number; timeoutSeconds: number };
+  refusal: (reason: string, event: string) => HookAnswer;
+  answer: (
+    gateway: AgentApp['app']['gateway'],
+    input: unknown,
+    options: { principal: AgentApp['principal']; onApproval: string; waitSeconds: number; timeoutSeconds: number; home?: string; onPending: (approval: { id: string }) => void },
+  ) => Promise<HookAnswer>;
+}
+
+function hookSubcommand(spec: HookSpec): Subcommand {
+  return {
+    name: spec.name,
+    summary: spec.summary,
+    help: spec.help,
+    async run(args, io) {
+      // INVARIANT: every way out is an answer on stdout with exit 0, or a refusal with exit 2;
+      // an exception reaching the dispatcher would exit 70, which the agent CLI lets through.
+      let built: AgentApp | undefined;
+      try {
+        const parsed = parseOptions(io, `hook ${spec.name}`, args, {
+          help: spec.help,
+          options: { ...AGENT_OPTIONS, 'on-approval': { type: 'string' }, wait: { type: 'string' }, timeout: { type: 'string' } },
+        });
+        // Help is exit 0; a refused option is exit 2 with its one line on stderr: a block.
+        if (!parsed.ok) return parsed.exit;
+        const values = parsed.values;
+        const mode = values['on-approval'];
+        if (mode !== undefined && !spec.modes.includes(mode)) return write(io, spec.refusal(`option \`--on-approval\` must be ${spec.modes.join(' or ')}, got \`${mode}\``, 'PreToolUse'));
+        const bytes = await readAllBytes(io.stdin);
+        if (bytes.length > MAX_INPUT_BYTES) return write(io, spec.refusal(`the hook input is larger than ${MAX_INPUT_BYTES} bytes`, 'PreToolUse'));
+        const input = parseRequestJson(bytes, 'hook input');
+        if (!input.ok) return write(io, spec.refusal(`invalid hook input: ${errorLine(input.errors)}`, 'PreToolUse'));
+        const event = eventOf(input.value);
+        const opened = await buildAgentApp(io, values, `${spec.name}-hook`, spec.name);
+        if (!opened.ok) return write(io, spec.refusal(`cannot load the configuration: ${errorLine(opened.errors)}`, event));
+        built = opened.value;
+        const settings = spec.settings(built.config);
+        const onApproval = mode ?? settings.onApproval;
+        const waitSeconds = parsePositiveSeconds(values.wait, '--wait', settings.waitSeconds);
+        const timeoutSeconds = parsePositiveSeconds(values.timeout, '--timeout', settings.timeoutSeconds);
+        if (typeof waitSeconds === 'string') return write(io, spec.refusal(waitSeconds, event));
+        if (typeof timeoutSeconds === 'string') return write(io, spec.refusal(timeoutSeconds, event));
+        if (onApproval === 'wait' && !built.persistent) {
+          return write(io, spec.refusal('--on-approval wait needs a data directory (--data-dir or --config) where approvers can decide', event));
+        }
+        const home = io.env['HOME'] ?? homedir();
+        const answer = await spec.answer(built.app.gateway, input.value, {
+          principal: built.principal,
+          onApproval,
+          waitSeconds,
+          timeoutSeconds,
+          ...(home.startsWith('/') ? { home } : {}),
+          onPending: (approval) => io.stderr.write(`bastion: waiting up to ${waitSeconds} s for approval ${approval.id} (bastion approvals approve ${approval.id})\n`),
+        });
+        return write(io, answer);
+      } catch (err) {
+        return write(io, spec.refusal(`internal error, so the call is refused: ${err instanceof Error ? err.message : String(err)}`, 'PreToolUse'));
+      } finally {
+        if (built !== undefined) await built.app.stop('hook answered').catch(() => undefined);
+      }
+    },
+  };
+}
+
+const claudeCode = hookSubcommand({
   name: 'claude-code',
   summary: 'Claude Code PreToolUse / PostToolUse hook',
   help: CLAUDE_HELP,
-  async run(args, io) {
-    // INVARIANT: every way out is an answer on stdout with exit 0, or a refusal with exit 2;
-    // an exception reaching the dispatcher would exit 70, which Claude Code lets through.
-    let built: AgentApp | undefined;
-    try {
-      const parsed = parseOptions(io, 'hook claude-code', args, {
-        help: CLAUDE_HELP,
-        options: { ...AGENT_OPTIONS, 'on-approval': { type: 'string' }, wait: { type: 'string' }, timeout: { type: 'string' } },
-      });
-      // Help is exit 0; a refused option is exit 2 with its one line on stderr: a block.
-      if (!parsed.ok) return parsed.exit;
-      const values = parsed.values;
-      const mode = values['on-approval'];
-      if (mode !== undefined && mode !== 'ask' && mode !== 'wait') return write(io, hookRefusal(`option \`--on-approval\` must be ask or wait, got \`${mode}\``));
-      const bytes = await readAllBytes(io.stdin);
-      if (bytes.length > MAX_INPUT_BYTES) return write(io, hookRefusal(`the hook input is larger than ${MAX_INPUT_BYTES} bytes`));
-      const input = parseRequestJson(bytes, 'hook input');
-      if (!input.ok) return write(io, hookRefusal(`invalid hook input: ${errorLine(input.errors)}`));
-      const event = eventOf(input.value);
-      const opened = await buildAgentApp(io, values, 'claude-code-hook', 'claude-code');
-      if (!opened.ok) return write(io, hookRefusal(`cannot load the configuration: ${errorLine(opened.errors)}`, event));
-      built = opened.value;
-      const settings = built.config.hooks.claudeCode;
-      const onApproval: ApprovalMode = (mode as ApprovalMode | undefined) ?? settings.onApproval;
-      const waitSeconds = parsePositiveSeconds(values.wait, '--wait', settings.waitSeconds);
-      const timeoutSeconds = parsePositiveSeconds(values.timeout, '--timeout', settings.timeoutSeconds);
-      if (typeof waitSeconds === 'string') return write(io, hookRefusal(waitSeconds, event));
-      if (typeof timeoutSeconds === 'string') return write(io, hookRefusal(timeoutSeconds, event));
-      if (onApproval === 'wait' && !built.persistent) {
-        return write(io, hookRefusal('--on-approval wait needs a data directory (--data-dir or --config) where approvers can decide', event));
-      }
-      const home = io.env['HOME'] ?? homedir();
-      const answer = await claudeCodeHook(built.app.gateway, input.value, {
-        principal: built.principal,
-        onApproval,
-        waitSeconds,
-        timeoutSeconds,
-        ...(home.startsWith('/') ? { home } : {}),
-        onPending: (approval) => io.stderr.write(`bastion: waiting up to ${waitSeconds} s for approval ${approval.id} (bastion approvals approve ${approval.id})\n`),
-      });
-      return write(io, answer);
-    } catch (err) {
-      return write(io, hookRefusal(`internal error, so the call is refused: ${err instanceof Error ? err.message : String(err)}`));
-    } finally {
-      if (built !== undefined) await built.app.stop('hook answered').catch(() => undefined);
-    }
-  },
-};
+  modes: ['ask', 'wait'],
+  settings: (config) => config.hooks.claudeCode,
+  refusal: hookRefusal,
+  answer: (gateway, input, options) => claudeCodeHook(gateway, input, { ...options, onApproval: options.onApproval as ApprovalMode }),
+});
 
-export const hookCommand = commandGroup({ name: 'hook', summary: 'agent CLI hooks (Claude Code PreToolUse / PostToolUse)', help: HOOK_HELP, subcommands: [claudeCode] });
+const geminiCli = hookSubcommand({
+  name: 'gemini-cli',
+  summary: 'Gemini CLI BeforeTool / AfterTool hook',
+  help: GEMINI_HELP,
+  modes: ['deny', 'wait'],
+  settings: (config) => config.hooks.geminiCli,
+  refusal: (reason) => geminiRefusal(reason),
+  answer: (gateway, input, options) => geminiCliHook(gateway, input, { ...options, onApproval: options.onApproval as 'deny' | 'wait' }),
+});
+
+export const hookCommand = commandGroup({
+  name: 'hook',
+  summary: 'agent CLI hooks (Claude Code PreToolUse / PostToolUse, Gemini CLI BeforeTool / AfterTool)',
+  help: HOOK_HELP,
+  subcommands: [claudeCode, geminiCli],
+});
