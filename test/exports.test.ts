@@ -87,6 +87,7 @@ const ENTRIES: Record<string, string[]> = {
     'PII_RULE_IDS',
     'SECRET_RULE_IDS',
     'checkEgress',
+    'classify',
     'createStreamRedactor',
     'detectInjection',
     'extractDestinations',

@@ -259,8 +259,30 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
     });
   }
 
+  // The classifier's key comes from the environment, never the file; a missing one stops the start.
+  const classifier = config.injectionClassifier;
+  const classifierKey = classifier?.apiKeyEnv !== undefined ? io.env[classifier.apiKeyEnv] : undefined;
+  if (classifier?.apiKeyEnv !== undefined && (classifierKey === undefined || classifierKey === '')) {
+    await stores.close();
+    return fail(
+      bastionError('CONFIG_INVALID', `field ${quote('scanners.injection.classifier.apiKeyEnv')}: the environment variable ${quote(classifier.apiKeyEnv)} is not set`, {
+        field: 'scanners.injection.classifier.apiKeyEnv',
+      }),
+    );
+  }
   const opened = await openGateway({
     policies: config.policies,
+    ...(classifier !== undefined
+      ? {
+          injectionClassifier: {
+            url: classifier.url,
+            onError: classifier.onError,
+            timeoutMs: classifier.timeoutMs,
+            threshold: classifier.threshold,
+            ...(classifierKey !== undefined ? { apiKey: classifierKey } : {}),
+          },
+        }
+      : {}),
     ...(config.shadowPolicies.length > 0 ? { shadowPolicies: config.shadowPolicies, onShadow: (enforcing, shadow) => metrics.shadowDecision(enforcing.decision, shadow.decision) } : {}),
     baseline: config.baseline,
     ...(stores.audit ? { auditLog: stores.audit } : {}),

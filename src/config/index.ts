@@ -20,6 +20,7 @@
  *   hooks: { claudeCode: { onApproval: ask | wait, waitSeconds: 120, timeoutSeconds: 30 },
  *            geminiCli: { onApproval: deny | wait, waitSeconds: 50, timeoutSeconds: 30 } }
  *   exec: { sandbox: true, timeoutSeconds: 300, maxOutputBytes: 1048576, approvalWaitSeconds: 900 }
+ *   scanners: { injection: { classifier: { url: http://127.0.0.1:9000/classify, onError: closed | open, timeout: 1s, threshold: 0.5, apiKeyEnv } } }
  *
  * `ConfigFileSchema` is the file's one definition. The sections later issues add (identity,
  * approvals, limits, storage, mcp) extend it: `ConfigFileSchema.extend({ identity: … })`.
@@ -273,6 +274,25 @@ export const ReviewModelConfigSchema = strictObject(
   { what: 'in `review.model`', notObject: 'must be a mapping with `baseUrl` and `model` (and `apiKeyEnv`, `timeout`)' },
 );
 
+/** `scanners.injection.classifier`: an external prompt-injection classifier for tool results (src/scan/classifier.ts). */
+export const ClassifierConfigSchema = strictObject(
+  {
+    url,
+    onError: z.enum(['closed', 'open'], { error: 'must be `closed` (a failed call counts as an attack) or `open` (the local detector alone decides); there is no default' }),
+    timeout: duration('how long the classifier may take to answer').exactOptional(),
+    threshold: z.number({ error: 'must be a number from 0 to 1' }).min(0, { error: 'must be a number from 0 to 1' }).max(1, { error: 'must be a number from 0 to 1' }).exactOptional(),
+    apiKeyEnv: envName.exactOptional(),
+  },
+  { what: 'in `scanners.injection.classifier`', notObject: 'must be a mapping with `url` and `onError` (and `timeout`, `threshold`, `apiKeyEnv`)' },
+);
+
+export const ScannersConfigSchema = strictObject(
+  {
+    injection: strictObject({ classifier: ClassifierConfigSchema.exactOptional() }, { what: 'in `scanners.injection`', notObject: 'must be a mapping with `classifier`' }).exactOptional(),
+  },
+  { what: 'in `scanners`', notObject: 'must be a mapping with `injection`' },
+);
+
 export const ReviewConfigSchema = strictObject(
   {
     slackChannel: text('a Slack channel').exactOptional(),
@@ -453,6 +473,7 @@ export const ConfigFileSchema = strictObject(
     ).exactOptional(),
     notifications: NotificationsConfigSchema.exactOptional(),
     review: ReviewConfigSchema.exactOptional(),
+    scanners: ScannersConfigSchema.exactOptional(),
     mcp: McpConfigSchema.exactOptional(),
     hooks: HooksConfigSchema.exactOptional(),
     exec: ExecConfigSchema.exactOptional(),
@@ -487,6 +508,8 @@ export interface BastionConfig {
   notifications?: NotificationsConfig;
   /** The change review: its Slack channel, and fixture data (the default demo) or real systems. */
   review?: { slackChannel?: string; fixtures?: string; http?: ReviewHttpConfig; model?: { baseUrl: string; model: string; apiKeyEnv?: string; timeoutMs: number } };
+  /** The external prompt-injection classifier tool results are also sent to (default: none). */
+  injectionClassifier?: { url: string; onError: 'closed' | 'open'; timeoutMs: number; threshold: number; apiKeyEnv?: string };
   /**
    * The upstream MCP servers served at `/mcp/<name>`, and the browser origins allowed to call
    * them (none by default: a request with an `Origin` header not listed is refused).
@@ -668,6 +691,16 @@ function resolveConfig(c: ConfigFile, path: string): BastionConfig {
             },
           }
         : {}),
+    };
+  }
+  const classifier = c.scanners?.injection?.classifier;
+  if (classifier !== undefined) {
+    config.injectionClassifier = {
+      url: classifier.url,
+      onError: classifier.onError,
+      timeoutMs: classifier.timeout !== undefined ? durationMs(classifier.timeout) : 1000,
+      threshold: classifier.threshold ?? 0.5,
+      ...(classifier.apiKeyEnv !== undefined ? { apiKeyEnv: classifier.apiKeyEnv } : {}),
     };
   }
   if (c.proxy !== undefined) {

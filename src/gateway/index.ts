@@ -44,7 +44,7 @@ import {
   type PolicyInput,
   type PolicySet,
 } from '../policy/index.js';
-import { detectInjection, redactValue, validateOutput, type OutputMode, type ScanFinding } from '../scan/index.js';
+import { classify, detectInjection, redactValue, validateOutput, type ClassifierOptions, type ClassifierVerdict, type OutputMode, type ScanFinding } from '../scan/index.js';
 
 /** Where the gateway's state lives. Each store left out is a fresh one in memory. */
 export interface GatewayStores {
@@ -143,6 +143,11 @@ export interface GatewayOptions {
   shadowPolicies?: PolicyInput | PolicyInput[] | PolicySet;
   /** Told of each shadow decision next to the enforcing one (metrics); must not throw. */
   onShadow?: (enforcing: Decision, shadow: ShadowDecision) => void;
+  /**
+   * An external prompt-injection classifier `inspectResult` asks about every tool result,
+   * next to the local detector (see src/scan/classifier.ts for its contract and fail modes).
+   */
+  injectionClassifier?: ClassifierOptions;
 }
 
 /** What the shadow set decided for a request (recorded as the audit event's `shadow`). */
@@ -161,6 +166,8 @@ export interface ResultInspection {
   action: OutputMode;
   findings: ScanFinding[];
   injection: { score: number; attack: boolean; techniques: string[] };
+  /** The external classifier's verdict, when one is configured. */
+  classifier?: ClassifierVerdict;
 }
 
 export interface Gateway {
@@ -497,16 +504,35 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       const { traceId, action, text, source } = input;
       const mode = outputMode(set, action);
       const validated = validateOutput(text, mode);
-      const injection = detectInjection(text);
-      const techniques = [...new Set(injection.techniques.map((t) => t.technique))];
-      if (injection.attack) await taintStore.mark(traceId, { score: injection.score, techniques, source: source ?? action });
+      const local = detectInjection(text);
+      const classifier = options.injectionClassifier === undefined ? undefined : await classify(options.injectionClassifier, { text, action, ...(source !== undefined ? { source } : {}) });
+      // INVARIANT: the classifier only adds suspicion: an attack by either is an attack.
+      const attack = local.attack || classifier?.attack === true;
+      const score = Math.max(local.score, classifier?.status === 'ok' ? classifier.score : 0);
+      const techniques: string[] = [...new Set(local.techniques.map((t) => t.technique))];
+      if (classifier?.attack === true) techniques.push(classifier.status === 'ok' ? 'external-classifier' : 'external-classifier-unavailable');
+      if (attack) await taintStore.mark(traceId, { score, techniques, source: source ?? action });
       await record({
         type: 'validation',
         traceId,
         action,
-        data: { mode, outcome: validated.action, secrets: validated.findings.map((f) => f.rule), injectionScore: injection.score, injection: injection.attack, techniques },
+        data: {
+          mode,
+          outcome: validated.action,
+          secrets: validated.findings.map((f) => f.rule),
+          injectionScore: score,
+          injection: attack,
+          techniques,
+          ...(classifier !== undefined ? { classifier } : {}),
+        },
       });
-      return { text: validated.text, action: validated.action, findings: validated.findings, injection: { score: injection.score, attack: injection.attack, techniques } };
+      return {
+        text: validated.text,
+        action: validated.action,
+        findings: validated.findings,
+        injection: { score, attack, techniques },
+        ...(classifier !== undefined ? { classifier } : {}),
+      };
     },
     get shadowPolicySet() {
       return shadowSet;
@@ -574,7 +600,24 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   return gateway;
 }
 
-const OPTION_NAMES = ['policies', 'baseline', 'dataDir', 'auditLog', 'durable', 'retentionDays', 'killSwitch', 'stores', 'surface', 'cwd', 'limits', 'now', 'approvals', 'shadowPolicies', 'onShadow'];
+const OPTION_NAMES = [
+  'policies',
+  'baseline',
+  'dataDir',
+  'auditLog',
+  'durable',
+  'retentionDays',
+  'killSwitch',
+  'stores',
+  'surface',
+  'cwd',
+  'limits',
+  'now',
+  'approvals',
+  'shadowPolicies',
+  'onShadow',
+  'injectionClassifier',
+];
 
 /**
  * The shadow set's decision for a request the enforcing set just decided. The facts are the

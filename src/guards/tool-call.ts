@@ -10,8 +10,7 @@
 
 import type { ActionRequestInput } from '../core/request.js';
 import type { ActionRequest, Decision, DecisionApproval } from '../core/types.js';
-import { approvalRefusal } from '../gateway/await-approval.js';
-import { ActionDeniedError, type Gateway } from '../gateway/index.js';
+import { ActionDeniedError, approvalRefusal, type Gateway } from '../gateway/index.js';
 
 /** What every guarded tool call of one agent shares. */
 export interface ToolGuardOptions {

@@ -16,6 +16,8 @@ export { findSecrets, SECRET_RULE_IDS } from './secrets.js';
 export { findPii, PII_RULE_IDS } from './pii.js';
 export type { StreamRedactor } from './stream-redactor.js';
 export { detectInjection, INJECTION_THRESHOLD } from './injection.js';
+export { classify } from './classifier.js';
+export type { ClassifierOptions, ClassifierVerdict } from './classifier.js';
 export type { InjectionResult, InjectionTechniqueHit } from './injection.js';
 export type { InjectionTechnique } from './injection-patterns.js';
 export { spotlight } from './spotlight.js';

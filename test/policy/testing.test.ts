@@ -218,7 +218,7 @@ describe('bastion test --format json', () => {
     const report = JSON.parse(r.stdout) as TestReport;
     expect(report.failed).toBe(0);
     expect(report.passed).toBe(report.cases.length);
-    expect(report.files).toHaveLength(6);
+    expect(report.files).toHaveLength(7);
   });
 
   it('reports a file that does not load as its error (exit 1, on stderr too), and rejects an unknown format', async () => {
