@@ -36,6 +36,7 @@ import { openSqliteLimitStore } from './sqlite/limit-store.js';
 import { openSqliteTaintStore } from './sqlite/taint-store.js';
 import { ensureDirectory } from './directory.js';
 import { SqliteAuditStore } from './sqlite/audit-store.js';
+import { Database, type SqliteDatabase } from './sqlite/driver.js';
 import { openPostgresAuditStore, type PostgresAuditStore, redactPostgresUrl } from './postgres/audit-store.js';
 
 export type { AuditFilter, AuditStore, ChainHead } from '../audit/index.js';
@@ -220,9 +221,29 @@ export interface StateStores {
 export interface SqliteStoresOptions extends SqliteAuditLogOptions {
   /** The file name inside the data directory; default `bastion.db`. */
   file?: string;
+  /**
+   * An audit log kept elsewhere (PostgreSQL, shared by replicas): the file then holds the
+   * other stores only, and the log is closed with them (also when opening them fails).
+   */
+  auditLog?: AuditLog;
 }
 
-function closeAll(stores: Omit<StateStores, 'close'>): () => Promise<void> {
+/** A connection to the data directory's file for the stores other than the audit log. */
+function openStateFile(dataDir: string, path: string, durable: boolean): Result<SqliteDatabase, BastionError> {
+  const problem = ensureDirectory(dataDir);
+  if (problem) return fail(bastionError('STATE_STORAGE', `while opening ${quote(path)}: ${problem}`));
+  try {
+    const db = new Database(path);
+    db.pragma('busy_timeout = 5000');
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${durable ? 'FULL' : 'NORMAL'}`);
+    return ok(db);
+  } catch (err) {
+    return fail(bastionError('STATE_STORAGE', `while opening ${quote(path)}: ${err instanceof Error ? err.message : String(err)}`));
+  }
+}
+
+function closeAll(stores: Omit<StateStores, 'close'>, connection?: SqliteDatabase): () => Promise<void> {
   return async () => {
     await Promise.allSettled([
       stores.killSwitch.close(),
@@ -233,6 +254,7 @@ function closeAll(stores: Omit<StateStores, 'close'>): () => Promise<void> {
       stores.toolPins.close(),
       stores.taint.close(),
     ]);
+    if (connection?.open) connection.close();
     await stores.audit?.close();
   };
 }
@@ -268,12 +290,25 @@ export function createMemoryStores(): StateStores {
  */
 export async function openSqliteStores(dataDir: string, options: SqliteStoresOptions = {}): Promise<Result<StateStores, BastionError>> {
   if (typeof dataDir !== 'string' || dataDir === '') return fail(bastionError('STATE_STORAGE', 'the data directory path is empty'));
-  const { file = 'bastion.db', ...auditOptions } = options;
+  const { file = 'bastion.db', auditLog, ...auditOptions } = options;
   const path = join(dataDir, file);
-  const audit = await openSqliteAudit(path, auditOptions);
+  let audit: Result<{ log: AuditLog; db: SqliteDatabase }, BastionError>;
+  let ownConnection: SqliteDatabase | undefined;
+  if (auditLog !== undefined) {
+    const db = openStateFile(dataDir, path, auditOptions.durable !== false);
+    if (!db.ok) {
+      await auditLog.close().catch(() => undefined);
+      return db;
+    }
+    ownConnection = db.value;
+    audit = ok({ log: auditLog, db: db.value });
+  } else {
+    const opened = await openSqliteAudit(path, auditOptions);
+    audit = opened.ok ? ok({ log: opened.value.log, db: opened.value.store.db }) : opened;
+  }
   if (!audit.ok) return audit;
   // One connection for every store in the file: reads see the audit log's commits at once.
-  const shared = { database: audit.value.store.db };
+  const shared = { database: audit.value.db };
   const killSwitch = openSqliteKillSwitchStore(path, shared);
   const approvals = killSwitch.ok ? openSqliteApprovalStore(path, shared) : undefined;
   const limits = approvals?.ok ? openSqliteLimitStore(path, shared) : undefined;
@@ -292,6 +327,7 @@ export async function openSqliteStores(dataDir: string, options: SqliteStoresOpt
       toolPins?.ok ? toolPins.value.close() : undefined,
       audit.value.log.close(),
     ]);
+    if (ownConnection?.open) ownConnection.close();
     return fail(...(errors !== undefined && !errors.ok ? errors.errors : []));
   }
   const stores = {
@@ -304,5 +340,5 @@ export async function openSqliteStores(dataDir: string, options: SqliteStoresOpt
     notifications: notifications.value,
     toolPins: toolPins.value,
   };
-  return ok({ ...stores, close: closeAll(stores) });
+  return ok({ ...stores, close: closeAll(stores, ownConnection) });
 }
