@@ -151,6 +151,7 @@ const ENTRIES: Record<string, string[]> = {
   storage: [
     'AUDIT_STORE_VERSION',
     'MemoryAuditStore',
+    'PostgresAuditStore',
     'SqliteAuditStore',
     'TAINT_LIMIT',
     'createMemoryApiKeyStore',
@@ -163,6 +164,9 @@ const ENTRIES: Record<string, string[]> = {
     'createMemoryTaintStore',
     'createMemoryToolPinStore',
     'ensureDirectory',
+    'openPostgresAuditLog',
+    'openPostgresAuditReader',
+    'openPostgresAuditStore',
     'openSqliteApiKeyStore',
     'openSqliteNotificationOutbox',
     'openSqliteApprovalStore',

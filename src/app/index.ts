@@ -11,8 +11,9 @@
  */
 
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { createNotifier, type Notifier, type WebhookTarget } from '../approvals/index.js';
-import { createSiemSink, type SiemSink } from '../audit/index.js';
+import { createSiemSink, keyDirectory, type SiemSink } from '../audit/index.js';
 import type { BastionConfig } from '../config/index.js';
 import { bastionError, quote, type BastionError } from '../core/errors.js';
 import { fail, ok, type Result } from '../core/result.js';
@@ -24,7 +25,7 @@ import { watchPolicies, type PolicyWatcher } from '../policy/index.js';
 import { registerProxy, upstreamKey } from '../proxy/index.js';
 import { buildServer, listen, stopServer, type LogOptions } from '../server/index.js';
 import { createChangeReview, fixtureBackend, httpBackend, type ReviewBackend, type ReviewModelOptions } from '../review/index.js';
-import { createMemoryStores, openSqliteStores, type StateStores } from '../storage/index.js';
+import { createMemoryStores, ensureDirectory, openPostgresAuditLog, openSqliteStores, type StateStores } from '../storage/index.js';
 
 /** Where operator messages go and where secrets (`BASTION_SIEM_TOKEN`) come from. */
 export interface AppIo {
@@ -208,6 +209,33 @@ function webhookTargets(config: BastionConfig, env: AppIo['env']): Result<Webhoo
 }
 
 /**
+ * The stores of a configuration: everything in the data directory's SQLite file, or the
+ * audit log in PostgreSQL (`storage.kind: postgres`, one chain for every replica) and the
+ * rest still in that file. The signing key files: `audit.keyDir`, else
+ * `BASTION_AUDIT_KEY_DIR`, else the data directory.
+ */
+async function openStores(config: BastionConfig, env: AppIo['env']): Promise<Result<StateStores, BastionError>> {
+  const fromEnv = env.BASTION_AUDIT_KEY_DIR;
+  const keyDir = config.audit.keyDir ?? (fromEnv !== undefined && fromEnv !== '' ? resolve(fromEnv) : undefined);
+  const audit = {
+    durable: config.audit.durable,
+    ...(config.audit.retentionDays !== undefined ? { retentionDays: config.audit.retentionDays } : {}),
+  };
+  if (config.storage.kind !== 'postgres') return openSqliteStores(config.dataDir, { ...audit, ...(keyDir !== undefined ? { keyDir } : {}) });
+  const url = config.storage.url ?? env.BASTION_POSTGRES_URL;
+  if (url === undefined || url === '') {
+    return fail(bastionError('CONFIG_INVALID', 'field `storage.url`: `kind: postgres` needs a url, in the file or in the environment variable BASTION_POSTGRES_URL', { field: 'storage.url' }));
+  }
+  if (!/^postgres(ql)?:\/\/\S+$/.test(url)) return fail(bastionError('CONFIG_INVALID', 'BASTION_POSTGRES_URL must be a postgres:// or postgresql:// URL', { field: 'storage.url' }));
+  const dir = keyDir ?? config.dataDir;
+  const problem = ensureDirectory(dir);
+  if (problem) return fail(bastionError('AUDIT_KEY', `the signing key directory ${quote(dir)}: ${problem}`));
+  const log = await openPostgresAuditLog(url, { key: keyDirectory(dir), ...(audit.retentionDays !== undefined ? { retentionDays: audit.retentionDays } : {}) });
+  if (!log.ok) return log;
+  return openSqliteStores(config.dataDir, { ...audit, auditLog: log.value });
+}
+
+/**
  * Builds the application from a configuration (see `loadConfig`). Returns the errors when a
  * store cannot be opened, the policies do not load or the SIEM settings are invalid; what was
  * opened by then is closed again.
@@ -225,10 +253,7 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
   let stores: StateStores;
   if (options.memory === true) stores = createMemoryStores();
   else {
-    const opened = await openSqliteStores(config.dataDir, {
-      durable: config.audit.durable,
-      ...(config.audit.retentionDays !== undefined ? { retentionDays: config.audit.retentionDays } : {}),
-    });
+    const opened = await openStores(config, io.env);
     if (!opened.ok) return opened;
     stores = opened.value;
   }

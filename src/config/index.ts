@@ -8,7 +8,8 @@
  *   dataDir: .bastion
  *   policies: [./native]
  *   baseline: { enabled: true }
- *   audit: { durable: true, retentionDays: 2555 }
+ *   audit: { durable: true, retentionDays: 2555, keyDir: /etc/bastion/audit-key }
+ *   storage: { kind: postgres, url: postgres://bastion@db/bastion }   # the audit log; url or BASTION_POSTGRES_URL
  *   identity: { jwt: { jwksUrl: https://idp/jwks, issuer: https://idp/, audience: bastion }, apiKeys: true }
  *   admin_groups: [bastion-admins]
  *   limits: { onStoreError: closed }
@@ -48,6 +49,27 @@ import {
 
 const HTTP_URL = /^https?:\/\//;
 const bool = z.boolean({ error: 'must be true or false' });
+
+/**
+ * Where the audit log lives: `sqlite` (the default, `DIR/bastion.db`) or `postgres`, one
+ * chain shared by several replicas. The URL may hold a password: it can come from
+ * `BASTION_POSTGRES_URL` instead (read when the app is built), and no message prints it.
+ */
+const StorageConfigSchema = strictObject(
+  {
+    kind: z.enum(['sqlite', 'postgres'], { error: 'must be `sqlite` (the default: DIR/bastion.db) or `postgres`' }),
+    url: z
+      .string({ error: 'must be a postgres:// URL' })
+      .regex(/^postgres(ql)?:\/\/\S+$/, { error: 'must be a postgres:// or postgresql:// URL' })
+      .exactOptional(),
+  },
+  { what: 'in `storage`', notObject: 'must be a mapping such as `{ kind: postgres, url: postgres://… }`', hint: 'the url may come from BASTION_POSTGRES_URL' },
+).superRefine((storage, ctx) => {
+  if (storage.kind === 'sqlite' && storage.url !== undefined) ctx.addIssue({ code: 'custom', message: 'goes with `kind: postgres` only (SQLite lives in the data directory)', path: ['url'] });
+});
+
+/** The resolved `storage` section: the URL absent when it is to come from `BASTION_POSTGRES_URL`. */
+export type StorageConfig = { kind: 'sqlite' } | { kind: 'postgres'; url?: string };
 
 /** Streaming the audit log to a SIEM. The token comes from `BASTION_SIEM_TOKEN`, never the file. */
 export const SiemConfigSchema = strictObject(
@@ -443,11 +465,14 @@ export const ConfigFileSchema = strictObject(
     audit: strictObject(
       {
         durable: bool.exactOptional(),
+        /** The signing key files' directory (every replica of a shared log gets the same key); default the data directory. */
+        keyDir: z.string({ error: 'must be a directory path' }).min(1, { error: 'must be a directory path' }).exactOptional(),
         retentionDays: z.int({ error: 'must be a whole number of days' }).min(1, { error: 'must be a whole number of days' }).exactOptional(),
         siem: SiemConfigSchema.exactOptional(),
       },
       { what: 'in `audit`', notObject: 'must be a mapping' },
     ).exactOptional(),
+    storage: StorageConfigSchema.exactOptional(),
     upstream: z.string({ error: 'must be an http(s) URL' }).regex(HTTP_URL, { error: 'must be an http(s) URL' }).exactOptional(),
     proxy: ProxyConfigSchema.exactOptional(),
     dev: bool.exactOptional(),
@@ -492,7 +517,9 @@ export interface BastionConfig {
   /** Decided next to `policies`, recorded, never enforced (shadow mode); none by default. */
   shadowPolicies: string[];
   baseline: { enabled: boolean };
-  audit: { durable: boolean; retentionDays?: number; siem?: SiemConfig };
+  audit: { durable: boolean; retentionDays?: number; siem?: SiemConfig; keyDir?: string };
+  /** Where the audit log lives (the other state stays in the data directory's SQLite file). */
+  storage: StorageConfig;
   /** The provider the model-API proxy forwards to (a base URL ending in `/v1`); its key from `BASTION_UPSTREAM_API_KEY`. */
   upstream?: string;
   proxy: ProxyConfig;
@@ -538,6 +565,7 @@ export const DEFAULT_CONFIG: BastionConfig = {
   shadowPolicies: [],
   baseline: { enabled: true },
   audit: { durable: true },
+  storage: { kind: 'sqlite' },
   proxy: DEFAULT_PROXY,
   dev: false,
   identity: DEFAULT_IDENTITY,
@@ -674,6 +702,8 @@ function resolveConfig(c: ConfigFile, path: string): BastionConfig {
   };
   if (c.audit?.retentionDays !== undefined) config.audit.retentionDays = c.audit.retentionDays;
   if (c.audit?.siem !== undefined) config.audit.siem = c.audit.siem;
+  if (c.audit?.keyDir !== undefined) config.audit.keyDir = resolve(dir, c.audit.keyDir);
+  if (c.storage?.kind === 'postgres') config.storage = { kind: 'postgres', ...(c.storage.url !== undefined ? { url: c.storage.url } : {}) };
   if (c.upstream !== undefined) config.upstream = c.upstream;
   if (c.review !== undefined) {
     const r = c.review;

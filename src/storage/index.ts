@@ -2,7 +2,8 @@
  * Storage adapters behind the stages' ports. The embedded default is SQLite in one file;
  * the in-memory adapters serve tests and gateways without a data directory. The helpers
  * here open the audit log or a reader on a SQLite file, with the signing key beside it:
- * what the CLI, `bastion serve` and `createGateway({ dataDir })` use.
+ * what the CLI, `bastion serve` and `createGateway({ dataDir })` use. The audit log can also
+ * live in PostgreSQL (`openPostgresAuditLog`), one chain for several replicas.
  */
 
 import { existsSync } from 'node:fs';
@@ -35,6 +36,8 @@ import { openSqliteLimitStore } from './sqlite/limit-store.js';
 import { openSqliteTaintStore } from './sqlite/taint-store.js';
 import { ensureDirectory } from './directory.js';
 import { SqliteAuditStore } from './sqlite/audit-store.js';
+import { Database, type SqliteDatabase } from './sqlite/driver.js';
+import { openPostgresAuditStore, type PostgresAuditStore, redactPostgresUrl } from './postgres/audit-store.js';
 
 export type { AuditFilter, AuditStore, ChainHead } from '../audit/index.js';
 export type { ToolChange, ToolPin, ToolPinStatus, ToolPinStore } from './tool-pins.js';
@@ -42,6 +45,8 @@ export { ensureDirectory } from './directory.js';
 export { AUDIT_STORE_VERSION, SqliteAuditStore } from './sqlite/audit-store.js';
 export type { SqliteAuditStoreOptions } from './sqlite/audit-store.js';
 export { createMemoryAuditStore, MemoryAuditStore } from './memory/audit-store.js';
+export { openPostgresAuditStore, PostgresAuditStore } from './postgres/audit-store.js';
+export type { PostgresAuditStoreOptions } from './postgres/audit-store.js';
 export type { MemoryAuditTables, MemoryEventRow } from './memory/audit-store.js';
 
 export interface SqliteAuditLogOptions extends Omit<AuditLogOptions, 'store' | 'key' | 'name'> {
@@ -117,6 +122,63 @@ export async function openSqliteAuditReader(path: string, options: SqliteAuditRe
   return openAuditReader({ store, name: path });
 }
 
+export interface PostgresAuditLogOptions extends Omit<AuditLogOptions, 'store' | 'name'> {}
+
+export interface PostgresAuditReaderOptions {
+  /** Where to look for the signing key files (their public half is used). */
+  keyDir?: string;
+  /** A public key held elsewhere: the strongest check, since the log's operator cannot swap it. */
+  publicKeyPem?: string;
+}
+
+/**
+ * Opens the audit log in PostgreSQL at `url` (its tables made or brought up to date first,
+ * safely from every replica at once). Every replica appending to the one chain must be given
+ * the same signing key (`keyDirectory(dir)` over the same key files): see docs/audit.md,
+ * "Several replicas". Messages name the URL without its password.
+ *
+ * @example
+ * const log = await openPostgresAuditLog('postgres://bastion@db/bastion', { key: keyDirectory('/etc/bastion/audit-key') });
+ */
+export async function openPostgresAuditLog(url: string, options: PostgresAuditLogOptions): Promise<Result<AuditLog, BastionError>> {
+  const name = redactPostgresUrl(url);
+  let store: PostgresAuditStore;
+  try {
+    store = await openPostgresAuditStore(url);
+  } catch (err) {
+    return fail(storageError(name, err));
+  }
+  return openAuditLog({ ...options, store, name });
+}
+
+/**
+ * Opens a reader over the audit log in PostgreSQL at `url` (verify, query, export). The
+ * public key: `publicKeyPem`, else the key files in `keyDir`, else the copy in the database.
+ *
+ * @example
+ * const reader = await openPostgresAuditReader(process.env.BASTION_POSTGRES_URL ?? '');
+ * if (reader.ok) console.log((await reader.value.verify()).ok);
+ */
+export async function openPostgresAuditReader(url: string, options: PostgresAuditReaderOptions = {}): Promise<Result<OpenedReader, BastionError>> {
+  const name = redactPostgresUrl(url);
+  let store: PostgresAuditStore;
+  try {
+    // A reader never changes the schema: a database without the audit tables is reported.
+    store = await openPostgresAuditStore(url, { migrate: false });
+    const tables = await store.pool.query<{ present: boolean }>("SELECT to_regclass('audit_events') IS NOT NULL AS present");
+    if (!tables.rows[0]?.present) {
+      await store.close();
+      return fail(bastionError('AUDIT_STORAGE', `while opening ${quote(name)}: the database holds no audit log`, { file: name }));
+    }
+  } catch (err) {
+    return fail(storageError(name, err));
+  }
+  if (options.publicKeyPem !== undefined) return openAuditReader({ store, publicKeyPem: options.publicKeyPem, keySource: 'option', name });
+  const fromFile = options.keyDir === undefined ? undefined : loadSigningKey(options.keyDir);
+  if (fromFile !== undefined && typeof fromFile !== 'string') return openAuditReader({ store, publicKeyPem: fromFile.publicKeyPem, keySource: 'key-file', name });
+  return openAuditReader({ store, name });
+}
+
 export {
   createMemoryKillSwitchStore,
   createMemoryApprovalStore,
@@ -159,9 +221,29 @@ export interface StateStores {
 export interface SqliteStoresOptions extends SqliteAuditLogOptions {
   /** The file name inside the data directory; default `bastion.db`. */
   file?: string;
+  /**
+   * An audit log kept elsewhere (PostgreSQL, shared by replicas): the file then holds the
+   * other stores only, and the log is closed with them (also when opening them fails).
+   */
+  auditLog?: AuditLog;
 }
 
-function closeAll(stores: Omit<StateStores, 'close'>): () => Promise<void> {
+/** A connection to the data directory's file for the stores other than the audit log. */
+function openStateFile(dataDir: string, path: string, durable: boolean): Result<SqliteDatabase, BastionError> {
+  const problem = ensureDirectory(dataDir);
+  if (problem) return fail(bastionError('STATE_STORAGE', `while opening ${quote(path)}: ${problem}`));
+  try {
+    const db = new Database(path);
+    db.pragma('busy_timeout = 5000');
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${durable ? 'FULL' : 'NORMAL'}`);
+    return ok(db);
+  } catch (err) {
+    return fail(bastionError('STATE_STORAGE', `while opening ${quote(path)}: ${err instanceof Error ? err.message : String(err)}`));
+  }
+}
+
+function closeAll(stores: Omit<StateStores, 'close'>, connection?: SqliteDatabase): () => Promise<void> {
   return async () => {
     await Promise.allSettled([
       stores.killSwitch.close(),
@@ -172,6 +254,7 @@ function closeAll(stores: Omit<StateStores, 'close'>): () => Promise<void> {
       stores.toolPins.close(),
       stores.taint.close(),
     ]);
+    if (connection?.open) connection.close();
     await stores.audit?.close();
   };
 }
@@ -207,12 +290,25 @@ export function createMemoryStores(): StateStores {
  */
 export async function openSqliteStores(dataDir: string, options: SqliteStoresOptions = {}): Promise<Result<StateStores, BastionError>> {
   if (typeof dataDir !== 'string' || dataDir === '') return fail(bastionError('STATE_STORAGE', 'the data directory path is empty'));
-  const { file = 'bastion.db', ...auditOptions } = options;
+  const { file = 'bastion.db', auditLog, ...auditOptions } = options;
   const path = join(dataDir, file);
-  const audit = await openSqliteAudit(path, auditOptions);
+  let audit: Result<{ log: AuditLog; db: SqliteDatabase }, BastionError>;
+  let ownConnection: SqliteDatabase | undefined;
+  if (auditLog !== undefined) {
+    const db = openStateFile(dataDir, path, auditOptions.durable !== false);
+    if (!db.ok) {
+      await auditLog.close().catch(() => undefined);
+      return db;
+    }
+    ownConnection = db.value;
+    audit = ok({ log: auditLog, db: db.value });
+  } else {
+    const opened = await openSqliteAudit(path, auditOptions);
+    audit = opened.ok ? ok({ log: opened.value.log, db: opened.value.store.db }) : opened;
+  }
   if (!audit.ok) return audit;
   // One connection for every store in the file: reads see the audit log's commits at once.
-  const shared = { database: audit.value.store.db };
+  const shared = { database: audit.value.db };
   const killSwitch = openSqliteKillSwitchStore(path, shared);
   const approvals = killSwitch.ok ? openSqliteApprovalStore(path, shared) : undefined;
   const limits = approvals?.ok ? openSqliteLimitStore(path, shared) : undefined;
@@ -231,6 +327,7 @@ export async function openSqliteStores(dataDir: string, options: SqliteStoresOpt
       toolPins?.ok ? toolPins.value.close() : undefined,
       audit.value.log.close(),
     ]);
+    if (ownConnection?.open) ownConnection.close();
     return fail(...(errors !== undefined && !errors.ok ? errors.errors : []));
   }
   const stores = {
@@ -243,5 +340,5 @@ export async function openSqliteStores(dataDir: string, options: SqliteStoresOpt
     notifications: notifications.value,
     toolPins: toolPins.value,
   };
-  return ok({ ...stores, close: closeAll(stores) });
+  return ok({ ...stores, close: closeAll(stores, ownConnection) });
 }

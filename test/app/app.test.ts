@@ -4,14 +4,15 @@
  * once the port is bound, and closes what it opened when something fails.
  */
 
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createBastionApp, type BastionAppOptions } from '../../src/app/index.js';
 import { DEFAULT_CONFIG, type BastionConfig } from '../../src/config/index.js';
-import { openSqliteAuditReader } from '../../src/storage/index.js';
+import { openPostgresAuditReader, openSqliteAuditReader } from '../../src/storage/index.js';
+import { createTestDatabase, postgresAvailable } from '../helpers/services.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const quiet = { stderr: { write: () => true }, env: {} };
@@ -92,5 +93,50 @@ describe('createBastionApp', () => {
     const r = await app.server?.inject({ method: 'GET', url: '/v1/kill-switch' });
     expect(r?.json()).toMatchObject({ read_only_mode: false, all_write_tools_disabled: false });
     await app.stop();
+  });
+});
+
+// `storage: {kind: postgres}`: the audit log in PostgreSQL, the other state in the data directory.
+const pgUp = await postgresAvailable();
+describe.skipIf(!pgUp)('createBastionApp with the audit log in PostgreSQL', () => {
+  it('records into PostgreSQL (url from BASTION_POSTGRES_URL, key from audit.keyDir) and keeps the rest in the data directory', async () => {
+    const db = await createTestDatabase('app');
+    try {
+      const c = config({ storage: { kind: 'postgres' } });
+      c.audit = { ...c.audit, keyDir: join(c.dataDir, 'shared-key') };
+      const app = await build({ config: c, io: { ...quiet, env: { BASTION_POSTGRES_URL: db.url } } });
+      const started = await app.start();
+      if (!started.ok) throw new Error(started.errors[0]?.message);
+      const answer = await fetch(`${started.value.url}/v1/decide`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ principal: { id: 'intern@zyxbank.example', groups: ['grp-interns'] }, action: 'jira_read' }),
+      });
+      expect(await answer.json()).toMatchObject({ decision: 'deny' });
+      await app.stop();
+      const reader = await openPostgresAuditReader(db.url, { keyDir: join(c.dataDir, 'shared-key') });
+      if (!reader.ok) throw new Error(reader.errors[0]?.message);
+      try {
+        expect(reader.value.keySource).toBe('key-file');
+        expect((await reader.value.query({})).map((e) => e.type)).toEqual(['policy.loaded', 'service.start', 'decision', 'service.stop']);
+        expect(await reader.value.verify()).toMatchObject({ ok: true, events: 4 });
+      } finally {
+        await reader.value.close();
+      }
+      // The data directory holds the other stores, and no audit log.
+      expect(existsSync(join(c.dataDir, 'bastion.db'))).toBe(true);
+      expect(existsSync(join(c.dataDir, 'audit-signing-key.pem'))).toBe(false);
+      expect(await openSqliteAuditReader(join(c.dataDir, 'bastion.db'))).toMatchObject({ ok: false });
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('refuses `kind: postgres` without a url, naming where it may come from', async () => {
+    const built = await createBastionApp({ config: config({ storage: { kind: 'postgres' } }), io: quiet, watch: false });
+    expect(built).toMatchObject({
+      ok: false,
+      errors: [{ code: 'CONFIG_INVALID', message: 'field `storage.url`: `kind: postgres` needs a url, in the file or in the environment variable BASTION_POSTGRES_URL' }],
+    });
   });
 });

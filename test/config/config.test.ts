@@ -84,6 +84,34 @@ describe('the service configuration', () => {
     if (!r.ok) expect(r.errors.map((e) => e.message).join('\n')).toContain(message);
   });
 
+  it('takes `storage: {kind: postgres, url}` and `audit.keyDir`; SQLite is the default', () => {
+    const r = config('pg.yaml', 'policies: [p]\nstorage: { kind: postgres, url: "postgres://bastion:pw@db.internal:5432/bastion" }\naudit: { keyDir: keys/audit }\n');
+    expect(r.ok && r.value.storage).toEqual({ kind: 'postgres', url: 'postgres://bastion:pw@db.internal:5432/bastion' });
+    expect(r.ok && r.value.audit.keyDir).toBe(join(dir, 'keys/audit'));
+    // The url may be left to BASTION_POSTGRES_URL, read when the app is built.
+    const fromEnv = config('pg-env.yaml', 'policies: [p]\nstorage: { kind: postgres }\n');
+    expect(fromEnv.ok && fromEnv.value.storage).toEqual({ kind: 'postgres' });
+    const plain = config('plain-storage.yaml', 'policies: [p]\n');
+    expect(plain.ok && [plain.value.storage, plain.value.audit.keyDir]).toEqual([{ kind: 'sqlite' }, undefined]);
+  });
+
+  it.each([
+    ['storage: { kind: mysql }', 'line 2, column 18: field `storage.kind`: must be `sqlite` (the default: DIR/bastion.db) or `postgres`'],
+    ['storage: { kind: postgres, url: "mysql://root:hunter2@db/x" }', 'line 2, column 33: field `storage.url`: must be a postgres:// or postgresql:// URL'],
+    ['storage: { kind: sqlite, url: "postgres://db/x" }', 'line 2, column 31: field `storage.url`: goes with `kind: postgres` only (SQLite lives in the data directory)'],
+    [
+      'storage: { kind: postgres, uri: "postgres://db/x" }',
+      'line 2, column 28: field `storage.uri`: unknown field `uri` in `storage` (expected one of kind, url): the url may come from BASTION_POSTGRES_URL',
+    ],
+    ['storage: postgres', 'line 2, column 10: field `storage`: must be a mapping such as `{ kind: postgres, url: postgres://… }`'],
+  ])('points at a wrong storage section, never printing the URL: %s', (line, message) => {
+    const r = config('bad-storage.yaml', `policies: [p]\n${line}\n`);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.errors.map((e) => e.message)).toEqual([`while loading ${quote(join(dir, 'bad-storage.yaml'))}: ${message}`]);
+    expect(JSON.stringify(r.errors)).not.toContain('hunter2');
+  });
+
   it("points at the line, column and field of each problem, in the schema's words", () => {
     const r = config('located.yaml', 'server:\n  host: 127.0.0.1\n  port: 70000\naudit:\n  durable: true\n  siem:\n    url: https://x.example\n    token: abc\npolices: [p]\n');
     expect(r.ok).toBe(false);
@@ -93,7 +121,7 @@ describe('the service configuration', () => {
       [
         `while loading ${file}: line 3, column 9: field \`server.port\`: must be a port number from 0 to 65535`,
         `while loading ${file}: line 8, column 5: field \`audit.siem.token\`: unknown field \`token\` in \`audit.siem\` (expected one of url, format, eventFormat): the token comes from BASTION_SIEM_TOKEN`,
-        `while loading ${file}: line 9, column 1: field \`polices\`: unknown field \`polices\` in the configuration (expected one of server, dataDir, policies, shadowPolicies, baseline, audit, upstream, proxy, dev, identity, admin_groups, limits, approvals, notifications, review, mcp, hooks, exec)`,
+        `while loading ${file}: line 9, column 1: field \`polices\`: unknown field \`polices\` in the configuration (expected one of server, dataDir, policies, shadowPolicies, baseline, audit, storage, upstream, proxy, dev, identity, admin_groups, limits, approvals, notifications, review, mcp, hooks, exec)`,
       ].sort(),
     );
     expect(r.errors.find((e) => e.field === 'server.port')).toMatchObject({ code: 'CONFIG_INVALID', line: 3, column: 9 });

@@ -1,15 +1,18 @@
 /**
- * Runs the audit store contract against every adapter: in memory and SQLite (a PostgreSQL
- * adapter joins here later). SQLite's own details (layout version, read-only files, paging
+ * Runs the audit store contract against every adapter: in memory, SQLite and PostgreSQL (the
+ * last skipped, with a warning, when no server answers; see test/helpers/services.ts). SQLite's own details (layout version, read-only files, paging
  * inside a snapshot) are in sqlite-audit-store.test.ts.
  */
 
 import { mkdtempSync, rmSync } from 'node:fs';
+import { afterAll, describe } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMemoryAuditStore, SqliteAuditStore } from '../../src/storage/index.js';
 import { Database } from '../../src/storage/sqlite/driver.js';
 import { auditStoreContract } from './contracts/audit-store.js';
+import { postgresAvailable } from '../helpers/services.js';
+import { dropTestDatabase, postgresAuditHarness } from './postgres-harness.js';
 
 auditStoreContract('memory', async () => {
   const store = createMemoryAuditStore();
@@ -53,3 +56,11 @@ auditStoreContract('sqlite', async () => {
     cleanup: async () => rmSync(dir, { recursive: true, force: true }),
   };
 });
+
+// PostgreSQL: a database of this run's own, a fresh schema per case (see postgres-harness.ts).
+if (await postgresAvailable()) {
+  afterAll(dropTestDatabase);
+  auditStoreContract('postgres', postgresAuditHarness);
+} else {
+  describe.skip('audit store contract: postgres (PostgreSQL is not reachable)', () => undefined);
+}

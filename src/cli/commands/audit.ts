@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { AuditEvent, AuditFilter, Checkpoint, ExportFormat, OpenedReader, VerifyOptions } from '../../audit/index.js';
 import { checkpointShapeProblem, EXPORT_FORMATS, exportLine, verifyInclusionProof } from '../../audit/index.js';
-import { openSqliteAuditReader } from '../../storage/index.js';
+import { openPostgresAuditReader, openSqliteAuditReader } from '../../storage/index.js';
 import { isRisk } from '../../core/risk.js';
 import { BastionException, quote } from '../../core/errors.js';
 import type { CliIo, Command, Subcommand } from '../command.js';
@@ -16,6 +16,10 @@ import { badInput, commandGroup, EXIT, failWith, parseOptions } from '../command
 const WHERE = `Where the log is:
   --db <path>            the SQLite file (default DIR/bastion.db)
   --data-dir <dir>       the data directory (default .bastion)
+  --postgres <url>       the PostgreSQL database the replicas share; \`--postgres env\` reads
+                         the URL from BASTION_POSTGRES_URL (no password on the command line)
+  --key-dir <dir>        with --postgres: the signing key files (default: the public key
+                         kept in the database)
   --public-key <file>    verify against this public key instead of the one next to the log`;
 
 const HELP = `Usage: bastion audit <subcommand> [options]
@@ -32,7 +36,7 @@ ${WHERE}
 Run \`bastion audit <subcommand> --help\` for the options of each.
 `;
 
-const VERIFY_HELP = `Usage: bastion audit verify [--db PATH | --data-dir DIR] [--public-key FILE] [--checkpoint FILE]… [--json]
+const VERIFY_HELP = `Usage: bastion audit verify [--db PATH | --data-dir DIR | --postgres URL] [--public-key FILE] [--checkpoint FILE]… [--json]
 
 Recomputes the hash chain, the Merkle roots and the checkpoint signatures of the whole log,
 with a progress bar on stderr when stderr is a terminal.
@@ -46,7 +50,7 @@ ${WHERE}
 Exit 0 when intact, 1 naming the first bad sequence number when not, 2 on bad input.
 `;
 
-const QUERY_HELP = `Usage: bastion audit query [filters] [--limit N] [--json] [--db PATH | --data-dir DIR]
+const QUERY_HELP = `Usage: bastion audit query [filters] [--limit N] [--json] [--db PATH | --data-dir DIR | --postgres URL]
 
 Lists events as a table, or (--json) as a JSON array, written as the events are read: a
 query over millions of events (--limit 0) streams in bounded memory.
@@ -63,7 +67,7 @@ Example:
   bastion audit query --decision deny --since 2026-05-01 --limit 0 --json | jq length
 `;
 
-const EXPORT_HELP = `Usage: bastion audit export --format ocsf|jsonl|zyx [range] [--since TIME] [--until TIME] [--db PATH | --data-dir DIR]
+const EXPORT_HELP = `Usage: bastion audit export --format ocsf|jsonl|zyx [range] [--since TIME] [--until TIME] [--db PATH | --data-dir DIR | --postgres URL]
 
 Writes events as JSON lines on stdout, in seq order: ocsf (OCSF API Activity 6003), jsonl (the
 events as stored) or zyx. A progress bar goes to stderr when stderr is a terminal; the last
@@ -83,7 +87,7 @@ Examples:
   bastion audit export --format ocsf --after-seq 100000 --limit 100000 > part-2.jsonl
 `;
 
-const PROOF_HELP = `Usage: bastion audit proof <seq> [--db PATH | --data-dir DIR] [--public-key FILE]
+const PROOF_HELP = `Usage: bastion audit proof <seq> [--db PATH | --data-dir DIR | --postgres URL] [--public-key FILE]
 
 Prints (JSON) the inclusion proof of event <seq> against the latest signed checkpoint that
 covers it, and whether it verifies. Exit 0 when it verifies, 1 when not, 2 on bad input.
@@ -91,7 +95,7 @@ covers it, and whether it verifies. Exit 0 when it verifies, 1 when not, 2 on ba
 ${WHERE}
 `;
 
-const PUBLIC_KEY_HELP = `Usage: bastion audit public-key [--db PATH | --data-dir DIR]
+const PUBLIC_KEY_HELP = `Usage: bastion audit public-key [--db PATH | --data-dir DIR | --postgres URL]
 
 Prints the Ed25519 public key (PEM) that signs the log's checkpoints, to keep elsewhere and
 pass back with --public-key.
@@ -102,10 +106,22 @@ ${WHERE}
 export const LOCATION = {
   db: { type: 'string' },
   'data-dir': { type: 'string' },
+  postgres: { type: 'string' },
+  'key-dir': { type: 'string' },
   'public-key': { type: 'string' },
 } as const;
 
-export async function openReader(values: { db?: string | undefined; 'data-dir'?: string | undefined; 'public-key'?: string | undefined }, io: CliIo): Promise<OpenedReader | string> {
+interface LocationValues {
+  db?: string | undefined;
+  'data-dir'?: string | undefined;
+  postgres?: string | undefined;
+  'key-dir'?: string | undefined;
+  'public-key'?: string | undefined;
+}
+
+export async function openReader(values: LocationValues, io: CliIo): Promise<OpenedReader | string> {
+  if (values.postgres !== undefined && (values.db !== undefined || values['data-dir'] !== undefined)) return '--postgres cannot be combined with --db or --data-dir';
+  if (values['key-dir'] !== undefined && values.postgres === undefined) return '--key-dir goes with --postgres (a SQLite log has its key files beside it)';
   const path = values.db !== undefined ? resolve(io.cwd, values.db) : resolve(io.cwd, values['data-dir'] ?? '.bastion', 'bastion.db');
   let publicKeyPem: string | undefined;
   if (values['public-key'] !== undefined) {
@@ -114,6 +130,15 @@ export async function openReader(values: { db?: string | undefined; 'data-dir'?:
     } catch {
       return `cannot read public key ${quote(values['public-key'])}`;
     }
+  }
+  if (values.postgres !== undefined) {
+    // `env` keeps the URL (and its password) off the command line, where `ps` would show it.
+    const url = values.postgres === 'env' ? (io.env.BASTION_POSTGRES_URL ?? '') : values.postgres;
+    if (url === '') return '--postgres env: BASTION_POSTGRES_URL is not set';
+    if (!/^postgres(ql)?:\/\//.test(url)) return '--postgres takes a postgres:// URL (or `env`)';
+    const keyDir = values['key-dir'] === undefined ? undefined : resolve(io.cwd, values['key-dir']);
+    const opened = await openPostgresAuditReader(url, { ...(publicKeyPem === undefined ? {} : { publicKeyPem }), ...(keyDir === undefined ? {} : { keyDir }) });
+    return opened.ok ? opened.value : opened.errors.map((e) => e.message).join('; ');
   }
   const opened = await openSqliteAuditReader(path, publicKeyPem === undefined ? {} : { publicKeyPem });
   return opened.ok ? opened.value : opened.errors.map((e) => e.message).join('; ');

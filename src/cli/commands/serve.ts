@@ -36,8 +36,8 @@ export function howToCall(url: string, dev: boolean): string {
 const HELP = `Usage: bastion serve [--config FILE] [--policy PATH]… [--shadow-policy PATH]… [--port N] [--host H] [--data-dir DIR] [--upstream URL] [--dev] [--log-level L]
 
 Options (flags override the config file):
-  --config FILE    YAML configuration (server, dataDir, policies, baseline, audit, upstream,
-                   proxy, dev, identity), e.g. config/bastion.yaml in the checkout
+  --config FILE    YAML configuration (server, dataDir, policies, baseline, audit, storage,
+                   upstream, proxy, dev, identity), e.g. config/bastion.yaml in the checkout
   --policy PATH    policy file or directory (repeatable; replaces the config's list)
   --shadow-policy PATH  a candidate set decided next to the policies and recorded in each
                    decision's audit event, never enforced (shadow mode; repeatable;
@@ -129,7 +129,9 @@ export const serveCommand: Command = {
     }
     if (config.dev) io.stderr.write('\n  !!! DEVELOPMENT MODE: identity is read from request headers and bodies and NOT verified. Never expose this. !!!\n\n');
     const shadow = app.gateway.shadowPolicySet;
-    io.stdout.write(`bastion listening on ${started.value.url} (policy ${app.gateway.policySet.version}${shadow ? `, shadow policy ${shadow.version}` : ''}, data ${config.dataDir})\n`);
+    io.stdout.write(
+      `bastion listening on ${started.value.url} (policy ${app.gateway.policySet.version}${shadow ? `, shadow policy ${shadow.version}` : ''}, data ${config.dataDir}${config.storage.kind === 'postgres' ? ', audit log in PostgreSQL' : ''})\n`,
+    );
     io.stdout.write(howToCall(started.value.url ?? `http://${config.host}:${config.port}`, config.dev));
 
     await new Promise<void>((done) => {
