@@ -179,7 +179,7 @@ export function parseSigmaRules(source: string, file: string): Result<SigmaRule[
       ...(data.name !== undefined ? { name: data.name } : {}),
       ...(data.description !== undefined ? { description: data.description } : {}),
     };
-    const where = (field: string, path: (string | number)[]) => ({ prefix: `${label}rule ${quote(data.title)}: field ${quote(field)}: `, pos: locate(path), field });
+    const where = (field: string, path: (string | number)[], atKey = false) => ({ prefix: `${label}rule ${quote(data.title)}: field ${quote(field)}: `, pos: locate(path, atKey), field });
     if (isCorrelation) {
       const c = data.correlation;
       const span = /^(\d+)([a-zA-Z])$/.exec(c.timespan) as RegExpExecArray;
@@ -224,7 +224,7 @@ export function parseSigmaRules(source: string, file: string): Result<SigmaRule[
   return { ok: true, value: rules };
 }
 
-type Where = (field: string, path: (string | number)[]) => { prefix: string; pos: { line: number; column: number } | undefined; field: string };
+type Where = (field: string, path: (string | number)[], atKey?: boolean) => { prefix: string; pos: { line: number; column: number } | undefined; field: string };
 type Problem = { prefix: string; message: string; pos: { line: number; column: number } | undefined; field: string };
 /** A search awaiting placeholder values: a matcher, or a problem (a placeholder's value that is not a CIDR …). */
 type Search = (values: Readonly<Record<string, readonly string[]>>) => Matcher | string;
@@ -272,7 +272,7 @@ const isScalar = (v: unknown): v is Scalar => v === null || ['string', 'number',
 
 function buildSearch(value: unknown, path: (string | number)[], where: Where, placeholders: Set<string>): Search | Problem {
   const field = path.join('.');
-  const problem = (message: string, at = path): Problem => ({ ...where(at.join('.'), at), message });
+  const problem = (message: string, at = path, atKey = false): Problem => ({ ...where(at.join('.'), at, atKey), message });
   if (Array.isArray(value)) {
     if (value.length === 0) return problem('must not be empty');
     if (value.every(isScalar)) {
@@ -302,7 +302,7 @@ function buildSearch(value: unknown, path: (string | number)[], where: Where, pl
   for (const [key, expected] of Object.entries(value as Record<string, unknown>)) {
     const [name = '', ...mods] = key.split('|');
     const at = [...path, key];
-    for (const mod of mods) if (!MODIFIERS.has(mod)) return problem(`unknown or unsupported modifier ${quote(mod)} (supported: ${[...MODIFIERS].join(', ')})`, at);
+    for (const mod of mods) if (!MODIFIERS.has(mod)) return problem(`unknown or unsupported modifier ${quote(mod)} (supported: ${[...MODIFIERS].join(', ')})`, at, true);
     if (name === '') return problem('a field name is required before the modifiers', at);
     const list = Array.isArray(expected) ? expected : [expected];
     if (!list.every(isScalar)) return problem('must be a value or a list of values', at);
