@@ -173,3 +173,20 @@ describe('bastion audit detect', () => {
     expect(r.stdout).toContain('Exit 0 when nothing matched, 1 when a rule matched, 2 on bad input');
   });
 });
+
+describe("the README's detections example", () => {
+  it('five denied checks make a repeated-denied-access match, with the bundled rules', async () => {
+    const demo = mkdtempSync(join(tmpdir(), 'bastion-detect-demo-'));
+    const repo = join(import.meta.dirname, '../..');
+    const request = '{"principal":{"id":"intern-1","groups":["intern"]},"action":"shell.execute","args":{"command":"ls"}}\n';
+    for (let i = 0; i < 5; i++) {
+      const c = await runBastion(['check', '--policy', 'examples/native', '--data-dir', demo, '--input', '-'], { cwd: repo, stdin: request });
+      expect(c.code).toBe(0);
+    }
+    const r = await runBastion(['audit', 'detect', '--data-dir', demo], { cwd: repo });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^high\s+Repeated denied access by one principal\s+2\.\.10 \(5\)\s+intern-1\s+shell\.execute\s+/m);
+    expect(r.stdout.match(/Bastion blocked a tool call/g)).toHaveLength(5);
+    expect(r.stderr).toContain('note: rule `Approval granted by an unauthorized user` (detections/unauthorized-approval.yml) skipped: placeholders %approvers%, %service_accounts% not configured');
+  });
+});
