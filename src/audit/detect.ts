@@ -488,7 +488,8 @@ function parseCondition(source: string, names: string[]): Node | string {
   const expectName = (name: string): Node | string =>
     names.includes(name) ? (b) => b.get(name) as Matcher : `unknown search ${quote(name)} (the detection has ${names.map((n) => quote(n)).join(', ')})`;
   const matching = (pattern: string): string[] | string => {
-    if (pattern === 'them') return names;
+    // Sigma: `them` leaves out the searches whose names start with `_`.
+    if (pattern === 'them') return names.filter((n) => !n.startsWith('_'));
     const re = wildcard(pattern, true);
     const found = names.filter((n) => re.test(n));
     return found.length > 0 ? found : `no search matches ${quote(pattern)}`;
@@ -642,8 +643,26 @@ export function createDetector(rules: readonly SigmaRule[], options: DetectorOpt
   const values = options.placeholders ?? {};
   const hours = options.businessHours ?? DEFAULT_BUSINESS_HOURS;
   const skipped: SkippedRule[] = [];
-  const detections: Array<{ rule: SigmaDetectionRule; match: Matcher; emit: boolean; correlations: Correlation[] }> = [];
   const errors: BastionError[] = [];
+  const detections: Array<{ rule: SigmaDetectionRule; match: Matcher; emit: boolean; correlations: Correlation[] }> = [];
+  const seen = new Map<string, SigmaRule>();
+  for (const rule of rules) {
+    for (const key of [rule.id, rule.name]) {
+      if (key === undefined) continue;
+      const other = seen.get(key);
+      if (other !== undefined && other !== rule) {
+        const field = key === rule.id ? 'id' : 'name';
+        errors.push(
+          bastionError(
+            'DETECTION_INVALID',
+            `while loading ${quote(rule.file)}: rule ${quote(rule.title)}: field \`${field}\`: ${quote(key)} is also the ${field} of rule ${quote(other.title)} in ${quote(other.file)}`,
+            { file: rule.file, field },
+          ),
+        );
+      }
+      seen.set(key, rule);
+    }
+  }
   for (const rule of rules) {
     if (rule.kind !== 'detection') continue;
     const missing = rule.placeholders.filter((p) => values[p] === undefined);

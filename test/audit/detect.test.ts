@@ -114,6 +114,15 @@ describe('parseSigmaRules', () => {
     expect(!r.ok && r.errors[0]?.message).toMatch(/document 2: rule `Two`: field `logsource`: is required/);
   });
 
+  it('refuses two rules with one id', () => {
+    const id = 'id: 11111111-2222-4333-8444-555555555555\n';
+    const r = rule(`${BASE}${id}detection:\n  a: { x: 1 }\n  condition: a\n---\ntitle: U\n${id}logsource: { product: bastion }\ndetection:\n  a: { x: 2 }\n  condition: a\n`);
+    const d = r.ok ? createDetector(r.value) : undefined;
+    expect(d?.ok === false && d.errors[0]?.message).toBe(
+      'while loading `detections/bad.yml`: rule `U`: field `id`: `11111111-2222-4333-8444-555555555555` is also the id of rule `T` in `detections/bad.yml`',
+    );
+  });
+
   it('refuses a correlation naming a rule that is not there', () => {
     const r = rule('title: C\ncorrelation:\n  type: event_count\n  rules: [nothing]\n  timespan: 5m\n  condition: { gte: 2 }\n');
     const d = r.ok ? createDetector(r.value) : undefined;
@@ -147,6 +156,8 @@ describe('evaluation', () => {
     expect(detect('detection:\n  s_a: { x: 2 }\n  s_b: { x: 1 }\n  condition: all of them\n', event)).toBe(false);
     expect(detect('detection:\n  a: { x: 1 }\n  b: { x: 2 }\n  c: { y: 1 }\n  condition: not (b or c) and a\n', event)).toBe(true);
     expect(detect('detection:\n  keywords: [ADMINS]\n  condition: keywords\n', event)).toBe(true);
+    // `them` leaves out searches named with a leading underscore.
+    expect(detect('detection:\n  a: { x: 1 }\n  _helper: { x: 2 }\n  condition: all of them\n', event)).toBe(true);
   });
 
   it('expands placeholders, skipping a rule whose placeholder is not configured', () => {

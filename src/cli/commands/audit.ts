@@ -555,7 +555,9 @@ async function detectCommand(args: string[], io: CliIo): Promise<number> {
   for (const s of detector.value.skipped) io.stderr.write(`note: rule ${quote(s.rule.title)} (${s.rule.file}) skipped: ${s.reason}\n`);
   const reader = await openReader(location, io);
   if (typeof reader === 'string') return badInput(io, 'audit detect', reader);
+  // Only --format json holds the matches (one document); the others write them as found.
   const matches: DetectionMatch[] = [];
+  let count = 0;
   let events = 0;
   try {
     const logId = (await reader.latestCheckpoint())?.logId;
@@ -574,7 +576,8 @@ async function detectCommand(args: string[], io: CliIo): Promise<number> {
         events++;
         found.push(...detector.value.push(toOcsf(event, meta)));
       }
-      matches.push(...found);
+      count += found.length;
+      if (format === 'json') matches.push(...found);
       if (format === 'text' && found.length > 0) await write(io, found.map(matchRow).join(''));
       if (format === 'ocsf' && found.length > 0) await write(io, found.map((m) => JSON.stringify(toDetectionFinding(m, meta)) + '\n').join(''));
     }
@@ -583,8 +586,8 @@ async function detectCommand(args: string[], io: CliIo): Promise<number> {
       const skipped = detector.value.skipped.map((s) => ({ title: s.rule.title, file: s.rule.file, reason: s.reason }));
       io.stdout.write(JSON.stringify({ events, rules: rulesRun, skipped, matches }, null, 2) + '\n');
     }
-    io.stderr.write(`bastion audit detect: ${detector.value.active.length} rules over ${events} event${events === 1 ? '' : 's'}: ${matches.length} match${matches.length === 1 ? '' : 'es'}\n`);
-    return matches.length > 0 ? EXIT.FAILED : EXIT.OK;
+    io.stderr.write(`bastion audit detect: ${detector.value.active.length} rules over ${events} event${events === 1 ? '' : 's'}: ${count} match${count === 1 ? '' : 'es'}\n`);
+    return count > 0 ? EXIT.FAILED : EXIT.OK;
   } catch (err) {
     if (err instanceof BastionException) return badInput(io, 'audit detect', err.message);
     throw err;
