@@ -80,6 +80,9 @@ export function toOcsf(event: AuditEvent, meta: { logId?: string; productVersion
     out['actor'] = { user: { uid: event.principal.id, name: event.principal.id, groups: event.principal.groups.map((name) => ({ name })) } };
     if (event.principal.deviceCompliant !== undefined) out['device'] = { is_compliant: event.principal.deviceCompliant, type_id: 0 };
   }
+  // The caller's address, where the surface or the agent runtime records it in the context.
+  const sourceIp = event.context?.['source_ip'];
+  if (typeof sourceIp === 'string' && sourceIp !== '') out['src_endpoint'] = { ip: sourceIp };
   if (event.resource !== undefined) out['resources'] = [{ uid: event.resource, ...(event.environment ? { labels: [`environment:${event.environment}`] } : {}) }];
   if (event.decision !== undefined) {
     const [actionId, action, dispositionId, disposition] = CONTROL[event.decision] ?? [0, 'Unknown', 0, 'Unknown'];

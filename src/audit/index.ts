@@ -36,5 +36,7 @@ export { ephemeralKey, keyDirectory, loadSigningKey, PRIVATE_KEY_FILE, PUBLIC_KE
 export type { AuditKeyProvider, SigningKey } from './keys.js';
 export { EXPORT_FORMATS, OCSF_VERSION, exportLine, toOcsf, toZyx } from './export.js';
 export type { ExportFormat } from './export.js';
+export { DEFAULT_BUSINESS_HOURS, SIGMA_LEVELS, createDetector, inBusinessHours, parseSigmaRules, toDetectionFinding } from './detect.js';
+export type { BusinessHours, DetectionMatch, Detector, DetectorOptions, SigmaCorrelationRule, SigmaDetectionRule, SigmaLevel, SigmaRule, SigmaRuleInfo, SkippedRule } from './detect.js';
 export { createSiemSink } from './siem.js';
 export type { SiemFlushReport, SiemSink, SiemSinkOptions } from './siem.js';

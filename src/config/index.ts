@@ -22,15 +22,19 @@
  *            geminiCli: { onApproval: deny | wait, waitSeconds: 50, timeoutSeconds: 30 } }
  *   exec: { sandbox: true, timeoutSeconds: 300, maxOutputBytes: 1048576, approvalWaitSeconds: 900 }
  *   scanners: { injection: { classifier: { url: http://127.0.0.1:9000/classify, onError: closed | open, timeout: 1s, threshold: 0.5, apiKeyEnv } } }
+ *   detections: { rules: [./detections], businessHours: { start: '08:00', end: '18:00', timezone: Europe/Stockholm, days: [mon, tue, wed, thu, fri] },
+ *                 serviceAccounts: [svc-agent], expectedNetworks: [10.0.0.0/8], approvers: [alice], placeholders: {} }
  *
  * `ConfigFileSchema` is the file's one definition. The sections later issues add (identity,
  * approvals, limits, storage, mcp) extend it: `ConfigFileSchema.extend({ identity: … })`.
  */
 
 import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import * as z from 'zod';
+import { DEFAULT_BUSINESS_HOURS } from '../audit/index.js';
 import type { Result } from '../core/result.js';
 import { bastionError, quote, type BastionError } from '../core/errors.js';
 import { schemaErrors, schemaProblems, strictObject } from '../core/schema.js';
@@ -435,6 +439,72 @@ export const ExecConfigSchema = strictObject(
   { what: 'in `exec`', notObject: 'must be a mapping such as `{ sandbox: true, timeoutSeconds: 60 }`' },
 );
 
+const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+const clock = (what: string) =>
+  z.string({ error: `must be a time of day such as \`${what}\`` }).regex(/^(([01]\d|2[0-3]):[0-5]\d|24:00)$/, { error: `must be a time of day such as \`${what}\` (HH:MM, 24-hour)` });
+const isTimeZone = (zone: string): boolean => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+};
+const isCidr = (value: string): boolean => {
+  const [address = '', bits, more] = value.split('/');
+  const family = isIP(address);
+  const max = family === 6 ? 128 : 32;
+  return family !== 0 && more === undefined && (bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= max));
+};
+const principalIds = z.array(z.string({ error: 'must be a list of principal ids' }).min(1, { error: 'must be a list of principal ids' }), { error: 'must be a list of principal ids' });
+
+/** `detections`: the Sigma rules `bastion audit detect` runs and the values their placeholders take. */
+export const DetectionsConfigSchema = strictObject(
+  {
+    rules: z
+      .array(z.string({ error: 'must be a list of rule files or directories' }).min(1, { error: 'must be a list of rule files or directories' }), {
+        error: 'must be a list of rule files or directories',
+      })
+      .exactOptional(),
+    businessHours: strictObject(
+      {
+        start: clock('08:00').exactOptional(),
+        end: clock('18:00').exactOptional(),
+        timezone: z
+          .string({ error: 'must be an IANA time zone such as `Europe/Stockholm`' })
+          .refine(isTimeZone, { error: (iss) => `${quote(iss.input)} is not an IANA time zone such as \`Europe/Stockholm\`` })
+          .exactOptional(),
+        days: z
+          .array(z.enum(WEEKDAYS, { error: 'must be one of mon, tue, wed, thu, fri, sat, sun' }), { error: 'must be a list of days such as `[mon, tue, wed, thu, fri]`' })
+          .min(1, { error: 'must name at least one day' })
+          .exactOptional(),
+      },
+      { what: 'in `detections.businessHours`', notObject: "must be a mapping such as `{ start: '08:00', end: '18:00', timezone: Europe/Stockholm, days: [mon, tue, wed, thu, fri] }`" },
+    )
+      .refine((h) => h.start === undefined || h.end === undefined || h.start < h.end, { error: 'must have `start` before `end`' })
+      .exactOptional(),
+    /** The agents' service accounts (placeholder `%service_accounts%`). */
+    serviceAccounts: principalIds.exactOptional(),
+    /** Networks the service accounts call from (placeholder `%expected_networks%`). */
+    expectedNetworks: z
+      .array(z.string({ error: 'must be a list of CIDR networks such as `10.0.0.0/8`' }).refine(isCidr, { error: (iss) => `${quote(iss.input)} is not a CIDR network such as \`10.0.0.0/8\`` }), {
+        error: 'must be a list of CIDR networks such as `10.0.0.0/8`',
+      })
+      .exactOptional(),
+    /** Who may grant approvals (placeholder `%approvers%`). */
+    approvers: principalIds.exactOptional(),
+    /** Values of any other placeholder a rule uses: `{ name: [values] }`. */
+    placeholders: z
+      .record(
+        z.string().regex(/^[A-Za-z0-9_.-]+$/, { error: 'must be a placeholder name (letters, digits, `_`, `.`, `-`)' }),
+        z.array(z.string({ error: 'must be a list of strings' }), { error: 'must be a list of strings' }),
+        { error: 'must be a mapping of placeholder names to lists of values' },
+      )
+      .exactOptional(),
+  },
+  { what: 'in `detections`', notObject: 'must be a mapping such as `{ rules: [detections], serviceAccounts: [svc-agent] }`' },
+);
+
 /** `bastion.yaml` as written. */
 export const ConfigFileSchema = strictObject(
   {
@@ -502,6 +572,7 @@ export const ConfigFileSchema = strictObject(
     mcp: McpConfigSchema.exactOptional(),
     hooks: HooksConfigSchema.exactOptional(),
     exec: ExecConfigSchema.exactOptional(),
+    detections: DetectionsConfigSchema.exactOptional(),
   },
   { what: 'in the configuration', notObject: 'the configuration must be a mapping' },
 );
@@ -553,6 +624,16 @@ export interface BastionConfig {
    * time limit, the output cap per stream, and how long a held command waits for its approval.
    */
   exec: { sandbox: boolean; timeoutSeconds: number; maxOutputBytes: number; approvalWaitSeconds: number };
+  /**
+   * `bastion audit detect`: rule files and directories (absolute), business hours, and the
+   * placeholders' values (`service_accounts`, `expected_networks`, `approvers` and any other).
+   * Absent when the file has no `detections` section.
+   */
+  detections?: {
+    rules: string[];
+    businessHours: { start: string; end: string; timezone: string; days: string[] };
+    placeholders: Record<string, string[]>;
+  };
   /** The file the configuration came from, if any. */
   source?: string;
 }
@@ -762,6 +843,23 @@ function resolveConfig(c: ConfigFile, path: string): BastionConfig {
       },
       queueSize: n.queueSize ?? d.queueSize,
       timeoutMs: n.timeout !== undefined ? durationMs(n.timeout) : d.timeoutMs,
+    };
+  }
+  if (c.detections !== undefined) {
+    const d = c.detections;
+    const placeholders: Record<string, string[]> = { ...d.placeholders };
+    if (d.serviceAccounts !== undefined) placeholders['service_accounts'] = d.serviceAccounts;
+    if (d.expectedNetworks !== undefined) placeholders['expected_networks'] = d.expectedNetworks;
+    if (d.approvers !== undefined) placeholders['approvers'] = d.approvers;
+    config.detections = {
+      rules: (d.rules ?? []).map((p) => resolve(dir, p)),
+      businessHours: {
+        start: d.businessHours?.start ?? DEFAULT_BUSINESS_HOURS.start,
+        end: d.businessHours?.end ?? DEFAULT_BUSINESS_HOURS.end,
+        timezone: d.businessHours?.timezone ?? DEFAULT_BUSINESS_HOURS.timezone,
+        days: d.businessHours?.days ?? [...DEFAULT_BUSINESS_HOURS.days],
+      },
+      placeholders,
     };
   }
   return config;

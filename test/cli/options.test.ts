@@ -61,7 +61,7 @@ describe('--help and unknown options on every command and subcommand', () => {
     expect(await runBastion(['audit'], { cwd: root })).toEqual({
       code: 2,
       stdout: '',
-      stderr: 'bastion audit: missing subcommand: expected verify, query, export, proof or public-key; run `bastion audit --help`\n',
+      stderr: 'bastion audit: missing subcommand: expected verify, query, export, detect, proof or public-key; run `bastion audit --help`\n',
     });
     expect(await runBastion(['policy', 'valdate'], { cwd: root })).toEqual({
       code: 2,

@@ -121,7 +121,7 @@ describe('the service configuration', () => {
       [
         `while loading ${file}: line 3, column 9: field \`server.port\`: must be a port number from 0 to 65535`,
         `while loading ${file}: line 8, column 5: field \`audit.siem.token\`: unknown field \`token\` in \`audit.siem\` (expected one of url, format, eventFormat): the token comes from BASTION_SIEM_TOKEN`,
-        `while loading ${file}: line 9, column 1: field \`polices\`: unknown field \`polices\` in the configuration (expected one of server, dataDir, policies, shadowPolicies, baseline, audit, storage, upstream, proxy, dev, identity, admin_groups, limits, approvals, notifications, review, scanners, mcp, hooks, exec)`,
+        `while loading ${file}: line 9, column 1: field \`polices\`: unknown field \`polices\` in the configuration (expected one of server, dataDir, policies, shadowPolicies, baseline, audit, storage, upstream, proxy, dev, identity, admin_groups, limits, approvals, notifications, review, scanners, mcp, hooks, exec, detections)`,
       ].sort(),
     );
     expect(r.errors.find((e) => e.field === 'server.port')).toMatchObject({ code: 'CONFIG_INVALID', line: 3, column: 9 });
@@ -217,5 +217,43 @@ describe('the model-API proxy settings', () => {
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.errors[0]?.message).toMatch(/line 3, column 11: field `proxy.onDeny`: must be `error` .* or `strip`/);
+  });
+});
+
+describe('the detections section', () => {
+  it('resolves rule paths against the file and fills the placeholders', () => {
+    const r = config(
+      'detections.yaml',
+      "detections:\n  rules: [./detections]\n  businessHours: { start: '07:30', timezone: Europe/Stockholm }\n  serviceAccounts: [svc-agent]\n  expectedNetworks: [10.0.0.0/8, '2001:db8::/32']\n  approvers: [alice]\n  placeholders: { prod_groups: [sre] }\n",
+    );
+    expect(r.ok, JSON.stringify(!r.ok && r.errors)).toBe(true);
+    if (!r.ok) return;
+    expect(r.value.detections).toEqual({
+      rules: [join(dir, 'detections')],
+      businessHours: { start: '07:30', end: '18:00', timezone: 'Europe/Stockholm', days: ['mon', 'tue', 'wed', 'thu', 'fri'] },
+      placeholders: { prod_groups: ['sre'], service_accounts: ['svc-agent'], expected_networks: ['10.0.0.0/8', '2001:db8::/32'], approvers: ['alice'] },
+    });
+  });
+
+  it('is absent when the file has none', () => {
+    const r = config('no-detections.yaml', 'dataDir: .bastion\n');
+    expect(r.ok && r.value.detections).toBeUndefined();
+  });
+
+  it.each([
+    [
+      'a time that is not HH:MM',
+      "detections: { businessHours: { start: '8am' } }\n",
+      'line 1, column 39: field `detections.businessHours.start`: must be a time of day such as `08:00` (HH:MM, 24-hour)',
+    ],
+    ['an unknown time zone', 'detections: { businessHours: { timezone: Mars/Olympus } }\n', 'field `detections.businessHours.timezone`: `Mars/Olympus` is not an IANA time zone'],
+    ['an unknown day', 'detections: { businessHours: { days: [mon, funday] } }\n', 'field `detections.businessHours.days[1]`: must be one of mon, tue, wed, thu, fri, sat, sun'],
+    ['an end before the start', "detections: { businessHours: { start: '18:00', end: '08:00' } }\n", 'field `detections.businessHours`: must have `start` before `end`'],
+    ['a network that is not a CIDR', 'detections: { expectedNetworks: [10.0.0.0/33] }\n', 'field `detections.expectedNetworks[0]`: `10.0.0.0/33` is not a CIDR network such as `10.0.0.0/8`'],
+    ['an unknown key', 'detections: { serviceAccount: [a] }\n', 'unknown field `serviceAccount` in `detections`'],
+  ])('rejects %s, naming the field', (_what, text, message) => {
+    const r = config('bad-detections.yaml', text);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors.map((e) => e.message).join('\n')).toContain(message);
   });
 });

@@ -1,17 +1,19 @@
 /**
- * `bastion audit verify|query|export|proof|public-key`: the operator's view of the audit
+ * `bastion audit verify|query|export|detect|proof|public-key`: the operator's view of the audit
  * trail. Everything here opens the log read-only; nothing here can change it.
  */
 
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import type { AuditEvent, AuditFilter, Checkpoint, ExportFormat, OpenedReader, VerifyOptions } from '../../audit/index.js';
-import { checkpointShapeProblem, EXPORT_FORMATS, exportLine, verifyInclusionProof } from '../../audit/index.js';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AuditEvent, AuditFilter, BusinessHours, Checkpoint, DetectionMatch, ExportFormat, OpenedReader, SigmaRule, VerifyOptions } from '../../audit/index.js';
+import { checkpointShapeProblem, createDetector, DEFAULT_BUSINESS_HOURS, EXPORT_FORMATS, exportLine, parseSigmaRules, toDetectionFinding, toOcsf, verifyInclusionProof } from '../../audit/index.js';
+import { loadConfig } from '../../config/index.js';
 import { openPostgresAuditReader, openSqliteAuditReader } from '../../storage/index.js';
 import { isRisk } from '../../core/risk.js';
 import { BastionException, quote } from '../../core/errors.js';
 import type { CliIo, Command, Subcommand } from '../command.js';
-import { badInput, commandGroup, EXIT, failWith, parseOptions } from '../command.js';
+import { badInput, commandGroup, errorLine, EXIT, failWith, parseOptions } from '../command.js';
 
 const WHERE = `Where the log is:
   --db <path>            the SQLite file (default DIR/bastion.db)
@@ -28,6 +30,7 @@ Subcommands:
   verify                 recompute the hash chain, Merkle roots and checkpoint signatures
   query [filters]        list events (table, or --json)
   export --format F      write events as JSON lines: ocsf (OCSF 6003), jsonl (as stored), zyx
+  detect                 run Sigma detection rules over the log and print what they find
   proof <seq>            print an inclusion proof of one event against a signed checkpoint
   public-key             print the Ed25519 public key that signs the checkpoints
 
@@ -85,6 +88,34 @@ ${WHERE}
 Examples:
   bastion audit export --format ocsf --limit 100000 > part-1.jsonl
   bastion audit export --format ocsf --after-seq 100000 --limit 100000 > part-2.jsonl
+`;
+
+const DETECT_HELP = `Usage: bastion audit detect [--rules PATH]… [--config FILE] [--since TIME] [--until TIME] [--format text|json|ocsf] [--db PATH | --data-dir DIR]
+
+Runs Sigma rules over the log's events as OCSF API Activity (what \`audit export --format
+ocsf\` writes) and prints the matches: rule, level, the events' seq numbers, principal,
+action and time. Correlation rules (type event_count) count matches per group within their
+timespan. The rules Bastion ships (detections/ in the package) cover the ZYX seed's list.
+
+  --rules <path>         a rule file or a directory of *.yml / *.yaml rules (repeatable;
+                         default: \`detections.rules\` of --config, else the bundled rules)
+  --config <file>        bastion.yaml: \`detections\` gives business hours, service accounts,
+                         expected networks, approvers and other placeholder values, and
+                         \`dataDir\` the log when neither --db nor --data-dir is given
+  --since TIME, --until TIME   only events in this time range (inclusive)
+  --format text|json|ocsf      a table (default), one JSON object {events, rules, skipped,
+                         matches}, or OCSF Detection Finding (class 2004) events as JSON lines
+${WHERE}
+
+A rule whose placeholder (%service_accounts%, %expected_networks%, %approvers%, …) has no
+configured value is skipped, with a note on stderr. Business hours (default 08:00-18:00 UTC,
+Monday to Friday) reach the rules as the field \`unmapped.business_hours\`.
+
+Exit 0 when nothing matched, 1 when a rule matched, 2 on bad input (a malformed rule names
+its file and field).
+
+Example:
+  bastion audit detect --data-dir .bastion --config config/bastion.yaml --format ocsf > findings.jsonl
 `;
 
 const PROOF_HELP = `Usage: bastion audit proof <seq> [--db PATH | --data-dir DIR | --postgres URL] [--public-key FILE]
@@ -465,6 +496,131 @@ async function exportCommand(args: string[], io: CliIo): Promise<number> {
   }
 }
 
+/** The rules `bastion audit detect` runs when neither --rules nor the config names any. */
+const BUNDLED_DETECTIONS = fileURLToPath(new URL('../../../detections/', import.meta.url));
+
+/** Reads Sigma rules from files and directories (recursively, `*.yml` and `*.yaml`, in name order). */
+function loadRules(paths: readonly string[], cwd: string): SigmaRule[] | string {
+  const rules: SigmaRule[] = [];
+  const files: string[] = [];
+  const walk = (path: string, given: boolean): string | undefined => {
+    let stat;
+    try {
+      stat = statSync(path);
+    } catch {
+      return `option --rules: no such file or directory ${quote(relative(cwd, path) || path)}`;
+    }
+    if (stat.isDirectory()) {
+      for (const name of readdirSync(path).sort()) {
+        const problem = walk(join(path, name), false);
+        if (problem) return problem;
+      }
+    } else if (given || /\.ya?ml$/.test(path)) files.push(path);
+    return undefined;
+  };
+  for (const p of paths) {
+    const problem = walk(resolve(cwd, p), true);
+    if (problem) return problem;
+  }
+  if (files.length === 0) return `no rule files (*.yml, *.yaml) in ${paths.map((p) => quote(p)).join(', ')}`;
+  for (const file of files) {
+    const shown = relative(cwd, file).startsWith('..') ? file : relative(cwd, file);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      return `cannot read rule file ${quote(shown)}`;
+    }
+    const parsed = parseSigmaRules(text, shown);
+    if (!parsed.ok) return errorLine(parsed.errors);
+    rules.push(...parsed.value);
+  }
+  return rules;
+}
+
+const DETECT_FORMATS = ['text', 'json', 'ocsf'] as const;
+
+function matchRow(m: DetectionMatch): string {
+  const seqs = m.seqs.length > 4 ? `${m.seqs[0]}..${m.seqs[m.seqs.length - 1]} (${m.seqs.length})` : m.seqs.join(',');
+  return `${cell(m.rule.level, 13)} ${cell(m.rule.title, 50)} ${cell(seqs, 14)} ${cell(m.principal, 20)} ${cell(m.action, 26)} ${m.time}\n`;
+}
+
+async function detectCommand(args: string[], io: CliIo): Promise<number> {
+  const parsed = parseOptions(io, 'audit detect', args, {
+    help: DETECT_HELP,
+    options: { ...LOCATION, rules: { type: 'string', multiple: true }, config: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, format: { type: 'string' } },
+  });
+  if (!parsed.ok) return parsed.exit;
+  const { values } = parsed;
+  const format = values.format ?? 'text';
+  if (!(DETECT_FORMATS as readonly string[]).includes(format)) return badInput(io, 'audit detect', `option --format: expected one of ${DETECT_FORMATS.join(', ')}, got ${quote(format)}`);
+  const since = parseTime(values.since, 'since');
+  const until = parseTime(values.until, 'until');
+  if (since instanceof Error) return badInput(io, 'audit detect', since.message);
+  if (until instanceof Error) return badInput(io, 'audit detect', until.message);
+  let businessHours: BusinessHours = DEFAULT_BUSINESS_HOURS;
+  let placeholders: Record<string, string[]> = {};
+  let configured: string[] = [];
+  const location = { ...values };
+  if (values.config !== undefined) {
+    const loaded = loadConfig(values.config, io.cwd);
+    if (!loaded.ok) return failWith(io, 'audit detect', loaded.errors);
+    const d = loaded.value.detections;
+    if (d !== undefined) {
+      businessHours = d.businessHours;
+      placeholders = d.placeholders;
+      configured = d.rules;
+    }
+    if (values.db === undefined && values['data-dir'] === undefined && values.postgres === undefined) location['data-dir'] = loaded.value.dataDir;
+  }
+  const rules = loadRules(values.rules ?? (configured.length > 0 ? configured : [BUNDLED_DETECTIONS]), io.cwd);
+  if (typeof rules === 'string') return badInput(io, 'audit detect', rules);
+  const detector = createDetector(rules, { placeholders, businessHours });
+  if (!detector.ok) return failWith(io, 'audit detect', detector.errors);
+  for (const s of detector.value.skipped) io.stderr.write(`note: rule ${quote(s.rule.title)} (${s.rule.file}) skipped: ${s.reason}\n`);
+  const reader = await openReader(location, io);
+  if (typeof reader === 'string') return badInput(io, 'audit detect', reader);
+  // Only --format json holds the matches (one document); the others write them as found.
+  const matches: DetectionMatch[] = [];
+  let count = 0;
+  let events = 0;
+  try {
+    const logId = (await reader.latestCheckpoint())?.logId;
+    const meta = logId === undefined ? {} : { logId };
+    const highest = Number((await reader.store.extent())?.highest ?? 0);
+    if (format === 'text') await write(io, `${cell('LEVEL', 13)} ${cell('RULE', 50)} ${cell('SEQ', 14)} ${cell('PRINCIPAL', 20)} ${cell('ACTION', 26)} TIME\n`);
+    let after = 0;
+    while (after < highest) {
+      const page = await reader.eventsAfter(after, EXPORT_PAGE);
+      if (page.length === 0) break;
+      const found: DetectionMatch[] = [];
+      for (const event of page) {
+        after = event.seq;
+        if (since !== undefined && event.time < since) continue;
+        if (until !== undefined && event.time > until) continue;
+        events++;
+        found.push(...detector.value.push(toOcsf(event, meta)));
+      }
+      count += found.length;
+      if (format === 'json') matches.push(...found);
+      if (format === 'text' && found.length > 0) await write(io, found.map(matchRow).join(''));
+      if (format === 'ocsf' && found.length > 0) await write(io, found.map((m) => JSON.stringify(toDetectionFinding(m, meta)) + '\n').join(''));
+    }
+    if (format === 'json') {
+      const rulesRun = detector.value.active.map((r) => ({ title: r.title, id: r.id ?? null, level: r.level, file: r.file }));
+      const skipped = detector.value.skipped.map((s) => ({ title: s.rule.title, file: s.rule.file, reason: s.reason }));
+      io.stdout.write(JSON.stringify({ events, rules: rulesRun, skipped, matches }, null, 2) + '\n');
+    }
+    io.stderr.write(`bastion audit detect: ${detector.value.active.length} rules over ${events} event${events === 1 ? '' : 's'}: ${count} match${count === 1 ? '' : 'es'}\n`);
+    return count > 0 ? EXIT.FAILED : EXIT.OK;
+  } catch (err) {
+    if (err instanceof BastionException) return badInput(io, 'audit detect', err.message);
+    throw err;
+  } finally {
+    await reader.close();
+  }
+}
+
 async function proofCommand(args: string[], io: CliIo): Promise<number> {
   const parsed = parseOptions(io, 'audit proof', args, { help: PROOF_HELP, positionals: true, options: { ...LOCATION } });
   if (!parsed.ok) return parsed.exit;
@@ -503,13 +659,14 @@ const SUBCOMMANDS: Subcommand[] = [
   { name: 'verify', summary: 'recompute the hash chain, Merkle roots and checkpoint signatures', help: VERIFY_HELP, run: verifyCommand },
   { name: 'query', summary: 'list events (table, or --json)', help: QUERY_HELP, run: queryCommand },
   { name: 'export', summary: 'write events as JSON lines (ocsf, jsonl, zyx)', help: EXPORT_HELP, run: exportCommand },
+  { name: 'detect', summary: 'run Sigma detection rules over the log', help: DETECT_HELP, run: detectCommand },
   { name: 'proof', summary: 'print an inclusion proof of one event', help: PROOF_HELP, run: proofCommand },
   { name: 'public-key', summary: 'print the public key that signs the checkpoints', help: PUBLIC_KEY_HELP, run: publicKeyCommand },
 ];
 
 export const auditCommand: Command = commandGroup({
   name: 'audit',
-  summary: 'verify, query and export the tamper-evident audit trail',
+  summary: 'verify, query, export and run detections over the tamper-evident audit trail',
   help: HELP,
   subcommands: SUBCOMMANDS,
 });
