@@ -103,7 +103,7 @@ describe('bastion policy', () => {
     const r = await runBastion(['policy', 'validate', 'examples'], { cwd: root });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^ok: 6 policies, \d+ rules, baseline on, version sha256:[0-9a-f]{64}$/m);
+    expect(r.stdout).toMatch(/^ok: 7 policies, \d+ rules, baseline on, version sha256:[0-9a-f]{64}$/m);
   });
 
   it('exits 1 and prints every error on its own line for an invalid policy', async () => {

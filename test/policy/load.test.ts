@@ -60,7 +60,7 @@ describe('loading', () => {
     const r = loadPolicySet([examples]);
     expect(r.ok).toBe(true);
     if (!r.ok) return;
-    expect(r.value.policies.map((p) => p.format).sort()).toEqual(['capfence', 'control-zero', 'harness', 'native', 'native', 'zyx']);
+    expect(r.value.policies.map((p) => p.format).sort()).toEqual(['capfence', 'control-zero', 'harness', 'native', 'native', 'native', 'zyx']);
     expect(r.value.version).toMatch(/^sha256:[0-9a-f]{64}$/);
     const again = loadPolicySet([examples]);
     expect(again.ok && again.value.version).toBe(r.value.version);
