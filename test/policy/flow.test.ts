@@ -56,14 +56,19 @@ describe('loading flow rules', () => {
     ['an unknown mode', '  - { id: f, after: untrusted, effect: deny, mode: audit }', 'unknown mode `audit` (expected enforce or shadow)'],
     ['approval on a deny', '  - { id: f, after: untrusted, effect: deny, approval: { groups: [x] } }', '`approval` is only allowed on a `require_approval` flow rule'],
     ['an unknown field', '  - { id: f, after: untrusted, effect: deny, when: [] }', 'unknown field `when` in a flow rule'],
-    ['a bad action glob', '  - { id: f, after: untrusted, effect: deny, actions: ["[a"] }', 'flow rule `f`: invalid glob `[a`'],
+    ['a bad action glob', '  - { id: f, after: untrusted, effect: deny, actions: ["[a"] }', 'flow rule `f`: field `flow[0].actions[0]`: invalid glob `[a`'],
     ['a duplicate id', '  - { id: f, after: untrusted, effect: deny }\n  - { id: f, after: attack, effect: deny }', 'duplicate flow rule id `f` (first used by flow rule 1)'],
-    ['an id a rule already has', '  - { id: r, after: untrusted, effect: deny }', "flow rule `r`: id is also a rule's id in this policy"],
+    ['an id a rule already has', '  - { id: r, after: untrusted, effect: deny }', "flow rule `r`: field `flow[0].id`: id is also a rule's id in this policy"],
   ])('%s is a located error', (_name, flow, message) => {
     const found = errors(`apiVersion: bastion/v1\nname: p\nrules:\n  - { id: r, effect: allow, actions: ["*"] }\nflow:\n${flow}\n`);
     expect(found.length).toBeGreaterThan(0);
     expect(found.join('\n')).toContain(message);
     expect(found[0]).toMatch(/^while loading `flow\.yaml`: line \d+, column \d+: /);
+  });
+  it('names the flow rule first, then the field, as for rules', () => {
+    expect(errors('apiVersion: bastion/v1\nname: p\nrules:\n  - { id: r, effect: allow, actions: ["*"] }\nflow:\n  - id: f\n    after: later\n    effect: deny\n')).toEqual([
+      'while loading `flow.yaml`: line 7, column 12: flow rule `f`: field `flow[0].after`: unknown `after` `later` (expected untrusted or attack)',
+    ]);
   });
   it('`untrusted` in action metadata must be true or false', () => {
     expect(errors('apiVersion: bastion/v1\nname: p\nactions: { web.fetch: { untrusted: yes } }\nrules: []\n').join('\n')).toContain('`untrusted` must be true or false');
