@@ -6,7 +6,8 @@
 
 export { createAnalyzer } from './analyzer.js';
 export { buildFacts, analyzerForBlocks } from './facts.js';
-export type { TaintStore } from './taint.js';
+export { appendTaint, copyTaint, TAINT_SOURCES_LIMIT } from './taint.js';
+export type { TaintEntry, TaintStore } from './taint.js';
 export type { Analyzer } from './analyzer.js';
 export { parseAnalyzerConfig, AnalyzerConfigSchema, ANALYZER_KINDS, DEFAULT_ARGUMENTS, BUILTIN_ACTION_ARGUMENTS } from './analyzer-config.js';
 export type { AnalyzerConfig, AnalyzerKind, ArgumentMap } from './analyzer-config.js';

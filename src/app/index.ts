@@ -309,6 +309,9 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
         }
       : {}),
     ...(config.shadowPolicies.length > 0 ? { shadowPolicies: config.shadowPolicies, onShadow: (enforcing, shadow) => metrics.shadowDecision(enforcing.decision, shadow.decision) } : {}),
+    onWouldBlock: (_decision, wouldBlock) => {
+      for (const w of wouldBlock) metrics.wouldBlock(w.policy, w.rule);
+    },
     baseline: config.baseline,
     ...(stores.audit ? { auditLog: stores.audit } : {}),
     stores: { killSwitch: stores.killSwitch, taint: stores.taint, limits: stores.limits, approvals: stores.approvals },

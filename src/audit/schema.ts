@@ -198,6 +198,8 @@ export function decisionEvent(
   if (decision.obligations.length > 0) data['obligations'] = decision.obligations;
   if (decision.approval !== undefined) data['approvalStatus'] = decision.approval.status;
   if (decision.limit !== undefined) data['limit'] = { ...decision.limit };
+  if (decision.taintedBy !== undefined) data['taintedBy'] = decision.taintedBy.map((t) => ({ ...t }));
+  if (decision.wouldBlock !== undefined) data['would_block'] = decision.wouldBlock.map((w) => ({ ...w }));
   const declared = declaredRisk(request);
   if (declared !== undefined) data['declaredRisk'] = declared;
   if (Object.keys(data).length > 0) event.data = data;

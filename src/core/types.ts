@@ -71,12 +71,41 @@ export interface DecisionError {
   field?: string;
 }
 
-/** Untrusted content scoring as a prompt-injection attack was read in this trace. */
+/**
+ * What the trace has read that it cannot trust: results of actions declared `untrusted`
+ * (web fetches, email, tickets, MCP servers) and any result that scored as prompt injection.
+ * `score`, `techniques` and `source` describe the latest attack (score 0, no techniques when
+ * only untrusted content was read); `sources` are the results themselves, oldest first.
+ */
 export interface TaintRecord {
   score: number;
   techniques: string[];
   /** Where the content came from: the `source` given to `inspectResult`, else the action. */
   source: string;
+  /**
+   * Whether a result in the trace scored as an attack. Absent means true (records written
+   * before flow rules were attacks only).
+   */
+  attack?: boolean;
+  /** The results that tainted the trace, oldest first, at most `TAINT_SOURCES_LIMIT`. */
+  sources?: TaintSource[];
+  /** How many older sources were dropped to keep the bound. */
+  dropped?: number;
+}
+
+/** One tool result that tainted a trace (a `taintedBy` entry of a decision). */
+export interface TaintSource {
+  /** Its place among the trace's tainting results, from 1 (dropped ones keep their number). */
+  seq: number;
+  /** The action whose result it was. */
+  action: string;
+  /** The `source` given to `inspectResult`, else the action. */
+  source: string;
+  /** When it was inspected, ISO 8601 UTC (absent on records written before flow rules). */
+  at?: string;
+  /** Whether it scored as prompt injection, and its score. */
+  attack: boolean;
+  score: number;
 }
 
 /**
@@ -108,6 +137,18 @@ export interface Decision {
   approval?: DecisionApproval;
   /** Present when a limit declared in policy refused the call: which one and when to retry. */
   limit?: LimitRefusal;
+  /** Present when a flow rule matched: the earlier results of the trace it relied on. */
+  taintedBy?: TaintSource[];
+  /** Present when a shadow flow rule matched: what it would have done (the decision is unchanged). */
+  wouldBlock?: WouldBlock[];
+}
+
+/** A shadow flow rule that matched: it would have denied or held the call. */
+export interface WouldBlock {
+  policy: string;
+  rule: string;
+  effect: 'deny' | 'require_approval';
+  reason: string;
 }
 
 /** The limit that refused a call (`bastion/limits` in `matched`). */

@@ -18,12 +18,12 @@
 
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
-import type { TaintStore } from '../analysis/index.js';
+import { appendTaint, type TaintEntry, type TaintStore } from '../analysis/index.js';
 import { createApprovalService, type ApprovalEvent, type ApprovalService, type ApprovalSettings, type ApprovalStore } from '../approvals/index.js';
 import { decisionEvent, type AuditEventInput, type AuditLog } from '../audit/index.js';
 import { createMemoryApprovalStore, createMemoryTaintStore, openSqliteStores, type StateStores } from '../storage/index.js';
 import { validateRequest } from '../core/request.js';
-import type { ActionRequest, Decision, Facts } from '../core/types.js';
+import type { ActionRequest, Decision, Facts, TaintRecord, WouldBlock } from '../core/types.js';
 import { fail, ok, type Result } from '../core/result.js';
 import { BastionException, bastionError, quote, type BastionError } from '../core/errors.js';
 import { isPlainObject } from '../core/schema.js';
@@ -148,6 +148,8 @@ export interface GatewayOptions {
    * next to the local detector (see src/scan/classifier.ts for its contract and fail modes).
    */
   injectionClassifier?: ClassifierOptions;
+  /** Told of each decision a shadow flow rule would have blocked (`decision.wouldBlock`, metrics). */
+  onWouldBlock?: (decision: Decision, wouldBlock: readonly WouldBlock[]) => void;
 }
 
 /** What the shadow set decided for a request (recorded as the audit event's `shadow`). */
@@ -168,6 +170,8 @@ export interface ResultInspection {
   injection: { score: number; attack: boolean; techniques: string[] };
   /** The external classifier's verdict, when one is configured. */
   classifier?: ClassifierVerdict;
+  /** Whether the result tainted the trace (an `untrusted` action's result, or an attack). */
+  tainted: boolean;
 }
 
 export interface Gateway {
@@ -195,7 +199,9 @@ export interface Gateway {
   /**
    * Checks what a tool returned before the agent sees it: secrets redacted or blocked per
    * the action's `output` mode, and untrusted content scored for prompt injection; an
-   * attack taints the trace, so later calls in it see `analysis.untrustedContent`.
+   * attack taints the trace, so later calls in it see `analysis.untrustedContent`, and a
+   * result of an action declared `untrusted` taints it for the policy's `flow` rules.
+   * Calls for one trace are serialized: concurrent results never lose taint.
    */
   inspectResult(input: { traceId: string; action: string; text: string; source?: string }): Promise<ResultInspection>;
   /** The loaded policy set. */
@@ -271,6 +277,14 @@ function outputMode(set: PolicySet, action: string): OutputMode {
     if (mode !== undefined && m.test(action)) return mode;
   }
   return 'redact';
+}
+
+function isUntrusted(set: PolicySet, action: string): boolean {
+  for (const m of set.actionMeta) {
+    const untrusted = m.meta.untrusted;
+    if (untrusted !== undefined && m.test(action)) return untrusted;
+  }
+  return false;
 }
 
 function copyKillSwitch(state: KillSwitchState): KillSwitchState {
@@ -373,6 +387,27 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const limits = new GatewayLimits(limitStore, options.limits?.onStoreError ?? 'closed', options.now ?? Date.now);
   /** Principal and action of recent allowed traces, for `recordUsage({ traceId })`. */
   const traces = new Map<string, { principal: ActionRequest['principal']; action: string }>();
+  /** The taint update in flight per trace: the next one for a trace waits for it. */
+  const tainting = new Map<string, Promise<unknown>>();
+  const addTaint = (traceId: string, entry: TaintEntry): Promise<TaintRecord> => {
+    const previous = tainting.get(traceId) ?? Promise.resolve();
+    // INVARIANT: one trace's updates run one after another in this process (a store with
+    // `append` is atomic across processes too), so concurrent results never lose taint.
+    const next = previous
+      .catch(() => undefined)
+      .then(async () => {
+        if (taintStore.append) return taintStore.append(traceId, entry);
+        const record = appendTaint(await taintStore.get(traceId), entry);
+        await taintStore.mark(traceId, record);
+        return record;
+      });
+    tainting.set(traceId, next);
+    const forget = () => {
+      if (tainting.get(traceId) === next) tainting.delete(traceId);
+    };
+    next.then(forget, forget);
+    return next;
+  };
   await record({ type: 'policy.loaded', policyVersion: set.version, data: { policies: set.policies.map((p) => ({ name: p.name, format: p.format, source: p.source })), surface } });
   const { notify, now, enabled: approvalsEnabled = true, ...approvalSettings } = options.approvals ?? {};
   const approvals = createApprovalService({
@@ -428,6 +463,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       if (approvalsEnabled) decision = await approvals.settle(request, decision, found, (approval) => engineDecide(current, request, facts, { ...snapshot, ...verdicts, approval }));
       const shadow = shadowSet === undefined ? undefined : shadowDecision(shadowSet, current, request, facts, { ...snapshot, ...verdicts }, decision);
       await record(decisionEvent(request, decision, { redact: (v) => redactValue(v), surface, ...(shadow ? { shadow } : {}) }));
+      if (decision.wouldBlock !== undefined) {
+        try {
+          options.onWouldBlock?.(decision, decision.wouldBlock);
+        } catch {
+          // INVARIANT: a listener's failure never changes the decision.
+        }
+      }
       if (shadow) {
         try {
           options.onShadow?.(decision, shadow);
@@ -511,7 +553,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       const score = Math.max(local.score, classifier?.status === 'ok' ? classifier.score : 0);
       const techniques: string[] = [...new Set(local.techniques.map((t) => t.technique))];
       if (classifier?.attack === true) techniques.push(classifier.status === 'ok' ? 'external-classifier' : 'external-classifier-unavailable');
-      if (attack) await taintStore.mark(traceId, { score, techniques, source: source ?? action });
+      const untrusted = isUntrusted(set, action);
+      const tainted = attack || untrusted;
+      let seq: number | undefined;
+      if (tainted) {
+        const at = new Date(options.now ? options.now() : Date.now()).toISOString();
+        const marked = await addTaint(traceId, { action, source: source ?? action, attack, score, techniques, at });
+        seq = marked.sources?.[marked.sources.length - 1]?.seq;
+      }
       await record({
         type: 'validation',
         traceId,
@@ -523,6 +572,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
           injectionScore: score,
           injection: attack,
           techniques,
+          ...(untrusted ? { untrusted: true } : {}),
+          ...(seq !== undefined ? { taintSeq: seq } : {}),
           ...(classifier !== undefined ? { classifier } : {}),
         },
       });
@@ -531,6 +582,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         action: validated.action,
         findings: validated.findings,
         injection: { score, attack, techniques },
+        tainted,
         ...(classifier !== undefined ? { classifier } : {}),
       };
     },
@@ -617,6 +669,7 @@ const OPTION_NAMES = [
   'shadowPolicies',
   'onShadow',
   'injectionClassifier',
+  'onWouldBlock',
 ];
 
 /**
@@ -723,6 +776,7 @@ function checkOptions(options: unknown): BastionError[] {
   optional('surface', (v) => typeof v === 'string' && v !== '', 'a non-empty string such as `library`');
   optional('cwd', (v) => typeof v === 'string' && v !== '', 'a directory path');
   optional('now', (v) => typeof v === 'function', 'a function answering the time in ms');
+  optional('onWouldBlock', (v) => typeof v === 'function', 'a function');
   optional('limits', isPlainObject, 'an object such as `{ onStoreError: closed }`');
   const lim = o['limits'];
   if (isPlainObject(lim)) {

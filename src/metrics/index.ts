@@ -55,6 +55,12 @@ export interface Metrics {
    */
   shadowDecision(enforcing: Effect, shadow: Effect): void;
   /**
+   * Counts one decision a shadow flow rule would have blocked: `bastion_would_block_total{policy, rule}`.
+   *
+   * @example metrics.wouldBlock('platform-agents', 'shadow-secret-reads-after-untrusted');
+   */
+  wouldBlock(policy: string, rule: string): void;
+  /**
    * Counts one request refused by the authenticator (a 401): `bastion_identity_refusals_total{reason}`.
    *
    * @example metrics.identityRefusal('expired');
@@ -106,6 +112,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     name: 'bastion_shadow_decisions_total',
     help: 'Decisions of the shadow policy set, by the enforcing and the shadow effect and whether they agree.',
     labelNames: ['enforcing', 'shadow', 'agreement'] as const,
+    registers: [registry],
+  });
+  const wouldBlock = new Counter({
+    name: 'bastion_would_block_total',
+    help: 'Decisions a shadow flow rule would have denied or held (the decision was not changed), by policy and rule.',
+    labelNames: ['policy', 'rule'] as const,
     registers: [registry],
   });
   const refusals = new Counter({
@@ -166,6 +178,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     shadowDecision(enforcing, shadowEffect) {
       shadow.inc({ enforcing, shadow: shadowEffect, agreement: enforcing === shadowEffect ? 'agree' : 'disagree' });
+    },
+    wouldBlock(policy, rule) {
+      wouldBlock.inc({ policy, rule });
     },
     identityRefusal(reason) {
       refusals.inc({ reason });

@@ -10,7 +10,7 @@ import type { Effect } from '../core/types.js';
 import { compileCondition, type ConditionProblem, type Predicate } from './conditions.js';
 import { compileGlob } from '../core/glob.js';
 import { combineKillSwitch } from './kill-switch.js';
-import type { BaselineOptions, CompiledLimit, CompiledPolicy, CompiledRule, KillSwitchState, NativePolicy, NativeRule, PolicySet } from './model.js';
+import type { BaselineOptions, CompiledFlowRule, CompiledLimit, CompiledPolicy, CompiledRule, KillSwitchState, NativePolicy, NativeRule, PolicySet } from './model.js';
 import { parseDuration, type Problem } from './native.js';
 
 export const DEFAULT_REASON = 'no rule allows this action';
@@ -149,6 +149,52 @@ function compileLimits(policy: NativePolicy, problems: Problem[]): CompiledLimit
   });
 }
 
+/** Compiles one policy's flow rules; their ids share the namespace of its rules. */
+function compileFlow(policy: NativePolicy, rankBase: number, problems: Problem[]): CompiledFlowRule[] {
+  const ruleIds = new Set(policy.rules.map((r) => r.id));
+  return (policy.flow ?? []).map((rule, i) => {
+    const at: (string | number)[] = ['flow', i];
+    const label = `flow rule \`${rule.id}\`: `;
+    if (ruleIds.has(rule.id)) problems.push({ path: [...at, 'id'], message: `${label}id is also a rule's id in this policy (ids name one rule or flow rule)`, code: 'POLICY_DUPLICATE_RULE' });
+    const users = new Set<string>();
+    const groups = new Set<string>();
+    let anyPrincipal = false;
+    for (const p of rule.principals ?? ['*']) {
+      if (p === '*') anyPrincipal = true;
+      else if (p.startsWith('group:')) groups.add(p.slice(6));
+      else if (p.startsWith('user:')) users.add(p.slice(5));
+      else users.add(p);
+    }
+    let actionTest: CompiledFlowRule['actionTest'];
+    if (rule.actions !== undefined && !rule.actions.includes('*')) {
+      const tests: ((a: string) => boolean)[] = [];
+      rule.actions.forEach((pattern, k) => {
+        const g = compileGlob(pattern);
+        if (g.ok) tests.push(g.test);
+        else problems.push({ path: [...at, 'actions', k], message: `${label}invalid glob \`${pattern}\`: ${g.message}`, code: 'POLICY_BAD_GLOB' });
+      });
+      actionTest = (a) => tests.some((t) => t(a));
+    }
+    const verb = rule.effect === 'deny' ? 'denied by' : 'approval required by';
+    return {
+      policy: policy.name,
+      id: rule.id,
+      after: rule.after,
+      effect: rule.effect,
+      reason: rule.reason ?? `${verb} ${policy.name}/${rule.id}`,
+      mode: rule.mode ?? 'enforce',
+      rank: rankBase + i,
+      anyPrincipal,
+      users,
+      groups,
+      actionTest,
+      categories: rule.categories === undefined ? undefined : new Set(rule.categories),
+      writes: rule.writes === true,
+      approval: rule.approval,
+    };
+  });
+}
+
 export interface CompileInput {
   policy: NativePolicy;
   source: string;
@@ -169,9 +215,12 @@ export function compilePolicySet(inputs: CompileInput[], options: { baseline?: B
   const policies: CompiledPolicy[] = [];
   const limits: CompiledLimit[] = [];
   const limitOwner = new Map<string, string>();
+  const flow: CompiledFlowRule[] = [];
+  const ruleCount = inputs.reduce((n, i) => n + i.policy.rules.length, 0);
   for (const { input, index } of order) {
     const local: Problem[] = [];
     rules.push(...compileRules(input.policy, rules.length, local));
+    flow.push(...compileFlow(input.policy, ruleCount + flow.length, local));
     for (const [i, limit] of compileLimits(input.policy, local).entries()) {
       const first = limitOwner.get(limit.name);
       if (first !== undefined && first !== input.policy.name)
@@ -249,6 +298,7 @@ export function compilePolicySet(inputs: CompileInput[], options: { baseline?: B
       actionMeta,
       killSwitch,
       limits,
+      flow,
       analyzers: policies.map((p) => p.native.analyzers).filter((a) => a !== undefined),
       candidates,
     },

@@ -24,10 +24,24 @@
 
 import type { Category } from '../core/categories.js';
 import { declaredRisk, declaredValues, isRisk, maxRisk, riskRank } from '../core/risk.js';
-import type { ActionRequest, Analysis, ApprovalRequirement, Decision, DecisionError, Effect, Facts, LimitRefusal, MatchedRule, Obligation } from '../core/types.js';
+import type {
+  ActionRequest,
+  Analysis,
+  ApprovalRequirement,
+  Decision,
+  DecisionError,
+  Effect,
+  Facts,
+  LimitRefusal,
+  MatchedRule,
+  Obligation,
+  TaintRecord,
+  TaintSource,
+  WouldBlock,
+} from '../core/types.js';
 import { ConditionError, type EvalContext } from './conditions.js';
 import { combineKillSwitch } from './kill-switch.js';
-import type { CompiledRule, ContentMode, KillSwitchState, PolicySet } from './model.js';
+import type { CompiledFlowRule, CompiledRule, ContentMode, KillSwitchState, PolicySet } from './model.js';
 import { parseDuration } from './native.js';
 
 export const KILL_SWITCH_POLICY = 'bastion/kill-switch';
@@ -238,10 +252,75 @@ function argumentMode(set: PolicySet, action: string, analysis: Analysis): Conte
   return write ? 'block' : 'allow';
 }
 
-/** The trace's taint folded into the analysis, where policies read it (`analysis.untrustedContent`). */
+/**
+ * The trace's taint folded into the analysis, where policies read it (`analysis.untrustedContent`).
+ * Only an attack is folded in: untrusted content that did not score as one is for flow rules.
+ */
 function withTaint(facts: Facts): Analysis {
-  if (facts.taint === undefined) return facts.analysis;
+  if (facts.taint === undefined || facts.taint.attack === false) return facts.analysis;
   return { ...facts.analysis, untrustedContent: { attack: true, score: facts.taint.score, techniques: [...facts.taint.techniques], source: facts.taint.source } };
+}
+
+/** The flow rules that hold this call, the shadow ones that would, and the results they rely on. */
+interface FlowMatch {
+  enforce: CompiledFlowRule[];
+  shadow: CompiledFlowRule[];
+  taintedBy: TaintSource[];
+}
+
+/** The trace's tainting results; a record written before flow rules stands for one attack. */
+function taintSources(taint: TaintRecord): TaintSource[] {
+  if (taint.sources !== undefined && taint.sources.length > 0) return taint.sources;
+  return [{ seq: 1, action: taint.source, source: taint.source, attack: taint.attack !== false, score: taint.score }];
+}
+
+function matchFlow(set: PolicySet, request: ActionRequest, analysis: Analysis, taint: TaintRecord | undefined): FlowMatch | undefined {
+  if (taint === undefined || set.flow.length === 0) return undefined;
+  const attack = taint.attack !== false;
+  const groups = request.principal.groups ?? [];
+  let write: boolean | undefined;
+  const enforce: CompiledFlowRule[] = [];
+  const shadow: CompiledFlowRule[] = [];
+  let needsAttackOnly = true;
+  for (const f of set.flow) {
+    if (f.after === 'attack' && !attack) continue;
+    if (!f.anyPrincipal && !f.users.has(request.principal.id) && !groups.some((g) => f.groups.has(g))) continue;
+    if (f.actionTest && !f.actionTest(request.action)) continue;
+    if (f.categories && !analysis.categories.some((c) => f.categories?.has(c))) continue;
+    if (f.writes) {
+      write ??= set.actionMeta.some((m) => m.meta.write === true && m.test(request.action));
+      if (!write) continue;
+    }
+    if (f.after === 'untrusted') needsAttackOnly = false;
+    (f.mode === 'shadow' ? shadow : enforce).push(f);
+  }
+  if (enforce.length === 0 && shadow.length === 0) return undefined;
+  const sources = taintSources(taint);
+  // A rule waiting for an attack relies on the attacks only; one waiting for untrusted content on every source.
+  const taintedBy = (needsAttackOnly ? sources.filter((s) => s.attack) : sources).map((s) => ({ ...s }));
+  return { enforce, shadow, taintedBy };
+}
+
+/** An enforcing flow rule as the rules' combining sees it: a rule that matched. */
+function flowAsRule(f: CompiledFlowRule): CompiledRule {
+  return {
+    policy: f.policy,
+    id: f.id,
+    effect: f.effect,
+    reason: f.reason,
+    rank: f.rank,
+    anyPrincipal: f.anyPrincipal,
+    users: f.users,
+    groups: f.groups,
+    actionTests: [],
+    actionLiterals: [],
+    actionPrefixes: [],
+    resourceTest: undefined,
+    environmentTest: undefined,
+    condition: undefined,
+    approval: f.approval,
+    obligations: [],
+  };
 }
 
 /** The rules' verdict before the built-ins that follow them. */
@@ -254,7 +333,15 @@ interface RulesOutcome {
   limit?: LimitRefusal;
 }
 
-function rulesOutcome(set: PolicySet, request: ActionRequest, analysis: Analysis, risk: Decision['risk'], declared: Decision['risk'] | undefined, errors: DecisionError[]): RulesOutcome {
+function rulesOutcome(
+  set: PolicySet,
+  request: ActionRequest,
+  analysis: Analysis,
+  risk: Decision['risk'],
+  declared: Decision['risk'] | undefined,
+  errors: DecisionError[],
+  flow: readonly CompiledFlowRule[],
+): RulesOutcome {
   const groups = request.principal.groups ?? [];
   const ctx: EvalContext = {
     principal: request.principal,
@@ -286,6 +373,12 @@ function rulesOutcome(set: PolicySet, request: ActionRequest, analysis: Analysis
     }
     matched.push(rule);
   }
+
+  // Enforcing flow rules take part as rules that matched, after the set's own rules. A flow
+  // deny denies; a flow `require_approval` holds only what some rule lets through (it never
+  // makes approvable what no rule allows).
+  const permits = matched.some((r) => r.effect !== 'deny');
+  for (const f of flow) if (f.effect === 'deny' || permits) matched.push(flowAsRule(f));
 
   const explain: MatchedRule[] = matched.map((r) => ({ policy: r.policy, rule: r.id, effect: r.effect }));
   const firstDeny = matched.find((r) => r.effect === 'deny');
@@ -404,6 +497,7 @@ export function decide(set: PolicySet, request: ActionRequest, facts: Facts, sta
     return { decision: 'deny', reason: invalid.reason, matched: [], risk: 'high', categories, obligations: [], errors: invalid.errors, policyVersion: set.version, traceId };
   }
   const analysis = withTaint(facts);
+  const flow = matchFlow(set, request, analysis, facts.taint);
   const declared = declaredRisk(request);
   let risk = maxRisk(analysis.risk, declared);
   for (const m of set.actionMeta) if (m.meta.risk !== undefined && m.test(request.action)) risk = maxRisk(risk, m.meta.risk);
@@ -417,7 +511,7 @@ export function decide(set: PolicySet, request: ActionRequest, facts: Facts, sta
   const blocked = killSwitch ? killSwitchBlocks(set, killSwitch, request, analysis) : undefined;
   if (blocked) outcome = { effect: 'deny', reason: blocked.reason, matched: [{ policy: KILL_SWITCH_POLICY, rule: blocked.rule, effect: 'deny' }], obligations: [] };
   else {
-    outcome = rulesOutcome(set, request, analysis, risk, declared, errors);
+    outcome = rulesOutcome(set, request, analysis, risk, declared, errors, flow?.enforce ?? []);
     if (outcome.effect !== 'deny') outcome = secretsInArguments(set, request, analysis, outcome);
     if (outcome.effect !== 'deny') outcome = limitsExceeded(state.limits, outcome);
     outcome = approvalGrants(request, state.approval, outcome);
@@ -437,6 +531,11 @@ export function decide(set: PolicySet, request: ActionRequest, facts: Facts, sta
   if (outcome.effect === 'require_approval' && outcome.approvalRequirements) decision.approvalRequirements = outcome.approvalRequirements;
   if (outcome.limit) decision.limit = outcome.limit;
   decision.analysis = analysis;
+  if (flow !== undefined) {
+    decision.taintedBy = flow.taintedBy;
+    // INVARIANT: a shadow flow rule only reports; nothing above read it.
+    if (flow.shadow.length > 0) decision.wouldBlock = flow.shadow.map((f): WouldBlock => ({ policy: f.policy, rule: f.id, effect: f.effect, reason: f.reason }));
+  }
   if (state.approval !== undefined && state.approval.id === request.approvalId) decision.approval = { id: state.approval.id, status: state.approval.status, bound: state.approval.bound === true };
   return decision;
 }

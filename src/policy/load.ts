@@ -291,8 +291,8 @@ function problemToError(doc: SourceDoc, p: Problem, translated: boolean): Bastio
   // Paths of translated documents refer to the native form; point at the document then.
   const pos = translated ? undefined : doc.locate?.(p.path, p.atKey ?? p.message.includes('unknown field'));
   const field = fieldName(p.path);
-  // `rule `x`: field `rules[2].effect`: unknown effect `denny``: the rule first, then the field.
-  const label = /^rule `[^`]*`: /.exec(p.message)?.[0] ?? '';
+  // `rule `x`: field `rules[2].effect`: unknown effect `denny``: the rule (or flow rule) first, then the field.
+  const label = /^(?:flow )?rule `[^`]*`: /.exec(p.message)?.[0] ?? '';
   const body = p.message.slice(label.length);
   const message = field ? `${label}field ${quote(field)}: ${body}` : p.message;
   return bastionError(p.code, `${where(doc.source, pos)}${message}`, {

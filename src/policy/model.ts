@@ -6,7 +6,7 @@
 import type * as z from 'zod';
 import type { Effect, Obligation } from '../core/types.js';
 import type { Predicate } from './conditions.js';
-import type { ActionMetaSchema, ApprovalSchema, LimitSchema, NativePolicySchema, RuleSchema } from './schema.js';
+import type { ActionMetaSchema, ApprovalSchema, FlowRuleSchema, LimitSchema, NativePolicySchema, RuleSchema } from './schema.js';
 
 export const API_VERSION = 'bastion/v1' as const;
 
@@ -23,6 +23,7 @@ export type NativeRule = z.input<typeof RuleSchema>;
 export type NativeApproval = z.input<typeof ApprovalSchema>;
 export type NativeActionMeta = z.input<typeof ActionMetaSchema>;
 export type NativeLimit = z.input<typeof LimitSchema>;
+export type NativeFlowRule = z.input<typeof FlowRuleSchema>;
 
 /** Output validation: withhold the text, redact the secrets in it, or let it through. */
 export type ContentMode = (typeof CONTENT_MODES)[number];
@@ -75,6 +76,31 @@ export interface CompiledLimit {
   budget?: { unit: 'calls' | 'tokens'; amount: number; windowMs: number };
 }
 
+/**
+ * A flow rule, compiled: what it waits for in the trace's taint and which later calls it
+ * holds. Its `policy`, `id`, `effect`, `reason` and `approval` are those of a rule, so an
+ * enforcing one takes part in combining exactly as a rule does.
+ */
+export interface CompiledFlowRule {
+  policy: string;
+  id: string;
+  after: 'untrusted' | 'attack';
+  effect: 'deny' | 'require_approval';
+  reason: string;
+  mode: 'enforce' | 'shadow';
+  /** Global order, after every ordinary rule. */
+  rank: number;
+  anyPrincipal: boolean;
+  users: ReadonlySet<string>;
+  groups: ReadonlySet<string>;
+  /** Undefined: every action. */
+  actionTest: ((action: string) => boolean) | undefined;
+  /** Undefined: any call; else a call showing one of these. */
+  categories: ReadonlySet<string> | undefined;
+  writes: boolean;
+  approval: NativeApproval | undefined;
+}
+
 export interface CompiledPolicy {
   name: string;
   priority: number;
@@ -99,6 +125,8 @@ export interface PolicySet {
   killSwitch: KillSwitchState | undefined;
   /** Limits declared by the policies, in evaluation order (policy priority, then order in the file). */
   limits: CompiledLimit[];
+  /** Flow rules declared by the policies, in evaluation order (policy priority, then order in the file). */
+  flow: CompiledFlowRule[];
   /** Analyzer configuration blocks, in policy order. */
   analyzers: unknown[];
   /** Candidate rules for an action, in rank order. */

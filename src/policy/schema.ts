@@ -11,6 +11,7 @@
 
 import * as z from 'zod';
 import { AnalyzerConfigSchema } from '../analysis/index.js';
+import { CATEGORIES } from '../core/categories.js';
 import { compileGlob } from '../core/glob.js';
 import { RISKS } from '../core/risk.js';
 import { isPlainObject, issueParams, schemaProblems, strictObject } from '../core/schema.js';
@@ -211,6 +212,12 @@ export const ActionMetaSchema = strictObject(
       "What to do when the call's arguments carry a secret (and the decision is not already deny). Default: `block` for write actions and calls with network egress, else `allow`.",
     ).exactOptional(),
     output: contentMode('output', "What `inspectResult` does when the tool's result carries a secret. Default: `redact`.").exactOptional(),
+    untrusted: bool('untrusted')
+      .meta({
+        description:
+          "The action's results are untrusted content (web fetches, email, tickets, MCP servers): `inspectResult` taints the trace with them, and `flow` rules with `after: untrusted` apply to the trace's later calls. Default false.",
+      })
+      .exactOptional(),
     description: str('description').meta({ description: 'Free text for people.' }).exactOptional(),
   },
   { what: 'in action metadata', notObject: 'action metadata must be a mapping' },
@@ -291,6 +298,65 @@ export const LimitSchema = strictObject(
       'A limit on the calls policy allows: a rate limit, a concurrency cap or a spend budget (exactly one), for the actions and principals it names. Checked after the rules, on calls they allow (rate limits also on calls held for approval); one refusal denies.',
   });
 
+// ---- flow rules ------------------------------------------------------------------------
+
+/** What a flow rule waits for in the trace: any untrusted result, or a result that scored as an attack. */
+export const FLOW_AFTER = ['untrusted', 'attack'] as const;
+/** A flow rule enforces, or only reports what it would have done (`wouldBlock`). */
+export const FLOW_MODES = ['enforce', 'shadow'] as const;
+const FLOW_EFFECTS = ['deny', 'require_approval'] as const;
+
+export const FlowRuleSchema = strictObject(
+  {
+    id: nonEmpty('id').meta({ description: 'Unique within the policy (among its rules and flow rules). Decisions name it as `<policy>/<id>`.' }),
+    description: str('description').meta({ description: 'Free text for people.' }).exactOptional(),
+    after: z
+      .enum(FLOW_AFTER, {
+        error: (iss) => (iss.input === undefined ? '`after` is required (untrusted or attack)' : `unknown \`after\` \`${String(iss.input)}\` (expected untrusted or attack)`),
+      })
+      .meta({
+        description:
+          '`untrusted`: after any result of an action declared `untrusted: true` (or any result that scored as an attack) in the same trace; `attack`: after a result that scored as prompt injection.',
+      }),
+    effect: z
+      .enum(FLOW_EFFECTS, {
+        error: (iss) => (iss.input === undefined ? '`effect` is required (deny or require_approval)' : `unknown flow effect \`${String(iss.input)}\` (expected deny or require_approval)`),
+      })
+      .meta({ description: '`deny` or `require_approval`. A flow rule never allows: `require_approval` holds a call some rule allows, and never makes approvable what no rule allows.' }),
+    actions: stringList('actions').meta({ description: 'Action names or globs the rule holds (default: every action).' }).exactOptional(),
+    categories: z
+      .array(z.enum(CATEGORIES, { error: (iss) => `unknown category \`${String(iss.input)}\`` }), { error: '`categories` must be a non-empty list of analysis categories' })
+      .min(1, { error: '`categories` must be a non-empty list of analysis categories' })
+      .meta({ description: 'The rule holds a call whose analysis shows any of these categories (`net.egress`, `secret.read`, …).' })
+      .exactOptional(),
+    writes: z
+      .literal(true, { error: '`writes` must be true (leave it out for any action)' })
+      .meta({ description: '`true`: the rule holds only actions whose metadata says `write: true`.' })
+      .exactOptional(),
+    principals: stringList('principals').meta({ description: 'Whom it applies to: `*` (the default), `group:<name>`, `user:<id>` or a plain principal id, as in rules.' }).exactOptional(),
+    reason: str('reason').meta({ description: 'The reason reported when it decides. Default: `denied by <policy>/<id>` or `approval required by <policy>/<id>`.' }).exactOptional(),
+    approval: ApprovalSchema.meta({ description: 'What the approval must satisfy. Only on a `require_approval` flow rule.' }).exactOptional(),
+    mode: z
+      .enum(FLOW_MODES, { error: (iss) => `unknown mode \`${String(iss.input)}\` (expected enforce or shadow)` })
+      .meta({ description: '`enforce` (default) or `shadow`: a shadow rule never changes the decision; it is reported in `wouldBlock`, the audit event and `bastion_would_block_total`.' })
+      .exactOptional(),
+  },
+  { what: 'in a flow rule', notObject: 'a flow rule must be a mapping with `id`, `after` and `effect`' },
+)
+  .superRefine(
+    (rule, ctx) => {
+      const raw = rule as Record<string, unknown>;
+      if (raw['approval'] !== undefined && raw['effect'] !== 'require_approval')
+        ctx.addIssue({ code: 'custom', path: ['approval'], message: '`approval` is only allowed on a `require_approval` flow rule' });
+    },
+    { when: (payload) => isPlainObject(payload.value) },
+  )
+  .meta({
+    id: 'flowRule',
+    description:
+      'A flow rule: after untrusted content (or an attack) was read in a trace, deny or hold the calls it names (by action, category, write). Taint per trace is kept by the gateway (`inspectResult`). See docs/flow-rules.md.',
+  });
+
 const AnalyzersSchema = AnalyzerConfigSchema.meta({ id: 'analyzers' });
 
 export const NativePolicySchema = strictObject(
@@ -360,6 +426,24 @@ export const NativePolicySchema = strictObject(
       )
       .meta({ description: 'Rate limits, concurrency caps and budgets on the calls this policy set allows. See docs/policy.md#limits.' })
       .exactOptional(),
+    flow: z
+      .array(FlowRuleSchema, { error: '`flow` must be a list of flow rules' })
+      .superRefine(
+        (flow, ctx) => {
+          const seen = new Map<string, number>();
+          (flow as unknown[]).forEach((rule, i) => {
+            const id = isPlainObject(rule) ? rule['id'] : undefined;
+            if (typeof id !== 'string' || id === '') return;
+            const first = seen.get(id);
+            if (first !== undefined)
+              ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `duplicate flow rule id \`${id}\` (first used by flow rule ${first + 1})`, params: issueParams('POLICY_DUPLICATE_RULE') });
+            else seen.set(id, i);
+          });
+        },
+        { when: (payload) => Array.isArray(payload.value) },
+      )
+      .meta({ description: 'Flow rules: what the trace may no longer do after it read untrusted content or an attack. See docs/flow-rules.md.' })
+      .exactOptional(),
   },
   { what: 'in a policy', notObject: 'a policy must be a mapping' },
 ).meta({
@@ -386,6 +470,12 @@ export function validateNative(doc: unknown): Problem[] {
   const out: Problem[] = [];
   for (const p of schemaProblems(parsed.error.issues, 'POLICY_INVALID')) {
     const [top, index, field] = p.path;
+    if (top === 'flow' && typeof index === 'number') {
+      const flow = isPlainObject(doc) && Array.isArray(doc['flow']) ? (doc['flow'] as unknown[]) : [];
+      const rule = flow[index];
+      const id = isPlainObject(rule) ? rule['id'] : undefined;
+      if (typeof id === 'string' && id !== '' && p.path.length > 2) p.message = `flow rule \`${id}\`: ${p.message}`;
+    }
     if (top === 'rules' && typeof index === 'number') {
       // INVARIANT: conditions are judged once, by conditions.ts, in its own words; the
       // schema's verdict on them is dropped here, unless `when` is not even a condition or

@@ -10,6 +10,9 @@
  *     - description: the engineer may read Jira
  *       request: { principal: { id: e, groups: [grp-ai-devops-readonly], deviceCompliant: true }, action: jira_read }
  *       expect: { decision: allow, reason: authorized, matched: [tool_policies/jira_read/allow] }
+ *
+ * A case may script the trace before its request: `results: [{ action, text }]` are tool
+ * results inspected first (as `inspectResult`), so flow rules are tested in files too.
  */
 
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -28,6 +31,8 @@ import type { KillSwitchState } from './model.js';
 /** What the runner decides through: a gateway (the production path) or anything shaped like one. */
 export interface DecisionSurface {
   decide(request: unknown): Promise<Decision>;
+  /** Inspects a tool result of a trace (a case's `results`); a gateway has it. */
+  inspectResult?(input: { traceId: string; action: string; text: string; source?: string }): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -123,10 +128,28 @@ const EXPECT_SHAPE = {
     .exactOptional(),
   /** The decision's approval requirements, exactly and in order (`[]`: none). */
   approval: z.array(ApprovalRequirementSchema, { error: 'must be a list of approval requirements (mappings)' }).exactOptional(),
+  /** The shadow flow rules that would have blocked (`wouldBlock`) as `policy/rule`, exactly and in order (`[]`: none). */
+  wouldBlock: z.array(nonEmpty('must be a non-empty string'), { error: STRING_LIST }).exactOptional(),
+  /** The actions of the results the decision says tainted it (`taintedBy`), exactly and in order (`[]`: none). */
+  taintedBy: z.array(nonEmpty('must be a non-empty string'), { error: STRING_LIST }).exactOptional(),
 };
 
 /** Every expectation a case may name, in the order `bastion test --help` lists them. */
-export const EXPECT_FIELDS = ['decision', 'reason', 'reasonContains', 'risk', 'categories', 'categoriesInclude', 'matched', 'matchedIncludes', 'errors', 'obligations', 'approval'] as const;
+export const EXPECT_FIELDS = [
+  'decision',
+  'reason',
+  'reasonContains',
+  'risk',
+  'categories',
+  'categoriesInclude',
+  'matched',
+  'matchedIncludes',
+  'errors',
+  'obligations',
+  'approval',
+  'wouldBlock',
+  'taintedBy',
+] as const;
 // INVARIANT: EXPECT_FIELDS names exactly the expectations of the schema.
 const _expectFields: [(typeof EXPECT_FIELDS)[number]] extends [keyof typeof EXPECT_SHAPE] ? ([keyof typeof EXPECT_SHAPE] extends [(typeof EXPECT_FIELDS)[number]] ? true : false) : false = true;
 void _expectFields;
@@ -138,9 +161,24 @@ const ExpectSchema = strictObject(EXPECT_SHAPE, { what: 'in `expect`', notObject
 /** The gateway's reason for a request that fails validation. */
 const INVALID_REQUEST = 'request is invalid';
 
+/** A tool result earlier in the case's trace, inspected (`inspectResult`) before the request is decided. */
+const PriorResultSchema = strictObject(
+  {
+    action: nonEmpty('must be a non-empty string: the action whose result this is'),
+    text: z.string({ error: orRequired('must be a string: what the tool returned') }),
+    source: nonEmpty('must be a non-empty string').exactOptional(),
+  },
+  { what: 'in a result', notObject: 'must be a mapping with `action` and `text`' },
+);
+
 const TestCaseSchema = strictObject(
   {
     description: nonEmpty('must be a non-empty string naming the case'),
+    /**
+     * Tool results earlier in the trace, oldest first: each is inspected as the gateway's
+     * `inspectResult` would (taint, flow rules) before the request is decided in the same trace.
+     */
+    results: z.array(PriorResultSchema, { error: 'must be a list of results, each `{ action, text }`' }).min(1, { error: 'must list at least one result (leave it out for none)' }).exactOptional(),
     /** The action request, as a caller sends it (checked with `validateRequest` at load). */
     request: z.unknown(),
     /** Kill-switch fields for this case, over the file's. */
@@ -339,6 +377,10 @@ export function checkExpectations(decision: Decision, expect: PolicyTestCase['ex
   const matched = decision.matched.map((m) => `${m.policy}/${m.rule}`);
   if (expect.matched !== undefined && matched.join('\n') !== expect.matched.join('\n')) out.push(`expected matched rules ${list(expect.matched)}, got ${list(matched)}`);
   for (const m of expect.matchedIncludes ?? []) if (!matched.includes(m)) out.push(`expected matched rule ${m}, got ${list(matched)}`);
+  const wouldBlock = (decision.wouldBlock ?? []).map((w) => `${w.policy}/${w.rule}`);
+  if (expect.wouldBlock !== undefined && wouldBlock.join('\n') !== expect.wouldBlock.join('\n')) out.push(`expected would-block rules ${list(expect.wouldBlock)}, got ${list(wouldBlock)}`);
+  const tainted = (decision.taintedBy ?? []).map((t) => t.action);
+  if (expect.taintedBy !== undefined && tainted.join('\n') !== expect.taintedBy.join('\n')) out.push(`expected tainted by ${list(expect.taintedBy)}, got ${list(tainted)}`);
 
   const errors = decision.errors.map(normalizeError);
   if (typeof expect.errors === 'boolean') {
@@ -373,10 +415,18 @@ export async function runTestFile(
   const outcomes: CaseOutcome[] = [];
   const shared = await makeGateway(file.policies, file.baseline, file.killSwitch);
   try {
-    for (const t of file.tests) {
+    for (const [i, t] of file.tests.entries()) {
       const gateway = t.killSwitch ? await makeGateway(file.policies, file.baseline, { ...file.killSwitch, ...t.killSwitch }) : shared;
       try {
-        const decision = await gateway.decide(t.request);
+        let request = t.request;
+        if (t.results !== undefined) {
+          // The case's own trace, so one case's taint never reaches another.
+          const own = isPlainObject(request) && typeof request['traceId'] === 'string' ? request['traceId'] : `bastion-test:${file.file}:${i + 1}`;
+          request = { ...(request as Record<string, unknown>), traceId: own };
+          if (gateway.inspectResult === undefined) throw new Error('the decision surface cannot inspect results (a case with `results` needs a gateway)');
+          for (const r of t.results) await gateway.inspectResult({ traceId: own, action: r.action, text: r.text, ...(r.source !== undefined ? { source: r.source } : {}) });
+        }
+        const decision = await gateway.decide(request);
         const failures = checkExpectations(decision, t.expect);
         outcomes.push({ file: file.file, description: t.description, passed: failures.length === 0, failures, decision });
       } finally {

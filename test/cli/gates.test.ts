@@ -91,7 +91,7 @@ describe('bastion test --format junit', () => {
   const dir = 'test/fixtures/cli/junit';
   const load =
     `while loading \`${root}${dir}/b-broken.test.yaml\`: line 6, column 15: test 1 (\`misspelt\`): field \`tests[0].expect.decison\`: ` +
-    'unknown field `decison` in `expect` (expected one of decision, reason, reasonContains, risk, categories, categoriesInclude, matched, matchedIncludes, errors, obligations, approval)';
+    'unknown field `decison` in `expect` (expected one of decision, reason, reasonContains, risk, categories, categoriesInclude, matched, matchedIncludes, errors, obligations, approval, wouldBlock, taintedBy)';
 
   it('writes testsuites > testsuite per file > testcase per case, escaped, the broken file as an <error>, and exits 1', async () => {
     const r = await runBastion(['test', dir, '--format', 'junit'], { cwd: root });

@@ -172,7 +172,9 @@ files.forEach((file, index) => {
       await stopServer(server); // early, to free the machine; the last afterAll stops any left
     });
 
-    it.each(file.tests.map((t) => [t.description, t] as const))('%s', async (description, t) => {
+    // A case with scripted `results` depends on the trace's taint, state in one gateway that
+    // `evaluate`, `bastion check` and a fresh request cannot share: test/policy/decisions.test.ts runs those.
+    it.each(file.tests.filter((t) => t.results === undefined).map((t) => [t.description, t] as const))('%s', async (description, t) => {
       const state = stateFor(set, file, t);
       const wanted = switches(state);
       const valid = validateRequest(t.request).ok;
@@ -215,6 +217,6 @@ files.forEach((file, index) => {
 
 describe('the conformance run', () => {
   it('compared every case', () => {
-    expect(compared).toBe(files.reduce((n, f) => n + f.tests.length, 0));
+    expect(compared).toBe(files.reduce((n, f) => n + f.tests.filter((t) => t.results === undefined).length, 0));
   });
 });

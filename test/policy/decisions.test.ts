@@ -46,7 +46,14 @@ for (const file of files) {
     it.each(file.tests.map((t) => [t.description, t] as const))('%s', async (_description, t) => {
       const g = t.killSwitch ? await gatewayFor(file, { ...file.killSwitch, ...t.killSwitch }) : gateway;
       try {
-        const decision = await g.decide(t.request);
+        let request = t.request;
+        if (t.results !== undefined) {
+          // A case's scripted trace: its results are inspected in its own trace first.
+          const traceId = `decisions:${file.file}:${t.description}`;
+          for (const r of t.results) await g.inspectResult({ traceId, action: r.action, text: r.text, ...(r.source !== undefined ? { source: r.source } : {}) });
+          request = { ...(t.request as Record<string, unknown>), traceId };
+        }
+        const decision = await g.decide(request);
         expect(checkExpectations(decision, t.expect), t.description).toEqual([]);
       } finally {
         if (g !== gateway) await g.close();

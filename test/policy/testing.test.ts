@@ -33,7 +33,7 @@ const cases = [
     file: 'empty-expect.cases.yaml',
     code: 1,
     message: [
-      'line 4, column 77: test 1 (`y`): field `tests[0].expect`: is empty: name at least one of decision, reason, reasonContains, risk, categories, categoriesInclude, matched, matchedIncludes, errors, obligations, approval',
+      'line 4, column 77: test 1 (`y`): field `tests[0].expect`: is empty: name at least one of decision, reason, reasonContains, risk, categories, categoriesInclude, matched, matchedIncludes, errors, obligations, approval, wouldBlock, taintedBy',
     ],
   },
   { file: 'bad-expectation.cases.yaml', code: 1, message: ['line 4, column 89: test 1 (`z`): field `tests[0].expect.decision`: must be allow, deny or require_approval, got `denyy`'] },

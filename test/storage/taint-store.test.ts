@@ -35,6 +35,33 @@ describe.each([
     expect(await store.get('t')).toEqual({ ...record, score: 0.99 });
     await store.close();
   });
+  it('appends sources atomically, keeping at most the bound (oldest dropped, counted) and whether an attack was read', async () => {
+    const store = make();
+    const entry = (i: number, attack = false) => ({
+      action: 'web.fetch',
+      source: `page ${i}`,
+      attack,
+      score: attack ? 0.9 : 0.1,
+      techniques: attack ? ['override'] : [],
+      at: '2026-01-01T00:00:00.000Z',
+    });
+    await Promise.all([store.append?.('t', entry(1, true)), ...Array.from({ length: 19 }, (_, i) => store.append?.('t', entry(i + 2)))]);
+    const got = await store.get('t');
+    expect(got).toMatchObject({ attack: true, score: 0.9, source: 'page 1', techniques: ['override'], dropped: 4 });
+    expect(got?.sources?.map((s) => s.seq)).toEqual(Array.from({ length: 16 }, (_, i) => i + 5));
+    await store.close();
+  });
+  it('appends after a record written before flow rules (no sources) as its second source', async () => {
+    const store = make();
+    await store.mark('t', record);
+    const next = await store.append?.('t', { action: 'email.read', source: 'email.read', attack: false, score: 0, techniques: [], at: '2026-01-01T00:00:00.000Z' });
+    expect(next).toMatchObject({ ...record, attack: true, dropped: 0 });
+    expect(next?.sources?.map((s) => [s.seq, s.source, s.attack])).toEqual([
+      [1, 'WebFetch', true],
+      [2, 'email.read', false],
+    ]);
+    await store.close();
+  });
   it('hands out copies', async () => {
     const store = make();
     await store.mark('t', record);

@@ -44,6 +44,10 @@ Expectations (\`expect\` must name at least one):
                              messageContains?}: exactly that many errors, in order
   obligations                exactly these obligations, in order (compared deeply)
   approval                   exactly these approval requirements, in order ([]: none)
+  wouldBlock                 exactly these shadow flow rules (policy/rule) would block ([]: none)
+  taintedBy                  exactly these actions' results tainted the decision ([]: none)
+A case may script its trace first: results: [{ action, text, source? }] are tool results
+inspected before the request (taint, flow rules; see docs/flow-rules.md).
 A case whose request is invalid (a misspelt field) is a load error unless it expects
 \`reason: request is invalid\`; an unknown expectation is a load error. A case may set
 killSwitch; a file may set baseline: false.

@@ -1,12 +1,13 @@
 /**
- * Taint in SQLite: which traces read untrusted content that scored as an attack. Needed where
+ * Taint in SQLite: which traces read untrusted content (declared untrusted sources, results
+ * that scored as an attack), with their bounded list of sources. Needed where
  * one trace spans processes: each Claude Code `command` hook is its own process, and a
  * session's PostToolUse must taint its next PreToolUse. Rows older than `ttlMs` (default
  * 7 days) count as absent and are deleted on write; at most `limit` traces are kept (oldest
  * first out), as in memory.
  */
 
-import type { TaintStore } from '../../analysis/index.js';
+import { appendTaint, copyTaint, TAINT_SOURCES_LIMIT, type TaintStore } from '../../analysis/index.js';
 import type { BastionError } from '../../core/errors.js';
 import { BastionException, bastionError } from '../../core/errors.js';
 import type { Result } from '../../core/result.js';
@@ -29,6 +30,8 @@ export interface SqliteTaintStoreOptions extends SqliteStateOptions {
   /** How long a trace stays tainted, in ms; default 7 days. */
   ttlMs?: number;
   limit?: number;
+  /** How many tainting results one trace keeps; default `TAINT_SOURCES_LIMIT` (16). */
+  sourcesLimit?: number;
   now?: () => number;
 }
 
@@ -43,7 +46,26 @@ function parseRecord(text: unknown): TaintRecord {
   const r = v as Partial<TaintRecord>;
   if (typeof r !== 'object' || r === null || typeof r.score !== 'number' || typeof r.source !== 'string' || !Array.isArray(r.techniques) || !r.techniques.every((t) => typeof t === 'string'))
     throw bad();
-  return { score: r.score, techniques: [...r.techniques], source: r.source };
+  // Rows written before flow rules have no `attack`, `sources` or `dropped`: they read as one attack.
+  if (r.attack !== undefined && typeof r.attack !== 'boolean') throw bad();
+  if (r.dropped !== undefined && !(typeof r.dropped === 'number' && Number.isSafeInteger(r.dropped) && r.dropped >= 0)) throw bad();
+  if (r.sources !== undefined) {
+    const okSource = (s: unknown) => {
+      const x = s as Record<string, unknown>;
+      return (
+        typeof x === 'object' &&
+        x !== null &&
+        typeof x['seq'] === 'number' &&
+        typeof x['action'] === 'string' &&
+        typeof x['source'] === 'string' &&
+        typeof x['attack'] === 'boolean' &&
+        typeof x['score'] === 'number' &&
+        (x['at'] === undefined || typeof x['at'] === 'string')
+      );
+    };
+    if (!Array.isArray(r.sources) || !r.sources.every(okSource)) throw bad();
+  }
+  return copyTaint(r as TaintRecord);
 }
 
 /**
@@ -56,6 +78,7 @@ export function openSqliteTaintStore(path: string, options: SqliteTaintStoreOpti
   const conn = new StateConnection(db, STORE, options.database !== undefined);
   const ttl = options.ttlMs ?? 7 * 86_400_000;
   const limit = options.limit ?? TAINT_LIMIT;
+  const sourcesLimit = options.sourcesLimit ?? TAINT_SOURCES_LIMIT;
   const now = options.now ?? Date.now;
   const stmts = {
     get: db.prepare('SELECT record, marked_at FROM taint_traces WHERE trace_id = ?'),
@@ -75,9 +98,22 @@ export function openSqliteTaintStore(path: string, options: SqliteTaintStoreOpti
       mark: async (traceId, record) =>
         conn.write('mark a trace', () => {
           const at = now();
-          stmts.put.run(traceId, JSON.stringify({ score: record.score, techniques: [...record.techniques], source: record.source }), at);
+          stmts.put.run(traceId, JSON.stringify(copyTaint(record)), at);
           stmts.expire.run(at - ttl);
           stmts.trim.run(limit);
+        }),
+      // INVARIANT: one `BEGIN IMMEDIATE` transaction reads, appends and writes, so appends from
+      // several processes (hook invocations) to one trace never lose one.
+      append: async (traceId, entry) =>
+        conn.write('add to a trace', () => {
+          const at = now();
+          const row = stmts.get.get(traceId) as { record: unknown; marked_at: number } | undefined;
+          const previous = row === undefined || row.marked_at < at - ttl ? undefined : parseRecord(row.record);
+          const next = appendTaint(previous, entry, sourcesLimit);
+          stmts.put.run(traceId, JSON.stringify(next), at);
+          stmts.expire.run(at - ttl);
+          stmts.trim.run(limit);
+          return copyTaint(next);
         }),
       close: async () => conn.close(),
     },
