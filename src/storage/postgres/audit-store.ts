@@ -230,6 +230,36 @@ async function anchorOn(db: Queryable): Promise<Anchor> {
 
 /** The head, checked against the last event and the anchor; `lock` takes the head row for the rest of the transaction. */
 async function headOn(db: Queryable, lock: boolean): Promise<ChainHead> {
+  // INVARIANT: without the lock, the head, the last event and the anchor are read in one
+  // statement (one snapshot): read apart, another replica's batch committed in between shows
+  // a head behind its last event, which is reported as a broken store.
+  if (!lock) {
+    const row = (
+      await db.query<{
+        size: unknown;
+        chain_hash: Buffer | null;
+        range: string | null;
+        last_seq: number | null;
+        last_hash: Buffer | null;
+        a_size: unknown;
+        a_hash: Buffer | null;
+        a_range: string | null;
+      }>(
+        `SELECT h.size::float8 AS size, h.chain_hash, h.range, e.seq::float8 AS last_seq, e.chain_hash AS last_hash, a.size::float8 AS a_size, a.chain_hash AS a_hash, a.range AS a_range
+           FROM audit_head h
+           LEFT JOIN LATERAL (SELECT seq, chain_hash FROM audit_events ORDER BY seq DESC LIMIT 1) e ON true
+           LEFT JOIN audit_anchor a ON a.id = 1
+          WHERE h.id = 1`,
+      )
+    ).rows[0];
+    const stored = parseHeadRow(row && ({ size: row.size, chain_hash: row.chain_hash, range: row.range } as StoredChainState & { size: unknown }));
+    const anchor: Anchor =
+      row && row.a_size !== null && row.a_size !== undefined
+        ? parseChainState('anchor', { size: row.a_size, chain_hash: row.a_hash, range: row.a_range } as StoredChainState)
+        : { size: 0, chainHash: GENESIS_CHAIN_HASH, range: new CompactRange() };
+    const last = row && row.last_seq !== null && row.last_hash !== null ? { seq: row.last_seq, chainHash: row.last_hash } : undefined;
+    return checkHead(stored, anchor, last);
+  }
   // The lock first, alone: a statement that waited for it runs its reads on a fresh snapshot
   // only from the next statement on (READ COMMITTED), and they must see the batch before.
   const stored = parseHeadRow((await db.query<StoredChainState>(`SELECT ${CHAIN_STATE} FROM audit_head WHERE id = 1${lock ? ' FOR UPDATE' : ''}`)).rows[0]);
