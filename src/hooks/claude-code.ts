@@ -57,24 +57,28 @@ const text = (field: string) => z.string({ error: `field \`${field}\` must be a 
 const nonEmpty = (field: string) => text(field).min(1, { error: `field \`${field}\` must be a non-empty string` });
 
 /**
+ * The fields every agent CLI's tool hook sends (Claude Code's and Gemini CLI's share them):
+ * the event, the session (the trace id), where it runs, the tool and its input, the result.
+ */
+export const HOOK_INPUT_FIELDS = {
+  hook_event_name: text('hook_event_name'),
+  session_id: nonEmpty('session_id'),
+  transcript_path: text('transcript_path').optional(),
+  cwd: text('cwd')
+    .refine((c) => c.startsWith('/'), { error: 'field `cwd` must be an absolute path' })
+    .optional(),
+  tool_name: nonEmpty('tool_name'),
+  tool_input: z.custom<Record<string, unknown>>(isPlainObject, { error: 'field `tool_input` must be a JSON object' }),
+  tool_response: z.unknown().optional(),
+};
+
+/**
  * The hook input as Claude Code sends it (hooks reference: common fields, then the event's).
  * Unknown fields are kept: Claude Code adds fields over time, and a new one must not turn
  * every call into a refusal.
  */
 export const ClaudeCodeHookInputSchema = z.looseObject(
-  {
-    hook_event_name: text('hook_event_name'),
-    session_id: nonEmpty('session_id'),
-    transcript_path: text('transcript_path').optional(),
-    cwd: text('cwd')
-      .refine((c) => c.startsWith('/'), { error: 'field `cwd` must be an absolute path' })
-      .optional(),
-    permission_mode: text('permission_mode').optional(),
-    tool_name: nonEmpty('tool_name'),
-    tool_input: z.custom<Record<string, unknown>>(isPlainObject, { error: 'field `tool_input` must be a JSON object' }),
-    tool_use_id: text('tool_use_id').optional(),
-    tool_response: z.unknown().optional(),
-  },
+  { ...HOOK_INPUT_FIELDS, permission_mode: text('permission_mode').optional(), tool_use_id: text('tool_use_id').optional() },
   { error: 'the hook input must be a JSON object' },
 );
 

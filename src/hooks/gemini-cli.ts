@@ -24,7 +24,7 @@ import * as z from 'zod';
 import { isPlainObject } from '../core/schema.js';
 import type { ActionRequest, Principal } from '../core/types.js';
 import type { Gateway } from '../gateway/index.js';
-import { type ClaudeCodeHookOptions, type HookAnswer, deadline, decideHookCall, responseText } from './claude-code.js';
+import { type ClaudeCodeHookOptions, HOOK_INPUT_FIELDS, type HookAnswer, deadline, decideHookCall, responseText } from './claude-code.js';
 
 /** The options of the Gemini CLI hook: the Claude Code hook's, with `ask` not available. */
 export interface GeminiCliHookOptions extends Omit<ClaudeCodeHookOptions, 'onApproval'> {
@@ -44,24 +44,9 @@ export const GEMINI_TOOL_ACTIONS: Readonly<Record<string, string>> = Object.free
   google_web_search: 'WebSearch',
 });
 
-const text = (field: string) => z.string({ error: `field \`${field}\` must be a string` });
-const nonEmpty = (field: string) => text(field).min(1, { error: `field \`${field}\` must be a non-empty string` });
-
 /** The hook input as Gemini CLI sends it; unknown fields are kept (new ones must not refuse every call). */
 export const GeminiCliHookInputSchema = z.looseObject(
-  {
-    hook_event_name: text('hook_event_name'),
-    session_id: nonEmpty('session_id'),
-    transcript_path: text('transcript_path').optional(),
-    cwd: text('cwd')
-      .refine((c) => c.startsWith('/'), { error: 'field `cwd` must be an absolute path' })
-      .optional(),
-    timestamp: text('timestamp').optional(),
-    tool_name: nonEmpty('tool_name'),
-    tool_input: z.custom<Record<string, unknown>>(isPlainObject, { error: 'field `tool_input` must be a JSON object' }),
-    tool_response: z.unknown().optional(),
-    mcp_context: z.unknown().optional(),
-  },
+  { ...HOOK_INPUT_FIELDS, timestamp: z.string({ error: 'field `timestamp` must be a string' }).optional(), mcp_context: z.unknown().optional() },
   { error: 'the hook input must be a JSON object' },
 );
 
