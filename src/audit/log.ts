@@ -507,8 +507,12 @@ class Log extends Reader implements AuditLog {
         return { rows, head: { size: seq, chainHash: previous, range }, result };
       });
     } catch (err) {
-      const why = err instanceof AuditStateError ? `${err.message}; nothing was written (run \`bastion audit verify\`)` : err instanceof Error ? err.message : String(err);
-      const error = new BastionException(bastionError('AUDIT_STORAGE', `cannot write the audit log: ${why}`));
+      // A store whose stored state is wrong is broken (500); one that did not take the write
+      // (its server gone, the disk full) is unavailable (503): the caller may retry elsewhere.
+      const error =
+        err instanceof AuditStateError
+          ? new BastionException(bastionError('AUDIT_STORAGE', `cannot write the audit log: ${err.message}; nothing was written (run \`bastion audit verify\`)`))
+          : new BastionException(bastionError('AUDIT_UNAVAILABLE', `cannot write the audit log: ${err instanceof Error ? err.message : String(err)}`));
       for (const item of batch) item.reject(error);
       return;
     }

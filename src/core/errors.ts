@@ -24,6 +24,10 @@ export const ERROR_CODES = {
   AUDIT_EVENT_INVALID: { status: 400, summary: 'an audit event does not follow the event schema' },
   AUDIT_NOT_FOUND: { status: 404, summary: 'an audit event or checkpoint does not exist' },
   AUDIT_CLOSED: { status: 503, summary: 'the audit log was closed' },
+  AUDIT_UNAVAILABLE: {
+    status: 503,
+    summary: 'the audit log could not record (its store did not take the write: PostgreSQL down, disk full), so nothing was decided; retry, on another replica if one is up',
+  },
   DETECTION_INVALID: { status: 400, summary: 'a Sigma detection rule is not valid YAML, does not follow the rule format or uses something the evaluator does not support' },
   AUDIT_SINK: { status: 502, summary: 'the SIEM endpoint rejected or did not answer a batch' },
   STATE_STORAGE: { status: 500, summary: 'a state store (kill switch, approvals, limits) cannot be opened, read or written, or was closed' },

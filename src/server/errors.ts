@@ -41,6 +41,11 @@ export function errorAnswer(request: FastifyRequest, errors: readonly BastionErr
     request.log.error({ ...(raw !== undefined ? { err: raw } : {}), ...(errors !== undefined ? { errors } : {}), errorId: request.id }, 'internal error');
     return { status: 500, error: { code: 'INTERNAL', message: 'internal error', id: request.id } };
   }
+  if (first.code === 'AUDIT_UNAVAILABLE') {
+    // INVARIANT: as a 500, the store's own words (a database host, driver text) stay in the log.
+    request.log.error({ ...(raw !== undefined ? { err: raw } : {}), errors, errorId: request.id }, 'audit log unavailable');
+    return { status: 503, error: { code: 'AUDIT_UNAVAILABLE', message: 'the audit log cannot record right now, so nothing was decided; retry (another replica may be able to)', id: request.id } };
+  }
   const fields = errors.flatMap((e) => (e.field !== undefined ? [e.field] : []));
   const error: ErrorBody['error'] = { code: first.code, message: errors.map((e) => e.message).join('; ') };
   if (fields.length > 0) error.fields = fields;

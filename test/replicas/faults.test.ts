@@ -93,12 +93,18 @@ describe.skipIf(!pgUp)('replicas on PostgreSQL: faults', () => {
     it('loses no acknowledged decision, the chain verifies, the survivors keep serving', async () => {
       const [a, b, victim] = set.replicas as [ReplicaSet['replicas'][0], ReplicaSet['replicas'][0], ReplicaSet['replicas'][0]];
       let killedAt = 0;
-      const sent = await load(() => set.replicas, 600, 24, 'ticket.read', (_s, done) => {
-        if (done === 200 && killedAt === 0) {
-          killedAt = Date.now();
-          victim.child.kill('SIGKILL');
-        }
-      });
+      const sent = await load(
+        () => set.replicas,
+        600,
+        24,
+        'ticket.read',
+        (_s, done) => {
+          if (done === 200 && killedAt === 0) {
+            killedAt = Date.now();
+            victim.child.kill('SIGKILL');
+          }
+        },
+      );
       await victim.exited;
       expect(killedAt).toBeGreaterThan(0);
       const acknowledged = sent.filter((s) => s.answer.status === 200);
@@ -108,7 +114,10 @@ describe.skipIf(!pgUp)('replicas on PostgreSQL: faults', () => {
         else expect(s.replica, `replica ${s.replica} answered ${s.answer.status}: ${JSON.stringify(s.answer.body)}`).toBe(2);
       }
       expect(acknowledged.length).toBeGreaterThan(400);
-      expect(sent.some((s) => s.replica === 2 && s.answer.status === 0), 'the kill dropped calls in flight or refused new ones').toBe(true);
+      expect(
+        sent.some((s) => s.replica === 2 && s.answer.status === 0),
+        'the kill dropped calls in flight or refused new ones',
+      ).toBe(true);
 
       // The survivors keep serving.
       const after = await load(() => [a, b], 60, 6, 'ticket.read');
@@ -196,8 +205,10 @@ describe.skipIf(!pgUp)('replicas on PostgreSQL: faults', () => {
       expect(inOutage.length).toBeGreaterThan(10);
       const allowedInOutage = inOutage.filter((s) => s.answer.status === 200 || s.answer.body.decision === 'allow');
       expect(allowedInOutage.map((s) => JSON.stringify(s.answer))).toEqual([]);
-      const statuses = [...new Set(inOutage.map((s) => s.answer.status))];
-      expect(statuses.every((st) => st >= 500), `statuses during the outage: ${statuses.join(', ')}`).toBe(true);
+      // Refused as unavailable (a load balancer or agent may retry), never as a decision.
+      const statuses = [...new Set(inOutage.map((s) => `${s.answer.status} ${(s.answer.body.error as { code?: string } | undefined)?.code}`))];
+      expect(statuses).toEqual(['503 AUDIT_UNAVAILABLE']);
+      expect(JSON.stringify(inOutage[0]?.answer.body)).not.toContain(String(pgServer.port));
       expect(outageHealth.body.status).toBe('degraded');
       console.log(
         `PostgreSQL lost for ${restartedAt - stoppedAt} ms: ${inOutage.length} decisions refused (${statuses.join(', ')}: ${JSON.stringify(inOutage[0]?.answer.body).slice(0, 200)}); /health: ${JSON.stringify(outageHealth.body).slice(0, 200)}; ready again ${recoveredAt - restartedAt} ms after the restart`,
@@ -242,9 +253,7 @@ describe.skipIf(!pgUp)('replicas on PostgreSQL: faults', () => {
       const approved = await call(b.url, 'POST', `/v1/approvals/${approval.id}/approve`, { comment: 'ok' }, { id: 'lead', groups: ['approvers'] });
       expect(approved.status, JSON.stringify(approved.body)).toBe(200);
 
-      const retries = await Promise.all(
-        [a, b, a, b].map((r) => decide(r, 'ticket.comment', { approvalId: approval.id, traceId: first.traceId })),
-      );
+      const retries = await Promise.all([a, b, a, b].map((r) => decide(r, 'ticket.comment', { approvalId: approval.id, traceId: first.traceId })));
       const allows = retries.filter((r) => r.status === 200 && r.body.decision === 'allow');
       expect(allows.length, JSON.stringify(retries.map((r) => r.body))).toBe(1);
       for (const r of retries.filter((x) => x !== allows[0])) {
