@@ -82,7 +82,12 @@ export async function openPostgresApprovalStore(pool: pg.Pool, options: Postgres
   const db = await prepare(pool, STORE, APPROVAL_MIGRATIONS, options);
   const backend: ApprovalBackend = {
     insert: (record) =>
-      db.run('store an approval', async (q) => (await q.query(`INSERT INTO approval_records (id, status, requester, created_at, expires_at, version, body) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`, values(record))).rowCount === 1),
+      db.run(
+        'store an approval',
+        async (q) =>
+          (await q.query(`INSERT INTO approval_records (id, status, requester, created_at, expires_at, version, body) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`, values(record)))
+            .rowCount === 1,
+      ),
     read: (id) =>
       db.run('read an approval', async (q) => {
         const row = (await q.query<ApprovalRow>(`SELECT ${COLUMNS} FROM approval_records WHERE id = $1`, [id])).rows[0];

@@ -32,6 +32,9 @@ import { type PostgresStateOptions, prepare, type Queryable } from './state.js';
 
 const STORE = 'kill-switch store';
 
+/** The `application_name` of each replica's listening connection. */
+export const LISTENER_NAME = 'bastion kill-switch listener';
+
 export const KILL_SWITCH_MIGRATIONS: readonly Migration[] = [
   {
     component: 'killswitch',
@@ -132,7 +135,7 @@ export async function openPostgresKillSwitchStore(pool: pg.Pool, options: Postgr
     if (listener !== client) return;
     listener = undefined;
     current = undefined;
-    lastError = err instanceof Error ? err.message.split('\n')[0] ?? '' : 'the connection ended';
+    lastError = err instanceof Error ? (err.message.split('\n')[0] ?? '') : 'the connection ended';
     client.removeAllListeners('notification');
     client.on('error', () => undefined);
     client.end().catch(() => undefined);
@@ -177,7 +180,8 @@ export async function openPostgresKillSwitchStore(pool: pg.Pool, options: Postgr
 
   const connect = async (): Promise<void> => {
     if (closed || listener !== undefined) return;
-    const client = new pg.Client({ ...pool.options, keepAlive: true, query_timeout: Math.max(2000, 2 * refreshMs) });
+    // Named, so an operator sees it in pg_stat_activity (and a test can terminate it).
+    const client = new pg.Client({ ...pool.options, application_name: LISTENER_NAME, keepAlive: true, query_timeout: Math.max(2000, 2 * refreshMs) });
     client.on('error', (err) => lost(client, err));
     client.on('end', () => lost(client));
     client.on('notification', (message) => {
@@ -198,7 +202,7 @@ export async function openPostgresKillSwitchStore(pool: pg.Pool, options: Postgr
       adopt(snapshot);
       confirmedAt = Date.now();
     } catch (err) {
-      lastError = err instanceof Error ? err.message.split('\n')[0] ?? '' : String(err);
+      lastError = err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err);
       client.on('error', () => undefined);
       await client.end().catch(() => undefined);
       schedule();

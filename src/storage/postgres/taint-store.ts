@@ -60,7 +60,11 @@ export async function openPostgresTaintStore(pool: pg.Pool, options: PostgresTai
     return row === undefined || row.marked_at < at - ttl ? undefined : parseTaintRecord(row.record);
   };
   const put = async (q: Queryable, traceId: string, text: string, at: number) => {
-    await q.query('INSERT INTO taint_traces (trace_id, record, marked_at) VALUES ($1, $2, $3) ON CONFLICT (trace_id) DO UPDATE SET record = EXCLUDED.record, marked_at = EXCLUDED.marked_at', [traceId, text, at]);
+    await q.query('INSERT INTO taint_traces (trace_id, record, marked_at) VALUES ($1, $2, $3) ON CONFLICT (trace_id) DO UPDATE SET record = EXCLUDED.record, marked_at = EXCLUDED.marked_at', [
+      traceId,
+      text,
+      at,
+    ]);
     await q.query('DELETE FROM taint_traces WHERE marked_at < $1', [at - ttl]);
     await q.query('DELETE FROM taint_traces WHERE trace_id IN (SELECT trace_id FROM taint_traces ORDER BY marked_at DESC, trace_id OFFSET $1)', [limit]);
   };
