@@ -11,8 +11,8 @@ import { keyDirectory } from '../audit/index.js';
 import { loadConfig } from '../config/index.js';
 import type { BastionError } from '../core/errors.js';
 import type { Result } from '../core/result.js';
-import { openPostgresStores, openSqliteStores, type StateStores } from '../storage/index.js';
-import { redactPostgresUrl } from '../storage/postgres/audit-store.js';
+import { openPostgresStores, openSqliteStores, redactPostgresUrl, type StateStores } from '../storage/index.js';
+
 import type { CliIo } from './command.js';
 
 export type StateTarget = { kind: 'sqlite'; dataDir: string } | { kind: 'postgres'; url: string; keyDir: string };

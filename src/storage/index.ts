@@ -54,7 +54,7 @@ export { ensureDirectory } from './directory.js';
 export { AUDIT_STORE_VERSION, SqliteAuditStore } from './sqlite/audit-store.js';
 export type { SqliteAuditStoreOptions } from './sqlite/audit-store.js';
 export { createMemoryAuditStore, MemoryAuditStore } from './memory/audit-store.js';
-export { openPostgresAuditStore, PostgresAuditStore } from './postgres/audit-store.js';
+export { openPostgresAuditStore, PostgresAuditStore, redactPostgresUrl } from './postgres/audit-store.js';
 export type { PostgresAuditStoreOptions } from './postgres/audit-store.js';
 export { openPostgresApprovalStore, openPostgresApiKeyStore, openPostgresKillSwitchStore, openPostgresNotificationOutbox, openPostgresTaintStore, openPostgresToolPinStore };
 export type { PostgresKillSwitchStoreOptions, PostgresTaintStoreOptions, Migration, MigrationReport };

@@ -6,11 +6,10 @@
  * printed.
  */
 
-import { parseArgs } from 'node:util';
 import { type BastionError, bastionError } from '../../core/errors.js';
-import { migratePostgres } from '../../storage/index.js';
-import { redactPostgresUrl } from '../../storage/postgres/audit-store.js';
-import { badInput, type CliIo, type Command, EXIT } from '../command.js';
+import { migratePostgres, redactPostgresUrl } from '../../storage/index.js';
+
+import { badInput, type CliIo, type Command, EXIT, parseOptions } from '../command.js';
 import { stateTarget } from '../state.js';
 
 const HELP = `Usage: bastion migrate [--postgres URL | --config FILE] [--json]
@@ -42,16 +41,9 @@ export const migrateCommand: Command = {
   summary: 'apply the PostgreSQL schema migrations (versioned, idempotent)',
   help: HELP,
   async run(args: string[], io: CliIo): Promise<number> {
-    if (args.includes('--help') || args.includes('-h')) {
-      io.stdout.write(HELP);
-      return EXIT.OK;
-    }
-    let values;
-    try {
-      values = parseArgs({ args, allowPositionals: false, strict: true, options: { postgres: { type: 'string' }, config: { type: 'string' }, json: { type: 'boolean', default: false } } }).values;
-    } catch (err) {
-      return badInput(io, 'migrate', `${(err as Error).message}; run \`bastion migrate --help\``);
-    }
+    const parsed = parseOptions(io, 'migrate', args, { help: HELP, options: { postgres: { type: 'string' }, config: { type: 'string' }, json: { type: 'boolean', default: false } } });
+    if (!parsed.ok) return parsed.exit;
+    const values = parsed.values;
     const fromEnv = io.env.BASTION_POSTGRES_URL;
     const postgres = values.postgres ?? (values.config === undefined && fromEnv !== undefined && fromEnv !== '' ? 'env' : undefined);
     if (postgres === undefined && values.config === undefined) return badInput(io, 'migrate', 'name the database: --postgres URL, --config FILE, or BASTION_POSTGRES_URL');
