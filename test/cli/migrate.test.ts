@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { POSTGRES_MIGRATIONS } from '../../src/storage/index.js';
+import { keyDirectory } from '../../src/audit/index.js';
+import { openPostgresStores, POSTGRES_MIGRATIONS } from '../../src/storage/index.js';
+import { newApproval, T0 } from '../storage/contracts/approvals.js';
 import { runBastion } from '../helpers/cli.js';
 import { createTestDatabase, postgresAvailable, type TestDatabase } from '../helpers/services.js';
 
@@ -92,5 +94,22 @@ describe.skipIf(!up)('bastion migrate and state commands on PostgreSQL', () => {
     expect(events.stdout).toContain('api_key.revoked');
     expect(events.stdout).toContain('kill_switch.changed');
     expect((await runBastion(['keys', 'list', '--postgres', 'env', '--data-dir', cwd], { cwd, env })).stderr).toBe('bastion keys: give --postgres or --data-dir, not both\n');
+    // Approvals and MCP pins read the same database.
+    const stores = await openPostgresStores(db.url, { key: keyDirectory(join(cwd, 'keys')) });
+    if (!stores.ok) throw new Error(stores.errors[0]?.message);
+    await stores.value.approvals.create(newApproval({ id: 'appr-1' }));
+    await stores.value.toolPins.pinIfAbsent({ server: 'files', tool: 'read_file', hash: `sha256:${'a'.repeat(64)}`, definition: { name: 'read_file' }, status: 'held', reason: 'drill', pinnedAt: T0 });
+    await stores.value.close();
+    const approvals = await runBastion(['approvals', 'list', '--postgres', 'env', '--json'], { cwd, env });
+    expect(JSON.parse(approvals.stdout).approvals.map((r: { id: string }) => r.id)).toEqual(['appr-1']);
+    expect(JSON.parse((await runBastion(['approvals', 'show', 'appr-1', '--postgres', db.url, '--json'], { cwd, env })).stdout)).toMatchObject({ id: 'appr-1' });
+    const accepted = await runBastion(['mcp', 'accept', '--server', 'files', '--tool', 'read_file', '--postgres', 'env'], { cwd, env });
+    expect(accepted.code).toBe(0);
+    expect(JSON.parse((await runBastion(['mcp', 'pins', '--postgres', 'env', '--json'], { cwd, env })).stdout).pins).toMatchObject([{ server: 'files', tool: 'read_file', status: 'trusted' }]);
+    // A database never migrated is named as such, not read as "no approvals".
+    const empty = await fresh();
+    expect((await runBastion(['approvals', 'list', '--postgres', empty.url], { cwd, env })).stderr).toBe(
+      `bastion approvals list: while opening \`${empty.url}\`: the database holds no approvals (its schema was never migrated: \`bastion migrate\`)\n`,
+    );
   });
 });
