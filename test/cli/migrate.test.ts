@@ -5,7 +5,7 @@
  */
 
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -94,6 +94,11 @@ describe.skipIf(!up)('bastion migrate and state commands on PostgreSQL', () => {
     expect(events.stdout).toContain('api_key.revoked');
     expect(events.stdout).toContain('kill_switch.changed');
     expect((await runBastion(['keys', 'list', '--postgres', 'env', '--data-dir', cwd], { cwd, env })).stderr).toBe('bastion keys: give --postgres or --data-dir, not both\n');
+    // A configuration whose storage is PostgreSQL names the database (and the key directory).
+    writeFileSync(join(cwd, 'bastion.yaml'), `storage: { kind: postgres }\naudit: { keyDir: ${join(cwd, 'keys')} }\n`);
+    const fromConfig = await runBastion(['keys', 'list', '--json', '--config', 'bastion.yaml'], { cwd, env: { BASTION_POSTGRES_URL: db.url } });
+    expect(JSON.parse(fromConfig.stdout)).toMatchObject([{ id, revokedAt: expect.any(Number) }]);
+    expect((await runBastion(['migrate', '--config', 'bastion.yaml'], { cwd, env: { BASTION_POSTGRES_URL: db.url } })).stdout).toContain('schema already current: nothing applied');
     // Approvals and MCP pins read the same database.
     const stores = await openPostgresStores(db.url, { key: keyDirectory(join(cwd, 'keys')) });
     if (!stores.ok) throw new Error(stores.errors[0]?.message);

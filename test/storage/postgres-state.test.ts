@@ -21,9 +21,11 @@ import {
   POSTGRES_MIGRATIONS,
 } from '../../src/storage/index.js';
 import { keyDirectory } from '../../src/audit/index.js';
+import { createGateway } from '../../src/gateway/index.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { postgresAvailable } from '../helpers/services.js';
 import { apiKeyStoreContract } from './contracts/api-keys.js';
 import { approvalStoreContract, HASH, newApproval, T0 } from './contracts/approvals.js';
@@ -33,6 +35,7 @@ import { toolPinStoreContract } from './contracts/tool-pins.js';
 import { dropTestDatabase, freshSchema, schemaPool, testDatabase } from './postgres-harness.js';
 
 const up = await postgresAvailable();
+const root = fileURLToPath(new URL('../..', import.meta.url));
 
 /** A store in a fresh schema, on a pool of its own that cleanup ends. */
 function inFreshSchema<T extends { close(): Promise<void> }>(open: (pool: pg.Pool) => Promise<T>) {
@@ -172,6 +175,35 @@ describe.skipIf(!up)('PostgreSQL state stores', () => {
         await a.close();
         await b.close();
         await Promise.all([poolA.end(), poolB.end()]);
+      }
+    });
+
+    it('a gateway on it answers no decision (STATE_STORAGE) while the listener is down, not an allow, and decides again once it is back', async () => {
+      const schema = await freshSchema();
+      const pool = await schemaPool(schema, 2);
+      const killSwitch = await openPostgresKillSwitchStore(pool, { refreshMs: 30_000, reconnectMs: 300 });
+      const gateway = await createGateway({ policies: [join(root, 'examples/native')], stores: { killSwitch } });
+      const request = { principal: { id: 'sre-agent', groups: ['sre'] }, action: 'shell.execute', args: { command: 'df -h' } };
+      try {
+        expect((await gateway.decide(request)).decision).toBe('allow');
+        const admin = await schemaPool(schema, 1);
+        await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1', [LISTENER_NAME]);
+        await admin.end();
+        await until(
+          'the lost listener',
+          async () =>
+            (await killSwitch.get().then(
+              () => undefined,
+              (e: unknown) => e,
+            )) as unknown,
+        );
+        await expect(gateway.decide(request)).rejects.toMatchObject({ code: 'STATE_STORAGE' });
+        await until('the listener back', () => killSwitch.get());
+        expect((await gateway.decide(request)).decision).toBe('allow');
+      } finally {
+        await gateway.close();
+        await killSwitch.close();
+        await pool.end();
       }
     });
 
