@@ -242,7 +242,7 @@ async function openStores(config: BastionConfig, env: AppIo['env']): Promise<Res
  *
  * @example postgresUrlOf(config, process.env) // { ok: true, value: 'postgres://bastion@db/bastion' }
  */
-export function postgresUrlOf(config: Pick<BastionConfig, 'storage'>, env: AppIo['env']): Result<string, BastionError> {
+function postgresUrlOf(config: Pick<BastionConfig, 'storage'>, env: AppIo['env']): Result<string, BastionError> {
   const url = (config.storage.kind === 'postgres' ? config.storage.url : undefined) ?? env.BASTION_POSTGRES_URL;
   if (url === undefined || url === '') {
     return fail(bastionError('CONFIG_INVALID', 'field `storage.url`: `kind: postgres` needs a url, in the file or in the environment variable BASTION_POSTGRES_URL', { field: 'storage.url' }));
