@@ -113,6 +113,25 @@ describe.skipIf(!up)('PostgreSQL state stores', () => {
       }
     });
 
+    it('revokes a key once when two replicas revoke it at once: both answer it revoked, at the first time', async () => {
+      const schema = await freshSchema();
+      const [poolA, poolB] = [await schemaPool(schema, 4), await schemaPool(schema, 4)];
+      const a = await openPostgresApiKeyStore(poolA);
+      const b = await openPostgresApiKeyStore(poolB);
+      try {
+        const made = await a.create({ principal: { id: 'ci-bot' } }, T0);
+        if (!made.ok) throw new Error('no key');
+        const results = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? a : b).revoke(made.value.record.id, T0 + 1 + i)));
+        const times = results.map((r) => (r.ok ? r.value.revokedAt : undefined));
+        expect(times.every((t) => t !== undefined && t === times[0])).toBe(true);
+        expect((await b.lookup(made.value.key)).status).toBe('revoked');
+      } finally {
+        await a.close();
+        await b.close();
+        await Promise.all([poolA.end(), poolB.end()]);
+      }
+    });
+
     it("shows a change made through one replica in another's get() within a second, and tells its subscribers", async () => {
       const schema = await freshSchema();
       const [poolA, poolB] = [await schemaPool(schema, 2), await schemaPool(schema, 2)];

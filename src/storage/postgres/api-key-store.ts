@@ -67,16 +67,13 @@ export async function openPostgresApiKeyStore(pool: pg.Pool, options: PostgresSt
         return row === undefined ? undefined : apiKeyFromRow(row);
       }),
     list: () => db.run('list keys', async (q) => (await q.query<ApiKeyRow>(`SELECT ${COLUMNS} FROM apikey_keys ORDER BY created_at, id`)).rows.map(apiKeyFromRow)),
-    // One statement: the first revocation's time is kept (revoked_at is set only while NULL).
+    // The first revocation's time is kept: revoked_at is set only while NULL. The read is a
+    // statement of its own, so under READ COMMITTED it sees a concurrent revocation that the
+    // UPDATE waited for (one statement would read the row as of before it).
     revoke: (id, now) =>
-      db.run('revoke a key', async (q) => {
-        const row = (
-          await q.query<ApiKeyRow>(
-            `WITH done AS (UPDATE apikey_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING *)
-             SELECT ${COLUMNS} FROM done UNION ALL SELECT ${COLUMNS} FROM apikey_keys WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM done)`,
-            [id, now],
-          )
-        ).rows[0];
+      db.tx('revoke a key', async (client) => {
+        await client.query('UPDATE apikey_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL', [id, now]);
+        const row = (await client.query<ApiKeyRow>(`SELECT ${COLUMNS} FROM apikey_keys WHERE id = $1`, [id])).rows[0];
         return row === undefined ? undefined : apiKeyFromRow(row);
       }),
     close: () => db.close(),
