@@ -184,8 +184,15 @@ export async function openPostgresKillSwitchStore(pool: pg.Pool, options: Postgr
     const client = new pg.Client({ ...pool.options, application_name: LISTENER_NAME, keepAlive: true, query_timeout: Math.max(2000, 2 * refreshMs) });
     client.on('error', (err) => lost(client, err));
     client.on('end', () => lost(client));
+    let heardWhileConnecting = false;
     client.on('notification', (message) => {
       if (message.channel !== channel) return;
+      // A notification parsed with the first read's answer arrives before this connection is
+      // the listener: it is re-read once the connection is.
+      if (listener !== client) {
+        heardWhileConnecting = true;
+        return;
+      }
       const version = Number(message.payload);
       if (!Number.isSafeInteger(version) || current === undefined || version > current.version) void refresh();
     });
@@ -201,6 +208,7 @@ export async function openPostgresKillSwitchStore(pool: pg.Pool, options: Postgr
       listener = client;
       adopt(snapshot);
       confirmedAt = Date.now();
+      if (heardWhileConnecting) void refresh();
     } catch (err) {
       lastError = err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err);
       client.on('error', () => undefined);
