@@ -6,7 +6,7 @@
  *
  * Change notification: listeners hear of this store's own updates at once, and of another
  * process's at this store's next read (`get`/`snapshot`), which the gateway does before
- * every decision. PostgreSQL LISTEN/NOTIFY or Redis pub/sub will push them instead.
+ * every decision. The PostgreSQL adapter pushes them with LISTEN/NOTIFY instead.
  */
 
 import type { BastionError } from '../../core/errors.js';
