@@ -88,7 +88,7 @@ function lowercasedKeyId(tail: string): boolean {
  */
 function wordIdentifier(value: string): boolean {
   return (
-    /^(?:[a-z]{2,}|[A-Z]{1,5}[a-z]{2,})(?:[A-Z]{1,5}[a-z]{2,}|_[a-z]+|-[a-z]+)*[0-9]{0,2}$/.test(value) ||
+    /^(?:[a-z]{2,}|[A-Z]{1,5}[a-z]{2,})(?:[A-Z]{1,5}[a-z]+|_[a-z]+|-[a-z]+)*[0-9]{0,2}$/.test(value) ||
     /^[A-Z]+(?:_[A-Z]+)+[0-9]{0,2}$/.test(value) ||
     // snake_case with a digit inside a word (`swagger_ui_oauth2_redirect_url`)
     /^[a-z][a-z0-9]{0,15}(?:_[a-z][a-z0-9]{0,15}){2,}$/.test(value)
@@ -131,6 +131,12 @@ function encryptedContext(m: RegExpExecArray): boolean {
 function sameAsUser(password: string, m: RegExpExecArray): boolean {
   const userinfo = m[0].slice(m[0].indexOf('://') + 3);
   return userinfo.startsWith(`${password}:`);
+}
+
+/** Base64 of a placeholder (`Y2hhbmdlbWU=`: `changeme`) in a Kubernetes `Secret` is a placeholder too. */
+function placeholderInside(value: string): boolean {
+  const decoded = decodedText(value);
+  return decoded !== undefined && (isAllowlistedSecret(decoded) || leetWord(decoded) || isReference(decoded));
 }
 
 /** A value followed by `(` is a call (`password = PasswordField(…)`), not a value. */
@@ -187,6 +193,13 @@ export const SECRET_RULES: readonly SecretRule[] = [
     flags: 'i',
     confidence: 0.9,
     minEntropy: 4.5,
+  },
+  {
+    id: 'aws-sts-session-token',
+    // STS session tokens begin with the base64 of their own header (`IQoJb3JpZ2luX2Vj`: `!\\n\\torigin_ec`).
+    keywords: ['iqojb3jpz2lux2vj', 'fwogzxivyxdz'],
+    pattern: `${L}(?:IQoJb3JpZ2luX2Vj|FwoGZXIvYXdz)[A-Za-z0-9/+]{100,2000}={0,2}`,
+    confidence: 0.95,
   },
   { id: 'google-api-key', keywords: ['aiza'], pattern: `${L}AIza[0-9A-Za-z_-]{35}${R}`, confidence: 0.9 },
   { id: 'google-oauth-access-token', keywords: ['ya29.'], pattern: `${L}ya29\\.[A-Za-z0-9_-]{30,2000}${R}`, confidence: 0.9, minEntropy: 4.0 },
@@ -408,7 +421,7 @@ export const SECRET_RULES: readonly SecretRule[] = [
     unless: { literal: '-----END ', within: 12055, pattern: `${PEM_HEADER}${PEM_BODY}` },
     confidence: 0.99,
     // A body (even one flattened onto a line, or with JSON's `\\n`) of at least 40 base64 characters.
-    check: (v) => /[A-Za-z0-9+/]{40}/.test(v) || (v.match(/[A-Za-z0-9+/]{8,}/g) ?? []).join('').length >= 64,
+    check: (v) => /[A-Za-z0-9+/]{40}/.test(v) || (v.match(/[A-Za-z0-9+/]{8,}/g) ?? []).join('').length >= 40,
   },
   { id: 'putty-private-key', keyMaterial: true, keywords: ['putty-user-key-file-'], pattern: `PuTTY-User-Key-File-[0-9]: [\\s\\S]{0,6000}?Private-MAC: [a-f0-9]{40,64}`, confidence: 0.99 },
   {
@@ -462,16 +475,16 @@ export const SECRET_RULES: readonly SecretRule[] = [
     pattern: `(?:password|passwd|passphrase|pwd|[_.-]pass(?![A-Za-z]))${ASSIGN}${assignedValue(6, 128)}`,
     flags: 'i',
     confidence: 0.7,
-    check: (v, m) => passwordLooking(v) && !calledAfter(m) && !encryptedContext(m),
+    check: (v, m) => passwordLooking(v) && !placeholderInside(v) && !calledAfter(m) && !encryptedContext(m),
     generic: true,
   },
   {
     id: 'generic-api-key',
-    keywords: ['api_key', 'apikey', 'api-key', 'api_secret', 'secret', 'token', 'access_key', 'accesskey', 'auth', 'credential', 'private_key'],
-    pattern: `(?<![:/])(?:api[_-]?key|api[_-]?secret|secret(?!s?[-_]?(?:manager|arn|name|id|ref|path|version)\\b)|token|access[_-]?key|auth|credential|private[_-]?key)${ASSIGN}${assignedValue(16, 256)}`,
+    keywords: ['api_key', 'apikey', 'api-key', 'api_secret', 'secret', 'token', 'access_key', 'accesskey', 'auth', 'credential', 'private_key', 'accountkey', 'account_key'],
+    pattern: `(?<![:/])(?:api[_-]?key|api[_-]?secret|secret(?!s?[-_]?(?:manager|arn|name|id|ref|path|version)\\b)|token|access[_-]?key|account[_-]?key|auth|credential|private[_-]?key)${ASSIGN}${assignedValue(16, 256)}`,
     flags: 'i',
     confidence: 0.7,
-    check: (v, m) => generatedLooking(3.3)(v) && !calledAfter(m) && !encryptedContext(m),
+    check: (v, m) => generatedLooking(3.3)(v) && !placeholderInside(v) && !calledAfter(m) && !encryptedContext(m),
     generic: true,
   },
   // Secrets passed without `=` or `:`: as the second argument after a key name
@@ -480,11 +493,21 @@ export const SECRET_RULES: readonly SecretRule[] = [
   // `sshpass -p`, `docker login -p`), in `.netrc`, or in a sentence ("the password is …").
   {
     id: 'generic-keyed-argument',
-    keywords: ['password', 'passwd', 'secret', 'token', 'api_key', 'api-key', 'apikey', 'credential', '_pass'],
-    pattern: `(?<=["'][A-Za-z0-9_.-]{0,30})(?:password|passwd|secret|token|api[_-]?key|credential|_pass)[A-Za-z0-9_.-]{0,20}["'][ \\t]{0,4},[ \\t]{0,4}(?:"([^"\\s]{6,256})"|'([^'\\s]{6,256})')`,
+    keywords: ['password', 'passwd', 'secret', 'token', 'api_key', 'api-key', 'apikey', 'credential', '_pass', 'accountkey', 'access_key', 'accesskey'],
+    pattern: `(?<=["'][A-Za-z0-9_.-]{0,30})(?:password|passwd|secret|token|api[_-]?key|credential|_pass|account[_-]?key|access[_-]?key)[A-Za-z0-9_.-]{0,20}["'][ \\t]{0,4},[ \\t]{0,4}(?:"([^"\\s]{6,256})"|'([^'\\s]{6,256})')`,
     flags: 'i',
     confidence: 0.7,
     check: (v, m) => (/pass/i.test(m[0].slice(0, 12)) ? passwordLooking(v) : generatedLooking(3.3)(v)) && !encryptedContext(m),
+    generic: true,
+  },
+  {
+    id: 'xml-element-secret',
+    // `<password>…</password>` (Maven's settings.xml, Jenkins and .NET configs), `<db.secret>`.
+    keywords: ['password>', 'passwd>', 'secret>', 'token>', 'apikey>', 'api_key>', 'api-key>', 'accesskey>', 'access_key>'],
+    pattern: `(?<=<[A-Za-z0-9_.:-]{0,30})(?:password|passwd|secret|token|api[_-]?key|access[_-]?key)>([^<\\s]{6,256})</`,
+    flags: 'i',
+    confidence: 0.7,
+    check: (v, m) => (/pass/i.test(m[0].slice(0, 8)) ? passwordLooking(v) : generatedLooking(3.3)(v)) && !placeholderInside(v) && !/^\\{AQAAAB/.test(v),
     generic: true,
   },
   {
