@@ -74,7 +74,19 @@ describe('performance guards', () => {
     expect(performance.now() - t0).toBeLessThan(1500);
   });
   it('does not backtrack on adversarial input', () => {
-    const evil = 'password=' + 'a'.repeat(50_000) + ' ' + '-----BEGIN PRIVATE KEY-----'.repeat(200) + 'sk-'.repeat(20_000);
+    const evil =
+      'password=' +
+      'a'.repeat(50_000) +
+      ' ' +
+      '-----BEGIN PRIVATE KEY-----'.repeat(200) +
+      'sk-'.repeat(20_000) +
+      // the rules that look back or search lazily: keyed arguments, command lines, filler runs
+      ` "${'password'.repeat(20_000)} ` +
+      '"x_token", '.repeat(10_000) +
+      'mysql '.repeat(10_000) +
+      'machine a login b '.repeat(5_000) +
+      'A'.repeat(50_000) +
+      ` fm2_${'a'.repeat(50_000)}`;
     const t0 = performance.now();
     findSecrets(evil);
     expect(performance.now() - t0).toBeLessThan(1500);
