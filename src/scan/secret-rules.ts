@@ -220,6 +220,13 @@ export const SECRET_RULES: readonly SecretRule[] = [
   { id: 'heroku-api-key', keywords: ['hrku-'], pattern: `HRKU-[A-Za-z0-9_-]{40,80}${R}`, confidence: 0.85, minEntropy: 3.5 },
   { id: 'databricks-token', keywords: ['dapi'], pattern: `${L}dapi[a-f0-9]{32}(?:-[0-9])?${R}`, confidence: 0.9 },
   { id: 'hashicorp-vault-token', keywords: ['hvs.', 'hvb.'], pattern: `${L}hv[sb]\\.[A-Za-z0-9_-]{90,400}${R}`, confidence: 0.95 },
+  {
+    id: 'hashicorp-vault-legacy-token',
+    keywords: ['s.'],
+    pattern: `(?<![A-Za-z0-9_.$-])s\\.[A-Za-z0-9]{24}(?![A-Za-z0-9_.(-])`,
+    confidence: 0.75,
+    check: (v) => /[0-9]/.test(v) && /[A-Z]/.test(v) && /[a-z].*[a-z]/.test(v.slice(2)) && shannonEntropy(v.slice(2)) >= 4.0,
+  },
   { id: 'terraform-cloud-token', keywords: ['.atlasv1.'], back: 14, pattern: `${L}[A-Za-z0-9]{14}\\.atlasv1\\.[A-Za-z0-9_-]{60,70}${R}`, confidence: 0.95 },
   { id: 'pulumi-access-token', keywords: ['pul-'], pattern: `${L}pul-[a-f0-9]{40}${R}`, confidence: 0.9 },
   { id: 'doppler-token', keywords: ['dp.st.', 'dp.pt.', 'dp.sa.', 'dp.ct.'], pattern: `${L}dp\\.(?:st|pt|sa|ct)\\.[A-Za-z0-9_.-]{40,60}${R}`, confidence: 0.9 },
@@ -480,11 +487,14 @@ export const SECRET_RULES: readonly SecretRule[] = [
   },
   {
     id: 'generic-api-key',
-    keywords: ['api_key', 'apikey', 'api-key', 'api_secret', 'secret', 'token', 'access_key', 'accesskey', 'auth', 'credential', 'private_key', 'accountkey', 'account_key'],
-    pattern: `(?<![:/])(?:api[_-]?key|api[_-]?secret|secret(?!s?[-_]?(?:manager|arn|name|id|ref|path|version)(?![a-z]))|token|access[_-]?key|account[_-]?key|auth|credential|private[_-]?key)${ASSIGN}${assignedValue(16, 256)}`,
+    keywords: ['api_key', 'apikey', 'api-key', 'api_secret', 'secret', 'token', 'access_key', 'accesskey', 'auth', 'credential', 'private_key', 'accountkey', 'account_key', '_key', '-key'],
+    pattern: `(?<![:/])(?:(?<=[A-Za-z0-9])[_-]key(?![A-Za-z])|api[_-]?key|api[_-]?secret|secret(?!s?[-_]?(?:manager|arn|name|id|ref|path|version)(?![a-z]))|token|access[_-]?key|account[_-]?key|auth|credential|private[_-]?key)${ASSIGN}${assignedValue(16, 256)}`,
     flags: 'i',
     confidence: 0.7,
-    check: (v, m) => generatedLooking(3.3)(v) && !placeholderInside(v) && !calledAfter(m) && !encryptedContext(m),
+    // A bare `…_key` (`ALGOLIA_KEY`, `cache_key`) names keys of every kind: its value must be
+    // longer and more random than an `api_key`'s.
+    check: (v, m) =>
+      (/^[_-]key/i.test(m[0]) ? v.length >= 20 && !/[:/]/.test(v) && generatedLooking(3.8)(v) : generatedLooking(3.3)(v)) && !placeholderInside(v) && !calledAfter(m) && !encryptedContext(m),
     generic: true,
   },
   // Secrets passed without `=` or `:`: as the second argument after a key name
