@@ -122,9 +122,22 @@ function passwordLooking(value: string): boolean {
  * Encrypted values are not secrets: an Ansible Vault payload, a SealedSecret's
  * `encryptedData`, a SOPS file's `ENC[…]`. The text shortly before the match says so.
  */
-function encryptedContext(m: RegExpExecArray): boolean {
-  const before = m.input.slice(Math.max(0, m.index - 600), m.index + m[0].length + 40);
-  return /\$ANSIBLE_VAULT|encryptedData:|kind:\s*SealedSecret|ENC\[AES256_GCM|!vault\b/.test(before);
+const ENCRYPTION_MARKERS = /\$ANSIBLE_VAULT|encryptedData:|kind:\s*SealedSecret|ENC\[AES256_GCM|!vault\b/;
+function encryptedContext(value: string, m: RegExpExecArray): boolean {
+  // Sealed and encrypted payloads are hundreds of characters; a shorter value needs no look
+  // around (`!vault` itself and `ENC[…]` are rejected as references before this).
+  if (value.length < 100) return false;
+  return ENCRYPTION_MARKERS.test(m.input.slice(Math.max(0, m.index - 600), m.index + m[0].length + 40));
+}
+
+/** The key name of a match starts just after a quote (`"DB_PASSWORD"`, `'X-Api-Key'`). */
+function quotedKeyBefore(m: RegExpExecArray): boolean {
+  for (let i = m.index - 1, n = 0; i >= 0 && n <= 30; i--, n++) {
+    const c = m.input.charCodeAt(i);
+    if (c === 34 || c === 39) return true;
+    if (!/[A-Za-z0-9_.-]/.test(m.input[i] as string)) return false;
+  }
+  return false;
 }
 
 /** `postgres:postgres@`, `guest:guest@`: a password that repeats the user name is a default. */
@@ -482,7 +495,7 @@ export const SECRET_RULES: readonly SecretRule[] = [
     pattern: `(?:password|passwd|passphrase|pwd|[_.-]pass(?![A-Za-z]))${ASSIGN}${assignedValue(6, 128)}`,
     flags: 'i',
     confidence: 0.7,
-    check: (v, m) => passwordLooking(v) && !placeholderInside(v) && !calledAfter(m) && !encryptedContext(m),
+    check: (v, m) => passwordLooking(v) && !placeholderInside(v) && !calledAfter(m) && !encryptedContext(v, m),
     generic: true,
   },
   {
@@ -494,7 +507,7 @@ export const SECRET_RULES: readonly SecretRule[] = [
     // A bare `…_key` (`ALGOLIA_KEY`, `cache_key`) names keys of every kind: its value must be
     // longer and more random than an `api_key`'s.
     check: (v, m) =>
-      (/^[_-]key/i.test(m[0]) ? v.length >= 20 && !/[:/]/.test(v) && generatedLooking(3.8)(v) : generatedLooking(3.3)(v)) && !placeholderInside(v) && !calledAfter(m) && !encryptedContext(m),
+      (/^[_-]key/i.test(m[0]) ? v.length >= 20 && !/[:/]/.test(v) && generatedLooking(3.8)(v) : generatedLooking(3.3)(v)) && !placeholderInside(v) && !calledAfter(m) && !encryptedContext(v, m),
     generic: true,
   },
   // Secrets passed without `=` or `:`: as the second argument after a key name
@@ -504,10 +517,11 @@ export const SECRET_RULES: readonly SecretRule[] = [
   {
     id: 'generic-keyed-argument',
     keywords: ['password', 'passwd', 'secret', 'token', 'api_key', 'api-key', 'apikey', 'credential', '_pass', 'accountkey', 'access_key', 'accesskey'],
-    pattern: `(?<=["'][A-Za-z0-9_.-]{0,30})(?:password|passwd|secret|token|api[_-]?key|credential|_pass|account[_-]?key|access[_-]?key)[A-Za-z0-9_.-]{0,20}["'][ \\t]{0,4},[ \\t]{0,4}(?:"([^"\\s]{6,256})"|'([^'\\s]{6,256})')`,
+    // The quote before the key name is checked in `check`: a look-behind here cost every keyword hit.
+    pattern: `(?:password|passwd|secret|token|api[_-]?key|credential|_pass|account[_-]?key|access[_-]?key)[A-Za-z0-9_.-]{0,20}["'][ \\t]{0,4},[ \\t]{0,4}(?:"([^"\\s]{6,256})"|'([^'\\s]{6,256})')`,
     flags: 'i',
     confidence: 0.7,
-    check: (v, m) => (/pass/i.test(m[0].slice(0, 12)) ? passwordLooking(v) : generatedLooking(3.3)(v)) && !encryptedContext(m),
+    check: (v, m) => quotedKeyBefore(m) && (/pass/i.test(m[0].slice(0, 12)) ? passwordLooking(v) : generatedLooking(3.3)(v)) && !encryptedContext(v, m),
     generic: true,
   },
   {
