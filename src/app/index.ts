@@ -11,7 +11,7 @@
  */
 
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createNotifier, type Notifier, type WebhookTarget } from '../approvals/index.js';
 import { createSiemSink, keyDirectory, type SiemSink } from '../audit/index.js';
 import type { BastionConfig } from '../config/index.js';
@@ -25,7 +25,7 @@ import { watchPolicies, type PolicyWatcher } from '../policy/index.js';
 import { registerProxy, upstreamKey } from '../proxy/index.js';
 import { buildServer, listen, stopServer, type LogOptions } from '../server/index.js';
 import { createChangeReview, fixtureBackend, httpBackend, type ReviewBackend, type ReviewModelOptions } from '../review/index.js';
-import { createMemoryStores, ensureDirectory, openPostgresAuditLog, openSqliteStores, type StateStores } from '../storage/index.js';
+import { createMemoryStores, ensureDirectory, openPostgresStores, openSqliteLimitStore, openSqliteStores, type StateStores } from '../storage/index.js';
 
 /** Where operator messages go and where secrets (`BASTION_SIEM_TOKEN`) come from. */
 export interface AppIo {
@@ -209,10 +209,11 @@ function webhookTargets(config: BastionConfig, env: AppIo['env']): Result<Webhoo
 }
 
 /**
- * The stores of a configuration: everything in the data directory's SQLite file, or the
- * audit log in PostgreSQL (`storage.kind: postgres`, one chain for every replica) and the
- * rest still in that file. The signing key files: `audit.keyDir`, else
- * `BASTION_AUDIT_KEY_DIR`, else the data directory.
+ * The stores of a configuration: everything in the data directory's SQLite file, or
+ * (`storage.kind: postgres`) every store shared by the replicas in PostgreSQL (the audit
+ * chain, approvals, the kill switch, API keys, the notification outbox, tool pins, taint),
+ * limits still counted in the data directory's file. The signing key files: `audit.keyDir`,
+ * else `BASTION_AUDIT_KEY_DIR`, else the data directory.
  */
 async function openStores(config: BastionConfig, env: AppIo['env']): Promise<Result<StateStores, BastionError>> {
   const fromEnv = env.BASTION_AUDIT_KEY_DIR;
@@ -222,17 +223,32 @@ async function openStores(config: BastionConfig, env: AppIo['env']): Promise<Res
     ...(config.audit.retentionDays !== undefined ? { retentionDays: config.audit.retentionDays } : {}),
   };
   if (config.storage.kind !== 'postgres') return openSqliteStores(config.dataDir, { ...audit, ...(keyDir !== undefined ? { keyDir } : {}) });
-  const url = config.storage.url ?? env.BASTION_POSTGRES_URL;
+  const url = postgresUrlOf(config, env);
+  if (!url.ok) return url;
+  const dir = keyDir ?? config.dataDir;
+  const problem = ensureDirectory(dir);
+  if (problem) return fail(bastionError('AUDIT_KEY', `the signing key directory ${quote(dir)}: ${problem}`));
+  // Limits stay where they were (the data directory's file) until a shared limit store is configured.
+  const dataDirProblem = ensureDirectory(config.dataDir);
+  if (dataDirProblem) return fail(bastionError('STATE_STORAGE', `while opening ${quote(config.dataDir)}: ${dataDirProblem}`));
+  const limits = openSqliteLimitStore(join(config.dataDir, 'bastion.db'), { synchronous: config.audit.durable === false ? 'NORMAL' : 'FULL' });
+  if (!limits.ok) return limits;
+  return openPostgresStores(url.value, { key: keyDirectory(dir), limits: limits.value, ...(audit.retentionDays !== undefined ? { retentionDays: audit.retentionDays } : {}) });
+}
+
+/**
+ * The PostgreSQL URL of a configuration with `storage.kind: postgres`: `storage.url`, else
+ * `BASTION_POSTGRES_URL`; `CONFIG_INVALID` when neither is set or it is not a postgres URL.
+ *
+ * @example postgresUrlOf(config, process.env) // { ok: true, value: 'postgres://bastion@db/bastion' }
+ */
+function postgresUrlOf(config: Pick<BastionConfig, 'storage'>, env: AppIo['env']): Result<string, BastionError> {
+  const url = (config.storage.kind === 'postgres' ? config.storage.url : undefined) ?? env.BASTION_POSTGRES_URL;
   if (url === undefined || url === '') {
     return fail(bastionError('CONFIG_INVALID', 'field `storage.url`: `kind: postgres` needs a url, in the file or in the environment variable BASTION_POSTGRES_URL', { field: 'storage.url' }));
   }
   if (!/^postgres(ql)?:\/\/\S+$/.test(url)) return fail(bastionError('CONFIG_INVALID', 'BASTION_POSTGRES_URL must be a postgres:// or postgresql:// URL', { field: 'storage.url' }));
-  const dir = keyDir ?? config.dataDir;
-  const problem = ensureDirectory(dir);
-  if (problem) return fail(bastionError('AUDIT_KEY', `the signing key directory ${quote(dir)}: ${problem}`));
-  const log = await openPostgresAuditLog(url, { key: keyDirectory(dir), ...(audit.retentionDays !== undefined ? { retentionDays: audit.retentionDays } : {}) });
-  if (!log.ok) return log;
-  return openSqliteStores(config.dataDir, { ...audit, auditLog: log.value });
+  return ok(url);
 }
 
 /**

@@ -2,7 +2,7 @@
  * The approval store's port: where approvals live between the decision that asks for one,
  * the humans who decide on it and the retried call that uses it. Owned by the approvals
  * stage; adapters in `storage/memory/approvals.ts` and `storage/sqlite/approval-store.ts`
- * (PostgreSQL in a later issue) pass the contract suite `test/storage/contracts/approvals.ts`.
+ * (and `storage/postgres/approval-store.ts`) pass the contract suite `test/storage/contracts/approvals.ts`.
  *
  * Every method that changes a record is one atomic compare-and-set: the adapter reads the
  * record, applies `applyApprovalChange` (the stage's pure rules, the same for every adapter)

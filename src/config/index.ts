@@ -9,7 +9,7 @@
  *   policies: [./native]
  *   baseline: { enabled: true }
  *   audit: { durable: true, retentionDays: 2555, keyDir: /etc/bastion/audit-key }
- *   storage: { kind: postgres, url: postgres://bastion@db/bastion }   # the audit log; url or BASTION_POSTGRES_URL
+ *   storage: { kind: postgres, url: postgres://bastion@db/bastion }   # every store but limits, shared by replicas; url or BASTION_POSTGRES_URL
  *   identity: { jwt: { jwksUrl: https://idp/jwks, issuer: https://idp/, audience: bastion }, apiKeys: true }
  *   admin_groups: [bastion-admins]
  *   limits: { onStoreError: closed }

@@ -5,7 +5,7 @@
  *
  * Adapters: in memory (`createMemoryKillSwitchStore`, here because it is the stage's own
  * default and does no I/O; `storage/memory/kill-switch.ts` re-exports it), SQLite
- * (`storage/sqlite/kill-switch-store.ts`), and PostgreSQL in a later issue; every adapter
+ * (`storage/sqlite/kill-switch-store.ts`), and PostgreSQL (`storage/postgres/kill-switch-store.ts`); every adapter
  * passes the contract suite `test/storage/contracts/kill-switch.ts`.
  *
  * Failures: a change that is not a kill-switch change (see `parseKillSwitchChange`) makes

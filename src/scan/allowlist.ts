@@ -14,6 +14,8 @@ const DOCUMENTED_EXAMPLES: ReadonlySet<string> = new Set([
   'pk_test_TYooMQauvdEDq54NiTphI7jx',
   'gho_16C7e42F292c6912E7710c838347Ae178B4a',
   'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c',
+  // RFC 7617's `Aladdin:open sesame`, in every HTTP client's tests.
+  'QWxhZGRpbjpvcGVuIHNlc2FtZQ==',
 ]);
 
 /** Words that mark a value as a stand-in for a real secret. */
@@ -55,10 +57,55 @@ const TRIVIAL_VALUES: ReadonlySet<string> = new Set([
   'topsecret',
   'supersecret',
   'default',
+  'pass',
+  'passwd',
+  'pwd',
+  'user',
+  'username',
+  'foo',
+  'bar',
+  'baz',
+  'foobar',
+  'qwerty',
+  'abc123',
+  'example',
+  'sekret',
+  'pa55word',
+  'pa$$word',
 ]);
 
-/** Five or more of the same character in a row: `xxxxx`, `00000`, `*****`. */
-const REPEAT_RUN = /(.)\1{4,}/;
+/**
+ * Filler: five or more `x`, `*`, `#`, `•`, `.` or `0` in a row (`xxxxx`, `00000`, `*****`), or
+ * eight of any one character. Real tokens have shorter runs of other characters (a Heroku
+ * token's `_____`, a PyPI macaroon's `nnnnn`), so those do not make a value a placeholder.
+ */
+const REPEAT_RUN = /([xX*#•.0])\1{4,}|(.)\2{7,}/;
+
+/** The letters a leetspeak word writes as digits or symbols (`s00pers3cret`, `p4ssw0rd1`). */
+const LEET: Readonly<Record<string, string>> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', $: 's', '!': 'i' };
+
+/**
+ * True when a value is a lowercase word, possibly in leetspeak with a digit or two after it
+ * (`password1`, `s00pers3cret`, `rapunz3l`, `hunter22`): what people type as an example
+ * password, not a generated or chosen-strong one.
+ *
+ * @example leetWord('s00pers3cret') // true
+ */
+export function leetWord(value: string): boolean {
+  if (!/^[a-z0-9@$!]+$/.test(value)) return false;
+  const letters = value.replace(/[0-9]{1,3}$/, '').replace(/[0-9@$!]/g, (c) => LEET[c] ?? c);
+  return /^[a-z]{4,}$/.test(letters);
+}
+
+/** Percent-escapes decoded, for judging `pass%20pass`. */
+function unpercent(value: string): string {
+  if (!value.includes('%')) return value;
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
 
 /**
  * True when a candidate value is a documented example or a placeholder, not a secret.
@@ -69,6 +116,12 @@ const REPEAT_RUN = /(.)\1{4,}/;
 export function isAllowlistedSecret(value: string): boolean {
   if (DOCUMENTED_EXAMPLES.has(value)) return true;
   if (TRIVIAL_VALUES.has(value.toLowerCase())) return true;
+  // `pass pass`, `test-test`, `user_pass`: only trivial words.
+  const words = unpercent(value)
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter((w) => w !== '');
+  if (words.length > 1 && words.length <= 4 && words.every((w) => TRIVIAL_VALUES.has(w))) return true;
   if (PLACEHOLDER_WORDS.test(value)) return true;
   if (REPEAT_RUN.test(value)) return true;
   SEQUENCES.lastIndex = 0;
@@ -83,7 +136,9 @@ export function isAllowlistedSecret(value: string): boolean {
  * @example isReference('process.env.DB_PASSWORD') // true
  */
 export function isReference(value: string): boolean {
-  if (/^[$%@&]|^\{|\$\{|\{\{|\(|\)$/.test(value)) return true;
+  if (/^[$%@&!]|^\{|\$\{|\{\{|\(|\)$/.test(value)) return true;
+  // A URL or URN (`https://auth.internal/v1`, `urn:uuid:…`) says where a secret is, or what it is.
+  if (/^(?:[a-z][a-z0-9+.-]{1,15}:\/\/|urn:)/i.test(value)) return true;
   if (/^(?:process\.env|os\.environ|env\.|secrets\.|vars\.|config\.|settings\.|this\.|self\.)/i.test(value)) return true;
   // A dotted identifier path (`user.password`, `cfg.db.pass`) names a value, it is not one.
   if (/^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+$/.test(value)) return true;

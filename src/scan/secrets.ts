@@ -101,7 +101,9 @@ function tryRule(text: string, compiled: CompiledRule, position: number, next: N
   if (rule.check !== undefined && !rule.check(value, m)) return undefined;
   if (rule.minEntropy !== undefined && shannonEntropy(value) < rule.minEntropy) return undefined;
   if (!rule.keyMaterial && isAllowlistedSecret(value)) return undefined;
-  return { type: 'secret', rule: rule.id, start, end, confidence: rule.confidence, evidence: maskValue(value) };
+  const confidence = rule.verify === undefined || rule.verify(value) ? rule.confidence : rule.unverifiedConfidence;
+  if (confidence === undefined) return undefined;
+  return { type: 'secret', rule: rule.id, start, end, confidence, evidence: maskValue(value) };
 }
 
 /** Better candidate for the same span: specific over generic, then confidence, then length. */

@@ -3,7 +3,8 @@
  * the in-memory adapters serve tests and gateways without a data directory. The helpers
  * here open the audit log or a reader on a SQLite file, with the signing key beside it:
  * what the CLI, `bastion serve` and `createGateway({ dataDir })` use. The audit log can also
- * live in PostgreSQL (`openPostgresAuditLog`), one chain for several replicas.
+ * live in PostgreSQL (`openPostgresAuditLog`), one chain for several replicas, and so can every
+ * other store but the limits (`openPostgresStores`).
  */
 
 import { existsSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { dirname, join } from 'node:path';
 import type { AuditLog, AuditLogOptions, OpenedReader } from '../audit/index.js';
 import { keyDirectory, loadSigningKey, openAuditLog, openAuditReader } from '../audit/index.js';
 import type { BastionError } from '../core/errors.js';
-import { bastionError, quote } from '../core/errors.js';
+import { BastionException, bastionError, quote } from '../core/errors.js';
 import type { Result } from '../core/result.js';
 import { fail, ok } from '../core/result.js';
 import type { TaintStore } from '../analysis/index.js';
@@ -37,7 +38,15 @@ import { openSqliteTaintStore } from './sqlite/taint-store.js';
 import { ensureDirectory } from './directory.js';
 import { SqliteAuditStore } from './sqlite/audit-store.js';
 import { Database, type SqliteDatabase } from './sqlite/driver.js';
-import { openPostgresAuditStore, type PostgresAuditStore, redactPostgresUrl } from './postgres/audit-store.js';
+import pg from 'pg';
+import { AUDIT_MIGRATIONS, openPostgresAuditStore, type PostgresAuditStore, redactPostgresUrl } from './postgres/audit-store.js';
+import { APPROVAL_MIGRATIONS, openPostgresApprovalStore } from './postgres/approval-store.js';
+import { API_KEY_MIGRATIONS, openPostgresApiKeyStore } from './postgres/api-key-store.js';
+import { KILL_SWITCH_MIGRATIONS, openPostgresKillSwitchStore, type PostgresKillSwitchStoreOptions } from './postgres/kill-switch-store.js';
+import { type Migration, type MigrationReport, migrate } from './postgres/migrate.js';
+import { OUTBOX_MIGRATIONS, openPostgresNotificationOutbox } from './postgres/notification-outbox.js';
+import { openPostgresTaintStore, type PostgresTaintStoreOptions, TAINT_MIGRATIONS } from './postgres/taint-store.js';
+import { openPostgresToolPinStore, TOOL_PIN_MIGRATIONS } from './postgres/tool-pin-store.js';
 
 export type { AuditFilter, AuditStore, ChainHead } from '../audit/index.js';
 export type { ToolChange, ToolPin, ToolPinStatus, ToolPinStore } from './tool-pins.js';
@@ -45,8 +54,11 @@ export { ensureDirectory } from './directory.js';
 export { AUDIT_STORE_VERSION, SqliteAuditStore } from './sqlite/audit-store.js';
 export type { SqliteAuditStoreOptions } from './sqlite/audit-store.js';
 export { createMemoryAuditStore, MemoryAuditStore } from './memory/audit-store.js';
-export { openPostgresAuditStore, PostgresAuditStore } from './postgres/audit-store.js';
+export { openPostgresAuditStore, PostgresAuditStore, redactPostgresUrl } from './postgres/audit-store.js';
 export type { PostgresAuditStoreOptions } from './postgres/audit-store.js';
+export { openPostgresApprovalStore, openPostgresApiKeyStore, openPostgresKillSwitchStore, openPostgresNotificationOutbox, openPostgresTaintStore, openPostgresToolPinStore };
+export type { PostgresKillSwitchStoreOptions, PostgresTaintStoreOptions, Migration, MigrationReport };
+export type { PostgresStateOptions } from './postgres/state.js';
 export type { MemoryAuditTables, MemoryEventRow } from './memory/audit-store.js';
 
 export interface SqliteAuditLogOptions extends Omit<AuditLogOptions, 'store' | 'key' | 'name'> {
@@ -341,4 +353,136 @@ export async function openSqliteStores(dataDir: string, options: SqliteStoresOpt
     toolPins: toolPins.value,
   };
   return ok({ ...stores, close: closeAll(stores, ownConnection) });
+}
+
+/** Every schema step of the PostgreSQL stores: the audit log's, then the state stores'. */
+export const POSTGRES_MIGRATIONS: readonly Migration[] = [
+  ...AUDIT_MIGRATIONS,
+  ...APPROVAL_MIGRATIONS,
+  ...KILL_SWITCH_MIGRATIONS,
+  ...API_KEY_MIGRATIONS,
+  ...OUTBOX_MIGRATIONS,
+  ...TOOL_PIN_MIGRATIONS,
+  ...TAINT_MIGRATIONS,
+];
+
+function postgresError(code: 'STATE_STORAGE' | 'AUDIT_STORAGE', name: string, err: unknown): BastionError {
+  if (err instanceof BastionException) return err.details[0] ?? bastionError(code, `while opening ${quote(name)}: ${err.message}`);
+  const message = err instanceof Error ? err.message || (err as NodeJS.ErrnoException).code || err.name : String(err);
+  return bastionError(code, `while opening ${quote(name)}: ${message.split('\n')[0]?.toLowerCase().replace(/\.$/, '')}`, { file: name });
+}
+
+/** A pool on `url`, or the reason there cannot be one (a URL that is not a postgres:// URL). */
+function poolOn(url: string, max: number): Result<pg.Pool, BastionError> {
+  if (typeof url !== 'string' || !/^postgres(ql)?:\/\/\S+$/.test(url)) {
+    return fail(bastionError('STATE_STORAGE', `${quote(redactPostgresUrl(String(url)))} is not a postgres:// or postgresql:// URL`));
+  }
+  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 10_000 });
+  // An idle client that loses its server must not crash the process: the next query fails instead.
+  pool.on('error', () => undefined);
+  return ok(pool);
+}
+
+/**
+ * Applies the schema steps of every PostgreSQL store not yet applied (what `bastion migrate`
+ * and every start do; safe from several replicas at once). Answers the steps applied and the
+ * version of each component now.
+ *
+ * @example
+ * const report = await migratePostgres(process.env.BASTION_POSTGRES_URL ?? '');
+ * if (report.ok) console.log(report.value.applied.length, 'steps applied');
+ */
+export async function migratePostgres(url: string): Promise<Result<MigrationReport & { current: Array<{ component: string; version: number }> }, BastionError>> {
+  const pool = poolOn(url, 1);
+  if (!pool.ok) return pool;
+  const name = redactPostgresUrl(url);
+  try {
+    const report = await migrate(pool.value, POSTGRES_MIGRATIONS);
+    const current = await pool.value.query<{ component: string; version: number }>('SELECT component, max(version) AS version FROM bastion_schema_migrations GROUP BY component ORDER BY component');
+    return ok({ applied: report.applied, current: current.rows });
+  } catch (err) {
+    return fail(postgresError('STATE_STORAGE', name, err));
+  } finally {
+    await pool.value.end().catch(() => undefined);
+  }
+}
+
+export interface PostgresStoresOptions extends PostgresAuditLogOptions {
+  /**
+   * Where rate limits and budgets count: default in process memory (per replica). A shared
+   * store (Redis) or the data directory's SQLite file can be passed; it is closed with the others.
+   */
+  limits?: LimitStore;
+  /** The kill switch's re-read interval and staleness bound (see `openPostgresKillSwitchStore`). */
+  killSwitch?: Pick<PostgresKillSwitchStoreOptions, 'refreshMs' | 'staleAfterMs' | 'reconnectMs'>;
+  taint?: Pick<PostgresTaintStoreOptions, 'ttlMs' | 'limit' | 'sourcesLimit'>;
+  /** Connections in the one pool every store shares (default 10; the kill switch's listening connection is apart). */
+  poolSize?: number;
+  /** Open the state stores only, no audit log (e.g. `bastion keys`, whose events are then not audited). */
+  audit?: false;
+}
+
+/**
+ * Opens every store on one PostgreSQL database, shared by every replica: the audit log (one
+ * chain), approvals, the kill switch (changes pushed by LISTEN/NOTIFY), API keys, the
+ * notification outbox, MCP tool pins and taint, on one pool, the schema brought up to date
+ * first. Limits are not in PostgreSQL: pass `limits` (default in memory). On any failure
+ * what was opened is closed again; messages name the URL without its password.
+ *
+ * @example
+ * const opened = await openPostgresStores(url, { key: keyDirectory('/etc/bastion/audit-key') });
+ * if (!opened.ok) throw new BastionException(opened.errors);
+ */
+export async function openPostgresStores(url: string, options: PostgresStoresOptions): Promise<Result<StateStores, BastionError>> {
+  const { limits: givenLimits, killSwitch: killSwitchOptions = {}, taint: taintOptions = {}, poolSize = 10, audit: withAudit, ...auditOptions } = options;
+  const closeLimits = async () => void (await givenLimits?.close().catch(() => undefined));
+  const pool = poolOn(url, poolSize);
+  if (!pool.ok) {
+    await closeLimits();
+    return pool;
+  }
+  const name = redactPostgresUrl(url);
+  const opened: Array<{ close(): Promise<void> }> = [];
+  const track = <T extends { close(): Promise<void> }>(store: T): T => {
+    opened.push(store);
+    return store;
+  };
+  try {
+    await migrate(pool.value, POSTGRES_MIGRATIONS);
+    const state = { migrate: false };
+    const stores = {
+      killSwitch: track(await openPostgresKillSwitchStore(pool.value, { ...state, ...killSwitchOptions })),
+      approvals: track(await openPostgresApprovalStore(pool.value, state)),
+      limits: track(givenLimits ?? createMemoryLimitStore()),
+      taint: track(await openPostgresTaintStore(pool.value, { ...state, ...taintOptions })),
+      apiKeys: track(await openPostgresApiKeyStore(pool.value, state)),
+      notifications: track(await openPostgresNotificationOutbox(pool.value, state)),
+      toolPins: track(await openPostgresToolPinStore(pool.value, state)),
+    };
+    let audit: AuditLog | undefined;
+    if (withAudit !== false) {
+      const store = await openPostgresAuditStore(pool.value, { migrate: false, ownsPool: false });
+      const log = await openAuditLog({ ...auditOptions, store, name });
+      if (!log.ok) {
+        await Promise.allSettled(opened.map((s) => s.close()));
+        await pool.value.end().catch(() => undefined);
+        return log;
+      }
+      audit = log.value;
+    }
+    const all = { ...stores, ...(audit !== undefined ? { audit } : {}) };
+    const closeStores = closeAll(all);
+    return ok({
+      ...all,
+      close: async () => {
+        await closeStores();
+        if (!pool.value.ended) await pool.value.end().catch(() => undefined);
+      },
+    });
+  } catch (err) {
+    await Promise.allSettled(opened.map((s) => s.close()));
+    if (givenLimits !== undefined && !opened.includes(givenLimits)) await closeLimits();
+    await pool.value.end().catch(() => undefined);
+    return fail(postgresError('STATE_STORAGE', name, err));
+  }
 }

@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createBastionApp, type BastionAppOptions } from '../../src/app/index.js';
 import { DEFAULT_CONFIG, type BastionConfig } from '../../src/config/index.js';
-import { openPostgresAuditReader, openSqliteAuditReader } from '../../src/storage/index.js';
+import pg from 'pg';
+import { openPostgresAuditReader, openPostgresKillSwitchStore, openSqliteAuditReader } from '../../src/storage/index.js';
+import { Database } from '../../src/storage/sqlite/driver.js';
 import { createTestDatabase, postgresAvailable } from '../helpers/services.js';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -96,10 +98,10 @@ describe('createBastionApp', () => {
   });
 });
 
-// `storage: {kind: postgres}`: the audit log in PostgreSQL, the other state in the data directory.
+// `storage: {kind: postgres}`: the audit log and the shared state in PostgreSQL, limits in the data directory.
 const pgUp = await postgresAvailable();
-describe.skipIf(!pgUp)('createBastionApp with the audit log in PostgreSQL', () => {
-  it('records into PostgreSQL (url from BASTION_POSTGRES_URL, key from audit.keyDir) and keeps the rest in the data directory', async () => {
+describe.skipIf(!pgUp)('createBastionApp with its state in PostgreSQL', () => {
+  it('records into PostgreSQL (url from BASTION_POSTGRES_URL, key from audit.keyDir), follows a kill switch changed by another replica, and keeps only limits in the data directory', async () => {
     const db = await createTestDatabase('app');
     try {
       const c = config({ storage: { kind: 'postgres' } });
@@ -113,6 +115,16 @@ describe.skipIf(!pgUp)('createBastionApp with the audit log in PostgreSQL', () =
         body: JSON.stringify({ principal: { id: 'intern@zyxbank.example', groups: ['grp-interns'] }, action: 'jira_read' }),
       });
       expect(await answer.json()).toMatchObject({ decision: 'deny' });
+      // Another replica switches read-only mode on: this one's next read of the state has it.
+      const other = await openPostgresKillSwitchStore(new pg.Pool({ connectionString: db.url, max: 1 }), { ownsPool: true });
+      await other.update({ read_only_mode: true, reason: 'drill' });
+      await other.close();
+      const deadline = Date.now() + 2000;
+      let metrics = '';
+      while (!metrics.includes('bastion_kill_switch_active{key="read_only_mode"} 1') && Date.now() < deadline) {
+        metrics = await (await fetch(`${started.value.url}/metrics`)).text();
+      }
+      expect(metrics).toContain('bastion_kill_switch_active{key="read_only_mode"} 1');
       await app.stop();
       const reader = await openPostgresAuditReader(db.url, { keyDir: join(c.dataDir, 'shared-key') });
       if (!reader.ok) throw new Error(reader.errors[0]?.message);
@@ -123,8 +135,12 @@ describe.skipIf(!pgUp)('createBastionApp with the audit log in PostgreSQL', () =
       } finally {
         await reader.value.close();
       }
-      // The data directory holds the other stores, and no audit log.
+      // The data directory holds the limits only: no audit log, no approvals, no kill switch.
       expect(existsSync(join(c.dataDir, 'bastion.db'))).toBe(true);
+      const file = new Database(join(c.dataDir, 'bastion.db'), { readonly: true });
+      const tables = file.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck(true).all();
+      file.close();
+      expect(tables).toEqual(['limit_budgets', 'limit_rates', 'state_schema']);
       expect(existsSync(join(c.dataDir, 'audit-signing-key.pem'))).toBe(false);
       expect(await openSqliteAuditReader(join(c.dataDir, 'bastion.db'))).toMatchObject({ ok: false });
     } finally {

@@ -88,7 +88,7 @@ describe('bastion approvals', () => {
     expect((await runBastion(['approvals', 'approve', 'x', '--data-dir', dataDir], { cwd })).stderr).toBe(
       'bastion approvals approve: option `--data-dir` does not apply to `approvals approve` (see `bastion approvals approve --help`)\n',
     );
-    expect((await runBastion(['approvals', 'list'], { cwd })).stderr).toBe('bastion approvals list: give one of --server URL and --data-dir DIR\n');
+    expect((await runBastion(['approvals', 'list'], { cwd })).stderr).toBe('bastion approvals list: give one of --server URL, --data-dir DIR and --postgres URL\n');
     expect((await runBastion(['approvals', 'show', 'x', '--server', url, '--wait', '99'], { cwd })).stderr).toBe(
       'bastion approvals show: --wait must be a whole number of seconds from 0 to 60, got `99`\n',
     );

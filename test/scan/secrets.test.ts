@@ -43,12 +43,21 @@ describe('secret corpus', () => {
 });
 
 describe('checksums', () => {
-  it('verifies the GitHub/npm base62 CRC32 checksum and rejects a one-character change', () => {
+  it('verifies the GitHub/npm base62 CRC32 checksum; a token failing it is reported at lower confidence', () => {
     const random = 'Zq3Lp9Xv2Bn7Mc4Kd8Rt1Wy6Hs5Jf0';
     const token = 'ghp_' + random + base62(crc32(random), 6);
     expect(validBase62Crc32Token(token, 4)).toBe(true);
     expect(validBase62Crc32Token(token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A'), 4)).toBe(false);
-    expect(findSecrets(`x ${token.slice(0, 10)}Q${token.slice(11)} y`)).toEqual([]);
+    expect(findSecrets(`x ${token} y`).map((f) => [f.rule, f.confidence])).toEqual([['github-pat', 0.99]]);
+    // A mistyped, truncated or test token of the exact shape is still worth redacting.
+    const changed = `${token.slice(0, 10)}Q${token.slice(11)}`;
+    expect(findSecrets(`x ${changed} y`).map((f) => [f.rule, f.confidence])).toEqual([['github-pat', 0.8]]);
+    expect(findSecrets('seen in a typo: npm_xZGWtmeTtfosi0Tzswz26DXO4O33i7rlbxRZ').map((f) => [f.rule, f.confidence])).toEqual([['npm-access-token', 0.8]]);
+    expect(redact(`x ${changed} y`)).not.toContain(changed);
+  });
+  it('does not take a GitHub-shaped run of words or filler for a token', () => {
+    expect(findSecrets('ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx')).toEqual([]);
+    expect(findSecrets('ghp_aaaabbbbccccddddaaaabbbbccccddddaaaa')).toEqual([]);
   });
 });
 
@@ -65,7 +74,19 @@ describe('performance guards', () => {
     expect(performance.now() - t0).toBeLessThan(1500);
   });
   it('does not backtrack on adversarial input', () => {
-    const evil = 'password=' + 'a'.repeat(50_000) + ' ' + '-----BEGIN PRIVATE KEY-----'.repeat(200) + 'sk-'.repeat(20_000);
+    const evil =
+      'password=' +
+      'a'.repeat(50_000) +
+      ' ' +
+      '-----BEGIN PRIVATE KEY-----'.repeat(200) +
+      'sk-'.repeat(20_000) +
+      // the rules that look back or search lazily: keyed arguments, command lines, filler runs
+      ` "${'password'.repeat(20_000)} ` +
+      '"x_token", '.repeat(10_000) +
+      'mysql '.repeat(10_000) +
+      'machine a login b '.repeat(5_000) +
+      'A'.repeat(50_000) +
+      ` fm2_${'a'.repeat(50_000)}`;
     const t0 = performance.now();
     findSecrets(evil);
     expect(performance.now() - t0).toBeLessThan(1500);

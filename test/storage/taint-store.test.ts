@@ -9,7 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Database } from '../../src/storage/sqlite/driver.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createMemoryTaintStore, openSqliteTaintStore } from '../../src/storage/index.js';
+import type { TaintStore } from '../../src/analysis/index.js';
+import { createMemoryTaintStore, openPostgresTaintStore, openSqliteTaintStore } from '../../src/storage/index.js';
+import { postgresAvailable } from '../helpers/services.js';
+import { dropTestDatabase, freshSchema, schemaPool } from './postgres-harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bastion-taint-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -23,12 +26,21 @@ function sqlite(path = file(), options: Parameters<typeof openSqliteTaintStore>[
   return opened.value;
 }
 
-describe.each([
+const up = await postgresAvailable();
+afterAll(dropTestDatabase);
+// A store in a fresh schema of this run's database, on a pool it ends when closed.
+const postgres = async (options: Parameters<typeof openPostgresTaintStore>[1] = {}, schema?: string): Promise<TaintStore> =>
+  openPostgresTaintStore(await schemaPool(schema ?? (await freshSchema())), { ownsPool: true, ...options });
+
+const adapters: Array<[string, () => TaintStore | Promise<TaintStore>]> = [
   ['memory', () => createMemoryTaintStore()],
   ['sqlite', () => sqlite()],
-] as const)('%s taint store', (_name, make) => {
+  ...(up ? [['postgres', () => postgres()] as [string, () => Promise<TaintStore>]] : []),
+];
+
+describe.each(adapters)('%s taint store', (_name, make) => {
   it('answers undefined for an untainted trace and the latest record for a marked one', async () => {
-    const store = make();
+    const store = await make();
     expect(await store.get('t')).toBeUndefined();
     await store.mark('t', record);
     await store.mark('t', { ...record, score: 0.99 });
@@ -36,7 +48,7 @@ describe.each([
     await store.close();
   });
   it('appends sources atomically, keeping at most the bound (oldest dropped, counted) and whether an attack was read', async () => {
-    const store = make();
+    const store = await make();
     const entry = (i: number, attack = false) => ({
       action: 'web.fetch',
       source: `page ${i}`,
@@ -52,7 +64,7 @@ describe.each([
     await store.close();
   });
   it('appends after a record written before flow rules (no sources) as its second source', async () => {
-    const store = make();
+    const store = await make();
     await store.mark('t', record);
     const next = await store.append?.('t', { action: 'email.read', source: 'email.read', attack: false, score: 0, techniques: [], at: '2026-01-01T00:00:00.000Z' });
     expect(next).toMatchObject({ ...record, attack: true, dropped: 0 });
@@ -63,7 +75,7 @@ describe.each([
     await store.close();
   });
   it('hands out copies', async () => {
-    const store = make();
+    const store = await make();
     await store.mark('t', record);
     const got = await store.get('t');
     got?.techniques.push('mutated');
@@ -107,5 +119,47 @@ describe('the SQLite taint store', () => {
     raw.close();
     await expect(store.get('t')).rejects.toThrow(/the taint store's row \(table taint_traces\) is malformed/);
     await store.close();
+  });
+});
+
+describe.skipIf(!up)('the PostgreSQL taint store', () => {
+  it('is shared between replicas (two pools), and keeps every append made through both at once', async () => {
+    const schema = await freshSchema();
+    const a = await postgres({}, schema);
+    const b = await postgres({}, schema);
+    await a.mark('session-1', record);
+    expect(await b.get('session-1')).toEqual(record);
+    const entry = (i: number) => ({ action: 'web.fetch', source: `page ${i}`, attack: false, score: 0.1, techniques: [], at: '2026-01-01T00:00:00.000Z' });
+    await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? a : b).append?.('t2', entry(i))));
+    expect((await a.get('t2'))?.sources?.map((s) => s.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    await a.close();
+    await b.close();
+  });
+  it('forgets a mark after its time to live, and keeps at most `limit` traces', async () => {
+    let now = 1_000_000;
+    const store = await postgres({ ttlMs: 1000, limit: 2, now: () => now });
+    await store.mark('old', record);
+    now += 1001;
+    expect(await store.get('old')).toBeUndefined();
+    await store.mark('a', record);
+    now += 1;
+    await store.mark('b', record);
+    now += 1;
+    await store.mark('c', record);
+    expect(await store.get('a')).toBeUndefined();
+    expect(await store.get('b')).toEqual(record);
+    expect(await store.get('c')).toEqual(record);
+    await store.close();
+  });
+  it('reports a damaged row instead of reading it as untainted, and rejects once closed', async () => {
+    const schema = await freshSchema();
+    const store = await postgres({}, schema);
+    await store.mark('t', record);
+    const raw = await schemaPool(schema, 1);
+    await raw.query("UPDATE taint_traces SET record = '{not json' WHERE trace_id = 't'");
+    await raw.end();
+    await expect(store.get('t')).rejects.toMatchObject({ code: 'STATE_STORAGE', message: "the taint store's row (table taint_traces) is malformed" });
+    await store.close();
+    await expect(store.get('t')).rejects.toMatchObject({ code: 'STATE_STORAGE', message: 'the taint store is closed' });
   });
 });

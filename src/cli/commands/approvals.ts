@@ -8,17 +8,20 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createApprovalService, type ApprovalView } from '../../approvals/index.js';
-import { quote } from '../../core/errors.js';
-import { openSqliteApprovalStore } from '../../storage/index.js';
+import pg from 'pg';
+import { type ApprovalStore, createApprovalService, type ApprovalView } from '../../approvals/index.js';
+import { type BastionError, bastionError, quote } from '../../core/errors.js';
+import type { Result } from '../../core/result.js';
+import { openPostgresApprovalStore, openSqliteApprovalStore, redactPostgresUrl } from '../../storage/index.js';
 import { callServer } from '../client.js';
 import { badInput, type CliIo, type Command, EXIT, failWith } from '../command.js';
+import { postgresUrlOption } from '../state.js';
 
 const SUBCOMMANDS = ['list', 'show', 'approve', 'deny', 'cancel'] as const;
 type Sub = (typeof SUBCOMMANDS)[number];
 
 const HELP: Record<Sub, string> = {
-  list: `Usage: bastion approvals list (--server URL | --data-dir DIR) [--status STATUS] [--requester ID] [--limit N] [--cursor C] [--json]
+  list: `Usage: bastion approvals list (--server URL | --data-dir DIR | --postgres URL) [--status STATUS] [--requester ID] [--limit N] [--cursor C] [--json]
 
 Lists approvals, oldest first. STATUS is pending, approved, denied, expired, consumed or cancelled.
 With --server the token comes from BASTION_TOKEN.
@@ -26,7 +29,7 @@ With --server the token comes from BASTION_TOKEN.
 Example:
   BASTION_TOKEN=… bastion approvals list --server http://127.0.0.1:8700 --status pending
 `,
-  show: `Usage: bastion approvals show <id> (--server URL | --data-dir DIR) [--wait SECONDS] [--json]
+  show: `Usage: bastion approvals show <id> (--server URL | --data-dir DIR | --postgres URL) [--wait SECONDS] [--json]
 
 Shows one approval. --wait (with --server, at most 60) blocks until the approval changes or the time is up.
 
@@ -58,7 +61,7 @@ approve  approve as BASTION_TOKEN's principal     deny     deny as BASTION_TOKEN
 cancel   cancel your own request
 
 Every subcommand takes --server URL (token from BASTION_TOKEN) and --json; list and show
-also read a data directory with --data-dir DIR. \`bastion approvals <sub> --help\` for more.
+also read a data directory with --data-dir DIR, or the replicas' database with --postgres URL (or \`env\`). \`bastion approvals <sub> --help\` for more.
 
 ${Object.values(HELP).join('\n')}`;
 
@@ -82,6 +85,32 @@ function details(a: ApprovalView): string {
   if (a.cancelled) out.push(`cancelled:  by ${a.cancelled.by} at ${a.cancelled.at}${a.cancelled.reason !== undefined ? `: ${a.cancelled.reason}` : ''}`);
   out.push(`created:    ${a.createdAt}`, `expires:    ${a.expiresAt}`);
   return `${out.join('\n')}\n`;
+}
+
+/** The store of a data directory or a PostgreSQL database, read directly (never migrated here). */
+async function directStore(dataDir: string | undefined, postgres: string | undefined, io: CliIo): Promise<Result<ApprovalStore, BastionError> | string> {
+  if (dataDir !== undefined) {
+    const db = join(resolve(io.cwd, dataDir), 'bastion.db');
+    if (!existsSync(db)) return `no data directory at ${quote(dataDir)} (no bastion.db in it)`;
+    return openSqliteApprovalStore(db);
+  }
+  const url = postgresUrlOption(postgres ?? '', io);
+  if (typeof url !== 'string') return url.error;
+  const pool = new pg.Pool({ connectionString: url, max: 2, connectionTimeoutMillis: 10_000 });
+  pool.on('error', () => undefined);
+  const name = redactPostgresUrl(url);
+  try {
+    const present = await pool.query<{ present: boolean }>("SELECT to_regclass('approval_records') IS NOT NULL AS present");
+    if (present.rows[0]?.present !== true) {
+      await pool.end();
+      return { ok: false, errors: [bastionError('STATE_STORAGE', `while opening ${quote(name)}: the database holds no approvals (its schema was never migrated: \`bastion migrate\`)`)] };
+    }
+    return { ok: true, value: await openPostgresApprovalStore(pool, { migrate: false, ownsPool: true }) };
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    const message = err instanceof Error ? err.message || (err as NodeJS.ErrnoException).code || err.name : String(err);
+    return { ok: false, errors: [bastionError('STATE_STORAGE', `while opening ${quote(name)}: ${message.split('\n')[0]}`)] };
+  }
 }
 
 export const approvalsCommand: Command = {
@@ -111,6 +140,7 @@ export const approvalsCommand: Command = {
         options: {
           server: { type: 'string' },
           'data-dir': { type: 'string' },
+          postgres: { type: 'string' },
           json: { type: 'boolean', default: false },
           status: { type: 'string' },
           requester: { type: 'string' },
@@ -126,8 +156,8 @@ export const approvalsCommand: Command = {
     }
     const v = parsed.values;
     const allowed: Record<Sub, string[]> = {
-      list: ['server', 'data-dir', 'json', 'status', 'requester', 'limit', 'cursor'],
-      show: ['server', 'data-dir', 'json', 'wait'],
+      list: ['server', 'data-dir', 'postgres', 'json', 'status', 'requester', 'limit', 'cursor'],
+      show: ['server', 'data-dir', 'postgres', 'json', 'wait'],
       approve: ['server', 'json', 'comment', 'evidence'],
       deny: ['server', 'json', 'comment'],
       cancel: ['server', 'json', 'comment'],
@@ -138,8 +168,12 @@ export const approvalsCommand: Command = {
     if (name === 'list' ? positionals.length > 0 : positionals.length !== 1)
       return badInput(io, where, name === 'list' ? `unexpected argument ${quote(positionals[0])}` : 'name exactly one approval id');
     const id = positionals[0] ?? '';
-    if ((v.server === undefined) === (v['data-dir'] === undefined)) {
-      return badInput(io, where, name === 'list' || name === 'show' ? 'give one of --server URL and --data-dir DIR' : 'give --server URL (deciding needs the service, which verifies who you are)');
+    if ([v.server, v['data-dir'], v.postgres].filter((x) => x !== undefined).length !== 1) {
+      return badInput(
+        io,
+        where,
+        name === 'list' || name === 'show' ? 'give one of --server URL, --data-dir DIR and --postgres URL' : 'give --server URL (deciding needs the service, which verifies who you are)',
+      );
     }
     if (v.wait !== undefined && (!/^[0-9]{1,2}$/.test(v.wait) || Number(v.wait) > 60)) return badInput(io, where, `--wait must be a whole number of seconds from 0 to 60, got ${quote(v.wait)}`);
     if (v.wait !== undefined && v.server === undefined) return badInput(io, where, '--wait needs --server');
@@ -148,10 +182,9 @@ export const approvalsCommand: Command = {
       return EXIT.OK;
     };
 
-    if (v['data-dir'] !== undefined) {
-      const db = join(resolve(io.cwd, v['data-dir']), 'bastion.db');
-      if (!existsSync(db)) return badInput(io, where, `no data directory at ${quote(v['data-dir'])} (no bastion.db in it)`);
-      const opened = openSqliteApprovalStore(db);
+    if (v['data-dir'] !== undefined || v.postgres !== undefined) {
+      const opened = await directStore(v['data-dir'], v.postgres, io);
+      if (typeof opened === 'string') return badInput(io, where, opened);
       if (!opened.ok) return failWith(io, where, opened.errors);
       const service = createApprovalService({ store: opened.value });
       try {

@@ -11,6 +11,7 @@ import { execCommand } from './exec.js';
 import { hookCommand } from './hook.js';
 import { keysCommand } from './keys.js';
 import { mcpCommand } from './mcp.js';
+import { migrateCommand } from './migrate.js';
 import { killSwitchCommand } from './kill-switch.js';
 import { policyCommand } from './policy.js';
 import { replayCommand } from './replay.js';
@@ -29,6 +30,7 @@ export const COMMANDS: Command[] = [
   approvalsCommand,
   killSwitchCommand,
   keysCommand,
+  migrateCommand,
   mcpCommand,
   scanCommand,
   analyzeCommand,

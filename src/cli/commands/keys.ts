@@ -7,50 +7,37 @@
  */
 
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../../config/index.js';
 import type { ApiKeyRecord } from '../../identity/index.js';
-import { openSqliteStores, type StateStores } from '../../storage/index.js';
+import type { StateStores } from '../../storage/index.js';
 import { badInput, type CliIo, type Command, EXIT, failWith } from '../command.js';
+import { describeTarget, openStateStores, STATE_OPTIONS_HELP, type StateTarget, stateTarget } from '../state.js';
 
 const HELP = `Usage: bastion keys <create|list|revoke> [options]
 
 API keys for agents and service accounts. A key is sent as \`Authorization: Bearer <key>\`
 to a \`bastion serve\` whose configuration has \`identity: { apiKeys: true }\` and the same
-data directory. Only a hash of each key is stored.
+data directory (or, for replicas, the same PostgreSQL database). Only a hash of each key
+is stored.
 
-  bastion keys create --principal ID [--groups a,b] [--description TEXT] [--data-dir DIR]
+  bastion keys create --principal ID [--groups a,b] [--description TEXT] [where]
       makes a key for principal ID with those groups and prints it once, alone on one line
       of stdout (it cannot be shown again)
-  bastion keys list [--data-dir DIR] [--json]
+  bastion keys list [where] [--json]
       lists the keys (id, principal, groups, created, revoked), never their secrets
-  bastion keys revoke ID [--data-dir DIR]
+  bastion keys revoke ID [where]
       revokes the key with that id; the service refuses it from its next request on
 
-Options:
-  --data-dir DIR   the data directory (default .bastion; the keys live in DIR/bastion.db)
-  --config FILE    take the data directory from this configuration file instead
+Where (default .bastion):
+${STATE_OPTIONS_HELP}
 
 Example:
   export BASTION_TOKEN=$(bastion keys create --principal deploy-bot --groups ci,deployers)
 `;
 
-type Values = { 'data-dir'?: string | undefined; config?: string | undefined };
-
-/** The data directory: `--data-dir`, else the config file's, else `.bastion`. */
-function dataDirOf(values: Values, io: CliIo): string | { error: string } {
-  if (values['data-dir'] !== undefined) return resolve(io.cwd, values['data-dir']);
-  if (values.config !== undefined) {
-    const loaded = loadConfig(values.config, io.cwd);
-    if (!loaded.ok) return { error: loaded.errors[0]?.message ?? 'cannot load the configuration' };
-    return loaded.value.dataDir;
-  }
-  return resolve(io.cwd, '.bastion');
-}
-
-async function withStores(dir: string, io: CliIo, fn: (stores: StateStores) => Promise<number>): Promise<number> {
-  const opened = await openSqliteStores(dir);
+async function withStores(target: StateTarget, io: CliIo, fn: (stores: StateStores) => Promise<number>): Promise<number> {
+  const opened = await openStateStores(target);
   if (!opened.ok) return failWith(io, 'keys', opened.errors);
   try {
     return await fn(opened.value);
@@ -95,6 +82,7 @@ export const keysCommand: Command = {
           groups: { type: 'string' },
           description: { type: 'string' },
           'data-dir': { type: 'string' },
+          postgres: { type: 'string' },
           config: { type: 'string' },
           json: { type: 'boolean', default: false },
         },
@@ -103,8 +91,9 @@ export const keysCommand: Command = {
       return badInput(io, 'keys', `${sub}: ${(err as Error).message}`);
     }
     const { values, positionals } = parsed;
-    const dir = dataDirOf(values, io);
-    if (typeof dir !== 'string') return badInput(io, 'keys', dir.error);
+    const target = stateTarget(values, io);
+    if ('error' in target) return badInput(io, 'keys', target.error);
+    const dir = describeTarget(target);
 
     switch (sub) {
       case 'create': {
@@ -113,7 +102,7 @@ export const keysCommand: Command = {
           .split(',')
           .map((g) => g.trim())
           .filter((g) => g !== '');
-        return withStores(dir, io, async (stores) => {
+        return withStores(target, io, async (stores) => {
           const made = await stores.apiKeys.create(
             { principal: { id: values.principal as string, groups }, ...(values.description !== undefined ? { description: values.description } : {}) },
             Date.now(),
@@ -135,12 +124,12 @@ export const keysCommand: Command = {
         });
       }
       case 'list': {
-        if (!existsSync(join(dir, 'bastion.db'))) {
+        if (target.kind === 'sqlite' && !existsSync(join(target.dataDir, 'bastion.db'))) {
           io.stdout.write(values.json ? '[]\n' : '');
           io.stderr.write(`bastion keys: no data directory at ${dir} (no keys yet)\n`);
           return EXIT.OK;
         }
-        return withStores(dir, io, async (stores) => {
+        return withStores(target, io, async (stores) => {
           const records = await stores.apiKeys.list();
           if (values.json) io.stdout.write(`${JSON.stringify(records)}\n`);
           else if (records.length === 0) io.stderr.write(`bastion keys: no keys in ${dir}\n`);
@@ -151,7 +140,7 @@ export const keysCommand: Command = {
       case 'revoke': {
         const [id, ...extra] = positionals;
         if (id === undefined || extra.length > 0) return badInput(io, 'keys', 'revoke: give exactly one key id (see `bastion keys list`)');
-        return withStores(dir, io, async (stores) => {
+        return withStores(target, io, async (stores) => {
           const revoked = await stores.apiKeys.revoke(id, Date.now());
           if (!revoked.ok) return failWith(io, 'keys', revoked.errors);
           await stores.audit?.append({

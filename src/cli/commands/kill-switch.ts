@@ -5,19 +5,22 @@
  */
 
 import { userInfo } from 'node:os';
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type BastionError, bastionError, quote } from '../../core/errors.js';
 import { type KillSwitchState, parseKillSwitchChange } from '../../killswitch/index.js';
-import { openSqliteStores, type StateStores } from '../../storage/index.js';
+import type { StateStores } from '../../storage/index.js';
 import { callServer } from '../client.js';
 import { badInput, type CliIo, type Command, EXIT, failWith } from '../command.js';
+import { openStateStores, type StateTarget, stateTarget } from '../state.js';
 
 const WHERE = `Where (one of):
   --server <url>        a running service (\`bastion serve\`); the token comes from BASTION_TOKEN
                         and must name a principal in \`admin_groups\` to change anything
   --data-dir <dir>      the store of a data directory, directly (default .bastion); a change is
-                        audited as the local operator`;
+                        audited as the local operator
+  --postgres <url>      the PostgreSQL database replicas share, directly (\`env\`: the URL from
+                        BASTION_POSTGRES_URL); every replica applies a change within about a
+                        second; audited as the local operator`;
 
 const SHOW_HELP = `Usage: bastion kill-switch show [--server URL | --data-dir DIR]
 
@@ -57,7 +60,7 @@ Examples:
   bastion kill-switch set --disable-user intern@example.com --reason "offboarded" --data-dir .bastion
 `;
 
-const WHERE_OPTIONS = { server: { type: 'string' }, 'data-dir': { type: 'string' } } as const;
+const WHERE_OPTIONS = { server: { type: 'string' }, 'data-dir': { type: 'string' }, postgres: { type: 'string' } } as const;
 const SET_OPTIONS = {
   ...WHERE_OPTIONS,
   'all-write-tools-disabled': { type: 'string' },
@@ -109,16 +112,18 @@ function print(io: CliIo, value: unknown): number {
   return EXIT.OK;
 }
 
-type Where = { server: string } | { dataDir: string };
+type Where = { server: string } | StateTarget;
 
-function where(values: { server?: string | undefined; 'data-dir'?: string | undefined }, io: CliIo): Where | string {
+function where(values: { server?: string | undefined; 'data-dir'?: string | undefined; postgres?: string | undefined }, io: CliIo): Where | string {
   if (values.server !== undefined && values['data-dir'] !== undefined) return 'give --server or --data-dir, not both';
+  if (values.server !== undefined && values.postgres !== undefined) return 'give --server or --postgres, not both';
   if (values.server !== undefined) return { server: values.server };
-  return { dataDir: resolve(io.cwd, values['data-dir'] ?? '.bastion') };
+  const target = stateTarget(values, io);
+  return 'error' in target ? target.error : target;
 }
 
-async function withStores<T>(dataDir: string, use: (stores: StateStores) => Promise<T>): Promise<T | BastionError[]> {
-  const opened = await openSqliteStores(dataDir);
+async function withStores<T>(target: StateTarget, use: (stores: StateStores) => Promise<T>): Promise<T | BastionError[]> {
+  const opened = await openStateStores(target);
   if (!opened.ok) return opened.errors;
   try {
     return await use(opened.value);
@@ -140,7 +145,7 @@ async function show(args: string[], io: CliIo): Promise<number> {
     const r = await callServer({ server: w.server, method: 'GET', path: '/v1/kill-switch' }, io.env);
     return r.ok ? print(io, r.value.body) : failWith(io, 'kill-switch show', r.errors);
   }
-  const out = await withStores(w.dataDir, async (s) => {
+  const out = await withStores(w, async (s) => {
     const snap = await s.killSwitch.snapshot();
     return { ...snap.state, version: snap.version, updatedAt: snap.updatedAt === null ? null : new Date(snap.updatedAt).toISOString() };
   });
@@ -204,7 +209,7 @@ async function set(args: string[], io: CliIo): Promise<number> {
   }
 
   const operator = localOperator();
-  const out = await withStores(w.dataDir, async (s) => {
+  const out = await withStores(w, async (s) => {
     const stores = s;
     const change = changeFrom(switches, await stores.killSwitch.get());
     const checked = parseKillSwitchChange(change, 'kill-switch set');

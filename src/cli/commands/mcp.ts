@@ -15,15 +15,15 @@ import { createBastionApp } from '../../app/index.js';
 import { DEFAULT_CONFIG, loadConfig, type BastionConfig } from '../../config/index.js';
 import { validateRequest } from '../../core/request.js';
 import { acceptTool, connectUpstream, createSessionServer, createToolIntegrity, serverNameFor } from '../../mcp/index.js';
-import { openSqliteStores } from '../../storage/index.js';
 import { badInput, type CliIo, type Command, EXIT, failWith, parseOptions } from '../command.js';
+import { openStateStores, stateTarget } from '../state.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 const HELP = `Usage: bastion mcp [--config FILE] [--policy PATH]… --principal ID [--groups G1,G2] [--environment ENV]
                   [--data-dir DIR] [--server NAME] [--approval-wait SECONDS] -- <command that starts an MCP server>
-       bastion mcp pins [--data-dir DIR] [--server NAME] [--json]
-       bastion mcp accept --server NAME --tool T [--data-dir DIR]
+       bastion mcp pins [--data-dir DIR | --postgres URL] [--server NAME] [--json]
+       bastion mcp accept --server NAME --tool T [--data-dir DIR | --postgres URL]
 
 Serves an MCP server on stdio that proxies the one <command> starts. The tools' names are the
 actions and their arguments the \`args\` of each decision; the principal is the one given here.
@@ -43,6 +43,7 @@ Options:
   --groups G1,G2         the principal's groups
   --environment ENV      the environment of every call (for rules' \`environments\`)
   --data-dir DIR         state directory (audit log, approvals, pins in DIR/bastion.db); default .bastion
+  --postgres URL         (pins, accept) the PostgreSQL database replicas share (\`env\`: BASTION_POSTGRES_URL)
   --server NAME          the upstream's name (pins, audit, \`context.mcp.server\`); default from the command
   --approval-wait S      how long a call held for approval waits once the user agreed; default 300
 
@@ -63,9 +64,14 @@ function localOperator(): string {
 }
 
 async function pins(args: string[], io: CliIo): Promise<number> {
-  const parsed = parseOptions(io, 'mcp pins', args, { help: HELP, options: { 'data-dir': { type: 'string' }, server: { type: 'string' }, json: { type: 'boolean', default: false } } });
+  const parsed = parseOptions(io, 'mcp pins', args, {
+    help: HELP,
+    options: { 'data-dir': { type: 'string' }, postgres: { type: 'string' }, server: { type: 'string' }, json: { type: 'boolean', default: false } },
+  });
   if (!parsed.ok) return parsed.exit;
-  const opened = await openSqliteStores(resolve(io.cwd, parsed.values['data-dir'] ?? DEFAULT_CONFIG.dataDir));
+  const target = stateTarget(parsed.values.postgres === undefined ? { 'data-dir': parsed.values['data-dir'] ?? DEFAULT_CONFIG.dataDir } : parsed.values, io);
+  if ('error' in target) return badInput(io, 'mcp pins', target.error);
+  const opened = await openStateStores(target);
   if (!opened.ok) return failWith(io, 'mcp pins', opened.errors);
   try {
     const server = parsed.values.server;
@@ -88,11 +94,16 @@ async function pins(args: string[], io: CliIo): Promise<number> {
 }
 
 async function accept(args: string[], io: CliIo): Promise<number> {
-  const parsed = parseOptions(io, 'mcp accept', args, { help: HELP, options: { 'data-dir': { type: 'string' }, server: { type: 'string' }, tool: { type: 'string' } } });
+  const parsed = parseOptions(io, 'mcp accept', args, {
+    help: HELP,
+    options: { 'data-dir': { type: 'string' }, postgres: { type: 'string' }, server: { type: 'string' }, tool: { type: 'string' } },
+  });
   if (!parsed.ok) return parsed.exit;
   const { server, tool } = parsed.values;
   if (server === undefined || tool === undefined) return badInput(io, 'mcp accept', 'give --server NAME and --tool T (see `bastion mcp pins`)');
-  const opened = await openSqliteStores(resolve(io.cwd, parsed.values['data-dir'] ?? DEFAULT_CONFIG.dataDir));
+  const target = stateTarget(parsed.values.postgres === undefined ? { 'data-dir': parsed.values['data-dir'] ?? DEFAULT_CONFIG.dataDir } : parsed.values, io);
+  if ('error' in target) return badInput(io, 'mcp accept', target.error);
+  const opened = await openStateStores(target);
   if (!opened.ok) return failWith(io, 'mcp accept', opened.errors);
   try {
     const audit = opened.value.audit;

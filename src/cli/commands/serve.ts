@@ -130,7 +130,7 @@ export const serveCommand: Command = {
     if (config.dev) io.stderr.write('\n  !!! DEVELOPMENT MODE: identity is read from request headers and bodies and NOT verified. Never expose this. !!!\n\n');
     const shadow = app.gateway.shadowPolicySet;
     io.stdout.write(
-      `bastion listening on ${started.value.url} (policy ${app.gateway.policySet.version}${shadow ? `, shadow policy ${shadow.version}` : ''}, data ${config.dataDir}${config.storage.kind === 'postgres' ? ', audit log in PostgreSQL' : ''})\n`,
+      `bastion listening on ${started.value.url} (policy ${app.gateway.policySet.version}${shadow ? `, shadow policy ${shadow.version}` : ''}, data ${config.dataDir}${config.storage.kind === 'postgres' ? ', state and audit log in PostgreSQL, limits in the data directory' : ''})\n`,
     );
     io.stdout.write(howToCall(started.value.url ?? `http://${config.host}:${config.port}`, config.dev));
 

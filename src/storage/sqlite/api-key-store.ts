@@ -27,7 +27,7 @@ const MIGRATIONS = [
   )`,
 ];
 
-interface Row {
+export interface ApiKeyRow {
   id: unknown;
   secret_hash: unknown;
   principal_id: unknown;
@@ -38,7 +38,7 @@ interface Row {
 }
 
 /** Reads a row strictly: a damaged row is an error, never a key that works. */
-function fromRow(row: Row): StoredApiKey {
+export function apiKeyFromRow(row: ApiKeyRow): StoredApiKey {
   const bad = (what: string) => new BastionException(bastionError('STATE_STORAGE', `the ${STORE}'s row for \`${String(row.id)}\` (table apikey_keys) is malformed: ${what}`));
   if (typeof row.id !== 'string' || !/^[0-9a-f]{16}$/.test(row.id)) throw bad('id is not a key id');
   if (typeof row.secret_hash !== 'string' || !/^[0-9a-f]{64}$/.test(row.secret_hash)) throw bad('secret_hash is not a SHA-256 in hex');
@@ -85,15 +85,15 @@ export function openSqliteApiKeyStore(path: string, options: SqliteStateOptions 
         conn.write('store a key', () => stmts.insert.run(key.id, key.secretHash, key.principal.id, JSON.stringify(key.principal.groups), key.description ?? null, key.createdAt).changes === 1),
       read: async (id) =>
         conn.run('read a key', () => {
-          const row = stmts.read.get(id) as Row | undefined;
-          return row === undefined ? undefined : fromRow(row);
+          const row = stmts.read.get(id) as ApiKeyRow | undefined;
+          return row === undefined ? undefined : apiKeyFromRow(row);
         }),
-      list: async () => conn.run('list keys', () => (stmts.list.all() as Row[]).map(fromRow)),
+      list: async () => conn.run('list keys', () => (stmts.list.all() as ApiKeyRow[]).map(apiKeyFromRow)),
       revoke: async (id, now) =>
         conn.write('revoke a key', () => {
           stmts.revoke.run(now, id);
-          const row = stmts.read.get(id) as Row | undefined;
-          return row === undefined ? undefined : fromRow(row);
+          const row = stmts.read.get(id) as ApiKeyRow | undefined;
+          return row === undefined ? undefined : apiKeyFromRow(row);
         }),
       close: async () => conn.close(),
     }),

@@ -34,7 +34,7 @@ const MIGRATIONS = [
   CREATE INDEX approval_records_due ON approval_records (status, expires_at);`,
 ];
 
-interface Row {
+export interface ApprovalRow {
   id: string;
   status: string;
   requester: string;
@@ -48,7 +48,8 @@ function malformed(id: unknown, what: string): BastionException {
   return new BastionException(bastionError('STATE_STORAGE', `the ${STORE}'s row for \`${String(id)}\` (table approval_records) is malformed: ${what}`));
 }
 
-function fromRow(row: Row): ApprovalRecord {
+/** Reads a row strictly (also the PostgreSQL adapter's rows, the same columns). */
+export function approvalFromRow(row: ApprovalRow): ApprovalRecord {
   let body: unknown;
   try {
     body = JSON.parse(row.body);
@@ -102,8 +103,8 @@ export function openSqliteApprovalStore(path: string, options: SqliteStateOption
   };
   const pages = new Map<string, ReturnType<SqliteDatabase['prepare']>>();
   const read = (id: string): ApprovalRecord | undefined => {
-    const row = stmts.read.get(id) as Row | undefined;
-    return row === undefined ? undefined : fromRow(row);
+    const row = stmts.read.get(id) as ApprovalRow | undefined;
+    return row === undefined ? undefined : approvalFromRow(row);
   };
   const write = (before: ApprovalRecord, after: ApprovalRecord): void => {
     const [id, ...rest] = values(after);
@@ -134,14 +135,14 @@ export function openSqliteApprovalStore(path: string, options: SqliteStateOption
           ...(query.after === undefined ? {} : { afterCreated: query.after.createdAt, afterId: query.after.id }),
           ...(query.requester === undefined ? {} : { requester: query.requester }),
           ...(query.status === undefined ? {} : { status: query.status }),
-        }) as Row[];
-        return rows.map(fromRow);
+        }) as ApprovalRow[];
+        return rows.map(approvalFromRow);
       }),
     expire: async (now) =>
       conn.write('expire approvals', () => {
         const expired: ApprovalRecord[] = [];
-        for (const row of stmts.due.all(now) as Row[]) {
-          const before = fromRow(row);
+        for (const row of stmts.due.all(now) as ApprovalRow[]) {
+          const before = approvalFromRow(row);
           const after = expireApproval(before, now);
           if (after === undefined) continue;
           write(before, after);

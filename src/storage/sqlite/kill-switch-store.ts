@@ -6,7 +6,7 @@
  *
  * Change notification: listeners hear of this store's own updates at once, and of another
  * process's at this store's next read (`get`/`snapshot`), which the gateway does before
- * every decision. PostgreSQL LISTEN/NOTIFY or Redis pub/sub will push them instead.
+ * every decision. The PostgreSQL adapter pushes them with LISTEN/NOTIFY instead.
  */
 
 import type { BastionError } from '../../core/errors.js';
@@ -29,14 +29,14 @@ const MIGRATIONS = [
   )`,
 ];
 
-interface Row {
+export interface KillSwitchRow {
   state: unknown;
   version: unknown;
   updated_at: unknown;
 }
 
 /** Reads the row strictly: a hand-edited or damaged state is an error, never "all off". */
-function fromRow(row: Row | undefined): KillSwitchSnapshot {
+export function killSwitchFromRow(row: KillSwitchRow | undefined): KillSwitchSnapshot {
   if (row === undefined) return { state: applyKillSwitchChange(EMPTY_KILL_SWITCH, {}), version: 0, updatedAt: null };
   const bad = (what: string) => new BastionException(bastionError('STATE_STORAGE', `the ${STORE}'s row (table killswitch_state) is malformed: ${what}`));
   if (typeof row.version !== 'number' || !Number.isSafeInteger(row.version) || row.version < 1) throw bad('version is not a whole number above 0');
@@ -83,11 +83,11 @@ export function openSqliteKillSwitchStore(path: string, options: SqliteKillSwitc
   };
   // The row is read before every decision; it is parsed and checked again only when it
   // changed (any edit to it, by any process, changes the text or the version).
-  let cached: { row: Row; snapshot: KillSwitchSnapshot } | undefined;
+  let cached: { row: KillSwitchRow; snapshot: KillSwitchSnapshot } | undefined;
   const read = (_db: SqliteDatabase): KillSwitchSnapshot => {
-    const row = stmts.read.get() as Row | undefined;
+    const row = stmts.read.get() as KillSwitchRow | undefined;
     if (row !== undefined && cached !== undefined && cached.row.state === row.state && cached.row.version === row.version && cached.row.updated_at === row.updated_at) return cached.snapshot;
-    const snapshot = fromRow(row);
+    const snapshot = killSwitchFromRow(row);
     cached = row === undefined ? undefined : { row, snapshot };
     return snapshot;
   };

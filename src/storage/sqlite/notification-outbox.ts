@@ -24,14 +24,15 @@ const MIGRATIONS = [
   CREATE INDEX notification_outbox_order ON notification_outbox (created_at, delivery);`,
 ];
 
-interface Row {
+export interface OutboxRow {
   delivery: string;
   created_at: number;
   attempts: number;
   body: string;
 }
 
-function fromRow(row: Row): OutboxEntry {
+/** Reads a row strictly (also the PostgreSQL adapter's rows). */
+export function outboxFromRow(row: OutboxRow): OutboxEntry {
   let body: unknown;
   try {
     body = JSON.parse(row.body);
@@ -70,12 +71,12 @@ export function openSqliteNotificationOutbox(path: string, options: SqliteStateO
       add: async (entry) => void conn.write('keep a notification', () => stmts.insert.run(entry.delivery, entry.createdAt, entry.attempts, JSON.stringify(entry))),
       attempted: async (delivery, attempts, lastError) =>
         conn.write('record a notification attempt', () => {
-          const row = stmts.read.get(delivery) as Row | undefined;
+          const row = stmts.read.get(delivery) as OutboxRow | undefined;
           if (row === undefined) return;
-          stmts.write.run(attempts, JSON.stringify({ ...fromRow(row), attempts, lastError }), delivery);
+          stmts.write.run(attempts, JSON.stringify({ ...outboxFromRow(row), attempts, lastError }), delivery);
         }),
       remove: async (delivery) => void conn.write('forget a notification', () => stmts.remove.run(delivery)),
-      pending: async () => conn.run('read the notification outbox', () => (stmts.all.all() as Row[]).map(fromRow)),
+      pending: async () => conn.run('read the notification outbox', () => (stmts.all.all() as OutboxRow[]).map(outboxFromRow)),
       close: async () => conn.close(),
     },
   };

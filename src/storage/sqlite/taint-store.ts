@@ -35,7 +35,8 @@ export interface SqliteTaintStoreOptions extends SqliteStateOptions {
   now?: () => number;
 }
 
-function parseRecord(text: unknown): TaintRecord {
+/** Reads a stored record strictly (also the PostgreSQL adapter's rows). */
+export function parseTaintRecord(text: unknown): TaintRecord {
   const bad = () => new BastionException(bastionError('STATE_STORAGE', `the ${STORE}'s row (table taint_traces) is malformed`));
   let v: unknown;
   try {
@@ -93,7 +94,7 @@ export function openSqliteTaintStore(path: string, options: SqliteTaintStoreOpti
         conn.run('read a trace', () => {
           const row = stmts.get.get(traceId) as { record: unknown; marked_at: number } | undefined;
           if (row === undefined || row.marked_at < now() - ttl) return undefined;
-          return parseRecord(row.record);
+          return parseTaintRecord(row.record);
         }),
       mark: async (traceId, record) =>
         conn.write('mark a trace', () => {
@@ -108,7 +109,7 @@ export function openSqliteTaintStore(path: string, options: SqliteTaintStoreOpti
         conn.write('add to a trace', () => {
           const at = now();
           const row = stmts.get.get(traceId) as { record: unknown; marked_at: number } | undefined;
-          const previous = row === undefined || row.marked_at < at - ttl ? undefined : parseRecord(row.record);
+          const previous = row === undefined || row.marked_at < at - ttl ? undefined : parseTaintRecord(row.record);
           const next = appendTaint(previous, entry, sourcesLimit);
           stmts.put.run(traceId, JSON.stringify(next), at);
           stmts.expire.run(at - ttl);

@@ -38,7 +38,7 @@ const MIGRATIONS = [
   )`,
 ];
 
-interface PinRow {
+export interface PinRow {
   server: unknown;
   tool: unknown;
   hash: unknown;
@@ -50,7 +50,7 @@ interface PinRow {
   accepted_at: unknown;
 }
 
-interface ChangeRow {
+export interface ChangeRow {
   server: unknown;
   tool: unknown;
   hash: unknown;
@@ -79,7 +79,7 @@ function common(table: string, row: PinRow | ChangeRow): { server: string; tool:
 
 const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
 
-function pinFromRow(row: PinRow): ToolPin {
+export function pinFromRow(row: PinRow): ToolPin {
   const base = common('mcp_tool_pins', row);
   const bad = (what: string) => malformed('mcp_tool_pins', row, what);
   if (row.status !== 'trusted' && row.status !== 'held') throw bad('status is not `trusted` or `held`');
@@ -94,7 +94,7 @@ function pinFromRow(row: PinRow): ToolPin {
   return pin;
 }
 
-function changeFromRow(row: ChangeRow): ToolChange {
+export function changeFromRow(row: ChangeRow): ToolChange {
   const base = common('mcp_tool_changes', row);
   if (!isTime(row.seen_at)) throw malformed('mcp_tool_changes', row, 'seen_at is not a time in ms');
   return { ...base, seenAt: row.seen_at };

@@ -1,5 +1,5 @@
 /**
- * The contract every API key store adapter must pass (memory, SQLite; PostgreSQL later): a
+ * The contract every API key store adapter must pass (memory, SQLite, PostgreSQL): a
  * key handed out once in Bastion's format and found again only with its exact secret, lists
  * without secrets, revocation that keeps its first time, refusal of malformed input, and a
  * closed store rejecting.

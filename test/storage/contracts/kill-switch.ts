@@ -1,6 +1,6 @@
 /**
- * The contract every kill-switch store adapter must pass (memory, SQLite; PostgreSQL in a
- * later issue): the empty state first, changes that keep what they leave out, atomic
+ * The contract every kill-switch store adapter must pass (memory, SQLite, PostgreSQL): the
+ * empty state first, changes that keep what they leave out, atomic
  * concurrent updates, versions, copies, notification in version order, malformed changes
  * refused without effect, a closed store rejecting.
  */

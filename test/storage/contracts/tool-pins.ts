@@ -1,5 +1,5 @@
 /**
- * The contract every MCP tool pin store adapter must pass (memory, SQLite; PostgreSQL later):
+ * The contract every MCP tool pin store adapter must pass (memory, SQLite, PostgreSQL):
  * first sight pins once, later pins of the same tool never replace it, the oldest pin of a
  * name owns it, changes are recorded once per definition, and an acceptance makes the newest
  * change (or a held pin) the trusted pin and clears the changes.

@@ -1,0 +1,95 @@
+/**
+ * What the PostgreSQL state stores (approvals, kill switch, API keys, the notification
+ * outbox, tool pins, taint) share: one pg pool (usually one per process, shared by every
+ * store), a store that rejects with `STATE_STORAGE` naming itself once closed or when the
+ * database fails, and transactions that roll back on any failure. Atomic changes are done by
+ * the database (`SELECT … FOR UPDATE` inside a transaction, conditional `UPDATE`,
+ * `INSERT … ON CONFLICT`), never by a lock in this process, so they hold across replicas.
+ */
+
+import type pg from 'pg';
+import { storageFailure } from '../sqlite/state-db.js';
+import { BastionException, bastionError } from '../../core/errors.js';
+import { type Migration, migrate } from './migrate.js';
+
+/** A client or the pool: what a read sends its statement to. */
+export type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;
+
+export interface PostgresStateOptions {
+  /** Apply the store's migrations at open (default true; `openPostgresStores` applies them all once). */
+  migrate?: boolean;
+  /** End the pool when the store is closed (default false: the pool's owner ends it). */
+  ownsPool?: boolean;
+}
+
+/** One store's access to the pool: closed-state checks, failures mapped, transactions. */
+export class PgState {
+  private closed = false;
+
+  constructor(
+    readonly pool: pg.Pool,
+    readonly store: string,
+    private readonly ownsPool = false,
+  ) {}
+
+  private open(): void {
+    if (this.closed) throw new BastionException(bastionError('STATE_STORAGE', `the ${this.store} is closed`));
+  }
+
+  /** Runs `fn` on the pool, mapping a driver failure to `STATE_STORAGE` ("the … cannot `what`: …"). */
+  async run<T>(what: string, fn: (db: Queryable) => Promise<T>): Promise<T> {
+    this.open();
+    try {
+      return await fn(this.pool);
+    } catch (err) {
+      throw storageFailure(this.store, what, err);
+    }
+  }
+
+  /** Runs `fn` in one transaction on one client: committed when it resolves, rolled back when it throws. */
+  async tx<T>(what: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    this.open();
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw storageFailure(this.store, what, err);
+    }
+    let broken: unknown;
+    try {
+      await client.query('BEGIN');
+      const out = await fn(client);
+      await client.query('COMMIT');
+      return out;
+    } catch (err) {
+      await client.query('ROLLBACK').catch((e: unknown) => {
+        broken = e;
+      });
+      throw storageFailure(this.store, what, err);
+    } finally {
+      // A client whose ROLLBACK failed is discarded, never handed to the next transaction.
+      client.release(broken === undefined ? undefined : true);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.ownsPool && !this.pool.ended) await this.pool.end();
+  }
+}
+
+/** Applies `migrations` unless told not to; a failure is a `STATE_STORAGE` exception naming the store. */
+export async function prepare(pool: pg.Pool, store: string, migrations: readonly Migration[], options: PostgresStateOptions): Promise<PgState> {
+  if (options.migrate !== false) {
+    try {
+      await migrate(pool, migrations);
+    } catch (err) {
+      throw storageFailure(store, 'migrate its tables', err);
+    }
+  }
+  return new PgState(pool, store, options.ownsPool === true);
+}
+
+/** Milliseconds in a bigint column, read as a number (float8 holds every safe integer exactly). */
+export const ms = (column: string): string => `${column}::float8 AS ${column}`;
