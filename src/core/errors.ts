@@ -30,6 +30,10 @@ export const ERROR_CODES = {
   },
   DETECTION_INVALID: { status: 400, summary: 'a Sigma detection rule is not valid YAML, does not follow the rule format or uses something the evaluator does not support' },
   AUDIT_SINK: { status: 502, summary: 'the SIEM endpoint rejected or did not answer a batch' },
+  STATE_UNAVAILABLE: {
+    status: 503,
+    summary: 'a state store cannot reach its server (PostgreSQL down or the connection lost), so nothing was decided; retry, on another replica if one is up',
+  },
   STATE_STORAGE: { status: 500, summary: 'a state store (kill switch, approvals, limits) cannot be opened, read or written, or was closed' },
   APPROVAL_INVALID: { status: 400, summary: "an approval, or an approver's decision on one, is malformed" },
   APPROVAL_NOT_FOUND: { status: 404, summary: 'no approval has this id' },

@@ -34,6 +34,12 @@ export interface ErrorBody {
  * error's code, the messages joined with `; `, the named fields listed. An error whose status
  * is 500 is logged with `raw` (what was thrown, if anything) and masked.
  */
+/** Codes answered 503 with a fixed message (what failed stays in the log): the caller may retry elsewhere. */
+const UNAVAILABLE: Partial<Record<string, string>> = {
+  AUDIT_UNAVAILABLE: 'the audit log cannot record right now, so nothing was decided; retry (another replica may be able to)',
+  STATE_UNAVAILABLE: 'a state store cannot reach its server right now, so nothing was decided; retry (another replica may be able to)',
+};
+
 export function errorAnswer(request: FastifyRequest, errors: readonly BastionError[] | undefined, raw?: unknown): { status: number; error: ErrorBody['error'] } {
   const first = errors?.[0];
   if (errors === undefined || first === undefined || httpStatus(first.code) === 500) {
@@ -41,10 +47,11 @@ export function errorAnswer(request: FastifyRequest, errors: readonly BastionErr
     request.log.error({ ...(raw !== undefined ? { err: raw } : {}), ...(errors !== undefined ? { errors } : {}), errorId: request.id }, 'internal error');
     return { status: 500, error: { code: 'INTERNAL', message: 'internal error', id: request.id } };
   }
-  if (first.code === 'AUDIT_UNAVAILABLE') {
+  const unavailable = UNAVAILABLE[first.code];
+  if (unavailable !== undefined) {
     // INVARIANT: as a 500, the store's own words (a database host, driver text) stay in the log.
-    request.log.error({ ...(raw !== undefined ? { err: raw } : {}), errors, errorId: request.id }, 'audit log unavailable');
-    return { status: 503, error: { code: 'AUDIT_UNAVAILABLE', message: 'the audit log cannot record right now, so nothing was decided; retry (another replica may be able to)', id: request.id } };
+    request.log.error({ ...(raw !== undefined ? { err: raw } : {}), errors, errorId: request.id }, 'store unavailable');
+    return { status: 503, error: { code: first.code, message: unavailable, id: request.id } };
   }
   const fields = errors.flatMap((e) => (e.field !== undefined ? [e.field] : []));
   const error: ErrorBody['error'] = { code: first.code, message: errors.map((e) => e.message).join('; ') };

@@ -207,7 +207,8 @@ describe.skipIf(!pgUp)('replicas on PostgreSQL: faults', () => {
       expect(allowedInOutage.map((s) => JSON.stringify(s.answer))).toEqual([]);
       // Refused as unavailable (a load balancer or agent may retry), never as a decision.
       const statuses = [...new Set(inOutage.map((s) => `${s.answer.status} ${(s.answer.body.error as { code?: string } | undefined)?.code}`))];
-      expect(statuses).toEqual(['503 AUDIT_UNAVAILABLE']);
+      // Which store fails first (the audit log, or the kill switch's lost connection) is a race; both are 503.
+      expect(statuses.filter((x) => x !== '503 AUDIT_UNAVAILABLE' && x !== '503 STATE_UNAVAILABLE')).toEqual([]);
       expect(JSON.stringify(inOutage[0]?.answer.body)).not.toContain(String(pgServer.port));
       expect(outageHealth.body.status).toBe('degraded');
       console.log(
@@ -224,11 +225,7 @@ describe.skipIf(!pgUp)('replicas on PostgreSQL: faults', () => {
     }, 90_000);
   });
 
-  // Waits for shared approvals and the shared kill switch in PostgreSQL (branch w/pg-state):
-  // until then each replica keeps its own in its SQLite file, and these cannot hold.
-  const SHARED_STATE = false;
-
-  describe.skipIf(!SHARED_STATE)('shared state across replicas', () => {
+  describe('shared state across replicas', () => {
     let db: TestDatabase;
     let set: ReplicaSet;
     beforeAll(async () => {
@@ -272,12 +269,13 @@ describe.skipIf(!pgUp)('replicas on PostgreSQL: faults', () => {
         const t0 = performance.now();
         const put = await call(a.url, 'PUT', '/v1/kill-switch', { all_write_tools_disabled: on, reason: `round ${i}` }, admin);
         expect(put.status, JSON.stringify(put.body)).toBe(200);
-        // The very next decision on B already sees it.
-        const next = await decide(b, 'ticket.update');
+        // B learns of it by LISTEN/NOTIFY: bounded (1 s here; milliseconds in practice) and measured.
+        let next = await decide(b, 'ticket.update');
+        while (next.body.decision !== (on ? 'deny' : 'allow') && performance.now() - t0 < 1000) next = await decide(b, 'ticket.update');
         samples.push(performance.now() - t0);
         expect(next.body.decision, `round ${i}: ${JSON.stringify(next.body)}`).toBe(on ? 'deny' : 'allow');
       }
-      console.log(`kill switch A → B, set and next decision: max ${Math.max(...samples).toFixed(1)} ms`);
+      console.log(`kill switch A → B, set until B decides by it: max ${Math.max(...samples).toFixed(1)} ms`);
     });
   });
 });

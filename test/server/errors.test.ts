@@ -74,7 +74,7 @@ describe('the code → status matrix', () => {
         // The real error is in the log, under the id the caller was given.
         const line = log.lines().find((l) => l['errorId'] === body.error['id']);
         expect(JSON.stringify(line)).toContain(`detail of ${code}`);
-      } else if (code === 'AUDIT_UNAVAILABLE') {
+      } else if (code === 'AUDIT_UNAVAILABLE' || code === 'STATE_UNAVAILABLE') {
         // Unavailable, not a bug: the status says retry; the store's words stay in the log as a 500's do.
         expect(body).toEqual({ error: { code, message: expect.stringContaining('nothing was decided'), id: expect.stringMatching(UUID) } });
         expect(r.body).not.toContain('/var/lib/bastion');

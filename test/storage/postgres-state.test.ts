@@ -158,7 +158,7 @@ describe.skipIf(!up)('PostgreSQL state stores', () => {
       }
     });
 
-    it('rejects get() with STATE_STORAGE once its listening connection is killed, and recovers by itself with the state changed meanwhile', async () => {
+    it('rejects get() with STATE_UNAVAILABLE once its listening connection is killed, and recovers by itself with the state changed meanwhile', async () => {
       const schema = await freshSchema();
       const [poolA, poolB] = [await schemaPool(schema, 2), await schemaPool(schema, 2)];
       const a = await openPostgresKillSwitchStore(poolA, { refreshMs: 30_000, reconnectMs: 300 });
@@ -182,7 +182,7 @@ describe.skipIf(!up)('PostgreSQL state stores', () => {
             )) as unknown,
         );
         await expect(b.get()).rejects.toMatchObject({
-          code: 'STATE_STORAGE',
+          code: 'STATE_UNAVAILABLE',
           message: expect.stringMatching(/^the kill-switch store cannot learn the current state: its connection to PostgreSQL is lost \(.+\); reconnecting$/),
         });
         // A change while both are deaf (writes go through the pool): each reads it once it has reconnected.
@@ -197,7 +197,7 @@ describe.skipIf(!up)('PostgreSQL state stores', () => {
       }
     });
 
-    it('a gateway on it answers no decision (STATE_STORAGE) while the listener is down, not an allow, and decides again once it is back', async () => {
+    it('a gateway on it answers no decision (STATE_UNAVAILABLE) while the listener is down, not an allow, and decides again once it is back', async () => {
       const schema = await freshSchema();
       const pool = await schemaPool(schema, 2);
       const killSwitch = await openPostgresKillSwitchStore(pool, { refreshMs: 30_000, reconnectMs: 300 });
@@ -216,7 +216,7 @@ describe.skipIf(!up)('PostgreSQL state stores', () => {
               (e: unknown) => e,
             )) as unknown,
         );
-        await expect(gateway.decide(request)).rejects.toMatchObject({ code: 'STATE_STORAGE' });
+        await expect(gateway.decide(request)).rejects.toMatchObject({ code: 'STATE_UNAVAILABLE' });
         await until('the listener back', () => killSwitch.get());
         expect((await gateway.decide(request)).decision).toBe('allow');
       } finally {

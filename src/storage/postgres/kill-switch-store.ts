@@ -25,10 +25,9 @@ import pg from 'pg';
 import { BastionException, bastionError } from '../../core/errors.js';
 import type { KillSwitchSnapshot, KillSwitchStore } from '../../killswitch/index.js';
 import { applyKillSwitchChange, checkKillSwitchChange, copySnapshot, KillSwitchListeners } from '../../killswitch/index.js';
-import { storageFailure } from '../sqlite/state-db.js';
 import { killSwitchFromRow } from '../sqlite/kill-switch-store.js';
 import type { Migration } from './migrate.js';
-import { type PostgresStateOptions, prepare, type Queryable } from './state.js';
+import { type PostgresStateOptions, postgresFailure, prepare, type Queryable } from './state.js';
 
 const STORE = 'kill-switch store';
 
@@ -111,13 +110,15 @@ export async function openPostgresKillSwitchStore(pool: pg.Pool, options: Postgr
     channel = channelOf((await pool.query<{ schema: string }>('SELECT current_schema() AS schema')).rows[0]?.schema ?? 'public');
   } catch (err) {
     await db.close();
-    throw storageFailure(STORE, 'read its schema', err);
+    throw postgresFailure(STORE, 'read its schema', err);
   }
 
   let current: KillSwitchSnapshot | undefined;
   let confirmedAt = 0;
   let listener: pg.Client | undefined;
   let lastError = 'not connected yet';
+  // A row that could not be read (malformed), as opposed to a server that could not be reached.
+  let lastDamage = false;
   let closed = false;
   let reconnect: NodeJS.Timeout | undefined;
   let reading: Promise<void> | undefined;
@@ -136,6 +137,7 @@ export async function openPostgresKillSwitchStore(pool: pg.Pool, options: Postgr
     listener = undefined;
     current = undefined;
     lastError = err instanceof Error ? (err.message.split('\n')[0] ?? '') : 'the connection ended';
+    lastDamage = err instanceof BastionException;
     client.removeAllListeners('notification');
     client.on('error', () => undefined);
     client.end().catch(() => undefined);
@@ -206,11 +208,13 @@ export async function openPostgresKillSwitchStore(pool: pg.Pool, options: Postgr
         return;
       }
       listener = client;
+      lastDamage = false;
       adopt(snapshot);
       confirmedAt = Date.now();
       if (heardWhileConnecting) void refresh();
     } catch (err) {
       lastError = err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err);
+      lastDamage = err instanceof BastionException;
       client.on('error', () => undefined);
       await client.end().catch(() => undefined);
       schedule();
@@ -224,7 +228,7 @@ export async function openPostgresKillSwitchStore(pool: pg.Pool, options: Postgr
     closed = true;
     if (reconnect !== undefined) clearTimeout(reconnect);
     await db.close();
-    throw storageFailure(STORE, 'listen for changes', err);
+    throw postgresFailure(STORE, 'listen for changes', err);
   }
   const timer = setInterval(() => void refresh(), refreshMs);
   timer.unref();
@@ -232,10 +236,11 @@ export async function openPostgresKillSwitchStore(pool: pg.Pool, options: Postgr
   const known = (): KillSwitchSnapshot => {
     if (closed) throw new BastionException(bastionError('STATE_STORAGE', `the ${STORE} is closed`));
     if (listener === undefined || current === undefined) {
-      throw new BastionException(bastionError('STATE_STORAGE', `the ${STORE} cannot learn the current state: its connection to PostgreSQL is lost (${lastError}); reconnecting`));
+      if (lastDamage) throw new BastionException(bastionError('STATE_STORAGE', `the ${STORE} cannot learn the current state: ${lastError}`));
+      throw new BastionException(bastionError('STATE_UNAVAILABLE', `the ${STORE} cannot learn the current state: its connection to PostgreSQL is lost (${lastError}); reconnecting`));
     }
     const age = Date.now() - confirmedAt;
-    if (age > staleAfterMs) throw new BastionException(bastionError('STATE_STORAGE', `the ${STORE} cannot learn the current state: its last read of PostgreSQL is ${age} ms old`));
+    if (age > staleAfterMs) throw new BastionException(bastionError('STATE_UNAVAILABLE', `the ${STORE} cannot learn the current state: its last read of PostgreSQL is ${age} ms old`));
     return current;
   };
 

@@ -1,14 +1,31 @@
 /**
  * What the PostgreSQL state stores (approvals, kill switch, API keys, the notification
  * outbox, tool pins, taint) share: one pg pool (usually one per process, shared by every
- * store), a store that rejects with `STATE_STORAGE` naming itself once closed or when the
- * database fails, and transactions that roll back on any failure. Atomic changes are done by
+ * store), a store that rejects naming itself once closed or when the database fails
+ * (`STATE_UNAVAILABLE` when PostgreSQL cannot be reached, else `STATE_STORAGE`), and transactions that roll back on any failure. Atomic changes are done by
  * the database (`SELECT … FOR UPDATE` inside a transaction, conditional `UPDATE`,
  * `INSERT … ON CONFLICT`), never by a lock in this process, so they hold across replicas.
  */
 
 import type pg from 'pg';
 import { storageFailure } from '../sqlite/state-db.js';
+
+/** Node socket errors and PostgreSQL's connection (08xxx) and shutdown (57P0x) states: the server is not there. */
+const GONE = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|08\d{3}|57P0[1-3])$/;
+
+/**
+ * A failure of `store` to `what`: `STATE_UNAVAILABLE` (503, retry) when PostgreSQL could not
+ * be reached or dropped the connection, else `STATE_STORAGE` (500).
+ */
+export function postgresFailure(store: string, what: string, err: unknown): BastionException {
+  if (err instanceof BastionException) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  const message = err instanceof Error ? err.message : String(err);
+  if ((typeof code === 'string' && GONE.test(code)) || /connection terminated|connection timeout|terminating connection|Connection refused/i.test(message)) {
+    return new BastionException(bastionError('STATE_UNAVAILABLE', `the ${store} cannot ${what}: PostgreSQL is unreachable (${message})`));
+  }
+  return storageFailure(store, what, err);
+}
 import { BastionException, bastionError } from '../../core/errors.js';
 import { type Migration, migrate } from './migrate.js';
 
@@ -42,7 +59,7 @@ export class PgState {
     try {
       return await fn(this.pool);
     } catch (err) {
-      throw storageFailure(this.store, what, err);
+      throw postgresFailure(this.store, what, err);
     }
   }
 
@@ -53,7 +70,7 @@ export class PgState {
     try {
       client = await this.pool.connect();
     } catch (err) {
-      throw storageFailure(this.store, what, err);
+      throw postgresFailure(this.store, what, err);
     }
     let broken: unknown;
     try {
@@ -65,7 +82,7 @@ export class PgState {
       await client.query('ROLLBACK').catch((e: unknown) => {
         broken = e;
       });
-      throw storageFailure(this.store, what, err);
+      throw postgresFailure(this.store, what, err);
     } finally {
       // A client whose ROLLBACK failed is discarded, never handed to the next transaction.
       client.release(broken === undefined ? undefined : true);
@@ -85,7 +102,7 @@ export async function prepare(pool: pg.Pool, store: string, migrations: readonly
     try {
       await migrate(pool, migrations);
     } catch (err) {
-      throw storageFailure(store, 'migrate its tables', err);
+      throw postgresFailure(store, 'migrate its tables', err);
     }
   }
   return new PgState(pool, store, options.ownsPool === true);
