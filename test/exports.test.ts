@@ -107,6 +107,7 @@ const ENTRIES: Record<string, string[]> = {
     'AUDIT_EVENT_TYPES',
     'AUDIT_SCHEMA_VERSION',
     'AuditStateError',
+    'AuditStoreUnavailable',
     'CHECKPOINT_VERSION',
     'CompactRange',
     'DEFAULT_BUSINESS_HOURS',

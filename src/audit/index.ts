@@ -30,7 +30,7 @@ export type {
   PruneReport,
   VerifyOptions,
 } from './log.js';
-export { AuditStateError, checkHead, parseChainState, parseStoredCheckpoint, storeChainState } from './store.js';
+export { AuditStateError, AuditStoreUnavailable, checkHead, parseChainState, parseStoredCheckpoint, storeChainState } from './store.js';
 export type { AuditBatch, AuditFilter, AuditStore, AuditStoreView, ChainHead, StoredChainState } from './store.js';
 export { ephemeralKey, keyDirectory, loadSigningKey, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE } from './keys.js';
 export type { AuditKeyProvider, SigningKey } from './keys.js';

@@ -13,7 +13,7 @@ import { fail, ok } from '../core/result.js';
 import type { BastionError } from '../core/errors.js';
 import { BastionException, bastionError, quote } from '../core/errors.js';
 import type { AuditFilter, AuditStore, AuditStoreView } from './store.js';
-import { AuditStateError } from './store.js';
+import { AuditStateError, AuditStoreUnavailable } from './store.js';
 import type { CanonicalJsonError, SplitCanonical } from '../core/canonical-json.js';
 import { canonicalSplit } from '../core/canonical-json.js';
 import type { Checkpoint } from './checkpoint.js';
@@ -507,12 +507,10 @@ class Log extends Reader implements AuditLog {
         return { rows, head: { size: seq, chainHash: previous, range }, result };
       });
     } catch (err) {
-      // A store whose stored state is wrong is broken (500); one that did not take the write
-      // (its server gone, the disk full) is unavailable (503): the caller may retry elsewhere.
-      const error =
-        err instanceof AuditStateError
-          ? new BastionException(bastionError('AUDIT_STORAGE', `cannot write the audit log: ${err.message}; nothing was written (run \`bastion audit verify\`)`))
-          : new BastionException(bastionError('AUDIT_UNAVAILABLE', `cannot write the audit log: ${err instanceof Error ? err.message : String(err)}`));
+      // A store that did not take the write (its server gone, the disk full) is unavailable
+      // (503): the caller may retry elsewhere. Anything else is a broken store (500).
+      const why = err instanceof AuditStateError ? `${err.message}; nothing was written (run \`bastion audit verify\`)` : err instanceof Error ? err.message : String(err);
+      const error = new BastionException(bastionError(err instanceof AuditStoreUnavailable ? 'AUDIT_UNAVAILABLE' : 'AUDIT_STORAGE', `cannot write the audit log: ${why}`));
       for (const item of batch) item.reject(error);
       return;
     }

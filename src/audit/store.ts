@@ -18,6 +18,19 @@ import type { Anchor, SegmentResult, SegmentTask, StoredCheckpoint, StoredRow } 
 import type { Risk } from '../core/risk.js';
 
 /**
+ * The error a store's `appendBatch` throws when its server or disk did not take the write
+ * (PostgreSQL unreachable, the disk full, the file locked past the busy timeout): nothing was
+ * written, and the same batch may succeed later or on another replica. Any other failure of
+ * a write is treated as a broken store.
+ */
+export class AuditStoreUnavailable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AuditStoreUnavailable';
+  }
+}
+
+/**
  * Thrown (as a rejection) by a store when what it keeps about the chain (head, anchor,
  * checkpoint rows) is malformed or contradicts the stored events: a tampered or damaged log,
  * not a bug. The message names the table and what is wrong with it.

@@ -4,7 +4,7 @@
  */
 
 import { describe, expect, it } from 'vitest';
-import { ephemeralKey, openAuditLog, verifyInclusionProof, type AuditEventInput } from '../../src/audit/index.js';
+import { AuditStoreUnavailable, ephemeralKey, openAuditLog, verifyInclusionProof, type AuditEventInput } from '../../src/audit/index.js';
 import { createMemoryAuditStore } from '../../src/storage/index.js';
 
 const event = (i: number): AuditEventInput => ({
@@ -46,5 +46,37 @@ describe('audit log over the in-memory store', () => {
     const opened = await openAuditLog({ store, key: ephemeralKey() });
     expect(opened.ok).toBe(false);
     if (!opened.ok) expect(opened.errors[0]).toMatchObject({ code: 'AUDIT_KEY', message: expect.stringContaining('ephemeral') });
+  });
+});
+
+describe('a write the store did not take', () => {
+  // A store that fails its next `appendBatch` with `failure`, then works again.
+  async function failingOnce(failure: Error) {
+    const store = createMemoryAuditStore();
+    const append = store.appendBatch.bind(store);
+    let fail = true;
+    store.appendBatch = (build) => {
+      if (!fail) return append(build);
+      fail = false;
+      return Promise.reject(failure);
+    };
+    const opened = await openAuditLog({ store, key: ephemeralKey() });
+    if (!opened.ok) throw new Error(opened.errors[0]?.message);
+    return opened.value;
+  }
+
+  it('is AUDIT_UNAVAILABLE (retry) when the store says its server or disk did not take it, and nothing is recorded', async () => {
+    const log = await failingOnce(new AuditStoreUnavailable('PostgreSQL is unreachable: connect ECONNREFUSED 127.0.0.1:5432'));
+    await expect(log.append(event(1))).rejects.toMatchObject({ code: 'AUDIT_UNAVAILABLE', message: 'cannot write the audit log: PostgreSQL is unreachable: connect ECONNREFUSED 127.0.0.1:5432' });
+    // The next append succeeds and takes seq 1: the failed batch left no gap and no row.
+    expect(await log.append(event(2))).toMatchObject({ seq: 1 });
+    expect(await log.verify()).toMatchObject({ ok: true, lastSeq: 1 });
+    await log.close();
+  });
+
+  it('stays AUDIT_STORAGE (a broken store, 500) for any other failure', async () => {
+    const log = await failingOnce(new TypeError("Cannot read properties of undefined (reading 'rows')"));
+    await expect(log.append(event(1))).rejects.toMatchObject({ code: 'AUDIT_STORAGE', message: "cannot write the audit log: Cannot read properties of undefined (reading 'rows')" });
+    await log.close();
   });
 });

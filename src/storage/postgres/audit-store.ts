@@ -15,9 +15,10 @@
 
 import pg from 'pg';
 import type { Anchor, AuditBatch, AuditFilter, AuditStore, AuditStoreView, ChainHead, Checkpoint, StoredCheckpoint, StoredChainState, StoredRow } from '../../audit/index.js';
-import { checkHead, CompactRange, GENESIS_CHAIN_HASH, parseChainState, parseStoredCheckpoint } from '../../audit/index.js';
+import { AuditStoreUnavailable, checkHead, CompactRange, GENESIS_CHAIN_HASH, parseChainState, parseStoredCheckpoint } from '../../audit/index.js';
 import { RISKS, riskRank } from '../../core/risk.js';
 import { type Migration, migrate } from './migrate.js';
+import { unreachable } from './state.js';
 
 /** The audit component's schema steps (see `migrate`). */
 export const AUDIT_MIGRATIONS: readonly Migration[] = [
@@ -288,6 +289,16 @@ export class PostgresAuditStore extends PostgresAuditView implements AuditStore 
   }
 
   async appendBatch<T>(build: (head: ChainHead) => AuditBatch<T>): Promise<T> {
+    try {
+      return await this.appendOnce(build);
+    } catch (err) {
+      // INVARIANT: only a server that was not reached is "unavailable"; a statement that failed is a broken store.
+      if (unreachable(err)) throw new AuditStoreUnavailable(`PostgreSQL is unreachable: ${err instanceof Error ? err.message : String(err)}`);
+      throw err;
+    }
+  }
+
+  private appendOnce<T>(build: (head: ChainHead) => AuditBatch<T>): Promise<T> {
     return this.transaction(async (client) => {
       const built = build(await headOn(client, true));
       const seqs: number[] = [];

@@ -2,32 +2,34 @@
  * What the PostgreSQL state stores (approvals, kill switch, API keys, the notification
  * outbox, tool pins, taint) share: one pg pool (usually one per process, shared by every
  * store), a store that rejects naming itself once closed or when the database fails
- * (`STATE_UNAVAILABLE` when PostgreSQL cannot be reached, else `STATE_STORAGE`), and transactions that roll back on any failure. Atomic changes are done by
- * the database (`SELECT … FOR UPDATE` inside a transaction, conditional `UPDATE`,
- * `INSERT … ON CONFLICT`), never by a lock in this process, so they hold across replicas.
+ * (`STATE_UNAVAILABLE` when PostgreSQL cannot be reached, else `STATE_STORAGE`), and
+ * transactions that roll back on any failure. Atomic changes are done by the database
+ * (`SELECT … FOR UPDATE` inside a transaction, conditional `UPDATE`, `INSERT … ON CONFLICT`), never by a lock in this process, so they hold across replicas.
  */
 
 import type pg from 'pg';
+import { BastionException, bastionError } from '../../core/errors.js';
 import { storageFailure } from '../sqlite/state-db.js';
+import { type Migration, migrate } from './migrate.js';
 
 /** Node socket errors and PostgreSQL's connection (08xxx) and shutdown (57P0x) states: the server is not there. */
 const GONE = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|08\d{3}|57P0[1-3])$/;
+
+/** True when `err` says PostgreSQL could not be reached or dropped the connection (not that a statement failed). */
+export function unreachable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  const message = err instanceof Error ? err.message : String(err);
+  return (typeof code === 'string' && GONE.test(code)) || /connection terminated|connection timeout|terminating connection|Connection refused/i.test(message);
+}
 
 /**
  * A failure of `store` to `what`: `STATE_UNAVAILABLE` (503, retry) when PostgreSQL could not
  * be reached or dropped the connection, else `STATE_STORAGE` (500).
  */
 export function postgresFailure(store: string, what: string, err: unknown): BastionException {
-  if (err instanceof BastionException) return err;
-  const code = (err as { code?: unknown } | null)?.code;
-  const message = err instanceof Error ? err.message : String(err);
-  if ((typeof code === 'string' && GONE.test(code)) || /connection terminated|connection timeout|terminating connection|Connection refused/i.test(message)) {
-    return new BastionException(bastionError('STATE_UNAVAILABLE', `the ${store} cannot ${what}: PostgreSQL is unreachable (${message})`));
-  }
-  return storageFailure(store, what, err);
+  if (err instanceof BastionException || !unreachable(err)) return storageFailure(store, what, err);
+  return new BastionException(bastionError('STATE_UNAVAILABLE', `the ${store} cannot ${what}: PostgreSQL is unreachable (${err instanceof Error ? err.message : String(err)})`));
 }
-import { BastionException, bastionError } from '../../core/errors.js';
-import { type Migration, migrate } from './migrate.js';
 
 /** A client or the pool: what a read sends its statement to. */
 export type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;
@@ -53,7 +55,7 @@ export class PgState {
     if (this.closed) throw new BastionException(bastionError('STATE_STORAGE', `the ${this.store} is closed`));
   }
 
-  /** Runs `fn` on the pool, mapping a driver failure to `STATE_STORAGE` ("the … cannot `what`: …"). */
+  /** Runs `fn` on the pool, mapping a driver failure to `STATE_UNAVAILABLE` or `STATE_STORAGE` ("the … cannot `what`: …"). */
   async run<T>(what: string, fn: (db: Queryable) => Promise<T>): Promise<T> {
     this.open();
     try {

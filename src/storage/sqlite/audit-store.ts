@@ -24,7 +24,7 @@ import type {
   StoredChainState,
   StoredRow,
 } from '../../audit/index.js';
-import { checkHead, CompactRange, GENESIS_CHAIN_HASH, parseChainState, parseStoredCheckpoint, verifyOnThreads } from '../../audit/index.js';
+import { AuditStoreUnavailable, checkHead, CompactRange, GENESIS_CHAIN_HASH, parseChainState, parseStoredCheckpoint, verifyOnThreads } from '../../audit/index.js';
 import { RISKS, riskRank } from '../../core/risk.js';
 import { prepareRowPages, type RawRow, rowPages, toRow } from './segment-rows.js';
 
@@ -193,6 +193,11 @@ export class SqliteAuditStore implements AuditStore {
     try {
       // IMMEDIATE takes the write lock before reading the head: the head cannot move under us.
       return run.immediate();
+    } catch (err) {
+      // The disk full or the file locked past the busy timeout: nothing was written, and a retry may succeed.
+      const code = (err as { code?: unknown }).code;
+      if (code === 'SQLITE_FULL' || code === 'SQLITE_BUSY') throw new AuditStoreUnavailable(err instanceof Error ? err.message : String(err));
+      throw err;
     } finally {
       // The bound bodies must not outlive the batch.
       params.fill(null);
