@@ -34,7 +34,7 @@ export const ERROR_CODES = {
     status: 503,
     summary: 'a state store cannot reach its server (PostgreSQL down or the connection lost), so nothing was decided; retry, on another replica if one is up',
   },
-  STATE_STORAGE: { status: 500, summary: 'a state store (kill switch, approvals, limits) cannot be opened, read or written, or was closed' },
+  STATE_STORAGE: { status: 500, summary: 'a state store (kill switch, approvals, limits, API keys, tool pins, taint, the notification outbox) cannot be opened, read or written, or was closed' },
   APPROVAL_INVALID: { status: 400, summary: "an approval, or an approver's decision on one, is malformed" },
   APPROVAL_NOT_FOUND: { status: 404, summary: 'no approval has this id' },
   APPROVAL_CONFLICT: { status: 409, summary: 'the approval is not in a state that allows this: already decided, expired, consumed, cancelled or bound to another call' },
