@@ -183,7 +183,21 @@ describe.skipIf(!pgUp)('replicas on PostgreSQL: faults', () => {
       pgServer.crash();
       stoppedAt = Date.now();
       // While it is gone: not ready, and every decision refused.
-      const gone = await Promise.all(replicas.map((r) => waitFor(async () => ((await health(r.url)).status === 503 ? true : undefined), `${r.name} not ready`, 10_000)));
+      // Bounded at 20 s, each probe at 2 s: on a machine busy with the rest of the suite one
+      // /health answer can be slow. The last answer seen is named if it never comes.
+      const last = new Map<string, string>();
+      const notReady = async (r: { name: string; url: string }) => {
+        const answer = await call(r.url, 'GET', '/health', undefined, undefined, 2000);
+        last.set(r.name, `${answer.status} ${JSON.stringify(answer.body).slice(0, 300)}`);
+        return answer.status === 503 ? true : undefined;
+      };
+      const gone = await Promise.all(
+        replicas.map((r) =>
+          waitFor(() => notReady(r), `${r.name} not ready`, 20_000).catch((err: Error) => {
+            throw new Error(`${err.message}; its last /health answer: ${last.get(r.name) ?? 'none'}`);
+          }),
+        ),
+      );
       expect(gone).toEqual(replicas.map(() => true));
       const outageHealth = await health(replicas[0]?.url as string);
       await new Promise((res) => setTimeout(res, 1500));
