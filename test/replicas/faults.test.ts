@@ -194,7 +194,8 @@ describe.skipIf(!pgUp)('replicas on PostgreSQL: faults', () => {
       const gone = await Promise.all(
         replicas.map((r) =>
           waitFor(() => notReady(r), `${r.name} not ready`, 20_000).catch((err: Error) => {
-            throw new Error(`${err.message}; its last /health answer: ${last.get(r.name) ?? 'none'}`);
+            const state = r.child.exitCode !== null || r.child.signalCode !== null ? `exited ${r.child.exitCode ?? r.child.signalCode}` : 'still running';
+            throw new Error(`${err.message}; its last /health answer: ${last.get(r.name) ?? 'none'}; the process is ${state}; its stderr ends: ${r.stderr().slice(-1500)}`);
           }),
         ),
       );

@@ -33,6 +33,7 @@ import { killSwitchStoreContract } from './contracts/kill-switch.js';
 import { outboxContract } from './contracts/outbox.js';
 import { toolPinStoreContract } from './contracts/tool-pins.js';
 import { dropTestDatabase, freshSchema, schemaPool, testDatabase } from './postgres-harness.js';
+import { prepare } from '../../src/storage/postgres/state.js';
 
 const up = await postgresAvailable();
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -253,6 +254,36 @@ describe.skipIf(!up)('PostgreSQL state stores', () => {
         await pool.end();
       }
     });
+  });
+
+  it('lives through PostgreSQL dropping a connection checked out mid-transaction: that transaction fails STATE_UNAVAILABLE, the next works', async () => {
+    // Regression: pg emits `error` on a checked-out client whose socket dies, and pg-pool
+    // listens only to idle ones, so a replica died of an unhandled `error` event when
+    // PostgreSQL stopped mid-load (the replica fault test, and CI, caught it).
+    const pool = await schemaPool(await freshSchema(), 2);
+    const admin = await schemaPool('public', 1);
+    const state = await prepare(pool, 'test store', [], {});
+    const uncaught: unknown[] = [];
+    const heard = (err: unknown) => uncaught.push(err);
+    process.on('uncaughtException', heard);
+    try {
+      const failed = await state
+        .tx('write a row', async (client) => {
+          const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+          await admin.query('SELECT pg_terminate_backend($1)', [rows[0]?.pid]);
+          await new Promise((r) => setTimeout(r, 300));
+          await client.query('SELECT 1');
+        })
+        .catch((err: unknown) => err);
+      expect(failed).toMatchObject({ code: 'STATE_UNAVAILABLE', message: expect.stringMatching(/^the test store cannot write a row: PostgreSQL is unreachable/) });
+      await new Promise((r) => setTimeout(r, 100));
+      expect(uncaught).toEqual([]);
+      expect(await state.tx('read', async (client) => (await client.query<{ one: number }>('SELECT 1 AS one')).rows[0]?.one)).toBe(1);
+    } finally {
+      process.off('uncaughtException', heard);
+      await pool.end();
+      await admin.end();
+    }
   });
 
   it('openPostgresStores opens every store but limits on one database, migrated once, and closes them all', async () => {

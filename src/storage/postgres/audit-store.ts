@@ -18,7 +18,7 @@ import type { Anchor, AuditBatch, AuditFilter, AuditStore, AuditStoreView, Chain
 import { AuditStoreUnavailable, checkHead, CompactRange, GENESIS_CHAIN_HASH, parseChainState, parseStoredCheckpoint } from '../../audit/index.js';
 import { RISKS, riskRank } from '../../core/risk.js';
 import { type Migration, migrate } from './migrate.js';
-import { unreachable } from './state.js';
+import { guardPool, unreachable } from './state.js';
 
 /** The audit component's schema steps (see `migrate`). */
 export const AUDIT_MIGRATIONS: readonly Migration[] = [
@@ -409,10 +409,9 @@ class SnapshotView extends PostgresAuditView {
  * const store = await openPostgresAuditStore('postgres://bastion@db/bastion');
  */
 export async function openPostgresAuditStore(target: string | pg.Pool, options: PostgresAuditStoreOptions = {}): Promise<PostgresAuditStore> {
-  const pool = typeof target === 'string' ? new pg.Pool({ connectionString: target, max: 8 }) : target;
+  // A client that loses its server, idle or checked out, must not crash the process: the query fails instead.
+  const pool = guardPool(typeof target === 'string' ? new pg.Pool({ connectionString: target, max: 8 }) : target);
   const owns = options.ownsPool ?? typeof target === 'string';
-  // An idle client that loses its server must not crash the process: the next query fails instead.
-  if (typeof target === 'string') pool.on('error', () => undefined);
   try {
     if (options.migrate !== false) await migrate(pool, AUDIT_MIGRATIONS);
   } catch (err) {

@@ -19,7 +19,7 @@ const GONE = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|EHOS
 export function unreachable(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   const message = err instanceof Error ? err.message : String(err);
-  return (typeof code === 'string' && GONE.test(code)) || /connection terminated|connection timeout|terminating connection|Connection refused/i.test(message);
+  return (typeof code === 'string' && GONE.test(code)) || /connection terminated|connection timeout|terminating connection|Connection refused|encountered a connection error/i.test(message);
 }
 
 /**
@@ -29,6 +29,28 @@ export function unreachable(err: unknown): boolean {
 export function postgresFailure(store: string, what: string, err: unknown): BastionException {
   if (err instanceof BastionException || !unreachable(err)) return storageFailure(store, what, err);
   return new BastionException(bastionError('STATE_UNAVAILABLE', `the ${store} cannot ${what}: PostgreSQL is unreachable (${err instanceof Error ? err.message : String(err)})`));
+}
+
+const guarded = new WeakSet<pg.Pool>();
+
+/**
+ * Makes a pool's lost connections harmless to the process: the pool's own `error` event (an
+ * idle client lost) and every client's, checked out or not, get a listener. pg emits
+ * `error` on a checked-out client whose socket dies (PostgreSQL stopped mid-transaction)
+ * and pg-pool listens only while the client is idle, so without this the process would die
+ * of an unhandled `error` event; the query in flight rejects all the same, and that is what
+ * fails the call, closed. Idempotent.
+ *
+ * @example const pool = guardPool(new pg.Pool({ connectionString: url }));
+ */
+export function guardPool<P extends pg.Pool>(pool: P): P {
+  if (guarded.has(pool)) return pool;
+  guarded.add(pool);
+  pool.on('error', () => undefined);
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
+  return pool;
 }
 
 /** A client or the pool: what a read sends its statement to. */
@@ -100,6 +122,7 @@ export class PgState {
 
 /** Applies `migrations` unless told not to; a failure is a `STATE_STORAGE` exception naming the store. */
 export async function prepare(pool: pg.Pool, store: string, migrations: readonly Migration[], options: PostgresStateOptions): Promise<PgState> {
+  guardPool(pool);
   if (options.migrate !== false) {
     try {
       await migrate(pool, migrations);
