@@ -44,7 +44,7 @@ export { createBastionApp } from './app/index.js';
 export type { AppIo, BastionApp, BastionAppOptions } from './app/index.js';
 export type { Metrics } from './metrics/index.js';
 export { loadConfig, DEFAULT_CONFIG } from './config/index.js';
-export type { BastionConfig } from './config/index.js';
+export type { BastionConfig, LimitsConfig } from './config/index.js';
 export { runCommand } from './exec/index.js';
 export type { CommandOutcome, RunCommandOptions, SandboxReport } from './exec/index.js';
 export { guardAgentTool, guardLangChainTool, guardLangChainTools, guardVercelTools, guardedAction, refusalMessage, runGuardedTool } from './guards/index.js';

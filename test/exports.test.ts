@@ -196,7 +196,11 @@ const ENTRIES: Record<string, string[]> = {
     'openSqliteStores',
     'openSqliteToolPinStore',
     'openSqliteTaintStore',
+    'openRedisLimitStore',
     'redactPostgresUrl',
+    'redisTarget',
+    'guardPool',
+    'DEFAULT_REDIS_LIMIT_PREFIX',
   ],
   killswitch: ['EMPTY_KILL_SWITCH', 'KillSwitchListeners', 'applyKillSwitchChange', 'checkKillSwitchChange', 'copySnapshot', 'createMemoryKillSwitchStore', 'parseKillSwitchChange'],
   approvals: [

@@ -25,7 +25,18 @@ import { watchPolicies, type PolicyWatcher } from '../policy/index.js';
 import { registerProxy, upstreamKey } from '../proxy/index.js';
 import { buildServer, listen, stopServer, type LogOptions } from '../server/index.js';
 import { createChangeReview, fixtureBackend, httpBackend, type ReviewBackend, type ReviewModelOptions } from '../review/index.js';
-import { createMemoryStores, ensureDirectory, openPostgresStores, openSqliteLimitStore, openSqliteStores, type StateStores } from '../storage/index.js';
+import {
+  createMemoryStores,
+  ensureDirectory,
+  openPostgresStores,
+  openRedisLimitStore,
+  openSqliteLimitStore,
+  openSqliteStores,
+  redisTarget,
+  type RedisLimitStore,
+  type StateStores,
+} from '../storage/index.js';
+import type { LimitStore } from '../limits/index.js';
 
 /** Where operator messages go and where secrets (`BASTION_SIEM_TOKEN`) come from. */
 export interface AppIo {
@@ -215,7 +226,51 @@ function webhookTargets(config: BastionConfig, env: AppIo['env']): Result<Webhoo
  * limits still counted in the data directory's file. The signing key files: `audit.keyDir`,
  * else `BASTION_AUDIT_KEY_DIR`, else the data directory.
  */
-async function openStores(config: BastionConfig, env: AppIo['env']): Promise<Result<StateStores, BastionError>> {
+async function openStores(config: BastionConfig, io: AppIo): Promise<Result<StateStores, BastionError>> {
+  const redis = await openRedisLimits(config, io);
+  if (!redis.ok) return redis;
+  const opened = await openStateStores(config, io.env, redis.value);
+  if (!opened.ok) {
+    await redis.value?.close();
+    return opened;
+  }
+  if (redis.value === undefined || config.storage.kind === 'postgres') return opened;
+  // SQLite: every store in the file but limits, which replicas count in Redis.
+  const limits = redis.value;
+  return ok({ ...opened.value, limits, close: async () => void (await Promise.allSettled([opened.value.close(), limits.close()])) });
+}
+
+/**
+ * The Redis limit store of a configuration (`limits.redis`, else `BASTION_REDIS_URL`), or
+ * undefined when neither is set. Redis being down is not an error here: the store reports
+ * it (stderr, `/health`, `/metrics`) and limits follow their fail modes until it is back.
+ */
+async function openRedisLimits(config: BastionConfig, io: AppIo): Promise<Result<RedisLimitStore | undefined, BastionError>> {
+  const fromEnv = io.env.BASTION_REDIS_URL;
+  const url = config.limits.redis ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : undefined);
+  if (url === undefined) {
+    if (config.limits.prefix !== undefined)
+      return fail(bastionError('CONFIG_INVALID', 'field `limits.prefix`: goes with a Redis limit store only (set `limits.redis`, or BASTION_REDIS_URL)', { field: 'limits.prefix' }));
+    return ok(undefined);
+  }
+  const field = config.limits.redis !== undefined ? 'limits.redis' : 'BASTION_REDIS_URL';
+  const target = redisTarget(url);
+  if (!target.ok) return fail(...target.errors.map((e) => ({ ...e, message: `${field}: ${e.message}`, field })));
+  const name = `the limit store (Redis at ${target.value})`;
+  const opened = await openRedisLimitStore(url, {
+    ...(config.limits.prefix !== undefined ? { prefix: config.limits.prefix } : {}),
+    onStatus: (problem) =>
+      io.stderr.write(
+        problem === undefined
+          ? `bastion: ${name} is reachable\n`
+          : `bastion: ${name} is unreachable (${problem}): rate limits fail ${config.limits.onStoreError}, budgets fail closed, until it is back\n`,
+      ),
+  });
+  if (!opened.ok) return fail(...opened.errors.map((e) => ({ ...e, message: `${field}: ${e.message}`, field })));
+  return opened;
+}
+
+async function openStateStores(config: BastionConfig, env: AppIo['env'], redisLimits: LimitStore | undefined): Promise<Result<StateStores, BastionError>> {
   const fromEnv = env.BASTION_AUDIT_KEY_DIR;
   const keyDir = config.audit.keyDir ?? (fromEnv !== undefined && fromEnv !== '' ? resolve(fromEnv) : undefined);
   const audit = {
@@ -228,12 +283,16 @@ async function openStores(config: BastionConfig, env: AppIo['env']): Promise<Res
   const dir = keyDir ?? config.dataDir;
   const problem = ensureDirectory(dir);
   if (problem) return fail(bastionError('AUDIT_KEY', `the signing key directory ${quote(dir)}: ${problem}`));
-  // Limits stay where they were (the data directory's file) until a shared limit store is configured.
-  const dataDirProblem = ensureDirectory(config.dataDir);
-  if (dataDirProblem) return fail(bastionError('STATE_STORAGE', `while opening ${quote(config.dataDir)}: ${dataDirProblem}`));
-  const limits = openSqliteLimitStore(join(config.dataDir, 'bastion.db'), { synchronous: config.audit.durable === false ? 'NORMAL' : 'FULL' });
+  const limits = redisLimits !== undefined ? ok(redisLimits) : openDataDirLimits(config);
   if (!limits.ok) return limits;
   return openPostgresStores(url.value, { key: keyDirectory(dir), limits: limits.value, ...(audit.retentionDays !== undefined ? { retentionDays: audit.retentionDays } : {}) });
+}
+
+/** Without Redis, a PostgreSQL deployment counts limits per replica in the data directory's file. */
+function openDataDirLimits(config: BastionConfig): Result<LimitStore, BastionError> {
+  const dataDirProblem = ensureDirectory(config.dataDir);
+  if (dataDirProblem) return fail(bastionError('STATE_STORAGE', `while opening ${quote(config.dataDir)}: ${dataDirProblem}`));
+  return openSqliteLimitStore(join(config.dataDir, 'bastion.db'), { synchronous: config.audit.durable === false ? 'NORMAL' : 'FULL' });
 }
 
 /**
@@ -269,12 +328,18 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
   let stores: StateStores;
   if (options.memory === true) stores = createMemoryStores();
   else {
-    const opened = await openStores(config, io.env);
+    const opened = await openStores(config, io);
     if (!opened.ok) return opened;
     stores = opened.value;
   }
+  // A limit store with a server of its own (Redis) is probed by /health and /metrics.
+  const limitPing = stores.limits.ping?.bind(stores.limits);
   const metrics = createMetrics({
-    sources: { killSwitch: () => stores.killSwitch.get(), pendingApprovals: () => countPending(stores.approvals) },
+    sources: {
+      killSwitch: () => stores.killSwitch.get(),
+      pendingApprovals: () => countPending(stores.approvals),
+      ...(limitPing ? { limitStore: limitPing } : {}),
+    },
   });
   // Every append through the app (decisions, service events, kill-switch changes) is timed.
   if (stores.audit) stores = { ...stores, audit: timeAuditAppends(stores.audit, metrics) };
@@ -429,6 +494,8 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
               },
             },
             ...(log ? [{ name: 'auditLog', check: () => log.store.head() }] : []),
+            // Shared by every replica and with documented fail modes: degraded, still ready.
+            ...(limitPing ? [{ name: 'limitStore', onFailure: 'degraded' as const, check: limitPing }] : []),
           ],
         });
 

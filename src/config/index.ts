@@ -12,7 +12,7 @@
  *   storage: { kind: postgres, url: postgres://bastion@db/bastion }   # every store but limits, shared by replicas; url or BASTION_POSTGRES_URL
  *   identity: { jwt: { jwksUrl: https://idp/jwks, issuer: https://idp/, audience: bastion }, apiKeys: true }
  *   admin_groups: [bastion-admins]
- *   limits: { onStoreError: closed }
+ *   limits: { onStoreError: closed, redis: redis://cache:6379, prefix: 'bastion:limits:' }   # redis: shared by replicas; url or BASTION_REDIS_URL
  *   approvals: { defaultApproverGroups: [bastion-approvers], defaultExpiry: 15m }
  *   notifications: { webhooks: [{ name, url | urlEnv, format: generic | slack, secretEnv | secretFile }] }
  *   upstream: https://api.openai.com/v1
@@ -71,6 +71,18 @@ const StorageConfigSchema = strictObject(
 ).superRefine((storage, ctx) => {
   if (storage.kind === 'sqlite' && storage.url !== undefined) ctx.addIssue({ code: 'custom', message: 'goes with `kind: postgres` only (SQLite lives in the data directory)', path: ['url'] });
 });
+
+/**
+ * The resolved `limits` section: what rate limits do while the limit store fails (budgets
+ * always fail closed), and the Redis server the replicas count in (absent: `BASTION_REDIS_URL`,
+ * else the data directory's file, per replica).
+ */
+export interface LimitsConfig {
+  onStoreError: 'closed' | 'open';
+  redis?: string;
+  /** Key prefix in Redis (default `bastion:limits:`); only with a Redis URL. */
+  prefix?: string;
+}
 
 /** The resolved `storage` section: the URL absent when it is to come from `BASTION_POSTGRES_URL`. */
 export type StorageConfig = { kind: 'sqlite' } | { kind: 'postgres'; url?: string };
@@ -556,8 +568,18 @@ export const ConfigFileSchema = strictObject(
     limits: strictObject(
       {
         onStoreError: z.enum(['closed', 'open'], { error: 'must be `closed` (refuse rate-limited calls while the limit store fails) or `open` (let them through, audited)' }).exactOptional(),
+        /** The Redis server every replica counts limits in (else BASTION_REDIS_URL; else the data directory's file, per replica). */
+        redis: z
+          .string({ error: 'must be a redis:// or rediss:// URL' })
+          .regex(/^rediss?:\/\/\S+$/, { error: 'must be a redis:// or rediss:// URL' })
+          .exactOptional(),
+        /** The prefix of Bastion's keys in Redis; replicas that share limits use the same. */
+        prefix: z
+          .string({ error: 'must be a key prefix such as `bastion:limits:`' })
+          .regex(/^[^\s\0]{1,128}$/, { error: 'must be 1 to 128 characters without spaces or control characters' })
+          .exactOptional(),
       },
-      { what: 'in `limits`', notObject: 'must be a mapping such as `{ onStoreError: closed }`' },
+      { what: 'in `limits`', notObject: 'must be a mapping such as `{ onStoreError: closed, redis: redis://cache:6379 }`', hint: 'the Redis URL may come from BASTION_REDIS_URL' },
     ).exactOptional(),
     approvals: strictObject(
       {
@@ -600,7 +622,7 @@ export interface BastionConfig {
   /** Groups whose members may change the kill switch; default `[bastion-admins]`. */
   adminGroups: string[];
   /** The limits declared in policy: what rate limits do while the limit store fails (budgets always fail closed). */
-  limits: { onStoreError: 'closed' | 'open' };
+  limits: LimitsConfig;
   /** Approver groups and expiry of approvals whose rule names none. */
   approvals: { defaultApproverGroups: string[]; defaultExpirySeconds: number };
   notifications?: NotificationsConfig;
@@ -764,7 +786,11 @@ function resolveConfig(c: ConfigFile, path: string): BastionConfig {
     dev: c.dev ?? false,
     identity: resolveIdentity(c.identity, dir),
     adminGroups: [...new Set(c.admin_groups ?? DEFAULT_CONFIG.adminGroups)],
-    limits: { onStoreError: c.limits?.onStoreError ?? DEFAULT_CONFIG.limits.onStoreError },
+    limits: {
+      onStoreError: c.limits?.onStoreError ?? DEFAULT_CONFIG.limits.onStoreError,
+      ...(c.limits?.redis !== undefined ? { redis: c.limits.redis } : {}),
+      ...(c.limits?.prefix !== undefined ? { prefix: c.limits.prefix } : {}),
+    },
   };
   const cc = c.hooks?.claudeCode;
   const hd = DEFAULT_CONFIG.hooks.claudeCode;

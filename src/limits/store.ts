@@ -29,6 +29,11 @@ export interface LimitStore {
   spend(key: string, amount: number, limit: number, windowMs: number, now: number, options?: SpendOptions): Promise<Result<BudgetVerdict, BastionError>>;
   /** Drops state that no longer changes any answer at `now` (idle rate keys, ended windows); resolves to how many keys. */
   prune(now: number): Promise<number>;
+  /**
+   * Stores with a server of their own (Redis): resolves when it answers now, rejects with
+   * `STATE_STORAGE` when not. What `/health` and `bastion_limit_store_up` report.
+   */
+  ping?(): Promise<void>;
   close(): Promise<void>;
 }
 

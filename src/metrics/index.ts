@@ -25,6 +25,8 @@ export interface MetricsSources {
   killSwitch?: () => Promise<Readonly<Record<(typeof KILL_SWITCH_KEYS)[number], boolean | readonly string[]>>>;
   /** How many approvals are pending now. */
   pendingApprovals?: () => Promise<number>;
+  /** Resolves when the limit store answers, rejects when it does not (absent: always up, as a store in the data directory's file). */
+  limitStore?: () => Promise<void>;
 }
 
 export interface MetricsOptions {
@@ -158,6 +160,20 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         this.set(Math.min(await sources.pendingApprovals(), MAX_COUNTED_PENDING));
       } catch {
         // No sample rather than a wrong zero.
+      }
+    },
+  });
+  new Gauge({
+    name: 'bastion_limit_store_up',
+    help: 'Whether the limit store answers (1) or not (0). While 0, rate limits follow limits.onStoreError and budgets refuse.',
+    registers: [registry],
+    async collect() {
+      if (!sources.limitStore) return this.set(1);
+      try {
+        await sources.limitStore();
+        this.set(1);
+      } catch {
+        this.set(0);
       }
     },
   });

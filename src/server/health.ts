@@ -11,10 +11,16 @@ export interface HealthProbe {
   name: string;
   /** Resolves when the dependency is usable; rejects (or takes longer than the timeout) when not. */
   check(): Promise<unknown>;
+  /**
+   * What a failure makes the service: `failed` (the default: not ready, 503) or `degraded`
+   * (still ready, 200, listed in `degraded`), for a dependency whose loss has a documented
+   * fail mode and that every replica shares (taking one out of the load balancer helps nothing).
+   */
+  onFailure?: 'failed' | 'degraded';
 }
 
 /** A probe's outcome as `/health` reports it. */
-export type ProbeOutcome = { status: 'ok'; ms: number } | { status: 'failed'; error: string; ms: number };
+export type ProbeOutcome = { status: 'ok'; ms: number } | { status: 'failed' | 'degraded'; error: string; ms: number };
 
 /** How long one probe may take: a store that hangs must not hang `/health` (load balancers time out too). */
 export const PROBE_TIMEOUT_MS = 1000;
@@ -36,11 +42,11 @@ export async function runProbes(probes: readonly HealthProbe[], timeoutMs = PROB
       });
       try {
         const r = await Promise.race([Promise.resolve().then(() => probe.check()), timeout]);
-        if (r === 'timeout') return [probe.name, { status: 'failed', error: `did not answer within ${timeoutMs} ms`, ms: ms() }];
+        if (r === 'timeout') return [probe.name, { status: probe.onFailure ?? 'failed', error: `did not answer within ${timeoutMs} ms`, ms: ms() }];
         return [probe.name, { status: 'ok', ms: ms() }];
       } catch (err) {
         onError(probe.name, err);
-        return [probe.name, { status: 'failed', error: 'not usable (the error is in the service log)', ms: ms() }];
+        return [probe.name, { status: probe.onFailure ?? 'failed', error: 'not usable (the error is in the service log)', ms: ms() }];
       } finally {
         clearTimeout(timer);
       }

@@ -34,11 +34,13 @@ import { openSqliteNotificationOutbox } from './sqlite/notification-outbox.js';
 import { openSqliteKillSwitchStore } from './sqlite/kill-switch-store.js';
 import { openSqliteApprovalStore } from './sqlite/approval-store.js';
 import { openSqliteLimitStore } from './sqlite/limit-store.js';
+import { DEFAULT_REDIS_LIMIT_PREFIX, openRedisLimitStore, redisTarget } from './redis/limit-store.js';
 import { openSqliteTaintStore } from './sqlite/taint-store.js';
 import { ensureDirectory } from './directory.js';
 import { SqliteAuditStore } from './sqlite/audit-store.js';
 import { Database, type SqliteDatabase } from './sqlite/driver.js';
 import pg from 'pg';
+import { guardPool } from './postgres/state.js';
 import { AUDIT_MIGRATIONS, openPostgresAuditStore, type PostgresAuditStore, redactPostgresUrl } from './postgres/audit-store.js';
 import { APPROVAL_MIGRATIONS, openPostgresApprovalStore } from './postgres/approval-store.js';
 import { API_KEY_MIGRATIONS, openPostgresApiKeyStore } from './postgres/api-key-store.js';
@@ -59,6 +61,7 @@ export type { PostgresAuditStoreOptions } from './postgres/audit-store.js';
 export { openPostgresApprovalStore, openPostgresApiKeyStore, openPostgresKillSwitchStore, openPostgresNotificationOutbox, openPostgresTaintStore, openPostgresToolPinStore };
 export type { PostgresKillSwitchStoreOptions, PostgresTaintStoreOptions, Migration, MigrationReport };
 export type { PostgresStateOptions } from './postgres/state.js';
+export { guardPool };
 export type { MemoryAuditTables, MemoryEventRow } from './memory/audit-store.js';
 
 export interface SqliteAuditLogOptions extends Omit<AuditLogOptions, 'store' | 'key' | 'name'> {
@@ -201,6 +204,9 @@ export {
   openSqliteKillSwitchStore,
   openSqliteApprovalStore,
   openSqliteLimitStore,
+  openRedisLimitStore,
+  redisTarget,
+  DEFAULT_REDIS_LIMIT_PREFIX,
   openSqliteApiKeyStore,
   openSqliteNotificationOutbox,
   createMemoryToolPinStore,
@@ -211,6 +217,7 @@ export type { SqliteTaintStoreOptions } from './sqlite/taint-store.js';
 export { TAINT_LIMIT } from './memory/taint-store.js';
 export type { SqliteKillSwitchStoreOptions } from './sqlite/kill-switch-store.js';
 export type { SqliteStateOptions } from './sqlite/state-db.js';
+export type { RedisLimitStore, RedisLimitStoreOptions } from './redis/limit-store.js';
 
 /** Every store a gateway's state lives in, opened together and closed together. */
 export interface StateStores {
@@ -377,10 +384,8 @@ function poolOn(url: string, max: number): Result<pg.Pool, BastionError> {
   if (typeof url !== 'string' || !/^postgres(ql)?:\/\/\S+$/.test(url)) {
     return fail(bastionError('STATE_STORAGE', `${quote(redactPostgresUrl(String(url)))} is not a postgres:// or postgresql:// URL`));
   }
-  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 10_000 });
-  // An idle client that loses its server must not crash the process: the next query fails instead.
-  pool.on('error', () => undefined);
-  return ok(pool);
+  // A client that loses its server, idle or checked out, must not crash the process: the query fails instead.
+  return ok(guardPool(new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 10_000 })));
 }
 
 /**

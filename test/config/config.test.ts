@@ -112,6 +112,28 @@ describe('the service configuration', () => {
     expect(JSON.stringify(r.errors)).not.toContain('hunter2');
   });
 
+  it('takes `limits: {redis, prefix}` for limits shared by replicas; none by default', () => {
+    const r = config('redis.yaml', 'policies: [p]\nlimits: { onStoreError: open, redis: "rediss://:pw@cache.internal:6380/2", prefix: "acme:bastion:" }\n');
+    expect(r.ok && r.value.limits).toEqual({ onStoreError: 'open', redis: 'rediss://:pw@cache.internal:6380/2', prefix: 'acme:bastion:' });
+    const plain = config('plain-limits.yaml', 'policies: [p]\n');
+    expect(plain.ok && plain.value.limits).toEqual({ onStoreError: 'closed' });
+  });
+
+  it.each([
+    ['limits: { redis: "http://cache:6379" }', 'line 2, column 18: field `limits.redis`: must be a redis:// or rediss:// URL'],
+    ['limits: { redis: "redis://:hunter2@cache", prefix: "a b" }', 'line 2, column 52: field `limits.prefix`: must be 1 to 128 characters without spaces or control characters'],
+    [
+      'limits: { redis_url: "redis://:hunter2@cache" }',
+      'line 2, column 11: field `limits.redis_url`: unknown field `redis_url` in `limits` (expected one of onStoreError, redis, prefix): the Redis URL may come from BASTION_REDIS_URL',
+    ],
+  ])('points at a wrong limits section, never printing the URL: %s', (line, message) => {
+    const r = config('bad-limits.yaml', `policies: [p]\n${line}\n`);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.errors.map((e) => e.message)).toEqual([`while loading ${quote(join(dir, 'bad-limits.yaml'))}: ${message}`]);
+    expect(JSON.stringify(r.errors)).not.toContain('hunter2');
+  });
+
   it("points at the line, column and field of each problem, in the schema's words", () => {
     const r = config('located.yaml', 'server:\n  host: 127.0.0.1\n  port: 70000\naudit:\n  durable: true\n  siem:\n    url: https://x.example\n    token: abc\npolices: [p]\n');
     expect(r.ok).toBe(false);

@@ -15,7 +15,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { keyDirectory } from '../../src/audit/index.js';
@@ -77,6 +77,10 @@ export interface ReplicaOptions {
   postgresUrl?: string;
   /** How long a replica may take to answer `/health` 200 (default 20 s). */
   readyMs?: number;
+  /** The policy file's text (default {@link REPLICA_POLICY}). */
+  policy?: string;
+  /** Limits counted in this Redis (`limits.redis`) under this prefix; per replica when left out. */
+  redis?: { url: string; prefix: string };
 }
 
 /** Starts `count` replicas on one database and waits until every one answers `/health` 200. */
@@ -86,7 +90,7 @@ export async function startReplicas(options: ReplicaOptions): Promise<ReplicaSet
   // INVARIANT: the key exists before any replica starts: replicas that each made their own
   // would sign checkpoints one log key cannot verify (and the second would be refused).
   keyDirectory(keyDir).create();
-  writeFileSync(join(dir, 'policy.yaml'), REPLICA_POLICY);
+  writeFileSync(join(dir, 'policy.yaml'), options.policy ?? REPLICA_POLICY);
   const configPath = join(dir, 'bastion.yaml');
   writeFileSync(
     configPath,
@@ -96,6 +100,7 @@ export async function startReplicas(options: ReplicaOptions): Promise<ReplicaSet
       'policies: [./policy.yaml]',
       `audit: { durable: true, keyDir: ./audit-key }`,
       ...(options.postgresUrl !== undefined ? [`storage: { kind: postgres, url: "${options.postgresUrl}" }`] : []),
+      ...(options.redis !== undefined ? [`limits: { redis: "${options.redis.url}", prefix: "${options.redis.prefix}" }`] : []),
       'admin_groups: [bastion-admins]',
       '',
     ].join('\n'),
@@ -297,4 +302,65 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+export interface PrivateRedis {
+  /** `redis://127.0.0.1:PORT` */
+  url: string;
+  /** SIGKILLs the server (it keeps nothing on disk: its counts are gone, as after a crash). */
+  crash: () => Promise<void>;
+  /** Starts it again on the same port; resolves once it answers. */
+  start: () => Promise<void>;
+  /** Stops it and removes its directory. */
+  destroy: () => Promise<void>;
+}
+
+/** A `redis-server` of this test's own on a free loopback port, so the shared one is never stopped. */
+export async function startPrivateRedis(): Promise<PrivateRedis> {
+  const dir = mkdtempSync(join(tmpdir(), 'bastion-private-redis-'));
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+  const start = async (): Promise<void> => {
+    const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+    child = proc;
+    const exited = new Promise<never>((_, reject) => proc.once('exit', (code) => reject(new Error(`redis-server exited ${code}`))));
+    const answered = waitFor(() => pingRedis(port), `redis-server on port ${port}`, 10_000);
+    await Promise.race([answered, exited]);
+  };
+  const crash = async (): Promise<void> => {
+    const proc = child;
+    if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
+    const gone = new Promise((resolve) => proc.once('exit', resolve));
+    proc.kill('SIGKILL');
+    await gone;
+  };
+  await start();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    crash,
+    start,
+    destroy: async () => {
+      await crash();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** True once a Redis server answers PING on `port` (a raw RESP exchange: no client needed). */
+function pingRedis(port: number): Promise<true | undefined> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    let got = '';
+    const done = (v: true | undefined) => {
+      socket.destroy();
+      resolve(v);
+    };
+    socket.setTimeout(1000, () => done(undefined));
+    socket.once('error', () => done(undefined));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (c: Buffer) => {
+      got += c.toString();
+      if (got.includes('+PONG')) done(true);
+    });
+  });
 }

@@ -12,7 +12,7 @@ import pg from 'pg';
 import { type ApprovalStore, createApprovalService, type ApprovalView } from '../../approvals/index.js';
 import { type BastionError, bastionError, quote } from '../../core/errors.js';
 import type { Result } from '../../core/result.js';
-import { openPostgresApprovalStore, openSqliteApprovalStore, redactPostgresUrl } from '../../storage/index.js';
+import { guardPool, openPostgresApprovalStore, openSqliteApprovalStore, redactPostgresUrl } from '../../storage/index.js';
 import { callServer } from '../client.js';
 import { badInput, type CliIo, type Command, EXIT, failWith } from '../command.js';
 import { postgresUrlOption } from '../state.js';
@@ -96,8 +96,7 @@ async function directStore(dataDir: string | undefined, postgres: string | undef
   }
   const url = postgresUrlOption(postgres ?? '', io);
   if (typeof url !== 'string') return url.error;
-  const pool = new pg.Pool({ connectionString: url, max: 2, connectionTimeoutMillis: 10_000 });
-  pool.on('error', () => undefined);
+  const pool = guardPool(new pg.Pool({ connectionString: url, max: 2, connectionTimeoutMillis: 10_000 }));
   const name = redactPostgresUrl(url);
   try {
     const present = await pool.query<{ present: boolean }>("SELECT to_regclass('approval_records') IS NOT NULL AS present");

@@ -11,6 +11,7 @@ import { resolve } from 'node:path';
 import { DEFAULT_CONFIG, loadConfig, type BastionConfig } from '../../config/index.js';
 import { createBastionApp } from '../../app/index.js';
 import type { LogOptions } from '../../server/index.js';
+import type { RedisLimitStore } from '../../storage/index.js';
 import { badInput, type CliIo, type Command, EXIT, failWith, parseOptions } from '../command.js';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'off'] as const;
@@ -129,8 +130,11 @@ export const serveCommand: Command = {
     }
     if (config.dev) io.stderr.write('\n  !!! DEVELOPMENT MODE: identity is read from request headers and bodies and NOT verified. Never expose this. !!!\n\n');
     const shadow = app.gateway.shadowPolicySet;
+    const where = (app.stores.limits as Partial<RedisLimitStore>).where;
+    const state = config.storage.kind === 'postgres' ? ', state and audit log in PostgreSQL' : '';
+    const limits = where !== undefined ? `, limits in Redis at ${where}` : config.storage.kind === 'postgres' ? ', limits in the data directory (per replica)' : '';
     io.stdout.write(
-      `bastion listening on ${started.value.url} (policy ${app.gateway.policySet.version}${shadow ? `, shadow policy ${shadow.version}` : ''}, data ${config.dataDir}${config.storage.kind === 'postgres' ? ', state and audit log in PostgreSQL, limits in the data directory' : ''})\n`,
+      `bastion listening on ${started.value.url} (policy ${app.gateway.policySet.version}${shadow ? `, shadow policy ${shadow.version}` : ''}, data ${config.dataDir}${state}${limits})\n`,
     );
     io.stdout.write(howToCall(started.value.url ?? `http://${config.host}:${config.port}`, config.dev));
 
