@@ -229,6 +229,33 @@ async function anchorOn(db: Queryable): Promise<Anchor> {
   return parseChainState('anchor', row);
 }
 
+/**
+ * The transaction's start and the locked head, checked against the last event and the
+ * anchor, in one round trip: `BEGIN`, the head row locked alone (a statement that waited
+ * for the lock sees the batch before it only from the next statement on, READ COMMITTED),
+ * then the last event and the anchor in one statement. Three statements in one simple-protocol
+ * query, each with its own snapshot: an append costs three round trips (this, the insert,
+ * COMMIT), not six, and the head lock is held for two fewer.
+ */
+async function lockedHeadOn(client: pg.PoolClient): Promise<ChainHead> {
+  const results = (await client.query(
+    `BEGIN;
+     SELECT ${CHAIN_STATE} FROM audit_head WHERE id = 1 FOR UPDATE;
+     SELECT e.seq::float8 AS last_seq, e.chain_hash AS last_hash, a.size::float8 AS a_size, a.chain_hash AS a_hash, a.range AS a_range
+       FROM (SELECT 1) one
+       LEFT JOIN LATERAL (SELECT seq, chain_hash FROM audit_events ORDER BY seq DESC LIMIT 1) e ON true
+       LEFT JOIN audit_anchor a ON a.id = 1`,
+  )) as unknown as pg.QueryResult[];
+  const stored = parseHeadRow(results[1]?.rows[0] as (StoredChainState & { size: unknown }) | undefined);
+  const row = results[2]?.rows[0] as { last_seq: number | null; last_hash: Buffer | null; a_size: unknown; a_hash: Buffer | null; a_range: string | null } | undefined;
+  const anchor: Anchor =
+    row && row.a_size !== null && row.a_size !== undefined
+      ? parseChainState('anchor', { size: row.a_size, chain_hash: row.a_hash, range: row.a_range } as StoredChainState)
+      : { size: 0, chainHash: GENESIS_CHAIN_HASH, range: new CompactRange() };
+  const last = row && row.last_seq !== null && row.last_hash !== null ? { seq: row.last_seq, chainHash: row.last_hash } : undefined;
+  return checkHead(stored, anchor, last);
+}
+
 /** The head, checked against the last event and the anchor; `lock` takes the head row for the rest of the transaction. */
 async function headOn(db: Queryable, lock: boolean): Promise<ChainHead> {
   // INVARIANT: without the lock, the head, the last event and the anchor are read in one
@@ -300,7 +327,7 @@ export class PostgresAuditStore extends PostgresAuditView implements AuditStore 
 
   private appendOnce<T>(build: (head: ChainHead) => AuditBatch<T>): Promise<T> {
     return this.transaction(async (client) => {
-      const built = build(await headOn(client, true));
+      const built = build(await lockedHeadOn(client));
       const seqs: number[] = [];
       const bodies: string[] = [];
       const hashes: string[] = [];
@@ -325,7 +352,7 @@ export class PostgresAuditStore extends PostgresAuditView implements AuditStore 
         [seqs, bodies, hashes, traces, times, head.size, Buffer.from(head.chainHash), JSON.stringify(head.range.toJSON())],
       );
       return built.result;
-    });
+    }, true);
   }
 
   async snapshot<T>(read: (view: AuditStoreView) => Promise<T>): Promise<T> {
@@ -373,12 +400,13 @@ export class PostgresAuditStore extends PostgresAuditView implements AuditStore 
     if (this.ownsPool && !this.pool.ended) await this.pool.end();
   }
 
-  private async transaction<T>(run: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  /** `run` in a transaction, committed when it resolves; `begins`: run sends the `BEGIN` itself, with its first reads. */
+  private async transaction<T>(run: (client: pg.PoolClient) => Promise<T>, begins = false): Promise<T> {
     const client = await this.pool.connect();
     let broken = false;
     try {
-      await client.query('BEGIN');
       try {
+        if (!begins) await client.query('BEGIN');
         const result = await run(client);
         await client.query('COMMIT');
         return result;
