@@ -1,6 +1,6 @@
 /**
  * The faults of issue 15, proven through real `bastion serve` processes (the built CLI) on
- * real PostgreSQL: a replica SIGKILLed under load loses no acknowledged decision and the
+ * real PostgreSQL, their limits in one real Redis: a replica SIGKILLed under load loses no acknowledged decision and the
  * survivors keep serving; PostgreSQL lost mid-load makes decisions fail closed and the
  * service recovers by itself; two replicas racing to consume one approval give one allow; a
  * kill switch set on one replica applies on another before its next decision.
@@ -10,11 +10,16 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, postgresAvailable, type TestDatabase } from '../helpers/services.js';
+import { createTestDatabase, postgresAvailable, REDIS_URL, redisAvailable, type TestDatabase, testRedisPrefix } from '../helpers/services.js';
 import { type Answer, CLI, call, decide, health, type PrivatePostgres, type ReplicaSet, startPrivatePostgres, startReplicas, waitFor } from './harness.js';
 
 const run = promisify(execFile);
-const pgUp = await postgresAvailable();
+const up = (await postgresAvailable()) && (await redisAvailable());
+
+/** Every replica set here counts its limits in the shared test Redis, under a prefix of its own (as a deployment would). */
+function sharedRedis(label: string): { url: string; prefix: string } {
+  return { url: REDIS_URL, prefix: testRedisPrefix(label) };
+}
 
 /** The trace ids of the decision events in the chain at `url`. */
 async function auditedTraces(url: string): Promise<Set<string>> {
@@ -77,13 +82,13 @@ async function load(targets: () => { url: string }[], total: number, concurrency
   return sent;
 }
 
-describe.skipIf(!pgUp)('replicas on PostgreSQL: faults', () => {
+describe.skipIf(!up)('replicas on PostgreSQL: faults', () => {
   describe('a replica SIGKILLed under load', () => {
     let db: TestDatabase;
     let set: ReplicaSet;
     beforeAll(async () => {
       db = await createTestDatabase('replicas');
-      set = await startReplicas({ count: 3, postgresUrl: db.url });
+      set = await startReplicas({ count: 3, postgresUrl: db.url, redis: sharedRedis('faults_kill') });
     }, 60_000);
     afterAll(async () => {
       await set?.stop();
@@ -149,7 +154,7 @@ describe.skipIf(!pgUp)('replicas on PostgreSQL: faults', () => {
         console.warn(`skipping the PostgreSQL-lost test: a private PostgreSQL cluster cannot be started here: ${unavailable}`);
         return;
       }
-      set = await startReplicas({ count: 2, postgresUrl: server.url });
+      set = await startReplicas({ count: 2, postgresUrl: server.url, redis: sharedRedis('faults_pg') });
     }, 90_000);
     afterAll(async () => {
       await set?.stop();
@@ -245,7 +250,7 @@ describe.skipIf(!pgUp)('replicas on PostgreSQL: faults', () => {
     let set: ReplicaSet;
     beforeAll(async () => {
       db = await createTestDatabase('replicas_state');
-      set = await startReplicas({ count: 2, postgresUrl: db.url });
+      set = await startReplicas({ count: 2, postgresUrl: db.url, redis: sharedRedis('faults_state') });
     }, 60_000);
     afterAll(async () => {
       await set?.stop();
