@@ -19,23 +19,15 @@ import { bastionError, quote, type BastionError } from '../core/errors.js';
 import { fail, ok, type Result } from '../core/result.js';
 import { openGateway, type Gateway } from '../gateway/index.js';
 import { buildAuthenticator, type Authenticator } from '../identity/index.js';
-import { createMcpHttp, type McpHttp, type UpstreamSpec } from '../mcp/index.js';
+import type { McpHttp, UpstreamSpec } from '../mcp/index.js';
 import { countPending, createMetrics, timeAuditAppends, type Metrics } from '../metrics/index.js';
 import { watchPolicies, type PolicyWatcher } from '../policy/index.js';
-import { registerProxy, upstreamKey } from '../proxy/index.js';
-import { buildServer, listen, stopServer, type LogOptions } from '../server/index.js';
+// The HTTP service (Fastify), the model-API proxy and MCP over HTTP are loaded only by an app
+// that serves: a `bastion hook` process per tool call builds one with `server: false`.
+import type { buildServer, LogOptions } from '../server/index.js';
 import { createChangeReview, fixtureBackend, httpBackend, type ReviewBackend, type ReviewModelOptions } from '../review/index.js';
-import {
-  createMemoryStores,
-  ensureDirectory,
-  openPostgresStores,
-  openRedisLimitStore,
-  openSqliteLimitStore,
-  openSqliteStores,
-  redisTarget,
-  type RedisLimitStore,
-  type StateStores,
-} from '../storage/index.js';
+// The local stores only: PostgreSQL (pg) and Redis (ioredis) are loaded when configured.
+import { createMemoryStores, ensureDirectory, loadPostgresStores, loadRedisLimitStore, openSqliteLimitStore, openSqliteStores, type RedisLimitStore, type StateStores } from '../storage/local.js';
 import type { LimitStore } from '../limits/index.js';
 
 /** Where operator messages go and where secrets (`BASTION_SIEM_TOKEN`) come from. */
@@ -254,6 +246,7 @@ async function openRedisLimits(config: BastionConfig, io: AppIo): Promise<Result
     return ok(undefined);
   }
   const field = config.limits.redis !== undefined ? 'limits.redis' : 'BASTION_REDIS_URL';
+  const { openRedisLimitStore, redisTarget } = await loadRedisLimitStore();
   const target = redisTarget(url);
   if (!target.ok) return fail(...target.errors.map((e) => ({ ...e, message: `${field}: ${e.message}`, field })));
   const name = `the limit store (Redis at ${target.value})`;
@@ -285,6 +278,7 @@ async function openStateStores(config: BastionConfig, env: AppIo['env'], redisLi
   if (problem) return fail(bastionError('AUDIT_KEY', `the signing key directory ${quote(dir)}: ${problem}`));
   const limits = redisLimits !== undefined ? ok(redisLimits) : openDataDirLimits(config);
   if (!limits.ok) return limits;
+  const { openPostgresStores } = await loadPostgresStores();
   return openPostgresStores(url.value, { key: keyDirectory(dir), limits: limits.value, ...(audit.retentionDays !== undefined ? { retentionDays: audit.retentionDays } : {}) });
 }
 
@@ -438,8 +432,12 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
     return reviewBackend;
   }
 
+  const web =
+    options.server === false
+      ? undefined
+      : await Promise.all([import('../server/index.js'), import('../proxy/index.js'), import('../mcp/index.js')]).then(([server, proxy, mcp]) => ({ server, proxy, mcp }));
   // The model-API proxy's provider key, from the environment or a secret file, never the config file.
-  const key = upstreamKey(io.env, (path) => readFileSync(path, 'utf8'));
+  const key = web ? web.proxy.upstreamKey(io.env, (path) => readFileSync(path, 'utf8')) : { ok: true as const, value: undefined };
   if (!key.ok) {
     await gateway.close();
     await stores.close();
@@ -450,8 +448,8 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
   // MCP over Streamable HTTP at `/mcp/<server>`, for the servers the config lists.
   const audit = stores.audit;
   const mcp: McpHttp | undefined =
-    options.server !== false && config.mcp !== undefined && Object.keys(config.mcp.servers).length > 0
-      ? createMcpHttp({
+    web !== undefined && config.mcp !== undefined && Object.keys(config.mcp.servers).length > 0
+      ? web.mcp.createMcpHttp({
           servers: mcpUpstreams(config, io.env),
           gateway,
           pins: stores.toolPins,
@@ -464,9 +462,9 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
   let watcher: PolicyWatcher | undefined;
   const startedAt = new Date();
   const server =
-    options.server === false
+    web === undefined
       ? undefined
-      : await buildServer(gateway, {
+      : await web.server.buildServer(gateway, {
           dev: config.dev,
           identity: authenticator,
           identityHeaders: config.identity.headers,
@@ -482,7 +480,7 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
             ...(config.review?.slackChannel !== undefined ? { slackChannel: config.review.slackChannel } : {}),
             ...(reviewModel.ok && reviewModel.value !== undefined ? { model: reviewModel.value } : {}),
           }),
-          extensions: [(routes) => registerProxy(routes, gateway, proxy)],
+          extensions: [(routes) => web.proxy.registerProxy(routes, gateway, proxy)],
           ...(mcp ? { mcp: { servers: mcp.servers, allowedOrigins: config.mcp?.allowedOrigins ?? [], handle: mcp.handle } } : {}),
           probes: [
             { name: 'killSwitch', check: () => stores.killSwitch.get() },
@@ -575,7 +573,7 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
       let url: string | undefined;
       if (server) {
         try {
-          url = await listen(server, config.host, config.port);
+          url = await (web as NonNullable<typeof web>).server.listen(server, config.host, config.port);
         } catch (err) {
           await server.close();
           await stopParts();
@@ -607,7 +605,7 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
       // MCP sessions hold SSE streams open: they end first, so the drain does not wait on them.
       if (mcp) await mcp.close();
       // Drain first: requests in flight finish (and are audited) before the log closes.
-      if (server) await stopServer(server, SHUTDOWN_GRACE_MS);
+      if (server && web) await web.server.stopServer(server, SHUTDOWN_GRACE_MS);
       await stopParts();
       if (notifier) {
         await notifier.idle(NOTIFY_DRAIN_MS);

@@ -6,7 +6,6 @@ import { readFileSync } from 'node:fs';
 import { BastionException, quote } from '../core/errors.js';
 import type { CliIo, Command } from './command.js';
 import { EXIT, failWith, printHelp, wantsHelp } from './command.js';
-import { COMMANDS } from './commands/index.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -34,8 +33,9 @@ function usage(commands: readonly Command[]): string {
  * `-h` anywhere before `--` prints the help of the command or subcommand named, before the
  * command sees its arguments (so every command and subcommand has one, whatever it parses).
  */
-export async function runCli(argv: string[], io: CliIo, commands: readonly Command[] = COMMANDS): Promise<number> {
+export async function runCli(argv: string[], io: CliIo, given?: readonly Command[]): Promise<number> {
   const [name, ...rest] = argv;
+  const commands = given ?? (await commandsFor(name));
   if (name === undefined || name === '--help' || name === '-h') {
     io.stdout.write(usage(commands));
     return EXIT.OK;
@@ -72,6 +72,16 @@ export async function runCli(argv: string[], io: CliIo, commands: readonly Comma
   } catch (err) {
     return reportThrown(io, name, err);
   }
+}
+
+/**
+ * The commands to dispatch `name` among. `bastion hook` runs once per tool call of the agent
+ * (Claude Code, Gemini CLI spawn it each time), so it loads its own module alone, not every
+ * command's (Fastify, the MCP SDK, pg and ioredis among them); any other name loads them all.
+ */
+async function commandsFor(name: string | undefined): Promise<readonly Command[]> {
+  if (name === 'hook') return [(await import('./commands/hook.js')).hookCommand];
+  return (await import('./commands/index.js')).COMMANDS;
 }
 
 function unknownCommand(io: CliIo, name: string): number {

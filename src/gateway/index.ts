@@ -21,7 +21,7 @@ import { randomUUID } from 'node:crypto';
 import { appendTaint, type TaintEntry, type TaintStore } from '../analysis/index.js';
 import { createApprovalService, type ApprovalEvent, type ApprovalService, type ApprovalSettings, type ApprovalStore } from '../approvals/index.js';
 import { decisionEvent, type AuditEventInput, type AuditLog } from '../audit/index.js';
-import { createMemoryApprovalStore, createMemoryTaintStore, openSqliteStores, type StateStores } from '../storage/index.js';
+import { createMemoryApprovalStore, createMemoryTaintStore, openSqliteStores, type StateStores } from '../storage/local.js';
 import { validateRequest } from '../core/request.js';
 import type { ActionRequest, Decision, Facts, TaintRecord, WouldBlock } from '../core/types.js';
 import { fail, ok, type Result } from '../core/result.js';
@@ -29,7 +29,7 @@ import { BastionException, bastionError, quote, type BastionError } from '../cor
 import { isPlainObject } from '../core/schema.js';
 import { createMemoryKillSwitchStore, type KillSwitchStore } from '../killswitch/index.js';
 import type { LimitStore } from '../limits/index.js';
-import { createMemoryLimitStore } from '../storage/index.js';
+import { createMemoryLimitStore } from '../storage/local.js';
 import { GatewayLimits, type LimitStoreFailMode } from './limits.js';
 import {
   analyzerOf,

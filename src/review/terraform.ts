@@ -12,9 +12,17 @@
  * a bucket id) are not wildcards.
  */
 
-import { parse } from '@cdktf/hcl2json';
 import { FINDING_SPECS } from './catalogue.js';
 import type { Finding, FindingKind, PullRequestFile } from './types.js';
+
+// The HCL parser is Go compiled to WebAssembly: loading it costs about 0.2 s and tens of MB,
+// so it is loaded on the first Terraform file, not by every process that imports the review
+// (a `bastion hook` run per tool call among them).
+let hcl: Promise<typeof import('@cdktf/hcl2json')> | undefined;
+async function parse(name: string, source: string): Promise<unknown> {
+  hcl ??= import('@cdktf/hcl2json');
+  return (await hcl).parse(name, source);
+}
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Obj = { [key: string]: Json };
