@@ -85,11 +85,20 @@ const UNICODE_ANCHORS: (RegExp | undefined)[] = INJECTION_DETECTORS.map((d) =>
 );
 
 const META =
-  /\b(?:attackers?|adversar(?:y|ies)|malicious|injections?|jailbreaks?|examples?|e\.g\.|for instance|such as|like|phrases?|strings?|patterns?|payloads?|signatures?|detect(?:s|ed|ing|ion|ors?)?|flag(?:s|ged)?|blocks?|blocked|filter(?:s|ed)?|classif(?:y|ies|ier)|known as|called|quot(?:e|es|ed|ing)|contains?|containing|mentions?|may (?:write|say|include|contain|try|embed|insert|hide|add)|might|could|tries to|try to|attempts?(?: to)?|warn(?:s|ing)?|beware|watch out|typical|common|classic|technique|look(?:s)? for|refuse|says?|said|wrote|writes|reads?|reported|stated|hypothetical|training|awareness|angreifer|beispiel|z\. ?b\.|etwa|enthält|muster|erkennen|attaquant|exemple|par exemple|contient|motif|détecter|atacante|ejemplo|por ejemplo|contiene|patrón|detectar)\b/i;
+  /\b(?:attackers?|adversar(?:y|ies)|malicious|injections?|jailbreaks?|examples?|e\.g\.|for instance|such as|like|phrases?|strings?|patterns?|payloads?|signatures?|detect(?:s|ed|ing|ion|ors?)?|flag(?:s|ged)?|blocks?|blocked|filter(?:s|ed)?|classif(?:y|ies|ier)|known as|called|quot(?:e|es|ed|ing)|contains?|containing|mentions?|may (?:write|say|include|contain|try|embed|insert|hide|add)|might|could|tries to|try to|attempts?(?: to)?|warn(?:s|ing)?|beware|watch out|typical|common|classic|technique|look(?:s)? for|refuse|says|said|wrote|writes|reads?|reported|stated|hypothetical|training|awareness|angreifer|beispiel|z\. ?b\.|etwa|enthält|muster|erkennen|attaquant|exemple|par exemple|contient|motif|détecter|atacante|ejemplo|por ejemplo|contiene|patrón|detectar)\b/i;
 const NEGATION_BEFORE = /\b(?:never|not|don't|do not|must not|mustn't|should not|shouldn't|won't|cannot|can't|nie|niemals|nicht|jamais|ne pas|nunca|no)\s+(?:[\w']+\s+){0,2}$/i;
 /** URLs and e-mail addresses are not framing words (`attacker@…` says nothing about the text). */
 const ADDRESSES = /\S+@\S+|[a-z][a-z0-9+]{1,10}:\/\/\S+/gi;
-const DISCUSSION = /prompt[- ]injection|injection attacks?|jailbreak(?:ing)? attempts?|red[- ]team|adversarial prompts?|indirect injection/i;
+const DISCUSSION =
+  /prompt[- ]injection|injection attacks?|jailbreak(?:ing)? attempts?|red[- ]team|adversarial prompts?|indirect injection|injected (?:task|instructions?|text|prompt)|injection (?:tasks?|vectors?|attempts?)/i;
+/** Further words of writing about attacks: with a DISCUSSION term, the text is an article, a paper or a runbook. */
+const DISCUSSION_MORE =
+  /\b(?:attackers?|attacker's|mitigations?|defen[cs]es?|exfiltration|guardrails?|benchmarks?|researchers?|vulnerabilit(?:y|ies)|threat model|owasp|llm01|countermeasures?|adversar(?:y|ial)|the (?:model|llm|assistant|agent) (?:may|might|can|could|cannot|will))\b/i;
+/** Writing about chat templates and prompt formats, whose special tokens are not an attack. */
+const TEMPLATE_DOC =
+  /\{\{|\{%|chat[_ -]?templates?|prompt (?:formats?|templates?)|special tokens|apply_chat_template|tokeni[sz]er|chatml|\bexpects? the prompt|\bthe roles? (?:are|is)\b|\b(?:format|template|prompt)s? (?:uses?|wraps?|expects?|starts?)\b|\beach (?:message|turn) (?:begins|starts|ends)\b/i;
+const TEMPLATE_FACTOR = 0.6;
+const DISCUSSED_STRONGLY = 0.65;
 
 /** Zero-width characters and bidirectional controls: removed before matching. */
 const INVISIBLE = /[\u200B-\u200D\u2060\u2062-\u2064\uFEFF\u202A-\u202E\u2066-\u2069]/;
@@ -194,8 +203,8 @@ function withoutAddresses(s: string, fill: ' ' | '_'): string {
 }
 
 /** How strongly the text around a phrase addresses it to the reader (1) or describes it (< 1). */
-function framing(text: string, start: number, end: number, discussed: boolean, fences: readonly number[]): number {
-  let factor = discussed ? DISCUSSED_DOCUMENT : 1;
+function framing(text: string, start: number, end: number, discussed: number, fences: readonly number[]): number {
+  let factor = discussed;
   const quote = openingQuote(text, start, end, fences);
   if (quote >= 0) factor *= QUOTED;
   const anchor = quote >= 0 ? quote : start;
@@ -226,11 +235,24 @@ function framing(text: string, start: number, end: number, discussed: boolean, f
   return factor;
 }
 
-const SUSPICIOUS_PARAM = /^(?:data|d|q|secret|token|key|password|pw|pass|info|payload|exfil|leak|chat|history|conv|conversation|msg|message|c|p|content|text|s|creds?|env|prompt|memory|email|user)$/i;
-const PLACEHOLDER = /\{[^}]{0,40}\}|\[[A-Z_ ]{2,40}\]|<[^>]{1,40}>|\$[A-Z_]{2,}|%s|\{\{/;
+/** Query parameters whose name alone says an image request carries data out. */
+const LEAKING_PARAM = /^(?:secret|password|pw|pass|exfil|leak|chat|history|conv|conversation|creds?|prompt|memory)$/i;
+/** Query parameters that carry data out when their value is a slot or a long encoded blob (`?token=ABC123` on a badge is neither). */
+const SUSPICIOUS_PARAM = /^(?:data|d|q|token|key|info|payload|msg|message|c|p|content|text|s|env|email|user)$/i;
+const PLACEHOLDER =
+  /\{[^}]{0,40}\}|\[[A-Z_ ]{2,40}\]|<[^>]{1,40}>|\$[A-Z_]{2,}|%s|\{\{|\b[A-Z]{2,12}(?:_[A-Z]{2,12}){0,4}_(?:DATA|CHAT|HISTORY|CONVERSATION|SUMMARY|TOKEN|SECRET|PASSWORD|KEY|EMAIL|MESSAGE|QUESTION|ANSWER|INFO|HERE|CONTENT|INPUT)\b|\b(?:INSERT|REPLACE|PASTE|PUT|ADD)_[A-Z_]{2,40}/;
 
-/** A markdown or HTML image whose URL carries data out (or has a slot for it). */
-function exfiltratingUrl(raw: string): boolean {
+/** A value that is a slot to fill (`<the user's message>`, `{x}`, `$X`, `SUMMARY_OF_CHAT`), not data. */
+function isSlot(value: string): boolean {
+  if (/^[<{[$%]/.test(value)) return true;
+  return value.includes('_') && /^[A-Z][A-Z0-9_]{2,60}$/.test(value) && !value.endsWith('_');
+}
+
+/**
+ * A markdown or HTML image whose URL carries data out (or has a slot for it). A link (`strict`)
+ * must be followed to leak anything and ordinary links carry tokens: only a slot counts there.
+ */
+function exfiltratingUrl(raw: string, strict = false): boolean {
   let decoded = raw;
   try {
     decoded = decodeURIComponent(raw);
@@ -238,6 +260,7 @@ function exfiltratingUrl(raw: string): boolean {
     /* keep raw */
   }
   if (PLACEHOLDER.test(decoded.replace(/^https?:\/\/[^/]*/, ''))) return true;
+  if (strict) return false;
   let url: URL;
   try {
     url = new URL(raw);
@@ -245,8 +268,9 @@ function exfiltratingUrl(raw: string): boolean {
     return false;
   }
   for (const [name, value] of url.searchParams) {
-    if (SUSPICIOUS_PARAM.test(name) && value !== '') return true;
+    if (LEAKING_PARAM.test(name) && value !== '') return true;
     if (value.length >= 40 && shannonEntropy(value) > 3.5) return true;
+    if (SUSPICIOUS_PARAM.test(name) && isSlot(value)) return true;
   }
   return false;
 }
@@ -255,7 +279,7 @@ const HTML_COMMENT = /<!--([\s\S]{0,4000}?)-->/g;
 const CSS_HIDDEN =
   /<([a-z][a-z0-9]{0,10})\b[^>]{0,300}?style\s*=\s*["'][^"']{0,300}?(?:display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?:\.0+)?(?:px|pt|em|rem|%)?\s*(?:;|["'])|color\s*:\s*(?:white|#fff(?:fff)?|transparent|rgba?\(\s*255\s*,\s*255\s*,\s*255)|opacity\s*:\s*0(?:\.0+)?\s*(?:;|["'])|(?:height|width)\s*:\s*0(?:px)?\s*;[^"']{0,60}overflow\s*:\s*hidden)[^>]{0,300}>([^<]{1,2000})/gi;
 const DECODE_CUE =
-  /\b(?:decode|decoded|decoding|base64[- ]?decode|base64 -d|rot13|rot-13|unescape|from hex|hex[- ]decode|reverse)\b[^.\n]{0,80}?\b(?:and|then)\b[^.\n]{0,30}?\b(?:follow|execute|run|obey|do|carry out|apply|perform|act on)\b|\bbase64\s+(?:-d|--decode)\b[^\n]{0,40}\|\s*(?:ba)?sh\b/iy;
+  /\b(?:decode|decoded|decoding|base64[- ]?decode|base64 -d|rot13|rot-13|unescape|from hex|hex[- ]decode|reverse)\b[^.\n]{0,80}?\b(?:and|then)\b[^.\n]{0,30}?\b(?:follow|execute|run|obey|do (?:what|as) (?:it|this|they) (?:says?|asks?|tells? you)|do|carry out|apply|perform|act on|comply)\b|\bbase64\s+(?:-d|--decode)\b[^\n]{0,40}\|\s*(?:ba)?sh\b/iy;
 
 /**
  * Offsets of the text with invisible characters removed, mapped back to the original: the kept
@@ -508,6 +532,182 @@ function printableDecoding(blob: string): string | undefined {
   return exact / Math.max(1, decoded.length) < 0.9 ? undefined : decoded;
 }
 
+/** Override verbs and objects recognised through misspellings, letter spacing and digits for letters. */
+const FUZZY_VERBS = ['ignore', 'disregard', 'forget', 'override', 'bypass', 'neglect'];
+const FUZZY_OBJECTS = ['instructions', 'instruction', 'directions', 'directives', 'guidelines', 'commands', 'restrictions', 'rules', 'prompt', 'prompts', 'orders'];
+/** Real words within reach of an override verb: what they say is told, not commanded. */
+const FUZZY_NOT = new Set([
+  'forgot',
+  'forged',
+  'forger',
+  'forgets',
+  'forgive',
+  'ignored',
+  'ignores',
+  'ignorer',
+  'overrode',
+  'overrides',
+  'overridden',
+  'bypassed',
+  'bypasses',
+  'neglected',
+  'neglects',
+  'discard',
+  'regard',
+  'regards',
+  'disregarded',
+  'rulers',
+  'ruled',
+  'prompted',
+  'prompter',
+  'promptly',
+  'orderly',
+  'ordered',
+  'directors',
+  'direction',
+  'guideline',
+]);
+/** Digits and symbols written for letters (`1gn0re`). */
+const LEET: Record<string, string> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', $: 's', '!': 'i', '|': 'l' };
+const FUZZY_ROW_A = new Int32Array(20);
+const FUZZY_ROW_B = new Int32Array(20);
+const FUZZY_ROW_C = new Int32Array(20);
+
+/** Optimal string alignment distance between short words, or `limit + 1` once it must exceed `limit`. */
+function editDistance(a: string, b: string, limit: number): number {
+  if (Math.abs(a.length - b.length) > limit || a.length >= 19 || b.length >= 19) return limit + 1;
+  let prev2 = FUZZY_ROW_A;
+  let prev = FUZZY_ROW_B;
+  let cur = FUZZY_ROW_C;
+  for (let j = 0; j <= b.length; j++) prev[j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    cur[0] = i;
+    let rowMin = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a.charCodeAt(i - 1) === b.charCodeAt(j - 1) ? 0 : 1;
+      let v = Math.min((prev[j] as number) + 1, (cur[j - 1] as number) + 1, (prev[j - 1] as number) + cost);
+      if (i > 1 && j > 1 && a.charCodeAt(i - 1) === b.charCodeAt(j - 2) && a.charCodeAt(i - 2) === b.charCodeAt(j - 1)) v = Math.min(v, (prev2[j - 2] as number) + 1);
+      cur[j] = v;
+      if (v < rowMin) rowMin = v;
+    }
+    if (rowMin > limit) return limit + 1;
+    const t = prev2;
+    prev2 = prev;
+    prev = cur;
+    cur = t;
+  }
+  return prev[b.length] as number;
+}
+
+/** The closest of `words` within one edit (two for words of seven letters and more), as [index, distance], or undefined. */
+function nearest(word: string, words: readonly string[]): [number, number] | undefined {
+  let best: [number, number] | undefined;
+  for (let k = 0; k < words.length; k++) {
+    const w = words[k] as string;
+    const limit = w.length >= 7 ? 2 : 1;
+    if (word.charCodeAt(0) !== w.charCodeAt(0) && word.charCodeAt(1) !== w.charCodeAt(1)) continue;
+    const d = editDistance(word, w, limit);
+    if (d <= limit && (best === undefined || d < best[1])) best = [k, d];
+  }
+  return best;
+}
+
+function isAsciiLetterOrLeet(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 64 || c === 36 || c === 33 || c === 124;
+}
+
+/**
+ * Override phrases that the patterns miss because they are misspelled (`ignroe all previus
+ * instrucions`), spaced out (`I g n o r e`) or written with digits (`1gn0re`): words are read
+ * one pass left to right, and a word within an edit or two of an override verb followed within
+ * six words by one near an object of it (`instructions`, `rules`, `prompt` …) is a hit, when at
+ * least one of them was not spelled right (right spelling is the patterns' job).
+ */
+function fuzzyOverrides(text: string): { start: number; end: number }[] {
+  const out: { start: number; end: number }[] = [];
+  const n = text.length;
+  // [start, end, normalized] of the words read so far that may still take an object.
+  let pending: { start: number; exact: boolean; left: number } | undefined;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (!isAsciiLetterOrLeet(c)) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < n && isAsciiLetterOrLeet(text.charCodeAt(j))) j++;
+    let end = j;
+    let raw = text.slice(i, j);
+    // Spaced-out letters: `I g n o r e` read as one word.
+    if (j - i === 1 && text.charCodeAt(j) === 32 && j + 2 <= n && isAsciiLetterOrLeet(text.charCodeAt(j + 1)) && !isAsciiLetterOrLeet(text.charCodeAt(j + 2))) {
+      let k = j;
+      let joined = raw;
+      while (k + 1 < n && text.charCodeAt(k) === 32 && isAsciiLetterOrLeet(text.charCodeAt(k + 1)) && !isAsciiLetterOrLeet(text.charCodeAt(k + 2)) && joined.length < 14) {
+        joined += text[k + 1];
+        k += 2;
+      }
+      if (joined.length >= 4) {
+        raw = joined;
+        end = k;
+      }
+    }
+    const len = raw.length;
+    if (len >= 4 && len <= 14) {
+      let word = raw.toLowerCase();
+      let spelled = end === j;
+      if (/[^a-z]/.test(word)) {
+        let mapped = '';
+        for (const ch of word) mapped += LEET[ch] ?? ch;
+        word = mapped;
+        spelled = false;
+      }
+      if (pending !== undefined) {
+        const obj = nearest(word, FUZZY_OBJECTS);
+        if (obj !== undefined && !FUZZY_NOT.has(word) && (!pending.exact || !spelled || obj[1] > 0)) {
+          out.push({ start: pending.start, end });
+          pending = undefined;
+          i = end;
+          continue;
+        }
+      }
+      const verb = nearest(word, FUZZY_VERBS);
+      if (verb !== undefined && !FUZZY_NOT.has(word)) pending = { start: i, exact: spelled && verb[1] === 0, left: 6 };
+      else if (pending !== undefined && --pending.left === 0) pending = undefined;
+    } else if (pending !== undefined && --pending.left === 0) pending = undefined;
+    i = end;
+  }
+  return out;
+}
+
+/** 1 for hex digits, indexed by code unit. */
+const HEX_CHAR = new Uint8Array(65536);
+for (const ch of '0123456789abcdefABCDEF') HEX_CHAR[ch.charCodeAt(0)] = 1;
+/** Hex runs worth decoding are at least this long (ten bytes). */
+const HEX_MIN = 20;
+
+/** Runs of 20 to 8000 hex digits of even length, found by probing every 20th character. */
+function hexRuns(text: string): { start: number; end: number }[] {
+  const out: { start: number; end: number }[] = [];
+  const n = text.length;
+  let covered = 0;
+  for (let probe = HEX_MIN - 1; probe < n; probe += HEX_MIN) {
+    if (probe < covered || HEX_CHAR[text.charCodeAt(probe)] !== 1) continue;
+    let s = probe;
+    while (s > 0 && HEX_CHAR[text.charCodeAt(s - 1)] === 1) s--;
+    let e = probe + 1;
+    while (e < n && HEX_CHAR[text.charCodeAt(e)] === 1) e++;
+    covered = e;
+    const length = e - s;
+    if (length < HEX_MIN || length > 8000 || length % 2 === 1 || (s > 0 && isWordChar(text, s - 1)) || (e < n && isWordChar(text, e))) continue;
+    out.push({ start: s, end: e });
+  }
+  return out;
+}
+
+/** Detectors whose first or second group is a URL that must carry data out to count. */
+const URL_CHECKED: boolean[] = INJECTION_DETECTORS.map((d) => d.technique === 'markdown-exfiltration' && d.pattern.source.includes('(https?:'));
+
 /** Occurrences listed per detector once one of them is at the detector's full weight. */
 const MAX_LISTED = 256;
 
@@ -518,8 +718,10 @@ function detectIn(text: string, keywordHits?: readonly number[], nonAsciiText?: 
   let nonAscii = nonAsciiText;
   const fences: number[] = [];
   for (let i = text.indexOf('```'); i >= 0; i = text.indexOf('```', i + 3)) fences.push(i);
-  let discussedMemo: boolean | undefined;
-  const discussedText = (): boolean => (discussedMemo ??= DISCUSSION.test(text));
+  let discussedMemo: number | undefined;
+  const discussedText = (): number => (discussedMemo ??= !DISCUSSION.test(text) ? 1 : DISCUSSION_MORE.test(withoutAddresses(text, ' ')) ? DISCUSSED_STRONGLY : DISCUSSED_DOCUMENT);
+  let templateMemo: boolean | undefined;
+  const templateText = (): boolean => (templateMemo ??= TEMPLATE_DOC.test(text));
   for (let i = 0; i < DECODE_CUE_INDEX; i++) {
     const d = INJECTION_DETECTORS[i] as InjectionDetector;
     let matches: Iterable<PatternMatch>;
@@ -538,10 +740,14 @@ function detectIn(text: string, keywordHits?: readonly number[], nonAsciiText?: 
       let start = m.index;
       const end = m.index + m[0].length;
       if (d.leadingBoundary && start > 0 && WORD_CHAR.test(text[start - 1] as string)) continue;
-      if (d.technique === 'markdown-exfiltration' && !exfiltratingUrl((m[1] ?? m[2]) as string)) continue;
+      if (URL_CHECKED[i] === true) {
+        const url = m[1] ?? m[2];
+        if (url === undefined || !exfiltratingUrl(url, m[0].charCodeAt(0) !== 33 && m[0].charCodeAt(0) !== 60)) continue;
+      }
       // Patterns that consume a leading newline or punctuation report from the phrase itself.
       while (start < end && /[\s.!?]/.test(text[start] as string)) start++;
-      const weight = d.dampable ? d.weight * framing(text, start, end, discussedText(), fences) : d.weight;
+      let weight = d.dampable ? d.weight * framing(text, start, end, discussedText(), fences) : d.weight;
+      if (d.technique === 'role-marker' && templateText()) weight *= TEMPLATE_FACTOR;
       hits.push({ technique: d.technique, start, end, evidence: evidence(text, start, end), weight });
       listed++;
       if (weight >= d.weight) atFullWeight = true;
@@ -571,6 +777,20 @@ function detectIn(text: string, keywordHits?: readonly number[], nonAsciiText?: 
       hits.push({ technique: 'encoded-payload', start: m.index, end, evidence: evidence(text, m.index, end), weight: inner.some((h) => h.weight >= 0.4) ? 0.65 : 0.45 });
     }
   }
+  for (const r of hexRuns(text)) {
+    const bytes = Buffer.from(text.slice(r.start, r.end), 'hex');
+    let printable = 0;
+    for (let k = 0; k < bytes.length; k++) if (isPrintable(bytes[k] as number)) printable++;
+    if (printable / Math.max(1, bytes.length) < 0.9) continue;
+    const decoded = bytes.toString('latin1');
+    const inner = detectIn(decoded);
+    if (inner.length > 0 || INSTRUCTION_CUE.test(decoded)) {
+      blobWithInstructions = true;
+      hits.push({ technique: 'encoded-payload', start: r.start, end: r.end, evidence: evidence(text, r.start, r.end), weight: inner.some((h) => h.weight >= 0.4) ? 0.65 : 0.45 });
+    }
+  }
+  for (const f of fuzzyOverrides(text))
+    hits.push({ technique: 'instruction-override', start: f.start, end: f.end, evidence: evidence(text, f.start, f.end), weight: 0.6 * framing(text, f.start, f.end, discussedText(), fences) });
   const cueStarts = cands[DECODE_CUE_INDEX];
   if (cueStarts !== undefined)
     for (const m of matchesAt(text, DECODE_CUE, cueStarts)) {
