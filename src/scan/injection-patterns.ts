@@ -399,7 +399,7 @@ export const INJECTION_DETECTORS: readonly InjectionDetector[] = [
   ),
   D(
     'output-manipulation',
-    ['any', 'every', 'each', 'your'],
+    [prev('summary'), prev('answer'), prev('response'), prev('reply'), prev('review'), prev('output'), prev('evaluation'), prev('assessment'), prev('translation')],
     `\\b(?:any|every|each|your)\\s+(?:summary|answer|response|reply|review|output|report|evaluation|assessment|translation|description)\\s+(?:of (?:this|the|these) [\\w-]+\\s+)?(?:must|should|shall|has to|needs to|is to|will)\\s+(?:always\\s+)?(?:say|state|mention|include|claim|conclude|describe|contain|start|begin|end|read|recommend|report)\\b`,
     0.5,
   ),
@@ -411,7 +411,7 @@ export const INJECTION_DETECTORS: readonly InjectionDetector[] = [
   ),
   D(
     'output-manipulation',
-    ['when', 'if', 'whenever'],
+    ['when', 'if you', 'if asked', 'whenever'],
     `\\b(?:when|if|whenever)\\s+(?:you\\s+are\\s+|you're\\s+)?(?:asked|prompted|questioned|queried)\\s+(?:about|to|for|how|what|whether|if|which)\\b${GAP}{0,60}?\\b(?:always|never|only|simply|just)\\s+(?:[\\w-]+\\s+)?(?:say|respond|reply|answer|recommend|give|rate|describe|tell|state|claim|mention|output|praise)\\b`,
     0.5,
   ),
@@ -474,8 +474,8 @@ export const INJECTION_DETECTORS: readonly InjectionDetector[] = [
   ),
   D(
     'role-marker',
-    ['todo', 'fixme', 'hack', 'xxx', 'note', 'nb'],
-    `\\b(?:todo|fixme|note|hack|xxx|nb)\\b[ \\t]*(?:\\([ \\t]*(?:agent|ai|assistant|llm|copilot|claude|bot|model|codex|cursor|gpt)[ \\t]*\\)|(?:for|to)\\s+(?:the\\s+|any\\s+|all\\s+)?(?:ai|llm|agent|assistant|copilot|claude|bot|model|codex|cursor|coding agent|ai agent|ai assistant)s?\\b)`,
+    ['todo', 'fixme', 'hack', 'xxx', 'note'],
+    `\\b(?:todo|fixme|note|hack|xxx)\\b[ \\t]*(?:\\([ \\t]*(?:agent|ai|assistant|llm|copilot|claude|bot|model|codex|cursor|gpt)[ \\t]*\\)|(?:for|to)\\s+(?:the\\s+|any\\s+|all\\s+)?(?:ai|llm|agent|assistant|copilot|claude|bot|model|codex|cursor|coding agent|ai agent|ai assistant)s?\\b)`,
     0.55,
   ),
   D(
@@ -500,14 +500,14 @@ export const INJECTION_DETECTORS: readonly InjectionDetector[] = [
   // Tool use and data leaving, asked for in plain prose
   D(
     'data-exfiltration',
-    ['read', 'open', 'take', 'get', 'grab', 'copy', 'fetch', 'extract', 'collect', 'retrieve', 'look up', 'find', 'cat'],
-    `\\b(?:read|open|take|get|grab|copy|fetch|extract|collect|retrieve|look up|find|cat)\\b${GAP}{0,40}?(?:~/\\.[\\w/.-]+|\\.env\\b|id_rsa|\\bcredentials?\\b|\\bapi[ _-]?keys?\\b|\\btokens?\\b|\\bpasswords?\\b|\\bsecrets?\\b|\\bprivate keys?\\b|\\bssh keys?\\b|\\bcookies\\b|\\bpayment cards?\\b|\\bcredit cards?\\b|\\bcard numbers?\\b|\\bibans?\\b|\\bbank details\\b|\\bsocial security numbers?\\b|/etc/(?:passwd|shadow)|\\benvironment variables\\b|\\bhome address(?:es)?\\b)${GAP}{0,100}?\\b(?:and|then)\\s+(?:[\\w-]+\\s+)?(?:paste|include|post|put|send|write|add|append|email|share|forward|upload|list|print|output|publish|reveal|mail)\\b`,
+    ['read', 'open', 'take', 'grab', 'copy', 'fetch', 'extract', 'collect', 'retrieve', 'look up', 'find'],
+    `\\b(?:read|open|take|grab|copy|fetch|extract|collect|retrieve|look up|find)\\b${GAP}{0,40}?(?:~/\\.[\\w/.-]+|\\.env\\b|id_rsa|\\bcredentials?\\b|\\bapi[ _-]?keys?\\b|\\btokens?\\b|\\bpasswords?\\b|\\bsecrets?\\b|\\bprivate keys?\\b|\\bssh keys?\\b|\\bcookies\\b|\\bpayment cards?\\b|\\bcredit cards?\\b|\\bcard numbers?\\b|\\bibans?\\b|\\bbank details\\b|\\bsocial security numbers?\\b|/etc/(?:passwd|shadow)|\\benvironment variables\\b|\\bhome address(?:es)?\\b)${GAP}{0,100}?\\b(?:and|then)\\s+(?:[\\w-]+\\s+)?(?:paste|include|post|put|send|write|add|append|email|share|forward|upload|list|print|output|publish|reveal|mail)\\b`,
     0.55,
   ),
   D(
     'data-exfiltration',
-    ['send', 'forward', 'email', 'e-mail', 'mail', 'share', 'upload', 'post', 'copy', 'transfer', 'export', 'sync', 'cc', 'bcc'],
-    `\\b(?:send|forward|email|e-mail|mail|share|upload|post|copy|transfer|export|sync|cc|bcc)\\b${GAP}{0,60}?\\b(?:emails?|messages|inbox|mailbox|contacts|address book|calendar|files?|folders?|documents?|docs?|attachments?|contracts?|invoices?|bank (?:details|statements?|account details)|payment (?:cards?|details)|statements?|home address|addresses|phone numbers?|thread|chain|conversation|customer (?:list|database|data)|user (?:list|data)|reports?|notes|records|deck|spreadsheet|payroll|salar(?:y|ies)|medical|passport)\\b${GAP}{0,80}?\\b(?:to|with|at)\\s+(?:my\\s+|this\\s+|the\\s+)?(?:(?:personal|private|backup|new|external|following)\\s+)?(?:address\\s+|email\\s+)?(?:[\\w.+-]+@[\\w-]+\\.[\\w.-]+|https?://)`,
+    ['send', 'forward', 'email', 'e-mail', 'mail', 'share', 'upload', 'post', 'copy', 'transfer', 'export', 'sync'],
+    `\\b(?:send|forward|email|e-mail|mail|share|upload|post|copy|transfer|export|sync)\\b${GAP}{0,60}?\\b(?:emails?|messages|inbox|mailbox|contacts|address book|calendar|files?|folders?|documents?|docs?|attachments?|contracts?|invoices?|bank (?:details|statements?|account details)|payment (?:cards?|details)|statements?|home address|addresses|phone numbers?|thread|chain|conversation|customer (?:list|database|data)|user (?:list|data)|reports?|notes|records|deck|spreadsheet|payroll|salar(?:y|ies)|medical|passport)\\b${GAP}{0,80}?\\b(?:to|with|at)\\s+(?:my\\s+|this\\s+|the\\s+)?(?:(?:personal|private|backup|new|external|following)\\s+)?(?:address\\s+|email\\s+)?(?:[\\w.+-]+@[\\w-]+\\.[\\w.-]+|https?://)`,
     0.4,
   ),
   D(
@@ -524,8 +524,8 @@ export const INJECTION_DETECTORS: readonly InjectionDetector[] = [
   ),
   D(
     'data-exfiltration',
-    ['ask', 'request', 'prompt', 'get'],
-    `\\b(?:ask|request|prompt|get)\\s+(?:the\\s+)?(?:user|customer|them|him|her|recipient|reader|visitor)s?\\s+(?:for|to (?:enter|provide|confirm|share|type|send|give|re-?enter|verify))\\s+(?:their|his|her|your|the)?\\s*(?:[\\w-]+\\s+){0,2}?(?:passwords?|passcodes?|credentials|pins?|2fa codes?|otp|one-time (?:codes?|passwords?)|security codes?|card (?:details|numbers?)|cvv|social security numbers?|login(?: details)?|seed phrase|recovery phrase|private keys?)\\b`,
+    ['ask', 'request', 'prompt'],
+    `\\b(?:ask|request|prompt)\\s+(?:the\\s+)?(?:user|customer|them|him|her|recipient|reader|visitor)s?\\s+(?:for|to (?:enter|provide|confirm|share|type|send|give|re-?enter|verify))\\s+(?:their|his|her|your|the)?\\s*(?:[\\w-]+\\s+){0,2}?(?:passwords?|passcodes?|credentials|pins?|2fa codes?|otp|one-time (?:codes?|passwords?)|security codes?|card (?:details|numbers?)|cvv|social security numbers?|login(?: details)?|seed phrase|recovery phrase|private keys?)\\b`,
     0.5,
   ),
   D(

@@ -93,7 +93,7 @@ const DISCUSSION =
   /prompt[- ]injection|injection attacks?|jailbreak(?:ing)? attempts?|red[- ]team|adversarial prompts?|indirect injection|injected (?:task|instructions?|text|prompt)|injection (?:tasks?|vectors?|attempts?)/i;
 /** Further words of writing about attacks: with a DISCUSSION term, the text is an article, a paper or a runbook. */
 const DISCUSSION_MORE =
-  /\b(?:attackers?|attacker's|mitigations?|defen[cs]es?|exfiltration|guardrails?|benchmarks?|researchers?|vulnerabilit(?:y|ies)|threat model|owasp|llm01|countermeasures?|adversar(?:y|ial)|the (?:model|llm|assistant|agent) (?:may|might|can|could|cannot|will))\b/i;
+  /\b(?:attackers?(?![@.\w-])|attacker's|mitigations?|defen[cs]es?|exfiltration|guardrails?|benchmarks?|researchers?|vulnerabilit(?:y|ies)|threat model|owasp|llm01|countermeasures?|adversar(?:y|ial)|the (?:model|llm|assistant|agent) (?:may|might|can|could|cannot|will))\b/i;
 /** Writing about chat templates and prompt formats, whose special tokens are not an attack. */
 const TEMPLATE_DOC =
   /\{\{|\{%|chat[_ -]?templates?|prompt (?:formats?|templates?)|special tokens|apply_chat_template|tokeni[sz]er|chatml|\bexpects? the prompt|\bthe roles? (?:are|is)\b|\b(?:format|template|prompt)s? (?:uses?|wraps?|expects?|starts?)\b|\beach (?:message|turn) (?:begins|starts|ends)\b/i;
@@ -567,8 +567,19 @@ const FUZZY_NOT = new Set([
   'direction',
   'guideline',
 ]);
-/** Digits and symbols written for letters (`1gn0re`). */
-const LEET: Record<string, string> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', $: 's', '!': 'i', '|': 'l' };
+/**
+ * Letters as lowercase ASCII codes, with digits and symbols written for letters (`1gn0re`)
+ * mapped to theirs; 0 for anything else. Indexed by code unit below 128.
+ */
+const NORM = new Uint8Array(128);
+for (let c = 97; c <= 122; c++) NORM[c] = c;
+for (let c = 65; c <= 90; c++) NORM[c] = c + 32;
+for (const [from, to] of Object.entries({ '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', $: 's', '!': 'i', '|': 'l', '2': 'z', '6': 'g', '8': 'b', '9': 'g' }))
+  NORM[from.charCodeAt(0)] = to.charCodeAt(0);
+const normAt = (text: string, i: number): number => {
+  const c = text.charCodeAt(i);
+  return c < 128 ? (NORM[c] as number) : 0;
+};
 const FUZZY_ROW_A = new Int32Array(20);
 const FUZZY_ROW_B = new Int32Array(20);
 const FUZZY_ROW_C = new Int32Array(20);
@@ -599,83 +610,158 @@ function editDistance(a: string, b: string, limit: number): number {
   return prev[b.length] as number;
 }
 
+/** [length, first five letters] of each verb and object, for {@link mayBe}. */
+const codesOf = (words: readonly string[]): Int32Array => Int32Array.from(words.flatMap((w) => [w.length, ...[0, 1, 2, 3, 4].map((k) => w.charCodeAt(k) || 0)]));
+const VERB_CODES = codesOf(FUZZY_VERBS);
+/** The first five letters of the word being read. */
+const FIRST = new Int32Array(5);
+const OBJECT_CODES = codesOf(FUZZY_OBJECTS);
+
+/**
+ * Whether a word of `length` letters whose first five are `w` may be a misspelling of one of
+ * the words in `codes`: close in length, and three of its first four letters in place, or in
+ * place once one letter is dropped or added after the first, or the second and third swapped.
+ * Read on character codes, so most words cost a few comparisons and no string.
+ */
+function mayBe(codes: Int32Array, length: number, w: Int32Array): boolean {
+  const w0 = w[0] as number;
+  const w1 = w[1] as number;
+  const w2 = w[2] as number;
+  const w3 = w[3] as number;
+  const w4 = w[4] as number;
+  for (let k = 0; k < codes.length; k += 6) {
+    const d = length - (codes[k] as number);
+    if (d > 2 || d < -2) continue;
+    const v0 = codes[k + 1] as number;
+    if (w0 !== v0 && w1 !== codes[k + 2]) continue;
+    const v1 = codes[k + 2] as number;
+    const v2 = codes[k + 3] as number;
+    const v3 = codes[k + 4] as number;
+    const v4 = codes[k + 5] as number;
+    const same = +(w0 === v0) + +(w1 === v1) + +(w2 === v2) + +(w3 === v3);
+    if (same >= 3) return true;
+    if (w0 !== v0) continue;
+    if (+(w1 === v2) + +(w2 === v3) + +(w3 === v4) >= 2) return true;
+    if (+(w2 === v1) + +(w3 === v2) + +(w4 === v3) >= 2) return true;
+    if (w1 === v2 && w2 === v1 && w3 === v3) return true;
+  }
+  return false;
+}
+
 /** The closest of `words` within one edit (two for words of seven letters and more), as [index, distance], or undefined. */
 function nearest(word: string, words: readonly string[]): [number, number] | undefined {
   let best: [number, number] | undefined;
   for (let k = 0; k < words.length; k++) {
     const w = words[k] as string;
     const limit = w.length >= 7 ? 2 : 1;
-    if (word.charCodeAt(0) !== w.charCodeAt(0) && word.charCodeAt(1) !== w.charCodeAt(1)) continue;
     const d = editDistance(word, w, limit);
     if (d <= limit && (best === undefined || d < best[1])) best = [k, d];
   }
   return best;
 }
 
-function isAsciiLetterOrLeet(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 64 || c === 36 || c === 33 || c === 124;
+/** The word at [i, end) lowercased with digits read as letters; `spelled` is false when a digit or symbol was mapped. */
+function normalizedWord(text: string, i: number, end: number): { word: string; spelled: boolean } {
+  let word = '';
+  let spelled = true;
+  for (let k = i; k < end; k++) {
+    const c = text.charCodeAt(k);
+    if (c === 32) continue;
+    const m = NORM[c] as number;
+    if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90))) spelled = false;
+    word += String.fromCharCode(m);
+  }
+  return { word, spelled };
 }
+
+/** Letters and the digits or symbols written for them, as a character class. */
+const LEET_CLASS: Record<string, string> = { i: '[i1!|]', o: '[o0]', e: '[e3]', a: '[a4@]', s: '[s5$]', t: '[t7]', g: '[g69]', l: '[l1|]', b: '[b8]', z: '[z2]' };
+const letterClass = (ch: string): string => LEET_CLASS[ch] ?? ch;
+/**
+ * Words that may be a misspelled override verb, as the regex engine finds them (natively, so
+ * prose costs no JavaScript per character): four to fourteen letters, digits or symbols at a
+ * word start, beginning with a verb's first letter (or a digit or symbol written for it);
+ * {@link mayBe} then decides.
+ */
+const VERB_CANDIDATE = new RegExp(`\\b[${[...new Set(FUZZY_VERBS.map((v) => letterClass(v[0] as string).replace(/[[\]]/g, '')))].join('')}][a-z0-9@$!|]{3,13}(?![a-z0-9@$!|])`, 'gi');
+/**
+ * What an override phrase keeps however it is spelled: a modifier or an object whose first
+ * letters survive (`previus`, `pr3vious`, `prior`, `instuctions`, `1nstruct10ns`, `rules` …).
+ * One native test; text without any is not read word by word.
+ */
+const FUZZY_GATE = /\bpr[e3]v|\bpr[i1][o0]r|\bab[o0]v[e3]\b|[i1!|]n[s5$]tr?u?c|\bru[l1][e3]s\b|\bpr[o0]mpts?\b|\bgu[i1]d[e3]l|\bd[i1]r[e3]ct[i1]|\bc[o0]mm[a4]nds\b|\b[o0]rd[e3]rs\b|\br[e3]str[i1]ct/i;
+/** Letters spaced out (`I g n o r e`): four to fourteen single characters with one space between. */
+const SPACED_LETTERS = /\b[a-z0-9](?: [a-z0-9]){3,13}\b/gi;
 
 /**
  * Override phrases that the patterns miss because they are misspelled (`ignroe all previus
- * instrucions`), spaced out (`I g n o r e`) or written with digits (`1gn0re`): words are read
- * one pass left to right, and a word within an edit or two of an override verb followed within
- * six words by one near an object of it (`instructions`, `rules`, `prompt` …) is a hit, when at
- * least one of them was not spelled right (right spelling is the patterns' job).
+ * instrucions`), spaced out (`I g n o r e`) or written with digits (`1gn0re`): a word within an
+ * edit or two of an override verb followed within six words by one near an object of it
+ * (`instructions`, `rules`, `prompt` …) is a hit, when at least one of them was not spelled
+ * right (right spelling is the patterns' job). Verb candidates are found by a native search
+ * ({@link VERB_CANDIDATE}); only the six words after one are read in JavaScript.
  */
 function fuzzyOverrides(text: string): { start: number; end: number }[] {
   const out: { start: number; end: number }[] = [];
-  const n = text.length;
-  // [start, end, normalized] of the words read so far that may still take an object.
-  let pending: { start: number; exact: boolean; left: number } | undefined;
-  let i = 0;
-  while (i < n) {
-    const c = text.charCodeAt(i);
-    if (!isAsciiLetterOrLeet(c)) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < n && isAsciiLetterOrLeet(text.charCodeAt(j))) j++;
-    let end = j;
-    let raw = text.slice(i, j);
-    // Spaced-out letters: `I g n o r e` read as one word.
-    if (j - i === 1 && text.charCodeAt(j) === 32 && j + 2 <= n && isAsciiLetterOrLeet(text.charCodeAt(j + 1)) && !isAsciiLetterOrLeet(text.charCodeAt(j + 2))) {
-      let k = j;
-      let joined = raw;
-      while (k + 1 < n && text.charCodeAt(k) === 32 && isAsciiLetterOrLeet(text.charCodeAt(k + 1)) && !isAsciiLetterOrLeet(text.charCodeAt(k + 2)) && joined.length < 14) {
-        joined += text[k + 1];
-        k += 2;
+  const tryVerb = (start: number, end: number, length: number, spaced: boolean): void => {
+    const step = spaced ? 2 : 1;
+    for (let k = 0; k < 5; k++) FIRST[k] = k < length ? normAt(text, start + k * step) : 0;
+    if (!mayBe(VERB_CODES, length, FIRST)) return;
+    const { word, spelled: plain } = normalizedWord(text, start, end);
+    if (FUZZY_NOT.has(word)) return;
+    const verb = nearest(word, FUZZY_VERBS);
+    if (verb === undefined) return;
+    const verbExact = plain && !spaced && verb[1] === 0;
+    // The next six words.
+    let i = end;
+    const n = text.length;
+    for (let words = 0; words < 6 && i < n; ) {
+      const c = text.charCodeAt(i);
+      if (c >= 128 || NORM[c] === 0) {
+        // A sentence end stops the search.
+        if (c === 46 || c === 10 || c === 33 || c === 63) return;
+        i++;
+        continue;
       }
-      if (joined.length >= 4) {
-        raw = joined;
-        end = k;
+      let j = i + 1;
+      while (j < n) {
+        const d = text.charCodeAt(j);
+        if (d >= 128 || NORM[d] === 0) break;
+        j++;
       }
-    }
-    const len = raw.length;
-    if (len >= 4 && len <= 14) {
-      let word = raw.toLowerCase();
-      let spelled = end === j;
-      if (/[^a-z]/.test(word)) {
-        let mapped = '';
-        for (const ch of word) mapped += LEET[ch] ?? ch;
-        word = mapped;
-        spelled = false;
-      }
-      if (pending !== undefined) {
-        const obj = nearest(word, FUZZY_OBJECTS);
-        if (obj !== undefined && !FUZZY_NOT.has(word) && (!pending.exact || !spelled || obj[1] > 0)) {
-          out.push({ start: pending.start, end });
-          pending = undefined;
-          i = end;
-          continue;
+      const len = j - i;
+      words++;
+      if (len >= 4 && len <= 14) {
+        for (let k = 0; k < 5; k++) FIRST[k] = k < len ? normAt(text, i + k) : 0;
+        if (mayBe(OBJECT_CODES, len, FIRST)) {
+          const obj = normalizedWord(text, i, j);
+          const near = FUZZY_NOT.has(obj.word) ? undefined : nearest(obj.word, FUZZY_OBJECTS);
+          if (near !== undefined && (!verbExact || !obj.spelled || near[1] > 0)) {
+            out.push({ start, end: j });
+            return;
+          }
         }
       }
-      const verb = nearest(word, FUZZY_VERBS);
-      if (verb !== undefined && !FUZZY_NOT.has(word)) pending = { start: i, exact: spelled && verb[1] === 0, left: 6 };
-      else if (pending !== undefined && --pending.left === 0) pending = undefined;
-    } else if (pending !== undefined && --pending.left === 0) pending = undefined;
-    i = end;
+      i = j;
+    }
+  };
+  if (!FUZZY_GATE.test(text)) return out;
+  VERB_CANDIDATE.lastIndex = 0;
+  while (VERB_CANDIDATE.test(text)) {
+    const end = VERB_CANDIDATE.lastIndex;
+    let start = end - 1;
+    while (start > 0 && normAt(text, start - 1) !== 0) start--;
+    tryVerb(start, end, end - start, false);
+  }
+  if (text.includes(' ')) {
+    SPACED_LETTERS.lastIndex = 0;
+    while (SPACED_LETTERS.test(text)) {
+      const end = SPACED_LETTERS.lastIndex;
+      let start = end - 1;
+      while (start > 1 && text.charCodeAt(start - 1) === 32 && normAt(text, start - 2) !== 0) start -= 2;
+      const letters = (end - start + 1) >> 1;
+      if (letters <= 14) tryVerb(start, end, letters, true);
+    }
   }
   return out;
 }
@@ -719,7 +805,7 @@ function detectIn(text: string, keywordHits?: readonly number[], nonAsciiText?: 
   const fences: number[] = [];
   for (let i = text.indexOf('```'); i >= 0; i = text.indexOf('```', i + 3)) fences.push(i);
   let discussedMemo: number | undefined;
-  const discussedText = (): number => (discussedMemo ??= !DISCUSSION.test(text) ? 1 : DISCUSSION_MORE.test(withoutAddresses(text, ' ')) ? DISCUSSED_STRONGLY : DISCUSSED_DOCUMENT);
+  const discussedText = (): number => (discussedMemo ??= !DISCUSSION.test(text) ? 1 : DISCUSSION_MORE.test(text) ? DISCUSSED_STRONGLY : DISCUSSED_DOCUMENT);
   let templateMemo: boolean | undefined;
   const templateText = (): boolean => (templateMemo ??= TEMPLATE_DOC.test(text));
   for (let i = 0; i < DECODE_CUE_INDEX; i++) {
