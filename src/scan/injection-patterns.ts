@@ -463,7 +463,7 @@ export const INJECTION_DETECTORS: readonly InjectionDetector[] = [
   D(
     'role-marker',
     [prev('system'), prev('admin'), prev('administrator'), prev('developer'), prev('operator'), prev('root'), prev('sys')],
-    `(?:\\[|\\(|\\{|#{1,4}[ \\t]*|-{2,}[ \\t]*|={2,}[ \\t]*|\\*{2,}[ \\t]*|\\b)(?:system|admin|administrator|developer|operator|root|sys)(?:[ \\t]+(?:notice|message|note|update|alert|instructions?|override|prompt|directive|command|announcement|policy|mode))?[ \\t]*(?:\\]|\\)|\\}|-{2,}|={2,}|\\*{2,}|:)[^]{0,200}?\\b(?:the assistant|assistants|ai|agents?|models?|llms?|you (?:must|are|may|should|have|will|can|need)|must now|from now on)\\b`,
+    `(?:(?:\\[|\\(|\\{|#{1,4}[ \\t]*|-{2,}[ \\t]*|={2,}[ \\t]*|\\*{2,}[ \\t]*)(?:system|admin|administrator|developer|operator|root|sys)(?:[ \\t]+(?:notice|message|note|update|alert|instructions?|override|prompt|directive|command|announcement|policy|mode))?[ \\t]*(?:\\]|\\)|\\}|-{2,}|={2,}|\\*{2,}|:)|\\b(?:system|admin|administrator|developer|operator)[ \\t]+(?:notice|message|note|update|alert|instructions?|directive|command|announcement)[ \\t]*:)[^]{0,200}?\\b(?:the assistant|assistants|ai|agents?|models?|llms?|you (?:must|are|may|should|have|will|can|need)|must now|from now on)\\b`,
     0.5,
   ),
   D(
@@ -500,8 +500,8 @@ export const INJECTION_DETECTORS: readonly InjectionDetector[] = [
   // Tool use and data leaving, asked for in plain prose
   D(
     'data-exfiltration',
-    ['read', 'open', 'take', 'grab', 'copy', 'fetch', 'extract', 'collect', 'retrieve', 'look up', 'find'],
-    `\\b(?:read|open|take|grab|copy|fetch|extract|collect|retrieve|look up|find)\\b${GAP}{0,40}?(?:~/\\.[\\w/.-]+|\\.env\\b|id_rsa|\\bcredentials?\\b|\\bapi[ _-]?keys?\\b|\\btokens?\\b|\\bpasswords?\\b|\\bsecrets?\\b|\\bprivate keys?\\b|\\bssh keys?\\b|\\bcookies\\b|\\bpayment cards?\\b|\\bcredit cards?\\b|\\bcard numbers?\\b|\\bibans?\\b|\\bbank details\\b|\\bsocial security numbers?\\b|/etc/(?:passwd|shadow)|\\benvironment variables\\b|\\bhome address(?:es)?\\b)${GAP}{0,100}?\\b(?:and|then)\\s+(?:[\\w-]+\\s+)?(?:paste|include|post|put|send|write|add|append|email|share|forward|upload|list|print|output|publish|reveal|mail)\\b`,
+    ['read', 'open', 'take', 'grab', 'fetch', 'extract', 'collect', 'retrieve', 'look up'],
+    `\\b(?:read|open|take|grab|fetch|extract|collect|retrieve|look up)\\b${GAP}{0,40}?(?:~/\\.[\\w/.-]+|\\.env\\b|id_rsa|\\bcredentials?\\b|\\bapi[ _-]?keys?\\b|\\btokens?\\b|\\bpasswords?\\b|\\bsecrets?\\b|\\bprivate keys?\\b|\\bssh keys?\\b|\\bcookies\\b|\\bpayment cards?\\b|\\bcredit cards?\\b|\\bcard numbers?\\b|\\bibans?\\b|\\bbank details\\b|\\bsocial security numbers?\\b|/etc/(?:passwd|shadow)|\\benvironment variables\\b|\\bhome address(?:es)?\\b)${GAP}{0,100}?\\b(?:and|then)\\s+(?:[\\w-]+\\s+)?(?:paste|include|post|send|email|share|forward|upload|publish|reveal|mail|leak)\\b`,
     0.55,
   ),
   D(

@@ -96,7 +96,7 @@ const DISCUSSION_MORE =
   /\b(?:attackers?(?![@.\w-])|attacker's|mitigations?|defen[cs]es?|exfiltration|guardrails?|benchmarks?|researchers?|vulnerabilit(?:y|ies)|threat model|owasp|llm01|countermeasures?|adversar(?:y|ial)|the (?:model|llm|assistant|agent) (?:may|might|can|could|cannot|will))\b/i;
 /** Writing about chat templates and prompt formats, whose special tokens are not an attack. */
 const TEMPLATE_DOC =
-  /\{\{|\{%|chat[_ -]?templates?|prompt (?:formats?|templates?)|special tokens|apply_chat_template|tokeni[sz]er|chatml|\bexpects? the prompt|\bthe roles? (?:are|is)\b|\b(?:format|template|prompt)s? (?:uses?|wraps?|expects?|starts?)\b|\beach (?:message|turn) (?:begins|starts|ends)\b/i;
+  /\{\{|\{%|chat[_ -]?templates?|prompt (?:formats?|templates?)|special tokens|apply_chat_template|tokeni[sz]er|chatml|\btokens?\b|\bexpects? the prompt|\bthe roles? (?:are|is)\b|\b(?:format|template|prompt)s? (?:uses?|wraps?|expects?|starts?)\b|\beach (?:message|turn) (?:begins|starts|ends)\b/i;
 const TEMPLATE_FACTOR = 0.6;
 const DISCUSSED_STRONGLY = 0.65;
 
@@ -231,6 +231,13 @@ function framing(text: string, start: number, end: number, discussed: number, fe
       described = intro !== undefined && /:\s*$/.test(intro) && META.test(intro);
     }
   }
+  if (!described) {
+    // A heading that is only the phrase (`### Override rules`) names a topic; it asks nothing.
+    const lineStart = lineStartOf(text, start);
+    const lineEnd = text.indexOf('\n', end);
+    described =
+      lineStart >= 0 && /^[ \t]*#{1,6}[ \t]+$/.test(text.slice(lineStart, start)) && text.slice(end, lineEnd < 0 ? Math.min(text.length, end + 80) : Math.min(lineEnd, end + 80)).trim() === '';
+  }
   if (described) factor *= DESCRIBED;
   return factor;
 }
@@ -269,12 +276,16 @@ function exfiltratingUrl(raw: string, strict = false): boolean {
   }
   for (const [name, value] of url.searchParams) {
     if (LEAKING_PARAM.test(name) && value !== '') return true;
-    if (value.length >= 40 && shannonEntropy(value) > 3.5) return true;
+    // An encoded blob (base64, hex, URL-safe); a chart's data or an inline logo (`data:image/png;…`) has other characters.
+    if (value.length >= 40 && /^[A-Za-z0-9+/=_-]+$/.test(value) && shannonEntropy(value) > 3.5) return true;
     if (SUSPICIOUS_PARAM.test(name) && isSlot(value)) return true;
   }
   return false;
 }
 
+/** A comment that drives a formatter or linter (`<!-- prettier-ignore -->`, `<!-- markdownlint-disable -->`), not a reader. */
+const TOOL_DIRECTIVE =
+  /^\s*(?:prettier|eslint|markdownlint|biome|tslint|istanbul|c8|jshint|stylelint|cspell|textlint|vale|remark|lint|toc|doctoc|spellchecker|rumdl|mdformat|deno-fmt|dprint)[\w-]*(?:\s+[\w-]+){0,3}\s*$/i;
 const HTML_COMMENT = /<!--([\s\S]{0,4000}?)-->/g;
 const CSS_HIDDEN =
   /<([a-z][a-z0-9]{0,10})\b[^>]{0,300}?style\s*=\s*["'][^"']{0,300}?(?:display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?:\.0+)?(?:px|pt|em|rem|%)?\s*(?:;|["'])|color\s*:\s*(?:white|#fff(?:fff)?|transparent|rgba?\(\s*255\s*,\s*255\s*,\s*255)|opacity\s*:\s*0(?:\.0+)?\s*(?:;|["'])|(?:height|width)\s*:\s*0(?:px)?\s*;[^"']{0,60}overflow\s*:\s*hidden)[^>]{0,300}>([^<]{1,2000})/gi;
@@ -566,6 +577,11 @@ const FUZZY_NOT = new Set([
   'directors',
   'direction',
   'guideline',
+  'comments',
+  'comment',
+  'commits',
+  'commons',
+  'promote',
 ]);
 /**
  * Letters as lowercase ASCII codes, with digits and symbols written for letters (`1gn0re`)
@@ -736,7 +752,8 @@ function fuzzyOverrides(text: string): { start: number; end: number }[] {
         if (mayBe(OBJECT_CODES, len, FIRST)) {
           const obj = normalizedWord(text, i, j);
           const near = FUZZY_NOT.has(obj.word) ? undefined : nearest(obj.word, FUZZY_OBJECTS);
-          if (near !== undefined && (!verbExact || !obj.spelled || near[1] > 0)) {
+          // A right-spelled verb needs an object within one edit (`ignore comments` is not `commands`).
+          if (near !== undefined && (!verbExact || !obj.spelled || near[1] === 1)) {
             out.push({ start, end: j });
             return;
           }
@@ -841,7 +858,7 @@ function detectIn(text: string, keywordHits?: readonly number[], nonAsciiText?: 
   }
   if (text.includes('<!--'))
     for (const m of text.matchAll(HTML_COMMENT)) {
-      if (INSTRUCTION_CUE.test(m[1] as string))
+      if (INSTRUCTION_CUE.test(m[1] as string) && !TOOL_DIRECTIVE.test(m[1] as string))
         hits.push({ technique: 'hidden-text', start: m.index, end: m.index + m[0].length, evidence: evidence(text, m.index, m.index + m[0].length), weight: 0.6 });
     }
   if (/style\s*=/i.test(text)) {
