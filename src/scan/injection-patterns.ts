@@ -83,7 +83,7 @@ const D = (technique: InjectionTechnique, starts: InjectionStart[], source: stri
 const GAP = '(?:[^.\\n]|\\.(?=\\S))';
 const W = "[\\p{L}'’-]+";
 const OVERRIDE_OBJECT_EN =
-  '(?:(?:text|content|document|message)s? above|everything (?:above|before this)|instructions?|prompts?|rules|directions|directives|guidelines|guidance|context|commands|orders|constraints|restrictions|policies|programming|messages|guardrails|system prompt|safety (?:rules|guidelines))';
+  '(?:(?:text|content|document|message)s? above|rest of (?:this|the) (?:data|document|text|content|email|page|message|article|file|input)|everything (?:above|before this)|instructions?|prompts?|rules|directions|directives|guidelines|guidance|context|commands|orders|constraints|restrictions|policies|programming|messages|guardrails|system prompt|safety (?:rules|guidelines))';
 const OVERRIDE_MOD_EN =
   '(?:(?:all|any|every|the|of|your|my|these|those|previous|prior|above|earlier|preceding|former|original|initial|existing|system|safety|developer|content|other|current|given|old)\\s+){0,4}';
 
@@ -422,6 +422,12 @@ export const INJECTION_DETECTORS: readonly InjectionDetector[] = [
     0.45,
   ),
   D(
+    'output-manipulation',
+    ['rank', 'rate', 'score', 'mark', 'classify', 'label', 'describe', 'recommend', 'list'],
+    `\\b(?:rank|rate|score|mark|classify|label|describe|recommend|list)\\s+(?:this|the|them|him|her|it)\\s+(?:[\\w-]+\\s+)?(?:as (?:a |an |the )?(?:safe|benign|low[- ]risk|trusted|legitimate|exceptional|strong|top|best|perfect|excellent|qualified|approved|verified)|first|highest|at the top|above (?:all|the) others|(?:five|5) stars)\\b`,
+    0.35,
+  ),
+  D(
     'instruction-override',
     ['whatever', 'regardless of', 'no matter'],
     `\\b(?:whatever|regardless of(?: what)?|no matter what)\\s+(?:the\\s+)?(?:question|user|they|you (?:are|were) asked|is asked|was asked|asked|is being asked)\\b`,
@@ -452,6 +458,24 @@ export const INJECTION_DETECTORS: readonly InjectionDetector[] = [
     ['stop', 'your only', 'your sole', 'your one'],
     `\\bstop\\s+(?:what you are doing|what you're doing|summari[sz]ing|translating|answering|the current task|your current task)\\b|\\byour\\s+(?:only|sole|one)\\s+(?:task|job|goal|purpose|objective|mission)\\s+(?:now\\s+)?(?:is|from now)\\b`,
     0.5,
+  ),
+  D(
+    'output-manipulation',
+    ['if questioned', 'if asked', 'when questioned', 'if anyone asks', 'if the user asks'],
+    `\\b(?:if|when) (?:questioned|asked|anyone asks|the user asks)\\b[^.\\n]{0,40}?[,;:]?[ \\t](?:report|say|state|answer|respond|reply|claim|confirm)\\s+(?:that|with)\\b`,
+    0.5,
+  ),
+  D(
+    'addressed-to-ai',
+    ['for automated', 'to automated', 'for ai', 'to ai', 'for llm', 'to llm', 'visible to', 'invisible to', 'hidden from'],
+    `\\b(?:for|to)\\s+(?:automated|ai|llm)\\s+(?:(?:screening|analysis|review|evaluation|scanning|processing|ranking|hiring)\\s+)?(?:systems?|software|tools?|scanners?|models?|agents?|reviewers?|readers?|screeners?)\\b|\\b(?:invisible to|hidden from) (?:humans|people|human readers|the user)\\b|\\bvisible (?:only )?to (?:the )?(?:llms?|ai|models?|machines|bots|language models?|automated systems?)\\b`,
+    0.45,
+  ),
+  D(
+    'context-closing',
+    ['<end of', 'answer', 'response', 'summary', 'output', 'result'],
+    `<end of (?:session|conversation|context|document|input|text|data|prompt)>|\\b(?:answer|response|summary|output|result)\\s*:\\s*(?:the )?(?:task (?:is )?(?:complete|completed|done|finished)|done|complete|finished)\\b`,
+    0.4,
   ),
   // Markers that pose as the system, an administrator or a developer
   D(
