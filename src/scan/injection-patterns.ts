@@ -368,12 +368,6 @@ export const INJECTION_DETECTORS: readonly InjectionDetector[] = [
   ),
   D(
     'addressed-to-ai',
-    ['task', 'the task', 'the original task'],
-    `\\btask\\s+(?:that\\s+)?(?:i|the user|we)\\s+(?:gave|have given|assigned|handed)\\s+you\\b|\\btask\\s+(?:that\\s+)?you\\s+(?:were|have been)\\s+(?:given|assigned)\\b`,
-    0.4,
-  ),
-  D(
-    'addressed-to-ai',
     ['in addition to', 'as part of', 'along with', 'besides', 'after completing', 'after finishing', 'before completing', 'before finishing'],
     `\\b(?:in addition to|as part of|along with|besides|after completing|after finishing|before completing|before finishing)\\s+(?:your|this|the)\\s+(?:current\\s+|original\\s+|main\\s+|assigned\\s+|primary\\s+)?(?:task|request|job|assignment)\\b`,
     0.4,
