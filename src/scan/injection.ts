@@ -783,6 +783,9 @@ function fuzzyOverrides(text: string): { start: number; end: number }[] {
   return out;
 }
 
+/** Ten or more percent-escaped bytes in a row, letters and spaces between them allowed. */
+const PERCENT_RUN = /(?:%[0-9A-Fa-f]{2}[A-Za-z0-9 ]?){10,2000}/g;
+
 /** 1 for hex digits, indexed by code unit. */
 const HEX_CHAR = new Uint8Array(65536);
 for (const ch of '0123456789abcdefABCDEF') HEX_CHAR[ch.charCodeAt(0)] = 1;
@@ -892,6 +895,21 @@ function detectIn(text: string, keywordHits?: readonly number[], nonAsciiText?: 
       hits.push({ technique: 'encoded-payload', start: r.start, end: r.end, evidence: evidence(text, r.start, r.end), weight: inner.some((h) => h.weight >= 0.4) ? 0.65 : 0.45 });
     }
   }
+  // Percent-encoded text (`%49%67%6E…`): ten or more escaped bytes in a row.
+  if (text.includes('%'))
+    for (const m of text.matchAll(PERCENT_RUN)) {
+      let decoded: string;
+      try {
+        decoded = decodeURIComponent(m[0]);
+      } catch {
+        continue;
+      }
+      const inner = detectIn(decoded);
+      if (inner.length > 0 || INSTRUCTION_CUE.test(decoded)) {
+        const end = m.index + m[0].length;
+        hits.push({ technique: 'encoded-payload', start: m.index, end, evidence: evidence(text, m.index, end), weight: inner.some((h) => h.weight >= 0.4) ? 0.65 : 0.45 });
+      }
+    }
   for (const f of fuzzyOverrides(text))
     hits.push({ technique: 'instruction-override', start: f.start, end: f.end, evidence: evidence(text, f.start, f.end), weight: 0.6 * framing(text, f.start, f.end, discussedText(), fences) });
   const cueStarts = cands[DECODE_CUE_INDEX];
