@@ -27,6 +27,8 @@ describe('injection corpus', () => {
       'encoded-payload',
       'context-closing',
       'mode-switch',
+      'output-manipulation',
+      'concealment',
     ]) {
       expect(techniques, t).toContain(t);
     }
