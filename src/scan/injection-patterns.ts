@@ -387,8 +387,8 @@ export const INJECTION_DETECTORS: readonly InjectionDetector[] = [
   ),
   D(
     'output-manipulation',
-    ['print', 'say', 'output', 'write', 'type', 'repeat', 'only'],
-    `\\b(?:print|say|output|write|type|repeat)\\s+(?:(?:exactly|verbatim|precisely|only)\\s+(?:the following|this|these|the words?|the text|the phrase)|the (?:words?|phrase|sentence)\\s+["'“‘])|\\bonly\\s+(?:output|print|say|respond with|reply with|answer with)\\s+(?:the\\s+)?(?:words?|phrase|text|sentence|string|["'“‘])`,
+    ['print', 'say', 'output', 'repeat', 'only'],
+    `\\b(?:print|say|output|repeat)\\s+(?:(?:exactly|verbatim|precisely|only)\\s+(?:the following|this|these|the words?|the text|the phrase)|the (?:words?|phrase|sentence)\\s+["'“‘])|\\bonly\\s+(?:output|print|say|respond with|reply with|answer with)\\s+(?:the\\s+)?(?:words?|phrase|text|sentence|string|["'“‘])`,
     0.5,
   ),
   D(
@@ -399,8 +399,8 @@ export const INJECTION_DETECTORS: readonly InjectionDetector[] = [
   ),
   D(
     'output-manipulation',
-    ['state', 'say', 'mention', 'write', 'claim', 'note', 'report'],
-    `\\b(?:state|say|mention|write|claim|note|report)\\s+in\\s+(?:the|your)\\s+(?:summary|answer|reply|response|report|output|review|evaluation)\\s+that\\b`,
+    ['state', 'say', 'mention', 'claim'],
+    `\\b(?:state|say|mention|claim)\\s+in\\s+(?:the|your)\\s+(?:summary|answer|reply|response|report|output|review|evaluation)\\s+that\\b`,
     0.45,
   ),
   D(
@@ -417,8 +417,8 @@ export const INJECTION_DETECTORS: readonly InjectionDetector[] = [
   ),
   D(
     'output-manipulation',
-    ['rank', 'rate', 'score', 'mark', 'classify', 'label', 'describe', 'recommend', 'list'],
-    `\\b(?:rank|rate|score|mark|classify|label|describe|recommend|list)\\s+(?:this|the|them|him|her|it)\\s+(?:[\\w-]+\\s+)?(?:as (?:a |an |the )?(?:safe|benign|low[- ]risk|trusted|legitimate|exceptional|strong|top|best|perfect|excellent|qualified|approved|verified)|first|highest|at the top|above (?:all|the) others|(?:five|5) stars)\\b`,
+    ['rank', 'rate', 'mark', 'classify', 'describe', 'recommend'],
+    `\\b(?:rank|rate|mark|classify|describe|recommend)\\s+(?:this|the|them|him|her|it)\\s+(?:[\\w-]+\\s+)?(?:as (?:a |an |the )?(?:safe|benign|low[- ]risk|trusted|legitimate|exceptional|strong|top|best|perfect|excellent|qualified|approved|verified)|first|highest|at the top|above (?:all|the) others|(?:five|5) stars)\\b`,
     0.35,
   ),
   D(
@@ -467,8 +467,8 @@ export const INJECTION_DETECTORS: readonly InjectionDetector[] = [
   ),
   D(
     'context-closing',
-    ['<end of', 'answer', 'response', 'summary', 'output', 'result'],
-    `<end of (?:session|conversation|context|document|input|text|data|prompt)>|\\b(?:answer|response|summary|output|result)\\s*:\\s*(?:the )?(?:task (?:is )?(?:complete|completed|done|finished)|done|complete|finished)\\b`,
+    ['<end of', 'answer', 'response', 'summary'],
+    `<end of (?:session|conversation|context|document|input|text|data|prompt)>|\\b(?:answer|response|summary)\\s*:\\s*(?:the )?(?:task (?:is )?(?:complete|completed|done|finished)|done|complete|finished)\\b`,
     0.4,
   ),
   // Markers that pose as the system, an administrator or a developer
@@ -508,7 +508,12 @@ export const INJECTION_DETECTORS: readonly InjectionDetector[] = [
     `(?:^|\\n)[ \\t]*(?:user|human)[ \\t]*:[ \\t]*(?:(?:now|next|also|please|ok|okay|great|thanks|thank you)[ \\t,.!]+){0,3}(?:ignore|forget|send|forward|email|delete|reveal|print|list|dump|transfer|run|execute|open|share|repeat|show|export|upload)\\b`,
     0.4,
   ),
-  D('role-marker', [line('#')], `(?:^|\\n)#{2,3}[ \\t]*(?:response|answer|output|assistant)[ \\t]*:[^]{0,300}?\\n#{2,3}[ \\t]*(?:instruction|input|user|human|new instruction)s?[ \\t]*:`, 0.5),
+  D(
+    'role-marker',
+    [line('response'), line('answer'), line('output'), line('assistant')],
+    `(?:^|\\n)#{2,3}[ \\t]*(?:response|answer|output|assistant)[ \\t]*:[^]{0,300}?\\n#{2,3}[ \\t]*(?:instruction|input|user|human|new instruction)s?[ \\t]*:`,
+    0.5,
+  ),
   D(
     'role-marker',
     ['"role"'],
