@@ -578,7 +578,7 @@ export const INJECTION_DETECTORS: readonly InjectionDetector[] = [
   D(
     'tool-call-instruction',
     ['add'],
-    `\\badd\\b${GAP}{0,60}?\\bto\\s+(?:the\\s+)?(?:[\\w'’-]+\\s+){0,2}?(?:owners?|admins?|administrators?|maintainers?|owners'|admins')\\s+(?:list|group|team|role)\\b`,
+    `\\badd\\b${GAP}{0,60}?\\bto\\s+(?:the\\s+)?(?:[\\w'-]+\\s+){0,2}?(?:owners?|admins?|administrators?|maintainers?|owners'|admins')\\s+(?:list|group|team|role)\\b`,
     0.35,
   ),
   D(

@@ -705,7 +705,7 @@ const VERB_CANDIDATE = new RegExp(`\\b[${[...new Set(FUZZY_VERBS.map((v) => lett
  * letters survive (`previus`, `pr3vious`, `prior`, `instuctions`, `1nstruct10ns`, `rules` …).
  * One native test; text without any is not read word by word.
  */
-const FUZZY_GATE = /\bpr[e3]v|\bpr[i1][o0]r|\bab[o0]v[e3]\b|[i1!|]n[s5$]tr?u?c|\bru[l1][e3]s\b|\bpr[o0]mpts?\b|\bgu[i1]d[e3]l|\bd[i1]r[e3]ct[i1]|\bc[o0]mm[a4]nds\b|\b[o0]rd[e3]rs\b|\br[e3]str[i1]ct/i;
+const FUZZY_GATE = /\bpr[e3]v|\bpr[i1][o0]r|\bab[o0]v[e3]\b|\b[i1]n[s5$]tr?u?c|\bru[l1][e3]s\b|\bpr[o0]mpts?\b|\bgu[i1]d[e3]l|\bd[i1]r[e3]ct[i1]|\bc[o0]mm[a4]nds\b|\b[o0]rd[e3]rs\b|\br[e3]str[i1]ct/i;
 /** Letters spaced out (`I g n o r e`): four to fourteen single characters with one space between. */
 const SPACED_LETTERS = /\b[a-z0-9](?: [a-z0-9]){3,13}\b/gi;
 
