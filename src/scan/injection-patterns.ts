@@ -300,14 +300,7 @@ export const INJECTION_DETECTORS: readonly InjectionDetector[] = [
     0.5,
   ),
   // Active content: rendered or executed whatever the framing
-  D(
-    'markdown-exfiltration',
-    ['[', line('[')],
-    `(?:\\[[^\\]\\n]{1,200}\\]\\(\\s*<?(https?://[^\\s)>]{1,2000})|(?:^|\\n)[ \\t]*\\[[^\\]\\n]{1,40}\\]:[ \\t]*<?(https?://[^\\s>]{1,2000}))`,
-    0.55,
-    'giu',
-    false,
-  ),
+  D('markdown-exfiltration', ['](', '\n['], `(?:\\]\\(\\s*<?(https?://[^\\s)>]{1,2000})|\\n\\[[^\\]\\n]{1,40}\\]:[ \\t]*<?(https?://[^\\s>]{1,2000}))`, 0.55, 'giu', false),
   D('markdown-exfiltration', ['![', '<img'], `!\\[[^\\]\\n]{0,200}\\]\\(\\s*<?(https?://[^\\s)>]{1,2000})|<img\\b[^>]{0,300}?\\bsrc\\s*=\\s*["']?(https?://[^\\s"'>]{1,2000})`, 0.7, 'giu', false),
   D('mode-switch', ['enter', 'enable', 'activate', 'switch to', 'you are'], `\\b(?:enter|enable|activate|switch to|you are (?:now )?in)\\s+(?:developer|dev|god|admin|sudo|root)\\s+mode\\b`, 0.4),
   D(
@@ -541,8 +534,8 @@ export const INJECTION_DETECTORS: readonly InjectionDetector[] = [
   ),
   D(
     'data-exfiltration',
-    ['include', 'add', 'append', 'insert', 'put', 'paste', 'list', 'write', 'mention'],
-    `\\b(?:include|add|append|insert|put|paste|list|write|mention)\\b${GAP}{0,50}?\\b(?:passwords?|credentials|api keys?|tokens?|secrets?|home address(?:es)?|phone numbers?|payment cards?|card numbers?|credit cards?|bank details|ibans?|social security numbers?|private keys?|\\.env|environment variables|cookies)\\b${GAP}{0,40}?\\bin (?:your|the|every|each) (?:next )?(?:reply|response|answer|summary|output|message)s?\\b`,
+    ['include', 'append', 'insert', 'put', 'paste', 'list', 'write', 'mention'],
+    `\\b(?:include|append|insert|put|paste|list|write|mention)\\b${GAP}{0,50}?\\b(?:passwords?|credentials|api keys?|tokens?|secrets?|home address(?:es)?|phone numbers?|payment cards?|card numbers?|credit cards?|bank details|ibans?|social security numbers?|private keys?|\\.env|environment variables|cookies)\\b${GAP}{0,40}?\\bin (?:your|the|every|each) (?:next )?(?:reply|response|answer|summary|output|message)s?\\b`,
     0.45,
   ),
   D(
@@ -571,14 +564,14 @@ export const INJECTION_DETECTORS: readonly InjectionDetector[] = [
   ),
   D(
     'tool-call-instruction',
-    ['grant', 'give', 'add', 'invite', 'make', 'share'],
-    `\\b(?:grant|give|add|invite|make|share)\\b${GAP}{0,80}?\\b(?:permanent|full|admin|administrator|owner|root|unrestricted|edit|write|maintainer)\\s+(?:access|rights|permissions?|privileges|role|collaborator|user)\\b`,
+    ['grant', 'give', 'invite', 'make', 'share'],
+    `\\b(?:grant|give|invite|make|share)\\b${GAP}{0,80}?\\b(?:permanent|full|admin|administrator|owner|root|unrestricted|edit|write|maintainer)\\s+(?:access|rights|permissions?|privileges|role|collaborator|user)\\b`,
     0.4,
   ),
   D(
     'tool-call-instruction',
     ['add'],
-    `\\badd\\b${GAP}{0,60}?\\bto\\s+(?:the\\s+)?(?:[\\w'-]+\\s+){0,2}?(?:owners?|admins?|administrators?|maintainers?|owners'|admins')\\s+(?:list|group|team|role)\\b`,
+    `\\badd\\b${GAP}{0,40}?\\bto\\s+(?:the\\s+)?(?:[\\w'-]+\\s+){0,2}?(?:owners?|admins?|administrators?|maintainers?|owners'|admins')\\s+(?:list|group|team|role)\\b`,
     0.35,
   ),
   D(

@@ -543,6 +543,8 @@ function printableDecoding(blob: string): string | undefined {
   return exact / Math.max(1, decoded.length) < 0.9 ? undefined : decoded;
 }
 
+/** The weight of a misspelled override phrase (the spelled-right patterns have 0.7). */
+const FUZZY_WEIGHT = 0.6;
 /** Override verbs and objects recognised through misspellings, letter spacing and digits for letters. */
 const FUZZY_VERBS = ['ignore', 'disregard', 'forget', 'override', 'bypass', 'neglect'];
 const FUZZY_OBJECTS = ['instructions', 'instruction', 'directions', 'directives', 'guidelines', 'commands', 'restrictions', 'rules', 'prompt', 'prompts', 'orders'];
@@ -910,8 +912,19 @@ function detectIn(text: string, keywordHits?: readonly number[], nonAsciiText?: 
         hits.push({ technique: 'encoded-payload', start: m.index, end, evidence: evidence(text, m.index, end), weight: inner.some((h) => h.weight >= 0.4) ? 0.65 : 0.45 });
       }
     }
-  for (const f of fuzzyOverrides(text))
-    hits.push({ technique: 'instruction-override', start: f.start, end: f.end, evidence: evidence(text, f.start, f.end), weight: 0.6 * framing(text, f.start, f.end, discussedText(), fences) });
+  // As for the patterns: once one occurrence is at full weight, at most MAX_LISTED are framed.
+  // And a spelled-right override at full weight already outweighs any misspelled one (only the
+  // strongest occurrence of a technique counts), so the pass is skipped then.
+  let fuzzyListed = 0;
+  let fuzzyFull = false;
+  const overridden = hits.some((h) => h.technique === 'instruction-override' && h.weight >= FUZZY_WEIGHT);
+  for (const f of overridden ? [] : fuzzyOverrides(text)) {
+    if (fuzzyFull && fuzzyListed >= MAX_LISTED) break;
+    const weight = FUZZY_WEIGHT * framing(text, f.start, f.end, discussedText(), fences);
+    hits.push({ technique: 'instruction-override', start: f.start, end: f.end, evidence: evidence(text, f.start, f.end), weight });
+    fuzzyListed++;
+    if (weight >= FUZZY_WEIGHT) fuzzyFull = true;
+  }
   const cueStarts = cands[DECODE_CUE_INDEX];
   if (cueStarts !== undefined)
     for (const m of matchesAt(text, DECODE_CUE, cueStarts)) {
