@@ -34,6 +34,13 @@ const injection = classify(
   (c) => detectInjection(c.text).attack,
   (c) => detectInjection(c.text).attack,
 );
+// The held-out split: written before the December tuning and never tuned on (see docs/scanners.md).
+const injectionHeldOut = classify(
+  load('injection-holdout-positive.json'),
+  load('injection-holdout-negative.json'),
+  (c) => detectInjection(c.text).attack,
+  (c) => detectInjection(c.text).attack,
+);
 const piiCases = load('pii.json');
 const pii = classify(
   piiCases.filter((c) => c.rule !== null),
@@ -89,6 +96,7 @@ const mbSecretsMs = round1(mbKinds.secret.wall / 1000);
 const figures = {
   secrets,
   injection,
+  injectionHeldOut,
   pii,
   throughput: {
     oneKbAllScannersMedianMicros: kbMedianUs,
@@ -116,6 +124,7 @@ const row = (name, r) =>
 console.log('Content scanners');
 console.log(row('secrets', secrets));
 console.log(row('injection', injection));
+console.log(row('held-out', injectionHeldOut));
 console.log(row('pii', pii));
 console.log(`1 KB, all scanners: ${kbMedianUs} µs median wall, ${round1(kb.cpu)} µs CPU (target ≤ 50)`);
 console.log(`1 MB, all scanners: ${mbMedianMs} ms median wall, ${round1(mb.cpu / 1000)} ms CPU (target ≤ 50)`);

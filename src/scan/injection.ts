@@ -85,11 +85,20 @@ const UNICODE_ANCHORS: (RegExp | undefined)[] = INJECTION_DETECTORS.map((d) =>
 );
 
 const META =
-  /\b(?:attackers?|adversar(?:y|ies)|malicious|injections?|jailbreaks?|examples?|e\.g\.|for instance|such as|like|phrases?|strings?|patterns?|payloads?|signatures?|detect(?:s|ed|ing|ion|ors?)?|flag(?:s|ged)?|blocks?|blocked|filter(?:s|ed)?|classif(?:y|ies|ier)|known as|called|quot(?:e|es|ed|ing)|contains?|containing|mentions?|may (?:write|say|include|contain|try|embed|insert|hide|add)|might|could|tries to|try to|attempts?(?: to)?|warn(?:s|ing)?|beware|watch out|typical|common|classic|technique|look(?:s)? for|refuse|says?|said|wrote|writes|reads?|reported|stated|hypothetical|training|awareness|angreifer|beispiel|z\. ?b\.|etwa|enthält|muster|erkennen|attaquant|exemple|par exemple|contient|motif|détecter|atacante|ejemplo|por ejemplo|contiene|patrón|detectar)\b/i;
+  /\b(?:attackers?|adversar(?:y|ies)|malicious|injections?|jailbreaks?|examples?|e\.g\.|for instance|such as|like|phrases?|strings?|patterns?|payloads?|signatures?|detect(?:s|ed|ing|ion|ors?)?|flag(?:s|ged)?|blocks?|blocked|filter(?:s|ed)?|classif(?:y|ies|ier)|known as|called|quot(?:e|es|ed|ing)|contains?|containing|mentions?|may (?:write|say|include|contain|try|embed|insert|hide|add)|might|could|tries to|try to|attempts?(?: to)?|warn(?:s|ing)?|beware|watch out|typical|common|classic|technique|look(?:s)? for|refuse|says|said|wrote|writes|reads?|reported|stated|hypothetical|training|awareness|angreifer|beispiel|z\. ?b\.|etwa|enthält|muster|erkennen|attaquant|exemple|par exemple|contient|motif|détecter|atacante|ejemplo|por ejemplo|contiene|patrón|detectar)\b/i;
 const NEGATION_BEFORE = /\b(?:never|not|don't|do not|must not|mustn't|should not|shouldn't|won't|cannot|can't|nie|niemals|nicht|jamais|ne pas|nunca|no)\s+(?:[\w']+\s+){0,2}$/i;
 /** URLs and e-mail addresses are not framing words (`attacker@…` says nothing about the text). */
 const ADDRESSES = /\S+@\S+|[a-z][a-z0-9+]{1,10}:\/\/\S+/gi;
-const DISCUSSION = /prompt[- ]injection|injection attacks?|jailbreak(?:ing)? attempts?|red[- ]team|adversarial prompts?|indirect injection/i;
+const DISCUSSION =
+  /prompt[- ]injection|injection attacks?|jailbreak(?:ing)? attempts?|red[- ]team|adversarial prompts?|indirect injection|injected (?:task|instructions?|text|prompt)|injection (?:tasks?|vectors?|attempts?)/i;
+/** Further words of writing about attacks: with a DISCUSSION term, the text is an article, a paper or a runbook. */
+const DISCUSSION_MORE =
+  /\b(?:attackers?(?![@.\w-])|attacker's|mitigations?|defen[cs]es?|exfiltration|guardrails?|benchmarks?|researchers?|vulnerabilit(?:y|ies)|threat model|owasp|llm01|countermeasures?|adversar(?:y|ial)|the (?:model|llm|assistant|agent) (?:may|might|can|could|cannot|will))\b/i;
+/** Writing about chat templates and prompt formats, whose special tokens are not an attack. */
+const TEMPLATE_DOC =
+  /\{\{|\{%|chat[_ -]?templates?|prompt (?:formats?|templates?)|special tokens|apply_chat_template|tokeni[sz]er|chatml|\btokens?\b|\bexpects? the prompt|\bthe roles? (?:are|is)\b|\b(?:format|template|prompt)s? (?:uses?|wraps?|expects?|starts?)\b|\beach (?:message|turn) (?:begins|starts|ends)\b/i;
+const TEMPLATE_FACTOR = 0.6;
+const DISCUSSED_STRONGLY = 0.65;
 
 /** Zero-width characters and bidirectional controls: removed before matching. */
 const INVISIBLE = /[\u200B-\u200D\u2060\u2062-\u2064\uFEFF\u202A-\u202E\u2066-\u2069]/;
@@ -194,8 +203,8 @@ function withoutAddresses(s: string, fill: ' ' | '_'): string {
 }
 
 /** How strongly the text around a phrase addresses it to the reader (1) or describes it (< 1). */
-function framing(text: string, start: number, end: number, discussed: boolean, fences: readonly number[]): number {
-  let factor = discussed ? DISCUSSED_DOCUMENT : 1;
+function framing(text: string, start: number, end: number, discussed: number, fences: readonly number[]): number {
+  let factor = discussed;
   const quote = openingQuote(text, start, end, fences);
   if (quote >= 0) factor *= QUOTED;
   const anchor = quote >= 0 ? quote : start;
@@ -222,15 +231,35 @@ function framing(text: string, start: number, end: number, discussed: boolean, f
       described = intro !== undefined && /:\s*$/.test(intro) && META.test(intro);
     }
   }
+  if (!described) {
+    // A heading that is only the phrase (`### Override rules`) names a topic; it asks nothing.
+    const lineStart = lineStartOf(text, start);
+    const lineEnd = text.indexOf('\n', end);
+    described =
+      lineStart >= 0 && /^[ \t]*#{1,6}[ \t]+$/.test(text.slice(lineStart, start)) && text.slice(end, lineEnd < 0 ? Math.min(text.length, end + 80) : Math.min(lineEnd, end + 80)).trim() === '';
+  }
   if (described) factor *= DESCRIBED;
   return factor;
 }
 
-const SUSPICIOUS_PARAM = /^(?:data|d|q|secret|token|key|password|pw|pass|info|payload|exfil|leak|chat|history|conv|conversation|msg|message|c|p|content|text|s|creds?|env|prompt|memory|email|user)$/i;
-const PLACEHOLDER = /\{[^}]{0,40}\}|\[[A-Z_ ]{2,40}\]|<[^>]{1,40}>|\$[A-Z_]{2,}|%s|\{\{/;
+/** Query parameters whose name alone says an image request carries data out. */
+const LEAKING_PARAM = /^(?:secret|password|pw|pass|exfil|leak|chat|history|conv|conversation|creds?|prompt|memory)$/i;
+/** Query parameters that carry data out when their value is a slot or a long encoded blob (`?token=ABC123` on a badge is neither). */
+const SUSPICIOUS_PARAM = /^(?:data|d|q|token|key|info|payload|msg|message|c|p|content|text|s|env|email|user)$/i;
+const PLACEHOLDER =
+  /\{[^}]{0,40}\}|\[[A-Z_ ]{2,40}\]|<[^>]{1,40}>|\$[A-Z_]{2,}|%s|\{\{|\b[A-Z]{2,12}(?:_[A-Z]{2,12}){0,4}_(?:DATA|CHAT|HISTORY|CONVERSATION|SUMMARY|TOKEN|SECRET|PASSWORD|KEY|EMAIL|MESSAGE|QUESTION|ANSWER|INFO|HERE|CONTENT|INPUT)\b|\b(?:INSERT|REPLACE|PASTE|PUT|ADD)_[A-Z_]{2,40}/;
 
-/** A markdown or HTML image whose URL carries data out (or has a slot for it). */
-function exfiltratingUrl(raw: string): boolean {
+/** A value that is a slot to fill (`<the user's message>`, `{x}`, `$X`, `SUMMARY_OF_CHAT`), not data. */
+function isSlot(value: string): boolean {
+  if (/^[<{[$%]/.test(value)) return true;
+  return value.includes('_') && /^[A-Z][A-Z0-9_]{2,60}$/.test(value) && !value.endsWith('_');
+}
+
+/**
+ * A markdown or HTML image whose URL carries data out (or has a slot for it). A link (`strict`)
+ * must be followed to leak anything and ordinary links carry tokens: only a slot counts there.
+ */
+function exfiltratingUrl(raw: string, strict = false): boolean {
   let decoded = raw;
   try {
     decoded = decodeURIComponent(raw);
@@ -238,6 +267,7 @@ function exfiltratingUrl(raw: string): boolean {
     /* keep raw */
   }
   if (PLACEHOLDER.test(decoded.replace(/^https?:\/\/[^/]*/, ''))) return true;
+  if (strict) return false;
   let url: URL;
   try {
     url = new URL(raw);
@@ -245,17 +275,22 @@ function exfiltratingUrl(raw: string): boolean {
     return false;
   }
   for (const [name, value] of url.searchParams) {
-    if (SUSPICIOUS_PARAM.test(name) && value !== '') return true;
-    if (value.length >= 40 && shannonEntropy(value) > 3.5) return true;
+    if (LEAKING_PARAM.test(name) && value !== '') return true;
+    // An encoded blob (base64, hex, URL-safe); a chart's data or an inline logo (`data:image/png;…`) has other characters.
+    if (value.length >= 40 && /^[A-Za-z0-9+/=_-]+$/.test(value) && shannonEntropy(value) > 3.5) return true;
+    if (SUSPICIOUS_PARAM.test(name) && isSlot(value)) return true;
   }
   return false;
 }
 
+/** A comment that drives a formatter or linter (`<!-- prettier-ignore -->`, `<!-- markdownlint-disable -->`), not a reader. */
+const TOOL_DIRECTIVE =
+  /^\s*(?:prettier|eslint|markdownlint|biome|tslint|istanbul|c8|jshint|stylelint|cspell|textlint|vale|remark|lint|toc|doctoc|spellchecker|rumdl|mdformat|deno-fmt|dprint)[\w-]*(?:\s+[\w-]+){0,3}\s*$/i;
 const HTML_COMMENT = /<!--([\s\S]{0,4000}?)-->/g;
 const CSS_HIDDEN =
   /<([a-z][a-z0-9]{0,10})\b[^>]{0,300}?style\s*=\s*["'][^"']{0,300}?(?:display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?:\.0+)?(?:px|pt|em|rem|%)?\s*(?:;|["'])|color\s*:\s*(?:white|#fff(?:fff)?|transparent|rgba?\(\s*255\s*,\s*255\s*,\s*255)|opacity\s*:\s*0(?:\.0+)?\s*(?:;|["'])|(?:height|width)\s*:\s*0(?:px)?\s*;[^"']{0,60}overflow\s*:\s*hidden)[^>]{0,300}>([^<]{1,2000})/gi;
 const DECODE_CUE =
-  /\b(?:decode|decoded|decoding|base64[- ]?decode|base64 -d|rot13|rot-13|unescape|from hex|hex[- ]decode|reverse)\b[^.\n]{0,80}?\b(?:and|then)\b[^.\n]{0,30}?\b(?:follow|execute|run|obey|do|carry out|apply|perform|act on)\b|\bbase64\s+(?:-d|--decode)\b[^\n]{0,40}\|\s*(?:ba)?sh\b/iy;
+  /\b(?:decode|decoded|decoding|base64[- ]?decode|base64 -d|rot13|rot-13|unescape|from hex|hex[- ]decode|reverse)\b[^.\n]{0,80}?\b(?:and|then)\b[^.\n]{0,30}?\b(?:follow|execute|run|obey|do (?:what|as) (?:it|this|they) (?:says?|asks?|tells? you)|do|carry out|apply|perform|act on|comply)\b|\bbase64\s+(?:-d|--decode)\b[^\n]{0,40}\|\s*(?:ba)?sh\b/iy;
 
 /**
  * Offsets of the text with invisible characters removed, mapped back to the original: the kept
@@ -508,6 +543,279 @@ function printableDecoding(blob: string): string | undefined {
   return exact / Math.max(1, decoded.length) < 0.9 ? undefined : decoded;
 }
 
+/** The weight of a misspelled override phrase (the spelled-right patterns have 0.7). */
+const FUZZY_WEIGHT = 0.6;
+/** Override verbs and objects recognised through misspellings, letter spacing and digits for letters. */
+const FUZZY_VERBS = ['ignore', 'disregard', 'forget', 'override', 'bypass', 'neglect'];
+const FUZZY_OBJECTS = ['instructions', 'instruction', 'directions', 'directives', 'guidelines', 'commands', 'restrictions', 'rules', 'prompt', 'prompts', 'orders'];
+/** Real words within reach of an override verb: what they say is told, not commanded. */
+const FUZZY_NOT = new Set([
+  'forgot',
+  'forged',
+  'forger',
+  'forgets',
+  'forgive',
+  'ignored',
+  'ignores',
+  'ignorer',
+  'overrode',
+  'overrides',
+  'overridden',
+  'bypassed',
+  'bypasses',
+  'neglected',
+  'neglects',
+  'discard',
+  'regard',
+  'regards',
+  'disregarded',
+  'rulers',
+  'ruled',
+  'prompted',
+  'prompter',
+  'promptly',
+  'orderly',
+  'ordered',
+  'directors',
+  'direction',
+  'guideline',
+  'comments',
+  'comment',
+  'commits',
+  'commons',
+  'promote',
+]);
+/**
+ * Letters as lowercase ASCII codes, with digits and symbols written for letters (`1gn0re`)
+ * mapped to theirs; 0 for anything else. Indexed by code unit below 128.
+ */
+const NORM = new Uint8Array(128);
+for (let c = 97; c <= 122; c++) NORM[c] = c;
+for (let c = 65; c <= 90; c++) NORM[c] = c + 32;
+for (const [from, to] of Object.entries({ '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', $: 's', '!': 'i', '|': 'l', '2': 'z', '6': 'g', '8': 'b', '9': 'g' }))
+  NORM[from.charCodeAt(0)] = to.charCodeAt(0);
+const normAt = (text: string, i: number): number => {
+  const c = text.charCodeAt(i);
+  return c < 128 ? (NORM[c] as number) : 0;
+};
+const FUZZY_ROW_A = new Int32Array(20);
+const FUZZY_ROW_B = new Int32Array(20);
+const FUZZY_ROW_C = new Int32Array(20);
+
+/** Optimal string alignment distance between short words, or `limit + 1` once it must exceed `limit`. */
+function editDistance(a: string, b: string, limit: number): number {
+  if (Math.abs(a.length - b.length) > limit || a.length >= 19 || b.length >= 19) return limit + 1;
+  let prev2 = FUZZY_ROW_A;
+  let prev = FUZZY_ROW_B;
+  let cur = FUZZY_ROW_C;
+  for (let j = 0; j <= b.length; j++) prev[j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    cur[0] = i;
+    let rowMin = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a.charCodeAt(i - 1) === b.charCodeAt(j - 1) ? 0 : 1;
+      let v = Math.min((prev[j] as number) + 1, (cur[j - 1] as number) + 1, (prev[j - 1] as number) + cost);
+      if (i > 1 && j > 1 && a.charCodeAt(i - 1) === b.charCodeAt(j - 2) && a.charCodeAt(i - 2) === b.charCodeAt(j - 1)) v = Math.min(v, (prev2[j - 2] as number) + 1);
+      cur[j] = v;
+      if (v < rowMin) rowMin = v;
+    }
+    if (rowMin > limit) return limit + 1;
+    const t = prev2;
+    prev2 = prev;
+    prev = cur;
+    cur = t;
+  }
+  return prev[b.length] as number;
+}
+
+/** [length, first five letters] of each verb and object, for {@link mayBe}. */
+const codesOf = (words: readonly string[]): Int32Array => Int32Array.from(words.flatMap((w) => [w.length, ...[0, 1, 2, 3, 4].map((k) => w.charCodeAt(k) || 0)]));
+const VERB_CODES = codesOf(FUZZY_VERBS);
+/** The first five letters of the word being read. */
+const FIRST = new Int32Array(5);
+const OBJECT_CODES = codesOf(FUZZY_OBJECTS);
+
+/**
+ * Whether a word of `length` letters whose first five are `w` may be a misspelling of one of
+ * the words in `codes`: close in length, and three of its first four letters in place, or in
+ * place once one letter is dropped or added after the first, or the second and third swapped.
+ * Read on character codes, so most words cost a few comparisons and no string.
+ */
+function mayBe(codes: Int32Array, length: number, w: Int32Array): boolean {
+  const w0 = w[0] as number;
+  const w1 = w[1] as number;
+  const w2 = w[2] as number;
+  const w3 = w[3] as number;
+  const w4 = w[4] as number;
+  for (let k = 0; k < codes.length; k += 6) {
+    const d = length - (codes[k] as number);
+    if (d > 2 || d < -2) continue;
+    const v0 = codes[k + 1] as number;
+    if (w0 !== v0 && w1 !== codes[k + 2]) continue;
+    const v1 = codes[k + 2] as number;
+    const v2 = codes[k + 3] as number;
+    const v3 = codes[k + 4] as number;
+    const v4 = codes[k + 5] as number;
+    const same = +(w0 === v0) + +(w1 === v1) + +(w2 === v2) + +(w3 === v3);
+    if (same >= 3) return true;
+    if (w0 !== v0) continue;
+    if (+(w1 === v2) + +(w2 === v3) + +(w3 === v4) >= 2) return true;
+    if (+(w2 === v1) + +(w3 === v2) + +(w4 === v3) >= 2) return true;
+    if (w1 === v2 && w2 === v1 && w3 === v3) return true;
+  }
+  return false;
+}
+
+/** The closest of `words` within one edit (two for words of seven letters and more), as [index, distance], or undefined. */
+function nearest(word: string, words: readonly string[]): [number, number] | undefined {
+  let best: [number, number] | undefined;
+  for (let k = 0; k < words.length; k++) {
+    const w = words[k] as string;
+    const limit = w.length >= 7 ? 2 : 1;
+    const d = editDistance(word, w, limit);
+    if (d <= limit && (best === undefined || d < best[1])) best = [k, d];
+  }
+  return best;
+}
+
+/** The word at [i, end) lowercased with digits read as letters; `spelled` is false when a digit or symbol was mapped. */
+function normalizedWord(text: string, i: number, end: number): { word: string; spelled: boolean } {
+  let word = '';
+  let spelled = true;
+  for (let k = i; k < end; k++) {
+    const c = text.charCodeAt(k);
+    if (c === 32) continue;
+    const m = NORM[c] as number;
+    if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90))) spelled = false;
+    word += String.fromCharCode(m);
+  }
+  return { word, spelled };
+}
+
+/** Letters and the digits or symbols written for them, as a character class. */
+const LEET_CLASS: Record<string, string> = { i: '[i1!|]', o: '[o0]', e: '[e3]', a: '[a4@]', s: '[s5$]', t: '[t7]', g: '[g69]', l: '[l1|]', b: '[b8]', z: '[z2]' };
+const letterClass = (ch: string): string => LEET_CLASS[ch] ?? ch;
+/**
+ * Words that may be a misspelled override verb, as the regex engine finds them (natively, so
+ * prose costs no JavaScript per character): four to fourteen letters, digits or symbols at a
+ * word start, beginning with a verb's first letter (or a digit or symbol written for it);
+ * {@link mayBe} then decides.
+ */
+const VERB_CANDIDATE = new RegExp(`\\b[${[...new Set(FUZZY_VERBS.map((v) => letterClass(v[0] as string).replace(/[[\]]/g, '')))].join('')}][a-z0-9@$!|]{3,13}(?![a-z0-9@$!|])`, 'gi');
+/**
+ * What an override phrase keeps however it is spelled: a modifier or an object whose first
+ * letters survive (`previus`, `pr3vious`, `prior`, `instuctions`, `1nstruct10ns`, `rules` …).
+ * One native test; text without any is not read word by word.
+ */
+const FUZZY_GATE = /\bpr[e3]v|\bpr[i1][o0]r|\bab[o0]v[e3]\b|\b[i1]n[s5$]tr?u?c|\bru[l1][e3]s\b|\bpr[o0]mpts?\b|\bgu[i1]d[e3]l|\bd[i1]r[e3]ct[i1]|\bc[o0]mm[a4]nds\b|\b[o0]rd[e3]rs\b|\br[e3]str[i1]ct/i;
+/** Letters spaced out (`I g n o r e`): four to fourteen single characters with one space between. */
+const SPACED_LETTERS = /\b[a-z0-9](?: [a-z0-9]){3,13}\b/gi;
+
+/**
+ * Override phrases that the patterns miss because they are misspelled (`ignroe all previus
+ * instrucions`), spaced out (`I g n o r e`) or written with digits (`1gn0re`): a word within an
+ * edit or two of an override verb followed within six words by one near an object of it
+ * (`instructions`, `rules`, `prompt` …) is a hit, when at least one of them was not spelled
+ * right (right spelling is the patterns' job). Verb candidates are found by a native search
+ * ({@link VERB_CANDIDATE}); only the six words after one are read in JavaScript.
+ */
+function fuzzyOverrides(text: string): { start: number; end: number }[] {
+  const out: { start: number; end: number }[] = [];
+  const tryVerb = (start: number, end: number, length: number, spaced: boolean): void => {
+    const step = spaced ? 2 : 1;
+    for (let k = 0; k < 5; k++) FIRST[k] = k < length ? normAt(text, start + k * step) : 0;
+    if (!mayBe(VERB_CODES, length, FIRST)) return;
+    const { word, spelled: plain } = normalizedWord(text, start, end);
+    if (FUZZY_NOT.has(word)) return;
+    const verb = nearest(word, FUZZY_VERBS);
+    if (verb === undefined) return;
+    const verbExact = plain && !spaced && verb[1] === 0;
+    // The next six words.
+    let i = end;
+    const n = text.length;
+    for (let words = 0; words < 6 && i < n; ) {
+      const c = text.charCodeAt(i);
+      if (c >= 128 || NORM[c] === 0) {
+        // A sentence end stops the search.
+        if (c === 46 || c === 10 || c === 33 || c === 63) return;
+        i++;
+        continue;
+      }
+      let j = i + 1;
+      while (j < n) {
+        const d = text.charCodeAt(j);
+        if (d >= 128 || NORM[d] === 0) break;
+        j++;
+      }
+      const len = j - i;
+      words++;
+      if (len >= 4 && len <= 14) {
+        for (let k = 0; k < 5; k++) FIRST[k] = k < len ? normAt(text, i + k) : 0;
+        if (mayBe(OBJECT_CODES, len, FIRST)) {
+          const obj = normalizedWord(text, i, j);
+          const near = FUZZY_NOT.has(obj.word) ? undefined : nearest(obj.word, FUZZY_OBJECTS);
+          // A right-spelled verb needs an object within one edit (`ignore comments` is not `commands`).
+          if (near !== undefined && (!verbExact || !obj.spelled || near[1] === 1)) {
+            out.push({ start, end: j });
+            return;
+          }
+        }
+      }
+      i = j;
+    }
+  };
+  if (!FUZZY_GATE.test(text)) return out;
+  VERB_CANDIDATE.lastIndex = 0;
+  while (VERB_CANDIDATE.test(text)) {
+    const end = VERB_CANDIDATE.lastIndex;
+    let start = end - 1;
+    while (start > 0 && normAt(text, start - 1) !== 0) start--;
+    tryVerb(start, end, end - start, false);
+  }
+  if (text.includes(' ')) {
+    SPACED_LETTERS.lastIndex = 0;
+    while (SPACED_LETTERS.test(text)) {
+      const end = SPACED_LETTERS.lastIndex;
+      let start = end - 1;
+      while (start > 1 && text.charCodeAt(start - 1) === 32 && normAt(text, start - 2) !== 0) start -= 2;
+      const letters = (end - start + 1) >> 1;
+      if (letters <= 14) tryVerb(start, end, letters, true);
+    }
+  }
+  return out;
+}
+
+/** Ten or more percent-escaped bytes in a row, letters and spaces between them allowed. */
+const PERCENT_RUN = /(?:%[0-9A-Fa-f]{2}[A-Za-z0-9 ]?){10,2000}/g;
+
+/** 1 for hex digits, indexed by code unit. */
+const HEX_CHAR = new Uint8Array(65536);
+for (const ch of '0123456789abcdefABCDEF') HEX_CHAR[ch.charCodeAt(0)] = 1;
+/** Hex runs worth decoding are at least this long (ten bytes). */
+const HEX_MIN = 20;
+
+/** Runs of 20 to 8000 hex digits of even length, found by probing every 20th character. */
+function hexRuns(text: string): { start: number; end: number }[] {
+  const out: { start: number; end: number }[] = [];
+  const n = text.length;
+  let covered = 0;
+  for (let probe = HEX_MIN - 1; probe < n; probe += HEX_MIN) {
+    if (probe < covered || HEX_CHAR[text.charCodeAt(probe)] !== 1) continue;
+    let s = probe;
+    while (s > 0 && HEX_CHAR[text.charCodeAt(s - 1)] === 1) s--;
+    let e = probe + 1;
+    while (e < n && HEX_CHAR[text.charCodeAt(e)] === 1) e++;
+    covered = e;
+    const length = e - s;
+    if (length < HEX_MIN || length > 8000 || length % 2 === 1 || (s > 0 && isWordChar(text, s - 1)) || (e < n && isWordChar(text, e))) continue;
+    out.push({ start: s, end: e });
+  }
+  return out;
+}
+
+/** Detectors whose first or second group is a URL that must carry data out to count. */
+const URL_CHECKED: boolean[] = INJECTION_DETECTORS.map((d) => d.technique === 'markdown-exfiltration' && d.pattern.source.includes('(https?:'));
+
 /** Occurrences listed per detector once one of them is at the detector's full weight. */
 const MAX_LISTED = 256;
 
@@ -518,8 +826,10 @@ function detectIn(text: string, keywordHits?: readonly number[], nonAsciiText?: 
   let nonAscii = nonAsciiText;
   const fences: number[] = [];
   for (let i = text.indexOf('```'); i >= 0; i = text.indexOf('```', i + 3)) fences.push(i);
-  let discussedMemo: boolean | undefined;
-  const discussedText = (): boolean => (discussedMemo ??= DISCUSSION.test(text));
+  let discussedMemo: number | undefined;
+  const discussedText = (): number => (discussedMemo ??= !DISCUSSION.test(text) ? 1 : DISCUSSION_MORE.test(text) ? DISCUSSED_STRONGLY : DISCUSSED_DOCUMENT);
+  let templateMemo: boolean | undefined;
+  const templateText = (): boolean => (templateMemo ??= TEMPLATE_DOC.test(text));
   for (let i = 0; i < DECODE_CUE_INDEX; i++) {
     const d = INJECTION_DETECTORS[i] as InjectionDetector;
     let matches: Iterable<PatternMatch>;
@@ -538,10 +848,14 @@ function detectIn(text: string, keywordHits?: readonly number[], nonAsciiText?: 
       let start = m.index;
       const end = m.index + m[0].length;
       if (d.leadingBoundary && start > 0 && WORD_CHAR.test(text[start - 1] as string)) continue;
-      if (d.technique === 'markdown-exfiltration' && !exfiltratingUrl((m[1] ?? m[2]) as string)) continue;
+      if (URL_CHECKED[i] === true) {
+        const url = m[1] ?? m[2];
+        if (url === undefined || !exfiltratingUrl(url, m[0].charCodeAt(0) !== 33 && m[0].charCodeAt(0) !== 60)) continue;
+      }
       // Patterns that consume a leading newline or punctuation report from the phrase itself.
       while (start < end && /[\s.!?]/.test(text[start] as string)) start++;
-      const weight = d.dampable ? d.weight * framing(text, start, end, discussedText(), fences) : d.weight;
+      let weight = d.dampable ? d.weight * framing(text, start, end, discussedText(), fences) : d.weight;
+      if (d.technique === 'role-marker' && templateText()) weight *= TEMPLATE_FACTOR;
       hits.push({ technique: d.technique, start, end, evidence: evidence(text, start, end), weight });
       listed++;
       if (weight >= d.weight) atFullWeight = true;
@@ -549,7 +863,7 @@ function detectIn(text: string, keywordHits?: readonly number[], nonAsciiText?: 
   }
   if (text.includes('<!--'))
     for (const m of text.matchAll(HTML_COMMENT)) {
-      if (INSTRUCTION_CUE.test(m[1] as string))
+      if (INSTRUCTION_CUE.test(m[1] as string) && !TOOL_DIRECTIVE.test(m[1] as string))
         hits.push({ technique: 'hidden-text', start: m.index, end: m.index + m[0].length, evidence: evidence(text, m.index, m.index + m[0].length), weight: 0.6 });
     }
   if (/style\s*=/i.test(text)) {
@@ -570,6 +884,46 @@ function detectIn(text: string, keywordHits?: readonly number[], nonAsciiText?: 
       const end = m.index + m[0].length;
       hits.push({ technique: 'encoded-payload', start: m.index, end, evidence: evidence(text, m.index, end), weight: inner.some((h) => h.weight >= 0.4) ? 0.65 : 0.45 });
     }
+  }
+  for (const r of hexRuns(text)) {
+    const bytes = Buffer.from(text.slice(r.start, r.end), 'hex');
+    let printable = 0;
+    for (let k = 0; k < bytes.length; k++) if (isPrintable(bytes[k] as number)) printable++;
+    if (printable / Math.max(1, bytes.length) < 0.9) continue;
+    const decoded = bytes.toString('latin1');
+    const inner = detectIn(decoded);
+    if (inner.length > 0 || INSTRUCTION_CUE.test(decoded)) {
+      blobWithInstructions = true;
+      hits.push({ technique: 'encoded-payload', start: r.start, end: r.end, evidence: evidence(text, r.start, r.end), weight: inner.some((h) => h.weight >= 0.4) ? 0.65 : 0.45 });
+    }
+  }
+  // Percent-encoded text (`%49%67%6E…`): ten or more escaped bytes in a row.
+  if (text.includes('%'))
+    for (const m of text.matchAll(PERCENT_RUN)) {
+      let decoded: string;
+      try {
+        decoded = decodeURIComponent(m[0]);
+      } catch {
+        continue;
+      }
+      const inner = detectIn(decoded);
+      if (inner.length > 0 || INSTRUCTION_CUE.test(decoded)) {
+        const end = m.index + m[0].length;
+        hits.push({ technique: 'encoded-payload', start: m.index, end, evidence: evidence(text, m.index, end), weight: inner.some((h) => h.weight >= 0.4) ? 0.65 : 0.45 });
+      }
+    }
+  // As for the patterns: once one occurrence is at full weight, at most MAX_LISTED are framed.
+  // And a spelled-right override at full weight already outweighs any misspelled one (only the
+  // strongest occurrence of a technique counts), so the pass is skipped then.
+  let fuzzyListed = 0;
+  let fuzzyFull = false;
+  const overridden = hits.some((h) => h.technique === 'instruction-override' && h.weight >= FUZZY_WEIGHT);
+  for (const f of overridden ? [] : fuzzyOverrides(text)) {
+    if (fuzzyFull && fuzzyListed >= MAX_LISTED) break;
+    const weight = FUZZY_WEIGHT * framing(text, f.start, f.end, discussedText(), fences);
+    hits.push({ technique: 'instruction-override', start: f.start, end: f.end, evidence: evidence(text, f.start, f.end), weight });
+    fuzzyListed++;
+    if (weight >= FUZZY_WEIGHT) fuzzyFull = true;
   }
   const cueStarts = cands[DECODE_CUE_INDEX];
   if (cueStarts !== undefined)

@@ -174,7 +174,7 @@ describe('the external injection classifier', () => {
     if (!reader.ok) throw new Error(reader.errors[0]?.message);
     const [event] = await reader.value.query({ type: 'validation', traceId: 't-audit' });
     await reader.value.close();
-    expect(event?.data).toMatchObject({ injection: true, injectionScore: 0.7, techniques: ['external-classifier'], classifier: { status: 'ok', score: 0.7, attack: true } });
+    expect(event?.data).toMatchObject({ injection: true, injectionScore: 0.7, techniques: ['data-exfiltration', 'external-classifier'], classifier: { status: 'ok', score: 0.7, attack: true } });
   });
 });
 
