@@ -10,7 +10,7 @@ import type { Risk } from '../core/risk.js';
 import { maxRisk } from '../core/risk.js';
 import { parseUrl, type HostClass } from '../core/net.js';
 import { compileGlob } from '../core/glob.js';
-import { embeddedShell, scanCode } from './inline-code.js';
+import { embeddedShell, scanCode, writtenPaths } from './inline-code.js';
 import { isBlockDevice, isSecretPath, sensitiveWriteTarget } from './path-classes.js';
 import { deleteRisk, writeRisk } from './risk-table.js';
 import { analyzeSqlText } from './sql-analyzer.js';
@@ -190,7 +190,8 @@ const SHELLS = new Set(['sh', 'bash', 'zsh', 'dash', 'ksh', 'mksh', 'ash', 'fish
 function stdinCode(inv: Invocation, site: Site, kind: 'shell' | 'interpreter'): SubOutput {
   if (inv.socket !== undefined) site.add('exec.remote_code', 'critical', ev(inv, `reverse shell: a ${kind} wired to a raw socket to ${inv.socket}`));
   const input = inv.stdin;
-  if (input === undefined) return {};
+  const fed: SubOutput = kind === 'shell' ? { shell: true } : {};
+  if (input === undefined) return fed;
   if (input.download) site.add('exec.remote_code', 'critical', ev(inv, 'runs code downloaded from the network'));
   if (input.decoded) site.add('exec.obfuscated', 'critical', ev(inv, 'runs decoded code'));
   if (input.text !== undefined) {
@@ -200,7 +201,23 @@ function stdinCode(inv: Invocation, site: Site, kind: 'shell' | 'interpreter'): 
     return {};
   }
   if (!input.download && !input.decoded) site.add('exec.interpreter', 'medium', ev(inv, `${kind} reads its program from stdin`));
-  return {};
+  return fed;
+}
+
+/** A network client whose input is a shell's output: the shell's commands come from the peer. */
+function shellToSocket(inv: Invocation, site: Site, peer: string): void {
+  if (inv.stdin?.shell === true) site.add('exec.remote_code', 'critical', ev(inv, `reverse shell: a shell's output sent to ${peer}`));
+}
+
+/**
+ * An argv that starts an interactive shell (`sh`, `bash -p`, `/bin/sh -i`: no `-c`, no script):
+ * run by another program (`find -exec`, `xargs`, `env`), it escapes whatever that program was
+ * allowed to do.
+ */
+export function isBareShell(argv: readonly Arg[]): boolean {
+  const first = argv[0];
+  if (first === undefined || !first.literal || !SHELLS.has(posix.basename(first.value))) return false;
+  return argv.slice(1).every((a) => a.literal && /^[-+][a-bd-zA-Z]+$/.test(a.value));
 }
 
 /** Inline code given to an interpreter. */
@@ -216,7 +233,13 @@ function inlineCode(code: string, inv: Invocation, site: Site, arg?: Arg): void 
     if (f.category === 'exec.interpreter') risk = 'high';
   }
   site.add('exec.interpreter', risk, ev(inv, 'inline interpreter code'));
+  codeWrites(code, inv, site);
   for (const cmd of embeddedShell(code)) site.shell(cmd, { ...inv, stdin: undefined });
+}
+
+/** Files inline code writes, classified like any write (`authorized_keys` critical, cron high). */
+function codeWrites(code: string, inv: Invocation, site: Site): void {
+  for (const p of writtenPaths(code)) classifyWrite(lit(p), site, inv.text);
 }
 
 /** A shell script named as a program argument: process substitutions and downloads matter. */
@@ -389,7 +412,7 @@ const interpreterRule: ProgramRule = (inv, site) => {
     }
     const eq = v.indexOf('=');
     const key = v.startsWith('--') && eq > 0 ? v.slice(0, eq) : v;
-    if (spec.code.includes(key) || (family === 'perl' && /^-[a-zA-Z]*[eE]$/.test(v)) || (family === 'python' && /^-[a-zA-Z]*c$/.test(v))) {
+    if (spec.code.includes(key) || (family === 'perl' && /^-[a-zA-Z]*[eE]$/.test(v)) || (family === 'ruby' && /^-[a-zA-Z]+e$/.test(v)) || (family === 'python' && /^-[a-zA-Z]*c$/.test(v))) {
       const code = key !== v ? { ...a, value: v.slice(eq + 1) } : args[i + 1];
       if (code !== undefined) inlineCode(code.value, inv, site, code);
       return {};
@@ -421,9 +444,11 @@ const awkRule: ProgramRule = (inv, site) => {
   if (program === undefined) return {};
   const findings = scanCode(program.value);
   const shells = embeddedShell(program.value);
-  if (/\bsystem\s*\(|\|\s*getline|\|\s*"/.test(program.value) || findings.length > 0) {
+  if (/\bsystem\s*\(|\|\s*getline|\|\s*"/.test(program.value) || findings.some((f) => f.category === 'exec.interpreter')) {
     site.add('exec.interpreter', 'high', ev(inv, 'awk program runs commands'));
   }
+  for (const f of findings) if (f.category !== 'exec.interpreter') site.add(f.category, f.risk, ev(inv, `awk program ${f.what}`));
+  codeWrites(program.value, inv, site);
   for (const cmd of shells) site.shell(cmd, { ...inv, stdin: undefined });
   return mergeOut(readFiles(o.operands.slice(1), inv, site), inv.stdin ?? {});
 };
@@ -478,6 +503,36 @@ const suRule: ProgramRule = (inv, site) => {
   return site.shell(cmd.value, inv);
 };
 
+/** Variables whose value another program runs as a command line (pagers, editors, ssh for git). */
+const COMMAND_VARS =
+  /^(PAGER|MANPAGER|GIT_PAGER|SYSTEMD_PAGER|PSQL_PAGER|BAT_PAGER|LESSOPEN|LESSCLOSE|EDITOR|VISUAL|GIT_EDITOR|GIT_SEQUENCE_EDITOR|SUDO_EDITOR|FCEDIT|GIT_SSH_COMMAND|GIT_SSH|GIT_PROXY_COMMAND|GIT_ASKPASS|SSH_ASKPASS|SUDO_ASKPASS|BROWSER|TERMINAL)$/;
+/** A command value that is only a usual pager, editor or ssh, with no shell syntax in it. */
+const PLAIN_TOOL =
+  /^\s*(?:\S*\/)?(?:cat|less|more|most|bat|delta|diff-so-fancy|true|vi|vim|nvim|nano|emacs|emacsclient|code|subl|micro|hx|kak|gedit|mate|ssh|firefox|open|xdg-open)(?:\s+[-\w.,=:/~+]+)*\s*$/;
+/** Variables that make an interpreter or the loader run extra code. */
+const CODE_VARS = /^(PERL5OPT|RUBYOPT|NODE_OPTIONS|LUA_INIT(_5_\d)?|LD_AUDIT|DYLD_INSERT_LIBRARIES|GCONV_PATH|PYTHONSTARTUP|PYTHONWARNINGS|GIT_CONFIG_PARAMETERS|GIT_EXEC_PATH|GIT_TEMPLATE_DIR)$/;
+
+/**
+ * Environment variables that make another program run something (`PAGER='sh -c …' git -p`,
+ * `PERL5OPT='-Mstrict;system(…)'`, `NODE_OPTIONS=--require /tmp/x.js`): the findings, and the
+ * command lines to analyze as shell.
+ */
+export function envHooks(name: string, value: string): { risk: Risk; evidence: string; command?: string }[] {
+  if (COMMAND_VARS.test(name)) {
+    const v = value.replace(/^!/, '');
+    const plain = PLAIN_TOOL.test(v) && !value.startsWith('!');
+    return [{ risk: plain ? 'low' : 'high', evidence: `${name} is a command another program runs: ${clip(value)}`, command: v }];
+  }
+  if (!CODE_VARS.test(name)) return [];
+  let risky: boolean;
+  if (name === 'NODE_OPTIONS') risky = /(^|\s)(-r|--require|--import|--loader|--experimental-loader|-e|--eval|-p|--print)(\s|=|$)/.test(value);
+  else if (name === 'PERL5OPT' || name === 'RUBYOPT')
+    risky = /[;()`$"'{}]|(^|\s)-[eEx]|-[MmIr]\s*\S*\//.test(value) || !/^(\s*-[wWTtUdCc]+|\s*-M-?[A-Za-z][\w:]*(=[\w,]+)?|\s*-r[a-z][\w/]*)*\s*$/.test(value);
+  else if (name === 'PYTHONWARNINGS') risky = /[:=].*[A-Za-z_]+\.[A-Za-z_]/.test(value) && /\b(os|subprocess|antigravity)\b/.test(value);
+  else risky = true;
+  return risky ? [{ risk: 'high', evidence: `${name} makes the program load code: ${clip(value)}` }] : [];
+}
+
 const envRule: ProgramRule = (inv, site) => {
   const args = inv.argv.slice(1);
   const env = { ...inv.env };
@@ -505,6 +560,10 @@ const envRule: ProgramRule = (inv, site) => {
     const eq = v.indexOf('=');
     if (eq > 0) {
       env[v.slice(0, eq)] = v.slice(eq + 1);
+      for (const h of envHooks(v.slice(0, eq), v.slice(eq + 1))) {
+        if (h.risk !== 'low') site.add('exec.obfuscated', h.risk, ev(inv, h.evidence));
+        if (h.command !== undefined && h.command.trim() !== '') site.shell(h.command, { ...inv, stdin: undefined });
+      }
       continue;
     }
     break;
@@ -955,6 +1014,7 @@ const opensslRule: ProgramRule = (inv, site) => {
   if (sub === 's_client' && connect >= 0) {
     const target = args[connect + 1]?.value ?? '';
     const host = target.replace(/:\d+$/, '');
+    shellToSocket(inv, site, host);
     egress(host, inv, site, inv.stdin?.secret === true || inv.stdin?.text !== undefined, 'TLS connection');
     return { download: true };
   }
@@ -1204,6 +1264,7 @@ const ncRule: ProgramRule = (inv, site) => {
   const listening = has(o, 'l', 'listen');
   if (execCmd !== undefined) site.add('exec.remote_code', 'critical', ev(inv, listening ? 'bind shell' : 'reverse shell'));
   if (listening) {
+    if (inv.stdin?.shell === true) site.add('exec.remote_code', 'critical', ev(inv, "bind shell: a shell's output served on a port"));
     site.add('net.listen', 'medium', ev(inv, 'listens on a port'));
     return { download: true };
   }
@@ -1214,6 +1275,7 @@ const ncRule: ProgramRule = (inv, site) => {
     return { download: true };
   }
   const sending = inv.stdin !== undefined && !has(o, 'z');
+  shellToSocket(inv, site, host.value);
   egress(host.value, inv, site, sending, inv.name, inv.stdin?.secret === true);
   return { download: true };
 };
@@ -2061,10 +2123,14 @@ const editorRule: ProgramRule = (inv, site) => {
   for (let i = 0; i < args.length; i++) {
     const v = (args[i] as Arg).value;
     const cmd = v === '-c' || v === '--cmd' ? args[i + 1]?.value : v.startsWith('+') ? v.slice(1) : undefined;
-    if (cmd !== undefined && /^\s*(!|:!|call\s+system|silent\s*!|term|py|lua|exe)/.test(cmd)) {
+    if (cmd !== undefined && /^\s*:?\s*(!|call\s+system|silent\s*!|term|py|pyx|python|lua|perl|ruby|rub|exe|sh(ell)?\b|set\s+shell|r\s*!|w\s*!)/.test(cmd)) {
       site.add('exec.obfuscated', 'high', ev(inv, 'editor command runs a program'));
-      const sh = /!(.*)$/.exec(cmd)?.[1];
-      if (sh !== undefined) site.shell(sh, { ...inv, stdin: undefined });
+      const code = /^\s*:?\s*(?:py(?:thon)?3?|pyx|lua|perl|rub(?:y)?)\s+(.*)$/s.exec(cmd)?.[1];
+      if (code !== undefined) inlineCode(code, inv, site);
+      else {
+        const sh = /!(.*)$/.exec(cmd)?.[1];
+        if (sh !== undefined) site.shell(sh, { ...inv, stdin: undefined });
+      }
     }
   }
   for (const f of args.filter((a) => !a.value.startsWith('-') && !a.value.startsWith('+'))) {
@@ -2114,6 +2180,17 @@ const dbClientRule: ProgramRule = (inv, site) => {
   );
   if (file !== undefined) site.add('db.write', 'medium', ev(inv, 'runs statements from a file the analyzer cannot see'));
   for (const q of queries) {
+    // Client commands that run a shell: sqlite3 `.shell`/`.system`, psql and mysql `\!`, mysql `system`.
+    const escape = /^\s*(?:\.(?:shell|system)|\\!|system)\s+([\s\S]*)$/.exec(q);
+    if (escape !== null && (name !== 'psql' || !q.trimStart().startsWith('system'))) {
+      site.add('exec.obfuscated', 'high', ev(inv, `${name} runs a shell command`));
+      site.shell(escape[1] ?? '', { ...inv, stdin: undefined });
+      continue;
+    }
+    if (name === 'sqlite3' && /^\s*\./.test(q)) {
+      sqliteDot(q, inv, site);
+      continue;
+    }
     // psql meta-commands (`\dt`, `\l`, `\d users`) describe the database; they are not SQL.
     if (name === 'psql' && /^\s*\\(d[a-zA-Z+]*|l\+?|conninfo|x|timing|dn|du|df|dv|dt|list|h|\?)(\s|$)/.test(q) && !q.includes(';')) continue;
     const sql = analyzeSqlText(q);
@@ -2123,6 +2200,15 @@ const dbClientRule: ProgramRule = (inv, site) => {
   }
   return {};
 };
+
+/** sqlite3 dot-commands: reads, except `.load` (native code), `.output` (a file) and `.read`/`.import`. */
+function sqliteDot(q: string, inv: Invocation, site: Site): void {
+  const [cmd = '', arg] = q.trim().split(/\s+/);
+  if (cmd === '.load') site.add('exec.obfuscated', 'high', ev(inv, 'sqlite3 loads a native extension'));
+  else if ((cmd === '.output' || cmd === '.once' || cmd === '.save' || cmd === '.backup') && arg !== undefined) classifyWrite(lit(arg), site, inv.text);
+  else if (cmd === '.read') site.add('db.write', 'medium', ev(inv, 'runs statements from a file the analyzer cannot see'));
+  else if (cmd === '.import' || cmd === '.restore') site.add('db.write', 'low', ev(inv, `sqlite3 ${cmd}`));
+}
 
 const REDIS_VALUED = 'hpsaunridDt';
 const REDIS_LONG = [
@@ -2532,8 +2618,53 @@ rule('make gmake cmake ninja meson bazel gradle mvn ant', (inv, site) => {
   const values = inv.argv.slice(1).map((a) => a.value);
   if (values.some((v) => /^(-n|--dry-run|--just-print|--recon|-q|--question|-p|--print-data-base|--version|--help|-h|query|--query)$/.test(v))) return {};
   site.add('fs.write', 'low', ev(inv, `${inv.name} runs build recipes, which write`));
+  if (inv.name === 'make' || inv.name === 'gmake') makeRecipes(inv, site);
   return {};
 });
+
+/**
+ * make runs its recipes with the shell: recipes given on the command line (`--eval`), in a
+ * makefile whose text was written earlier on the line, and a replaced `SHELL`.
+ */
+function makeRecipes(inv: Invocation, site: Site): void {
+  const args = inv.argv.slice(1);
+  const texts: string[] = [];
+  let file: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const v = (args[i] as Arg).value;
+    if (v === '--eval' || v === '-E') texts.push(args[++i]?.value ?? '');
+    else if (v.startsWith('--eval=')) texts.push(v.slice(7));
+    else if (v === '-f' || v === '--file' || v === '--makefile') file = args[++i]?.value;
+    else if (/^--(file|makefile)=/.test(v)) file = v.replace(/^--[a-z]+=/, '');
+    else if (/^-f./.test(v)) file = v.slice(2);
+    else if (/^(SHELL|MAKESHELL|\.SHELLFLAGS)=/.test(v)) site.add('exec.obfuscated', 'high', ev(inv, `make with ${v.split('=')[0] ?? ''} replaced`));
+  }
+  if (texts.length > 0) site.add('exec.obfuscated', 'medium', ev(inv, 'make --eval runs recipes given on the command line'));
+  for (const f of file !== undefined ? [file] : ['GNUmakefile', 'makefile', 'Makefile']) {
+    const text = site.scriptText(f);
+    if (text !== undefined) {
+      texts.push(text);
+      break;
+    }
+  }
+  let lines = 0;
+  for (const text of texts) {
+    for (const line of text.split('\n')) {
+      if (!line.startsWith('\t') || lines++ >= 64) continue;
+      const cmd = line.replace(/^\t[-@+\s]*/, '');
+      if (
+        isBareShell(
+          cmd
+            .split(/\s+/)
+            .filter((w) => w !== '')
+            .map(lit),
+        )
+      )
+        site.add('exec.obfuscated', 'high', ev(inv, 'make recipe starts an interactive shell'));
+      site.shell(cmd, { ...inv, stdin: undefined });
+    }
+  }
+}
 rule('split', splitRule);
 rule(
   'true false test [ [[ pwd whoami id uname date uptime free sleep hostname df ps top htop seq yes basename dirname realpath readlink export declare local readonly unset shift read wait jobs fg bg hash history exit return break continue shopt ulimit umask tput clear reset lsblk lscpu lsof ss netstat ip ifconfig nproc getconf locale tty',
