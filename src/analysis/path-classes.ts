@@ -116,6 +116,8 @@ const SECRET_PATTERNS: RegExp[] = [
   /^\/etc\/(shadow|gshadow|sudoers|master\.passwd)(-|$)/,
   /^\/etc\/ssh\/ssh_host_[^/]*_key$/,
   /^\/proc\/[^/]+\/(environ|mem)$/,
+  /^\/dev\/(mem|kmem|port)$/,
+  /^\/proc\/kcore$/,
   /^\/(var\/)?run\/secrets(\/|$)/,
   /(^|\/)\.(bash|zsh)_history$/,
   /(^|\/)\.terraform\.d\/credentials\.tfrc\.json$/,

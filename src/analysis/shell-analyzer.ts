@@ -424,7 +424,8 @@ class Walker {
     if (/^\/dev\/(tcp|udp)\//.test(target)) {
       const host = target.split('/')[3] ?? '';
       const cls = site.host(host);
-      this.out.add('net.egress', cls === 'loopback' || cls === 'private' ? 'medium' : 'high', `raw socket redirect to ${host}: ${clip(text)}`);
+      // A raw socket is a hand-made network channel whatever the peer: nothing routine uses one.
+      this.out.add('net.egress', cls === 'loopback' ? 'medium' : 'high', `raw socket redirect to ${host}: ${clip(text)}`);
       io.socket = host;
       if (fd !== undefined) io.fds.set(fd, host);
       const reads = op.includes('<') && (fd === undefined || fd === 0);

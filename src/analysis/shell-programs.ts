@@ -420,12 +420,22 @@ const interpreterRule: ProgramRule = (inv, site) => {
     if (family === 'python' && v === '-m') {
       const mod = args[i + 1]?.value ?? '';
       const rest = args.slice(i + 2);
-      if (mod === 'http.server' || mod === 'SimpleHTTPServer') site.add('net.listen', 'medium', ev(inv, 'serves files over HTTP'));
-      else if (mod === 'pip') return pkgRule({ ...inv, name: 'pip', argv: [lit('pip'), ...rest] }, site);
+      if (mod === 'http.server' || mod === 'SimpleHTTPServer' || mod === 'pyftpdlib' || mod === 'uploadserver' || mod === 'smtpd') {
+        const bind = rest.findIndex((r) => r.value === '--bind' || r.value === '-b');
+        const local = bind >= 0 && /^(127\.|localhost$|::1$)/.test(rest[bind + 1]?.value ?? '');
+        site.add('net.listen', local ? 'medium' : 'high', ev(inv, local ? 'serves files over HTTP on loopback' : 'serves the directory to the network'));
+      } else if (mod === 'pip') return pkgRule({ ...inv, name: 'pip', argv: [lit('pip'), ...rest] }, site);
       else if (mod === 'base64' && rest.some((r) => r.value === '-d')) return { decoded: true };
       return {};
     }
-    if (family === 'php' && v === '-S') site.add('net.listen', 'medium', ev(inv, 'serves files over HTTP'));
+    if (family === 'php' && v === '-S') {
+      const local = /^(127\.|localhost(:|$)|\[::1\])/.test(args[i + 1]?.value ?? '');
+      site.add('net.listen', local ? 'medium' : 'high', ev(inv, local ? 'serves files over HTTP on loopback' : 'serves the directory to the network'));
+    }
+    if (family === 'ruby' && (v === '-run' || (v === '-r' && args[i + 1]?.value === 'un')) && args.some((x) => x.value === 'httpd')) {
+      site.add('net.listen', 'high', ev(inv, 'serves the directory to the network'));
+      return {};
+    }
     if (spec.valued.includes(key) && key === v) {
       i++;
       continue;
@@ -628,6 +638,14 @@ const findRule: ProgramRule = (inv, site) => {
   // With a real filter (-name, -mtime …) find selects some files, not the whole tree.
   const filtered = args.slice(i).some((a) => /^-(i?name|i?path|i?wholename|i?regex|mtime|mmin|atime|amin|ctime|cmin|newer|size|empty|user|group|perm|links|inum|samefile)$/.test(a.value));
   const found = (r: Arg): Arg => ({ ...r, value: r.value.replace(/\/$/, '') + (filtered ? '/<found>' : '/*'), glob: !filtered });
+  // `find / -name id_rsa`, `find ~ -name '*.kdbx' -exec cp {} …`: a hunt for secret files.
+  const huntsSecrets = args.some((a, k) => /^-(i?name|i?path|i?wholename|i?regex)$/.test(args[k - 1]?.value ?? '') && SECRET_NAME.test(a.value));
+  let secret = false;
+  if (huntsSecrets) {
+    const wide = roots.some((r) => ['system', 'home', 'outside', 'unknown'].includes(site.zone(r)));
+    site.add('secret.read', wide ? 'high' : 'medium', ev(inv, `looks for secret files ${wide ? 'across the system' : 'in the workspace'}`));
+    secret = wide;
+  }
   for (; i < args.length; i++) {
     const v = (args[i] as Arg).value;
     if (v === '-delete') deleteTargets(roots.map(found), true, inv, site, 'find -delete under');
@@ -647,7 +665,8 @@ const findRule: ProgramRule = (inv, site) => {
     }
   }
   const first = roots[0] as Arg;
-  return first.literal ? { pathsUnder: found(first).value } : {};
+  const out: SubOutput = first.literal ? { pathsUnder: found(first).value } : {};
+  return secret ? { ...out, secret: true } : out;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -704,6 +723,18 @@ const ddRule: ProgramRule = (inv, site) => {
 
 const diskRule: ProgramRule = (inv, site) => {
   const args = inv.argv.slice(1).map((a) => a.value);
+  if (inv.name === 'cryptsetup') {
+    const verb = args.find((a) => !a.startsWith('-')) ?? '';
+    if (/^(luksDump|status|isLuks|luksUUID|tcryptDump|bitlkDump|fvault2Dump|benchmark|--version|--help)$/.test(verb) || args.length === 0 || args.every((a) => a.startsWith('-'))) return {};
+    if (/^(open|luksOpen|close|luksClose|plainOpen|loopaesOpen|tcryptOpen|bitlkOpen|resize|refresh|luksSuspend|luksResume)$/.test(verb)) {
+      site.add('priv.escalate', 'high', ev(inv, `cryptsetup ${verb} maps an encrypted device`));
+      return {};
+    }
+    if (/^(luksHeaderBackup|luksAddKey|luksChangeKey|luksConvertKey|token|config|luksHeaderRestore)$/.test(verb)) {
+      site.add('secret.read', 'high', ev(inv, `cryptsetup ${verb} handles the volume's keys`));
+      return {};
+    }
+  }
   if ((inv.name === 'fdisk' || inv.name === 'sfdisk' || inv.name === 'parted' || inv.name === 'sgdisk') && args.some((a) => /^(-l|--list|-s|--print|print|-p)$/.test(a))) return {};
   const dev = args.find((a) => a.startsWith('/dev/')) ?? args.at(-1) ?? '';
   site.add('disk.wipe', 'critical', ev(inv, `formats or repartitions ${dev}`));
@@ -906,7 +937,8 @@ const readerRule: ProgramRule = (inv, site) => {
   ) {
     return name === 'ls' ? { pathsUnder: (files[0]?.value ?? '.').replace(/\/$/, '') + '/*' } : {};
   }
-  const read = readFiles(files, inv, site);
+  const hunt = /^(e|f)?grep$|^rg$|^ag$|^ack$/.test(name) ? credentialHunt(o, inv, site) : {};
+  const read = mergeOut(readFiles(files, inv, site), hunt);
   if (files.length === 0 && inv.stdin !== undefined) {
     const passthrough: SubOutput = { ...inv.stdin };
     if (name !== 'cat' && name !== 'tac') delete passthrough.text;
@@ -919,6 +951,30 @@ const readerRule: ProgramRule = (inv, site) => {
   if (name === 'cat' && files.length === 1 && only !== undefined && only.literal && !only.glob) return { ...read, program: only.value };
   return read;
 };
+
+/** Patterns that look for credentials: passwords, tokens, keys, cloud key ids, private-key headers. */
+const CREDENTIAL_PATTERN = /pass(w(or)?d)?|pwd|secret|token|api[_-]?key|access[_-]?key|private[_ -]?key|BEGIN [A-Z ]*PRIVATE|aws_|AKIA|credential|auth|bearer|ssh-rsa|client[_-]?secret/i;
+/** File globs that select secret files (`--include=*.env`, `-name id_rsa`). */
+const SECRET_NAME =
+  /id_(rsa|dsa|ecdsa|ed25519)|\.pem\b|\.key\b|\.p12|\.pfx|\.kdbx|\.env\b|credentials|\.git-credentials|\.netrc|\.pgpass|authorized_keys|shadow|\.aws|\.kube|wallet\.dat|\.ovpn|\.ppk|\.jks|\.keystore|\.tfstate|\.npmrc|\.pypirc|secrets?\.(json|ya?ml|toml)|\.htpasswd|\.bash_history/i;
+
+/**
+ * A recursive search for credentials (`grep -rIl password /etc`, `rg -i aws_secret ~`):
+ * outside the workspace it reads whatever secrets it finds, high; in the workspace medium.
+ */
+function credentialHunt(o: Opts, inv: Invocation, site: Site): SubOutput {
+  const recursive = inv.name === 'rg' || inv.name === 'ag' || inv.name === 'ack' || has(o, 'r', 'R', 'recursive', 'dereference-recursive');
+  if (!recursive) return {};
+  const patterns = has(o, 'e', 'regexp') ? [val(o, 'e', 'regexp')] : [o.operands[0]];
+  const include = [val(o, 'include'), val(o, 'glob'), val(o, 'g')].map((a) => a?.value ?? '').join(' ');
+  const wanted = patterns.some((p) => p !== undefined && CREDENTIAL_PATTERN.test(p.value)) || SECRET_NAME.test(include);
+  if (!wanted) return {};
+  const roots = has(o, 'e', 'regexp', 'f', 'file') ? o.operands : o.operands.slice(1);
+  const zones = (roots.length === 0 ? [lit('.')] : roots).map((r) => site.zone(r));
+  const wide = zones.some((z) => z === 'system' || z === 'home' || z === 'outside' || z === 'unknown');
+  site.add('secret.read', wide ? 'high' : 'medium', ev(inv, `searches ${wide ? 'the system' : 'the workspace'} for credentials`));
+  return wide ? { secret: true } : {};
+}
 
 const sedRule: ProgramRule = (inv, site) => {
   const o = opts(inv.argv.slice(1), 'efl', ['expression', 'file', 'line-length']);
@@ -1019,7 +1075,9 @@ const opensslRule: ProgramRule = (inv, site) => {
     return { download: true };
   }
   const inIdx = args.findIndex((a) => a.value === '-in');
-  const read = inIdx >= 0 ? readFiles([args[inIdx + 1] ?? lit('')], inv, site) : {};
+  // Certificates, requests and CRLs are public material even in `.pem` files.
+  const publicInput = /^(x509|req|verify|crl|crl2pkcs7|asn1parse|s_server)$/.test(sub) && !args.some((a) => a.value === '-key' || a.value === '-signkey');
+  const read = inIdx >= 0 && !publicInput ? readFiles([args[inIdx + 1] ?? lit('')], inv, site) : {};
   const outIdx = args.findIndex((a) => a.value === '-out');
   if (outIdx >= 0 && args[outIdx + 1] !== undefined) classifyWrite(args[outIdx + 1] as Arg, site, inv.text);
   const decoding = args.some((a) => a.value === '-d') && /^(enc|base64|aes|des|bf|cast|rc|chacha)/.test(sub);
@@ -1265,7 +1323,8 @@ const ncRule: ProgramRule = (inv, site) => {
   if (execCmd !== undefined) site.add('exec.remote_code', 'critical', ev(inv, listening ? 'bind shell' : 'reverse shell'));
   if (listening) {
     if (inv.stdin?.shell === true) site.add('exec.remote_code', 'critical', ev(inv, "bind shell: a shell's output served on a port"));
-    site.add('net.listen', 'medium', ev(inv, 'listens on a port'));
+    const local = [val(o, 's', 'source')?.value, ...o.operands.map((a) => a.value)].some((h) => h !== undefined && /^(127\.|localhost$|::1$)/.test(h));
+    site.add('net.listen', local ? 'medium' : 'high', ev(inv, local ? 'listens on a loopback port' : 'listens on a port on all interfaces'));
     return { download: true };
   }
   const host = o.operands[0];
@@ -1281,6 +1340,16 @@ const ncRule: ProgramRule = (inv, site) => {
 };
 
 const socatRule: ProgramRule = (inv, site) => {
+  // FILE:/OPEN:/GOPEN: addresses read or write files: sent to a socket, an upload.
+  let fileIn: SubOutput | undefined;
+  const addresses = inv.argv.slice(1).filter((a) => !a.value.startsWith('-'));
+  for (const [k, a] of addresses.entries()) {
+    const f = /^(?:FILE|OPEN|GOPEN|CREATE|CREAT):([^,]+)/i.exec(a.value);
+    if (f === null) continue;
+    if (k === 0 && !/^CREAT/i.test(a.value)) fileIn = readFiles([{ ...a, value: f[1] as string }], inv, site);
+    else classifyWrite({ ...a, value: f[1] as string }, site, inv.text);
+  }
+  if (fileIn !== undefined) inv = { ...inv, stdin: mergeOut(inv.stdin ?? {}, fileIn) };
   for (const a of inv.argv.slice(1)) {
     const v = a.value;
     if (/^(EXEC|SYSTEM):/i.test(v)) {
@@ -1289,7 +1358,10 @@ const socatRule: ProgramRule = (inv, site) => {
     }
     const m = /^(?:TCP[46]?|UDP[46]?|SSL|OPENSSL)(?:-CONNECT)?:([^:,]+):/i.exec(v);
     if (m !== null) egress(m[1] as string, inv, site, inv.stdin !== undefined, 'socat', inv.stdin?.secret === true);
-    if (/^(TCP|UDP|SSL|OPENSSL)[46]?-LISTEN:/i.test(v)) site.add('net.listen', 'medium', ev(inv, 'socat listens on a port'));
+    if (/^(TCP|UDP|SSL|OPENSSL)[46]?-LISTEN:/i.test(v)) {
+      const loopback = /,bind=(127\.|localhost|\[?::1)/i.test(v);
+      site.add('net.listen', loopback ? 'medium' : 'high', ev(inv, loopback ? 'socat listens on a loopback port' : 'socat listens on all interfaces'));
+    }
   }
   return { download: true };
 };
@@ -1306,7 +1378,10 @@ const sshRule: ProgramRule = (inv, site) => {
   }
   void option;
   if (has(o, 'R')) site.add('net.listen', 'high', ev(inv, 'reverse tunnel exposes a local port'));
-  if (has(o, 'L', 'D')) site.add('net.listen', 'medium', ev(inv, 'ssh port forwarding'));
+  const forward = val(o, 'L')?.value ?? '';
+  if (has(o, 'D') || has(o, 'g') || /^(0\.0\.0\.0|\*|::):/.test(forward))
+    site.add('net.listen', 'high', ev(inv, has(o, 'D') ? 'ssh SOCKS proxy into the remote network' : 'ssh forward open to other hosts'));
+  else if (has(o, 'L')) site.add('net.listen', 'medium', ev(inv, 'ssh port forwarding'));
   const target = o.rest[0];
   if (target === undefined) return {};
   const host = target.value
@@ -1412,7 +1487,7 @@ const dnsRule: ProgramRule = (inv, site) => {
 };
 
 const listenRule: ProgramRule = (inv, site) => {
-  const exposes = /^(ngrok|cloudflared|lt|localtunnel|bore|frpc|serveo)$/.test(inv.name);
+  const exposes = /^(ngrok|cloudflared|lt|localtunnel|bore|frpc|serveo|chisel|sshuttle|iodine|iodined|dnscat|dnscat2|ptunnel|ptunnel-ng|gost|pwncat|pwncat-cs)$/.test(inv.name);
   site.add('net.listen', exposes ? 'high' : 'medium', ev(inv, exposes ? 'exposes a local port to the internet' : 'serves on a port'));
   return {};
 };
@@ -1488,7 +1563,9 @@ const gitRule: ProgramRule = (inv, site) => {
     case 'checkout':
     case 'restore':
     case 'switch':
-      if (flag('.', '--force', '-f', '--', '--worktree') && (values.includes('.') || flag('--force', '-f'))) site.add('vcs.destructive', 'medium', ev(inv, 'discards local changes'));
+      // The whole tree (`.`, `:/`, `*`, `-f`, `--discard-changes`): every uncommitted change is lost, with no reflog.
+      if (values.some((v) => v === '.' || v === ':/' || v === '*' || v === './') || flag('--force', '-f', '--discard-changes'))
+        site.add('vcs.destructive', 'high', ev(inv, 'discards all uncommitted changes'));
       if (values.length > 0) changes('changes the working tree');
       return {};
     case 'branch':
@@ -1504,7 +1581,8 @@ const gitRule: ProgramRule = (inv, site) => {
       if (operands.length > 0 && !flag('-l', '--list', '-v', '--verify', '--contains', '--no-contains', '--merged', '--no-merged', '--points-at')) changes('changes tags');
       return {};
     case 'stash':
-      if (values[0] === 'clear' || values[0] === 'drop') site.add('vcs.destructive', 'medium', ev(inv, 'drops stashed work'));
+      if (values[0] === 'clear' || values[0] === 'drop')
+        site.add('vcs.destructive', values[0] === 'clear' ? 'high' : 'medium', ev(inv, values[0] === 'clear' ? 'drops all stashed work' : 'drops stashed work'));
       if (values[0] !== 'list' && values[0] !== 'show') changes('saves or restores work');
       return {};
     case 'remote':
@@ -1878,6 +1956,10 @@ const kubectlRule: ProgramRule = (inv, site) => {
     site.add('secret.read', 'high', ev(inv, 'reads Kubernetes secrets'));
     return { secret: true };
   }
+  if (sub === 'create' && rest[0]?.value === 'token') {
+    site.add('secret.read', 'high', ev(inv, 'issues a service-account token'));
+    return { secret: true };
+  }
   if (sub === 'config') {
     if (rest[0]?.value === 'view' && values.includes('--raw')) {
       site.add('secret.read', 'high', ev(inv, 'prints kubeconfig credentials'));
@@ -1938,6 +2020,17 @@ const cloudRule: ProgramRule = (inv, site) => {
     (words.includes('secretsmanager') || words.includes('secrets') || words.includes('ssm') || words.includes('keyvault') || flags.includes('--with-decryption'))
   ) {
     site.add('secret.read', 'high', ev(inv, 'reads a cloud secret'));
+    return { secret: true };
+  }
+  const joined = words.join(' ');
+  if (
+    /\b(get-session-token|assume-role(-with-[a-z-]+)?|get-federation-token|get-login-password|get-login|export-credentials|get-authorization-token|print-access-token|print-identity-token|get-access-token|config-helper|auth:token|generate-db-auth-token|get-credentials-for-identity)\b/.test(
+      joined,
+    ) ||
+    /\bconfigure get (aws_secret_access_key|aws_session_token|aws_access_key_id)\b/.test(joined) ||
+    (/^(doctl|flyctl|fly|heroku|vercel|netlify|firebase)$/.test(inv.name) && /\bauth token\b|\bauth:token\b|\btokens? (create|print)\b/.test(joined))
+  ) {
+    site.add('secret.read', 'high', ev(inv, `${inv.name} prints cloud credentials`));
     return { secret: true };
   }
   if (inv.name === 'vault' && /^(read|kv)$/.test(words[0] ?? '') && !/^(put|delete|destroy|patch)$/.test(words[1] ?? '')) {
@@ -2066,7 +2159,11 @@ const pkgRule: ProgramRule = (inv, site) => {
     risk = 'high';
     why = 'installs a package from a URL or repository';
   }
-  if (sysMgr && risk === 'medium') why = 'installs system packages';
+  // System packages change the machine for every user and run maintainer scripts as root.
+  if (sysMgr && risk === 'medium' && !/^(update|-Sy)$/.test(verb)) {
+    risk = 'high';
+    why = 'installs system packages';
+  }
   site.add('pkg.install', risk, ev(inv, why));
   return {};
 };
@@ -2543,7 +2640,7 @@ rule('ssh', sshRule);
 rule('scp sftp', scpRule);
 rule('rsync', rsyncRule);
 rule('dig nslookup host ping ping6 traceroute tracepath whois drill mtr', dnsRule);
-rule('ngrok cloudflared lt localtunnel bore frpc http-server serve live-server', listenRule);
+rule('ngrok cloudflared lt localtunnel bore frpc http-server serve live-server chisel sshuttle iodine iodined dnscat dnscat2 ptunnel ptunnel-ng gost pwncat pwncat-cs', listenRule);
 rule('git', gitRule);
 rule('tar', tarRule);
 rule('zip unzip', zipRule);
@@ -2601,6 +2698,60 @@ rule('modprobe insmod rmmod', (inv, site) => {
   return {};
 });
 rule('gh', ghRule);
+rule('tcpdump tshark dumpcap tcpflow ngrep ettercap bettercap termshark', (inv, site) => {
+  const values = inv.argv.slice(1).map((a) => a.value);
+  // Reading a saved capture or listing interfaces captures nothing.
+  if (values.length === 0 ? false : values.some((v) => /^(-r|--read-file|-D|--list-interfaces|--version|-h|--help|-v|-L|--list-data-link-types)$/.test(v) && v !== '-v')) return {};
+  site.add('secret.read', 'high', ev(inv, 'captures network traffic (credentials, tokens, sessions)'));
+  const w = inv.argv.findIndex((a) => a.value === '-w');
+  const file = w > 0 ? inv.argv[w + 1] : undefined;
+  if (file !== undefined && file.value !== '-') classifyWrite(file, site, inv.text);
+  return { secret: true };
+});
+rule('setenforce', (inv, site) => {
+  const mode = inv.argv[1]?.value ?? '';
+  if (/^(0|permissive)$/i.test(mode)) site.add('service.control', 'high', ev(inv, 'turns SELinux enforcement off'));
+  else if (mode !== '') site.add('service.control', 'medium', ev(inv, 'changes the SELinux mode'));
+  return {};
+});
+rule('auditctl', (inv, site) => {
+  const values = inv.argv.slice(1).map((a) => a.value);
+  if (values.length === 0 || values.every((v) => /^(-l|-s|-v|-h|--help|-m)$/.test(v) || !v.startsWith('-'))) return {};
+  const blinds = values.some(
+    (v, k) => v === '-D' || v === '-d' || v === '-W' || (v === '-e' && values[k + 1] === '0') || (v === '-a' && /never/.test(values[k + 1] ?? '')) || /^never,|,never$/.test(v),
+  );
+  site.add('service.control', blinds ? 'high' : 'medium', ev(inv, blinds ? 'disables or removes audit rules' : 'changes audit rules'));
+  return {};
+});
+rule('fuser', (inv, site) => {
+  if (inv.argv.slice(1).some((a) => /^-[a-zA-Z]*k/.test(a.value) || a.value === '--kill')) site.add('proc.kill', 'high', ev(inv, 'kills every process using a file or port'));
+  return {};
+});
+rule('dropdb dropuser', (inv, site) => {
+  if (!inv.argv.slice(1).some((a) => /^(--help|-\?|--version|-V)$/.test(a.value)))
+    site.add('db.destructive', inv.name === 'dropdb' ? 'critical' : 'high', ev(inv, inv.name === 'dropdb' ? 'drops a database' : 'drops a database role'));
+  return {};
+});
+rule('mysqladmin', (inv, site) => {
+  const words = inv.argv
+    .slice(1)
+    .map((a) => a.value)
+    .filter((v) => !v.startsWith('-'));
+  if (words.includes('drop')) site.add('db.destructive', 'critical', ev(inv, 'drops a database'));
+  if (words.includes('shutdown')) site.add('service.control', 'high', ev(inv, 'shuts the database server down'));
+  if (words.some((w) => /^(kill|password|flush-privileges|reload|refresh)$/.test(w))) site.add('db.write', 'medium', ev(inv, 'changes the database server'));
+  return {};
+});
+rule('history', (inv, site) => {
+  const values = inv.argv.slice(1).map((a) => a.value);
+  if (values.some((v) => /^-[a-z]*[cw]/.test(v))) site.add('fs.delete', 'high', ev(inv, 'clears or overwrites the shell history'));
+  else if (values.some((v) => /^-[a-z]*d/.test(v))) site.add('fs.delete', 'medium', ev(inv, 'deletes shell history entries'));
+  return {};
+});
+rule('journalctl', (inv, site) => {
+  if (inv.argv.slice(1).some((a) => /^--(vacuum-(size|time|files)|rotate|flush)/.test(a.value))) site.add('fs.delete', 'high', ev(inv, 'deletes or rotates away the system journal'));
+  return {};
+});
 rule('set', (inv, site) => {
   if (inv.argv.length === 1) {
     site.add('secret.read', inv.piped ? 'high' : 'medium', ev(inv, 'dumps shell variables'));
@@ -2667,7 +2818,7 @@ function makeRecipes(inv: Invocation, site: Site): void {
 }
 rule('split', splitRule);
 rule(
-  'true false test [ [[ pwd whoami id uname date uptime free sleep hostname df ps top htop seq yes basename dirname realpath readlink export declare local readonly unset shift read wait jobs fg bg hash history exit return break continue shopt ulimit umask tput clear reset lsblk lscpu lsof ss netstat ip ifconfig nproc getconf locale tty',
+  'true false test [ [[ pwd whoami id uname date uptime free sleep hostname df ps top htop seq yes basename dirname realpath readlink export declare local readonly unset shift read wait jobs fg bg hash exit return break continue shopt ulimit umask tput clear reset lsblk lscpu lsof ss netstat ip ifconfig nproc getconf locale tty',
   noop,
 );
 
