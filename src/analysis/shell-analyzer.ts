@@ -483,6 +483,9 @@ class Walker {
       else into.delete(name);
     }
     if (name === 'IFS') this.out.add('exec.obfuscated', 'high', `IFS reassigned: ${clip(node.text)}`);
+    if ((name === 'HISTFILE' && /^\/dev\/null$|^$/.test(into.get(name) ?? '')) || (/^HIST(FILE)?SIZE$/.test(name) && into.get(name) === '0')) {
+      this.out.add('exec.obfuscated', 'high', `shell history turned off (hides what runs next): ${clip(node.text)}`);
+    }
     const value = into.get(name);
     if (value !== undefined) {
       for (const h of envHooks(name, value)) {

@@ -1470,6 +1470,7 @@ const rsyncRule: ProgramRule = (inv, site) => {
 };
 
 const dnsRule: ProgramRule = (inv, site) => {
+  icmpPayload(inv, site);
   const o = opts(inv.argv.slice(1), 'cWiIstwpqfbQlTmxgP', []);
   for (const h of o.operands) {
     if (h.value.startsWith('@')) continue;
@@ -1485,6 +1486,11 @@ const dnsRule: ProgramRule = (inv, site) => {
   }
   return {};
 };
+
+/** `ping -p <hex>`: data carried in the ICMP payload. */
+function icmpPayload(inv: Invocation, site: Site): void {
+  if (/^ping6?$/.test(inv.name) && inv.argv.some((a, k) => a.value === '-p' || (/^-p[0-9a-fA-F]+$/.test(a.value) && k > 0))) site.add('net.egress', 'high', ev(inv, 'data sent in ICMP payloads'));
+}
 
 const listenRule: ProgramRule = (inv, site) => {
   const exposes = /^(ngrok|cloudflared|lt|localtunnel|bore|frpc|serveo|chisel|sshuttle|iodine|iodined|dnscat|dnscat2|ptunnel|ptunnel-ng|gost|pwncat|pwncat-cs)$/.test(inv.name);
@@ -2077,6 +2083,14 @@ const pkgRule: ProgramRule = (inv, site) => {
   const name = inv.name;
   const args = inv.argv.slice(1);
   const values = args.map((a) => a.value);
+  // apt/dpkg hooks given on the command line (`-o APT::Update::Pre-Invoke::=cmd`) run commands.
+  for (const v of values) {
+    const hook = /^(?:-o)?\s*(?:APT::[\w:-]*(?:Pre|Post)-Invoke[\w:-]*|DPkg::(?:Pre|Post)-Invoke[\w:-]*|DPkg::Pre-Install-Pkgs[\w:-]*|APT::Update::Post-Invoke-Success[\w:-]*)(?:::)?=(.*)$/i.exec(v);
+    if (hook !== null) {
+      site.add('exec.obfuscated', 'high', ev(inv, `${name} hook runs a command`));
+      site.shell(hook[1] ?? '', { ...inv, stdin: undefined });
+    }
+  }
   const words = values.filter((v) => !v.startsWith('-'));
   let verb = words[0] ?? '';
   let specs = words.slice(1);
@@ -2438,6 +2452,12 @@ const ghRule: ProgramRule = (inv, site) => {
   ) {
     site.add('vcs.destructive', 'high', ev(inv, 'deletes GitHub resources'));
   }
+  if (words[0] === 'gist' && /^(create|new|edit)$/.test(words[1] ?? '')) {
+    const files = inv.argv.slice(3).filter((a) => a.literal && !a.value.startsWith('-'));
+    const secret = readFiles(files, inv, site).secret === true || inv.stdin?.secret === true;
+    site.add('net.egress', secret ? 'critical' : 'high', ev(inv, 'uploads files to a GitHub gist'));
+    if (secret) site.add('secret.read', 'critical', ev(inv, 'secrets uploaded to a gist'));
+  }
   if (words[0] === 'auth' && words[1] === 'token') {
     site.add('secret.read', 'high', ev(inv, 'prints the GitHub token'));
     return { secret: true };
@@ -2522,7 +2542,10 @@ const splitRule: ProgramRule = (inv, site) => {
   const o = opts(inv.argv.slice(1), 'abClnt', ['lines', 'bytes', 'line-bytes', 'number', 'suffix-length', 'additional-suffix', 'filter', 'separator']);
   classifyWrite(o.operands[1] ?? lit('x'), site, inv.text);
   const filter = val(o, 'filter');
-  if (filter !== undefined) site.shell(filter.value, { ...inv, stdin: undefined });
+  if (filter !== undefined) {
+    if (isBareShell(filter.value.trim().split(/\s+/).map(lit))) site.add('exec.obfuscated', 'high', ev(inv, 'split --filter starts a shell on the input'));
+    site.shell(filter.value, { ...inv, stdin: undefined });
+  }
   return readFiles(o.operands.slice(0, 1), inv, site);
 };
 
@@ -2534,6 +2557,31 @@ function compressesInPlace(inv: Invocation, site: Site): void {
 }
 
 const noop: ProgramRule = (inv) => (inv.stdin !== undefined && (inv.name === 'sort' || inv.name === 'uniq') ? { ...inv.stdin } : {});
+
+/** Programs that only inspect a file, even a shell binary. */
+const INSPECTORS = /^(ldd|readelf|objdump|nm|size|file|stat|sha\d*sum|md5sum|chsh|update-alternatives|ls|dpkg-query|rpm|getcap|namei|lsattr|shellcheck|shfmt|checkbashisms)$/;
+/** A shell as a word of its own, or after `=`, `,`, `!`, `;` (`/bin/sh`, `-f /bin/bash`, `exec=/bin/sh`, `'!sh'`). */
+const SHELL_WORD = /(?:^|[\s=,;:!'"(])(?:\/usr)?(?:\/bin\/)(?:ba|da|z|k|c|tc|a|fi|mk)?sh(?=$|[\s,;'")])|^!\s*(?:ba|da|z)?sh\b/;
+
+/**
+ * An unknown program handed a shell (`setarch x86_64 /bin/sh`, `gdb -ex '!sh'`,
+ * `cpulimit -f /bin/sh`) or code that runs commands (`jrunscript -e "exec('…')"`): it runs it.
+ */
+function handsOverShell(inv: Invocation, site: Site): void {
+  if (INSPECTORS.test(inv.name)) return;
+  for (const a of inv.argv.slice(1)) {
+    if (!a.literal) continue;
+    if (SHELL_WORD.test(a.value)) {
+      site.add('exec.obfuscated', 'high', ev(inv, `${inv.name} is handed a shell to run`));
+      return;
+    }
+    if (a.value.length > 6 && /[("'`]/.test(a.value) && scanCode(a.value).some((f) => f.category === 'exec.interpreter')) {
+      site.add('exec.interpreter', 'high', ev(inv, `${inv.name} is handed code that runs commands`));
+      for (const cmd of embeddedShell(a.value)) site.shell(cmd, { ...inv, stdin: undefined });
+      return;
+    }
+  }
+}
 
 /**
  * Programs the analyzer does not know: no category of their own, but secret files among the
@@ -2547,10 +2595,19 @@ export const unknownProgram: ProgramRule = (inv, site) => {
     site,
     'medium',
   );
-  if (inv.argv[0] !== undefined && inv.argv[0].literal && site.wasDownloaded(inv.argv[0].value)) site.add('exec.remote_code', 'critical', ev(inv, `runs ${inv.argv[0].value}, downloaded earlier`));
+  const program = inv.argv[0];
+  if (program !== undefined && program.literal && site.wasDownloaded(program.value)) site.add('exec.remote_code', 'critical', ev(inv, `runs ${program.value}, downloaded earlier`));
+  else if (program !== undefined && program.literal && program.value.includes('/')) {
+    // Binaries run straight out of world-writable directories are how droppers start.
+    const where = site.touch(program.value, 'read');
+    if (/^\/(tmp|var\/tmp|dev\/shm|run\/user\/\d+)\//.test(where) && site.scriptText(program.value) === undefined) {
+      site.add('exec.obfuscated', 'high', ev(inv, `runs ${where} from a world-writable directory`));
+    }
+  }
   for (const a of args) {
     if (a.literal && /^\/dev\/(tcp|udp)\//.test(a.value)) egress(a.value.split('/')[3] ?? '', inv, site, true, inv.name);
   }
+  handsOverShell(inv, site);
   if (!(inv.argv[0]?.literal ?? true)) {
     const targets = args.filter((a) => !a.value.startsWith('-'));
     if (targets.some((t) => t.literal && (site.zone(t) === 'system' || site.zone(t) === 'home'))) site.add('exec.obfuscated', 'critical', ev(inv, 'unknown program aimed at system paths'));
@@ -2698,6 +2755,54 @@ rule('modprobe insmod rmmod', (inv, site) => {
   return {};
 });
 rule('gh', ghRule);
+rule('gdb gcore', (inv, site) => {
+  const values = inv.argv.slice(1).map((a) => a.value);
+  const cmds = values.filter((v, k) => /^(-ex|--eval-command|-iex)$/.test(values[k - 1] ?? '') || /^--eval-command=/.test(v)).map((v) => v.replace(/^--eval-command=/, ''));
+  for (const c of cmds) {
+    const sh = /^\s*(?:!|shell\s+|pipe\s+[^|]*\|)(.*)$/s.exec(c);
+    if (sh !== null) {
+      site.add('exec.obfuscated', 'high', ev(inv, 'gdb runs a shell command'));
+      site.shell(sh[1] ?? '', { ...inv, stdin: undefined });
+    } else if (/^\s*(python|py|pi|guile)\b/.test(c)) inlineCode(c.replace(/^\s*\w+\s*/, ''), inv, site);
+  }
+  if (inv.name === 'gcore' || values.some((v) => /^(-p|--pid|attach)$/.test(v) || /^--pid=/.test(v)) || cmds.some((c) => /^\s*(attach|dump|gcore|generate-core-file)\b/.test(c))) {
+    site.add('secret.read', 'high', ev(inv, 'reads the memory of a running process'));
+    return { secret: true };
+  }
+  return {};
+});
+rule('unshadow john hashcat hydra medusa ncrack mimipenguin laZagne lazagne', (inv, site) => {
+  site.add('secret.read', 'high', ev(inv, `${inv.name} recovers or guesses passwords`));
+  readFiles(
+    inv.argv.slice(1).filter((a) => a.literal && !a.value.startsWith('-')),
+    inv,
+    site,
+  );
+  return { secret: true };
+});
+rule('rclone', (inv, site) => {
+  const words = inv.argv.slice(1).filter((a) => !a.value.startsWith('-'));
+  const verb = words[0]?.value ?? '';
+  if (!/^(copy|sync|move|copyto|moveto|bisync|rcat)$/.test(verb)) return {};
+  const dest = words.at(-1)?.value ?? '';
+  const sources = words.slice(1, -1);
+  if (/^[\w.-]+:/.test(dest)) {
+    const secret = readFiles(sources, inv, site).secret === true;
+    site.add('net.egress', secret ? 'critical' : 'high', ev(inv, `rclone uploads to ${dest}`));
+    if (secret) site.add('secret.read', 'critical', ev(inv, 'secrets uploaded'));
+  } else site.add('net.egress', 'medium', ev(inv, 'rclone downloads'));
+  return {};
+});
+rule('smbclient ftp tftp lftp ncftp ncftpput curlftpfs', (inv, site) => {
+  const text = inv.argv
+    .slice(1)
+    .map((a) => a.value)
+    .join(' ');
+  const put = /\b(put|mput|send|append)\b/.test(text) || inv.name === 'ncftpput' || /^put\b/.test(inv.stdin?.text ?? '');
+  site.add('net.egress', put ? 'high' : 'medium', ev(inv, put ? `${inv.name} uploads files` : `${inv.name} opens a file-transfer session`));
+  if (/(^|\s)!/.test(text)) site.add('exec.obfuscated', 'high', ev(inv, `${inv.name} runs a shell escape`));
+  return {};
+});
 rule('tcpdump tshark dumpcap tcpflow ngrep ettercap bettercap termshark', (inv, site) => {
   const values = inv.argv.slice(1).map((a) => a.value);
   // Reading a saved capture or listing interfaces captures nothing.
