@@ -1595,6 +1595,9 @@ const gitRule: ProgramRule = (inv, site) => {
       if (operands.length > 0 && !/^(show|get-url)$/.test(operands[0] ?? '')) changes('changes remotes');
       break;
     case 'worktree':
+      if (operands[0] === 'remove' && flag('--force', '-f')) site.add('vcs.destructive', 'high', ev(inv, 'removes a worktree with its uncommitted changes'));
+      if (operands.length > 0 && !/^(list)$/.test(operands[0] ?? '')) changes(`${operands[0] ?? ''} changes the repository`);
+      return {};
     case 'notes':
     case 'bisect':
     case 'sparse-checkout':
@@ -1648,7 +1651,8 @@ const gitRule: ProgramRule = (inv, site) => {
       changes('rewrites the object store');
       return {};
     case 'update-ref':
-      if (flag('-d')) site.add('vcs.destructive', 'medium', ev(inv, 'deletes a ref'));
+      // A ref deleted with update-ref leaves no reflog entry to recover it from.
+      if (flag('-d')) site.add('vcs.destructive', 'high', ev(inv, 'deletes a ref'));
       changes('changes a ref');
       return {};
     case 'config': {
@@ -2261,7 +2265,9 @@ const dbClientRule: ProgramRule = (inv, site) => {
       (name === 'psql' && (v === '-c' || v === '--command')) ||
       (/^(mysql|mariadb)$/.test(name) && (v === '-e' || v === '--execute')) ||
       (name === 'sqlcmd' && (v === '-Q' || v === '-q')) ||
-      (/^(clickhouse-client|clickhouse)$/.test(name) && (v === '-q' || v === '--query'))
+      (/^(clickhouse-client|clickhouse)$/.test(name) && (v === '-q' || v === '--query')) ||
+      (name === 'cqlsh' && (v === '-e' || v === '--execute')) ||
+      (name === 'influx' && (v === '-execute' || v === '--execute'))
     ) {
       if (next !== undefined) queries.push(next);
       i++;
@@ -2745,7 +2751,27 @@ rule('useradd usermod userdel groupadd groupdel gpasswd passwd chpasswd adduser 
 rule('crontab', crontabRule);
 rule('at batch', atRule);
 rule('vi vim nvim view ex ed nano emacs pico micro', editorRule);
-rule('psql mysql mariadb sqlite3 mongo mongosh redis-cli sqlcmd clickhouse-client', dbClientRule);
+rule('psql mysql mariadb sqlite3 mongo mongosh redis-cli sqlcmd clickhouse-client cqlsh influx', dbClientRule);
+rule('pg_restore', (inv, site) => {
+  const values = inv.argv.slice(1).map((a) => a.value);
+  if (values.some((v) => /^(-l|--list|--help|-\?|--version|-V)$/.test(v))) return {};
+  const clean = values.some((v) => v === '--clean' || /^-[a-zA-Z]*c[a-zA-Z]*$/.test(v));
+  site.add(clean ? 'db.destructive' : 'db.write', clean ? 'high' : 'medium', ev(inv, clean ? 'pg_restore --clean drops objects before restoring' : 'restores a dump into a database'));
+  return {};
+});
+rule('etcdctl consul', (inv, site) => {
+  const words = inv.argv.slice(1).map((a) => a.value);
+  const ops = words.filter((w) => !w.startsWith('-'));
+  const wide = words.some((w) => /^(--prefix|-recurse|--from-key)$/.test(w));
+  const verb = inv.name === 'consul' ? (ops[0] === 'kv' ? (ops[1] ?? '') : '') : (ops[0] ?? '');
+  if (/^(del|delete|rm)$/.test(verb)) site.add('db.destructive', wide ? 'critical' : 'medium', ev(inv, wide ? `${inv.name} deletes every key under a prefix` : `${inv.name} deletes a key`));
+  else if (/^(put|txn|compaction|defrag|lease|import)$/.test(verb)) site.add('db.write', 'low', ev(inv, `${inv.name} ${verb}`));
+  else if (/^(get|export|snapshot)$/.test(verb) && (wide || ops.some((o) => /secret|registry/.test(o)) || verb !== 'get')) {
+    site.add('secret.read', 'high', ev(inv, `${inv.name} dumps the key-value store (it holds secrets)`));
+    return { secret: true };
+  }
+  return {};
+});
 rule('security gpg pass op keyctl secret-tool aws-vault', secretToolRule);
 rule('mount umount losetup', mountRule);
 rule('iptables ip6tables nft ufw firewall-cmd', firewallRule);
