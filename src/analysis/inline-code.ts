@@ -44,7 +44,7 @@ const PATTERNS: { re: RegExp; category: Category; risk: Risk; what: string }[] =
     what: 'opens network connections',
   },
   {
-    re: /\b(socket\.socket|socket\.create_connection|urllib|requests\.(get|post|put)|http\.client|httpx|fetch\s*\(|https?\.(request|get)\s*\(|net\.(connect|createConnection)|LWP::|HTTP::Tiny|IO::Socket|Net::HTTP|open-uri|TCPSocket|fsockopen|curl_exec|file_get_contents\s*\(\s*["']https?:)/,
+    re: /\b(socket\.socket|socket\.create_connection|urllib|requests\.(get|post|put)|http\.client|httpx|fetch\s*\(|https?\.(request|get)\s*\(|net\.(connect|createConnection)|LWP::|HTTP::Tiny|IO::Socket|Net::HTTP|open-uri|TCPSocket|fsockopen|curl_exec|file_get_contents\s*\(\s*["']https?:|require\s*\(\s*["']https?["']\s*\))/,
     category: 'net.egress',
     risk: 'high',
     what: 'opens network connections',
@@ -87,6 +87,10 @@ const DUPS_STREAMS =
 export function scanCode(code: string): CodeFinding[] {
   const out: CodeFinding[] = [];
   for (const p of PATTERNS) if (p.re.test(code) && !out.some((f) => f.category === p.category && f.what === p.what)) out.push({ category: p.category, risk: p.risk, what: p.what });
+  // Code fetched from the network and evaluated is remote code.
+  if (out.some((f) => f.category === 'net.egress') && /\b(eval|exec|Function|instance_eval|load)\s*\(|\beval\s+[\w$]/.test(code)) {
+    out.push({ category: 'exec.remote_code', risk: 'critical', what: 'evaluates code fetched from the network' });
+  }
   // A connection plus a shell or a command loop on its descriptor is a reverse shell.
   if (out.some((f) => f.category === 'net.egress') && DUPS_STREAMS.test(code)) {
     out.push({ category: 'exec.remote_code', risk: 'critical', what: 'wires a shell to a network connection (reverse shell)' });

@@ -494,7 +494,10 @@ class Walker {
       }
     }
     if (name === 'PATH' || name === 'LD_PRELOAD' || name === 'LD_LIBRARY_PATH' || name === 'BASH_ENV' || name === 'PROMPT_COMMAND') {
-      this.out.add('exec.obfuscated', name === 'LD_PRELOAD' ? 'high' : 'medium', `${name} changed: ${clip(node.text)}`);
+      this.out.add('exec.obfuscated', name === 'LD_PRELOAD' || name === 'PROMPT_COMMAND' ? 'high' : 'medium', `${name} changed: ${clip(node.text)}`);
+      // PROMPT_COMMAND runs before every prompt: what it holds is a command.
+      const value = into.get(name);
+      if (name === 'PROMPT_COMMAND' && value !== undefined && value.trim() !== '') this.source(value, { ...this.frame, vars: new Map(this.frame.vars), depth: this.frame.depth + 1 });
     }
   }
 
@@ -733,7 +736,15 @@ class Walker {
   private defineAlias(argv: Arg[]): SubOutput {
     for (const a of argv.slice(1)) {
       const eq = a.value.indexOf('=');
-      if (eq > 0) this.frame.aliases.set(a.value.slice(0, eq), a.value.slice(eq + 1));
+      if (eq <= 0) continue;
+      const name = a.value.slice(0, eq);
+      const body = a.value.slice(eq + 1);
+      this.frame.aliases.set(name, body);
+      // An alias that puts something else behind a command people type (`alias sudo='…'`) is a trap.
+      if (/^(sudo|su|doas|ssh|scp|ls|cd|cat|git|passwd|rm|cp|mv|curl|wget|docker|kubectl)$/.test(name) && !new RegExp(`^\\s*${name}(\\s+-[\\w=.-]+)*\\s*$`).test(body)) {
+        this.out.add('exec.obfuscated', 'high', `alias ${name} runs something else: ${clip(a.value)}`);
+        this.source(body, { ...this.frame, depth: this.frame.depth + 1 });
+      }
     }
     return {};
   }

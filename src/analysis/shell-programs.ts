@@ -454,13 +454,22 @@ const awkRule: ProgramRule = (inv, site) => {
   if (program === undefined) return {};
   const findings = scanCode(program.value);
   const shells = embeddedShell(program.value);
-  if (/\bsystem\s*\(|\|\s*getline|\|\s*"/.test(program.value) || findings.some((f) => f.category === 'exec.interpreter')) {
+  // `cmd | getline`, `print | cmd`, `print |& cmd` with the command in a variable: awk runs it.
+  const bare = program.value
+    .replace(/"(?:\\.|[^"\\])*"/g, '""')
+    .replace(/(^|[~(,!{;&|]\s*)\/(?:\\.|\[[^\]]*\]|[^/\\\n])*\//g, '$1//')
+    .replace(/\|\|/g, '');
+  const piped = /\|&|\|\s*[A-Za-z_]\w*|[A-Za-z_]\w*\s*\|\s*getline/.test(bare);
+  if (/\bsystem\s*\(|\|\s*getline|\|\s*"/.test(program.value) || piped || findings.some((f) => f.category === 'exec.interpreter')) {
     site.add('exec.interpreter', 'high', ev(inv, 'awk program runs commands'));
   }
+  if (piped) for (const m of [...program.value.matchAll(/"((?:\\.|[^"\\])*\s(?:\\.|[^"\\])*)"/g)].slice(0, 8)) site.shell(m[1] ?? '', { ...inv, stdin: undefined });
+  const fromFiles = [...program.value.matchAll(/getline\s*(?:[A-Za-z_]\w*\s*)?<\s*"([^"]+)"/g)].map((m) => lit(m[1] ?? ''));
+  const fileOut = fromFiles.length > 0 ? readFiles(fromFiles, inv, site) : {};
   for (const f of findings) if (f.category !== 'exec.interpreter') site.add(f.category, f.risk, ev(inv, `awk program ${f.what}`));
   codeWrites(program.value, inv, site);
   for (const cmd of shells) site.shell(cmd, { ...inv, stdin: undefined });
-  return mergeOut(readFiles(o.operands.slice(1), inv, site), inv.stdin ?? {});
+  return mergeOut(readFiles(o.operands.slice(1), inv, site), fileOut, inv.stdin ?? {});
 };
 
 // ---------------------------------------------------------------------------------------
@@ -2098,6 +2107,10 @@ const pkgRule: ProgramRule = (inv, site) => {
   const words = values.filter((v) => !v.startsWith('-'));
   let verb = words[0] ?? '';
   let specs = words.slice(1);
+  if (verb === 'config' && /^(set|add)$/.test(words[1] ?? '') && /registry|index-url|index|source|trusted-host|extra-index/i.test(words[2] ?? '')) {
+    site.add('pkg.install', 'high', ev(inv, `${name} config points installs at another registry`));
+    return {};
+  }
   if (name === 'yarn' && verb === 'global') {
     site.add('pkg.install', 'high', ev(inv, 'global package install'));
     return {};
@@ -2441,7 +2454,16 @@ const mountRule: ProgramRule = (inv, site) => {
 const firewallRule: ProgramRule = (inv, site) => {
   const values = inv.argv.slice(1).map((a) => a.value);
   if (values.length === 0 || values.some((v) => /^(-L|--list|-S|--list-rules|status|show|list|--state|--list-all)$/.test(v))) return {};
-  site.add('service.control', values.some((v) => /^(-F|--flush|disable|flush|stop|-X|reset)$/.test(v)) ? 'high' : 'medium', ev(inv, `${inv.name} changes the firewall`));
+  const opens = values.some(
+    (v, k) =>
+      (/^(-P|--policy)$/.test(v) && /^ACCEPT$/i.test(values[k + 2] ?? '')) ||
+      (v === '-j' && /^ACCEPT$/i.test(values[k + 1] ?? '') && !values.some((w) => /^(-s|--source|-p|--protocol|--dport|-m)$/.test(w))),
+  );
+  site.add(
+    'service.control',
+    opens || values.some((v) => /^(-F|--flush|disable|flush|stop|-X|reset)$/.test(v)) ? 'high' : 'medium',
+    ev(inv, opens ? `${inv.name} opens the firewall to all traffic` : `${inv.name} changes the firewall`),
+  );
   return {};
 };
 
@@ -2781,6 +2803,15 @@ rule('modprobe insmod rmmod', (inv, site) => {
   return {};
 });
 rule('gh', ghRule);
+rule('xterm', (inv, site) => {
+  const d = inv.argv.findIndex((a) => a.value === '-display' || a.value === '--display');
+  const host = (inv.argv[d + 1]?.value ?? '').replace(/:\d+(\.\d+)?$/, '');
+  if (d > 0 && host !== '' && !/^(localhost|127\.0\.0\.1|unix)$/.test(host)) {
+    site.add('exec.remote_code', 'critical', ev(inv, `opens a shell on the X display of ${host}`));
+    site.host(host);
+  }
+  return {};
+});
 rule('gdb gcore', (inv, site) => {
   const values = inv.argv.slice(1).map((a) => a.value);
   const cmds = values.filter((v, k) => /^(-ex|--eval-command|-iex)$/.test(values[k - 1] ?? '') || /^--eval-command=/.test(v)).map((v) => v.replace(/^--eval-command=/, ''));
