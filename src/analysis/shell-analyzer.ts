@@ -286,7 +286,11 @@ class Walker {
       case 'declaration_command':
         return this.declaration(node);
       case 'unset_command':
-        for (const c of node.namedChildren) if (c) this.frame.vars.delete(c.text);
+        for (const c of node.namedChildren) {
+          if (!c) continue;
+          this.frame.vars.delete(c.text);
+          if (/^HIST(FILE|SIZE|FILESIZE)$/.test(c.text)) this.out.add('exec.obfuscated', 'high', `shell history turned off (hides what runs next): ${clip(node.text)}`);
+        }
         return {};
       case 'function_definition':
         return this.defineFunction(node);

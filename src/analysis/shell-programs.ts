@@ -806,6 +806,9 @@ const copyRule: ProgramRule = (inv, site) => {
       site.add('secret.read', 'medium', ev(inv, `links to sensitive path ${linkTo.value}`));
     }
     if (dest !== undefined && o.operands.length > 1) classifyWrite(dest, site, inv.text);
+    if (linkTo?.value === '/dev/null' && dest !== undefined && /(^|\/)\.(\w+_history|histfile|lesshst|viminfo)$/.test(dest.value)) {
+      site.add('fs.delete', 'high', ev(inv, 'sends the shell history to /dev/null'));
+    }
     const linked = o.operands.length === 1 && linkTo !== undefined ? { ...linkTo, value: posix.basename(linkTo.value) } : dest;
     markCopies(o.operands.length === 1 ? o.operands : sources, linked, target !== undefined, site);
     return {};
@@ -2520,7 +2523,14 @@ const parallelRule: ProgramRule = (inv, site) => {
 const scriptRule: ProgramRule = (inv, site) => {
   const o = opts(inv.argv.slice(1), 'cEIOTt', ['command', 'log-io', 'log-in', 'log-out', 'log-timing']);
   const c = val(o, 'c', 'command');
-  return c !== undefined ? site.shell(c.value, { ...inv, stdin: undefined }) : {};
+  // A program of the same name in the project (`./script`) is not util-linux script.
+  const path = inv.argv[0]?.value ?? '';
+  if (path.includes('/') && !/^\/(usr\/)?bin\//.test(path)) return unknownProgram(inv, site);
+  if (c !== undefined) return site.shell(c.value, { ...inv, stdin: undefined });
+  // BSD form `script -q file cmd …` runs the command; without one, an interactive shell with a terminal.
+  if (o.operands.length >= 2) return site.run(o.operands.slice(1), { ...inv, stdin: undefined });
+  if (!has(o, 'V', 'version', 'h', 'help')) site.add('exec.obfuscated', 'high', ev(inv, 'script starts an interactive shell'));
+  return {};
 };
 
 /** Programs that create or change the files named as operands (touch, mkdir, mkfifo …). */
@@ -2682,6 +2692,7 @@ rule('flock', (inv, site) => {
   return o.rest.length > 1 ? site.run(o.rest.slice(1), inv) : {};
 });
 rule('strace ltrace', wrapper('oeEpsuSPaXIb'));
+rule('screen', wrapper('ScepTths'));
 rule('chroot', (inv, site) => {
   site.add('priv.escalate', 'high', ev(inv, 'chroot'));
   const o = opts(inv.argv.slice(1), '', ['userspec', 'groups'], true);
@@ -2803,6 +2814,16 @@ rule('modprobe insmod rmmod', (inv, site) => {
   return {};
 });
 rule('gh', ghRule);
+rule('nmap masscan zmap naabu', (inv, site) => {
+  const values = inv.argv.slice(1).map((a) => a.value);
+  const script = values.find((v, k) => /^--script=/.test(v) || (v === '--script' && k + 1 < values.length));
+  const scriptValue = script?.startsWith('--script=') ? script.slice(9) : values[values.indexOf('--script') + 1];
+  // NSE scripts are Lua with os.execute: a script file, or all of them, runs code.
+  if (scriptValue !== undefined && /\/|\.nse$|^all$|^\*/.test(scriptValue)) site.add('exec.interpreter', 'high', ev(inv, `${inv.name} runs the Lua script ${scriptValue}`));
+  if (values.includes('--interactive')) site.add('exec.obfuscated', 'high', ev(inv, 'nmap interactive mode runs shell commands'));
+  site.add('net.egress', inv.name === 'nmap' ? 'medium' : 'high', ev(inv, `${inv.name} scans the network`));
+  return {};
+});
 rule('xterm', (inv, site) => {
   const d = inv.argv.findIndex((a) => a.value === '-display' || a.value === '--display');
   const host = (inv.argv[d + 1]?.value ?? '').replace(/:\d+(\.\d+)?$/, '');
