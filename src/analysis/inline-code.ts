@@ -81,7 +81,7 @@ const PATTERNS: { re: RegExp; category: Category; risk: Risk; what: string }[] =
 
 /** Wiring a process's standard streams to a descriptor: the last step of a reverse shell. */
 const DUPS_STREAMS =
-  /\bdup2\b|\bfdopen\b|open\s*\(\s*STD(?:IN|OUT|ERR)\s*,\s*["']?[>&+<]|\.pipe\s*\(|\bspawn\s*\([^)]*stdio|<&%d|>&%d|\bsh\s+-i\b|\/bin\/(?:ba|z|da)?sh\b|\b(?:cmd|bash|sh)\.exe\b|\|&\s*getline|io\.popen|IO\.popen|\bsystem\s*\$_|\bexec\s*\(?\s*["']\/bin\//;
+  /\bdup2\b|\bfdopen\b|open\s*\(\s*STD(?:IN|OUT|ERR)\s*,\s*["']?[>&+<]|\.pipe\s*\(|\bspawn\s*\([^)]{0,200}stdio|<&%d|>&%d|\bsh\s+-i\b|\/bin\/(?:ba|z|da)?sh\b|\b(?:cmd|bash|sh)\.exe\b|\|&\s*getline|io\.popen|IO\.popen|\bsystem\s*\$_|\bexec\s*\(?\s*["']\/bin\//;
 
 /** Finds the dangerous calls in inline code. */
 export function scanCode(code: string): CodeFinding[] {
@@ -98,8 +98,9 @@ export function scanCode(code: string): CodeFinding[] {
   return out;
 }
 
+// Bounded repeats: these run on up to 100,000 characters of code.
 const WRITES =
-  /\bopen\s*\(?\s*(?:my\s+)?\$?\w+\s*,\s*["']\s*\+?(?:>|\|)|\bopen\s*\([^)]*,\s*["'][wa]\+?b?["']|\b(?:writeFileSync|appendFileSync|writeFile|appendFile|createWriteStream|copyFileSync|symlinkSync|file_put_contents|fwrite|fputs|copy)\s*\(|\bFile\.(?:write|open\s*\([^)]*["'][wa])|\bfopen\s*\([^)]*["'][wa]|\bio\.open\s*\([^)]*["'][wa]|\bprint[f]?\b[^|;]*>>?\s*"|\.write_text\s*\(|\bshutil\.copy/;
+  /\bopen\s*\(?\s*(?:my\s+)?\$?\w+\s*,\s*["']\s*\+?(?:>|\|)|\bopen\s*\([^)]{0,200},\s*["'][wa]\+?b?["']|\b(?:writeFileSync|appendFileSync|writeFile|appendFile|createWriteStream|copyFileSync|symlinkSync|file_put_contents|fwrite|fputs|copy)\s*\(|\bFile\.(?:write|open\s*\([^)]{0,200}["'][wa])|\bfopen\s*\([^)]{0,200}["'][wa]|\bio\.open\s*\([^)]{0,200}["'][wa]|\bprint[f]?\b[^|;\n]{0,200}>>?\s*"|\.write_text\s*\(|\bshutil\.copy/;
 
 /**
  * The absolute and home paths inline code writes to, when it writes at all: string

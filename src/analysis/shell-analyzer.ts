@@ -745,7 +745,13 @@ class Walker {
       const body = a.value.slice(eq + 1);
       this.frame.aliases.set(name, body);
       // An alias that puts something else behind a command people type (`alias sudo='…'`) is a trap.
-      if (/^(sudo|su|doas|ssh|scp|ls|cd|cat|git|passwd|rm|cp|mv|curl|wget|docker|kubectl)$/.test(name) && !new RegExp(`^\\s*${name}(\\s+-[\\w=.-]+)*\\s*$`).test(body)) {
+      if (
+        /^(sudo|su|doas|ssh|scp|ls|cd|cat|git|passwd|rm|cp|mv|curl|wget|docker|kubectl)$/.test(name) &&
+        !body
+          .trim()
+          .split(/\s+/)
+          .every((w, k) => (k === 0 ? w === name : /^-[\w=.-]+$/.test(w)))
+      ) {
         this.out.add('exec.obfuscated', 'high', `alias ${name} runs something else: ${clip(a.value)}`);
         this.source(body, { ...this.frame, depth: this.frame.depth + 1 });
       }

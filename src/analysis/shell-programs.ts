@@ -546,7 +546,13 @@ export function envHooks(name: string, value: string): { risk: Risk; evidence: s
   let risky: boolean;
   if (name === 'NODE_OPTIONS') risky = /(^|\s)(-r|--require|--import|--loader|--experimental-loader|-e|--eval|-p|--print)(\s|=|$)/.test(value);
   else if (name === 'PERL5OPT' || name === 'RUBYOPT')
-    risky = /[;()`$"'{}]|(^|\s)-[eEx]|-[MmIr]\s*\S*\//.test(value) || !/^(\s*-[wWTtUdCc]+|\s*-M-?[A-Za-z][\w:]*(=[\w,]+)?|\s*-r[a-z][\w/]*)*\s*$/.test(value);
+    risky =
+      value.length > 1024 ||
+      /[;()`$"'{}]|(^|\s)-[eEx]|-[MmIr]\s*\S*\//.test(value) ||
+      !value
+        .split(/\s+/)
+        .filter((t) => t !== '')
+        .every((t) => /^-[wWTtUdCc]+$|^-M-?[A-Za-z][\w:]*(=[\w,]+)?$|^-r[a-z][\w/]*$/.test(t));
   else if (name === 'PYTHONWARNINGS') risky = /[:=].*[A-Za-z_]+\.[A-Za-z_]/.test(value) && /\b(os|subprocess|antigravity)\b/.test(value);
   else risky = true;
   return risky ? [{ risk: 'high', evidence: `${name} makes the program load code: ${clip(value)}` }] : [];
