@@ -257,6 +257,12 @@ function scriptOperand(script: Arg, inv: Invocation, site: Site, kind: 'shell' |
   if (site.wasDownloaded(script.value)) site.add('exec.remote_code', 'critical', ev(inv, `runs ${script.value}, downloaded earlier`));
   if (/^https?:\/\//.test(script.value)) site.add('exec.remote_code', 'critical', ev(inv, 'runs a script from a URL'));
   const text = site.scriptText(script.value);
+  if (text === undefined && kind === 'shell' && !site.wasDownloaded(script.value)) {
+    // A script in a world-writable directory whose text is not known here: often a download from an earlier call.
+    const where = site.touch(script.value, 'read');
+    if (/^\/dev\/shm\//.test(where)) site.add('exec.obfuscated', 'high', ev(inv, `runs ${where} from shared memory`));
+    else if (/^\/(tmp|var\/tmp)\//.test(where)) site.add('exec.obfuscated', 'medium', ev(inv, `runs ${where} from a world-writable directory`));
+  }
   if (text !== undefined) {
     if (kind === 'shell') return site.shell(text, { ...inv, stdin: undefined });
     inlineCode(text, inv, site);
@@ -525,9 +531,16 @@ const suRule: ProgramRule = (inv, site) => {
 /** Variables whose value another program runs as a command line (pagers, editors, ssh for git). */
 const COMMAND_VARS =
   /^(PAGER|MANPAGER|GIT_PAGER|SYSTEMD_PAGER|PSQL_PAGER|BAT_PAGER|LESSOPEN|LESSCLOSE|EDITOR|VISUAL|GIT_EDITOR|GIT_SEQUENCE_EDITOR|SUDO_EDITOR|FCEDIT|GIT_SSH_COMMAND|GIT_SSH|GIT_PROXY_COMMAND|GIT_ASKPASS|SSH_ASKPASS|SUDO_ASKPASS|BROWSER|TERMINAL)$/;
-/** A command value that is only a usual pager, editor or ssh, with no shell syntax in it. */
-const PLAIN_TOOL =
-  /^\s*(?:\S*\/)?(?:cat|less|more|most|bat|delta|diff-so-fancy|true|vi|vim|nvim|nano|emacs|emacsclient|code|subl|micro|hx|kak|gedit|mate|ssh|firefox|open|xdg-open)(?:\s+[-\w.,=:/~+]+)*\s*$/;
+/**
+ * A command value that hides more than a program with arguments: shell syntax, a `!` escape,
+ * or a shell, interpreter or network tool as the program (`sh -c …`, `python -c …`, `nc …`).
+ * Anything else (`less -R`, `code --wait`, `sed -i -e 's/pick/squash/'`) is still analyzed.
+ */
+function hidesCommands(value: string): boolean {
+  if (/^\s*!|[;|&$`<>()\n]/.test(value)) return true;
+  const first = posix.basename(value.trim().split(/\s+/)[0] ?? '');
+  return SHELLS.has(first) || interpreterFamily(first) !== undefined || /^(nc|ncat|netcat|socat|telnet|curl|wget|busybox|env|xargs|eval|exec|awk|gawk|openssl)$/.test(first);
+}
 /** Variables that make an interpreter or the loader run extra code. */
 const CODE_VARS = /^(PERL5OPT|RUBYOPT|NODE_OPTIONS|LUA_INIT(_5_\d)?|LD_AUDIT|DYLD_INSERT_LIBRARIES|GCONV_PATH|PYTHONSTARTUP|PYTHONWARNINGS|GIT_CONFIG_PARAMETERS|GIT_EXEC_PATH|GIT_TEMPLATE_DIR)$/;
 
@@ -539,8 +552,7 @@ const CODE_VARS = /^(PERL5OPT|RUBYOPT|NODE_OPTIONS|LUA_INIT(_5_\d)?|LD_AUDIT|DYL
 export function envHooks(name: string, value: string): { risk: Risk; evidence: string; command?: string }[] {
   if (COMMAND_VARS.test(name)) {
     const v = value.replace(/^!/, '');
-    const plain = PLAIN_TOOL.test(v) && !value.startsWith('!');
-    return [{ risk: plain ? 'low' : 'high', evidence: `${name} is a command another program runs: ${clip(value)}`, command: v }];
+    return [{ risk: hidesCommands(value) ? 'high' : 'low', evidence: `${name} is a command another program runs: ${clip(value)}`, command: v }];
   }
   if (!CODE_VARS.test(name)) return [];
   let risky: boolean;
@@ -2116,7 +2128,13 @@ const pkgRule: ProgramRule = (inv, site) => {
   const words = values.filter((v) => !v.startsWith('-'));
   let verb = words[0] ?? '';
   let specs = words.slice(1);
-  if (verb === 'config' && /^(set|add)$/.test(words[1] ?? '') && /registry|index-url|index|source|trusted-host|extra-index/i.test(words[2] ?? '')) {
+  const official = /^(https?:\/\/)?(registry\.npmjs\.org|registry\.yarnpkg\.com|pypi\.org|files\.pythonhosted\.org|rubygems\.org|crates\.io)(\/|$)/;
+  if (
+    verb === 'config' &&
+    /^(set|add)$/.test(words[1] ?? '') &&
+    /registry|index-url|index|source|trusted-host|extra-index/i.test(words[2] ?? '') &&
+    !official.test(words[3] ?? (words[2] ?? '').split('=')[1] ?? '')
+  ) {
     site.add('pkg.install', 'high', ev(inv, `${name} config points installs at another registry`));
     return {};
   }
