@@ -2273,7 +2273,24 @@ const atRule: ProgramRule = (inv, site) => {
   return {};
 };
 
+/**
+ * Programs that read their own command language from stdin run `!cmd` lines (ed, ex, vim -es,
+ * ftp, gdb, dc, mysql, psql, sqlite3 `.shell`): each such line is a shell command.
+ */
+function stdinEscapes(inv: Invocation, site: Site): void {
+  const text = inv.stdin?.text;
+  if (text === undefined) return;
+  let n = 0;
+  for (const line of text.split('\n')) {
+    const m = /^\s*(?::?!|\\!|\.(?:shell|system)\s|shell\s|system\s)(.*)$/.exec(line);
+    if (m === null || n++ >= 16) continue;
+    site.add('exec.obfuscated', 'high', ev(inv, `${inv.name} runs a shell command from its input`));
+    site.shell(m[1] ?? '', { ...inv, stdin: undefined });
+  }
+}
+
 const editorRule: ProgramRule = (inv, site) => {
+  stdinEscapes(inv, site);
   const args = inv.argv.slice(1);
   for (let i = 0; i < args.length; i++) {
     const v = (args[i] as Arg).value;
@@ -2328,8 +2345,14 @@ const dbClientRule: ProgramRule = (inv, site) => {
       );
   }
   if (name === 'redis-cli') return redisRule(inv, site);
-  if (inv.stdin?.text !== undefined) queries.push(inv.stdin.text);
-  else if (inv.stdin !== undefined && queries.length === 0) site.add('db.write', 'medium', ev(inv, 'runs statements from stdin the analyzer cannot see'));
+  stdinEscapes(inv, site);
+  if (inv.stdin?.text !== undefined) {
+    // Client commands on stdin (`.shell`, `\!`, `.tables`) are not SQL: escapes were analyzed above, dot-commands here.
+    const lines = inv.stdin.text.split('\n');
+    if (name === 'sqlite3') for (const l of lines.filter((x) => /^\s*\.(?!shell\s|system\s)/.test(x)).slice(0, 16)) sqliteDot(l, inv, site);
+    const sql = lines.filter((x) => !/^\s*(\.|\\!|system\s)/.test(x)).join('\n');
+    if (sql.trim() !== '') queries.push(sql);
+  } else if (inv.stdin !== undefined && queries.length === 0) site.add('db.write', 'medium', ev(inv, 'runs statements from stdin the analyzer cannot see'));
   const file = args.find(
     (a, k) =>
       (name === 'psql' && (a.value === '-f' || a.value === '--file' || /^--file=/.test(a.value) || /^-f./.test(a.value))) ||
@@ -2858,6 +2881,7 @@ rule('xterm', (inv, site) => {
   return {};
 });
 rule('gdb gcore', (inv, site) => {
+  stdinEscapes(inv, site);
   const values = inv.argv.slice(1).map((a) => a.value);
   const cmds = values.filter((v, k) => /^(-ex|--eval-command|-iex)$/.test(values[k - 1] ?? '') || /^--eval-command=/.test(v)).map((v) => v.replace(/^--eval-command=/, ''));
   for (const c of cmds) {
@@ -2896,6 +2920,7 @@ rule('rclone', (inv, site) => {
   return {};
 });
 rule('smbclient ftp tftp lftp ncftp ncftpput curlftpfs', (inv, site) => {
+  stdinEscapes(inv, site);
   const text = inv.argv
     .slice(1)
     .map((a) => a.value)
