@@ -630,7 +630,9 @@ const printenvRule: ProgramRule = (inv, site) => {
 };
 
 const xargsRule: ProgramRule = (inv, site) => {
-  const o = opts(inv.argv.slice(1), 'IiEeLlnPsda', ['replace', 'eof', 'max-lines', 'max-args', 'max-procs', 'max-chars', 'delimiter', 'arg-file', 'process-slot-var'], true);
+  // `-0` is xargs's --null, not a count like `head -20`: read as an operand it became the program.
+  const args = inv.argv.slice(1).map((a) => (a.value === '-0' ? { ...a, value: '--null' } : a));
+  const o = opts(args, 'IiEeLlnPsda', ['replace', 'eof', 'max-lines', 'max-args', 'max-procs', 'max-chars', 'delimiter', 'arg-file', 'process-slot-var'], true);
   const from = inv.stdin?.pathsUnder;
   const input: Arg = from !== undefined ? { ...lit(from), glob: from.endsWith('*') } : { value: '<stdin>', literal: false, glob: false, raw: '<stdin>', subs: [], unknownVars: [] };
   const inner = o.rest.length === 0 ? [lit('echo')] : o.rest;
