@@ -2725,7 +2725,11 @@ rule('command builtin', (inv, site) => {
   return rest.length > 0 ? site.run(rest, inv) : {};
 });
 rule('exec', wrapper('a'));
-rule('nice', wrapper('n', ['adjustment']));
+rule('nice', (inv, site) => {
+  // `nice -10 cmd` is the old form of `-n 10`: the number is not the program.
+  const argv = inv.argv[1] !== undefined && /^-\d+$/.test(inv.argv[1].value) ? [inv.argv[0] as Arg, ...inv.argv.slice(2)] : inv.argv;
+  return wrapper('n', ['adjustment'])({ ...inv, argv }, site);
+});
 rule('nohup setsid unbuffer caffeinate proxychains proxychains4 torsocks tsocks catchsegv xvfb-run dbus-launch fakeroot time sshpass firejail unshare', wrapper('pfnuoeOPC', ['format', 'output']));
 rule('timeout', timeoutRule);
 rule('stdbuf', wrapper('ioe', ['input', 'output', 'error']));
