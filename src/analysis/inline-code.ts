@@ -30,7 +30,21 @@ const PATTERNS: { re: RegExp; category: Category; risk: Risk; what: string }[] =
   },
   { re: /\.(rmSync|rmdirSync|unlinkSync|rm|rmdir)\(|\.(unlink|rmtree)\(/, category: 'fs.delete', risk: 'high', what: 'deletes files' },
   {
-    re: /\b(socket\.socket|socket\.create_connection|urllib|requests\.(get|post|put)|http\.client|httpx|fetch\s*\(|https?\.(request|get)\s*\(|net\.(connect|createConnection)|LWP::|HTTP::Tiny|IO::Socket|Net::HTTP|open-uri|TCPSocket|fsockopen|curl_exec|file_get_contents\s*\(\s*["']https?:)/,
+    // Perl/Ruby/Lua/PHP calls without parentheses or outside the list above: `exec "/bin/sh"`,
+    // `system$_`, `os.execute(…)`, `io.popen`, `qx{…}`, `%x(…)`, `spawn(…)`, `pcntl_exec`.
+    re: /(?:^|[^\w.$])(?:exec|system)\s*["'$qQ{]|\bos\.execute\b|\bio\.popen\b|\bqx\s*[{(/|[]|%x\s*[{([]|\b(?:spawn|execFile|fork)\s*\(|\bpcntl_exec\b|\bOpen3\b|\bProcess\.spawn\b|\bIO\.popen\b/,
+    category: 'exec.interpreter',
+    risk: 'high',
+    what: 'runs shell commands',
+  },
+  {
+    re: /\buse\s+Socket\b|\bsocket\s*\(\s*\w+\s*,\s*PF_INET|\bIO::Socket|require\s*\(?\s*["'](?:net|dgram|tls|socket)["']|\/inet6?\/(?:tcp|udp)\/|\bUDPSocket\b|\bstream_socket_client\b|\bsocket\.(?:tcp|udp|connect)\b|\bnew\s+WebSocket\b/,
+    category: 'net.egress',
+    risk: 'high',
+    what: 'opens network connections',
+  },
+  {
+    re: /\b(socket\.socket|socket\.create_connection|urllib|requests\.(get|post|put)|http\.client|httpx|fetch\s*\(|https?\.(request|get)\s*\(|net\.(connect|createConnection)|LWP::|HTTP::Tiny|IO::Socket|Net::HTTP|open-uri|TCPSocket|fsockopen|curl_exec|file_get_contents\s*\(\s*["']https?:|require\s*\(\s*["']https?["']\s*\))/,
     category: 'net.egress',
     risk: 'high',
     what: 'opens network connections',
@@ -65,11 +79,43 @@ const PATTERNS: { re: RegExp; category: Category; risk: Risk; what: string }[] =
   { re: /\b(dropDatabase|DROP\s+(TABLE|DATABASE|SCHEMA)|TRUNCATE\s+TABLE)/i, category: 'db.destructive', risk: 'high', what: 'destroys database data' },
 ];
 
+/** Wiring a process's standard streams to a descriptor: the last step of a reverse shell. */
+const DUPS_STREAMS =
+  /\bdup2\b|\bfdopen\b|open\s*\(\s*STD(?:IN|OUT|ERR)\s*,\s*["']?[>&+<]|\.pipe\s*\(|\bspawn\s*\([^)]{0,200}stdio|<&%d|>&%d|\bsh\s+-i\b|\/bin\/(?:ba|z|da)?sh\b|\b(?:cmd|bash|sh)\.exe\b|\|&\s*getline|io\.popen|IO\.popen|\bsystem\s*\$_|\bexec\s*\(?\s*["']\/bin\//;
+
 /** Finds the dangerous calls in inline code. */
 export function scanCode(code: string): CodeFinding[] {
   const out: CodeFinding[] = [];
-  for (const p of PATTERNS) if (p.re.test(code)) out.push({ category: p.category, risk: p.risk, what: p.what });
+  for (const p of PATTERNS) if (p.re.test(code) && !out.some((f) => f.category === p.category && f.what === p.what)) out.push({ category: p.category, risk: p.risk, what: p.what });
+  // Code fetched from the network and evaluated is remote code.
+  if (out.some((f) => f.category === 'net.egress') && /\b(eval|exec|Function|instance_eval|load)\s*\(|\beval\s+[\w$]/.test(code)) {
+    out.push({ category: 'exec.remote_code', risk: 'critical', what: 'evaluates code fetched from the network' });
+  }
+  // A connection plus a shell or a command loop on its descriptor is a reverse shell.
+  if (out.some((f) => f.category === 'net.egress') && DUPS_STREAMS.test(code)) {
+    out.push({ category: 'exec.remote_code', risk: 'critical', what: 'wires a shell to a network connection (reverse shell)' });
+  }
   return out;
+}
+
+// Bounded repeats: these run on up to 100,000 characters of code.
+const WRITES =
+  /\bopen\s*\(?\s*(?:my\s+)?\$?\w+\s*,\s*["']\s*\+?(?:>|\|)|\bopen\s*\([^)]{0,200},\s*["'][wa]\+?b?["']|\b(?:writeFileSync|appendFileSync|writeFile|appendFile|createWriteStream|copyFileSync|symlinkSync|file_put_contents|fwrite|fputs|copy)\s*\(|\bFile\.(?:write|open\s*\([^)]{0,200}["'][wa])|\bfopen\s*\([^)]{0,200}["'][wa]|\bio\.open\s*\([^)]{0,200}["'][wa]|\bprint[f]?\b[^|;\n]{0,200}>>?\s*"|\.write_text\s*\(|\bshutil\.copy/;
+
+/**
+ * The absolute and home paths inline code writes to, when it writes at all: string
+ * literals that look like such paths (`open(F, ">/etc/cron.d/x")`, `writeFileSync("/root/…")`).
+ *
+ * @example writtenPaths('open(F,">>/home/u/.bashrc")') // ['/home/u/.bashrc']
+ */
+export function writtenPaths(code: string): string[] {
+  if (!WRITES.test(code)) return [];
+  const out: string[] = [];
+  for (const m of code.matchAll(/["'`]\s*(?:\+?[>|]{1,2}\s*)?((?:~|\/)[^"'`\s]*)["'`]/g)) {
+    const p = m[1];
+    if (p !== undefined && p.length > 1 && !/^\/(?:dev\/(?:null|std)|inet|bin\/(?:ba|z|da)?sh$)/.test(p) && !out.includes(p)) out.push(p);
+  }
+  return out.slice(0, 8);
 }
 
 /**
@@ -82,7 +128,7 @@ export function scanCode(code: string): CodeFinding[] {
 export function embeddedShell(code: string): string[] {
   const out: string[] = [];
   const call =
-    /(?:os\.system|os\.popen|subprocess\.(?:run|call|check_call|check_output|Popen|getoutput|getstatusoutput)|commands\.getoutput|execSync|exec|spawnSync|system|popen|shell_exec|passthru|IO\.popen|%x)\s*\(\s*(?:\[\s*)?(["'`])((?:\\.|(?!\1).)*)\1/g;
+    /(?:os\.system|os\.popen|os\.execute|io\.popen|subprocess\.(?:run|call|check_call|check_output|Popen|getoutput|getstatusoutput)|commands\.getoutput|execSync|exec|spawnSync|system|popen|shell_exec|passthru|IO\.popen|%x)(?:\s*\(\s*(?:\[\s*)?|\s+)(["'`])((?:\\.|(?!\1).)*)\1/g;
   for (const m of code.matchAll(call)) if (m[2] !== undefined) out.push(unescapeLiteral(m[2]));
   for (const m of code.matchAll(/`([^`$]+)`/g)) if (m[1] !== undefined && !/\$\{/.test(m[1])) out.push(m[1]);
   // awk: print … | "cmd" and "cmd" | getline

@@ -13,7 +13,7 @@ import { maxRisk, riskRank, type Risk } from '../core/risk.js';
 import { classifyHost, type HostClass } from '../core/net.js';
 import { pathZone, resolvePath } from './path-classes.js';
 import type { PathZone } from './risk-table.js';
-import { classifyWrite, globCandidates, readRedirect, ruleFor, unknownProgram } from './shell-programs.js';
+import { classifyWrite, envHooks, globCandidates, isBareShell, readRedirect, ruleFor, unknownProgram } from './shell-programs.js';
 import type { Arg, Invocation, Site } from './shell-types.js';
 import { joinContinuations, resolveWord, type SubOutput, type Word, type WordScope } from './shell-words.js';
 
@@ -241,10 +241,21 @@ class Walker {
       this.out.failClosed(`command longer than ${MAX_SOURCE} characters`);
       return {};
     }
-    const tree = this.parser.parse(joinContinuations(text));
+    const joined = joinContinuations(text);
+    let tree = this.parser.parse(joined);
     if (tree === null) {
       this.out.failClosed('the bash parser returned no tree');
       return {};
+    }
+    // Valid bash the grammar rejects (`if (cmd) then`, extglob `!(x)`): read a repaired text
+    // when that one parses cleanly; otherwise the error stands (fail closed).
+    if (tree.rootNode.hasError) {
+      const fixed = repairBash(joined);
+      const again = fixed === joined ? null : this.parser.parse(fixed);
+      if (again !== null && !again.rootNode.hasError) {
+        tree.delete();
+        tree = again;
+      } else again?.delete();
     }
     const saved = this.frame;
     this.frame = frame;
@@ -275,7 +286,11 @@ class Walker {
       case 'declaration_command':
         return this.declaration(node);
       case 'unset_command':
-        for (const c of node.namedChildren) if (c) this.frame.vars.delete(c.text);
+        for (const c of node.namedChildren) {
+          if (!c) continue;
+          this.frame.vars.delete(c.text);
+          if (/^HIST(FILE|SIZE|FILESIZE)$/.test(c.text)) this.out.add('exec.obfuscated', 'high', `shell history turned off (hides what runs next): ${clip(node.text)}`);
+        }
         return {};
       case 'function_definition':
         return this.defineFunction(node);
@@ -413,7 +428,8 @@ class Walker {
     if (/^\/dev\/(tcp|udp)\//.test(target)) {
       const host = target.split('/')[3] ?? '';
       const cls = site.host(host);
-      this.out.add('net.egress', cls === 'loopback' || cls === 'private' ? 'medium' : 'high', `raw socket redirect to ${host}: ${clip(text)}`);
+      // A raw socket is a hand-made network channel whatever the peer: nothing routine uses one.
+      this.out.add('net.egress', cls === 'loopback' ? 'medium' : 'high', `raw socket redirect to ${host}: ${clip(text)}`);
       io.socket = host;
       if (fd !== undefined) io.fds.set(fd, host);
       const reads = op.includes('<') && (fd === undefined || fd === 0);
@@ -471,8 +487,21 @@ class Walker {
       else into.delete(name);
     }
     if (name === 'IFS') this.out.add('exec.obfuscated', 'high', `IFS reassigned: ${clip(node.text)}`);
+    if ((name === 'HISTFILE' && /^\/dev\/null$|^$/.test(into.get(name) ?? '')) || (/^HIST(FILE)?SIZE$/.test(name) && into.get(name) === '0')) {
+      this.out.add('exec.obfuscated', 'high', `shell history turned off (hides what runs next): ${clip(node.text)}`);
+    }
+    const value = into.get(name);
+    if (value !== undefined) {
+      for (const h of envHooks(name, value)) {
+        if (h.risk !== 'low') this.out.add('exec.obfuscated', h.risk, `${h.evidence}: ${clip(node.text)}`);
+        if (h.command !== undefined && h.command.trim() !== '') this.source(h.command, { ...this.frame, vars: new Map(this.frame.vars), depth: this.frame.depth + 1 });
+      }
+    }
     if (name === 'PATH' || name === 'LD_PRELOAD' || name === 'LD_LIBRARY_PATH' || name === 'BASH_ENV' || name === 'PROMPT_COMMAND') {
-      this.out.add('exec.obfuscated', name === 'LD_PRELOAD' ? 'high' : 'medium', `${name} changed: ${clip(node.text)}`);
+      this.out.add('exec.obfuscated', name === 'LD_PRELOAD' || name === 'PROMPT_COMMAND' ? 'high' : 'medium', `${name} changed: ${clip(node.text)}`);
+      // PROMPT_COMMAND runs before every prompt: what it holds is a command.
+      const value = into.get(name);
+      if (name === 'PROMPT_COMMAND' && value !== undefined && value.trim() !== '') this.source(value, { ...this.frame, vars: new Map(this.frame.vars), depth: this.frame.depth + 1 });
     }
   }
 
@@ -711,7 +740,21 @@ class Walker {
   private defineAlias(argv: Arg[]): SubOutput {
     for (const a of argv.slice(1)) {
       const eq = a.value.indexOf('=');
-      if (eq > 0) this.frame.aliases.set(a.value.slice(0, eq), a.value.slice(eq + 1));
+      if (eq <= 0) continue;
+      const name = a.value.slice(0, eq);
+      const body = a.value.slice(eq + 1);
+      this.frame.aliases.set(name, body);
+      // An alias that puts something else behind a command people type (`alias sudo='…'`) is a trap.
+      if (
+        /^(sudo|su|doas|ssh|scp|ls|cd|cat|git|passwd|rm|cp|mv|curl|wget|docker|kubectl)$/.test(name) &&
+        !body
+          .trim()
+          .split(/\s+/)
+          .every((w, k) => (k === 0 ? w === name : /^-[\w=.-]+$/.test(w)))
+      ) {
+        this.out.add('exec.obfuscated', 'high', `alias ${name} runs something else: ${clip(a.value)}`);
+        this.source(body, { ...this.frame, depth: this.frame.depth + 1 });
+      }
     }
     return {};
   }
@@ -759,6 +802,14 @@ class Walker {
           return {};
         }
         const how: RunHow = { env: inv.env, stdin: stdin ?? inv.stdin, piped: inv.piped, text: inv.text };
+        // `find -exec sh`, `xargs bash`, `env sh -p`: another program hands over an interactive shell.
+        if (
+          how.stdin === undefined &&
+          !/^(exec|command|builtin|sudo|doas|su|runuser|pkexec|run0|docker|podman|nerdctl|kubectl|oc|ssh|chroot|nsenter|unshare|script)$/.test(inv.name) &&
+          isBareShell(argv)
+        ) {
+          out.add('exec.obfuscated', 'high', `${inv.name} starts an interactive shell: ${clip(inv.text)}`);
+        }
         const r = inv.remote ?? remote;
         if (r !== undefined) how.remote = r;
         if (inv.socket !== undefined) how.socket = inv.socket;
@@ -894,3 +945,15 @@ export function clip(text: string): string {
 }
 
 export { riskRank };
+
+/**
+ * Rewrites the valid bash that tree-sitter-bash cannot parse into an equivalent the analysis
+ * reads the same way: a subshell or group directly before `then`/`do` gets the `;` the grammar
+ * wants, and an extglob pattern (`!(keep)`, `@(a|b)`, `+(x)`) becomes the glob `*`, which
+ * matches at least what it matches.
+ *
+ * @example repairBash('if (id) then ls; fi') // 'if (id); then ls; fi'
+ */
+function repairBash(text: string): string {
+  return text.replace(/([)}])([ \t]*)(then|do)\b/g, '$1;$2$3').replace(/(^|[\s=/'"\w.,-])[?*+@!]\([^()\s]*\)/g, '$1*');
+}

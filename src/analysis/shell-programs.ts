@@ -10,7 +10,7 @@ import type { Risk } from '../core/risk.js';
 import { maxRisk } from '../core/risk.js';
 import { parseUrl, type HostClass } from '../core/net.js';
 import { compileGlob } from '../core/glob.js';
-import { embeddedShell, scanCode } from './inline-code.js';
+import { embeddedShell, scanCode, writtenPaths } from './inline-code.js';
 import { isBlockDevice, isSecretPath, sensitiveWriteTarget } from './path-classes.js';
 import { deleteRisk, writeRisk } from './risk-table.js';
 import { analyzeSqlText } from './sql-analyzer.js';
@@ -190,7 +190,8 @@ const SHELLS = new Set(['sh', 'bash', 'zsh', 'dash', 'ksh', 'mksh', 'ash', 'fish
 function stdinCode(inv: Invocation, site: Site, kind: 'shell' | 'interpreter'): SubOutput {
   if (inv.socket !== undefined) site.add('exec.remote_code', 'critical', ev(inv, `reverse shell: a ${kind} wired to a raw socket to ${inv.socket}`));
   const input = inv.stdin;
-  if (input === undefined) return {};
+  const fed: SubOutput = kind === 'shell' ? { shell: true } : {};
+  if (input === undefined) return fed;
   if (input.download) site.add('exec.remote_code', 'critical', ev(inv, 'runs code downloaded from the network'));
   if (input.decoded) site.add('exec.obfuscated', 'critical', ev(inv, 'runs decoded code'));
   if (input.text !== undefined) {
@@ -200,7 +201,23 @@ function stdinCode(inv: Invocation, site: Site, kind: 'shell' | 'interpreter'): 
     return {};
   }
   if (!input.download && !input.decoded) site.add('exec.interpreter', 'medium', ev(inv, `${kind} reads its program from stdin`));
-  return {};
+  return fed;
+}
+
+/** A network client whose input is a shell's output: the shell's commands come from the peer. */
+function shellToSocket(inv: Invocation, site: Site, peer: string): void {
+  if (inv.stdin?.shell === true) site.add('exec.remote_code', 'critical', ev(inv, `reverse shell: a shell's output sent to ${peer}`));
+}
+
+/**
+ * An argv that starts an interactive shell (`sh`, `bash -p`, `/bin/sh -i`: no `-c`, no script):
+ * run by another program (`find -exec`, `xargs`, `env`), it escapes whatever that program was
+ * allowed to do.
+ */
+export function isBareShell(argv: readonly Arg[]): boolean {
+  const first = argv[0];
+  if (first === undefined || !first.literal || !SHELLS.has(posix.basename(first.value))) return false;
+  return argv.slice(1).every((a) => a.literal && /^[-+][a-bd-zA-Z]+$/.test(a.value));
 }
 
 /** Inline code given to an interpreter. */
@@ -216,7 +233,13 @@ function inlineCode(code: string, inv: Invocation, site: Site, arg?: Arg): void 
     if (f.category === 'exec.interpreter') risk = 'high';
   }
   site.add('exec.interpreter', risk, ev(inv, 'inline interpreter code'));
+  codeWrites(code, inv, site);
   for (const cmd of embeddedShell(code)) site.shell(cmd, { ...inv, stdin: undefined });
+}
+
+/** Files inline code writes, classified like any write (`authorized_keys` critical, cron high). */
+function codeWrites(code: string, inv: Invocation, site: Site): void {
+  for (const p of writtenPaths(code)) classifyWrite(lit(p), site, inv.text);
 }
 
 /** A shell script named as a program argument: process substitutions and downloads matter. */
@@ -234,6 +257,12 @@ function scriptOperand(script: Arg, inv: Invocation, site: Site, kind: 'shell' |
   if (site.wasDownloaded(script.value)) site.add('exec.remote_code', 'critical', ev(inv, `runs ${script.value}, downloaded earlier`));
   if (/^https?:\/\//.test(script.value)) site.add('exec.remote_code', 'critical', ev(inv, 'runs a script from a URL'));
   const text = site.scriptText(script.value);
+  if (text === undefined && kind === 'shell' && !site.wasDownloaded(script.value)) {
+    // A script in a world-writable directory whose text is not known here: often a download from an earlier call.
+    const where = site.touch(script.value, 'read');
+    if (/^\/dev\/shm\//.test(where)) site.add('exec.obfuscated', 'high', ev(inv, `runs ${where} from shared memory`));
+    else if (/^\/(tmp|var\/tmp)\//.test(where)) site.add('exec.obfuscated', 'medium', ev(inv, `runs ${where} from a world-writable directory`));
+  }
   if (text !== undefined) {
     if (kind === 'shell') return site.shell(text, { ...inv, stdin: undefined });
     inlineCode(text, inv, site);
@@ -389,7 +418,7 @@ const interpreterRule: ProgramRule = (inv, site) => {
     }
     const eq = v.indexOf('=');
     const key = v.startsWith('--') && eq > 0 ? v.slice(0, eq) : v;
-    if (spec.code.includes(key) || (family === 'perl' && /^-[a-zA-Z]*[eE]$/.test(v)) || (family === 'python' && /^-[a-zA-Z]*c$/.test(v))) {
+    if (spec.code.includes(key) || (family === 'perl' && /^-[a-zA-Z]*[eE]$/.test(v)) || (family === 'ruby' && /^-[a-zA-Z]+e$/.test(v)) || (family === 'python' && /^-[a-zA-Z]*c$/.test(v))) {
       const code = key !== v ? { ...a, value: v.slice(eq + 1) } : args[i + 1];
       if (code !== undefined) inlineCode(code.value, inv, site, code);
       return {};
@@ -397,12 +426,22 @@ const interpreterRule: ProgramRule = (inv, site) => {
     if (family === 'python' && v === '-m') {
       const mod = args[i + 1]?.value ?? '';
       const rest = args.slice(i + 2);
-      if (mod === 'http.server' || mod === 'SimpleHTTPServer') site.add('net.listen', 'medium', ev(inv, 'serves files over HTTP'));
-      else if (mod === 'pip') return pkgRule({ ...inv, name: 'pip', argv: [lit('pip'), ...rest] }, site);
+      if (mod === 'http.server' || mod === 'SimpleHTTPServer' || mod === 'pyftpdlib' || mod === 'uploadserver' || mod === 'smtpd') {
+        const bind = rest.findIndex((r) => r.value === '--bind' || r.value === '-b');
+        const local = bind >= 0 && /^(127\.|localhost$|::1$)/.test(rest[bind + 1]?.value ?? '');
+        site.add('net.listen', local ? 'medium' : 'high', ev(inv, local ? 'serves files over HTTP on loopback' : 'serves the directory to the network'));
+      } else if (mod === 'pip') return pkgRule({ ...inv, name: 'pip', argv: [lit('pip'), ...rest] }, site);
       else if (mod === 'base64' && rest.some((r) => r.value === '-d')) return { decoded: true };
       return {};
     }
-    if (family === 'php' && v === '-S') site.add('net.listen', 'medium', ev(inv, 'serves files over HTTP'));
+    if (family === 'php' && v === '-S') {
+      const local = /^(127\.|localhost(:|$)|\[::1\])/.test(args[i + 1]?.value ?? '');
+      site.add('net.listen', local ? 'medium' : 'high', ev(inv, local ? 'serves files over HTTP on loopback' : 'serves the directory to the network'));
+    }
+    if (family === 'ruby' && (v === '-run' || (v === '-r' && args[i + 1]?.value === 'un')) && args.some((x) => x.value === 'httpd')) {
+      site.add('net.listen', 'high', ev(inv, 'serves the directory to the network'));
+      return {};
+    }
     if (spec.valued.includes(key) && key === v) {
       i++;
       continue;
@@ -421,11 +460,22 @@ const awkRule: ProgramRule = (inv, site) => {
   if (program === undefined) return {};
   const findings = scanCode(program.value);
   const shells = embeddedShell(program.value);
-  if (/\bsystem\s*\(|\|\s*getline|\|\s*"/.test(program.value) || findings.length > 0) {
+  // `cmd | getline`, `print | cmd`, `print |& cmd` with the command in a variable: awk runs it.
+  const bare = program.value
+    .replace(/"(?:\\.|[^"\\])*"/g, '""')
+    .replace(/(^|[~(,!{;&|]\s*)\/(?:\\.|\[[^\]]*\]|[^/\\\n])*\//g, '$1//')
+    .replace(/\|\|/g, '');
+  const piped = /\|&|\|\s*[A-Za-z_]\w*|[A-Za-z_]\w*\s*\|\s*getline/.test(bare);
+  if (/\bsystem\s*\(|\|\s*getline|\|\s*"/.test(program.value) || piped || findings.some((f) => f.category === 'exec.interpreter')) {
     site.add('exec.interpreter', 'high', ev(inv, 'awk program runs commands'));
   }
+  if (piped) for (const m of [...program.value.matchAll(/"((?:\\.|[^"\\])*\s(?:\\.|[^"\\])*)"/g)].slice(0, 8)) site.shell(m[1] ?? '', { ...inv, stdin: undefined });
+  const fromFiles = [...program.value.matchAll(/getline\s*(?:[A-Za-z_]\w*\s*)?<\s*"([^"]+)"/g)].map((m) => lit(m[1] ?? ''));
+  const fileOut = fromFiles.length > 0 ? readFiles(fromFiles, inv, site) : {};
+  for (const f of findings) if (f.category !== 'exec.interpreter') site.add(f.category, f.risk, ev(inv, `awk program ${f.what}`));
+  codeWrites(program.value, inv, site);
   for (const cmd of shells) site.shell(cmd, { ...inv, stdin: undefined });
-  return mergeOut(readFiles(o.operands.slice(1), inv, site), inv.stdin ?? {});
+  return mergeOut(readFiles(o.operands.slice(1), inv, site), fileOut, inv.stdin ?? {});
 };
 
 // ---------------------------------------------------------------------------------------
@@ -478,6 +528,48 @@ const suRule: ProgramRule = (inv, site) => {
   return site.shell(cmd.value, inv);
 };
 
+/** Variables whose value another program runs as a command line (pagers, editors, ssh for git). */
+const COMMAND_VARS =
+  /^(PAGER|MANPAGER|GIT_PAGER|SYSTEMD_PAGER|PSQL_PAGER|BAT_PAGER|LESSOPEN|LESSCLOSE|EDITOR|VISUAL|GIT_EDITOR|GIT_SEQUENCE_EDITOR|SUDO_EDITOR|FCEDIT|GIT_SSH_COMMAND|GIT_SSH|GIT_PROXY_COMMAND|GIT_ASKPASS|SSH_ASKPASS|SUDO_ASKPASS|BROWSER|TERMINAL)$/;
+/**
+ * A command value that hides more than a program with arguments: shell syntax, a `!` escape,
+ * or a shell, interpreter or network tool as the program (`sh -c …`, `python -c …`, `nc …`).
+ * Anything else (`less -R`, `code --wait`, `sed -i -e 's/pick/squash/'`) is still analyzed.
+ */
+function hidesCommands(value: string): boolean {
+  if (/^\s*!|[;|&$`<>()\n]/.test(value)) return true;
+  const first = posix.basename(value.trim().split(/\s+/)[0] ?? '');
+  return SHELLS.has(first) || interpreterFamily(first) !== undefined || /^(nc|ncat|netcat|socat|telnet|curl|wget|busybox|env|xargs|eval|exec|awk|gawk|openssl)$/.test(first);
+}
+/** Variables that make an interpreter or the loader run extra code. */
+const CODE_VARS = /^(PERL5OPT|RUBYOPT|NODE_OPTIONS|LUA_INIT(_5_\d)?|LD_AUDIT|DYLD_INSERT_LIBRARIES|GCONV_PATH|PYTHONSTARTUP|PYTHONWARNINGS|GIT_CONFIG_PARAMETERS|GIT_EXEC_PATH|GIT_TEMPLATE_DIR)$/;
+
+/**
+ * Environment variables that make another program run something (`PAGER='sh -c …' git -p`,
+ * `PERL5OPT='-Mstrict;system(…)'`, `NODE_OPTIONS=--require /tmp/x.js`): the findings, and the
+ * command lines to analyze as shell.
+ */
+export function envHooks(name: string, value: string): { risk: Risk; evidence: string; command?: string }[] {
+  if (COMMAND_VARS.test(name)) {
+    const v = value.replace(/^!/, '');
+    return [{ risk: hidesCommands(value) ? 'high' : 'low', evidence: `${name} is a command another program runs: ${clip(value)}`, command: v }];
+  }
+  if (!CODE_VARS.test(name)) return [];
+  let risky: boolean;
+  if (name === 'NODE_OPTIONS') risky = /(^|\s)(-r|--require|--import|--loader|--experimental-loader|-e|--eval|-p|--print)(\s|=|$)/.test(value);
+  else if (name === 'PERL5OPT' || name === 'RUBYOPT')
+    risky =
+      value.length > 1024 ||
+      /[;()`$"'{}]|(^|\s)-[eEx]|-[MmIr]\s*\S*\//.test(value) ||
+      !value
+        .split(/\s+/)
+        .filter((t) => t !== '')
+        .every((t) => /^-[wWTtUdCc]+$|^-M-?[A-Za-z][\w:]*(=[\w,]+)?$|^-r[a-z][\w/]*$/.test(t));
+  else if (name === 'PYTHONWARNINGS') risky = /[:=].*[A-Za-z_]+\.[A-Za-z_]/.test(value) && /\b(os|subprocess|antigravity)\b/.test(value);
+  else risky = true;
+  return risky ? [{ risk: 'high', evidence: `${name} makes the program load code: ${clip(value)}` }] : [];
+}
+
 const envRule: ProgramRule = (inv, site) => {
   const args = inv.argv.slice(1);
   const env = { ...inv.env };
@@ -505,6 +597,10 @@ const envRule: ProgramRule = (inv, site) => {
     const eq = v.indexOf('=');
     if (eq > 0) {
       env[v.slice(0, eq)] = v.slice(eq + 1);
+      for (const h of envHooks(v.slice(0, eq), v.slice(eq + 1))) {
+        if (h.risk !== 'low') site.add('exec.obfuscated', h.risk, ev(inv, h.evidence));
+        if (h.command !== undefined && h.command.trim() !== '') site.shell(h.command, { ...inv, stdin: undefined });
+      }
       continue;
     }
     break;
@@ -534,7 +630,9 @@ const printenvRule: ProgramRule = (inv, site) => {
 };
 
 const xargsRule: ProgramRule = (inv, site) => {
-  const o = opts(inv.argv.slice(1), 'IiEeLlnPsda', ['replace', 'eof', 'max-lines', 'max-args', 'max-procs', 'max-chars', 'delimiter', 'arg-file', 'process-slot-var'], true);
+  // `-0` is xargs's --null, not a count like `head -20`: read as an operand it became the program.
+  const args = inv.argv.slice(1).map((a) => (a.value === '-0' ? { ...a, value: '--null' } : a));
+  const o = opts(args, 'IiEeLlnPsda', ['replace', 'eof', 'max-lines', 'max-args', 'max-procs', 'max-chars', 'delimiter', 'arg-file', 'process-slot-var'], true);
   const from = inv.stdin?.pathsUnder;
   const input: Arg = from !== undefined ? { ...lit(from), glob: from.endsWith('*') } : { value: '<stdin>', literal: false, glob: false, raw: '<stdin>', subs: [], unknownVars: [] };
   const inner = o.rest.length === 0 ? [lit('echo')] : o.rest;
@@ -569,6 +667,14 @@ const findRule: ProgramRule = (inv, site) => {
   // With a real filter (-name, -mtime …) find selects some files, not the whole tree.
   const filtered = args.slice(i).some((a) => /^-(i?name|i?path|i?wholename|i?regex|mtime|mmin|atime|amin|ctime|cmin|newer|size|empty|user|group|perm|links|inum|samefile)$/.test(a.value));
   const found = (r: Arg): Arg => ({ ...r, value: r.value.replace(/\/$/, '') + (filtered ? '/<found>' : '/*'), glob: !filtered });
+  // `find / -name id_rsa`, `find ~ -name '*.kdbx' -exec cp {} …`: a hunt for secret files.
+  const huntsSecrets = args.some((a, k) => /^-(i?name|i?path|i?wholename|i?regex)$/.test(args[k - 1]?.value ?? '') && SECRET_NAME.test(a.value));
+  let secret = false;
+  if (huntsSecrets) {
+    const wide = roots.some((r) => ['system', 'home', 'outside', 'unknown'].includes(site.zone(r)));
+    site.add('secret.read', wide ? 'high' : 'medium', ev(inv, `looks for secret files ${wide ? 'across the system' : 'in the workspace'}`));
+    secret = wide;
+  }
   for (; i < args.length; i++) {
     const v = (args[i] as Arg).value;
     if (v === '-delete') deleteTargets(roots.map(found), true, inv, site, 'find -delete under');
@@ -588,7 +694,8 @@ const findRule: ProgramRule = (inv, site) => {
     }
   }
   const first = roots[0] as Arg;
-  return first.literal ? { pathsUnder: found(first).value } : {};
+  const out: SubOutput = first.literal ? { pathsUnder: found(first).value } : {};
+  return secret ? { ...out, secret: true } : out;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -645,6 +752,18 @@ const ddRule: ProgramRule = (inv, site) => {
 
 const diskRule: ProgramRule = (inv, site) => {
   const args = inv.argv.slice(1).map((a) => a.value);
+  if (inv.name === 'cryptsetup') {
+    const verb = args.find((a) => !a.startsWith('-')) ?? '';
+    if (/^(luksDump|status|isLuks|luksUUID|tcryptDump|bitlkDump|fvault2Dump|benchmark|--version|--help)$/.test(verb) || args.length === 0 || args.every((a) => a.startsWith('-'))) return {};
+    if (/^(open|luksOpen|close|luksClose|plainOpen|loopaesOpen|tcryptOpen|bitlkOpen|resize|refresh|luksSuspend|luksResume)$/.test(verb)) {
+      site.add('priv.escalate', 'high', ev(inv, `cryptsetup ${verb} maps an encrypted device`));
+      return {};
+    }
+    if (/^(luksHeaderBackup|luksAddKey|luksChangeKey|luksConvertKey|token|config|luksHeaderRestore)$/.test(verb)) {
+      site.add('secret.read', 'high', ev(inv, `cryptsetup ${verb} handles the volume's keys`));
+      return {};
+    }
+  }
   if ((inv.name === 'fdisk' || inv.name === 'sfdisk' || inv.name === 'parted' || inv.name === 'sgdisk') && args.some((a) => /^(-l|--list|-s|--print|print|-p)$/.test(a))) return {};
   const dev = args.find((a) => a.startsWith('/dev/')) ?? args.at(-1) ?? '';
   site.add('disk.wipe', 'critical', ev(inv, `formats or repartitions ${dev}`));
@@ -707,6 +826,9 @@ const copyRule: ProgramRule = (inv, site) => {
       site.add('secret.read', 'medium', ev(inv, `links to sensitive path ${linkTo.value}`));
     }
     if (dest !== undefined && o.operands.length > 1) classifyWrite(dest, site, inv.text);
+    if (linkTo?.value === '/dev/null' && dest !== undefined && /(^|\/)\.(\w+_history|histfile|lesshst|viminfo)$/.test(dest.value)) {
+      site.add('fs.delete', 'high', ev(inv, 'sends the shell history to /dev/null'));
+    }
     const linked = o.operands.length === 1 && linkTo !== undefined ? { ...linkTo, value: posix.basename(linkTo.value) } : dest;
     markCopies(o.operands.length === 1 ? o.operands : sources, linked, target !== undefined, site);
     return {};
@@ -847,7 +969,8 @@ const readerRule: ProgramRule = (inv, site) => {
   ) {
     return name === 'ls' ? { pathsUnder: (files[0]?.value ?? '.').replace(/\/$/, '') + '/*' } : {};
   }
-  const read = readFiles(files, inv, site);
+  const hunt = /^(e|f)?grep$|^rg$|^ag$|^ack$/.test(name) ? credentialHunt(o, inv, site) : {};
+  const read = mergeOut(readFiles(files, inv, site), hunt);
   if (files.length === 0 && inv.stdin !== undefined) {
     const passthrough: SubOutput = { ...inv.stdin };
     if (name !== 'cat' && name !== 'tac') delete passthrough.text;
@@ -860,6 +983,30 @@ const readerRule: ProgramRule = (inv, site) => {
   if (name === 'cat' && files.length === 1 && only !== undefined && only.literal && !only.glob) return { ...read, program: only.value };
   return read;
 };
+
+/** Patterns that look for credentials: passwords, tokens, keys, cloud key ids, private-key headers. */
+const CREDENTIAL_PATTERN = /pass(w(or)?d)?|pwd|secret|token|api[_-]?key|access[_-]?key|private[_ -]?key|BEGIN [A-Z ]*PRIVATE|aws_|AKIA|credential|auth|bearer|ssh-rsa|client[_-]?secret/i;
+/** File globs that select secret files (`--include=*.env`, `-name id_rsa`). */
+const SECRET_NAME =
+  /id_(rsa|dsa|ecdsa|ed25519)|\.pem\b|\.key\b|\.p12|\.pfx|\.kdbx|\.env\b|credentials|\.git-credentials|\.netrc|\.pgpass|authorized_keys|shadow|\.aws|\.kube|wallet\.dat|\.ovpn|\.ppk|\.jks|\.keystore|\.tfstate|\.npmrc|\.pypirc|secrets?\.(json|ya?ml|toml)|\.htpasswd|\.bash_history/i;
+
+/**
+ * A recursive search for credentials (`grep -rIl password /etc`, `rg -i aws_secret ~`):
+ * outside the workspace it reads whatever secrets it finds, high; in the workspace medium.
+ */
+function credentialHunt(o: Opts, inv: Invocation, site: Site): SubOutput {
+  const recursive = inv.name === 'rg' || inv.name === 'ag' || inv.name === 'ack' || has(o, 'r', 'R', 'recursive', 'dereference-recursive');
+  if (!recursive) return {};
+  const patterns = has(o, 'e', 'regexp') ? [val(o, 'e', 'regexp')] : [o.operands[0]];
+  const include = [val(o, 'include'), val(o, 'glob'), val(o, 'g')].map((a) => a?.value ?? '').join(' ');
+  const wanted = patterns.some((p) => p !== undefined && CREDENTIAL_PATTERN.test(p.value)) || SECRET_NAME.test(include);
+  if (!wanted) return {};
+  const roots = has(o, 'e', 'regexp', 'f', 'file') ? o.operands : o.operands.slice(1);
+  const zones = (roots.length === 0 ? [lit('.')] : roots).map((r) => site.zone(r));
+  const wide = zones.some((z) => z === 'system' || z === 'home' || z === 'outside' || z === 'unknown');
+  site.add('secret.read', wide ? 'high' : 'medium', ev(inv, `searches ${wide ? 'the system' : 'the workspace'} for credentials`));
+  return wide ? { secret: true } : {};
+}
 
 const sedRule: ProgramRule = (inv, site) => {
   const o = opts(inv.argv.slice(1), 'efl', ['expression', 'file', 'line-length']);
@@ -955,11 +1102,14 @@ const opensslRule: ProgramRule = (inv, site) => {
   if (sub === 's_client' && connect >= 0) {
     const target = args[connect + 1]?.value ?? '';
     const host = target.replace(/:\d+$/, '');
+    shellToSocket(inv, site, host);
     egress(host, inv, site, inv.stdin?.secret === true || inv.stdin?.text !== undefined, 'TLS connection');
     return { download: true };
   }
   const inIdx = args.findIndex((a) => a.value === '-in');
-  const read = inIdx >= 0 ? readFiles([args[inIdx + 1] ?? lit('')], inv, site) : {};
+  // Certificates, requests and CRLs are public material even in `.pem` files.
+  const publicInput = /^(x509|req|verify|crl|crl2pkcs7|asn1parse|s_server)$/.test(sub) && !args.some((a) => a.value === '-key' || a.value === '-signkey');
+  const read = inIdx >= 0 && !publicInput ? readFiles([args[inIdx + 1] ?? lit('')], inv, site) : {};
   const outIdx = args.findIndex((a) => a.value === '-out');
   if (outIdx >= 0 && args[outIdx + 1] !== undefined) classifyWrite(args[outIdx + 1] as Arg, site, inv.text);
   const decoding = args.some((a) => a.value === '-d') && /^(enc|base64|aes|des|bf|cast|rc|chacha)/.test(sub);
@@ -1204,7 +1354,9 @@ const ncRule: ProgramRule = (inv, site) => {
   const listening = has(o, 'l', 'listen');
   if (execCmd !== undefined) site.add('exec.remote_code', 'critical', ev(inv, listening ? 'bind shell' : 'reverse shell'));
   if (listening) {
-    site.add('net.listen', 'medium', ev(inv, 'listens on a port'));
+    if (inv.stdin?.shell === true) site.add('exec.remote_code', 'critical', ev(inv, "bind shell: a shell's output served on a port"));
+    const local = [val(o, 's', 'source')?.value, ...o.operands.map((a) => a.value)].some((h) => h !== undefined && /^(127\.|localhost$|::1$)/.test(h));
+    site.add('net.listen', local ? 'medium' : 'high', ev(inv, local ? 'listens on a loopback port' : 'listens on a port on all interfaces'));
     return { download: true };
   }
   const host = o.operands[0];
@@ -1214,11 +1366,22 @@ const ncRule: ProgramRule = (inv, site) => {
     return { download: true };
   }
   const sending = inv.stdin !== undefined && !has(o, 'z');
+  shellToSocket(inv, site, host.value);
   egress(host.value, inv, site, sending, inv.name, inv.stdin?.secret === true);
   return { download: true };
 };
 
 const socatRule: ProgramRule = (inv, site) => {
+  // FILE:/OPEN:/GOPEN: addresses read or write files: sent to a socket, an upload.
+  let fileIn: SubOutput | undefined;
+  const addresses = inv.argv.slice(1).filter((a) => !a.value.startsWith('-'));
+  for (const [k, a] of addresses.entries()) {
+    const f = /^(?:FILE|OPEN|GOPEN|CREATE|CREAT):([^,]+)/i.exec(a.value);
+    if (f === null) continue;
+    if (k === 0 && !/^CREAT/i.test(a.value)) fileIn = readFiles([{ ...a, value: f[1] as string }], inv, site);
+    else classifyWrite({ ...a, value: f[1] as string }, site, inv.text);
+  }
+  if (fileIn !== undefined) inv = { ...inv, stdin: mergeOut(inv.stdin ?? {}, fileIn) };
   for (const a of inv.argv.slice(1)) {
     const v = a.value;
     if (/^(EXEC|SYSTEM):/i.test(v)) {
@@ -1227,7 +1390,10 @@ const socatRule: ProgramRule = (inv, site) => {
     }
     const m = /^(?:TCP[46]?|UDP[46]?|SSL|OPENSSL)(?:-CONNECT)?:([^:,]+):/i.exec(v);
     if (m !== null) egress(m[1] as string, inv, site, inv.stdin !== undefined, 'socat', inv.stdin?.secret === true);
-    if (/^(TCP|UDP|SSL|OPENSSL)[46]?-LISTEN:/i.test(v)) site.add('net.listen', 'medium', ev(inv, 'socat listens on a port'));
+    if (/^(TCP|UDP|SSL|OPENSSL)[46]?-LISTEN:/i.test(v)) {
+      const loopback = /,bind=(127\.|localhost|\[?::1)/i.test(v);
+      site.add('net.listen', loopback ? 'medium' : 'high', ev(inv, loopback ? 'socat listens on a loopback port' : 'socat listens on all interfaces'));
+    }
   }
   return { download: true };
 };
@@ -1244,7 +1410,10 @@ const sshRule: ProgramRule = (inv, site) => {
   }
   void option;
   if (has(o, 'R')) site.add('net.listen', 'high', ev(inv, 'reverse tunnel exposes a local port'));
-  if (has(o, 'L', 'D')) site.add('net.listen', 'medium', ev(inv, 'ssh port forwarding'));
+  const forward = val(o, 'L')?.value ?? '';
+  if (has(o, 'D') || has(o, 'g') || /^(0\.0\.0\.0|\*|::):/.test(forward))
+    site.add('net.listen', 'high', ev(inv, has(o, 'D') ? 'ssh SOCKS proxy into the remote network' : 'ssh forward open to other hosts'));
+  else if (has(o, 'L')) site.add('net.listen', 'medium', ev(inv, 'ssh port forwarding'));
   const target = o.rest[0];
   if (target === undefined) return {};
   const host = target.value
@@ -1333,6 +1502,7 @@ const rsyncRule: ProgramRule = (inv, site) => {
 };
 
 const dnsRule: ProgramRule = (inv, site) => {
+  icmpPayload(inv, site);
   const o = opts(inv.argv.slice(1), 'cWiIstwpqfbQlTmxgP', []);
   for (const h of o.operands) {
     if (h.value.startsWith('@')) continue;
@@ -1349,8 +1519,13 @@ const dnsRule: ProgramRule = (inv, site) => {
   return {};
 };
 
+/** `ping -p <hex>`: data carried in the ICMP payload. */
+function icmpPayload(inv: Invocation, site: Site): void {
+  if (/^ping6?$/.test(inv.name) && inv.argv.some((a, k) => a.value === '-p' || (/^-p[0-9a-fA-F]+$/.test(a.value) && k > 0))) site.add('net.egress', 'high', ev(inv, 'data sent in ICMP payloads'));
+}
+
 const listenRule: ProgramRule = (inv, site) => {
-  const exposes = /^(ngrok|cloudflared|lt|localtunnel|bore|frpc|serveo)$/.test(inv.name);
+  const exposes = /^(ngrok|cloudflared|lt|localtunnel|bore|frpc|serveo|chisel|sshuttle|iodine|iodined|dnscat|dnscat2|ptunnel|ptunnel-ng|gost|pwncat|pwncat-cs)$/.test(inv.name);
   site.add('net.listen', exposes ? 'high' : 'medium', ev(inv, exposes ? 'exposes a local port to the internet' : 'serves on a port'));
   return {};
 };
@@ -1426,7 +1601,9 @@ const gitRule: ProgramRule = (inv, site) => {
     case 'checkout':
     case 'restore':
     case 'switch':
-      if (flag('.', '--force', '-f', '--', '--worktree') && (values.includes('.') || flag('--force', '-f'))) site.add('vcs.destructive', 'medium', ev(inv, 'discards local changes'));
+      // The whole tree (`.`, `:/`, `*`, `-f`, `--discard-changes`): every uncommitted change is lost, with no reflog.
+      if (values.some((v) => v === '.' || v === ':/' || v === '*' || v === './') || flag('--force', '-f', '--discard-changes'))
+        site.add('vcs.destructive', 'high', ev(inv, 'discards all uncommitted changes'));
       if (values.length > 0) changes('changes the working tree');
       return {};
     case 'branch':
@@ -1442,13 +1619,17 @@ const gitRule: ProgramRule = (inv, site) => {
       if (operands.length > 0 && !flag('-l', '--list', '-v', '--verify', '--contains', '--no-contains', '--merged', '--no-merged', '--points-at')) changes('changes tags');
       return {};
     case 'stash':
-      if (values[0] === 'clear' || values[0] === 'drop') site.add('vcs.destructive', 'medium', ev(inv, 'drops stashed work'));
+      if (values[0] === 'clear' || values[0] === 'drop')
+        site.add('vcs.destructive', values[0] === 'clear' ? 'high' : 'medium', ev(inv, values[0] === 'clear' ? 'drops all stashed work' : 'drops stashed work'));
       if (values[0] !== 'list' && values[0] !== 'show') changes('saves or restores work');
       return {};
     case 'remote':
       if (operands.length > 0 && !/^(show|get-url)$/.test(operands[0] ?? '')) changes('changes remotes');
       break;
     case 'worktree':
+      if (operands[0] === 'remove' && flag('--force', '-f')) site.add('vcs.destructive', 'high', ev(inv, 'removes a worktree with its uncommitted changes'));
+      if (operands.length > 0 && !/^(list)$/.test(operands[0] ?? '')) changes(`${operands[0] ?? ''} changes the repository`);
+      return {};
     case 'notes':
     case 'bisect':
     case 'sparse-checkout':
@@ -1502,7 +1683,8 @@ const gitRule: ProgramRule = (inv, site) => {
       changes('rewrites the object store');
       return {};
     case 'update-ref':
-      if (flag('-d')) site.add('vcs.destructive', 'medium', ev(inv, 'deletes a ref'));
+      // A ref deleted with update-ref leaves no reflog entry to recover it from.
+      if (flag('-d')) site.add('vcs.destructive', 'high', ev(inv, 'deletes a ref'));
       changes('changes a ref');
       return {};
     case 'config': {
@@ -1816,6 +1998,10 @@ const kubectlRule: ProgramRule = (inv, site) => {
     site.add('secret.read', 'high', ev(inv, 'reads Kubernetes secrets'));
     return { secret: true };
   }
+  if (sub === 'create' && rest[0]?.value === 'token') {
+    site.add('secret.read', 'high', ev(inv, 'issues a service-account token'));
+    return { secret: true };
+  }
   if (sub === 'config') {
     if (rest[0]?.value === 'view' && values.includes('--raw')) {
       site.add('secret.read', 'high', ev(inv, 'prints kubeconfig credentials'));
@@ -1878,6 +2064,17 @@ const cloudRule: ProgramRule = (inv, site) => {
     site.add('secret.read', 'high', ev(inv, 'reads a cloud secret'));
     return { secret: true };
   }
+  const joined = words.join(' ');
+  if (
+    /\b(get-session-token|assume-role(-with-[a-z-]+)?|get-federation-token|get-login-password|get-login|export-credentials|get-authorization-token|print-access-token|print-identity-token|get-access-token|config-helper|auth:token|generate-db-auth-token|get-credentials-for-identity)\b/.test(
+      joined,
+    ) ||
+    /\bconfigure get (aws_secret_access_key|aws_session_token|aws_access_key_id)\b/.test(joined) ||
+    (/^(doctl|flyctl|fly|heroku|vercel|netlify|firebase)$/.test(inv.name) && /\bauth token\b|\bauth:token\b|\btokens? (create|print)\b/.test(joined))
+  ) {
+    site.add('secret.read', 'high', ev(inv, `${inv.name} prints cloud credentials`));
+    return { secret: true };
+  }
   if (inv.name === 'vault' && /^(read|kv)$/.test(words[0] ?? '') && !/^(put|delete|destroy|patch)$/.test(words[1] ?? '')) {
     site.add('secret.read', 'high', ev(inv, 'reads a Vault secret'));
     return { secret: true };
@@ -1922,9 +2119,27 @@ const pkgRule: ProgramRule = (inv, site) => {
   const name = inv.name;
   const args = inv.argv.slice(1);
   const values = args.map((a) => a.value);
+  // apt/dpkg hooks given on the command line (`-o APT::Update::Pre-Invoke::=cmd`) run commands.
+  for (const v of values) {
+    const hook = /^(?:-o)?\s*(?:APT::[\w:-]*(?:Pre|Post)-Invoke[\w:-]*|DPkg::(?:Pre|Post)-Invoke[\w:-]*|DPkg::Pre-Install-Pkgs[\w:-]*|APT::Update::Post-Invoke-Success[\w:-]*)(?:::)?=(.*)$/i.exec(v);
+    if (hook !== null) {
+      site.add('exec.obfuscated', 'high', ev(inv, `${name} hook runs a command`));
+      site.shell(hook[1] ?? '', { ...inv, stdin: undefined });
+    }
+  }
   const words = values.filter((v) => !v.startsWith('-'));
   let verb = words[0] ?? '';
   let specs = words.slice(1);
+  const official = /^(https?:\/\/)?(registry\.npmjs\.org|registry\.yarnpkg\.com|pypi\.org|files\.pythonhosted\.org|rubygems\.org|crates\.io)(\/|$)/;
+  if (
+    verb === 'config' &&
+    /^(set|add)$/.test(words[1] ?? '') &&
+    /registry|index-url|index|source|trusted-host|extra-index/i.test(words[2] ?? '') &&
+    !official.test(words[3] ?? (words[2] ?? '').split('=')[1] ?? '')
+  ) {
+    site.add('pkg.install', 'high', ev(inv, `${name} config points installs at another registry`));
+    return {};
+  }
   if (name === 'yarn' && verb === 'global') {
     site.add('pkg.install', 'high', ev(inv, 'global package install'));
     return {};
@@ -2004,7 +2219,11 @@ const pkgRule: ProgramRule = (inv, site) => {
     risk = 'high';
     why = 'installs a package from a URL or repository';
   }
-  if (sysMgr && risk === 'medium') why = 'installs system packages';
+  // System packages change the machine for every user and run maintainer scripts as root.
+  if (sysMgr && risk === 'medium' && !/^(update|-Sy)$/.test(verb)) {
+    risk = 'high';
+    why = 'installs system packages';
+  }
   site.add('pkg.install', risk, ev(inv, why));
   return {};
 };
@@ -2056,15 +2275,36 @@ const atRule: ProgramRule = (inv, site) => {
   return {};
 };
 
+/**
+ * Programs that read their own command language from stdin run `!cmd` lines (ed, ex, vim -es,
+ * ftp, gdb, dc, mysql, psql, sqlite3 `.shell`): each such line is a shell command.
+ */
+function stdinEscapes(inv: Invocation, site: Site): void {
+  const text = inv.stdin?.text;
+  if (text === undefined) return;
+  let n = 0;
+  for (const line of text.split('\n')) {
+    const m = /^\s*(?::?!|\\!|\.(?:shell|system)\s|shell\s|system\s)(.*)$/.exec(line);
+    if (m === null || n++ >= 16) continue;
+    site.add('exec.obfuscated', 'high', ev(inv, `${inv.name} runs a shell command from its input`));
+    site.shell(m[1] ?? '', { ...inv, stdin: undefined });
+  }
+}
+
 const editorRule: ProgramRule = (inv, site) => {
+  stdinEscapes(inv, site);
   const args = inv.argv.slice(1);
   for (let i = 0; i < args.length; i++) {
     const v = (args[i] as Arg).value;
     const cmd = v === '-c' || v === '--cmd' ? args[i + 1]?.value : v.startsWith('+') ? v.slice(1) : undefined;
-    if (cmd !== undefined && /^\s*(!|:!|call\s+system|silent\s*!|term|py|lua|exe)/.test(cmd)) {
+    if (cmd !== undefined && /^\s*:?\s*(!|call\s+system|silent\s*!|term|py|pyx|python|lua|perl|ruby|rub|exe|sh(ell)?\b|set\s+shell|r\s*!|w\s*!)/.test(cmd)) {
       site.add('exec.obfuscated', 'high', ev(inv, 'editor command runs a program'));
-      const sh = /!(.*)$/.exec(cmd)?.[1];
-      if (sh !== undefined) site.shell(sh, { ...inv, stdin: undefined });
+      const code = /^\s*:?\s*(?:py(?:thon)?3?|pyx|lua|perl|rub(?:y)?)\s+(.*)$/s.exec(cmd)?.[1];
+      if (code !== undefined) inlineCode(code, inv, site);
+      else {
+        const sh = /!(.*)$/.exec(cmd)?.[1];
+        if (sh !== undefined) site.shell(sh, { ...inv, stdin: undefined });
+      }
     }
   }
   for (const f of args.filter((a) => !a.value.startsWith('-') && !a.value.startsWith('+'))) {
@@ -2084,7 +2324,9 @@ const dbClientRule: ProgramRule = (inv, site) => {
       (name === 'psql' && (v === '-c' || v === '--command')) ||
       (/^(mysql|mariadb)$/.test(name) && (v === '-e' || v === '--execute')) ||
       (name === 'sqlcmd' && (v === '-Q' || v === '-q')) ||
-      (/^(clickhouse-client|clickhouse)$/.test(name) && (v === '-q' || v === '--query'))
+      (/^(clickhouse-client|clickhouse)$/.test(name) && (v === '-q' || v === '--query')) ||
+      (name === 'cqlsh' && (v === '-e' || v === '--execute')) ||
+      (name === 'influx' && (v === '-execute' || v === '--execute'))
     ) {
       if (next !== undefined) queries.push(next);
       i++;
@@ -2105,8 +2347,14 @@ const dbClientRule: ProgramRule = (inv, site) => {
       );
   }
   if (name === 'redis-cli') return redisRule(inv, site);
-  if (inv.stdin?.text !== undefined) queries.push(inv.stdin.text);
-  else if (inv.stdin !== undefined && queries.length === 0) site.add('db.write', 'medium', ev(inv, 'runs statements from stdin the analyzer cannot see'));
+  stdinEscapes(inv, site);
+  if (inv.stdin?.text !== undefined) {
+    // Client commands on stdin (`.shell`, `\!`, `.tables`) are not SQL: escapes were analyzed above, dot-commands here.
+    const lines = inv.stdin.text.split('\n');
+    if (name === 'sqlite3') for (const l of lines.filter((x) => /^\s*\.(?!shell\s|system\s)/.test(x)).slice(0, 16)) sqliteDot(l, inv, site);
+    const sql = lines.filter((x) => !/^\s*(\.|\\!|system\s)/.test(x)).join('\n');
+    if (sql.trim() !== '') queries.push(sql);
+  } else if (inv.stdin !== undefined && queries.length === 0) site.add('db.write', 'medium', ev(inv, 'runs statements from stdin the analyzer cannot see'));
   const file = args.find(
     (a, k) =>
       (name === 'psql' && (a.value === '-f' || a.value === '--file' || /^--file=/.test(a.value) || /^-f./.test(a.value))) ||
@@ -2114,6 +2362,17 @@ const dbClientRule: ProgramRule = (inv, site) => {
   );
   if (file !== undefined) site.add('db.write', 'medium', ev(inv, 'runs statements from a file the analyzer cannot see'));
   for (const q of queries) {
+    // Client commands that run a shell: sqlite3 `.shell`/`.system`, psql and mysql `\!`, mysql `system`.
+    const escape = /^\s*(?:\.(?:shell|system)|\\!|system)\s+([\s\S]*)$/.exec(q);
+    if (escape !== null && (name !== 'psql' || !q.trimStart().startsWith('system'))) {
+      site.add('exec.obfuscated', 'high', ev(inv, `${name} runs a shell command`));
+      site.shell(escape[1] ?? '', { ...inv, stdin: undefined });
+      continue;
+    }
+    if (name === 'sqlite3' && /^\s*\./.test(q)) {
+      sqliteDot(q, inv, site);
+      continue;
+    }
     // psql meta-commands (`\dt`, `\l`, `\d users`) describe the database; they are not SQL.
     if (name === 'psql' && /^\s*\\(d[a-zA-Z+]*|l\+?|conninfo|x|timing|dn|du|df|dv|dt|list|h|\?)(\s|$)/.test(q) && !q.includes(';')) continue;
     const sql = analyzeSqlText(q);
@@ -2123,6 +2382,15 @@ const dbClientRule: ProgramRule = (inv, site) => {
   }
   return {};
 };
+
+/** sqlite3 dot-commands: reads, except `.load` (native code), `.output` (a file) and `.read`/`.import`. */
+function sqliteDot(q: string, inv: Invocation, site: Site): void {
+  const [cmd = '', arg] = q.trim().split(/\s+/);
+  if (cmd === '.load') site.add('exec.obfuscated', 'high', ev(inv, 'sqlite3 loads a native extension'));
+  else if ((cmd === '.output' || cmd === '.once' || cmd === '.save' || cmd === '.backup') && arg !== undefined) classifyWrite(lit(arg), site, inv.text);
+  else if (cmd === '.read') site.add('db.write', 'medium', ev(inv, 'runs statements from a file the analyzer cannot see'));
+  else if (cmd === '.import' || cmd === '.restore') site.add('db.write', 'low', ev(inv, `sqlite3 ${cmd}`));
+}
 
 const REDIS_VALUED = 'hpsaunridDt';
 const REDIS_LONG = [
@@ -2238,7 +2506,16 @@ const mountRule: ProgramRule = (inv, site) => {
 const firewallRule: ProgramRule = (inv, site) => {
   const values = inv.argv.slice(1).map((a) => a.value);
   if (values.length === 0 || values.some((v) => /^(-L|--list|-S|--list-rules|status|show|list|--state|--list-all)$/.test(v))) return {};
-  site.add('service.control', values.some((v) => /^(-F|--flush|disable|flush|stop|-X|reset)$/.test(v)) ? 'high' : 'medium', ev(inv, `${inv.name} changes the firewall`));
+  const opens = values.some(
+    (v, k) =>
+      (/^(-P|--policy)$/.test(v) && /^ACCEPT$/i.test(values[k + 2] ?? '')) ||
+      (v === '-j' && /^ACCEPT$/i.test(values[k + 1] ?? '') && !values.some((w) => /^(-s|--source|-p|--protocol|--dport|-m)$/.test(w))),
+  );
+  site.add(
+    'service.control',
+    opens || values.some((v) => /^(-F|--flush|disable|flush|stop|-X|reset)$/.test(v)) ? 'high' : 'medium',
+    ev(inv, opens ? `${inv.name} opens the firewall to all traffic` : `${inv.name} changes the firewall`),
+  );
   return {};
 };
 
@@ -2254,6 +2531,12 @@ const ghRule: ProgramRule = (inv, site) => {
     (words[0] === 'api' && words.some((w, k) => /^(-X|--method)$/.test(w) && /^DELETE$/i.test(words[k + 1] ?? '')))
   ) {
     site.add('vcs.destructive', 'high', ev(inv, 'deletes GitHub resources'));
+  }
+  if (words[0] === 'gist' && /^(create|new|edit)$/.test(words[1] ?? '')) {
+    const files = inv.argv.slice(3).filter((a) => a.literal && !a.value.startsWith('-'));
+    const secret = readFiles(files, inv, site).secret === true || inv.stdin?.secret === true;
+    site.add('net.egress', secret ? 'critical' : 'high', ev(inv, 'uploads files to a GitHub gist'));
+    if (secret) site.add('secret.read', 'critical', ev(inv, 'secrets uploaded to a gist'));
   }
   if (words[0] === 'auth' && words[1] === 'token') {
     site.add('secret.read', 'high', ev(inv, 'prints the GitHub token'));
@@ -2289,7 +2572,14 @@ const parallelRule: ProgramRule = (inv, site) => {
 const scriptRule: ProgramRule = (inv, site) => {
   const o = opts(inv.argv.slice(1), 'cEIOTt', ['command', 'log-io', 'log-in', 'log-out', 'log-timing']);
   const c = val(o, 'c', 'command');
-  return c !== undefined ? site.shell(c.value, { ...inv, stdin: undefined }) : {};
+  // A program of the same name in the project (`./script`) is not util-linux script.
+  const path = inv.argv[0]?.value ?? '';
+  if (path.includes('/') && !/^\/(usr\/)?bin\//.test(path)) return unknownProgram(inv, site);
+  if (c !== undefined) return site.shell(c.value, { ...inv, stdin: undefined });
+  // BSD form `script -q file cmd …` runs the command; without one, an interactive shell with a terminal.
+  if (o.operands.length >= 2) return site.run(o.operands.slice(1), { ...inv, stdin: undefined });
+  if (!has(o, 'V', 'version', 'h', 'help')) site.add('exec.obfuscated', 'high', ev(inv, 'script starts an interactive shell'));
+  return {};
 };
 
 /** Programs that create or change the files named as operands (touch, mkdir, mkfifo …). */
@@ -2339,7 +2629,10 @@ const splitRule: ProgramRule = (inv, site) => {
   const o = opts(inv.argv.slice(1), 'abClnt', ['lines', 'bytes', 'line-bytes', 'number', 'suffix-length', 'additional-suffix', 'filter', 'separator']);
   classifyWrite(o.operands[1] ?? lit('x'), site, inv.text);
   const filter = val(o, 'filter');
-  if (filter !== undefined) site.shell(filter.value, { ...inv, stdin: undefined });
+  if (filter !== undefined) {
+    if (isBareShell(filter.value.trim().split(/\s+/).map(lit))) site.add('exec.obfuscated', 'high', ev(inv, 'split --filter starts a shell on the input'));
+    site.shell(filter.value, { ...inv, stdin: undefined });
+  }
   return readFiles(o.operands.slice(0, 1), inv, site);
 };
 
@@ -2351,6 +2644,31 @@ function compressesInPlace(inv: Invocation, site: Site): void {
 }
 
 const noop: ProgramRule = (inv) => (inv.stdin !== undefined && (inv.name === 'sort' || inv.name === 'uniq') ? { ...inv.stdin } : {});
+
+/** Programs that only inspect a file, even a shell binary. */
+const INSPECTORS = /^(ldd|readelf|objdump|nm|size|file|stat|sha\d*sum|md5sum|chsh|update-alternatives|ls|dpkg-query|rpm|getcap|namei|lsattr|shellcheck|shfmt|checkbashisms)$/;
+/** A shell as a word of its own, or after `=`, `,`, `!`, `;` (`/bin/sh`, `-f /bin/bash`, `exec=/bin/sh`, `'!sh'`). */
+const SHELL_WORD = /(?:^|[\s=,;:!'"(])(?:\/usr)?(?:\/bin\/)(?:ba|da|z|k|c|tc|a|fi|mk)?sh(?=$|[\s,;'")])|^!\s*(?:ba|da|z)?sh\b/;
+
+/**
+ * An unknown program handed a shell (`setarch x86_64 /bin/sh`, `gdb -ex '!sh'`,
+ * `cpulimit -f /bin/sh`) or code that runs commands (`jrunscript -e "exec('…')"`): it runs it.
+ */
+function handsOverShell(inv: Invocation, site: Site): void {
+  if (INSPECTORS.test(inv.name)) return;
+  for (const a of inv.argv.slice(1)) {
+    if (!a.literal) continue;
+    if (SHELL_WORD.test(a.value)) {
+      site.add('exec.obfuscated', 'high', ev(inv, `${inv.name} is handed a shell to run`));
+      return;
+    }
+    if (a.value.length > 6 && /[("'`]/.test(a.value) && scanCode(a.value).some((f) => f.category === 'exec.interpreter')) {
+      site.add('exec.interpreter', 'high', ev(inv, `${inv.name} is handed code that runs commands`));
+      for (const cmd of embeddedShell(a.value)) site.shell(cmd, { ...inv, stdin: undefined });
+      return;
+    }
+  }
+}
 
 /**
  * Programs the analyzer does not know: no category of their own, but secret files among the
@@ -2364,10 +2682,19 @@ export const unknownProgram: ProgramRule = (inv, site) => {
     site,
     'medium',
   );
-  if (inv.argv[0] !== undefined && inv.argv[0].literal && site.wasDownloaded(inv.argv[0].value)) site.add('exec.remote_code', 'critical', ev(inv, `runs ${inv.argv[0].value}, downloaded earlier`));
+  const program = inv.argv[0];
+  if (program !== undefined && program.literal && site.wasDownloaded(program.value)) site.add('exec.remote_code', 'critical', ev(inv, `runs ${program.value}, downloaded earlier`));
+  else if (program !== undefined && program.literal && program.value.includes('/')) {
+    // Binaries run straight out of world-writable directories are how droppers start.
+    const where = site.touch(program.value, 'read');
+    if (/^\/(tmp|var\/tmp|dev\/shm|run\/user\/\d+)\//.test(where) && site.scriptText(program.value) === undefined) {
+      site.add('exec.obfuscated', 'high', ev(inv, `runs ${where} from a world-writable directory`));
+    }
+  }
   for (const a of args) {
     if (a.literal && /^\/dev\/(tcp|udp)\//.test(a.value)) egress(a.value.split('/')[3] ?? '', inv, site, true, inv.name);
   }
+  handsOverShell(inv, site);
   if (!(inv.argv[0]?.literal ?? true)) {
     const targets = args.filter((a) => !a.value.startsWith('-'));
     if (targets.some((t) => t.literal && (site.zone(t) === 'system' || site.zone(t) === 'home'))) site.add('exec.obfuscated', 'critical', ev(inv, 'unknown program aimed at system paths'));
@@ -2398,7 +2725,11 @@ rule('command builtin', (inv, site) => {
   return rest.length > 0 ? site.run(rest, inv) : {};
 });
 rule('exec', wrapper('a'));
-rule('nice', wrapper('n', ['adjustment']));
+rule('nice', (inv, site) => {
+  // `nice -10 cmd` is the old form of `-n 10`: the number is not the program.
+  const argv = inv.argv[1] !== undefined && /^-\d+$/.test(inv.argv[1].value) ? [inv.argv[0] as Arg, ...inv.argv.slice(2)] : inv.argv;
+  return wrapper('n', ['adjustment'])({ ...inv, argv }, site);
+});
 rule('nohup setsid unbuffer caffeinate proxychains proxychains4 torsocks tsocks catchsegv xvfb-run dbus-launch fakeroot time sshpass firejail unshare', wrapper('pfnuoeOPC', ['format', 'output']));
 rule('timeout', timeoutRule);
 rule('stdbuf', wrapper('ioe', ['input', 'output', 'error']));
@@ -2414,6 +2745,7 @@ rule('flock', (inv, site) => {
   return o.rest.length > 1 ? site.run(o.rest.slice(1), inv) : {};
 });
 rule('strace ltrace', wrapper('oeEpsuSPaXIb'));
+rule('screen', wrapper('ScepTths'));
 rule('chroot', (inv, site) => {
   site.add('priv.escalate', 'high', ev(inv, 'chroot'));
   const o = opts(inv.argv.slice(1), '', ['userspec', 'groups'], true);
@@ -2457,7 +2789,7 @@ rule('ssh', sshRule);
 rule('scp sftp', scpRule);
 rule('rsync', rsyncRule);
 rule('dig nslookup host ping ping6 traceroute tracepath whois drill mtr', dnsRule);
-rule('ngrok cloudflared lt localtunnel bore frpc http-server serve live-server', listenRule);
+rule('ngrok cloudflared lt localtunnel bore frpc http-server serve live-server chisel sshuttle iodine iodined dnscat dnscat2 ptunnel ptunnel-ng gost pwncat pwncat-cs', listenRule);
 rule('git', gitRule);
 rule('tar', tarRule);
 rule('zip unzip', zipRule);
@@ -2505,7 +2837,27 @@ rule('useradd usermod userdel groupadd groupdel gpasswd passwd chpasswd adduser 
 rule('crontab', crontabRule);
 rule('at batch', atRule);
 rule('vi vim nvim view ex ed nano emacs pico micro', editorRule);
-rule('psql mysql mariadb sqlite3 mongo mongosh redis-cli sqlcmd clickhouse-client', dbClientRule);
+rule('psql mysql mariadb sqlite3 mongo mongosh redis-cli sqlcmd clickhouse-client cqlsh influx', dbClientRule);
+rule('pg_restore', (inv, site) => {
+  const values = inv.argv.slice(1).map((a) => a.value);
+  if (values.some((v) => /^(-l|--list|--help|-\?|--version|-V)$/.test(v))) return {};
+  const clean = values.some((v) => v === '--clean' || /^-[a-zA-Z]*c[a-zA-Z]*$/.test(v));
+  site.add(clean ? 'db.destructive' : 'db.write', clean ? 'high' : 'medium', ev(inv, clean ? 'pg_restore --clean drops objects before restoring' : 'restores a dump into a database'));
+  return {};
+});
+rule('etcdctl consul', (inv, site) => {
+  const words = inv.argv.slice(1).map((a) => a.value);
+  const ops = words.filter((w) => !w.startsWith('-'));
+  const wide = words.some((w) => /^(--prefix|-recurse|--from-key)$/.test(w));
+  const verb = inv.name === 'consul' ? (ops[0] === 'kv' ? (ops[1] ?? '') : '') : (ops[0] ?? '');
+  if (/^(del|delete|rm)$/.test(verb)) site.add('db.destructive', wide ? 'critical' : 'medium', ev(inv, wide ? `${inv.name} deletes every key under a prefix` : `${inv.name} deletes a key`));
+  else if (/^(put|txn|compaction|defrag|lease|import)$/.test(verb)) site.add('db.write', 'low', ev(inv, `${inv.name} ${verb}`));
+  else if (/^(get|export|snapshot)$/.test(verb) && (wide || ops.some((o) => /secret|registry/.test(o)) || verb !== 'get')) {
+    site.add('secret.read', 'high', ev(inv, `${inv.name} dumps the key-value store (it holds secrets)`));
+    return { secret: true };
+  }
+  return {};
+});
 rule('security gpg pass op keyctl secret-tool aws-vault', secretToolRule);
 rule('mount umount losetup', mountRule);
 rule('iptables ip6tables nft ufw firewall-cmd', firewallRule);
@@ -2515,6 +2867,129 @@ rule('modprobe insmod rmmod', (inv, site) => {
   return {};
 });
 rule('gh', ghRule);
+rule('nmap masscan zmap naabu', (inv, site) => {
+  const values = inv.argv.slice(1).map((a) => a.value);
+  const script = values.find((v, k) => /^--script=/.test(v) || (v === '--script' && k + 1 < values.length));
+  const scriptValue = script?.startsWith('--script=') ? script.slice(9) : values[values.indexOf('--script') + 1];
+  // NSE scripts are Lua with os.execute: a script file, or all of them, runs code.
+  if (scriptValue !== undefined && /\/|\.nse$|^all$|^\*/.test(scriptValue)) site.add('exec.interpreter', 'high', ev(inv, `${inv.name} runs the Lua script ${scriptValue}`));
+  if (values.includes('--interactive')) site.add('exec.obfuscated', 'high', ev(inv, 'nmap interactive mode runs shell commands'));
+  site.add('net.egress', inv.name === 'nmap' ? 'medium' : 'high', ev(inv, `${inv.name} scans the network`));
+  return {};
+});
+rule('xterm', (inv, site) => {
+  const d = inv.argv.findIndex((a) => a.value === '-display' || a.value === '--display');
+  const host = (inv.argv[d + 1]?.value ?? '').replace(/:\d+(\.\d+)?$/, '');
+  if (d > 0 && host !== '' && !/^(localhost|127\.0\.0\.1|unix)$/.test(host)) {
+    site.add('exec.remote_code', 'critical', ev(inv, `opens a shell on the X display of ${host}`));
+    site.host(host);
+  }
+  return {};
+});
+rule('gdb gcore', (inv, site) => {
+  stdinEscapes(inv, site);
+  const values = inv.argv.slice(1).map((a) => a.value);
+  const cmds = values.filter((v, k) => /^(-ex|--eval-command|-iex)$/.test(values[k - 1] ?? '') || /^--eval-command=/.test(v)).map((v) => v.replace(/^--eval-command=/, ''));
+  for (const c of cmds) {
+    const sh = /^\s*(?:!|shell\s+|pipe\s+[^|]*\|)(.*)$/s.exec(c);
+    if (sh !== null) {
+      site.add('exec.obfuscated', 'high', ev(inv, 'gdb runs a shell command'));
+      site.shell(sh[1] ?? '', { ...inv, stdin: undefined });
+    } else if (/^\s*(python|py|pi|guile)\b/.test(c)) inlineCode(c.replace(/^\s*\w+\s*/, ''), inv, site);
+  }
+  if (inv.name === 'gcore' || values.some((v) => /^(-p|--pid|attach)$/.test(v) || /^--pid=/.test(v)) || cmds.some((c) => /^\s*(attach|dump|gcore|generate-core-file)\b/.test(c))) {
+    site.add('secret.read', 'high', ev(inv, 'reads the memory of a running process'));
+    return { secret: true };
+  }
+  return {};
+});
+rule('unshadow john hashcat hydra medusa ncrack mimipenguin laZagne lazagne', (inv, site) => {
+  site.add('secret.read', 'high', ev(inv, `${inv.name} recovers or guesses passwords`));
+  readFiles(
+    inv.argv.slice(1).filter((a) => a.literal && !a.value.startsWith('-')),
+    inv,
+    site,
+  );
+  return { secret: true };
+});
+rule('rclone', (inv, site) => {
+  const words = inv.argv.slice(1).filter((a) => !a.value.startsWith('-'));
+  const verb = words[0]?.value ?? '';
+  if (!/^(copy|sync|move|copyto|moveto|bisync|rcat)$/.test(verb)) return {};
+  const dest = words.at(-1)?.value ?? '';
+  const sources = words.slice(1, -1);
+  if (/^[\w.-]+:/.test(dest)) {
+    const secret = readFiles(sources, inv, site).secret === true;
+    site.add('net.egress', secret ? 'critical' : 'high', ev(inv, `rclone uploads to ${dest}`));
+    if (secret) site.add('secret.read', 'critical', ev(inv, 'secrets uploaded'));
+  } else site.add('net.egress', 'medium', ev(inv, 'rclone downloads'));
+  return {};
+});
+rule('smbclient ftp tftp lftp ncftp ncftpput curlftpfs', (inv, site) => {
+  stdinEscapes(inv, site);
+  const text = inv.argv
+    .slice(1)
+    .map((a) => a.value)
+    .join(' ');
+  const put = /\b(put|mput|send|append)\b/.test(text) || inv.name === 'ncftpput' || /^put\b/.test(inv.stdin?.text ?? '');
+  site.add('net.egress', put ? 'high' : 'medium', ev(inv, put ? `${inv.name} uploads files` : `${inv.name} opens a file-transfer session`));
+  if (/(^|\s)!/.test(text)) site.add('exec.obfuscated', 'high', ev(inv, `${inv.name} runs a shell escape`));
+  return {};
+});
+rule('tcpdump tshark dumpcap tcpflow ngrep ettercap bettercap termshark', (inv, site) => {
+  const values = inv.argv.slice(1).map((a) => a.value);
+  // Reading a saved capture or listing interfaces captures nothing.
+  if (values.length === 0 ? false : values.some((v) => /^(-r|--read-file|-D|--list-interfaces|--version|-h|--help|-v|-L|--list-data-link-types)$/.test(v) && v !== '-v')) return {};
+  site.add('secret.read', 'high', ev(inv, 'captures network traffic (credentials, tokens, sessions)'));
+  const w = inv.argv.findIndex((a) => a.value === '-w');
+  const file = w > 0 ? inv.argv[w + 1] : undefined;
+  if (file !== undefined && file.value !== '-') classifyWrite(file, site, inv.text);
+  return { secret: true };
+});
+rule('setenforce', (inv, site) => {
+  const mode = inv.argv[1]?.value ?? '';
+  if (/^(0|permissive)$/i.test(mode)) site.add('service.control', 'high', ev(inv, 'turns SELinux enforcement off'));
+  else if (mode !== '') site.add('service.control', 'medium', ev(inv, 'changes the SELinux mode'));
+  return {};
+});
+rule('auditctl', (inv, site) => {
+  const values = inv.argv.slice(1).map((a) => a.value);
+  if (values.length === 0 || values.every((v) => /^(-l|-s|-v|-h|--help|-m)$/.test(v) || !v.startsWith('-'))) return {};
+  const blinds = values.some(
+    (v, k) => v === '-D' || v === '-d' || v === '-W' || (v === '-e' && values[k + 1] === '0') || (v === '-a' && /never/.test(values[k + 1] ?? '')) || /^never,|,never$/.test(v),
+  );
+  site.add('service.control', blinds ? 'high' : 'medium', ev(inv, blinds ? 'disables or removes audit rules' : 'changes audit rules'));
+  return {};
+});
+rule('fuser', (inv, site) => {
+  if (inv.argv.slice(1).some((a) => /^-[a-zA-Z]*k/.test(a.value) || a.value === '--kill')) site.add('proc.kill', 'high', ev(inv, 'kills every process using a file or port'));
+  return {};
+});
+rule('dropdb dropuser', (inv, site) => {
+  if (!inv.argv.slice(1).some((a) => /^(--help|-\?|--version|-V)$/.test(a.value)))
+    site.add('db.destructive', inv.name === 'dropdb' ? 'critical' : 'high', ev(inv, inv.name === 'dropdb' ? 'drops a database' : 'drops a database role'));
+  return {};
+});
+rule('mysqladmin', (inv, site) => {
+  const words = inv.argv
+    .slice(1)
+    .map((a) => a.value)
+    .filter((v) => !v.startsWith('-'));
+  if (words.includes('drop')) site.add('db.destructive', 'critical', ev(inv, 'drops a database'));
+  if (words.includes('shutdown')) site.add('service.control', 'high', ev(inv, 'shuts the database server down'));
+  if (words.some((w) => /^(kill|password|flush-privileges|reload|refresh)$/.test(w))) site.add('db.write', 'medium', ev(inv, 'changes the database server'));
+  return {};
+});
+rule('history', (inv, site) => {
+  const values = inv.argv.slice(1).map((a) => a.value);
+  if (values.some((v) => /^-[a-z]*[cw]/.test(v))) site.add('fs.delete', 'high', ev(inv, 'clears or overwrites the shell history'));
+  else if (values.some((v) => /^-[a-z]*d/.test(v))) site.add('fs.delete', 'medium', ev(inv, 'deletes shell history entries'));
+  return {};
+});
+rule('journalctl', (inv, site) => {
+  if (inv.argv.slice(1).some((a) => /^--(vacuum-(size|time|files)|rotate|flush)/.test(a.value))) site.add('fs.delete', 'high', ev(inv, 'deletes or rotates away the system journal'));
+  return {};
+});
 rule('set', (inv, site) => {
   if (inv.argv.length === 1) {
     site.add('secret.read', inv.piped ? 'high' : 'medium', ev(inv, 'dumps shell variables'));
@@ -2532,11 +3007,56 @@ rule('make gmake cmake ninja meson bazel gradle mvn ant', (inv, site) => {
   const values = inv.argv.slice(1).map((a) => a.value);
   if (values.some((v) => /^(-n|--dry-run|--just-print|--recon|-q|--question|-p|--print-data-base|--version|--help|-h|query|--query)$/.test(v))) return {};
   site.add('fs.write', 'low', ev(inv, `${inv.name} runs build recipes, which write`));
+  if (inv.name === 'make' || inv.name === 'gmake') makeRecipes(inv, site);
   return {};
 });
+
+/**
+ * make runs its recipes with the shell: recipes given on the command line (`--eval`), in a
+ * makefile whose text was written earlier on the line, and a replaced `SHELL`.
+ */
+function makeRecipes(inv: Invocation, site: Site): void {
+  const args = inv.argv.slice(1);
+  const texts: string[] = [];
+  let file: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const v = (args[i] as Arg).value;
+    if (v === '--eval' || v === '-E') texts.push(args[++i]?.value ?? '');
+    else if (v.startsWith('--eval=')) texts.push(v.slice(7));
+    else if (v === '-f' || v === '--file' || v === '--makefile') file = args[++i]?.value;
+    else if (/^--(file|makefile)=/.test(v)) file = v.replace(/^--[a-z]+=/, '');
+    else if (/^-f./.test(v)) file = v.slice(2);
+    else if (/^(SHELL|MAKESHELL|\.SHELLFLAGS)=/.test(v)) site.add('exec.obfuscated', 'high', ev(inv, `make with ${v.split('=')[0] ?? ''} replaced`));
+  }
+  if (texts.length > 0) site.add('exec.obfuscated', 'medium', ev(inv, 'make --eval runs recipes given on the command line'));
+  for (const f of file !== undefined ? [file] : ['GNUmakefile', 'makefile', 'Makefile']) {
+    const text = site.scriptText(f);
+    if (text !== undefined) {
+      texts.push(text);
+      break;
+    }
+  }
+  let lines = 0;
+  for (const text of texts) {
+    for (const line of text.split('\n')) {
+      if (!line.startsWith('\t') || lines++ >= 64) continue;
+      const cmd = line.replace(/^\t[-@+\s]*/, '');
+      if (
+        isBareShell(
+          cmd
+            .split(/\s+/)
+            .filter((w) => w !== '')
+            .map(lit),
+        )
+      )
+        site.add('exec.obfuscated', 'high', ev(inv, 'make recipe starts an interactive shell'));
+      site.shell(cmd, { ...inv, stdin: undefined });
+    }
+  }
+}
 rule('split', splitRule);
 rule(
-  'true false test [ [[ pwd whoami id uname date uptime free sleep hostname df ps top htop seq yes basename dirname realpath readlink export declare local readonly unset shift read wait jobs fg bg hash history exit return break continue shopt ulimit umask tput clear reset lsblk lscpu lsof ss netstat ip ifconfig nproc getconf locale tty',
+  'true false test [ [[ pwd whoami id uname date uptime free sleep hostname df ps top htop seq yes basename dirname realpath readlink export declare local readonly unset shift read wait jobs fg bg hash exit return break continue shopt ulimit umask tput clear reset lsblk lscpu lsof ss netstat ip ifconfig nproc getconf locale tty',
   noop,
 );
 

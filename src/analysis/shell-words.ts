@@ -45,6 +45,8 @@ export interface SubOutput {
   pathsUnder?: string;
   /** The output is the bytes of this program file (`cat /bin/sh`), so a file it fills is that program. */
   program?: string;
+  /** The output of a shell running commands from its stdin: sent to a socket, a reverse shell. */
+  shell?: boolean;
 }
 
 /** What word resolution needs from the analyzer: variables, home and substitutions. */

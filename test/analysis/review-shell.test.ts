@@ -103,3 +103,20 @@ describe('review 1 and 17: a command-name glob is resolved in linear time', () =
     },
   );
 });
+
+describe('issue 13: the new inline-code and variable rules stay linear on long input', () => {
+  // Unbounded `[^|;]*` in the awk-print write pattern and a nested quantifier in the PERL5OPT
+  // check each took seconds on 60–80 KB; every case must stay well under a second of CPU.
+  it.each([
+    ['awk print', `awk '${'print x >'.repeat(9000)}'`],
+    ['PERL5OPT', `PERL5OPT='${'-M'.repeat(30000)}' perl x`],
+    ['perl open', `perl -e '${'open(F, x'.repeat(9000)}'`],
+    ['alias body', `alias ls='${'ls -a '.repeat(10000)}x'`],
+    ['if repair', `${'if ('.repeat(20000)} then`],
+  ])('%s', (_name, command) => {
+    const start = process.cpuUsage();
+    analyzer.shell(command, { home: '/home/user' });
+    const ms = process.cpuUsage(start).user / 1000;
+    expect(ms).toBeLessThan(1_000);
+  });
+});
