@@ -74,7 +74,10 @@ function basicAuthShaped(value: string): boolean {
   if (decoded === undefined || !/^[\x20-\x7e]+$/.test(decoded)) return false;
   const colon = decoded.indexOf(':');
   // `test:test`, `user:pass`: an example, not a credential.
-  return colon > 0 && colon < decoded.length - 1 && !isAllowlistedSecret(decoded) && !isAllowlistedSecret(decoded.slice(colon + 1));
+  if (colon <= 0 || colon >= decoded.length - 1 || isAllowlistedSecret(decoded)) return false;
+  const password = decoded.slice(colon + 1);
+  // `user:password123`: an example password (a short one is judged by the allowlist alone).
+  return !isAllowlistedSecret(password) && (password.length < 6 ? !leetWord(password) : passwordLooking(password));
 }
 
 /** A lowercased access key id's 16 characters: a digit, at most 5 vowels, not a word. */
@@ -108,8 +111,28 @@ function decodedText(value: string): string | undefined {
   return /^[\x21-\x7e]{4,}$/.test(decoded) ? decoded : undefined;
 }
 
+/** Percent-escapes decoded (`a%20secret`, `p%40ssword`), for judging a value taken from a URL. */
+function unpercent(value: string): string {
+  if (!value.includes('%')) return value;
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
 function passwordLooking(value: string): boolean {
   if (value.length < 6) return false;
+  const unescaped = unpercent(value);
+  if (unescaped !== value) {
+    // Words with a space (`a secret`, `pa ssword`) or control characters are a URL parser's
+    // test input, not a password.
+    if (/[\x00-\x1f\x7f]/.test(unescaped) || /^[A-Za-z]+(?: [A-Za-z]+)+$/.test(unescaped)) return false;
+    return passwordLooking(unescaped) || (unescaped.length < 6 && charClasses(unescaped) >= 3);
+  }
+  // A short word with digits after it (`mot123`, `abc1234`): an example of a password;
+  // control characters (`pass[\x7f`): a parser's test input.
+  if (/^[a-z]{1,5}[0-9]{1,4}$/.test(value) || /[\x00-\x1f\x7f]|\\u00(?:[01][0-9a-fA-F]|7[fF])/.test(value)) return false;
   // A single word, capitalized word or camelCase identifier is a name, not a password; a
   // leetspeak word with a digit (`password1`, `s00pers3cret`) is an example of one.
   if (/^[A-Za-z][a-z]*$/.test(value) || wordIdentifier(value) || leetWord(value)) return false;
@@ -144,6 +167,17 @@ function quotedKeyBefore(m: RegExpExecArray): boolean {
 function sameAsUser(password: string, m: RegExpExecArray): boolean {
   const userinfo = m[0].slice(m[0].indexOf('://') + 3);
   return userinfo.startsWith(`${password}:`);
+}
+
+/**
+ * The password of a URL's userinfo: not a reference, not the user name again, not a mask
+ * (`[secure]`), and a password by the generic gate once its percent-escapes are decoded
+ * (`user:password123@`, `jo:a%20secret@` are a parser's tests). A short one (`s3cr`) is
+ * judged by the allowlist alone.
+ */
+function urlPassword(v: string, m: RegExpExecArray): boolean {
+  if (isReference(v) || sameAsUser(v, m) || /^\[[A-Za-z _-]{1,20}\]$/.test(v)) return false;
+  return v.length < 6 ? !leetWord(v) : passwordLooking(v);
 }
 
 /** Base64 of a placeholder (`Y2hhbmdlbWU=`: `changeme`) in a Kubernetes `Secret` is a placeholder too. */
@@ -228,7 +262,7 @@ export const SECRET_RULES: readonly SecretRule[] = [
     confidence: 0.8,
     check: (_v, m) => /[?&](?:sv|se|sp)=/.test(m.input.slice(Math.max(0, m.index - 400), m.index)),
   },
-  { id: 'alibaba-access-key', keywords: ['ltai'], pattern: `${L}LTAI[A-Za-z0-9]{12,20}${R}`, confidence: 0.85, minEntropy: 3.5 },
+  { id: 'alibaba-access-key', keywords: ['ltai'], pattern: `${L}LTAI[A-Za-z0-9]{12,21}${R}`, confidence: 0.85, minEntropy: 3.5 },
   { id: 'digitalocean-token', keywords: ['dop_v1_', 'doo_v1_', 'dor_v1_'], pattern: `do[opr]_v1_[a-f0-9]{64}${R}`, confidence: 0.95 },
   { id: 'heroku-api-key', keywords: ['hrku-'], pattern: `HRKU-[A-Za-z0-9_-]{40,80}${R}`, confidence: 0.85, minEntropy: 3.5 },
   { id: 'databricks-token', keywords: ['dapi'], pattern: `${L}dapi[a-f0-9]{32}(?:-[0-9])?${R}`, confidence: 0.9 },
@@ -304,7 +338,12 @@ export const SECRET_RULES: readonly SecretRule[] = [
   { id: 'slack-legacy-token', keywords: ['xoxa-', 'xoxo-', 'xoxr-', 'xoxs-'], pattern: `xox[aors]-[0-9]{1,13}-[A-Za-z0-9-]{10,80}${R}`, confidence: 0.9, minEntropy: 3.3 },
   { id: 'slack-config-token', keywords: ['xoxe.xox', 'xoxe-'], pattern: `xoxe(?:\\.xox[bp])?-[0-9]-[A-Za-z0-9]{100,200}${R}`, confidence: 0.95 },
   { id: 'slack-app-token', keywords: ['xapp-'], pattern: `xapp-[0-9]-[A-Z0-9]{9,11}-[0-9]{10,13}-[a-f0-9]{64}${R}`, confidence: 0.97 },
-  { id: 'slack-webhook-url', keywords: ['hooks.slack.com/'], pattern: `hooks\\.slack\\.com/(?:services|workflows|triggers)/T[A-Z0-9]{8,11}/[A-Z0-9]{8,12}/[A-Za-z0-9]{20,32}`, confidence: 0.95 },
+  {
+    id: 'slack-webhook-url',
+    keywords: ['hooks.slack.com/'],
+    pattern: `hooks\\.slack\\.com/(?:services|workflows|triggers)/T[A-Z0-9]{8,11}/[A-Z0-9]{8,12}/(?:[0-9]{10,20}/)?[A-Za-z0-9]{20,32}`,
+    confidence: 0.95,
+  },
   {
     id: 'discord-webhook-url',
     keywords: ['discord.com/api/webhooks/', 'discordapp.com/api/webhooks/'],
@@ -322,7 +361,13 @@ export const SECRET_RULES: readonly SecretRule[] = [
   { id: 'brevo-api-key', keywords: ['xkeysib-', 'xsmtpsib-'], pattern: `x(?:keysib|smtpsib)-[a-f0-9]{64}-[A-Za-z0-9]{16}${R}`, confidence: 0.97 },
   { id: 'mailersend-api-token', keywords: ['mlsn.'], pattern: `${L}mlsn\\.[a-f0-9]{64}${R}`, confidence: 0.95 },
   { id: 'resend-api-key', keywords: ['re_'], pattern: `${L}re_[A-Za-z0-9]{8}_[A-Za-z0-9]{24}${R}`, confidence: 0.9, check: (v) => /[0-9]/.test(v) && shannonEntropy(v) >= 4.0 },
-  { id: 'mailgun-api-key', keywords: ['key-'], pattern: `${L}key-[a-f0-9]{32}${R}`, confidence: 0.8, minEntropy: 3.4 },
+  {
+    id: 'mailgun-api-key',
+    keywords: ['key-'],
+    pattern: `${L}key-[a-z0-9]{32}${R}`,
+    confidence: 0.8,
+    check: (v) => /[0-9]/.test(v) && shannonEntropy(v) >= 3.4 && (/^key-[a-f0-9]{32}$/.test(v) || shannonEntropy(v) >= 4.0),
+  },
   { id: 'mailchimp-api-key', keywords: ['-us'], back: 32, pattern: `${L}[a-f0-9]{32}-us[0-9]{1,2}${R}`, confidence: 0.85, minEntropy: 3.2 },
   { id: 'twilio-api-key', keywords: ['sk'], pattern: `(?<![A-Za-z0-9])SK[a-f0-9]{32}(?![A-Za-z0-9])`, confidence: 0.8, minEntropy: 3.2 },
   { id: 'firebase-cloud-messaging-key', keywords: [':apa91b'], back: 11, pattern: `${L}AAAA[A-Za-z0-9_-]{7}:APA91b[A-Za-z0-9_-]{130,140}${R}`, confidence: 0.95 },
@@ -370,7 +415,13 @@ export const SECRET_RULES: readonly SecretRule[] = [
   { id: 'pinecone-api-key', keywords: ['pcsk_'], pattern: `${L}pcsk_[A-Za-z0-9]{4,8}_[A-Za-z0-9]{50,80}${R}`, confidence: 0.95 },
   { id: 'openai-session-token', keywords: ['sess-'], pattern: `${L}sess-[A-Za-z0-9]{40}${R}`, confidence: 0.85, check: (v) => /[0-9]/.test(v) && shannonEntropy(v) >= 4.0 },
   { id: 'groq-api-key', keywords: ['gsk_'], pattern: `${L}gsk_[A-Za-z0-9]{52}${R}`, confidence: 0.95 },
-  { id: 'huggingface-token', keywords: ['hf_', 'api_org_'], pattern: `${L}(?:hf_|api_org_)[A-Za-z]{34}${R}`, confidence: 0.9, minEntropy: 3.8 },
+  {
+    id: 'huggingface-token',
+    keywords: ['hf_', 'api_org_'],
+    pattern: `${L}(?:hf_|api_org_)[A-Za-z0-9]{34}${R}`,
+    confidence: 0.9,
+    check: (v) => /[A-Z]/.test(v) && /[a-z]/.test(v.slice(3)) && shannonEntropy(v) >= 3.8,
+  },
   { id: 'replicate-api-token', keywords: ['r8_'], pattern: `${L}r8_[A-Za-z0-9]{37}${R}`, confidence: 0.9, minEntropy: 3.8 },
   { id: 'perplexity-api-key', keywords: ['pplx-'], pattern: `${L}pplx-[A-Za-z0-9]{48}${R}`, confidence: 0.95 },
   { id: 'xai-api-key', keywords: ['xai-'], pattern: `${L}xai-[A-Za-z0-9]{70,90}${R}`, confidence: 0.9, minEntropy: 4.0 },
@@ -379,7 +430,7 @@ export const SECRET_RULES: readonly SecretRule[] = [
   { id: 'notion-token', keywords: ['ntn_', 'secret_'], pattern: `${L}(?:ntn_[A-Za-z0-9]{46}|secret_[A-Za-z0-9]{43})${R}`, confidence: 0.85, minEntropy: 4.0 },
   { id: 'postman-api-key', keywords: ['pmak-'], pattern: `PMAK-[a-f0-9]{24}-[a-f0-9]{34}${R}`, confidence: 0.97 },
   { id: 'new-relic-user-key', keywords: ['nrak-'], pattern: `NRAK-[A-Z0-9]{27}${R}`, confidence: 0.95 },
-  { id: 'new-relic-key', keywords: ['nrjs-', 'nrii-'], pattern: `(?:NRJS-[a-f0-9]{19}|NRII-[A-Za-z0-9_-]{32})${R}`, confidence: 0.9, minEntropy: 3.2 },
+  { id: 'new-relic-key', keywords: ['nrjs-', 'nrii-', 'nriq-'], pattern: `(?:NRJS-[a-f0-9]{19}|NRI[IQ]-[A-Za-z0-9_-]{25,32})${R}`, confidence: 0.9, minEntropy: 3.2 },
   { id: 'sentry-auth-token', keywords: ['sntrys_', 'sntryu_'], pattern: `(?:sntrys_[A-Za-z0-9+/=_]{60,250}|sntryu_[a-f0-9]{64})${R}`, confidence: 0.95 },
   { id: 'grafana-token', keywords: ['glsa_', 'glc_'], pattern: `${L}(?:glsa_[A-Za-z0-9]{32}_[a-f0-9]{8}|glc_[A-Za-z0-9+/]{32,400}={0,2})${R}`, confidence: 0.95 },
   { id: 'contentful-token', keywords: ['cfpat-'], pattern: `CFPAT-[A-Za-z0-9_-]{43}${R}`, confidence: 0.95 },
@@ -413,6 +464,39 @@ export const SECRET_RULES: readonly SecretRule[] = [
   { id: 'onepassword-service-account-token', keywords: ['ops_eyj'], pattern: `${L}ops_eyJ[A-Za-z0-9+/]{250,2000}={0,3}`, confidence: 0.95 },
   { id: 'harness-token', keywords: ['pat.', 'sat.'], pattern: `${L}(?:pat|sat)\\.[A-Za-z0-9_-]{22}\\.[a-z0-9]{24}\\.[A-Za-z0-9]{20}${R}`, confidence: 0.95 },
   { id: 'fly-io-macaroon', keywords: ['fm1_', 'fm2_', 'fm1a_', 'fm1r_', 'fm2a_', 'fm2r_'], pattern: `${L}fm[12][ar]?_[A-Za-z0-9+/_-]{50,4000}={0,3}`, confidence: 0.9, minEntropy: 4.5 },
+  // From the providers' documented formats (as trufflehog's detectors describe them).
+  { id: 'posthog-personal-api-key', keywords: ['phx_'], pattern: `${L}phx_[A-Za-z0-9_]{43,48}${R}`, confidence: 0.9, minEntropy: 4.0 },
+  { id: 'nvidia-api-key', keywords: ['nvapi-'], pattern: `${L}nvapi-[A-Za-z0-9_-]{64}${R}`, confidence: 0.95, minEntropy: 4.0 },
+  { id: 'rootly-api-key', keywords: ['rootly_'], pattern: `${L}rootly_[a-f0-9]{64}${R}`, confidence: 0.95 },
+  { id: 'sourcegraph-cody-token', keywords: ['slk_'], pattern: `${L}slk_[a-f0-9]{64}${R}`, confidence: 0.9, minEntropy: 3.5 },
+  { id: 'flutterwave-secret-key', keywords: ['flwseck-', 'flwseck_test-'], pattern: `${L}FLWSECK(?:_TEST)?-[a-f0-9]{32}-X${R}`, confidence: 0.95 },
+  { id: 'ramp-client-secret', keywords: ['ramp_sec_'], pattern: `${L}ramp_sec_[A-Za-z0-9]{48}${R}`, confidence: 0.95, minEntropy: 4.0 },
+  { id: 'robinhood-crypto-api-key', keywords: ['rh-api-'], pattern: `${L}rh-api-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}${R}`, confidence: 0.9 },
+  { id: 'salad-cloud-api-key', keywords: ['salad_cloud_'], pattern: `${L}salad_cloud_[A-Za-z0-9]{1,7}_[A-Za-z0-9]{7,235}${R}`, confidence: 0.9, minEntropy: 3.8 },
+  { id: 'apify-api-token', keywords: ['apify_api_'], pattern: `${L}apify_api_[A-Za-z0-9]{36}${R}`, confidence: 0.95, minEntropy: 4.0 },
+  { id: 'trufflehog-enterprise-secret', keywords: ['thog-secret-'], pattern: `${L}thog-secret-[a-f0-9]{32}${R}`, confidence: 0.9 },
+  { id: 'ubidots-token', keywords: ['bbff-'], pattern: `${L}BBFF-[A-Za-z0-9]{30}${R}`, confidence: 0.9, check: (v) => /[0-9]/.test(v) && shannonEntropy(v) >= 4.0 },
+  { id: 'zapier-webhook-url', keywords: ['hooks.zapier.com/hooks/catch/'], pattern: `hooks\\.zapier\\.com/hooks/catch/[0-9]{4,12}/[A-Za-z0-9]{5,16}`, confidence: 0.85 },
+  { id: 'intra42-client-secret', keywords: ['s-s4t2', 'u-s4t2'], pattern: `${L}[su]-s4t2(?:ud|af)-[a-f0-9]{64}${R}`, confidence: 0.95 },
+  { id: 'supabase-secret-key', keywords: ['sb_secret_'], pattern: `${L}sb_secret_[A-Za-z0-9_-]{20,64}${R}`, confidence: 0.95, minEntropy: 3.8 },
+  { id: 'adobe-client-secret', keywords: ['p8e-'], pattern: `${L}p8e-[A-Za-z0-9_-]{32}${R}`, confidence: 0.85, check: (v) => /[0-9]/.test(v) && shannonEntropy(v) >= 4.0 },
+  { id: 'databricks-oauth-secret', keywords: ['dose'], pattern: `(?<![A-Za-z0-9])dose[a-f0-9]{32}(?![A-Za-z0-9])`, confidence: 0.85, minEntropy: 3.2 },
+  // JFrog reference tokens: the base64 of `reftkn` first.
+  { id: 'artifactory-reference-token', keywords: ['cmvmdgtu'], pattern: `${L}cmVmdGtu[A-Za-z0-9]{56}${R}`, confidence: 0.9, minEntropy: 4.0 },
+  { id: 'endor-labs-api-key', keywords: ['endr+'], pattern: `(?<![A-Za-z0-9])endr\\+[A-Za-z0-9-]{16}(?![A-Za-z0-9+-])`, confidence: 0.85, check: (v) => /[0-9]/.test(v) && shannonEntropy(v) >= 3.5 },
+  // Lob, GoCardless, Klaviyo: a bare `live_`/`test_`/`pk_` prefix, so the body's shape is exact.
+  { id: 'lob-api-key', keywords: ['live_', 'test_'], pattern: `(?<![A-Za-z0-9_-])(?:live|test)_[a-f0-9]{35}${R}`, confidence: 0.8, minEntropy: 3.3 },
+  {
+    id: 'gocardless-access-token',
+    keywords: ['live_'],
+    pattern: `(?<![A-Za-z0-9_-])live_[A-Za-z0-9_-]{40}${R}`,
+    confidence: 0.8,
+    check: (v) => /[0-9]/.test(v) && /[A-Z]/.test(v) && /[a-z]/.test(v.slice(5)) && shannonEntropy(v) >= 4.2,
+  },
+  { id: 'klaviyo-private-key', keywords: ['pk_'], pattern: `${L}pk_(?:[A-Za-z0-9]{6}_)?[a-f0-9]{34}${R}`, confidence: 0.8, minEntropy: 3.3 },
+  // Salesforce: an access token is the org id, `!`, then the session; a refresh token starts `5Aep861`.
+  { id: 'salesforce-access-token', keywords: ['00d'], pattern: `(?<![A-Za-z0-9])00D[A-Za-z0-9]{12,15}![A-Za-z0-9_.]{80,200}${R}`, confidence: 0.9, minEntropy: 4.0 },
+  { id: 'salesforce-refresh-token', keywords: ['5aep861'], pattern: `${L}5Aep861[A-Za-z0-9._]{80,200}${R}`, confidence: 0.9, minEntropy: 4.0 },
   {
     id: 'twitter-bearer-token',
     // The token starts with 21 `A`s, so the repeated-character placeholder rule must not apply.
@@ -475,9 +559,9 @@ export const SECRET_RULES: readonly SecretRule[] = [
     pattern: `[a-z+]{4,14}://[^\\s:@/?#'"]{0,64}:([^\\s@/?#'"]{3,128})@`,
     flags: 'i',
     confidence: 0.95,
-    check: (v, m) => !isReference(v) && !sameAsUser(v, m),
+    check: (v, m) => urlPassword(v, m),
   },
-  { id: 'url-password', keywords: ['://'], pattern: `://[^\\s:@/?#'"]{1,64}:([^\\s@/?#'"]{3,128})@(?=[A-Za-z0-9.[\\-])`, confidence: 0.8, check: (v, m) => !isReference(v) && !sameAsUser(v, m) },
+  { id: 'url-password', keywords: ['://'], pattern: `://[^\\s:@/?#'"]{1,64}:([^\\s@/?#'"]{3,128})@(?=[A-Za-z0-9.[\\-])`, confidence: 0.8, check: (v, m) => urlPassword(v, m) },
   { id: 'basic-auth-header', keywords: ['basic'], pattern: `basic[ \\t]{1,4}([A-Za-z0-9+/]{8,400}={0,2})(?![A-Za-z0-9+/=])`, flags: 'i', confidence: 0.85, check: basicAuthShaped },
   {
     id: 'bearer-token',
@@ -565,7 +649,8 @@ export const SECRET_RULES: readonly SecretRule[] = [
     keywords: ['machine'],
     pattern: `machine[ \\t]+\\S{1,253}\\s{1,10}login[ \\t]+\\S{1,128}\\s{1,10}password[ \\t]+(\\S{4,128})`,
     confidence: 0.85,
-    check: (v) => !isReference(v),
+    // `other-password`, `s3cr3t`: documentation's examples.
+    check: (v) => !isReference(v) && (v.length < 6 ? !leetWord(v) : passwordLooking(v)),
   },
   {
     id: 'prose-password',
