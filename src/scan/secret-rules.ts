@@ -202,7 +202,7 @@ function randomBody(v: string): boolean {
  * the value, and without the stop every `api_key=` of `api_key=api_key=…` would read (and
  * gate) the 256 characters after it.
  */
-const ASSIGN = `[A-Za-z0-9_.-]{0,30}["']?[ \\t]{0,4}(?::=|=>|[:=])[ \\t]{0,4}`;
+const ASSIGN = `[A-Za-z0-9_.-]{0,30}["']?\\]?[ \\t]{0,4}(?::=|=>|[:=])[ \\t]{0,4}`;
 function assignedValue(min: number, max: number): string {
   return `(?:"([^"\\s]{${min},${max}})"|'([^'\\s]{${min},${max}})'|([^\\s"'\`,;&<>()\\[\\]{}=]{${min},${max}}={0,2}))`;
 }
@@ -575,8 +575,9 @@ export const SECRET_RULES: readonly SecretRule[] = [
   // Generic assignments, gated by entropy and shape
   {
     id: 'generic-password',
-    keywords: ['password', 'passwd', 'passphrase', 'pwd', '_pass', '-pass', '.pass'],
-    pattern: `(?:password|passwd|passphrase|pwd|[_.-]pass(?![A-Za-z]))${ASSIGN}${assignedValue(6, 128)}`,
+    keywords: ['password', 'passwd', 'passphrase', 'pwd', '_pass', '-pass', '.pass', '"pass"', "'pass'"],
+    // A key named only `pass` counts when quoted (`{"user": "svc", "pass": "…"}`).
+    pattern: `(?:password|passwd|passphrase|pwd|[_.-]pass(?![A-Za-z])|["']pass(?=["']))${ASSIGN}${assignedValue(6, 128)}`,
     flags: 'i',
     confidence: 0.7,
     check: (v, m) => passwordLooking(v) && !placeholderInside(v) && !calledAfter(m) && !encryptedContext(v, m),
@@ -600,9 +601,10 @@ export const SECRET_RULES: readonly SecretRule[] = [
   // `sshpass -p`, `docker login -p`), in `.netrc`, or in a sentence ("the password is …").
   {
     id: 'generic-keyed-argument',
-    keywords: ['password', 'passwd', 'secret', 'token', 'api_key', 'api-key', 'apikey', 'credential', '_pass', 'accountkey', 'access_key', 'accesskey'],
+    keywords: ['password', 'passwd', 'secret', 'token', 'api_key', 'api-key', 'apikey', 'credential', '_pass', 'accountkey', 'access_key', 'accesskey', '_salt'],
     // The quote before the key name is checked in `check`: a look-behind here cost every keyword hit.
-    pattern: `(?:password|passwd|secret|token|api[_-]?key|credential|_pass|account[_-]?key|access[_-]?key)[A-Za-z0-9_.-]{0,20}["'][ \\t]{0,4},[ \\t]{0,4}(?:"([^"\\s]{6,256})"|'([^'\\s]{6,256})')`,
+    // `_salt`: WordPress's `define('AUTH_SALT', '…')`.
+    pattern: `(?:password|passwd|secret|token|api[_-]?key|credential|_pass|account[_-]?key|access[_-]?key|_salt)[A-Za-z0-9_.-]{0,20}["'][ \\t]{0,4},[ \\t]{0,4}(?:"([^"\\s]{6,256})"|'([^'\\s]{6,256})')`,
     flags: 'i',
     confidence: 0.7,
     check: (v, m) => quotedKeyBefore(m) && (/pass/i.test(m[0].slice(0, 12)) ? passwordLooking(v) : generatedLooking(3.3)(v)) && !encryptedContext(v, m),
@@ -638,8 +640,8 @@ export const SECRET_RULES: readonly SecretRule[] = [
   },
   {
     id: 'cli-password',
-    keywords: ['-u ', '--user ', '--user=', 'sshpass', 'mysql', 'mariadb', 'docker login', 'podman login', 'helm registry login', 'redis-cli'],
-    pattern: `(?:(?:-u|--user)[ =]["']?[^\\s:"'@/]{1,64}:|(?:sshpass|mysql(?:dump|admin)?|mariadb|(?:docker|podman|helm registry) login)\\b[^\\n|;&]{0,80}?[ \\t](?:-p[ \\t]?|--password[ \\t])|redis-cli\\b[^\\n|;&]{0,80}?[ \\t](?:-a|--pass)[ \\t])["']?([^\\s"'-][^\\s"']{3,127})`,
+    keywords: ['-u ', '--user ', '--user=', 'sshpass', 'mysql', 'mariadb', 'docker login', 'podman login', 'helm registry login', 'az login', 'redis-cli'],
+    pattern: `(?:(?:-u|--user)[ =]["']?[^\\s:"'@/]{1,64}:|(?:sshpass|mysql(?:dump|admin)?|mariadb|(?:docker|podman|helm registry|az) login)\\b[^\\n|;&]{0,80}?[ \\t](?:-p[ \\t]?|--password[ \\t])|redis-cli\\b[^\\n|;&]{0,80}?[ \\t](?:-a|--pass)[ \\t])["']?([^\\s"'-][^\\s"']{3,127})`,
     confidence: 0.75,
     check: passwordLooking,
     generic: true,
