@@ -6,8 +6,9 @@
 // `code` reads every text file under the paths (no .git, node_modules, vendored or minified
 // files, nothing over 1 MB) and counts findings per MB: in ordinary code each one is taken as
 // a false positive (`--list` prints them, masked, with file and rule).
-// `cases` reads JSON arrays or JSON lines of `{ "text": …, "secret": "…" | null }` (null or
-// absent: a non-secret); a positive counts as found when a finding covers the secret, and
+// `cases` reads JSON arrays or JSON lines of `{ "text": …, "secret": "…" | true | null }` (null or
+// absent: a non-secret; true: a secret somewhere in the text, found by any finding); a
+// positive counts as found when a finding covers the secret, and
 // a negative as flagged when there is any finding. `--list` prints misses and false positives.
 // `--time` prints the time `findSecrets` took per MB.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -96,7 +97,12 @@ if (mode === 'code') {
   let neg = 0;
   for (const c of cases) {
     const found = findSecrets(c.text);
-    if (typeof c.secret === 'string' && c.secret !== '') {
+    if (c.secret === true) {
+      // A case that holds a secret somewhere, not located: any finding counts.
+      pos++;
+      if (found.length > 0) tp++;
+      else if (list) console.log(`MISS\t${c.label ?? ''}\t${JSON.stringify(c.text).slice(0, 160)}`);
+    } else if (typeof c.secret === 'string' && c.secret !== '') {
       pos++;
       const at = c.text.indexOf(c.secret);
       const hit = found.some((f) => f.start <= at + c.secret.length - 1 && f.end > at && f.end - f.start >= Math.min(8, c.secret.length));
