@@ -186,6 +186,15 @@ function placeholderInside(value: string): boolean {
   return decoded !== undefined && (isAllowlistedSecret(decoded) || leetWord(decoded) || isReference(decoded));
 }
 
+/**
+ * A key whose name ends in an id (`AUTH0_CLIENT_ID`, `oauth.clientId`, `AUTH_USER_ID`) names
+ * an identifier: an OAuth client id or a user id is not a secret.
+ */
+function namesAnId(m: RegExpExecArray): boolean {
+  const name = /^[A-Za-z0-9_.-]*/.exec(m[0])?.[0] ?? '';
+  return /(?:[_.-](?:id|ID|Id)|[a-z0-9]Id)$/.test(name);
+}
+
 /** A value followed by `(` is a call (`password = PasswordField(…)`), not a value. */
 function calledAfter(m: RegExpExecArray): boolean {
   return m.input.charCodeAt(m.index + m[0].length) === 40;
@@ -592,7 +601,11 @@ export const SECRET_RULES: readonly SecretRule[] = [
     // A bare `…_key` (`ALGOLIA_KEY`, `cache_key`) names keys of every kind: its value must be
     // longer and more random than an `api_key`'s.
     check: (v, m) =>
-      (/^[_-]key/i.test(m[0]) ? v.length >= 20 && !/[:/]/.test(v) && generatedLooking(3.8)(v) : generatedLooking(3.3)(v)) && !placeholderInside(v) && !calledAfter(m) && !encryptedContext(v, m),
+      (/^[_-]key/i.test(m[0]) ? v.length >= 20 && !/[:/]/.test(v) && generatedLooking(3.8)(v) : generatedLooking(3.3)(v)) &&
+      !placeholderInside(v) &&
+      !calledAfter(m) &&
+      !namesAnId(m) &&
+      !encryptedContext(v, m),
     generic: true,
   },
   // Secrets passed without `=` or `:`: as the second argument after a key name
