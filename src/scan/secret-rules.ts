@@ -93,6 +93,8 @@ function wordIdentifier(value: string): boolean {
   return (
     /^(?:[a-z]{2,}|[A-Z]{1,5}[a-z]{2,})(?:[A-Z]{1,5}[a-z]+|_[a-z]+|-[a-z]+)*[0-9]{0,2}$/.test(value) ||
     /^[A-Z]+(?:_[A-Z]+)+[0-9]{0,2}$/.test(value) ||
+    // a PowerShell cmdlet (`Read-Host`, `Get-Credential`)
+    /^[A-Z][a-z]+-[A-Z][A-Za-z]+$/.test(value) ||
     // snake_case with a digit inside a word (`swagger_ui_oauth2_redirect_url`)
     /^[a-z][a-z0-9]{0,15}(?:_[a-z][a-z0-9]{0,15}){2,}$/.test(value)
   );
@@ -123,13 +125,6 @@ function unpercent(value: string): string {
 
 function passwordLooking(value: string): boolean {
   if (value.length < 6) return false;
-  const unescaped = unpercent(value);
-  if (unescaped !== value) {
-    // Words with a space (`a secret`, `pa ssword`) or control characters are a URL parser's
-    // test input, not a password.
-    if (/[\x00-\x1f\x7f]/.test(unescaped) || /^[A-Za-z]+(?: [A-Za-z]+)+$/.test(unescaped)) return false;
-    return passwordLooking(unescaped) || (unescaped.length < 6 && charClasses(unescaped) >= 3);
-  }
   // A short word with digits after it (`mot123`, `abc1234`): an example of a password;
   // control characters (`pass[\x7f`): a parser's test input.
   if (/^[a-z]{1,5}[0-9]{1,4}$/.test(value) || /[\x00-\x1f\x7f]|\\u00(?:[01][0-9a-fA-F]|7[fF])/.test(value)) return false;
@@ -177,7 +172,14 @@ function sameAsUser(password: string, m: RegExpExecArray): boolean {
  */
 function urlPassword(v: string, m: RegExpExecArray): boolean {
   if (isReference(v) || sameAsUser(v, m) || /^\[[A-Za-z _-]{1,20}\]$/.test(v)) return false;
-  return v.length < 6 ? !leetWord(v) : passwordLooking(v);
+  const unescaped = unpercent(v);
+  // Words with a space (`a secret`, `pa ssword`) or an escaped control character (`pass%5B%7F`)
+  // are a URL parser's test input, not a password.
+  if (unescaped !== v && (/^[A-Za-z]+(?: [A-Za-z]+)+$/.test(unescaped) || /[\x00-\x1f\x7f]/.test(unescaped))) return false;
+  const judged = unescaped;
+  // Random letters (`WgrmGgXpQvieMvfrIyzc`) can read as camelCase: in a URL only a word with
+  // digits, a lowercase word or a hyphenated/underscored name is taken for an example.
+  return judged.length < 6 ? !leetWord(judged) : passwordLooking(judged) || (!leetWord(judged) && !/^[a-z]+$|[_-]/.test(judged) && charClasses(judged) >= 2 && shannonEntropy(judged) >= 3.5);
 }
 
 /** Base64 of a placeholder (`Y2hhbmdlbWU=`: `changeme`) in a Kubernetes `Secret` is a placeholder too. */
@@ -209,11 +211,13 @@ function randomBody(v: string): boolean {
  * `key = value`, `key: value`, `"key": "value"`, `key := value`, `key => value`. An unquoted
  * value stops at the next `=` (base64 padding aside): that is the next assignment, not part of
  * the value, and without the stop every `api_key=` of `api_key=api_key=…` would read (and
- * gate) the 256 characters after it.
+ * gate) the 256 characters after it. It holds an `&` followed by no letter (`CZsmrnd&4805DG`),
+ * and stops at `&name` (the next query parameter). The key may be an index
+ * (`headers["X-Auth-Token"] = …`).
  */
 const ASSIGN = `[A-Za-z0-9_.-]{0,30}["']?\\]?[ \\t]{0,4}(?::=|=>|[:=])[ \\t]{0,4}`;
 function assignedValue(min: number, max: number): string {
-  return `(?:"([^"\\s]{${min},${max}})"|'([^'\\s]{${min},${max}})'|([^\\s"'\`,;&<>()\\[\\]{}=]{${min},${max}}={0,2}))`;
+  return `(?:"([^"\\s]{${min},${max}})"|'([^'\\s]{${min},${max}})'|((?:[^\\s"'\`,;&<>()\\[\\]{}=]|&(?![A-Za-z_])){${min},${max}}={0,2}))`;
 }
 
 export const SECRET_RULES: readonly SecretRule[] = [
@@ -656,6 +660,15 @@ export const SECRET_RULES: readonly SecretRule[] = [
     keywords: ['-u ', '--user ', '--user=', 'sshpass', 'mysql', 'mariadb', 'docker login', 'podman login', 'helm registry login', 'az login', 'redis-cli'],
     pattern: `(?:(?:-u|--user)[ =]["']?[^\\s:"'@/]{1,64}:|(?:sshpass|mysql(?:dump|admin)?|mariadb|(?:docker|podman|helm registry|az) login)\\b[^\\n|;&]{0,80}?[ \\t](?:-p[ \\t]?|--password[ \\t])|redis-cli\\b[^\\n|;&]{0,80}?[ \\t](?:-a|--pass)[ \\t])["']?([^\\s"'-][^\\s"']{3,127})`,
     confidence: 0.75,
+    check: passwordLooking,
+    generic: true,
+  },
+  {
+    id: 'powershell-plaintext-password',
+    keywords: ['convertto-securestring'],
+    pattern: `ConvertTo-SecureString[ \\t]+(?:-String[ \\t]+)?(?:"([^"\\s]{6,128})"|'([^'\\s]{6,128})')[ \\t]+-AsPlainText`,
+    flags: 'i',
+    confidence: 0.8,
     check: passwordLooking,
     generic: true,
   },
