@@ -673,6 +673,27 @@ export const SECRET_RULES: readonly SecretRule[] = [
     generic: true,
   },
   {
+    // A Discord bot token: the base64 of the bot's numeric id, a timestamp, an HMAC. With no
+    // literal in it, it is looked for where a bot logs in (`Authorization: Bot …`,
+    // `bot.run("…")`, `client.login("…")`), and its first part must decode to the id.
+    id: 'discord-bot-token',
+    keywords: ['bot ', 'bot.run(', '.login('],
+    pattern: `(?:Bot[ \\t]{1,4}|bot\\.run\\([ \\t]{0,4}["'\`]|\\.login\\([ \\t]{0,4}["'\`])([MNO][A-Za-z0-9_-]{23,27}\\.[A-Za-z0-9_-]{6}\\.[A-Za-z0-9_-]{27,38})(?![A-Za-z0-9_-])`,
+    flags: 'i',
+    confidence: 0.85,
+    check: (v) => /^[0-9]{17,20}$/.test(base64Decode(v.slice(0, v.indexOf('.'))) ?? '') && shannonEntropy(v.slice(v.lastIndexOf('.') + 1)) >= 4.0,
+  },
+  {
+    // Terraform: `variable "db_password" { default = "…" }`.
+    id: 'terraform-variable-default',
+    keywords: ['variable "'],
+    pattern: `variable[ \\t]{1,4}"[A-Za-z0-9_-]{0,40}(?:password|passwd|secret|token|api_key|apikey)[A-Za-z0-9_-]{0,20}"[ \\t]{0,4}\\{[^}]{0,200}?default[ \\t]{0,4}=[ \\t]{0,4}"([^"\\s]{6,128})"`,
+    flags: 'i',
+    confidence: 0.75,
+    check: (v, m) => (/pass/i.test(m[0].slice(0, 60)) ? passwordLooking(v) : generatedLooking(3.3)(v)) && !placeholderInside(v),
+    generic: true,
+  },
+  {
     id: 'netrc-password',
     keywords: ['machine'],
     pattern: `machine[ \\t]+\\S{1,253}\\s{1,10}login[ \\t]+\\S{1,128}\\s{1,10}password[ \\t]+(\\S{4,128})`,
