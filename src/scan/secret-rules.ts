@@ -158,6 +158,16 @@ function quotedKeyBefore(m: RegExpExecArray): boolean {
   return false;
 }
 
+/**
+ * The key name of a match is the value of a `name` key (`- name: DB_PASSWORD`,
+ * `{"name": "API_TOKEN"`): the name's characters, a quote, `:` and `name` just before it.
+ */
+function nameKeyBefore(m: RegExpExecArray): boolean {
+  let i = m.index - 1;
+  while (i >= 0 && m.index - i <= 40 && /[A-Za-z0-9_.-]/.test(m.input[i] as string)) i--;
+  return /name["']?[ \t]{0,4}[:=][ \t]{0,4}["']?$/i.test(m.input.slice(Math.max(0, i - 14), i + 1));
+}
+
 /** `postgres:postgres@`, `guest:guest@`: a password that repeats the user name is a default. */
 function sameAsUser(password: string, m: RegExpExecArray): boolean {
   const userinfo = m[0].slice(m[0].indexOf('://') + 3);
@@ -241,7 +251,8 @@ export const SECRET_RULES: readonly SecretRule[] = [
   {
     id: 'aws-secret-key',
     keywords: ['aws_secret', 'aws-secret', 'awssecret', 'secretaccesskey', 'secret_access_key'],
-    pattern: `(?:aws[_-]?secret[_-]?(?:access[_-]?)?key|secret_?access_?key)["']?[ \\t]{0,4}[:=][ \\t]{0,4}["']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])`,
+    // `[:=]` or, as `aws configure set aws_secret_access_key …` writes it, a space.
+    pattern: `(?:aws[_-]?secret[_-]?(?:access[_-]?)?key|secret_?access_?key)["']?(?:[ \\t]{0,4}[:=][ \\t]{0,4}|[ \\t]{1,4})["']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])`,
     flags: 'i',
     confidence: 0.9,
     minEntropy: 4.0,
@@ -628,6 +639,17 @@ export const SECRET_RULES: readonly SecretRule[] = [
     generic: true,
   },
   {
+    // A name/value pair: a Kubernetes `env:` entry (`- name: DB_PASSWORD` then `value: …`), an
+    // ECS task definition or API payload (`{"name": "API_TOKEN", "value": "…"}`).
+    id: 'name-value-secret',
+    keywords: ['password', 'passwd', 'secret', 'token', 'api_key', 'apikey', 'api-key', '_pass', 'credential'],
+    pattern: `(?:password|passwd|secret|token|api[_-]?key|_pass|credential)[A-Za-z0-9_.-]{0,30}["']?[ \\t]{0,4}(?:,[ \\t]{0,4}|\\r?\\n[ \\t]{0,40})["']?value["']?[ \\t]{0,4}[:=][ \\t]{0,4}${assignedValue(6, 256)}`,
+    flags: 'i',
+    confidence: 0.75,
+    check: (v, m) => nameKeyBefore(m) && (/pass/i.test(m[0].slice(0, 12)) ? passwordLooking(v) : generatedLooking(3.3)(v)) && !placeholderInside(v) && !encryptedContext(v, m),
+    generic: true,
+  },
+  {
     id: 'xml-element-secret',
     // `<password>…</password>` (Maven's settings.xml, Jenkins and .NET configs), `<db.secret>`.
     keywords: ['password>', 'passwd>', 'secret>', 'token>', 'apikey>', 'api_key>', 'api-key>', 'accesskey>', 'access_key>'],
@@ -657,8 +679,8 @@ export const SECRET_RULES: readonly SecretRule[] = [
   },
   {
     id: 'cli-password',
-    keywords: ['-u ', '--user ', '--user=', 'sshpass', 'mysql', 'mariadb', 'docker login', 'podman login', 'helm registry login', 'az login', 'redis-cli'],
-    pattern: `(?:(?:-u|--user)[ =]["']?[^\\s:"'@/]{1,64}:|(?:sshpass|mysql(?:dump|admin)?|mariadb|(?:docker|podman|helm registry|az) login)\\b[^\\n|;&]{0,80}?[ \\t](?:-p[ \\t]?|--password[ \\t])|redis-cli\\b[^\\n|;&]{0,80}?[ \\t](?:-a|--pass)[ \\t])["']?([^\\s"'-][^\\s"']{3,127})`,
+    keywords: ['-u ', '--user ', '--user=', 'sshpass', 'mysql', 'mariadb', 'docker login', 'podman login', 'helm registry login', 'az login', 'redis-cli', 'gh secret set'],
+    pattern: `(?:(?:-u|--user)[ =]["']?[^\\s:"'@/]{1,64}:|(?:sshpass|mysql(?:dump|admin)?|mariadb|(?:docker|podman|helm registry|az) login)\\b[^\\n|;&]{0,80}?[ \\t](?:-p[ \\t]?|--password[ \\t])|redis-cli\\b[^\\n|;&]{0,80}?[ \\t](?:-a|--pass)[ \\t]|gh secret set\\b[^\\n|;&]{0,80}?[ \\t](?:-b[ \\t]?|--body[ \\t=]))["']?([^\\s"'-][^\\s"']{3,127})`,
     confidence: 0.75,
     check: passwordLooking,
     generic: true,
