@@ -74,7 +74,10 @@ function basicAuthShaped(value: string): boolean {
   if (decoded === undefined || !/^[\x20-\x7e]+$/.test(decoded)) return false;
   const colon = decoded.indexOf(':');
   // `test:test`, `user:pass`: an example, not a credential.
-  return colon > 0 && colon < decoded.length - 1 && !isAllowlistedSecret(decoded) && !isAllowlistedSecret(decoded.slice(colon + 1));
+  if (colon <= 0 || colon >= decoded.length - 1 || isAllowlistedSecret(decoded)) return false;
+  const password = decoded.slice(colon + 1);
+  // `user:password123`: an example password (a short one is judged by the allowlist alone).
+  return !isAllowlistedSecret(password) && (password.length < 6 ? !leetWord(password) : passwordLooking(password));
 }
 
 /** A lowercased access key id's 16 characters: a digit, at most 5 vowels, not a word. */
@@ -90,6 +93,8 @@ function wordIdentifier(value: string): boolean {
   return (
     /^(?:[a-z]{2,}|[A-Z]{1,5}[a-z]{2,})(?:[A-Z]{1,5}[a-z]+|_[a-z]+|-[a-z]+)*[0-9]{0,2}$/.test(value) ||
     /^[A-Z]+(?:_[A-Z]+)+[0-9]{0,2}$/.test(value) ||
+    // a PowerShell cmdlet (`Read-Host`, `Get-Credential`)
+    /^[A-Z][a-z]+-[A-Z][A-Za-z]+$/.test(value) ||
     // snake_case with a digit inside a word (`swagger_ui_oauth2_redirect_url`)
     /^[a-z][a-z0-9]{0,15}(?:_[a-z][a-z0-9]{0,15}){2,}$/.test(value)
   );
@@ -108,8 +113,21 @@ function decodedText(value: string): string | undefined {
   return /^[\x21-\x7e]{4,}$/.test(decoded) ? decoded : undefined;
 }
 
+/** Percent-escapes decoded (`a%20secret`, `p%40ssword`), for judging a value taken from a URL. */
+function unpercent(value: string): string {
+  if (!value.includes('%')) return value;
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
 function passwordLooking(value: string): boolean {
   if (value.length < 6) return false;
+  // A short word with digits after it (`mot123`, `abc1234`): an example of a password;
+  // control characters (`pass[\x7f`): a parser's test input.
+  if (/^[a-z]{1,5}[0-9]{1,4}$/.test(value) || /[\x00-\x1f\x7f]|\\u00(?:[01][0-9a-fA-F]|7[fF])/.test(value)) return false;
   // A single word, capitalized word or camelCase identifier is a name, not a password; a
   // leetspeak word with a digit (`password1`, `s00pers3cret`) is an example of one.
   if (/^[A-Za-z][a-z]*$/.test(value) || wordIdentifier(value) || leetWord(value)) return false;
@@ -140,16 +158,53 @@ function quotedKeyBefore(m: RegExpExecArray): boolean {
   return false;
 }
 
+/**
+ * The key name of a match is the value of a `name` key (`- name: DB_PASSWORD`,
+ * `{"name": "API_TOKEN"`): the name's characters, a quote, `:` and `name` just before it.
+ */
+function nameKeyBefore(m: RegExpExecArray): boolean {
+  let i = m.index - 1;
+  while (i >= 0 && m.index - i <= 40 && /[A-Za-z0-9_.-]/.test(m.input[i] as string)) i--;
+  return /name["']?[ \t]{0,4}[:=][ \t]{0,4}["']?$/i.test(m.input.slice(Math.max(0, i - 14), i + 1));
+}
+
 /** `postgres:postgres@`, `guest:guest@`: a password that repeats the user name is a default. */
 function sameAsUser(password: string, m: RegExpExecArray): boolean {
   const userinfo = m[0].slice(m[0].indexOf('://') + 3);
   return userinfo.startsWith(`${password}:`);
 }
 
+/**
+ * The password of a URL's userinfo: not a reference, not the user name again, not a mask
+ * (`[secure]`), and a password by the generic gate once its percent-escapes are decoded
+ * (`user:password123@`, `jo:a%20secret@` are a parser's tests). A short one (`s3cr`) is
+ * judged by the allowlist alone.
+ */
+function urlPassword(v: string, m: RegExpExecArray): boolean {
+  if (isReference(v) || sameAsUser(v, m) || /^\[[A-Za-z _-]{1,20}\]$/.test(v)) return false;
+  const unescaped = unpercent(v);
+  // Words with a space (`a secret`, `pa ssword`) or an escaped control character (`pass%5B%7F`)
+  // are a URL parser's test input, not a password.
+  if (unescaped !== v && (/^[A-Za-z]+(?: [A-Za-z]+)+$/.test(unescaped) || /[\x00-\x1f\x7f]/.test(unescaped))) return false;
+  const judged = unescaped;
+  // Random letters (`WgrmGgXpQvieMvfrIyzc`) can read as camelCase: in a URL only a word with
+  // digits, a lowercase word or a hyphenated/underscored name is taken for an example.
+  return judged.length < 6 ? !leetWord(judged) : passwordLooking(judged) || (!leetWord(judged) && !/^[a-z]+$|[_-]/.test(judged) && charClasses(judged) >= 2 && shannonEntropy(judged) >= 3.5);
+}
+
 /** Base64 of a placeholder (`Y2hhbmdlbWU=`: `changeme`) in a Kubernetes `Secret` is a placeholder too. */
 function placeholderInside(value: string): boolean {
   const decoded = decodedText(value);
   return decoded !== undefined && (isAllowlistedSecret(decoded) || leetWord(decoded) || isReference(decoded));
+}
+
+/**
+ * A key whose name ends in an id (`AUTH0_CLIENT_ID`, `oauth.clientId`, `AUTH_USER_ID`) names
+ * an identifier: an OAuth client id or a user id is not a secret.
+ */
+function namesAnId(m: RegExpExecArray): boolean {
+  const name = /^[A-Za-z0-9_.-]*/.exec(m[0])?.[0] ?? '';
+  return /(?:[_.-](?:id|ID|Id)|[a-z0-9]Id)$/.test(name);
 }
 
 /** A value followed by `(` is a call (`password = PasswordField(…)`), not a value. */
@@ -166,11 +221,13 @@ function randomBody(v: string): boolean {
  * `key = value`, `key: value`, `"key": "value"`, `key := value`, `key => value`. An unquoted
  * value stops at the next `=` (base64 padding aside): that is the next assignment, not part of
  * the value, and without the stop every `api_key=` of `api_key=api_key=…` would read (and
- * gate) the 256 characters after it.
+ * gate) the 256 characters after it. It holds an `&` followed by no letter (`CZsmrnd&4805DG`),
+ * and stops at `&name` (the next query parameter). The key may be an index
+ * (`headers["X-Auth-Token"] = …`).
  */
-const ASSIGN = `[A-Za-z0-9_.-]{0,30}["']?[ \\t]{0,4}(?::=|=>|[:=])[ \\t]{0,4}`;
+const ASSIGN = `[A-Za-z0-9_.-]{0,30}["']?\\]?[ \\t]{0,4}(?::=|=>|[:=])[ \\t]{0,4}`;
 function assignedValue(min: number, max: number): string {
-  return `(?:"([^"\\s]{${min},${max}})"|'([^'\\s]{${min},${max}})'|([^\\s"'\`,;&<>()\\[\\]{}=]{${min},${max}}={0,2}))`;
+  return `(?:"([^"\\s]{${min},${max}})"|'([^'\\s]{${min},${max}})'|((?:[^\\s"'\`,;&<>()\\[\\]{}=]|&(?![A-Za-z_])){${min},${max}}={0,2}))`;
 }
 
 export const SECRET_RULES: readonly SecretRule[] = [
@@ -194,7 +251,8 @@ export const SECRET_RULES: readonly SecretRule[] = [
   {
     id: 'aws-secret-key',
     keywords: ['aws_secret', 'aws-secret', 'awssecret', 'secretaccesskey', 'secret_access_key'],
-    pattern: `(?:aws[_-]?secret[_-]?(?:access[_-]?)?key|secret_?access_?key)["']?[ \\t]{0,4}[:=][ \\t]{0,4}["']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])`,
+    // `[:=]` or, as `aws configure set aws_secret_access_key …` writes it, a space.
+    pattern: `(?:aws[_-]?secret[_-]?(?:access[_-]?)?key|secret_?access_?key)["']?(?:[ \\t]{0,4}[:=][ \\t]{0,4}|[ \\t]{1,4})["']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])`,
     flags: 'i',
     confidence: 0.9,
     minEntropy: 4.0,
@@ -228,7 +286,7 @@ export const SECRET_RULES: readonly SecretRule[] = [
     confidence: 0.8,
     check: (_v, m) => /[?&](?:sv|se|sp)=/.test(m.input.slice(Math.max(0, m.index - 400), m.index)),
   },
-  { id: 'alibaba-access-key', keywords: ['ltai'], pattern: `${L}LTAI[A-Za-z0-9]{12,20}${R}`, confidence: 0.85, minEntropy: 3.5 },
+  { id: 'alibaba-access-key', keywords: ['ltai'], pattern: `${L}LTAI[A-Za-z0-9]{12,21}${R}`, confidence: 0.85, minEntropy: 3.5 },
   { id: 'digitalocean-token', keywords: ['dop_v1_', 'doo_v1_', 'dor_v1_'], pattern: `do[opr]_v1_[a-f0-9]{64}${R}`, confidence: 0.95 },
   { id: 'heroku-api-key', keywords: ['hrku-'], pattern: `HRKU-[A-Za-z0-9_-]{40,80}${R}`, confidence: 0.85, minEntropy: 3.5 },
   { id: 'databricks-token', keywords: ['dapi'], pattern: `${L}dapi[a-f0-9]{32}(?:-[0-9])?${R}`, confidence: 0.9 },
@@ -304,7 +362,12 @@ export const SECRET_RULES: readonly SecretRule[] = [
   { id: 'slack-legacy-token', keywords: ['xoxa-', 'xoxo-', 'xoxr-', 'xoxs-'], pattern: `xox[aors]-[0-9]{1,13}-[A-Za-z0-9-]{10,80}${R}`, confidence: 0.9, minEntropy: 3.3 },
   { id: 'slack-config-token', keywords: ['xoxe.xox', 'xoxe-'], pattern: `xoxe(?:\\.xox[bp])?-[0-9]-[A-Za-z0-9]{100,200}${R}`, confidence: 0.95 },
   { id: 'slack-app-token', keywords: ['xapp-'], pattern: `xapp-[0-9]-[A-Z0-9]{9,11}-[0-9]{10,13}-[a-f0-9]{64}${R}`, confidence: 0.97 },
-  { id: 'slack-webhook-url', keywords: ['hooks.slack.com/'], pattern: `hooks\\.slack\\.com/(?:services|workflows|triggers)/T[A-Z0-9]{8,11}/[A-Z0-9]{8,12}/[A-Za-z0-9]{20,32}`, confidence: 0.95 },
+  {
+    id: 'slack-webhook-url',
+    keywords: ['hooks.slack.com/'],
+    pattern: `hooks\\.slack\\.com/(?:services|workflows|triggers)/T[A-Z0-9]{8,11}/[A-Z0-9]{8,12}/(?:[0-9]{10,20}/)?[A-Za-z0-9]{20,32}`,
+    confidence: 0.95,
+  },
   {
     id: 'discord-webhook-url',
     keywords: ['discord.com/api/webhooks/', 'discordapp.com/api/webhooks/'],
@@ -322,7 +385,13 @@ export const SECRET_RULES: readonly SecretRule[] = [
   { id: 'brevo-api-key', keywords: ['xkeysib-', 'xsmtpsib-'], pattern: `x(?:keysib|smtpsib)-[a-f0-9]{64}-[A-Za-z0-9]{16}${R}`, confidence: 0.97 },
   { id: 'mailersend-api-token', keywords: ['mlsn.'], pattern: `${L}mlsn\\.[a-f0-9]{64}${R}`, confidence: 0.95 },
   { id: 'resend-api-key', keywords: ['re_'], pattern: `${L}re_[A-Za-z0-9]{8}_[A-Za-z0-9]{24}${R}`, confidence: 0.9, check: (v) => /[0-9]/.test(v) && shannonEntropy(v) >= 4.0 },
-  { id: 'mailgun-api-key', keywords: ['key-'], pattern: `${L}key-[a-f0-9]{32}${R}`, confidence: 0.8, minEntropy: 3.4 },
+  {
+    id: 'mailgun-api-key',
+    keywords: ['key-'],
+    pattern: `${L}key-[a-z0-9]{32}${R}`,
+    confidence: 0.8,
+    check: (v) => /[0-9]/.test(v) && shannonEntropy(v) >= 3.4 && (/^key-[a-f0-9]{32}$/.test(v) || shannonEntropy(v) >= 4.0),
+  },
   { id: 'mailchimp-api-key', keywords: ['-us'], back: 32, pattern: `${L}[a-f0-9]{32}-us[0-9]{1,2}${R}`, confidence: 0.85, minEntropy: 3.2 },
   { id: 'twilio-api-key', keywords: ['sk'], pattern: `(?<![A-Za-z0-9])SK[a-f0-9]{32}(?![A-Za-z0-9])`, confidence: 0.8, minEntropy: 3.2 },
   { id: 'firebase-cloud-messaging-key', keywords: [':apa91b'], back: 11, pattern: `${L}AAAA[A-Za-z0-9_-]{7}:APA91b[A-Za-z0-9_-]{130,140}${R}`, confidence: 0.95 },
@@ -370,7 +439,13 @@ export const SECRET_RULES: readonly SecretRule[] = [
   { id: 'pinecone-api-key', keywords: ['pcsk_'], pattern: `${L}pcsk_[A-Za-z0-9]{4,8}_[A-Za-z0-9]{50,80}${R}`, confidence: 0.95 },
   { id: 'openai-session-token', keywords: ['sess-'], pattern: `${L}sess-[A-Za-z0-9]{40}${R}`, confidence: 0.85, check: (v) => /[0-9]/.test(v) && shannonEntropy(v) >= 4.0 },
   { id: 'groq-api-key', keywords: ['gsk_'], pattern: `${L}gsk_[A-Za-z0-9]{52}${R}`, confidence: 0.95 },
-  { id: 'huggingface-token', keywords: ['hf_', 'api_org_'], pattern: `${L}(?:hf_|api_org_)[A-Za-z]{34}${R}`, confidence: 0.9, minEntropy: 3.8 },
+  {
+    id: 'huggingface-token',
+    keywords: ['hf_', 'api_org_'],
+    pattern: `${L}(?:hf_|api_org_)[A-Za-z0-9]{34}${R}`,
+    confidence: 0.9,
+    check: (v) => /[A-Z]/.test(v) && /[a-z]/.test(v.slice(3)) && shannonEntropy(v) >= 3.8,
+  },
   { id: 'replicate-api-token', keywords: ['r8_'], pattern: `${L}r8_[A-Za-z0-9]{37}${R}`, confidence: 0.9, minEntropy: 3.8 },
   { id: 'perplexity-api-key', keywords: ['pplx-'], pattern: `${L}pplx-[A-Za-z0-9]{48}${R}`, confidence: 0.95 },
   { id: 'xai-api-key', keywords: ['xai-'], pattern: `${L}xai-[A-Za-z0-9]{70,90}${R}`, confidence: 0.9, minEntropy: 4.0 },
@@ -379,7 +454,7 @@ export const SECRET_RULES: readonly SecretRule[] = [
   { id: 'notion-token', keywords: ['ntn_', 'secret_'], pattern: `${L}(?:ntn_[A-Za-z0-9]{46}|secret_[A-Za-z0-9]{43})${R}`, confidence: 0.85, minEntropy: 4.0 },
   { id: 'postman-api-key', keywords: ['pmak-'], pattern: `PMAK-[a-f0-9]{24}-[a-f0-9]{34}${R}`, confidence: 0.97 },
   { id: 'new-relic-user-key', keywords: ['nrak-'], pattern: `NRAK-[A-Z0-9]{27}${R}`, confidence: 0.95 },
-  { id: 'new-relic-key', keywords: ['nrjs-', 'nrii-'], pattern: `(?:NRJS-[a-f0-9]{19}|NRII-[A-Za-z0-9_-]{32})${R}`, confidence: 0.9, minEntropy: 3.2 },
+  { id: 'new-relic-key', keywords: ['nrjs-', 'nrii-', 'nriq-'], pattern: `(?:NRJS-[a-f0-9]{19}|NRI[IQ]-[A-Za-z0-9_-]{25,32})${R}`, confidence: 0.9, minEntropy: 3.2 },
   { id: 'sentry-auth-token', keywords: ['sntrys_', 'sntryu_'], pattern: `(?:sntrys_[A-Za-z0-9+/=_]{60,250}|sntryu_[a-f0-9]{64})${R}`, confidence: 0.95 },
   { id: 'grafana-token', keywords: ['glsa_', 'glc_'], pattern: `${L}(?:glsa_[A-Za-z0-9]{32}_[a-f0-9]{8}|glc_[A-Za-z0-9+/]{32,400}={0,2})${R}`, confidence: 0.95 },
   { id: 'contentful-token', keywords: ['cfpat-'], pattern: `CFPAT-[A-Za-z0-9_-]{43}${R}`, confidence: 0.95 },
@@ -413,6 +488,39 @@ export const SECRET_RULES: readonly SecretRule[] = [
   { id: 'onepassword-service-account-token', keywords: ['ops_eyj'], pattern: `${L}ops_eyJ[A-Za-z0-9+/]{250,2000}={0,3}`, confidence: 0.95 },
   { id: 'harness-token', keywords: ['pat.', 'sat.'], pattern: `${L}(?:pat|sat)\\.[A-Za-z0-9_-]{22}\\.[a-z0-9]{24}\\.[A-Za-z0-9]{20}${R}`, confidence: 0.95 },
   { id: 'fly-io-macaroon', keywords: ['fm1_', 'fm2_', 'fm1a_', 'fm1r_', 'fm2a_', 'fm2r_'], pattern: `${L}fm[12][ar]?_[A-Za-z0-9+/_-]{50,4000}={0,3}`, confidence: 0.9, minEntropy: 4.5 },
+  // From the providers' documented formats (as trufflehog's detectors describe them).
+  { id: 'posthog-personal-api-key', keywords: ['phx_'], pattern: `${L}phx_[A-Za-z0-9_]{43,48}${R}`, confidence: 0.9, minEntropy: 4.0 },
+  { id: 'nvidia-api-key', keywords: ['nvapi-'], pattern: `${L}nvapi-[A-Za-z0-9_-]{64}${R}`, confidence: 0.95, minEntropy: 4.0 },
+  { id: 'rootly-api-key', keywords: ['rootly_'], pattern: `${L}rootly_[a-f0-9]{64}${R}`, confidence: 0.95 },
+  { id: 'sourcegraph-cody-token', keywords: ['slk_'], pattern: `${L}slk_[a-f0-9]{64}${R}`, confidence: 0.9, minEntropy: 3.5 },
+  { id: 'flutterwave-secret-key', keywords: ['flwseck-', 'flwseck_test-'], pattern: `${L}FLWSECK(?:_TEST)?-[a-f0-9]{32}-X${R}`, confidence: 0.95 },
+  { id: 'ramp-client-secret', keywords: ['ramp_sec_'], pattern: `${L}ramp_sec_[A-Za-z0-9]{48}${R}`, confidence: 0.95, minEntropy: 4.0 },
+  { id: 'robinhood-crypto-api-key', keywords: ['rh-api-'], pattern: `${L}rh-api-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}${R}`, confidence: 0.9 },
+  { id: 'salad-cloud-api-key', keywords: ['salad_cloud_'], pattern: `${L}salad_cloud_[A-Za-z0-9]{1,7}_[A-Za-z0-9]{7,235}${R}`, confidence: 0.9, minEntropy: 3.8 },
+  { id: 'apify-api-token', keywords: ['apify_api_'], pattern: `${L}apify_api_[A-Za-z0-9]{36}${R}`, confidence: 0.95, minEntropy: 4.0 },
+  { id: 'trufflehog-enterprise-secret', keywords: ['thog-secret-'], pattern: `${L}thog-secret-[a-f0-9]{32}${R}`, confidence: 0.9 },
+  { id: 'ubidots-token', keywords: ['bbff-'], pattern: `${L}BBFF-[A-Za-z0-9]{30}${R}`, confidence: 0.9, check: (v) => /[0-9]/.test(v) && shannonEntropy(v) >= 4.0 },
+  { id: 'zapier-webhook-url', keywords: ['hooks.zapier.com/hooks/catch/'], pattern: `hooks\\.zapier\\.com/hooks/catch/[0-9]{4,12}/[A-Za-z0-9]{5,16}`, confidence: 0.85 },
+  { id: 'intra42-client-secret', keywords: ['s-s4t2', 'u-s4t2'], pattern: `${L}[su]-s4t2(?:ud|af)-[a-f0-9]{64}${R}`, confidence: 0.95 },
+  { id: 'supabase-secret-key', keywords: ['sb_secret_'], pattern: `${L}sb_secret_[A-Za-z0-9_-]{20,64}${R}`, confidence: 0.95, minEntropy: 3.8 },
+  { id: 'adobe-client-secret', keywords: ['p8e-'], pattern: `${L}p8e-[A-Za-z0-9_-]{32}${R}`, confidence: 0.85, check: (v) => /[0-9]/.test(v) && shannonEntropy(v) >= 4.0 },
+  { id: 'databricks-oauth-secret', keywords: ['dose'], pattern: `(?<![A-Za-z0-9])dose[a-f0-9]{32}(?![A-Za-z0-9])`, confidence: 0.85, minEntropy: 3.2 },
+  // JFrog reference tokens: the base64 of `reftkn` first.
+  { id: 'artifactory-reference-token', keywords: ['cmvmdgtu'], pattern: `${L}cmVmdGtu[A-Za-z0-9]{56}${R}`, confidence: 0.9, minEntropy: 4.0 },
+  { id: 'endor-labs-api-key', keywords: ['endr+'], pattern: `(?<![A-Za-z0-9])endr\\+[A-Za-z0-9-]{16}(?![A-Za-z0-9+-])`, confidence: 0.85, check: (v) => /[0-9]/.test(v) && shannonEntropy(v) >= 3.5 },
+  // Lob, GoCardless, Klaviyo: a bare `live_`/`test_`/`pk_` prefix, so the body's shape is exact.
+  { id: 'lob-api-key', keywords: ['live_', 'test_'], pattern: `(?<![A-Za-z0-9_-])(?:live|test)_[a-f0-9]{35}${R}`, confidence: 0.8, minEntropy: 3.3 },
+  {
+    id: 'gocardless-access-token',
+    keywords: ['live_'],
+    pattern: `(?<![A-Za-z0-9_-])live_[A-Za-z0-9_-]{40}${R}`,
+    confidence: 0.8,
+    check: (v) => /[0-9]/.test(v) && /[A-Z]/.test(v) && /[a-z]/.test(v.slice(5)) && shannonEntropy(v) >= 4.2,
+  },
+  { id: 'klaviyo-private-key', keywords: ['pk_'], pattern: `${L}pk_(?:[A-Za-z0-9]{6}_)?[a-f0-9]{34}${R}`, confidence: 0.8, minEntropy: 3.3 },
+  // Salesforce: an access token is the org id, `!`, then the session; a refresh token starts `5Aep861`.
+  { id: 'salesforce-access-token', keywords: ['00d'], pattern: `(?<![A-Za-z0-9])00D[A-Za-z0-9]{12,15}![A-Za-z0-9_.]{80,200}${R}`, confidence: 0.9, minEntropy: 4.0 },
+  { id: 'salesforce-refresh-token', keywords: ['5aep861'], pattern: `${L}5Aep861[A-Za-z0-9._]{80,200}${R}`, confidence: 0.9, minEntropy: 4.0 },
   {
     id: 'twitter-bearer-token',
     // The token starts with 21 `A`s, so the repeated-character placeholder rule must not apply.
@@ -475,9 +583,9 @@ export const SECRET_RULES: readonly SecretRule[] = [
     pattern: `[a-z+]{4,14}://[^\\s:@/?#'"]{0,64}:([^\\s@/?#'"]{3,128})@`,
     flags: 'i',
     confidence: 0.95,
-    check: (v, m) => !isReference(v) && !sameAsUser(v, m),
+    check: (v, m) => urlPassword(v, m),
   },
-  { id: 'url-password', keywords: ['://'], pattern: `://[^\\s:@/?#'"]{1,64}:([^\\s@/?#'"]{3,128})@(?=[A-Za-z0-9.[\\-])`, confidence: 0.8, check: (v, m) => !isReference(v) && !sameAsUser(v, m) },
+  { id: 'url-password', keywords: ['://'], pattern: `://[^\\s:@/?#'"]{1,64}:([^\\s@/?#'"]{3,128})@(?=[A-Za-z0-9.[\\-])`, confidence: 0.8, check: (v, m) => urlPassword(v, m) },
   { id: 'basic-auth-header', keywords: ['basic'], pattern: `basic[ \\t]{1,4}([A-Za-z0-9+/]{8,400}={0,2})(?![A-Za-z0-9+/=])`, flags: 'i', confidence: 0.85, check: basicAuthShaped },
   {
     id: 'bearer-token',
@@ -491,8 +599,9 @@ export const SECRET_RULES: readonly SecretRule[] = [
   // Generic assignments, gated by entropy and shape
   {
     id: 'generic-password',
-    keywords: ['password', 'passwd', 'passphrase', 'pwd', '_pass', '-pass', '.pass'],
-    pattern: `(?:password|passwd|passphrase|pwd|[_.-]pass(?![A-Za-z]))${ASSIGN}${assignedValue(6, 128)}`,
+    keywords: ['password', 'passwd', 'passphrase', 'pwd', '_pass', '-pass', '.pass', '"pass"', "'pass'"],
+    // A key named only `pass` counts when quoted (`{"user": "svc", "pass": "…"}`).
+    pattern: `(?:password|passwd|passphrase|pwd|[_.-]pass(?![A-Za-z])|["']pass(?=["']))${ASSIGN}${assignedValue(6, 128)}`,
     flags: 'i',
     confidence: 0.7,
     check: (v, m) => passwordLooking(v) && !placeholderInside(v) && !calledAfter(m) && !encryptedContext(v, m),
@@ -507,7 +616,11 @@ export const SECRET_RULES: readonly SecretRule[] = [
     // A bare `…_key` (`ALGOLIA_KEY`, `cache_key`) names keys of every kind: its value must be
     // longer and more random than an `api_key`'s.
     check: (v, m) =>
-      (/^[_-]key/i.test(m[0]) ? v.length >= 20 && !/[:/]/.test(v) && generatedLooking(3.8)(v) : generatedLooking(3.3)(v)) && !placeholderInside(v) && !calledAfter(m) && !encryptedContext(v, m),
+      (/^[_-]key/i.test(m[0]) ? v.length >= 20 && !/[:/]/.test(v) && generatedLooking(3.8)(v) : generatedLooking(3.3)(v)) &&
+      !placeholderInside(v) &&
+      !calledAfter(m) &&
+      !namesAnId(m) &&
+      !encryptedContext(v, m),
     generic: true,
   },
   // Secrets passed without `=` or `:`: as the second argument after a key name
@@ -516,12 +629,24 @@ export const SECRET_RULES: readonly SecretRule[] = [
   // `sshpass -p`, `docker login -p`), in `.netrc`, or in a sentence ("the password is …").
   {
     id: 'generic-keyed-argument',
-    keywords: ['password', 'passwd', 'secret', 'token', 'api_key', 'api-key', 'apikey', 'credential', '_pass', 'accountkey', 'access_key', 'accesskey'],
+    keywords: ['password', 'passwd', 'secret', 'token', 'api_key', 'api-key', 'apikey', 'credential', '_pass', 'accountkey', 'access_key', 'accesskey', '_salt'],
     // The quote before the key name is checked in `check`: a look-behind here cost every keyword hit.
-    pattern: `(?:password|passwd|secret|token|api[_-]?key|credential|_pass|account[_-]?key|access[_-]?key)[A-Za-z0-9_.-]{0,20}["'][ \\t]{0,4},[ \\t]{0,4}(?:"([^"\\s]{6,256})"|'([^'\\s]{6,256})')`,
+    // `_salt`: WordPress's `define('AUTH_SALT', '…')`.
+    pattern: `(?:password|passwd|secret|token|api[_-]?key|credential|_pass|account[_-]?key|access[_-]?key|_salt)[A-Za-z0-9_.-]{0,20}["'][ \\t]{0,4},[ \\t]{0,4}(?:"([^"\\s]{6,256})"|'([^'\\s]{6,256})')`,
     flags: 'i',
     confidence: 0.7,
     check: (v, m) => quotedKeyBefore(m) && (/pass/i.test(m[0].slice(0, 12)) ? passwordLooking(v) : generatedLooking(3.3)(v)) && !encryptedContext(v, m),
+    generic: true,
+  },
+  {
+    // A name/value pair: a Kubernetes `env:` entry (`- name: DB_PASSWORD` then `value: …`), an
+    // ECS task definition or API payload (`{"name": "API_TOKEN", "value": "…"}`).
+    id: 'name-value-secret',
+    keywords: ['password', 'passwd', 'secret', 'token', 'api_key', 'apikey', 'api-key', '_pass', 'credential'],
+    pattern: `(?:password|passwd|secret|token|api[_-]?key|_pass|credential)[A-Za-z0-9_.-]{0,30}["']?[ \\t]{0,4}(?:,[ \\t]{0,4}|\\r?\\n[ \\t]{0,40})["']?value["']?[ \\t]{0,4}[:=][ \\t]{0,4}${assignedValue(6, 256)}`,
+    flags: 'i',
+    confidence: 0.75,
+    check: (v, m) => nameKeyBefore(m) && (/pass/i.test(m[0].slice(0, 12)) ? passwordLooking(v) : generatedLooking(3.3)(v)) && !placeholderInside(v) && !encryptedContext(v, m),
     generic: true,
   },
   {
@@ -554,10 +679,40 @@ export const SECRET_RULES: readonly SecretRule[] = [
   },
   {
     id: 'cli-password',
-    keywords: ['-u ', '--user ', '--user=', 'sshpass', 'mysql', 'mariadb', 'docker login', 'podman login', 'helm registry login', 'redis-cli'],
-    pattern: `(?:(?:-u|--user)[ =]["']?[^\\s:"'@/]{1,64}:|(?:sshpass|mysql(?:dump|admin)?|mariadb|(?:docker|podman|helm registry) login)\\b[^\\n|;&]{0,80}?[ \\t](?:-p[ \\t]?|--password[ \\t])|redis-cli\\b[^\\n|;&]{0,80}?[ \\t](?:-a|--pass)[ \\t])["']?([^\\s"'-][^\\s"']{3,127})`,
+    keywords: ['-u ', '--user ', '--user=', 'sshpass', 'mysql', 'mariadb', 'docker login', 'podman login', 'helm registry login', 'az login', 'redis-cli', 'gh secret set'],
+    pattern: `(?:(?:-u|--user)[ =]["']?[^\\s:"'@/]{1,64}:|(?:sshpass|mysql(?:dump|admin)?|mariadb|(?:docker|podman|helm registry|az) login)\\b[^\\n|;&]{0,80}?[ \\t](?:-p[ \\t]?|--password[ \\t])|redis-cli\\b[^\\n|;&]{0,80}?[ \\t](?:-a|--pass)[ \\t]|gh secret set\\b[^\\n|;&]{0,80}?[ \\t](?:-b[ \\t]?|--body[ \\t=]))["']?([^\\s"'-][^\\s"']{3,127})`,
     confidence: 0.75,
     check: passwordLooking,
+    generic: true,
+  },
+  {
+    id: 'powershell-plaintext-password',
+    keywords: ['convertto-securestring'],
+    pattern: `ConvertTo-SecureString[ \\t]+(?:-String[ \\t]+)?(?:"([^"\\s]{6,128})"|'([^'\\s]{6,128})')[ \\t]+-AsPlainText`,
+    flags: 'i',
+    confidence: 0.8,
+    check: passwordLooking,
+    generic: true,
+  },
+  {
+    // A Discord bot token: the base64 of the bot's numeric id, a timestamp, an HMAC. With no
+    // literal in it, it is looked for where a bot logs in (`Authorization: Bot …`,
+    // `bot.run("…")`, `client.login("…")`), and its first part must decode to the id.
+    id: 'discord-bot-token',
+    keywords: ['bot ', 'bot.run(', '.login('],
+    pattern: `(?:Bot[ \\t]{1,4}|bot\\.run\\([ \\t]{0,4}["'\`]|\\.login\\([ \\t]{0,4}["'\`])([MNO][A-Za-z0-9_-]{23,27}\\.[A-Za-z0-9_-]{6}\\.[A-Za-z0-9_-]{27,38})(?![A-Za-z0-9_-])`,
+    flags: 'i',
+    confidence: 0.85,
+    check: (v) => /^[0-9]{17,20}$/.test(base64Decode(v.slice(0, v.indexOf('.'))) ?? '') && shannonEntropy(v.slice(v.lastIndexOf('.') + 1)) >= 4.0,
+  },
+  {
+    // Terraform: `variable "db_password" { default = "…" }`.
+    id: 'terraform-variable-default',
+    keywords: ['variable "'],
+    pattern: `variable[ \\t]{1,4}"[A-Za-z0-9_-]{0,40}(?:password|passwd|secret|token|api_key|apikey)[A-Za-z0-9_-]{0,20}"[ \\t]{0,4}\\{[^}]{0,200}?default[ \\t]{0,4}=[ \\t]{0,4}"([^"\\s]{6,128})"`,
+    flags: 'i',
+    confidence: 0.75,
+    check: (v, m) => (/pass/i.test(m[0].slice(0, 60)) ? passwordLooking(v) : generatedLooking(3.3)(v)) && !placeholderInside(v),
     generic: true,
   },
   {
@@ -565,7 +720,8 @@ export const SECRET_RULES: readonly SecretRule[] = [
     keywords: ['machine'],
     pattern: `machine[ \\t]+\\S{1,253}\\s{1,10}login[ \\t]+\\S{1,128}\\s{1,10}password[ \\t]+(\\S{4,128})`,
     confidence: 0.85,
-    check: (v) => !isReference(v),
+    // `other-password`, `s3cr3t`: documentation's examples.
+    check: (v) => !isReference(v) && (v.length < 6 ? !leetWord(v) : passwordLooking(v)),
   },
   {
     id: 'prose-password',
