@@ -2363,10 +2363,10 @@ const dbClientRule: ProgramRule = (inv, site) => {
   if (file !== undefined) site.add('db.write', 'medium', ev(inv, 'runs statements from a file the analyzer cannot see'));
   for (const q of queries) {
     // Client commands that run a shell: sqlite3 `.shell`/`.system`, psql and mysql `\!`, mysql `system`.
-    const escape = /^\s*(?:\.(?:shell|system)|\\!|system)\s+([\s\S]*)$/.exec(q);
-    if (escape !== null && (name !== 'psql' || !q.trimStart().startsWith('system'))) {
+    const shellEscape = /^\s*(?:\.(?:shell|system)|\\!|system)\s+([\s\S]*)$/.exec(q);
+    if (shellEscape !== null && (name !== 'psql' || !q.trimStart().startsWith('system'))) {
       site.add('exec.obfuscated', 'high', ev(inv, `${name} runs a shell command`));
-      site.shell(escape[1] ?? '', { ...inv, stdin: undefined });
+      site.shell(shellEscape[1] ?? '', { ...inv, stdin: undefined });
       continue;
     }
     if (name === 'sqlite3' && /^\s*\./.test(q)) {
