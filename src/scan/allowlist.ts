@@ -97,8 +97,8 @@ export function leetWord(value: string): boolean {
   return /^[a-z]{4,}$/.test(letters);
 }
 
-/** Percent-escapes decoded, for judging `pass%20pass`. */
-function unpercent(value: string): string {
+/** Percent-escapes decoded (`a%20secret`, `p%40ssword`), for judging a value taken from a URL. */
+export function unpercent(value: string): string {
   if (!value.includes('%')) return value;
   try {
     return decodeURIComponent(value);

@@ -11,7 +11,7 @@
 
 import { charClasses, shannonEntropy } from './entropy.js';
 import { validBase62Crc32Token } from './checksums.js';
-import { isAllowlistedSecret, isReference, leetWord } from './allowlist.js';
+import { isAllowlistedSecret, isReference, leetWord, unpercent } from './allowlist.js';
 
 export interface SecretRule {
   id: string;
@@ -111,16 +111,6 @@ function decodedText(value: string): string | undefined {
   if (value.length < 8 || value.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(value)) return undefined;
   const decoded = Buffer.from(value, 'base64').toString('latin1');
   return /^[\x21-\x7e]{4,}$/.test(decoded) ? decoded : undefined;
-}
-
-/** Percent-escapes decoded (`a%20secret`, `p%40ssword`), for judging a value taken from a URL. */
-function unpercent(value: string): string {
-  if (!value.includes('%')) return value;
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return value;
-  }
 }
 
 function passwordLooking(value: string): boolean {

@@ -55,6 +55,8 @@ export interface Replica {
   child: ChildProcess;
   /** Everything the process wrote on stderr so far. */
   stderr: () => string;
+  /** Everything the process wrote on stdout so far (where it listens, where its state lives). */
+  stdout: () => string;
   /** Resolves with the exit code (or signal name) once the process is gone. */
   exited: Promise<number | string | null>;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves once it exited. */
@@ -134,7 +136,9 @@ export async function startReplica(set: Pick<ReplicaSet, 'dir' | 'configPath'>, 
     env: { ...process.env, BASTION_AUDIT_KEY_DIR: '' },
   });
   let stderr = '';
+  let stdout = '';
   child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+  child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
   const exited = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
   const stop = async (graceMs = 5000): Promise<number | string | null> => {
     if (child.exitCode === null && child.signalCode === null) {
@@ -148,11 +152,9 @@ export async function startReplica(set: Pick<ReplicaSet, 'dir' | 'configPath'>, 
   };
   try {
     const url = await new Promise<string>((resolve, reject) => {
-      let out = '';
       const timer = setTimeout(() => reject(new Error(`replica ${name} did not listen within ${readyMs} ms: ${stderr}`)), readyMs);
-      child.stdout?.on('data', (c: Buffer) => {
-        out += c.toString();
-        const m = /listening on (http:\/\/\S+)/.exec(out);
+      child.stdout?.on('data', () => {
+        const m = /listening on (http:\/\/\S+)/.exec(stdout);
         if (m) {
           clearTimeout(timer);
           resolve(m[1] as string);
@@ -164,7 +166,7 @@ export async function startReplica(set: Pick<ReplicaSet, 'dir' | 'configPath'>, 
       });
     });
     await waitFor(async () => ((await health(url)).status === 200 ? true : undefined), `replica ${name} /health 200`, readyMs);
-    return { name, url, dataDir, child, stderr: () => stderr, exited, stop };
+    return { name, url, dataDir, child, stderr: () => stderr, stdout: () => stdout, exited, stop };
   } catch (err) {
     child.kill('SIGKILL');
     throw err;

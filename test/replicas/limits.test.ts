@@ -70,6 +70,7 @@ describe.skipIf(!up)('limits shared by replicas through Redis', () => {
     expect(updates[4]?.body).toMatchObject({ decision: { reason: 'budget exhausted: `update-calls`', limit: { name: 'update-calls', kind: 'budget' } } });
 
     expect((await decide(b, 'ticket.read', {}, bob)).status, "another principal's count is its own").toBe(200);
+    for (const r of set.replicas) expect(r.stdout()).toMatch(/, state and audit log in PostgreSQL, limits in Redis at 127\.0\.0\.1:\d+\)\n/);
     for (const r of set.replicas) {
       const h = await health(r.url);
       expect(h.status).toBe(200);

@@ -115,7 +115,7 @@ class PostgresAuditView implements AuditStoreView {
   }
 
   async head(): Promise<ChainHead> {
-    return headOn(this.db, false);
+    return headOn(this.db);
   }
 
   async storedHead(): Promise<ChainHead | undefined> {
@@ -246,54 +246,48 @@ async function lockedHeadOn(client: pg.PoolClient): Promise<ChainHead> {
        LEFT JOIN LATERAL (SELECT seq, chain_hash FROM audit_events ORDER BY seq DESC LIMIT 1) e ON true
        LEFT JOIN audit_anchor a ON a.id = 1`,
   )) as unknown as pg.QueryResult[];
-  const stored = parseHeadRow(results[1]?.rows[0] as (StoredChainState & { size: unknown }) | undefined);
-  const row = results[2]?.rows[0] as { last_seq: number | null; last_hash: Buffer | null; a_size: unknown; a_hash: Buffer | null; a_range: string | null } | undefined;
-  const anchor: Anchor =
-    row && row.a_size !== null && row.a_size !== undefined
-      ? parseChainState('anchor', { size: row.a_size, chain_hash: row.a_hash, range: row.a_range } as StoredChainState)
-      : { size: 0, chainHash: GENESIS_CHAIN_HASH, range: new CompactRange() };
-  const last = row && row.last_seq !== null && row.last_hash !== null ? { seq: row.last_seq, chainHash: row.last_hash } : undefined;
-  return checkHead(stored, anchor, last);
+  return checkedHead(results[1]?.rows[0] as HeadColumns | undefined, results[2]?.rows[0] as TailColumns | undefined);
 }
 
-/** The head, checked against the last event and the anchor; `lock` takes the head row for the rest of the transaction. */
-async function headOn(db: Queryable, lock: boolean): Promise<ChainHead> {
-  // INVARIANT: without the lock, the head, the last event and the anchor are read in one
-  // statement (one snapshot): read apart, another replica's batch committed in between shows
-  // a head behind its last event, which is reported as a broken store.
-  if (!lock) {
-    const row = (
-      await db.query<{
-        size: unknown;
-        chain_hash: Buffer | null;
-        range: string | null;
-        last_seq: number | null;
-        last_hash: Buffer | null;
-        a_size: unknown;
-        a_hash: Buffer | null;
-        a_range: string | null;
-      }>(
-        `SELECT h.size::float8 AS size, h.chain_hash, h.range, e.seq::float8 AS last_seq, e.chain_hash AS last_hash, a.size::float8 AS a_size, a.chain_hash AS a_hash, a.range AS a_range
-           FROM audit_head h
-           LEFT JOIN LATERAL (SELECT seq, chain_hash FROM audit_events ORDER BY seq DESC LIMIT 1) e ON true
-           LEFT JOIN audit_anchor a ON a.id = 1
-          WHERE h.id = 1`,
-      )
-    ).rows[0];
-    const stored = parseHeadRow(row && ({ size: row.size, chain_hash: row.chain_hash, range: row.range } as StoredChainState & { size: unknown }));
-    const anchor: Anchor =
-      row && row.a_size !== null && row.a_size !== undefined
-        ? parseChainState('anchor', { size: row.a_size, chain_hash: row.a_hash, range: row.a_range } as StoredChainState)
-        : { size: 0, chainHash: GENESIS_CHAIN_HASH, range: new CompactRange() };
-    const last = row && row.last_seq !== null && row.last_hash !== null ? { seq: row.last_seq, chainHash: row.last_hash } : undefined;
-    return checkHead(stored, anchor, last);
-  }
-  // The lock first, alone: a statement that waited for it runs its reads on a fresh snapshot
-  // only from the next statement on (READ COMMITTED), and they must see the batch before.
-  const stored = parseHeadRow((await db.query<StoredChainState>(`SELECT ${CHAIN_STATE} FROM audit_head WHERE id = 1${lock ? ' FOR UPDATE' : ''}`)).rows[0]);
-  const { rows } = await db.query<{ seq: number; chain_hash: Buffer }>('SELECT seq::float8 AS seq, chain_hash FROM audit_events ORDER BY seq DESC LIMIT 1');
-  const last = rows[0];
-  return checkHead(stored, await anchorOn(db), last && { seq: last.seq, chainHash: last.chain_hash });
+/** The head row's columns. */
+type HeadColumns = StoredChainState & { size: unknown };
+/** The last event's and the anchor's columns, read in one statement. */
+interface TailColumns {
+  last_seq: number | null;
+  last_hash: Buffer | null;
+  a_size: unknown;
+  a_hash: Buffer | null;
+  a_range: string | null;
+}
+
+/** The head as stored, checked against the last event and the anchor (none: the genesis anchor). */
+function checkedHead(head: HeadColumns | undefined, tail: TailColumns | undefined): ChainHead {
+  const anchor: Anchor =
+    tail && tail.a_size !== null && tail.a_size !== undefined
+      ? parseChainState('anchor', { size: tail.a_size, chain_hash: tail.a_hash, range: tail.a_range } as StoredChainState)
+      : { size: 0, chainHash: GENESIS_CHAIN_HASH, range: new CompactRange() };
+  const last = tail && tail.last_seq !== null && tail.last_hash !== null ? { seq: tail.last_seq, chainHash: tail.last_hash } : undefined;
+  return checkHead(parseHeadRow(head), anchor, last);
+}
+
+/**
+ * The head, checked against the last event and the anchor, unlocked (appends lock it with
+ * `lockedHeadOn`).
+ */
+async function headOn(db: Queryable): Promise<ChainHead> {
+  // INVARIANT: the head, the last event and the anchor are read in one statement (one
+  // snapshot): read apart, another replica's batch committed in between shows a head behind
+  // its last event, which is reported as a broken store.
+  const row = (
+    await db.query<HeadColumns & TailColumns>(
+      `SELECT h.size::float8 AS size, h.chain_hash, h.range, e.seq::float8 AS last_seq, e.chain_hash AS last_hash, a.size::float8 AS a_size, a.chain_hash AS a_hash, a.range AS a_range
+         FROM audit_head h
+         LEFT JOIN LATERAL (SELECT seq, chain_hash FROM audit_events ORDER BY seq DESC LIMIT 1) e ON true
+         LEFT JOIN audit_anchor a ON a.id = 1
+        WHERE h.id = 1`,
+    )
+  ).rows[0];
+  return checkedHead(row && { size: row.size, chain_hash: row.chain_hash, range: row.range }, row);
 }
 
 export interface PostgresAuditStoreOptions {
