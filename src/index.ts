@@ -38,8 +38,20 @@ export { ERROR_CODES, BastionException } from './core/errors.js';
 export type { BastionError, ErrorCode } from './core/errors.js';
 export { validateRequest, ActionRequestSchema } from './core/request.js';
 export type { KillSwitchState } from './killswitch/index.js';
-export { createGateway, openGateway, ActionDeniedError, ActionRuntime, ActionEvent } from './gateway/index.js';
-export type { ActionEventFields, Gateway, GatewayLimitOptions, GatewayOptions, GatewayStores, KillSwitchStatus, ResultInspection, ShadowDecision, UsageReport, Verdict } from './gateway/index.js';
+export { createGateway, openGateway, ActionDeniedError, ActionTimeoutError, ActionRuntime, ActionEvent } from './gateway/index.js';
+export type {
+  ActionEventFields,
+  Gateway,
+  GuardedCall,
+  GatewayLimitOptions,
+  GatewayOptions,
+  GatewayStores,
+  KillSwitchStatus,
+  ResultInspection,
+  ShadowDecision,
+  UsageReport,
+  Verdict,
+} from './gateway/index.js';
 export { createBastionApp } from './app/index.js';
 export type { AppIo, BastionApp, BastionAppOptions } from './app/index.js';
 export type { Metrics } from './metrics/index.js';

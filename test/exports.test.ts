@@ -13,6 +13,7 @@ const ENTRIES: Record<string, string[]> = {
     'ActionEvent',
     'ActionRequestSchema',
     'ActionRuntime',
+    'ActionTimeoutError',
     'BastionException',
     'CATEGORIES',
     'DEFAULT_CONFIG',

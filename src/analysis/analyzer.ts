@@ -5,6 +5,7 @@
  * per-analyzer details alongside. Shell results are cached per (command, cwd, home, env).
  */
 
+import { deepFreeze } from '../core/freeze.js';
 import { posix } from 'node:path';
 import type { Parser } from 'web-tree-sitter';
 import type { Category } from '../core/categories.js';
@@ -41,14 +42,6 @@ export interface Analyzer {
  */
 export function createAnalyzer(config: AnalyzerConfig = {}): Analyzer {
   return new DefaultAnalyzer(bashParser(), config);
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
 }
 
 function get(obj: Record<string, unknown>, dotted: string): unknown {

@@ -16,6 +16,7 @@
  * once. Attaching the approval is the one thing added to a decision here; the engine decides.
  */
 
+import { deepFreeze } from '../core/freeze.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { appendTaint, type TaintEntry, type TaintStore } from '../analysis/index.js';
@@ -187,13 +188,18 @@ export interface Gateway {
    */
   decideBatch(requests: readonly unknown[]): Promise<Decision[]>;
   /**
-   * Wraps a tool function: each call is decided first and runs only when allowed.
+   * Wraps a tool function: each call is decided first and runs only when allowed, under the
+   * allow's obligations: `redact_arguments` hands the tool the redacted arguments; `timeout`
+   * rejects with `ActionTimeoutError` after its seconds and aborts `signal` (a tool that
+   * listens stops; JavaScript cannot stop one that does not); `sandbox` cannot be applied to
+   * a function, so the call is refused (`ActionDeniedError`, an `execution` event with
+   * `ran: false`): commands that need one run through `runCommand` or `bastion exec`.
    *
    * @example const run = gateway.guard('shell.execute', exec, { principal }); await run({ command: 'ls' });
    */
   guard<A extends Record<string, unknown>, R>(
     action: string,
-    fn: (args: A) => R | Promise<R>,
+    fn: (args: A, call: GuardedCall) => R | Promise<R>,
     defaults: Omit<ActionRequest, 'action' | 'args'>,
   ): (args: A, overrides?: Partial<Omit<ActionRequest, 'action' | 'args'>>) => Promise<R>;
   /**
@@ -240,6 +246,63 @@ export interface Gateway {
   /** The approvals workflow: list, show, wait on, approve, deny, cancel, sweep expired ones. */
   readonly approvals: ApprovalService;
   close(): Promise<void>;
+}
+
+/** What a guarded tool is told besides its arguments. */
+export interface GuardedCall {
+  /** The decision that allowed the call (its obligations, trace id, reason). */
+  decision: Decision;
+  /** Aborted when a `timeout` obligation's time is up. */
+  signal: AbortSignal;
+}
+
+/** Thrown by a guarded function whose run outlasted the `timeout` obligation of its allow. */
+export class ActionTimeoutError extends Error {
+  readonly decision: Decision;
+  readonly seconds: number;
+  constructor(decision: Decision, seconds: number) {
+    super(`timed out: \`${decision.traceId}\` ran past the ${seconds} s its allow (${decision.reason}) gives it`);
+    this.name = 'ActionTimeoutError';
+    this.decision = decision;
+    this.seconds = seconds;
+  }
+}
+
+/** Why guard() cannot run an allowed call: an obligation it cannot apply to a function. */
+function unmetObligation(decision: Decision): string | undefined {
+  if (decision.obligations.some((o) => o.type === 'sandbox')) {
+    return 'the allow requires a sandbox, which guard() cannot give a function (run commands through runCommand or `bastion exec`)';
+  }
+  return undefined;
+}
+
+/** The `timeout` obligation's seconds, the shortest when there are several. */
+function obligedSeconds(decision: Decision): number | undefined {
+  let seconds: number | undefined;
+  for (const o of decision.obligations) {
+    const s = o['seconds'];
+    if (o.type === 'timeout' && typeof s === 'number' && Number.isFinite(s) && s > 0) seconds = Math.min(seconds ?? s, s);
+  }
+  return seconds;
+}
+
+/** Runs `run`, rejecting with `ActionTimeoutError` (and aborting its signal) once `seconds` pass. */
+async function withinTimeout<R>(decision: Decision, seconds: number | undefined, run: (signal: AbortSignal) => R | Promise<R>): Promise<R> {
+  const controller = new AbortController();
+  if (seconds === undefined) return run(controller.signal);
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new ActionTimeoutError(decision, seconds);
+      controller.abort(error);
+      reject(error);
+    }, seconds * 1000);
+  });
+  try {
+    return await Promise.race([Promise.resolve().then(() => run(controller.signal)), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Thrown by a guarded function when its call is not allowed. */
@@ -432,7 +495,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       return { decision, release: () => undefined };
     }
     const request: ActionRequest = Object.freeze({ ...checked.value, traceId });
-    const [state, taint, found] = await Promise.all([killSwitchStore.get(), taintStore.get(traceId), approvalsEnabled ? approvals.check(request, current.version) : undefined]);
+    // A trace id made here is new: nothing can have tainted it yet, so its store is not read.
+    const named = checked.value.traceId !== undefined;
+    const [state, taint, found] = await Promise.all([killSwitchStore.get(), named ? taintStore.get(traceId) : undefined, approvalsEnabled ? approvals.check(request, current.version) : undefined]);
     runtime = state;
     const facts = { ...factsFor(current, request), taint };
     const snapshot = { killSwitch: state, approval: found?.snapshot };
@@ -532,9 +597,25 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         const { decision, request, release } = await decideRequest({ ...defaults, ...overrides, action, args });
         try {
           if (decision.decision !== 'allow' || request === undefined) throw new ActionDeniedError(decision);
+          const unmet = unmetObligation(decision);
+          if (unmet !== undefined) {
+            // INVARIANT: an allow whose obligations cannot be met does not run; the log says why.
+            await record({
+              type: 'execution',
+              traceId: decision.traceId,
+              principal: { id: request.principal.id, groups: [...request.principal.groups] },
+              action: request.action,
+              surface,
+              decision: 'deny',
+              data: { ran: false, refused: unmet, obligations: decision.obligations.map((o) => ({ ...o })) },
+            });
+            throw new ActionDeniedError({ ...decision, decision: 'deny', reason: unmet });
+          }
           // INVARIANT: the tool gets the frozen copy that was decided and audited, never the
           // caller's object, which could change after the check (TOCTOU) or hold getters.
-          return await fn(request.args as Parameters<typeof fn>[0]);
+          const decided = request.args;
+          const toolArgs = decided !== undefined && decision.obligations.some((o) => o.type === 'redact_arguments') ? deepFreeze(redactValue(decided)) : decided;
+          return await withinTimeout(decision, obligedSeconds(decision), (signal) => fn(toolArgs as Parameters<typeof fn>[0], { decision, signal }));
         } finally {
           // A concurrency slot is held from the allow until the guarded function settles.
           release();

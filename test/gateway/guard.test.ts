@@ -5,12 +5,12 @@
  * BastionExceptions (finding 26), not TypeErrors.
  */
 
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ActionEvent, ActionRuntime } from '../../src/gateway/action-runtime.js';
-import { ActionDeniedError, createGateway, type Gateway, type GatewayOptions } from '../../src/gateway/index.js';
+import { ActionDeniedError, ActionTimeoutError, createGateway, type Gateway, type GatewayOptions } from '../../src/gateway/index.js';
 import { BastionException } from '../../src/core/errors.js';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -203,5 +203,98 @@ describe('createGateway option errors are BastionExceptions', () => {
     expect(thrown).toBeInstanceOf(BastionException);
     expect((thrown as BastionException).code).toBe('CONFIG_INVALID');
     expect((thrown as BastionException).message).toContain(message);
+  });
+});
+
+describe('guard() applies the obligations of the allow', () => {
+  let gateway: Gateway;
+  let dir: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'bastion-guard-obliged-'));
+    writeFileSync(
+      join(dir, 'obliged.yaml'),
+      [
+        'apiVersion: bastion/v1',
+        'name: obliged',
+        'actions:',
+        '  notes.write: { secrets: redact }',
+        'rules:',
+        '  - id: allow-notes',
+        '    effect: allow',
+        '    actions: [notes.write]',
+        '  - id: allow-slow-with-timeout',
+        '    effect: allow',
+        '    actions: [slow.task]',
+        '    obligations: [{ type: timeout, seconds: 0.2 }]',
+        '  - id: allow-shell-in-sandbox',
+        '    effect: allow',
+        '    actions: [shell.execute]',
+        '    obligations: [{ type: sandbox }, { type: timeout, seconds: 60 }]',
+        '',
+      ].join('\n'),
+    );
+    gateway = await createGateway({ policies: [join(dir, 'obliged.yaml')], dataDir: join(dir, 'data') });
+  });
+  afterAll(async () => gateway.close());
+
+  it('hands the tool the redacted arguments under `redact_arguments`, frozen, and the decision', async () => {
+    const seen: unknown[] = [];
+    const write = gateway.guard(
+      'notes.write',
+      (args: Record<string, unknown>, call) => {
+        seen.push(
+          args,
+          Object.isFrozen(args),
+          call.decision.obligations.map((o) => o.type),
+          call.signal.aborted,
+        );
+        return 'written';
+      },
+      { principal },
+    );
+    const token = 'ghp_' + 'Zq8vR2mX5tL9wK3nB7yC4hJ6pD1sF0gA2eUx';
+    await expect(write({ text: `the token is ${token}` })).resolves.toBe('written');
+    expect(seen).toEqual([{ text: 'the token is [REDACTED:github-pat]' }, true, ['redact_arguments'], false]);
+  });
+
+  it('rejects with ActionTimeoutError and aborts the signal once the `timeout` seconds pass', async () => {
+    let aborted: unknown;
+    const slow = gateway.guard(
+      'slow.task',
+      (_args: Record<string, unknown>, { signal }) =>
+        new Promise((resolve) => {
+          signal.addEventListener('abort', () => {
+            aborted = signal.reason;
+            resolve('stopped');
+          });
+        }),
+      { principal },
+    );
+    const run = slow({});
+    await expect(run).rejects.toBeInstanceOf(ActionTimeoutError);
+    await expect(run).rejects.toThrow(/ran past the 0.2 s its allow \(allowed by obliged\/allow-slow-with-timeout\) gives it$/);
+    expect(aborted).toBeInstanceOf(ActionTimeoutError);
+    // A quick run is not cut off.
+    const quick = gateway.guard('slow.task', () => 'done', { principal });
+    await expect(quick({})).resolves.toBe('done');
+  });
+
+  it('refuses a call whose allow requires a sandbox (a function cannot get one), and records that it did not run', async () => {
+    let ran = false;
+    const shell = gateway.guard(
+      'shell.execute',
+      () => {
+        ran = true;
+      },
+      { principal },
+    );
+    const run = shell({ command: 'ls' });
+    await expect(run).rejects.toBeInstanceOf(ActionDeniedError);
+    await expect(run).rejects.toThrow('denied: the allow requires a sandbox, which guard() cannot give a function (run commands through runCommand or `bastion exec`)');
+    expect(ran).toBe(false);
+    const events = (await gateway.auditLog?.query({ type: 'execution' })) ?? [];
+    expect(events.map((e) => ({ action: e.action, decision: e.decision, ran: e.data?.['ran'], refused: e.data?.['refused'] }))).toEqual([
+      { action: 'shell.execute', decision: 'deny', ran: false, refused: 'the allow requires a sandbox, which guard() cannot give a function (run commands through runCommand or `bastion exec`)' },
+    ]);
   });
 });
