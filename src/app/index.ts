@@ -470,6 +470,7 @@ export async function createBastionApp(options: BastionAppOptions): Promise<Resu
           identityHeaders: config.identity.headers,
           startedAt,
           adminGroups: config.adminGroups,
+          ...(config.trustProxy.length > 0 ? { trustProxy: config.trustProxy } : {}),
           claudeCodeHook: config.hooks.claudeCode,
           ...(options.watch !== false ? { policyWatch: () => watcher?.status() ?? { watching: false, version: gateway.policySet.version, watchErrors: [] } } : {}),
           ...(options.requestLog ? { log: options.requestLog } : {}),

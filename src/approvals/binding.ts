@@ -3,7 +3,9 @@
  * of who asked, what, on what, where, with which arguments and context, under which policy
  * version. An approved `restart web-1` cannot be replayed as `restart db-1`, by another
  * principal, or after the policies changed. The trace id is left out: a retry carries a new
- * one. Key order and `undefined` members do not change the hash; any value does.
+ * one. So is `context.source_ip`, where the call came from (the service sets it from the
+ * connection): a retry may come through another front or from a restarted pod. Key order and
+ * `undefined` members do not change the hash; any other value does.
  */
 
 import { createHash } from 'node:crypto';
@@ -31,9 +33,17 @@ export function approvalBinding(request: ActionRequest, policyVersion: string): 
     ...(request.resource === undefined ? {} : { resource: request.resource }),
     ...(request.environment === undefined ? {} : { environment: request.environment }),
     args: request.args ?? {},
-    context: request.context ?? {},
+    context: withoutSource(request.context),
     policyVersion,
   };
+}
+
+/** The part of a context an approval is bound to: all of it but the caller's address (see the module comment). */
+export function withoutSource(context: Record<string, unknown> | undefined): Record<string, unknown> {
+  if (context === undefined) return {};
+  if (!Object.hasOwn(context, 'source_ip')) return context;
+  const { source_ip: _left, ...rest } = context;
+  return rest;
 }
 
 // Bumped if what the hash covers ever changes, so old and new hashes never collide.

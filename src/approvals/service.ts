@@ -17,7 +17,7 @@ import { canonicalJson } from '../core/canonical-json.js';
 import { bastionError, quote, type BastionError } from '../core/errors.js';
 import { fail, ok, type Result } from '../core/result.js';
 import type { ActionRequest, ApprovalRequirement, Decision, DecisionApproval, Principal } from '../core/types.js';
-import { approvalBinding, approvalBindingHash } from './binding.js';
+import { approvalBinding, approvalBindingHash, withoutSource } from './binding.js';
 import { approvalsCounted, type ApprovalFailure, type ApprovalFilter, type ApprovalRecord, type ApprovalStatus } from './record.js';
 import type { ApprovalStore } from './store.js';
 
@@ -173,7 +173,7 @@ export function bindingDifferences(record: ApprovalRecord, request: ActionReques
   if ((record.request.environment ?? null) !== (b.environment ?? null)) out.push('environment');
   // The record keeps them redacted: compare like with like (the binding itself is the hash).
   if (!same(record.request.args, redact(b.args))) out.push('arguments');
-  if (!same(record.request.context, redact(b.context))) out.push('context');
+  if (!same(withoutSource(record.request.context), redact(b.context))) out.push('context');
   if (record.policyVersion !== b.policyVersion) out.push('policy version');
   return out;
 }

@@ -517,6 +517,19 @@ export const DetectionsConfigSchema = strictObject(
   { what: 'in `detections`', notObject: 'must be a mapping such as `{ rules: [detections], serviceAccounts: [svc-agent] }`' },
 );
 
+const TRUST_PROXY = 'must be a list of IP addresses or CIDR ranges of trusted fronts, e.g. `[10.0.0.0/8, 127.0.0.1]`';
+
+/** An IPv4 or IPv6 address, or a CIDR range of one (the forms Fastify's `trustProxy` takes). */
+function isAddressOrRange(value: string): boolean {
+  const slash = value.indexOf('/');
+  const address = slash < 0 ? value : value.slice(0, slash);
+  const family = isIP(address);
+  if (family === 0) return false;
+  if (slash < 0) return true;
+  const bits = value.slice(slash + 1);
+  return /^[0-9]{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
 /** `bastion.yaml` as written. */
 export const ConfigFileSchema = strictObject(
   {
@@ -527,6 +540,13 @@ export const ConfigFileSchema = strictObject(
           .int({ error: 'must be a port number from 0 to 65535' })
           .min(0, { error: 'must be a port number from 0 to 65535' })
           .max(65535, { error: 'must be a port number from 0 to 65535' })
+          .exactOptional(),
+        /** Fronts (load balancers) whose X-Forwarded-For names the caller's address; default none. */
+        trustProxy: z
+          .array(
+            z.string({ error: TRUST_PROXY }).refine((v) => isAddressOrRange(v), { error: TRUST_PROXY }),
+            { error: TRUST_PROXY },
+          )
           .exactOptional(),
       },
       { what: 'in `server`', notObject: 'must be a mapping with `host` and `port`' },
@@ -605,6 +625,8 @@ export type ConfigFile = z.output<typeof ConfigFileSchema>;
 export interface BastionConfig {
   host: string;
   port: number;
+  /** Trusted fronts whose X-Forwarded-For names the caller (`server.trustProxy`); none by default. */
+  trustProxy: string[];
   dataDir: string;
   policies: string[];
   /** Decided next to `policies`, recorded, never enforced (shadow mode); none by default. */
@@ -663,6 +685,7 @@ export interface BastionConfig {
 export const DEFAULT_CONFIG: BastionConfig = {
   host: '127.0.0.1',
   port: 8700,
+  trustProxy: [],
   dataDir: '.bastion',
   policies: [],
   shadowPolicies: [],
@@ -777,6 +800,7 @@ function resolveConfig(c: ConfigFile, path: string): BastionConfig {
     ...DEFAULT_CONFIG,
     host: c.server?.host ?? DEFAULT_CONFIG.host,
     port: c.server?.port ?? DEFAULT_CONFIG.port,
+    trustProxy: c.server?.trustProxy ?? DEFAULT_CONFIG.trustProxy,
     source: path,
     dataDir: resolve(dir, c.dataDir ?? DEFAULT_CONFIG.dataDir),
     policies: (c.policies ?? []).map((p) => resolve(dir, p)),

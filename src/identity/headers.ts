@@ -63,19 +63,25 @@ export function principalFromHeaders(headers: Headers, names: IdentityHeaders): 
   return ok(principal);
 }
 
-/** What the context headers add to a request. */
+/** What the context headers (and the connection) add to a request. */
 export interface HeaderContext {
   environment?: string;
   /** Goes to `context.danger_level`: a declared risk raises the effective risk, never lowers it. */
   dangerLevel?: Risk;
+  /**
+   * The caller's address as the service sees it (the socket's peer, or the address a trusted
+   * front forwarded: `server.trustProxy`). Goes to `context.source_ip`, replacing a value the
+   * body claims: the caller does not get to say where it calls from.
+   */
+  sourceIp?: string;
 }
 
 /**
- * The environment and danger level the headers carry.
+ * The environment and danger level the headers carry, and the caller's address when given.
  *
  * @example contextFromHeaders({ 'x-controlzero-danger-level': 'critical' }, headers) // ok({ dangerLevel: 'critical' })
  */
-export function contextFromHeaders(headers: Headers, names: IdentityHeaders): Result<HeaderContext, BastionError> {
+export function contextFromHeaders(headers: Headers, names: IdentityHeaders, sourceIp?: string): Result<HeaderContext, BastionError> {
   const environment = single(headers, names.environment);
   if (!environment.ok) return environment;
   const danger = single(headers, names.dangerLevel);
@@ -90,13 +96,15 @@ export function contextFromHeaders(headers: Headers, names: IdentityHeaders): Re
     if (!isRisk(level)) return fail(headerError(danger.value.name, `unknown risk ${quote(danger.value.value)} (expected low, medium, high or critical)`));
     out.dangerLevel = level;
   }
+  if (sourceIp !== undefined && sourceIp !== '') out.sourceIp = sourceIp;
   return ok(out);
 }
 
 /**
  * A request body with the verified principal and the header context applied: the principal
  * replaces whatever the body says (in production a body's principal is overwritten, never
- * read); the environment and danger level fill only what the body leaves out. A body that is
+ * read), and so does the caller's address (`context.source_ip`); the environment and danger
+ * level fill only what the body leaves out. A body that is
  * not an object is returned as it is, for the request validator to refuse.
  */
 export function applyIdentity(body: unknown, principal: Principal | undefined, context: HeaderContext): unknown {
@@ -110,6 +118,12 @@ export function applyIdentity(body: unknown, principal: Principal | undefined, c
     else if (typeof given === 'object' && given !== null && !Array.isArray(given) && (given as Record<string, unknown>)['danger_level'] === undefined) {
       out['context'] = { ...(given as Record<string, unknown>), danger_level: context.dangerLevel };
     }
+  }
+  if (context.sourceIp !== undefined) {
+    const given = out['context'];
+    // A context that is not a mapping stays as it is, for the request validator to refuse.
+    if (given === undefined) out['context'] = { source_ip: context.sourceIp };
+    else if (typeof given === 'object' && given !== null && !Array.isArray(given)) out['context'] = { ...(given as Record<string, unknown>), source_ip: context.sourceIp };
   }
   return out;
 }

@@ -37,6 +37,8 @@ export interface McpHttpRequest {
   server: string;
   principal: Principal;
   environment?: string;
+  /** The caller's address (`request.ip`): the session's calls carry it as `context.source_ip`. */
+  sourceIp?: string;
   request: IncomingMessage;
   response: ServerResponse;
   body: unknown;
@@ -95,7 +97,7 @@ export function createMcpHttp(options: McpHttpOptions): McpHttp {
 
   return {
     servers: Object.keys(options.servers),
-    async handle({ server: name, principal, environment, request, response, body }) {
+    async handle({ server: name, principal, environment, sourceIp, request, response, body }) {
       if (closed) return jsonRpcError(response, 503, -32000, 'the service is stopping');
       const header = request.headers['mcp-session-id'];
       const sessionId = Array.isArray(header) ? header[0] : header;
@@ -116,6 +118,7 @@ export function createMcpHttp(options: McpHttpOptions): McpHttp {
         integrity,
         principal,
         ...(environment !== undefined ? { environment } : {}),
+        ...(sourceIp !== undefined ? { sourceIp } : {}),
         info: { name: `bastion (${name})`, version: options.version },
         ...(options.approvalWaitSeconds !== undefined ? { approvalWaitSeconds: options.approvalWaitSeconds } : {}),
         ...(options.log ? { log: options.log } : {}),

@@ -41,6 +41,8 @@ export interface SessionOptions {
   /** Who calls: the configured principal (stdio) or the verified caller (HTTP). */
   principal: Principal;
   environment?: string;
+  /** The address that opened the session (HTTP), recorded as `context.source_ip` of its calls. */
+  sourceIp?: string;
   /** How long a call held for approval waits for the approvers once the user agreed to wait; default 300 s. */
   approvalWaitSeconds?: number;
   /** The server's own name and version, as the client sees them. */
@@ -87,7 +89,7 @@ function decisionMeta(d: Decision): Record<string, unknown> {
  * await server.connect(new StdioServerTransport());
  */
 export function createSessionServer(options: SessionOptions): Server {
-  const { upstream, gateway, integrity, principal, environment } = options;
+  const { upstream, gateway, integrity, principal, environment, sourceIp } = options;
   const traceId = randomUUID();
   const waitSeconds = options.approvalWaitSeconds ?? 300;
   const server = new Server(options.info, { capabilities: { tools: { listChanged: true } } });
@@ -175,7 +177,15 @@ export function createSessionServer(options: SessionOptions): Server {
     }
 
     const ask = (id?: string) =>
-      gateway.decide({ principal, action: name, args, ...(environment ? { environment } : {}), context: { mcp: { server: upstream.name } }, traceId, ...(id ? { approvalId: id } : {}) });
+      gateway.decide({
+        principal,
+        action: name,
+        args,
+        ...(environment ? { environment } : {}),
+        context: { mcp: { server: upstream.name }, ...(sourceIp !== undefined ? { source_ip: sourceIp } : {}) },
+        traceId,
+        ...(id ? { approvalId: id } : {}),
+      });
     let decision = await ask(approvalId);
     if (decision.decision === 'require_approval' && decision.approval !== undefined) {
       const waited = await awaitApproval(name, decision, extra);

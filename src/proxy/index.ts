@@ -120,7 +120,7 @@ export function registerProxy(routes: ServerRoutes, gateway: Gateway, options: P
           ),
         );
       }
-      const context = contextFromHeaders(request.headers, routes.identityHeaders);
+      const context = contextFromHeaders(request.headers, routes.identityHeaders, request.ip);
       if (!context.ok) throw new BastionException(context.errors);
       const approvalId = header(request, APPROVAL_HEADER);
       if (approvalId !== undefined && !APPROVAL_ID.test(approvalId))

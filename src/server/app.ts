@@ -81,6 +81,8 @@ export interface ServerOptions {
   policyWatch?: () => PolicyWatchStatus;
   /** Structured JSON logs; off when left out (as in tests). */
   log?: LogOptions;
+  /** Addresses or CIDR ranges of trusted fronts (load balancers) whose X-Forwarded-For names the caller; default none. */
+  trustProxy?: readonly string[];
   /** Groups whose members may change the kill switch (`admin_groups`); default `[bastion-admins]`. */
   adminGroups?: readonly string[];
   /** The app's metrics (`createBastionApp` passes its own); a fresh registry when left out. */
@@ -207,6 +209,9 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
     exposeHeadRoutes: false,
     // A draining server answers new requests 503 while the ones in flight finish.
     return503OnClosing: true,
+    // `request.ip` (the decisions' `context.source_ip`) is the socket's peer, unless that peer
+    // is a front listed here: then the address it forwarded (X-Forwarded-For).
+    trustProxy: options.trustProxy !== undefined && options.trustProxy.length > 0 ? [...options.trustProxy] : false,
   });
 
   // Strict JSON is the only body there is: any other content type is a 415.
@@ -415,7 +420,7 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
 
   /** One decision, timed and counted, for the caller `request` was authenticated as (`callers`). */
   const decideOne = async (request: FastifyRequest, body: unknown): Promise<Decision> => {
-    const context = contextFromHeaders(request.headers, identityHeaders);
+    const context = contextFromHeaders(request.headers, identityHeaders, request.ip);
     if (!context.ok) throw new BastionException(context.errors);
     const started = process.hrtime.bigint();
     // INVARIANT: the decision is made for the authenticated principal; a principal in the
@@ -505,7 +510,7 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
       );
     // Decided together; their audit events follow the request order and share one group
     // commit (`decideBatch`); answered in order.
-    const context = contextFromHeaders(request.headers, identityHeaders);
+    const context = contextFromHeaders(request.headers, identityHeaders, request.ip);
     if (!context.ok) throw new BastionException(context.errors);
     const principal = callers.get(request)?.principal;
     const started = process.hrtime.bigint();
@@ -562,7 +567,7 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
           },
         );
       }
-      const context = contextFromHeaders(request.headers, identityHeaders);
+      const context = contextFromHeaders(request.headers, identityHeaders, request.ip);
       if (!context.ok) return sendError(request, reply, context.errors);
       // The MCP transport writes the answer itself (JSON or an SSE stream).
       reply.hijack();
@@ -571,6 +576,7 @@ export async function buildServer(gateway: Gateway, options: ServerOptions): Pro
           server: name,
           principal,
           ...(context.value.environment !== undefined ? { environment: context.value.environment } : {}),
+          ...(context.value.sourceIp !== undefined ? { sourceIp: context.value.sourceIp } : {}),
           request: request.raw,
           response: reply.raw,
           body: request.body,

@@ -103,7 +103,7 @@ describe('MCP over Streamable HTTP (bastion serve)', () => {
 
     const decisions = auditEvents(dataDir, ['--type', 'decision', '--action', 'shell.execute', '--principal', 'agent-1']);
     expect(decisions.map((e) => e['decision'])).toEqual(['allow', 'deny']);
-    expect(decisions[1]).toMatchObject({ context: { mcp: { server: 'files' } }, reason: 'critical risk: denied by the baseline policy' });
+    expect(decisions[1]).toMatchObject({ context: { mcp: { server: 'files' }, source_ip: '127.0.0.1' }, reason: 'critical risk: denied by the baseline policy' });
   });
 
   it('proxies an upstream that is itself a Streamable HTTP server', async () => {

@@ -128,6 +128,8 @@ describe('Chat Completions, plain', () => {
     const rm = denies.filter((e) => e.action === 'sys:execute' && e.principal?.id === 'admin-1');
     expect(rm.length).toBeGreaterThanOrEqual(2);
     expect(rm.every((e) => e.reason === 'denied by sre-safety-policy/block-destructive-commands')).toBe(true);
+    // Where the call came from is the proxy's caller, as the socket says.
+    expect(rm.every((e) => (e as { context?: { source_ip?: string } }).context?.source_ip === '127.0.0.1')).toBe(true);
     expect(denies.some((e) => e.principal?.id === 'intern-1' && e.reason === 'denied by sre-safety-policy/deny-unauthorized-sre')).toBe(true);
   });
 });

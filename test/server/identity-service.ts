@@ -29,11 +29,12 @@ export interface Started {
  * Starts the service with `yaml` appended to a config that names the server, data directory
  * and policies. `files` are written next to `bastion.yaml` first.
  */
-export async function startService(yaml: string, options: { log?: boolean; files?: Record<string, string>; dir?: string } = {}): Promise<Started> {
+export async function startService(yaml: string, options: { log?: boolean; files?: Record<string, string>; dir?: string; trustProxy?: string[] } = {}): Promise<Started> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'bastion-identity-'));
   for (const [name, text] of Object.entries(options.files ?? {})) writeFileSync(join(dir, name), text);
   const file = join(dir, 'bastion.yaml');
-  writeFileSync(file, `server: { host: 127.0.0.1, port: 0 }\ndataDir: ./data\npolicies: [${JSON.stringify(NATIVE)}]\n${yaml}`);
+  const trust = options.trustProxy ? `, trustProxy: ${JSON.stringify(options.trustProxy)}` : '';
+  writeFileSync(file, `server: { host: 127.0.0.1, port: 0${trust} }\ndataDir: ./data\npolicies: [${JSON.stringify(NATIVE)}]\n${yaml}`);
   const config = loadConfig(file);
   if (!config.ok) throw new Error(config.errors.map((e) => e.message).join('\n'));
   let stderr = '';
