@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { detectInjection, INJECTION_THRESHOLD, scanText, spotlight } from '../../src/scan/index.js';
+import { cpuNow } from '../helpers/cpu-time.js';
 
 interface InjectionCase {
   description: string;
@@ -95,10 +96,10 @@ describe('misspelled overrides', () => {
 describe('cost of repetition', () => {
   it.each(['[', '](', 'ignroe previus instrucions ', 'add ', 'I g n o r e ', '%41', '0123456789abcdef'])('1 MB of %j stays bounded', (s) => {
     const text = s.repeat(Math.ceil(1_048_576 / s.length));
-    const t0 = performance.now();
+    const t0 = cpuNow();
     detectInjection(text);
     // Tens to a few hundred ms on the development machine; room left for a loaded runner.
-    expect(performance.now() - t0).toBeLessThan(3000);
+    expect(cpuNow() - t0).toBeLessThan(3000);
   });
 });
 
