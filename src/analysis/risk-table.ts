@@ -4,6 +4,7 @@
  * and the code cannot drift apart.
  */
 
+import type { HostClass } from '../core/net.js';
 import type { Risk } from '../core/risk.js';
 
 /**
@@ -49,5 +50,23 @@ export function writeRisk(zone: PathZone): Risk {
       return 'medium';
     case 'system':
       return 'high';
+  }
+}
+
+/** Risk of a connection by the class of its host: an upload costs more than a download. */
+export function hostRisk(cls: HostClass, upload: boolean): Risk {
+  switch (cls) {
+    case 'loopback':
+    case 'private':
+    case 'unspecified':
+      return upload ? 'medium' : 'low';
+    case 'link-local':
+      return 'high';
+    case 'metadata':
+      return 'critical';
+    case 'invalid':
+      return 'high';
+    case 'public':
+      return upload ? 'high' : 'medium';
   }
 }

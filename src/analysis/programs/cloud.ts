@@ -1,0 +1,95 @@
+/**
+ * Infrastructure as code (terraform, pulumi …) and the cloud CLIs (aws, gcloud, az …): reads,
+ * secrets and credentials, mutations and destroys.
+ */
+
+import type { ProgramRule } from '../shell-types.js';
+import { ev, readFiles } from './effects.js';
+import type { ProgramFamily } from './family.js';
+
+const iacRule: ProgramRule = (inv, site) => {
+  const words = inv.argv
+    .slice(1)
+    .map((a) => a.value)
+    .filter((v) => !v.startsWith('-'));
+  const sub = words[0] ?? '';
+  const flags = inv.argv.map((a) => a.value);
+  if (sub === 'destroy' || (sub === 'apply' && flags.includes('-destroy')) || (inv.name === 'pulumi' && sub === 'destroy')) {
+    site.add('cloud.mutate', 'critical', ev(inv, 'destroys infrastructure'));
+  } else if (
+    /^(apply|import|taint|untaint|up|refresh|force-unlock)$/.test(sub) ||
+    (sub === 'state' && /^(rm|mv|push|replace-provider)$/.test(words[1] ?? '')) ||
+    (sub === 'workspace' && words[1] === 'delete')
+  ) {
+    site.add('cloud.mutate', 'high', ev(inv, `${inv.name} ${words.slice(0, 2).join(' ')}`));
+  }
+  return {};
+};
+
+const READ_VERB =
+  /^(describe|list|get|head|wait|help|ls|batch-get|scan|query|filter|lookup|search|validate|estimate|preview|simulate|test|decode|generate|presign|show|info|version|whoami|status|check|print|read|view|export|logs?|tail|cat|config|auth|account|login|init|plan|history|inspect|explain|diff|output|find|select|download|fetch)(-|$)/;
+
+const DESTROY_VERB = /^(delete|destroy|remove|rm|rb|terminate|purge|drop|deregister|disable|detach|revoke|wipe|erase|kill|uninstall)(-|$)/;
+
+const cloudRule: ProgramRule = (inv, site) => {
+  const words = inv.argv
+    .slice(1)
+    .map((a) => a.value)
+    .filter((v) => !v.startsWith('-'));
+  const flags = inv.argv.map((a) => a.value);
+  if (
+    words.some((w) => /^(get-secret-value|access|get-parameter|get-parameters|get-secret|secret)$/.test(w)) &&
+    (words.includes('secretsmanager') || words.includes('secrets') || words.includes('ssm') || words.includes('keyvault') || flags.includes('--with-decryption'))
+  ) {
+    site.add('secret.read', 'high', ev(inv, 'reads a cloud secret'));
+    return { secret: true };
+  }
+  const joined = words.join(' ');
+  if (
+    /\b(get-session-token|assume-role(-with-[a-z-]+)?|get-federation-token|get-login-password|get-login|export-credentials|get-authorization-token|print-access-token|print-identity-token|get-access-token|config-helper|auth:token|generate-db-auth-token|get-credentials-for-identity)\b/.test(
+      joined,
+    ) ||
+    /\bconfigure get (aws_secret_access_key|aws_session_token|aws_access_key_id)\b/.test(joined) ||
+    (/^(doctl|flyctl|fly|heroku|vercel|netlify|firebase)$/.test(inv.name) && /\bauth token\b|\bauth:token\b|\btokens? (create|print)\b/.test(joined))
+  ) {
+    site.add('secret.read', 'high', ev(inv, `${inv.name} prints cloud credentials`));
+    return { secret: true };
+  }
+  if (inv.name === 'vault' && /^(read|kv)$/.test(words[0] ?? '') && !/^(put|delete|destroy|patch)$/.test(words[1] ?? '')) {
+    site.add('secret.read', 'high', ev(inv, 'reads a Vault secret'));
+    return { secret: true };
+  }
+  const destroy = words.find((w) => DESTROY_VERB.test(w));
+  if (destroy !== undefined) {
+    const wide =
+      flags.some((f) => /^(--recursive|--force|-r|--skip-final-snapshot|--all|-rf|-fr)$/.test(f)) ||
+      /^(rb|delete-bucket|delete-db-instance|delete-db-cluster|delete-stack|delete-cluster|delete-table|terminate-instances|delete-project)$/.test(destroy);
+    site.add('cloud.mutate', wide ? 'critical' : 'high', ev(inv, `${inv.name} ${destroy}`));
+    return {};
+  }
+  const mutate = words
+    .slice(1)
+    .find(
+      (w) =>
+        !READ_VERB.test(w) &&
+        /^(create|put|update|modify|run|start|stop|reboot|attach|associate|set|add|apply|deploy|import|restore|copy|cp|mv|sync|scale|resize|enable|tag|untag|replace|patch|upload|publish|promote|rollback|invoke|send|reset|release|register|authorize|grant|change|move|restart|push|up|down|open|rotate)(-|$)/.test(
+          w,
+        ),
+    );
+  if (mutate !== undefined) {
+    const download = /^(cp|sync|mv)$/.test(mutate) && words.slice(-2)[0]?.startsWith('s3://') === true && !(words.at(-1) ?? '').startsWith('s3://');
+    if (!download) site.add('cloud.mutate', 'high', ev(inv, `${inv.name} ${mutate}`));
+    const local = inv.argv.slice(1).filter((a) => !a.value.startsWith('-') && a.literal && !a.value.includes('://'));
+    readFiles(local, inv, site);
+  }
+  return {};
+};
+
+/** Infrastructure as code and the cloud providers' CLIs. */
+export const CLOUD_PROGRAMS: ProgramFamily = {
+  title: 'Cloud and infrastructure',
+  rules: [
+    ['terraform tofu terragrunt pulumi cdk', iacRule],
+    ['aws gcloud gsutil az doctl heroku flyctl fly vercel netlify firebase eksctl hcloud linode-cli scw oci ibmcloud vault wrangler', cloudRule],
+  ],
+};
