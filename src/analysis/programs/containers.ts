@@ -5,8 +5,83 @@
 import { type Arg, type Invocation, lit, type ProgramRule, type Site } from '../shell-types.js';
 import type { SubOutput } from '../shell-words.js';
 import { classifyWrite, ev } from './effects.js';
-import type { ProgramFamily } from './family.js';
+import { type ProgramFamily, type VerbRow, type VerbTable, verbRow } from './family.js';
 import { has, opts, val } from './options.js';
+
+const DOCKER_RUN = {
+  verbs: ['run', 'create'],
+  finding: { category: 'service.control', risk: 'low' },
+  why: 'starts a container; privileged runs, host mounts and published ports are judged on the flags',
+} as const satisfies VerbRow;
+const DOCKER_BUILD = {
+  verbs: [
+    'build',
+    'pull',
+    'tag',
+    'commit',
+    'load',
+    'import',
+    'buildx',
+    'image build',
+    'image pull',
+    'image tag',
+    'image load',
+    'image import',
+    'volume create',
+    'network create',
+    'compose build',
+    'compose pull',
+  ],
+  finding: { category: 'fs.write', risk: 'low' },
+  why: 'changes local images, volumes or networks',
+} as const satisfies VerbRow;
+const DOCKER_STOP = {
+  verbs: [
+    'stop',
+    'kill',
+    'rm',
+    'rmi',
+    'restart',
+    'pause',
+    'unpause',
+    'system prune',
+    'volume rm',
+    'volume prune',
+    'network rm',
+    'network prune',
+    'prune',
+    'image prune',
+    'compose down',
+    'compose stop',
+    'compose rm',
+    'compose kill',
+    'compose restart',
+    'compose pause',
+    'service rm',
+    'stack rm',
+    'swarm leave',
+    'node rm',
+    'secret rm',
+    'builder prune',
+  ],
+  finding: { category: 'service.control', risk: 'high' },
+  why: 'stops or removes containers, images, networks or services; removing volumes (`volume rm`, `system prune`, `rm -v`, `compose down -v`) is also `fs.delete` high',
+} as const satisfies VerbRow;
+const DOCKER_START = {
+  verbs: ['compose up', 'compose start', 'start', 'update', 'service create', 'service update', 'service scale', 'stack deploy'],
+  finding: { category: 'service.control', risk: 'medium' },
+  why: 'starts or updates containers and services',
+} as const satisfies VerbRow;
+const DOCKER_PUSH = { verbs: ['push'], finding: { category: 'net.egress', risk: 'medium' }, why: 'pushes an image to a registry' } as const satisfies VerbRow;
+const DOCKER_LOGIN = { verbs: ['login'], finding: { category: 'secret.read', risk: 'medium' }, why: 'logs in to a registry' } as const satisfies VerbRow;
+
+/** docker verbs (`container`, `image` and the other groups folded: `docker container rm` is `rm`, `docker image rm` is `rmi`). */
+export const DOCKER_VERBS: VerbTable = {
+  program: 'docker, podman, nerdctl',
+  rows: [DOCKER_RUN, DOCKER_BUILD, DOCKER_STOP, DOCKER_START, DOCKER_PUSH, DOCKER_LOGIN],
+  otherwise: { why: 'reads (`ps`, `images`, `logs`, `inspect` …)' },
+  notes: ['`exec` runs its command as a command of its own', '`cp` to the host is a write there'],
+};
 
 const dockerRule: ProgramRule = (inv, site) => {
   const args = inv.argv.slice(1);
@@ -22,12 +97,10 @@ const dockerRule: ProgramRule = (inv, site) => {
     if (group === 'image' && sub === 'rm') sub = 'rmi';
     if (group === 'image' && sub === 'prune') sub = 'image prune';
   }
-  if (/^(run|create)$/.test(sub)) {
-    site.add('service.control', 'low', ev(inv, `${inv.name} ${sub} starts a container`));
+  const row = verbRow(DOCKER_VERBS, sub);
+  if (row === DOCKER_RUN) {
+    site.add(DOCKER_RUN.finding.category, DOCKER_RUN.finding.risk, ev(inv, `${inv.name} ${sub} starts a container`));
     return containerRun(inv, site, rest);
-  }
-  if (/^(build|pull|tag|commit|load|import|buildx|image build|image pull|image tag|image load|image import|volume create|network create|compose build|compose pull)$/.test(sub)) {
-    site.add('fs.write', 'low', ev(inv, `${inv.name} ${sub} changes local images, volumes or networks`));
   }
   if (sub === 'exec') {
     const o = opts(rest, 'euwi', ['env', 'user', 'workdir', 'env-file', 'detach-keys'], true);
@@ -37,23 +110,15 @@ const dockerRule: ProgramRule = (inv, site) => {
     if (cmd.length > 0) site.run(cmd, { ...inv, remote: `container:${container?.value ?? '?'}` });
     return {};
   }
-  if (
-    /^(stop|kill|rm|rmi|restart|pause|unpause|system prune|volume rm|volume prune|network rm|network prune|prune|image prune|compose down|compose stop|compose rm|compose kill|compose restart|compose pause|service rm|stack rm|swarm leave|node rm|secret rm|builder prune)$/.test(
-      sub,
-    )
-  ) {
+  if (row?.finding !== undefined) {
+    const evidence =
+      row === DOCKER_BUILD ? `${inv.name} ${sub} changes local images, volumes or networks` : row === DOCKER_PUSH ? 'pushes an image' : row === DOCKER_LOGIN ? 'registry login' : `${inv.name} ${sub}`;
+    site.add(row.finding.category, row.finding.risk, ev(inv, evidence));
     const wipesData =
       /volume|system prune/.test(sub) || (sub === 'compose down' && rest.some((a) => a.value === '-v' || a.value === '--volumes')) || (sub === 'rm' && rest.some((a) => /^-[a-z]*v/.test(a.value)));
-    site.add('service.control', 'high', ev(inv, `${inv.name} ${sub}`));
-    if (wipesData) site.add('fs.delete', 'high', ev(inv, 'removes container volumes'));
-    return {};
+    if (row === DOCKER_STOP && wipesData) site.add('fs.delete', 'high', ev(inv, 'removes container volumes'));
+    if (row === DOCKER_STOP || row === DOCKER_START) return {};
   }
-  if (/^(compose up|compose start|start|update|service create|service update|service scale|stack deploy)$/.test(sub)) {
-    site.add('service.control', 'medium', ev(inv, `${inv.name} ${sub}`));
-    return {};
-  }
-  if (sub === 'push') site.add('net.egress', 'medium', ev(inv, 'pushes an image'));
-  if (sub === 'login') site.add('secret.read', 'medium', ev(inv, 'registry login'));
   if (sub === 'cp') {
     const dest = rest.filter((a) => !a.value.startsWith('-')).at(-1);
     if (dest !== undefined && !dest.value.includes(':')) classifyWrite(dest, site, inv.text);
@@ -126,7 +191,41 @@ function containerRun(inv: Invocation, site: Site, rest: Arg[]): SubOutput {
   return {};
 }
 
-const KUBECTL_READ = /^(get|describe|logs|top|explain|version|api-resources|api-versions|cluster-info|diff|auth|wait|events|completion|plugin|kustomize|options|help|)$/;
+export const KUBECTL_VERBS: VerbTable = {
+  program: 'kubectl, oc',
+  rows: [
+    {
+      verbs: [
+        '',
+        'get',
+        'describe',
+        'logs',
+        'top',
+        'explain',
+        'version',
+        'api-resources',
+        'api-versions',
+        'cluster-info',
+        'diff',
+        'auth',
+        'wait',
+        'events',
+        'completion',
+        'plugin',
+        'kustomize',
+        'options',
+        'help',
+        'cp',
+      ],
+      why: 'reads the cluster (`get secrets` is `secret.read` high) or copies files',
+    },
+    { verbs: ['port-forward', 'proxy'], finding: { category: 'net.listen', risk: 'medium' }, why: 'opens a local port into the cluster' },
+    { verbs: ['delete'], finding: { category: 'service.control', risk: 'high' }, why: 'deletes resources; namespaces, nodes, PVs, CRDs and `--all` critical' },
+    { verbs: ['drain', 'cordon', 'uncordon', 'taint', 'scale', 'rollout', 'autoscale'], finding: { category: 'service.control', risk: 'high' }, why: 'moves or scales workloads' },
+  ],
+  otherwise: { finding: { category: 'cloud.mutate', risk: 'high' }, why: 'changes the cluster (`apply`, `create`, `patch`, `edit` …)' },
+  notes: ['`exec` runs its command as a command of its own', '`create token` and `config view --raw` are `secret.read` high'],
+};
 
 const kubectlRule: ProgramRule = (inv, site) => {
   const o = opts(inv.argv.slice(1), 'ncolf', ['namespace', 'context', 'cluster', 'kubeconfig', 'output', 'selector', 'filename', 'container', 'user', 'server', 'token'], true);
@@ -154,29 +253,26 @@ const kubectlRule: ProgramRule = (inv, site) => {
     }
     return {};
   }
-  if (KUBECTL_READ.test(sub)) return {};
-  if (sub === 'port-forward' || sub === 'proxy') {
-    site.add('net.listen', 'medium', ev(inv, `kubectl ${sub}`));
-    return {};
-  }
-  if (sub === 'delete') {
-    const wide = rest.some((a) => /^(ns|namespace|namespaces|node|nodes|pv|crd|--all|-A|--all-namespaces)$/.test(a.value) || /^(ns|namespace)\//.test(a.value));
-    site.add('service.control', wide ? 'critical' : 'high', ev(inv, 'kubectl delete'));
-    return {};
-  }
-  if (/^(drain|cordon|uncordon|taint|scale|rollout|autoscale)$/.test(sub)) {
-    site.add('service.control', 'high', ev(inv, `kubectl ${sub}`));
-    return {};
-  }
-  if (sub === 'cp') return {};
-  site.add('cloud.mutate', 'high', ev(inv, `kubectl ${sub}`));
+  const finding = verbRow(KUBECTL_VERBS, sub)?.finding;
+  if (finding === undefined) return {};
+  const wide = sub === 'delete' && rest.some((a) => /^(ns|namespace|namespaces|node|nodes|pv|crd|--all|-A|--all-namespaces)$/.test(a.value) || /^(ns|namespace)\//.test(a.value));
+  site.add(finding.category, wide ? 'critical' : finding.risk, ev(inv, `kubectl ${sub}`));
   return {};
+};
+
+export const HELM_VERBS: VerbTable = {
+  program: 'helm',
+  rows: [
+    { verbs: ['uninstall', 'delete', 'del', 'un'], finding: { category: 'service.control', risk: 'high' }, why: 'removes a release' },
+    { verbs: ['install', 'upgrade', 'rollback'], finding: { category: 'cloud.mutate', risk: 'high' }, why: 'installs or changes a release' },
+  ],
+  otherwise: { why: 'reads, renders or manages charts locally' },
 };
 
 const helmRule: ProgramRule = (inv, site) => {
   const sub = inv.argv.slice(1).find((a) => !a.value.startsWith('-'))?.value ?? '';
-  if (/^(uninstall|delete|del|un)$/.test(sub)) site.add('service.control', 'high', ev(inv, `helm ${sub}`));
-  else if (/^(install|upgrade|rollback)$/.test(sub)) site.add('cloud.mutate', 'high', ev(inv, `helm ${sub}`));
+  const finding = verbRow(HELM_VERBS, sub)?.finding;
+  if (finding !== undefined) site.add(finding.category, finding.risk, ev(inv, `helm ${sub}`));
   return {};
 };
 
@@ -187,6 +283,7 @@ const containerCliRule: ProgramRule = (inv, site) =>
 /** Container engines, Kubernetes and helm. */
 export const CONTAINER_PROGRAMS: ProgramFamily = {
   title: 'Containers and Kubernetes',
+  verbs: [DOCKER_VERBS, KUBECTL_VERBS, HELM_VERBS],
   rules: [
     ['docker podman nerdctl docker-compose', containerCliRule],
     ['kubectl oc k3s microk8s.kubectl', kubectlRule],

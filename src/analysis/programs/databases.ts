@@ -6,7 +6,7 @@ import { type Arg, type Invocation, lit, type ProgramRule, type Site } from '../
 import type { SubOutput } from '../shell-words.js';
 import { analyzeSqlText } from '../sql-analyzer.js';
 import { classifyWrite, ev } from './effects.js';
-import type { ProgramFamily } from './family.js';
+import { type ProgramFamily, type VerbRow, type VerbTable, verbRow } from './family.js';
 import { has, opts, val } from './options.js';
 import { stdinEscapes } from './shells.js';
 
@@ -115,12 +115,134 @@ const REDIS_LONG = [
   'show-pushes',
 ];
 
-/** Redis commands that change data (not destructive of a whole dataset): `db.write`. */
-const REDIS_WRITE =
-  /^(set|setnx|setex|psetex|mset|msetnx|append|incr|incrby|incrbyfloat|decr|decrby|getset|getdel|getex|setbit|setrange|bitop|bitfield|hset|hsetnx|hmset|hincrby|hincrbyfloat|hdel|lpush|rpush|lpushx|rpushx|lpop|rpop|lset|linsert|lrem|ltrim|rpoplpush|lmove|lmpop|blpop|brpop|brpoplpush|blmove|blmpop|sadd|srem|spop|smove|sinterstore|sunionstore|sdiffstore|zadd|zrem|zincrby|zpopmin|zpopmax|bzpopmin|bzpopmax|zmpop|bzmpop|zremrangebyscore|zremrangebyrank|zremrangebylex|zunionstore|zinterstore|zdiffstore|zrangestore|xadd|xdel|xtrim|xgroup|xack|xclaim|xautoclaim|xsetid|pfadd|pfmerge|geoadd|georadius|georadiusbymember|geosearchstore|expire|expireat|pexpire|pexpireat|persist|rename|renamenx|move|copy|restore|restore-asking|migrate|sort|publish|spublish|save|bgsave|bgrewriteaof|multi|exec|eval|evalsha|eval_ro|evalsha_ro|fcall|script|function|module|acl|client|cluster|failover|json\.\w+|ts\.\w+|bf\.\w+|cf\.\w+|ft\.\w+)$/i;
+const REDIS_WIPE_ALL = { verbs: ['flushall'], finding: { category: 'db.destructive', risk: 'critical' }, why: 'deletes every key of every database' } as const satisfies VerbRow;
+const REDIS_WIPE = { verbs: ['flushdb', 'shutdown'], finding: { category: 'db.destructive', risk: 'high' }, why: 'deletes a database or stops the server' } as const satisfies VerbRow;
+const REDIS_REPLACE = { verbs: ['replicaof', 'slaveof', 'debug'], finding: { category: 'db.destructive', risk: 'high' }, why: 'can replace or crash the dataset' } as const satisfies VerbRow;
+const REDIS_CONFIG = { verbs: ['config'], finding: { category: 'db.destructive', risk: 'medium' }, why: 'changes the server configuration (`CONFIG GET` reads)' } as const satisfies VerbRow;
+const REDIS_DELETE = { verbs: ['del', 'unlink'], finding: { category: 'db.write', risk: 'medium' }, why: 'deletes keys' } as const satisfies VerbRow;
+const REDIS_CODE = {
+  verbs: ['eval', 'evalsha', 'fcall', 'script', 'function', 'module', 'acl', 'client', 'cluster', 'failover', 'migrate', 'restore'],
+  finding: { category: 'db.write', risk: 'medium' },
+  why: 'runs scripts or changes the server, its clients or the cluster (their listing subcommands read; `SCRIPT FLUSH`, `FUNCTION FLUSH` are `db.destructive` medium)',
+} as const satisfies VerbRow;
+const REDIS_WRITE = {
+  verbs: [
+    'set',
+    'setnx',
+    'setex',
+    'psetex',
+    'mset',
+    'msetnx',
+    'append',
+    'incr',
+    'incrby',
+    'incrbyfloat',
+    'decr',
+    'decrby',
+    'getset',
+    'getdel',
+    'getex',
+    'setbit',
+    'setrange',
+    'bitop',
+    'bitfield',
+    'hset',
+    'hsetnx',
+    'hmset',
+    'hincrby',
+    'hincrbyfloat',
+    'hdel',
+    'lpush',
+    'rpush',
+    'lpushx',
+    'rpushx',
+    'lpop',
+    'rpop',
+    'lset',
+    'linsert',
+    'lrem',
+    'ltrim',
+    'rpoplpush',
+    'lmove',
+    'lmpop',
+    'blpop',
+    'brpop',
+    'brpoplpush',
+    'blmove',
+    'blmpop',
+    'sadd',
+    'srem',
+    'spop',
+    'smove',
+    'sinterstore',
+    'sunionstore',
+    'sdiffstore',
+    'zadd',
+    'zrem',
+    'zincrby',
+    'zpopmin',
+    'zpopmax',
+    'bzpopmin',
+    'bzpopmax',
+    'zmpop',
+    'bzmpop',
+    'zremrangebyscore',
+    'zremrangebyrank',
+    'zremrangebylex',
+    'zunionstore',
+    'zinterstore',
+    'zdiffstore',
+    'zrangestore',
+    'xadd',
+    'xdel',
+    'xtrim',
+    'xgroup',
+    'xack',
+    'xclaim',
+    'xautoclaim',
+    'xsetid',
+    'pfadd',
+    'pfmerge',
+    'geoadd',
+    'georadius',
+    'georadiusbymember',
+    'geosearchstore',
+    'expire',
+    'expireat',
+    'pexpire',
+    'pexpireat',
+    'persist',
+    'rename',
+    'renamenx',
+    'move',
+    'copy',
+    'restore-asking',
+    'sort',
+    'publish',
+    'spublish',
+    'save',
+    'bgsave',
+    'bgrewriteaof',
+    'multi',
+    'exec',
+    'eval_ro',
+    'evalsha_ro',
+    'json.*',
+    'ts.*',
+    'bf.*',
+    'cf.*',
+    'ft.*',
+  ],
+  finding: { category: 'db.write', risk: 'low' },
+  why: 'changes data (`SORT` without `STORE` reads)',
+} as const satisfies VerbRow;
 
-/** Redis commands that delete keys. */
-const REDIS_DELETE = /^(del|unlink)$/i;
+/** Redis commands (case-insensitive); any other command reads. */
+export const REDIS_VERBS: VerbTable = {
+  program: 'redis-cli',
+  rows: [REDIS_WIPE_ALL, REDIS_WIPE, REDIS_REPLACE, REDIS_CONFIG, REDIS_DELETE, REDIS_CODE, REDIS_WRITE],
+  otherwise: { why: 'reads (`GET`, `KEYS`, `SCAN`, `INFO` …)' },
+};
 
 /** redis-cli: the command and its arguments come after the options; stdin holds commands when there are none. */
 function redisRule(inv: Invocation, site: Site): SubOutput {
@@ -157,25 +279,23 @@ function redisCommand(words: string[], inv: Invocation, site: Site): void {
   const cmd = (words[0] ?? '').toLowerCase();
   const sub = (words[1] ?? '').toLowerCase();
   if (cmd === '') return;
-  if (cmd === 'flushall' || cmd === 'flushdb' || cmd === 'shutdown') site.add('db.destructive', cmd === 'flushall' ? 'critical' : 'high', ev(inv, `redis ${cmd.toUpperCase()}`));
-  else if (cmd === 'replicaof' || cmd === 'slaveof' || cmd === 'debug') site.add('db.destructive', 'high', ev(inv, `redis ${cmd.toUpperCase()} can replace or crash the dataset`));
-  else if (cmd === 'config') {
-    if (sub !== 'get' && sub !== 'help') site.add('db.destructive', 'medium', ev(inv, `redis CONFIG ${sub.toUpperCase()}`));
+  const row = verbRow(REDIS_VERBS, cmd);
+  if (row?.finding === undefined) return;
+  const { category, risk } = row.finding;
+  if (row === REDIS_WIPE_ALL || row === REDIS_WIPE) site.add(category, risk, ev(inv, `redis ${cmd.toUpperCase()}`));
+  else if (row === REDIS_REPLACE) site.add(category, risk, ev(inv, `redis ${cmd.toUpperCase()} can replace or crash the dataset`));
+  else if (row === REDIS_CONFIG) {
+    if (sub !== 'get' && sub !== 'help') site.add(category, risk, ev(inv, `redis CONFIG ${sub.toUpperCase()}`));
   } else if ((cmd === 'script' || cmd === 'function') && sub === 'flush') site.add('db.destructive', 'medium', ev(inv, `redis ${cmd.toUpperCase()} FLUSH`));
-  else if (REDIS_DELETE.test(cmd)) site.add('db.write', 'medium', ev(inv, `redis ${cmd.toUpperCase()} deletes keys`));
-  else if (REDIS_WRITE.test(cmd)) {
+  else if (row === REDIS_DELETE) site.add(category, risk, ev(inv, `redis ${cmd.toUpperCase()} deletes keys`));
+  else {
     // Read-only forms of the multi-purpose commands.
     const readOnly =
       ((cmd === 'script' || cmd === 'function') && /^(exists|list|stats|dump|help)$/.test(sub)) ||
       ((cmd === 'client' || cmd === 'cluster' || cmd === 'acl' || cmd === 'module') &&
         /^(list|info|getname|id|help|nodes|slots|shards|myid|whoami|cat|users|getuser|log|keyslot|countkeysinslot|getkeysinslot)$/.test(sub)) ||
       (cmd === 'sort' && !words.some((w) => w.toLowerCase() === 'store'));
-    if (!readOnly)
-      site.add(
-        'db.write',
-        /^(eval|evalsha|fcall|script|function|module|acl|client|cluster|failover|migrate|restore)$/.test(cmd) ? 'medium' : 'low',
-        ev(inv, `redis ${cmd.toUpperCase()} changes data`),
-      );
+    if (!readOnly) site.add(category, risk, ev(inv, `redis ${cmd.toUpperCase()} changes data`));
   }
 }
 
@@ -222,6 +342,7 @@ const mysqladminRule: ProgramRule = (inv, site) => {
 /** Database clients (their SQL goes to the SQL analyzer), Redis, key-value stores, admin tools. */
 export const DATABASE_PROGRAMS: ProgramFamily = {
   title: 'Databases',
+  verbs: [REDIS_VERBS],
   rules: [
     ['psql mysql mariadb sqlite3 mongo mongosh redis-cli sqlcmd clickhouse-client cqlsh influx', dbClientRule],
     ['pg_restore', pgRestoreRule],

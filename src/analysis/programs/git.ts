@@ -7,10 +7,78 @@ import { maxRisk, type Risk } from '../../core/risk.js';
 import { hostRisk } from '../risk-table.js';
 import type { Arg, ProgramRule } from '../shell-types.js';
 import { deleteTargets, egress, ev, readFiles, urlHost } from './effects.js';
-import type { ProgramFamily } from './family.js';
+import { type ProgramFamily, type VerbTable, verbRow } from './family.js';
 
 const GIT_EXEC_KEYS =
   /^(core\.(pager|editor|sshcommand|fsmonitor|hookspath|gitproxy|askpass)|alias\..*|credential\.helper|diff\..*\.(command|textconv)|diff\.external|sequence\.editor|filter\..*\.(clean|smudge|process)|protocol\.ext\.allow|uploadpack\.packobjectshook|gpg\.program|merge\..*\.driver|pager\..*|web\.browser|include\.path|includeif\..*)$/i;
+
+/**
+ * git subcommands without a rule of their own: these read the repository; any other
+ * (aliases, plumbing) may change it, so it counts as a write.
+ */
+export const GIT_VERBS: VerbTable = {
+  program: 'git',
+  rows: [
+    {
+      verbs: [
+        '',
+        'status',
+        'log',
+        'show',
+        'diff',
+        'blame',
+        'annotate',
+        'grep',
+        'ls-files',
+        'ls-tree',
+        'ls-remote',
+        'rev-parse',
+        'rev-list',
+        'describe',
+        'shortlog',
+        'cat-file',
+        'show-ref',
+        'for-each-ref',
+        'name-rev',
+        'whatchanged',
+        'help',
+        'version',
+        'count-objects',
+        'fsck',
+        'check-ignore',
+        'check-attr',
+        'check-ref-format',
+        'check-mailmap',
+        'merge-base',
+        'var',
+        'verify-commit',
+        'verify-tag',
+        'verify-pack',
+        'range-diff',
+        'cherry',
+        'diff-tree',
+        'diff-files',
+        'diff-index',
+        'show-branch',
+        'get-tar-commit-id',
+        'column',
+        'request-pull',
+        'difftool',
+        'reflog',
+        '--version',
+        '--help',
+        '-h',
+        '-v',
+      ],
+      why: 'reads the repository',
+    },
+  ],
+  otherwise: { finding: { category: 'fs.write', risk: 'low' }, why: 'changes the repository' },
+  notes: [
+    'with rules of their own: `push` (egress; forced or deleting `vcs.destructive` high), `reset --hard`, `clean -f`, `checkout .`, `restore .`, `branch -D`, `tag -d`, `stash drop/clear`, `worktree remove --force`, `rm`, `filter-branch`, `reflog expire`, `gc --prune=now`, `update-ref -d`, `config` (program-running keys `fs.write_sensitive` high), `credential fill` (`secret.read` high), `clone`/`fetch`/`pull` (egress)',
+    '`-c` keys and options that run programs (`core.pager`, `--upload-pack`, `ext::`) are `exec.obfuscated` high or `exec.remote_code` critical',
+  ],
+};
 
 const gitRule: ProgramRule = (inv, site) => {
   const args = inv.argv.slice(1);
@@ -195,16 +263,14 @@ const gitRule: ProgramRule = (inv, site) => {
       }
       return {};
     }
-    default:
+    default: {
       // Unknown subcommands (aliases, plumbing) may change the repository: fail closed.
-      if (sub !== '' && !GIT_READ.test(sub)) changes('changes the repository');
+      const finding = verbRow(GIT_VERBS, sub)?.finding;
+      if (finding !== undefined) site.add(finding.category, finding.risk, ev(inv, `git ${sub} changes the repository`));
       return {};
+    }
   }
 };
-
-/** git subcommands that only read the repository. */
-const GIT_READ =
-  /^(status|log|show|diff|blame|annotate|grep|ls-files|ls-tree|ls-remote|rev-parse|rev-list|describe|shortlog|cat-file|show-ref|for-each-ref|name-rev|whatchanged|help|version|count-objects|fsck|check-ignore|check-attr|check-ref-format|check-mailmap|merge-base|var|verify-commit|verify-tag|verify-pack|range-diff|cherry|diff-tree|diff-files|diff-index|show-branch|get-tar-commit-id|column|request-pull|difftool|reflog|--version|--help|-h|-v)$/;
 
 const ghRule: ProgramRule = (inv, site) => {
   const words = inv.argv.slice(1).map((a) => a.value);
@@ -230,6 +296,7 @@ const ghRule: ProgramRule = (inv, site) => {
 /** git and the GitHub CLI. */
 export const GIT_PROGRAMS: ProgramFamily = {
   title: 'Version control',
+  verbs: [GIT_VERBS],
   rules: [
     ['git', gitRule],
     ['gh', ghRule],

@@ -5,7 +5,7 @@
 
 import type { ProgramRule } from '../shell-types.js';
 import { ev, noop, readFiles } from './effects.js';
-import type { ProgramFamily } from './family.js';
+import { type ProgramFamily, type VerbTable, verbRow } from './family.js';
 
 const killRule: ProgramRule = (inv, site) => {
   const args = inv.argv.slice(1).map((a) => a.value);
@@ -31,31 +31,45 @@ const pkillRule: ProgramRule = (inv, site) => {
   return {};
 };
 
-const SYSTEMCTL_READ = new Set([
-  'status',
-  'show',
-  'list-units',
-  'list-unit-files',
-  'list-sockets',
-  'list-timers',
-  'list-jobs',
-  'list-dependencies',
-  'is-active',
-  'is-enabled',
-  'is-failed',
-  'is-system-running',
-  'cat',
-  'help',
-  'get-default',
-  'show-environment',
-  '',
-]);
+/** systemctl verbs: reads, then what stops the machine; any other verb changes a unit. */
+export const SYSTEMCTL_VERBS: VerbTable = {
+  program: 'systemctl',
+  rows: [
+    {
+      verbs: [
+        '',
+        'status',
+        'show',
+        'list-units',
+        'list-unit-files',
+        'list-sockets',
+        'list-timers',
+        'list-jobs',
+        'list-dependencies',
+        'is-active',
+        'is-enabled',
+        'is-failed',
+        'is-system-running',
+        'cat',
+        'help',
+        'get-default',
+        'show-environment',
+      ],
+      why: 'reads units and the system state',
+    },
+    {
+      verbs: ['poweroff', 'reboot', 'halt', 'kexec', 'rescue', 'emergency', 'isolate', 'suspend', 'hibernate', 'default'],
+      finding: { category: 'service.control', risk: 'critical' },
+      why: 'stops, reboots or isolates the machine',
+    },
+  ],
+  otherwise: { finding: { category: 'service.control', risk: 'high' }, why: 'starts, stops, enables, masks or edits a unit' },
+};
 
 const systemctlRule: ProgramRule = (inv, site) => {
   const verb = inv.argv.slice(1).find((a) => !a.value.startsWith('-'))?.value ?? '';
-  if (SYSTEMCTL_READ.has(verb)) return {};
-  const critical = /^(poweroff|reboot|halt|kexec|rescue|emergency|isolate|suspend|hibernate|default)$/.test(verb);
-  site.add('service.control', critical ? 'critical' : 'high', ev(inv, `systemctl ${verb}`));
+  const finding = verbRow(SYSTEMCTL_VERBS, verb)?.finding;
+  if (finding !== undefined) site.add(finding.category, finding.risk, ev(inv, `systemctl ${verb}`));
   return {};
 };
 
@@ -188,16 +202,42 @@ const sysctlRule: ProgramRule = (inv, site) => {
   return {};
 };
 
+export const LAUNCHCTL_VERBS: VerbTable = {
+  program: 'launchctl',
+  rows: [
+    {
+      verbs: ['unload', 'remove', 'stop', 'bootout', 'disable', 'kill', 'load', 'bootstrap', 'enable', 'submit'],
+      finding: { category: 'service.control', risk: 'high' },
+      why: 'loads, starts, stops or removes a service',
+    },
+  ],
+  otherwise: { why: 'reads (`list`, `print` …)' },
+};
+
 const launchctlRule: ProgramRule = (inv, site) => {
   const verb = inv.argv[1]?.value ?? '';
-  if (/^(unload|remove|stop|bootout|disable|kill|load|bootstrap|enable|submit)$/.test(verb)) site.add('service.control', 'high', ev(inv, `launchctl ${verb}`));
+  const finding = verbRow(LAUNCHCTL_VERBS, verb)?.finding;
+  if (finding !== undefined) site.add(finding.category, finding.risk, ev(inv, `launchctl ${verb}`));
   return {};
+};
+
+export const SUPERVISOR_VERBS: VerbTable = {
+  program: 'pm2, supervisorctl',
+  rows: [
+    {
+      verbs: ['stop', 'delete', 'kill', 'restart', 'reload', 'remove', 'shutdown'],
+      finding: { category: 'service.control', risk: 'high' },
+      why: 'stops, restarts or removes supervised processes',
+    },
+  ],
+  otherwise: { why: 'reads or starts (`status`, `list`, `start` …)' },
 };
 
 /** pm2, supervisorctl: process supervisors. */
 const supervisorRule: ProgramRule = (inv, site) => {
   const verb = inv.argv[1]?.value ?? '';
-  if (/^(stop|delete|kill|restart|reload|remove|shutdown)$/.test(verb)) site.add('service.control', 'high', ev(inv, `${inv.name} ${verb}`));
+  const finding = verbRow(SUPERVISOR_VERBS, verb)?.finding;
+  if (finding !== undefined) site.add(finding.category, finding.risk, ev(inv, `${inv.name} ${verb}`));
   return {};
 };
 
@@ -247,6 +287,7 @@ const journalctlRule: ProgramRule = (inv, site) => {
 /** Processes, services, power, users and privileges, schedulers, disks, mounts, the kernel, security controls. */
 export const SYSTEM_PROGRAMS: ProgramFamily = {
   title: 'System',
+  verbs: [SYSTEMCTL_VERBS, LAUNCHCTL_VERBS, SUPERVISOR_VERBS],
   rules: [
     ['mkfs mkfs.ext4 mkfs.ext3 mkfs.ext2 mkfs.xfs mkfs.btrfs mkfs.vfat mkfs.fat mkfs.ntfs mke2fs mkswap wipefs blkdiscard fdisk sfdisk sgdisk parted cfdisk hdparm cryptsetup', diskRule],
     ['kill', killRule],
