@@ -19,6 +19,12 @@ import type { Risk } from '../core/risk.js';
  */
 export type PathZone = 'workspace' | 'workspace-root' | 'temp' | 'outside' | 'home' | 'system' | 'unknown';
 
+/** Every zone, in the order the documentation lists them. */
+export const PATH_ZONES: readonly PathZone[] = ['workspace', 'workspace-root', 'temp', 'outside', 'home', 'system', 'unknown'];
+
+/** Every host class, in the order the documentation lists them. */
+export const HOST_CLASSES: readonly HostClass[] = ['loopback', 'private', 'unspecified', 'link-local', 'metadata', 'invalid', 'public'];
+
 /** Risk of a delete by where it points and whether it is recursive (or a glob). */
 export function deleteRisk(zone: PathZone, recursive: boolean): Risk {
   switch (zone) {
