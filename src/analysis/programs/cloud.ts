@@ -15,7 +15,7 @@ export const IAC_VERBS: VerbTable = {
   rows: [
     IAC_DESTROY,
     {
-      verbs: ['apply', 'import', 'taint', 'untaint', 'up', 'refresh', 'force-unlock', 'state rm', 'state mv', 'state push', 'state replace-provider', 'workspace delete'],
+      verbs: ['apply', 'deploy', 'import', 'taint', 'untaint', 'up', 'refresh', 'force-unlock', 'state rm', 'state mv', 'state push', 'state replace-provider', 'workspace delete'],
       finding: { category: 'cloud.mutate', risk: 'high' },
       why: 'changes the infrastructure or its state',
     },
@@ -163,11 +163,18 @@ export const CLOUD_VERBS: VerbTable = {
   ],
 };
 
+/** CLIs whose first word is the verb (`fly deploy`), not a service (`aws ec2 …`, `gcloud run deploy`). */
+const VERB_FIRST = /^(fly|flyctl|vercel|netlify|firebase|wrangler|eksctl|gsutil|heroku)$/;
+/** Bucket URLs: a copy from one to a local path is a download. */
+const BUCKET_URL = /^(s3|gs):\/\//;
+
 const cloudRule: ProgramRule = (inv, site) => {
   const words = inv.argv
     .slice(1)
     .map((a) => a.value)
-    .filter((v) => !v.startsWith('-'));
+    .filter((v) => !v.startsWith('-'))
+    // heroku and firebase spell verbs after a colon: `apps:destroy`, `functions:delete`.
+    .flatMap((w) => (/^(heroku|firebase)$/.test(inv.name) && !w.includes('://') ? w.split(':') : [w]));
   const flags = inv.argv.map((a) => a.value);
   if (
     words.some((w) => /^(get-secret-value|access|get-parameter|get-parameters|get-secret|secret)$/.test(w)) &&
@@ -199,9 +206,9 @@ const cloudRule: ProgramRule = (inv, site) => {
     site.add(CLOUD_DESTROY.finding.category, wide ? 'critical' : CLOUD_DESTROY.finding.risk, ev(inv, `${inv.name} ${destroy}`));
     return {};
   }
-  const mutate = words.slice(1).find((w) => !verbMatches(CLOUD_READ, w, 'prefix') && verbMatches(CLOUD_MUTATE, w, 'prefix'));
+  const mutate = words.slice(VERB_FIRST.test(inv.name) ? 0 : 1).find((w) => !verbMatches(CLOUD_READ, w, 'prefix') && verbMatches(CLOUD_MUTATE, w, 'prefix'));
   if (mutate !== undefined) {
-    const download = /^(cp|sync|mv)$/.test(mutate) && words.slice(-2)[0]?.startsWith('s3://') === true && !(words.at(-1) ?? '').startsWith('s3://');
+    const download = /^(cp|sync|mv)$/.test(mutate) && BUCKET_URL.test(words.slice(-2)[0] ?? '') && !BUCKET_URL.test(words.at(-1) ?? '');
     if (!download) site.add(CLOUD_MUTATE.finding.category, CLOUD_MUTATE.finding.risk, ev(inv, `${inv.name} ${mutate}`));
     const local = inv.argv.slice(1).filter((a) => !a.value.startsWith('-') && a.literal && !a.value.includes('://'));
     readFiles(local, inv, site);

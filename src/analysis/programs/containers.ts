@@ -228,6 +228,8 @@ export const KUBECTL_VERBS: VerbTable = {
 };
 
 const kubectlRule: ProgramRule = (inv, site) => {
+  // `k3s kubectl …` is kubectl.
+  if (inv.name === 'k3s' && inv.argv[1]?.value === 'kubectl') return kubectlRule({ ...inv, argv: inv.argv.slice(1) }, site);
   const o = opts(inv.argv.slice(1), 'ncolf', ['namespace', 'context', 'cluster', 'kubeconfig', 'output', 'selector', 'filename', 'container', 'user', 'server', 'token'], true);
   const sub = o.rest[0]?.value ?? '';
   const rest = o.rest.slice(1);

@@ -33,10 +33,12 @@ const rmdirRule: ProgramRule = (inv, site) => {
 
 const shredRule: ProgramRule = (inv, site) => {
   const o = opts(inv.argv.slice(1), 'nsx', ['iterations', 'size', 'random-source']);
+  // shred has no -r; srm and wipe delete whole trees with it.
+  const recursive = inv.name !== 'shred' && has(o, 'r', 'R', 'recursive');
   for (const t of o.operands) {
     const path = t.literal ? site.touch(t.value, 'delete') : t.raw;
     if (t.literal && isBlockDevice(path)) site.add('disk.wipe', 'critical', ev(inv, `shreds device ${path}`));
-    else site.add('fs.delete', maxRisk('high', deleteRisk(site.zone(t), false)), ev(inv, `shreds ${path}`));
+    else site.add('fs.delete', maxRisk('high', deleteRisk(site.zone(t), recursive)), ev(inv, `shreds ${path}`));
   }
   return {};
 };

@@ -304,6 +304,11 @@ const scpRule: ProgramRule = (inv, site) => {
   const sources = ops.slice(0, -1);
   for (const a of inv.argv) if (/ProxyCommand/i.test(a.value)) site.add('exec.obfuscated', 'high', ev(inv, 'ssh ProxyCommand runs a local command'));
   if (dest === undefined) return {};
+  if (inv.name === 'sftp' && ops.length === 1 && remoteSpec(dest.value) === undefined) {
+    // `sftp user@host`: an interactive session, like ftp's.
+    egress(dest.value.replace(/^.*@/, ''), inv, site, false, 'sftp session');
+    return {};
+  }
   const destHost = remoteSpec(dest.value);
   const localSources = sources.filter((s) => remoteSpec(s.value) === undefined);
   if (destHost !== undefined) {

@@ -67,10 +67,17 @@ export const pkgRule: ProgramRule = (inv, site) => {
     (name === 'pacman' && values.some((v) => /^-S/.test(v))) ||
     ((name === 'dpkg' || name === 'rpm') && values.some((v) => /^-(i|U|-install)/.test(v))) ||
     (name === 'go' && verb === 'get') ||
-    name === 'easy_install';
+    name === 'easy_install' ||
+    // emerge and xbps-install take the packages without a verb; nix-env installs with -i.
+    (name === 'emerge' && words.length > 0 && !values.some((v) => /^(-[a-zA-Z]*[psSCc][a-zA-Z]*|--(search|searchdesc|pretend|info|unmerge|depclean))$/.test(v))) ||
+    (name === 'xbps-install' && words.length > 0) ||
+    (name === 'nix-env' && values.some((v) => /^(-[a-zA-Z]*i[a-zA-Z]*|--install)$/.test(v)));
+  if (/^(add-apt-repository|apt-key)$/.test(name)) {
+    site.add('pkg.install', 'high', ev(inv, 'adds a package source'));
+    return {};
+  }
   if (!installs) {
-    if (/^(add-apt-repository|apt-key)$/.test(name)) site.add('pkg.install', 'high', ev(inv, 'adds a package source'));
-    else if (
+    if (
       (/^(npm|pnpm|yarn|bun|cnpm)$/.test(name) && /^(run|run-script|rum|urn|test|tst|t|start|stop|restart|build|exec|rebuild)$/.test(verb)) ||
       (/^(yarn|pnpm)$/.test(name) &&
         verb !== '' &&

@@ -142,7 +142,7 @@ const secretToolRule: ProgramRule = (inv, site) => {
   const name = inv.name;
   const reads =
     (name === 'security' && values.some((v) => /^(find-generic-password|find-internet-password|dump-keychain|export)$/.test(v))) ||
-    (name === 'gpg' && values.some((v) => /^--export-secret(-sub)?keys$/.test(v))) ||
+    (name === 'gpg' && values.some((v) => /^--export-secret-(sub)?keys$/.test(v))) ||
     (name === 'pass' && (values[0] === 'show' || (values.length > 0 && !/^(ls|list|find|search|init|insert|generate|edit|rm|mv|cp|git|help|version)$/.test(values[0] ?? '')))) ||
     (name === 'op' && /^(read|item|document)$/.test(values[0] ?? '') && !values.includes('list')) ||
     (name === 'keyctl' && /^(print|pipe|read)$/.test(values[0] ?? '')) ||

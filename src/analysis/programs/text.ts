@@ -24,7 +24,7 @@ const READ_VALUED: Record<string, string> = {
   wc: '',
   nl: 'bvwis',
   od: 'AjNtw',
-  hexdump: 'ensC',
+  hexdump: 'efns',
   strings: 'ntoe',
 };
 

@@ -46,6 +46,15 @@ const sudoRule: ProgramRule = (inv, site) => {
 };
 
 const suRule: ProgramRule = (inv, site) => {
+  if (inv.name === 'runuser') {
+    // `runuser -u user [--] cmd …` runs the command itself, without a shell.
+    const r = opts(inv.argv.slice(1), 'ugG', ['user', 'group', 'supp-group'], true);
+    const user = val(r, 'u', 'user');
+    if (user !== undefined && r.rest.length > 0) {
+      site.add('priv.escalate', 'high', ev(inv, `runs as ${user.value}`));
+      return site.run(r.rest, inv);
+    }
+  }
   const o = opts(inv.argv.slice(1), 'cgGsw', ['command', 'group', 'shell', 'whitelist-environment', 'session-command']);
   const cmd = val(o, 'c', 'command', 'session-command');
   const user = o.operands.find((a) => a.value !== '-')?.value ?? 'root';
@@ -281,6 +290,9 @@ const flockRule: ProgramRule = (inv, site) => {
   const o = opts(inv.argv.slice(1), 'wEc', ['timeout', 'conflict-exit-code', 'command'], true);
   const c = val(o, 'c', 'command');
   if (c !== undefined) return site.shell(c.value, inv);
+  // `flock file -c 'cmd'`: the option comes after the lock file.
+  const after = o.rest[1]?.value;
+  if ((after === '-c' || after === '--command') && o.rest[2] !== undefined) return site.shell(o.rest[2].value, inv);
   return o.rest.length > 1 ? site.run(o.rest.slice(1), inv) : {};
 };
 
