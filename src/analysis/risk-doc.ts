@@ -62,7 +62,8 @@ export function renderRiskTable(): string {
     lines.push(`#### ${family.title}`, '', names.map(code).join(' '), '');
     for (const table of family.verbs ?? []) lines.push(...verbTable(table));
   }
-  return lines.join('\n').replace(/\n+$/, '\n');
+  // A blank line ends the last table before the end marker.
+  return lines.join('\n').replace(/\n+$/, '\n\n');
 }
 
 /**
