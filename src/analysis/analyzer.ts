@@ -16,7 +16,7 @@ import { bashParser } from './bash-grammar.js';
 import { LruCache } from './lru-cache.js';
 import { analyzePath, type PathAnalysis, type PathOptions } from './path-analyzer.js';
 import { analyzeShell, type ShellAnalysis, type ShellOptions } from './shell-analyzer.js';
-import { isKnownProgram } from './shell-programs.js';
+import { isKnownProgram } from './programs/index.js';
 import { analyzeSqlText, type SqlAnalysis } from './sql-analyzer.js';
 import { analyzeUrl, type UrlAnalysis, type UrlOptions } from './url-analyzer.js';
 

@@ -4,6 +4,7 @@
  * and the code cannot drift apart.
  */
 
+import type { HostClass } from '../core/net.js';
 import type { Risk } from '../core/risk.js';
 
 /**
@@ -17,6 +18,12 @@ import type { Risk } from '../core/risk.js';
  * - `unknown`: not a literal (a variable, a substitution, xargs input)
  */
 export type PathZone = 'workspace' | 'workspace-root' | 'temp' | 'outside' | 'home' | 'system' | 'unknown';
+
+/** Every zone, in the order the documentation lists them. */
+export const PATH_ZONES: readonly PathZone[] = ['workspace', 'workspace-root', 'temp', 'outside', 'home', 'system', 'unknown'];
+
+/** Every host class, in the order the documentation lists them. */
+export const HOST_CLASSES: readonly HostClass[] = ['loopback', 'private', 'unspecified', 'link-local', 'metadata', 'invalid', 'public'];
 
 /** Risk of a delete by where it points and whether it is recursive (or a glob). */
 export function deleteRisk(zone: PathZone, recursive: boolean): Risk {
@@ -49,5 +56,23 @@ export function writeRisk(zone: PathZone): Risk {
       return 'medium';
     case 'system':
       return 'high';
+  }
+}
+
+/** Risk of a connection by the class of its host: an upload costs more than a download. */
+export function hostRisk(cls: HostClass, upload: boolean): Risk {
+  switch (cls) {
+    case 'loopback':
+    case 'private':
+    case 'unspecified':
+      return upload ? 'medium' : 'low';
+    case 'link-local':
+      return 'high';
+    case 'metadata':
+      return 'critical';
+    case 'invalid':
+      return 'high';
+    case 'public':
+      return upload ? 'high' : 'medium';
   }
 }

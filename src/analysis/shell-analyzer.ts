@@ -2,7 +2,7 @@
  * The shell analyzer: parses a command line with the tree-sitter bash grammar and walks it
  * the way bash would run it — lists, pipelines, redirections, substitutions, functions,
  * aliases, variables assigned earlier on the line, `cd` — handing every simple command to
- * the program rules (shell-programs.ts). Anything it cannot model makes the result
+ * the program rules (programs/). Anything it cannot model makes the result
  * `parsed: false` with risk at least `high`: it fails closed, never open.
  */
 
@@ -13,7 +13,7 @@ import { maxRisk, riskRank, type Risk } from '../core/risk.js';
 import { classifyHost, type HostClass } from '../core/net.js';
 import { pathZone, resolvePath } from './path-classes.js';
 import type { PathZone } from './risk-table.js';
-import { classifyWrite, envHooks, globCandidates, isBareShell, readRedirect, ruleFor, unknownProgram } from './shell-programs.js';
+import { classifyWrite, envHooks, globCandidates, isBareShell, readRedirect, ruleFor, unknownProgram } from './programs/index.js';
 import type { Arg, Invocation, Site } from './shell-types.js';
 import { joinContinuations, resolveWord, type SubOutput, type Word, type WordScope } from './shell-words.js';
 

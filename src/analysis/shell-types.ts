@@ -1,6 +1,6 @@
 /**
  * The shapes shared by the shell walker (shell-analyzer.ts) and the per-program rules
- * (shell-programs.ts): a resolved argument, one invocation of a program, and the site a
+ * (programs/): a resolved argument, one invocation of a program, and the site a
  * rule reports its findings to.
  */
 
