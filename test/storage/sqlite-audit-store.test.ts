@@ -1,21 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { open, type FileHandle } from 'node:fs/promises';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateKeyPairSync } from 'node:crypto';
 import { chainHash, leafHash } from '../../src/audit/hash.js';
 import { verifyRows, type StoredRow } from '../../src/audit/verify.js';
 import { Database } from '../../src/storage/sqlite/driver.js';
-import { AuditStoreUnavailable } from '../../src/audit/index.js';
 import { AUDIT_STORE_VERSION, SqliteAuditStore } from '../../src/storage/index.js';
-
-/** The prototype every `FileHandle` shares: where its `sync` (fsync) can be watched. */
-async function fileHandlePrototype(path: string): Promise<FileHandle> {
-  const handle = await open(path, 'w');
-  await handle.close();
-  return Object.getPrototypeOf(handle) as FileHandle;
-}
 
 /** Every row of a paged scan. */
 async function all(pages: AsyncIterable<readonly StoredRow[]>): Promise<StoredRow[]> {
@@ -51,56 +42,6 @@ describe('SQLite audit store', async () => {
     expect((await all(a.rows())).map((r) => r.seq)).toEqual([1, 2, 3]);
     await a.close();
     await b.close();
-  });
-
-  it('resolves a durable append only after the write-ahead log is fsynced off the event loop, and leaves the connection at synchronous=FULL', async () => {
-    const path = join(dir, 'bastion.db');
-    const proto = await fileHandlePrototype(join(dir, 'probe'));
-    const order: string[] = [];
-    const original = proto.sync;
-    const sync = vi.spyOn(proto, 'sync').mockImplementation(async function (this: FileHandle) {
-      await original.call(this);
-      order.push('fsync');
-    });
-    try {
-      const store = new SqliteAuditStore(path);
-      const body = (seq: number): string => `{"seq":${seq},"time":"2026-01-01T00:00:00.000Z","type":"service.start","v":1}`;
-      const appended = appendOne(store, body).then((seq) => order.push(`append ${seq}`));
-      // Committed before the promise settles (readers see it), durable when it resolves.
-      expect(await store.eventCount()).toBe(1);
-      await appended;
-      expect(order).toEqual(['fsync', 'append 1']);
-      // Every other store sharing the connection keeps its durable commits.
-      expect(store.db.pragma('synchronous', { simple: true })).toBe(2);
-      await store.close();
-      // A store that is not durable (`NORMAL`) never fsyncs.
-      sync.mockClear();
-      const relaxed = new SqliteAuditStore(path, { synchronous: 'NORMAL' });
-      await appendOne(relaxed, body);
-      expect(sync).not.toHaveBeenCalled();
-      await relaxed.close();
-    } finally {
-      sync.mockRestore();
-    }
-  });
-
-  it('refuses a batch it could not make durable as unavailable, and appends again once fsync works', async () => {
-    const path = join(dir, 'bastion.db');
-    const proto = await fileHandlePrototype(join(dir, 'probe'));
-    const sync = vi.spyOn(proto, 'sync').mockRejectedValueOnce(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }));
-    try {
-      const store = new SqliteAuditStore(path);
-      const body = (seq: number): string => `{"seq":${seq},"time":"2026-01-01T00:00:00.000Z","type":"service.start","v":1}`;
-      const failed = appendOne(store, body);
-      await expect(failed).rejects.toBeInstanceOf(AuditStoreUnavailable);
-      await expect(failed).rejects.toThrow(`the batch was written but could not be made durable (fsync of \`${path}-wal\`: EIO: i/o error, fsync)`);
-      // The rows are committed: the next batch chains onto them.
-      expect(await appendOne(store, body)).toBe(2);
-      expect(sync).toHaveBeenCalledTimes(2);
-      await store.close();
-    } finally {
-      sync.mockRestore();
-    }
   });
 
   it('rolls a failed batch back entirely', async () => {

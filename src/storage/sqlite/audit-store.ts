@@ -1,6 +1,6 @@
 /**
- * The embedded audit store: one SQLite file in WAL mode, durable by default: an append
- * resolves only once its batch survives a crash of the process or the machine. Tables are prefixed
+ * The embedded audit store: one SQLite file in WAL mode with `synchronous=FULL`, so a
+ * committed batch survives a crash of the process or the machine. Tables are prefixed
  * `audit_` because other stores share the file. Query filters read the hashed event JSON
  * itself, except trace id and time, which have indexed columns that verification checks.
  *
@@ -9,8 +9,7 @@
  * hash covers it). Version 1 also stored the leaf hash; it is refused, not migrated.
  */
 
-import { open, type FileHandle } from 'node:fs/promises';
-import { Database, type SqliteDatabase, type SqliteStatement } from './driver.js';
+import { Database, type SqliteDatabase } from './driver.js';
 import type {
   Anchor,
   AuditBatch,
@@ -66,76 +65,8 @@ CREATE TABLE IF NOT EXISTS audit_cursors (name TEXT PRIMARY KEY, seq INTEGER NOT
 export interface SqliteAuditStoreOptions {
   /** Open an existing file without writing to it (verify, query, export). */
   readOnly?: boolean;
-  /**
-   * `FULL` (default) makes each commit durable; `NORMAL` survives process crashes only. With
-   * `FULL`, an append's transaction commits without the fsync and the write-ahead log is then
-   * fsynced off the event loop (see `WalSync`): the append resolves after it, exactly as
-   * durable as a `synchronous=FULL` commit, while the thread goes on deciding.
-   */
+  /** `FULL` (default) makes each commit durable; `NORMAL` survives process crashes only. */
   synchronous?: 'FULL' | 'NORMAL';
-}
-
-/**
- * Makes an append durable off the event loop. A `synchronous=FULL` commit blocks the thread for
- * the fsync of the write-ahead log (about a millisecond here, most of it waiting on the disk).
- * Instead the append's transaction runs at `synchronous=NORMAL` (in WAL mode: written, never
- * torn, not yet durable), the connection goes back to `FULL` at once (every other store sharing
- * it keeps its durable commits), and the WAL file is fsynced on libuv's thread pool. Linux's
- * fsync flushes the file's pages whoever wrote them, so once it returns the frames the commit
- * wrote are on disk, as a `FULL` commit's would be.
- *
- * The file descriptor is opened when the store opens, next to SQLite's own, and stays open, so
- * it names the file SQLite writes to (SQLite keeps one WAL file per connection, rewinding it
- * rather than replacing it, and removes it only when the last connection closes) and a
- * writeback error after it is reported to this fsync.
- */
-class WalSync {
-  private handle: Promise<FileHandle> | undefined;
-  private readonly toNormal: SqliteStatement;
-  private readonly toFull: SqliteStatement;
-
-  constructor(
-    db: SqliteDatabase,
-    private readonly walPath: string,
-  ) {
-    this.toNormal = db.prepare('PRAGMA synchronous = NORMAL');
-    this.toFull = db.prepare('PRAGMA synchronous = FULL');
-    // Opened now: from here on, a failed writeback of the file reaches this descriptor.
-    this.handle = open(walPath, 'r');
-    this.handle.catch(() => undefined);
-  }
-
-  /** Runs `commit` (one synchronous transaction) without the fsync; the connection is `FULL` again after it. */
-  commitUnsynced<T>(commit: () => T): T {
-    this.toNormal.run();
-    try {
-      return commit();
-    } finally {
-      this.toFull.run();
-    }
-  }
-
-  /** Resolves once everything written to the WAL before the call is on disk. */
-  async sync(): Promise<void> {
-    this.handle ??= open(this.walPath, 'r');
-    const opening = this.handle;
-    let handle: FileHandle;
-    try {
-      handle = await opening;
-    } catch (err) {
-      // A failed open is retried by the next sync, not remembered.
-      if (this.handle === opening) this.handle = undefined;
-      throw err;
-    }
-    // A failed fsync fails this batch only; the descriptor stays (a new one would not see the error).
-    await handle.sync();
-  }
-
-  async close(): Promise<void> {
-    const handle = this.handle;
-    this.handle = undefined;
-    await (await handle?.catch(() => undefined))?.close().catch(() => undefined);
-  }
 }
 
 /** Layout of the audit tables; bumped when a column changes meaning or goes away. */
@@ -183,8 +114,6 @@ export class SqliteAuditStore implements AuditStore {
   private snapshots = 0;
   /** A writer's read-only second connection, for snapshots: the writer never holds a read transaction. */
   private companion: SqliteAuditStore | undefined;
-  /** Durable appends' fsync off the event loop (a durable writer in WAL mode); else commits sync themselves. */
-  private readonly walSync: WalSync | undefined;
 
   constructor(
     readonly path: string,
@@ -192,10 +121,9 @@ export class SqliteAuditStore implements AuditStore {
   ) {
     this.readOnly = options.readOnly === true;
     this.db = new Database(path, options.readOnly ? { readonly: true, fileMustExist: true } : {});
-    let wal = false;
     try {
       if (!options.readOnly) {
-        wal = this.db.pragma('journal_mode = WAL', { simple: true }) === 'wal';
+        this.db.pragma('journal_mode = WAL');
         this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
         this.db.exec(SCHEMA);
         checkLayout(this.db);
@@ -210,7 +138,6 @@ export class SqliteAuditStore implements AuditStore {
       throw err;
     }
     this.db.pragma('busy_timeout = 5000');
-    this.walSync = wal && (options.synchronous ?? 'FULL') === 'FULL' ? new WalSync(this.db, `${path}-wal`) : undefined;
     const db = this.db;
     this.stmts = {
       head: db.prepare('SELECT size, chain_hash, range FROM audit_head WHERE id = 1'),
@@ -263,10 +190,9 @@ export class SqliteAuditStore implements AuditStore {
       setHead.run(built.head.size, built.head.chainHash, JSON.stringify(built.head.range.toJSON()));
       return built.result;
     });
-    let result: T;
     try {
       // IMMEDIATE takes the write lock before reading the head: the head cannot move under us.
-      result = this.walSync ? this.walSync.commitUnsynced(() => run.immediate()) : run.immediate();
+      return run.immediate();
     } catch (err) {
       // The disk full or the file locked past the busy timeout: nothing was written, and a retry may succeed.
       const code = (err as { code?: unknown }).code;
@@ -276,15 +202,6 @@ export class SqliteAuditStore implements AuditStore {
       // The bound bodies must not outlive the batch.
       params.fill(null);
     }
-    if (this.walSync) {
-      try {
-        await this.walSync.sync();
-      } catch (err) {
-        // Committed, so readers see the batch, but perhaps not on disk: the callers are refused.
-        throw new AuditStoreUnavailable(`the batch was written but could not be made durable (fsync of \`${this.path}-wal\`: ${err instanceof Error ? err.message : String(err)})`);
-      }
-    }
-    return result;
   }
 
   async snapshot<T>(read: (view: AuditStoreView) => Promise<T>): Promise<T> {
@@ -482,7 +399,6 @@ export class SqliteAuditStore implements AuditStore {
   async close(): Promise<void> {
     await this.companion?.close();
     this.companion = undefined;
-    await this.walSync?.close();
     if (this.db.open) this.db.close();
   }
 }

@@ -32,4 +32,3 @@ function load(): typeof BetterSqlite3 {
 /** The better-sqlite3 `Database` class for this Node version. */
 export const Database: typeof BetterSqlite3 = load();
 export type SqliteDatabase = BetterSqlite3.Database;
-export type SqliteStatement = BetterSqlite3.Statement;
