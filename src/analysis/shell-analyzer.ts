@@ -14,6 +14,7 @@ import { classifyHost, type HostClass } from '../core/net.js';
 import { pathZone, resolvePath } from './path-classes.js';
 import type { PathZone } from './risk-table.js';
 import { classifyWrite, envHooks, globCandidates, isBareShell, readRedirect, ruleFor, unknownProgram } from './programs/index.js';
+import { mergeOut } from './programs/effects.js';
 import type { Arg, Invocation, Site } from './shell-types.js';
 import { joinContinuations, resolveWord, type SubOutput, type Word, type WordScope } from './shell-words.js';
 
@@ -924,13 +925,7 @@ function unescapeGlob(pattern: string): string {
 
 /** Combines the outputs of several substitutions. */
 export function mergeSubs(subs: SubOutput[]): SubOutput {
-  const out: SubOutput = {};
-  for (const s of subs) {
-    if (s.download) out.download = true;
-    if (s.decoded) out.decoded = true;
-    if (s.secret) out.secret = true;
-  }
-  return out;
+  return mergeOut(...subs);
 }
 
 function shellQuote(s: string): string {
