@@ -22,6 +22,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { ActionRequest, Decision, DecisionApproval, Obligation, Principal } from '../core/types.js';
 import type { Risk } from '../core/risk.js';
 import { approvalRefusal, awaitApproval, type Gateway } from '../gateway/index.js';
+import { obligedTimeoutSeconds } from '../core/obligations.js';
 import { redact } from '../scan/index.js';
 import { bubblewrapArgs, findBubblewrap, probeBubblewrap } from './sandbox.js';
 
@@ -191,7 +192,8 @@ function isDirectory(path: string): boolean {
 async function execute(command: string, cwd: string, bwrap: string | undefined, network: boolean, decision: Decision, sandbox: SandboxReport, options: RunCommandOptions): Promise<CommandOutcome> {
   const env = cleanEnv(options.env);
   const cap = options.maxOutputBytes ?? MIB;
-  const timeoutMs = (options.timeoutSeconds ?? 300) * 1000;
+  // The operator's limit, or the policy's `timeout` obligation when it gives less.
+  const timeoutMs = Math.min(options.timeoutSeconds ?? 300, obligedTimeoutSeconds(decision.obligations) ?? Number.POSITIVE_INFINITY) * 1000;
   const started = performance.now();
   const [file, args] = bwrap !== undefined ? [bwrap, bubblewrapArgs({ cwd, network, env, command })] : ['/bin/sh', ['-c', command]];
   const child = spawn(file, args, { cwd, env: bwrap !== undefined ? { PATH: env['PATH'] ?? '/usr/bin:/bin' } : env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });

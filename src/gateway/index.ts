@@ -17,6 +17,7 @@
  */
 
 import { deepFreeze } from '../core/freeze.js';
+import { obligedTimeoutSeconds } from '../core/obligations.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { appendTaint, type TaintEntry, type TaintStore } from '../analysis/index.js';
@@ -274,16 +275,6 @@ function unmetObligation(decision: Decision): string | undefined {
     return 'the allow requires a sandbox, which guard() cannot give a function (run commands through runCommand or `bastion exec`)';
   }
   return undefined;
-}
-
-/** The `timeout` obligation's seconds, the shortest when there are several. */
-function obligedSeconds(decision: Decision): number | undefined {
-  let seconds: number | undefined;
-  for (const o of decision.obligations) {
-    const s = o['seconds'];
-    if (o.type === 'timeout' && typeof s === 'number' && Number.isFinite(s) && s > 0) seconds = Math.min(seconds ?? s, s);
-  }
-  return seconds;
 }
 
 /** Runs `run`, rejecting with `ActionTimeoutError` (and aborting its signal) once `seconds` pass. */
@@ -615,7 +606,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
           // caller's object, which could change after the check (TOCTOU) or hold getters.
           const decided = request.args;
           const toolArgs = decided !== undefined && decision.obligations.some((o) => o.type === 'redact_arguments') ? deepFreeze(redactValue(decided)) : decided;
-          return await withinTimeout(decision, obligedSeconds(decision), (signal) => fn(toolArgs as Parameters<typeof fn>[0], { decision, signal }));
+          return await withinTimeout(decision, obligedTimeoutSeconds(decision.obligations), (signal) => fn(toolArgs as Parameters<typeof fn>[0], { decision, signal }));
         } finally {
           // A concurrency slot is held from the allow until the guarded function settles.
           release();

@@ -112,18 +112,13 @@ export function applyIdentity(body: unknown, principal: Principal | undefined, c
   const out: Record<string, unknown> = { ...(body as Record<string, unknown>) };
   if (principal !== undefined) out['principal'] = principal;
   if (context.environment !== undefined && out['environment'] === undefined) out['environment'] = context.environment;
-  if (context.dangerLevel !== undefined) {
-    const given = out['context'];
-    if (given === undefined) out['context'] = { danger_level: context.dangerLevel };
-    else if (typeof given === 'object' && given !== null && !Array.isArray(given) && (given as Record<string, unknown>)['danger_level'] === undefined) {
-      out['context'] = { ...(given as Record<string, unknown>), danger_level: context.dangerLevel };
-    }
-  }
-  if (context.sourceIp !== undefined) {
-    const given = out['context'];
-    // A context that is not a mapping stays as it is, for the request validator to refuse.
-    if (given === undefined) out['context'] = { source_ip: context.sourceIp };
-    else if (typeof given === 'object' && given !== null && !Array.isArray(given)) out['context'] = { ...(given as Record<string, unknown>), source_ip: context.sourceIp };
+  const given = out['context'];
+  // A context that is not a mapping stays as it is, for the request validator to refuse.
+  if (given === undefined || (typeof given === 'object' && given !== null && !Array.isArray(given))) {
+    const merged: Record<string, unknown> = { ...((given ?? {}) as Record<string, unknown>) };
+    if (context.dangerLevel !== undefined && merged['danger_level'] === undefined) merged['danger_level'] = context.dangerLevel;
+    if (context.sourceIp !== undefined) merged['source_ip'] = context.sourceIp;
+    if (given !== undefined || Object.keys(merged).length > 0) out['context'] = merged;
   }
   return out;
 }

@@ -26,6 +26,7 @@ import type { AuditEventInput } from '../audit/index.js';
 import type { Principal } from '../core/request.js';
 import type { Decision } from '../core/types.js';
 import type { Gateway } from '../gateway/index.js';
+import { obligedTimeoutSeconds } from '../core/obligations.js';
 import { couldAllow } from '../policy/index.js';
 import { redactValue } from '../scan/index.js';
 import type { ToolIntegrity, ToolRefusal } from './integrity.js';
@@ -204,12 +205,12 @@ export function createSessionServer(options: SessionOptions): Server {
 
     // Allowed: the decided arguments go upstream (redacted when an obligation says so).
     const redact = decision.obligations.some((o) => o.type === 'redact_arguments');
-    const timeout = decision.obligations.find((o) => o.type === 'timeout' && typeof o['seconds'] === 'number');
+    const timeout = obligedTimeoutSeconds(decision.obligations);
     let result: CallToolResult;
     try {
       result = await upstream.callTool(
         { name, arguments: redact ? (redactValue(args) as Record<string, unknown>) : args },
-        { signal: extra.signal, timeoutMs: timeout ? Math.min(DEFAULT_CALL_TIMEOUT_MS, (timeout['seconds'] as number) * 1000) : DEFAULT_CALL_TIMEOUT_MS },
+        { signal: extra.signal, timeoutMs: timeout !== undefined ? Math.min(DEFAULT_CALL_TIMEOUT_MS, timeout * 1000) : DEFAULT_CALL_TIMEOUT_MS },
       );
     } catch (err) {
       if (err instanceof McpError) throw err;

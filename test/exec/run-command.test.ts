@@ -138,6 +138,18 @@ describe('runCommand in the bubblewrap sandbox', () => {
     expect(r).toMatchObject({ ran: true, timedOut: true, exitCode: null, signal: 'SIGKILL' });
   });
 
+  it("kills the command at the policy's `timeout` obligation when it gives less than the operator's limit", async () => {
+    const timed = await createGateway({ policies: [{ source: 'timed.yaml', text: policy('    obligations: [{ type: timeout, seconds: 1 }]') }], baseline: { enabled: false } });
+    try {
+      const started = Date.now();
+      const r = await runCommand('sleep 30', { gateway: timed, principal, cwd: work, timeoutSeconds: 60 });
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(r).toMatchObject({ ran: true, timedOut: true, exitCode: null, signal: 'SIGKILL' });
+    } finally {
+      await timed.close();
+    }
+  });
+
   it('stops the command at its output cap and truncates the output', async () => {
     const r = await run('yes', { maxOutputBytes: 1000, timeoutSeconds: 20 });
     expect(r.truncated).toBe(true);

@@ -34,6 +34,19 @@ describe('context.source_ip', () => {
     expect((await post(s.url, { ...diagnostic, principal })).body['decision']).toBe('allow');
     await post(s.url, { ...diagnostic, principal, context: { source_ip: '10.9.9.9', ticket: 'CHG-1' } }, { 'x-forwarded-for': '203.0.113.7' });
     expect(await auditedContexts(s)).toEqual([{ source_ip: '127.0.0.1' }, { source_ip: '127.0.0.1', ticket: 'CHG-1' }]);
+    // The batch route sets it on every request it decides, the same way.
+    const batch = await fetch(`${s.url}/v1/decide/batch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        requests: [
+          { ...diagnostic, principal },
+          { ...diagnostic, principal, context: { source_ip: '10.9.9.9' } },
+        ],
+      }),
+    });
+    expect(batch.status).toBe(200);
+    expect((await auditedContexts(s)).slice(2)).toEqual([{ source_ip: '127.0.0.1' }, { source_ip: '127.0.0.1' }]);
   });
 
   it('is the forwarded address for requests from a front listed in server.trustProxy', async () => {
