@@ -6,6 +6,7 @@
  * corpora are held to both modes in log.test.ts and review-tamper.test.ts.
  */
 
+import { readFile } from 'node:fs/promises';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +15,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AuditEventInput, AuditLog, SegmentTask, VerifyReport } from '../../src/audit/index.js';
 import { PARALLEL_VERIFY_FROM, verifyOnThreads } from '../../src/audit/index.js';
 import { openSqliteAuditLog, openSqliteAuditReader } from '../../src/storage/index.js';
-import { osThreads, verifyInBothModes } from '../helpers/verify-modes.js';
+import { osThreads, osThreadsSettled, verifyInBothModes } from '../helpers/verify-modes.js';
 import { runBastion, type CliRun } from '../helpers/cli.js';
 
 let dir: string;
@@ -183,9 +184,11 @@ describe('verification on several threads', () => {
       { from: 1, to: 200, seed: '00'.repeat(32), marks: [], anchorSize: 0, anchorRoot: '' },
       { from: 201, to: 400, seed: null, marks: [], anchorSize: 0, anchorRoot: '' },
     ];
+    // libuv's thread pool starts on its first use: start it before counting, so only workers count.
+    await readFile(path());
     const before = osThreads();
     await expect(verifyOnThreads({ module: pathToFileURL(broken), source: path() }, tasks, 3, () => undefined)).rejects.toThrow('no connection for you');
-    expect(osThreads()).toBe(before);
+    expect(await osThreadsSettled(before)).toBe(before);
     // A module that is not there at all.
     await expect(verifyOnThreads({ module: pathToFileURL(join(dir, 'absent.js')), source: path() }, tasks, 2, () => undefined)).rejects.toThrow('is not built');
     // The real one, on worker threads only: both stretches hold and chain onto each other.
@@ -193,7 +196,7 @@ describe('verification on several threads', () => {
     const results = await verifyOnThreads({ module: store, source: path() }, tasks, 2, () => undefined);
     expect(results.map((r) => r?.ok)).toEqual([true, true]);
     expect(results[0]?.ok && results[1]?.ok && results[1].seed).toBe(results[0]?.ok && results[0].chainHash);
-    expect(osThreads()).toBe(before);
+    expect(await osThreadsSettled(before)).toBe(before);
   });
 
   it('bastion audit verify --threads: the same words and exit codes; a bad count is exit 2', async () => {

@@ -28,6 +28,20 @@ export function osThreads(): number | undefined {
   return line === undefined ? undefined : Number(line.split(/\s+/)[1]);
 }
 
+/**
+ * The OS thread count once it is back at `expected` or more than 3 s have passed: a worker's
+ * thread exits a moment after `terminate()` resolves, so a count taken at once may still hold it.
+ */
+export async function osThreadsSettled(expected: number | undefined): Promise<number | undefined> {
+  const deadline = Date.now() + 3000;
+  let now = osThreads();
+  while (now !== undefined && expected !== undefined && now > expected && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    now = osThreads();
+  }
+  return now;
+}
+
 export async function verifyInBothModes(path: string, threads: number, options: VerifyOptions = {}): Promise<Modes> {
   if (!existsSync(WORKER)) throw new Error('verification threads run the build: run `npm run build` first');
   const run = async (extra: VerifyOptions): Promise<VerifyReport> => {
