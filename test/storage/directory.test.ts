@@ -41,7 +41,7 @@ describe('ensureDirectory', () => {
   it.runIf(hasProc)('fails at once under /proc instead of looping', () => {
     const started = Date.now();
     expect(ensureDirectory('/proc/nope/deeper')).toBe('cannot create directory `/proc/nope`: no such file or directory');
-    expect(Date.now() - started).toBeLessThan(1000);
+    expect(Date.now() - started).toBeLessThan(3000);
   });
 });
 
