@@ -33,6 +33,7 @@ export type {
   Obligation,
   Principal,
   TaintRecord,
+  TraceDownload,
 } from './core/types.js';
 export { ERROR_CODES, BastionException } from './core/errors.js';
 export type { BastionError, ErrorCode } from './core/errors.js';

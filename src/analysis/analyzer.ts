@@ -2,7 +2,7 @@
  * The analyzer the gateway calls: picks which arguments of an action request go to which
  * analyzer (config, then defaults), runs them, and merges everything into one `Analysis`
  * — parsed, risk = max, sorted categories, findings tagged with their source — with the
- * per-analyzer details alongside. Shell results are cached per (command, cwd, home, env).
+ * per-analyzer details alongside. Shell results are cached per (command, cwd, home, env, the trace's earlier downloads).
  */
 
 import { deepFreeze } from '../core/freeze.js';
@@ -23,13 +23,20 @@ import { analyzeUrl, type UrlAnalysis, type UrlOptions } from './url-analyzer.js
 export interface Analyzer {
   /**
    * Analyzes every analyzable argument of a request and merges the results. Details:
-   * `shell` (ShellAnalysis[]), `sql`, `paths`, `urls`, `hosts` (string[]), `commands`.
+   * `shell` (ShellAnalysis[]), `sql`, `paths`, `urls`, `hosts` (string[]), `commands`,
+   * `downloads` (string[]: files the shell commands download to).
    */
-  analyze(request: ActionRequest): Analysis;
+  analyze(request: ActionRequest, options?: AnalyzeOptions): Analysis;
   shell(command: string, options?: ShellOptions): ShellAnalysis;
   sql(text: string): SqlAnalysis;
   path(path: string, options?: PathOptions): PathAnalysis;
   url(url: string, options?: UrlOptions): UrlAnalysis;
+}
+
+/** What the trace's earlier calls left that the analysis of this one depends on. */
+export interface AnalyzeOptions {
+  /** Files earlier calls of the trace downloaded (`Analysis.downloads` of those calls). */
+  downloaded?: readonly string[];
 }
 
 /**
@@ -75,7 +82,8 @@ class DefaultAnalyzer implements Analyzer {
 
   shell(command: string, options: ShellOptions = {}): ShellAnalysis {
     if (typeof command !== 'string') return this.nonString(command);
-    const key = `${options.cwd ?? ''}\0${options.home ?? ''}\0${options.env === undefined ? '' : JSON.stringify(options.env)}\0${command}`;
+    const downloaded = options.downloaded === undefined || options.downloaded.length === 0 ? '' : JSON.stringify(options.downloaded);
+    const key = `${options.cwd ?? ''}\0${options.home ?? ''}\0${options.env === undefined ? '' : JSON.stringify(options.env)}\0${downloaded}\0${command}`;
     const hit = this.cache.get(key);
     if (hit !== undefined) return hit;
     const result = deepFreeze(analyzeShell(this.parser, command, options));
@@ -116,7 +124,7 @@ class DefaultAnalyzer implements Analyzer {
     return Object.hasOwn(BUILTIN_ACTION_ARGUMENTS, action) ? (BUILTIN_ACTION_ARGUMENTS[action] as ArgumentMap) : DEFAULT_ARGUMENTS;
   }
 
-  analyze(request: ActionRequest): Analysis {
+  analyze(request: ActionRequest, options: AnalyzeOptions = {}): Analysis {
     const args = (typeof request.args === 'object' && request.args !== null ? request.args : {}) as Record<string, unknown>;
     const context = (typeof request.context === 'object' && request.context !== null ? request.context : {}) as Record<string, unknown>;
     const cwdRaw = args['cwd'] ?? args['workdir'] ?? context['cwd'];
@@ -129,6 +137,7 @@ class DefaultAnalyzer implements Analyzer {
     if (cwd !== undefined) shellOptions.cwd = cwd;
     if (env !== undefined) shellOptions.env = env;
     if (typeof homeRaw === 'string' && homeRaw.startsWith('/')) shellOptions.home = homeRaw;
+    if (options.downloaded !== undefined && options.downloaded.length > 0) shellOptions.downloaded = options.downloaded;
 
     const findings: AnalysisFinding[] = [];
     let parsed = true;
@@ -139,6 +148,7 @@ class DefaultAnalyzer implements Analyzer {
     const urls: UrlAnalysis[] = [];
     const hosts = new Set<string>();
     const commands: { program: string; argv: string[] }[] = [];
+    const downloads = new Set<string>();
     const take = (source: string, r: { parsed: boolean; risk: Risk; findings: { category: Category; risk: Risk; evidence: string }[] }) => {
       if (!r.parsed) parsed = false;
       risk = maxRisk(risk, r.risk);
@@ -158,6 +168,7 @@ class DefaultAnalyzer implements Analyzer {
             take(source, r);
             commands.push(...r.commands);
             for (const h of r.hosts ?? []) hosts.add(h.host);
+            for (const d of r.downloads ?? []) downloads.add(d);
             break;
           }
           case 'sql': {
@@ -207,6 +218,7 @@ class DefaultAnalyzer implements Analyzer {
     if (paths.length > 0) analysis['paths'] = paths;
     if (urls.length > 0) analysis['urls'] = urls;
     if (hosts.size > 0) analysis['hosts'] = [...hosts];
+    if (downloads.size > 0) analysis['downloads'] = [...downloads];
     if (commands.length > 0) {
       analysis['commands'] = commands;
       const unknown = [...new Set(commands.map((c) => posix.basename(c.program)).filter((p) => !isKnownProgram(p)))];

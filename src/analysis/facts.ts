@@ -5,7 +5,9 @@
  * `evaluate()` and `gateway.decide()` see the same facts for the same request.
  *
  * The trace's taint is a fact too, but it is state (read from a `TaintStore`): the caller
- * passes it alongside (`Facts.taint`) and the engine folds it into `analysis.untrustedContent`.
+ * passes it alongside (`Facts.taint`) and the engine folds it into `analysis.untrustedContent`;
+ * the files the trace's earlier calls downloaded (kept in the same record) go to the analyzer
+ * (`AnalyzeOptions.downloaded`), so running one is seen as running downloaded code.
  */
 
 import type { Category } from '../core/categories.js';
@@ -14,7 +16,7 @@ import type { Result } from '../core/result.js';
 import { maxRisk } from '../core/risk.js';
 import type { ActionRequest, Analysis, Facts } from '../core/types.js';
 import { scanRequest } from '../scan/index.js';
-import { createAnalyzer, type Analyzer } from './analyzer.js';
+import { createAnalyzer, type Analyzer, type AnalyzeOptions } from './analyzer.js';
 import { parseAnalyzerConfig, type AnalyzerConfig } from './analyzer-config.js';
 
 function mergeCategories(a: readonly Category[], b: readonly Category[]): Category[] {
@@ -28,10 +30,10 @@ function mergeCategories(a: readonly Category[], b: readonly Category[]): Catego
  *
  * @example const facts = buildFacts(createAnalyzer(), request); facts.analysis.categories
  */
-export function buildFacts(analyzer: Analyzer, request: ActionRequest): Facts {
+export function buildFacts(analyzer: Analyzer, request: ActionRequest, options: AnalyzeOptions = {}): Facts {
   let analysis: Analysis;
   try {
-    analysis = analyzer.analyze(request);
+    analysis = analyzer.analyze(request, options);
   } catch (err) {
     analysis = { parsed: false, risk: 'high', categories: [], findings: [], error: `analysis failed: ${(err as Error).message}` };
   }

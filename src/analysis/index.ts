@@ -6,9 +6,9 @@
 
 export { createAnalyzer } from './analyzer.js';
 export { buildFacts, analyzerForBlocks } from './facts.js';
-export { appendTaint, copyTaint, TAINT_SOURCES_LIMIT } from './taint.js';
-export type { TaintEntry, TaintStore } from './taint.js';
-export type { Analyzer } from './analyzer.js';
+export { appendTaint, copyTaint, isTainted, traceDownloads, TAINT_DOWNLOADS_LIMIT, TAINT_SOURCES_LIMIT } from './taint.js';
+export type { DownloadTaintEntry, ResultTaintEntry, TaintEntry, TaintStore } from './taint.js';
+export type { Analyzer, AnalyzeOptions } from './analyzer.js';
 export { parseAnalyzerConfig, AnalyzerConfigSchema, ANALYZER_KINDS, DEFAULT_ARGUMENTS, BUILTIN_ACTION_ARGUMENTS } from './analyzer-config.js';
 export type { AnalyzerConfig, AnalyzerKind, ArgumentMap } from './analyzer-config.js';
 export type { ShellAnalysis, ShellOptions, ShellFinding } from './shell-analyzer.js';

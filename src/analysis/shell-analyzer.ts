@@ -25,6 +25,12 @@ export interface ShellOptions {
   env?: Record<string, string>;
   /** Home directory; defaults to `env.HOME`, then `/home/user`. */
   home?: string;
+  /**
+   * Files earlier calls of the same trace downloaded (resolved paths, as `downloads` reports
+   * them): running one is `exec.remote_code` critical, as when the download is in the same
+   * command line.
+   */
+  downloaded?: readonly string[];
 }
 
 export interface ShellFinding {
@@ -44,6 +50,11 @@ export interface ShellAnalysis {
   paths?: { path: string; access: 'read' | 'write' | 'delete' }[];
   /** Network destinations. */
   hosts?: { host: string; hostClass: HostClass }[];
+  /**
+   * Files the command downloads to (resolved against the working directory when known), so
+   * a later call of the trace that runs one is seen as running downloaded code.
+   */
+  downloads?: string[];
 }
 
 const MAX_DEPTH = 8;
@@ -167,7 +178,10 @@ class Collector {
   readonly paths: { path: string; access: 'read' | 'write' | 'delete' }[] = [];
   readonly hosts: { host: string; hostClass: HostClass }[] = [];
   private readonly seen = new Set<string>();
+  /** Files downloaded earlier in the command line (resolved). */
   readonly downloaded = new Set<string>();
+  /** Files earlier calls of the trace downloaded (`ShellOptions.downloaded`). */
+  readonly traceDownloads = new Set<string>();
   /** Files written earlier in the command line (resolved). */
   readonly written = new Set<string>();
   /** Files that hold a copy of a program: resolved path → the program's path. */
@@ -197,6 +211,7 @@ class Collector {
  */
 export function analyzeShell(parser: Parser, command: string, options: ShellOptions = {}): ShellAnalysis {
   const out = new Collector();
+  for (const path of options.downloaded ?? []) out.traceDownloads.add(path);
   const env = options.env ?? {};
   const home = trimSlash(options.home ?? env['HOME'] ?? '/home/user');
   const cwd = options.cwd !== undefined && options.cwd.startsWith('/') ? trimSlash(posix.normalize(options.cwd)) : undefined;
@@ -214,6 +229,7 @@ export function analyzeShell(parser: Parser, command: string, options: ShellOpti
   const result: ShellAnalysis = { command, parsed: out.parsed, risk, categories, commands: out.commands, findings: out.findings };
   if (out.paths.length > 0) result.paths = out.paths;
   if (out.hosts.length > 0) result.hosts = out.hosts;
+  if (out.downloaded.size > 0) result.downloads = [...out.downloaded];
   return result;
 }
 
@@ -455,7 +471,7 @@ class Walker {
 
   /**
    * What a command's output did once it ran: secrets sent into a raw socket, a program's
-   * bytes or a known script text saved to a file.
+   * bytes, a download or a known script text saved to a file.
    */
   private afterRedirects(io: Io, output: SubOutput, text: string): SubOutput {
     if (io.socket !== undefined && io.socketStdout && output.secret) {
@@ -464,6 +480,8 @@ class Walker {
     }
     for (const f of io.outFiles) {
       if (output.program !== undefined && !f.append) this.out.copies.set(f.path, output.program);
+      // `curl URL > x.sh` downloads as `curl -o x.sh URL` does.
+      if (output.download === true) this.out.downloaded.add(f.path);
       if (output.text !== undefined) {
         const before = f.append ? (this.out.scripts.get(f.path) ?? '') : '';
         if (before.length + output.text.length <= MAX_SOURCE) this.out.scripts.set(f.path, before + output.text);
@@ -705,7 +723,7 @@ class Walker {
       this.out.add('exec.obfuscated', 'medium', `runs ${value}, a copy of ${source}: ${clip(text)}`);
       return { ...program, value: source };
     }
-    if (path !== undefined && this.out.written.has(path) && !this.out.scripts.has(path) && !this.out.downloaded.has(path)) {
+    if (path !== undefined && this.out.written.has(path) && !this.out.scripts.has(path) && !this.out.downloaded.has(path) && !this.out.traceDownloads.has(path)) {
       this.out.add('exec.obfuscated', 'high', `runs ${value}, a file written earlier in the command with contents not known: ${clip(text)}`);
     }
     return program;
@@ -824,11 +842,18 @@ class Walker {
       markDownloaded: (path) => {
         out.downloaded.add(resolvePath(path, ctx()));
       },
-      wasDownloaded: (path) => out.downloaded.has(resolvePath(path, ctx())),
+      downloadedWhen: (path) => {
+        const resolved = resolvePath(path, ctx());
+        if (out.downloaded.has(resolved)) return 'earlier';
+        return out.traceDownloads.has(resolved) ? 'by an earlier call of this trace' : undefined;
+      },
       markCopy: (dest, source) => {
         if (remote !== undefined) return;
         const from = resolvePath(source, ctx());
-        out.copies.set(resolvePath(dest, ctx()), out.copies.get(from) ?? from);
+        const to = resolvePath(dest, ctx());
+        out.copies.set(to, out.copies.get(from) ?? from);
+        // A downloaded file copied, moved or installed is still downloaded code under its new name.
+        if (out.downloaded.has(from) || out.traceDownloads.has(from)) out.downloaded.add(to);
       },
       forget: (path) => {
         if (remote !== undefined) return;

@@ -61,7 +61,8 @@ export interface Site {
   chdir(arg: Arg | undefined): void;
   /** Remembers a file saved from the network, so running it later is remote code. */
   markDownloaded(path: string): void;
-  wasDownloaded(path: string): boolean;
+  /** When the file was downloaded: earlier in the command line, by an earlier call of the trace, or not. */
+  downloadedWhen(path: string): 'earlier' | 'by an earlier call of this trace' | undefined;
   /**
    * Remembers that `dest` now holds the program `source` (cp, ln, install, mv, dd, `cat prog >`),
    * so running `dest` later in the same command line is analyzed as `source`.

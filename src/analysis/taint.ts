@@ -11,13 +11,20 @@
  * (`src/storage/sqlite/taint-store.ts`).
  */
 
-import type { TaintRecord, TaintSource } from '../core/types.js';
+import type { TaintRecord, TaintSource, TraceDownload } from '../core/types.js';
 
 /** How many tainting results one trace keeps (the oldest are dropped first). */
 export const TAINT_SOURCES_LIMIT = 16;
 
+/** How many downloaded files one trace keeps (the oldest are dropped first). */
+export const TAINT_DOWNLOADS_LIMIT = 32;
+
+/** What to add to a trace's record: a result that tainted it, or files an allowed call downloaded. */
+export type TaintEntry = ResultTaintEntry | DownloadTaintEntry;
+
 /** One result to add to a trace's taint. */
-export interface TaintEntry {
+export interface ResultTaintEntry {
+  kind?: 'result';
   action: string;
   source: string;
   attack: boolean;
@@ -25,6 +32,37 @@ export interface TaintEntry {
   techniques: string[];
   /** ISO 8601 UTC. */
   at: string;
+}
+
+/** Files one allowed call downloaded (`Analysis.downloads`). */
+export interface DownloadTaintEntry {
+  kind: 'download';
+  action: string;
+  paths: readonly string[];
+  /** ISO 8601 UTC. */
+  at: string;
+}
+
+/**
+ * Whether the record says the trace read untrusted content: a source, or an attack (a record
+ * written before flow rules, with no `attack`, is one). Downloads alone do not taint.
+ */
+export function isTainted(record: TaintRecord | undefined): record is TaintRecord {
+  if (record === undefined) return false;
+  return record.attack !== false || (record.sources?.length ?? 0) > 0;
+}
+
+/** The files earlier calls of the trace downloaded, oldest first. */
+export function traceDownloads(record: TaintRecord | undefined): string[] {
+  return record?.downloads?.map((d) => d.path) ?? [];
+}
+
+/** The downloads after one more call's: a path downloaded again moves to the end; the oldest are dropped beyond the bound. */
+function appendDownloads(previous: readonly TraceDownload[] | undefined, entry: DownloadTaintEntry): TraceDownload[] {
+  const fresh = new Set(entry.paths);
+  const kept = (previous ?? []).filter((d) => !fresh.has(d.path)).map((d) => ({ ...d }));
+  for (const path of fresh) kept.push({ path, action: entry.action, at: entry.at });
+  return kept.slice(Math.max(0, kept.length - TAINT_DOWNLOADS_LIMIT));
 }
 
 export interface TaintStore {
@@ -47,6 +85,7 @@ export function copyTaint(record: TaintRecord): TaintRecord {
   if (record.attack !== undefined) out.attack = record.attack;
   if (record.sources !== undefined) out.sources = record.sources.map((s) => ({ ...s }));
   if (record.dropped !== undefined) out.dropped = record.dropped;
+  if (record.downloads !== undefined) out.downloads = record.downloads.map((d) => ({ ...d }));
   return out;
 }
 
@@ -58,6 +97,16 @@ export function copyTaint(record: TaintRecord): TaintRecord {
  * @example appendTaint(undefined, { action: 'web.fetch', source: 'web.fetch', attack: false, score: 0.1, techniques: [], at: new Date().toISOString() })
  */
 export function appendTaint(previous: TaintRecord | undefined, entry: TaintEntry, limit = TAINT_SOURCES_LIMIT): TaintRecord {
+  if (entry.kind === 'download') {
+    const base: TaintRecord = previous === undefined ? { score: 0, techniques: [], source: '', attack: false, sources: [] } : copyTaint(previous);
+    return { ...base, downloads: appendDownloads(previous?.downloads, entry) };
+  }
+  const downloads = previous?.downloads;
+  // A record that holds only downloads did not taint the trace: the entry starts its taint.
+  if (previous !== undefined && !isTainted(previous)) {
+    const started = appendTaint(undefined, entry, limit);
+    return downloads === undefined ? started : { ...started, downloads: downloads.map((d) => ({ ...d })) };
+  }
   const wasAttack = previous !== undefined && previous.attack !== false;
   const earlier: TaintSource[] =
     previous === undefined
@@ -74,5 +123,7 @@ export function appendTaint(previous: TaintRecord | undefined, entry: TaintEntry
     entry.attack || previous === undefined
       ? { score: entry.attack ? entry.score : 0, techniques: entry.attack ? [...entry.techniques] : [], source: entry.source }
       : { score: previous.score, techniques: [...previous.techniques], source: previous.source };
-  return { ...base, attack: wasAttack || entry.attack, sources, dropped: (previous?.dropped ?? 0) + drop };
+  const next: TaintRecord = { ...base, attack: wasAttack || entry.attack, sources, dropped: (previous?.dropped ?? 0) + drop };
+  if (downloads !== undefined) next.downloads = downloads.map((d) => ({ ...d }));
+  return next;
 }

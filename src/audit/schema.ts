@@ -199,6 +199,9 @@ export function decisionEvent(
   if (decision.approval !== undefined) data['approvalStatus'] = decision.approval.status;
   if (decision.limit !== undefined) data['limit'] = { ...decision.limit };
   if (decision.taintedBy !== undefined) data['taintedBy'] = decision.taintedBy.map((t) => ({ ...t }));
+  // The files an allowed call downloads are kept for its trace: a later call that runs one is critical.
+  const downloads = decision.analysis?.['downloads'];
+  if (decision.decision === 'allow' && Array.isArray(downloads) && downloads.length > 0) data['downloads'] = [...(downloads as string[])];
   if (decision.wouldBlock !== undefined) data['would_block'] = decision.wouldBlock.map((w) => ({ ...w }));
   const declared = declaredRisk(request);
   if (declared !== undefined) data['declaredRisk'] = declared;

@@ -91,6 +91,22 @@ export interface TaintRecord {
   sources?: TaintSource[];
   /** How many older sources were dropped to keep the bound. */
   dropped?: number;
+  /**
+   * Files allowed calls of the trace downloaded, oldest first, at most
+   * `TAINT_DOWNLOADS_LIMIT`: a later call that runs one is `exec.remote_code` critical. They
+   * do not taint the trace by themselves (a record with downloads only is not tainted).
+   */
+  downloads?: TraceDownload[];
+}
+
+/** A file an allowed call of the trace downloaded. */
+export interface TraceDownload {
+  /** Resolved as the shell analysis reports it (`Analysis.downloads`). */
+  path: string;
+  /** The action of the call that downloaded it. */
+  action: string;
+  /** When that call was decided, ISO 8601 UTC. */
+  at: string;
 }
 
 /** One tool result that tainted a trace (a `taintedBy` entry of a decision). */

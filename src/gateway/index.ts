@@ -20,7 +20,7 @@ import { deepFreeze } from '../core/freeze.js';
 import { obligedTimeoutSeconds } from '../core/obligations.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
-import { appendTaint, type TaintEntry, type TaintStore } from '../analysis/index.js';
+import { appendTaint, isTainted, traceDownloads, type TaintEntry, type TaintStore } from '../analysis/index.js';
 import { createApprovalService, type ApprovalEvent, type ApprovalService, type ApprovalSettings, type ApprovalStore } from '../approvals/index.js';
 import { decisionEvent, type AuditEventInput, type AuditLog } from '../audit/index.js';
 import { createMemoryApprovalStore, createMemoryTaintStore, openSqliteStores, type StateStores } from '../storage/local.js';
@@ -490,7 +490,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     const named = checked.value.traceId !== undefined;
     const [state, taint, found] = await Promise.all([killSwitchStore.get(), named ? taintStore.get(traceId) : undefined, approvalsEnabled ? approvals.check(request, current.version) : undefined]);
     runtime = state;
-    const facts = { ...factsFor(current, request), taint };
+    const downloaded = traceDownloads(taint);
+    const facts = { ...factsFor(current, request, downloaded.length > 0 ? { downloaded } : {}), taint: isTainted(taint) ? taint : undefined };
     const snapshot = { killSwitch: state, approval: found?.snapshot };
     let decision = engineDecide(current, request, facts, snapshot);
     // Limits count only what the rules let through: the engine decides once without them,
@@ -517,7 +518,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       // The approval named by the request is consumed only by a decision that allows by it;
       // a call that needs one gets it created here (bound to this exact call).
       if (approvalsEnabled) decision = await approvals.settle(request, decision, found, (approval) => engineDecide(current, request, facts, { ...snapshot, ...verdicts, approval }));
-      const shadow = shadowSet === undefined ? undefined : shadowDecision(shadowSet, current, request, facts, { ...snapshot, ...verdicts }, decision);
+      const shadow = shadowSet === undefined ? undefined : shadowDecision(shadowSet, current, request, facts, { ...snapshot, ...verdicts }, decision, downloaded);
+      // INVARIANT: the files an allowed call downloads are on the trace's record before the
+      // allow is recorded or answered, so the call that runs one (even from another process) sees it.
+      const downloads = facts.analysis['downloads'];
+      if (decision.decision === 'allow' && Array.isArray(downloads) && downloads.length > 0) {
+        const at = new Date(options.now ? options.now() : Date.now()).toISOString();
+        await addTaint(traceId, { kind: 'download', action: request.action, paths: downloads as string[], at });
+      }
       await record(decisionEvent(request, decision, { redact: (v) => redactValue(v), surface, ...(shadow ? { shadow } : {}) }));
       if (decision.wouldBlock !== undefined) {
         try {
@@ -750,11 +758,16 @@ const OPTION_NAMES = [
  * set's own; state is the same snapshot. A shadow set that throws is a shadow deny: shadow
  * mode never changes, delays past its own work, or fails the enforcing decision.
  */
-function shadowDecision(shadow: PolicySet, current: PolicySet, request: ActionRequest, facts: Facts, state: DecisionState, enforcing: Decision): ShadowDecision {
+function shadowDecision(shadow: PolicySet, current: PolicySet, request: ActionRequest, facts: Facts, state: DecisionState, enforcing: Decision, downloaded: readonly string[]): ShadowDecision {
   let d: Decision;
   try {
     const sameAnalyzers = JSON.stringify(shadow.analyzers) === JSON.stringify(current.analyzers);
-    d = engineDecide(shadow, request, sameAnalyzers ? facts : { ...factsFor(shadow, request), ...(facts.taint !== undefined ? { taint: facts.taint } : {}) }, state);
+    d = engineDecide(
+      shadow,
+      request,
+      sameAnalyzers ? facts : { ...factsFor(shadow, request, downloaded.length > 0 ? { downloaded } : {}), ...(facts.taint !== undefined ? { taint: facts.taint } : {}) },
+      state,
+    );
   } catch (err) {
     return { decision: 'deny', reason: `the shadow set failed: ${(err as Error).message}`, matched: [], policyVersion: shadow.version, agrees: enforcing.decision === 'deny' };
   }

@@ -9,7 +9,7 @@
  * Synchronous: the bash grammar is loaded when the analysis stage is imported.
  */
 
-import { analyzerForBlocks, buildFacts, type Analyzer } from '../analysis/index.js';
+import { analyzerForBlocks, buildFacts, isTainted, traceDownloads, type Analyzer, type AnalyzeOptions } from '../analysis/index.js';
 import { BastionException } from '../core/errors.js';
 import { validateRequest } from '../core/request.js';
 import type { ActionRequest, Analysis, Decision, Facts, TaintRecord } from '../core/types.js';
@@ -26,7 +26,7 @@ export interface EvaluateOptions {
    * Pass `NO_FACTS` to decide on the request alone, as if no analyzer ran.
    */
   facts?: Facts;
-  /** The trace's taint (what `inspectResult` recorded), folded into the facts. */
+  /** The trace's record (what `inspectResult` recorded and what earlier calls downloaded), folded into the facts. */
   taint?: TaintRecord;
   /** The approval the request's `approvalId` names, if looked up (see `ApprovalSnapshot`). */
   approval?: ApprovalSnapshot;
@@ -62,8 +62,8 @@ export function analyzerOf(set: PolicySet): Analyzer {
  *
  * @example const facts = factsFor(set, request); facts.analysis.secrets
  */
-export function factsFor(set: PolicySet, request: ActionRequest): Facts {
-  return buildFacts(analyzerOf(set), request);
+export function factsFor(set: PolicySet, request: ActionRequest, options: AnalyzeOptions = {}): Facts {
+  return buildFacts(analyzerOf(set), request, options);
 }
 
 const OPTION_KEYS = new Set(['killSwitch', 'facts', 'taint', 'approval', 'limits', 'traceId']);
@@ -100,8 +100,9 @@ export function evaluate(set: PolicySet, request: ActionRequest, third?: Analysi
   if (!checked.ok) return invalidRequestDecision(set, checked.errors, traceId);
   const valid: ActionRequest = checked.value.traceId === traceId ? checked.value : { ...checked.value, traceId };
 
-  const facts = given ?? factsFor(set, valid);
-  const withTaint: Facts = options.taint !== undefined ? { analysis: facts.analysis, taint: options.taint } : facts;
+  const downloaded = traceDownloads(options.taint);
+  const facts = given ?? factsFor(set, valid, downloaded.length > 0 ? { downloaded } : {});
+  const withTaint: Facts = isTainted(options.taint) ? { analysis: facts.analysis, taint: options.taint } : facts;
   return decide(set, valid, withTaint, {
     ...(options.killSwitch !== undefined ? { killSwitch: options.killSwitch } : {}),
     ...(options.approval !== undefined ? { approval: options.approval } : {}),

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Database } from '../../src/storage/sqlite/driver.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { TaintStore } from '../../src/analysis/index.js';
+import { isTainted, traceDownloads, type TaintStore } from '../../src/analysis/index.js';
 import { createMemoryTaintStore, openPostgresTaintStore, openSqliteTaintStore } from '../../src/storage/index.js';
 import { postgresAvailable } from '../helpers/services.js';
 import { dropTestDatabase, freshSchema, schemaPool } from './postgres-harness.js';
@@ -74,6 +74,29 @@ describe.each(adapters)('%s taint store', (_name, make) => {
     ]);
     await store.close();
   });
+  it('keeps the files allowed calls downloaded beside the taint: bounded, a path downloaded again moved last, and a record of downloads alone is not tainted', async () => {
+    const store = await make();
+    const at = '2026-01-01T00:00:00.000Z';
+    for (let i = 1; i <= 34; i++) await store.append?.('t', { kind: 'download', action: 'shell.execute', paths: [`/tmp/f${i}`], at });
+    await store.append?.('t', { kind: 'download', action: 'bash', paths: ['/tmp/f10'], at });
+    const got = await store.get('t');
+    expect(got?.downloads?.map((d) => d.path)).toEqual([...Array.from({ length: 31 }, (_, i) => `/tmp/f${i + 3}`).filter((p) => p !== '/tmp/f10'), '/tmp/f34', '/tmp/f10'].slice(-32));
+    expect(got?.downloads).toHaveLength(32);
+    expect(got?.downloads?.at(-1)).toEqual({ path: '/tmp/f10', action: 'bash', at });
+    expect(isTainted(got)).toBe(false);
+    expect(traceDownloads(got).at(0)).toBe('/tmp/f3');
+    // A result that taints the trace later starts its taint and keeps the downloads.
+    const next = await store.append?.('t', { action: 'web.fetch', source: 'web.fetch', attack: false, score: 0.1, techniques: [], at });
+    expect(next).toMatchObject({ attack: false, source: 'web.fetch', dropped: 0, sources: [{ seq: 1, action: 'web.fetch', source: 'web.fetch', attack: false, score: 0.1, at }] });
+    expect(isTainted(next)).toBe(true);
+    expect(next?.downloads).toHaveLength(32);
+    // And a download after the taint keeps the sources.
+    const after = await store.append?.('t', { kind: 'download', action: 'shell.execute', paths: ['/tmp/late'], at });
+    expect(after?.sources).toHaveLength(1);
+    expect(traceDownloads(after).at(-1)).toBe('/tmp/late');
+    expect(await store.get('t')).toEqual(after);
+    await store.close();
+  });
   it('hands out copies', async () => {
     const store = await make();
     await store.mark('t', record);
@@ -116,6 +139,20 @@ describe('the SQLite taint store', () => {
     await store.mark('t', record);
     const raw = new Database(path);
     raw.prepare("UPDATE taint_traces SET record = '{not json' WHERE trace_id = 't'").run();
+    raw.close();
+    await expect(store.get('t')).rejects.toThrow(/the taint store's row \(table taint_traces\) is malformed/);
+    await store.close();
+  });
+  it.each([
+    ['not a list', '"downloads":"/tmp/x"'],
+    ['a path that is not a string', '"downloads":[{"path":1,"action":"a","at":"2026-01-01T00:00:00.000Z"}]'],
+    ['no time', '"downloads":[{"path":"/tmp/x","action":"a"}]'],
+  ])('reports damaged downloads (%s) instead of reading the trace as having none', async (_name, downloads) => {
+    const path = file();
+    const store = sqlite(path);
+    await store.mark('t', record);
+    const raw = new Database(path);
+    raw.prepare('UPDATE taint_traces SET record = ? WHERE trace_id = ?').run(`{"score":0,"techniques":[],"source":"","attack":false,"sources":[],${downloads}}`, 't');
     raw.close();
     await expect(store.get('t')).rejects.toThrow(/the taint store's row \(table taint_traces\) is malformed/);
     await store.close();

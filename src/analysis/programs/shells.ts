@@ -81,10 +81,11 @@ export function scriptOperand(script: Arg, inv: Invocation, site: Site, kind: 's
     if (!s.download && !s.decoded) site.add('exec.obfuscated', 'high', ev(inv, `runs a computed script ${clip(script.raw)}`));
     return {};
   }
-  if (site.wasDownloaded(script.value)) site.add('exec.remote_code', 'critical', ev(inv, `runs ${script.value}, downloaded earlier`));
+  const downloaded = site.downloadedWhen(script.value);
+  if (downloaded !== undefined) site.add('exec.remote_code', 'critical', ev(inv, `runs ${script.value}, downloaded ${downloaded}`));
   if (/^https?:\/\//.test(script.value)) site.add('exec.remote_code', 'critical', ev(inv, 'runs a script from a URL'));
   const text = site.scriptText(script.value);
-  if (text === undefined && kind === 'shell' && !site.wasDownloaded(script.value)) {
+  if (text === undefined && kind === 'shell' && downloaded === undefined) {
     // A script in a world-writable directory whose text is not known here: often a download from an earlier call.
     const where = site.touch(script.value, 'read');
     if (/^\/dev\/shm\//.test(where)) site.add('exec.obfuscated', 'high', ev(inv, `runs ${where} from shared memory`));

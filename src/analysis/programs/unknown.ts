@@ -46,7 +46,8 @@ export const unknownProgram: ProgramRule = (inv, site) => {
     'medium',
   );
   const program = inv.argv[0];
-  if (program !== undefined && program.literal && site.wasDownloaded(program.value)) site.add('exec.remote_code', 'critical', ev(inv, `runs ${program.value}, downloaded earlier`));
+  const downloaded = program !== undefined && program.literal ? site.downloadedWhen(program.value) : undefined;
+  if (program !== undefined && downloaded !== undefined) site.add('exec.remote_code', 'critical', ev(inv, `runs ${program.value}, downloaded ${downloaded}`));
   else if (program !== undefined && program.literal && program.value.includes('/')) {
     // Binaries run straight out of world-writable directories are how droppers start.
     const where = site.touch(program.value, 'read');

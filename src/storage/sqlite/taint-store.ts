@@ -66,6 +66,13 @@ export function parseTaintRecord(text: unknown): TaintRecord {
     };
     if (!Array.isArray(r.sources) || !r.sources.every(okSource)) throw bad();
   }
+  if (r.downloads !== undefined) {
+    const okDownload = (d: unknown) => {
+      const x = d as Record<string, unknown>;
+      return typeof x === 'object' && x !== null && typeof x['path'] === 'string' && typeof x['action'] === 'string' && typeof x['at'] === 'string';
+    };
+    if (!Array.isArray(r.downloads) || !r.downloads.every(okDownload)) throw bad();
+  }
   return copyTaint(r as TaintRecord);
 }
 
