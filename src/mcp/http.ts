@@ -12,12 +12,14 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { AuditEventInput } from '../audit/index.js';
 import type { Principal } from '../core/request.js';
 import type { Gateway } from '../gateway/index.js';
 import type { ToolPinStore } from '../storage/index.js';
 import { createToolIntegrity } from './integrity.js';
+import { SOURCE_IP } from './session.js';
 import { createSessionServer } from './session.js';
 import { connectUpstream, type Upstream, type UpstreamSpec } from './upstream.js';
 
@@ -37,7 +39,7 @@ export interface McpHttpRequest {
   server: string;
   principal: Principal;
   environment?: string;
-  /** The caller's address (`request.ip`): the session's calls carry it as `context.source_ip`. */
+  /** The caller's address (`request.ip`): the calls this request carries record it as `context.source_ip`. */
   sourceIp?: string;
   request: IncomingMessage;
   response: ServerResponse;
@@ -99,6 +101,10 @@ export function createMcpHttp(options: McpHttpOptions): McpHttp {
     servers: Object.keys(options.servers),
     async handle({ server: name, principal, environment, sourceIp, request, response, body }) {
       if (closed) return jsonRpcError(response, 503, -32000, 'the service is stopping');
+      // INVARIANT: each request's own address reaches the calls it carries (the SDK hands
+      // `request.auth` to the handlers as `extra.authInfo`), not the address that opened the
+      // session; whatever the client sent is replaced.
+      (request as IncomingMessage & { auth?: AuthInfo }).auth = { token: '', clientId: principal.id, scopes: [], extra: sourceIp !== undefined ? { [SOURCE_IP]: sourceIp } : {} };
       const header = request.headers['mcp-session-id'];
       const sessionId = Array.isArray(header) ? header[0] : header;
       if (sessionId !== undefined) {

@@ -42,7 +42,10 @@ export interface SessionOptions {
   /** Who calls: the configured principal (stdio) or the verified caller (HTTP). */
   principal: Principal;
   environment?: string;
-  /** The address that opened the session (HTTP), recorded as `context.source_ip` of its calls. */
+  /**
+   * The address that opened the session (HTTP): `context.source_ip` of a call whose request
+   * does not carry its own (`extra.authInfo.extra[SOURCE_IP]`, set by the HTTP endpoint).
+   */
   sourceIp?: string;
   /** How long a call held for approval waits for the approvers once the user agreed to wait; default 300 s. */
   approvalWaitSeconds?: number;
@@ -81,6 +84,9 @@ function decisionMeta(d: Decision): Record<string, unknown> {
     ...(d.approval ? { approval: d.approval } : {}),
   };
 }
+
+/** The key of `AuthInfo.extra` under which the HTTP endpoint passes a request's address. */
+export const SOURCE_IP = 'bastionSourceIp';
 
 /**
  * Builds the proxy server of one session (connect it to a transport).
@@ -177,13 +183,15 @@ export function createSessionServer(options: SessionOptions): Server {
       return refuse(`Bastion refused \`${name}\`: ${refusal.reason}`);
     }
 
+    const own = extra.authInfo?.extra?.[SOURCE_IP];
+    const address = typeof own === 'string' ? own : sourceIp;
     const ask = (id?: string) =>
       gateway.decide({
         principal,
         action: name,
         args,
         ...(environment ? { environment } : {}),
-        context: { mcp: { server: upstream.name }, ...(sourceIp !== undefined ? { source_ip: sourceIp } : {}) },
+        context: { mcp: { server: upstream.name }, ...(address !== undefined ? { source_ip: address } : {}) },
         traceId,
         ...(id ? { approvalId: id } : {}),
       });

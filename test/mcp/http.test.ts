@@ -71,6 +71,8 @@ beforeAll(async () => {
       `policies: [${JSON.stringify(FIXTURE_POLICY)}]`,
       `dataDir: ${JSON.stringify(dataDir)}`,
       'identity: { apiKeys: true }',
+      // The tests' own requests come from 127.0.0.1; X-Forwarded-For then names a caller.
+      'server: { trustProxy: [127.0.0.1] }',
       'mcp:',
       '  allowedOrigins: [https://app.example.com]',
       '  servers:',
@@ -171,6 +173,25 @@ describe('MCP over Streamable HTTP (bastion serve)', () => {
     const stolen = await post('files', { jsonrpc: '2.0', id: 2, method: 'tools/list' }, { 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25', authorization: `Bearer ${keys['other']}` });
     expect(stolen.status).toBe(403);
     expect((await post('files', { jsonrpc: '2.0', id: 2, method: 'tools/list' }, { 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' })).status).toBe(200);
+  });
+
+  it("records each call's own address as context.source_ip, not the address that opened the session", async () => {
+    const headers = (ip: string, session?: string) => ({ 'x-forwarded-for': ip, 'mcp-protocol-version': '2025-11-25', ...(session ? { 'mcp-session-id': session } : {}) });
+    const started = await post('files', initialize('2025-11-25'), headers('198.51.100.1'));
+    const session = started.headers.get('mcp-session-id') ?? '';
+    expect(session).not.toBe('');
+    expect((await post('files', { jsonrpc: '2.0', method: 'notifications/initialized' }, headers('198.51.100.1', session))).status).toBe(202);
+    const call = (id: number, ip: string) =>
+      post('files', { jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'shell.execute', arguments: { command: `echo from-${ip}` } } }, headers(ip, session));
+    expect(await message(await call(2, '198.51.100.2'))).toMatchObject({ id: 2, result: { content: [{ type: 'text', text: 'ran: echo from-198.51.100.2' }] } });
+    expect(await message(await call(3, '203.0.113.9'))).toMatchObject({ id: 3, result: { content: [{ type: 'text', text: 'ran: echo from-203.0.113.9' }] } });
+    const decisions = auditEvents(dataDir, ['--type', 'decision', '--action', 'shell.execute', '--principal', 'agent-1']).filter((e) =>
+      String((e['args'] as { command?: string })?.command).startsWith('echo from-'),
+    );
+    expect(decisions.map((e) => e['context'])).toEqual([
+      { mcp: { server: 'files' }, source_ip: '198.51.100.2' },
+      { mcp: { server: 'files' }, source_ip: '203.0.113.9' },
+    ]);
   });
 
   it('negotiates the current protocol revision and the previous one', async () => {
