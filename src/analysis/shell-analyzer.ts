@@ -63,7 +63,7 @@ const MAX_SOURCE = 100_000;
 /** Wrappers inside wrappers (`sudo env nice … cmd`) beyond this are cut off, fail closed. */
 const MAX_WRAPPERS = 32;
 /** A command-name glob matching more known programs than this is not resolved (still high). */
-const MAX_GLOB_CANDIDATES = 24;
+const MAX_GLOB_CANDIDATES = 48;
 /** Directories on a usual PATH: a program copied there runs under its new bare name. */
 const PATH_DIRS = new Set(['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']);
 

@@ -5,12 +5,24 @@
 import type { Risk } from '../../core/risk.js';
 import { type Arg, type Invocation, lit, type ProgramRule, type Site } from '../shell-types.js';
 import { ev } from './effects.js';
+import { opts } from './options.js';
 import type { ProgramFamily } from './family.js';
 import { isBareShell } from './shells.js';
 
 const PKG_GLOBAL = /^(-g|--global|--location=global|-G)$/;
 
 const PKG_INDEX = /^(-i|--index-url|--extra-index-url|--trusted-host|-f|--find-links|--registry|--source|--index|--default-index|--git)$/;
+
+/** Package managers that run a command in the project's environment, and the options before it. */
+const PROJECT_RUN: Record<string, { verbs: RegExp; valued: string; long: readonly string[] }> = {
+  uv: { verbs: /^run$/, valued: 'pw', long: ['with', 'python', 'package', 'env-file', 'extra', 'group', 'directory', 'project', 'index', 'with-requirements', 'with-editable', 'default-index'] },
+  poetry: { verbs: /^run$/, valued: 'PC', long: ['directory', 'project'] },
+  pdm: { verbs: /^run$/, valued: 'pc', long: ['project', 'config'] },
+  conda: { verbs: /^run$/, valued: 'np', long: ['name', 'prefix', 'cwd'] },
+  mamba: { verbs: /^run$/, valued: 'np', long: ['name', 'prefix', 'cwd'] },
+  pnpm: { verbs: /^exec$/, valued: 'C', long: ['dir', 'filter', 'workspace-concurrency'] },
+  yarn: { verbs: /^exec$/, valued: '', long: [] },
+};
 
 export const pkgRule: ProgramRule = (inv, site) => {
   const name = inv.name;
@@ -25,6 +37,13 @@ export const pkgRule: ProgramRule = (inv, site) => {
     }
   }
   const words = values.filter((v) => !v.startsWith('-'));
+  const projectRun = PROJECT_RUN[name];
+  if (projectRun?.verbs.test(words[0] ?? '')) {
+    // `uv run cmd`, `pnpm exec cmd`, `conda run -n env cmd`: the command runs as itself.
+    const at = args.findIndex((a) => a.value === words[0]);
+    const o = opts(args.slice(at + 1), projectRun.valued, projectRun.long, true);
+    return o.rest.length === 0 ? {} : site.run(o.rest, inv);
+  }
   let verb = words[0] ?? '';
   let specs = words.slice(1);
   const official = /^(https?:\/\/)?(registry\.npmjs\.org|registry\.yarnpkg\.com|pypi\.org|files\.pythonhosted\.org|rubygems\.org|crates\.io)(\/|$)/;
@@ -51,6 +70,7 @@ export const pkgRule: ProgramRule = (inv, site) => {
     name === 'pnpx' ||
     name === 'uvx' ||
     (name === 'pipx' && verb === 'run') ||
+    (name === 'bun' && verb === 'x') ||
     ((name === 'pnpm' || name === 'yarn') && verb === 'dlx') ||
     (name === 'npm' && (verb === 'exec' || verb === 'x'))
   ) {

@@ -6,6 +6,7 @@
 import type { ProgramRule } from '../shell-types.js';
 import { ev, noop, readFiles } from './effects.js';
 import { type ProgramFamily, type VerbTable, verbRow } from './family.js';
+import { opts } from './options.js';
 
 const killRule: ProgramRule = (inv, site) => {
   const args = inv.argv.slice(1).map((a) => a.value);
@@ -148,6 +149,16 @@ const secretToolRule: ProgramRule = (inv, site) => {
     (name === 'keyctl' && /^(print|pipe|read)$/.test(values[0] ?? '')) ||
     (name === 'secret-tool' && values[0] === 'lookup') ||
     name === 'aws-vault';
+  // `aws-vault exec PROFILE [-- ] cmd`, `op run [options] -- cmd`: the command gets the secrets in its environment.
+  const runs = (name === 'aws-vault' && values[0] === 'exec') || (name === 'op' && values[0] === 'run');
+  if (runs) {
+    site.add('secret.read', 'high', ev(inv, `${name} passes secrets to a command`));
+    const args = inv.argv.slice(2);
+    const sep = args.findIndex((a) => a.value === '--');
+    const command = sep >= 0 ? args.slice(sep + 1) : name === 'aws-vault' ? opts(args, 'd', ['duration', 'region', 'mfa-token', 'prompt'], true).rest.slice(1) : [];
+    if (command.length > 0) site.run(command, inv);
+    return {};
+  }
   if (reads) {
     site.add('secret.read', 'high', ev(inv, `${name} reveals secrets`));
     return { secret: true };

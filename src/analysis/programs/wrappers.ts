@@ -304,6 +304,122 @@ const chrootRule: ProgramRule = (inv, site) => {
 
 const busyboxRule: ProgramRule = (inv, site) => (inv.argv.length > 1 ? site.run(inv.argv.slice(1), inv) : {});
 
+/**
+ * Programs that drop to another user, then run the command: `gosu USER cmd`, `su-exec`,
+ * `s6-setuidgid`, `setuidgid` (the user is the first operand); `chpst -u USER cmd`,
+ * `setpriv --reuid=… cmd` (by option). Rated like `sudo -u`.
+ */
+const asUserRule: ProgramRule = (inv, site) => {
+  if (inv.name === 'chpst' || inv.name === 'setpriv') {
+    const o = opts(
+      inv.argv.slice(1),
+      inv.name === 'chpst' ? 'uUbeln/Cmdofpcr' : '',
+      ['reuid', 'regid', 'groups', 'inh-caps', 'ambient-caps', 'bounding-set', 'securebits', 'pdeathsig', 'selinux-label', 'apparmor-profile', 'landlock-access', 'landlock-rule'],
+      true,
+    );
+    if (o.rest.length === 0) return {};
+    const who = (inv.name === 'chpst' ? val(o, 'u', 'U') : val(o, 'reuid'))?.value;
+    if (who !== undefined) site.add('priv.escalate', 'high', ev(inv, `runs as ${who.split(':')[0]}`));
+    return site.run(o.rest, inv);
+  }
+  const o = opts(inv.argv.slice(1), '', [], true);
+  const user = o.rest[0];
+  if (user === undefined || o.rest.length < 2) return {};
+  site.add('priv.escalate', 'high', ev(inv, `runs as ${user.value.split(':')[0]}`));
+  return site.run(o.rest.slice(1), inv);
+};
+
+/** `entr [-acdnprz] cmd …`; with `-s` the one argument is a shell command line. */
+const entrRule: ProgramRule = (inv, site) => {
+  const o = opts(inv.argv.slice(1), '', [], true);
+  if (o.rest.length === 0) return {};
+  return has(o, 's') ? site.shell(o.rest.map((a) => a.value).join(' '), { ...inv, stdin: undefined }) : site.run(o.rest, inv);
+};
+
+/** `distrobox enter|ephemeral [NAME] [options] -- cmd …`: the command runs in the container. */
+const distroboxRule: ProgramRule = (inv, site) => {
+  if (!/^(enter|ephemeral)$/.test(inv.argv[1]?.value ?? '')) return {};
+  const sep = inv.argv.findIndex((a) => a.value === '--');
+  return sep > 0 && sep + 1 < inv.argv.length ? site.run(inv.argv.slice(sep + 1), inv) : {};
+};
+
+/** `mise exec|x [TOOL@VERSION …] [--] cmd …`: the tools come before `--` when there is one. */
+const miseRule: ProgramRule = (inv, site) => {
+  if (!/^(exec|x)$/.test(inv.argv[1]?.value ?? '')) return {};
+  const args = inv.argv.slice(2);
+  const sep = args.findIndex((a) => a.value === '--');
+  if (sep >= 0) return sep + 1 < args.length ? site.run(args.slice(sep + 1), inv) : {};
+  const o = opts(args, 'Cj', ['cd', 'jobs', 'command'], true);
+  const c = val(o, 'command');
+  if (c !== undefined) return site.shell(c.value, { ...inv, stdin: undefined });
+  const rest = o.rest.filter((a) => !/@/.test(a.value));
+  return rest.length === 0 ? {} : site.run(rest, inv);
+};
+
+/** `faketime TIMESPEC cmd …`, or `faketime -f TIMESPEC cmd …`. */
+const faketimeRule: ProgramRule = (inv, site) => {
+  const o = opts(inv.argv.slice(1), 'f', [], true);
+  const rest = has(o, 'f') ? o.rest : o.rest.slice(1);
+  return rest.length === 0 ? {} : site.run(rest, inv);
+};
+
+/** `sg GROUP -c 'cmd'` or `sg GROUP cmd`: the command as a member of another group. */
+const sgRule: ProgramRule = (inv, site) => {
+  const args = inv.argv.slice(1);
+  const at = args[0]?.value === '-' ? 1 : 0;
+  const group = args[at];
+  const rest = args.slice(at + 1);
+  if (group === undefined) return {};
+  if (rest.length === 0) {
+    site.add('priv.escalate', 'high', ev(inv, `interactive shell in group ${group.value}`));
+    return {};
+  }
+  site.add('priv.escalate', 'high', ev(inv, `runs in group ${group.value}`));
+  if (rest[0]?.value === '-c') return rest[1] === undefined ? {} : site.shell(rest[1].value, inv);
+  return site.shell(rest.map((a) => a.value).join(' '), inv);
+};
+
+/** `capsh … -- ARGS` runs /bin/bash with ARGS (`-- -c 'cmd'`); `--` alone is an interactive shell. */
+const capshRule: ProgramRule = (inv, site) => {
+  const sep = inv.argv.findIndex((a, k) => k > 0 && a.value === '--');
+  if (sep < 0) return {};
+  const args = inv.argv.slice(sep + 1);
+  if (args.length === 0) {
+    site.add('exec.obfuscated', 'high', ev(inv, 'capsh starts an interactive shell'));
+    return {};
+  }
+  return site.run([lit('bash'), ...args], inv);
+};
+
+/** `tmux new[-session] [-d] [-s name …] 'cmd'`: tmux hands the command to a shell. */
+const tmuxRule: ProgramRule = (inv, site) => {
+  const args = inv.argv.slice(1);
+  const at = args.findIndex((a) => /^(new|new-session|new-window|neww|split-window|splitw|respawn-pane|respawnp|run-shell|run)$/.test(a.value));
+  if (at < 0) return {};
+  const o = opts(args.slice(at + 1), 'scnxyFtPeblLpw', ['start-directory', 'environment'], true);
+  return o.rest.length === 0 ? {} : site.shell(o.rest.map((a) => a.value).join(' '), { ...inv, stdin: undefined });
+};
+
+/** `nix-shell --run 'cmd'` / `--command 'cmd'`: the command in a shell. */
+const nixShellRule: ProgramRule = (inv, site) => {
+  const o = opts(inv.argv.slice(1), 'pIEA', ['run', 'command', 'packages', 'attr', 'arg', 'argstr', 'option', 'include'], false);
+  const c = val(o, 'run', 'command');
+  return c === undefined ? {} : site.shell(c.value, { ...inv, stdin: undefined });
+};
+
+/**
+ * `tool SUB [options] [N operands] cmd …`: the command after a subcommand word
+ * (`direnv exec DIR cmd`, `distrobox enter BOX -- cmd`, `perf record -- cmd`). Another
+ * subcommand runs no command.
+ */
+function afterSubcommand(subs: RegExp, valued = '', longValued: readonly string[] = [], skipOperands = 0): ProgramRule {
+  return (inv, site) => {
+    const sub = inv.argv[1];
+    if (sub === undefined || !subs.test(sub.value)) return {};
+    return wrapper(valued, longValued, skipOperands)({ ...inv, argv: [inv.argv[0] as Arg, ...inv.argv.slice(2)] }, site);
+  };
+}
+
 /** Programs that run another command line: privilege, environment, scheduling, find, xargs. */
 export const WRAPPER_PROGRAMS: ProgramFamily = {
   title: 'Wrappers and the environment',
@@ -325,6 +441,65 @@ export const WRAPPER_PROGRAMS: ProgramFamily = {
     ['screen', wrapper('ScepTths')],
     ['chroot', chrootRule],
     ['busybox toybox', busyboxRule],
+    ['gosu su-exec s6-setuidgid setuidgid chpst setpriv', asUserRule],
+    ['sg', sgRule],
+    ['capsh', capshRule],
+    ['tmux', tmuxRule],
+    ['nix-shell', nixShellRule],
+    // Run the command as given: init shims, retries, resource limits, time and tracing tools.
+    ['tini', wrapper('pe')],
+    ['dumb-init', wrapper('r', ['rewrite'])],
+    ['chronic with-contenv valgrind', wrapper('')],
+    ['entr', entrRule],
+    ['sem', wrapper('j', ['jobs', 'id'])],
+    ['retry', wrapper('tdm', ['times', 'delay', 'max', 'until', 'while'])],
+    ['ssh-agent', wrapper('aEPt')],
+    ['dbus-run-session', wrapper('', ['config-file', 'dbus-daemon'])],
+    ['daemonize', wrapper('ceopluE')],
+    [
+      'systemd-run',
+      wrapper('uPpEMHGtq', [
+        'unit',
+        'property',
+        'setenv',
+        'machine',
+        'host',
+        'uid',
+        'gid',
+        'slice',
+        'description',
+        'on-calendar',
+        'on-active',
+        'on-boot',
+        'on-startup',
+        'on-unit-active',
+        'on-unit-inactive',
+        'timer-property',
+        'path-property',
+        'socket-property',
+        'working-directory',
+        'nice',
+        'service-type',
+        'expand-environment',
+      ]),
+    ],
+    ['faketime', faketimeRule],
+    ['cpulimit', wrapper('lpe', ['limit', 'pid', 'exe'])],
+    ['numactl', wrapper('NmCPpilw', ['cpunodebind', 'membind', 'physcpubind', 'preferred', 'interleave', 'localalloc'])],
+    ['timelimit', wrapper('tTsS')],
+    ['softlimit', wrapper('amdsltpfcro')],
+    ['envdir setlock', wrapper('', [], 1)],
+    ['perf', afterSubcommand(/^(record|stat|trace|top|c2c|mem|lock|sched|kvm)$/, 'eocCpgFtaG', ['event', 'output', 'cpu', 'count', 'pid', 'tid', 'freq', 'call-graph', 'cgroup'])],
+    ['direnv', afterSubcommand(/^exec$/, '', [], 1)],
+    ['flatpak-spawn', wrapper('', ['env', 'directory', 'forward-fd', 'sandbox-expose', 'sandbox-expose-ro'])],
+    ['distrobox', distroboxRule],
+    ['toolbox', afterSubcommand(/^run$/, 'cdr', ['container', 'distro', 'release'])],
+    ['mise rtx', miseRule],
+    ['asdf rbenv pyenv nodenv goenv jenv', afterSubcommand(/^exec$/)],
+    ['nvm', afterSubcommand(/^(exec|run)$/, '', [], 1)],
+    ['bundle bundler', afterSubcommand(/^exec$/, '', ['gemfile'])],
+    ['pipenv hatch rye', afterSubcommand(/^run$/, 'e', ['env'])],
+    ['dotenv', wrapper('ecv', ['file'])],
     ['xargs', xargsRule],
     ['watch', watchRule],
     ['find', findRule],
