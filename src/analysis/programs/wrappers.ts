@@ -338,14 +338,69 @@ const entrRule: ProgramRule = (inv, site) => {
 
 /** `distrobox enter|ephemeral [NAME] [options] -- cmd …`: the command runs in the container. */
 const distroboxRule: ProgramRule = (inv, site) => {
-  if (!/^(enter|ephemeral)$/.test(inv.argv[1]?.value ?? '')) return {};
+  if (!/^(enter|ephemeral)$/.test(inv.argv[1]?.value ?? '')) return unknownProgram(inv, site);
   const sep = inv.argv.findIndex((a) => a.value === '--');
   return sep > 0 && sep + 1 < inv.argv.length ? site.run(inv.argv.slice(sep + 1), inv) : {};
 };
 
+const SYSTEMD_RUN_VALUED = [
+  'unit',
+  'property',
+  'setenv',
+  'machine',
+  'host',
+  'uid',
+  'gid',
+  'slice',
+  'description',
+  'on-calendar',
+  'on-active',
+  'on-boot',
+  'on-startup',
+  'on-unit-active',
+  'on-unit-inactive',
+  'on-clock-change',
+  'on-timezone-change',
+  'timer-property',
+  'path-property',
+  'socket-property',
+  'working-directory',
+  'nice',
+  'service-type',
+  'expand-environment',
+];
+
+/**
+ * `systemd-run [options] cmd …` starts the command as a transient unit: a service-manager
+ * change (`service.control`), high when it is scheduled or triggered (a timer, path or socket
+ * unit: persistence, as cron is) or started by the system manager (as root), medium for a
+ * plain `--user` unit; the command is analyzed as itself.
+ */
+const systemdRunRule: ProgramRule = (inv, site) => {
+  const o = opts(inv.argv.slice(1), 'uPpEMHGtqdr', SYSTEMD_RUN_VALUED, true);
+  const triggered = has(
+    o,
+    'on-calendar',
+    'on-active',
+    'on-boot',
+    'on-startup',
+    'on-unit-active',
+    'on-unit-inactive',
+    'on-clock-change',
+    'on-timezone-change',
+    'timer-property',
+    'path-property',
+    'socket-property',
+  );
+  const user = has(o, 'user');
+  if (triggered) site.add('service.control', 'high', ev(inv, 'systemd-run schedules a command (a transient timer, path or socket unit)'));
+  else site.add('service.control', user ? 'medium' : 'high', ev(inv, user ? 'systemd-run starts a transient user unit' : 'systemd-run starts a transient system unit'));
+  return o.rest.length === 0 ? {} : site.run(o.rest, inv);
+};
+
 /** `mise exec|x [TOOL@VERSION …] [--] cmd …`: the tools come before `--` when there is one. */
 const miseRule: ProgramRule = (inv, site) => {
-  if (!/^(exec|x)$/.test(inv.argv[1]?.value ?? '')) return {};
+  if (!/^(exec|x)$/.test(inv.argv[1]?.value ?? '')) return unknownProgram(inv, site);
   const args = inv.argv.slice(2);
   const sep = args.findIndex((a) => a.value === '--');
   if (sep >= 0) return sep + 1 < args.length ? site.run(args.slice(sep + 1), inv) : {};
@@ -394,8 +449,10 @@ const capshRule: ProgramRule = (inv, site) => {
 /** `tmux new[-session] [-d] [-s name …] 'cmd'`: tmux hands the command to a shell. */
 const tmuxRule: ProgramRule = (inv, site) => {
   const args = inv.argv.slice(1);
+  // `tmux -c CMD` runs CMD with the default shell, as a login shell would.
+  if (args[0]?.value === '-c') return args[1] === undefined ? {} : site.shell(args[1].value, { ...inv, stdin: undefined });
   const at = args.findIndex((a) => /^(new|new-session|new-window|neww|split-window|splitw|respawn-pane|respawnp|run-shell|run)$/.test(a.value));
-  if (at < 0) return {};
+  if (at < 0) return unknownProgram(inv, site);
   const o = opts(args.slice(at + 1), 'scnxyFtPeblLpw', ['start-directory', 'environment'], true);
   return o.rest.length === 0 ? {} : site.shell(o.rest.map((a) => a.value).join(' '), { ...inv, stdin: undefined });
 };
@@ -415,7 +472,8 @@ const nixShellRule: ProgramRule = (inv, site) => {
 function afterSubcommand(subs: RegExp, valued = '', longValued: readonly string[] = [], skipOperands = 0): ProgramRule {
   return (inv, site) => {
     const sub = inv.argv[1];
-    if (sub === undefined || !subs.test(sub.value)) return {};
+    // Another subcommand is judged as an unknown program's arguments are (secret files, shells, downloads).
+    if (sub === undefined || !subs.test(sub.value)) return unknownProgram(inv, site);
     return wrapper(valued, longValued, skipOperands)({ ...inv, argv: [inv.argv[0] as Arg, ...inv.argv.slice(2)] }, site);
   };
 }
@@ -456,33 +514,7 @@ export const WRAPPER_PROGRAMS: ProgramFamily = {
     ['ssh-agent', wrapper('aEPt')],
     ['dbus-run-session', wrapper('', ['config-file', 'dbus-daemon'])],
     ['daemonize', wrapper('ceopluE')],
-    [
-      'systemd-run',
-      wrapper('uPpEMHGtq', [
-        'unit',
-        'property',
-        'setenv',
-        'machine',
-        'host',
-        'uid',
-        'gid',
-        'slice',
-        'description',
-        'on-calendar',
-        'on-active',
-        'on-boot',
-        'on-startup',
-        'on-unit-active',
-        'on-unit-inactive',
-        'timer-property',
-        'path-property',
-        'socket-property',
-        'working-directory',
-        'nice',
-        'service-type',
-        'expand-environment',
-      ]),
-    ],
+    ['systemd-run', systemdRunRule],
     ['faketime', faketimeRule],
     ['cpulimit', wrapper('lpe', ['limit', 'pid', 'exe'])],
     ['numactl', wrapper('NmCPpilw', ['cpunodebind', 'membind', 'physcpubind', 'preferred', 'interleave', 'localalloc'])],
