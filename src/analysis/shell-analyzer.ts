@@ -13,7 +13,7 @@ import { maxRisk, riskRank, type Risk } from '../core/risk.js';
 import { classifyHost, type HostClass } from '../core/net.js';
 import { pathZone, resolvePath } from './path-classes.js';
 import type { PathZone } from './risk-table.js';
-import { classifyWrite, envHooks, globCandidates, isBareShell, readRedirect, ruleFor, unknownProgram } from './programs/index.js';
+import { classifyWrite, envHooks, globCandidates, isBareShell, isKnownProgram, readRedirect, ruleFor, unknownProgram } from './programs/index.js';
 import { mergeOut } from './programs/effects.js';
 import type { Arg, Invocation, Site } from './shell-types.js';
 import { joinContinuations, resolveWord, type SubOutput, type Word, type WordScope } from './shell-words.js';
@@ -190,6 +190,9 @@ class Collector {
   readonly scripts = new Map<string, string>();
   /** How many wrappers deep the current command is (`sudo env nice …`). */
   wrappers = 0;
+  /** Command lines handed to unknown programs looked into so far (`Site.commandIn`); none when nested. */
+  probes = 0;
+  nested = false;
 
   add(category: Category, risk: Risk, evidence: string): void {
     const key = category + '\0' + risk + '\0' + evidence;
@@ -210,7 +213,16 @@ class Collector {
  * @example analyzeShell(parser, 'rm -r -f /var/log').risk // 'critical'
  */
 export function analyzeShell(parser: Parser, command: string, options: ShellOptions = {}): ShellAnalysis {
+  return analyze(parser, command, options, false);
+}
+
+/** How many command lines handed to unknown programs one analysis looks into, and how long each may be. */
+const MAX_PROBES = 4;
+const MAX_PROBE_TEXT = 10_000;
+
+function analyze(parser: Parser, command: string, options: ShellOptions, nested: boolean): ShellAnalysis {
   const out = new Collector();
+  out.nested = nested;
   for (const path of options.downloaded ?? []) out.traceDownloads.add(path);
   const env = options.env ?? {};
   const home = trimSlash(options.home ?? env['HOME'] ?? '/home/user');
@@ -838,6 +850,25 @@ class Walker {
         } finally {
           out.wrappers--;
         }
+      },
+      commandIn: (args) => {
+        if (out.nested || out.probes >= MAX_PROBES) return [];
+        // Only where the arguments plainly are a command line: a known program right after
+        // `--` (`tool [options] -- cmd …`), or a shell given `-c` (`tool sh -c '…'`). A
+        // subcommand that shares a program's name (`adb reboot`, `getent passwd`) is not one.
+        const sep = args.findIndex((a) => a.literal && a.value === '--');
+        const afterSep = sep >= 0 && args[sep + 1]?.literal === true && isKnownProgram(posix.basename(args[sep + 1]?.value ?? '')) ? sep + 1 : -1;
+        const shellC = args.findIndex((a, k) => a.literal && /^(ba|da|z|k|mk|a|fi|tc|c|y)?sh$/.test(posix.basename(a.value)) && /^-[a-z]*c[a-z]*$/.test(args[k + 1]?.value ?? ''));
+        const at = afterSep >= 0 && (shellC < 0 || afterSep < shellC) ? afterSep : shellC;
+        if (at < 0 || at === args.length - 1) return [];
+        const text = args
+          .slice(at)
+          .map((a) => a.raw)
+          .join(' ');
+        if (text.length > MAX_PROBE_TEXT) return [];
+        out.probes++;
+        const inner = analyze(this.parser, text, { ...(frame.cwdLost ? {} : frame.cwd !== undefined ? { cwd: frame.cwd } : {}), home: this.home, env: this.env }, true);
+        return inner.findings.filter((f) => riskRank(f.risk) >= riskRank('high'));
       },
       markDownloaded: (path) => {
         out.downloaded.add(resolvePath(path, ctx()));

@@ -9,6 +9,7 @@ import type { Risk } from '../core/risk.js';
 import type { HostClass } from '../core/net.js';
 import type { PathZone } from './risk-table.js';
 import type { SubOutput } from './shell-words.js';
+import type { ShellFinding } from './shell-analyzer.js';
 
 /** One argument after word resolution (brace expansion may turn a word into several). */
 export interface Arg {
@@ -60,6 +61,12 @@ export interface Site {
   /** Changes the working directory for the commands that follow. */
   chdir(arg: Arg | undefined): void;
   /** Remembers a file saved from the network, so running it later is remote code. */
+  /**
+   * The high and critical findings of the command line handed to a program the analyzer does
+   * not know, analyzed on its own: a known program right after `--`, or a shell given `-c`;
+   * none when there is no such command line or the bound is reached.
+   */
+  commandIn(args: Arg[]): ShellFinding[];
   markDownloaded(path: string): void;
   /** When the file was downloaded: earlier in the command line, by an earlier call of the trace, or not. */
   downloadedWhen(path: string): 'earlier' | 'by an earlier call of this trace' | undefined;

@@ -113,6 +113,9 @@ describe('issue 13: the new inline-code and variable rules stay linear on long i
     ['perl open', `perl -e '${'open(F, x'.repeat(9000)}'`],
     ['alias body', `alias ls='${'ls -a '.repeat(10000)}x'`],
     ['if repair', `${'if ('.repeat(20000)} then`],
+    ['commands handed to unknown programs', `${'tool -- '.repeat(5000)}rm -rf /`],
+    ['shells handed to unknown programs', `tool ${'sh -c x '.repeat(5000)}`],
+    ['many unknown programs handed commands', Array.from({ length: 400 }, () => "tool -- sh -c 'rm -rf /x'").join('; ')],
   ])('%s', (_name, command) => {
     const start = process.cpuUsage();
     analyzer.shell(command, { home: '/home/user' });

@@ -59,6 +59,9 @@ export const unknownProgram: ProgramRule = (inv, site) => {
     if (a.literal && /^\/dev\/(tcp|udp)\//.test(a.value)) egress(a.value.split('/')[3] ?? '', inv, site, true, inv.name);
   }
   handsOverShell(inv, site);
+  // `tool sh -c '…'`, `runner rm -rf /etc`: a program the analyzer does not know may run the
+  // command line it is handed, so what that command line would do counts (fail closed).
+  if (!INSPECTORS.test(inv.name)) for (const f of site.commandIn(args)) site.add(f.category, f.risk, `${f.evidence} (handed to ${inv.name}, which the analyzer does not know)`);
   if (!(inv.argv[0]?.literal ?? true)) {
     const targets = args.filter((a) => !a.value.startsWith('-'));
     if (targets.some((t) => t.literal && (site.zone(t) === 'system' || site.zone(t) === 'home'))) site.add('exec.obfuscated', 'critical', ev(inv, 'unknown program aimed at system paths'));

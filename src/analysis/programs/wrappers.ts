@@ -421,6 +421,11 @@ const faketimeRule: ProgramRule = (inv, site) => {
 /** `sg GROUP -c 'cmd'` or `sg GROUP cmd`: the command as a member of another group. */
 const sgRule: ProgramRule = (inv, site) => {
   const args = inv.argv.slice(1);
+  // `sg` is also ast-grep's command: its subcommands and options are not a group name.
+  if (/^(run|scan|test|new|lsp|completions|help)$|^-/.test(args[0]?.value ?? '') && args[0]?.value !== '-') {
+    if (args.some((a) => /^(-U|--update-all|-i|--interactive)$/.test(a.value))) site.add('fs.write', 'low', ev(inv, 'ast-grep rewrites files'));
+    return {};
+  }
   const at = args[0]?.value === '-' ? 1 : 0;
   const group = args[at];
   const rest = args.slice(at + 1);
