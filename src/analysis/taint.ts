@@ -5,10 +5,12 @@
  * `analysis.untrustedContent`, any source for the policy's `flow` rules.
  *
  * A record keeps at most `TAINT_SOURCES_LIMIT` sources per trace (oldest dropped, counted in
- * `dropped`); whether the trace read an attack is kept whatever was dropped.
+ * `dropped`); whether the trace read an attack is kept whatever was dropped. The same record
+ * keeps the files the trace's allowed calls downloaded (at most `TAINT_DOWNLOADS_LIMIT`), which
+ * the analysis of its later calls is seeded with; they do not taint the trace.
  *
- * Adapters: in memory (`src/storage/memory/taint-store.ts`) and SQLite
- * (`src/storage/sqlite/taint-store.ts`).
+ * Adapters: in memory (`src/storage/memory/taint-store.ts`), SQLite
+ * (`src/storage/sqlite/taint-store.ts`) and PostgreSQL (`src/storage/postgres/taint-store.ts`).
  */
 
 import type { TaintRecord, TaintSource, TraceDownload } from '../core/types.js';
@@ -66,7 +68,10 @@ function appendDownloads(previous: readonly TraceDownload[] | undefined, entry: 
 }
 
 export interface TaintStore {
-  /** The trace's taint, or undefined when it read nothing untrusted. */
+  /**
+   * The trace's record, or undefined when it read nothing untrusted and downloaded nothing (a
+   * record of downloads only is not tainted: `isTainted`).
+   */
   get(traceId: string): Promise<TaintRecord | undefined>;
   /** Marks a trace (the latest record of a trace replaces the earlier one). */
   mark(traceId: string, record: TaintRecord): Promise<void>;
