@@ -867,7 +867,8 @@ class Walker {
           .join(' ');
         if (text.length > MAX_PROBE_TEXT) return [];
         out.probes++;
-        const inner = analyze(this.parser, text, { ...(frame.cwdLost ? {} : frame.cwd !== undefined ? { cwd: frame.cwd } : {}), home: this.home, env: this.env }, true);
+        const cwd = ctx().cwd;
+        const inner = analyze(this.parser, text, { ...(cwd !== undefined ? { cwd } : {}), home: this.home, env: this.env }, true);
         return inner.findings.filter((f) => riskRank(f.risk) >= riskRank('high'));
       },
       markDownloaded: (path) => {

@@ -20,7 +20,7 @@ import { deepFreeze } from '../core/freeze.js';
 import { obligedTimeoutSeconds } from '../core/obligations.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
-import { appendTaint, isTainted, traceDownloads, type TaintEntry, type TaintStore } from '../analysis/index.js';
+import { appendTaint, traceDownloads, type TaintEntry, type TaintStore } from '../analysis/index.js';
 import { createApprovalService, type ApprovalEvent, type ApprovalService, type ApprovalSettings, type ApprovalStore } from '../approvals/index.js';
 import { decisionEvent, type AuditEventInput, type AuditLog } from '../audit/index.js';
 import { createMemoryApprovalStore, createMemoryTaintStore, openSqliteStores, type StateStores } from '../storage/local.js';
@@ -491,7 +491,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     const [state, taint, found] = await Promise.all([killSwitchStore.get(), named ? taintStore.get(traceId) : undefined, approvalsEnabled ? approvals.check(request, current.version) : undefined]);
     runtime = state;
     const downloaded = traceDownloads(taint);
-    const facts = { ...factsFor(current, request, downloaded.length > 0 ? { downloaded } : {}), taint: isTainted(taint) ? taint : undefined };
+    const facts = { ...factsFor(current, request, downloaded.length > 0 ? { downloaded } : {}), taint };
     const snapshot = { killSwitch: state, approval: found?.snapshot };
     let decision = engineDecide(current, request, facts, snapshot);
     // Limits count only what the rules let through: the engine decides once without them,

@@ -276,7 +276,8 @@ function taintSources(taint: TaintRecord): TaintSource[] {
 
 function matchFlow(set: PolicySet, request: ActionRequest, analysis: Analysis, taint: TaintRecord | undefined): FlowMatch | undefined {
   if (taint === undefined || set.flow.length === 0) return undefined;
-  // A record holding only the trace's downloads did not taint it (`isTainted` in analysis/taint.ts).
+  // INVARIANT: a record holding only the trace's downloads did not taint it (the one place this
+  // is decided for every caller; `isTainted` in analysis/taint.ts says the same).
   if (taint.attack === false && (taint.sources?.length ?? 0) === 0) return undefined;
   const attack = taint.attack !== false;
   const groups = request.principal.groups ?? [];

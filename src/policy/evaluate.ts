@@ -9,7 +9,7 @@
  * Synchronous: the bash grammar is loaded when the analysis stage is imported.
  */
 
-import { analyzerForBlocks, buildFacts, isTainted, traceDownloads, type Analyzer, type AnalyzeOptions } from '../analysis/index.js';
+import { analyzerForBlocks, buildFacts, traceDownloads, type Analyzer, type AnalyzeOptions } from '../analysis/index.js';
 import { BastionException } from '../core/errors.js';
 import { validateRequest } from '../core/request.js';
 import type { ActionRequest, Analysis, Decision, Facts, TaintRecord } from '../core/types.js';
@@ -102,7 +102,7 @@ export function evaluate(set: PolicySet, request: ActionRequest, third?: Analysi
 
   const downloaded = traceDownloads(options.taint);
   const facts = given ?? factsFor(set, valid, downloaded.length > 0 ? { downloaded } : {});
-  const withTaint: Facts = isTainted(options.taint) ? { analysis: facts.analysis, taint: options.taint } : facts;
+  const withTaint: Facts = options.taint !== undefined ? { analysis: facts.analysis, taint: options.taint } : facts;
   return decide(set, valid, withTaint, {
     ...(options.killSwitch !== undefined ? { killSwitch: options.killSwitch } : {}),
     ...(options.approval !== undefined ? { approval: options.approval } : {}),

@@ -343,16 +343,8 @@ const distroboxRule: ProgramRule = (inv, site) => {
   return sep > 0 && sep + 1 < inv.argv.length ? site.run(inv.argv.slice(sep + 1), inv) : {};
 };
 
-const SYSTEMD_RUN_VALUED = [
-  'unit',
-  'property',
-  'setenv',
-  'machine',
-  'host',
-  'uid',
-  'gid',
-  'slice',
-  'description',
+/** What makes a transient unit a scheduled or triggered one (a timer, path or socket unit). */
+const SYSTEMD_RUN_TRIGGERS = [
   'on-calendar',
   'on-active',
   'on-boot',
@@ -364,10 +356,22 @@ const SYSTEMD_RUN_VALUED = [
   'timer-property',
   'path-property',
   'socket-property',
+];
+const SYSTEMD_RUN_VALUED = [
+  'unit',
+  'property',
+  'setenv',
+  'machine',
+  'host',
+  'uid',
+  'gid',
+  'slice',
+  'description',
   'working-directory',
   'nice',
   'service-type',
   'expand-environment',
+  ...SYSTEMD_RUN_TRIGGERS,
 ];
 
 /**
@@ -378,20 +382,7 @@ const SYSTEMD_RUN_VALUED = [
  */
 const systemdRunRule: ProgramRule = (inv, site) => {
   const o = opts(inv.argv.slice(1), 'uPpEMHGtqdr', SYSTEMD_RUN_VALUED, true);
-  const triggered = has(
-    o,
-    'on-calendar',
-    'on-active',
-    'on-boot',
-    'on-startup',
-    'on-unit-active',
-    'on-unit-inactive',
-    'on-clock-change',
-    'on-timezone-change',
-    'timer-property',
-    'path-property',
-    'socket-property',
-  );
+  const triggered = has(o, ...SYSTEMD_RUN_TRIGGERS);
   const user = has(o, 'user');
   if (triggered) site.add('service.control', 'high', ev(inv, 'systemd-run schedules a command (a transient timer, path or socket unit)'));
   else site.add('service.control', user ? 'medium' : 'high', ev(inv, user ? 'systemd-run starts a transient user unit' : 'systemd-run starts a transient system unit'));
